@@ -2,4 +2,16 @@
 //!
 //! Everything here is `#[repr(C)]` and `no_std`, so the same definitions compile for
 //! `bpfel-unknown-none` and for the host. Userspace enables the `user` feature to get `aya::Pod`.
+//!
+//! - [`limits`]: sizes both sides must agree on (longest name, addresses per answer, UDP sizes).
+//! - [`key`]: how a question (name, type) becomes a hash-map key.
+//! - [`answer`]: the answer sets the keys point at, and the protocol for replacing them live.
+//! - [`counters`]: the per-CPU counters the program keeps, one enum for both sides.
+//! - [`maps`]: map and global names, and default map sizes.
 #![no_std]
+
+pub mod answer;
+pub mod counters;
+pub mod key;
+pub mod limits;
+pub mod maps;

@@ -1,0 +1,79 @@
+//! The per-CPU counters the XDP program keeps: one `u64` per [`Counter`] in the `COUNTERS` map.
+//!
+//! Every packet the program sees increments exactly one counter, so the counters add up to the
+//! number of packets that reached the program.
+
+/// An index into the `COUNTERS` per-CPU array.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Counter {
+    /// Answered an A query (XDP_TX).
+    AnsweredA = 0,
+    /// Answered an AAAA query (XDP_TX).
+    AnsweredAaaa = 1,
+    /// Passed: not a UDP datagram to the DNS port over Ethernet/IPv4/IPv6 that the program
+    /// parses (other traffic on the interface, IP options, fragments, extension headers).
+    PassNotDns = 2,
+    /// Passed: the (name, type) has no hot answer set.
+    PassMiss = 3,
+    /// Passed: QTYPE is not A or AAAA, or QCLASS is not IN.
+    PassType = 4,
+    /// Passed: EDNS the program leaves to the socket path (version above 0, too many options).
+    PassEdns = 5,
+    /// Passed: the reply would not fit the requester's UDP size, or the frame could not grow.
+    PassSize = 6,
+    /// Passed: a DNS message that is truncated or inconsistent (bad label, lengths that disagree).
+    PassMalformed = 7,
+    /// Passed: a well-formed DNS message that is not a plain query (QR=1, opcode, flags, section
+    /// counts, an additional record other than OPT).
+    PassOther = 8,
+    /// Dropped: the packet was already being rewritten when a bounds check failed. The checks that
+    /// decide to answer all run before the first write, so this should stay zero.
+    Dropped = 9,
+}
+
+impl Counter {
+    /// Every counter, in index order.
+    pub const ALL: [Counter; 10] = [
+        Counter::AnsweredA,
+        Counter::AnsweredAaaa,
+        Counter::PassNotDns,
+        Counter::PassMiss,
+        Counter::PassType,
+        Counter::PassEdns,
+        Counter::PassSize,
+        Counter::PassMalformed,
+        Counter::PassOther,
+        Counter::Dropped,
+    ];
+
+    /// The number of entries the `COUNTERS` map needs.
+    pub const COUNT: u32 = Self::ALL.len() as u32;
+
+    /// A stable snake_case name for logs and metrics.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Counter::AnsweredA => "answered_a",
+            Counter::AnsweredAaaa => "answered_aaaa",
+            Counter::PassNotDns => "pass_not_dns",
+            Counter::PassMiss => "pass_miss",
+            Counter::PassType => "pass_type",
+            Counter::PassEdns => "pass_edns",
+            Counter::PassSize => "pass_size",
+            Counter::PassMalformed => "pass_malformed",
+            Counter::PassOther => "pass_other",
+            Counter::Dropped => "dropped",
+        }
+    }
+}
+
+const _: () = {
+    let mut i = 0;
+    while i < Counter::ALL.len() {
+        assert!(
+            Counter::ALL[i] as usize == i,
+            "Counter::ALL must be in index order"
+        );
+        i += 1;
+    }
+};

@@ -1,0 +1,14 @@
+//! Sizes both sides must agree on.
+
+/// The longest domain name in wire format, root label included (RFC 1035 §3.1).
+pub const MAX_NAME_LEN: usize = 255;
+
+/// The most addresses one answer set holds. Larger RRsets are not compiled into the maps: the
+/// socket path answers them.
+pub const MAX_ADDRS: usize = 16;
+
+/// The largest DNS message a UDP reply may carry when the query has no OPT record (RFC 1035 §4.2.1).
+pub const PLAIN_UDP_PAYLOAD: u16 = 512;
+
+/// The UDP payload size lbdns advertises in its own OPT records (the DNS Flag Day 2020 value).
+pub const EDNS_UDP_PAYLOAD: u16 = 1232;
