@@ -1,0 +1,201 @@
+//! The environment the suites need: the lbdns binary, root, external tools, temp dirs, and
+//! bounded child processes.
+//!
+//! The rule is *fail, never skip*: a suite that cannot run its real parts returns an error that
+//! says why, so a CI box without root or kdig shows red instead of a silent green.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// Root of the Cargo workspace (the parent of this crate's directory).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests crate lives inside the workspace")
+        .to_path_buf()
+}
+
+/// The example zone the suites assert against (`zones/example.com.zone`).
+pub fn example_zone() -> PathBuf {
+    workspace_root().join("zones").join("example.com.zone")
+}
+
+/// Locates the lbdns binary under test.
+///
+/// `LBDNS_BIN` wins (set by `cargo xtask test`, which may build a release or differently
+/// targeted binary); otherwise `<workspace>/target/debug/lbdns`. `cargo test` does not build
+/// other packages' binaries, so a missing binary is an error that tells how to build it rather
+/// than a skipped test.
+pub fn lbdns_bin() -> Result<PathBuf> {
+    let (path, origin) = match std::env::var_os("LBDNS_BIN") {
+        Some(p) if !p.is_empty() => (PathBuf::from(p), "LBDNS_BIN"),
+        _ => (
+            workspace_root().join("target").join("debug").join("lbdns"),
+            "default location",
+        ),
+    };
+    if !path.is_file() {
+        bail!(
+            "lbdns binary not found at {} ({origin}); run `cargo xtask build` first \
+             (or point LBDNS_BIN at a built binary)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// Whether `tool` is an executable file somewhere on `PATH` (or an existing path itself).
+fn on_path(tool: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let is_exec = |p: &Path| {
+        p.metadata()
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    };
+    if tool.contains('/') {
+        return is_exec(Path::new(tool));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .any(|dir| is_exec(&dir.join(tool)))
+}
+
+/// Checks that a namespace test can really run: root (network namespaces and port 53 need
+/// it), `ip` from iproute2, and every tool in `tools` (e.g. `"kdig"`, `"dig"`, `"nsd"`).
+///
+/// Returns an error naming everything that is missing; callers propagate it with `?` so the
+/// test fails with that message.
+pub fn preflight(tools: &[&str]) -> Result<()> {
+    let mut missing = Vec::new();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        missing.push("root privileges (network namespaces and port 53 need them)".to_string());
+    }
+    for tool in std::iter::once(&"ip").chain(tools) {
+        if !on_path(tool) {
+            missing.push(format!("`{tool}` on PATH"));
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "this test cannot run its real parts; missing: {}",
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// A uniquely named directory under the system temp dir, removed (recursively) on drop.
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// Creates `<tmp>/lbdns-tests-<tag>-<pid>-<n>`.
+    pub fn new(tag: &str) -> Result<Self> {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("lbdns-tests-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `contents` to `name` inside the directory and returns the full path.
+    pub fn write(&self, name: &str, contents: &str) -> Result<PathBuf> {
+        let p = self.path.join(name);
+        std::fs::write(&p, contents).with_context(|| format!("writing {}", p.display()))?;
+        Ok(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Output of a process run by [`run_bounded`].
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// stdout followed by stderr, for "the message appears somewhere" checks.
+    pub fn combined(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `cmd` to completion with captured output, killing it if it runs past `timeout`
+/// (which is then an error carrying what it printed so far). Stdin is closed.
+pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Result<Output> {
+    let desc = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("spawning {desc}"))?;
+    let pump = |r: Option<Box<dyn Read + Send>>| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = pump(child.stdout.take().map(|s| Box::new(s) as _));
+    let err = pump(child.stderr.take().map(|s| Box::new(s) as _));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = out.join().unwrap_or_default();
+    let stderr = err.join().unwrap_or_default();
+    match status {
+        Some(status) => Ok(Output {
+            status,
+            stdout,
+            stderr,
+        }),
+        None => bail!(
+            "{desc} did not finish within {timeout:?} and was killed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        ),
+    }
+}
+
+/// Runs `cmd` with [`run_bounded`] and fails unless it exits 0.
+pub fn run_ok(cmd: &mut Command, timeout: Duration) -> Result<Output> {
+    let desc = format!("{cmd:?}");
+    let out = run_bounded(cmd, timeout)?;
+    if !out.status.success() {
+        bail!("{desc} failed ({}): {}", out.status, out.combined().trim());
+    }
+    Ok(out)
+}

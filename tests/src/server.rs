@@ -1,0 +1,284 @@
+//! A DNS server process (lbdns, or NSD as a reference) running inside a namespace.
+//!
+//! [`Server::spawn`] returns only once the server answers a probe query over UDP and accepts
+//! TCP connections on every listen address, probed from the *client* namespace so that the
+//! whole path (veth, neighbour discovery, any XDP program) is ready. The process's stderr goes
+//! to a file so it can be quoted in failure messages, and the process is terminated on drop.
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::client::{udp_exchange, TcpConn};
+use crate::env::{example_zone, lbdns_bin, TempDir};
+use crate::netns::{Namespace, Topology};
+use crate::wire::{rtype, Builder, Header};
+
+/// Generous bound on start-up; only exceeded when the server is broken or wedged.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bound on a graceful stop before SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running server process, killed on drop.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    label: String,
+    stderr_path: PathBuf,
+    exited: Option<ExitStatus>,
+    /// Holds the logs (and configs) until the server is gone.
+    keep: Vec<TempDir>,
+}
+
+impl Server {
+    /// Spawns `cmd` (already wrapped to run in the server namespace, e.g. via
+    /// [`Namespace::command`]) and waits until every address in `probes` answers a UDP query
+    /// for `probe_qname`/SOA (any response with the probe's ID counts, even REFUSED) and
+    /// accepts a TCP connection, probing from `probe_from`.
+    pub fn spawn(
+        label: &str,
+        mut cmd: Command,
+        probe_from: &Namespace,
+        probes: &[SocketAddr],
+        probe_qname: &str,
+    ) -> Result<Self> {
+        let dir = TempDir::new(label)?;
+        let stderr_path = dir.path().join("stderr.log");
+        let stdout = File::create(dir.path().join("stdout.log"))?;
+        let stderr = File::create(&stderr_path)?;
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(stdout))
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .with_context(|| format!("spawning {label}: {cmd:?}"))?;
+        let mut server = Self {
+            child,
+            label: label.to_string(),
+            stderr_path,
+            exited: None,
+            keep: vec![dir],
+        };
+        server
+            .wait_ready(probe_from, probes, probe_qname)
+            .with_context(|| format!("{label} ({cmd:?}) did not become ready"))?;
+        Ok(server)
+    }
+
+    fn wait_ready(&mut self, from: &Namespace, probes: &[SocketAddr], qname: &str) -> Result<()> {
+        static PROBE_ID: AtomicU16 = AtomicU16::new(0x5000);
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let mut pending: Vec<SocketAddr> = probes.to_vec();
+        let mut last_err = String::from("no probe sent yet");
+        // Bounded by the deadline; each round sleeps or waits at least 100 ms.
+        while !pending.is_empty() {
+            if let Some(status) = self.child.try_wait()? {
+                self.exited = Some(status);
+                bail!(
+                    "{} exited with {status} before answering; stderr:\n{}",
+                    self.label,
+                    self.stderr()
+                );
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{} did not answer on {pending:?} within {READY_TIMEOUT:?} (last: {last_err}); stderr:\n{}",
+                    self.label,
+                    self.stderr()
+                );
+            }
+            let addr = pending[0];
+            let id = PROBE_ID.fetch_add(1, Ordering::Relaxed);
+            let q = Builder::query(id, qname, rtype::SOA).build();
+            match udp_exchange(from, addr, &q, Duration::from_millis(200)) {
+                Ok(Some(r)) if Header::parse(&r).is_some_and(|h| h.id == id && h.qr()) => {
+                    match TcpConn::connect(from, addr, Duration::from_millis(500)) {
+                        Ok(_) => {
+                            pending.remove(0);
+                            continue;
+                        }
+                        Err(e) => last_err = format!("TCP {addr}: {e:#}"),
+                    }
+                }
+                Ok(Some(r)) => last_err = format!("UDP {addr}: unexpected reply {r:02x?}"),
+                Ok(None) => last_err = format!("UDP {addr}: no reply"),
+                Err(e) => last_err = format!("UDP {addr}: {e:#}"),
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    /// Starts `lbdns serve` in the topology's server namespace with `zones`, listening on
+    /// `listen`, and waits for it from the client namespace.
+    pub fn lbdns(topo: &Topology, zones: &[&Path], listen: &[SocketAddr]) -> Result<Self> {
+        let mut cmd = topo.server.command(lbdns_bin()?);
+        cmd.arg("serve");
+        for z in zones {
+            cmd.arg("--zone").arg(z);
+        }
+        for l in listen {
+            cmd.arg("--listen").arg(l.to_string());
+        }
+        // Debug logs make failure messages useful; the caller's RUST_LOG wins.
+        if std::env::var_os("RUST_LOG").is_none() {
+            cmd.env("RUST_LOG", "debug");
+        }
+        let probe = zones
+            .first()
+            .map_or_else(|| ".".to_string(), |z| zone_origin(z));
+        Self::spawn("lbdns", cmd, &topo.client, listen, &probe)
+    }
+
+    /// lbdns serving `zones/example.com.zone` on port 53 of both server addresses.
+    pub fn lbdns_example(topo: &Topology) -> Result<Self> {
+        Self::lbdns(topo, &[&example_zone()], &topo.server_addrs(53))
+    }
+
+    /// Starts NSD (the reference implementation) in the topology's server namespace serving
+    /// `zones` (origin, file) on `listen`, with round-robin rotation enabled.
+    pub fn nsd(topo: &Topology, zones: &[(&str, &Path)], listen: &[SocketAddr]) -> Result<Self> {
+        let dir = TempDir::new("nsd-conf")?;
+        let d = dir.path().display();
+        let mut conf = format!(
+            "server:\n  zonesdir: \"{d}\"\n  pidfile: \"{d}/nsd.pid\"\n  database: \"\"\n  \
+             username: \"\"\n  xfrdfile: \"{d}/xfrd.state\"\n  zonelistfile: \"{d}/zone.list\"\n  \
+             rrl-ratelimit: 0\n  round-robin: yes\n  server-count: 1\n  verbosity: 1\n"
+        );
+        for l in listen {
+            conf.push_str(&format!("  ip-address: {}@{}\n", l.ip(), l.port()));
+        }
+        conf.push_str("remote-control:\n  control-enable: no\n");
+        for (origin, file) in zones {
+            let abs = std::fs::canonicalize(file)
+                .with_context(|| format!("zone file {}", file.display()))?;
+            conf.push_str(&format!(
+                "zone:\n  name: \"{origin}\"\n  zonefile: \"{}\"\n",
+                abs.display()
+            ));
+        }
+        let conf_path = dir.write("nsd.conf", &conf)?;
+        let mut cmd = topo.server.command("nsd");
+        cmd.arg("-d").arg("-c").arg(&conf_path);
+        let probe = zones.first().map_or(".", |z| z.0);
+        let mut server = Self::spawn("nsd", cmd, &topo.client, listen, probe)?;
+        // The config directory must outlive the server.
+        server.keep.push(dir);
+        Ok(server)
+    }
+
+    /// NSD serving the example zone on port 53 of both server addresses.
+    pub fn nsd_example(topo: &Topology) -> Result<Self> {
+        Self::nsd(
+            topo,
+            &[("example.com.", &example_zone())],
+            &topo.server_addrs(53),
+        )
+    }
+
+    /// The server the suites assert against, serving the example zone on port 53 of both
+    /// server addresses: lbdns, or NSD when `LBDNS_TEST_SERVER=nsd`. The override exists only
+    /// to validate the suites' expectations against a reference implementation; CI never sets
+    /// it.
+    pub fn example_under_test(topo: &Topology) -> Result<Self> {
+        match std::env::var("LBDNS_TEST_SERVER").as_deref() {
+            Ok("nsd") => Self::nsd_example(topo),
+            Ok("lbdns") | Err(_) => Self::lbdns_example(topo),
+            Ok(other) => bail!("LBDNS_TEST_SERVER={other}: expected `lbdns` or `nsd`"),
+        }
+    }
+
+    /// Everything the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_alive(&mut self) -> bool {
+        if self.exited.is_some() {
+            return false;
+        }
+        match self.child.try_wait() {
+            Ok(Some(status)) => {
+                self.exited = Some(status);
+                false
+            }
+            Ok(None) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// Fails with the exit status and stderr if the process has exited.
+    pub fn ensure_alive(&mut self) -> Result<()> {
+        if self.is_alive() {
+            return Ok(());
+        }
+        bail!(
+            "{} is no longer running ({:?}); stderr:\n{}",
+            self.label,
+            self.exited,
+            self.stderr()
+        )
+    }
+
+    /// Sends SIGTERM and waits (bounded) for exit; SIGKILL after [`STOP_TIMEOUT`].
+    /// Returns the exit status, or an error if it had to be killed.
+    pub fn stop(&mut self) -> Result<ExitStatus> {
+        if let Some(s) = self.exited {
+            return Ok(s);
+        }
+        let pid = self.child.id() as libc::pid_t;
+        // SAFETY: plain kill(2) on our own child, which has not been reaped yet.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(s) = self.child.try_wait()? {
+                self.exited = Some(s);
+                return Ok(s);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let s = self.child.wait()?;
+        self.exited = Some(s);
+        bail!(
+            "{} ignored SIGTERM for {STOP_TIMEOUT:?} and was killed",
+            self.label
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.exited.is_none() {
+            let _ = self.stop();
+        }
+        if thread::panicking() {
+            eprintln!("--- {} stderr ---\n{}", self.label, self.stderr());
+        }
+    }
+}
+
+/// The `$ORIGIN` of a zone file (used as the probe name), or `.` when it has none.
+fn zone_origin(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                let mut it = l.split_whitespace();
+                (it.next() == Some("$ORIGIN")).then(|| it.next().map(str::to_string))?
+            })
+        })
+        .unwrap_or_else(|| ".".to_string())
+}
