@@ -1,0 +1,161 @@
+//! RFC 1034 §4.3.2 resolution inside one zone, with RFC 4592 wildcards and RFC 8482 ANY.
+//! Pure: it reads zone data and returns which RRsets go in which section.
+
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::{LowerName, Name, RData, RecordType};
+
+use super::zone_data::{Node, Rrset, ZoneData};
+
+/// Longest CNAME chain followed before giving up; real chains are a handful long.
+const MAX_CNAME_HOPS: usize = 16;
+
+/// One RRset placed in a response, under the owner name it is written with.
+#[derive(Debug)]
+pub struct Placed<'z> {
+    /// The owner on the wire: the query's own spelling for the first hop and for wildcard
+    /// synthesis, so it compresses to the question and keeps 0x20 case.
+    pub owner: Name,
+    pub rrset: &'z Rrset,
+    pub ttl: u32,
+}
+
+/// The outcome of a lookup, before it meets the wire and its size limits.
+#[derive(Debug)]
+pub struct Resolution<'z> {
+    pub rcode: ResponseCode,
+    pub authoritative: bool,
+    pub answer: Vec<Placed<'z>>,
+    pub authority: Vec<Placed<'z>>,
+    pub additional: Vec<Placed<'z>>,
+    /// A referral whose glue must not be dropped silently (RFC 9471).
+    pub referral: bool,
+}
+
+impl<'z> Resolution<'z> {
+    fn new() -> Self {
+        Self {
+            rcode: ResponseCode::NoError,
+            authoritative: true,
+            answer: Vec::new(),
+            authority: Vec::new(),
+            additional: Vec::new(),
+            referral: false,
+        }
+    }
+
+    fn negative(&mut self, zone: &'z ZoneData, rcode: ResponseCode) {
+        self.rcode = rcode;
+        let soa = zone.soa();
+        self.authority.push(Placed {
+            owner: soa.name.clone(),
+            rrset: soa,
+            ttl: zone.negative_ttl(),
+        });
+    }
+}
+
+/// Resolves `qname`/`qtype` in `zone`, which is the most specific zone containing `qname`.
+pub fn resolve<'z>(zone: &'z ZoneData, qname: &Name, qtype: RecordType) -> Resolution<'z> {
+    let mut res = Resolution::new();
+    let mut name = qname.clone();
+    for _ in 0..MAX_CNAME_HOPS {
+        let lower = LowerName::new(&name);
+        if let Some((cut, node)) = zone.cut_above(&lower, qtype != RecordType::DS) {
+            refer(zone, &mut res, cut, node);
+            return res;
+        }
+        let node = match zone.node(&lower) {
+            Some(node) => node,
+            None => match zone.wildcard_for(&lower) {
+                Some(wildcard) => wildcard,
+                None => {
+                    res.negative(zone, ResponseCode::NXDomain);
+                    return res;
+                }
+            },
+        };
+        let wanted = match qtype {
+            RecordType::ANY => node.rrsets.iter().find(|r| r.rtype != RecordType::RRSIG),
+            _ => node.get(qtype),
+        };
+        if let Some(rrset) = wanted {
+            res.answer.push(Placed {
+                owner: name,
+                rrset,
+                ttl: rrset.ttl,
+            });
+            add_targets(zone, &mut res, rrset, false);
+            return res;
+        }
+        let Some(cname) = node.get(RecordType::CNAME) else {
+            res.negative(zone, ResponseCode::NoError);
+            return res;
+        };
+        res.answer.push(Placed {
+            owner: name,
+            rrset: cname,
+            ttl: cname.ttl,
+        });
+        let Some(RData::CNAME(target)) = cname.rdatas.first() else {
+            return res;
+        };
+        // Chains are followed only inside this zone; the resolver restarts elsewhere.
+        if !zone.apex.zone_of(&LowerName::new(&target.0)) {
+            return res;
+        }
+        name = target.0.clone();
+    }
+    // A loop or an absurd chain: answer with what we have, as other servers do.
+    res
+}
+
+/// A referral: the cut's NS in authority and in-zone addresses of its servers as glue.
+fn refer<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, cut: &LowerName, node: &'z Node) {
+    let Some(ns) = node.get(RecordType::NS) else {
+        return;
+    };
+    // AA describes the answer section: set only if a CNAME of ours led here.
+    res.authoritative = !res.answer.is_empty();
+    res.referral = true;
+    res.authority.push(Placed {
+        owner: Name::from(cut),
+        rrset: ns,
+        ttl: ns.ttl,
+    });
+    add_targets(zone, res, ns, true);
+}
+
+/// RFC 1035 §3.3: addresses of the names NS, MX and SRV records point at, where we hold them.
+/// Addresses below a cut are glue, not our data: they go out only with a referral.
+fn add_targets<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, rrset: &'z Rrset, glue: bool) {
+    for rdata in &rrset.rdatas {
+        let target = match rdata {
+            RData::NS(ns) => &ns.0,
+            RData::MX(mx) => &mx.exchange,
+            RData::SRV(srv) => &srv.target,
+            _ => continue,
+        };
+        let target = LowerName::new(target);
+        if !glue && zone.cut_above(&target, true).is_some() {
+            continue;
+        }
+        let Some(node) = zone.node(&target) else {
+            continue;
+        };
+        for rtype in [RecordType::A, RecordType::AAAA] {
+            if let Some(addresses) = node.get(rtype) {
+                if !res
+                    .additional
+                    .iter()
+                    .any(|p| std::ptr::eq(p.rrset, addresses))
+                {
+                    res.additional.push(Placed {
+                        owner: addresses.name.clone(),
+                        rrset: addresses,
+                        ttl: addresses.ttl,
+                    });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! The authoritative answers: which zone a name belongs to and what a query gets back.
+//! Pure and shared by every transport; the XDP maps are compiled from the same data.
+
+mod lookup;
+mod wire;
+mod zone_data;
+
+use std::collections::HashMap;
+
+use hickory_proto::rr::{LowerName, Name};
+
+pub use wire::{respond, Transport, EDNS_PAYLOAD};
+pub use zone_data::{Rrset, ZoneData};
+
+use crate::zone::Zone;
+
+/// Every zone served, found by the most specific origin that contains a name.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    zones: HashMap<LowerName, ZoneData>,
+}
+
+/// Two zone files claim the same apex.
+#[derive(Debug, thiserror::Error)]
+#[error("zone {0} is loaded twice")]
+pub struct DuplicateZone(pub Name);
+
+impl Catalog {
+    pub fn new(zones: &[Zone]) -> Result<Self, DuplicateZone> {
+        let mut catalog = Self::default();
+        for zone in zones {
+            let data = ZoneData::new(zone);
+            if catalog.zones.insert(data.apex.clone(), data).is_some() {
+                return Err(DuplicateZone(zone.origin.clone()));
+            }
+        }
+        Ok(catalog)
+    }
+
+    /// The zone whose apex is the closest ancestor of `name` (or `name` itself): nested zones
+    /// are answered by the child.
+    pub fn zone_for(&self, name: &Name) -> Option<&ZoneData> {
+        let mut candidate = LowerName::new(name);
+        loop {
+            if let Some(zone) = self.zones.get(&candidate) {
+                return Some(zone);
+            }
+            if candidate.is_root() {
+                return None;
+            }
+            candidate = candidate.base_name();
+        }
+    }
+
+    pub fn zones(&self) -> impl Iterator<Item = &ZoneData> {
+        self.zones.values()
+    }
+}

@@ -1,0 +1,257 @@
+//! Query octets → response octets: header checks, EDNS (RFC 6891), and the size limits of
+//! RFC 1035 §4.2.1 with RRset-atomic truncation (RFC 2181 §9).
+
+use hickory_proto::op::{Message, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{DNSClass, RecordType};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+use hickory_proto::ProtoError;
+
+type ProtoResult<T> = Result<T, ProtoError>;
+
+use super::lookup::{resolve, Placed, Resolution};
+use super::Catalog;
+
+/// The UDP payload size we advertise and the most we send over UDP: the DNS flag day 2020
+/// value, which avoids IP fragmentation on ordinary paths.
+pub const EDNS_PAYLOAD: u16 = 1232;
+/// The classic UDP limit for queries without EDNS.
+const PLAIN_UDP_LIMIT: usize = 512;
+/// Size of an OPT record with no options.
+const OPT_LEN: usize = 11;
+const HEADER_LEN: usize = 12;
+
+/// How the query arrived, which decides how large the response may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// The header fields of the query that the response depends on.
+#[derive(Debug, Clone, Copy)]
+struct QueryHeader {
+    id: u16,
+    opcode: u8,
+    /// RD and CD, copied into the response (RFC 1035 §4.1.1, RFC 6840 §5.9).
+    copied_flags: u16,
+}
+
+const QR: u16 = 0x8000;
+const AA: u16 = 0x0400;
+const TC: u16 = 0x0200;
+const RD: u16 = 0x0100;
+const CD: u16 = 0x0010;
+
+/// What the query asked for in EDNS, if it had an OPT record.
+#[derive(Debug, Clone, Copy)]
+struct EdnsRequest {
+    payload: u16,
+    dnssec_ok: bool,
+}
+
+/// Answers one query. `None` means send nothing: the packet is a response, or too short to
+/// carry an ID to answer to.
+pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
+    let header = query.get(..HEADER_LEN)?;
+    let flags = u16::from_be_bytes([header[2], header[3]]);
+    if flags & QR != 0 {
+        return None;
+    }
+    let head = QueryHeader {
+        id: u16::from_be_bytes([header[0], header[1]]),
+        opcode: ((flags >> 11) & 0xf) as u8,
+        copied_flags: flags & (RD | CD),
+    };
+    if head.opcode != u8::from(OpCode::Query) {
+        return Some(bare(head, ResponseCode::NotImp));
+    }
+    let Ok(message) = Message::from_vec(query) else {
+        return Some(bare(head, ResponseCode::FormErr));
+    };
+    let [question] = message.queries.as_slice() else {
+        return Some(bare(head, ResponseCode::FormErr));
+    };
+    let edns = message.edns.as_ref().map(|e| EdnsRequest {
+        payload: e.max_payload(),
+        dnssec_ok: e.flags().dnssec_ok,
+    });
+    let reply = Reply {
+        head,
+        question,
+        edns,
+        limit: size_limit(transport, edns),
+    };
+    if message.edns.as_ref().is_some_and(|e| e.version() > 0) {
+        return Some(reply.error(ResponseCode::BADVERS));
+    }
+    match question.query_type() {
+        RecordType::OPT => return Some(reply.error(ResponseCode::FormErr)),
+        // Zone transfers are not offered.
+        RecordType::AXFR | RecordType::IXFR => return Some(reply.error(ResponseCode::Refused)),
+        _ => {}
+    }
+    let zone = match question.query_class() {
+        DNSClass::IN => catalog.zone_for(question.name()),
+        _ => None,
+    };
+    let Some(zone) = zone else {
+        return Some(reply.error(ResponseCode::Refused));
+    };
+    let resolution = resolve(zone, question.name(), question.query_type());
+    Some(reply.encode(&resolution))
+}
+
+/// RFC 1035 §4.2.1 and RFC 6891 §6.2.5: what the client can take, capped at what we send.
+fn size_limit(transport: Transport, edns: Option<EdnsRequest>) -> usize {
+    match (transport, edns) {
+        (Transport::Tcp, _) => usize::from(u16::MAX),
+        (Transport::Udp, None) => PLAIN_UDP_LIMIT,
+        (Transport::Udp, Some(e)) => {
+            usize::from(e.payload).clamp(PLAIN_UDP_LIMIT, usize::from(EDNS_PAYLOAD))
+        }
+    }
+}
+
+/// A header-only error reply, for queries whose question cannot be trusted.
+fn bare(head: QueryHeader, rcode: ResponseCode) -> Vec<u8> {
+    let mut out = vec![0; HEADER_LEN];
+    write_header(&mut out, head, rcode, 0, [0; 4]);
+    out
+}
+
+fn write_header(
+    out: &mut [u8],
+    head: QueryHeader,
+    rcode: ResponseCode,
+    flags: u16,
+    counts: [u16; 4],
+) {
+    let flags =
+        QR | u16::from(head.opcode) << 11 | flags | head.copied_flags | u16::from(rcode.low());
+    out[0..2].copy_from_slice(&head.id.to_be_bytes());
+    out[2..4].copy_from_slice(&flags.to_be_bytes());
+    for (i, count) in counts.iter().enumerate() {
+        out[4 + 2 * i..6 + 2 * i].copy_from_slice(&count.to_be_bytes());
+    }
+}
+
+/// Everything a response to a well-formed query carries besides its records.
+struct Reply<'q> {
+    head: QueryHeader,
+    question: &'q Query,
+    edns: Option<EdnsRequest>,
+    /// The most octets the whole message may have.
+    limit: usize,
+}
+
+impl Reply<'_> {
+    /// A response with the question (and OPT) but no records.
+    fn error(&self, rcode: ResponseCode) -> Vec<u8> {
+        self.write(rcode, 0, |_, _| ([0; 3], false))
+    }
+
+    fn encode(&self, res: &Resolution<'_>) -> Vec<u8> {
+        let flags = if res.authoritative { AA } else { 0 };
+        self.write(res.rcode, flags, |enc, limit| {
+            write_sections(enc, limit, res)
+        })
+    }
+
+    /// Writes header, question, whatever `records` adds within the limit, then OPT.
+    fn write(
+        &self,
+        rcode: ResponseCode,
+        mut flags: u16,
+        records: impl FnOnce(&mut BinEncoder<'_>, usize) -> ([u16; 3], bool),
+    ) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(512);
+        let (counts, truncated) = {
+            let mut enc = BinEncoder::new(&mut buf);
+            let ok = enc.emit_vec(&[0; HEADER_LEN]).is_ok()
+                // Emitting the question through the encoder records it as a compression
+                // target; a query name is never compressed, so the octets are the query's own.
+                && self.question.emit(&mut enc).is_ok();
+            debug_assert!(ok, "a decoded question always re-encodes");
+            let opt_room = if self.edns.is_some() { OPT_LEN } else { 0 };
+            let result = records(&mut enc, self.limit - opt_room);
+            if let Some(edns) = self.edns {
+                let ttl = u32::from(rcode.high()) << 24 | if edns.dnssec_ok { 0x8000 } else { 0 };
+                let ok = emit_opt(&mut enc, ttl).is_ok();
+                debug_assert!(ok, "room for OPT was set aside");
+            }
+            result
+        };
+        if truncated {
+            flags |= TC;
+        }
+        let additional = counts[2] + u16::from(self.edns.is_some());
+        write_header(
+            &mut buf,
+            self.head,
+            rcode,
+            flags,
+            [1, counts[0], counts[1], additional],
+        );
+        buf
+    }
+}
+
+/// Writes answer, authority and additional RRsets whole, stopping at the first that does not
+/// fit. Returns the record counts and whether data the client needs was left out.
+fn write_sections(
+    enc: &mut BinEncoder<'_>,
+    limit: usize,
+    res: &Resolution<'_>,
+) -> ([u16; 3], bool) {
+    let mut counts = [0u16; 3];
+    // RFC 2181 §9: TC only when data the client needs is missing; extra addresses may simply
+    // be left out, except glue in a referral (RFC 9471).
+    let sections: [(&[Placed<'_>], bool); 3] = [
+        (&res.answer, true),
+        (&res.authority, true),
+        (&res.additional, res.referral),
+    ];
+    for (index, (rrsets, required)) in sections.into_iter().enumerate() {
+        for placed in rrsets {
+            let start = if index == 0 {
+                placed.rrset.next_start()
+            } else {
+                0
+            };
+            let before = enc.offset();
+            let written = write_rrset(enc, placed, start).is_ok() && enc.offset() <= limit;
+            if !written {
+                enc.set_offset(before);
+                enc.trim();
+                return (counts, required);
+            }
+            counts[index] += placed.rrset.rdatas.len() as u16;
+        }
+    }
+    (counts, false)
+}
+
+/// Writes every record of `placed`, beginning at index `start` (the round-robin position).
+fn write_rrset(enc: &mut BinEncoder<'_>, placed: &Placed<'_>, start: usize) -> ProtoResult<()> {
+    let rdatas = &placed.rrset.rdatas;
+    for i in 0..rdatas.len() {
+        placed.owner.emit(enc)?;
+        enc.emit_u16(placed.rrset.rtype.into())?;
+        enc.emit_u16(DNSClass::IN.into())?;
+        enc.emit_u32(placed.ttl)?;
+        let length = enc.place::<u16>()?;
+        rdatas[(start + i) % rdatas.len()].emit(enc)?;
+        let written = enc.len_since_place(&length) as u16;
+        length.replace(enc, written)?;
+    }
+    Ok(())
+}
+
+/// RFC 6891 §6.1.2: root owner, our payload size as class, extended RCODE and flags as TTL.
+fn emit_opt(enc: &mut BinEncoder<'_>, ttl: u32) -> ProtoResult<()> {
+    enc.emit(0)?;
+    enc.emit_u16(RecordType::OPT.into())?;
+    enc.emit_u16(EDNS_PAYLOAD)?;
+    enc.emit_u32(ttl)?;
+    enc.emit_u16(0)
+}

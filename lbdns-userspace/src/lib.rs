@@ -1,0 +1,9 @@
+//! lbdns: an authoritative DNS responder for load balancing, with an XDP fast path.
+//!
+//! Data flows one way: `zone` (master files → records) → `authority` (records → answers) →
+//! `server` (sockets). See ARCHITECTURE.md for the whole picture.
+
+pub mod authority;
+pub mod config;
+pub mod server;
+pub mod zone;

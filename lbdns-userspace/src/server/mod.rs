@@ -1,0 +1,60 @@
+//! The socket path: UDP and TCP listeners that hand every query to `authority::respond`.
+//! Thin by design: all DNS semantics live in `authority`, so both transports answer alike.
+
+mod tcp;
+mod udp;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use arc_swap::ArcSwap;
+use tokio::task::JoinSet;
+
+use crate::authority::Catalog;
+
+pub use tcp::TcpLimits;
+
+/// The catalog currently served. Reloads swap it whole, so a query sees one version only.
+pub type SharedCatalog = Arc<ArcSwap<Catalog>>;
+
+/// Binds every listen address (UDP and TCP) and serves until the returned tasks are aborted.
+///
+/// Binding happens before this returns, so a busy port or missing privilege is reported at
+/// start-up rather than from a background task.
+pub fn start(
+    catalog: &SharedCatalog,
+    listen: &[SocketAddr],
+    tcp: TcpLimits,
+) -> Result<JoinSet<()>> {
+    let mut tasks = JoinSet::new();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for &addr in listen {
+        for socket in
+            udp::bind(addr, workers).with_context(|| format!("cannot listen on UDP {addr}"))?
+        {
+            tasks.spawn(udp::serve(socket, catalog.clone()));
+        }
+        let listener = tcp::bind(addr).with_context(|| format!("cannot listen on TCP {addr}"))?;
+        tasks.spawn(tcp::serve(listener, catalog.clone(), tcp));
+        tracing::info!(%addr, "listening on UDP and TCP");
+    }
+    Ok(tasks)
+}
+
+/// A socket2 socket for `addr` with the options both transports want.
+fn socket(addr: SocketAddr, kind: socket2::Type) -> std::io::Result<socket2::Socket> {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, kind, None)?;
+    if addr.is_ipv6() {
+        // Lets `0.0.0.0:53` and `[::]:53` be bound side by side, as the default does.
+        socket.set_only_v6(true)?;
+    }
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
+}
+
+/// Default TCP idle timeout; RFC 7766 §6.2.3 suggests seconds, not minutes.
+pub const DEFAULT_TCP_IDLE: Duration = Duration::from_secs(10);

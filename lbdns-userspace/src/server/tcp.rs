@@ -1,0 +1,91 @@
+//! TCP (RFC 1035 §4.2.2, RFC 7766): two-octet length framing, several queries per connection
+//! answered in order, an idle timeout, and a bound on concurrent connections.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+use super::SharedCatalog;
+use crate::authority::{respond, Transport};
+
+/// Limits that keep one client from holding the server's TCP capacity.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpLimits {
+    /// A connection with no complete query for this long is closed.
+    pub idle_timeout: Duration,
+    /// Connections beyond this are closed as soon as they are accepted.
+    pub max_connections: usize,
+}
+
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = super::socket(addr, socket2::Type::STREAM)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
+
+pub async fn serve(listener: TcpListener, catalog: SharedCatalog, limits: TcpLimits) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Typically EMFILE: back off briefly instead of spinning.
+                tracing::warn!(%error, "TCP accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, "TCP connection limit reached; closing");
+            continue;
+        };
+        let catalog = catalog.clone();
+        tokio::spawn(async move {
+            if let Err(error) = connection(stream, &catalog, limits.idle_timeout).await {
+                tracing::debug!(%peer, %error, "TCP connection ended");
+            }
+            drop(slot);
+        });
+    }
+}
+
+/// Serves queries from one connection until the client closes it, goes idle, or sends a
+/// frame that cannot be a DNS message.
+async fn connection(
+    mut stream: TcpStream,
+    catalog: &SharedCatalog,
+    idle: Duration,
+) -> std::io::Result<()> {
+    let mut query = Vec::new();
+    loop {
+        let mut length = [0u8; 2];
+        match tokio::time::timeout(idle, stream.read_exact(&mut length)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Ok(()),
+        }
+        let length = usize::from(u16::from_be_bytes(length));
+        if length == 0 {
+            // A zero-length frame holds no message; nothing sensible can follow it.
+            return Ok(());
+        }
+        query.resize(length, 0);
+        match tokio::time::timeout(idle, stream.read_exact(&mut query)).await {
+            Ok(result) => result?,
+            Err(_) => return Ok(()),
+        };
+        let Some(reply) = respond(&catalog.load(), &query, Transport::Tcp) else {
+            continue;
+        };
+        let mut frame = Vec::with_capacity(reply.len() + 2);
+        frame.extend_from_slice(&(reply.len() as u16).to_be_bytes());
+        frame.extend_from_slice(&reply);
+        stream.write_all(&frame).await?;
+    }
+}

@@ -1,0 +1,278 @@
+//! Splits RFC 1035 §5.1 master-file text into entries: one resource record or directive each,
+//! with parentheses joined, comments removed and the line number where the entry starts.
+//!
+//! Tokens keep their escapes (`\.`, `\DDD`): only the consumer knows whether a token is a
+//! domain name (where `\.` is a literal dot inside a label) or a character-string.
+
+use super::ZoneErrorKind;
+
+/// One word of an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The text as written, without surrounding quotes, escapes kept.
+    pub text: String,
+    /// Whether it was written in double quotes (only character-strings may be).
+    pub quoted: bool,
+}
+
+/// One logical entry: a record or a `$` directive, possibly spanning lines inside `( )`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// 1-based line on which the entry starts.
+    pub line: usize,
+    /// The entry began with white space, so the owner is the previous record's owner.
+    pub inherits_owner: bool,
+    pub tokens: Vec<Token>,
+}
+
+/// Lexer error with the line it happened on.
+#[derive(Debug)]
+pub struct LexError {
+    pub line: usize,
+    pub kind: ZoneErrorKind,
+}
+
+/// Returns the entries of `text` in order. Blank and comment-only lines produce none.
+pub fn entries(text: &str) -> Result<Vec<Entry>, LexError> {
+    let mut lexer = Lexer {
+        chars: text.chars().peekable(),
+        line: 1,
+    };
+    let mut out = Vec::new();
+    while let Some(entry) = lexer.entry()? {
+        out.push(entry);
+    }
+    Ok(out)
+}
+
+struct Lexer<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    line: usize,
+}
+
+impl Lexer<'_> {
+    fn error(&self, kind: ZoneErrorKind) -> LexError {
+        LexError {
+            line: self.line,
+            kind,
+        }
+    }
+
+    /// Reads the next non-empty entry, or `None` at the end of the text.
+    fn entry(&mut self) -> Result<Option<Entry>, LexError> {
+        loop {
+            if self.chars.peek().is_none() {
+                return Ok(None);
+            }
+            let line = self.line;
+            let inherits_owner = matches!(self.chars.peek(), Some(' ' | '\t'));
+            let tokens = self.logical_line()?;
+            if !tokens.is_empty() {
+                return Ok(Some(Entry {
+                    line,
+                    inherits_owner,
+                    tokens,
+                }));
+            }
+        }
+    }
+
+    /// Reads tokens up to the end of a line that is not inside parentheses.
+    fn logical_line(&mut self) -> Result<Vec<Token>, LexError> {
+        let mut tokens = Vec::new();
+        let mut open_at: Option<usize> = None;
+        while let Some(&c) = self.chars.peek() {
+            match c {
+                '\n' => {
+                    self.chars.next();
+                    self.line += 1;
+                    if open_at.is_none() {
+                        return Ok(tokens);
+                    }
+                }
+                ' ' | '\t' | '\r' => {
+                    self.chars.next();
+                }
+                ';' => while self.chars.next_if(|&c| c != '\n').is_some() {},
+                '(' => {
+                    if open_at.is_some() {
+                        return Err(self.error(ZoneErrorKind::Syntax("nested '('".into())));
+                    }
+                    self.chars.next();
+                    open_at = Some(self.line);
+                }
+                ')' => {
+                    if open_at.take().is_none() {
+                        return Err(self.error(ZoneErrorKind::Syntax("')' without '('".into())));
+                    }
+                    self.chars.next();
+                }
+                '"' => {
+                    self.chars.next();
+                    tokens.push(self.quoted()?);
+                }
+                _ => tokens.push(self.bare()?),
+            }
+        }
+        match open_at {
+            Some(line) => Err(LexError {
+                line,
+                kind: ZoneErrorKind::Syntax("'(' is never closed".into()),
+            }),
+            None => Ok(tokens),
+        }
+    }
+
+    fn bare(&mut self) -> Result<Token, LexError> {
+        let mut text = String::new();
+        while let Some(&c) = self.chars.peek() {
+            match c {
+                ' ' | '\t' | '\r' | '\n' | ';' | '(' | ')' | '"' => break,
+                '\\' => self.escape(&mut text)?,
+                c if c.is_control() => {
+                    return Err(self.error(ZoneErrorKind::Syntax(format!(
+                        "control character {:#04x}",
+                        u32::from(c)
+                    ))))
+                }
+                _ => {
+                    text.push(c);
+                    self.chars.next();
+                }
+            }
+        }
+        Ok(Token {
+            text,
+            quoted: false,
+        })
+    }
+
+    fn quoted(&mut self) -> Result<Token, LexError> {
+        let start = self.line;
+        let mut text = String::new();
+        loop {
+            match self.chars.peek() {
+                None => {
+                    return Err(LexError {
+                        line: start,
+                        kind: ZoneErrorKind::Syntax("unterminated quoted string".into()),
+                    })
+                }
+                Some('"') => {
+                    self.chars.next();
+                    return Ok(Token { text, quoted: true });
+                }
+                Some('\\') => self.escape(&mut text)?,
+                Some(&c) => {
+                    if c == '\n' {
+                        self.line += 1;
+                    }
+                    text.push(c);
+                    self.chars.next();
+                }
+            }
+        }
+    }
+
+    /// Copies a backslash escape verbatim so that the consumer can decode it in context.
+    fn escape(&mut self, text: &mut String) -> Result<(), LexError> {
+        self.chars.next();
+        text.push('\\');
+        match self.chars.next() {
+            Some('\n') | None => Err(self.error(ZoneErrorKind::Syntax("dangling '\\'".into()))),
+            Some(c) => {
+                text.push(c);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Decodes the escapes of a token into raw octets (RFC 1035 §5.1: `\X` and `\DDD`).
+pub fn unescape(text: &str) -> Result<Vec<u8>, ZoneErrorKind> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(d) if d.is_ascii_digit() => {
+                let digits = [Some(d), bytes.next(), bytes.next()];
+                let mut value = 0u16;
+                for digit in digits {
+                    match digit {
+                        Some(d) if d.is_ascii_digit() => value = value * 10 + u16::from(d - b'0'),
+                        _ => {
+                            return Err(ZoneErrorKind::Syntax(
+                                "\\DDD escape needs three digits".into(),
+                            ))
+                        }
+                    }
+                }
+                let octet = u8::try_from(value).map_err(|_| {
+                    ZoneErrorKind::Syntax(format!("\\{value:03} is larger than 255"))
+                })?;
+                out.push(octet);
+            }
+            Some(other) => out.push(other),
+            None => return Err(ZoneErrorKind::Syntax("dangling '\\'".into())),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(entry: &Entry) -> Vec<&str> {
+        entry.tokens.iter().map(|t| t.text.as_str()).collect()
+    }
+
+    #[test]
+    fn joins_parentheses_and_strips_comments() {
+        let e =
+            entries("@ IN SOA a. b. ( 1 ; serial\n 2 3\n 4 5 )\nwww A 192.0.2.1 ; c\n").unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(
+            texts(&e[0]),
+            ["@", "IN", "SOA", "a.", "b.", "1", "2", "3", "4", "5"]
+        );
+        assert_eq!(e[1].line, 4);
+        assert!(!e[1].inherits_owner);
+    }
+
+    #[test]
+    fn leading_blank_inherits_owner_and_blank_lines_vanish() {
+        let e = entries("\n; only a comment\n   \n\tA 192.0.2.1\n").unwrap();
+        assert_eq!(e.len(), 1);
+        assert!(e[0].inherits_owner);
+        assert_eq!(e[0].line, 4);
+    }
+
+    #[test]
+    fn quoted_strings_keep_spaces_semicolons_and_escapes() {
+        let e = entries(r#"t TXT "a b;c" "q\"x" plain"#).unwrap();
+        let t = &e[0].tokens;
+        assert_eq!((t[2].text.as_str(), t[2].quoted), ("a b;c", true));
+        assert_eq!(t[3].text, r#"q\"x"#);
+        assert!(!t[4].quoted);
+    }
+
+    #[test]
+    fn reports_the_line_of_an_unclosed_parenthesis() {
+        let err = entries("a A 1.2.3.4\nb SOA ( 1 2\n3\n").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(entries("a ) b").is_err());
+        assert!(entries("a \"open").is_err());
+    }
+
+    #[test]
+    fn unescape_decodes_decimal_and_literal_escapes() {
+        assert_eq!(unescape(r"a\.b\065\\").unwrap(), b"a.bA\\");
+        assert!(unescape(r"\25").is_err());
+        assert!(unescape(r"\256").is_err());
+    }
+}
