@@ -56,3 +56,6 @@ impl Catalog {
         self.zones.values()
     }
 }
+
+#[cfg(test)]
+mod tests;

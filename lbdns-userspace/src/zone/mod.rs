@@ -116,8 +116,19 @@ pub enum ZoneErrorKind {
 impl Zone {
     /// Reads and validates the zone in `path`. `origin` overrides the file's own idea of its apex.
     pub fn load(path: &Path, origin: Option<Name>) -> Result<Zone, ZoneError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ZoneError {
+            file: path.to_path_buf(),
+            line: 0,
+            kind: ZoneErrorKind::Io(e.to_string()),
+        })?;
+        Self::parse(&text, path, origin)
+    }
+
+    /// Parses master-file `text` as if read from `path` (which names it in errors and anchors
+    /// relative `$INCLUDE`s).
+    pub fn parse(text: &str, path: &Path, origin: Option<Name>) -> Result<Zone, ZoneError> {
         let mut reader = Reader::new(origin.clone());
-        reader.read_file(path, origin.clone(), 0)?;
+        reader.read_text(text, path, origin.clone(), 0)?;
         validate(reader.records, path, origin.as_ref())
     }
 }
@@ -143,8 +154,9 @@ impl Reader {
         }
     }
 
-    fn read_file(
+    fn read_text(
         &mut self,
+        text: &str,
         path: &Path,
         origin: Option<Name>,
         depth: usize,
@@ -155,9 +167,7 @@ impl Reader {
             line,
             kind,
         };
-        let text =
-            std::fs::read_to_string(path).map_err(|e| at(0, ZoneErrorKind::Io(e.to_string())))?;
-        let entries = lexer::entries(&text).map_err(|e| at(e.line, e.kind))?;
+        let entries = lexer::entries(text).map_err(|e| at(e.line, e.kind))?;
         let mut origin = origin.or_else(|| self.initial_origin.clone());
         for entry in entries {
             let line = entry.line;
@@ -226,8 +236,14 @@ impl Reader {
                     Some(name) => Some(name::parse(&name.text, origin.as_ref()).map_err(at)?),
                     None => origin.clone(),
                 };
+                let text = std::fs::read_to_string(&target).map_err(|e| {
+                    at(ZoneErrorKind::Io(format!(
+                        "$INCLUDE {}: {e}",
+                        target.display()
+                    )))
+                })?;
                 // RFC 1035 §5.1: the included file never changes the parent's origin.
-                self.read_file(&target, include_origin, depth + 1)?;
+                self.read_text(&text, &target, include_origin, depth + 1)?;
             }
             _ => return Err(at(ZoneErrorKind::Directive(entry.tokens[0].text.clone()))),
         }
@@ -483,3 +499,6 @@ pub fn load_all(specs: &[ZoneSpec]) -> Result<Vec<Zone>, Vec<ZoneError>> {
         Err(errors.into_iter().map(Result::unwrap_err).collect())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -26,7 +26,7 @@ pub fn parse(text: &str, origin: Option<&Name>) -> Result<Name, ZoneErrorKind> {
     };
     let labels = split_labels(body)
         .into_iter()
-        .map(|label| unescape(label))
+        .map(unescape)
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(label) = labels.iter().find(|l| l.is_empty() || l.len() > MAX_LABEL) {
         return Err(ZoneErrorKind::BadName {

@@ -132,7 +132,7 @@ fn generic(rtype: RecordType, fields: &[Token]) -> Result<RData, ZoneErrorKind> 
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())

@@ -1,0 +1,315 @@
+//! The authoritative semantics, query by query, named by the RFC section they come from.
+
+use std::path::Path;
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+
+use super::{respond, Catalog, Transport};
+use crate::zone::Zone;
+
+const PARENT: &str = r#"
+$ORIGIN example.test.
+$TTL 300
+@        SOA ns1 hostmaster 1 3600 600 86400 120
+@        NS  ns1
+ns1      A   198.18.0.53
+www   60 A   198.18.1.1
+www   60 A   198.18.1.2
+www   60 A   198.18.1.3
+web      CNAME www
+alias    CNAME web
+gone     CNAME missing
+away     CNAME www.elsewhere.test.
+loop1    CNAME loop2
+loop2    CNAME loop1
+mx       MX  10 mail
+mail     A   198.18.3.25
+a.b.c    A   198.18.9.9
+*.wild   A   198.18.4.1
+*.wild   TXT "w"
+exists.wild AAAA 2001:db8::4
+sub      NS  ns.sub
+ns.sub   A   198.18.5.53
+child    NS  ns1.child
+big      TXT "0123456789012345678901234567890123456789012345678901234567890123456789"
+big      TXT "1123456789012345678901234567890123456789012345678901234567890123456789"
+big      TXT "2123456789012345678901234567890123456789012345678901234567890123456789"
+big      TXT "3123456789012345678901234567890123456789012345678901234567890123456789"
+big      TXT "4123456789012345678901234567890123456789012345678901234567890123456789"
+big      TXT "5123456789012345678901234567890123456789012345678901234567890123456789"
+big      TXT "6123456789012345678901234567890123456789012345678901234567890123456789"
+"#;
+
+const CHILD: &str = "$ORIGIN child.example.test.\n$TTL 60\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 198.18.6.1\nhost A 198.18.6.2\n";
+
+fn catalog() -> Catalog {
+    let zones = [
+        Zone::parse(PARENT, Path::new("parent"), None).unwrap(),
+        Zone::parse(CHILD, Path::new("child"), None).unwrap(),
+    ];
+    Catalog::new(&zones).unwrap()
+}
+
+fn query(name: &str, rtype: RecordType, edns: Option<Edns>) -> Vec<u8> {
+    let mut message = Message::new(0x1234, MessageType::Query, OpCode::Query);
+    message.metadata.recursion_desired = true;
+    message.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+    message.edns = edns;
+    message.to_vec().unwrap()
+}
+
+fn ask_with(catalog: &Catalog, wire: &[u8], transport: Transport) -> Message {
+    let reply = respond(catalog, wire, transport).expect("a reply");
+    Message::from_vec(&reply).expect("a well-formed reply")
+}
+
+fn ask(catalog: &Catalog, name: &str, rtype: RecordType) -> Message {
+    ask_with(catalog, &query(name, rtype, None), Transport::Udp)
+}
+
+fn types(records: &[hickory_proto::rr::Record]) -> Vec<RecordType> {
+    records.iter().map(|r| r.record_type()).collect()
+}
+
+#[test]
+fn rfc1034_4_3_2_exact_match_is_authoritative_and_copies_rd() {
+    let reply = ask(&catalog(), "www.example.test.", RecordType::A);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    assert!(reply.metadata.authoritative && reply.metadata.recursion_desired);
+    assert!(!reply.metadata.recursion_available);
+    assert_eq!(reply.metadata.id, 0x1234);
+    assert_eq!(reply.answers.len(), 3);
+    assert!(reply.answers.iter().all(|r| r.ttl == 60));
+}
+
+#[test]
+fn round_robin_rotates_address_rrsets_by_one_per_query() {
+    let catalog = catalog();
+    let first = |m: Message| match m.answers[0].data {
+        RData::A(a) => a.0.octets()[3],
+        _ => panic!("not A"),
+    };
+    let starts: Vec<u8> = (0..4)
+        .map(|_| first(ask(&catalog, "www.example.test.", RecordType::A)))
+        .collect();
+    assert_eq!(starts, [1, 2, 3, 1]);
+}
+
+#[test]
+fn rfc2308_negative_answers_carry_the_soa_with_the_negative_ttl() {
+    let catalog = catalog();
+    let nx = ask(&catalog, "nope.example.test.", RecordType::A);
+    assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
+    assert!(nx.metadata.authoritative && nx.answers.is_empty());
+    assert_eq!(types(&nx.authorities), [RecordType::SOA]);
+    assert_eq!(nx.authorities[0].ttl, 120, "min(SOA TTL 300, MINIMUM 120)");
+    let nodata = ask(&catalog, "www.example.test.", RecordType::MX);
+    assert_eq!(nodata.metadata.response_code, ResponseCode::NoError);
+    assert!(nodata.answers.is_empty());
+    assert_eq!(types(&nodata.authorities), [RecordType::SOA]);
+}
+
+#[test]
+fn rfc8020_empty_non_terminals_exist() {
+    let reply = ask(&catalog(), "b.c.example.test.", RecordType::A);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    assert!(reply.answers.is_empty());
+}
+
+#[test]
+fn rfc1034_3_6_2_cname_chains_are_followed_inside_the_zone() {
+    let catalog = catalog();
+    let reply = ask(&catalog, "alias.example.test.", RecordType::A);
+    assert_eq!(
+        types(&reply.answers),
+        [
+            RecordType::CNAME,
+            RecordType::CNAME,
+            RecordType::A,
+            RecordType::A,
+            RecordType::A
+        ]
+    );
+    let cname = ask(&catalog, "alias.example.test.", RecordType::CNAME);
+    assert_eq!(types(&cname.answers), [RecordType::CNAME]);
+    let away = ask(&catalog, "away.example.test.", RecordType::A);
+    assert_eq!(types(&away.answers), [RecordType::CNAME]);
+    assert_eq!(away.metadata.response_code, ResponseCode::NoError);
+    // RFC 6604: the rcode describes the last name in the chain.
+    let gone = ask(&catalog, "gone.example.test.", RecordType::A);
+    assert_eq!(gone.metadata.response_code, ResponseCode::NXDomain);
+    assert_eq!(types(&gone.answers), [RecordType::CNAME]);
+    let looped = ask(&catalog, "loop1.example.test.", RecordType::A);
+    assert!(!looped.answers.is_empty() && looped.answers.len() <= 16);
+}
+
+#[test]
+fn rfc4592_wildcards_synthesise_only_for_names_that_do_not_exist() {
+    let catalog = catalog();
+    let hit = ask(&catalog, "X.wild.example.test.", RecordType::A);
+    assert_eq!(hit.answers[0].name.to_ascii(), "X.wild.example.test.");
+    assert!(hit.metadata.authoritative);
+    let nodata = ask(&catalog, "x.wild.example.test.", RecordType::MX);
+    assert!(nodata.answers.is_empty() && nodata.metadata.response_code == ResponseCode::NoError);
+    // exists.wild exists, so the wildcard does not apply to it or below it.
+    let existing = ask(&catalog, "exists.wild.example.test.", RecordType::A);
+    assert!(
+        existing.answers.is_empty() && existing.metadata.response_code == ResponseCode::NoError
+    );
+    let below = ask(&catalog, "y.exists.wild.example.test.", RecordType::A);
+    assert_eq!(below.metadata.response_code, ResponseCode::NXDomain);
+    let deeper = ask(&catalog, "a.b.wild.example.test.", RecordType::A);
+    assert_eq!(
+        types(&deeper.answers),
+        [RecordType::A],
+        "§3.3.1: closest encloser is wild"
+    );
+}
+
+#[test]
+fn rfc1034_4_3_2_delegations_get_referrals_with_glue() {
+    let catalog = catalog();
+    for name in ["host.sub.example.test.", "sub.example.test."] {
+        let reply = ask(&catalog, name, RecordType::A);
+        assert!(!reply.metadata.authoritative, "{name}");
+        assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+        assert!(reply.answers.is_empty());
+        assert_eq!(types(&reply.authorities), [RecordType::NS]);
+        assert_eq!(types(&reply.additionals), [RecordType::A]);
+    }
+    // RFC 4035 §3.1.4.1: DS belongs to the parent side of the cut.
+    let ds = ask(&catalog, "sub.example.test.", RecordType::DS);
+    assert!(ds.metadata.authoritative);
+    assert_eq!(types(&ds.authorities), [RecordType::SOA]);
+}
+
+#[test]
+fn the_most_specific_zone_answers_nested_names() {
+    let reply = ask(&catalog(), "host.child.example.test.", RecordType::A);
+    assert!(reply.metadata.authoritative);
+    assert_eq!(types(&reply.answers), [RecordType::A]);
+}
+
+#[test]
+fn names_outside_every_zone_are_refused() {
+    let reply = ask(&catalog(), "www.example.org.", RecordType::A);
+    assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
+    assert!(!reply.metadata.authoritative && reply.answers.is_empty());
+}
+
+#[test]
+fn additional_section_holds_addresses_of_mx_targets() {
+    let reply = ask(&catalog(), "mx.example.test.", RecordType::MX);
+    assert_eq!(types(&reply.additionals), [RecordType::A]);
+}
+
+#[test]
+fn the_question_is_echoed_byte_for_byte() {
+    let wire = query("wWw.ExAmPlE.tEsT.", RecordType::A, None);
+    let reply = respond(&catalog(), &wire, Transport::Udp).unwrap();
+    let question_end = wire.len();
+    assert_eq!(reply[12..question_end], wire[12..question_end]);
+}
+
+#[test]
+fn rfc8482_any_gets_one_rrset() {
+    let reply = ask(&catalog(), "example.test.", RecordType::ANY);
+    assert_eq!(reply.answers.len(), 1);
+}
+
+#[test]
+fn rfc1035_4_1_1_bad_queries_get_formerr_notimp_or_silence() {
+    let catalog = catalog();
+    let good = query("www.example.test.", RecordType::A, None);
+    assert!(
+        respond(&catalog, &good[..11], Transport::Udp).is_none(),
+        "no header, no reply"
+    );
+    let mut response = good.clone();
+    response[2] |= 0x80;
+    assert!(
+        respond(&catalog, &response, Transport::Udp).is_none(),
+        "QR=1 is dropped"
+    );
+    let mut notify = good.clone();
+    notify[2] = (notify[2] & 0x87) | (4 << 3);
+    assert_eq!(
+        ask_with(&catalog, &notify, Transport::Udp)
+            .metadata
+            .response_code,
+        ResponseCode::NotImp
+    );
+    let cut = ask_with(&catalog, &good[..good.len() - 3], Transport::Udp);
+    assert_eq!(cut.metadata.response_code, ResponseCode::FormErr);
+    assert_eq!(cut.metadata.id, 0x1234);
+    let mut two = good.clone();
+    two[5] = 2;
+    assert_eq!(
+        ask_with(&catalog, &two, Transport::Udp)
+            .metadata
+            .response_code,
+        ResponseCode::FormErr
+    );
+}
+
+#[test]
+fn rfc6891_opt_is_echoed_with_our_size_and_the_do_bit() {
+    let mut edns = Edns::new();
+    edns.set_max_payload(4096).set_dnssec_ok(true);
+    let reply = ask_with(
+        &catalog(),
+        &query("www.example.test.", RecordType::A, Some(edns)),
+        Transport::Udp,
+    );
+    let opt = reply.edns.expect("OPT in reply");
+    assert_eq!(opt.max_payload(), 1232);
+    assert!(opt.flags().dnssec_ok);
+    let plain = ask(&catalog(), "www.example.test.", RecordType::A);
+    assert!(plain.edns.is_none(), "no OPT in, no OPT out");
+}
+
+#[test]
+fn rfc6891_6_1_3_unknown_edns_versions_get_badvers() {
+    let mut edns = Edns::new();
+    edns.set_version(1);
+    let reply = ask_with(
+        &catalog(),
+        &query("www.example.test.", RecordType::A, Some(edns)),
+        Transport::Udp,
+    );
+    // 16 is both BADVERS and BADSIG (RFC 6891 §9); hickory decodes it under the latter name.
+    assert_eq!(u16::from(reply.metadata.response_code), 16);
+    assert_eq!(
+        reply
+            .edns
+            .expect("OPT carries the extended rcode")
+            .version(),
+        0
+    );
+    assert!(reply.answers.is_empty());
+}
+
+#[test]
+fn rfc2181_9_oversized_answers_truncate_whole_rrsets() {
+    let catalog = catalog();
+    let udp = ask(&catalog, "big.example.test.", RecordType::TXT);
+    assert!(udp.metadata.truncation);
+    assert!(udp.answers.is_empty(), "no partial RRset");
+    let mut edns = Edns::new();
+    edns.set_max_payload(1232);
+    let large = ask_with(
+        &catalog,
+        &query("big.example.test.", RecordType::TXT, Some(edns)),
+        Transport::Udp,
+    );
+    assert!(!large.metadata.truncation);
+    assert_eq!(large.answers.len(), 7);
+    let tcp = ask_with(
+        &catalog,
+        &query("big.example.test.", RecordType::TXT, None),
+        Transport::Tcp,
+    );
+    assert!(!tcp.metadata.truncation);
+    assert_eq!(tcp.answers.len(), 7);
+}

@@ -1,0 +1,146 @@
+//! Zone loading as an operator meets it: directives, defaults and `file:line` errors.
+
+use std::path::Path;
+
+use hickory_proto::rr::{Name, RecordType};
+
+use super::{Zone, ZoneErrorKind};
+
+fn parse(text: &str) -> Result<Zone, super::ZoneError> {
+    Zone::parse(text, Path::new("db.test"), None)
+}
+
+const SOA: &str = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns hostmaster 1 2 3 4 5\n@ NS ns\n";
+
+#[test]
+fn origin_comes_from_the_soa_and_ttls_default_per_rfc_1035() {
+    let zone = parse(&format!(
+        "{SOA}a 60 A 198.18.0.1\n  A 198.18.0.2\nb IN 30 A 198.18.0.3\n"
+    ))
+    .unwrap();
+    assert_eq!(zone.origin, Name::from_ascii("example.test.").unwrap());
+    let ttls: Vec<(String, u32)> = zone
+        .records
+        .iter()
+        .filter(|r| r.record.record_type() == RecordType::A)
+        .map(|r| (r.record.name.to_ascii(), r.record.ttl))
+        .collect();
+    assert_eq!(ttls[0], ("a.example.test.".into(), 60));
+    assert_eq!(ttls[2], ("b.example.test.".into(), 30));
+}
+
+#[test]
+fn without_ttl_directive_the_last_explicit_ttl_applies() {
+    let zone = parse("$ORIGIN t.\n@ 100 SOA ns h 1 2 3 4 5\n@ NS ns\nns A 198.18.0.1\n").unwrap();
+    assert!(zone.records.iter().all(|r| r.record.ttl == 100));
+    let err = parse("$ORIGIN t.\n@ SOA ns h 1 2 3 4 5\n").unwrap_err();
+    assert_eq!((err.line, err.kind), (2, ZoneErrorKind::NoTtl));
+}
+
+#[test]
+fn errors_name_file_and_line() {
+    let err = parse(&format!("{SOA}ok A 198.18.0.1\nbad A 198.18.0.300\n")).unwrap_err();
+    assert_eq!(err.line, 6);
+    assert!(err.to_string().starts_with("db.test:6: A RDATA"), "{err}");
+    let err = parse(&format!("{SOA}x BOGUS 1\n")).unwrap_err();
+    assert_eq!(err.kind, ZoneErrorKind::UnknownType("BOGUS".into()));
+    let err = parse(&format!("{SOA}$GENERATE 1-2 a A 1.2.3.4\n")).unwrap_err();
+    assert!(matches!(err.kind, ZoneErrorKind::Directive(_)));
+    let err = parse(&format!("{SOA}x CH A 198.18.0.1\n")).unwrap_err();
+    assert!(matches!(err.kind, ZoneErrorKind::Class(_)));
+}
+
+#[test]
+fn zone_rules_of_rfc_1034_are_enforced() {
+    let no_soa = parse("$ORIGIN t.\n$TTL 1\nns A 198.18.0.1\n").unwrap_err();
+    assert!(matches!(no_soa.kind, ZoneErrorKind::NoSoa(_)));
+    let two = parse(&format!("{SOA}@ SOA ns h 2 2 3 4 5\n")).unwrap_err();
+    assert_eq!((two.line, two.kind), (5, ZoneErrorKind::DuplicateSoa));
+    let clash = parse(&format!("{SOA}w CNAME x\nw A 198.18.0.1\n")).unwrap_err();
+    assert_eq!(clash.line, 6);
+    assert!(matches!(clash.kind, ZoneErrorKind::CnameAndOther(_)));
+    let outside = parse(&format!("{SOA}other.test. A 198.18.0.1\n")).unwrap_err();
+    assert!(matches!(outside.kind, ZoneErrorKind::OutOfZone { .. }));
+    let apex = parse(&format!("{SOA}@ CNAME x\n")).unwrap_err();
+    assert!(matches!(
+        apex.kind,
+        ZoneErrorKind::ApexCname | ZoneErrorKind::CnameAndOther(_)
+    ));
+}
+
+#[test]
+fn differing_ttls_in_an_rrset_are_lowered_with_a_warning() {
+    let zone = parse(&format!("{SOA}a 60 A 198.18.0.1\na 30 A 198.18.0.2\n")).unwrap();
+    assert!(zone
+        .records
+        .iter()
+        .filter(|r| r.record.record_type() == RecordType::A)
+        .all(|r| r.record.ttl == 30));
+    assert!(zone
+        .warnings
+        .iter()
+        .any(|w| matches!(w.kind, ZoneErrorKind::TtlMismatch { ttl: 30, .. })));
+}
+
+#[test]
+fn explicit_origin_must_match_the_soa() {
+    let named = Name::from_ascii("example.test.").unwrap();
+    let text = "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 198.18.0.1\n";
+    let zone = Zone::parse(text, Path::new("db"), Some(named)).unwrap();
+    assert_eq!(zone.records.len(), 3);
+    let other = Name::from_ascii("other.test.").unwrap();
+    assert!(Zone::parse(
+        &format!("$ORIGIN example.test.\n{text}"),
+        Path::new("db"),
+        Some(other)
+    )
+    .is_err());
+}
+
+#[test]
+fn include_is_relative_to_the_zone_file_and_keeps_the_parent_origin() {
+    let dir = std::env::temp_dir().join(format!("lbdns-include-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("parts")).unwrap();
+    std::fs::write(
+        dir.join("parts/hosts"),
+        "$ORIGIN hosts.example.test.\nh1 A 198.18.0.9\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("parts/broken"), "\n\nx A nonsense\n").unwrap();
+    let main = dir.join("db");
+    let text =
+        format!("{SOA}$INCLUDE parts/hosts\nafter A 198.18.0.10\n$INCLUDE parts/hosts sub\n");
+    std::fs::write(&main, &text).unwrap();
+    let zone = Zone::load(&main, None).unwrap();
+    let names: Vec<String> = zone
+        .records
+        .iter()
+        .map(|r| r.record.name.to_ascii())
+        .collect();
+    assert!(names.contains(&"h1.hosts.example.test.".to_owned()));
+    assert!(
+        names.contains(&"after.example.test.".to_owned()),
+        "{names:?}"
+    );
+    std::fs::write(&main, format!("{SOA}$INCLUDE parts/broken\n")).unwrap();
+    let err = Zone::load(&main, None).unwrap_err();
+    assert_eq!(
+        (err.file.ends_with("parts/broken"), err.line),
+        (true, 3),
+        "{err}"
+    );
+    std::fs::write(&main, format!("{SOA}$INCLUDE db\n")).unwrap();
+    assert_eq!(
+        Zone::load(&main, None).unwrap_err().kind,
+        ZoneErrorKind::IncludeDepth
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_example_zone_loads_cleanly() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../zones/example.com.zone");
+    let zone = Zone::load(&path, None).unwrap();
+    assert!(zone.warnings.is_empty(), "{:?}", zone.warnings);
+    assert_eq!(zone.origin.to_ascii(), "example.com.");
+}
