@@ -7,7 +7,7 @@ mod zone_data;
 
 use std::collections::HashMap;
 
-use hickory_proto::rr::{LowerName, Name};
+use hickory_proto::rr::{LowerName, Name, RecordType};
 
 pub use wire::{respond, Transport, EDNS_PAYLOAD};
 pub use zone_data::{Rrset, ZoneData};
@@ -54,6 +54,25 @@ impl Catalog {
 
     pub fn zones(&self) -> impl Iterator<Item = &ZoneData> {
         self.zones.values()
+    }
+
+    /// The A and AAAA RRsets that a query for their own name and type gets verbatim with
+    /// AA=1: not at or below a delegation, not a wildcard owner, and not shadowed by a more
+    /// specific zone. These are what the XDP fast path may answer without the socket path.
+    pub fn direct_address_rrsets(&self) -> impl Iterator<Item = &Rrset> {
+        self.zones
+            .values()
+            .flat_map(move |zone| {
+                zone.rrsets().filter(move |(name, rrset)| {
+                    matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
+                        && !name.is_wildcard()
+                        && zone.cut_above(name, true).is_none()
+                        && self
+                            .zone_for(&rrset.name)
+                            .is_some_and(|owner| std::ptr::eq(owner, zone))
+                })
+            })
+            .map(|(_, rrset)| rrset)
     }
 }
 

@@ -313,3 +313,25 @@ fn rfc2181_9_oversized_answers_truncate_whole_rrsets() {
     assert!(!tcp.metadata.truncation);
     assert_eq!(tcp.answers.len(), 7);
 }
+
+#[test]
+fn direct_address_rrsets_exclude_glue_wildcards_and_shadowed_names() {
+    let catalog = catalog();
+    let mut names: Vec<String> = catalog
+        .direct_address_rrsets()
+        .map(|r| format!("{} {}", r.name.to_ascii(), r.rtype))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "a.b.c.example.test. A",
+            "exists.wild.example.test. AAAA",
+            "host.child.example.test. A",
+            "mail.example.test. A",
+            "ns1.child.example.test. A",
+            "ns1.example.test. A",
+            "www.example.test. A",
+        ]
+    );
+}
