@@ -130,6 +130,8 @@ impl Server {
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "debug");
         }
+        // The log goes to a file that is quoted in failure messages: no ANSI colour codes.
+        cmd.env("NO_COLOR", "1");
         let probe = zones
             .first()
             .map_or_else(|| ".".to_string(), |z| zone_origin(z));

@@ -485,6 +485,60 @@ fn dig_agrees() -> Result<()> {
     expect_answer(&r, "SRV", &["10 60 5060 www.example.com."])
 }
 
+#[test]
+fn large_answers_truncate_over_udp() -> Result<()> {
+    preflight(&[])?;
+    let dir = TempDir::new("big-zone")?;
+    let mut zone = String::from("$ORIGIN big.test.\n$TTL 300\n@ IN SOA ns hm 1 2 3 4 60\n");
+    zone.push_str("@ IN NS ns\nns IN A 198.18.9.9\n");
+    for i in 0..60 {
+        zone.push_str(&format!(
+            "txt IN TXT \"record {i:02} padded to make the RRset large\"\n"
+        ));
+    }
+    let zone = dir.write("big.zone", &zone)?;
+    let topo = Topology::new()?;
+    let _server = match std::env::var("LBDNS_TEST_SERVER").as_deref() {
+        Ok("nsd") => Server::nsd(&topo, &[("big.test.", &zone)], &topo.server_addrs(53))?,
+        _ => Server::lbdns(&topo, &[&zone], &topo.server_addrs(53))?,
+    };
+    let addr = topo.server_v4_addr(53);
+    // The 60 TXT records need about 3 KB: over UDP they must be truncated (TC=1) to fit the
+    // client's limit (512 without EDNS, RFC 1035 4.2.1; the advertised size with EDNS), and a
+    // truncated answer must say so.
+    for (edns, limit) in [(None, 512), (Some(1232u16), 1232), (Some(4096), 4096)] {
+        let mut b = Builder::query(0x7c00, "txt.big.test", rtype::TXT);
+        if let Some(size) = edns {
+            b = b.edns(size);
+        }
+        let m = udp_query(&topo.client, addr, &b.build(), TIMEOUT, 3)?;
+        ensure!(
+            m.wire.len() <= limit,
+            "UDP edns={edns:?}: {} bytes > {limit}",
+            m.wire.len()
+        );
+        // With 4096 the whole answer may fit; otherwise it must be marked truncated.
+        let complete = m.answers.len() == 60;
+        ensure!(
+            m.header.tc() != complete && (limit == 4096 || !complete),
+            "UDP edns={edns:?}: want TC=1 on a truncated answer ({} of 60 TXT):\n{m}",
+            m.answers.len()
+        );
+        ensure!(
+            m.rcode() == 0,
+            "UDP edns={edns:?}: rcode {}:\n{m}",
+            m.rcode()
+        );
+    }
+    let q = Builder::query(0x7c01, "txt.big.test", rtype::TXT).build();
+    let m = lbdns_tests::client::tcp_query(&topo.client, addr, &q, TIMEOUT)?;
+    ensure!(
+        !m.header.tc() && m.answers.len() == 60,
+        "TCP: want all 60 TXT, no TC:\n{m}"
+    );
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // Zone validation: `lbdns check` and `serve` on broken zones.
 
