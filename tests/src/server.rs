@@ -118,8 +118,19 @@ impl Server {
     /// Starts `lbdns serve` in the topology's server namespace with `zones`, listening on
     /// `listen`, and waits for it from the client namespace.
     pub fn lbdns(topo: &Topology, zones: &[&Path], listen: &[SocketAddr]) -> Result<Self> {
+        Self::lbdns_with(topo, zones, listen, &[])
+    }
+
+    /// [`Server::lbdns`] with extra `serve` arguments (e.g. an XDP interface option, for
+    /// which [`Topology::SERVER_IF`] names the server's veth end).
+    pub fn lbdns_with(
+        topo: &Topology,
+        zones: &[&Path],
+        listen: &[SocketAddr],
+        extra: &[&str],
+    ) -> Result<Self> {
         let mut cmd = topo.server.command(lbdns_bin()?);
-        cmd.arg("serve");
+        cmd.arg("serve").args(extra);
         for z in zones {
             cmd.arg("--zone").arg(z);
         }
