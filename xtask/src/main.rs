@@ -1,1 +1,79 @@
-fn main() {}
+//! `cargo xtask`: the one entry point for setting up, building, running and testing lbdns.
+//!
+//! lbdns is two programs built by two toolchains: the XDP program (nightly, `bpfel-unknown-none`,
+//! linked by bpf-linker) and the userspace daemon (stable) that embeds it. This crate knows the
+//! order and the flags, and installs what a fresh machine lacks, so every task is one command.
+
+mod build;
+mod cmd;
+mod ebpf;
+mod run;
+mod setup;
+mod test;
+mod workspace;
+
+use std::ffi::OsString;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::build::Profile;
+
+#[derive(Debug, Parser)]
+#[command(about = "Set up, build, run and test lbdns.")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Install what building and testing need (nightly rust-src, bpf-linker, Debian packages,
+    /// dnspython), skipping whatever is already in place.
+    Setup,
+    /// Build the XDP program. It is always optimised: the verifier rejects unoptimised BPF.
+    BuildEbpf,
+    /// Build the `lbdns` binary with the XDP program embedded.
+    Build {
+        /// Build the userspace daemon with the release profile.
+        #[arg(long)]
+        release: bool,
+    },
+    /// Build, then serve zones/example.com.zone on port 5353 of the loopback addresses.
+    Run {
+        /// Build the userspace daemon with the release profile.
+        #[arg(long)]
+        release: bool,
+        /// Extra arguments for `lbdns serve`, after `--`.
+        #[arg(last = true)]
+        args: Vec<OsString>,
+    },
+    /// Build, then check formatting, run clippy and run every test.
+    Test,
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().task {
+        Task::Setup => setup::all(),
+        Task::BuildEbpf => {
+            setup::toolchain()?;
+            let object = ebpf::build()?;
+            println!("{}", object.display());
+            Ok(())
+        }
+        Task::Build { release } => {
+            setup::all()?;
+            let binary = build::lbdns(Profile::from_release_flag(release))?;
+            println!("{}", binary.display());
+            Ok(())
+        }
+        Task::Run { release, args } => {
+            setup::all()?;
+            run::serve_example_zone(Profile::from_release_flag(release), &args)
+        }
+        Task::Test => {
+            setup::all()?;
+            test::all()
+        }
+    }
+}
