@@ -70,7 +70,7 @@ impl ConfigFile {
         toml::from_str(&text).map_err(|e| {
             let line = e
                 .span()
-                .map_or(0, |span| text[..span.start].lines().count().max(1));
+                .map_or(0, |span| 1 + text[..span.start].matches('\n').count());
             error(line, e.message().to_owned())
         })
     }
@@ -137,4 +137,78 @@ fn default_listen() -> Vec<SocketAddr> {
         "0.0.0.0:53".parse().expect("valid literal"),
         "[::]:53".parse().expect("valid literal"),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("lbdns-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_file_and_line() {
+        let path = write(
+            "typo.toml",
+            "listen = [\"127.0.0.1:53\"]\n\n[tcp]\nidle_timeout = 5\n",
+        );
+        let err = Settings::new(Some(&path), Overrides::default()).unwrap_err();
+        assert_eq!(err.line, 4, "{err}");
+        assert!(
+            err.to_string()
+                .contains("typo.toml:4: unknown field `idle_timeout`"),
+            "{err}"
+        );
+        let path = write("addr.toml", "listen = [\"not an address\"]\n");
+        let err = Settings::new(Some(&path), Overrides::default()).unwrap_err();
+        assert_eq!(err.line, 1, "{err}");
+        let path = write(
+            "origin.toml",
+            "[[zone]]\nfile = \"db\"\norigin = \"a..b.\"\n",
+        );
+        assert!(Settings::new(Some(&path), Overrides::default()).is_err());
+    }
+
+    #[test]
+    fn zone_paths_are_relative_to_the_file_and_flags_take_precedence() {
+        let path = write("ok.toml", "listen = [\"127.0.0.1:5300\"]\n[[zone]]\nfile = \"db.example\"\norigin = \"example.test.\"\n[tcp]\nmax_connections = 7\n");
+        let flags = Overrides {
+            zones: vec!["extra.zone".parse().unwrap()],
+            tcp_idle_timeout_secs: Some(3),
+            ..Overrides::default()
+        };
+        let settings = Settings::new(Some(&path), flags).unwrap();
+        assert_eq!(
+            settings.zones[0].file,
+            path.parent().unwrap().join("db.example")
+        );
+        assert_eq!(
+            settings.zones[0].origin.as_ref().unwrap().to_ascii(),
+            "example.test."
+        );
+        assert_eq!(settings.zones[1].file, PathBuf::from("extra.zone"));
+        assert_eq!(
+            settings.listen,
+            ["127.0.0.1:5300".parse::<SocketAddr>().unwrap()]
+        );
+        assert_eq!(settings.tcp.max_connections, 7);
+        assert_eq!(settings.tcp.idle_timeout, Duration::from_secs(3));
+        let cli = Overrides {
+            listen: vec!["[::1]:53".parse().unwrap()],
+            ..Overrides::default()
+        };
+        assert_eq!(Settings::new(Some(&path), cli).unwrap().listen.len(), 1);
+        assert_eq!(
+            Settings::new(None, Overrides::default())
+                .unwrap()
+                .listen
+                .len(),
+            2
+        );
+    }
 }
