@@ -43,7 +43,7 @@ die() { echo "socket.sh: $*" >&2; exit 1; }
 # --- Preconditions: say what is missing instead of measuring something else ---------------
 [[ $EUID -eq 0 ]] || die "must run as root (it creates network namespaces)"
 [[ -x $LBDNS ]] || die "$LBDNS not found; build it first with: cargo xtask build --release"
-for tool in ip nsd dnsperf timeout; do
+for tool in ip nsd dnsperf dig timeout; do
     command -v "$tool" >/dev/null || die "'$tool' is not installed"
 done
 [[ -f $ZONE ]] || die "zone file $ZONE missing"
@@ -52,8 +52,8 @@ WORK=$(mktemp -d /tmp/lbdns-bench.XXXXXX)
 SERVER_PID=
 LOAD_PID=
 
-# Stops the load generator and the server started last (by their pids), then deletes the namespaces, which also
-# removes the veth pair and ends anything still running inside them.
+# Stops the load generator and the server started last (by their pids), then deletes the
+# namespaces, which also removes the veth pair and ends anything still running inside them.
 cleanup() {
     trap - EXIT INT TERM
     # timeout passes the TERM on to dnsperf.
