@@ -1,5 +1,7 @@
 //! The `lbdns` command: `serve` runs the daemon, `check` validates zones and configuration.
 
+pub mod ebpf_object;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
