@@ -29,7 +29,9 @@ pub fn probe(nightly: &Nightly) -> Result<Probe> {
     };
     let libllvm = nightly.libllvm()?;
     let wanted = libllvm.file_name().unwrap_or_default();
-    let ldd = cmd::stdout(Command::new("ldd").arg(&path))?;
+    // ldd fails on a static binary; that just means no shared libLLVM in the output.
+    let ldd = cmd::probe(Command::new("ldd").arg(&path))?;
+    let ldd = String::from_utf8_lossy(&ldd.stdout);
     let Some(linked) = ldd
         .lines()
         .find_map(|line| line.trim().strip_prefix("libLLVM"))
@@ -44,12 +46,16 @@ pub fn probe(nightly: &Nightly) -> Result<Probe> {
     let name = format!("libLLVM{name}");
     if OsStr::new(&name) != wanted {
         return Ok(Probe::Absent(format!(
-            "built against {name}, but nightly has {}",
+            "{} is built against {name}, but nightly has {}",
+            path.display(),
             wanted.to_string_lossy()
         )));
     }
     if resolved.starts_with("not found") {
-        return Ok(Probe::Absent(format!("cannot find its {name}")));
+        return Ok(Probe::Absent(format!(
+            "{} cannot find its {name}",
+            path.display()
+        )));
     }
     let version = cmd::probe(Command::new(&path).arg("--version"))?;
     if !version.status.success() {
@@ -62,7 +68,7 @@ pub fn probe(nightly: &Nightly) -> Result<Probe> {
     Ok(Probe::Present)
 }
 
-/// Builds bpf-linker against nightly's libLLVM (about a minute) into `$CARGO_HOME/bin`.
+/// Builds bpf-linker against nightly's libLLVM into `$CARGO_HOME/bin` (two minutes or so).
 pub fn install(nightly: &Nightly) -> Result<()> {
     let prefix = llvm_prefix()?;
     link_libllvm(&prefix, &nightly.libllvm()?)?;
