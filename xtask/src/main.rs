@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 use crate::build::Profile;
 
 #[derive(Debug, Parser)]
-#[command(about = "Set up, build, run and test lbdns.")]
+#[command(bin_name = "cargo xtask", about = "Set up, build, run and test lbdns.")]
 struct Cli {
     #[command(subcommand)]
     task: Task,
@@ -31,9 +31,10 @@ enum Task {
     /// Install what building and testing need (nightly rust-src, bpf-linker, Debian packages,
     /// dnspython), skipping whatever is already in place.
     Setup,
-    /// Build the XDP program. It is always optimised: the verifier rejects unoptimised BPF.
+    /// Build the XDP program and print the object's path. Always optimised: the verifier rejects
+    /// unoptimised BPF.
     BuildEbpf,
-    /// Build the `lbdns` binary with the XDP program embedded.
+    /// Build the `lbdns` binary with the XDP program embedded, and print its path.
     Build {
         /// Build the userspace daemon with the release profile.
         #[arg(long)]
@@ -48,7 +49,7 @@ enum Task {
         #[arg(last = true)]
         args: Vec<OsString>,
     },
-    /// Build, then check formatting, run clippy and run every test.
+    /// Check formatting, build, run clippy on everything and run every test: what CI runs.
     Test,
 }
 

@@ -10,7 +10,8 @@ use crate::{
 /// Tells the test suites which `lbdns` binary to drive.
 const BINARY_VAR: &str = "LBDNS_BIN";
 
-/// Checks formatting, builds, runs clippy on both crates' targets, then runs every test.
+/// Checks formatting, builds, runs clippy on the workspace and the XDP program, then runs
+/// every test.
 ///
 /// Tests that need root (network namespaces, XDP attach) run here too: CI runs as root.
 pub fn all() -> Result<()> {
