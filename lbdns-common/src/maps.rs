@@ -26,3 +26,6 @@ pub const DEFAULT_RRSET_ENTRIES: u32 = 65_536;
 /// Default number of answer-set slots per address type. Arrays are allocated up front:
 /// 16384 slots are 1.2 MiB of A sets and 4.3 MiB of AAAA sets.
 pub const DEFAULT_ANSWER_SLOTS: u32 = 16_384;
+
+/// The XDP program's name in the object.
+pub const PROGRAM: &str = "lbdns";

@@ -1,17 +1,57 @@
-//! The lbdns XDP program.
+//! The lbdns XDP program: answers hot A and AAAA queries from BPF maps and hands every other
+//! packet, unchanged, to the kernel stack and the socket server.
 //!
-//! Placeholder until the DNS fast path lands: it passes every packet to the kernel stack, so
-//! the build pipeline (`cargo xtask build-ebpf`, embedding in the `lbdns` binary) can be
-//! exercised end to end.
+//! Per packet: [`parse`] decides whether the packet is a plain IN A/AAAA query and copies the
+//! lowercased name into the lookup key; [`lookup`] finds the answer set; [`respond`] rewrites the
+//! packet into the reply, which leaves through XDP_TX. Every packet bumps one counter
+//! ([`maps::COUNTERS`]). What the fast path leaves to the socket path is listed in
+//! `lbdns_common::counters::Counter`.
 #![no_std]
 #![no_main]
 
-use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
+mod frame;
+mod lookup;
+mod maps;
+mod parse;
+mod respond;
+mod verdict;
 
-/// Entry point attached to the interface: hands every packet on to the kernel stack.
+use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
+use lbdns_common::{counters::Counter, key::AddrType};
+
+use crate::{
+    maps::{ANSWERS_V4, ANSWERS_V6, ROTATION_V4, ROTATION_V6, SCRATCH},
+    verdict::{Skip, MISS, OTHER},
+};
+
+/// Entry point attached to the interface.
 #[xdp]
-pub fn lbdns(_ctx: XdpContext) -> u32 {
-    xdp_action::XDP_PASS
+pub fn lbdns(ctx: XdpContext) -> u32 {
+    let (action, counter) = match try_answer(&ctx) {
+        Ok(answered) => (xdp_action::XDP_TX, answered),
+        Err(Skip::Pass(reason)) => (xdp_action::XDP_PASS, reason),
+        Err(Skip::Drop) => (xdp_action::XDP_DROP, Counter::Dropped),
+    };
+    maps::count(counter);
+    action
+}
+
+/// Answers the packet if it is a hot query; returns the counter for what was answered.
+#[inline(always)]
+fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
+    let scratch = SCRATCH.get_ptr_mut(0).ok_or(OTHER)?;
+    let query = parse::query(ctx, scratch)?;
+    let slot = lookup::slot(scratch, query.dns.name_len, query.dns.addr_type).ok_or(MISS)?;
+    match query.dns.addr_type {
+        AddrType::A => {
+            let hit = lookup::answer_set(&ANSWERS_V4, &ROTATION_V4, slot).ok_or(MISS)?;
+            respond::reply(ctx, &query, hit).map(|()| Counter::AnsweredA)
+        }
+        AddrType::Aaaa => {
+            let hit = lookup::answer_set(&ANSWERS_V6, &ROTATION_V6, slot).ok_or(MISS)?;
+            respond::reply(ctx, &query, hit).map(|()| Counter::AnsweredAaaa)
+        }
+    }
 }
 
 /// The kernel only allows GPL-only helpers to programs that declare a compatible licence.

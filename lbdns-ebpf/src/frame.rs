@@ -1,0 +1,106 @@
+//! Bounds-checked access to the packet.
+
+use aya_ebpf::programs::XdpContext;
+
+/// Offsets larger than this are rejected before any pointer arithmetic, which gives the
+/// verifier an upper bound for every variable offset. An XDP frame without fragments lives in
+/// one page.
+const MAX_OFFSET: usize = 4096;
+
+/// The packet as the byte range `[start, end)`.
+#[derive(Clone, Copy)]
+pub struct Frame {
+    start: usize,
+    end: usize,
+}
+
+impl Frame {
+    /// The frame as it is now. Build a new one after `bpf_xdp_adjust_tail`: it moves the end and
+    /// the verifier forgets every earlier bounds check.
+    #[inline(always)]
+    pub fn new(ctx: &XdpContext) -> Self {
+        Self {
+            start: ctx.data(),
+            end: ctx.data_end(),
+        }
+    }
+
+    /// Frame length in bytes.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// A pointer to a `T` at `off`, if the whole `T` is inside the frame.
+    #[inline(always)]
+    pub fn ptr<T>(&self, off: usize) -> Option<*mut T> {
+        if off > MAX_OFFSET {
+            return None;
+        }
+        let at = self.start + off;
+        if at + core::mem::size_of::<T>() > self.end {
+            return None;
+        }
+        Some(at as *mut T)
+    }
+
+    /// The byte at `off`, if the frame also holds the byte after it.
+    ///
+    /// For a one-byte check LLVM turns `at + 1 > end` into `at >= end`, from which the verifier
+    /// learns no readable range, so this checks two bytes. Every byte the program reads alone
+    /// (a name byte, a version or protocol field) is followed by bytes the message needs anyway.
+    #[inline(always)]
+    pub fn u8(&self, off: usize) -> Option<u8> {
+        // SAFETY: `ptr` checked that both bytes are inside the frame.
+        self.ptr::<[u8; 2]>(off).map(|p| unsafe { (*p)[0] })
+    }
+
+    /// The big-endian `u16` at `off`.
+    #[inline(always)]
+    pub fn be16(&self, off: usize) -> Option<u16> {
+        // SAFETY: `ptr` checked that both bytes are inside the frame.
+        self.ptr::<u16>(off)
+            .map(|p| u16::from_be(unsafe { p.read_unaligned() }))
+    }
+
+    /// The `N` bytes at `off`, checked once.
+    ///
+    /// Writers take a whole header this way instead of checking each field: with several checks
+    /// on one base pointer, LLVM may rewrite `at + 4 > end` as `at > end - 4`, arithmetic on the
+    /// end pointer that the verifier rejects.
+    #[inline(always)]
+    #[expect(
+        clippy::mut_from_ref,
+        reason = "a view of packet memory, which this program run owns; each writer takes its \
+                  header once"
+    )]
+    pub fn bytes<const N: usize>(&self, off: usize) -> Option<&mut [u8; N]> {
+        // SAFETY: `ptr` checked that the `N` bytes are inside the frame; the caller holds no other
+        // reference to them (each writer takes its own header once).
+        self.ptr::<[u8; N]>(off).map(|p| unsafe { &mut *p })
+    }
+}
+
+/// The big-endian `u16` at `bytes[at..]`.
+#[inline(always)]
+pub fn get16(bytes: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([bytes[at], bytes[at + 1]])
+}
+
+/// The big-endian `u32` at `bytes[at..]`.
+#[inline(always)]
+pub fn get32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+/// Stores `value` big-endian at `bytes[at..]`.
+#[inline(always)]
+pub fn put16(bytes: &mut [u8], at: usize, value: u16) {
+    bytes[at..at + 2].copy_from_slice(&value.to_be_bytes());
+}
+
+/// Stores `value` big-endian at `bytes[at..]`.
+#[inline(always)]
+pub fn put32(bytes: &mut [u8], at: usize, value: u32) {
+    bytes[at..at + 4].copy_from_slice(&value.to_be_bytes());
+}

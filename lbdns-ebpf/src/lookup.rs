@@ -1,0 +1,60 @@
+//! Finds the answer set for the parsed question.
+
+use aya_ebpf::maps::{Array, PerCpuArray};
+use lbdns_common::{
+    answer::AnswerSet,
+    key::{AddrType, RrsetKey, KEY_TIERS},
+};
+
+use crate::maps::{Scratch, RRSETS_128, RRSETS_256, RRSETS_32, RRSETS_64};
+
+/// The answer set for a question, and this CPU's rotation counter for it.
+pub struct Hit<'a, const L: usize> {
+    /// The records to answer with.
+    pub set: &'a AnswerSet<L>,
+    /// Replies sent from this set on this CPU.
+    pub rotation: *mut u32,
+}
+
+/// Completes the key in `scratch` (the name is already there) and looks it up in the map of its
+/// size tier. Returns the answer-set slot.
+#[inline(always)]
+#[expect(
+    clippy::needless_borrows_for_generic_args,
+    reason = "by value, the key would be copied to the stack; the lookup takes it in place"
+)]
+pub fn slot(scratch: *mut Scratch, name_len: usize, addr_type: AddrType) -> Option<u32> {
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let key = unsafe {
+        (*scratch).key[0] = addr_type as u8;
+        (*scratch).key.as_ptr()
+    };
+    let key_len = 1 + name_len;
+    // SAFETY (each arm): `key` points at 256 bytes, at least the size of every key type, and
+    // `RrsetKey<N>` is a byte array with alignment 1.
+    let entry = if key_len <= KEY_TIERS[0] {
+        RRSETS_32.get_ptr(unsafe { &*(key as *const RrsetKey<32>) })
+    } else if key_len <= KEY_TIERS[1] {
+        RRSETS_64.get_ptr(unsafe { &*(key as *const RrsetKey<64>) })
+    } else if key_len <= KEY_TIERS[2] {
+        RRSETS_128.get_ptr(unsafe { &*(key as *const RrsetKey<128>) })
+    } else {
+        RRSETS_256.get_ptr(unsafe { &*(key as *const RrsetKey<256>) })
+    }?;
+    // One 4-byte read, right away: userspace replaces entries while this runs.
+    // SAFETY: the kernel returned a pointer to a live element's value.
+    Some(unsafe { core::ptr::read_volatile(&(*entry).slot) })
+}
+
+/// The answer set in `slot` and its rotation counter.
+#[inline(always)]
+pub fn answer_set<'a, const L: usize>(
+    answers: &'a Array<AnswerSet<L>>,
+    rotations: &PerCpuArray<u32>,
+    slot: u32,
+) -> Option<Hit<'a, L>> {
+    Some(Hit {
+        set: answers.get(slot)?,
+        rotation: rotations.get_ptr_mut(slot)?,
+    })
+}

@@ -1,0 +1,103 @@
+//! The program's maps and globals. Names and sizes are shared with userspace through
+//! `lbdns_common::maps`; userspace resizes the maps before loading.
+
+use aya_ebpf::{
+    bindings::BPF_F_NO_PREALLOC,
+    macros::map,
+    maps::{Array, HashMap, PerCpuArray},
+};
+use lbdns_common::{
+    answer::{AnswerSetV4, AnswerSetV6},
+    counters::Counter,
+    key::{RrsetEntry, RrsetKey},
+    limits::MAX_NAME_LEN,
+    maps::{DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES},
+};
+
+/// The UDP port queries arrive on, host byte order. Userspace overrides it at load time.
+#[unsafe(no_mangle)]
+static DNS_PORT: u16 = 53;
+
+/// The configured DNS port. A volatile read, so the compiler cannot fold the default in.
+#[inline(always)]
+pub fn dns_port() -> u16 {
+    // SAFETY: reading a plain `u16` static.
+    unsafe { core::ptr::read_volatile(&DNS_PORT) }
+}
+
+// The name-to-slot maps, one per key size (lbdns_common::key). Written by userspace only.
+// BPF_F_NO_PREALLOC: elements are allocated per insert, so unused capacity is free.
+
+/// Names whose key fits 32 bytes (name up to 31 bytes).
+#[map]
+pub static RRSETS_32: HashMap<RrsetKey<32>, RrsetEntry> =
+    HashMap::with_max_entries(DEFAULT_RRSET_ENTRIES, BPF_F_NO_PREALLOC);
+/// Names whose key fits 64 bytes.
+#[map]
+pub static RRSETS_64: HashMap<RrsetKey<64>, RrsetEntry> =
+    HashMap::with_max_entries(DEFAULT_RRSET_ENTRIES, BPF_F_NO_PREALLOC);
+/// Names whose key fits 128 bytes.
+#[map]
+pub static RRSETS_128: HashMap<RrsetKey<128>, RrsetEntry> =
+    HashMap::with_max_entries(DEFAULT_RRSET_ENTRIES, BPF_F_NO_PREALLOC);
+/// Names whose key fits 256 bytes (every valid name).
+#[map]
+pub static RRSETS_256: HashMap<RrsetKey<256>, RrsetEntry> =
+    HashMap::with_max_entries(DEFAULT_RRSET_ENTRIES, BPF_F_NO_PREALLOC);
+
+/// A answer sets by slot. Written by userspace only, following lbdns_common::answer.
+#[map]
+pub static ANSWERS_V4: Array<AnswerSetV4> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
+/// AAAA answer sets by slot. Written by userspace only, following lbdns_common::answer.
+#[map]
+pub static ANSWERS_V6: Array<AnswerSetV6> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
+
+/// Replies sent per A slot on this CPU: reply k starts at address k mod count.
+#[map]
+pub static ROTATION_V4: PerCpuArray<u32> = PerCpuArray::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
+/// Replies sent per AAAA slot on this CPU.
+#[map]
+pub static ROTATION_V6: PerCpuArray<u32> = PerCpuArray::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
+
+/// Packet counters by `Counter`; userspace sums them across CPUs.
+#[map]
+pub static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT, 0);
+
+/// Adds one to `counter` on this CPU.
+#[inline(always)]
+pub fn count(counter: Counter) {
+    if let Some(value) = COUNTERS.get_ptr_mut(counter as u32) {
+        // SAFETY: a per-CPU value; XDP runs with preemption disabled, so nothing else writes it.
+        unsafe { *value += 1 }
+    }
+}
+
+/// Per-packet working memory that does not fit the 512-byte stack. Program-private.
+#[repr(C, align(8))]
+pub struct Scratch {
+    /// The lookup key being built: tag byte, lowercase query name, zero padding.
+    pub key: [u8; 1 + MAX_NAME_LEN],
+    /// The offsets of the IP header, the UDP header and the DNS message, and whether the IP
+    /// version is 6, passed through [`opaque`]: each VLAN and IP version combination has its
+    /// own exact values.
+    pub layout: [u32; 5],
+    /// The query name's length, passed through [`opaque`]: each exit of the name loop has
+    /// its own exact length.
+    pub name_len: u32,
+}
+
+/// Returns `value` after a round trip through `cell`, map memory that the verifier does not
+/// track: it sees an unknown value, so code after the call is verified once for every value
+/// instead of once per exact value the paths before it produced. Callers re-check bounds.
+#[inline(always)]
+pub fn opaque(cell: &mut u32, value: u32) -> u32 {
+    // SAFETY: a plain write and read of a `u32` in this CPU's scratch value.
+    unsafe {
+        core::ptr::write_volatile(cell, value);
+        core::ptr::read_volatile(cell)
+    }
+}
+
+/// One `Scratch` per CPU.
+#[map]
+pub static SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);

@@ -1,0 +1,98 @@
+//! The DNS header and question (RFC 1035 §4.1).
+
+use lbdns_common::key::AddrType;
+
+use super::{name, opt};
+use crate::{
+    frame::Frame,
+    maps::Scratch,
+    verdict::{Skip, MALFORMED, OTHER, TYPE},
+};
+
+/// DNS header length.
+pub const HEADER_LEN: usize = 12;
+/// The RD (recursion desired) flag, which the reply copies.
+pub const FLAG_RD: u16 = 0x0100;
+/// The AD flag: dig and others set it in queries to ask for the AD bit (RFC 6840 §5.7).
+const FLAG_AD: u16 = 0x0020;
+/// The CD flag.
+const FLAG_CD: u16 = 0x0010;
+/// The only header flags a query the fast path answers may carry. Everything else (QR, a
+/// non-QUERY opcode, AA, TC, RA, Z, a non-zero RCODE) goes to the socket path.
+const QUERY_FLAGS: u16 = FLAG_RD | FLAG_AD | FLAG_CD;
+/// The class IN.
+const CLASS_IN: u16 = 1;
+/// Length of QTYPE and QCLASS.
+pub const QUESTION_FIXED_LEN: usize = 4;
+
+/// A plain query with one IN A or IN AAAA question.
+pub struct Message {
+    /// Offset of the DNS header.
+    pub off: usize,
+    /// The query's header flags (a subset of `QUERY_FLAGS`).
+    pub flags: u16,
+    /// The question name's length in wire format, 1..=255. Its lowercase bytes are in
+    /// `Scratch::key`.
+    pub name_len: usize,
+    /// The name's checksum contribution (`Scratch::name_sum`).
+    pub name_sum: u32,
+    /// QTYPE.
+    pub addr_type: AddrType,
+    /// The query's OPT record, if it has one.
+    pub edns: Option<opt::Edns>,
+}
+
+/// Parses the DNS message of `len` bytes at `off`.
+#[inline(always)]
+pub fn parse(
+    frame: &Frame,
+    off: usize,
+    len: usize,
+    scratch: *mut Scratch,
+) -> Result<Message, Skip> {
+    if len < HEADER_LEN {
+        return Err(MALFORMED);
+    }
+    let flags = frame.be16(off + 2).ok_or(MALFORMED)?;
+    if flags & !QUERY_FLAGS != 0 {
+        return Err(OTHER);
+    }
+    let qdcount = frame.be16(off + 4).ok_or(MALFORMED)?;
+    let ancount = frame.be16(off + 6).ok_or(MALFORMED)?;
+    let nscount = frame.be16(off + 8).ok_or(MALFORMED)?;
+    let arcount = frame.be16(off + 10).ok_or(MALFORMED)?;
+    if qdcount != 1 || ancount != 0 || nscount != 0 || arcount > 1 {
+        return Err(OTHER);
+    }
+
+    let (name_len, name_sum) = name::read(frame, off + HEADER_LEN, scratch)?;
+    let fixed = off + HEADER_LEN + name_len;
+    let qtype = frame.be16(fixed).ok_or(MALFORMED)?;
+    let qclass = frame.be16(fixed + 2).ok_or(MALFORMED)?;
+    let question_end = fixed + QUESTION_FIXED_LEN;
+    let end = off + len;
+    if question_end > end {
+        return Err(MALFORMED);
+    }
+    if qclass != CLASS_IN {
+        return Err(TYPE);
+    }
+    let addr_type = AddrType::from_rr_type(qtype).ok_or(TYPE)?;
+
+    let edns = if arcount == 1 {
+        Some(opt::parse(frame, question_end, end)?)
+    } else if question_end != end {
+        // Bytes after the last section.
+        return Err(MALFORMED);
+    } else {
+        None
+    };
+    Ok(Message {
+        off,
+        flags,
+        name_len,
+        name_sum,
+        addr_type,
+        edns,
+    })
+}

@@ -1,0 +1,65 @@
+//! The query's OPT pseudo-record (RFC 6891 §6).
+
+use crate::{
+    frame::Frame,
+    verdict::{Skip, EDNS, MALFORMED, OTHER},
+};
+
+/// The OPT record type.
+const TYPE_OPT: u16 = 41;
+/// Length of an OPT record without options: root owner, type, class, TTL, RDLENGTH.
+pub const OPT_FIXED_LEN: usize = 11;
+/// The DO bit in the OPT TTL's flags (RFC 3225).
+pub const FLAG_DO: u16 = 0x8000;
+/// Options the fast path walks before leaving the query to the socket path. Queries carry one
+/// or two (a cookie, padding) if any.
+const MAX_OPTIONS: usize = 8;
+
+/// What the reply needs from the query's OPT record.
+#[derive(Clone, Copy)]
+pub struct Edns {
+    /// The requester's UDP payload size.
+    pub udp_size: u16,
+    /// The DO bit, which the reply copies.
+    pub dnssec_ok: bool,
+}
+
+/// Parses the OPT record at `off`, which must end the message at `end`. Options are checked
+/// for framing and otherwise ignored: the socket path does not echo the options it does not
+/// implement either.
+#[inline(always)]
+pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
+    // An additional record other than OPT (TSIG, SIG(0)) is for the socket path.
+    if frame.u8(off).ok_or(MALFORMED)? != 0 || frame.be16(off + 1).ok_or(MALFORMED)? != TYPE_OPT {
+        return Err(OTHER);
+    }
+    let udp_size = frame.be16(off + 3).ok_or(MALFORMED)?;
+    // Extended RCODE and version: both 0 in a query the fast path answers; a higher version
+    // gets BADVERS from the socket path.
+    if frame.be16(off + 5).ok_or(MALFORMED)? != 0 {
+        return Err(EDNS);
+    }
+    let flags = frame.be16(off + 7).ok_or(MALFORMED)?;
+    let rdlen = frame.be16(off + 9).ok_or(MALFORMED)? as usize;
+    let mut at = off + OPT_FIXED_LEN;
+    if at + rdlen != end {
+        return Err(MALFORMED);
+    }
+    for _ in 0..MAX_OPTIONS {
+        if at >= end {
+            break;
+        }
+        let option_len = frame.be16(at + 2).ok_or(MALFORMED)? as usize;
+        at += 4 + option_len;
+    }
+    if at > end {
+        return Err(MALFORMED);
+    }
+    if at < end {
+        return Err(EDNS);
+    }
+    Ok(Edns {
+        udp_size,
+        dnssec_ok: flags & FLAG_DO != 0,
+    })
+}

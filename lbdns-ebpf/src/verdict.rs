@@ -1,0 +1,27 @@
+//! Why a packet is not answered.
+
+use lbdns_common::counters::Counter;
+
+/// The outcome of a packet the program does not answer.
+#[derive(Clone, Copy)]
+pub enum Skip {
+    /// Hand the packet, unchanged, to the kernel stack; the counter says why.
+    Pass(Counter),
+    /// Drop the packet: it was already partly rewritten, so passing it would deliver garbage.
+    Drop,
+}
+
+/// Not a UDP datagram to the DNS port that the program parses.
+pub const NOT_DNS: Skip = Skip::Pass(Counter::PassNotDns);
+/// Truncated or inconsistent.
+pub const MALFORMED: Skip = Skip::Pass(Counter::PassMalformed);
+/// A DNS message that is not a plain query.
+pub const OTHER: Skip = Skip::Pass(Counter::PassOther);
+/// No hot answer set.
+pub const MISS: Skip = Skip::Pass(Counter::PassMiss);
+/// Not an IN A or IN AAAA question.
+pub const TYPE: Skip = Skip::Pass(Counter::PassType);
+/// EDNS the socket path handles.
+pub const EDNS: Skip = Skip::Pass(Counter::PassEdns);
+/// The reply would be too large.
+pub const SIZE: Skip = Skip::Pass(Counter::PassSize);
