@@ -4,6 +4,9 @@
 //! `server` (sockets). See ARCHITECTURE.md for the whole picture.
 
 pub mod authority;
+pub mod compile;
 pub mod config;
+pub mod maps;
 pub mod server;
+pub mod xdp;
 pub mod zone;

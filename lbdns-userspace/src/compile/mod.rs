@@ -1,0 +1,216 @@
+//! Hot RRsets → the image of the XDP program's maps. Pure and deterministic: no I/O, no map
+//! handles, and the same input always gives the same image.
+//!
+//! The image says what the maps must answer, not where it lives: choosing answer-set slots is
+//! the map writer's job ([`crate::maps`]), because it depends on what the maps hold now.
+
+use std::{collections::BTreeMap, net::IpAddr};
+
+pub use lbdns_common::key::AddrType;
+use lbdns_common::{
+    answer::{AnswerSet, AnswerSetV4, AnswerSetV6},
+    key::tier_for_name_len,
+    limits::MAX_ADDRS,
+};
+
+/// An RRset the fast path should answer: the authority's A or AAAA records for one name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HotRrset {
+    /// The owner name in lowercase wire format, root label included (`\x03www\x07example\x03com\x00`).
+    pub name: Vec<u8>,
+    /// A or AAAA.
+    pub qtype: AddrType,
+    /// The TTL of every record.
+    pub ttl: u32,
+    /// The records' addresses in zone order; all of `qtype`'s family.
+    pub addrs: Vec<IpAddr>,
+}
+
+/// Identifies an RRset in the image and in the maps: (name, type).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RrsetId {
+    /// A or AAAA.
+    pub qtype: AddrType,
+    /// Lowercase wire-format name.
+    pub name: Vec<u8>,
+}
+
+/// An answer set of either family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// For an A RRset.
+    V4(AnswerSetV4),
+    /// For an AAAA RRset.
+    V6(AnswerSetV6),
+}
+
+/// What the maps must hold: one answer set per hot RRset.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MapImage {
+    /// Answer sets by RRset, in a fixed order.
+    pub rrsets: BTreeMap<RrsetId, Answer>,
+}
+
+/// A hot RRset that the image leaves to the socket path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// Which RRset.
+    pub id: RrsetId,
+    /// Why.
+    pub reason: SkipReason,
+}
+
+/// Why an RRset is not in the image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// More addresses than one answer set holds ([`MAX_ADDRS`]).
+    TooManyAddresses(usize),
+}
+
+/// The image and the RRsets it leaves out.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Compiled {
+    /// What to write.
+    pub image: MapImage,
+    /// What the socket path keeps answering alone.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Input that cannot come from a correct authority: a bug in the caller.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CompileError {
+    /// The name is not a lowercase wire-format name of at most 255 bytes.
+    #[error("{name:?} is not a lowercase wire-format domain name: {reason}")]
+    BadName {
+        /// The name as given.
+        name: Vec<u8>,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An address of the other family.
+    #[error("{qtype:?} RRset {name:?} holds {addr}")]
+    WrongFamily {
+        /// The RRset's name.
+        name: Vec<u8>,
+        /// Its type.
+        qtype: AddrType,
+        /// The offending address.
+        addr: IpAddr,
+    },
+    /// An RRset with no records.
+    #[error("{qtype:?} RRset {name:?} is empty")]
+    Empty {
+        /// The RRset's name.
+        name: Vec<u8>,
+        /// Its type.
+        qtype: AddrType,
+    },
+    /// The same (name, type) twice.
+    #[error("{qtype:?} RRset {name:?} appears twice")]
+    Duplicate {
+        /// The RRset's name.
+        name: Vec<u8>,
+        /// Its type.
+        qtype: AddrType,
+    },
+}
+
+/// Compiles hot RRsets into a map image. Each answer set keeps the zone's address order and
+/// carries every address (`limit == count`).
+pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
+    let mut compiled = Compiled::default();
+    for rrset in rrsets {
+        check_name(&rrset.name)?;
+        let id = RrsetId {
+            qtype: rrset.qtype,
+            name: rrset.name.clone(),
+        };
+        if rrset.addrs.is_empty() {
+            return Err(CompileError::Empty {
+                name: id.name,
+                qtype: id.qtype,
+            });
+        }
+        if compiled.image.rrsets.contains_key(&id) || compiled.skipped.iter().any(|s| s.id == id) {
+            return Err(CompileError::Duplicate {
+                name: id.name,
+                qtype: id.qtype,
+            });
+        }
+        if rrset.addrs.len() > MAX_ADDRS {
+            compiled.skipped.push(Skipped {
+                id,
+                reason: SkipReason::TooManyAddresses(rrset.addrs.len()),
+            });
+            continue;
+        }
+        let answer = match rrset.qtype {
+            AddrType::A => Answer::V4(answer_set(rrset, |addr| match addr {
+                IpAddr::V4(v4) => Some(v4.octets()),
+                IpAddr::V6(_) => None,
+            })?),
+            AddrType::Aaaa => Answer::V6(answer_set(rrset, |addr| match addr {
+                IpAddr::V6(v6) => Some(v6.octets()),
+                IpAddr::V4(_) => None,
+            })?),
+        };
+        compiled.image.rrsets.insert(id, answer);
+    }
+    Ok(compiled)
+}
+
+/// Builds an answer set from an RRset of at most [`MAX_ADDRS`] addresses.
+fn answer_set<const L: usize>(
+    rrset: &HotRrset,
+    octets: impl Fn(IpAddr) -> Option<[u8; L]>,
+) -> Result<AnswerSet<L>, CompileError> {
+    let mut set = AnswerSet {
+        ttl: rrset.ttl,
+        count: rrset.addrs.len() as u16,
+        limit: rrset.addrs.len() as u16,
+        addrs: [[0; L]; MAX_ADDRS],
+    };
+    for (slot, &addr) in set.addrs.iter_mut().zip(&rrset.addrs) {
+        *slot = octets(addr).ok_or_else(|| CompileError::WrongFamily {
+            name: rrset.name.clone(),
+            qtype: rrset.qtype,
+            addr,
+        })?;
+    }
+    Ok(set)
+}
+
+/// Checks that `name` is what the XDP program builds from a query: length-prefixed labels of
+/// 1..=63 bytes, the root label last, 255 bytes at most, no uppercase ASCII.
+fn check_name(name: &[u8]) -> Result<(), CompileError> {
+    let bad = |reason| CompileError::BadName {
+        name: name.to_vec(),
+        reason,
+    };
+    if tier_for_name_len(name.len()).is_none() {
+        return Err(bad("longer than 255 bytes or empty"));
+    }
+    if name.iter().any(u8::is_ascii_uppercase) {
+        return Err(bad("has uppercase letters"));
+    }
+    let mut at = 0;
+    loop {
+        let Some(&len) = name.get(at) else {
+            return Err(bad("runs past its end"));
+        };
+        if len == 0 {
+            break;
+        }
+        if len > 63 {
+            return Err(bad("has a label longer than 63 bytes"));
+        }
+        at += 1 + len as usize;
+    }
+    if at + 1 != name.len() {
+        return Err(bad("has bytes after the root label"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

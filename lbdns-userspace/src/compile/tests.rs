@@ -1,0 +1,97 @@
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::*;
+
+fn wire(name: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for label in name.split('.').filter(|l| !l.is_empty()) {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label.as_bytes());
+    }
+    out.push(0);
+    out
+}
+
+fn a(name: &str, addrs: &[[u8; 4]]) -> HotRrset {
+    HotRrset {
+        name: wire(name),
+        qtype: AddrType::A,
+        ttl: 60,
+        addrs: addrs
+            .iter()
+            .map(|&o| IpAddr::V4(Ipv4Addr::from(o)))
+            .collect(),
+    }
+}
+
+#[test]
+fn keeps_zone_order_and_carries_every_address() {
+    let compiled = compile(&[a("www.example.com", &[[198, 18, 1, 2], [198, 18, 1, 1]])]).unwrap();
+    let id = RrsetId {
+        qtype: AddrType::A,
+        name: wire("www.example.com"),
+    };
+    let Answer::V4(set) = compiled.image.rrsets[&id] else {
+        panic!("A RRset compiled to {:?}", compiled.image.rrsets[&id]);
+    };
+    assert_eq!((set.ttl, set.count, set.limit), (60, 2, 2));
+    assert_eq!(set.addrs[..3], [[198, 18, 1, 2], [198, 18, 1, 1], [0; 4]]);
+    assert!(compiled.skipped.is_empty());
+}
+
+#[test]
+fn same_input_same_image() {
+    let input = [
+        a("b.example", &[[192, 0, 2, 1]]),
+        a("a.example", &[[192, 0, 2, 2]]),
+    ];
+    let mut reversed = input.clone();
+    reversed.reverse();
+    assert_eq!(compile(&input).unwrap(), compile(&reversed).unwrap());
+}
+
+#[test]
+fn leaves_large_rrsets_to_the_socket_path() {
+    let addrs: Vec<[u8; 4]> = (0..=MAX_ADDRS as u8).map(|i| [192, 0, 2, i]).collect();
+    let compiled = compile(&[a("big.example", &addrs)]).unwrap();
+    assert!(compiled.image.rrsets.is_empty());
+    assert_eq!(
+        compiled.skipped[0].reason,
+        SkipReason::TooManyAddresses(MAX_ADDRS + 1)
+    );
+}
+
+#[test]
+fn rejects_what_the_authority_never_produces() {
+    let mut upper = a("x.example", &[[192, 0, 2, 1]]);
+    upper.name = wire("WWW.example");
+    assert!(matches!(
+        compile(&[upper]),
+        Err(CompileError::BadName { .. })
+    ));
+
+    let mut trailing = a("x.example", &[[192, 0, 2, 1]]);
+    trailing.name.push(0);
+    assert!(matches!(
+        compile(&[trailing]),
+        Err(CompileError::BadName { .. })
+    ));
+
+    let mut v6_in_a = a("x.example", &[]);
+    v6_in_a.addrs.push(IpAddr::V6(Ipv6Addr::LOCALHOST));
+    assert!(matches!(
+        compile(&[v6_in_a]),
+        Err(CompileError::WrongFamily { .. })
+    ));
+
+    assert!(matches!(
+        compile(&[a("x.example", &[])]),
+        Err(CompileError::Empty { .. })
+    ));
+
+    let twice = a("x.example", &[[192, 0, 2, 1]]);
+    assert!(matches!(
+        compile(&[twice.clone(), twice]),
+        Err(CompileError::Duplicate { .. })
+    ));
+}

@@ -1,0 +1,154 @@
+//! Loads the XDP program, attaches it to interfaces, detaches it on drop, and reads its
+//! counters. The maps it answers from are written through [`crate::maps::MapWriter`].
+
+mod attach;
+mod counters;
+mod error;
+
+use aya::{
+    programs::{ProgramError, Xdp},
+    Ebpf, EbpfLoader,
+};
+use lbdns_common::maps;
+
+pub use attach::AttachMode;
+pub use counters::Counters;
+pub use error::XdpError;
+
+use crate::maps::{MapError, MapWriter};
+
+/// Load-time settings: the program's globals and map sizes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct XdpConfig {
+    /// The UDP port queries arrive on.
+    pub dns_port: u16,
+    /// Capacity of each of the four name maps (names are spread over them by length).
+    pub rrset_entries: u32,
+    /// Answer-set slots per type. Publishing needs one free slot per changed RRset on top of the
+    /// live ones, so keep it above the number of hot RRsets of each type.
+    pub answer_slots: u32,
+}
+
+impl Default for XdpConfig {
+    fn default() -> Self {
+        Self {
+            dns_port: 53,
+            rrset_entries: maps::DEFAULT_RRSET_ENTRIES,
+            answer_slots: maps::DEFAULT_ANSWER_SLOTS,
+        }
+    }
+}
+
+/// What the kernel reports about the loaded program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProgramStats {
+    /// Instructions the verifier processed (its complexity measure), if the kernel says.
+    pub verified_instructions: Option<u32>,
+    /// Size after the verifier's rewrites, in bytes.
+    pub translated_bytes: Option<u32>,
+    /// Size of the JIT-compiled code, in bytes.
+    pub jited_bytes: u32,
+    /// Total run time; counted only while `kernel.bpf_stats_enabled` is 1.
+    pub run_time: std::time::Duration,
+    /// Number of runs counted in `run_time`.
+    pub run_count: u64,
+}
+
+/// The loaded XDP program and the interfaces it is attached to. Dropping it detaches it.
+#[derive(Debug)]
+pub struct FastPath {
+    ebpf: Ebpf,
+    attached: Vec<attach::Attachment>,
+}
+
+impl FastPath {
+    /// Loads `object` (the compiled lbdns-ebpf ELF) with `config`, through the verifier.
+    pub fn load(object: &[u8], config: &XdpConfig) -> Result<Self, XdpError> {
+        let mut loader = EbpfLoader::new();
+        loader.override_global(maps::DNS_PORT, &config.dns_port, true);
+        for name in maps::RRSETS {
+            loader.map_max_entries(name, config.rrset_entries);
+        }
+        for name in [
+            maps::ANSWERS_V4,
+            maps::ANSWERS_V6,
+            maps::ROTATION_V4,
+            maps::ROTATION_V6,
+        ] {
+            loader.map_max_entries(name, config.answer_slots);
+        }
+        let mut ebpf = loader.load(object).map_err(XdpError::from_ebpf)?;
+        program_mut(&mut ebpf)?
+            .load()
+            .map_err(XdpError::from_program)?;
+        Ok(Self {
+            ebpf,
+            attached: Vec::new(),
+        })
+    }
+
+    /// Attaches the program to `interface`. Returns the mode the kernel accepted.
+    pub fn attach(&mut self, interface: &str, mode: AttachMode) -> Result<AttachMode, XdpError> {
+        let attachment = attach::attach(program_mut(&mut self.ebpf)?, interface, mode)?;
+        let accepted = attachment.mode;
+        self.attached.push(attachment);
+        Ok(accepted)
+    }
+
+    /// Detaches the program from every interface. Also done on drop.
+    pub fn detach_all(&mut self) -> Result<(), XdpError> {
+        let program = program_mut(&mut self.ebpf)?;
+        let mut first_error = None;
+        for attachment in self.attached.drain(..) {
+            if let Err(error) = attach::detach(program, attachment) {
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Takes the writable maps. Call once, before answering anything.
+    pub fn map_writer(&mut self) -> Result<MapWriter, MapError> {
+        MapWriter::new(&mut self.ebpf)
+    }
+
+    /// The counters, summed over CPUs.
+    pub fn counters(&self) -> Result<Counters, XdpError> {
+        Counters::read(&self.ebpf)
+    }
+
+    /// The program, for `aya::programs::TestRun` (BPF_PROG_TEST_RUN) in tests and benchmarks.
+    pub fn program(&self) -> &Xdp {
+        self.ebpf
+            .program(maps::PROGRAM)
+            .and_then(|program| program.try_into().ok())
+            .expect("load checked that the program exists")
+    }
+
+    /// Size and run-time statistics from the kernel.
+    pub fn stats(&self) -> Result<ProgramStats, XdpError> {
+        let info = self.program().info().map_err(XdpError::from_program)?;
+        Ok(ProgramStats {
+            verified_instructions: info.verified_instruction_count(),
+            translated_bytes: info.size_translated(),
+            jited_bytes: info.size_jitted(),
+            run_time: info.run_time(),
+            run_count: info.run_count(),
+        })
+    }
+}
+
+impl Drop for FastPath {
+    fn drop(&mut self) {
+        if let Err(error) = self.detach_all() {
+            tracing::warn!("detaching the XDP program: {error}");
+        }
+    }
+}
+
+fn program_mut(ebpf: &mut Ebpf) -> Result<&mut Xdp, XdpError> {
+    ebpf.program_mut(maps::PROGRAM)
+        .ok_or(XdpError::NoProgram)?
+        .try_into()
+        .map_err(|error: ProgramError| XdpError::from_program(error))
+}
