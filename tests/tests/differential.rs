@@ -14,7 +14,11 @@
 //!
 //! Where the two servers legitimately differ the test does not paper over it with a blanket
 //! ignore: each divergence is listed in [`DIVERGENCES`] with the RFC text that allows both
-//! behaviours, and it is reconciled only for the queries it names.
+//! behaviours, and it is reconciled only where the query and both replies show exactly that
+//! difference; anything else left over fails the query.
+//!
+//! `LBDNS_DIFF_VERBOSE=1` prints every query with both replies (with `--nocapture`), and
+//! `LBDNS_TEST_SERVER=nsd` puts a second NSD in lbdns's place to check the machinery itself.
 //!
 //! Replies are decoded record by record with hickory-proto's name and RDATA decoders, but the
 //! message walk is our own: hickory's whole-message decoder rejects records with empty RDATA
@@ -1226,8 +1230,8 @@ fn lbdns_agrees_with_nsd() -> Result<()> {
 
     // Declared before the servers so they are stopped before the namespaces go away.
     let topo = Topology::new()?;
-    let mut nsd = start_nsd(&topo, NSD_PORT)?;
-    let mut lbdns = start_under_test(&topo)?;
+    let mut nsd_server = start_nsd(&topo, NSD_PORT)?;
+    let mut lbdns_server = start_under_test(&topo)?;
 
     // LBDNS_DIFF_VERBOSE=1 prints every query with both replies (run with --nocapture).
     let verbose = std::env::var_os("LBDNS_DIFF_VERBOSE").is_some();
@@ -1242,8 +1246,9 @@ fn lbdns_agrees_with_nsd() -> Result<()> {
             "corpus run exceeded {RUN_TIMEOUT:?} at line {}",
             case.line
         );
-        let lbdns = ask(&topo, case, LBDNS_PORT)?;
-        let nsd = ask(&topo, case, NSD_PORT)?;
+        let at = || format!("queries.txt line {}: {}", case.line, case.text);
+        let lbdns = ask(&topo, case, LBDNS_PORT).with_context(|| format!("lbdns, {}", at()))?;
+        let nsd = ask(&topo, case, NSD_PORT).with_context(|| format!("nsd, {}", at()))?;
         if verbose {
             println!(
                 "--- line {} [{}] {}\n  lbdns: {lbdns}\n  nsd:   {nsd}",
@@ -1306,8 +1311,8 @@ fn lbdns_agrees_with_nsd() -> Result<()> {
         println!("divergence {} reconciled {n} queries: {}", d.name, d.reason);
     }
     // A crash mid-run would show up as a wall of "no reply" differences; say so plainly.
-    lbdns.server.ensure_alive()?;
-    nsd.server.ensure_alive()?;
+    lbdns_server.server.ensure_alive()?;
+    nsd_server.server.ensure_alive()?;
     if failures > 0 {
         bail!(
             "lbdns and NSD disagree on {failures} of {} queries:{report}",
