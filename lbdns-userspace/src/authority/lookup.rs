@@ -5,6 +5,7 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 
 use super::zone_data::{Node, Rrset, ZoneData};
+use super::Catalog;
 
 /// Longest CNAME chain followed before giving up; real chains are a handful long.
 const MAX_CNAME_HOPS: usize = 16;
@@ -54,15 +55,23 @@ impl<'z> Resolution<'z> {
     }
 }
 
-/// Resolves `qname`/`qtype` in `zone`, which is the most specific zone containing `qname`.
-pub fn resolve<'z>(zone: &'z ZoneData, qname: &Name, qtype: RecordType) -> Resolution<'z> {
+/// Resolves `qname`/`qtype` from the served zones; `None` when no zone contains `qname`.
+///
+/// RFC 1034 §4.3.2 step 3b sends each CNAME target back to step 1, which picks the zone
+/// again: a chain into another zone we serve (a nested child, say) is answered from it.
+pub fn resolve<'z>(
+    catalog: &'z Catalog,
+    qname: &Name,
+    qtype: RecordType,
+) -> Option<Resolution<'z>> {
+    let mut zone = catalog.zone_for(qname)?;
     let mut res = Resolution::new();
     let mut name = qname.clone();
     for _ in 0..MAX_CNAME_HOPS {
         let lower = LowerName::new(&name);
         if let Some((cut, node)) = zone.cut_above(&lower, qtype != RecordType::DS) {
             refer(zone, &mut res, cut, node);
-            return res;
+            return Some(res);
         }
         let node = match zone.node(&lower) {
             Some(node) => node,
@@ -70,7 +79,7 @@ pub fn resolve<'z>(zone: &'z ZoneData, qname: &Name, qtype: RecordType) -> Resol
                 Some(wildcard) => wildcard,
                 None => {
                     res.negative(zone, ResponseCode::NXDomain);
-                    return res;
+                    return Some(res);
                 }
             },
         };
@@ -85,11 +94,11 @@ pub fn resolve<'z>(zone: &'z ZoneData, qname: &Name, qtype: RecordType) -> Resol
                 ttl: rrset.ttl,
             });
             add_targets(zone, &mut res, rrset, false);
-            return res;
+            return Some(res);
         }
         let Some(cname) = node.get(RecordType::CNAME) else {
             res.negative(zone, ResponseCode::NoError);
-            return res;
+            return Some(res);
         };
         res.answer.push(Placed {
             owner: name,
@@ -97,16 +106,26 @@ pub fn resolve<'z>(zone: &'z ZoneData, qname: &Name, qtype: RecordType) -> Resol
             ttl: cname.ttl,
         });
         let Some(RData::CNAME(target)) = cname.rdatas.first() else {
-            return res;
+            return Some(res);
         };
-        // Chains are followed only inside this zone; the resolver restarts elsewhere.
-        if !zone.apex.zone_of(&LowerName::new(&target.0)) {
-            return res;
+        let target = LowerName::new(&target.0);
+        // A name seen before means a loop: every CNAME of it is already in the answer.
+        if res
+            .answer
+            .iter()
+            .any(|placed| LowerName::new(&placed.owner) == target)
+        {
+            return Some(res);
         }
-        name = target.0.clone();
+        // Outside every zone we serve, the resolver carries on from here.
+        let Some(next) = catalog.zone_for(&Name::from(&target)) else {
+            return Some(res);
+        };
+        zone = next;
+        name = Name::from(target);
     }
-    // A loop or an absurd chain: answer with what we have, as other servers do.
-    res
+    // An absurdly long chain: answer with what we have, as other servers do.
+    Some(res)
 }
 
 /// A referral: the cut's NS in authority and in-zone addresses of its servers as glue.

@@ -90,14 +90,13 @@ pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<
         RecordType::AXFR | RecordType::IXFR => return Some(reply.error(ResponseCode::Refused)),
         _ => {}
     }
-    let zone = match question.query_class() {
-        DNSClass::IN => catalog.zone_for(question.name()),
+    let resolution = match question.query_class() {
+        DNSClass::IN => resolve(catalog, question.name(), question.query_type()),
         _ => None,
     };
-    let Some(zone) = zone else {
+    let Some(resolution) = resolution else {
         return Some(reply.error(ResponseCode::Refused));
     };
-    let resolution = resolve(zone, question.name(), question.query_type());
     Some(reply.encode(&resolution))
 }
 

@@ -11,11 +11,18 @@ use crate::authority::{respond, Transport};
 /// Large enough for any UDP datagram, so an oversized query is seen whole and judged, not cut.
 const RECV_BUFFER: usize = 65_535;
 
+/// Kernel socket buffer, so that a burst queued while a worker is busy is not dropped. The
+/// kernel caps it at net.core.rmem_max/wmem_max; this asks, it does not insist.
+const SOCKET_BUFFER: usize = 4 << 20;
+
 pub fn bind(addr: SocketAddr, workers: usize) -> std::io::Result<Vec<UdpSocket>> {
     (0..workers.max(1))
         .map(|_| {
             let socket = super::socket(addr, socket2::Type::DGRAM)?;
             socket.set_reuse_port(true)?;
+            // Best effort: a smaller buffer than asked for still works.
+            let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+            let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
             socket.bind(&addr.into())?;
             UdpSocket::from_std(socket.into())
         })

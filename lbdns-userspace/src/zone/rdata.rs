@@ -78,10 +78,10 @@ pub fn parse(
 
 /// Wraps wire octets that the server never needs to look inside.
 fn opaque(rtype: RecordType, wire: Vec<u8>) -> RData {
-    RData::Unknown {
-        code: rtype,
-        rdata: NULL::with(wire),
-    }
+    // `NULL::with` rejects empty data, which RFC 3597 §5 (`\# 0`) allows.
+    let mut rdata = NULL::new();
+    rdata.anything = wire;
+    RData::Unknown { code: rtype, rdata }
 }
 
 /// RFC 3597 §5: `\# <length> <hex>...`, valid for any type, known or not.
@@ -289,6 +289,8 @@ mod tests {
         assert_eq!(unknown.record_type(), RecordType::Unknown(65280));
         assert!(rdata(RecordType::Unknown(65280), r"\# 4 abcdef").is_err());
         assert!(rdata(RecordType::A, r"\# 5 C612000101").is_err());
+        let empty = rdata(RecordType::Unknown(65281), r"\# 0").unwrap();
+        assert!(matches!(empty, RData::Unknown { rdata, .. } if rdata.anything.is_empty()));
     }
 
     #[test]
