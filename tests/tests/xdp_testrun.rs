@@ -1,0 +1,361 @@
+//! The XDP program under BPF_PROG_TEST_RUN: no interface, no namespace, the real object with its
+//! maps filled through `lbdns::compile` and `lbdns::maps` from a fixture of hot RRsets.
+//!
+//! Needs root (or CAP_BPF and CAP_NET_ADMIN) and the compiled object: `cargo xtask test` builds it
+//! and names it in `LBDNS_EBPF_OBJECT`; otherwise `cargo xtask build-ebpf` first. Without them
+//! the tests fail and say so.
+
+mod xdp_testrun {
+    pub mod corpus;
+    pub mod fixture;
+    pub mod frame;
+    pub mod oracle;
+}
+
+use aya::programs::{TestRun, TestRunOptions};
+use hickory_proto::op::{Message, MessageType, ResponseCode};
+use lbdns::{
+    compile::{compile, AddrType, HotRrset},
+    maps::MapWriter,
+    xdp::{Counters, FastPath, XdpConfig},
+};
+use lbdns_common::counters::Counter;
+use lbdns_tests::wire::{self, rtype, Builder};
+use xdp_testrun::{
+    corpus::{corpus, Case, Expect},
+    fixture::hot_rrsets,
+    frame::{check_reply_headers, udp_frame, Endpoints, Layout, Vlan},
+    oracle::{FixtureOracle, Oracle},
+};
+
+const XDP_DROP: u32 = 1;
+const XDP_PASS: u32 = 2;
+const XDP_TX: u32 = 3;
+
+/// The compiled lbdns-ebpf object.
+fn object() -> Vec<u8> {
+    let path = std::env::var("LBDNS_EBPF_OBJECT").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../lbdns-ebpf/target/bpfel-unknown-none/release/lbdns"
+        )
+        .into()
+    });
+    std::fs::read(&path).unwrap_or_else(|error| {
+        panic!("cannot read the XDP object {path}: {error}; run `cargo xtask build-ebpf` or `cargo xtask test`")
+    })
+}
+
+/// The program, loaded with `config`, its maps holding `rrsets`.
+struct Loaded {
+    fast: FastPath,
+    writer: MapWriter,
+}
+
+impl Loaded {
+    fn new(config: &XdpConfig, rrsets: &[HotRrset]) -> Self {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            panic!("xdp_testrun needs root for BPF_PROG_TEST_RUN: run `cargo xtask test` (or sudo -E cargo test)");
+        }
+        let mut fast = FastPath::load(&object(), config).unwrap_or_else(|error| panic!("{error}"));
+        let mut writer = fast.map_writer().expect("map writer");
+        writer
+            .publish(&compile(rrsets).expect("fixture compiles").image)
+            .expect("publish");
+        Self { fast, writer }
+    }
+
+    /// Runs the program once on `frame`: the action and the frame it left.
+    fn run(&self, frame: &[u8]) -> (u32, Vec<u8>) {
+        let mut out = vec![0; 4096];
+        let result = self
+            .fast
+            .program()
+            .test_run(TestRunOptions {
+                data_in: Some(frame),
+                data_out: Some(&mut out),
+                ..TestRunOptions::new()
+            })
+            .expect("BPF_PROG_TEST_RUN");
+        out.truncate(result.data_size_out as usize);
+        (result.return_value, out)
+    }
+
+    fn counters(&self) -> Counters {
+        self.fast.counters().expect("counters")
+    }
+}
+
+/// Keeps this thread on CPU 0, so the per-CPU rotation counters see every query.
+fn pin_to_cpu0() {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_setaffinity reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        assert_eq!(
+            libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set),
+            0,
+            "pin to CPU 0"
+        );
+    }
+}
+
+/// The counter that moved between two readings; exactly one must move per packet.
+fn moved(before: &Counters, after: &Counters) -> Counter {
+    let moved: Vec<(Counter, u64)> = after
+        .iter()
+        .zip(before.iter())
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((counter, a), (_, b))| (counter, a - b))
+        .collect();
+    assert!(
+        matches!(moved[..], [(_, 1)]),
+        "one packet must move one counter by one, moved {moved:?}"
+    );
+    moved[0].0
+}
+
+/// Runs one case and checks its verdict; answered cases are checked against `oracle`.
+fn check(loaded: &Loaded, oracle: &mut dyn Oracle, case: &Case) -> Counter {
+    let before = loaded.counters();
+    let (action, out) = loaded.run(&case.frame);
+    let counter = moved(&before, &loaded.counters());
+    let what = &case.what;
+    match case.expect {
+        Expect::Pass(reason) => {
+            assert_eq!((action, counter), (XDP_PASS, reason), "{what}");
+            assert_eq!(
+                out, case.frame,
+                "{what}: XDP_PASS must leave the frame unchanged"
+            );
+        }
+        Expect::PassAny => {
+            assert_eq!(action, XDP_PASS, "{what}");
+            assert!(
+                counter.name().starts_with("pass_"),
+                "{what}: counted as {counter:?}"
+            );
+            assert_eq!(
+                out, case.frame,
+                "{what}: XDP_PASS must leave the frame unchanged"
+            );
+        }
+        Expect::Answer(layout) => {
+            assert_eq!(action, XDP_TX, "{what}: counted as {counter:?}");
+            assert_ne!(action, XDP_DROP);
+            check_answer(what, oracle, &case.frame, &out, layout, counter);
+        }
+    }
+    counter
+}
+
+fn check_answer(
+    what: &str,
+    oracle: &mut dyn Oracle,
+    query: &[u8],
+    reply: &[u8],
+    layout: Layout,
+    counter: Counter,
+) {
+    let query_dns = &query[layout.dns
+        ..layout.l4
+            + usize::from(u16::from_be_bytes([
+                query[layout.l4 + 4],
+                query[layout.l4 + 5],
+            ]))];
+    let reply_dns = check_reply_headers(what, query, reply, layout);
+
+    let message = Message::from_vec(reply_dns)
+        .unwrap_or_else(|e| panic!("{what}: reply does not parse: {e}"));
+    let query_message = Message::from_vec(query_dns).expect("query parses");
+    assert_eq!(
+        message.metadata.message_type,
+        MessageType::Response,
+        "{what}"
+    );
+    assert!(message.metadata.authoritative, "{what}: AA");
+    assert_eq!(
+        message.metadata.response_code,
+        ResponseCode::NoError,
+        "{what}"
+    );
+    assert_eq!(message.metadata.id, query_message.metadata.id, "{what}: ID");
+    assert_eq!(
+        message.metadata.recursion_desired, query_message.metadata.recursion_desired,
+        "{what}: RD copied"
+    );
+    let question_end = 12 + query_message.queries[0].name().len() + 4;
+    assert_eq!(
+        reply_dns[12..question_end],
+        query_dns[12..question_end],
+        "{what}: question echoed byte for byte"
+    );
+    assert_eq!(
+        message.edns.is_some(),
+        query_message.edns.is_some(),
+        "{what}: OPT iff the query had one"
+    );
+    let expected_counter = match query_message.queries[0].query_type().into() {
+        rtype::A => Counter::AnsweredA,
+        _ => Counter::AnsweredAaaa,
+    };
+    assert_eq!(counter, expected_counter, "{what}");
+    assert_eq!(
+        reply_dns,
+        oracle.expected_reply(query_dns),
+        "{what}: reply differs from the oracle's"
+    );
+}
+
+#[test]
+fn corpus_of_generated_packets() {
+    pin_to_cpu0();
+    let rrsets = hot_rrsets();
+    let loaded = Loaded::new(&XdpConfig::default(), &rrsets);
+    let mut oracle = FixtureOracle::new(&rrsets);
+    let cases = corpus();
+    assert!(cases.len() >= 500, "corpus has {} cases", cases.len());
+    let mut seen = std::collections::BTreeMap::new();
+    for case in &cases {
+        *seen.entry(check(&loaded, &mut oracle, case)).or_insert(0) += 1;
+    }
+    for counter in Counter::ALL {
+        if counter != Counter::Dropped {
+            assert!(
+                seen.contains_key(&counter),
+                "no case exercised {counter:?}: {seen:?}"
+            );
+        }
+    }
+    println!("{} cases: {seen:?}", cases.len());
+}
+
+/// Successive replies from one CPU start one address further into the RRset.
+#[test]
+fn rotation_advances_by_one_per_query() {
+    pin_to_cpu0();
+    let loaded = Loaded::new(&XdpConfig::default(), &hot_rrsets());
+    let layout = Layout::new(Vlan::None, false);
+    let mut firsts = Vec::new();
+    for id in 0..9 {
+        let dns = Builder::query(id, "www.example.com", rtype::A).build();
+        let (action, reply) = loaded.run(&udp_frame(Vlan::None, v4_endpoints(53), &dns, 0));
+        assert_eq!(action, XDP_TX);
+        let message = Message::from_vec(&reply[layout.dns..]).unwrap();
+        let addrs: Vec<String> = message.answers.iter().map(|r| r.data.to_string()).collect();
+        assert_eq!(addrs.len(), 4);
+        firsts.push(addrs[0].clone());
+    }
+    let expected: Vec<String> = [1, 2, 3, 4, 1, 2, 3, 4, 1]
+        .iter()
+        .map(|i| format!("198.18.1.{i}"))
+        .collect();
+    assert_eq!(firsts, expected);
+}
+
+fn v4_endpoints(server_port: u16) -> Endpoints {
+    Endpoints {
+        client: "192.0.2.7".parse().unwrap(),
+        server: "198.18.0.53".parse().unwrap(),
+        client_port: 40000,
+        server_port,
+    }
+}
+
+/// Publishing a new image changes answers at once; removed RRsets become misses.
+#[test]
+fn publish_replaces_and_removes_rrsets() {
+    pin_to_cpu0();
+    let mut rrsets = hot_rrsets();
+    let mut loaded = Loaded::new(&XdpConfig::default(), &rrsets);
+    let query = |name: &str| {
+        udp_frame(
+            Vlan::None,
+            v4_endpoints(53),
+            &Builder::query(1, name, rtype::A).build(),
+            0,
+        )
+    };
+    let www = wire::name("www.example.com");
+    let entry = rrsets
+        .iter_mut()
+        .find(|r| r.name == www && r.qtype == AddrType::A)
+        .unwrap();
+    entry.addrs = vec!["192.0.2.99".parse().unwrap()];
+    entry.ttl = 5;
+    rrsets.retain(|r| r.name != wire::name("mail.example.com"));
+    let report = loaded
+        .writer
+        .publish(&compile(&rrsets).unwrap().image)
+        .unwrap();
+    assert_eq!((report.written, report.removed), (1, 1), "{report:?}");
+
+    let (action, reply) = loaded.run(&query("www.example.com"));
+    assert_eq!(action, XDP_TX);
+    let message = Message::from_vec(&reply[Layout::new(Vlan::None, false).dns..]).unwrap();
+    assert_eq!(message.answers.len(), 1);
+    assert_eq!(message.answers[0].data.to_string(), "192.0.2.99");
+    assert_eq!(message.answers[0].ttl, 5);
+    assert_eq!(loaded.run(&query("mail.example.com")).0, XDP_PASS);
+    assert_eq!(loaded.run(&query("api.example.com")).0, XDP_TX);
+}
+
+/// The DNS port is a load-time setting.
+#[test]
+fn answers_on_the_configured_port_only() {
+    let config = XdpConfig {
+        dns_port: 5353,
+        ..XdpConfig::default()
+    };
+    let loaded = Loaded::new(&config, &hot_rrsets());
+    let dns = Builder::query(1, "www.example.com", rtype::A).build();
+    assert_eq!(
+        loaded
+            .run(&udp_frame(Vlan::None, v4_endpoints(5353), &dns, 0))
+            .0,
+        XDP_TX
+    );
+    assert_eq!(
+        loaded
+            .run(&udp_frame(Vlan::None, v4_endpoints(53), &dns, 0))
+            .0,
+        XDP_PASS
+    );
+}
+
+/// Prints what the verifier and the kernel report (no assertion on timings): the verified
+/// instruction count, and the mean run time of a hot A query over a million runs when
+/// `kernel.bpf_stats_enabled` is 1.
+#[test]
+fn report_program_size_and_cost() {
+    pin_to_cpu0();
+    let loaded = Loaded::new(&XdpConfig::default(), &hot_rrsets());
+    let dns = Builder::query(1, "www.example.com", rtype::A)
+        .edns(1232)
+        .build();
+    let frame = udp_frame(Vlan::None, v4_endpoints(53), &dns, 0);
+    let mut out = vec![0; 4096];
+    let result = loaded
+        .fast
+        .program()
+        .test_run(TestRunOptions {
+            data_in: Some(&frame),
+            data_out: Some(&mut out),
+            repeat: 1_000_000,
+            ..TestRunOptions::new()
+        })
+        .expect("BPF_PROG_TEST_RUN");
+    let stats = loaded.fast.stats().expect("stats");
+    println!("{stats:?}");
+    println!(
+        "BPF_PROG_TEST_RUN mean duration per run: {:?}",
+        result.duration
+    );
+    if stats.run_count > 0 {
+        println!(
+            "run_time_ns / run_cnt: {} ns",
+            stats.run_time.as_nanos() / u128::from(stats.run_count)
+        );
+    }
+}
