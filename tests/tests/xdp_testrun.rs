@@ -17,10 +17,13 @@ use hickory_proto::op::{Message, MessageType, ResponseCode};
 use lbdns::{
     compile::{compile, AddrType, HotRrset},
     maps::MapWriter,
-    xdp::{Counters, FastPath, XdpConfig},
+    xdp::{AttachMode, Counters, FastPath, XdpConfig, XdpError},
 };
 use lbdns_common::counters::Counter;
-use lbdns_tests::wire::{self, rtype, Builder};
+use lbdns_tests::{
+    wire::{self, rtype, Builder},
+    Topology,
+};
 use xdp_testrun::{
     corpus::{corpus, Case, Expect},
     fixture::hot_rrsets,
@@ -358,4 +361,100 @@ fn report_program_size_and_cost() {
             stats.run_time.as_nanos() / u128::from(stats.run_count)
         );
     }
+}
+
+/// The XDP mode `ip link` reports for `interface` in `ns`: "xdp" (native), "xdpgeneric", or none.
+fn xdp_mode(ns: &lbdns_tests::Namespace, interface: &str) -> Option<String> {
+    let out = ns
+        .command("ip")
+        .args(["-d", "link", "show", "dev", interface])
+        .output()
+        .expect("ip link show");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    ["xdpgeneric", "xdp"]
+        .into_iter()
+        .find(|mode| text.split_whitespace().any(|word| word == *mode))
+        .map(str::to_owned)
+}
+
+/// Attaching in each mode, detaching, and a real query answered by the program alone (no socket
+/// server runs) in generic mode, counted in the counters.
+#[test]
+fn attaches_detaches_and_answers_over_a_veth() {
+    let topo = Topology::new().expect("namespaces (needs root)");
+    let server = topo.server.name().to_owned();
+    let iface = Topology::SERVER_IF;
+
+    let loaded = topo
+        .server
+        .enter(move || {
+            let mut loaded = Loaded::new(&XdpConfig::default(), &hot_rrsets());
+            assert!(matches!(
+                loaded.fast.attach("no-such-if0", AttachMode::Auto),
+                Err(XdpError::NoInterface(_))
+            ));
+            assert_eq!(
+                loaded.fast.attach(iface, AttachMode::Native).unwrap(),
+                AttachMode::Native
+            );
+            loaded
+        })
+        .unwrap();
+    assert_eq!(
+        xdp_mode(&topo.server, iface).as_deref(),
+        Some("xdp"),
+        "native attach in {server}"
+    );
+    let loaded = topo
+        .server
+        .enter(move || {
+            let mut loaded = loaded;
+            loaded.fast.detach_all().unwrap();
+            loaded
+        })
+        .unwrap();
+    assert_eq!(xdp_mode(&topo.server, iface), None, "detached");
+
+    let loaded = topo
+        .server
+        .enter(move || {
+            let mut loaded = loaded;
+            assert_eq!(
+                loaded.fast.attach(iface, AttachMode::Generic).unwrap(),
+                AttachMode::Generic
+            );
+            loaded
+        })
+        .unwrap();
+    assert_eq!(xdp_mode(&topo.server, iface).as_deref(), Some("xdpgeneric"));
+
+    // Generic mode sends XDP_TX replies without a program on the peer.
+    let server_addr = std::net::SocketAddr::from((topo.server_v4, 53));
+    let reply = topo
+        .client
+        .enter(move || {
+            let socket = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+            socket
+                .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                .unwrap();
+            let query = Builder::query(0x1234, "WwW.example.com", rtype::A)
+                .edns(1232)
+                .build();
+            socket.send_to(&query, server_addr).unwrap();
+            let mut buf = [0; 1500];
+            let (len, from) = socket
+                .recv_from(&mut buf)
+                .expect("a reply from the XDP program");
+            assert_eq!(from, server_addr);
+            buf[..len].to_vec()
+        })
+        .unwrap();
+    let message = Message::from_vec(&reply).unwrap();
+    assert_eq!(message.metadata.id, 0x1234);
+    assert_eq!(message.answers.len(), 4);
+    assert_eq!(loaded.counters().get(Counter::AnsweredA), 1);
+
+    // Dropping the program detaches it.
+    drop(loaded);
+    assert_eq!(xdp_mode(&topo.server, iface), None, "detached on drop");
 }
