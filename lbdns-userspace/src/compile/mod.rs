@@ -3,9 +3,15 @@
 //!
 //! The image says what the maps must answer, not where it lives: choosing answer-set slots is
 //! the map writer's job ([`crate::maps`]), because it depends on what the maps hold now.
+//!
+//! [`hot_rrsets`] takes the input from a [`Catalog`](crate::authority::Catalog), so the fast
+//! path serves exactly what the authority answers directly.
+
+mod hot;
 
 use std::{collections::BTreeMap, net::IpAddr};
 
+pub use hot::hot_rrsets;
 pub use lbdns_common::key::AddrType;
 use lbdns_common::{
     answer::{AnswerSet, AnswerSetV4, AnswerSetV6},

@@ -95,3 +95,47 @@ fn rejects_what_the_authority_never_produces() {
         Err(CompileError::Duplicate { .. })
     ));
 }
+
+#[test]
+fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() {
+    let zone = crate::zone::Zone::parse(
+        "$ORIGIN Example.TEST.\n\
+         @     300 SOA ns hostmaster 1 3600 600 86400 60\n\
+         @     300 NS  ns\n\
+         ns    300 A   192.0.2.53\n\
+         WWW    60 A   192.0.2.2\n\
+         www    60 A   192.0.2.1\n\
+         www    60 AAAA 2001:db8::1\n\
+         *.wild 60 A   192.0.2.9\n\
+         sub   300 NS  ns.sub\n\
+         ns.sub 60 A   192.0.2.99\n",
+        std::path::Path::new("example.test.zone"),
+        None,
+    )
+    .unwrap();
+    let catalog = crate::authority::Catalog::new(&[zone]).unwrap();
+    let v4 = |s: &str| IpAddr::V4(s.parse().unwrap());
+    assert_eq!(
+        hot_rrsets(&catalog),
+        [
+            HotRrset {
+                name: wire("ns.example.test"),
+                qtype: AddrType::A,
+                ttl: 300,
+                addrs: vec![v4("192.0.2.53")],
+            },
+            HotRrset {
+                name: wire("www.example.test"),
+                qtype: AddrType::A,
+                ttl: 60,
+                addrs: vec![v4("192.0.2.2"), v4("192.0.2.1")],
+            },
+            HotRrset {
+                name: wire("www.example.test"),
+                qtype: AddrType::Aaaa,
+                ttl: 60,
+                addrs: vec![IpAddr::V6("2001:db8::1".parse().unwrap())],
+            },
+        ]
+    );
+}

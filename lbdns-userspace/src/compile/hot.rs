@@ -1,0 +1,47 @@
+//! The catalog's directly answerable address RRsets as [`HotRrset`]s: the input of [`compile`].
+//!
+//! [`compile`]: super::compile
+
+use hickory_proto::rr::{Name, RecordType};
+
+use super::{AddrType, HotRrset};
+use crate::authority::Catalog;
+
+/// Every RRset of [`Catalog::direct_address_rrsets`], sorted by type and name so the same
+/// catalog always gives the same list.
+pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
+    let mut rrsets: Vec<HotRrset> = catalog
+        .direct_address_rrsets()
+        .filter_map(|rrset| {
+            let qtype = match rrset.rtype {
+                RecordType::A => AddrType::A,
+                RecordType::AAAA => AddrType::Aaaa,
+                _ => return None,
+            };
+            Some(HotRrset {
+                name: lowercase_wire(&rrset.name),
+                qtype,
+                ttl: rrset.ttl,
+                addrs: rrset
+                    .rdatas
+                    .iter()
+                    .filter_map(|rdata| rdata.ip_addr())
+                    .collect(),
+            })
+        })
+        .collect();
+    rrsets.sort_by(|a, b| (a.qtype, &a.name).cmp(&(b.qtype, &b.name)));
+    rrsets
+}
+
+/// `name` as the XDP program builds its keys: uncompressed wire format, ASCII lowercased,
+/// ending with the root label. Zone names are absolute, so the root label is always there.
+fn lowercase_wire(name: &Name) -> Vec<u8> {
+    let mut wire = Vec::with_capacity(name.len() + 1);
+    for label in name.to_lowercase().iter() {
+        wire.push(label.len() as u8);
+        wire.extend_from_slice(label);
+    }
+    wire.push(0);
+    wire
+}
