@@ -1,0 +1,112 @@
+//! The two servers: NSD on [`NSD_PORT`], and on [`LBDNS_PORT`] the server under test, both
+//! serving [`ZONES`] in the server namespace.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use lbdns_tests::{workspace_root, Server, TempDir, Topology};
+
+/// Port lbdns listens on in the server namespace.
+pub const LBDNS_PORT: u16 = 53;
+/// Port NSD listens on, next to lbdns on the same addresses.
+pub const NSD_PORT: u16 = 5300;
+
+/// The zones both servers serve: origin and file, relative to the workspace root.
+pub const ZONES: &[(&str, &str)] = &[
+    ("example.com", "zones/example.com.zone"),
+    ("lbdns.test", "tests/corpus/lbdns.test.zone"),
+    ("child.lbdns.test", "tests/corpus/child.lbdns.test.zone"),
+];
+
+/// [`ZONES`] with their files as absolute paths.
+pub fn zone_paths() -> Vec<(&'static str, PathBuf)> {
+    let root = workspace_root();
+    ZONES.iter().map(|(o, f)| (*o, root.join(f))).collect()
+}
+
+/// Starts NSD on `port` of both server addresses, serving [`ZONES`].
+///
+/// The configuration is ours rather than [`Server::nsd`]'s because these settings matter for
+/// the comparison:
+/// - rate limiting is off: the corpus is a burst from one client;
+/// - `hide-version`/`hide-identity` make NSD refuse CH TXT `version.bind` and `id.server` like
+///   any other question outside its zones, instead of answering with its own build data,
+///   which is no part of the zones being compared;
+/// - rotation stays off (NSD's default): sections are compared as sets;
+/// - `minimal-responses` stays off (NSD's default), so NSD's additional-section processing for
+///   MX, SRV and NS targets is there to check lbdns's against; the apex NS RRset NSD adds to
+///   positive answers is then a documented divergence.
+pub fn start_nsd(topo: &Topology, port: u16) -> Result<Running> {
+    let dir = TempDir::new("differential-nsd")?;
+    let d = dir.path().display();
+    let mut conf = [
+        "server:".to_string(),
+        format!("  port: {port}"),
+        "  server-count: 1".into(),
+        "  zonesdir: \"\"".into(),
+        "  database: \"\"".into(),
+        "  username: \"\"".into(),
+        "  chroot: \"\"".into(),
+        format!("  pidfile: \"{d}/nsd.pid\""),
+        format!("  xfrdfile: \"{d}/xfrd.state\""),
+        format!("  zonelistfile: \"{d}/zone.list\""),
+        "  rrl-ratelimit: 0".into(),
+        "  rrl-whitelist-ratelimit: 0".into(),
+        "  hide-version: yes".into(),
+        "  hide-identity: yes".into(),
+        "  verbosity: 1".into(),
+    ]
+    .join("\n");
+    conf.push('\n');
+    for addr in topo.server_addrs(port) {
+        let _ = writeln!(conf, "  ip-address: {}@{port}", addr.ip());
+    }
+    conf.push_str("remote-control:\n  control-enable: no\n");
+    for (origin, path) in zone_paths() {
+        let _ = write!(
+            conf,
+            "zone:\n  name: \"{origin}\"\n  zonefile: \"{}\"\n",
+            path.display()
+        );
+    }
+    let conf_path = dir.write("nsd.conf", &conf)?;
+    let mut cmd = topo.server.command("nsd");
+    cmd.arg("-d").arg("-c").arg(&conf_path);
+    let server = Server::spawn(
+        "nsd",
+        cmd,
+        &topo.client,
+        &topo.server_addrs(port),
+        ZONES[0].0,
+    )?;
+    Ok(Running {
+        server,
+        _dir: Some(dir),
+    })
+}
+
+/// A server and the directory holding its configuration and state files, if it has one,
+/// which must outlive it (fields drop in order: the server first).
+#[derive(Debug)]
+pub struct Running {
+    pub server: Server,
+    _dir: Option<TempDir>,
+}
+
+/// Starts the server under test on [`LBDNS_PORT`]: lbdns, or a second NSD when
+/// `LBDNS_TEST_SERVER=nsd` (the harness's switch for validating a suite against the reference
+/// implementation: NSD against itself must agree on every query, which proves the corpus,
+/// the client and the comparison before lbdns is involved).
+pub fn start_under_test(topo: &Topology) -> Result<Running> {
+    match std::env::var("LBDNS_TEST_SERVER").as_deref() {
+        Ok("nsd") => start_nsd(topo, LBDNS_PORT),
+        Ok("lbdns") | Err(_) => {
+            let zones: Vec<PathBuf> = zone_paths().into_iter().map(|(_, p)| p).collect();
+            let zones: Vec<&Path> = zones.iter().map(PathBuf::as_path).collect();
+            let server = Server::lbdns(topo, &zones, &topo.server_addrs(LBDNS_PORT))?;
+            Ok(Running { server, _dir: None })
+        }
+        Ok(other) => bail!("LBDNS_TEST_SERVER={other}: expected `lbdns` or `nsd`"),
+    }
+}
