@@ -10,6 +10,10 @@
 //! [tcp]
 //! idle_timeout_secs = 10
 //! max_connections = 512
+//!
+//! [xdp]
+//! interfaces = ["eth0"]   # none: socket path only
+//! mode = "auto"           # auto | native | generic
 //! ```
 
 use std::net::SocketAddr;
@@ -19,6 +23,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
+use crate::xdp::{AttachMode, XdpConfig};
 use crate::zone::ZoneSpec;
 
 /// Default TCP connection bound: generous for an authoritative server, small for the kernel.
@@ -33,6 +38,10 @@ pub struct ConfigFile {
     pub zone: Vec<ZoneEntry>,
     #[serde(default)]
     pub tcp: TcpSection,
+    #[serde(default)]
+    pub xdp: XdpSection,
+    /// The control socket `lbdns stats` talks to.
+    pub control: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -47,6 +56,16 @@ pub struct ZoneEntry {
 pub struct TcpSection {
     pub idle_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct XdpSection {
+    #[serde(default)]
+    pub interfaces: Vec<String>,
+    pub mode: Option<String>,
+    pub rrset_entries: Option<u32>,
+    pub answer_slots: Option<u32>,
 }
 
 /// A configuration error, displayed as `file:line: message`.
@@ -82,6 +101,17 @@ pub struct Settings {
     pub zones: Vec<ZoneSpec>,
     pub listen: Vec<SocketAddr>,
     pub tcp: TcpLimits,
+    pub xdp: XdpSettings,
+    pub control: PathBuf,
+}
+
+/// Where and how the XDP fast path runs; no interfaces means socket path only.
+#[derive(Debug, Clone)]
+pub struct XdpSettings {
+    pub interfaces: Vec<String>,
+    pub mode: AttachMode,
+    /// Map sizes; the DNS port is filled in from the listen addresses.
+    pub maps: XdpConfig,
 }
 
 /// Flags given on the command line; they add zones to the file's and replace its listen set.
@@ -91,6 +121,11 @@ pub struct Overrides {
     pub listen: Vec<SocketAddr>,
     pub tcp_idle_timeout_secs: Option<u64>,
     pub tcp_max_connections: Option<usize>,
+    pub xdp_interfaces: Vec<String>,
+    pub xdp_mode: Option<AttachMode>,
+    pub xdp_rrset_entries: Option<u32>,
+    pub xdp_answer_slots: Option<u32>,
+    pub control: Option<PathBuf>,
 }
 
 impl Settings {
@@ -127,7 +162,65 @@ impl Settings {
                 .or(file.tcp.max_connections)
                 .unwrap_or(DEFAULT_TCP_CONNECTIONS),
         };
-        Ok(Self { zones, listen, tcp })
+        let error = |message: String| ConfigError {
+            file: config.map(Path::to_path_buf).unwrap_or_default(),
+            line: 0,
+            message,
+        };
+        let mode = match (flags.xdp_mode, file.xdp.mode) {
+            (Some(mode), _) => mode,
+            (None, Some(text)) => text.parse().map_err(|e| error(format!("xdp.mode: {e}")))?,
+            (None, None) => AttachMode::default(),
+        };
+        let defaults = XdpConfig::default();
+        let interfaces = if flags.xdp_interfaces.is_empty() {
+            file.xdp.interfaces
+        } else {
+            flags.xdp_interfaces
+        };
+        let dns_port = if interfaces.is_empty() {
+            defaults.dns_port
+        } else {
+            xdp_port(&listen).map_err(error)?
+        };
+        let xdp = XdpSettings {
+            interfaces,
+            mode,
+            maps: XdpConfig {
+                dns_port,
+                rrset_entries: flags
+                    .xdp_rrset_entries
+                    .or(file.xdp.rrset_entries)
+                    .unwrap_or(defaults.rrset_entries),
+                answer_slots: flags
+                    .xdp_answer_slots
+                    .or(file.xdp.answer_slots)
+                    .unwrap_or(defaults.answer_slots),
+            },
+        };
+        let control = flags
+            .control
+            .or(file.control)
+            .unwrap_or_else(|| PathBuf::from(crate::control::DEFAULT_PATH));
+        Ok(Self {
+            zones,
+            listen,
+            tcp,
+            xdp,
+            control,
+        })
+    }
+}
+
+/// The XDP program answers one UDP port: the one every listen address shares.
+fn xdp_port(listen: &[SocketAddr]) -> Result<u16, String> {
+    let mut ports = listen.iter().map(SocketAddr::port);
+    let first = ports.next().unwrap_or(53);
+    match ports.find(|&port| port != first) {
+        None => Ok(first),
+        Some(other) => Err(format!(
+            "listen addresses use ports {first} and {other}; the XDP fast path answers one port"
+        )),
     }
 }
 

@@ -6,6 +6,8 @@
 pub mod authority;
 pub mod compile;
 pub mod config;
+pub mod control;
+pub mod ebpf_object;
 pub mod maps;
 pub mod server;
 pub mod xdp;

@@ -34,6 +34,8 @@ pub struct Server {
     exited: Option<ExitStatus>,
     /// Holds the logs (and configs) until the server is gone.
     keep: Vec<TempDir>,
+    /// lbdns's control socket, for `lbdns stats --control`.
+    control: Option<PathBuf>,
 }
 
 impl Server {
@@ -64,6 +66,7 @@ impl Server {
             stderr_path,
             exited: None,
             keep: vec![dir],
+            control: None,
         };
         server
             .wait_ready(probe_from, probes, probe_qname)
@@ -137,6 +140,11 @@ impl Server {
         for l in listen {
             cmd.arg("--listen").arg(l.to_string());
         }
+        // Namespaces do not separate the file system: each daemon needs its own control
+        // socket, or concurrent tests would find "another lbdns is running".
+        let control_dir = TempDir::new("lbdns-control")?;
+        let control = control_dir.path().join("control.sock");
+        cmd.arg("--control").arg(&control);
         // Debug logs make failure messages useful; the caller's RUST_LOG wins.
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "debug");
@@ -146,7 +154,15 @@ impl Server {
         let probe = zones
             .first()
             .map_or_else(|| ".".to_string(), |z| zone_origin(z));
-        Self::spawn("lbdns", cmd, &topo.client, listen, &probe)
+        let mut server = Self::spawn("lbdns", cmd, &topo.client, listen, &probe)?;
+        server.keep.push(control_dir);
+        server.control = Some(control);
+        Ok(server)
+    }
+
+    /// The control socket of an lbdns server (None for other servers).
+    pub fn control_socket(&self) -> Option<&Path> {
+        self.control.as_deref()
     }
 
     /// lbdns serving `zones/example.com.zone` on port 53 of both server addresses.

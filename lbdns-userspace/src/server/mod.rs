@@ -1,6 +1,7 @@
 //! The socket path: UDP and TCP listeners that hand every query to `authority::respond`.
 //! Thin by design: all DNS semantics live in `authority`, so both transports answer alike.
 
+mod mmsg;
 mod tcp;
 mod udp;
 
@@ -19,7 +20,8 @@ pub use tcp::TcpLimits;
 /// The catalog currently served. Reloads swap it whole, so a query sees one version only.
 pub type SharedCatalog = Arc<ArcSwap<Catalog>>;
 
-/// Binds every listen address (UDP and TCP) and serves until the returned tasks are aborted.
+/// Binds every listen address (UDP and TCP) and starts serving: UDP on threads that live as
+/// long as the process, TCP on tasks of the current tokio runtime, returned for shutdown.
 ///
 /// Binding happens before this returns, so a busy port or missing privilege is reported at
 /// start-up rather than from a background task.
@@ -31,12 +33,14 @@ pub fn start(
     let mut tasks = JoinSet::new();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     for &addr in listen {
-        for socket in
-            udp::bind(addr, workers).with_context(|| format!("cannot listen on UDP {addr}"))?
-        {
-            tasks.spawn(udp::serve(socket, catalog.clone()));
-        }
+        let sockets =
+            udp::bind(addr, workers).with_context(|| format!("cannot listen on UDP {addr}"))?;
+        // TCP is bound before any UDP thread starts, so a port held by another server stops
+        // start-up cleanly.
         let listener = tcp::bind(addr).with_context(|| format!("cannot listen on TCP {addr}"))?;
+        for socket in sockets {
+            udp::spawn(socket, catalog.clone()).context("cannot start a UDP worker thread")?;
+        }
         tasks.spawn(tcp::serve(listener, catalog.clone(), tcp));
         tracing::info!(%addr, "listening on UDP and TCP");
     }
@@ -52,7 +56,6 @@ fn socket(addr: SocketAddr, kind: socket2::Type) -> std::io::Result<socket2::Soc
         socket.set_only_v6(true)?;
     }
     socket.set_reuse_address(true)?;
-    socket.set_nonblocking(true)?;
     Ok(socket)
 }
 

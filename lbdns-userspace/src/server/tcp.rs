@@ -23,6 +23,7 @@ pub struct TcpLimits {
 
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = super::socket(addr, socket2::Type::STREAM)?;
+    socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
     TcpListener::from_std(socket.into())

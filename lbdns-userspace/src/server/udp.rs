@@ -1,21 +1,20 @@
-//! UDP: one socket per worker thread on the same address (SO_REUSEPORT), so the kernel
-//! spreads queries across cores without a shared queue.
+//! UDP: one SO_REUSEPORT socket per core, each served by its own thread in blocking batched
+//! I/O, so the kernel spreads queries across cores and no async machinery sits in between.
 
-use std::net::SocketAddr;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::thread;
+use std::time::Duration;
 
-use tokio::net::UdpSocket;
-
+use super::mmsg::{self, RecvBatch, BATCH};
 use super::SharedCatalog;
 use crate::authority::{respond, Transport};
-
-/// Large enough for any UDP datagram, so an oversized query is seen whole and judged, not cut.
-const RECV_BUFFER: usize = 65_535;
 
 /// Kernel socket buffer, so that a burst queued while a worker is busy is not dropped. The
 /// kernel caps it at net.core.rmem_max/wmem_max; this asks, it does not insist.
 const SOCKET_BUFFER: usize = 4 << 20;
 
-pub fn bind(addr: SocketAddr, workers: usize) -> std::io::Result<Vec<UdpSocket>> {
+pub fn bind(addr: SocketAddr, workers: usize) -> io::Result<Vec<UdpSocket>> {
     (0..workers.max(1))
         .map(|_| {
             let socket = super::socket(addr, socket2::Type::DGRAM)?;
@@ -24,27 +23,46 @@ pub fn bind(addr: SocketAddr, workers: usize) -> std::io::Result<Vec<UdpSocket>>
             let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
             let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
             socket.bind(&addr.into())?;
-            UdpSocket::from_std(socket.into())
+            Ok(socket.into())
         })
         .collect()
 }
 
-pub async fn serve(socket: UdpSocket, catalog: SharedCatalog) {
-    let mut buf = vec![0u8; RECV_BUFFER];
+/// Serves `socket` on a thread of its own for the rest of the process's life.
+pub fn spawn(socket: UdpSocket, catalog: SharedCatalog) -> io::Result<()> {
+    let name = format!("udp {}", socket.local_addr()?);
+    thread::Builder::new()
+        .name(name)
+        .spawn(move || serve(&socket, &catalog))?;
+    Ok(())
+}
+
+fn serve(socket: &UdpSocket, catalog: &SharedCatalog) {
+    let mut batch = RecvBatch::default();
+    let mut replies = Vec::with_capacity(BATCH);
     loop {
-        let (len, peer) = match socket.recv_from(&mut buf).await {
-            Ok(received) => received,
-            Err(error) => {
-                // ICMP errors from earlier sends surface here on Linux; they are not fatal.
+        if let Err(error) = batch.recv(socket) {
+            if error.kind() != io::ErrorKind::Interrupted {
+                // ICMP errors from earlier sends surface here; pause so a persistent error
+                // cannot spin a core.
                 tracing::debug!(%error, "UDP receive failed");
+                thread::sleep(Duration::from_millis(1));
+            }
+            continue;
+        }
+        // One catalog per batch: a reload lands between batches, never inside one reply.
+        let catalog = catalog.load();
+        replies.clear();
+        for datagram in batch.datagrams() {
+            if datagram.truncated {
+                // No client sends queries this large; reading half of one would guess.
+                tracing::debug!(peer = %datagram.peer, "oversized UDP query dropped");
                 continue;
             }
-        };
-        let Some(reply) = respond(&catalog.load(), &buf[..len], Transport::Udp) else {
-            continue;
-        };
-        if let Err(error) = socket.send_to(&reply, peer).await {
-            tracing::debug!(%error, %peer, "UDP send failed");
+            if let Some(reply) = respond(&catalog, datagram.data, Transport::Udp) {
+                replies.push((reply, datagram.peer));
+            }
         }
+        mmsg::send_all(socket, &replies);
     }
 }

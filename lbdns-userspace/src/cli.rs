@@ -1,0 +1,93 @@
+//! Command-line arguments. Scripts and benchmarks rely on these names.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use lbdns::config::Overrides;
+use lbdns::xdp::AttachMode;
+use lbdns::zone::ZoneSpec;
+
+/// XDP-accelerated authoritative DNS for load balancing.
+#[derive(Debug, Parser)]
+#[command(name = "lbdns", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the zones authoritatively over UDP and TCP, with the XDP fast path on the
+    /// interfaces given. SIGHUP reloads the zones; a reload that fails keeps the zones already
+    /// being served. SIGTERM or SIGINT detaches XDP and exits.
+    Serve(ServeArgs),
+    /// Validate zones and configuration; print `file:line: message` for each error.
+    Check(ZoneArgs),
+    /// Print the XDP counters of the running daemon, summed over CPUs.
+    Stats(ControlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ZoneArgs {
+    /// Zone file to load, as FILE or ORIGIN=FILE (e.g. example.com.=db.example). Repeatable.
+    #[arg(long = "zone", value_name = "[ORIGIN=]FILE")]
+    pub zones: Vec<ZoneSpec>,
+    /// TOML configuration file; flags add zones to it and replace its other settings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// The daemon's control socket [default: /run/lbdns/control.sock].
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub zone: ZoneArgs,
+    /// Address to answer on, over UDP and TCP. Repeatable. Default: 0.0.0.0:53 and [::]:53.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Vec<SocketAddr>,
+    /// Close TCP connections idle for this many seconds [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub tcp_idle_timeout: Option<u64>,
+    /// Most concurrent TCP connections; further ones are closed at once [default: 512].
+    #[arg(long, value_name = "N")]
+    pub tcp_max_connections: Option<usize>,
+    /// Attach the XDP fast path to this interface. Repeatable. None: socket path only.
+    #[arg(long = "xdp", value_name = "IFACE")]
+    pub xdp: Vec<String>,
+    /// XDP attach mode: auto (native, else generic), native, or generic [default: auto].
+    #[arg(long, value_name = "MODE")]
+    pub xdp_mode: Option<AttachMode>,
+    /// Capacity of each XDP name map [default: 65536].
+    #[arg(long, value_name = "N")]
+    pub xdp_rrset_entries: Option<u32>,
+    /// XDP answer-set slots per address family; keep above twice the hot RRsets [default: 16384].
+    #[arg(long, value_name = "N")]
+    pub xdp_answer_slots: Option<u32>,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+impl ServeArgs {
+    /// The flags that override the configuration file (zones come from `zone`).
+    pub fn overrides(&mut self) -> Overrides {
+        Overrides {
+            listen: std::mem::take(&mut self.listen),
+            tcp_idle_timeout_secs: self.tcp_idle_timeout,
+            tcp_max_connections: self.tcp_max_connections,
+            xdp_interfaces: std::mem::take(&mut self.xdp),
+            xdp_mode: self.xdp_mode,
+            xdp_rrset_entries: self.xdp_rrset_entries,
+            xdp_answer_slots: self.xdp_answer_slots,
+            control: self.control.control.take(),
+            ..Overrides::default()
+        }
+    }
+}
