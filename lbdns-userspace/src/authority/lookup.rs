@@ -69,8 +69,8 @@ pub fn resolve<'z>(
     let mut name = qname.clone();
     for _ in 0..MAX_CNAME_HOPS {
         let lower = LowerName::new(&name);
-        if let Some((cut, node)) = zone.cut_above(&lower, qtype != RecordType::DS) {
-            refer(zone, &mut res, cut, node);
+        if let Some((cut, node)) = zone.cut_above(&name, qtype != RecordType::DS) {
+            refer(zone, &mut res, &cut, node);
             return Some(res);
         }
         let node = match zone.node(&lower) {
@@ -154,11 +154,10 @@ fn add_targets<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, rrset: &'z Rrse
             RData::SRV(srv) => &srv.target,
             _ => continue,
         };
-        let target = LowerName::new(target);
-        if !glue && zone.cut_above(&target, true).is_some() {
+        if !glue && zone.cut_above(target, true).is_some() {
             continue;
         }
-        let Some(node) = zone.node(&target) else {
+        let Some(node) = zone.node(&LowerName::new(target)) else {
             continue;
         };
         for rtype in [RecordType::A, RecordType::AAAA] {

@@ -5,8 +5,7 @@ mod lookup;
 mod wire;
 mod zone_data;
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use hickory_proto::rr::{LowerName, Name, RecordType};
 
 pub use wire::{respond, Transport, EDNS_PAYLOAD};
@@ -18,6 +17,9 @@ use crate::zone::Zone;
 #[derive(Debug, Default)]
 pub struct Catalog {
     zones: HashMap<LowerName, ZoneData>,
+    /// The label counts of the apexes, deepest first, so finding a name's zone probes only
+    /// depths where a zone exists.
+    depths: Vec<u8>,
 }
 
 /// Two zone files claim the same apex.
@@ -30,26 +32,29 @@ impl Catalog {
         let mut catalog = Self::default();
         for zone in zones {
             let data = ZoneData::new(zone);
+            let depth = data.apex.num_labels();
             if catalog.zones.insert(data.apex.clone(), data).is_some() {
                 return Err(DuplicateZone(zone.origin.clone()));
             }
+            if !catalog.depths.contains(&depth) {
+                catalog.depths.push(depth);
+            }
         }
+        catalog.depths.sort_unstable_by(|a, b| b.cmp(a));
         Ok(catalog)
     }
 
     /// The zone whose apex is the closest ancestor of `name` (or `name` itself): nested zones
     /// are answered by the child.
     pub fn zone_for(&self, name: &Name) -> Option<&ZoneData> {
-        let mut candidate = LowerName::new(name);
-        loop {
-            if let Some(zone) = self.zones.get(&candidate) {
-                return Some(zone);
-            }
-            if candidate.is_root() {
-                return None;
-            }
-            candidate = candidate.base_name();
-        }
+        let labels = name.num_labels();
+        self.depths
+            .iter()
+            .filter(|&&depth| depth <= labels)
+            .find_map(|&depth| {
+                self.zones
+                    .get(&LowerName::new(&name.trim_to(usize::from(depth))))
+            })
     }
 
     pub fn zones(&self) -> impl Iterator<Item = &ZoneData> {
@@ -66,7 +71,7 @@ impl Catalog {
                 zone.rrsets().filter(move |(name, rrset)| {
                     matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
                         && !name.is_wildcard()
-                        && zone.cut_above(name, true).is_none()
+                        && zone.cut_above(&rrset.name, true).is_none()
                         && self
                             .zone_for(&rrset.name)
                             .is_some_and(|owner| std::ptr::eq(owner, zone))

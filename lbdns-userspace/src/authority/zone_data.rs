@@ -1,8 +1,9 @@
 //! One zone indexed for lookup: RRsets by owner, with every empty non-terminal present so that
 //! "does this name exist?" (NXDOMAIN vs NODATA, RFC 8020) is a single map probe.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use foldhash::HashMap;
 
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{LowerName, Name, RData, RecordType};
@@ -56,12 +57,15 @@ pub struct ZoneData {
     pub origin: Name,
     pub apex: LowerName,
     nodes: HashMap<LowerName, Node>,
+    /// Label counts (of whole names) at which delegations exist, ascending, so a lookup probes
+    /// only those depths for a cut, and none at all in a zone without delegations.
+    cut_depths: Vec<u8>,
 }
 
 impl ZoneData {
     pub fn new(zone: &Zone) -> Self {
         let apex = LowerName::new(&zone.origin);
-        let mut nodes: HashMap<LowerName, Node> = HashMap::new();
+        let mut nodes: HashMap<LowerName, Node> = HashMap::default();
         for source in &zone.records {
             let record = &source.record;
             let owner = LowerName::new(&record.name);
@@ -85,10 +89,18 @@ impl ZoneData {
                 }),
             }
         }
+        let mut cut_depths: Vec<u8> = nodes
+            .iter()
+            .filter(|(name, node)| **name != apex && node.has_ns())
+            .map(|(name, _)| name.num_labels())
+            .collect();
+        cut_depths.sort_unstable();
+        cut_depths.dedup();
         Self {
             origin: zone.origin.clone(),
             apex,
             nodes,
+            cut_depths,
         }
     }
 
@@ -116,16 +128,17 @@ impl ZoneData {
     ///
     /// With `include_self == false` a cut exactly at `name` is ignored: DS lives on the parent
     /// side of a cut (RFC 4035 §3.1.4.1).
-    pub fn cut_above(&self, name: &LowerName, include_self: bool) -> Option<(&LowerName, &Node)> {
-        let depth = name.num_labels().saturating_sub(self.apex.num_labels());
-        let first = if include_self { 0 } else { 1 };
-        // Walk from just below the apex downwards so the topmost cut wins.
-        (first..depth).rev().find_map(|strip| {
-            let candidate = trim(name, strip);
-            self.nodes
-                .get_key_value(&candidate)
-                .filter(|(_, node)| node.has_ns())
-        })
+    pub fn cut_above(&self, name: &Name, include_self: bool) -> Option<(LowerName, &Node)> {
+        let labels = name.num_labels();
+        // Ascending depth: the topmost cut wins.
+        self.cut_depths
+            .iter()
+            .take_while(|&&depth| depth < labels || (include_self && depth == labels))
+            .find_map(|&depth| {
+                let candidate = LowerName::new(&name.trim_to(usize::from(depth)));
+                let node = self.nodes.get(&candidate).filter(|node| node.has_ns())?;
+                Some((candidate, node))
+            })
     }
 
     /// RFC 4592 §3.3.1: the source of synthesis for a name that does not exist.
@@ -147,13 +160,4 @@ impl ZoneData {
             .iter()
             .flat_map(|(name, node)| node.rrsets.iter().map(move |r| (name, r)))
     }
-}
-
-/// `name` with its `strip` leftmost labels removed.
-fn trim(name: &LowerName, strip: u8) -> LowerName {
-    let mut out = name.clone();
-    for _ in 0..strip {
-        out = out.base_name();
-    }
-    out
 }
