@@ -4,7 +4,10 @@
 //! target, profile and flags), so the object built here is the one a plain `cargo build` would
 //! have embedded; `cargo xtask` builds it once and hands it to every userspace cargo command.
 
-use std::{path::PathBuf, process::Command};
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 use anyhow::{ensure, Result};
 
@@ -18,11 +21,19 @@ const TARGET: &str = "bpfel-unknown-none";
 /// Always the release profile: unoptimised BPF keeps stack spills and unbounded-looking loops
 /// that the verifier rejects, so a debug object would only be a trap.
 pub fn build() -> Result<PathBuf> {
-    cmd::run(&mut nightly_cargo("build"))?;
-    let object = object();
+    build_crate(&workspace::ebpf_crate(), "lbdns")
+}
+
+/// Builds binary `bin` of the BPF crate in `dir` (lbdns-ebpf, or another outside the
+/// workspace, such as the benchmark's) with the same toolchain and flags as lbdns-ebpf, and
+/// returns the object's path.
+pub fn build_crate(dir: &Path, bin: &str) -> Result<PathBuf> {
+    cmd::run(&mut nightly_cargo(dir, "build"))?;
+    let object = object_in(dir, bin);
     ensure!(
         object.is_file(),
-        "building lbdns-ebpf did not produce {}",
+        "building {} did not produce {}",
+        dir.display(),
         object.display()
     );
     Ok(object)
@@ -30,32 +41,36 @@ pub fn build() -> Result<PathBuf> {
 
 /// Runs clippy over the XDP program with the build's own target and flags, denying warnings.
 pub fn clippy() -> Result<()> {
-    cmd::run(nightly_cargo("clippy").args(["--", "-D", "warnings"]))
+    cmd::run(nightly_cargo(&workspace::ebpf_crate(), "clippy").args(["--", "-D", "warnings"]))
 }
 
 /// Where [`build`] leaves the object: the crate's own target directory, so it stays put whatever
 /// `CARGO_TARGET_DIR` the userspace build uses.
 pub fn object() -> PathBuf {
-    target_dir().join(TARGET).join("release").join("lbdns")
+    object_in(&workspace::ebpf_crate(), "lbdns")
 }
 
-fn target_dir() -> PathBuf {
-    workspace::ebpf_crate().join("target")
+fn object_in(dir: &Path, bin: &str) -> PathBuf {
+    target_dir(dir).join(TARGET).join("release").join(bin)
 }
 
-/// `cargo +nightly <subcommand>` for lbdns-ebpf, for the BPF target.
+fn target_dir(dir: &Path) -> PathBuf {
+    dir.join("target")
+}
+
+/// `cargo +nightly <subcommand>` for the BPF crate in `dir`, for the BPF target.
 ///
 /// Every subcommand gets identical flags: cargo fingerprints them, so a difference between
 /// `build` and `clippy` would rebuild `core` each time one followed the other.
-fn nightly_cargo(subcommand: &str) -> Command {
+fn nightly_cargo(dir: &Path, subcommand: &str) -> Command {
     let mut cargo = cmd::nightly_cargo();
     cargo
-        .current_dir(workspace::ebpf_crate())
+        .current_dir(dir)
         .args([subcommand, "--release", "--bins", "--target", TARGET])
         // BPF has no prebuilt standard library; `core` is compiled for it from nightly's rust-src.
         .args(["-Z", "build-std=core"])
         .arg("--target-dir")
-        .arg(target_dir())
+        .arg(target_dir(dir))
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags())
         // A compiler chosen for the stable build must not leak into the nightly one.
         .env_remove("RUSTC")
