@@ -1,0 +1,146 @@
+//! The benchmark's reference XDP programs.
+//!
+//! `ceiling` turns every DNS query into a "reply" by swapping the addresses (MAC, IP, UDP
+//! ports), setting QR and sending the packet back with `XDP_TX`. It reads no map and builds no
+//! answer, so no XDP responder can be faster on the same machine: the benchmark reports every
+//! target as a fraction of it.
+//!
+//! `pass` returns `XDP_PASS` for everything. On a veth, a native-mode `XDP_TX` reaches the peer
+//! only when the peer has an XDP program attached, so the benchmark puts this one on the client
+//! end while dnsperf runs against any target, which keeps the client path the same for all.
+#![no_std]
+#![no_main]
+
+use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
+
+const ETH_LEN: usize = 14;
+const ETH_P_IPV4: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86dd;
+/// Only option-less IPv4 headers are reflected: a fixed header length keeps every offset a
+/// constant the verifier can check, and a benchmark's queries carry no options.
+const IPV4_LEN: usize = 20;
+const IPV6_LEN: usize = 40;
+const IPPROTO_UDP: u8 = 17;
+const UDP_LEN: usize = 8;
+const DNS_HEADER_LEN: usize = 12;
+const DNS_PORT: u16 = 53;
+/// The QR bit in the third octet of the DNS header.
+const QR: u8 = 0x80;
+
+#[xdp]
+pub fn ceiling(ctx: XdpContext) -> u32 {
+    match reflect(&ctx) {
+        Some(()) => xdp_action::XDP_TX,
+        None => xdp_action::XDP_PASS,
+    }
+}
+
+#[xdp]
+pub fn pass(_ctx: XdpContext) -> u32 {
+    xdp_action::XDP_PASS
+}
+
+/// The IP layer of a query, checked but not yet changed.
+enum Ip<'a> {
+    V4(&'a mut [u8; IPV4_LEN]),
+    V6(&'a mut [u8; IPV6_LEN]),
+}
+
+/// Turns a DNS query into its reflection in place, or returns `None`, having changed nothing,
+/// for any other packet.
+#[inline(always)]
+fn reflect(ctx: &XdpContext) -> Option<()> {
+    let eth = at::<ETH_LEN>(ctx, 0)?;
+    let (ip, udp_offset) = match u16::from_be_bytes([eth[12], eth[13]]) {
+        ETH_P_IPV4 => {
+            let ip = at::<IPV4_LEN>(ctx, ETH_LEN)?;
+            // Fragments other than a first-and-only one (MF set, or an offset) are left alone.
+            let fragmented = ip[6] & 0x3f != 0 || ip[7] != 0;
+            if ip[0] != 0x45 || ip[9] != IPPROTO_UDP || fragmented {
+                return None;
+            }
+            (Ip::V4(ip), ETH_LEN + IPV4_LEN)
+        }
+        ETH_P_IPV6 => {
+            let ip = at::<IPV6_LEN>(ctx, ETH_LEN)?;
+            if ip[6] != IPPROTO_UDP {
+                return None;
+            }
+            (Ip::V6(ip), ETH_LEN + IPV6_LEN)
+        }
+        _ => return None,
+    };
+    let udp = at::<UDP_LEN>(ctx, udp_offset)?;
+    let dns = at::<DNS_HEADER_LEN>(ctx, udp_offset + UDP_LEN)?;
+    if u16::from_be_bytes([udp[2], udp[3]]) != DNS_PORT || dns[2] & QR != 0 {
+        return None;
+    }
+
+    // Every check has passed: from here on the packet becomes the reply. (A packet that is
+    // passed on is unchanged.)
+    swap(eth, 0, 6, 6);
+    match ip {
+        Ip::V4(ip) => swap(ip, 12, 16, 4),
+        Ip::V6(ip) => swap(ip, 8, 24, 16),
+    }
+    swap(udp, 0, 2, 2);
+    let old = u16::from_be_bytes([dns[2], dns[3]]);
+    dns[2] |= QR;
+    let new = u16::from_be_bytes([dns[2], dns[3]]);
+    // Swapping addresses and ports leaves the one's-complement sum as it was; only the flags
+    // word changed. Zero means "no checksum" (IPv4 only) and stays zero.
+    let checksum = u16::from_be_bytes([udp[6], udp[7]]);
+    if checksum != 0 {
+        let [high, low] = checksum_update(checksum, old, new).to_be_bytes();
+        udp[6] = high;
+        udp[7] = low;
+    }
+    Some(())
+}
+
+/// The `N` octets at `offset`, if the packet is long enough to hold them.
+///
+/// Callers take non-overlapping ranges (one per header), so the references never alias.
+#[inline(always)]
+fn at<'a, const N: usize>(ctx: &XdpContext, offset: usize) -> Option<&'a mut [u8; N]> {
+    let start = ctx.data() + offset;
+    if start + N > ctx.data_end() {
+        return None;
+    }
+    // SAFETY: the range lies inside the packet, which stays mapped and unmoved for the whole
+    // run of the program (nothing here adjusts its head or tail).
+    Some(unsafe { &mut *(start as *mut [u8; N]) })
+}
+
+/// Swaps the `len` octets at `a` with those at `b`.
+#[inline(always)]
+fn swap<const N: usize>(bytes: &mut [u8; N], a: usize, b: usize, len: usize) {
+    for i in 0..len {
+        bytes.swap(a + i, b + i);
+    }
+}
+
+/// RFC 1624 (eqn. 3): the checksum after one 16-bit word changed from `old` to `new`,
+/// `~(~HC + ~m + m')`. A UDP checksum that comes out zero is sent as all ones (RFC 768).
+#[inline(always)]
+fn checksum_update(checksum: u16, old: u16, new: u16) -> u16 {
+    let mut sum = u32::from(!checksum) + u32::from(!old) + u32::from(new);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    match !(sum as u16) {
+        0 => 0xffff,
+        updated => updated,
+    }
+}
+
+/// The kernel only allows GPL-only helpers to programs that declare a compatible licence.
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 13] = *b"Dual MIT/GPL\0";
+
+/// BPF has no unwinding; the verifier proves panics unreachable, so this is never called.
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
