@@ -4,6 +4,7 @@
 //! linked by bpf-linker) and the userspace daemon (stable) that embeds it. This crate knows the
 //! order and the flags, and installs what a fresh machine lacks, so every task is one command.
 
+mod bench;
 mod build;
 mod cmd;
 mod ebpf;
@@ -51,6 +52,9 @@ enum Task {
     },
     /// Check formatting, build, run clippy on everything and run every test: what CI runs.
     Test,
+    /// Measure lbdns against the ceiling, NSD, Knot and gdnsd with kxdpgun and dnsperf (root;
+    /// about 15 minutes with the defaults). Not part of `test`.
+    Bench(bench::Args),
 }
 
 fn main() -> Result<()> {
@@ -75,6 +79,10 @@ fn main() -> Result<()> {
         Task::Test => {
             setup::all()?;
             test::all()
+        }
+        Task::Bench(args) => {
+            setup::all()?;
+            bench::run(args)
         }
     }
 }

@@ -1,0 +1,398 @@
+//! `cargo xtask bench`: lbdns and its peers measured side by side, in one run, by the tools
+//! operators use to check DNS servers (dnsperf, kxdpgun).
+//!
+//! The run builds lbdns (release) and the ceiling program, generates the query mixes and the
+//! large zone from a fixed seed, and creates a namespace pair joined by a veth. Then, for each
+//! target and each zone set its mixes need: start the server in the server namespace, wait
+//! until it answers, run kxdpgun, dnsperf and a fixed-rate dnsperf per mix from the client
+//! namespace, measure its memory, reload it (lbdns), stop it and check that no XDP program was
+//! left attached. It ends with a table on stdout, `bench.json` and `bench.svg`.
+//!
+//! Everything it starts is stopped and removed when it ends, fails or is interrupted. With the
+//! defaults (10 s per load) it takes about 15 minutes on two cores; see `cargo xtask bench
+//! --help`. It is a measuring tool, never part of `cargo xtask test`.
+
+mod interrupt;
+mod load;
+mod mixes;
+mod netns;
+mod progress;
+mod report;
+mod svg;
+mod table;
+mod targets;
+mod usage;
+mod xdp;
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context as _, Result};
+
+use self::{
+    mixes::{Mix, ZoneSet},
+    netns::{Net, Side},
+    progress::Progress,
+    report::{Machine, MixRun, Outcome, Report, Session, Settings},
+    targets::{Server, StartError, Target, ZoneFile},
+    xdp::{Attached, Program, RunStats},
+};
+use crate::{
+    build::{self, Profile},
+    workspace,
+};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Seconds of each load (kxdpgun, then dnsperf; the fixed-rate latency run takes half) per
+    /// target and mix.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    secs: u64,
+    /// Query mix to run: hot, mixed or large. Repeatable. Default: all three.
+    #[arg(long = "mix", value_enum, value_name = "NAME")]
+    mixes: Vec<Mix>,
+    /// Target to measure. Repeatable. Default: all of them.
+    #[arg(long = "only", value_enum, value_name = "TARGET")]
+    only: Vec<Target>,
+    /// Where the queries, zone, logs and report go. Default: <target dir>/bench.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// Runs the benchmark and prints the report.
+pub fn run(args: Args) -> Result<()> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("the benchmark needs root: it creates network namespaces and attaches XDP programs");
+    }
+    let started = Instant::now();
+    interrupt::install();
+    let lbdns = build::lbdns(Profile::Release)?;
+    let ceiling = xdp::build_ceiling()?;
+    let mixes = chosen(args.mixes, &Mix::ALL);
+    let targets = chosen(args.only, &Target::ALL);
+    let out = args
+        .out
+        .unwrap_or_else(|| workspace::target_dir().join("bench"));
+    let out = std::path::absolute(&out).unwrap_or(out);
+    fs::create_dir_all(out.join("logs"))
+        .with_context(|| format!("cannot create {}", out.display()))?;
+
+    let mut progress = Progress::new();
+    progress.subject("inputs");
+    progress.phase("generating queries and zones", Duration::from_secs(60));
+    write_inputs(&out, &mixes)?;
+
+    let _run_time_stats = xdp::count_run_time()?;
+    let net = Net::new()?;
+    let mut bench = Bench {
+        net: &net,
+        lbdns: &lbdns,
+        out: &out,
+        secs: args.secs,
+        client: ClientPeer::new(&net, &ceiling)?,
+        ceiling: &ceiling,
+    };
+    let mut sessions = Vec::new();
+    for &target in &targets {
+        for zone_set in zone_sets(&mixes) {
+            let zone = zone_file(&out, zone_set);
+            let mix_list: Vec<Mix> = mixes
+                .iter()
+                .copied()
+                .filter(|m| m.zone_set() == zone_set)
+                .collect();
+            let session = bench.session(target, zone_set, &zone, &mix_list, &mut progress)?;
+            if let Some(failure) = &session.failure {
+                progress.note(format!(
+                    "{} ({}): {failure}",
+                    target.name(),
+                    zone_set.name()
+                ));
+            }
+            sessions.push(session);
+        }
+    }
+    drop(bench);
+    drop(net);
+
+    progress.finish();
+    let report = Report::new(
+        Machine::describe(),
+        Settings::new(args.secs, mixes, targets),
+        sessions,
+        started.elapsed().as_secs_f64(),
+    );
+    print!("{}", table::render(&report));
+    let json = out.join("bench.json");
+    report.write_json(&json)?;
+    let chart = out.join("bench.svg");
+    fs::write(&chart, svg::render(&report))
+        .with_context(|| format!("cannot write {}", chart.display()))?;
+    println!("\nReport: {}\nChart:  {}", json.display(), chart.display());
+    Ok(())
+}
+
+/// The values given, in their canonical order without repeats, or all of them.
+fn chosen<T: Copy + Ord>(given: Vec<T>, all: &[T]) -> Vec<T> {
+    let mut given = if given.is_empty() {
+        all.to_vec()
+    } else {
+        given
+    };
+    given.sort();
+    given.dedup();
+    given
+}
+
+fn zone_sets(mixes: &[Mix]) -> Vec<ZoneSet> {
+    let mut sets: Vec<ZoneSet> = mixes.iter().map(|m| m.zone_set()).collect();
+    sets.dedup();
+    sets
+}
+
+/// Writes each mix's query file, and the large zone if a mix needs it.
+fn write_inputs(out: &Path, mixes: &[Mix]) -> Result<()> {
+    for &mix in mixes {
+        let path = queries(out, mix);
+        mix.write_queries(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if mixes.contains(&Mix::Large) {
+        let large = zone_file(out, ZoneSet::Large).path;
+        mixes::write_large_zone(&large)
+            .with_context(|| format!("cannot write {}", large.display()))?;
+    }
+    Ok(())
+}
+
+/// The example zone is the repository's; the large one is generated into `out`.
+fn zone_file(out: &Path, zone_set: ZoneSet) -> ZoneFile {
+    let (path, many_rrsets) = match zone_set {
+        ZoneSet::Example => (workspace::root().join("zones/example.com.zone"), None),
+        // The generated RRsets and the name server's address.
+        ZoneSet::Large => (
+            out.join("large.example.zone"),
+            Some(mixes::LARGE_RRSETS + 1),
+        ),
+    };
+    ZoneFile {
+        origin: zone_set.origin(),
+        path,
+        many_rrsets,
+    }
+}
+
+fn queries(out: &Path, mix: Mix) -> PathBuf {
+    out.join(format!("queries-{}.txt", mix.name()))
+}
+
+/// What every session shares.
+#[derive(Debug)]
+struct Bench<'a> {
+    net: &'a Net,
+    lbdns: &'a Path,
+    ceiling: &'a Path,
+    out: &'a Path,
+    secs: u64,
+    client: ClientPeer<'a>,
+}
+
+impl Bench<'_> {
+    /// Starts `target` with `zone`, runs `mixes` against it, and stops it. Only an interrupt or
+    /// a broken benchmark network is an error; a target's failure is recorded in the session.
+    fn session(
+        &mut self,
+        target: Target,
+        zone_set: ZoneSet,
+        zone: &ZoneFile,
+        mixes: &[Mix],
+        progress: &mut Progress,
+    ) -> Result<Session> {
+        let mut session = Session::new(target, zone_set);
+        progress.subject(format!("{}/{}", target.name(), zone_set.name()));
+        let cx = targets::Context {
+            net: self.net,
+            lbdns: self.lbdns,
+            ceiling: self.ceiling,
+            zone,
+            dir: self
+                .out
+                .join("run")
+                .join(format!("{}-{}", target.name(), zone_set.name())),
+        };
+        let started = Server::start(target, &cx, progress);
+        interrupt::check()?;
+        let mut server = match started {
+            Ok(server) => server,
+            Err(error) => {
+                session.failure = Some(error.to_string());
+                if let StartError::Exited(_) | StartError::Timeout(_) | StartError::Other(_) = error
+                {
+                    self.clear_server_side(&mut session)?;
+                }
+                return Ok(session);
+            }
+        };
+        session.start_s = Some(server.ready_after.as_secs_f64());
+        let program = targets::server_program(self.net)?;
+        session.bpf_map_bytes = targets::server_map_bytes(self.net)?;
+        session.xdp_program = program
+            .as_ref()
+            .map(|(id, name)| format!("{name} (id {id})"));
+        session.memory_ready = server.memory(self.net);
+
+        for &mix in mixes {
+            progress.subject(format!("{}/{}", target.name(), mix.name()));
+            let program_id = program.as_ref().map(|p| p.0);
+            let run = self.measure(target, mix, &server, program_id, progress)?;
+            session.loads.push(run);
+            if let Some(status) = server.exited()? {
+                session.failure =
+                    Some(format!("exited during the {} loads ({status})", mix.name()));
+                break;
+            }
+        }
+        if session.failure.is_none() {
+            session.memory_after_loads = server.memory(self.net);
+            if target.reloads() {
+                let reload = server.reload(progress);
+                interrupt::check()?;
+                session.reload = Some(Outcome::from_result(reload.map(|d| d.as_secs_f64())));
+                session.memory_after_reload = server.memory(self.net);
+            }
+        }
+        progress.phase("stopping", Duration::from_secs(10));
+        if let Err(error) = server.stop(self.net) {
+            session.notes.push(format!("{error:#}"));
+        }
+        self.clear_server_side(&mut session)?;
+        Ok(session)
+    }
+
+    /// Checks that nothing the target attached outlived it, and removes what did, so the next
+    /// target starts from a bare veth.
+    fn clear_server_side(&self, session: &mut Session) -> Result<()> {
+        let left = self.net.xdp_programs(Side::Server)?;
+        if !left.is_empty() {
+            let names: Vec<String> = left.iter().map(|p| p.name.clone()).collect();
+            session.notes.push(format!(
+                "XDP program left attached after exit: {}; detached",
+                names.join(", ")
+            ));
+            self.net.xdp_off(Side::Server)?;
+        }
+        Ok(())
+    }
+
+    fn measure(
+        &mut self,
+        target: Target,
+        mix: Mix,
+        server: &Server,
+        program: Option<u32>,
+        progress: &mut Progress,
+    ) -> Result<MixRun> {
+        let log_stem = (self.out.join("logs")).join(format!("{}-{}", target.name(), mix.name()));
+        let run = load::Run {
+            net: self.net,
+            queries: &queries(self.out, mix),
+            log_stem: &log_stem,
+            secs: self.secs,
+        };
+        let sample = |net: &Net| Sample::take(server, net, program);
+
+        let before = sample(self.net);
+        let kxdpgun = self.client.without(|| run.kxdpgun(progress))?;
+        let after = sample(self.net);
+        interrupt::check()?;
+        let cpu_s_kxdpgun = after.cpu_s_since(&before);
+        let xdp_ns_per_packet = before
+            .program
+            .zip(after.program)
+            .and_then(|(b, a)| b.ns_per_run_until(a));
+
+        let before = sample(self.net);
+        let dnsperf = run.dnsperf(progress);
+        let after = sample(self.net);
+        interrupt::check()?;
+        let cpu_s_dnsperf = after.cpu_s_since(&before);
+
+        let latency = run.latency(progress);
+        interrupt::check()?;
+
+        let mut result = MixRun::new(
+            mix,
+            Outcome::from_result(kxdpgun),
+            Outcome::from_result(dnsperf),
+            Outcome::from_result(latency),
+        );
+        result.cpu_s_kxdpgun = cpu_s_kxdpgun;
+        result.cpu_s_dnsperf = cpu_s_dnsperf;
+        result.xdp_ns_per_packet = xdp_ns_per_packet;
+        for problem in &result.problems {
+            progress.note(format!("{}/{}: {problem}", target.name(), mix.name()));
+        }
+        Ok(result)
+    }
+}
+
+/// Counters read before and after a load.
+#[derive(Debug)]
+struct Sample {
+    cpu: Duration,
+    program: Option<RunStats>,
+}
+
+impl Sample {
+    fn take(server: &Server, net: &Net, program: Option<u32>) -> Self {
+        Self {
+            cpu: usage::cpu_time(&server.pids(net)),
+            program: program.and_then(|id| xdp::run_stats(id).ok()),
+        }
+    }
+
+    fn cpu_s_since(&self, before: &Sample) -> f64 {
+        self.cpu.saturating_sub(before.cpu).as_secs_f64()
+    }
+}
+
+/// The pass-through program on the client's veth end. Native XDP_TX from the server reaches
+/// the client only through a peer program, so it stays attached for probes and dnsperf, for
+/// every target alike; kxdpgun brings its own and must find the interface free.
+#[derive(Debug)]
+struct ClientPeer<'a> {
+    net: &'a Net,
+    object: &'a Path,
+    attached: Option<Attached>,
+}
+
+impl<'a> ClientPeer<'a> {
+    fn new(net: &'a Net, object: &'a Path) -> Result<Self> {
+        Ok(Self {
+            net,
+            object,
+            attached: Some(Attached::new(net, Side::Client, object, Program::Pass)?),
+        })
+    }
+
+    /// Runs `f` with the client's veth end free of XDP programs, then removes whatever `f`
+    /// left there (kxdpgun's program stays after it exits) and puts the pass program back.
+    fn without<T>(&mut self, f: impl FnOnce() -> T) -> Result<T> {
+        self.attached = None;
+        let result = f();
+        if !self.net.xdp_programs(Side::Client)?.is_empty() {
+            self.net.xdp_off(Side::Client)?;
+        }
+        self.attached = Some(Attached::new(
+            self.net,
+            Side::Client,
+            self.object,
+            Program::Pass,
+        )?);
+        Ok(result)
+    }
+}

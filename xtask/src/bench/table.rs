@@ -1,0 +1,209 @@
+//! The report as plain-text tables for stdout: loads, then servers, then the zone-scale goals.
+
+use std::fmt::Write as _;
+
+use super::report::{Outcome, Report, Session};
+
+/// Renders the whole report.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let m = &report.machine;
+    let _ = writeln!(
+        out,
+        "{} ({} cores), Linux {}, lbdns {}; {} s per load; run took {:.0} s",
+        m.cpu, m.cores, m.kernel, m.lbdns_commit, report.settings.secs, report.duration_s
+    );
+    loads(report, &mut out);
+    servers(report, &mut out);
+    zone_scale(report, &mut out);
+    failures(report, &mut out);
+    out
+}
+
+fn loads(report: &Report, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "\n{:<13} {:<6} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  status",
+        "target",
+        "mix",
+        "kxdpgun/s",
+        "×ceil",
+        "×nsd",
+        "dnsperf/s",
+        "×ceil",
+        "×nsd",
+        "avg ms",
+        "p99 ms",
+        "lost%",
+        "cpu s",
+        "ns/pkt"
+    );
+    for session in &report.sessions {
+        if let Some(failure) = &session.failure {
+            if session.loads.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{:<13} {:<6} {}",
+                    session.target.name(),
+                    session.zones.name(),
+                    failure
+                );
+                continue;
+            }
+        }
+        for run in &session.loads {
+            let ratio = report.ratio(session.target, run.mix);
+            let ratio_of = |name: &str, vs_nsd: bool| {
+                ratio
+                    .and_then(|r| if vs_nsd { &r.vs_nsd } else { &r.vs_ceiling }.get(name))
+                    .map_or_else(|| "-".into(), |v| format!("{v:.2}"))
+            };
+            let kxdpgun = run.kxdpgun.ok().map(|k| k.replies_per_s.to_string());
+            let dnsperf = run.dnsperf.ok();
+            let latency = run.latency.ok();
+            let mut status = run.problems.join("; ");
+            if status.is_empty() {
+                status = match &session.failure {
+                    Some(failure) => failure.clone(),
+                    None => "ok".into(),
+                };
+            }
+            let _ = writeln!(
+                out,
+                "{:<13} {:<6} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  {}",
+                session.target.name(),
+                run.mix.name(),
+                or_dash(kxdpgun),
+                ratio_of("replies_per_s", false),
+                ratio_of("replies_per_s", true),
+                or_dash(dnsperf.map(|d| format!("{:.0}", d.qps))),
+                ratio_of("qps", false),
+                ratio_of("qps", true),
+                or_dash(dnsperf.map(|d| format!("{:.3}", d.avg_latency_ms))),
+                or_dash(latency.map(|l| format!("{:.3}", l.p99_ms))),
+                or_dash(dnsperf.map(|d| format!("{:.2}", d.loss() * 100.0))),
+                format!("{:.1}", run.cpu_s_dnsperf),
+                or_dash(run.xdp_ns_per_packet.map(|ns| format!("{ns:.0}"))),
+                status
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "kxdpgun/s: replies per second at saturation. dnsperf/s, avg ms, lost%: closed-loop dnsperf. \
+         p99 ms: dnsperf at {} qps. cpu s: server processes during dnsperf. \
+         ns/pkt: server XDP program, average run time.",
+        report.settings.latency_qps
+    );
+}
+
+fn servers(report: &Report, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "\n{:<13} {:<8} {:>8} {:>9} {:>9} {:>9} {:>9}  xdp program / notes",
+        "target", "zones", "start s", "PSS MiB", "RSS MiB", "maps KiB", "reload s"
+    );
+    for session in report.sessions.iter().filter(|s| s.start_s.is_some()) {
+        let memory = session.memory_after_loads;
+        let reload = match &session.reload {
+            Some(Outcome::Ok(secs)) => format!("{secs:.2}"),
+            Some(Outcome::Failed(_)) => "failed".into(),
+            None => "-".into(),
+        };
+        let mut notes: Vec<String> = session.xdp_program.iter().cloned().collect();
+        if let Some(Outcome::Failed(error)) = &session.reload {
+            notes.push(format!("reload: {error}"));
+        }
+        notes.extend(session.notes.iter().cloned());
+        let _ = writeln!(
+            out,
+            "{:<13} {:<8} {:>8} {:>9} {:>9} {:>9} {:>9}  {}",
+            session.target.name(),
+            session.zones.name(),
+            or_dash(session.start_s.map(|s| format!("{s:.2}"))),
+            or_dash(memory.map(|m| mib(m.pss_kib))),
+            or_dash(memory.map(|m| mib(m.rss_kib))),
+            or_dash(session.bpf_map_bytes.map(|b| (b / 1024).to_string())),
+            reload,
+            notes.join("; ")
+        );
+    }
+}
+
+fn zone_scale(report: &Report, out: &mut String) {
+    if report.zone_scale.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nZone scale: not measured (needs --mix large and an lbdns target)."
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nZone scale ({} A RRsets):",
+        report.settings.large_zone_rrsets
+    );
+    for scale in &report.zone_scale {
+        let start = match scale.start_s {
+            Some(s) if s < scale.start_goal_s => {
+                format!("{s:.1} s (goal < {} s: met)", scale.start_goal_s)
+            }
+            Some(s) => format!(
+                "{s:.1} s (goal < {} s: missed by {:.1} s)",
+                scale.start_goal_s,
+                s - scale.start_goal_s
+            ),
+            None => "did not start".into(),
+        };
+        let memory = match (scale.pss_kib, scale.nsd_pss_kib, scale.memory_vs_nsd) {
+            (Some(l), Some(n), Some(ratio)) if ratio < 1.0 => {
+                format!("{} MiB vs NSD {} MiB ({ratio:.2}×: met)", mib(l), mib(n))
+            }
+            (Some(l), Some(n), Some(ratio)) => format!(
+                "{} MiB vs NSD {} MiB ({ratio:.2}×: missed, {} MiB over)",
+                mib(l),
+                mib(n),
+                mib(l.saturating_sub(n))
+            ),
+            (Some(l), _, _) => format!("{} MiB (no NSD figure to compare)", mib(l)),
+            _ => "-".into(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<13} first answer {start}; reload {}; memory (PSS) {memory}; NSD first answer {}",
+            scale.target.name(),
+            or_dash(scale.reload_s.map(|s| format!("{s:.1} s"))),
+            or_dash(scale.nsd_start_s.map(|s| format!("{s:.1} s"))),
+        );
+    }
+}
+
+/// Targets that could not be measured, listed again so that they cannot be overlooked.
+fn failures(report: &Report, out: &mut String) {
+    let failed: Vec<&Session> = report
+        .sessions
+        .iter()
+        .filter(|s| s.failure.is_some())
+        .collect();
+    if failed.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nNot measured, or not to the end:");
+    for s in failed {
+        let _ = writeln!(
+            out,
+            "  {} ({}): {}",
+            s.target.name(),
+            s.zones.name(),
+            s.failure.as_deref().unwrap_or_default()
+        );
+    }
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.0}", kib as f64 / 1024.0)
+}
+
+fn or_dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "-".into())
+}

@@ -1,0 +1,92 @@
+//! CPU time and memory of a server's processes, read from /proc.
+//!
+//! A server is every process in the server namespace (NSD forks workers, Knot and lbdns have
+//! threads), so figures are sums over the namespace's pids. Work done by an XDP program runs in
+//! softirq context and is not charged to any of them: see the program's ns/packet instead.
+
+use std::{fs, time::Duration};
+
+use serde::Serialize;
+
+/// Resident memory of a group of processes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Memory {
+    /// Sum of VmRSS: counts pages shared between forked workers once per worker.
+    pub rss_kib: u64,
+    /// Sum of Pss (proportional set size): shared pages split between their users, so the sum
+    /// is what the group really holds. The fair figure for comparing servers that fork.
+    pub pss_kib: u64,
+}
+
+/// User plus system CPU time consumed so far by `pids` (processes that have exited are gone).
+pub fn cpu_time(pids: &[i32]) -> Duration {
+    // SAFETY: sysconf has no preconditions.
+    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let ticks: u64 = pids
+        .iter()
+        .filter_map(|pid| fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| stat_cpu_ticks(&stat))
+        .sum();
+    Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / ticks_per_s)
+}
+
+pub fn memory(pids: &[i32]) -> Memory {
+    let mut total = Memory::default();
+    for pid in pids {
+        let field = |file: &str, key: &str| {
+            fs::read_to_string(format!("/proc/{pid}/{file}"))
+                .ok()
+                .and_then(|text| kib_field(&text, key))
+                .unwrap_or(0)
+        };
+        total.rss_kib += field("status", "VmRSS:");
+        total.pss_kib += field("smaps_rollup", "Pss:");
+    }
+    total
+}
+
+/// utime + stime (fields 14 and 15 of proc_pid_stat(5)), in clock ticks. The command name in
+/// field 2 may contain spaces and parentheses, so fields are counted after its last `)`.
+fn stat_cpu_ticks(stat: &str) -> Option<u64> {
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    // After the name: state is field 3, so utime (14) is the 12th.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// The value of a `Key:   1234 kB` line.
+fn kib_field(text: &str, key: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(key))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_skip_a_name_with_spaces_and_parentheses() {
+        let stat = "4242 (nsd: xfrd) (x) S 1 4242 4242 0 -1 4194560 1300 0 0 0 \
+                    170 35 0 0 20 0 1 0 12345 30000000 2000 18446744073709551615";
+        assert_eq!(stat_cpu_ticks(stat), Some(205));
+    }
+
+    #[test]
+    fn reads_kib_fields() {
+        let status = "Name:\tlbdns\nVmPeak:\t  90000 kB\nVmRSS:\t   12345 kB\n";
+        assert_eq!(kib_field(status, "VmRSS:"), Some(12345));
+        assert_eq!(kib_field(status, "Pss:"), None);
+    }
+
+    #[test]
+    fn this_process_uses_memory() {
+        let me = [std::process::id() as i32];
+        let memory = memory(&me);
+        assert!(memory.rss_kib > 0 && memory.pss_kib > 0, "{memory:?}");
+    }
+}

@@ -1,0 +1,181 @@
+//! The benchmark's own XDP programs (bench/ceiling) and what the kernel counts about any XDP
+//! program: run time per packet and map memory. Read through the bpf(2) syscall (aya), because
+//! Debian's bpftool cannot be relied on to be installed and cannot open aya objects anyway.
+
+use std::{
+    fs,
+    os::fd::{AsFd as _, AsRawFd as _, OwnedFd},
+    path::{Path, PathBuf},
+};
+
+use anyhow::{anyhow, Context as _, Result};
+use aya::{
+    maps::MapInfo,
+    programs::{loaded_programs, ProgramInfo, Xdp, XdpMode},
+    sys::{enable_stats, Stats},
+    Ebpf,
+};
+
+use super::netns::{Net, Side};
+use crate::{ebpf, workspace};
+
+/// The ELF binary of bench/ceiling, holding both programs.
+const CEILING_BIN: &str = "ceiling";
+
+/// Builds bench/ceiling with lbdns-ebpf's toolchain and flags; returns the object.
+pub fn build_ceiling() -> Result<PathBuf> {
+    ebpf::build_crate(&workspace::root().join("bench/ceiling"), CEILING_BIN)
+}
+
+/// A program of the ceiling object, in native mode on one veth end; detached on drop.
+#[derive(Debug)]
+pub struct Attached {
+    /// Owns the program and its bpf_link: closing them detaches it. aya attaches XDP through
+    /// bpf_link on every kernel since 5.9, and a link is detached by closing its fd from any
+    /// thread or namespace. (The benchmark checks that nothing is left attached after a target.)
+    _ebpf: Ebpf,
+}
+
+/// The ceiling object's programs.
+#[derive(Clone, Copy, Debug)]
+pub enum Program {
+    /// Reflects every query with QR set: the upper bound for an XDP responder.
+    Ceiling,
+    /// Passes everything: the peer program that lets native XDP_TX reach the client's stack.
+    Pass,
+}
+
+impl Program {
+    fn name(self) -> &'static str {
+        match self {
+            Program::Ceiling => "ceiling",
+            Program::Pass => "pass",
+        }
+    }
+}
+
+impl Attached {
+    /// Loads `program` from `object` and attaches it in native mode to `side`'s veth end.
+    pub fn new(net: &Net, side: Side, object: &Path, program: Program) -> Result<Self> {
+        let object = object.to_owned();
+        let interface = side.interface();
+        // Interface names resolve in the calling thread's namespace: attach from a thread in it.
+        let ebpf = net.ns(side).enter(move || -> Result<Ebpf> {
+            let mut ebpf = Ebpf::load_file(&object)
+                .with_context(|| format!("cannot load {}", object.display()))?;
+            let xdp: &mut Xdp = ebpf
+                .program_mut(program.name())
+                .ok_or_else(|| anyhow!("{} has no program {}", object.display(), program.name()))?
+                .try_into()?;
+            xdp.load()
+                .with_context(|| format!("the verifier rejected {}", program.name()))?;
+            xdp.attach(interface, XdpMode::Driver).with_context(|| {
+                format!(
+                    "cannot attach {} to {interface} in native mode",
+                    program.name()
+                )
+            })?;
+            Ok(ebpf)
+        })??;
+        Ok(Self { _ebpf: ebpf })
+    }
+}
+
+/// Turns on the kernel's per-program run time and run count (what `kernel.bpf_stats_enabled=1`
+/// does) for as long as the returned fd is open, and only that long.
+///
+/// The accounting costs two clock reads per run, for every XDP target alike; the run time it
+/// reports excludes them.
+pub fn count_run_time() -> Result<OwnedFd> {
+    enable_stats(Stats::RunTime).context("cannot enable BPF run-time statistics (BPF_ENABLE_STATS)")
+}
+
+/// A program's cumulative run time and run count.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunStats {
+    pub run_time_ns: u64,
+    pub runs: u64,
+}
+
+impl RunStats {
+    /// Average ns per run between `self` (earlier) and `later`; `None` if it did not run.
+    pub fn ns_per_run_until(self, later: RunStats) -> Option<f64> {
+        let runs = later.runs.checked_sub(self.runs)?;
+        let time = later.run_time_ns.checked_sub(self.run_time_ns)?;
+        (runs > 0).then(|| time as f64 / runs as f64)
+    }
+}
+
+pub fn run_stats(id: u32) -> Result<RunStats> {
+    let info = program(id)?;
+    Ok(RunStats {
+        run_time_ns: u64::try_from(info.run_time().as_nanos()).unwrap_or(u64::MAX),
+        runs: info.run_count(),
+    })
+}
+
+/// Kernel memory charged to the maps of program `id` (the `memlock` of each map), in bytes.
+pub fn map_bytes(id: u32) -> Result<u64> {
+    let ids = program(id)?
+        .map_ids()
+        .with_context(|| format!("cannot list the maps of BPF program {id}"))?
+        .unwrap_or_default();
+    let mut total = 0;
+    for map in ids {
+        let info = MapInfo::from_id(map).with_context(|| format!("no BPF map {map}"))?;
+        let fd = info
+            .fd()
+            .with_context(|| format!("cannot open BPF map {map}"))?;
+        let fdinfo = format!("/proc/self/fdinfo/{}", fd.as_fd().as_raw_fd());
+        let text = fs::read_to_string(&fdinfo).with_context(|| format!("cannot read {fdinfo}"))?;
+        total += memlock(&text).with_context(|| format!("no memlock in {fdinfo}"))?;
+    }
+    Ok(total)
+}
+
+fn program(id: u32) -> Result<ProgramInfo> {
+    for info in loaded_programs() {
+        let info = info.context("cannot list loaded BPF programs")?;
+        if info.id() == id {
+            return Ok(info);
+        }
+    }
+    Err(anyhow!("BPF program {id} is not loaded"))
+}
+
+/// The `memlock:\t4096` line of a BPF fd's fdinfo.
+fn memlock(fdinfo: &str) -> Option<u64> {
+    fdinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("memlock:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_memlock_from_map_fdinfo() {
+        let fdinfo = "pos:\t0\nflags:\t02000002\nmnt_id:\t16\nino:\t2066\nmap_type:\t1\n\
+                      key_size:\t256\nvalue_size:\t8\nmax_entries:\t65536\nmap_flags:\t0x1\n\
+                      map_extra:\t0x0\nmemlock:\t17305600\nmap_id:\t41\nfrozen:\t0\n";
+        assert_eq!(memlock(fdinfo), Some(17_305_600));
+    }
+
+    #[test]
+    fn ns_per_run_needs_runs() {
+        let before = RunStats {
+            run_time_ns: 1_000,
+            runs: 10,
+        };
+        let after = RunStats {
+            run_time_ns: 7_100,
+            runs: 110,
+        };
+        assert_eq!(before.ns_per_run_until(after), Some(61.0));
+        assert_eq!(after.ns_per_run_until(after), None);
+    }
+}
