@@ -27,10 +27,12 @@ mod xdp;
 use std::{
     fs,
     path::{Path, PathBuf},
+    process::Command,
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context as _, Result};
+use lbdns_tests::run_bounded;
 
 use self::{
     mixes::{Mix, ZoneSet},
@@ -250,6 +252,11 @@ impl Bench<'_> {
             let program_id = program.as_ref().map(|p| p.0);
             let run = self.measure(target, mix, &server, program_id, progress)?;
             session.loads.push(run);
+            if target == Target::LbdnsXdp {
+                if let Err(error) = self.save_lbdns_stats(&cx.dir, mix) {
+                    session.notes.push(format!("{error:#}"));
+                }
+            }
             if let Some(status) = server.exited()? {
                 session.failure =
                     Some(format!("exited during the {} loads ({status})", mix.name()));
@@ -271,6 +278,25 @@ impl Bench<'_> {
         }
         self.clear_server_side(&mut session)?;
         Ok(session)
+    }
+
+    /// Keeps `lbdns stats` (the XDP program's counters: answered, passed and why) after each
+    /// mix, so a low figure can be traced to what the fast path left to the socket path. The
+    /// counters are cumulative over the session.
+    fn save_lbdns_stats(&self, dir: &Path, mix: Mix) -> Result<()> {
+        let path = self.out.join("logs").join(format!(
+            "{}-{}.stats.txt",
+            Target::LbdnsXdp.name(),
+            mix.name()
+        ));
+        let mut stats = Command::new(self.lbdns);
+        stats
+            .arg("stats")
+            .arg("--control")
+            .arg(dir.join("control.sock"));
+        let output = run_bounded(&mut stats, Duration::from_secs(10))?;
+        fs::write(&path, output.combined())
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 
     /// Checks that nothing the target attached outlived it, and removes what did, so the next

@@ -111,7 +111,8 @@ fn draw_panel(
         .iter()
         .flat_map(|&mix| targets.iter().filter_map(move |&t| value_of(t, mix)))
         .fold(0.0, f64::max);
-    let scale_max = nice_ceiling(max);
+    // Headroom above the tallest bar for its labels.
+    let scale_max = nice_ceiling(max * 1.15);
     let base = top + 30.0 + BAR_AREA;
     text(svg, LEFT, top + 18.0, "start", 12.0, panel.title);
     // Axis and grid: five steps.
