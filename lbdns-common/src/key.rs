@@ -98,19 +98,21 @@ const _: () = {
 // SAFETY: a byte array: every bit pattern is valid and there is no padding.
 unsafe impl<const N: usize> aya::Pod for RrsetKey<N> {}
 
-/// The value of an `RRSETS_*` entry: which answer set answers this (name, type).
+/// The value of an `RRSETS_*` entry: the RRset's id, which stays the same for as long as the
+/// entry exists. The id indexes `RRSET_SLOT_*` (where the current answer set is) and
+/// `ROTATION_*`.
 ///
-/// Userspace publishes a new answer set by replacing this value; see [`crate::answer`].
+/// Userspace never replaces this value: replacing a hash-map value frees the element, which the
+/// kernel may hand to the next insert while a program still reads it (see [`crate::publish`]).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct RrsetEntry {
-    /// Index into `ANSWERS_V4` (for an A key) or `ANSWERS_V6` (for an AAAA key), and into the
-    /// matching `ROTATION_*` map.
-    pub slot: u32,
+pub struct NameEntry {
+    /// Index into `RRSET_SLOT_V4` and `ROTATION_V4` (for an A key) or the `_V6` maps (AAAA).
+    pub id: u32,
 }
 
-const _: () = assert!(core::mem::size_of::<RrsetEntry>() == 4);
+const _: () = assert!(core::mem::size_of::<NameEntry>() == 4);
 
 #[cfg(feature = "user")]
 // SAFETY: one `u32`: every bit pattern is valid and there is no padding.
-unsafe impl aya::Pod for RrsetEntry {}
+unsafe impl aya::Pod for NameEntry {}

@@ -4,8 +4,9 @@
 //! `bpfel-unknown-none` and for the host. Userspace enables the `user` feature to get `aya::Pod`.
 //!
 //! - [`limits`]: sizes both sides must agree on (longest name, addresses per answer, UDP sizes).
-//! - [`key`]: how a question (name, type) becomes a hash-map key.
-//! - [`answer`]: the answer sets the keys point at, and the protocol for replacing them live.
+//! - [`key`]: how a question (name, type) becomes a hash-map key, and the RRset id it maps to.
+//! - [`answer`]: the answer sets the program copies into replies.
+//! - [`publish`]: how userspace replaces answers while the program runs, and why in that order.
 //! - [`counters`]: the per-CPU counters the program keeps, one enum for both sides.
 //! - [`maps`]: map and global names, and default map sizes.
 #![no_std]
@@ -15,3 +16,4 @@ pub mod counters;
 pub mod key;
 pub mod limits;
 pub mod maps;
+pub mod publish;

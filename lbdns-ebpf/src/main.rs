@@ -2,7 +2,7 @@
 //! packet, unchanged, to the kernel stack and the socket server.
 //!
 //! Per packet: [`parse`] decides whether the packet is a plain IN A/AAAA query and copies the
-//! lowercased name into the lookup key; [`lookup`] finds the answer set; [`respond`] rewrites the
+//! lowercased name into the lookup key; [`lookup`] finds the answer set (name → RRset id → slot); [`respond`] rewrites the
 //! packet into the reply, which leaves through XDP_TX. Every packet bumps one counter
 //! ([`maps::COUNTERS`]). What the fast path leaves to the socket path is listed in
 //! `lbdns_common::counters::Counter`.
@@ -20,7 +20,9 @@ use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
 use lbdns_common::{counters::Counter, key::AddrType};
 
 use crate::{
-    maps::{ANSWERS_V4, ANSWERS_V6, ROTATION_V4, ROTATION_V6, SCRATCH},
+    maps::{
+        ANSWERS_V4, ANSWERS_V6, ROTATION_V4, ROTATION_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
+    },
     verdict::{Skip, MISS, OTHER},
 };
 
@@ -41,14 +43,16 @@ pub fn lbdns(ctx: XdpContext) -> u32 {
 fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
     let scratch = SCRATCH.get_ptr_mut(0).ok_or(OTHER)?;
     let query = parse::query(ctx, scratch)?;
-    let slot = lookup::slot(scratch, query.dns.name_len, query.dns.addr_type).ok_or(MISS)?;
+    let id = lookup::rrset_id(scratch, query.dns.name_len, query.dns.addr_type).ok_or(MISS)?;
     match query.dns.addr_type {
         AddrType::A => {
-            let hit = lookup::answer_set(&ANSWERS_V4, &ROTATION_V4, slot).ok_or(MISS)?;
+            let hit =
+                lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id).ok_or(MISS)?;
             respond::reply(ctx, &query, hit).map(|()| Counter::AnsweredA)
         }
         AddrType::Aaaa => {
-            let hit = lookup::answer_set(&ANSWERS_V6, &ROTATION_V6, slot).ok_or(MISS)?;
+            let hit =
+                lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id).ok_or(MISS)?;
             respond::reply(ctx, &query, hit).map(|()| Counter::AnsweredAaaa)
         }
     }

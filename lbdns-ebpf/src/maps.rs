@@ -2,14 +2,14 @@
 //! `lbdns_common::maps`; userspace resizes the maps before loading.
 
 use aya_ebpf::{
-    bindings::BPF_F_NO_PREALLOC,
+    bindings::{BPF_F_MMAPABLE, BPF_F_NO_PREALLOC},
     macros::map,
     maps::{Array, HashMap, PerCpuArray},
 };
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
     counters::Counter,
-    key::{RrsetEntry, RrsetKey},
+    key::{NameEntry, RrsetKey},
     limits::MAX_NAME_LEN,
     maps::{DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES},
 };
@@ -25,37 +25,48 @@ pub fn dns_port() -> u16 {
     unsafe { core::ptr::read_volatile(&DNS_PORT) }
 }
 
-// The name-to-slot maps, one per key size (lbdns_common::key). Written by userspace only.
-// BPF_F_NO_PREALLOC: elements are allocated per insert, so unused capacity is free.
+// The name-to-id maps, one per key size (lbdns_common::key). Written by userspace only,
+// following lbdns_common::publish. BPF_F_NO_PREALLOC: elements are allocated per insert, so
+// unused capacity is free.
 
 /// Names whose key fits 32 bytes (name up to 31 bytes).
 #[map]
-pub static RRSETS_32: HashMap<RrsetKey<32>, RrsetEntry> =
+pub static RRSETS_32: HashMap<RrsetKey<32>, NameEntry> =
     HashMap::with_max_entries(DEFAULT_RRSET_ENTRIES, BPF_F_NO_PREALLOC);
 /// Names whose key fits 64 bytes.
 #[map]
-pub static RRSETS_64: HashMap<RrsetKey<64>, RrsetEntry> =
+pub static RRSETS_64: HashMap<RrsetKey<64>, NameEntry> =
     HashMap::with_max_entries(DEFAULT_RRSET_ENTRIES, BPF_F_NO_PREALLOC);
 /// Names whose key fits 128 bytes.
 #[map]
-pub static RRSETS_128: HashMap<RrsetKey<128>, RrsetEntry> =
+pub static RRSETS_128: HashMap<RrsetKey<128>, NameEntry> =
     HashMap::with_max_entries(DEFAULT_RRSET_ENTRIES, BPF_F_NO_PREALLOC);
 /// Names whose key fits 256 bytes (every valid name).
 #[map]
-pub static RRSETS_256: HashMap<RrsetKey<256>, RrsetEntry> =
+pub static RRSETS_256: HashMap<RrsetKey<256>, NameEntry> =
     HashMap::with_max_entries(DEFAULT_RRSET_ENTRIES, BPF_F_NO_PREALLOC);
 
-/// A answer sets by slot. Written by userspace only, following lbdns_common::answer.
+/// The slot of each A RRset's current answer set, by RRset id. Written by userspace only, with
+/// one atomic store through a memory mapping (lbdns_common::publish), so it must be mmapable.
+#[map]
+pub static RRSET_SLOT_V4: Array<u32> =
+    Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+/// The slot of each AAAA RRset's current answer set, by RRset id. As [`RRSET_SLOT_V4`].
+#[map]
+pub static RRSET_SLOT_V6: Array<u32> =
+    Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+
+/// A answer sets by slot. Written by userspace only, following lbdns_common::publish.
 #[map]
 pub static ANSWERS_V4: Array<AnswerSetV4> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
-/// AAAA answer sets by slot. Written by userspace only, following lbdns_common::answer.
+/// AAAA answer sets by slot. Written by userspace only, following lbdns_common::publish.
 #[map]
 pub static ANSWERS_V6: Array<AnswerSetV6> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
 
-/// Replies sent per A slot on this CPU: reply k starts at address k mod count.
+/// Replies sent per A RRset id on this CPU: reply k starts at address k mod count.
 #[map]
 pub static ROTATION_V4: PerCpuArray<u32> = PerCpuArray::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
-/// Replies sent per AAAA slot on this CPU.
+/// Replies sent per AAAA RRset id on this CPU.
 #[map]
 pub static ROTATION_V6: PerCpuArray<u32> = PerCpuArray::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
 

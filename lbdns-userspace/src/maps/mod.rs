@@ -1,22 +1,30 @@
 //! The only code that writes the XDP program's maps: it makes the maps hold a [`MapImage`],
-//! changing only what differs, without a query ever seeing a half-written answer set.
+//! changing only what differs, without a query ever being answered from another name's data
+//! or from a half-written answer set.
 //!
-//! The protocol is the one documented in `lbdns_common::answer`: a changed RRset gets a fresh
-//! slot, its entry is swapped to it, and the old slot is reused only after an RCU grace period.
+//! The protocol, and why each step is where it is, is `lbdns_common::publish`. [`plan`] decides
+//! the steps of a publish as a pure function; [`MapWriter`] carries them out.
 
-use std::{collections::BTreeMap, io};
+mod names;
+pub mod plan;
+mod slot_table;
+
+use std::io;
 
 use aya::{
-    maps::{Array, HashMap, MapData, MapError as AyaMapError},
+    maps::{Array, MapData, MapError as AyaMapError},
     Ebpf,
 };
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
-    key::{tier_for_name_len, AddrType, RrsetEntry, RrsetKey},
+    key::AddrType,
     maps,
 };
 
-use crate::compile::{Answer, MapImage, RrsetId};
+use crate::compile::{Answer, MapImage};
+use names::NameMaps;
+use plan::{plan, State, Step};
+use slot_table::SlotTable;
 
 /// Why the maps could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +32,14 @@ pub enum MapError {
     /// The loaded object has no map of this name: it does not match this build.
     #[error("the XDP object has no map {0} (object and daemon are from different builds?)")]
     Missing(&'static str),
+    /// The map is not what this build expects.
+    #[error("map {map} is {reason} (object and daemon are from different builds?)")]
+    Layout {
+        /// Which map.
+        map: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// A map operation failed.
     #[error("{op} on map {map}: {source}")]
     Map {
@@ -34,10 +50,18 @@ pub enum MapError {
         /// The kernel's answer.
         source: AyaMapError,
     },
-    /// Every answer-set slot of this type is in use.
-    #[error("no free {0:?} answer-set slot: raise the number of slots")]
-    SlotsExhausted(AddrType),
-    /// Waiting for running programs to finish failed; the replaced slots stay unused.
+    /// Mapping an `RRSET_SLOT_*` array into memory failed.
+    #[error("mapping {map} into memory: {source}")]
+    Mmap {
+        /// Which map.
+        map: &'static str,
+        /// The kernel's answer.
+        source: io::Error,
+    },
+    /// The image needs more answer-set slots than are free; nothing was written.
+    #[error(transparent)]
+    Full(#[from] plan::Full),
+    /// Waiting for running programs to finish failed; retiring ids and slots stay unused.
     #[error("waiting for an RCU grace period (membarrier): {0}")]
     GracePeriod(io::Error),
 }
@@ -51,35 +75,25 @@ pub struct PublishReport {
     pub removed: usize,
     /// RRsets left as they were.
     pub unchanged: usize,
+    /// Whether the publish waited for an RCU grace period.
+    pub waited: bool,
 }
 
-/// Where an RRset's answer set lives now.
-#[derive(Clone, Copy, Debug)]
-struct Published {
-    slot: u32,
-    answer: Answer,
-}
-
-/// Owns the maps userspace writes (`RRSETS_*`, `ANSWERS_*`) and knows what they hold.
+/// Owns the maps userspace writes (`RRSETS_*`, `RRSET_SLOT_*`, `ANSWERS_*`) and knows what
+/// they hold.
 pub struct MapWriter {
-    rrsets_32: HashMap<MapData, RrsetKey<32>, RrsetEntry>,
-    rrsets_64: HashMap<MapData, RrsetKey<64>, RrsetEntry>,
-    rrsets_128: HashMap<MapData, RrsetKey<128>, RrsetEntry>,
-    rrsets_256: HashMap<MapData, RrsetKey<256>, RrsetEntry>,
+    names: NameMaps,
+    slots_v4: SlotTable,
+    slots_v6: SlotTable,
     answers_v4: Array<MapData, AnswerSetV4>,
     answers_v6: Array<MapData, AnswerSetV6>,
-    live: BTreeMap<RrsetId, Published>,
-    /// Free slots per type, lowest on top.
-    free_v4: Vec<u32>,
-    free_v6: Vec<u32>,
+    state: State,
 }
 
 impl std::fmt::Debug for MapWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MapWriter")
-            .field("live", &self.live.len())
-            .field("free_v4", &self.free_v4.len())
-            .field("free_v6", &self.free_v6.len())
+            .field("live", &self.state.live().len())
             .finish_non_exhaustive()
     }
 }
@@ -87,167 +101,96 @@ impl std::fmt::Debug for MapWriter {
 impl MapWriter {
     /// Takes the writable maps out of a freshly loaded program. The maps must be empty.
     pub fn new(ebpf: &mut Ebpf) -> Result<Self, MapError> {
-        let [n32, n64, n128, n256] = maps::RRSETS;
         let answers_v4: Array<_, AnswerSetV4> = take(ebpf, maps::ANSWERS_V4)?;
         let answers_v6: Array<_, AnswerSetV6> = take(ebpf, maps::ANSWERS_V6)?;
+        let slots_v4 = take_slots(ebpf, maps::RRSET_SLOT_V4)?;
+        let slots_v6 = take_slots(ebpf, maps::RRSET_SLOT_V6)?;
+        // Ids index RRSET_SLOT_*, slots index ANSWERS_*: a family has as many of each as the
+        // smaller array allows.
+        let state = State::new(
+            answers_v4.len().min(slots_v4.entries()),
+            answers_v6.len().min(slots_v6.entries()),
+        );
         Ok(Self {
-            rrsets_32: take(ebpf, n32)?,
-            rrsets_64: take(ebpf, n64)?,
-            rrsets_128: take(ebpf, n128)?,
-            rrsets_256: take(ebpf, n256)?,
-            free_v4: (0..answers_v4.len()).rev().collect(),
-            free_v6: (0..answers_v6.len()).rev().collect(),
+            names: NameMaps::new(ebpf)?,
+            slots_v4,
+            slots_v6,
             answers_v4,
             answers_v6,
-            live: BTreeMap::new(),
+            state,
         })
     }
 
-    /// Makes the maps hold `image`. Changed and new RRsets are written to fresh slots and
-    /// switched to one at a time; a query sees each RRset either before or after the change.
-    /// On error the maps hold a mix of the old and new image, each RRset whole.
+    /// Makes the maps hold `image`, in the order of `lbdns_common::publish`: every query is
+    /// answered from its own RRset as it was before or after its change. On error the maps
+    /// hold a mix of the old and new image, each RRset whole, and a later publish carries on
+    /// from there.
     pub fn publish(&mut self, image: &MapImage) -> Result<PublishReport, MapError> {
-        let mut released = Vec::new();
-        let result = self.apply(image, &mut released);
-        if !released.is_empty() {
-            wait_for_readers().map_err(MapError::GracePeriod)?;
-            for (qtype, slot) in released {
-                self.free_list(qtype).push(slot);
+        let plan = plan(&self.state, image)?;
+        let mut report = PublishReport {
+            unchanged: plan.unchanged,
+            ..PublishReport::default()
+        };
+        for step in &plan.steps {
+            self.execute(step)?;
+            self.state.apply(step);
+            match step {
+                Step::Remove { .. } => report.removed += 1,
+                Step::WaitForReaders => report.waited = true,
+                Step::Replace { .. } | Step::Add { .. } => report.written += 1,
             }
-        }
-        result
-    }
-
-    fn apply(
-        &mut self,
-        image: &MapImage,
-        released: &mut Vec<(AddrType, u32)>,
-    ) -> Result<PublishReport, MapError> {
-        let mut report = PublishReport::default();
-        for (id, answer) in &image.rrsets {
-            if self.live.get(id).is_some_and(|p| p.answer == *answer) {
-                report.unchanged += 1;
-                continue;
-            }
-            let slot = self
-                .free_list(id.qtype)
-                .pop()
-                .ok_or(MapError::SlotsExhausted(id.qtype))?;
-            if let Err(error) = self
-                .write_answer(slot, answer)
-                .and_then(|()| self.set_entry(id, slot))
-            {
-                self.free_list(id.qtype).push(slot);
-                return Err(error);
-            }
-            let old = self.live.insert(
-                id.clone(),
-                Published {
-                    slot,
-                    answer: *answer,
-                },
-            );
-            released.extend(old.map(|old| (id.qtype, old.slot)));
-            report.written += 1;
-        }
-        let gone: Vec<RrsetId> = self
-            .live
-            .keys()
-            .filter(|id| !image.rrsets.contains_key(id))
-            .cloned()
-            .collect();
-        for id in gone {
-            self.remove_entry(&id)?;
-            let old = self.live.remove(&id).expect("listed from live");
-            released.push((id.qtype, old.slot));
-            report.removed += 1;
         }
         Ok(report)
     }
 
-    fn free_list(&mut self, qtype: AddrType) -> &mut Vec<u32> {
+    /// Carries out one step. On failure nothing a program can reach has changed.
+    fn execute(&mut self, step: &Step) -> Result<(), MapError> {
+        match step {
+            Step::Remove { rrset } => self.names.remove(rrset),
+            Step::WaitForReaders => wait_for_readers().map_err(MapError::GracePeriod),
+            Step::Replace {
+                rrset,
+                id,
+                slot,
+                answer,
+            } => {
+                self.write_answer(*slot, answer)?;
+                self.slot_table(rrset.qtype).point(*id, *slot);
+                Ok(())
+            }
+            Step::Add {
+                rrset,
+                id,
+                slot,
+                answer,
+            } => {
+                self.write_answer(*slot, answer)?;
+                self.slot_table(rrset.qtype).point(*id, *slot);
+                // Last: until the name is there, no program reaches the id.
+                self.names.insert(rrset, *id)
+            }
+        }
+    }
+
+    fn slot_table(&self, qtype: AddrType) -> &SlotTable {
         match qtype {
-            AddrType::A => &mut self.free_v4,
-            AddrType::Aaaa => &mut self.free_v6,
+            AddrType::A => &self.slots_v4,
+            AddrType::Aaaa => &self.slots_v6,
         }
     }
 
+    /// Copies a set into a slot that no program can reach (the plan chose a free one).
     fn write_answer(&mut self, slot: u32, answer: &Answer) -> Result<(), MapError> {
-        match answer {
-            Answer::V4(set) => self
-                .answers_v4
-                .set(slot, set, 0)
-                .map_err(|source| MapError::Map {
-                    op: "writing an answer set",
-                    map: maps::ANSWERS_V4,
-                    source,
-                }),
-            Answer::V6(set) => self
-                .answers_v6
-                .set(slot, set, 0)
-                .map_err(|source| MapError::Map {
-                    op: "writing an answer set",
-                    map: maps::ANSWERS_V6,
-                    source,
-                }),
-        }
-    }
-
-    fn set_entry(&mut self, id: &RrsetId, slot: u32) -> Result<(), MapError> {
-        let entry = RrsetEntry { slot };
-        let [n32, n64, n128, n256] = maps::RRSETS;
-        match tier(id) {
-            0 => insert(&mut self.rrsets_32, n32, id, entry),
-            1 => insert(&mut self.rrsets_64, n64, id, entry),
-            2 => insert(&mut self.rrsets_128, n128, id, entry),
-            _ => insert(&mut self.rrsets_256, n256, id, entry),
-        }
-    }
-
-    fn remove_entry(&mut self, id: &RrsetId) -> Result<(), MapError> {
-        let [n32, n64, n128, n256] = maps::RRSETS;
-        match tier(id) {
-            0 => remove(&mut self.rrsets_32, n32, id),
-            1 => remove(&mut self.rrsets_64, n64, id),
-            2 => remove(&mut self.rrsets_128, n128, id),
-            _ => remove(&mut self.rrsets_256, n256, id),
-        }
-    }
-}
-
-/// The `RRSETS_*` tier of an RRset from a compiled image (whose names are valid).
-fn tier(id: &RrsetId) -> usize {
-    tier_for_name_len(id.name.len()).expect("compile checked the name")
-}
-
-fn key<const N: usize>(id: &RrsetId) -> RrsetKey<N> {
-    RrsetKey::new(id.qtype, &id.name).expect("tier chosen by name length")
-}
-
-fn insert<const N: usize>(
-    map: &mut HashMap<MapData, RrsetKey<N>, RrsetEntry>,
-    name: &'static str,
-    id: &RrsetId,
-    entry: RrsetEntry,
-) -> Result<(), MapError> {
-    map.insert(key::<N>(id), entry, 0)
-        .map_err(|source| MapError::Map {
-            op: "setting an entry",
-            map: name,
+        let (result, map) = match answer {
+            Answer::V4(set) => (self.answers_v4.set(slot, set, 0), maps::ANSWERS_V4),
+            Answer::V6(set) => (self.answers_v6.set(slot, set, 0), maps::ANSWERS_V6),
+        };
+        result.map_err(|source| MapError::Map {
+            op: "writing an answer set",
+            map,
             source,
         })
-}
-
-fn remove<const N: usize>(
-    map: &mut HashMap<MapData, RrsetKey<N>, RrsetEntry>,
-    name: &'static str,
-    id: &RrsetId,
-) -> Result<(), MapError> {
-    map.remove(&key::<N>(id)).map_err(|source| MapError::Map {
-        op: "removing an entry",
-        map: name,
-        source,
-    })
+    }
 }
 
 fn take<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, MapError>
@@ -262,11 +205,15 @@ where
     })
 }
 
+fn take_slots(ebpf: &mut Ebpf, name: &'static str) -> Result<SlotTable, MapError> {
+    SlotTable::new(ebpf.take_map(name).ok_or(MapError::Missing(name))?, name)
+}
+
 /// Returns once every XDP program run that started before the call has finished.
 ///
 /// `MEMBARRIER_CMD_GLOBAL` waits for an RCU grace period (`synchronize_rcu`), and XDP programs
-/// run inside RCU read-side sections, so after it no program still uses a slot number it read
-/// before. It fails on `nohz_full` kernels.
+/// run inside RCU read-side sections, so after it no program still uses an element, id or slot
+/// it read before. It fails on `nohz_full` kernels.
 fn wait_for_readers() -> io::Result<()> {
     /// From linux/membarrier.h; libc does not export it.
     const MEMBARRIER_CMD_GLOBAL: libc::c_int = 1;

@@ -24,8 +24,9 @@ pub struct XdpConfig {
     pub dns_port: u16,
     /// Capacity of each of the four name maps (names are spread over them by length).
     pub rrset_entries: u32,
-    /// Answer-set slots per type. Publishing needs one free slot per changed RRset on top of the
-    /// live ones, so keep it above the number of hot RRsets of each type.
+    /// Answer-set slots per type, and RRset ids per type. A publish needs one free slot per
+    /// new or changed RRset on top of the live ones, so keep it well above the number of hot
+    /// RRsets of each type (`lbdns_common::publish`).
     pub answer_slots: u32,
 }
 
@@ -70,6 +71,8 @@ impl FastPath {
             loader.map_max_entries(name, config.rrset_entries);
         }
         for name in [
+            maps::RRSET_SLOT_V4,
+            maps::RRSET_SLOT_V6,
             maps::ANSWERS_V4,
             maps::ANSWERS_V6,
             maps::ROTATION_V4,

@@ -1,0 +1,270 @@
+//! What one publish does, decided without touching a map: [`plan`] is a pure function from what
+//! the maps hold ([`State`]) and what they must hold ([`MapImage`]) to [`Step`]s in the order
+//! `lbdns_common::publish` prescribes. The writer executes the steps one by one and applies
+//! each to its state once it has succeeded, so the state always describes the maps.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use lbdns_common::key::AddrType;
+
+use crate::compile::{Answer, MapImage, RrsetId};
+
+/// Where a published RRset lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Live {
+    /// Its RRset id: fixed while its name entry exists.
+    pub id: u32,
+    /// The slot of its current answer set.
+    pub slot: u32,
+    /// What that slot holds.
+    pub answer: Answer,
+}
+
+/// One change to the maps. Each is whole on success; on failure it has left nothing that a
+/// program can reach, so the state stays as it was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Delete the name entry of an RRset the image no longer has. Its id and slot start retiring.
+    Remove {
+        /// The RRset.
+        rrset: RrsetId,
+    },
+    /// Wait for an RCU grace period: every retiring id and slot becomes free.
+    WaitForReaders,
+    /// Write a changed RRset's answer set into the free `slot`, then point `id` at it. The old
+    /// slot starts retiring.
+    Replace {
+        /// The RRset.
+        rrset: RrsetId,
+        /// Its id, unchanged.
+        id: u32,
+        /// The free slot the new set goes to.
+        slot: u32,
+        /// The new set.
+        answer: Answer,
+    },
+    /// Write a new RRset's answer set into the free `slot`, point the free `id` at it, then
+    /// insert the name entry naming `id`.
+    Add {
+        /// The RRset.
+        rrset: RrsetId,
+        /// A free id.
+        id: u32,
+        /// A free slot.
+        slot: u32,
+        /// Its set.
+        answer: Answer,
+    },
+}
+
+/// The steps of one publish and what they amount to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// In execution order.
+    pub steps: Vec<Step>,
+    /// RRsets of the image that are already published as they are.
+    pub unchanged: usize,
+}
+
+/// The image does not fit the maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the {0:?} RRsets to publish need more answer-set slots than there are free: raise the \
+     number of slots"
+)]
+pub struct Full(pub AddrType);
+
+/// Numbers (ids or slots) of one family: each is live, retiring or free.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Numbers {
+    /// Nobody refers to these, and no program run can still hold one: reusable now.
+    free: BTreeSet<u32>,
+    /// Nothing refers to these any more, but a program that started earlier may still hold
+    /// one: reusable after the next grace period.
+    retiring: BTreeSet<u32>,
+}
+
+impl Numbers {
+    fn with_capacity(capacity: u32) -> Self {
+        Self {
+            free: (0..capacity).collect(),
+            retiring: BTreeSet::new(),
+        }
+    }
+
+    /// The lowest free number, not yet taken.
+    fn lowest_free(&self) -> Option<u32> {
+        self.free.first().copied()
+    }
+
+    fn take(&mut self, n: u32) {
+        let was_free = self.free.remove(&n);
+        debug_assert!(was_free, "{n} taken while not free");
+    }
+
+    fn retire(&mut self, n: u32) {
+        self.retiring.insert(n);
+    }
+
+    fn grace_period_over(&mut self) {
+        self.free.append(&mut self.retiring);
+    }
+}
+
+/// The ids and slots of one address family.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Family {
+    ids: Numbers,
+    slots: Numbers,
+}
+
+/// What the maps hold: the live RRsets, and which ids and slots are free or retiring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    live: BTreeMap<RrsetId, Live>,
+    v4: Family,
+    v6: Family,
+}
+
+impl State {
+    /// Empty maps with `capacity` ids and slots per family (the size of the arrays).
+    pub fn new(capacity_v4: u32, capacity_v6: u32) -> Self {
+        let family = |capacity| Family {
+            ids: Numbers::with_capacity(capacity),
+            slots: Numbers::with_capacity(capacity),
+        };
+        Self {
+            live: BTreeMap::new(),
+            v4: family(capacity_v4),
+            v6: family(capacity_v6),
+        }
+    }
+
+    /// The published RRsets.
+    pub fn live(&self) -> &BTreeMap<RrsetId, Live> {
+        &self.live
+    }
+
+    /// Records that `step` has been carried out.
+    pub fn apply(&mut self, step: &Step) {
+        match step {
+            Step::Remove { rrset } => {
+                let old = self.live.remove(rrset).expect("removing a live RRset");
+                let family = self.family(rrset.qtype);
+                family.ids.retire(old.id);
+                family.slots.retire(old.slot);
+            }
+            Step::WaitForReaders => {
+                for family in [&mut self.v4, &mut self.v6] {
+                    family.ids.grace_period_over();
+                    family.slots.grace_period_over();
+                }
+            }
+            Step::Replace {
+                rrset,
+                id,
+                slot,
+                answer,
+            } => {
+                let live = self.live.get_mut(rrset).expect("replacing a live RRset");
+                debug_assert_eq!(live.id, *id, "an RRset keeps its id");
+                let old_slot = std::mem::replace(&mut live.slot, *slot);
+                live.answer = *answer;
+                let family = self.family(rrset.qtype);
+                family.slots.take(*slot);
+                family.slots.retire(old_slot);
+            }
+            Step::Add {
+                rrset,
+                id,
+                slot,
+                answer,
+            } => {
+                let family = self.family(rrset.qtype);
+                family.ids.take(*id);
+                family.slots.take(*slot);
+                let live = Live {
+                    id: *id,
+                    slot: *slot,
+                    answer: *answer,
+                };
+                let old = self.live.insert(rrset.clone(), live);
+                debug_assert!(old.is_none(), "adding an RRset that is live");
+            }
+        }
+    }
+
+    fn family(&mut self, qtype: AddrType) -> &mut Family {
+        match qtype {
+            AddrType::A => &mut self.v4,
+            AddrType::Aaaa => &mut self.v6,
+        }
+    }
+
+    fn anything_retiring(&self) -> bool {
+        [&self.v4, &self.v6]
+            .iter()
+            .any(|f| !f.ids.retiring.is_empty() || !f.slots.retiring.is_empty())
+    }
+}
+
+/// The steps that turn the maps described by `state` into `image`: removals, then a grace
+/// period if anything retiring is to be reused, then one write per new or changed RRset.
+/// Fails, before any step, if the image does not fit.
+pub fn plan(state: &State, image: &MapImage) -> Result<Plan, Full> {
+    let mut next = state.clone();
+    let mut steps = Vec::new();
+    let mut push = |next: &mut State, step: Step| {
+        next.apply(&step);
+        steps.push(step);
+    };
+
+    for rrset in state.live.keys() {
+        if !image.rrsets.contains_key(rrset) {
+            push(
+                &mut next,
+                Step::Remove {
+                    rrset: rrset.clone(),
+                },
+            );
+        }
+    }
+
+    let writes: Vec<(&RrsetId, &Answer)> = image
+        .rrsets
+        .iter()
+        .filter(|(rrset, answer)| state.live.get(rrset).map(|live| &live.answer) != Some(answer))
+        .collect();
+    if !writes.is_empty() && next.anything_retiring() {
+        push(&mut next, Step::WaitForReaders);
+    }
+
+    for &(rrset, answer) in &writes {
+        let family = next.family(rrset.qtype);
+        let slot = family.slots.lowest_free().ok_or(Full(rrset.qtype))?;
+        let free_id = family.ids.lowest_free();
+        let step = match next.live.get(rrset) {
+            Some(live) => Step::Replace {
+                rrset: rrset.clone(),
+                id: live.id,
+                slot,
+                answer: *answer,
+            },
+            None => Step::Add {
+                rrset: rrset.clone(),
+                id: free_id.ok_or(Full(rrset.qtype))?,
+                slot,
+                answer: *answer,
+            },
+        };
+        push(&mut next, step);
+    }
+
+    Ok(Plan {
+        steps,
+        unchanged: image.rrsets.len() - writes.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,315 @@
+use std::{
+    collections::BTreeSet,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+};
+
+use super::*;
+use crate::compile::{compile, HotRrset};
+
+fn wire(name: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for label in name.split('.') {
+        out.push(label.len() as u8);
+        out.extend_from_slice(label.as_bytes());
+    }
+    out.push(0);
+    out
+}
+
+/// One A RRset per `(name, last octet)`, and one AAAA RRset per `(name, last group)` in `v6`.
+fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
+    let mut rrsets: Vec<HotRrset> = v4
+        .iter()
+        .map(|&(name, last)| HotRrset {
+            name: wire(name),
+            qtype: AddrType::A,
+            ttl: 60,
+            addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))],
+        })
+        .collect();
+    rrsets.extend(v6.iter().map(|&(name, last)| HotRrset {
+        name: wire(name),
+        qtype: AddrType::Aaaa,
+        ttl: 60,
+        addrs: vec![IpAddr::V6(Ipv6Addr::new(
+            0x2001, 0xdb8, 0, 0, 0, 0, 0, last,
+        ))],
+    }));
+    compile(&rrsets).unwrap().image
+}
+
+/// The plan's steps without the answer sets: (kind, name, id, slot).
+fn outline(plan: &Plan) -> Vec<(&'static str, String, u32, u32)> {
+    let name = |rrset: &RrsetId| {
+        let mut labels = Vec::new();
+        let mut at = 0;
+        while rrset.name[at] != 0 {
+            let len = usize::from(rrset.name[at]);
+            labels.push(String::from_utf8_lossy(&rrset.name[at + 1..=at + len]).into_owned());
+            at += 1 + len;
+        }
+        let family = if rrset.qtype == AddrType::A { "" } else { "/6" };
+        labels.join(".") + family
+    };
+    plan.steps
+        .iter()
+        .map(|step| match step {
+            Step::Remove { rrset } => ("remove", name(rrset), 0, 0),
+            Step::WaitForReaders => ("wait", String::new(), 0, 0),
+            Step::Replace {
+                rrset, id, slot, ..
+            } => ("replace", name(rrset), *id, *slot),
+            Step::Add {
+                rrset, id, slot, ..
+            } => ("add", name(rrset), *id, *slot),
+        })
+        .collect()
+}
+
+fn step(kind: &'static str, name: &str, id: u32, slot: u32) -> (&'static str, String, u32, u32) {
+    (kind, name.to_owned(), id, slot)
+}
+
+fn wait() -> (&'static str, String, u32, u32) {
+    step("wait", "", 0, 0)
+}
+
+/// Plans `image` and applies the plan, as the writer does when every step succeeds.
+fn publish(state: &mut State, image: &MapImage) -> Plan {
+    let plan = plan(state, image).unwrap();
+    for step in &plan.steps {
+        state.apply(step);
+    }
+    assert_eq!(
+        state
+            .live()
+            .iter()
+            .map(|(r, l)| (r, &l.answer))
+            .collect::<Vec<_>>(),
+        image.rrsets.iter().collect::<Vec<_>>(),
+        "after the plan the maps hold the image"
+    );
+    plan
+}
+
+#[test]
+fn a_first_publish_adds_every_rrset_without_waiting() {
+    let mut state = State::new(8, 8);
+    let plan = publish(&mut state, &image(&[("a", 1), ("b", 2)], &[("a", 1)]));
+    assert_eq!(
+        outline(&plan),
+        [
+            step("add", "a", 0, 0),
+            step("add", "b", 1, 1),
+            step("add", "a/6", 0, 0),
+        ]
+    );
+    assert_eq!(plan.unchanged, 0);
+}
+
+#[test]
+fn an_unchanged_image_writes_nothing() {
+    let mut state = State::new(8, 8);
+    let image = image(&[("a", 1), ("b", 2)], &[("a", 1)]);
+    publish(&mut state, &image);
+    let plan = publish(&mut state, &image);
+    assert_eq!(plan.steps, []);
+    assert_eq!(plan.unchanged, 3);
+}
+
+/// A changed RRset keeps its id, so its name entry is never touched; its new set goes to a
+/// slot no reader can hold, and the old slot is reused only after a grace period.
+#[test]
+fn a_replaced_set_keeps_its_id_and_its_old_slot_waits_for_a_grace_period() {
+    let mut state = State::new(8, 8);
+    publish(&mut state, &image(&[("a", 1), ("b", 2)], &[]));
+
+    let plan = publish(&mut state, &image(&[("a", 3), ("b", 2)], &[]));
+    assert_eq!(
+        outline(&plan),
+        [step("replace", "a", 0, 2)],
+        "slot 0 is held"
+    );
+    assert_eq!(plan.unchanged, 1);
+
+    // Slot 0 is retiring: the next change waits, then may take it.
+    let plan = publish(&mut state, &image(&[("a", 4), ("b", 2)], &[]));
+    assert_eq!(outline(&plan), [wait(), step("replace", "a", 0, 0)]);
+}
+
+#[test]
+fn removing_alone_does_not_wait() {
+    let mut state = State::new(8, 8);
+    publish(&mut state, &image(&[("a", 1), ("b", 2)], &[]));
+    let plan = publish(&mut state, &image(&[("a", 1)], &[]));
+    assert_eq!(outline(&plan), [step("remove", "b", 0, 0)]);
+}
+
+/// The name removed and the name added may share a hash-map element, an id and a slot: the
+/// grace period comes between them.
+#[test]
+fn a_removal_and_an_addition_in_one_publish_are_separated_by_a_grace_period() {
+    let mut state = State::new(8, 8);
+    publish(&mut state, &image(&[("a", 1), ("b", 2)], &[]));
+    let plan = publish(&mut state, &image(&[("a", 1), ("c", 3)], &[]));
+    assert_eq!(
+        outline(&plan),
+        [step("remove", "b", 0, 0), wait(), step("add", "c", 1, 1),],
+        "c reuses b's id and slot"
+    );
+}
+
+/// A removal in one publish and an addition in the next are separated all the same.
+#[test]
+fn an_addition_after_a_removal_only_publish_waits_first() {
+    let mut state = State::new(8, 8);
+    publish(&mut state, &image(&[("a", 1), ("b", 2)], &[]));
+    publish(&mut state, &image(&[("a", 1)], &[]));
+    let plan = publish(&mut state, &image(&[("a", 1), ("c", 3)], &[]));
+    assert_eq!(outline(&plan), [wait(), step("add", "c", 1, 1)]);
+}
+
+#[test]
+fn an_image_that_does_not_fit_fails_before_any_step() {
+    let mut state = State::new(3, 1);
+    publish(&mut state, &image(&[("a", 1), ("b", 2)], &[]));
+    // Two changes need two free slots on top of the two live ones.
+    assert_eq!(
+        plan(&state, &image(&[("a", 3), ("b", 4)], &[])),
+        Err(Full(AddrType::A))
+    );
+    assert_eq!(
+        plan(&state, &image(&[("a", 1)], &[("a", 1), ("b", 2)])),
+        Err(Full(AddrType::Aaaa))
+    );
+    // One change fits; the next one reuses the retired slot after a grace period.
+    publish(&mut state, &image(&[("a", 3), ("b", 2)], &[]));
+    publish(&mut state, &image(&[("a", 3), ("b", 4)], &[]));
+}
+
+/// Random publish sequences against a model of the readers: an id or slot that a program may
+/// still hold (live now, or released since the last grace period) is never written, and no
+/// name is inserted after a deletion without a grace period in between.
+#[test]
+fn random_publishes_never_reuse_what_a_reader_may_hold() {
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let names = ["a", "b", "c", "d", "e", "f"];
+    let capacity = 2 * names.len() as u32;
+    let mut state = State::new(capacity, capacity);
+    let mut readers = Readers::default();
+    for _ in 0..2000 {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for name in names {
+            match next(4) {
+                0 => {}
+                1 => v6.push((name, next(3) as u16)),
+                _ => v4.push((name, next(3) as u8)),
+            }
+        }
+        let image = image(&v4, &v6);
+        for step in plan(&state, &image).unwrap().steps {
+            state.apply(&step);
+            readers.check(&state, &step);
+        }
+        check_accounting(&state, capacity);
+        assert!(state
+            .live()
+            .iter()
+            .map(|(r, l)| (r, &l.answer))
+            .eq(&image.rrsets));
+    }
+}
+
+/// What a program run that started at some earlier point may hold.
+#[derive(Default)]
+struct Readers {
+    /// (family, id) and (family, slot) released since the last grace period.
+    released_ids: BTreeSet<(AddrType, u32)>,
+    released_slots: BTreeSet<(AddrType, u32)>,
+    /// A name entry was deleted since the last grace period.
+    deleted_entry: bool,
+    /// Ids and slots live before the current step.
+    live: BTreeMap<RrsetId, Live>,
+}
+
+impl Readers {
+    /// Checks `step` (already applied to `after`) against what readers may hold.
+    fn check(&mut self, after: &State, step: &Step) {
+        let held_slot = |r: &Self, qtype, slot| {
+            r.released_slots.contains(&(qtype, slot))
+                || r.live
+                    .iter()
+                    .any(|(k, l)| k.qtype == qtype && l.slot == slot)
+        };
+        let held_id = |r: &Self, qtype, id| {
+            r.released_ids.contains(&(qtype, id))
+                || r.live.iter().any(|(k, l)| k.qtype == qtype && l.id == id)
+        };
+        match step {
+            Step::Remove { rrset } => {
+                let old = self.live[rrset];
+                self.released_ids.insert((rrset.qtype, old.id));
+                self.released_slots.insert((rrset.qtype, old.slot));
+                self.deleted_entry = true;
+            }
+            Step::WaitForReaders => {
+                self.released_ids.clear();
+                self.released_slots.clear();
+                self.deleted_entry = false;
+            }
+            Step::Replace {
+                rrset, id, slot, ..
+            } => {
+                assert_eq!(self.live[rrset].id, *id, "{step:?}: the id changed");
+                assert!(!held_slot(self, rrset.qtype, *slot), "{step:?}: slot held");
+                self.released_slots
+                    .insert((rrset.qtype, self.live[rrset].slot));
+            }
+            Step::Add {
+                rrset, id, slot, ..
+            } => {
+                assert!(!held_slot(self, rrset.qtype, *slot), "{step:?}: slot held");
+                assert!(!held_id(self, rrset.qtype, *id), "{step:?}: id held");
+                assert!(
+                    !self.deleted_entry,
+                    "{step:?}: insert after a deletion without a grace period"
+                );
+            }
+        }
+        self.live = after.live().clone();
+    }
+}
+
+/// Every id and slot of a family is exactly one of live, retiring or free.
+fn check_accounting(state: &State, capacity: u32) {
+    for (qtype, family) in [(AddrType::A, &state.v4), (AddrType::Aaaa, &state.v6)] {
+        let live: Vec<&Live> = state
+            .live
+            .iter()
+            .filter(|(rrset, _)| rrset.qtype == qtype)
+            .map(|(_, live)| live)
+            .collect();
+        for (numbers, of_live) in [
+            (&family.ids, live.iter().map(|l| l.id).collect::<Vec<_>>()),
+            (&family.slots, live.iter().map(|l| l.slot).collect()),
+        ] {
+            let distinct: BTreeSet<u32> = of_live.iter().copied().collect();
+            assert_eq!(distinct.len(), of_live.len(), "shared by two live RRsets");
+            assert!(distinct.is_disjoint(&numbers.free));
+            assert!(distinct.is_disjoint(&numbers.retiring));
+            assert!(numbers.free.is_disjoint(&numbers.retiring));
+            assert_eq!(
+                distinct.len() + numbers.free.len() + numbers.retiring.len(),
+                capacity as usize,
+                "every number is accounted for"
+            );
+        }
+    }
+}
