@@ -15,8 +15,8 @@ pub const HEADER_LEN: usize = 12;
 pub const FLAG_RD: u16 = 0x0100;
 /// The AD flag: dig and others set it in queries to ask for the AD bit (RFC 6840 §5.7).
 const FLAG_AD: u16 = 0x0020;
-/// The CD flag.
-const FLAG_CD: u16 = 0x0010;
+/// The CD flag, which the reply copies (RFC 4035 §3.2.2).
+pub const FLAG_CD: u16 = 0x0010;
 /// The only header flags a query the fast path answers may carry. Everything else (QR, a
 /// non-QUERY opcode, AA, TC, RA, Z, a non-zero RCODE) goes to the socket path.
 const QUERY_FLAGS: u16 = FLAG_RD | FLAG_AD | FLAG_CD;

@@ -3,7 +3,7 @@
 use super::csum::Csum;
 use crate::{
     frame::{get16, put16, Frame},
-    parse::dns::{FLAG_RD, HEADER_LEN},
+    parse::dns::{FLAG_CD, FLAG_RD, HEADER_LEN},
 };
 
 /// QR: this is a response.
@@ -11,10 +11,11 @@ const FLAG_QR: u16 = 0x8000;
 /// AA: the answer comes from the zone's authority.
 const FLAG_AA: u16 = 0x0400;
 
-/// Turns the query's header at `off` into the reply's: same ID, QR and AA set, RD copied, every
-/// other flag clear, RCODE NOERROR, one question, `ancount` answers, no authority records,
-/// `arcount` additional records (the OPT record or none). Returns the header's checksum
-/// contribution.
+/// Turns the query's header at `off` into the reply's: same ID, QR and AA set, RD copied
+/// (RFC 1035 §4.1.1), CD copied (RFC 4035 §3.2.2), every other flag clear (AD included, as
+/// the socket path sends it), RCODE NOERROR, one question, `ancount` answers, no authority
+/// records, `arcount` additional records (the OPT record or none). Returns the header's
+/// checksum contribution.
 #[inline(always)]
 pub fn write(
     frame: &Frame,
@@ -24,7 +25,7 @@ pub fn write(
     arcount: u16,
 ) -> Option<Csum> {
     let header = frame.bytes::<HEADER_LEN>(off)?;
-    let flags = FLAG_QR | FLAG_AA | (query_flags & FLAG_RD);
+    let flags = FLAG_QR | FLAG_AA | (query_flags & (FLAG_RD | FLAG_CD));
     put16(header, 2, flags);
     put16(header, 6, ancount);
     put16(header, 10, arcount);
