@@ -168,6 +168,53 @@ fn answer_matrix(rng: &mut Rng, cases: &mut Vec<Case>) {
     }
 }
 
+/// Header flags and EDNS contents that the reply must treat exactly as the socket path does.
+fn flags_and_edns(rng: &mut Rng, cases: &mut Vec<Case>) {
+    let www = "www.example.com";
+    let mut add = |what: &str, dns: Vec<u8>, rng: &mut Rng| {
+        for v6 in [false, true] {
+            cases.push(Case {
+                what: format!("{what} (v6={v6})"),
+                frame: framed(v6, Vlan::None, &dns, rng),
+                expect: Expect::Answer(Layout::new(Vlan::None, v6)),
+            });
+        }
+    };
+    let base = |flags| Builder::new(0x0a0d, flags).question(www, rtype::A);
+    add(
+        "RD, AD and CD",
+        base(flag::RD | flag::AD | flag::CD).build(),
+        rng,
+    );
+    add("AD alone", base(flag::AD).build(), rng);
+    add("CD alone", base(flag::CD).build(), rng);
+    add("EDNS size 0", base(0).edns(0).build(), rng);
+    add("EDNS size 511", base(0).edns(511).build(), rng);
+    add("EDNS size 65535", base(0).edns(65535).build(), rng);
+    add(
+        "OPT flags other than DO",
+        base(0).opt(&[0], 1232, 0, 0x7fff, &[]).build(),
+        rng,
+    );
+    add(
+        "OPT flags DO and the rest",
+        base(0).opt(&[0], 1232, 0, 0xffff, &[]).build(),
+        rng,
+    );
+    for (what, option) in [
+        ("an empty NSID option", vec![0, 3, 0, 0]),
+        ("an unknown option", vec![0xfd, 0xe9, 0, 3, 1, 2, 3]),
+        ("an empty option of code 0", vec![0, 0, 0, 0]),
+        ("a client cookie", vec![0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]),
+    ] {
+        add(
+            &format!("EDNS with {what}"),
+            base(0).opt(&[0], 1232, 0, 0, &option).build(),
+            rng,
+        );
+    }
+}
+
 /// Long names in every key-size tier, and the size limits.
 fn tiers_and_sizes(rng: &mut Rng, cases: &mut Vec<Case>) {
     for name in fixture::tier_names() {
@@ -297,6 +344,26 @@ fn pass_reasons(rng: &mut Rng, cases: &mut Vec<Case>) {
         .opt(&[0], 1232, 0, 0, &many_options)
         .build();
     add("nine EDNS options", many, Counter::PassEdns, rng);
+    // The socket path answers FORMERR to the malformed ones.
+    for (what, option) in [
+        ("valid", &[0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2][..]),
+        ("empty", &[0, 8, 0, 0]),
+        ("of family 3", &[0, 8, 0, 4, 0, 3, 0, 0]),
+        (
+            "of prefix 40 for IPv4",
+            &[0, 8, 0, 9, 0, 1, 40, 0, 1, 2, 3, 4, 5],
+        ),
+    ] {
+        let subnet = Builder::query(1, www, rtype::A)
+            .opt(&[0], 1232, 0, 0, option)
+            .build();
+        add(
+            &format!("EDNS Client Subnet option, {what}"),
+            subnet,
+            Counter::PassEdns,
+            rng,
+        );
+    }
 
     let base = || Builder::query(1, www, rtype::A);
     add(
@@ -577,6 +644,7 @@ pub fn corpus() -> Vec<Case> {
     let mut rng = Rng::new(0x6c62_646e_735f_7864);
     let mut cases = Vec::new();
     answer_matrix(&mut rng, &mut cases);
+    flags_and_edns(&mut rng, &mut cases);
     tiers_and_sizes(&mut rng, &mut cases);
     pass_reasons(&mut rng, &mut cases);
     not_dns(&mut rng, &mut cases);

@@ -1,22 +1,32 @@
-//! The hot RRsets the tests load: zones/example.com.zone's address RRsets for www, api, ns1, ns2
-//! and mail, plus names that exercise each key-size tier and the size limits.
+//! What the tests serve: zones/example.com.zone, and a generated zone example.net with names
+//! that exercise each key-size tier and the size limits. The hot RRsets come from the catalog
+//! through `compile::hot_rrsets`, as in the daemon, so the socket path's answers are the
+//! reference for the program's.
 
-use std::net::IpAddr;
+use std::{fmt::Write as _, path::Path};
 
-use lbdns::compile::{AddrType, HotRrset};
-use lbdns_tests::wire;
+use lbdns::{
+    authority::Catalog,
+    compile::{self, HotRrset},
+    zone::Zone,
+};
 
-/// A name of about `len` wire bytes under example.com, in labels of at most 60 bytes.
+/// The example zone of the repository.
+const EXAMPLE_ZONE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../zones/example.com.zone");
+/// The apex of the generated zone.
+const TEST_APEX: &str = "example.net";
+
+/// A name of about `len` wire bytes under example.net, in labels of at most 60 bytes.
 pub fn long_name(prefix: char, len: usize) -> String {
     let mut name = String::new();
-    let mut wire_len = 13; // "example.com." in wire format
+    let mut wire_len = TEST_APEX.len() + 2; // wire format: one length byte per label, the root
     while wire_len + 2 <= len {
         let label = (len - wire_len - 1).min(60);
         name.push_str(&prefix.to_string().repeat(label));
         name.push('.');
         wire_len += label + 1;
     }
-    name + "example.com"
+    name + TEST_APEX
 }
 
 /// The tier names: key sizes just above 32, 64 and 128 bytes, and the longest legal name.
@@ -35,57 +45,37 @@ pub fn big_name() -> String {
 }
 
 /// A name with more addresses than one answer set holds: the socket path answers it.
-pub const HUGE: &str = "huge.example.com";
+pub const HUGE: &str = "huge.example.net";
 
-fn rrset(name: &str, qtype: AddrType, ttl: u32, addrs: &[&str]) -> HotRrset {
-    HotRrset {
-        name: wire::name(&name.to_ascii_lowercase()),
-        qtype,
-        ttl,
-        addrs: addrs.iter().map(|a| a.parse::<IpAddr>().unwrap()).collect(),
+/// The generated zone's master file.
+fn test_zone() -> String {
+    let mut text = format!(
+        "$ORIGIN {TEST_APEX}.\n\
+         @ 300 SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60\n\
+         @ 300 NS ns1.example.com.\n"
+    );
+    for (i, name) in tier_names().iter().enumerate() {
+        writeln!(text, "{name}. 120 A 198.18.6.{i}").unwrap();
     }
+    for i in 1..=16 {
+        writeln!(text, "{}. 10 AAAA 2001:db8:b16::{i:x}", big_name()).unwrap();
+    }
+    for i in 1..=17 {
+        writeln!(text, "{HUGE}. 10 A 198.18.7.{i}").unwrap();
+    }
+    text
 }
 
-/// Every hot RRset, as `Catalog::hot_rrsets` would produce them.
+/// Both zones, as the socket path serves them.
+pub fn catalog() -> Catalog {
+    let example = Zone::load(Path::new(EXAMPLE_ZONE), None)
+        .unwrap_or_else(|error| panic!("{EXAMPLE_ZONE}: {error}"));
+    let test = Zone::parse(&test_zone(), Path::new("example.net (generated)"), None)
+        .unwrap_or_else(|error| panic!("{error}"));
+    Catalog::new(&[example, test]).expect("two apexes")
+}
+
+/// The RRsets the program is given: the catalog's hot RRsets.
 pub fn hot_rrsets() -> Vec<HotRrset> {
-    use AddrType::{Aaaa, A};
-    let mut rrsets = vec![
-        rrset(
-            "www.example.com",
-            A,
-            60,
-            &["198.18.1.1", "198.18.1.2", "198.18.1.3", "198.18.1.4"],
-        ),
-        rrset(
-            "www.example.com",
-            Aaaa,
-            60,
-            &[
-                "2001:db8:1::1",
-                "2001:db8:1::2",
-                "2001:db8:1::3",
-                "2001:db8:1::4",
-            ],
-        ),
-        rrset(
-            "api.example.com",
-            A,
-            30,
-            &["198.18.2.1", "198.18.2.2", "198.18.2.3"],
-        ),
-        rrset("ns1.example.com", A, 300, &["198.18.0.53"]),
-        rrset("ns2.example.com", A, 300, &["198.18.0.54"]),
-        rrset("ns2.example.com", Aaaa, 300, &["2001:db8::54"]),
-        rrset("mail.example.com", A, 300, &["198.18.3.25"]),
-    ];
-    for (i, name) in tier_names().iter().enumerate() {
-        rrsets.push(rrset(name, A, 120, &[&format!("198.18.6.{i}")]));
-    }
-    let big: Vec<String> = (1..=16).map(|i| format!("2001:db8:b16::{i:x}")).collect();
-    let big: Vec<&str> = big.iter().map(String::as_str).collect();
-    rrsets.push(rrset(&big_name(), Aaaa, 10, &big));
-    let huge: Vec<String> = (1..=17).map(|i| format!("198.18.7.{i}")).collect();
-    let huge: Vec<&str> = huge.iter().map(String::as_str).collect();
-    rrsets.push(rrset(HUGE, A, 10, &huge));
-    rrsets
+    compile::hot_rrsets(&catalog())
 }

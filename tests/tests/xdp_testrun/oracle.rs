@@ -1,10 +1,7 @@
 //! What a reply must be. The tests compare every XDP_TX reply's DNS message with
-//! [`Oracle::expected_reply`], so the fast path can be checked against any implementation that
-//! answers the same queries: the fixture model here, or the socket path's authority.
+//! [`Oracle::expected_reply`] through [`assert_same_reply`].
 
-use std::collections::HashMap;
-
-use lbdns::compile::{AddrType, HotRrset};
+use lbdns::authority::{respond, Catalog, Transport};
 
 /// Produces the DNS reply the fast path must send for a query it answers.
 pub trait Oracle {
@@ -13,71 +10,89 @@ pub trait Oracle {
     fn expected_reply(&mut self, query: &[u8]) -> Vec<u8>;
 }
 
-/// The reply lbdns gives for a hot RRset, from the fixture alone: header with QR, AA and RD
-/// copied, the question echoed, one record per address starting at the RRset's rotation point
-/// (advancing by one per reply), and an OPT record (1232, DO copied) if the query had one.
-pub struct FixtureOracle {
-    rrsets: HashMap<(Vec<u8>, u16), HotRrset>,
-    rotation: HashMap<(Vec<u8>, u16), usize>,
+/// The socket path: `authority::respond` over UDP, from the catalog the maps were compiled
+/// from.
+pub struct SocketOracle {
+    catalog: Catalog,
 }
 
-impl FixtureOracle {
-    pub fn new(rrsets: &[HotRrset]) -> Self {
-        Self {
-            rrsets: rrsets
-                .iter()
-                .map(|r| ((r.name.clone(), r.qtype.rr_type()), r.clone()))
-                .collect(),
-            rotation: HashMap::new(),
-        }
+impl SocketOracle {
+    pub fn new(catalog: Catalog) -> Self {
+        Self { catalog }
     }
 }
 
-impl Oracle for FixtureOracle {
+impl Oracle for SocketOracle {
     fn expected_reply(&mut self, query: &[u8]) -> Vec<u8> {
-        // The fast path answers uncompressed names only: walk the labels to the root label.
-        let mut at = 12;
-        while query[at] != 0 {
-            at += 1 + usize::from(query[at]);
-        }
-        let name_end = at + 1;
-        let question_end = name_end + 4;
-        let qtype = u16::from_be_bytes([query[name_end], query[name_end + 1]]);
-        let key = (query[12..name_end].to_ascii_lowercase(), qtype);
-        let rrset = &self.rrsets[&key];
-        let start = self.rotation.entry(key).or_default();
-        let first = *start % rrset.addrs.len();
-        *start += 1;
-        let edns_do = (u16::from_be_bytes([query[10], query[11]]) == 1)
-            .then(|| query[question_end + 7] & 0x80 != 0);
-
-        let mut reply = Vec::new();
-        reply.extend_from_slice(&query[0..2]);
-        let flags = 0x8400 | (u16::from_be_bytes([query[2], query[3]]) & 0x0100);
-        reply.extend_from_slice(&flags.to_be_bytes());
-        let n = rrset.addrs.len() as u16;
-        for count in [1, n, 0, u16::from(edns_do.is_some())] {
-            reply.extend_from_slice(&count.to_be_bytes());
-        }
-        reply.extend_from_slice(&query[12..question_end]);
-        for i in 0..rrset.addrs.len() {
-            let addr = rrset.addrs[(first + i) % rrset.addrs.len()];
-            reply.extend_from_slice(&[0xc0, 0x0c]);
-            reply.extend_from_slice(&qtype.to_be_bytes());
-            reply.extend_from_slice(&[0, 1]);
-            reply.extend_from_slice(&rrset.ttl.to_be_bytes());
-            let octets = match (addr, rrset.qtype) {
-                (std::net::IpAddr::V4(v4), AddrType::A) => v4.octets().to_vec(),
-                (std::net::IpAddr::V6(v6), AddrType::Aaaa) => v6.octets().to_vec(),
-                other => panic!("fixture mixes families: {other:?}"),
-            };
-            reply.extend_from_slice(&(octets.len() as u16).to_be_bytes());
-            reply.extend_from_slice(&octets);
-        }
-        if let Some(dnssec_ok) = edns_do {
-            reply.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0]);
-            reply.extend_from_slice(&[if dnssec_ok { 0x80 } else { 0 }, 0, 0, 0]);
-        }
-        reply
+        respond(&self.catalog, query, Transport::Udp)
+            .expect("the socket path answers every query the fast path answers")
     }
+}
+
+/// A reply cut where rotation may differ: the octets before the answer section, each answer
+/// record, and the octets after.
+struct Parts<'a> {
+    head: &'a [u8],
+    answers: Vec<&'a [u8]>,
+    tail: &'a [u8],
+}
+
+impl<'a> Parts<'a> {
+    /// Splits `message`, which has one question (its header says so, as it matches the fast
+    /// path's); the answer records' owners may be compressed.
+    fn new(message: &'a [u8]) -> Self {
+        let ancount = u16::from_be_bytes([message[6], message[7]]);
+        let mut at = skip_name(message, 12) + 4;
+        let head = &message[..at];
+        let mut answers = Vec::new();
+        for _ in 0..ancount {
+            let start = at;
+            at = skip_name(message, at);
+            let rdlen = usize::from(u16::from_be_bytes([message[at + 8], message[at + 9]]));
+            at += 10 + rdlen;
+            answers.push(&message[start..at]);
+        }
+        Self {
+            head,
+            answers,
+            tail: &message[at..],
+        }
+    }
+}
+
+/// The offset after the (possibly compressed) name at `at`.
+fn skip_name(message: &[u8], mut at: usize) -> usize {
+    loop {
+        match message[at] {
+            0 => return at + 1,
+            len if len & 0xc0 == 0xc0 => return at + 2,
+            len => at += 1 + usize::from(len),
+        }
+    }
+}
+
+/// Asserts that `xdp` is `expected` apart from where the rotation of the answer RRset starts:
+/// header, question, the answer records in order from some starting record, and everything
+/// after them, octet for octet.
+pub fn assert_same_reply(what: &str, xdp: &[u8], expected: &[u8]) {
+    assert_eq!(
+        xdp[..12],
+        expected[..12],
+        "{what}: header (the socket path's reply: {expected:02x?})"
+    );
+    let (got, want) = (Parts::new(xdp), Parts::new(expected));
+    assert_eq!(got.head, want.head, "{what}: header and question");
+    let n = want.answers.len();
+    assert!(
+        got.answers.len() == n
+            && (0..n.max(1))
+                .any(|k| (0..n).all(|i| got.answers[i] == want.answers[(i + k) % n])),
+        "{what}: answers are not a rotation of the socket path's:\n  xdp:    {:02x?}\n  socket: {:02x?}",
+        got.answers,
+        want.answers
+    );
+    assert_eq!(
+        got.tail, want.tail,
+        "{what}: authority and additional sections"
+    );
 }
