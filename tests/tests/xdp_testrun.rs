@@ -3,9 +3,8 @@
 //! (`fixture`), and every reply it sends compared with the socket path's answer to the same
 //! query from the same catalog (`oracle`).
 //!
-//! Needs root (or CAP_BPF and CAP_NET_ADMIN) and the compiled object: `cargo xtask test` builds it
-//! and names it in `LBDNS_EBPF_OBJECT`; otherwise `cargo xtask build-ebpf` first. Without them
-//! the tests fail and say so.
+//! The object is the one embedded in the `lbdns` library (`lbdns::ebpf_object`). Needs root (or
+//! CAP_BPF and CAP_NET_ADMIN); without it the tests fail and say so.
 
 mod xdp_testrun {
     pub mod corpus;
@@ -19,6 +18,7 @@ use aya::programs::{TestRun, TestRunOptions};
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use lbdns::{
     compile::{self, compile, HotRrset},
+    ebpf_object,
     maps::MapWriter,
     xdp::{AttachMode, Counters, FastPath, XdpConfig, XdpError},
 };
@@ -38,20 +38,6 @@ const XDP_DROP: u32 = 1;
 const XDP_PASS: u32 = 2;
 const XDP_TX: u32 = 3;
 
-/// The compiled lbdns-ebpf object.
-fn object() -> Vec<u8> {
-    let path = std::env::var("LBDNS_EBPF_OBJECT").unwrap_or_else(|_| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../lbdns-ebpf/target/bpfel-unknown-none/release/lbdns"
-        )
-        .into()
-    });
-    std::fs::read(&path).unwrap_or_else(|error| {
-        panic!("cannot read the XDP object {path}: {error}; run `cargo xtask build-ebpf` or `cargo xtask test`")
-    })
-}
-
 /// The program, loaded with `config`, its maps holding `rrsets`.
 struct Loaded {
     fast: FastPath,
@@ -64,7 +50,8 @@ impl Loaded {
         if unsafe { libc::geteuid() } != 0 {
             panic!("xdp_testrun needs root for BPF_PROG_TEST_RUN: run `cargo xtask test` (or sudo -E cargo test)");
         }
-        let mut fast = FastPath::load(&object(), config).unwrap_or_else(|error| panic!("{error}"));
+        let mut fast =
+            FastPath::load(ebpf_object::PROGRAM, config).unwrap_or_else(|error| panic!("{error}"));
         let mut writer = fast.map_writer().expect("map writer");
         writer
             .publish(&compile(rrsets).expect("fixture compiles").image)
