@@ -48,12 +48,12 @@ fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
         AddrType::A => {
             let hit =
                 lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id).ok_or(MISS)?;
-            respond::reply(ctx, &query, hit).map(|()| Counter::AnsweredA)
+            respond::reply(ctx, scratch, &query, hit).map(|()| Counter::AnsweredA)
         }
         AddrType::Aaaa => {
             let hit =
                 lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id).ok_or(MISS)?;
-            respond::reply(ctx, &query, hit).map(|()| Counter::AnsweredAaaa)
+            respond::reply(ctx, scratch, &query, hit).map(|()| Counter::AnsweredAaaa)
         }
     }
 }

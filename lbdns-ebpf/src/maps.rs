@@ -1,6 +1,7 @@
 //! The program's maps and globals. Names and sizes are shared with userspace through
 //! `lbdns_common::maps`; userspace resizes the maps before loading.
 
+use crate::respond::MAX_PREFIX_LEN;
 use aya_ebpf::{
     bindings::{BPF_F_MMAPABLE, BPF_F_NO_PREALLOC},
     macros::map,
@@ -95,6 +96,9 @@ pub struct Scratch {
     /// The query name's length, passed through [`opaque`]: each exit of the name loop has
     /// its own exact length.
     pub name_len: u32,
+    /// The bytes before the answer section, while the frame grows at its head
+    /// (`respond::resize`).
+    pub prefix: [u8; MAX_PREFIX_LEN],
 }
 
 /// Returns `value` after a round trip through `cell`, map memory that the verifier does not

@@ -1,7 +1,7 @@
 //! Turns the query into its reply, in place, and sends it back out of the interface.
 //!
 //! Everything that could make the program pass the packet is decided before the first write:
-//! once [`reply`] grows or shrinks the frame, the packet is the reply or it is dropped.
+//! once [`reply`] has resized the frame ([`resize`]), the packet is the reply or it is dropped.
 //!
 //! The reply is the query's frame with: MAC addresses, IP addresses and UDP ports swapped (VLAN
 //! tags kept); fresh IP header fields; the DNS header of a reply; the question as the query
@@ -14,8 +14,11 @@ pub mod csum;
 pub mod header;
 pub mod net;
 pub mod opt;
+mod resize;
 
-use aya_ebpf::{helpers::bpf_xdp_adjust_tail, programs::XdpContext, EbpfContext};
+pub use resize::MAX_PREFIX_LEN;
+
+use aya_ebpf::programs::XdpContext;
 use lbdns_common::{
     answer::AnswerSet,
     limits::{MAX_ADDRS, PLAIN_UDP_PAYLOAD},
@@ -24,6 +27,7 @@ use lbdns_common::{
 use crate::{
     frame::Frame,
     lookup::Hit,
+    maps::Scratch,
     parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, opt::OPT_FIXED_LEN, Query},
     verdict::{Skip, MISS, SIZE},
 };
@@ -32,7 +36,12 @@ use csum::Csum;
 /// Rewrites the frame into the reply to `query` from `hit`. On `Ok` the frame is ready for
 /// XDP_TX; `Err(Skip::Pass)` leaves it untouched.
 #[inline(always)]
-pub fn reply<const L: usize>(ctx: &XdpContext, query: &Query, hit: Hit<'_, L>) -> Result<(), Skip> {
+pub fn reply<const L: usize>(
+    ctx: &XdpContext,
+    scratch: *mut Scratch,
+    query: &Query,
+    hit: Hit<'_, L>,
+) -> Result<(), Skip> {
     let set = hit.set;
     let dns = &query.dns;
     let count = set.count as usize;
@@ -57,15 +66,11 @@ pub fn reply<const L: usize>(ctx: &XdpContext, query: &Query, hit: Hit<'_, L>) -
     if end - dns.off > max_len as usize {
         return Err(SIZE);
     }
-    let delta = end as i32 - Frame::new(ctx).len() as i32;
-    // SAFETY: the helper only moves the frame's end; `Frame::new` below re-reads it.
-    if delta != 0 && unsafe { bpf_xdp_adjust_tail(ctx.as_ptr().cast(), delta) } != 0 {
-        return Err(SIZE);
-    }
+    resize::resize(ctx, scratch, records_off, end)?;
 
     // The frame has its new length: from here on, failing means dropping.
     let frame = Frame::new(ctx);
-    // SAFETY: this CPU's counter for the slot; XDP runs with preemption disabled.
+    // SAFETY: this CPU's counter for the RRset; XDP runs with preemption disabled.
     let start = unsafe {
         let k = *hit.rotation;
         *hit.rotation = k.wrapping_add(1);
