@@ -1,0 +1,280 @@
+//! `lbdns serve --xdp veth-srv --xdp-mode native` end to end: kdig and dig in the client
+//! namespace get the hot A and AAAA answers from the XDP program (the daemon's counters,
+//! read with `lbdns stats`, say which packets it answered), everything else from the socket
+//! path, and the program is gone from the interface once the daemon exits.
+//!
+//! A native-mode XDP_TX on a veth reaches the peer only if the peer has an XDP program, so the
+//! client's end gets one that passes everything ([`PeerProgram`]).
+//!
+//! Needs root, kdig, dig and a built `lbdns` binary; without them the tests fail and say so.
+
+use std::{collections::BTreeMap, net::SocketAddr, path::Path, process::Command, time::Duration};
+
+use lbdns::{
+    ebpf_object,
+    xdp::{AttachMode, FastPath, XdpConfig},
+};
+use lbdns_tests::{
+    env::run_ok, example_zone, lbdns_bin, preflight, DigResponse, Namespace, Query, Server, Tool,
+    Topology,
+};
+
+/// The www RRsets of zones/example.com.zone, in zone order.
+const WWW_A: [&str; 4] = ["198.18.1.1", "198.18.1.2", "198.18.1.3", "198.18.1.4"];
+const WWW_AAAA: [&str; 4] = [
+    "2001:db8:1::1",
+    "2001:db8:1::2",
+    "2001:db8:1::3",
+    "2001:db8:1::4",
+];
+
+/// Bound on `lbdns stats`; it answers in milliseconds.
+const STATS_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An XDP program on the client's veth end that passes every packet: lbdns's own program with
+/// empty maps, so no query finds an answer. Detached when dropped.
+struct PeerProgram {
+    _fast: FastPath,
+}
+
+impl PeerProgram {
+    fn attach(client: &Namespace) -> Self {
+        let fast = client
+            .enter(Self::load_and_attach)
+            .expect("enter the client namespace")
+            .unwrap_or_else(|error| panic!("the client's pass-through program: {error}"));
+        Self { _fast: fast }
+    }
+
+    /// Runs inside the client namespace, where the interface name resolves.
+    fn load_and_attach() -> Result<FastPath, String> {
+        let config = XdpConfig {
+            dns_port: 53,
+            rrset_entries: 1,
+            answer_slots: 1,
+        };
+        let mut fast =
+            FastPath::load(ebpf_object::PROGRAM, &config).map_err(|error| error.to_string())?;
+        fast.attach(Topology::CLIENT_IF, AttachMode::Native)
+            .map_err(|error| error.to_string())?;
+        Ok(fast)
+    }
+}
+
+/// A namespace pair with lbdns serving the example zone on port 53, its XDP program attached
+/// natively to the server's veth end, and the pass-through program on the client's.
+struct Setup {
+    // Drop order: the server before the namespaces it runs in.
+    server: Server,
+    _peer: PeerProgram,
+    topo: Topology,
+}
+
+impl Setup {
+    fn new() -> Self {
+        preflight(&["kdig", "dig"]).unwrap_or_else(|error| panic!("{error:#}"));
+        let topo = Topology::new().expect("namespaces");
+        let peer = PeerProgram::attach(&topo.client);
+        let server = Server::lbdns_with(
+            &topo,
+            &[&example_zone()],
+            &topo.server_addrs(53),
+            &["--xdp", Topology::SERVER_IF, "--xdp-mode", "native"],
+        )
+        .unwrap_or_else(|error| panic!("{error:#}"));
+        Self {
+            server,
+            _peer: peer,
+            topo,
+        }
+    }
+
+    /// The daemon's XDP counters, by name.
+    fn counters(&self) -> BTreeMap<String, u64> {
+        let control = self.server.control_socket().expect("an lbdns server");
+        counters(control)
+    }
+
+    /// Runs `query` with `tool` against `server` and returns the reply and how each counter
+    /// moved meanwhile, but `pass_not_dns`: ARP and neighbour discovery reach the interface
+    /// whenever the kernels decide.
+    fn ask(
+        &self,
+        tool: Tool,
+        server: SocketAddr,
+        query: &Query,
+    ) -> (DigResponse, BTreeMap<String, u64>) {
+        let before = self.counters();
+        let reply = lbdns_tests::dig::query(tool, &self.topo.client, server, query)
+            .unwrap_or_else(|error| panic!("{error:#}"));
+        let after = self.counters();
+        let moved = after
+            .into_iter()
+            .filter(|(name, _)| name != "pass_not_dns")
+            .filter_map(|(name, value)| {
+                let delta = value - before.get(&name).copied().unwrap_or(0);
+                (delta > 0).then_some((name, delta))
+            })
+            .collect();
+        (reply, moved)
+    }
+}
+
+/// `lbdns stats` against the control socket at `control`.
+fn counters(control: &Path) -> BTreeMap<String, u64> {
+    let bin = lbdns_bin().unwrap_or_else(|error| panic!("{error:#}"));
+    let out = run_ok(
+        Command::new(bin).arg("stats").arg("--control").arg(control),
+        STATS_TIMEOUT,
+    )
+    .unwrap_or_else(|error| panic!("{error:#}"));
+    out.stdout
+        .lines()
+        .filter_map(|line| {
+            let (name, value) = line.split_once(' ')?;
+            Some((name.to_owned(), value.trim().parse().ok()?))
+        })
+        .filter(|(name, _)| name.starts_with("answered_") || name.starts_with("pass_"))
+        .collect()
+}
+
+/// Where `got` starts in `zone_order`, if it is `zone_order` rotated.
+fn rotation(got: &[String], zone_order: &[&str]) -> Option<usize> {
+    let n = zone_order.len();
+    (got.len() == n)
+        .then(|| (0..n).find(|&k| (0..n).all(|i| got[i] == zone_order[(i + k) % n])))
+        .flatten()
+}
+
+/// Keeps this thread, and the dig and kdig processes it starts, on CPU 0. Their queries then
+/// reach the server's veth end on CPU 0 too (the veth hands a packet to its peer's XDP on the
+/// sending CPU), so the program's per-CPU rotation advances by one per query.
+fn pin_to_cpu0() {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_setaffinity reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        assert_eq!(
+            libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set),
+            0,
+            "pin to CPU 0"
+        );
+    }
+}
+
+/// Hot A and AAAA queries from kdig and dig, over IPv4 and IPv6, with and without EDNS: each
+/// is answered by the program (one answered_* counter moves by one, nothing else answers) with
+/// the whole RRset, starting one record further on each time.
+#[test]
+fn hot_queries_are_answered_by_xdp_with_rotation() {
+    pin_to_cpu0();
+    let setup = Setup::new();
+    let topo = &setup.topo;
+    for (rtype, zone_order, counter) in [
+        ("A", &WWW_A, "answered_a"),
+        ("AAAA", &WWW_AAAA, "answered_aaaa"),
+    ] {
+        let mut starts = Vec::new();
+        for tool in [Tool::Kdig, Tool::Dig] {
+            for server in topo.server_addrs(53) {
+                for edns in [None, Some(1232)] {
+                    let mut query = Query::new("www.example.com", rtype);
+                    query.edns = edns;
+                    let what = format!("{tool:?} {rtype} to {server}, EDNS {edns:?}");
+                    let (reply, moved) = setup.ask(tool, server, &query);
+                    assert_eq!(
+                        moved,
+                        BTreeMap::from([(counter.to_owned(), 1)]),
+                        "{what}: answered by XDP alone\n{reply}"
+                    );
+                    assert_eq!(reply.rcode, "NOERROR", "{what}\n{reply}");
+                    assert!(reply.has_flag("aa"), "{what}: AA\n{reply}");
+                    assert_eq!(reply.edns_udp, edns.map(|_| 1232), "{what}: OPT\n{reply}");
+                    let got = reply.answer_rdata(rtype);
+                    let start = rotation(&got, zone_order).unwrap_or_else(|| {
+                        panic!("{what}: {got:?} is not the RRset rotated\n{reply}")
+                    });
+                    starts.push(start);
+                }
+            }
+        }
+        let expected: Vec<usize> = (0..starts.len()).map(|i| i % zone_order.len()).collect();
+        assert_eq!(starts, expected, "{rtype}: each reply starts one record on");
+    }
+}
+
+/// Queries the program does not answer still get the socket path's answers, and the program
+/// counts why it passed them.
+#[test]
+fn other_queries_are_answered_by_the_socket_path() {
+    let setup = Setup::new();
+    let v4 = setup.topo.server_v4_addr(53);
+    let v6 = setup.topo.server_v6_addr(53);
+
+    let (mx, moved) = setup.ask(Tool::Kdig, v4, &Query::new("example.com", "MX"));
+    assert_eq!(mx.rcode, "NOERROR", "{mx}");
+    assert_eq!(mx.answer_rdata("MX"), ["10 mail.example.com."], "{mx}");
+    assert_eq!(moved, BTreeMap::from([("pass_type".to_owned(), 1)]), "MX");
+
+    let (nx, moved) = setup.ask(Tool::Dig, v6, &Query::new("nope.example.com", "A"));
+    assert_eq!(nx.rcode, "NXDOMAIN", "{nx}");
+    assert!(nx.has_flag("aa") && nx.answer.is_empty(), "{nx}");
+    assert_eq!(
+        moved,
+        BTreeMap::from([("pass_miss".to_owned(), 1)]),
+        "NXDOMAIN"
+    );
+
+    let (wildcard, moved) = setup.ask(Tool::Kdig, v4, &Query::new("x.apps.example.com", "A"));
+    assert_eq!(wildcard.answer_rdata("A"), ["198.18.4.1"], "{wildcard}");
+    assert_eq!(
+        moved,
+        BTreeMap::from([("pass_miss".to_owned(), 1)]),
+        "wildcard"
+    );
+
+    for server in [v4, v6] {
+        let query = Query::new("www.example.com", "A").tcp();
+        let (tcp, moved) = setup.ask(Tool::Kdig, server, &query);
+        assert_eq!(tcp.rcode, "NOERROR", "{tcp}");
+        let got = tcp.answer_rdata("A");
+        assert!(rotation(&got, &WWW_A).is_some(), "TCP to {server}: {got:?}");
+        assert!(
+            moved.keys().all(|name| name.starts_with("pass_")),
+            "TCP to {server}: nothing answered by XDP, moved {moved:?}"
+        );
+    }
+}
+
+/// The program leaves the interface when the daemon exits on SIGTERM.
+#[test]
+fn the_program_is_detached_when_lbdns_exits() {
+    let mut setup = Setup::new();
+    assert_eq!(
+        xdp_mode(&setup.topo.server, Topology::SERVER_IF).as_deref(),
+        Some("xdp"),
+        "attached in native mode"
+    );
+    let status = setup.server.stop().expect("lbdns stops on SIGTERM");
+    assert!(status.success(), "lbdns exited with {status}");
+    assert_eq!(
+        xdp_mode(&setup.topo.server, Topology::SERVER_IF),
+        None,
+        "no XDP program left on {}",
+        Topology::SERVER_IF
+    );
+}
+
+/// The XDP mode `ip link` reports for `interface` in `ns`: "xdp" (native), "xdpgeneric", or none.
+fn xdp_mode(ns: &Namespace, interface: &str) -> Option<String> {
+    let out = run_ok(
+        ns.command("ip")
+            .args(["-d", "link", "show", "dev", interface]),
+        STATS_TIMEOUT,
+    )
+    .unwrap_or_else(|error| panic!("{error:#}"));
+    ["xdpgeneric", "xdp"]
+        .into_iter()
+        .find(|mode| out.stdout.split_whitespace().any(|word| word == *mode))
+        .map(str::to_owned)
+}
