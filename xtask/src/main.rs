@@ -53,7 +53,7 @@ enum Task {
     /// Check formatting, build, run clippy on everything and run every test: what CI runs.
     Test,
     /// Measure lbdns against the ceiling, NSD, Knot and gdnsd with kxdpgun and dnsperf (root;
-    /// about 15 minutes with the defaults). Not part of `test`.
+    /// about 12 minutes with the defaults). Not part of `test`.
     Bench(bench::Args),
 }
 

@@ -9,8 +9,8 @@
 //! left attached. It ends with a table on stdout, `bench.json` and `bench.svg`.
 //!
 //! Everything it starts is stopped and removed when it ends, fails or is interrupted. With the
-//! defaults (10 s per load) it takes about 15 minutes on two cores; see `cargo xtask bench
-//! --help`. It is a measuring tool, never part of `cargo xtask test`.
+//! defaults (10 s per load) it takes about 12 minutes on two cores, builds included. It is a
+//! measuring tool, never part of `cargo xtask test`.
 
 mod interrupt;
 mod load;
@@ -72,6 +72,8 @@ pub fn run(args: Args) -> Result<()> {
     }
     let started = Instant::now();
     interrupt::install();
+    // Before building: the commit and tools measured are those of this moment.
+    let machine = Machine::describe();
     let lbdns = build::lbdns(Profile::Release)?;
     let ceiling = xdp::build_ceiling()?;
     let mixes = chosen(args.mixes, &Mix::ALL);
@@ -123,7 +125,7 @@ pub fn run(args: Args) -> Result<()> {
 
     progress.finish();
     let report = Report::new(
-        Machine::describe(),
+        machine,
         Settings::new(args.secs, mixes, targets),
         sessions,
         started.elapsed().as_secs_f64(),
