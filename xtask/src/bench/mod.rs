@@ -332,6 +332,8 @@ impl Bench<'_> {
             secs: self.secs,
         };
         let sample = |net: &Net| Sample::take(server, net, program);
+        let machine_before = usage::Machine::sample();
+        let window = Instant::now();
 
         let before = sample(self.net);
         let kxdpgun = self.client.without(|| run.kxdpgun(progress))?;
@@ -351,6 +353,10 @@ impl Bench<'_> {
 
         let latency = run.latency(progress);
         interrupt::check()?;
+        let mut ours = server.pids(self.net);
+        ours.push(std::process::id() as i32);
+        let others = machine_before.others_until(&usage::Machine::sample(), &ours);
+        let capacity = window.elapsed().as_secs_f64() * cores() as f64;
 
         let mut result = MixRun::new(
             mix,
@@ -361,11 +367,16 @@ impl Bench<'_> {
         result.cpu_s_kxdpgun = cpu_s_kxdpgun;
         result.cpu_s_dnsperf = cpu_s_dnsperf;
         result.xdp_ns_per_packet = xdp_ns_per_packet;
+        result.set_other_cpu_share(others.as_secs_f64() / capacity);
         for problem in &result.problems {
             progress.note(format!("{}/{}: {problem}", target.name(), mix.name()));
         }
         Ok(result)
     }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// Counters read before and after a load.

@@ -19,6 +19,9 @@ use super::{
 
 /// Loss above this fraction makes a figure suspect, and the report says so.
 pub const MAX_LOSS: f64 = 0.01;
+/// Share of the machine's CPU time that processes other than the benchmark's may use during a
+/// load before the load is flagged as disturbed.
+const MAX_OTHER_CPU: f64 = 0.05;
 /// Goal: lbdns answers within this long after starting with the large zone.
 const START_GOAL_S: f64 = 10.0;
 
@@ -135,6 +138,8 @@ pub struct MixRun {
     pub cpu_s_dnsperf: f64,
     /// Average run time of the server-side XDP program during the kxdpgun run.
     pub xdp_ns_per_packet: Option<f64>,
+    /// Share of all CPUs' time that other processes on the machine used during the three loads.
+    pub other_cpu_share: f64,
     /// Failed loads and loss above 1%: these figures are not to be trusted as they stand.
     pub problems: Vec<String>,
 }
@@ -170,7 +175,20 @@ impl MixRun {
             cpu_s_kxdpgun: 0.0,
             cpu_s_dnsperf: 0.0,
             xdp_ns_per_packet: None,
+            other_cpu_share: 0.0,
             problems,
+        }
+    }
+
+    /// Records how much of the machine other processes took during the loads, and flags the
+    /// figures as disturbed above [`MAX_OTHER_CPU`].
+    pub fn set_other_cpu_share(&mut self, share: f64) {
+        self.other_cpu_share = share;
+        if share > MAX_OTHER_CPU {
+            self.problems.push(format!(
+                "machine busy: other processes used {:.0}% of the CPUs",
+                share * 100.0
+            ));
         }
     }
 

@@ -4,7 +4,7 @@
 //! threads), so figures are sums over the namespace's pids. Work done by an XDP program runs in
 //! softirq context and is not charged to any of them: see the program's ns/packet instead.
 
-use std::{fs, time::Duration};
+use std::{collections::HashMap, fs, time::Duration};
 
 use serde::Serialize;
 
@@ -20,14 +20,12 @@ pub struct Memory {
 
 /// User plus system CPU time consumed so far by `pids` (processes that have exited are gone).
 pub fn cpu_time(pids: &[i32]) -> Duration {
-    // SAFETY: sysconf has no preconditions.
-    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     let ticks: u64 = pids
         .iter()
         .filter_map(|pid| fs::read_to_string(format!("/proc/{pid}/stat")).ok())
         .filter_map(|stat| stat_cpu_ticks(&stat))
         .sum();
-    Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / ticks_per_s)
+    ticks_to_duration(ticks)
 }
 
 pub fn memory(pids: &[i32]) -> Memory {
@@ -43,6 +41,61 @@ pub fn memory(pids: &[i32]) -> Memory {
         total.pss_kib += field("smaps_rollup", "Pss:");
     }
     total
+}
+
+/// CPU time of every user-space process on the machine, to tell how much of it went to
+/// processes other than the benchmark's while a load ran. On a shared machine a compiler
+/// started alongside takes cores from the server or the load generator at random; the report
+/// flags loads during which that happened instead of presenting their figures as clean.
+#[derive(Debug)]
+pub struct Machine {
+    ticks: HashMap<i32, u64>,
+}
+
+impl Machine {
+    pub fn sample() -> Self {
+        let mut ticks = HashMap::new();
+        for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+                continue;
+            };
+            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            if let Some(cpu) = stat_cpu_ticks(&stat).filter(|_| !is_kernel_thread(&stat)) {
+                ticks.insert(pid, cpu);
+            }
+        }
+        Self { ticks }
+    }
+
+    /// CPU time used between `self` and `later` by user-space processes alive at `later`,
+    /// except `ours` (this process, the server). Load generators have exited by then, and
+    /// kernel threads (softirq work for the veth, XDP) are left out.
+    pub fn others_until(&self, later: &Machine, ours: &[i32]) -> Duration {
+        let ticks: u64 = later
+            .ticks
+            .iter()
+            .filter(|(pid, _)| !ours.contains(pid))
+            .map(|(pid, &t)| t.saturating_sub(self.ticks.get(pid).copied().unwrap_or(0)))
+            .sum();
+        ticks_to_duration(ticks)
+    }
+}
+
+/// PF_KTHREAD in the flags (field 9 of proc_pid_stat(5)).
+fn is_kernel_thread(stat: &str) -> bool {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let flags = stat
+        .get(stat.rfind(')').map_or(0, |i| i + 1)..)
+        .and_then(|rest| rest.split_whitespace().nth(6)?.parse::<u64>().ok());
+    flags.is_some_and(|f| f & PF_KTHREAD != 0)
+}
+
+fn ticks_to_duration(ticks: u64) -> Duration {
+    // SAFETY: sysconf has no preconditions.
+    let ticks_per_s = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_nanos(ticks.saturating_mul(1_000_000_000) / ticks_per_s)
 }
 
 /// utime + stime (fields 14 and 15 of proc_pid_stat(5)), in clock ticks. The command name in
@@ -74,6 +127,26 @@ mod tests {
         let stat = "4242 (nsd: xfrd) (x) S 1 4242 4242 0 -1 4194560 1300 0 0 0 \
                     170 35 0 0 20 0 1 0 12345 30000000 2000 18446744073709551615";
         assert_eq!(stat_cpu_ticks(stat), Some(205));
+    }
+
+    #[test]
+    fn tells_kernel_threads() {
+        let ksoftirqd = "14 (ksoftirqd/0) S 2 0 0 0 -1 69238848 0 0 0 0 0 870 0 0 20 0 1 0 2";
+        let nsd = "4242 (nsd) S 1 4242 4242 0 -1 4194560 1300 0 0 0 170 35 0 0 20 0 1 0 12345";
+        assert!(is_kernel_thread(ksoftirqd));
+        assert!(!is_kernel_thread(nsd));
+    }
+
+    #[test]
+    fn others_exclude_ours() {
+        let before = Machine {
+            ticks: HashMap::from([(1, 100), (2, 50)]),
+        };
+        let later = Machine {
+            ticks: HashMap::from([(1, 150), (2, 80), (3, 20)]),
+        };
+        let hz = ticks_to_duration(1);
+        assert_eq!(before.others_until(&later, &[2]), hz * 70);
     }
 
     #[test]
