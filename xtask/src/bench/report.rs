@@ -237,6 +237,9 @@ pub struct ZoneScale {
     pub start_s: Option<f64>,
     pub start_goal_s: f64,
     pub reload_s: Option<f64>,
+    /// After the loads, before the reload.
+    pub pss_before_reload_kib: Option<u64>,
+    /// After the reload if there was one: what it keeps using, the figure the goal is about.
     pub pss_kib: Option<u64>,
     pub nsd_start_s: Option<f64>,
     pub nsd_pss_kib: Option<u64>,
@@ -336,6 +339,7 @@ fn zone_scale(sessions: &[Session]) -> Vec<ZoneScale> {
                 start_s: s.start_s,
                 start_goal_s: START_GOAL_S,
                 reload_s: s.reload.as_ref().and_then(Outcome::ok).copied(),
+                pss_before_reload_kib: s.memory_after_loads.map(|m| m.pss_kib),
                 pss_kib: pss,
                 nsd_start_s: nsd.and_then(|n| n.start_s),
                 nsd_pss_kib: nsd_pss,

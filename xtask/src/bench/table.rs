@@ -128,6 +128,11 @@ fn servers(report: &Report, out: &mut String) {
             notes.join("; ")
         );
     }
+    let _ = writeln!(
+        out,
+        "start s: to the first answer. PSS, RSS: the server's processes after the loads. \
+         maps: kernel memory of the server-side XDP program's maps. reload s: SIGHUP to \"zones reloaded\"."
+    );
 }
 
 fn zone_scale(report: &Report, out: &mut String) {
@@ -170,10 +175,13 @@ fn zone_scale(report: &Report, out: &mut String) {
         };
         let _ = writeln!(
             out,
-            "  {:<13} first answer {start}; reload {}; memory (PSS) {memory}; NSD first answer {}",
+            "  {:<13} first answer {start}; NSD's {}\n  {:<13} reload {}; memory (PSS) {memory}; \
+             before the reload {} MiB",
             scale.target.name(),
-            or_dash(scale.reload_s.map(|s| format!("{s:.1} s"))),
             or_dash(scale.nsd_start_s.map(|s| format!("{s:.1} s"))),
+            "",
+            or_dash(scale.reload_s.map(|s| format!("{s:.1} s"))),
+            or_dash(scale.pss_before_reload_kib.map(mib)),
         );
     }
 }
