@@ -2,6 +2,7 @@
 //! Pure and shared by every transport; the XDP maps are compiled from the same data.
 
 mod lookup;
+mod query;
 mod wire;
 mod zone_data;
 

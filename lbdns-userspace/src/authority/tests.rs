@@ -350,3 +350,41 @@ fn direct_address_rrsets_exclude_glue_wildcards_and_shadowed_names() {
         ]
     );
 }
+
+#[test]
+fn rfc6891_6_1_2_options_we_do_not_implement_are_ignored_even_if_malformed() {
+    let mut wire = query("www.example.test.", RecordType::A, None);
+    wire[11] = 1; // ARCOUNT
+                  // OPT: root owner, payload 1232, DO, one Client Subnet option with an impossible family.
+    wire.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 8]);
+    wire.extend_from_slice(&[0, 8, 0, 4, 0, 3, 40, 0]);
+    let reply = ask_with(&catalog(), &wire, Transport::Udp);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(reply.answers.len(), 3);
+    assert!(reply.edns.expect("OPT echoed").flags().dnssec_ok);
+}
+
+#[test]
+fn rfc6891_6_1_1_broken_opt_framing_two_opts_or_opt_outside_additional_are_formerr() {
+    let base = query("www.example.test.", RecordType::A, None);
+    let opt = |rdata: &[u8]| {
+        let mut record = vec![0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0];
+        record.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        record.extend_from_slice(rdata);
+        record
+    };
+    let mut overrun = base.clone();
+    overrun[11] = 1;
+    overrun.extend(opt(&[0, 10, 0, 9, 1, 2]));
+    let mut two = base.clone();
+    two[11] = 2;
+    two.extend(opt(&[]));
+    two.extend(opt(&[]));
+    let mut in_answer = base.clone();
+    in_answer[7] = 1; // ANCOUNT
+    in_answer.extend(opt(&[]));
+    for bad in [overrun, two, in_answer] {
+        let reply = ask_with(&catalog(), &bad, Transport::Udp);
+        assert_eq!(reply.metadata.response_code, ResponseCode::FormErr);
+    }
+}

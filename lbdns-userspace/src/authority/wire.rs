@@ -1,7 +1,7 @@
 //! Query octets → response octets: header checks, EDNS (RFC 6891), and the size limits of
 //! RFC 1035 §4.2.1 with RRset-atomic truncation (RFC 2181 §9).
 
-use hickory_proto::op::{Message, OpCode, Query, ResponseCode};
+use hickory_proto::op::{Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use hickory_proto::ProtoError;
@@ -9,6 +9,7 @@ use hickory_proto::ProtoError;
 type ProtoResult<T> = Result<T, ProtoError>;
 
 use super::lookup::{resolve, Placed, Resolution};
+use super::query::{self, EdnsRequest, ParsedQuery, QueryHeader, Rejected, HEADER_LEN, QR};
 use super::Catalog;
 
 /// The UDP payload size we advertise and the most we send over UDP: the DNS flag day 2020
@@ -18,7 +19,6 @@ pub const EDNS_PAYLOAD: u16 = 1232;
 const PLAIN_UDP_LIMIT: usize = 512;
 /// Size of an OPT record with no options.
 const OPT_LEN: usize = 11;
-const HEADER_LEN: usize = 12;
 
 /// How the query arrived, which decides how large the response may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,61 +27,29 @@ pub enum Transport {
     Tcp,
 }
 
-/// The header fields of the query that the response depends on.
-#[derive(Debug, Clone, Copy)]
-struct QueryHeader {
-    id: u16,
-    opcode: u8,
-    /// RD and CD, copied into the response (RFC 1035 §4.1.1, RFC 6840 §5.9).
-    copied_flags: u16,
-}
-
-const QR: u16 = 0x8000;
 const AA: u16 = 0x0400;
 const TC: u16 = 0x0200;
-const RD: u16 = 0x0100;
-const CD: u16 = 0x0010;
-
-/// What the query asked for in EDNS, if it had an OPT record.
-#[derive(Debug, Clone, Copy)]
-struct EdnsRequest {
-    payload: u16,
-    dnssec_ok: bool,
-}
 
 /// Answers one query. `None` means send nothing: the packet is a response, or too short to
 /// carry an ID to answer to.
 pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
-    let header = query.get(..HEADER_LEN)?;
-    let flags = u16::from_be_bytes([header[2], header[3]]);
-    if flags & QR != 0 {
-        return None;
-    }
-    let head = QueryHeader {
-        id: u16::from_be_bytes([header[0], header[1]]),
-        opcode: ((flags >> 11) & 0xf) as u8,
-        copied_flags: flags & (RD | CD),
+    let ParsedQuery {
+        head,
+        question,
+        edns,
+    } = match query::parse(query) {
+        Ok(parsed) => parsed,
+        Err(Rejected::Drop) => return None,
+        Err(Rejected::Bare(head, rcode)) => return Some(bare(head, rcode)),
     };
-    if head.opcode != u8::from(OpCode::Query) {
-        return Some(bare(head, ResponseCode::NotImp));
-    }
-    let Ok(message) = Message::from_vec(query) else {
-        return Some(bare(head, ResponseCode::FormErr));
-    };
-    let [question] = message.queries.as_slice() else {
-        return Some(bare(head, ResponseCode::FormErr));
-    };
-    let edns = message.edns.as_ref().map(|e| EdnsRequest {
-        payload: e.max_payload(),
-        dnssec_ok: e.flags().dnssec_ok,
-    });
+    let question = &question;
     let reply = Reply {
         head,
         question,
         edns,
         limit: size_limit(transport, edns),
     };
-    if message.edns.as_ref().is_some_and(|e| e.version() > 0) {
+    if edns.is_some_and(|e| e.version > 0) {
         return Some(reply.error(ResponseCode::BADVERS));
     }
     match question.query_type() {

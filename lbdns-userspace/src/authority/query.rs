@@ -1,0 +1,153 @@
+//! Reading a query: its header, its question and its OPT record, and nothing more.
+//!
+//! A full message decoder validates every EDNS option it knows, so a malformed option that lbdns
+//! does not implement (Client Subnet, say) would become FORMERR; RFC 6891 §6.1.2 says a server
+//! ignores options it does not implement. Here only the option framing is checked.
+
+use hickory_proto::op::{OpCode, Query, ResponseCode};
+use hickory_proto::rr::{DNSClass, Name, RecordType};
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError};
+
+pub const HEADER_LEN: usize = 12;
+
+pub const QR: u16 = 0x8000;
+pub const RD: u16 = 0x0100;
+pub const CD: u16 = 0x0010;
+
+/// The header fields of the query that the response depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryHeader {
+    pub id: u16,
+    pub opcode: u8,
+    /// RD and CD, copied into the response (RFC 1035 §4.1.1, RFC 6840 §5.9).
+    pub copied_flags: u16,
+}
+
+/// What the query said in its OPT record.
+#[derive(Debug, Clone, Copy)]
+pub struct EdnsRequest {
+    pub payload: u16,
+    pub version: u8,
+    pub dnssec_ok: bool,
+}
+
+/// A query worth answering.
+#[derive(Debug)]
+pub struct ParsedQuery {
+    pub head: QueryHeader,
+    pub question: Query,
+    pub edns: Option<EdnsRequest>,
+}
+
+/// Why a packet gets no ordinary answer.
+#[derive(Debug)]
+pub enum Rejected {
+    /// Send nothing: a response (no reflection loops) or too short to carry an ID.
+    Drop,
+    /// Answer with this RCODE and a bare header: the rest cannot be trusted to echo.
+    Bare(QueryHeader, ResponseCode),
+}
+
+pub fn parse(packet: &[u8]) -> Result<ParsedQuery, Rejected> {
+    let header = packet.get(..HEADER_LEN).ok_or(Rejected::Drop)?;
+    let word = |i: usize| u16::from_be_bytes([header[i], header[i + 1]]);
+    let flags = word(2);
+    if flags & QR != 0 {
+        return Err(Rejected::Drop);
+    }
+    let head = QueryHeader {
+        id: word(0),
+        opcode: ((flags >> 11) & 0xf) as u8,
+        copied_flags: flags & (RD | CD),
+    };
+    if head.opcode != u8::from(OpCode::Query) {
+        return Err(Rejected::Bare(head, ResponseCode::NotImp));
+    }
+    let formerr = |_| Rejected::Bare(head, ResponseCode::FormErr);
+    if word(4) != 1 {
+        return Err(formerr(()));
+    }
+    let mut decoder = BinDecoder::new(packet);
+    decoder.read_slice(HEADER_LEN).map_err(|_| formerr(()))?;
+    let question = read_question(&mut decoder).map_err(|_| formerr(()))?;
+    for _ in 0..u32::from(word(6)) + u32::from(word(8)) {
+        let record = read_record(&mut decoder).map_err(|_| formerr(()))?;
+        // OPT (RFC 6891 §6.1.1) and transaction signatures belong in the additional section.
+        if matches!(
+            record.rtype,
+            RecordType::OPT | RecordType::SIG | RecordType::TSIG
+        ) {
+            return Err(formerr(()));
+        }
+    }
+    let mut edns = None;
+    for _ in 0..word(10) {
+        let record = read_record(&mut decoder).map_err(|_| formerr(()))?;
+        if record.rtype != RecordType::OPT {
+            continue;
+        }
+        // RFC 6891 §6.1.1: one OPT, owned by the root, with well-framed options.
+        if edns.is_some() || !record.owner.is_root() || !options_are_framed(record.rdata) {
+            return Err(formerr(()));
+        }
+        edns = Some(EdnsRequest {
+            payload: record.class,
+            version: (record.ttl >> 16) as u8,
+            dnssec_ok: record.ttl & 0x8000 != 0,
+        });
+    }
+    Ok(ParsedQuery {
+        head,
+        question,
+        edns,
+    })
+}
+
+fn read_question(decoder: &mut BinDecoder<'_>) -> Result<Query, DecodeError> {
+    let name = Name::read(decoder)?;
+    let rtype = RecordType::from(decoder.read_u16()?.unverified());
+    let class = DNSClass::from(decoder.read_u16()?.unverified());
+    let mut query = Query::query(name, rtype);
+    query.set_query_class(class);
+    Ok(query)
+}
+
+/// A resource record's fields, with RDATA left as octets.
+struct RawRecord<'a> {
+    owner: Name,
+    rtype: RecordType,
+    class: u16,
+    ttl: u32,
+    rdata: &'a [u8],
+}
+
+fn read_record<'a>(decoder: &mut BinDecoder<'a>) -> Result<RawRecord<'a>, DecodeError> {
+    let owner = Name::read(decoder)?;
+    let rtype = RecordType::from(decoder.read_u16()?.unverified());
+    let class = decoder.read_u16()?.unverified();
+    let ttl = decoder.read_u32()?.unverified();
+    let length = decoder.read_u16()?.unverified();
+    let rdata = decoder.read_slice(usize::from(length))?.unverified();
+    Ok(RawRecord {
+        owner,
+        rtype,
+        class,
+        ttl,
+        rdata,
+    })
+}
+
+/// Each option is code, length, then exactly that many octets, filling the RDATA.
+fn options_are_framed(mut rdata: &[u8]) -> bool {
+    while !rdata.is_empty() {
+        let Some(&[_, _, high, low]) = rdata.get(..4) else {
+            return false;
+        };
+        let end = 4 + usize::from(u16::from_be_bytes([high, low]));
+        let Some(rest) = rdata.get(end..) else {
+            return false;
+        };
+        rdata = rest;
+    }
+    true
+}
