@@ -18,8 +18,7 @@ pub enum Counter {
     PassMiss = 3,
     /// Passed: QTYPE is not A or AAAA, or QCLASS is not IN.
     PassType = 4,
-    /// Passed: EDNS the program leaves to the socket path (version above 0, too many options,
-    /// a Client Subnet option).
+    /// Passed: EDNS the program leaves to the socket path (version above 0, too many options).
     PassEdns = 5,
     /// Passed: the reply would not fit the requester's UDP size, or the frame could not grow.
     PassSize = 6,

@@ -14,9 +14,6 @@ pub const FLAG_DO: u16 = 0x8000;
 /// Options the fast path walks before leaving the query to the socket path. Queries carry one
 /// or two (a cookie, padding) if any.
 const MAX_OPTIONS: usize = 8;
-/// EDNS Client Subnet (RFC 7871). The socket path's decoder validates it and answers FORMERR
-/// when it is malformed, so queries carrying one are left to it.
-const OPTION_CLIENT_SUBNET: u16 = 8;
 
 /// What the reply needs from the query's OPT record.
 #[derive(Clone, Copy)]
@@ -29,7 +26,7 @@ pub struct Edns {
 
 /// Parses the OPT record at `off`, which must end the message at `end`. Options are checked
 /// for framing and otherwise ignored, as the socket path ignores the options it does not
-/// implement (RFC 6891 §6.1.2), except Client Subnet, which it may reject.
+/// implement (RFC 6891 §6.1.2).
 #[inline(always)]
 pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
     // An additional record other than OPT (TSIG, SIG(0)) is for the socket path.
@@ -51,9 +48,6 @@ pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
     for _ in 0..MAX_OPTIONS {
         if at >= end {
             break;
-        }
-        if frame.be16(at).ok_or(MALFORMED)? == OPTION_CLIENT_SUBNET {
-            return Err(EDNS);
         }
         let option_len = frame.be16(at + 2).ok_or(MALFORMED)? as usize;
         at += 4 + option_len;
