@@ -56,6 +56,7 @@ impl Xdp {
             written = report.written,
             removed = report.removed,
             unchanged = report.unchanged,
+            grace_period = report.waited,
             "XDP maps published"
         );
         Ok(())
