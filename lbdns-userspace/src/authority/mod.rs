@@ -10,7 +10,7 @@ use foldhash::HashMap;
 use hickory_proto::rr::{LowerName, Name, RecordType};
 
 pub use wire::{respond, Transport, EDNS_PAYLOAD};
-pub use zone_data::{Rrset, ZoneData};
+pub use zone_data::{Order, Rrset, Span, ZoneData};
 
 use crate::zone::Zone;
 

@@ -10,6 +10,7 @@ type ProtoResult<T> = Result<T, ProtoError>;
 
 use super::lookup::{resolve, Placed, Resolution};
 use super::query::{self, EdnsRequest, ParsedQuery, QueryHeader, Rejected, HEADER_LEN, QR};
+use super::zone_data::Span;
 use super::Catalog;
 
 /// The UDP payload size we advertise and the most we send over UDP: the DNS flag day 2020
@@ -180,34 +181,34 @@ fn write_sections(
     ];
     for (index, (rrsets, required)) in sections.into_iter().enumerate() {
         for placed in rrsets {
-            let start = if index == 0 {
-                placed.rrset.next_start()
+            let span = if index == 0 {
+                placed.rrset.next_answer()
             } else {
-                0
+                placed.rrset.whole()
             };
             let before = enc.offset();
-            let written = write_rrset(enc, placed, start).is_ok() && enc.offset() <= limit;
+            let written = write_rrset(enc, placed, span).is_ok() && enc.offset() <= limit;
             if !written {
                 enc.set_offset(before);
                 enc.trim();
                 return (counts, required);
             }
-            counts[index] += placed.rrset.rdatas.len() as u16;
+            counts[index] += span.count as u16;
         }
     }
     (counts, false)
 }
 
-/// Writes every record of `placed`, beginning at index `start` (the round-robin position).
-fn write_rrset(enc: &mut BinEncoder<'_>, placed: &Placed<'_>, start: usize) -> ProtoResult<()> {
+/// Writes the records of `placed` that `span` selects, in rotation order.
+fn write_rrset(enc: &mut BinEncoder<'_>, placed: &Placed<'_>, span: Span) -> ProtoResult<()> {
     let rdatas = &placed.rrset.rdatas;
-    for i in 0..rdatas.len() {
+    for i in 0..span.count {
         placed.owner.emit(enc)?;
         enc.emit_u16(placed.rrset.rtype.into())?;
         enc.emit_u16(DNSClass::IN.into())?;
         enc.emit_u32(placed.ttl)?;
         let length = enc.place::<u16>()?;
-        rdatas[(start + i) % rdatas.len()].emit(enc)?;
+        rdatas[(span.start + i) % rdatas.len()].emit(enc)?;
         let written = enc.len_since_place(&length) as u16;
         length.replace(enc, written)?;
     }

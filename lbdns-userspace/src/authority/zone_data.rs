@@ -17,19 +17,78 @@ pub struct Rrset {
     pub rtype: RecordType,
     pub ttl: u32,
     pub rdatas: Vec<RData>,
-    /// Advances on every answer, so successive answers start one record further on.
+    /// Which record leads each answer and how many go out.
+    pub order: Order,
+    /// Counts answers, so successive answers start one record further on.
     rotation: AtomicUsize,
 }
 
+/// The load-balancing rule for an address RRset, the same on the socket and XDP paths (the XDP
+/// answer sets carry the same schedule and cap): answer k leads with record
+/// `schedule[k % schedule.len()]`, or `k % n` without a schedule; the other records follow in
+/// rotation after it; at most `cap` records go out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Order {
+    /// Indices of leading records, repeated in turn; empty means plain rotation.
+    pub schedule: Vec<u8>,
+    /// Most records per answer; `None` means all.
+    pub cap: Option<usize>,
+}
+
+/// Which records of an RRset an answer carries: `count` of them, from index `start` on,
+/// wrapping around.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub count: usize,
+}
+
+impl Order {
+    /// The span answer number `k` carries from an RRset of `n` records.
+    pub fn span(&self, k: usize, n: usize) -> Span {
+        if n == 0 {
+            return Span { start: 0, count: 0 };
+        }
+        let start = match self.schedule.len() {
+            0 => k % n,
+            len => usize::from(self.schedule[k % len]) % n,
+        };
+        Span {
+            start,
+            count: self.cap.map_or(n, |cap| cap.min(n)),
+        }
+    }
+}
+
 impl Rrset {
-    /// The index the next answer starts at. Only address RRsets rotate: the order of other
+    pub fn new(name: Name, rtype: RecordType, ttl: u32, rdatas: Vec<RData>, order: Order) -> Self {
+        Self {
+            name,
+            rtype,
+            ttl,
+            rdatas,
+            order,
+            rotation: AtomicUsize::new(0),
+        }
+    }
+
+    /// The records the next answer carries. Only address RRsets rotate: the order of other
     /// types carries no load-balancing meaning, and MX/SRV order by their own fields.
-    pub fn next_start(&self) -> usize {
+    pub fn next_answer(&self) -> Span {
         match self.rtype {
-            RecordType::A | RecordType::AAAA if self.rdatas.len() > 1 => {
-                self.rotation.fetch_add(1, Ordering::Relaxed) % self.rdatas.len()
+            RecordType::A | RecordType::AAAA => {
+                let k = self.rotation.fetch_add(1, Ordering::Relaxed);
+                self.order.span(k, self.rdatas.len())
             }
-            _ => 0,
+            _ => self.whole(),
+        }
+    }
+
+    /// Every record in stored order, as the authority and additional sections carry them.
+    pub fn whole(&self) -> Span {
+        Span {
+            start: 0,
+            count: self.rdatas.len(),
         }
     }
 }
@@ -80,13 +139,13 @@ impl ZoneData {
             match node.rrsets.iter_mut().find(|r| r.rtype == rtype) {
                 Some(rrset) if rrset.rdatas.contains(&record.data) => {}
                 Some(rrset) => rrset.rdatas.push(record.data.clone()),
-                None => node.rrsets.push(Rrset {
-                    name: record.name.clone(),
+                None => node.rrsets.push(Rrset::new(
+                    record.name.clone(),
                     rtype,
-                    ttl: record.ttl,
-                    rdatas: vec![record.data.clone()],
-                    rotation: AtomicUsize::new(0),
-                }),
+                    record.ttl,
+                    vec![record.data.clone()],
+                    Order::default(),
+                )),
             }
         }
         let mut cut_depths: Vec<u8> = nodes
@@ -159,5 +218,39 @@ impl ZoneData {
         self.nodes
             .iter()
             .flat_map(|(name, node)| node.rrsets.iter().map(move |r| (name, r)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_rotation_leads_with_k_mod_n() {
+        let order = Order::default();
+        let starts: Vec<usize> = (0..5).map(|k| order.span(k, 3).start).collect();
+        assert_eq!(starts, [0, 1, 2, 0, 1]);
+        assert_eq!(order.span(7, 3).count, 3);
+    }
+
+    #[test]
+    fn a_schedule_picks_the_leader_and_the_cap_trims() {
+        let order = Order {
+            schedule: vec![0, 0, 0, 1],
+            cap: Some(1),
+        };
+        let leaders: Vec<usize> = (0..8).map(|k| order.span(k, 2).start).collect();
+        assert_eq!(leaders, [0, 0, 0, 1, 0, 0, 0, 1]);
+        assert_eq!(order.span(0, 2).count, 1);
+        assert_eq!(
+            Order {
+                cap: Some(9),
+                ..Order::default()
+            }
+            .span(0, 4)
+            .count,
+            4
+        );
+        assert_eq!(order.span(3, 0), Span { start: 0, count: 0 });
     }
 }
