@@ -5,7 +5,10 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 
 use super::zone_data::{Node, Rrset, ZoneData};
-use super::Catalog;
+use super::{Catalog, PoolAnswers};
+
+/// Where a pool owner has no node of its own in the zone.
+static EMPTY_NODE: Node = Node { rrsets: Vec::new() };
 
 /// Longest CNAME chain followed before giving up; real chains are a handful long.
 const MAX_CNAME_HOPS: usize = 16;
@@ -61,6 +64,7 @@ impl<'z> Resolution<'z> {
 /// again: a chain into another zone we serve (a nested child, say) is answered from it.
 pub fn resolve<'z>(
     catalog: &'z Catalog,
+    pools: &'z PoolAnswers,
     qname: &Name,
     qtype: RecordType,
 ) -> Option<Resolution<'z>> {
@@ -73,8 +77,11 @@ pub fn resolve<'z>(
             refer(zone, &mut res, &cut, node);
             return Some(res);
         }
+        let pool_owner = catalog.is_pool_owner(&lower);
         let node = match zone.node(&lower) {
             Some(node) => node,
+            // A pool makes its owner exist even where the zone has nothing there.
+            None if pool_owner => &EMPTY_NODE,
             None => match zone.wildcard_for(&lower) {
                 Some(wildcard) => wildcard,
                 None => {
@@ -84,6 +91,7 @@ pub fn resolve<'z>(
             },
         };
         let wanted = match qtype {
+            RecordType::A | RecordType::AAAA if pool_owner => pools.get(&lower, qtype),
             RecordType::ANY => node.rrsets.iter().find(|r| r.rtype != RecordType::RRSIG),
             _ => node.get(qtype),
         };

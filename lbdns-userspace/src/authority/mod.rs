@@ -2,25 +2,34 @@
 //! Pure and shared by every transport; the XDP maps are compiled from the same data.
 
 mod lookup;
+mod pools;
 mod query;
 mod wire;
 mod zone_data;
 
-use foldhash::HashMap;
+use arc_swap::{ArcSwap, Guard};
+use foldhash::{HashMap, HashSet};
 use hickory_proto::rr::{LowerName, Name, RecordType};
+use std::sync::Arc;
 
+pub use pools::PoolAnswers;
 pub use wire::{respond, Transport, EDNS_PAYLOAD};
 pub use zone_data::{Order, Rrset, Span, ZoneData};
 
 use crate::zone::Zone;
 
-/// Every zone served, found by the most specific origin that contains a name.
+/// Every zone served, found by the most specific origin that contains a name, and the answers
+/// of the load-balancing pools among them.
 #[derive(Debug, Default)]
 pub struct Catalog {
     zones: HashMap<LowerName, ZoneData>,
     /// The label counts of the apexes, deepest first, so finding a name's zone probes only
     /// depths where a zone exists.
     depths: Vec<u8>,
+    /// Names whose A and AAAA answers come from a pool; fixed, like the zones, until reload.
+    pool_owners: HashSet<LowerName>,
+    /// The pools' answers, swapped whole whenever health or drains change.
+    pools: ArcSwap<PoolAnswers>,
 }
 
 /// Two zone files claim the same apex.
@@ -45,6 +54,21 @@ impl Catalog {
         Ok(catalog)
     }
 
+    /// Makes `owners` pool names: their A and AAAA answers come from [`Catalog::set_pools`]
+    /// (NODATA until then), and each exists even where its zone has no records for it.
+    pub fn with_pool_owners(mut self, owners: impl IntoIterator<Item = Name>) -> Self {
+        self.pool_owners = owners
+            .into_iter()
+            .map(|name| LowerName::new(&name))
+            .collect();
+        self
+    }
+
+    /// Whether `name`'s A and AAAA answers come from a pool.
+    pub fn is_pool_owner(&self, name: &LowerName) -> bool {
+        self.pool_owners.contains(name)
+    }
+
     /// The zone whose apex is the closest ancestor of `name` (or `name` itself): nested zones
     /// are answered by the child.
     pub fn zone_for(&self, name: &Name) -> Option<&ZoneData> {
@@ -62,9 +86,20 @@ impl Catalog {
         self.zones.values()
     }
 
-    /// The A and AAAA RRsets that a query for their own name and type gets verbatim with
-    /// AA=1: not at or below a delegation, not a wildcard owner, and not shadowed by a more
-    /// specific zone. These are what the XDP fast path may answer without the socket path.
+    /// The pool answers now in force.
+    pub fn pools(&self) -> Guard<Arc<PoolAnswers>> {
+        self.pools.load()
+    }
+
+    /// Replaces the pool answers, for queries that start after this returns.
+    pub fn set_pools(&self, pools: PoolAnswers) {
+        self.pools.store(Arc::new(pools));
+    }
+
+    /// The zone A and AAAA RRsets that a query for their own name and type gets verbatim with
+    /// AA=1: not at or below a delegation, not a wildcard owner, not shadowed by a more
+    /// specific zone, not replaced by a pool. These and the non-empty pool answers are what the
+    /// XDP fast path may answer without the socket path.
     pub fn direct_address_rrsets(&self) -> impl Iterator<Item = &Rrset> {
         self.zones
             .values()
@@ -72,6 +107,7 @@ impl Catalog {
                 zone.rrsets().filter(move |(name, rrset)| {
                     matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
                         && !name.is_wildcard()
+                        && !self.pool_owners.contains(name)
                         && zone.cut_above(&rrset.name, true).is_none()
                         && self
                             .zone_for(&rrset.name)

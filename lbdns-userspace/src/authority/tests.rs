@@ -388,3 +388,109 @@ fn rfc6891_6_1_1_broken_opt_framing_two_opts_or_opt_outside_additional_are_forme
         assert_eq!(reply.metadata.response_code, ResponseCode::FormErr);
     }
 }
+
+fn pool_rrset(
+    name: &str,
+    rtype: RecordType,
+    last_octets: &[u8],
+    order: super::Order,
+) -> super::Rrset {
+    let rdatas = last_octets
+        .iter()
+        .map(|&o| match rtype {
+            RecordType::A => RData::A(std::net::Ipv4Addr::new(198, 18, 20, o).into()),
+            _ => {
+                RData::AAAA(std::net::Ipv6Addr::new(0x2001, 0xdb8, 20, 0, 0, 0, 0, o.into()).into())
+            }
+        })
+        .collect();
+    super::Rrset::new(Name::from_ascii(name).unwrap(), rtype, 20, rdatas, order)
+}
+
+fn pooled_catalog() -> Catalog {
+    let owners =
+        ["www.example.test.", "pool-only.example.test."].map(|n| Name::from_ascii(n).unwrap());
+    let catalog = catalog().with_pool_owners(owners);
+    let mut pools = super::PoolAnswers::default();
+    let weighted = super::Order {
+        schedule: vec![0, 0, 0, 1],
+        cap: Some(1),
+    };
+    pools.set(pool_rrset(
+        "www.example.test.",
+        RecordType::A,
+        &[1, 2],
+        weighted,
+    ));
+    pools.set(pool_rrset(
+        "pool-only.example.test.",
+        RecordType::AAAA,
+        &[7, 8, 9],
+        super::Order::default(),
+    ));
+    catalog.set_pools(pools);
+    catalog
+}
+
+fn first_a(reply: &Message) -> Vec<u8> {
+    reply
+        .answers
+        .iter()
+        .map(|r| match &r.data {
+            RData::A(a) => a.0.octets()[3],
+            RData::AAAA(a) => a.0.octets()[15],
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn pools_replace_the_zones_addresses_with_their_order_and_cap() {
+    let catalog = pooled_catalog();
+    let leaders: Vec<Vec<u8>> = (0..4)
+        .map(|_| first_a(&ask(&catalog, "www.example.test.", RecordType::A)))
+        .collect();
+    assert_eq!(
+        leaders,
+        [vec![1], vec![1], vec![1], vec![2]],
+        "schedule 0,0,0,1 with one answer"
+    );
+    let reply = ask(&catalog, "www.example.test.", RecordType::A);
+    assert_eq!(reply.answers[0].ttl, 20, "the pool's TTL");
+    // No AAAA endpoints: NODATA, not the zone's (absent) AAAA and not NXDOMAIN.
+    let nodata = ask(&catalog, "www.example.test.", RecordType::AAAA);
+    assert_eq!(nodata.metadata.response_code, ResponseCode::NoError);
+    assert!(nodata.answers.is_empty());
+    assert_eq!(types(&nodata.authorities), [RecordType::SOA]);
+}
+
+#[test]
+fn a_pool_owner_exists_even_without_zone_records() {
+    let catalog = pooled_catalog();
+    let v6 = ask(&catalog, "pool-only.example.test.", RecordType::AAAA);
+    assert_eq!(first_a(&v6), [7, 8, 9]);
+    let mx = ask(&catalog, "pool-only.example.test.", RecordType::MX);
+    assert_eq!(
+        mx.metadata.response_code,
+        ResponseCode::NoError,
+        "exists: NODATA, not NXDOMAIN"
+    );
+}
+
+#[test]
+fn pool_owners_leave_the_direct_zone_rrsets_for_xdp() {
+    let catalog = pooled_catalog();
+    assert!(catalog
+        .direct_address_rrsets()
+        .all(|r| r.name.to_ascii() != "www.example.test."));
+    let pools = catalog.pools();
+    let mut pooled: Vec<String> = pools
+        .rrsets()
+        .map(|r| format!("{} {}", r.name, r.rtype))
+        .collect();
+    pooled.sort();
+    assert_eq!(
+        pooled,
+        ["pool-only.example.test. AAAA", "www.example.test. A"]
+    );
+}

@@ -59,8 +59,9 @@ pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<
         RecordType::AXFR | RecordType::IXFR => return Some(reply.error(ResponseCode::Refused)),
         _ => {}
     }
+    let pools = catalog.pools();
     let resolution = match question.query_class() {
-        DNSClass::IN => resolve(catalog, question.name(), question.query_type()),
+        DNSClass::IN => resolve(catalog, &pools, question.name(), question.query_type()),
         _ => None,
     };
     let Some(resolution) = resolution else {
