@@ -9,6 +9,7 @@ pub mod config;
 pub mod control;
 pub mod ebpf_object;
 pub mod maps;
+pub mod pool;
 pub mod server;
 pub mod xdp;
 pub mod zone;
