@@ -8,6 +8,7 @@ pub mod compile;
 pub mod config;
 pub mod control;
 pub mod ebpf_object;
+pub mod health;
 pub mod maps;
 pub mod pool;
 pub mod server;
