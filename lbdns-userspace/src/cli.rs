@@ -1,6 +1,6 @@
 //! Command-line arguments. Scripts and benchmarks rely on these names.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -27,9 +27,23 @@ pub enum Command {
     Check(ZoneArgs),
     /// Print the XDP counters of the running daemon, summed over CPUs.
     Stats(ControlArgs),
+    /// Show every pool, its endpoints, their health, last check and its age.
+    Status(ControlArgs),
+    /// Stop answering with an endpoint address, in every pool that has it, until undrained.
+    Drain(EndpointArgs),
+    /// Answer with a drained endpoint address again.
+    Undrain(EndpointArgs),
 }
 
 #[derive(Debug, Args)]
+pub struct EndpointArgs {
+    /// The endpoint's address, as in the pool configuration.
+    pub address: IpAddr,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct ZoneArgs {
     /// Zone file to load, as FILE or ORIGIN=FILE (e.g. example.com.=db.example). Repeatable.
     #[arg(long = "zone", value_name = "[ORIGIN=]FILE")]

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::pool::{PoolEntry, Source};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
 use crate::xdp::{AttachMode, XdpConfig};
 use crate::zone::ZoneSpec;
@@ -42,6 +43,9 @@ pub struct ConfigFile {
     pub xdp: XdpSection,
     /// The control socket `lbdns stats` talks to.
     pub control: Option<PathBuf>,
+    /// Load-balancing pools; validated against the zones once they are loaded.
+    #[serde(default)]
+    pub pool: Vec<PoolEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,7 +82,7 @@ pub struct ConfigError {
 }
 
 impl ConfigFile {
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+    pub fn load(path: &Path) -> Result<(Self, ConfigText), ConfigError> {
         let error = |line, message| ConfigError {
             file: path.to_path_buf(),
             line,
@@ -86,12 +90,19 @@ impl ConfigFile {
         };
         let text =
             std::fs::read_to_string(path).map_err(|e| error(0, format!("cannot read: {e}")))?;
-        toml::from_str(&text).map_err(|e| {
+        let file = toml::from_str(&text).map_err(|e| {
             let line = e
                 .span()
                 .map_or(0, |span| 1 + text[..span.start].matches('\n').count());
             error(line, e.message().to_owned())
-        })
+        })?;
+        Ok((
+            file,
+            ConfigText {
+                path: path.to_path_buf(),
+                text,
+            },
+        ))
     }
 }
 
@@ -103,6 +114,25 @@ pub struct Settings {
     pub tcp: TcpLimits,
     pub xdp: XdpSettings,
     pub control: PathBuf,
+    /// The pools as written, with the file they came from (for `file:line` errors).
+    pub pools: Vec<PoolEntry>,
+    pub source: Option<ConfigText>,
+}
+
+/// A configuration file's path and text, kept so later checks can name lines.
+#[derive(Debug, Clone)]
+pub struct ConfigText {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl ConfigText {
+    pub fn source(&self) -> Source<'_> {
+        Source {
+            path: &self.path,
+            text: &self.text,
+        }
+    }
 }
 
 /// Where and how the XDP fast path runs; no interfaces means socket path only.
@@ -115,7 +145,7 @@ pub struct XdpSettings {
 }
 
 /// Flags given on the command line; they add zones to the file's and replace its listen set.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Overrides {
     pub zones: Vec<ZoneSpec>,
     pub listen: Vec<SocketAddr>,
@@ -130,9 +160,12 @@ pub struct Overrides {
 
 impl Settings {
     pub fn new(config: Option<&Path>, flags: Overrides) -> Result<Self, ConfigError> {
-        let file = match config {
-            Some(path) => ConfigFile::load(path)?,
-            None => ConfigFile::default(),
+        let (file, source) = match config {
+            Some(path) => {
+                let (file, text) = ConfigFile::load(path)?;
+                (file, Some(text))
+            }
+            None => (ConfigFile::default(), None),
         };
         let base = config.and_then(Path::parent).unwrap_or(Path::new(""));
         let mut zones = Vec::new();
@@ -208,6 +241,8 @@ impl Settings {
             tcp,
             xdp,
             control,
+            pools: file.pool,
+            source,
         })
     }
 }

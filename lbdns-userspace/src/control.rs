@@ -1,4 +1,4 @@
-//! The local control socket: how `lbdns stats` (and later `status`, `drain`) reach a running
+//! The local control socket: how `lbdns stats`, `status`, `drain` and `undrain` reach a running
 //! daemon. A Unix stream socket, mode 0600 in a 0700 directory, so only root can use it.
 //!
 //! The protocol is one request line, then the daemon writes its reply and closes. Text both
@@ -6,6 +6,7 @@
 
 use std::fs::Permissions;
 use std::io::{self, BufReader, Read, Write};
+use std::net::IpAddr;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -22,20 +23,34 @@ pub const DEFAULT_PATH: &str = "/run/lbdns/control.sock";
 pub enum Request {
     /// Counters of the XDP program, summed over CPUs.
     Stats,
+    /// Every pool, its endpoints, their health and last check.
+    Status,
+    /// Take an endpoint address out of every pool that has it, without editing the config.
+    Drain(IpAddr),
+    /// Put a drained endpoint back.
+    Undrain(IpAddr),
 }
 
 impl Request {
-    fn line(self) -> &'static str {
+    fn line(self) -> String {
         match self {
-            Request::Stats => "stats",
+            Request::Stats => "stats".to_owned(),
+            Request::Status => "status".to_owned(),
+            Request::Drain(address) => format!("drain {address}"),
+            Request::Undrain(address) => format!("undrain {address}"),
         }
     }
 
     fn parse(line: &str) -> Option<Self> {
-        match line.trim() {
-            "stats" => Some(Request::Stats),
-            _ => None,
-        }
+        let mut words = line.split_whitespace();
+        let request = match (words.next()?, words.next()) {
+            ("stats", None) => Request::Stats,
+            ("status", None) => Request::Status,
+            ("drain", Some(address)) => Request::Drain(address.parse().ok()?),
+            ("undrain", Some(address)) => Request::Undrain(address.parse().ok()?),
+            _ => return None,
+        };
+        words.next().is_none().then_some(request)
     }
 }
 
@@ -126,10 +141,36 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(reply.unwrap(), "Stats ok\n");
+        let asked = path.clone();
+        let drain = Request::Drain("2001:db8::1".parse().unwrap());
+        let reply = tokio::task::spawn_blocking(move || ask(&asked, drain))
+            .await
+            .unwrap();
+        assert_eq!(reply.unwrap(), "Drain(2001:db8::1) ok\n");
         server.abort();
         let _ = server.await;
         // The listener is gone but its file remains, as after a crash.
         bind(&path).expect("a stale socket file is replaced");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod request_tests {
+    use super::Request;
+
+    #[test]
+    fn requests_round_trip_and_junk_is_refused() {
+        for request in [
+            Request::Stats,
+            Request::Status,
+            Request::Drain("198.18.0.1".parse().unwrap()),
+            Request::Undrain("2001:db8::1".parse().unwrap()),
+        ] {
+            assert_eq!(Request::parse(&request.line()), Some(request));
+        }
+        for junk in ["", "drain", "drain nonsense", "stats now", "reboot"] {
+            assert_eq!(Request::parse(junk), None, "{junk:?}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! `server` (sockets). See ARCHITECTURE.md for the whole picture.
 
 pub mod authority;
+pub mod balance;
 pub mod compile;
 pub mod config;
 pub mod control;

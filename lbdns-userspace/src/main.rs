@@ -1,5 +1,5 @@
 //! The `lbdns` command: `serve` runs the daemon, `check` validates zones and configuration,
-//! `stats` asks a running daemon for its counters.
+//! `stats`, `status`, `drain` and `undrain` talk to a running daemon.
 
 mod cli;
 mod serve;
@@ -12,9 +12,11 @@ use anyhow::Result;
 use clap::Parser;
 
 use lbdns::authority::Catalog;
+use lbdns::balance::{self, CatalogZones};
 use lbdns::config::{Overrides, Settings};
 use lbdns::control::{self, Request};
-use lbdns::zone::{self, Zone, ZoneSpec};
+use lbdns::pool::{self, PoolSet};
+use lbdns::zone::{self, Zone};
 
 use cli::{Cli, Command, ControlArgs, ZoneArgs};
 
@@ -25,9 +27,12 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Serve(mut args) => {
             let overrides = args.overrides();
-            settings(args.zone, overrides).and_then(serve::run)
+            serve::run(args.zone, overrides)
         }
-        Command::Stats(args) => stats(&args),
+        Command::Stats(args) => ask(&args, Request::Stats),
+        Command::Status(args) => ask(&args, Request::Status),
+        Command::Drain(args) => ask(&args.control, Request::Drain(args.address)),
+        Command::Undrain(args) => ask(&args.control, Request::Undrain(args.address)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -50,7 +55,7 @@ fn init_logging() {
         .init();
 }
 
-fn settings(args: ZoneArgs, overrides: Overrides) -> Result<Settings> {
+pub(crate) fn settings(args: ZoneArgs, overrides: Overrides) -> Result<Settings> {
     let overrides = Overrides {
         zones: args.zones,
         ..overrides
@@ -62,42 +67,61 @@ fn settings(args: ZoneArgs, overrides: Overrides) -> Result<Settings> {
     Ok(settings)
 }
 
-/// Loads every zone and builds the catalog; logs zone warnings. On failure returns every
-/// `file:line: message` error, so each caller can show them its own way.
-pub(crate) fn load_catalog(specs: &[ZoneSpec]) -> Result<(Catalog, Vec<Zone>), Vec<String>> {
-    let zones = zone::load_all(specs)
+/// Loads every zone, builds the catalog, and checks the pools against it; logs zone warnings.
+/// On failure returns every `file:line: message` error, so each caller can show them its own
+/// way.
+pub(crate) fn load_catalog(
+    settings: &Settings,
+) -> Result<(Catalog, Vec<Zone>, PoolSet), Vec<String>> {
+    let zones = zone::load_all(&settings.zones)
         .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
     for warning in zones.iter().flat_map(|z| &z.warnings) {
         tracing::warn!("{warning}");
     }
     let catalog = Catalog::new(&zones).map_err(|e| vec![e.to_string()])?;
-    Ok((catalog, zones))
+    let pools = match &settings.source {
+        Some(text) => pool::validate(&settings.pools, text.source(), &CatalogZones(&catalog))
+            .map_err(|e| vec![e.to_string()])?,
+        None => Vec::new(),
+    };
+    let catalog = catalog.with_pool_owners(pools.iter().map(|p| p.owner.clone()));
+    let pools = PoolSet::new(pools);
+    catalog.set_pools(balance::answers(&pools));
+    Ok((catalog, zones, pools))
 }
 
 /// For start-up and `check`: every error on its own plain line, then one summary error.
-pub(crate) fn catalog_or_report(specs: &[ZoneSpec]) -> Result<(Catalog, Vec<Zone>)> {
-    load_catalog(specs).map_err(|errors| {
+pub(crate) fn catalog_or_report(settings: &Settings) -> Result<(Catalog, Vec<Zone>, PoolSet)> {
+    load_catalog(settings).map_err(|errors| {
         for error in &errors {
             eprintln!("{error}");
         }
-        anyhow::anyhow!("{} error(s) in the zones", errors.len())
+        anyhow::anyhow!("{} error(s) in the zones or pools", errors.len())
     })
 }
 
 fn check(args: ZoneArgs) -> Result<()> {
     let settings = settings(args, Overrides::default())?;
-    let (_, zones) = catalog_or_report(&settings.zones)?;
+    let (_, zones, pools) = catalog_or_report(&settings)?;
     for zone in &zones {
         println!("{}: {} records, ok", zone.origin, zone.records.len());
+    }
+    for pool in pools.pools() {
+        println!(
+            "pool {}: {} endpoints, ok",
+            pool.owner,
+            pool.endpoints.len()
+        );
     }
     Ok(())
 }
 
-fn stats(args: &ControlArgs) -> Result<()> {
+/// Sends one request to the running daemon and prints its reply.
+fn ask(args: &ControlArgs, request: Request) -> Result<()> {
     let path = args
         .control
         .as_deref()
         .unwrap_or(Path::new(control::DEFAULT_PATH));
-    print!("{}", control::ask(path, Request::Stats)?);
+    print!("{}", control::ask(path, request)?);
     Ok(())
 }

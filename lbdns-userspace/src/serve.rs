@@ -1,20 +1,24 @@
-//! The daemon: loads the zones, fills and attaches the XDP fast path, runs the socket
-//! server and the control socket, and reacts to signals until told to stop.
+//! The daemon: loads the zones and pools, fills and attaches the XDP fast path, runs the socket
+//! server, the health checker and the control socket, and reacts to health changes, control
+//! requests and signals until told to stop.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
 
 use lbdns::authority::Catalog;
-use lbdns::config::{Settings, XdpSettings};
+use lbdns::config::{Overrides, Settings, XdpSettings};
 use lbdns::control::{self, Request};
+use lbdns::health::{Checker, HealthChange};
 use lbdns::maps::MapWriter;
+use lbdns::pool::PoolSet;
 use lbdns::xdp::FastPath;
-use lbdns::{compile, ebpf_object};
+use lbdns::{balance, compile, ebpf_object};
 
-use crate::load_catalog;
+use crate::cli::ZoneArgs;
 
 /// The XDP program and the writer of its maps, kept together for the daemon's lifetime.
 struct Xdp {
@@ -52,7 +56,7 @@ impl Xdp {
             .writer
             .publish(&compiled.image)
             .context("cannot write the XDP maps")?;
-        tracing::info!(
+        tracing::debug!(
             written = report.written,
             removed = report.removed,
             unchanged = report.unchanged,
@@ -83,33 +87,156 @@ impl Xdp {
     }
 }
 
+/// Everything that changes while the daemon runs, shared by the signal loop, the health task
+/// and the control socket. Lock order: `pools`, then `xdp`.
+struct Daemon {
+    catalog: Arc<ArcSwap<Catalog>>,
+    pools: Mutex<PoolSet>,
+    xdp: Mutex<Option<Xdp>>,
+    checker: Mutex<Checker>,
+}
+
+impl Daemon {
+    /// Recomputes the pool answers from `pools` and applies them to both paths: the socket
+    /// path at once, the XDP maps next (only changed answer sets are rewritten). If the maps
+    /// cannot be written, XDP is detached, so the socket path (always right) answers alone.
+    fn apply(&self, pools: &PoolSet) {
+        let catalog = self.catalog.load();
+        catalog.set_pools(balance::answers(pools));
+        self.republish(&catalog);
+    }
+
+    fn republish(&self, catalog: &Catalog) {
+        let mut xdp = lock(&self.xdp);
+        if let Some(fast) = xdp.as_mut() {
+            if let Err(error) = fast.publish(catalog) {
+                tracing::error!("{error:#}; detaching XDP, the socket path answers everything");
+                *xdp = None;
+            }
+        }
+    }
+
+    fn health_changed(&self, change: &HealthChange) {
+        let mut pools = lock(&self.pools);
+        if !pools.set_health(&change.target, change.up).is_empty() {
+            self.apply(&pools);
+        }
+    }
+
+    fn answer(&self, request: Request) -> String {
+        match request {
+            Request::Stats => match &*lock(&self.xdp) {
+                Some(xdp) => xdp.stats(),
+                None => "error: the XDP fast path is off (serve --xdp IFACE)\n".to_owned(),
+            },
+            Request::Status => {
+                let health = lock(&self.checker).snapshot();
+                let mut out = balance::status(&lock(&self.pools), &health);
+                if let Some(xdp) = &*lock(&self.xdp) {
+                    out.push_str("xdp\n");
+                    for line in xdp.stats().lines() {
+                        out.push_str(&format!("  {line}\n"));
+                    }
+                }
+                out
+            }
+            Request::Drain(address) | Request::Undrain(address) => {
+                let drain = matches!(request, Request::Drain(_));
+                let mut pools = lock(&self.pools);
+                match pools.set_drained(address, drain) {
+                    Err(error) => format!("error: {error}\n"),
+                    Ok(changed) => {
+                        if !changed.is_empty() {
+                            self.apply(&pools);
+                        }
+                        let verb = if drain { "drained" } else { "undrained" };
+                        tracing::info!(%address, "{verb} by control request");
+                        format!("{address} {verb} in {} pool(s)\n", changed.len())
+                    }
+                }
+            }
+        }
+    }
+
+    /// Loads zones and pools again and swaps them in; health and drains carry over. On any
+    /// error the daemon keeps serving what it had.
+    fn reload(&self, zone: &ZoneArgs, overrides: &Overrides) {
+        let loaded = crate::settings(zone.clone(), overrides.clone())
+            .map_err(|error| vec![format!("{error:#}")])
+            .and_then(|settings| crate::load_catalog(&settings));
+        let (fresh, _, mut fresh_pools) = match loaded {
+            Ok(loaded) => loaded,
+            Err(errors) => {
+                for error in &errors {
+                    tracing::error!("{error}");
+                }
+                tracing::error!("reload failed, still serving the previous zones and pools");
+                return;
+            }
+        };
+        let mut pools = lock(&self.pools);
+        let mut checker = lock(&self.checker);
+        checker.set_targets(fresh_pools.targets());
+        for status in checker.snapshot() {
+            fresh_pools.set_health(&status.target, status.up);
+        }
+        for address in pools.drained() {
+            // An address the new configuration no longer has stays gone.
+            let _ = fresh_pools.set_drained(address, true);
+        }
+        fresh.set_pools(balance::answers(&fresh_pools));
+        // XDP first: it serves the new data before the socket path does, never after.
+        self.republish(&fresh);
+        self.catalog.store(Arc::new(fresh));
+        *pools = fresh_pools;
+        tracing::info!("zones and pools reloaded");
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these is a bug already reported; keep serving.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Runs the daemon until SIGTERM or SIGINT.
-pub fn run(settings: Settings) -> Result<()> {
-    let (catalog, _) = crate::catalog_or_report(&settings.zones)?;
+pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
+    let settings: Settings = crate::settings(zone.clone(), overrides.clone())?;
+    let (catalog, _, pools) = crate::catalog_or_report(&settings)?;
     // XDP goes first: a missing interface or privilege stops start-up before any port is bound.
     let xdp = if settings.xdp.interfaces.is_empty() {
         None
     } else {
         Some(Xdp::start(&settings.xdp, &catalog)?)
     };
-    let xdp = Arc::new(Mutex::new(xdp));
-    let catalog = Arc::new(ArcSwap::from_pointee(catalog));
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let _sockets = lbdns::server::start(&catalog, &settings.listen, settings.tcp)?;
+    let daemon = runtime.block_on(async {
+        let (changes, mut changed) = mpsc::unbounded_channel();
+        let daemon = Arc::new(Daemon {
+            catalog: Arc::new(ArcSwap::from_pointee(catalog)),
+            checker: Mutex::new(Checker::start(pools.targets(), changes)),
+            pools: Mutex::new(pools),
+            xdp: Mutex::new(xdp),
+        });
+        let _sockets = lbdns::server::start(&daemon.catalog, &settings.listen, settings.tcp)?;
         let listener = control::bind(&settings.control).with_context(|| {
             format!(
                 "cannot create the control socket {}",
                 settings.control.display()
             )
         })?;
-        let stats_source = xdp.clone();
-        let control_task = tokio::spawn(control::serve(listener, move |request| match request {
-            Request::Stats => match &*stats_source.lock().expect("no panics while locked") {
-                Some(xdp) => xdp.stats(),
-                None => "error: the XDP fast path is off (serve --xdp IFACE)\n".to_owned(),
-            },
+        let answering = daemon.clone();
+        let control_task = tokio::spawn(control::serve(listener, move |request| {
+            answering.answer(request)
         }));
+        // Applied as each change arrives: the maps follow a verdict within a publish.
+        let listening = daemon.clone();
+        let health_task = tokio::spawn(async move {
+            while let Some(change) = changed.recv().await {
+                listening.health_changed(&change);
+            }
+        });
         tracing::info!(zones = settings.zones.len(), "lbdns serving");
         let mut hangup = signal(SignalKind::hangup()).context("cannot install SIGHUP handler")?;
         let mut terminate =
@@ -118,16 +245,17 @@ pub fn run(settings: Settings) -> Result<()> {
             signal(SignalKind::interrupt()).context("cannot install SIGINT handler")?;
         loop {
             tokio::select! {
-                _ = hangup.recv() => reload(&catalog, &xdp, &settings),
+                _ = hangup.recv() => daemon.reload(&zone, &overrides),
                 _ = terminate.recv() => break,
                 _ = interrupt.recv() => break,
             }
         }
         control_task.abort();
+        health_task.abort();
         let _ = std::fs::remove_file(&settings.control);
-        Ok::<_, anyhow::Error>(())
+        Ok::<_, anyhow::Error>(daemon)
     })?;
-    if let Some(xdp) = xdp.lock().expect("no panics while locked").take() {
+    if let Some(xdp) = lock(&daemon.xdp).take() {
         for line in xdp.stats().lines() {
             tracing::info!("XDP {line}");
         }
@@ -136,28 +264,4 @@ pub fn run(settings: Settings) -> Result<()> {
     }
     tracing::info!("lbdns stopped");
     Ok(())
-}
-
-/// Loads the zones again and swaps them in. The XDP maps are written first; if that fails the
-/// fast path is detached, so the socket path (always right) answers everything.
-fn reload(current: &ArcSwap<Catalog>, xdp: &Mutex<Option<Xdp>>, settings: &Settings) {
-    let fresh = match load_catalog(&settings.zones) {
-        Ok((catalog, _)) => catalog,
-        Err(errors) => {
-            for error in &errors {
-                tracing::error!("{error}");
-            }
-            tracing::error!("reload failed, still serving the previous zones");
-            return;
-        }
-    };
-    let mut xdp = xdp.lock().expect("no panics while locked");
-    if let Some(fast) = xdp.as_mut() {
-        if let Err(error) = fast.publish(&fresh) {
-            tracing::error!("{error:#}; detaching XDP, the socket path answers everything");
-            *xdp = None;
-        }
-    }
-    current.store(Arc::new(fresh));
-    tracing::info!("zones reloaded");
 }

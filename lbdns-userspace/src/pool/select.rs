@@ -18,6 +18,7 @@
 //! the other addresses follow in rotation, and `answers` cuts the list.
 
 use super::model::{OnAllDown, Policy};
+use crate::authority::Order;
 
 /// The most addresses one family of a pool answers from: the XDP answer-set limit.
 pub const MAX_ADDRESSES: usize = 16;
@@ -86,14 +87,20 @@ impl<A: Copy> Selection<A> {
         self.addresses.is_empty()
     }
 
-    /// The addresses query number `k` is answered with, leading address first.
-    pub fn answer(&self, k: u64) -> impl Iterator<Item = A> + '_ {
-        let count = self.addresses.len();
-        let lead = match self.schedule.len() {
-            0 => 0,
-            len => usize::from(self.schedule[(k % len as u64) as usize]),
-        };
-        (0..usize::from(self.answers)).map(move |i| self.addresses[(lead + i) % count])
+    /// The ordering rule both paths apply to `addresses`: this schedule and this cap.
+    pub fn order(&self) -> Order {
+        Order {
+            schedule: self.schedule.clone(),
+            cap: Some(usize::from(self.answers)),
+        }
+    }
+
+    /// The addresses query number `k` is answered with, leading address first; what the
+    /// socket path's `Order::span` and the XDP program compute, spelled out for the tests.
+    #[cfg(test)]
+    pub(crate) fn answer(&self, k: u64) -> impl Iterator<Item = A> + '_ {
+        let span = self.order().span(k as usize, self.addresses.len());
+        (0..span.count).map(move |i| self.addresses[(span.start + i) % self.addresses.len()])
     }
 }
 
