@@ -1,10 +1,29 @@
 //! Answer sets: the records one reply carries, stored by slot in the `ANSWERS_V4`/`ANSWERS_V6`
 //! arrays. A name reaches its set through its RRset id and `RRSET_SLOT_*`; how a set is replaced
 //! while queries flow is in [`crate::publish`].
+//!
+//! Which records reply k carries (k counts the replies this CPU has sent for the RRset id, see
+//! `ROTATION_*` in [`crate::maps`]), with `n = count`:
+//!
+//! ```text
+//! lead    = schedule[k % schedule_len]
+//! records = addrs[(lead + i) % n]  for i in 0..limit
+//! ```
+//!
+//! A plain RRset has the schedule `0, 1, .., n - 1`, so it rotates: reply k leads with address
+//! `k % n`. The socket path orders pools by the same rule, so both paths agree for every k.
 
-use crate::limits::MAX_ADDRS;
+use crate::limits::{MAX_ADDRS, MAX_SCHEDULE};
 
-/// One RRset's addresses as the fast path serves them. `L` is the address length: 4 or 16.
+/// One RRset's addresses as the fast path serves them, with the order of its replies: which
+/// address leads (a weighted schedule, or plain rotation) and how many records follow (the cap).
+/// `L` is the address length: 4 or 16.
+///
+/// Addresses, schedule and cap share one value so that pointing an RRset id at another slot
+/// changes all three at once: a reply never leads with a schedule index meant for other
+/// addresses. Keeping the schedule here costs 36 bytes per slot (44 bytes before the addresses
+/// instead of 8: an A set is 108 bytes, an AAAA set 300), in every slot of the preallocated
+/// arrays, used or not.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AnswerSet<const L: usize> {
@@ -13,9 +32,22 @@ pub struct AnswerSet<const L: usize> {
     /// How many entries of `addrs` are in use: 1..=[`MAX_ADDRS`]. The program passes a query
     /// whose set is outside that range.
     pub count: u16,
-    /// The most records one reply carries: 1..=`count`. Reply k (per CPU and RRset id) starts
-    /// at `addrs[k % count]` and carries `limit` records, wrapping around.
+    /// The answer cap: the most records one reply carries, 1..=`count` (`count` for a plain
+    /// RRset). A reply carries its leading address and the `limit - 1` that follow it, wrapping
+    /// around. The program passes a query whose set has 0 here, and reads more as `count`.
     pub limit: u16,
+    /// How many entries of `schedule` are in use: 1..=[`MAX_SCHEDULE`]. The program passes a
+    /// query whose set is outside that range.
+    pub schedule_len: u8,
+    /// Zero. Explicit so that the value has no uninitialised bytes, and so that `schedule`
+    /// starts on a 4-byte boundary.
+    pub _pad: [u8; 3],
+    /// Indices into `addrs`, each below `count`: reply k leads with
+    /// `addrs[schedule[k % schedule_len]]`. In a weighted pool's schedule each address appears
+    /// in proportion to its weight; a plain RRset's is `0, 1, .., count - 1`. One schedule for
+    /// both keeps a single path in the program. The program passes a query whose entry is not
+    /// below `count`. Entries from `schedule_len` on are zero.
+    pub schedule: [u8; MAX_SCHEDULE],
     /// Addresses in network byte order; entries from `count` on are zero.
     pub addrs: [[u8; L]; MAX_ADDRS],
 }
@@ -25,13 +57,22 @@ pub type AnswerSetV4 = AnswerSet<4>;
 /// An answer set of AAAA records.
 pub type AnswerSetV6 = AnswerSet<16>;
 
+/// The bytes before `addrs`.
+const HEADER_LEN: usize = 12 + MAX_SCHEDULE;
+
 const _: () = {
-    assert!(core::mem::size_of::<AnswerSetV4>() == 8 + 4 * MAX_ADDRS);
-    assert!(core::mem::size_of::<AnswerSetV6>() == 8 + 16 * MAX_ADDRS);
+    assert!(core::mem::offset_of!(AnswerSetV4, schedule) == 12);
+    assert!(core::mem::offset_of!(AnswerSetV4, addrs) == HEADER_LEN);
+    assert!(
+        HEADER_LEN.is_multiple_of(4),
+        "addresses are read as 4-byte words"
+    );
+    assert!(core::mem::size_of::<AnswerSetV4>() == HEADER_LEN + 4 * MAX_ADDRS);
+    assert!(core::mem::size_of::<AnswerSetV6>() == HEADER_LEN + 16 * MAX_ADDRS);
     assert!(core::mem::align_of::<AnswerSetV6>() == 4);
 };
 
 #[cfg(feature = "user")]
-// SAFETY: `u32`, `u16`, `u16`, then bytes; the 8-byte header leaves no padding before or after
-// the byte arrays (asserted above), and every bit pattern is valid.
+// SAFETY: `u32`, `u16`, `u16`, then bytes only, padding included as a field; the sizes asserted
+// above leave no implicit padding anywhere, and every bit pattern is valid.
 unsafe impl<const L: usize> aya::Pod for AnswerSet<L> {}

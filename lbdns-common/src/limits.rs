@@ -7,6 +7,18 @@ pub const MAX_NAME_LEN: usize = 255;
 /// socket path answers them.
 pub const MAX_ADDRS: usize = 16;
 
+/// The most entries a schedule holds ([`crate::answer::AnswerSet::schedule`]): the XDP ABI has
+/// room for 32 leading addresses per cycle. Userspace scales a weighted pool's weights so that
+/// its schedule fits, which makes 1/32 the finest share of leads the fast path serves.
+pub const MAX_SCHEDULE: usize = 32;
+
+// Schedule entries and the schedule length are `u8`s, and plain rotation is a schedule that
+// names every address once.
+const _: () = {
+    assert!(MAX_ADDRS <= MAX_SCHEDULE);
+    assert!(MAX_SCHEDULE <= u8::MAX as usize);
+};
+
 /// The largest DNS message a UDP reply may carry when the query has no OPT record (RFC 1035 §4.2.1).
 pub const PLAIN_UDP_PAYLOAD: u16 = 512;
 

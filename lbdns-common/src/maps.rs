@@ -15,9 +15,10 @@ pub const RRSET_SLOT_V6: &str = "RRSET_SLOT_V6";
 pub const ANSWERS_V4: &str = "ANSWERS_V4";
 /// Array of [`crate::answer::AnswerSetV6`] by slot. Written by userspace only.
 pub const ANSWERS_V6: &str = "ANSWERS_V6";
-/// Per-CPU `u32` by A RRset id: how many replies this CPU has sent for the RRset. Written by
-/// the program only. Indexed by id rather than slot, so the rotation carries on across a change
-/// of addresses.
+/// Per-CPU `u32` by A RRset id: how many replies this CPU has sent for the RRset, which picks
+/// the next reply's leading address ([`crate::answer`]). Written by the program only. Indexed by
+/// id rather than slot, so the rotation carries on across a change of addresses, schedule or
+/// cap.
 pub const ROTATION_V4: &str = "ROTATION_V4";
 /// Per-CPU `u32` by AAAA RRset id, as [`ROTATION_V4`].
 pub const ROTATION_V6: &str = "ROTATION_V6";
@@ -31,8 +32,9 @@ pub const DNS_PORT: &str = "DNS_PORT";
 /// capacity costs no memory.
 pub const DEFAULT_RRSET_ENTRIES: u32 = 65_536;
 /// Default number of answer-set slots per address type, which is also the number of RRset ids
-/// (`RRSET_SLOT_*`, `ROTATION_*` entries). Arrays are allocated up front: 16384 slots are
-/// 1.2 MiB of A sets and 4.3 MiB of AAAA sets.
+/// (`RRSET_SLOT_*`, `ROTATION_*` entries). Arrays are allocated up front, each value rounded up
+/// to 8 bytes by the kernel: 16384 slots are 1.75 MiB of A sets (112 bytes each) and 4.75 MiB
+/// of AAAA sets (304 bytes).
 pub const DEFAULT_ANSWER_SLOTS: u32 = 16_384;
 
 /// The XDP program's name in the object.

@@ -64,7 +64,11 @@
 //!
 //! - health filtering and priority tiers: userspace compiles the set from the healthy members
 //!   of the best tier that has any; the program does not know there were others;
-//! - an answer cap: [`crate::answer::AnswerSet::limit`] records per reply, rotating over all;
-//! - weights: a schedule of member indices (a member repeated in proportion to its weight)
-//!   either inside the answer set or in a sibling array indexed by the same slot, written
-//!   before the slot is stored so it follows the same rules as the set.
+//! - an answer cap: [`crate::answer::AnswerSet::limit`] records per reply, the leading one and
+//!   those after it;
+//! - weights: [`crate::answer::AnswerSet::schedule`], the leading member of successive replies
+//!   (a member repeated in proportion to its weight).
+//!
+//! Addresses, schedule and cap are one answer set, so storing a slot number switches all three
+//! at once: no reply combines a schedule with addresses it was not made for. A change of
+//! weights or cap alone is a new set like any other.

@@ -64,7 +64,8 @@ pub static ANSWERS_V4: Array<AnswerSetV4> = Array::with_max_entries(DEFAULT_ANSW
 #[map]
 pub static ANSWERS_V6: Array<AnswerSetV6> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
 
-/// Replies sent per A RRset id on this CPU: reply k starts at address k mod count.
+/// Replies sent per A RRset id on this CPU: the k of `lbdns_common::answer`, which picks the
+/// leading address of the next reply. By id, so a new set of the RRset carries on the sequence.
 #[map]
 pub static ROTATION_V4: PerCpuArray<u32> = PerCpuArray::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
 /// Replies sent per AAAA RRset id on this CPU.

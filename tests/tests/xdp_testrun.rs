@@ -11,6 +11,7 @@ mod xdp_testrun {
     pub mod fixture;
     pub mod frame;
     pub mod oracle;
+    pub mod pools;
     pub mod publish;
 }
 

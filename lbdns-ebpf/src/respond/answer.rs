@@ -1,4 +1,4 @@
-//! The answer records: one per address, starting at the rotation point.
+//! The answer records: the leading address and those after it, as many as the set's cap allows.
 
 use lbdns_common::{answer::AnswerSet, limits::MAX_ADDRS};
 
@@ -27,7 +27,7 @@ pub const fn record_len(addr_len: usize) -> usize {
     RECORD_FIXED_LEN + addr_len
 }
 
-/// Writes `records` records at `off`, taking addresses from `set` starting at index `start` and
+/// Writes `records` records at `off`, taking addresses from `set` starting at index `lead` and
 /// wrapping around. Returns their checksum contribution as if `off` were on a word boundary
 /// (each record has an even length).
 #[inline(always)]
@@ -35,7 +35,7 @@ pub fn write<const L: usize>(
     frame: &Frame,
     off: usize,
     set: &AnswerSet<L>,
-    start: usize,
+    lead: usize,
     records: usize,
 ) -> Option<Csum> {
     let rr_type = if L == 4 { 1 } else { 28 };
@@ -55,8 +55,8 @@ pub fn write<const L: usize>(
         put32(&mut record.fixed, 6, set.ttl);
         put16(&mut record.fixed, 10, L as u16);
         // A remainder rather than a wrapping counter: the verifier then sees one unknown index
-        // instead of following every (start, count) pair through the loop.
-        let addr = set.addrs.get((start + i).checked_rem(count)?)?;
+        // instead of following every (lead, count) pair through the loop.
+        let addr = set.addrs.get((lead + i).checked_rem(count)?)?;
         // Word by word: a plain array copy becomes a `memcpy` call, a byte loop of its own.
         let mut word = 0;
         while word < L {

@@ -21,7 +21,7 @@ pub use resize::MAX_PREFIX_LEN;
 use aya_ebpf::programs::XdpContext;
 use lbdns_common::{
     answer::AnswerSet,
-    limits::{MAX_ADDRS, PLAIN_UDP_PAYLOAD},
+    limits::{MAX_ADDRS, MAX_SCHEDULE, PLAIN_UDP_PAYLOAD},
 };
 
 use crate::{
@@ -56,6 +56,10 @@ pub fn reply<const L: usize>(
     if records == 0 {
         return Err(MISS);
     }
+    // SAFETY: this CPU's counter for the RRset; XDP runs with preemption disabled, so it holds
+    // until the increment below.
+    let k = unsafe { *hit.rotation };
+    let lead = lead(set, k, count).ok_or(MISS)?;
     let records_off = dns.off + HEADER_LEN + dns.name_len + QUESTION_FIXED_LEN;
     let opt_off = records_off + records * answer::record_len(L);
     let end = opt_off + if dns.edns.is_some() { OPT_FIXED_LEN } else { 0 };
@@ -70,23 +74,30 @@ pub fn reply<const L: usize>(
 
     // The frame has its new length: from here on, failing means dropping.
     let frame = Frame::new(ctx);
-    // SAFETY: this CPU's counter for the RRset; XDP runs with preemption disabled.
-    let start = unsafe {
-        let k = *hit.rotation;
-        *hit.rotation = k.wrapping_add(1);
-        k as usize % count
-    };
-    write(
-        &frame,
-        query,
-        set,
-        start,
-        records,
-        records_off,
-        opt_off,
-        end,
-    )
-    .ok_or(Skip::Drop)
+    // Counted only now: a query that is passed is not a reply sent.
+    // SAFETY: as for the read above.
+    unsafe { *hit.rotation = k.wrapping_add(1) };
+    write(&frame, query, set, lead, records, records_off, opt_off, end).ok_or(Skip::Drop)
+}
+
+/// The index of the address that reply `k` of `set` (with `count` addresses, checked to be
+/// 1..=[`MAX_ADDRS`]) leads with: `schedule[k % schedule_len]`. `None` if the schedule is
+/// malformed, which passes the query rather than answering it in an order the socket path would
+/// not give.
+#[inline(always)]
+fn lead<const L: usize>(set: &AnswerSet<L>, k: u32, count: usize) -> Option<usize> {
+    if set.schedule_len == 0 || usize::from(set.schedule_len) > MAX_SCHEDULE {
+        return None;
+    }
+    // The verifier does not bound a remainder by its divisor, so the index needs a bound check
+    // of its own. Taken modulo the length checked above, the compiler would know the index is
+    // in bounds and drop that check; a second, volatile read of the same byte (userspace never
+    // rewrites a reachable set) gives it an unknown divisor instead.
+    // SAFETY: a `u8` field of the set, which lives as long as the map.
+    let divisor = unsafe { core::ptr::read_volatile(&set.schedule_len) };
+    let at = k.checked_rem(u32::from(divisor))? as usize;
+    let entry = usize::from(*set.schedule.get(at)?);
+    (entry < count).then_some(entry)
 }
 
 /// Writes every part of the reply into `frame`, whose length is already `end`.
@@ -99,7 +110,7 @@ fn write<const L: usize>(
     frame: &Frame,
     query: &Query,
     set: &AnswerSet<L>,
-    start: usize,
+    lead: usize,
     records: usize,
     records_off: usize,
     opt_off: usize,
@@ -123,7 +134,7 @@ fn write<const L: usize>(
     let mut tail = Csum::default();
     tail.add16(dns.addr_type.rr_type());
     tail.add16(1);
-    tail.add(answer::write(frame, records_off, set, start, records)?);
+    tail.add(answer::write(frame, records_off, set, lead, records)?);
     if let Some(edns) = dns.edns {
         tail.add(opt::write(frame, opt_off, edns.dnssec_ok)?);
     }

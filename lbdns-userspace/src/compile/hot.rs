@@ -8,7 +8,8 @@ use super::{AddrType, HotRrset};
 use crate::authority::Catalog;
 
 /// Every RRset of [`Catalog::direct_address_rrsets`], sorted by type and name so the same
-/// catalog always gives the same list.
+/// catalog always gives the same list. Zone RRsets rotate plainly and carry all their records:
+/// no schedule, no cap.
 pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
     let mut rrsets: Vec<HotRrset> = catalog
         .direct_address_rrsets()
@@ -27,6 +28,8 @@ pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
                     .iter()
                     .filter_map(|rdata| rdata.ip_addr())
                     .collect(),
+                schedule: Vec::new(),
+                cap: None,
             })
         })
         .collect();

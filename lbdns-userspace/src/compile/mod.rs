@@ -16,10 +16,15 @@ pub use lbdns_common::key::AddrType;
 use lbdns_common::{
     answer::{AnswerSet, AnswerSetV4, AnswerSetV6},
     key::tier_for_name_len,
-    limits::MAX_ADDRS,
+    limits::{MAX_ADDRS, MAX_SCHEDULE},
 };
 
-/// An RRset the fast path should answer: the authority's A or AAAA records for one name.
+/// An RRset the fast path should answer: the authority's A or AAAA records for one name, and
+/// the order its replies give them in.
+///
+/// Reply k (per CPU) leads with `addrs[schedule[k % schedule.len()]]`, or `addrs[k % n]` with an
+/// empty schedule, and carries the leading address and the next `min(cap, n) - 1`, wrapping
+/// around. The socket path orders a pool's replies by the same rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HotRrset {
     /// The owner name in lowercase wire format, root label included (`\x03www\x07example\x03com\x00`).
@@ -28,8 +33,16 @@ pub struct HotRrset {
     pub qtype: AddrType,
     /// The TTL of every record.
     pub ttl: u32,
-    /// The records' addresses in zone order; all of `qtype`'s family.
+    /// The records' addresses, in the order replies rotate through them (zone order for a plain
+    /// RRset); all of `qtype`'s family.
     pub addrs: Vec<IpAddr>,
+    /// The leading address of successive replies, as indices into `addrs`: a weighted pool's
+    /// addresses, each repeated in proportion to its weight, at most [`MAX_SCHEDULE`] entries.
+    /// Empty for plain rotation.
+    pub schedule: Vec<u8>,
+    /// The most records one reply carries (a pool's `answers`); `None`, or anything from the
+    /// number of addresses up, carries them all.
+    pub cap: Option<usize>,
 }
 
 /// Identifies an RRset in the image and in the maps: (name, type).
@@ -111,6 +124,38 @@ pub enum CompileError {
         /// Its type.
         qtype: AddrType,
     },
+    /// A schedule entry that names no address.
+    #[error("{qtype:?} RRset {name:?}: schedule index {index} with {addrs} addresses")]
+    ScheduleIndex {
+        /// The RRset's name.
+        name: Vec<u8>,
+        /// Its type.
+        qtype: AddrType,
+        /// The offending entry.
+        index: u8,
+        /// How many addresses the RRset has.
+        addrs: usize,
+    },
+    /// A schedule longer than an answer set holds: the weights were not scaled to fit.
+    #[error(
+        "{qtype:?} RRset {name:?}: schedule of {len} entries, more than the XDP ABI's {MAX_SCHEDULE}"
+    )]
+    ScheduleTooLong {
+        /// The RRset's name.
+        name: Vec<u8>,
+        /// Its type.
+        qtype: AddrType,
+        /// The schedule's length.
+        len: usize,
+    },
+    /// A cap of 0: replies with no records.
+    #[error("{qtype:?} RRset {name:?}: answer cap of 0")]
+    ZeroCap {
+        /// The RRset's name.
+        name: Vec<u8>,
+        /// Its type.
+        qtype: AddrType,
+    },
     /// The same (name, type) twice.
     #[error("{qtype:?} RRset {name:?} appears twice")]
     Duplicate {
@@ -121,8 +166,9 @@ pub enum CompileError {
     },
 }
 
-/// Compiles hot RRsets into a map image. Each answer set keeps the zone's address order and
-/// carries every address (`limit == count`).
+/// Compiles hot RRsets into a map image. Each answer set keeps the RRset's address order, its
+/// schedule (`0, 1, .., count - 1` for plain rotation) and its cap clamped to the number of
+/// addresses (`limit == count` without one).
 pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
     let mut compiled = Compiled::default();
     for rrset in rrsets {
@@ -137,6 +183,7 @@ pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
                 qtype: id.qtype,
             });
         }
+        check_order(rrset)?;
         if compiled.image.rrsets.contains_key(&id) || compiled.skipped.iter().any(|s| s.id == id) {
             return Err(CompileError::Duplicate {
                 name: id.name,
@@ -165,17 +212,60 @@ pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
     Ok(compiled)
 }
 
-/// Builds an answer set from an RRset of at most [`MAX_ADDRS`] addresses.
+/// Checks the schedule and the cap against the XDP ABI and the RRset's addresses.
+fn check_order(rrset: &HotRrset) -> Result<(), CompileError> {
+    let name = || rrset.name.clone();
+    if rrset.schedule.len() > MAX_SCHEDULE {
+        return Err(CompileError::ScheduleTooLong {
+            name: name(),
+            qtype: rrset.qtype,
+            len: rrset.schedule.len(),
+        });
+    }
+    if let Some(&index) = rrset
+        .schedule
+        .iter()
+        .find(|&&index| usize::from(index) >= rrset.addrs.len())
+    {
+        return Err(CompileError::ScheduleIndex {
+            name: name(),
+            qtype: rrset.qtype,
+            index,
+            addrs: rrset.addrs.len(),
+        });
+    }
+    if rrset.cap == Some(0) {
+        return Err(CompileError::ZeroCap {
+            name: name(),
+            qtype: rrset.qtype,
+        });
+    }
+    Ok(())
+}
+
+/// Builds an answer set from an RRset of at most [`MAX_ADDRS`] addresses whose schedule and cap
+/// passed [`check_order`].
 fn answer_set<const L: usize>(
     rrset: &HotRrset,
     octets: impl Fn(IpAddr) -> Option<[u8; L]>,
 ) -> Result<AnswerSet<L>, CompileError> {
+    let count = rrset.addrs.len();
+    // Plain rotation is the schedule that leads with each address in turn.
+    let schedule: Vec<u8> = if rrset.schedule.is_empty() {
+        (0..count as u8).collect()
+    } else {
+        rrset.schedule.clone()
+    };
     let mut set = AnswerSet {
         ttl: rrset.ttl,
-        count: rrset.addrs.len() as u16,
-        limit: rrset.addrs.len() as u16,
+        count: count as u16,
+        limit: rrset.cap.map_or(count, |cap| cap.min(count)) as u16,
+        schedule_len: schedule.len() as u8,
+        _pad: [0; 3],
+        schedule: [0; MAX_SCHEDULE],
         addrs: [[0; L]; MAX_ADDRS],
     };
+    set.schedule[..schedule.len()].copy_from_slice(&schedule);
     for (slot, &addr) in set.addrs.iter_mut().zip(&rrset.addrs) {
         *slot = octets(addr).ok_or_else(|| CompileError::WrongFamily {
             name: rrset.name.clone(),

@@ -21,22 +21,87 @@ fn a(name: &str, addrs: &[[u8; 4]]) -> HotRrset {
             .iter()
             .map(|&o| IpAddr::V4(Ipv4Addr::from(o)))
             .collect(),
+        schedule: Vec::new(),
+        cap: None,
     }
+}
+
+/// The A set `rrset` compiles to.
+fn a_set(rrset: HotRrset) -> AnswerSetV4 {
+    let id = RrsetId {
+        qtype: AddrType::A,
+        name: rrset.name.clone(),
+    };
+    let compiled = compile(&[rrset]).unwrap();
+    let Answer::V4(set) = compiled.image.rrsets[&id] else {
+        panic!("A RRset compiled to {:?}", compiled.image.rrsets[&id]);
+    };
+    set
 }
 
 #[test]
 fn keeps_zone_order_and_carries_every_address() {
-    let compiled = compile(&[a("www.example.com", &[[198, 18, 1, 2], [198, 18, 1, 1]])]).unwrap();
-    let id = RrsetId {
-        qtype: AddrType::A,
-        name: wire("www.example.com"),
-    };
-    let Answer::V4(set) = compiled.image.rrsets[&id] else {
-        panic!("A RRset compiled to {:?}", compiled.image.rrsets[&id]);
-    };
+    let set = a_set(a("www.example.com", &[[198, 18, 1, 2], [198, 18, 1, 1]]));
     assert_eq!((set.ttl, set.count, set.limit), (60, 2, 2));
     assert_eq!(set.addrs[..3], [[198, 18, 1, 2], [198, 18, 1, 1], [0; 4]]);
-    assert!(compiled.skipped.is_empty());
+}
+
+/// Plain rotation is the schedule that leads with each address in turn.
+#[test]
+fn a_plain_rrset_leads_with_each_address_in_turn() {
+    let set = a_set(a("www.example.com", &[[192, 0, 2, 1]; 3]));
+    assert_eq!(set.schedule_len, 3);
+    assert_eq!(set.schedule[..4], [0, 1, 2, 0]);
+}
+
+#[test]
+fn keeps_the_schedule_and_clamps_the_cap_to_the_addresses() {
+    let mut weighted = a("pool.example", &[[192, 0, 2, 1], [192, 0, 2, 2]]);
+    weighted.schedule = vec![0, 0, 0, 1];
+    weighted.cap = Some(1);
+    let set = a_set(weighted);
+    assert_eq!((set.count, set.limit, set.schedule_len), (2, 1, 4));
+    assert_eq!(set.schedule[..5], [0, 0, 0, 1, 0]);
+
+    let mut wide_cap = a("pool.example", &[[192, 0, 2, 1], [192, 0, 2, 2]]);
+    wide_cap.cap = Some(4);
+    assert_eq!(
+        a_set(wide_cap).limit,
+        2,
+        "a cap above the addresses carries them all"
+    );
+
+    let mut longest = a("pool.example", &[[192, 0, 2, 1], [192, 0, 2, 2]]);
+    longest.schedule = vec![1; MAX_SCHEDULE];
+    assert_eq!(usize::from(a_set(longest).schedule_len), MAX_SCHEDULE);
+}
+
+#[test]
+fn rejects_schedules_and_caps_the_program_cannot_serve() {
+    let mut out_of_range = a("pool.example", &[[192, 0, 2, 1], [192, 0, 2, 2]]);
+    out_of_range.schedule = vec![0, 2];
+    assert!(matches!(
+        compile(&[out_of_range]),
+        Err(CompileError::ScheduleIndex {
+            index: 2,
+            addrs: 2,
+            ..
+        })
+    ));
+
+    let mut too_long = a("pool.example", &[[192, 0, 2, 1], [192, 0, 2, 2]]);
+    too_long.schedule = vec![0; MAX_SCHEDULE + 1];
+    assert!(matches!(
+        compile(&[too_long]),
+        Err(CompileError::ScheduleTooLong { len, .. }) if len == MAX_SCHEDULE + 1
+    ));
+
+    let mut no_records = a("pool.example", &[[192, 0, 2, 1]]);
+    no_records.cap = Some(0);
+    assert!(matches!(
+        compile(&[no_records]),
+        Err(CompileError::ZeroCap { .. })
+    ));
 }
 
 #[test]
@@ -123,18 +188,24 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 qtype: AddrType::A,
                 ttl: 300,
                 addrs: vec![v4("192.0.2.53")],
+                schedule: Vec::new(),
+                cap: None,
             },
             HotRrset {
                 name: wire("www.example.test"),
                 qtype: AddrType::A,
                 ttl: 60,
                 addrs: vec![v4("192.0.2.2"), v4("192.0.2.1")],
+                schedule: Vec::new(),
+                cap: None,
             },
             HotRrset {
                 name: wire("www.example.test"),
                 qtype: AddrType::Aaaa,
                 ttl: 60,
                 addrs: vec![IpAddr::V6("2001:db8::1".parse().unwrap())],
+                schedule: Vec::new(),
+                cap: None,
             },
         ]
     );

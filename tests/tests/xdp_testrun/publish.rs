@@ -58,6 +58,8 @@ fn rrsets(names: &BTreeMap<u8, u8>) -> Vec<HotRrset> {
                 qtype,
                 ttl: 60,
                 addrs: addrs(index, version, qtype),
+                schedule: Vec::new(),
+                cap: None,
             })
         })
         .collect()

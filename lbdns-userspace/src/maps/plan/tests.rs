@@ -25,6 +25,8 @@ fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
             qtype: AddrType::A,
             ttl: 60,
             addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))],
+            schedule: Vec::new(),
+            cap: None,
         })
         .collect();
     rrsets.extend(v6.iter().map(|&(name, last)| HotRrset {
@@ -34,6 +36,8 @@ fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
         addrs: vec![IpAddr::V6(Ipv6Addr::new(
             0x2001, 0xdb8, 0, 0, 0, 0, 0, last,
         ))],
+        schedule: Vec::new(),
+        cap: None,
     }));
     compile(&rrsets).unwrap().image
 }
@@ -135,6 +139,39 @@ fn a_replaced_set_keeps_its_id_and_its_old_slot_waits_for_a_grace_period() {
     // Slot 0 is retiring: the next change waits, then may take it.
     let plan = publish(&mut state, &image(&[("a", 4), ("b", 2)], &[]));
     assert_eq!(outline(&plan), [wait(), step("replace", "a", 0, 0)]);
+}
+
+/// The schedule and the cap are part of the answer set: changing either alone writes a new
+/// set, as a change of addresses does.
+#[test]
+fn a_new_schedule_or_cap_alone_replaces_the_set() {
+    let pool = |schedule: &[u8], cap| {
+        let rrset = HotRrset {
+            name: wire("pool"),
+            qtype: AddrType::A,
+            ttl: 60,
+            addrs: vec![
+                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
+            ],
+            schedule: schedule.to_vec(),
+            cap,
+        };
+        compile(&[rrset]).unwrap().image
+    };
+    let mut state = State::new(8, 8);
+    publish(&mut state, &pool(&[0, 0, 0, 1], None));
+
+    let plan = publish(&mut state, &pool(&[0, 1, 1, 1], None));
+    assert_eq!(outline(&plan), [step("replace", "pool", 0, 1)]);
+    let plan = publish(&mut state, &pool(&[0, 1, 1, 1], Some(1)));
+    assert_eq!(outline(&plan), [wait(), step("replace", "pool", 0, 0)]);
+
+    // An empty schedule is plain rotation, the schedule 0, 1; a cap at or above the number of
+    // addresses carries them all. Both spell the same set.
+    publish(&mut state, &pool(&[], None));
+    let plan = publish(&mut state, &pool(&[0, 1], Some(2)));
+    assert_eq!(plan.steps, []);
 }
 
 #[test]
