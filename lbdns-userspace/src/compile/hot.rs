@@ -7,12 +7,15 @@ use hickory_proto::rr::{Name, RecordType};
 use super::{AddrType, HotRrset};
 use crate::authority::Catalog;
 
-/// Every RRset of [`Catalog::direct_address_rrsets`], sorted by type and name so the same
-/// catalog always gives the same list. Zone RRsets rotate plainly and carry all their records:
-/// no schedule, no cap.
+/// Every RRset of [`Catalog::direct_address_rrsets`] and every non-empty pool answer now in
+/// force, sorted by type and name so the same catalog always gives the same list. Each carries
+/// its order: zone RRsets rotate plainly with all their records, pools bring their weighted
+/// schedule and answer cap.
 pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
+    let pools = catalog.pools();
     let mut rrsets: Vec<HotRrset> = catalog
         .direct_address_rrsets()
+        .chain(pools.rrsets())
         .filter_map(|rrset| {
             let qtype = match rrset.rtype {
                 RecordType::A => AddrType::A,
@@ -28,8 +31,8 @@ pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
                     .iter()
                     .filter_map(|rdata| rdata.ip_addr())
                     .collect(),
-                schedule: Vec::new(),
-                cap: None,
+                schedule: rrset.order.schedule.clone(),
+                cap: rrset.order.cap,
             })
         })
         .collect();

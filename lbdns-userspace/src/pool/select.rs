@@ -22,9 +22,9 @@ use crate::authority::Order;
 
 /// The most addresses one family of a pool answers from: the XDP answer-set limit.
 pub const MAX_ADDRESSES: usize = 16;
-/// The longest weighted schedule. Per-CPU counters in the XDP program cycle through it, so
-/// it must be short enough to be exact over modest query counts, and fit a map value.
-pub const MAX_SCHEDULE: usize = 256;
+/// The longest weighted schedule: what one XDP answer set holds, so both paths share it.
+/// Weights that do not fit are apportioned onto this many slots (within 1/32 of exact).
+pub const MAX_SCHEDULE: usize = lbdns_common::limits::MAX_SCHEDULE;
 
 /// One endpoint of one family as the selection sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,10 +137,10 @@ fn eligible<A>(candidates: &[Candidate<A>], assume_up: bool, policy: Policy) -> 
 /// Weights divided by their gcd, and apportioned onto `MAX_SCHEDULE` slots if they still
 /// sum to more. Every weight here is at least 1.
 ///
-/// Precision: while the reduced weights sum to at most 256 the schedule is exact. Above that,
-/// each endpoint's leading share is rounded to a multiple of 1/256 (within 1/256 of exact),
-/// except that an endpoint whose share is below 1/256 still gets 1/256, the others giving up
-/// those slots in proportion to their weights.
+/// Precision: while the reduced weights sum to at most `MAX_SCHEDULE` (32) the schedule is
+/// exact (3:1, 1:2:7, 5:1:1 all are). Above that, each endpoint's leading share is rounded to a
+/// multiple of 1/32 (within 1/32 of exact), except that an endpoint whose share is below 1/32
+/// still gets one slot, the others giving up those slots in proportion to their weights.
 fn reduce(weights: &[u32]) -> Vec<u64> {
     let reduced = divide_by_gcd(weights.iter().map(|&w| u64::from(w)).collect());
     if reduced.iter().sum::<u64>() <= MAX_SCHEDULE as u64 {
