@@ -241,6 +241,8 @@ pub struct ZoneScale {
     pub pss_before_reload_kib: Option<u64>,
     /// After the reload if there was one: what it keeps using, the figure the goal is about.
     pub pss_kib: Option<u64>,
+    /// Kernel memory of the XDP maps (lbdns-xdp), on top of the process's own.
+    pub bpf_map_kib: Option<u64>,
     pub nsd_start_s: Option<f64>,
     pub nsd_pss_kib: Option<u64>,
     /// lbdns's PSS ÷ NSD's: below 1 meets the goal.
@@ -341,6 +343,7 @@ fn zone_scale(sessions: &[Session]) -> Vec<ZoneScale> {
                 reload_s: s.reload.as_ref().and_then(Outcome::ok).copied(),
                 pss_before_reload_kib: s.memory_after_loads.map(|m| m.pss_kib),
                 pss_kib: pss,
+                bpf_map_kib: s.bpf_map_bytes.map(|b| b / 1024),
                 nsd_start_s: nsd.and_then(|n| n.start_s),
                 nsd_pss_kib: nsd_pss,
                 memory_vs_nsd: pss

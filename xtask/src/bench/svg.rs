@@ -80,7 +80,8 @@ pub fn render(report: &Report) -> String {
         "start",
         11.0,
         &format!(
-            "lbdns {}; ratios are to the ceiling (XDP reflector) of the same run; ✗ = not measured",
+            "lbdns {}; ratios to the ceiling (XDP reflector) of the same run; \
+             ✗ not measured; ! flagged (loss, busy machine: see bench.json)",
             m.lbdns_commit
         ),
     );
@@ -101,18 +102,19 @@ fn draw_panel(
     mixes: &[Mix],
     top: f64,
 ) {
-    let value_of = |target: Target, mix: Mix| {
+    let run_of = |target: Target, mix: Mix| {
         report
             .loads()
             .find(|(s, run)| s.target == target && run.mix == mix)
-            .and_then(|(_, run)| (panel.value)(run))
+            .map(|(_, run)| run)
     };
+    let value_of = |target: Target, mix: Mix| run_of(target, mix).and_then(panel.value);
     let max = mixes
         .iter()
         .flat_map(|&mix| targets.iter().filter_map(move |&t| value_of(t, mix)))
         .fold(0.0, f64::max);
     // Headroom above the tallest bar for its labels.
-    let scale_max = nice_ceiling(max * 1.15);
+    let scale_max = nice_ceiling(max * 1.08);
     let base = top + 30.0 + BAR_AREA;
     text(svg, LEFT, top + 18.0, "start", 12.0, panel.title);
     // Axis and grid: five steps.
@@ -161,18 +163,14 @@ fn draw_panel(
                 mix.name()
             );
             text(svg, centre, base - h - 14.0, "middle", 9.0, &short(value));
+            let flagged = run_of(target, mix).is_some_and(|run| !run.problems.is_empty());
+            let mark = if flagged { "!" } else { "" };
             if let Some(ratio) = report
                 .ratio(target, mix)
                 .and_then(|r| r.vs_ceiling.get(panel.ratio))
             {
-                text(
-                    svg,
-                    centre,
-                    base - h - 4.0,
-                    "middle",
-                    9.0,
-                    &format!("{ratio:.2}×"),
-                );
+                let label = format!("{mark}{ratio:.2}×");
+                text(svg, centre, base - h - 4.0, "middle", 9.0, &label);
             }
         }
     }
@@ -214,13 +212,14 @@ fn short(value: f64) -> String {
     }
 }
 
-/// The smallest of 1, 2, 2.5, 5 × 10^n not below `value`, so the axis has round steps.
+/// The smallest round number (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^n) not below `value`,
+/// so that the axis has round steps.
 fn nice_ceiling(value: f64) -> f64 {
     if value <= 0.0 {
         return 1.0;
     }
     let magnitude = 10f64.powf(value.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0]
+    [1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
         .into_iter()
         .map(|m| m * magnitude)
         .find(|v| *v >= value)
@@ -233,9 +232,10 @@ mod tests {
 
     #[test]
     fn axis_tops_are_round() {
-        assert_eq!(nice_ceiling(523_000.0), 1_000_000.0);
-        assert_eq!(nice_ceiling(147_000.0), 200_000.0);
+        assert_eq!(nice_ceiling(523_000.0), 600_000.0);
+        assert_eq!(nice_ceiling(147_000.0), 150_000.0);
         assert_eq!(nice_ceiling(240_000.0), 250_000.0);
+        assert_eq!(nice_ceiling(810_000.0), 1_000_000.0);
         assert_eq!(nice_ceiling(0.0), 1.0);
     }
 

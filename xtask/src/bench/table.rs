@@ -176,12 +176,16 @@ fn zone_scale(report: &Report, out: &mut String) {
         let _ = writeln!(
             out,
             "  {:<13} first answer {start}; NSD's {}\n  {:<13} reload {}; memory (PSS) {memory}; \
-             before the reload {} MiB",
+             before the reload {} MiB{}",
             scale.target.name(),
             or_dash(scale.nsd_start_s.map(|s| format!("{s:.1} s"))),
             "",
             or_dash(scale.reload_s.map(|s| format!("{s:.1} s"))),
             or_dash(scale.pss_before_reload_kib.map(mib)),
+            scale
+                .bpf_map_kib
+                .map(|kib| format!("; plus {} MiB of BPF maps", mib(kib)))
+                .unwrap_or_default(),
         );
     }
 }
