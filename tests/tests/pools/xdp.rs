@@ -1,0 +1,87 @@
+//! The XDP side of the harness: which counter says the program answered, the client's
+//! pass-through program, and pinning the sending thread to one CPU.
+
+use std::collections::BTreeMap;
+
+use anyhow::{ensure, Result};
+use lbdns::ebpf_object;
+use lbdns::xdp::{AttachMode, FastPath, XdpConfig};
+use lbdns_tests::wire::rtype;
+use lbdns_tests::{Namespace, Topology};
+
+/// The counter the program increments when it answers a query of `qtype`.
+pub fn answered_counter(qtype: u16) -> &'static str {
+    if qtype == rtype::AAAA {
+        "answered_aaaa"
+    } else {
+        "answered_a"
+    }
+}
+
+/// Whether counters that moved by `moved` around one query of `qtype` say that the program
+/// answered it: only its answered counter moved (by more than one if the query was resent).
+pub fn by_xdp(moved: &BTreeMap<String, u64>, qtype: u16) -> bool {
+    !moved.is_empty() && moved.keys().all(|k| k == answered_counter(qtype))
+}
+
+/// How each counter moved from `before` to `after`, but `pass_not_dns`: ARP and neighbour
+/// discovery reach the interface whenever the kernels decide.
+pub fn moved(
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .filter(|(name, _)| *name != "pass_not_dns")
+        .filter_map(|(name, &value)| {
+            let delta = value.saturating_sub(before.get(name).copied().unwrap_or(0));
+            (delta > 0).then(|| (name.clone(), delta))
+        })
+        .collect()
+}
+
+/// Keeps this thread on CPU 0. Its datagrams then reach the server's veth end on CPU 0 too
+/// (the veth hands a packet to its peer's XDP on the sending CPU), so the program's per-CPU
+/// counter for a pool advances by exactly one per query, as the socket path's does.
+pub fn pin_to_cpu0() -> Result<()> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_setaffinity only reads it.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set)
+    };
+    ensure!(
+        rc == 0,
+        "pinning to CPU 0: {}",
+        std::io::Error::last_os_error()
+    );
+    Ok(())
+}
+
+/// An XDP program on the client's veth end that passes every packet: lbdns's own program with
+/// empty maps. Native XDP_TX on a veth reaches the peer only if the peer has a program.
+/// Detached when dropped.
+#[derive(Debug)]
+pub struct PeerProgram {
+    _fast: FastPath,
+}
+
+impl PeerProgram {
+    pub fn attach(client: &Namespace) -> Result<Self> {
+        let fast = client
+            .enter(|| -> Result<FastPath, String> {
+                let config = XdpConfig {
+                    dns_port: 53,
+                    rrset_entries: 1,
+                    answer_slots: 1,
+                };
+                let mut fast = FastPath::load(ebpf_object::PROGRAM, &config)
+                    .map_err(|error| error.to_string())?;
+                fast.attach(Topology::CLIENT_IF, AttachMode::Native)
+                    .map_err(|error| error.to_string())?;
+                Ok(fast)
+            })?
+            .map_err(|error| anyhow::anyhow!("the client's pass-through program: {error}"))?;
+        Ok(Self { _fast: fast })
+    }
+}
