@@ -80,8 +80,13 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
     Ok(listener)
 }
 
-/// Answers requests with `answer` until the task is dropped.
-pub async fn serve(listener: UnixListener, answer: impl Fn(Request) -> String + Send + 'static) {
+/// Answers requests with `answer` until the task is dropped. `answer` may block (a drain
+/// writes the XDP maps), so it runs on tokio's blocking pool, not on a runtime worker.
+pub async fn serve(
+    listener: UnixListener,
+    answer: impl Fn(Request) -> String + Send + Sync + 'static,
+) {
+    let answer = std::sync::Arc::new(answer);
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -90,7 +95,12 @@ pub async fn serve(listener: UnixListener, answer: impl Fn(Request) -> String + 
         let mut line = String::new();
         let reply = match tokio::io::BufReader::new(read).read_line(&mut line).await {
             Ok(_) => match Request::parse(&line) {
-                Some(request) => answer(request),
+                Some(request) => {
+                    let answer = answer.clone();
+                    tokio::task::spawn_blocking(move || answer(request))
+                        .await
+                        .unwrap_or_else(|error| format!("error: {error}\n"))
+                }
                 None => format!("error: unknown request {:?}\n", line.trim()),
             },
             Err(error) => format!("error: {error}\n"),

@@ -55,16 +55,30 @@ fn init_logging() {
         .init();
 }
 
-pub(crate) fn settings(args: ZoneArgs, overrides: Overrides) -> Result<Settings> {
+/// Combines the configuration file and the flags. Errors come back as `file:line: message`
+/// lines, so each caller can show them its own way (plain lines, or log lines on reload).
+pub(crate) fn settings(args: ZoneArgs, overrides: Overrides) -> Result<Settings, Vec<String>> {
     let overrides = Overrides {
         zones: args.zones,
         ..overrides
     };
-    let settings = Settings::new(args.config.as_deref(), overrides)?;
+    let settings =
+        Settings::new(args.config.as_deref(), overrides).map_err(|e| vec![e.to_string()])?;
     if settings.zones.is_empty() {
-        anyhow::bail!("no zones to serve: give --zone FILE or [[zone]] in --config");
+        return Err(vec![
+            "no zones to serve: give --zone FILE or [[zone]] in --config".to_owned(),
+        ]);
     }
     Ok(settings)
+}
+
+/// For start-up and `check`: every error on its own plain line (so editors and CI can jump
+/// to `file:line`), then one summary error.
+pub(crate) fn report(errors: Vec<String>) -> anyhow::Error {
+    for error in &errors {
+        eprintln!("{error}");
+    }
+    anyhow::anyhow!("{} error(s) in the configuration or zones", errors.len())
 }
 
 /// Loads every zone, builds the catalog, and checks the pools against it; logs zone warnings.
@@ -90,18 +104,12 @@ pub(crate) fn load_catalog(
     Ok((catalog, zones, pools))
 }
 
-/// For start-up and `check`: every error on its own plain line, then one summary error.
 pub(crate) fn catalog_or_report(settings: &Settings) -> Result<(Catalog, Vec<Zone>, PoolSet)> {
-    load_catalog(settings).map_err(|errors| {
-        for error in &errors {
-            eprintln!("{error}");
-        }
-        anyhow::anyhow!("{} error(s) in the zones or pools", errors.len())
-    })
+    load_catalog(settings).map_err(report)
 }
 
 fn check(args: ZoneArgs) -> Result<()> {
-    let settings = settings(args, Overrides::default())?;
+    let settings = settings(args, Overrides::default()).map_err(report)?;
     let (_, zones, pools) = catalog_or_report(&settings)?;
     for zone in &zones {
         println!("{}: {} records, ok", zone.origin, zone.records.len());

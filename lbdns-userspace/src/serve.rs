@@ -162,7 +162,6 @@ impl Daemon {
     /// error the daemon keeps serving what it had.
     fn reload(&self, zone: &ZoneArgs, overrides: &Overrides) {
         let loaded = crate::settings(zone.clone(), overrides.clone())
-            .map_err(|error| vec![format!("{error:#}")])
             .and_then(|settings| crate::load_catalog(&settings));
         let (fresh, _, mut fresh_pools) = match loaded {
             Ok(loaded) => loaded,
@@ -202,7 +201,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
-    let settings: Settings = crate::settings(zone.clone(), overrides.clone())?;
+    let settings: Settings =
+        crate::settings(zone.clone(), overrides.clone()).map_err(crate::report)?;
     let (catalog, _, pools) = crate::catalog_or_report(&settings)?;
     // XDP goes first: a missing interface or privilege stops start-up before any port is bound.
     let xdp = if settings.xdp.interfaces.is_empty() {
@@ -230,13 +230,17 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
         let control_task = tokio::spawn(control::serve(listener, move |request| {
             answering.answer(request)
         }));
-        // Applied as each change arrives: the maps follow a verdict within a publish.
+        // Applying a verdict writes maps and may wait for a grace period: a thread of its own,
+        // so neither the health probes nor the TCP listeners wait behind it.
         let listening = daemon.clone();
-        let health_task = tokio::spawn(async move {
-            while let Some(change) = changed.recv().await {
-                listening.health_changed(&change);
-            }
-        });
+        std::thread::Builder::new()
+            .name("health changes".to_owned())
+            .spawn(move || {
+                while let Some(change) = changed.blocking_recv() {
+                    listening.health_changed(&change);
+                }
+            })
+            .context("cannot start the health-change thread")?;
         tracing::info!(zones = settings.zones.len(), "lbdns serving");
         let mut hangup = signal(SignalKind::hangup()).context("cannot install SIGHUP handler")?;
         let mut terminate =
@@ -251,7 +255,6 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             }
         }
         control_task.abort();
-        health_task.abort();
         let _ = std::fs::remove_file(&settings.control);
         Ok::<_, anyhow::Error>(daemon)
     })?;
