@@ -265,6 +265,7 @@ impl Bench<'_> {
                 break;
             }
         }
+        progress.subject(format!("{}/{}", target.name(), zone_set.name()));
         if session.failure.is_none() {
             session.memory_after_loads = server.memory(self.net);
             if target.reloads() {

@@ -33,8 +33,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(300);
 const RELOAD_TIMEOUT: Duration = START_TIMEOUT;
 /// After SIGTERM, how long before SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-/// What lbdns logs when a reload has replaced the zones being served.
-const RELOADED: &str = "zones reloaded";
+/// How lbdns's log line for a finished reload ends: "zones reloaded", "zones and pools
+/// reloaded".
+const RELOADED: &str = "reloaded";
 /// What lbdns logs when a reload failed and the old zones stay.
 const RELOAD_FAILED: &str = "reload failed";
 
@@ -251,24 +252,28 @@ impl Server {
         let Some(process) = &self.process else {
             anyhow::bail!("nothing to reload");
         };
-        let before = self.read_log().matches(RELOADED).count();
+        let before = Reloads::count(&self.read_log());
         progress.phase("reloading (SIGHUP)", RELOAD_TIMEOUT);
         let started = Instant::now();
         signal(process.id(), libc::SIGHUP)?;
         loop {
             interrupt::check()?;
             let log = self.read_log();
-            if log.matches(RELOADED).count() > before {
+            let now = Reloads::count(&log);
+            if now.done > before.done {
                 return Ok(started.elapsed());
             }
-            if log.contains(RELOAD_FAILED) {
+            if now.failed > before.failed {
                 anyhow::bail!("reload failed: {}", tail(&log));
             }
             if let Some(status) = self.exited()? {
                 anyhow::bail!("exited during the reload ({status}): {}", self.log_tail());
             }
             if started.elapsed() > RELOAD_TIMEOUT {
-                anyhow::bail!("no `{RELOADED}` within {} s", RELOAD_TIMEOUT.as_secs());
+                anyhow::bail!(
+                    "no log line ending in `{RELOADED}` within {} s",
+                    RELOAD_TIMEOUT.as_secs()
+                );
             }
             progress.tick();
             thread::sleep(Duration::from_millis(10));
@@ -307,6 +312,25 @@ impl Server {
 
     fn log_tail(&self) -> String {
         tail(&self.read_log())
+    }
+}
+
+/// Reloads that lbdns's log reports, finished and failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Reloads {
+    done: usize,
+    failed: usize,
+}
+
+impl Reloads {
+    fn count(log: &str) -> Self {
+        Self {
+            done: log
+                .lines()
+                .filter(|l| l.trim_end().ends_with(RELOADED))
+                .count(),
+            failed: log.lines().filter(|l| l.contains(RELOAD_FAILED)).count(),
+        }
     }
 }
 
@@ -440,4 +464,20 @@ pub fn server_map_bytes(net: &Net) -> Result<Option<u64>> {
     server_program(net)?
         .map(|(id, _)| xdp::map_bytes(id))
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_reloads_in_lbdns_logs() {
+        let log = "2026-11-21T13:53:36.613486Z  INFO lbdns::serve: lbdns serving zones=1\n\
+                   2026-11-21T13:54:34.305991Z  INFO lbdns::serve: zones and pools reloaded\n\
+                   2026-11-21T13:55:00.000000Z  INFO lbdns::serve: zones reloaded\n\
+                   2026-11-21T13:56:00.000000Z ERROR lbdns::serve: zone.db:3: bad TTL\n\
+                   2026-11-21T13:56:00.000001Z ERROR lbdns::serve: reload failed, still serving \
+                   the previous zones\n";
+        assert_eq!(Reloads::count(log), Reloads { done: 2, failed: 1 });
+    }
 }
