@@ -131,7 +131,7 @@ fn servers(report: &Report, out: &mut String) {
     let _ = writeln!(
         out,
         "start s: to the first answer. PSS, RSS: the server's processes after the loads. \
-         maps: kernel memory of the server-side XDP program's maps. reload s: SIGHUP to \"zones reloaded\"."
+         maps: kernel memory of the server-side XDP program's maps. reload s: SIGHUP to lbdns's \"... reloaded\" log line."
     );
 }
 
