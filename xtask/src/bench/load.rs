@@ -188,7 +188,7 @@ fn run(
     let status = wait(child, limit + GRACE, progress).with_context(|| format!("{what} hung"))?;
     if !status.success() {
         bail!(
-            "{what} failed ({status}): {}",
+            "{status}: {}",
             tail(&fs::read_to_string(output).unwrap_or_default())
         );
     }

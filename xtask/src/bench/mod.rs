@@ -234,8 +234,7 @@ impl Bench<'_> {
             Ok(server) => server,
             Err(error) => {
                 session.failure = Some(error.to_string());
-                if let StartError::Exited(_) | StartError::Timeout(_) | StartError::Other(_) = error
-                {
+                if !matches!(error, StartError::NotInstalled(_)) {
                     self.clear_server_side(&mut session)?;
                 }
                 return Ok(session);
@@ -341,9 +340,11 @@ impl Bench<'_> {
         let after = sample(self.net);
         interrupt::check()?;
         let cpu_s_kxdpgun = after.cpu_s_since(&before);
+        // Only a completed kxdpgun run makes the average a figure at saturation.
         let xdp_ns_per_packet = before
             .program
             .zip(after.program)
+            .filter(|_| kxdpgun.is_ok())
             .and_then(|(b, a)| b.ns_per_run_until(a));
 
         let before = sample(self.net);

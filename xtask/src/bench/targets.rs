@@ -174,7 +174,11 @@ impl Server {
                 Self::spawn(command, log)?
             }
         };
-        server.wait_ready(cx, started, progress)?;
+        if let Err(error) = server.wait_ready(cx, started, progress) {
+            // A server that never answered may still be running, and holding port 53.
+            let _ = server.stop(cx.net);
+            return Err(error);
+        }
         Ok(server)
     }
 
