@@ -39,9 +39,9 @@ pub fn build_crate(dir: &Path, bin: &str) -> Result<PathBuf> {
     Ok(object)
 }
 
-/// Runs clippy over the XDP program with the build's own target and flags, denying warnings.
-pub fn clippy() -> Result<()> {
-    cmd::run(nightly_cargo(&workspace::ebpf_crate(), "clippy").args(["--", "-D", "warnings"]))
+/// Runs clippy over the BPF crate in `dir` with the build's own target and flags, denying warnings.
+pub fn clippy(dir: &Path) -> Result<()> {
+    cmd::run(nightly_cargo(dir, "clippy").args(["--", "-D", "warnings"]))
 }
 
 /// Where [`build`] leaves the object: the crate's own target directory, so it stays put whatever

@@ -20,17 +20,22 @@ pub fn all() -> Result<()> {
             .current_dir(workspace::root())
             .args(["fmt", "--all", "--", "--check"]),
     )?;
-    // Not a workspace member, so `--all` does not reach it.
-    cmd::run(
-        cmd::cargo()
-            .arg("fmt")
-            .arg("--manifest-path")
-            .arg(workspace::ebpf_crate().join("Cargo.toml"))
-            .args(["--", "--check"]),
-    )?;
+    // The BPF crates are not workspace members, so `--all` does not reach them.
+    let bpf_crates = [workspace::ebpf_crate(), workspace::ceiling_crate()];
+    for dir in &bpf_crates {
+        cmd::run(
+            cmd::cargo()
+                .arg("fmt")
+                .arg("--manifest-path")
+                .arg(dir.join("Cargo.toml"))
+                .args(["--", "--check"]),
+        )?;
+    }
 
     let binary = build::lbdns(Profile::Debug)?;
-    ebpf::clippy()?;
+    for dir in &bpf_crates {
+        ebpf::clippy(dir)?;
+    }
     let object = ebpf::object();
     cmd::run(build::userspace_cargo(&object).args([
         "clippy",

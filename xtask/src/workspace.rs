@@ -17,6 +17,12 @@ pub fn ebpf_crate() -> PathBuf {
     root().join("lbdns-ebpf")
 }
 
+/// The benchmark's reference XDP programs (the ceiling and a pass-through), another BPF crate
+/// outside the workspace.
+pub fn ceiling_crate() -> PathBuf {
+    root().join("bench/ceiling")
+}
+
 /// The userspace workspace's target directory, honouring `CARGO_TARGET_DIR` as cargo does
 /// (a relative one is taken from the current directory, where cargo was started).
 pub fn target_dir() -> PathBuf {

@@ -24,7 +24,7 @@ const CEILING_BIN: &str = "ceiling";
 
 /// Builds bench/ceiling with lbdns-ebpf's toolchain and flags; returns the object.
 pub fn build_ceiling() -> Result<PathBuf> {
-    ebpf::build_crate(&workspace::root().join("bench/ceiling"), CEILING_BIN)
+    ebpf::build_crate(&workspace::ceiling_crate(), CEILING_BIN)
 }
 
 /// A program of the ceiling object, in native mode on one veth end; detached on drop.
