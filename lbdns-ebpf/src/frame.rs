@@ -63,6 +63,14 @@ impl Frame {
             .map(|p| u16::from_be(unsafe { p.read_unaligned() }))
     }
 
+    /// The 8 bytes at `off` as a little-endian `u64`, in one load whatever their alignment.
+    #[inline(always)]
+    pub fn le64(&self, off: usize) -> Option<u64> {
+        // SAFETY: `ptr` checked that the 8 bytes are inside the frame.
+        self.ptr::<u64>(off)
+            .map(|p| unsafe { load_unaligned_u64(p) })
+    }
+
     /// The `N` bytes at `off`, checked once.
     ///
     /// Writers take a whole header this way instead of checking each field: with several checks
@@ -79,6 +87,30 @@ impl Frame {
         // reference to them (each writer takes its own header once).
         self.ptr::<[u8; N]>(off).map(|p| unsafe { &mut *p })
     }
+}
+
+/// Loads the `u64` at `p`, which need not be aligned, with one BPF load.
+///
+/// Without LLVM's `allows-misaligned-mem-access` feature, `read_unaligned` becomes eight byte
+/// loads. The kernel allows misaligned packet loads where the CPU does (x86, arm64), and the
+/// verifier checks this one like any other.
+///
+/// # Safety
+///
+/// `p` must point at 8 readable bytes.
+#[inline(always)]
+unsafe fn load_unaligned_u64(p: *const u64) -> u64 {
+    let value: u64;
+    // SAFETY: the caller's; the instruction only reads `*p`.
+    unsafe {
+        core::arch::asm!(
+            "{value} = *(u64 *)({p} + 0)",
+            p = in(reg) p,
+            value = lateout(reg) value,
+            options(pure, readonly, nostack, preserves_flags),
+        );
+    }
+    value
 }
 
 /// The big-endian `u16` at `bytes[at..]`.

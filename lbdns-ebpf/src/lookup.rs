@@ -26,10 +26,8 @@ pub struct Hit<'a, const L: usize> {
 )]
 pub fn rrset_id(scratch: *mut Scratch, name_len: usize, addr_type: AddrType) -> Option<u32> {
     // SAFETY: this CPU's scratch value, used only by this program run.
-    let key = unsafe {
-        (*scratch).key[0] = addr_type as u8;
-        (*scratch).key.as_ptr()
-    };
+    unsafe { (*scratch).tag = addr_type as u8 };
+    let key = Scratch::key(scratch);
     let key_len = 1 + name_len;
     // SAFETY (each arm): `key` points at 256 bytes, at least the size of every key type, and
     // `RrsetKey<N>` is a byte array with alignment 1.

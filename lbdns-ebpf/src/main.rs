@@ -8,6 +8,8 @@
 //! `lbdns_common::counters::Counter`.
 #![no_std]
 #![no_main]
+// Inline assembly for single loads of misaligned words (`frame::Frame::le64`).
+#![feature(asm_experimental_arch)]
 
 mod frame;
 mod lookup;

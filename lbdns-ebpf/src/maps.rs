@@ -10,8 +10,7 @@ use aya_ebpf::{
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
     counters::Counter,
-    key::{NameEntry, RrsetKey},
-    limits::MAX_NAME_LEN,
+    key::{NameEntry, RrsetKey, KEY_TIERS},
     maps::{DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES},
 };
 
@@ -86,10 +85,18 @@ pub fn count(counter: Counter) {
 }
 
 /// Per-packet working memory that does not fit the 512-byte stack. Program-private.
+///
+/// The lookup key is `tag` followed by `name`: `_align` puts the name on an 8-byte boundary, so
+/// the name is copied in with aligned 8-byte stores.
 #[repr(C, align(8))]
 pub struct Scratch {
-    /// The lookup key being built: tag byte, lowercase query name, zero padding.
-    pub key: [u8; 1 + MAX_NAME_LEN],
+    /// Puts `tag` right before the 8-byte boundary where `name` starts.
+    _align: [u8; 7],
+    /// Byte 0 of the lookup key: the `AddrType` tag.
+    pub tag: u8,
+    /// The rest of the lookup key: the lowercase query name, then zeros up to the key's size
+    /// tier. One byte longer than the longest key needs.
+    pub name: [u64; NAME_WORDS],
     /// The offsets of the IP header, the UDP header and the DNS message, and whether the IP
     /// version is 6, passed through [`opaque`]: each VLAN and IP version combination has its
     /// own exact values.
@@ -100,6 +107,28 @@ pub struct Scratch {
     /// The bytes before the answer section, while the frame grows at its head
     /// (`respond::resize`).
     pub prefix: [u8; MAX_PREFIX_LEN],
+}
+
+/// The 8-byte words of `Scratch::name`.
+pub const NAME_WORDS: usize = 32;
+
+const _: () = {
+    assert!(core::mem::offset_of!(Scratch, tag) + 1 == core::mem::offset_of!(Scratch, name));
+    assert!(core::mem::offset_of!(Scratch, name).is_multiple_of(8));
+    assert!(1 + NAME_WORDS * 8 >= KEY_TIERS[KEY_TIERS.len() - 1]);
+};
+
+impl Scratch {
+    /// The lookup key: `tag`, then the bytes of `name`.
+    #[inline(always)]
+    pub fn key(scratch: *mut Scratch) -> *const u8 {
+        // SAFETY: `tag` is inside the struct, and the key's bytes run on into `name`.
+        unsafe {
+            scratch
+                .cast::<u8>()
+                .add(core::mem::offset_of!(Scratch, tag))
+        }
+    }
 }
 
 /// Returns `value` after a round trip through `cell`, map memory that the verifier does not

@@ -1,10 +1,13 @@
 //! The query name: validated, lowercased into the lookup key, and summed for the checksum.
+//!
+//! Two passes, neither byte by byte: the labels are walked by their length bytes, then the name
+//! is copied into the key 8 bytes at a time, lowercased and summed a word at a time.
 
 use lbdns_common::limits::MAX_NAME_LEN;
 
 use crate::{
     frame::Frame,
-    maps::{opaque, Scratch},
+    maps::{opaque, Scratch, NAME_WORDS},
     verdict::{Skip, MALFORMED},
 };
 
@@ -12,7 +15,14 @@ use crate::{
 /// extended label types, which a question name in a query does not use.
 const MAX_LABEL_LEN: u8 = 63;
 
-/// Reads the wire-format name at `off` into `scratch.key[1..]`, lowercased, with the rest of the
+/// The most labels a name of [`MAX_NAME_LEN`] bytes has, the root label included: every other
+/// label takes at least two bytes.
+const MAX_LABELS: usize = MAX_NAME_LEN / 2 + 1;
+
+/// The key words a name of up to 31 bytes touches: its key fits the smallest tier, 32 bytes.
+const SMALL_TIER_WORDS: usize = 4;
+
+/// Reads the wire-format name at `off` into `scratch.name`, lowercased, with the rest of the
 /// key zeroed up to its size tier. Returns the name's length and its checksum contribution.
 ///
 /// The name starts at an even offset of the UDP payload (after the 8-byte UDP and 12-byte DNS
@@ -20,68 +30,118 @@ const MAX_LABEL_LEN: u8 = 63;
 /// even. Summing here saves a second pass over the name when the reply is checksummed.
 #[inline(always)]
 pub fn read(frame: &Frame, off: usize, scratch: *mut Scratch) -> Result<(usize, u32), Skip> {
+    let len = length(frame, off, scratch)?;
     // SAFETY: `scratch` is this CPU's scratch value, which only this program run uses.
-    let scratch = unsafe { &mut *scratch };
-    zero_key(scratch, 0, 32);
-    // Bytes of the current label still to come; at 0 the next byte is a length byte. Counting
-    // down keeps the verifier's view of it to a few nested ranges per position, where the
-    // offset of the next length byte would take a different range for every label start.
-    let mut label_left = 0u8;
-    let mut sum = 0u32;
+    let words = unsafe { &mut (*scratch).name };
+    // Every key byte after the name must be zero up to the key's tier: the copy below zeroes
+    // the rest of the name's last word, these stores the words after it.
+    let zeroed = if len < 8 * SMALL_TIER_WORDS {
+        SMALL_TIER_WORDS
+    } else {
+        NAME_WORDS
+    };
+    for word in words.iter_mut().take(zeroed) {
+        // Volatile so that the compiler keeps 8-byte stores rather than calling `memset`, which
+        // BPF cannot do.
+        // SAFETY: a `u64` of this CPU's scratch value.
+        unsafe { core::ptr::write_volatile(word, 0) };
+    }
+
+    let mut sum = 0u64;
+    // Whole words. Each iteration only narrows the range the verifier knows for `len`: no
+    // branch inside the loop forks its state.
     let mut i = 0;
-    loop {
-        if i == MAX_NAME_LEN {
-            return Err(MALFORMED);
+    while i < NAME_WORDS - 1 {
+        if 8 * i + 8 > len {
+            break;
         }
-        let byte = frame.u8(off + i).ok_or(MALFORMED)?;
-        if label_left == 0 {
-            if byte == 0 {
-                break;
-            }
-            if byte > MAX_LABEL_LEN {
-                return Err(MALFORMED);
-            }
-            label_left = byte;
-        } else {
-            label_left -= 1;
-        }
-        if i == 31 {
-            // The key no longer fits the 32-byte tier: clear the rest of the larger tiers.
-            zero_key(scratch, 32, scratch.key.len());
-        }
-        scratch.key[1 + i] = ascii_lowercase(byte);
-        sum += (byte as u32) << ((!i & 1) * 8);
+        let bytes = frame.le64(off + 8 * i).ok_or(MALFORMED)?;
+        sum += (bytes & 0xffff_ffff) + (bytes >> 32);
+        words[i] = lowercase(bytes);
         i += 1;
     }
-    // Each exit of the loop above has its own exact `i`; see `maps::opaque`.
-    let len = opaque(&mut scratch.name_len, i as u32 + 1) as usize;
+    // The last 1 to 7 bytes, if any. QTYPE and QCLASS follow the name, so the 8 bytes from the
+    // word's start are in the question when at least 4 of them are the name's; otherwise the
+    // question's last 8 bytes hold them, shifted.
+    let left = len - 8 * i;
+    if left > 0 {
+        let bytes = if left >= 4 {
+            frame.le64(off + 8 * i).ok_or(MALFORMED)?
+        } else {
+            frame.le64(off + len - 4).ok_or(MALFORMED)? >> (8 * (4 - left))
+        };
+        let bytes = bytes & ((1 << (8 * left)) - 1);
+        sum += (bytes & 0xffff_ffff) + (bytes >> 32);
+        *words.get_mut(i).ok_or(MALFORMED)? = lowercase(bytes);
+    }
+
+    // Each exit of the loop above knows `len` within its own 8-byte range; the length read back
+    // is the same unknown value on every path (`maps::opaque`).
+    // SAFETY: as above.
+    let len = unsafe { core::ptr::read_volatile(&(*scratch).name_len) } as usize;
     if len == 0 || len > MAX_NAME_LEN {
         return Err(MALFORMED);
     }
-    Ok((len, sum))
+    // `sum` adds the 16-bit words as little-endian loads see them, byte-swapped; the one's
+    // complement sum of swapped words is the swapped sum (RFC 1071 §2(B)).
+    Ok((len, u32::from(fold(sum).swap_bytes())))
 }
 
-/// Lowercases ASCII letters. Safe on length bytes too: they are at most 63, below `A`.
-///
-/// Branch-free: a compare would fork the verifier's state on every byte of the name. For a
-/// byte `b`, `(b + 191) >> 8` is 1 exactly when `b >= b'A'` and `(b + 165) >> 8` when
-/// `b > b'Z'`, so their difference is 1 for uppercase letters only.
+/// Checks the name's labels and returns its length, root label included: 1..=[`MAX_NAME_LEN`].
 #[inline(always)]
-fn ascii_lowercase(byte: u8) -> u8 {
-    let b = byte as u32;
-    let upper = ((b + 191) >> 8) - ((b + 165) >> 8);
-    (b | (upper << 5)) as u8
-}
-
-/// Zeroes `key[from..to]` in 8-byte stores; `from` and `to` are multiples of 8. Volatile so the
-/// compiler does not turn it into a `memset` call, which BPF cannot make.
-#[inline(always)]
-fn zero_key(scratch: &mut Scratch, from: usize, to: usize) {
-    let words = scratch.key.as_mut_ptr() as *mut u64;
-    let mut i = from / 8;
-    while i < to / 8 {
-        // SAFETY: `key` is 256 bytes at the start of an 8-aligned struct and `to` <= 256.
-        unsafe { core::ptr::write_volatile(words.add(i), 0) };
-        i += 1;
+fn length(frame: &Frame, off: usize, scratch: *mut Scratch) -> Result<usize, Skip> {
+    // The offset of the next length byte.
+    let mut at = 0;
+    let mut root = false;
+    for _ in 0..MAX_LABELS {
+        let label = frame.u8(off + at).ok_or(MALFORMED)?;
+        if label == 0 {
+            root = true;
+            break;
+        }
+        if label > MAX_LABEL_LEN {
+            return Err(MALFORMED);
+        }
+        at += 1 + usize::from(label);
+        if at >= MAX_NAME_LEN {
+            return Err(MALFORMED);
+        }
     }
+    if !root {
+        return Err(MALFORMED);
+    }
+    // Each exit of the loop above has its own range for `at`; see `maps::opaque`.
+    // SAFETY: `scratch` is this CPU's scratch value, which only this program run uses.
+    let len = opaque(unsafe { &mut (*scratch).name_len }, at as u32 + 1) as usize;
+    if len == 0 || len > MAX_NAME_LEN {
+        return Err(MALFORMED);
+    }
+    Ok(len)
+}
+
+/// Lowercases the ASCII letters among eight bytes. Safe on length bytes too: they are at most
+/// 63, below `A`.
+///
+/// Per byte, without carries between bytes: with `low` the low 7 bits, `low + 0x3f` has its top
+/// bit set exactly when `low >= b'A'`, and `low + 0x25` when `low > b'Z'`; a byte with its own
+/// top bit set is not ASCII. A letter gets 0x20 added by shifting its flag bit (0x80) down.
+#[inline(always)]
+fn lowercase(bytes: u64) -> u64 {
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    const EACH: u64 = 0x0101_0101_0101_0101;
+    let low = bytes & !TOP;
+    let from_a = low + EACH * (0x80 - b'A' as u64);
+    let after_z = low + EACH * (0x80 - (b'Z' as u64 + 1));
+    let upper = from_a & !after_z & !bytes & TOP;
+    bytes | (upper >> 2)
+}
+
+/// The 16-bit one's complement sum of the 16-bit words in `sum`.
+#[inline(always)]
+fn fold(sum: u64) -> u16 {
+    let mut sum = (sum & 0xffff_ffff) + (sum >> 32);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum as u16
 }

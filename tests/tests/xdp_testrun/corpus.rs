@@ -295,6 +295,30 @@ fn tiers_and_sizes(rng: &mut Rng, cases: &mut Vec<Case>) {
     });
 }
 
+/// A and AAAA queries for names of every length from 3 to 40 bytes, with and without EDNS (the
+/// question then ends the frame), over IPv4 and IPv6, in random letter case.
+fn name_lengths(rng: &mut Rng, cases: &mut Vec<Case>) {
+    for name in fixture::length_names() {
+        for qtype in [rtype::A, rtype::AAAA] {
+            for v6 in [false, true] {
+                for edns in [Edns::None, Edns::Plain] {
+                    let qname = recase(&name, 2, rng);
+                    let builder = Builder::query(rng.next() as u16, &qname, qtype);
+                    let dns = with_edns(builder, edns).build();
+                    cases.push(Case {
+                        what: format!(
+                            "{qname} ({} bytes) type {qtype} v6={v6} {edns:?}",
+                            wire::name(&name).len()
+                        ),
+                        frame: framed(v6, Vlan::None, &dns, rng),
+                        expect: Expect::Answer(Layout::new(Vlan::None, v6)),
+                    });
+                }
+            }
+        }
+    }
+}
+
 /// Well-formed queries for hot names that go to the socket path for a reason.
 fn pass_reasons(rng: &mut Rng, cases: &mut Vec<Case>) {
     let www = "www.example.com";
@@ -640,6 +664,7 @@ pub fn corpus() -> Vec<Case> {
     answer_matrix(&mut rng, &mut cases);
     flags_and_edns(&mut rng, &mut cases);
     tiers_and_sizes(&mut rng, &mut cases);
+    name_lengths(&mut rng, &mut cases);
     pass_reasons(&mut rng, &mut cases);
     not_dns(&mut rng, &mut cases);
     truncated_and_garbage(&mut rng, &mut cases);

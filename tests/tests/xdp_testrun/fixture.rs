@@ -1,5 +1,6 @@
-//! What the tests serve: zones/example.com.zone, and a generated zone example.net with names
-//! that exercise each key-size tier and the size limits. The hot RRsets come from the catalog
+//! What the tests serve: zones/example.com.zone, a generated zone example.net with names that
+//! exercise each key-size tier, the size limits and name lengths, and a generated zone t with
+//! names shorter than 8 bytes. The hot RRsets come from the catalog
 //! through `compile::hot_rrsets`, as in the daemon, so the socket path's answers are the
 //! reference for the program's.
 
@@ -44,6 +45,34 @@ pub fn big_name() -> String {
     long_name('b', 120)
 }
 
+/// Names of every wire length from 15 to 40 bytes under example.net, and of 3 to 9 bytes in a
+/// zone of their own: the program reads a name in 8-byte words, and the last 1 to 7 bytes of
+/// each length, at the very end of a frame without EDNS too, are a case of their own.
+pub fn length_names() -> Vec<String> {
+    let mut names = vec![SHORT_APEX.to_owned()];
+    names.extend((1..=6).map(|len| format!("{}.{SHORT_APEX}", &"abcdef"[..len])));
+    names.extend((15..=40).map(|len| long_name('l', len)));
+    names
+}
+
+/// The apex of a zone whose names are shorter than one 8-byte word: "t." is 3 bytes of wire
+/// format.
+const SHORT_APEX: &str = "t";
+
+/// The short names' zone.
+fn short_zone() -> String {
+    let mut text = format!(
+        "$ORIGIN {SHORT_APEX}.\n\
+         @ 300 SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60\n\
+         @ 300 NS ns1.example.com.\n"
+    );
+    for (i, name) in length_names().iter().take(7).enumerate() {
+        writeln!(text, "{name}. 30 A 198.18.8.{i}").unwrap();
+        writeln!(text, "{name}. 30 AAAA 2001:db8:8::{i:x}").unwrap();
+    }
+    text
+}
+
 /// A name with more addresses than one answer set holds: the socket path answers it.
 pub const HUGE: &str = "huge.example.net";
 
@@ -63,16 +92,25 @@ fn test_zone() -> String {
     for i in 1..=17 {
         writeln!(text, "{HUGE}. 10 A 198.18.7.{i}").unwrap();
     }
+    // Between one and three records each, so the replies' lengths vary too.
+    for (i, name) in length_names().iter().enumerate().skip(7) {
+        for j in 0..=i % 3 {
+            writeln!(text, "{name}. 40 A 198.18.9.{}", 3 * i + j).unwrap();
+        }
+        writeln!(text, "{name}. 40 AAAA 2001:db8:9::{i:x}").unwrap();
+    }
     text
 }
 
-/// Both zones, as the socket path serves them.
+/// The three zones, as the socket path serves them.
 pub fn catalog() -> Catalog {
     let example = Zone::load(Path::new(EXAMPLE_ZONE), None)
         .unwrap_or_else(|error| panic!("{EXAMPLE_ZONE}: {error}"));
     let test = Zone::parse(&test_zone(), Path::new("example.net (generated)"), None)
         .unwrap_or_else(|error| panic!("{error}"));
-    Catalog::new(&[example, test]).expect("two apexes")
+    let short = Zone::parse(&short_zone(), Path::new("t (generated)"), None)
+        .unwrap_or_else(|error| panic!("{error}"));
+    Catalog::new(&[example, test, short]).expect("three apexes")
 }
 
 /// The RRsets the program is given: the catalog's hot RRsets.
