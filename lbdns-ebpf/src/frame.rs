@@ -113,6 +113,25 @@ unsafe fn load_unaligned_u64(p: *const u64) -> u64 {
     value
 }
 
+/// Stores `value` at `p`, which need not be aligned, with one BPF store. See
+/// [`load_unaligned_u64`].
+///
+/// # Safety
+///
+/// `p` must point at 8 writable bytes that nothing else references.
+#[inline(always)]
+pub unsafe fn store_unaligned_u64(p: *mut u64, value: u64) {
+    // SAFETY: the caller's; the instruction only writes `*p`.
+    unsafe {
+        core::arch::asm!(
+            "*(u64 *)({p} + 0) = {value}",
+            p = in(reg) p,
+            value = in(reg) value,
+            options(nostack, preserves_flags),
+        );
+    }
+}
+
 /// The big-endian `u16` at `bytes[at..]`.
 #[inline(always)]
 pub fn get16(bytes: &[u8], at: usize) -> u16 {

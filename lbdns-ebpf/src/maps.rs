@@ -1,7 +1,6 @@
 //! The program's maps and globals. Names and sizes are shared with userspace through
 //! `lbdns_common::maps`; userspace resizes the maps before loading.
 
-use crate::respond::MAX_PREFIX_LEN;
 use aya_ebpf::{
     bindings::{BPF_F_MMAPABLE, BPF_F_NO_PREALLOC},
     macros::map,
@@ -104,9 +103,9 @@ pub struct Scratch {
     /// The query name's length, passed through [`opaque`]: each exit of the name loop has
     /// its own exact length.
     pub name_len: u32,
-    /// The bytes before the answer section, while the frame grows at its head
-    /// (`respond::resize`).
-    pub prefix: [u8; MAX_PREFIX_LEN],
+    /// The bytes moved when the frame grows at its head (`respond::resize`): how far, and where
+    /// their last word starts, twice, passed through [`opaque`].
+    pub copy: [u32; 3],
 }
 
 /// The 8-byte words of `Scratch::name`.

@@ -25,12 +25,13 @@ use lbdns::{
 };
 use lbdns_common::counters::Counter;
 use lbdns_tests::{
+    client::{udp_recv, udp_socket},
     wire::{self, flag, rtype, Builder},
     Topology,
 };
 use xdp_testrun::{
     corpus::{corpus, Case, Expect},
-    fixture::{catalog, hot_rrsets},
+    fixture::{catalog, hot_rrsets, length_names, tier_names},
     frame::{check_reply_headers, udp_frame, Endpoints, Layout, Vlan},
     oracle::{assert_same_reply, Oracle, SocketOracle},
 };
@@ -408,4 +409,92 @@ fn attaches_detaches_and_answers_over_a_veth() {
     // Dropping the program detaches it.
     drop(loaded);
     assert_eq!(xdp_mode(&topo.server, iface), None, "detached on drop");
+}
+
+/// Queries from a socket, over a veth, to the program attached natively: names of every length
+/// and tier, A and AAAA, with and without EDNS, over IPv4 and IPv6. veth gives XDP such a
+/// packet in a buffer with almost no room after it, so the frame grows at its head
+/// (`respond::resize` in lbdns-ebpf) rather than at its tail as under BPF_PROG_TEST_RUN. The
+/// client's stack drops a reply with a wrong checksum, and no socket server runs: every query
+/// must get a reply, from the program, equal to the socket path's.
+#[test]
+fn answers_sockets_over_a_native_veth() {
+    let topo = Topology::new().expect("namespaces (needs root)");
+    let loaded = topo
+        .server
+        .enter(|| {
+            let mut loaded = Loaded::new(&XdpConfig::default(), &hot_rrsets());
+            let mode = loaded.fast.attach(Topology::SERVER_IF, AttachMode::Native);
+            assert_eq!(mode.unwrap(), AttachMode::Native);
+            loaded
+        })
+        .unwrap();
+    // Native XDP_TX on a veth reaches the peer only if the peer has a program: this one has
+    // empty maps and passes everything.
+    let _peer = topo
+        .client
+        .enter(|| {
+            let config = XdpConfig {
+                rrset_entries: 1,
+                answer_slots: 1,
+                ..XdpConfig::default()
+            };
+            let mut fast = FastPath::load(ebpf_object::PROGRAM, &config).unwrap();
+            let mode = fast.attach(Topology::CLIENT_IF, AttachMode::Native);
+            assert_eq!(mode.unwrap(), AttachMode::Native);
+            fast
+        })
+        .unwrap();
+
+    let mut oracle = SocketOracle::new(catalog());
+    let mut names = length_names();
+    names.extend(tier_names());
+    names.push("www.example.com".into());
+    let mut sent = 0;
+    for (i, name) in names.iter().enumerate() {
+        // Every other letter upper case: the question goes back as sent.
+        let qname: String = name
+            .chars()
+            .enumerate()
+            .map(|(j, c)| {
+                if (i + j) % 2 == 0 {
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                }
+            })
+            .collect();
+        let qtypes: &[u16] = if tier_names().contains(name) {
+            &[rtype::A]
+        } else {
+            &[rtype::A, rtype::AAAA]
+        };
+        for &qtype in qtypes {
+            for edns in [None, Some(1232)] {
+                for server in topo.server_addrs(53) {
+                    let what = format!("{qname} type {qtype} EDNS {edns:?} to {server}");
+                    let mut builder = Builder::query(sent as u16, &qname, qtype);
+                    if let Some(size) = edns {
+                        builder = builder.edns(size);
+                    }
+                    let query = builder.build();
+                    let socket = udp_socket(&topo.client, server).unwrap();
+                    socket.send(&query).unwrap();
+                    let reply = udp_recv(&socket, std::time::Duration::from_secs(2))
+                        .unwrap()
+                        .unwrap_or_else(|| {
+                            panic!("{what}: no reply (passed, or dropped for its checksum)")
+                        });
+                    assert_same_reply(&what, &reply, &oracle.expected_reply(&query));
+                    sent += 1;
+                }
+            }
+        }
+    }
+    let counters = loaded.counters();
+    assert_eq!(
+        counters.get(Counter::AnsweredA) + counters.get(Counter::AnsweredAaaa),
+        sent,
+        "every query answered by the program"
+    );
 }

@@ -16,8 +16,6 @@ pub mod net;
 pub mod opt;
 mod resize;
 
-pub use resize::MAX_PREFIX_LEN;
-
 use aya_ebpf::programs::XdpContext;
 use lbdns_common::{
     answer::AnswerSet,
