@@ -60,7 +60,7 @@ impl Frame {
     pub fn be16(&self, off: usize) -> Option<u16> {
         // SAFETY: `ptr` checked that both bytes are inside the frame.
         self.ptr::<u16>(off)
-            .map(|p| u16::from_be(unsafe { p.read_unaligned() }))
+            .map(|p| u16::from_be(unsafe { load_unaligned_u16(p) }))
     }
 
     /// The 8 bytes at `off` as a little-endian `u64`, in one load whatever their alignment.
@@ -99,7 +99,7 @@ impl Frame {
 ///
 /// `p` must point at 8 readable bytes.
 #[inline(always)]
-unsafe fn load_unaligned_u64(p: *const u64) -> u64 {
+pub unsafe fn load_unaligned_u64(p: *const u64) -> u64 {
     let value: u64;
     // SAFETY: the caller's; the instruction only reads `*p`.
     unsafe {
@@ -132,26 +132,98 @@ pub unsafe fn store_unaligned_u64(p: *mut u64, value: u64) {
     }
 }
 
-/// The big-endian `u16` at `bytes[at..]`.
+/// Stores `value` at `p`, which need not be aligned, with one BPF store. See
+/// [`load_unaligned_u64`].
+///
+/// # Safety
+///
+/// `p` must point at 4 writable bytes that nothing else references.
 #[inline(always)]
-pub fn get16(bytes: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([bytes[at], bytes[at + 1]])
+pub unsafe fn store_unaligned_u32(p: *mut u32, value: u32) {
+    // SAFETY: the caller's; the instruction only writes `*p`.
+    unsafe {
+        core::arch::asm!(
+            "*(u32 *)({p} + 0) = {value}",
+            p = in(reg) p,
+            value = in(reg) value,
+            options(nostack, preserves_flags),
+        );
+    }
 }
 
-/// The big-endian `u32` at `bytes[at..]`.
+/// Loads the `u16` at `p`, which need not be aligned, with one BPF load. See
+/// [`load_unaligned_u64`].
+///
+/// # Safety
+///
+/// `p` must point at 2 readable bytes.
 #[inline(always)]
-pub fn get32(bytes: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+pub unsafe fn load_unaligned_u16(p: *const u16) -> u16 {
+    let value: u16;
+    // SAFETY: the caller's; the instruction only reads `*p`.
+    unsafe {
+        core::arch::asm!(
+            "{value} = *(u16 *)({p} + 0)",
+            p = in(reg) p,
+            value = lateout(reg) value,
+            options(pure, readonly, nostack, preserves_flags),
+        );
+    }
+    value
 }
 
-/// Stores `value` big-endian at `bytes[at..]`.
+/// Loads the `u32` at `p`, which need not be aligned, with one BPF load. See
+/// [`load_unaligned_u64`].
+///
+/// # Safety
+///
+/// `p` must point at 4 readable bytes.
 #[inline(always)]
-pub fn put16(bytes: &mut [u8], at: usize, value: u16) {
-    bytes[at..at + 2].copy_from_slice(&value.to_be_bytes());
+pub unsafe fn load_unaligned_u32(p: *const u32) -> u32 {
+    let value: u32;
+    // SAFETY: the caller's; the instruction only reads `*p`.
+    unsafe {
+        core::arch::asm!(
+            "{value} = *(u32 *)({p} + 0)",
+            p = in(reg) p,
+            value = lateout(reg) value,
+            options(pure, readonly, nostack, preserves_flags),
+        );
+    }
+    value
 }
 
-/// Stores `value` big-endian at `bytes[at..]`.
+/// Stores `value` at `p`, which need not be aligned, with one BPF store. See
+/// [`load_unaligned_u64`].
+///
+/// # Safety
+///
+/// `p` must point at 2 writable bytes that nothing else references.
 #[inline(always)]
-pub fn put32(bytes: &mut [u8], at: usize, value: u32) {
-    bytes[at..at + 4].copy_from_slice(&value.to_be_bytes());
+pub unsafe fn store_unaligned_u16(p: *mut u16, value: u16) {
+    // SAFETY: the caller's; the instruction only writes `*p`.
+    unsafe {
+        core::arch::asm!(
+            "*(u16 *)({p} + 0) = {value}",
+            p = in(reg) p,
+            value = in(reg) value,
+            options(nostack, preserves_flags),
+        );
+    }
+}
+
+/// Returns `value`, which the compiler can no longer relate to how it was computed: a barrier
+/// against rewrites that the verifier cannot follow. One register move (an empty sequence would
+/// give two instructions' line information the same offset, which the kernel rejects).
+#[inline(always)]
+pub fn hide(mut value: usize) -> usize {
+    // SAFETY: an empty instruction sequence that leaves its one register as it is.
+    unsafe {
+        core::arch::asm!(
+            "{value} = {value}",
+            value = inout(reg) value,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    value
 }

@@ -1,10 +1,10 @@
 //! The DNS header and question (RFC 1035 §4.1).
 
-use lbdns_common::key::AddrType;
+use lbdns_common::{key::AddrType, limits::PLAIN_UDP_PAYLOAD};
 
 use super::{name, opt};
 use crate::{
-    frame::Frame,
+    frame::{load_unaligned_u32, load_unaligned_u64, Frame},
     maps::Scratch,
     verdict::{Skip, MALFORMED, OTHER, TYPE},
 };
@@ -29,6 +29,8 @@ pub const QUESTION_FIXED_LEN: usize = 4;
 pub struct Message {
     /// Offset of the DNS header.
     pub off: usize,
+    /// The query's ID.
+    pub id: u16,
     /// The query's header flags (a subset of `QUERY_FLAGS`).
     pub flags: u16,
     /// The question name's length in wire format, 1..=255. Its lowercase bytes are in
@@ -40,6 +42,9 @@ pub struct Message {
     pub addr_type: AddrType,
     /// The query's OPT record, if it has one.
     pub edns: Option<opt::Edns>,
+    /// The longest reply the requester takes: its EDNS UDP payload size, at least 512 bytes
+    /// (RFC 6891 §6.2.5); 512 bytes without EDNS (RFC 1035 §4.2.1).
+    pub max_len: u16,
 }
 
 /// Parses the DNS message of `len` bytes at `off`.
@@ -53,14 +58,22 @@ pub fn parse(
     if len < HEADER_LEN {
         return Err(MALFORMED);
     }
-    let flags = frame.be16(off + 2).ok_or(MALFORMED)?;
+    let header = frame.bytes::<HEADER_LEN>(off).ok_or(MALFORMED)?.as_ptr();
+    // SAFETY: `bytes` checked that the 12 bytes are inside the frame.
+    let (front, back) = unsafe {
+        (
+            load_unaligned_u64(header.cast()),
+            load_unaligned_u32(header.add(8).cast()),
+        )
+    };
+    // Little-endian loads: each big-endian field is byte-swapped in its place.
+    let id = u16::from_be(front as u16);
+    let flags = u16::from_be((front >> 16) as u16);
     if flags & !QUERY_FLAGS != 0 {
         return Err(OTHER);
     }
-    let qdcount = frame.be16(off + 4).ok_or(MALFORMED)?;
-    let ancount = frame.be16(off + 6).ok_or(MALFORMED)?;
-    let nscount = frame.be16(off + 8).ok_or(MALFORMED)?;
-    let arcount = frame.be16(off + 10).ok_or(MALFORMED)?;
+    let (qdcount, ancount) = (u16::from_be((front >> 32) as u16), (front >> 48) as u16);
+    let (nscount, arcount) = (back as u16, u16::from_be((back >> 16) as u16));
     if qdcount != 1 || ancount != 0 || nscount != 0 || arcount > 1 {
         return Err(OTHER);
     }
@@ -87,12 +100,21 @@ pub fn parse(
     } else {
         None
     };
+    // Decided here, where `edns` is known: from `respond`, the compiler read the size from a
+    // stack slot before testing `edns`, on paths where the slot held a pointer, and the verifier
+    // rejects that read.
+    let max_len = match edns {
+        Some(edns) if edns.udp_size > PLAIN_UDP_PAYLOAD => edns.udp_size,
+        _ => PLAIN_UDP_PAYLOAD,
+    };
     Ok(Message {
         off,
+        id,
         flags,
         name_len,
         name_sum,
         addr_type,
         edns,
+        max_len,
     })
 }

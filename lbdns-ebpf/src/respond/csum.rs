@@ -26,6 +26,14 @@ impl Csum {
         self.0 += other.0;
     }
 
+    /// The sum of 16-bit words given the sum of the same words byte-swapped, as little-endian
+    /// loads of big-endian data see them: the one's complement sum of swapped words is the
+    /// swapped sum (RFC 1071 §2(B)).
+    #[inline(always)]
+    pub fn from_swapped(swapped: u64) -> Csum {
+        Csum(Csum(swapped).fold().swap_bytes() as u64)
+    }
+
     /// The sum of `n` copies of this sum.
     #[inline(always)]
     pub fn times(self, n: u64) -> Csum {

@@ -2,7 +2,7 @@
 
 use super::csum::Csum;
 use crate::{
-    frame::{get16, put16, Frame},
+    frame::{store_unaligned_u16, store_unaligned_u64, Frame},
     parse::dns::{FLAG_CD, FLAG_RD, HEADER_LEN},
 };
 
@@ -20,18 +20,24 @@ const FLAG_AA: u16 = 0x0400;
 pub fn write(
     frame: &Frame,
     off: usize,
+    id: u16,
     query_flags: u16,
     ancount: u16,
     arcount: u16,
 ) -> Option<Csum> {
-    let header = frame.bytes::<HEADER_LEN>(off)?;
+    let header = frame.bytes::<HEADER_LEN>(off)?.as_mut_ptr();
     let flags = FLAG_QR | FLAG_AA | (query_flags & (FLAG_RD | FLAG_CD));
-    put16(header, 2, flags);
-    put16(header, 6, ancount);
-    put16(header, 10, arcount);
-    // QDCOUNT stays 1 and NSCOUNT 0, as parsing required.
+    let [flags_hi, flags_lo] = flags.to_be_bytes();
+    let [an_hi, an_lo] = ancount.to_be_bytes();
+    // Flags, QDCOUNT 1, ANCOUNT, NSCOUNT 0; then ARCOUNT. The ID stays.
+    let middle = u64::from_le_bytes([flags_hi, flags_lo, 0, 1, an_hi, an_lo, 0, 0]);
+    // SAFETY: `bytes` checked that the 12 bytes are inside the frame.
+    unsafe {
+        store_unaligned_u64(header.add(2).cast(), middle);
+        store_unaligned_u16(header.add(10).cast(), arcount.to_be());
+    }
     let mut sum = Csum::default();
-    sum.add16(get16(header, 0));
+    sum.add16(id);
     sum.add16(flags);
     sum.add16(1);
     sum.add16(ancount);

@@ -19,7 +19,7 @@ mod resize;
 use aya_ebpf::programs::XdpContext;
 use lbdns_common::{
     answer::AnswerSet,
-    limits::{MAX_ADDRS, MAX_SCHEDULE, PLAIN_UDP_PAYLOAD},
+    limits::{MAX_ADDRS, MAX_SCHEDULE},
 };
 
 use crate::{
@@ -61,11 +61,7 @@ pub fn reply<const L: usize>(
     let records_off = dns.off + HEADER_LEN + dns.name_len + QUESTION_FIXED_LEN;
     let opt_off = records_off + records * answer::record_len(L);
     let end = opt_off + if dns.edns.is_some() { OPT_FIXED_LEN } else { 0 };
-    let max_len = match dns.edns {
-        Some(edns) if edns.udp_size > PLAIN_UDP_PAYLOAD => edns.udp_size,
-        _ => PLAIN_UDP_PAYLOAD,
-    };
-    if end - dns.off > max_len as usize {
+    if end - dns.off > dns.max_len as usize {
         return Err(SIZE);
     }
     resize::resize(ctx, scratch, records_off, end)?;
@@ -125,7 +121,7 @@ fn write<const L: usize>(
     };
     let (udp, udp_sum) = net::UdpHeader::write(frame, query.udp_off, udp_len)?;
     let arcount = dns.edns.is_some() as u16;
-    let header = header::write(frame, dns.off, dns.flags, records as u16, arcount)?;
+    let header = header::write(frame, dns.off, dns.id, dns.flags, records as u16, arcount)?;
 
     // The bytes after the name start at an odd offset when the name's length is odd; they are
     // summed as if aligned and byte-swapped (RFC 1071 §2(B)).

@@ -1,8 +1,15 @@
 //! Ethernet, IP and UDP headers of the reply.
+//!
+//! Each header is taken from the frame with one bounds check and rewritten in a few 4- and
+//! 8-byte loads and stores. Little-endian loads see big-endian 16-bit fields byte-swapped, so
+//! sums of loaded words are taken with [`Csum::from_swapped`].
 
 use super::csum::Csum;
 use crate::{
-    frame::{get16, get32, put16, put32, Frame},
+    frame::{
+        load_unaligned_u32, load_unaligned_u64, store_unaligned_u16, store_unaligned_u32,
+        store_unaligned_u64, Frame,
+    },
     parse::ip::{IPPROTO_UDP, IPV4_HEADER_LEN, IPV6_HEADER_LEN},
     parse::udp::UDP_HEADER_LEN,
 };
@@ -11,13 +18,23 @@ use crate::{
 const REPLY_TTL: u8 = 64;
 /// IPv4 "don't fragment": a reply is at most the query's advertised size and never fragmented.
 const IPV4_DF: u16 = 0x4000;
+/// IPv4 version 4, header length 5 words (no options), TOS 0.
+const IPV4_VERSION_IHL_TOS: u16 = 0x4500;
 
 /// Swaps the destination and source MAC addresses.
 #[inline(always)]
 pub fn swap_macs(frame: &Frame) -> Option<()> {
-    let macs = frame.bytes::<12>(0)?;
-    let (dst, src) = macs.split_at_mut(6);
-    dst.swap_with_slice(src);
+    let macs = frame.bytes::<12>(0)?.as_mut_ptr();
+    // SAFETY: `bytes` checked that the 12 bytes are inside the frame.
+    unsafe {
+        // Bytes 0..8 and 8..12: the destination, then the source.
+        let low = load_unaligned_u64(macs.cast());
+        let high = u64::from(load_unaligned_u32(macs.add(8).cast()));
+        let dst = low & 0xffff_ffff_ffff;
+        let src = (low >> 48) | (high << 16);
+        store_unaligned_u64(macs.cast(), src | (dst << 48));
+        store_unaligned_u32(macs.add(8).cast(), (dst >> 16) as u32);
+    }
     Some(())
 }
 
@@ -25,32 +42,38 @@ pub fn swap_macs(frame: &Frame) -> Option<()> {
 /// addresses' contribution to the UDP pseudo-header checksum.
 #[inline(always)]
 pub fn ipv4(frame: &Frame, off: usize, total_len: u16) -> Option<Csum> {
-    let header = frame.bytes::<IPV4_HEADER_LEN>(off)?;
-    let src = get32(header, 12);
-    let dst = get32(header, 16);
-    let version_ihl_tos = 0x4500;
+    let header = frame.bytes::<IPV4_HEADER_LEN>(off)?.as_mut_ptr();
+    // SAFETY: `bytes` checked that the 20 bytes are inside the frame.
+    let (src, dst) = unsafe {
+        (
+            load_unaligned_u32(header.add(12).cast()),
+            load_unaligned_u32(header.add(16).cast()),
+        )
+    };
+    let addrs = Csum::from_swapped(u64::from(src) + u64::from(dst));
     let ttl_protocol = u16::from_be_bytes([REPLY_TTL, IPPROTO_UDP]);
 
-    let mut sum = Csum::default();
-    sum.add16(version_ihl_tos);
+    let mut sum = addrs;
+    sum.add16(IPV4_VERSION_IHL_TOS);
     sum.add16(total_len);
     sum.add16(IPV4_DF);
     sum.add16(ttl_protocol);
-    sum.add32(src);
-    sum.add32(dst);
 
-    put16(header, 0, version_ihl_tos);
-    put16(header, 2, total_len);
-    put16(header, 4, 0); // identification: unused with DF (RFC 6864)
-    put16(header, 6, IPV4_DF);
-    put16(header, 8, ttl_protocol);
-    put16(header, 10, sum.ip_checksum());
-    put32(header, 12, dst);
-    put32(header, 16, src);
+    let [len_hi, len_lo] = total_len.to_be_bytes();
+    let [df_hi, df_lo] = IPV4_DF.to_be_bytes();
+    let [csum_hi, csum_lo] = sum.ip_checksum().to_be_bytes();
+    // Identification 0: unused with DF (RFC 6864).
+    let first = u64::from_le_bytes([0x45, 0, len_hi, len_lo, 0, 0, df_hi, df_lo]);
+    let second = u32::from_le_bytes([REPLY_TTL, IPPROTO_UDP, csum_hi, csum_lo]);
+    // SAFETY: as above.
+    unsafe {
+        store_unaligned_u64(header.cast(), first);
+        store_unaligned_u32(header.add(8).cast(), second);
+        store_unaligned_u32(header.add(12).cast(), dst);
+        store_unaligned_u32(header.add(16).cast(), src);
+    }
 
-    let mut pseudo = Csum::default();
-    pseudo.add32(src);
-    pseudo.add32(dst);
+    let mut pseudo = addrs;
     pseudo.add16(IPPROTO_UDP as u16);
     Some(pseudo)
 }
@@ -59,52 +82,59 @@ pub fn ipv4(frame: &Frame, off: usize, total_len: u16) -> Option<Csum> {
 /// contribution to the UDP pseudo-header checksum.
 #[inline(always)]
 pub fn ipv6(frame: &Frame, off: usize, payload_len: u16) -> Option<Csum> {
-    let header = frame.bytes::<IPV6_HEADER_LEN>(off)?;
-    let mut pseudo = Csum::default();
-    pseudo.add16(IPPROTO_UDP as u16);
-    // Source at 8, destination at 24: four 32-bit words each, swapped pairwise.
-    let mut i = 0;
-    while i < 16 {
-        let src = get32(header, 8 + i);
-        let dst = get32(header, 24 + i);
-        put32(header, 8 + i, dst);
-        put32(header, 24 + i, src);
-        pseudo.add32(src);
-        pseudo.add32(dst);
-        i += 4;
+    let header = frame.bytes::<IPV6_HEADER_LEN>(off)?.as_mut_ptr();
+    // Source at 8, destination at 24: two 8-byte words each.
+    // SAFETY: `bytes` checked that the 40 bytes are inside the frame.
+    let [src0, src1, dst0, dst1] =
+        [8, 16, 24, 32].map(|at| unsafe { load_unaligned_u64(header.add(at).cast()) });
+    let mut addrs = 0;
+    for word in [src0, src1, dst0, dst1] {
+        addrs += (word & 0xffff_ffff) + (word >> 32);
     }
-    put32(header, 0, 0x6000_0000); // version 6, traffic class 0, flow label 0
-    put16(header, 4, payload_len);
-    put16(header, 6, u16::from_be_bytes([IPPROTO_UDP, REPLY_TTL]));
+    let [len_hi, len_lo] = payload_len.to_be_bytes();
+    // Version 6, traffic class 0, flow label 0, the payload length, next header, hop limit.
+    let first = u64::from_le_bytes([0x60, 0, 0, 0, len_hi, len_lo, IPPROTO_UDP, REPLY_TTL]);
+    // SAFETY: as above.
+    unsafe {
+        store_unaligned_u64(header.cast(), first);
+        store_unaligned_u64(header.add(8).cast(), dst0);
+        store_unaligned_u64(header.add(16).cast(), dst1);
+        store_unaligned_u64(header.add(24).cast(), src0);
+        store_unaligned_u64(header.add(32).cast(), src1);
+    }
+    let mut pseudo = Csum::from_swapped(addrs);
+    pseudo.add16(IPPROTO_UDP as u16);
     Some(pseudo)
 }
 
 /// The UDP header of the reply, written in two steps because its checksum covers the rest.
-pub struct UdpHeader<'a> {
-    header: &'a mut [u8; UDP_HEADER_LEN],
+pub struct UdpHeader {
+    header: *mut u8,
 }
 
-impl<'a> UdpHeader<'a> {
+impl UdpHeader {
     /// Swaps the ports and sets the length. Returns the header and its checksum contribution
     /// (checksum field 0).
     #[inline(always)]
-    pub fn write(frame: &'a Frame, off: usize, len: u16) -> Option<(Self, Csum)> {
-        let header = frame.bytes::<UDP_HEADER_LEN>(off)?;
-        let src = get16(header, 0);
-        let dst = get16(header, 2);
-        put16(header, 0, dst);
-        put16(header, 2, src);
-        put16(header, 4, len);
-        let mut sum = Csum::default();
-        sum.add16(src);
-        sum.add16(dst);
+    pub fn write(frame: &Frame, off: usize, len: u16) -> Option<(Self, Csum)> {
+        let header = frame.bytes::<UDP_HEADER_LEN>(off)?.as_mut_ptr();
+        // SAFETY: `bytes` checked that the 8 bytes are inside the frame.
+        let ports = unsafe { load_unaligned_u32(header.cast()) };
+        let mut sum = Csum::from_swapped(u64::from(ports));
         sum.add16(len);
+        let [len_hi, len_lo] = len.to_be_bytes();
+        // The two 2-byte ports swap places; the checksum stays 0 until `set_checksum`.
+        let first = u64::from(ports.rotate_left(16))
+            | u64::from(u16::from_le_bytes([len_hi, len_lo])) << 32;
+        // SAFETY: as above.
+        unsafe { store_unaligned_u64(header.cast(), first) };
         Some((Self { header }, sum))
     }
 
     /// Stores the checksum over the pseudo-header and the whole datagram.
     #[inline(always)]
     pub fn set_checksum(self, sum: Csum) {
-        put16(self.header, 6, sum.udp_checksum());
+        // SAFETY: `write` checked that the header is inside the frame, which has not changed.
+        unsafe { store_unaligned_u16(self.header.add(6).cast(), sum.udp_checksum().to_be()) };
     }
 }

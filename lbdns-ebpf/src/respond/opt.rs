@@ -4,7 +4,7 @@ use lbdns_common::limits::EDNS_UDP_PAYLOAD;
 
 use super::csum::Csum;
 use crate::{
-    frame::Frame,
+    frame::{store_unaligned_u64, Frame},
     parse::opt::{FLAG_DO, OPT_FIXED_LEN},
 };
 
@@ -22,7 +22,20 @@ fn encode(dnssec_ok: bool) -> [u8; OPT_FIXED_LEN] {
 #[inline(always)]
 pub fn write(frame: &Frame, off: usize, dnssec_ok: bool) -> Option<Csum> {
     let record = encode(dnssec_ok);
-    *frame.bytes::<OPT_FIXED_LEN>(off)? = record;
+    let to = frame.bytes::<OPT_FIXED_LEN>(off)?.as_mut_ptr();
+    // Two 8-byte stores, the second overlapping the first: bytes 0..8 and 3..11.
+    let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10] = record;
+    // SAFETY: `bytes` checked that the 11 bytes are inside the frame.
+    unsafe {
+        store_unaligned_u64(
+            to.cast(),
+            u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7]),
+        );
+        store_unaligned_u64(
+            to.add(OPT_FIXED_LEN - 8).cast(),
+            u64::from_le_bytes([b3, b4, b5, b6, b7, b8, b9, b10]),
+        );
+    }
     let mut sum = Csum::default();
     sum.add_bytes(&record);
     Some(sum)
