@@ -413,10 +413,11 @@ fn attaches_detaches_and_answers_over_a_veth() {
 
 /// Queries from a socket, over a veth, to the program attached natively: names of every length
 /// and tier, A and AAAA, with and without EDNS, over IPv4 and IPv6. veth gives XDP such a
-/// packet in a buffer with almost no room after it, so the frame grows at its head
-/// (`respond::resize` in lbdns-ebpf) rather than at its tail as under BPF_PROG_TEST_RUN. The
-/// client's stack drops a reply with a wrong checksum, and no socket server runs: every query
-/// must get a reply, from the program, equal to the socket path's.
+/// packet in a buffer with almost no room after it and 256 bytes before it, so the frame must
+/// grow at its head (`respond::resize` in lbdns-ebpf), as it does under BPF_PROG_TEST_RUN too,
+/// but here in a native driver's buffer. The client's stack drops a reply with a wrong
+/// checksum, and no socket server runs: every query must get a reply, from the program, equal
+/// to the socket path's.
 #[test]
 fn answers_sockets_over_a_native_veth() {
     let topo = Topology::new().expect("namespaces (needs root)");

