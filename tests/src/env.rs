@@ -26,6 +26,34 @@ pub fn example_zone() -> PathBuf {
     workspace_root().join("zones").join("example.com.zone")
 }
 
+/// The www A RRset of the example zone, in zone order.
+pub const EXAMPLE_WWW_A: [&str; 4] = ["198.18.1.1", "198.18.1.2", "198.18.1.3", "198.18.1.4"];
+/// The www AAAA RRset of the example zone, in zone order.
+pub const EXAMPLE_WWW_AAAA: [&str; 4] = [
+    "2001:db8:1::1",
+    "2001:db8:1::2",
+    "2001:db8:1::3",
+    "2001:db8:1::4",
+];
+
+/// Keeps the calling thread, and the processes it starts, on CPU 0. The XDP program's rotation
+/// counters are per CPU, and a veth hands a packet to its peer's XDP on the sending CPU (and
+/// BPF_PROG_TEST_RUN runs on the caller's), so a pinned sender sees every query advance one
+/// counter by exactly one.
+pub fn pin_to_cpu0() -> std::io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_setaffinity only reads it.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set)
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// Locates the lbdns binary under test.
 ///
 /// `LBDNS_BIN` wins (set by `cargo xtask test`, which may build a release or differently

@@ -17,13 +17,7 @@ use lbdns_tests::{
     TempDir, Topology,
 };
 
-const WWW_A: [&str; 4] = ["198.18.1.1", "198.18.1.2", "198.18.1.3", "198.18.1.4"];
-const WWW_AAAA: [&str; 4] = [
-    "2001:db8:1::1",
-    "2001:db8:1::2",
-    "2001:db8:1::3",
-    "2001:db8:1::4",
-];
+use lbdns_tests::env::{EXAMPLE_WWW_A as WWW_A, EXAMPLE_WWW_AAAA as WWW_AAAA};
 const TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Root, tools, namespaces and a ready server on port 53 of both server addresses.

@@ -24,6 +24,7 @@ use lbdns::{
     xdp::{AttachMode, Counters, FastPath, XdpConfig, XdpError},
 };
 use lbdns_common::counters::Counter;
+use lbdns_tests::env::pin_to_cpu0;
 use lbdns_tests::{
     client::{udp_recv, udp_socket},
     wire::{self, flag, rtype, Builder},
@@ -84,20 +85,6 @@ fn test_run(fast: &FastPath, frame: &[u8]) -> (u32, Vec<u8>) {
         .expect("BPF_PROG_TEST_RUN");
     out.truncate(result.data_size_out as usize);
     (result.return_value, out)
-}
-
-/// Keeps this thread on CPU 0, so the per-CPU rotation counters see every query.
-fn pin_to_cpu0() {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_setaffinity reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
-        assert_eq!(
-            libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set),
-            0,
-            "pin to CPU 0"
-        );
-    }
 }
 
 /// The counter that moved between two readings; exactly one must move per packet.
@@ -208,7 +195,7 @@ fn check_answer(
 
 #[test]
 fn corpus_of_generated_packets() {
-    pin_to_cpu0();
+    pin_to_cpu0().expect("pin to CPU 0");
     let catalog = catalog();
     let loaded = Loaded::new(&XdpConfig::default(), &compile::hot_rrsets(&catalog));
     let mut oracle = SocketOracle::new(catalog);
@@ -232,7 +219,7 @@ fn corpus_of_generated_packets() {
 /// Successive replies from one CPU start one address further into the RRset.
 #[test]
 fn rotation_advances_by_one_per_query() {
-    pin_to_cpu0();
+    pin_to_cpu0().expect("pin to CPU 0");
     let loaded = Loaded::new(&XdpConfig::default(), &hot_rrsets());
     let layout = Layout::new(Vlan::None, false);
     let mut firsts = Vec::new();
@@ -291,7 +278,7 @@ fn answers_on_the_configured_port_only() {
 #[test]
 fn report_program_size_and_cost() {
     const RUNS: u64 = 200_000;
-    pin_to_cpu0();
+    pin_to_cpu0().expect("pin to CPU 0");
     let loaded = Loaded::new(&XdpConfig::default(), &hot_rrsets());
     let dns = Builder::query(1, "www.example.com", rtype::A)
         .edns(1232)

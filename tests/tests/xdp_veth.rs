@@ -19,14 +19,7 @@ use lbdns_tests::{
     Topology,
 };
 
-/// The www RRsets of zones/example.com.zone, in zone order.
-const WWW_A: [&str; 4] = ["198.18.1.1", "198.18.1.2", "198.18.1.3", "198.18.1.4"];
-const WWW_AAAA: [&str; 4] = [
-    "2001:db8:1::1",
-    "2001:db8:1::2",
-    "2001:db8:1::3",
-    "2001:db8:1::4",
-];
+use lbdns_tests::env::{pin_to_cpu0, EXAMPLE_WWW_A as WWW_A, EXAMPLE_WWW_AAAA as WWW_AAAA};
 
 /// Bound on `lbdns stats`; it answers in milliseconds.
 const STATS_TIMEOUT: Duration = Duration::from_secs(10);
@@ -146,28 +139,12 @@ fn rotation(got: &[String], zone_order: &[&str]) -> Option<usize> {
         .flatten()
 }
 
-/// Keeps this thread, and the dig and kdig processes it starts, on CPU 0. Their queries then
-/// reach the server's veth end on CPU 0 too (the veth hands a packet to its peer's XDP on the
-/// sending CPU), so the program's per-CPU rotation advances by one per query.
-fn pin_to_cpu0() {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_setaffinity reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
-        assert_eq!(
-            libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set),
-            0,
-            "pin to CPU 0"
-        );
-    }
-}
-
 /// Hot A and AAAA queries from kdig and dig, over IPv4 and IPv6, with and without EDNS: each
 /// is answered by the program (one answered_* counter moves by one, nothing else answers) with
 /// the whole RRset, starting one record further on each time.
 #[test]
 fn hot_queries_are_answered_by_xdp_with_rotation() {
-    pin_to_cpu0();
+    pin_to_cpu0().expect("pin to CPU 0");
     let setup = Setup::new();
     let topo = &setup.topo;
     for (rtype, zone_order, counter) in [

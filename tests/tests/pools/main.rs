@@ -55,8 +55,9 @@ mod tiers;
 mod xdp;
 
 pub use answer::{addrs, at, ip, read_answer, Answer};
+pub use lbdns_tests::env::pin_to_cpu0;
+pub use xdp::moved;
 use xdp::{answered_counter, by_xdp, PeerProgram};
-pub use xdp::{moved, pin_to_cpu0};
 
 /// The zone every pool lives in. `alias` is a CNAME, for the owner-clash check.
 pub const ZONE: &str = "$ORIGIN lb.example.\n$TTL 60\n\

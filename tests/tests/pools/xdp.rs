@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{ensure, Result};
+use anyhow::Result;
 use lbdns::ebpf_object;
 use lbdns::xdp::{AttachMode, FastPath, XdpConfig};
 use lbdns_tests::wire::rtype;
@@ -38,24 +38,6 @@ pub fn moved(
             (delta > 0).then(|| (name.clone(), delta))
         })
         .collect()
-}
-
-/// Keeps this thread on CPU 0. Its datagrams then reach the server's veth end on CPU 0 too
-/// (the veth hands a packet to its peer's XDP on the sending CPU), so the program's per-CPU
-/// counter for a pool advances by exactly one per query, as the socket path's does.
-pub fn pin_to_cpu0() -> Result<()> {
-    // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_setaffinity only reads it.
-    let rc = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set)
-    };
-    ensure!(
-        rc == 0,
-        "pinning to CPU 0: {}",
-        std::io::Error::last_os_error()
-    );
-    Ok(())
 }
 
 /// An XDP program on the client's veth end that passes every packet: lbdns's own program with

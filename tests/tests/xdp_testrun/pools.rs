@@ -14,7 +14,8 @@ use lbdns::{
 use lbdns_tests::wire::{self, Builder, Message};
 
 use super::frame::{check_reply_headers, udp_frame, Layout, Vlan};
-use crate::{pin_to_cpu0, v4_endpoints, Loaded, XDP_TX};
+use crate::{v4_endpoints, Loaded, XDP_TX};
+use lbdns_tests::env::pin_to_cpu0;
 
 /// A pool's RRset: `hosts` addresses of `qtype`, whose last byte is their index.
 fn pool(name: &str, qtype: AddrType, hosts: u8, schedule: &[u8], cap: Option<usize>) -> HotRrset {
@@ -92,7 +93,7 @@ fn ask_and_check(loaded: &Loaded, rrset: &HotRrset, k: usize, queries: usize) ->
 
 #[test]
 fn weighted_and_capped_sets() {
-    pin_to_cpu0();
+    pin_to_cpu0().expect("pin to CPU 0");
     let three_to_one = pool("w.pool.example", AddrType::A, 2, &[0, 0, 0, 1], None);
     let capped_to_one = pool("one.pool.example", AddrType::A, 3, &[], Some(1));
     let two_of_four = pool("two.pool.example", AddrType::Aaaa, 4, &[], Some(2));
@@ -136,7 +137,7 @@ fn weighted_and_capped_sets() {
 /// where the old schedule left off, with the new one.
 #[test]
 fn a_publish_that_changes_only_the_schedule_or_the_cap_takes_effect() {
-    pin_to_cpu0();
+    pin_to_cpu0().expect("pin to CPU 0");
     let other = pool("other.pool.example", AddrType::A, 2, &[], None);
     let before = pool("w.pool.example", AddrType::A, 2, &[0, 0, 0, 1], None);
     let mut loaded = Loaded::new(&XdpConfig::default(), &[before.clone(), other.clone()]);
@@ -188,7 +189,7 @@ fn selected(name: &str, policy: Policy, weights: [u32; 8], tiers: [u32; 8]) -> H
 #[test]
 fn report_pool_cost() {
     const RUNS: u64 = 200_000;
-    pin_to_cpu0();
+    pin_to_cpu0().expect("pin to CPU 0");
     let flat = [1; 8];
     let rrsets = [
         selected("rr.pool.example", Policy::RoundRobin, flat, flat),
