@@ -13,7 +13,7 @@ use hickory_proto::rr::{LowerName, Name, RecordType};
 use std::sync::Arc;
 
 pub use pools::PoolAnswers;
-pub use wire::{respond, Transport, EDNS_PAYLOAD};
+pub use wire::{respond, Transport};
 pub use zone_data::{Order, Rrset, Span, ZoneData};
 
 use crate::zone::Zone;
@@ -80,10 +80,6 @@ impl Catalog {
                 self.zones
                     .get(&LowerName::new(&name.trim_to(usize::from(depth))))
             })
-    }
-
-    pub fn zones(&self) -> impl Iterator<Item = &ZoneData> {
-        self.zones.values()
     }
 
     /// The pool answers now in force.

@@ -11,8 +11,8 @@ use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError};
 pub const HEADER_LEN: usize = 12;
 
 pub const QR: u16 = 0x8000;
-pub const RD: u16 = 0x0100;
-pub const CD: u16 = 0x0010;
+const RD: u16 = 0x0100;
+const CD: u16 = 0x0010;
 
 /// The header fields of the query that the response depends on.
 #[derive(Debug, Clone, Copy)]

@@ -15,7 +15,7 @@ use super::Catalog;
 
 /// The UDP payload size we advertise and the most we send over UDP: the DNS flag day 2020
 /// value, which avoids IP fragmentation on ordinary paths.
-pub const EDNS_PAYLOAD: u16 = 1232;
+const EDNS_PAYLOAD: u16 = 1232;
 /// The classic UDP limit for queries without EDNS.
 const PLAIN_UDP_LIMIT: usize = 512;
 /// Size of an OPT record with no options.

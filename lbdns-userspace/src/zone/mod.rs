@@ -16,8 +16,6 @@ use std::sync::Arc;
 use hickory_proto::rr::{DNSClass, LowerName, Name, Record, RecordType};
 use hickory_proto::serialize::txt::parse_ttl;
 
-pub use name::wire_len;
-
 /// `$INCLUDE` nesting deeper than this is almost certainly a loop.
 const MAX_INCLUDE_DEPTH: usize = 16;
 

@@ -60,7 +60,7 @@ fn bad(name: &str, why: &'static str) -> ZoneErrorKind {
 }
 
 /// Length of the uncompressed wire form, including the root label.
-pub fn wire_len(name: &Name) -> usize {
+fn wire_len(name: &Name) -> usize {
     name.iter().map(|label| label.len() + 1).sum::<usize>() + 1
 }
 
