@@ -1,7 +1,9 @@
 //! lbdns: an authoritative DNS responder for load balancing, with an XDP fast path.
 //!
 //! Data flows one way: `zone` (master files → records) → `authority` (records → answers) →
-//! `server` (sockets). See ARCHITECTURE.md for the whole picture.
+//! `server` (sockets); `authority` → `compile` (hot RRsets → map image) → `maps` (the XDP maps);
+//! `health` verdicts → `pool` state → `balance` (pool answers for both paths). See
+//! ARCHITECTURE.md for the whole picture.
 
 pub mod authority;
 pub mod balance;
