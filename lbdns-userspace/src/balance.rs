@@ -3,10 +3,9 @@
 
 use std::fmt::Write as _;
 
-use hickory_proto::rr::rdata::{A, AAAA};
-use hickory_proto::rr::{LowerName, Name, RData, RecordType};
+use hickory_proto::rr::{LowerName, Name, RecordType};
 
-use crate::authority::{Catalog, Order, PoolAnswers, Rrset};
+use crate::authority::{Catalog, Order, PoolAnswers, Rdata, Rrset};
 use crate::health::TargetStatus;
 use crate::pool::{Placement, PoolSet, Selection, Zones};
 
@@ -37,7 +36,7 @@ pub fn answers(pools: &PoolSet) -> PoolAnswers {
     let mut answers = PoolAnswers::default();
     for (id, pool) in pools.pools().iter().enumerate() {
         let selections = pools.selections(id);
-        let mut set = |rtype, selection: Option<(Vec<RData>, Order)>| {
+        let mut set = |rtype, selection: Option<(Vec<Rdata>, Order)>| {
             if let Some((rdatas, order)) = selection {
                 answers.set(Rrset::new(
                     pool.owner.clone(),
@@ -48,11 +47,8 @@ pub fn answers(pools: &PoolSet) -> PoolAnswers {
                 ));
             }
         };
-        set(RecordType::A, rdatas(&selections.v4, |a| RData::A(A(a))));
-        set(
-            RecordType::AAAA,
-            rdatas(&selections.v6, |a| RData::AAAA(AAAA(a))),
-        );
+        set(RecordType::A, rdatas(&selections.v4, Rdata::A));
+        set(RecordType::AAAA, rdatas(&selections.v6, Rdata::Aaaa));
     }
     answers
 }
@@ -60,8 +56,8 @@ pub fn answers(pools: &PoolSet) -> PoolAnswers {
 /// The records and order of one family's selection; `None` (NODATA) when it has no addresses.
 fn rdatas<T: Copy>(
     selection: &Selection<T>,
-    rdata: impl Fn(T) -> RData,
-) -> Option<(Vec<RData>, Order)> {
+    rdata: impl Fn(T) -> Rdata,
+) -> Option<(Vec<Rdata>, Order)> {
     (!selection.is_nodata()).then(|| {
         (
             selection.addresses.iter().map(|&a| rdata(a)).collect(),

@@ -195,10 +195,11 @@ impl Daemon {
     }
 }
 
-/// Gives the heap pages freed by a reload back to the system. The new catalog is built while
-/// the old one still serves, so their allocations interleave, and glibc keeps the old one's
-/// pages once it is freed: measured on a 1,000,000-name zone, resident memory went from 1.05 GB
-/// to 1.88 GB after one reload without this, and stayed at 1.05 GB with it.
+/// Gives freed heap pages back to the system once the zones' text and records are dropped.
+/// Catalogs are built while larger temporaries live (at start-up the parsed records, on reload
+/// also the old catalog), and glibc keeps their pages once they are freed: measured on a
+/// 1,000,000-name zone, resident memory went from 1.05 GB to 1.88 GB after one reload without
+/// this and stayed level with it; at start-up it trims about 50 MB.
 fn release_freed_memory() {
     // SAFETY: malloc_trim only walks glibc's own free lists; it has no preconditions.
     unsafe {
@@ -217,7 +218,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
     let settings: Settings =
         crate::settings(zone.clone(), overrides.clone()).map_err(crate::report)?;
-    let (catalog, _, pools) = crate::catalog_or_report(&settings)?;
+    let (catalog, zones, pools) = crate::catalog_or_report(&settings)?;
+    drop(zones);
+    release_freed_memory();
     // XDP goes first: a missing interface or privilege stops start-up before any port is bound.
     let xdp = if settings.xdp.interfaces.is_empty() {
         None

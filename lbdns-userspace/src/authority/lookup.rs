@@ -4,7 +4,7 @@
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 
-use super::zone_data::{Node, Rrset, ZoneData};
+use super::zone_data::{Node, Rdata, Rrset, ZoneData};
 use super::{Catalog, PoolAnswers};
 
 /// Where a pool owner has no node of its own in the zone.
@@ -113,7 +113,7 @@ pub fn resolve<'z>(
             rrset: cname,
             ttl: cname.ttl,
         });
-        let Some(RData::CNAME(target)) = cname.rdatas.first() else {
+        let Some(RData::CNAME(target)) = cname.rdatas.first().and_then(Rdata::other) else {
             return Some(res);
         };
         let target = LowerName::new(&target.0);
@@ -155,7 +155,7 @@ fn refer<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, cut: &LowerName, node
 /// RFC 1035 §3.3: addresses of the names NS, MX and SRV records point at, where we hold them.
 /// Addresses below a cut are glue, not our data: they go out only with a referral.
 fn add_targets<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, rrset: &'z Rrset, glue: bool) {
-    for rdata in &rrset.rdatas {
+    for rdata in rrset.rdatas.iter().filter_map(Rdata::other) {
         let target = match rdata {
             RData::NS(ns) => &ns.0,
             RData::MX(mx) => &mx.exchange,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 pub use pools::PoolAnswers;
 pub use wire::{respond, Transport};
-pub use zone_data::{Order, Rrset, Span, ZoneData};
+pub use zone_data::{Order, Rdata, Rrset, Span, ZoneData};
 
 use crate::zone::Zone;
 

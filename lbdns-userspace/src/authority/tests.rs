@@ -398,10 +398,17 @@ fn pool_rrset(
     let rdatas = last_octets
         .iter()
         .map(|&o| match rtype {
-            RecordType::A => RData::A(std::net::Ipv4Addr::new(198, 18, 20, o).into()),
-            _ => {
-                RData::AAAA(std::net::Ipv6Addr::new(0x2001, 0xdb8, 20, 0, 0, 0, 0, o.into()).into())
-            }
+            RecordType::A => super::Rdata::A(std::net::Ipv4Addr::new(198, 18, 20, o)),
+            _ => super::Rdata::Aaaa(std::net::Ipv6Addr::new(
+                0x2001,
+                0xdb8,
+                20,
+                0,
+                0,
+                0,
+                0,
+                o.into(),
+            )),
         })
         .collect();
     super::Rrset::new(Name::from_ascii(name).unwrap(), rtype, 20, rdatas, order)

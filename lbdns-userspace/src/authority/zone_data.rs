@@ -1,14 +1,21 @@
 //! One zone indexed for lookup: RRsets by owner, with every empty non-terminal present so that
 //! "does this name exist?" (NXDOMAIN vs NODATA, RFC 8020) is a single map probe.
+//!
+//! Built for zones of millions of names: every node and RRset is allocated once at its final
+//! size, and addresses are stored inline, so the index stays below what the zone's text costs
+//! other servers.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use foldhash::HashMap;
 
 use hickory_proto::rr::rdata::SOA;
-use hickory_proto::rr::{LowerName, Name, RData, RecordType};
+use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
+use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
+use hickory_proto::ProtoError;
 
-use crate::zone::Zone;
+use crate::zone::{SourceRecord, Zone};
 
 /// All records of one owner and type, in file order, duplicates removed (RFC 2181 §5).
 #[derive(Debug)]
@@ -16,11 +23,59 @@ pub struct Rrset {
     pub name: Name,
     pub rtype: RecordType,
     pub ttl: u32,
-    pub rdatas: Vec<RData>,
+    pub rdatas: Box<[Rdata]>,
     /// Which record leads each answer and how many go out.
     pub order: Order,
     /// Counts answers, so successive answers start one record further on.
     rotation: AtomicUsize,
+}
+
+/// One record's data. Addresses, nearly every record of a load-balancing zone, are kept
+/// inline: hickory's `RData` takes 184 bytes, which at a million names made up half the
+/// daemon's memory. Every other type keeps hickory's form, boxed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rdata {
+    A(Ipv4Addr),
+    Aaaa(Ipv6Addr),
+    Other(Box<RData>),
+}
+
+impl From<RData> for Rdata {
+    fn from(rdata: RData) -> Self {
+        match rdata {
+            RData::A(a) => Self::A(a.0),
+            RData::AAAA(aaaa) => Self::Aaaa(aaaa.0),
+            other => Self::Other(Box::new(other)),
+        }
+    }
+}
+
+impl Rdata {
+    pub fn ip_addr(&self) -> Option<IpAddr> {
+        match self {
+            Self::A(a) => Some(IpAddr::V4(*a)),
+            Self::Aaaa(aaaa) => Some(IpAddr::V6(*aaaa)),
+            Self::Other(_) => None,
+        }
+    }
+
+    /// The record's data when it is not an address: what CNAME, NS, MX, SRV and SOA
+    /// processing reads.
+    pub fn other(&self) -> Option<&RData> {
+        match self {
+            Self::Other(rdata) => Some(rdata),
+            Self::A(_) | Self::Aaaa(_) => None,
+        }
+    }
+
+    /// The RDATA octets, names compressed against what `encoder` already holds.
+    pub fn emit(&self, encoder: &mut BinEncoder<'_>) -> Result<(), ProtoError> {
+        match self {
+            Self::A(a) => encoder.emit_vec(&a.octets()),
+            Self::Aaaa(aaaa) => encoder.emit_vec(&aaaa.octets()),
+            Self::Other(rdata) => rdata.emit(encoder),
+        }
+    }
 }
 
 /// The load-balancing rule for an address RRset, the same on the socket and XDP paths (the XDP
@@ -61,12 +116,12 @@ impl Order {
 }
 
 impl Rrset {
-    pub fn new(name: Name, rtype: RecordType, ttl: u32, rdatas: Vec<RData>, order: Order) -> Self {
+    pub fn new(name: Name, rtype: RecordType, ttl: u32, rdatas: Vec<Rdata>, order: Order) -> Self {
         Self {
             name,
             rtype,
             ttl,
-            rdatas,
+            rdatas: rdatas.into_boxed_slice(),
             order,
             rotation: AtomicUsize::new(0),
         }
@@ -100,6 +155,40 @@ pub struct Node {
 }
 
 impl Node {
+    /// The node holding `records` (indices into `all`, in file order): one RRset per type, in
+    /// order of first appearance.
+    fn build(all: &[SourceRecord], records: &[usize]) -> Self {
+        let records: Vec<&Record> = records.iter().map(|&i| &all[i].record).collect();
+        let mut types: Vec<RecordType> = Vec::new();
+        for record in &records {
+            if !types.contains(&record.record_type()) {
+                types.push(record.record_type());
+            }
+        }
+        let rrsets = types
+            .iter()
+            .map(|&rtype| {
+                let members = || records.iter().filter(move |r| r.record_type() == rtype);
+                let mut rdatas: Vec<Rdata> = Vec::with_capacity(members().count());
+                for record in members() {
+                    let rdata = Rdata::from(record.data.clone());
+                    if !rdatas.contains(&rdata) {
+                        rdatas.push(rdata);
+                    }
+                }
+                let first = members().next().expect("every type came from a record");
+                Rrset::new(
+                    first.name.clone(),
+                    rtype,
+                    first.ttl,
+                    rdatas,
+                    Order::default(),
+                )
+            })
+            .collect();
+        Self { rrsets }
+    }
+
     pub fn get(&self, rtype: RecordType) -> Option<&Rrset> {
         self.rrsets.iter().find(|r| r.rtype == rtype)
     }
@@ -124,30 +213,23 @@ pub struct ZoneData {
 impl ZoneData {
     pub fn new(zone: &Zone) -> Self {
         let apex = LowerName::new(&zone.origin);
-        let mut nodes: HashMap<LowerName, Node> = HashMap::default();
-        for source in &zone.records {
-            let record = &source.record;
-            let owner = LowerName::new(&record.name);
+        // First which records each owner has, then each node at its final size: growing nodes
+        // record by record leaves freed fragments all over the heap that are never returned.
+        let mut owners: HashMap<LowerName, Vec<usize>> = HashMap::default();
+        for (index, source) in zone.records.iter().enumerate() {
+            let owner = LowerName::new(&source.record.name);
             // Make every ancestor up to the apex exist, so empty non-terminals answer NODATA.
             let mut ancestor = owner.base_name();
             while apex.zone_of(&ancestor) && ancestor != apex {
-                nodes.entry(ancestor.clone()).or_default();
+                owners.entry(ancestor.clone()).or_default();
                 ancestor = ancestor.base_name();
             }
-            let node = nodes.entry(owner).or_default();
-            let rtype = record.record_type();
-            match node.rrsets.iter_mut().find(|r| r.rtype == rtype) {
-                Some(rrset) if rrset.rdatas.contains(&record.data) => {}
-                Some(rrset) => rrset.rdatas.push(record.data.clone()),
-                None => node.rrsets.push(Rrset::new(
-                    record.name.clone(),
-                    rtype,
-                    record.ttl,
-                    vec![record.data.clone()],
-                    Order::default(),
-                )),
-            }
+            owners.entry(owner).or_default().push(index);
         }
+        let nodes: HashMap<LowerName, Node> = owners
+            .into_iter()
+            .map(|(owner, records)| (owner, Node::build(&zone.records, &records)))
+            .collect();
         let mut cut_depths: Vec<u8> = nodes
             .iter()
             .filter(|(name, node)| **name != apex && node.has_ns())
@@ -177,7 +259,7 @@ impl ZoneData {
     /// RFC 2308 §3: negative answers are cached for min(SOA TTL, SOA MINIMUM).
     pub fn negative_ttl(&self) -> u32 {
         let soa = self.soa();
-        match soa.rdatas.first() {
+        match soa.rdatas.first().and_then(Rdata::other) {
             Some(RData::SOA(SOA { minimum, .. })) => soa.ttl.min(*minimum),
             _ => soa.ttl,
         }
@@ -224,6 +306,53 @@ impl ZoneData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_group_by_owner_and_type_in_file_order_without_duplicates() {
+        let text = "$ORIGIN z.test.\n$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 198.18.0.1\n\
+                    h A 198.18.0.2\nH TXT \"t\"\nh A 198.18.0.3\nh A 198.18.0.2\na.b.h AAAA 2001:db8::1\n";
+        let zone = Zone::parse(text, std::path::Path::new("z"), None).unwrap();
+        let data = ZoneData::new(&zone);
+        let node = |name: &str| data.node(&LowerName::new(&Name::from_ascii(name).unwrap()));
+        let h = node("h.z.test.").unwrap();
+        let types: Vec<RecordType> = h.rrsets.iter().map(|r| r.rtype).collect();
+        assert_eq!(types, [RecordType::A, RecordType::TXT]);
+        let addresses: Vec<IpAddr> = h
+            .get(RecordType::A)
+            .unwrap()
+            .rdatas
+            .iter()
+            .filter_map(Rdata::ip_addr)
+            .collect();
+        assert_eq!(
+            addresses,
+            [
+                "198.18.0.2".parse::<IpAddr>().unwrap(),
+                "198.18.0.3".parse().unwrap()
+            ]
+        );
+        assert!(
+            node("b.h.z.test.").unwrap().rrsets.is_empty(),
+            "an empty non-terminal exists"
+        );
+        assert!(node("c.h.z.test.").is_none());
+    }
+
+    #[test]
+    fn inline_addresses_encode_as_hickory_encodes_them() {
+        for rdata in [
+            RData::A("198.18.7.1".parse::<Ipv4Addr>().unwrap().into()),
+            RData::AAAA("2001:db8::7".parse::<Ipv6Addr>().unwrap().into()),
+        ] {
+            let mut ours = Vec::new();
+            Rdata::from(rdata.clone())
+                .emit(&mut BinEncoder::new(&mut ours))
+                .unwrap();
+            let mut theirs = Vec::new();
+            rdata.emit(&mut BinEncoder::new(&mut theirs)).unwrap();
+            assert_eq!(ours, theirs);
+        }
+    }
 
     #[test]
     fn plain_rotation_leads_with_k_mod_n() {
