@@ -131,15 +131,21 @@ impl MapWriter {
             unchanged: plan.unchanged,
             ..PublishReport::default()
         };
-        for step in &plan.steps {
-            self.execute(step)?;
-            self.state.apply(step);
+        for (done, step) in plan.steps.iter().enumerate() {
+            if let Err(error) = self.execute(step) {
+                // The state must describe the maps: exactly the steps before this one happened.
+                for step in &plan.steps[..done] {
+                    self.state.apply(step);
+                }
+                return Err(error);
+            }
             match step {
                 Step::Remove { .. } => report.removed += 1,
                 Step::WaitForReaders => report.waited = true,
                 Step::Replace { .. } | Step::Add { .. } => report.written += 1,
             }
         }
+        self.state = plan.after;
         Ok(report)
     }
 

@@ -64,6 +64,9 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// RRsets of the image that are already published as they are.
     pub unchanged: usize,
+    /// What the maps hold once every step is carried out: the state to adopt after them,
+    /// rather than applying a million steps a second time.
+    pub after: State,
 }
 
 /// The image does not fit the maps.
@@ -74,11 +77,17 @@ pub struct Plan {
 )]
 pub struct Full(pub AddrType);
 
-/// Numbers (ids or slots) of one family: each is live, retiring or free.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Numbers (ids or slots) of one family: each is live, retiring or free. Free are those never
+/// used (`fresh..capacity`) and those given back, so a family with millions of numbers costs
+/// nothing until they are used and returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Numbers {
-    /// Nobody refers to these, and no program run can still hold one: reusable now.
-    free: BTreeSet<u32>,
+    /// Free numbers below `fresh`: nobody refers to these, and no program run can still hold
+    /// one, so they are reusable now.
+    returned: BTreeSet<u32>,
+    /// The lowest number never used; every number from here to `capacity` is free.
+    fresh: u32,
+    capacity: u32,
     /// Nothing refers to these any more, but a program that started earlier may still hold
     /// one: reusable after the next grace period.
     retiring: BTreeSet<u32>,
@@ -87,19 +96,26 @@ struct Numbers {
 impl Numbers {
     fn with_capacity(capacity: u32) -> Self {
         Self {
-            free: (0..capacity).collect(),
+            returned: BTreeSet::new(),
+            fresh: 0,
+            capacity,
             retiring: BTreeSet::new(),
         }
     }
 
     /// The lowest free number, not yet taken.
     fn lowest_free(&self) -> Option<u32> {
-        self.free.first().copied()
+        self.returned
+            .first()
+            .copied()
+            .or((self.fresh < self.capacity).then_some(self.fresh))
     }
 
     fn take(&mut self, n: u32) {
-        let was_free = self.free.remove(&n);
-        debug_assert!(was_free, "{n} taken while not free");
+        if !self.returned.remove(&n) {
+            debug_assert_eq!(n, self.fresh, "{n} taken while not free");
+            self.fresh += 1;
+        }
     }
 
     fn retire(&mut self, n: u32) {
@@ -107,7 +123,17 @@ impl Numbers {
     }
 
     fn grace_period_over(&mut self) {
-        self.free.append(&mut self.retiring);
+        self.returned.append(&mut self.retiring);
+    }
+
+    /// Every free number, for checking the accounting.
+    #[cfg(test)]
+    fn free(&self) -> BTreeSet<u32> {
+        self.returned
+            .iter()
+            .copied()
+            .chain(self.fresh..self.capacity)
+            .collect()
     }
 }
 
@@ -263,6 +289,7 @@ pub fn plan(state: &State, image: &MapImage) -> Result<Plan, Full> {
     Ok(Plan {
         steps,
         unchanged: image.rrsets.len() - writes.len(),
+        after: next,
     })
 }
 
