@@ -171,6 +171,7 @@ pub enum CompileError {
 /// addresses (`limit == count` without one).
 pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
     let mut compiled = Compiled::default();
+    let mut answers = Vec::with_capacity(rrsets.len());
     for rrset in rrsets {
         check_name(&rrset.name)?;
         let id = RrsetId {
@@ -184,12 +185,6 @@ pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
             });
         }
         check_order(rrset)?;
-        if compiled.image.rrsets.contains_key(&id) || compiled.skipped.iter().any(|s| s.id == id) {
-            return Err(CompileError::Duplicate {
-                name: id.name,
-                qtype: id.qtype,
-            });
-        }
         if rrset.addrs.len() > MAX_ADDRS {
             compiled.skipped.push(Skipped {
                 id,
@@ -207,8 +202,30 @@ pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
                 IpAddr::V4(_) => None,
             })?),
         };
-        compiled.image.rrsets.insert(id, answer);
+        answers.push((id, answer));
     }
+    // Sorted, duplicates sit side by side; `hot_rrsets` gives sorted input, so this is one
+    // pass, and the map below is built in bulk rather than by a million inserts.
+    answers.sort_by(|a, b| a.0.cmp(&b.0));
+    let skipped = &compiled.skipped;
+    let duplicate = answers
+        .windows(2)
+        .find(|pair| pair[0].0 == pair[1].0)
+        .map(|pair| &pair[0].0)
+        .or_else(|| {
+            // Skipped RRsets are rare: compare each with the rest directly.
+            skipped.iter().map(|s| &s.id).find(|&id| {
+                answers.binary_search_by(|(other, _)| other.cmp(id)).is_ok()
+                    || skipped.iter().filter(|s| &s.id == id).count() > 1
+            })
+        });
+    if let Some(id) = duplicate {
+        return Err(CompileError::Duplicate {
+            name: id.name.clone(),
+            qtype: id.qtype,
+        });
+    }
+    compiled.image.rrsets = answers.into_iter().collect();
     Ok(compiled)
 }
 

@@ -156,9 +156,17 @@ fn rejects_what_the_authority_never_produces() {
 
     let twice = a("x.example", &[[192, 0, 2, 1]]);
     assert!(matches!(
-        compile(&[twice.clone(), twice]),
+        compile(&[twice.clone(), twice.clone()]),
         Err(CompileError::Duplicate { .. })
     ));
+    // Also when one or both copies are too large for an answer set and skipped.
+    let oversized = a("x.example", &[[192, 0, 2, 1]; MAX_ADDRS + 1]);
+    for pair in [[twice, oversized.clone()], [oversized.clone(), oversized]] {
+        assert!(matches!(
+            compile(&pair),
+            Err(CompileError::Duplicate { .. })
+        ));
+    }
 }
 
 #[test]
