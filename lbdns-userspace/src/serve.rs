@@ -27,11 +27,20 @@ struct Xdp {
 }
 
 impl Xdp {
-    /// Loads the program, fills its maps from `catalog`, then attaches it: maps first, so the
-    /// program never runs with maps that lag behind the socket path.
-    fn start(settings: &XdpSettings, catalog: &Catalog) -> Result<Self> {
-        let mut fast = FastPath::load(ebpf_object::PROGRAM, &settings.maps)
-            .context("cannot load the XDP program")?;
+    /// Starts loading the program (creating its maps and running the verifier) on a thread of
+    /// its own: with large maps that takes seconds, as does reading large zones, and neither
+    /// needs the other.
+    fn load(settings: &XdpSettings) -> std::thread::JoinHandle<Result<FastPath>> {
+        let config = settings.maps;
+        std::thread::spawn(move || {
+            FastPath::load(ebpf_object::PROGRAM, &config).context("cannot load the XDP program")
+        })
+    }
+
+    /// Fills the maps of the loaded program from `catalog`, then attaches it: maps first, so
+    /// the program never runs with maps that lag behind the socket path.
+    fn start(mut fast: FastPath, settings: &XdpSettings, catalog: &Catalog) -> Result<Self> {
+        let started = std::time::Instant::now();
         let writer = fast.map_writer().context("cannot open the XDP maps")?;
         let mut xdp = Self { fast, writer };
         xdp.publish(catalog)?;
@@ -42,6 +51,10 @@ impl Xdp {
                 .with_context(|| format!("cannot attach XDP to {interface}"))?;
             tracing::info!(%interface, %mode, port = settings.maps.dns_port, "XDP fast path attached");
         }
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "XDP fast path ready"
+        );
         Ok(xdp)
     }
 
@@ -114,6 +127,16 @@ impl Daemon {
                 *xdp = None;
             }
         }
+    }
+
+    /// Fills the maps of the loaded fast path from the catalog now in force and attaches it.
+    /// Holds the XDP lock throughout, so a health change or reload meanwhile waits and then
+    /// publishes on top: the maps never miss a change.
+    fn start_xdp(&self, fast: FastPath, settings: &XdpSettings) -> Result<()> {
+        let mut xdp = lock(&self.xdp);
+        let started = Xdp::start(fast, settings, &self.catalog.load())?;
+        *xdp = Some(started);
+        Ok(())
     }
 
     fn health_changed(&self, change: &HealthChange) {
@@ -218,14 +241,24 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
     let settings: Settings =
         crate::settings(zone.clone(), overrides.clone()).map_err(crate::report)?;
+    let loading = (!settings.xdp.interfaces.is_empty()).then(|| Xdp::load(&settings.xdp));
     let (catalog, zones, pools) = crate::catalog_or_report(&settings)?;
     drop(zones);
     release_freed_memory();
-    // XDP goes first: a missing interface or privilege stops start-up before any port is bound.
-    let xdp = if settings.xdp.interfaces.is_empty() {
-        None
-    } else {
-        Some(Xdp::start(&settings.xdp, &catalog)?)
+    // A missing privilege, a verifier rejection or a mistyped interface stops start-up before
+    // any port is bound.
+    let fast = match loading {
+        None => None,
+        Some(loading) => {
+            let fast = loading
+                .join()
+                .map_err(|_| anyhow::anyhow!("the XDP loading thread panicked"))??;
+            for interface in &settings.xdp.interfaces {
+                FastPath::check_interface(interface)
+                    .with_context(|| format!("cannot attach XDP to {interface}"))?;
+            }
+            Some(fast)
+        }
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let daemon = runtime.block_on(async {
@@ -234,9 +267,25 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             catalog: Arc::new(ArcSwap::from_pointee(catalog)),
             checker: Mutex::new(Checker::start(pools.targets(), changes)),
             pools: Mutex::new(pools),
-            xdp: Mutex::new(xdp),
+            xdp: Mutex::new(None),
         });
         let _sockets = lbdns::server::start(&daemon.catalog, &settings.listen, settings.tcp)?;
+        // The socket path answers everything from here on. Filling the maps takes seconds for
+        // a million names, so the fast path joins when they are full; if it cannot, the daemon
+        // stops, as it would have at start-up.
+        let (xdp_failed, mut xdp_failure) = mpsc::unbounded_channel();
+        if let Some(fast) = fast {
+            let filling = daemon.clone();
+            let xdp_settings = settings.xdp.clone();
+            std::thread::Builder::new()
+                .name("xdp start".to_owned())
+                .spawn(move || {
+                    if let Err(error) = filling.start_xdp(fast, &xdp_settings) {
+                        let _ = xdp_failed.send(error);
+                    }
+                })
+                .context("cannot start the XDP start-up thread")?;
+        }
         let listener = control::bind(&settings.control).with_context(|| {
             format!(
                 "cannot create the control socket {}",
@@ -264,16 +313,20 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?;
         let mut interrupt =
             signal(SignalKind::interrupt()).context("cannot install SIGINT handler")?;
-        loop {
+        let failure = loop {
             tokio::select! {
                 _ = hangup.recv() => daemon.reload(&zone, &overrides),
-                _ = terminate.recv() => break,
-                _ = interrupt.recv() => break,
+                _ = terminate.recv() => break None,
+                _ = interrupt.recv() => break None,
+                Some(error) = xdp_failure.recv() => break Some(error),
             }
-        }
+        };
         control_task.abort();
         let _ = std::fs::remove_file(&settings.control);
-        Ok::<_, anyhow::Error>(daemon)
+        match failure {
+            None => Ok(daemon),
+            Some(error) => Err(error),
+        }
     })?;
     if let Some(xdp) = lock(&daemon.xdp).take() {
         for line in xdp.stats().lines() {

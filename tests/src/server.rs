@@ -2,7 +2,8 @@
 //!
 //! [`Server::spawn`] returns only once the server answers a probe query over UDP and accepts
 //! TCP connections on every listen address, probed from the *client* namespace so that the
-//! whole path (veth, neighbour discovery, any XDP program) is ready. The process's stderr goes
+//! whole path (veth, neighbour discovery, any XDP program) is ready; lbdns with `--xdp` also
+//! only once it logs that the fast path serves. The process's stderr goes
 //! to a file so it can be quoted in failure messages, and the process is terminated on drop.
 
 use std::fs::File;
@@ -22,6 +23,8 @@ use crate::wire::{rtype, Builder, Header};
 
 /// Generous bound on start-up; only exceeded when the server is broken or wedged.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// What lbdns logs once the XDP fast path serves.
+const XDP_READY: &str = "XDP fast path ready";
 /// Bound on a graceful stop before SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -157,7 +160,36 @@ impl Server {
         let mut server = Self::spawn("lbdns", cmd, &topo.client, listen, &probe)?;
         server.keep.push(control_dir);
         server.control = Some(control);
+        // The sockets answer while the XDP maps fill; tests of the fast path must meet it.
+        if extra.contains(&"--xdp") {
+            server.wait_for_log(XDP_READY)?;
+        }
         Ok(server)
+    }
+
+    /// Waits until the server's log has a line containing `text`.
+    fn wait_for_log(&mut self, text: &str) -> Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        // Bounded by the deadline; each round sleeps 20 ms.
+        while !self.stderr().contains(text) {
+            if let Some(status) = self.child.try_wait()? {
+                self.exited = Some(status);
+                bail!(
+                    "{} exited with {status} before logging {text:?}; stderr:\n{}",
+                    self.label,
+                    self.stderr()
+                );
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{} did not log {text:?} within {READY_TIMEOUT:?}; stderr:\n{}",
+                    self.label,
+                    self.stderr()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
     }
 
     /// The control socket of an lbdns server (None for other servers).

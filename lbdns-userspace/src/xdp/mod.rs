@@ -90,6 +90,18 @@ impl FastPath {
         })
     }
 
+    /// Fails unless an interface of this name exists, so that start-up can report a mistyped
+    /// name before the slower work of filling the maps.
+    pub fn check_interface(interface: &str) -> Result<(), XdpError> {
+        let name = std::ffi::CString::new(interface)
+            .map_err(|_| XdpError::NoInterface(interface.to_owned()))?;
+        // SAFETY: a NUL-terminated string that outlives the call.
+        match unsafe { libc::if_nametoindex(name.as_ptr()) } {
+            0 => Err(XdpError::NoInterface(interface.to_owned())),
+            _ => Ok(()),
+        }
+    }
+
     /// Attaches the program to `interface`. Returns the mode the kernel accepted.
     pub fn attach(&mut self, interface: &str, mode: AttachMode) -> Result<AttachMode, XdpError> {
         let attachment = attach::attach(program_mut(&mut self.ebpf)?, interface, mode)?;

@@ -241,6 +241,7 @@ impl Bench<'_> {
             }
         };
         session.start_s = Some(server.ready_after.as_secs_f64());
+        session.xdp_ready_s = server.xdp_ready_after.map(|d| d.as_secs_f64());
         let program = targets::server_program(self.net)?;
         session.bpf_map_bytes = targets::server_map_bytes(self.net)?;
         session.xdp_program = program

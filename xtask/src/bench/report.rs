@@ -70,6 +70,8 @@ pub struct Session {
     pub failure: Option<String>,
     /// Seconds from start to the first answer.
     pub start_s: Option<f64>,
+    /// lbdns-xdp: seconds from start until the fast path serves (its maps filled).
+    pub xdp_ready_s: Option<f64>,
     /// The XDP program on the server's veth while it ran, and its maps' kernel memory.
     pub xdp_program: Option<String>,
     pub bpf_map_bytes: Option<u64>,
@@ -90,6 +92,7 @@ impl Session {
             zones,
             failure: None,
             start_s: None,
+            xdp_ready_s: None,
             xdp_program: None,
             bpf_map_bytes: None,
             memory_ready: None,
@@ -236,6 +239,8 @@ pub struct ZoneScale {
     pub target: Target,
     pub start_s: Option<f64>,
     pub start_goal_s: f64,
+    /// lbdns-xdp: when the fast path took over from the sockets.
+    pub xdp_ready_s: Option<f64>,
     pub reload_s: Option<f64>,
     /// After the loads, before the reload.
     pub pss_before_reload_kib: Option<u64>,
@@ -340,6 +345,7 @@ fn zone_scale(sessions: &[Session]) -> Vec<ZoneScale> {
                 target: s.target,
                 start_s: s.start_s,
                 start_goal_s: START_GOAL_S,
+                xdp_ready_s: s.xdp_ready_s,
                 reload_s: s.reload.as_ref().and_then(Outcome::ok).copied(),
                 pss_before_reload_kib: s.memory_after_loads.map(|m| m.pss_kib),
                 pss_kib: pss,

@@ -160,6 +160,10 @@ fn zone_scale(report: &Report, out: &mut String) {
             ),
             None => "did not start".into(),
         };
+        let start = match scale.xdp_ready_s {
+            Some(s) => format!("{start}, XDP serving at {s:.1} s"),
+            None => start,
+        };
         let memory = match (scale.pss_kib, scale.nsd_pss_kib, scale.memory_vs_nsd) {
             (Some(l), Some(n), Some(ratio)) if ratio < 1.0 => {
                 format!("{} MiB vs NSD {} MiB ({ratio:.2}×: met)", mib(l), mib(n))

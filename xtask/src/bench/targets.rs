@@ -36,6 +36,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How lbdns's log line for a finished reload ends: "zones reloaded", "zones and pools
 /// reloaded".
 const RELOADED: &str = "reloaded";
+/// What lbdns logs once its XDP maps are full and the program is attached.
+const XDP_READY: &str = "XDP fast path ready";
 /// What lbdns logs when a reload failed and the old zones stay.
 const RELOAD_FAILED: &str = "reload failed";
 
@@ -138,6 +140,9 @@ pub struct Server {
     log: PathBuf,
     /// From spawning the server (or attaching the program) to its first answer.
     pub ready_after: Duration,
+    /// lbdns-xdp: from spawning to the log line saying the fast path serves. lbdns answers
+    /// from its sockets while it fills the XDP maps, which for a large zone takes seconds.
+    pub xdp_ready_after: Option<Duration>,
 }
 
 impl Server {
@@ -168,13 +173,21 @@ impl Server {
                 )?),
                 log,
                 ready_after: Duration::ZERO,
+                xdp_ready_after: None,
             },
             _ => {
                 let command = command(target, cx)?;
                 Self::spawn(command, log)?
             }
         };
-        if let Err(error) = server.wait_ready(cx, started, progress) {
+        let ready = server.wait_ready(cx, started, progress).and_then(|()| {
+            // Loads must meet the fast path, not the sockets that answer while it fills.
+            if target == Target::LbdnsXdp {
+                server.xdp_ready_after = Some(server.wait_xdp_ready(started, progress)?);
+            }
+            Ok(())
+        });
+        if let Err(error) = ready {
             // A server that never answered may still be running, and holding port 53.
             let _ = server.stop(cx.net);
             return Err(error);
@@ -196,6 +209,7 @@ impl Server {
             _program: None,
             log,
             ready_after: Duration::ZERO,
+            xdp_ready_after: None,
         })
     }
 
@@ -224,6 +238,29 @@ impl Server {
                 return Err(StartError::Timeout(START_TIMEOUT));
             }
             progress.tick();
+        }
+    }
+
+    /// Waits for lbdns's log line saying the XDP fast path serves; returns the time since
+    /// `started`.
+    fn wait_xdp_ready(
+        &mut self,
+        started: Instant,
+        progress: &mut Progress,
+    ) -> Result<Duration, StartError> {
+        loop {
+            interrupt::check().map_err(anyhow::Error::from)?;
+            if self.read_log().contains(XDP_READY) {
+                return Ok(started.elapsed());
+            }
+            if let Some(status) = self.exited()? {
+                return Err(StartError::Exited(format!("{status}: {}", self.log_tail())));
+            }
+            if started.elapsed() > START_TIMEOUT {
+                return Err(StartError::Timeout(START_TIMEOUT));
+            }
+            progress.tick();
+            thread::sleep(Duration::from_millis(10));
         }
     }
 
