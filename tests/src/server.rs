@@ -84,14 +84,7 @@ impl Server {
         let mut last_err = String::from("no probe sent yet");
         // Bounded by the deadline; each round sleeps or waits at least 100 ms.
         while !pending.is_empty() {
-            if let Some(status) = self.child.try_wait()? {
-                self.exited = Some(status);
-                bail!(
-                    "{} exited with {status} before answering; stderr:\n{}",
-                    self.label,
-                    self.stderr()
-                );
-            }
+            self.fail_if_exited("answering")?;
             if Instant::now() >= deadline {
                 bail!(
                     "{} did not answer on {pending:?} within {READY_TIMEOUT:?} (last: {last_err}); stderr:\n{}",
@@ -167,19 +160,25 @@ impl Server {
         Ok(server)
     }
 
+    /// Fails, quoting the server's stderr, if it has exited before `what`.
+    fn fail_if_exited(&mut self, what: &str) -> Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            self.exited = Some(status);
+            bail!(
+                "{} exited with {status} before {what}; stderr:\n{}",
+                self.label,
+                self.stderr()
+            );
+        }
+        Ok(())
+    }
+
     /// Waits until the server's log has a line containing `text`.
     fn wait_for_log(&mut self, text: &str) -> Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
         // Bounded by the deadline; each round sleeps 20 ms.
         while !self.stderr().contains(text) {
-            if let Some(status) = self.child.try_wait()? {
-                self.exited = Some(status);
-                bail!(
-                    "{} exited with {status} before logging {text:?}; stderr:\n{}",
-                    self.label,
-                    self.stderr()
-                );
-            }
+            self.fail_if_exited(&format!("logging {text:?}"))?;
             if Instant::now() >= deadline {
                 bail!(
                     "{} did not log {text:?} within {READY_TIMEOUT:?}; stderr:\n{}",
