@@ -134,8 +134,7 @@ impl Daemon {
     /// publishes on top: the maps never miss a change.
     fn start_xdp(&self, fast: FastPath, settings: &XdpSettings) -> Result<()> {
         let mut xdp = lock(&self.xdp);
-        let started = Xdp::start(fast, settings, &self.catalog.load())?;
-        *xdp = Some(started);
+        *xdp = Some(Xdp::start(fast, settings, &self.catalog.load())?);
         Ok(())
     }
 
