@@ -11,7 +11,8 @@ pub const RRSETS: [&str; 4] = ["RRSETS_32", "RRSETS_64", "RRSETS_128", "RRSETS_2
 pub const RRSET_SLOT_V4: &str = "RRSET_SLOT_V4";
 /// Array of `u32` by AAAA RRset id, as [`RRSET_SLOT_V4`].
 pub const RRSET_SLOT_V6: &str = "RRSET_SLOT_V6";
-/// Array of [`crate::answer::AnswerSetV4`] by slot. Written by userspace only.
+/// Array of [`crate::answer::AnswerSetV4`] by slot. Memory-mapped, written by userspace only,
+/// into slots no program reaches (see [`crate::publish`]).
 pub const ANSWERS_V4: &str = "ANSWERS_V4";
 /// Array of [`crate::answer::AnswerSetV6`] by slot. Written by userspace only.
 pub const ANSWERS_V6: &str = "ANSWERS_V6";

@@ -36,8 +36,10 @@
 //!    on x86 CPUs with FSRM is `rep movsb`: not guaranteed to be one 4-byte store. A reader could
 //!    see a mix of the old and new slot numbers, the slot of another RRset. Rule:
 //!    `RRSET_SLOT_*` is memory-mapped (`BPF_F_MMAPABLE`) and userspace writes each value with one
-//!    aligned atomic 4-byte store; the program reads it with one load. Answer sets, which are
-//!    larger, are only ever written into slots no reader can reach (rule 3).
+//!    aligned atomic 4-byte store (release ordering, after the set it points at); the program
+//!    reads it with one load. Answer sets, which are larger, are only ever written into slots no
+//!    reader can reach (rule 3), also through a mapping: the writer compares the image with them
+//!    there instead of keeping a copy.
 //!
 //! # One publish, in order
 //!
@@ -47,13 +49,15 @@
 //!    program holds a retiring id or slot, or an element step 1 freed: retiring ids and slots are
 //!    free, and inserting is safe.
 //! 3. **Write**, for each changed RRset: copy the new set into a free slot, then store that slot
-//!    into `RRSET_SLOT_*[id]`. The old slot is retiring until the next publish's step 2. For each
-//!    new RRset: take a free id and a free slot, copy the set, store the slot, and insert the
-//!    name's entry last, so a program that finds the entry finds a complete chain.
+//!    into `RRSET_SLOT_*[id]`. The old slot is retiring. For each new RRset: take a free id and a
+//!    free slot, copy the set, store the slot, and insert the name's entry last, so a program
+//!    that finds the entry finds a complete chain. When no slot (or id) is free and some are
+//!    retiring, wait for another grace period and go on with those.
 //!
 //! Unchanged RRsets are not written at all. Step 2 is skipped when there is nothing to reuse
-//! or nothing to write, so the common reload costs at most one grace period, and a publish
-//! needs free slots for the RRsets it writes on top of the live ones. The per-family id arrays
+//! or nothing to write, so the common reload costs at most one grace period. A publish needs
+//! one free slot beyond the live ones, not one per RRset it writes: a change of every RRset of
+//! a family with `f` free slots waits `n / f` grace periods. The per-family id arrays
 //! (`RRSET_SLOT_*`, `ROTATION_*`) have as many entries as there are slots: each id holds one.
 //!
 //! # Pools (weights, priority tiers, health, an answer cap)

@@ -55,12 +55,15 @@ pub static RRSET_SLOT_V4: Array<u32> =
 pub static RRSET_SLOT_V6: Array<u32> =
     Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
 
-/// A answer sets by slot. Written by userspace only, following lbdns_common::publish.
+/// A answer sets by slot. Written by userspace only, through a memory mapping, following
+/// lbdns_common::publish.
 #[map]
-pub static ANSWERS_V4: Array<AnswerSetV4> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
-/// AAAA answer sets by slot. Written by userspace only, following lbdns_common::publish.
+pub static ANSWERS_V4: Array<AnswerSetV4> =
+    Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+/// AAAA answer sets by slot. As [`ANSWERS_V4`].
 #[map]
-pub static ANSWERS_V6: Array<AnswerSetV6> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
+pub static ANSWERS_V6: Array<AnswerSetV6> =
+    Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
 
 /// Replies sent per A RRset id on this CPU: the k of `lbdns_common::answer`, which picks the
 /// leading address of the next reply. By id, so a new set of the RRset carries on the sequence.

@@ -5,16 +5,13 @@
 //! The protocol, and why each step is where it is, is `lbdns_common::publish`. [`plan`] decides
 //! the steps of a publish as a pure function; [`MapWriter`] carries them out.
 
+mod mapped;
 mod names;
 pub mod plan;
-mod slot_table;
 
 use std::io;
 
-use aya::{
-    maps::{Array, MapData, MapError as AyaMapError},
-    Ebpf,
-};
+use aya::{maps::MapError as AyaMapError, Ebpf};
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
     key::AddrType,
@@ -22,9 +19,9 @@ use lbdns_common::{
 };
 
 use crate::compile::{Answer, MapImage};
+use mapped::MappedArray;
 use names::NameMaps;
-use plan::{plan, State, Step};
-use slot_table::SlotTable;
+use plan::{plan, Published, State, Step};
 
 /// Why the maps could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +47,7 @@ pub enum MapError {
         /// The kernel's answer.
         source: AyaMapError,
     },
-    /// Mapping an `RRSET_SLOT_*` array into memory failed.
+    /// Mapping an `RRSET_SLOT_*` or `ANSWERS_*` array into memory failed.
     #[error("mapping {map} into memory: {source}")]
     Mmap {
         /// Which map.
@@ -83,11 +80,35 @@ pub struct PublishReport {
 /// they hold.
 pub struct MapWriter {
     names: NameMaps,
-    slots_v4: SlotTable,
-    slots_v6: SlotTable,
-    answers_v4: Array<MapData, AnswerSetV4>,
-    answers_v6: Array<MapData, AnswerSetV6>,
+    slots_v4: MappedArray<u32>,
+    slots_v6: MappedArray<u32>,
+    answers: Answers,
     state: State,
+}
+
+/// The `ANSWERS_*` arrays.
+struct Answers {
+    v4: MappedArray<AnswerSetV4>,
+    v6: MappedArray<AnswerSetV6>,
+}
+
+impl Answers {
+    /// Copies a set into a slot that no program can reach (the plan chose a free one).
+    fn write(&self, slot: u32, answer: &Answer) {
+        match answer {
+            Answer::V4(set) => self.v4.write(slot, set),
+            Answer::V6(set) => self.v6.write(slot, set),
+        }
+    }
+}
+
+impl Published for Answers {
+    fn holds(&self, slot: u32, answer: &Answer) -> bool {
+        match answer {
+            Answer::V4(set) => self.v4.read(slot) == *set,
+            Answer::V6(set) => self.v6.read(slot) == *set,
+        }
+    }
 }
 
 impl std::fmt::Debug for MapWriter {
@@ -101,22 +122,23 @@ impl std::fmt::Debug for MapWriter {
 impl MapWriter {
     /// Takes the writable maps out of a freshly loaded program. The maps must be empty.
     pub fn new(ebpf: &mut Ebpf) -> Result<Self, MapError> {
-        let answers_v4: Array<_, AnswerSetV4> = take(ebpf, maps::ANSWERS_V4)?;
-        let answers_v6: Array<_, AnswerSetV6> = take(ebpf, maps::ANSWERS_V6)?;
-        let slots_v4 = take_slots(ebpf, maps::RRSET_SLOT_V4)?;
-        let slots_v6 = take_slots(ebpf, maps::RRSET_SLOT_V6)?;
+        let answers = Answers {
+            v4: mapped(ebpf, maps::ANSWERS_V4)?,
+            v6: mapped(ebpf, maps::ANSWERS_V6)?,
+        };
+        let slots_v4 = mapped(ebpf, maps::RRSET_SLOT_V4)?;
+        let slots_v6 = mapped(ebpf, maps::RRSET_SLOT_V6)?;
         // Ids index RRSET_SLOT_*, slots index ANSWERS_*: a family has as many of each as the
         // smaller array allows.
         let state = State::new(
-            answers_v4.len().min(slots_v4.entries()),
-            answers_v6.len().min(slots_v6.entries()),
+            answers.v4.entries().min(slots_v4.entries()),
+            answers.v6.entries().min(slots_v6.entries()),
         );
         Ok(Self {
             names: NameMaps::new(ebpf)?,
             slots_v4,
             slots_v6,
-            answers_v4,
-            answers_v6,
+            answers,
             state,
         })
     }
@@ -126,7 +148,7 @@ impl MapWriter {
     /// hold a mix of the old and new image, each RRset whole, and a later publish carries on
     /// from there.
     pub fn publish(&mut self, image: &MapImage) -> Result<PublishReport, MapError> {
-        let plan = plan(&self.state, image)?;
+        let plan = plan(&self.state, image, &self.answers)?;
         let mut report = PublishReport {
             unchanged: plan.unchanged,
             ..PublishReport::default()
@@ -160,7 +182,7 @@ impl MapWriter {
                 slot,
                 answer,
             } => {
-                self.write_answer(*slot, answer)?;
+                self.answers.write(*slot, answer);
                 self.slot_table(rrset.qtype).point(*id, *slot);
                 Ok(())
             }
@@ -170,7 +192,7 @@ impl MapWriter {
                 slot,
                 answer,
             } => {
-                self.write_answer(*slot, answer)?;
+                self.answers.write(*slot, answer);
                 self.slot_table(rrset.qtype).point(*id, *slot);
                 // Last: until the name is there, no program reaches the id.
                 self.names.insert(rrset, *id)
@@ -178,24 +200,11 @@ impl MapWriter {
         }
     }
 
-    fn slot_table(&self, qtype: AddrType) -> &SlotTable {
+    fn slot_table(&self, qtype: AddrType) -> &MappedArray<u32> {
         match qtype {
             AddrType::A => &self.slots_v4,
             AddrType::Aaaa => &self.slots_v6,
         }
-    }
-
-    /// Copies a set into a slot that no program can reach (the plan chose a free one).
-    fn write_answer(&mut self, slot: u32, answer: &Answer) -> Result<(), MapError> {
-        let (result, map) = match answer {
-            Answer::V4(set) => (self.answers_v4.set(slot, set, 0), maps::ANSWERS_V4),
-            Answer::V6(set) => (self.answers_v6.set(slot, set, 0), maps::ANSWERS_V6),
-        };
-        result.map_err(|source| MapError::Map {
-            op: "writing an answer set",
-            map,
-            source,
-        })
     }
 }
 
@@ -211,8 +220,8 @@ where
     })
 }
 
-fn take_slots(ebpf: &mut Ebpf, name: &'static str) -> Result<SlotTable, MapError> {
-    SlotTable::new(ebpf.take_map(name).ok_or(MapError::Missing(name))?, name)
+fn mapped<T: aya::Pod>(ebpf: &mut Ebpf, name: &'static str) -> Result<MappedArray<T>, MapError> {
+    MappedArray::new(ebpf.take_map(name).ok_or(MapError::Missing(name))?, name)
 }
 
 /// Returns once every XDP program run that started before the call has finished.

@@ -1,7 +1,11 @@
-//! What one publish does, decided without touching a map: [`plan`] is a pure function from what
-//! the maps hold ([`State`]) and what they must hold ([`MapImage`]) to [`Step`]s in the order
-//! `lbdns_common::publish` prescribes. The writer executes the steps one by one and applies
-//! each to its state once it has succeeded, so the state always describes the maps.
+//! What one publish does, decided without writing a map: [`plan`] is a pure function from what
+//! the maps hold ([`State`], and the answer sets read through [`Published`]) and what they must
+//! hold ([`MapImage`]) to [`Step`]s in the order `lbdns_common::publish` prescribes. The writer
+//! executes the steps one by one and applies each to its state once it has succeeded, so the
+//! state always describes the maps.
+//!
+//! The state keeps where each RRset lives, not its answer set: the sets are in the maps already,
+//! and a copy would cost up to 300 bytes per RRset, hundreds of megabytes for a zone of millions.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,52 +20,59 @@ pub struct Live {
     pub id: u32,
     /// The slot of its current answer set.
     pub slot: u32,
-    /// What that slot holds.
-    pub answer: Answer,
+}
+
+/// The answer sets the maps hold, which [`plan`] compares with the image's so that only
+/// changed RRsets are written. The writer reads them from the mapped arrays.
+pub trait Published {
+    /// Whether the slot `slot` of `answer`'s family holds exactly `answer`.
+    fn holds(&self, slot: u32, answer: &Answer) -> bool;
 }
 
 /// One change to the maps. Each is whole on success; on failure it has left nothing that a
 /// program can reach, so the state stays as it was.
+/// Written sets are borrowed from the image the plan was made for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Step {
+pub enum Step<'a> {
     /// Delete the name entry of an RRset the image no longer has. Its id and slot start retiring.
     Remove {
         /// The RRset.
         rrset: RrsetId,
     },
-    /// Wait for an RCU grace period: every retiring id and slot becomes free.
+    /// Wait for an RCU grace period: every retiring id and slot becomes free. Comes after the
+    /// removals, and again whenever the writes have used up the free slots.
     WaitForReaders,
     /// Write a changed RRset's answer set into the free `slot`, then point `id` at it. The old
     /// slot starts retiring.
     Replace {
         /// The RRset.
-        rrset: RrsetId,
+        rrset: &'a RrsetId,
         /// Its id, unchanged.
         id: u32,
         /// The free slot the new set goes to.
         slot: u32,
         /// The new set.
-        answer: Answer,
+        answer: &'a Answer,
     },
     /// Write a new RRset's answer set into the free `slot`, point the free `id` at it, then
     /// insert the name entry naming `id`.
     Add {
         /// The RRset.
-        rrset: RrsetId,
+        rrset: &'a RrsetId,
         /// A free id.
         id: u32,
         /// A free slot.
         slot: u32,
         /// Its set.
-        answer: Answer,
+        answer: &'a Answer,
     },
 }
 
 /// The steps of one publish and what they amount to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Plan {
+pub struct Plan<'a> {
     /// In execution order.
-    pub steps: Vec<Step>,
+    pub steps: Vec<Step<'a>>,
     /// RRsets of the image that are already published as they are.
     pub unchanged: usize,
     /// What the maps hold once every step is carried out: the state to adopt after them,
@@ -69,10 +80,11 @@ pub struct Plan {
     pub after: State,
 }
 
-/// The image does not fit the maps.
+/// The image does not fit the maps: it has more RRsets of a family than there are slots, or
+/// changes RRsets while every slot is live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the {0:?} RRsets to publish need more answer-set slots than there are free: raise the \
+    "the {0:?} RRsets to publish need more answer-set slots than the maps have: raise the \
      number of slots"
 )]
 pub struct Full(pub AddrType);
@@ -144,6 +156,14 @@ struct Family {
     slots: Numbers,
 }
 
+impl Family {
+    /// The id and the free slot for a write: `id` if the RRset has one, else a free id.
+    fn for_write(&self, id: Option<u32>) -> Option<(u32, u32)> {
+        let slot = self.slots.lowest_free()?;
+        Some((id.or_else(|| self.ids.lowest_free())?, slot))
+    }
+}
+
 /// What the maps hold: the live RRsets, and which ids and slots are free or retiring.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct State {
@@ -187,24 +207,17 @@ impl State {
                 }
             }
             Step::Replace {
-                rrset,
-                id,
-                slot,
-                answer,
+                rrset, id, slot, ..
             } => {
-                let live = self.live.get_mut(rrset).expect("replacing a live RRset");
+                let live = self.live.get_mut(*rrset).expect("replacing a live RRset");
                 debug_assert_eq!(live.id, *id, "an RRset keeps its id");
                 let old_slot = std::mem::replace(&mut live.slot, *slot);
-                live.answer = *answer;
                 let family = self.family(rrset.qtype);
                 family.slots.take(*slot);
                 family.slots.retire(old_slot);
             }
             Step::Add {
-                rrset,
-                id,
-                slot,
-                answer,
+                rrset, id, slot, ..
             } => {
                 let family = self.family(rrset.qtype);
                 family.ids.take(*id);
@@ -212,9 +225,8 @@ impl State {
                 let live = Live {
                     id: *id,
                     slot: *slot,
-                    answer: *answer,
                 };
-                let old = self.live.insert(rrset.clone(), live);
+                let old = self.live.insert((*rrset).clone(), live);
                 debug_assert!(old.is_none(), "adding an RRset that is live");
             }
         }
@@ -234,13 +246,20 @@ impl State {
     }
 }
 
-/// The steps that turn the maps described by `state` into `image`: removals, then a grace
-/// period if anything retiring is to be reused, then one write per new or changed RRset.
-/// Fails, before any step, if the image does not fit.
-pub fn plan(state: &State, image: &MapImage) -> Result<Plan, Full> {
+/// The steps that turn the maps described by `state` and `published` into `image`: removals,
+/// then a grace period if anything retiring is to be reused, then one write per new or changed
+/// RRset, with another grace period whenever the free slots run out and the ones switched away
+/// from can be reused. So a publish needs one free slot, not one per RRset it changes; each
+/// batch of as many RRsets as there are free slots costs a grace period. Fails, before any
+/// step, if the image does not fit.
+pub fn plan<'a>(
+    state: &State,
+    image: &'a MapImage,
+    published: &impl Published,
+) -> Result<Plan<'a>, Full> {
     let mut next = state.clone();
     let mut steps = Vec::new();
-    let mut push = |next: &mut State, step: Step| {
+    let mut push = |next: &mut State, step: Step<'a>| {
         next.apply(&step);
         steps.push(step);
     };
@@ -259,28 +278,41 @@ pub fn plan(state: &State, image: &MapImage) -> Result<Plan, Full> {
     let writes: Vec<(&RrsetId, &Answer)> = image
         .rrsets
         .iter()
-        .filter(|(rrset, answer)| state.live.get(rrset).map(|live| &live.answer) != Some(answer))
+        .filter(|(rrset, answer)| {
+            !state
+                .live
+                .get(rrset)
+                .is_some_and(|live| published.holds(live.slot, answer))
+        })
         .collect();
     if !writes.is_empty() && next.anything_retiring() {
         push(&mut next, Step::WaitForReaders);
     }
 
     for &(rrset, answer) in &writes {
-        let family = next.family(rrset.qtype);
-        let slot = family.slots.lowest_free().ok_or(Full(rrset.qtype))?;
-        let free_id = family.ids.lowest_free();
-        let step = match next.live.get(rrset) {
-            Some(live) => Step::Replace {
-                rrset: rrset.clone(),
-                id: live.id,
+        let live_id = next.live.get(rrset).map(|live| live.id);
+        let (id, slot) = match next.family(rrset.qtype).for_write(live_id) {
+            Some(numbers) => numbers,
+            None if next.anything_retiring() => {
+                push(&mut next, Step::WaitForReaders);
+                next.family(rrset.qtype)
+                    .for_write(live_id)
+                    .ok_or(Full(rrset.qtype))?
+            }
+            None => return Err(Full(rrset.qtype)),
+        };
+        let step = match live_id {
+            Some(_) => Step::Replace {
+                rrset,
+                id,
                 slot,
-                answer: *answer,
+                answer,
             },
             None => Step::Add {
-                rrset: rrset.clone(),
-                id: free_id.ok_or(Full(rrset.qtype))?,
+                rrset,
+                id,
                 slot,
-                answer: *answer,
+                answer,
             },
         };
         push(&mut next, step);

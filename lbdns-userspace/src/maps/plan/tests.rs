@@ -42,8 +42,17 @@ fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
     compile(&rrsets).unwrap().image
 }
 
-/// The plan's steps without the answer sets: (kind, name, id, slot).
-fn outline(plan: &Plan) -> Vec<(&'static str, String, u32, u32)> {
+/// A step without its answer set: (kind, name, id, slot).
+type Outline = (&'static str, String, u32, u32);
+
+/// What a carried-out plan did.
+struct Done {
+    steps: Vec<Outline>,
+    unchanged: usize,
+}
+
+/// The plan's steps without the answer sets.
+fn outline(plan: &Plan<'_>) -> Vec<Outline> {
     let name = |rrset: &RrsetId| {
         let mut labels = Vec::new();
         let mut at = 0;
@@ -70,38 +79,90 @@ fn outline(plan: &Plan) -> Vec<(&'static str, String, u32, u32)> {
         .collect()
 }
 
-fn step(kind: &'static str, name: &str, id: u32, slot: u32) -> (&'static str, String, u32, u32) {
+fn step(kind: &'static str, name: &str, id: u32, slot: u32) -> Outline {
     (kind, name.to_owned(), id, slot)
 }
 
-fn wait() -> (&'static str, String, u32, u32) {
+fn wait() -> Outline {
     step("wait", "", 0, 0)
 }
 
-/// Plans `image` and applies the plan, as the writer does when every step succeeds.
-fn publish(state: &mut State, image: &MapImage) -> Plan {
-    let plan = plan(state, image).unwrap();
-    for step in &plan.steps {
-        state.apply(step);
+/// The maps as the steps leave them: the writer's state and what each slot holds.
+struct Maps {
+    state: State,
+    slots: BTreeMap<(AddrType, u32), Answer>,
+}
+
+impl Published for Maps {
+    fn holds(&self, slot: u32, answer: &Answer) -> bool {
+        let family = match answer {
+            Answer::V4(_) => AddrType::A,
+            Answer::V6(_) => AddrType::Aaaa,
+        };
+        self.slots.get(&(family, slot)) == Some(answer)
     }
-    assert_eq!(
-        state
-            .live()
-            .iter()
-            .map(|(r, l)| (r, &l.answer))
-            .collect::<Vec<_>>(),
-        image.rrsets.iter().collect::<Vec<_>>(),
-        "after the plan the maps hold the image"
-    );
-    plan
+}
+
+impl Maps {
+    fn new(capacity_v4: u32, capacity_v6: u32) -> Self {
+        Self {
+            state: State::new(capacity_v4, capacity_v6),
+            slots: BTreeMap::new(),
+        }
+    }
+
+    fn plan<'a>(&self, image: &'a MapImage) -> Result<Plan<'a>, Full> {
+        plan(&self.state, image, self)
+    }
+
+    /// Carries out `step` as the writer does.
+    fn execute(&mut self, step: &Step) {
+        if let Step::Replace {
+            rrset,
+            slot,
+            answer,
+            ..
+        }
+        | Step::Add {
+            rrset,
+            slot,
+            answer,
+            ..
+        } = step
+        {
+            self.slots.insert((rrset.qtype, *slot), **answer);
+        }
+        self.state.apply(step);
+    }
+
+    /// Plans `image` and carries the plan out; checks that the maps then answer with it.
+    fn publish(&mut self, image: &MapImage) -> Done {
+        let plan = self.plan(image).unwrap();
+        for step in &plan.steps {
+            self.execute(step);
+        }
+        assert_eq!(plan.after, self.state, "the plan foresaw the state");
+        assert!(
+            self.state
+                .live()
+                .iter()
+                .map(|(rrset, live)| (rrset, &self.slots[&(rrset.qtype, live.slot)]))
+                .eq(&image.rrsets),
+            "after the plan the maps hold the image"
+        );
+        Done {
+            steps: outline(&plan),
+            unchanged: plan.unchanged,
+        }
+    }
 }
 
 #[test]
 fn a_first_publish_adds_every_rrset_without_waiting() {
-    let mut state = State::new(8, 8);
-    let plan = publish(&mut state, &image(&[("a", 1), ("b", 2)], &[("a", 1)]));
+    let mut maps = Maps::new(8, 8);
+    let plan = maps.publish(&image(&[("a", 1), ("b", 2)], &[("a", 1)]));
     assert_eq!(
-        outline(&plan),
+        plan.steps,
         [
             step("add", "a", 0, 0),
             step("add", "b", 1, 1),
@@ -113,10 +174,10 @@ fn a_first_publish_adds_every_rrset_without_waiting() {
 
 #[test]
 fn an_unchanged_image_writes_nothing() {
-    let mut state = State::new(8, 8);
+    let mut maps = Maps::new(8, 8);
     let image = image(&[("a", 1), ("b", 2)], &[("a", 1)]);
-    publish(&mut state, &image);
-    let plan = publish(&mut state, &image);
+    maps.publish(&image);
+    let plan = maps.publish(&image);
     assert_eq!(plan.steps, []);
     assert_eq!(plan.unchanged, 3);
 }
@@ -125,20 +186,16 @@ fn an_unchanged_image_writes_nothing() {
 /// slot no reader can hold, and the old slot is reused only after a grace period.
 #[test]
 fn a_replaced_set_keeps_its_id_and_its_old_slot_waits_for_a_grace_period() {
-    let mut state = State::new(8, 8);
-    publish(&mut state, &image(&[("a", 1), ("b", 2)], &[]));
+    let mut maps = Maps::new(8, 8);
+    maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
 
-    let plan = publish(&mut state, &image(&[("a", 3), ("b", 2)], &[]));
-    assert_eq!(
-        outline(&plan),
-        [step("replace", "a", 0, 2)],
-        "slot 0 is held"
-    );
+    let plan = maps.publish(&image(&[("a", 3), ("b", 2)], &[]));
+    assert_eq!(plan.steps, [step("replace", "a", 0, 2)], "slot 0 is held");
     assert_eq!(plan.unchanged, 1);
 
     // Slot 0 is retiring: the next change waits, then may take it.
-    let plan = publish(&mut state, &image(&[("a", 4), ("b", 2)], &[]));
-    assert_eq!(outline(&plan), [wait(), step("replace", "a", 0, 0)]);
+    let plan = maps.publish(&image(&[("a", 4), ("b", 2)], &[]));
+    assert_eq!(plan.steps, [wait(), step("replace", "a", 0, 0)]);
 }
 
 /// The schedule and the cap are part of the answer set: changing either alone writes a new
@@ -159,38 +216,38 @@ fn a_new_schedule_or_cap_alone_replaces_the_set() {
         };
         compile(&[rrset]).unwrap().image
     };
-    let mut state = State::new(8, 8);
-    publish(&mut state, &pool(&[0, 0, 0, 1], None));
+    let mut maps = Maps::new(8, 8);
+    maps.publish(&pool(&[0, 0, 0, 1], None));
 
-    let plan = publish(&mut state, &pool(&[0, 1, 1, 1], None));
-    assert_eq!(outline(&plan), [step("replace", "pool", 0, 1)]);
-    let plan = publish(&mut state, &pool(&[0, 1, 1, 1], Some(1)));
-    assert_eq!(outline(&plan), [wait(), step("replace", "pool", 0, 0)]);
+    let plan = maps.publish(&pool(&[0, 1, 1, 1], None));
+    assert_eq!(plan.steps, [step("replace", "pool", 0, 1)]);
+    let plan = maps.publish(&pool(&[0, 1, 1, 1], Some(1)));
+    assert_eq!(plan.steps, [wait(), step("replace", "pool", 0, 0)]);
 
     // An empty schedule is plain rotation, the schedule 0, 1; a cap at or above the number of
     // addresses carries them all. Both spell the same set.
-    publish(&mut state, &pool(&[], None));
-    let plan = publish(&mut state, &pool(&[0, 1], Some(2)));
+    maps.publish(&pool(&[], None));
+    let plan = maps.publish(&pool(&[0, 1], Some(2)));
     assert_eq!(plan.steps, []);
 }
 
 #[test]
 fn removing_alone_does_not_wait() {
-    let mut state = State::new(8, 8);
-    publish(&mut state, &image(&[("a", 1), ("b", 2)], &[]));
-    let plan = publish(&mut state, &image(&[("a", 1)], &[]));
-    assert_eq!(outline(&plan), [step("remove", "b", 0, 0)]);
+    let mut maps = Maps::new(8, 8);
+    maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
+    let plan = maps.publish(&image(&[("a", 1)], &[]));
+    assert_eq!(plan.steps, [step("remove", "b", 0, 0)]);
 }
 
 /// The name removed and the name added may share a hash-map element, an id and a slot: the
 /// grace period comes between them.
 #[test]
 fn a_removal_and_an_addition_in_one_publish_are_separated_by_a_grace_period() {
-    let mut state = State::new(8, 8);
-    publish(&mut state, &image(&[("a", 1), ("b", 2)], &[]));
-    let plan = publish(&mut state, &image(&[("a", 1), ("c", 3)], &[]));
+    let mut maps = Maps::new(8, 8);
+    maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
+    let plan = maps.publish(&image(&[("a", 1), ("c", 3)], &[]));
     assert_eq!(
-        outline(&plan),
+        plan.steps,
         [step("remove", "b", 0, 0), wait(), step("add", "c", 1, 1),],
         "c reuses b's id and slot"
     );
@@ -199,29 +256,51 @@ fn a_removal_and_an_addition_in_one_publish_are_separated_by_a_grace_period() {
 /// A removal in one publish and an addition in the next are separated all the same.
 #[test]
 fn an_addition_after_a_removal_only_publish_waits_first() {
-    let mut state = State::new(8, 8);
-    publish(&mut state, &image(&[("a", 1), ("b", 2)], &[]));
-    publish(&mut state, &image(&[("a", 1)], &[]));
-    let plan = publish(&mut state, &image(&[("a", 1), ("c", 3)], &[]));
-    assert_eq!(outline(&plan), [wait(), step("add", "c", 1, 1)]);
+    let mut maps = Maps::new(8, 8);
+    maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
+    maps.publish(&image(&[("a", 1)], &[]));
+    let plan = maps.publish(&image(&[("a", 1), ("c", 3)], &[]));
+    assert_eq!(plan.steps, [wait(), step("add", "c", 1, 1)]);
+}
+
+/// A publish that changes more RRsets than there are free slots reuses the slots it switched
+/// away from, a grace period later.
+#[test]
+fn changes_beyond_the_free_slots_wait_for_the_slots_they_freed() {
+    let mut maps = Maps::new(3, 1);
+    maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
+    let plan = maps.publish(&image(&[("a", 3), ("b", 4)], &[]));
+    assert_eq!(
+        plan.steps,
+        [
+            step("replace", "a", 0, 2),
+            wait(),
+            step("replace", "b", 1, 0)
+        ]
+    );
 }
 
 #[test]
 fn an_image_that_does_not_fit_fails_before_any_step() {
-    let mut state = State::new(3, 1);
-    publish(&mut state, &image(&[("a", 1), ("b", 2)], &[]));
-    // Two changes need two free slots on top of the two live ones.
+    let mut maps = Maps::new(2, 1);
+    maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
+    // Every slot is live: a change has nowhere to go.
     assert_eq!(
-        plan(&state, &image(&[("a", 3), ("b", 4)], &[])),
+        maps.plan(&image(&[("a", 3), ("b", 2)], &[])),
+        Err(Full(AddrType::A))
+    );
+    // More RRsets than slots.
+    assert_eq!(
+        maps.plan(&image(&[("a", 1), ("b", 2), ("c", 3)], &[])),
         Err(Full(AddrType::A))
     );
     assert_eq!(
-        plan(&state, &image(&[("a", 1)], &[("a", 1), ("b", 2)])),
+        maps.plan(&image(&[("a", 1)], &[("a", 1), ("b", 2)])),
         Err(Full(AddrType::Aaaa))
     );
-    // One change fits; the next one reuses the retired slot after a grace period.
-    publish(&mut state, &image(&[("a", 3), ("b", 2)], &[]));
-    publish(&mut state, &image(&[("a", 3), ("b", 4)], &[]));
+    // Once one is removed, a change fits.
+    maps.publish(&image(&[("a", 1)], &[]));
+    maps.publish(&image(&[("a", 2)], &[]));
 }
 
 /// Random publish sequences against a model of the readers: an id or slot that a program may
@@ -237,8 +316,9 @@ fn random_publishes_never_reuse_what_a_reader_may_hold() {
         rng % n
     };
     let names = ["a", "b", "c", "d", "e", "f"];
-    let capacity = 2 * names.len() as u32;
-    let mut state = State::new(capacity, capacity);
+    // Fewer slots than names plus changes: publishes run out of free slots and wait.
+    let capacity = names.len() as u32 + 2;
+    let mut maps = Maps::new(capacity, capacity);
     let mut readers = Readers::default();
     for _ in 0..2000 {
         let mut v4 = Vec::new();
@@ -251,15 +331,16 @@ fn random_publishes_never_reuse_what_a_reader_may_hold() {
             }
         }
         let image = image(&v4, &v6);
-        for step in plan(&state, &image).unwrap().steps {
-            state.apply(&step);
-            readers.check(&state, &step);
+        for step in maps.plan(&image).unwrap().steps {
+            maps.execute(&step);
+            readers.check(&maps.state, &step);
         }
-        check_accounting(&state, capacity);
-        assert!(state
+        check_accounting(&maps.state, capacity);
+        assert!(maps
+            .state
             .live()
             .iter()
-            .map(|(r, l)| (r, &l.answer))
+            .map(|(rrset, live)| (rrset, &maps.slots[&(rrset.qtype, live.slot)]))
             .eq(&image.rrsets));
     }
 }
@@ -304,10 +385,10 @@ impl Readers {
             Step::Replace {
                 rrset, id, slot, ..
             } => {
-                assert_eq!(self.live[rrset].id, *id, "{step:?}: the id changed");
+                assert_eq!(self.live[*rrset].id, *id, "{step:?}: the id changed");
                 assert!(!held_slot(self, rrset.qtype, *slot), "{step:?}: slot held");
                 self.released_slots
-                    .insert((rrset.qtype, self.live[rrset].slot));
+                    .insert((rrset.qtype, self.live[*rrset].slot));
             }
             Step::Add {
                 rrset, id, slot, ..
