@@ -82,9 +82,13 @@ pub struct ServeArgs {
     /// Capacity of each XDP name map [default: 65536].
     #[arg(long, value_name = "N")]
     pub xdp_rrset_entries: Option<u32>,
-    /// XDP answer-set slots per address family; keep above twice the hot RRsets [default: 16384].
+    /// XDP answer-set slots for A RRsets: at least one per hot A RRset, plus room for changes
+    /// [default: 16384].
     #[arg(long, value_name = "N")]
-    pub xdp_answer_slots: Option<u32>,
+    pub xdp_a_slots: Option<u32>,
+    /// XDP answer-set slots for AAAA RRsets, as --xdp-a-slots [default: 16384].
+    #[arg(long, value_name = "N")]
+    pub xdp_aaaa_slots: Option<u32>,
     #[command(flatten)]
     pub control: ControlArgs,
 }
@@ -99,7 +103,8 @@ impl ServeArgs {
             xdp_interfaces: std::mem::take(&mut self.xdp),
             xdp_mode: self.xdp_mode,
             xdp_rrset_entries: self.xdp_rrset_entries,
-            xdp_answer_slots: self.xdp_answer_slots,
+            xdp_a_slots: self.xdp_a_slots,
+            xdp_aaaa_slots: self.xdp_aaaa_slots,
             control: self.control.control.take(),
             ..Overrides::default()
         }

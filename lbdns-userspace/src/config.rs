@@ -69,7 +69,8 @@ pub struct XdpSection {
     pub interfaces: Vec<String>,
     pub mode: Option<String>,
     pub rrset_entries: Option<u32>,
-    pub answer_slots: Option<u32>,
+    pub a_slots: Option<u32>,
+    pub aaaa_slots: Option<u32>,
 }
 
 /// A configuration error, displayed as `file:line: message`.
@@ -154,7 +155,8 @@ pub struct Overrides {
     pub xdp_interfaces: Vec<String>,
     pub xdp_mode: Option<AttachMode>,
     pub xdp_rrset_entries: Option<u32>,
-    pub xdp_answer_slots: Option<u32>,
+    pub xdp_a_slots: Option<u32>,
+    pub xdp_aaaa_slots: Option<u32>,
     pub control: Option<PathBuf>,
 }
 
@@ -225,10 +227,14 @@ impl Settings {
                     .xdp_rrset_entries
                     .or(file.xdp.rrset_entries)
                     .unwrap_or(defaults.rrset_entries),
-                answer_slots: flags
-                    .xdp_answer_slots
-                    .or(file.xdp.answer_slots)
-                    .unwrap_or(defaults.answer_slots),
+                a_slots: flags
+                    .xdp_a_slots
+                    .or(file.xdp.a_slots)
+                    .unwrap_or(defaults.a_slots),
+                aaaa_slots: flags
+                    .xdp_aaaa_slots
+                    .or(file.xdp.aaaa_slots)
+                    .unwrap_or(defaults.aaaa_slots),
             },
         };
         let control = flags

@@ -424,7 +424,8 @@ fn answers_sockets_over_a_native_veth() {
         .enter(|| {
             let config = XdpConfig {
                 rrset_entries: 1,
-                answer_slots: 1,
+                a_slots: 1,
+                aaaa_slots: 1,
                 ..XdpConfig::default()
             };
             let mut fast = FastPath::load(ebpf_object::PROGRAM, &config).unwrap();

@@ -44,7 +44,8 @@ impl PeerProgram {
         let config = XdpConfig {
             dns_port: 53,
             rrset_entries: 1,
-            answer_slots: 1,
+            a_slots: 1,
+            aaaa_slots: 1,
         };
         let mut fast =
             FastPath::load(ebpf_object::PROGRAM, &config).map_err(|error| error.to_string())?;

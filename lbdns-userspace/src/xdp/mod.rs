@@ -24,10 +24,14 @@ pub struct XdpConfig {
     pub dns_port: u16,
     /// Capacity of each of the four name maps (names are spread over them by length).
     pub rrset_entries: u32,
-    /// Answer-set slots per type, and RRset ids per type. A publish needs one free slot per
-    /// new or changed RRset on top of the live ones, so keep it well above the number of hot
-    /// RRsets of each type (`lbdns_common::publish`).
-    pub answer_slots: u32,
+    /// Answer-set slots, and RRset ids, for A RRsets: one per hot A RRset, and free ones for
+    /// publishing changes. A publish that changes more RRsets than there are free slots waits
+    /// for a grace period each time they run out (`lbdns_common::publish`), so a few percent
+    /// spare keeps even a change of every RRset quick.
+    pub a_slots: u32,
+    /// As [`Self::a_slots`], for AAAA RRsets. Sized apart because a zone's A and AAAA counts
+    /// can differ by millions, and an AAAA slot is 304 bytes of kernel memory.
+    pub aaaa_slots: u32,
 }
 
 impl Default for XdpConfig {
@@ -35,7 +39,8 @@ impl Default for XdpConfig {
         Self {
             dns_port: 53,
             rrset_entries: maps::DEFAULT_RRSET_ENTRIES,
-            answer_slots: maps::DEFAULT_ANSWER_SLOTS,
+            a_slots: maps::DEFAULT_ANSWER_SLOTS,
+            aaaa_slots: maps::DEFAULT_ANSWER_SLOTS,
         }
     }
 }
@@ -70,15 +75,11 @@ impl FastPath {
         for name in maps::RRSETS {
             loader.map_max_entries(name, config.rrset_entries);
         }
-        for name in [
-            maps::RRSET_SLOT_V4,
-            maps::RRSET_SLOT_V6,
-            maps::ANSWERS_V4,
-            maps::ANSWERS_V6,
-            maps::ROTATION_V4,
-            maps::ROTATION_V6,
-        ] {
-            loader.map_max_entries(name, config.answer_slots);
+        for name in [maps::RRSET_SLOT_V4, maps::ANSWERS_V4, maps::ROTATION_V4] {
+            loader.map_max_entries(name, config.a_slots);
+        }
+        for name in [maps::RRSET_SLOT_V6, maps::ANSWERS_V6, maps::ROTATION_V6] {
+            loader.map_max_entries(name, config.aaaa_slots);
         }
         let mut ebpf = loader.load(object).map_err(XdpError::from_ebpf)?;
         program_mut(&mut ebpf)?

@@ -22,7 +22,8 @@ use crate::{test_run, v4_endpoints, Loaded, XDP_PASS, XDP_TX};
 const CONFIG: XdpConfig = XdpConfig {
     dns_port: 53,
     rrset_entries: 16,
-    answer_slots: 8,
+    a_slots: 8,
+    aaaa_slots: 8,
 };
 
 fn name(index: u8) -> String {

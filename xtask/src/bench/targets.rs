@@ -410,11 +410,15 @@ fn command(target: Target, cx: &Context<'_>) -> Result<Command, StartError> {
             if target == Target::LbdnsXdp {
                 command.args(["--xdp", Side::Server.interface(), "--xdp-mode", "native"]);
                 if let Some(rrsets) = cx.zone.many_rrsets {
-                    // `lbdns serve --help`: answer slots "above twice the hot RRsets".
-                    let entries = rrsets.next_power_of_two();
+                    // Sized as an operator would for a zone of A RRsets: a slot per RRset with
+                    // 1/16 spare for changes (`lbdns serve --help`), the AAAA maps left at
+                    // their default.
                     command
-                        .args(["--xdp-rrset-entries", &entries.to_string()])
-                        .args(["--xdp-answer-slots", &(2 * entries).to_string()]);
+                        .args([
+                            "--xdp-rrset-entries",
+                            &rrsets.next_power_of_two().to_string(),
+                        ])
+                        .args(["--xdp-a-slots", &(rrsets + rrsets / 16).to_string()]);
                 }
             }
             command
