@@ -8,10 +8,12 @@ use std::{collections::HashMap, fs, time::Duration};
 
 use serde::Serialize;
 
-/// Resident memory of a group of processes.
+/// Resident memory of a group of processes, without the BPF maps they have mapped: lbdns maps
+/// its answer arrays to write them, and their pages are the kernel's map memory, which the
+/// report gives on its own (`bpf_map_kib`). Counted in both, they would count twice.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Memory {
-    /// Sum of VmRSS: counts pages shared between forked workers once per worker.
+    /// Sum of Rss: counts pages shared between forked workers once per worker.
     pub rss_kib: u64,
     /// Sum of Pss (proportional set size): shared pages split between their users, so the sum
     /// is what the group really holds. The fair figure for comparing servers that fork.
@@ -31,14 +33,29 @@ pub fn cpu_time(pids: &[i32]) -> Duration {
 pub fn memory(pids: &[i32]) -> Memory {
     let mut total = Memory::default();
     for pid in pids {
-        let field = |file: &str, key: &str| {
-            fs::read_to_string(format!("/proc/{pid}/{file}"))
-                .ok()
-                .and_then(|text| kib_field(&text, key))
-                .unwrap_or(0)
-        };
-        total.rss_kib += field("status", "VmRSS:");
-        total.pss_kib += field("smaps_rollup", "Pss:");
+        if let Ok(smaps) = fs::read_to_string(format!("/proc/{pid}/smaps")) {
+            let memory = mapped_memory(&smaps);
+            total.rss_kib += memory.rss_kib;
+            total.pss_kib += memory.pss_kib;
+        }
+    }
+    total
+}
+
+/// Rss and Pss summed over the mappings of a `/proc/PID/smaps` text, except BPF maps.
+fn mapped_memory(smaps: &str) -> Memory {
+    let mut total = Memory::default();
+    let mut bpf_map = false;
+    for line in smaps.lines() {
+        // A mapping's first line starts with its address range, `7f3e1000-7f3e5000 rw-s ...`,
+        // and ends with what is mapped; its `Key: value` lines follow.
+        let range = line.split_whitespace().next().unwrap_or("");
+        if range.contains('-') && range.chars().all(|c| c == '-' || c.is_ascii_hexdigit()) {
+            bpf_map = line.ends_with("anon_inode:bpf-map");
+        } else if !bpf_map {
+            total.rss_kib += kib_field(line, "Rss:").unwrap_or(0);
+            total.pss_kib += kib_field(line, "Pss:").unwrap_or(0);
+        }
     }
     total
 }
@@ -154,6 +171,30 @@ mod tests {
         let status = "Name:\tlbdns\nVmPeak:\t  90000 kB\nVmRSS:\t   12345 kB\n";
         assert_eq!(kib_field(status, "VmRSS:"), Some(12345));
         assert_eq!(kib_field(status, "Pss:"), None);
+    }
+
+    #[test]
+    fn leaves_mapped_bpf_maps_out() {
+        let smaps = "\
+55d0a000-55d0b000 r--p 00000000 00:20 123    /usr/sbin/lbdns
+Rss:                   8 kB
+Pss:                   4 kB
+Pss_Dirty:             0 kB
+7f3e1000-7f3e5000 rw-s 00000000 00:0f 99     anon_inode:bpf-map
+Rss:                 512 kB
+Pss:                 512 kB
+7f3e6000-7f3e7000 rw-p 00000000 00:00 0
+Rss:                  16 kB
+Pss:                  16 kB
+VmFlags: rd wr mr mw me ac
+";
+        assert_eq!(
+            mapped_memory(smaps),
+            Memory {
+                rss_kib: 24,
+                pss_kib: 20
+            }
+        );
     }
 
     #[test]
