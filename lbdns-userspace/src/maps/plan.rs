@@ -264,33 +264,35 @@ pub fn plan<'a>(
         steps.push(step);
     };
 
-    for rrset in state.live.keys() {
-        if !image.rrsets.contains_key(rrset) {
-            push(
-                &mut next,
-                Step::Remove {
-                    rrset: rrset.clone(),
-                },
-            );
+    // Both are sorted by RRset: one pass over the two side by side finds what to remove and
+    // what to write, without a map lookup per RRset.
+    let mut removed = Vec::new();
+    let mut writes: Vec<(&RrsetId, &Answer, Option<u32>)> = Vec::new();
+    let mut live = state.live.iter().peekable();
+    for (rrset, answer) in &image.rrsets {
+        while let Some((gone, _)) = live.next_if(|&(old, _)| old < rrset) {
+            removed.push(gone);
+        }
+        let current = live.next_if(|&(old, _)| old == rrset).map(|(_, live)| live);
+        if !current.is_some_and(|live| published.holds(live.slot, answer)) {
+            writes.push((rrset, answer, current.map(|live| live.id)));
         }
     }
+    removed.extend(live.map(|(gone, _)| gone));
 
-    let writes: Vec<(&RrsetId, &Answer)> = image
-        .rrsets
-        .iter()
-        .filter(|(rrset, answer)| {
-            !state
-                .live
-                .get(rrset)
-                .is_some_and(|live| published.holds(live.slot, answer))
-        })
-        .collect();
+    for rrset in removed {
+        push(
+            &mut next,
+            Step::Remove {
+                rrset: rrset.clone(),
+            },
+        );
+    }
     if !writes.is_empty() && next.anything_retiring() {
         push(&mut next, Step::WaitForReaders);
     }
 
-    for &(rrset, answer) in &writes {
-        let live_id = next.live.get(rrset).map(|live| live.id);
+    for &(rrset, answer, live_id) in &writes {
         let (id, slot) = match next.family(rrset.qtype).for_write(live_id) {
             Some(numbers) => numbers,
             None if next.anything_retiring() => {
