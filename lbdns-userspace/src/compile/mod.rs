@@ -267,22 +267,25 @@ fn answer_set<const L: usize>(
     octets: impl Fn(IpAddr) -> Option<[u8; L]>,
 ) -> Result<AnswerSet<L>, CompileError> {
     let count = rrset.addrs.len();
-    // Plain rotation is the schedule that leads with each address in turn.
-    let schedule: Vec<u8> = if rrset.schedule.is_empty() {
-        (0..count as u8).collect()
-    } else {
-        rrset.schedule.clone()
-    };
     let mut set = AnswerSet {
         ttl: rrset.ttl,
         count: count as u16,
         limit: rrset.cap.map_or(count, |cap| cap.min(count)) as u16,
-        schedule_len: schedule.len() as u8,
+        schedule_len: 0,
         _pad: [0; 3],
         schedule: [0; MAX_SCHEDULE],
         addrs: [[0; L]; MAX_ADDRS],
     };
-    set.schedule[..schedule.len()].copy_from_slice(&schedule);
+    if rrset.schedule.is_empty() {
+        // Plain rotation is the schedule that leads with each address in turn.
+        for (entry, index) in set.schedule.iter_mut().zip(0..count as u8) {
+            *entry = index;
+        }
+        set.schedule_len = count as u8;
+    } else {
+        set.schedule[..rrset.schedule.len()].copy_from_slice(&rrset.schedule);
+        set.schedule_len = rrset.schedule.len() as u8;
+    }
     for (slot, &addr) in set.addrs.iter_mut().zip(&rrset.addrs) {
         *slot = octets(addr).ok_or_else(|| CompileError::WrongFamily {
             name: rrset.name.clone(),
