@@ -153,34 +153,30 @@ impl MapWriter {
             unchanged: plan.unchanged,
             ..PublishReport::default()
         };
-        for (done, step) in plan.steps.iter().enumerate() {
-            if let Err(error) = self.execute(step) {
-                // The state must describe the maps: exactly the steps before this one happened.
-                for step in &plan.steps[..done] {
-                    self.state.apply(step);
-                }
-                return Err(error);
-            }
+        for step in &plan.steps {
+            // On failure the state still describes the maps: the steps before this one.
+            self.execute(step)?;
+            self.state.apply(step);
             match step {
                 Step::Remove { .. } => report.removed += 1,
                 Step::WaitForReaders => report.waited = true,
                 Step::Replace { .. } | Step::Add { .. } => report.written += 1,
             }
         }
-        self.state = plan.after;
         Ok(report)
     }
 
     /// Carries out one step. On failure nothing a program can reach has changed.
     fn execute(&mut self, step: &Step) -> Result<(), MapError> {
         match step {
-            Step::Remove { rrset } => self.names.remove(rrset),
+            Step::Remove { rrset, .. } => self.names.remove(rrset),
             Step::WaitForReaders => wait_for_readers().map_err(MapError::GracePeriod),
             Step::Replace {
                 rrset,
                 id,
                 slot,
                 answer,
+                ..
             } => {
                 self.answers.write(*slot, answer);
                 self.slot_table(rrset.qtype).point(*id, *slot);

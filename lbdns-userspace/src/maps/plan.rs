@@ -2,7 +2,8 @@
 //! the maps hold ([`State`], and the answer sets read through [`Published`]) and what they must
 //! hold ([`MapImage`]) to [`Step`]s in the order `lbdns_common::publish` prescribes. The writer
 //! executes the steps one by one and applies each to its state once it has succeeded, so the
-//! state always describes the maps.
+//! state always describes the maps. Planning copies only the free and retiring numbers, not
+//! the state: a health change that rewrites one RRset of millions costs one step.
 //!
 //! The state keeps where each RRset lives, not its answer set: the sets are in the maps already,
 //! and a copy would cost up to 300 bytes per RRset, hundreds of megabytes for a zone of millions.
@@ -38,6 +39,10 @@ pub enum Step<'a> {
     Remove {
         /// The RRset.
         rrset: RrsetId,
+        /// Its id, which starts retiring.
+        id: u32,
+        /// Its slot, which starts retiring.
+        slot: u32,
     },
     /// Wait for an RCU grace period: every retiring id and slot becomes free. Comes after the
     /// removals, and again whenever the writes have used up the free slots.
@@ -51,6 +56,8 @@ pub enum Step<'a> {
         id: u32,
         /// The free slot the new set goes to.
         slot: u32,
+        /// The slot of its current set, which starts retiring.
+        old_slot: u32,
         /// The new set.
         answer: &'a Answer,
     },
@@ -75,9 +82,6 @@ pub struct Plan<'a> {
     pub steps: Vec<Step<'a>>,
     /// RRsets of the image that are already published as they are.
     pub unchanged: usize,
-    /// What the maps hold once every step is carried out: the state to adopt after them,
-    /// rather than applying a million steps a second time.
-    pub after: State,
 }
 
 /// The image does not fit the maps: it has more RRsets of a family than there are slots, or
@@ -164,41 +168,21 @@ impl Family {
     }
 }
 
-/// What the maps hold: the live RRsets, and which ids and slots are free or retiring.
+/// Which ids and slots of each family are free or retiring.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct State {
-    live: BTreeMap<RrsetId, Live>,
+struct Numbering {
     v4: Family,
     v6: Family,
 }
 
-impl State {
-    /// Empty maps with `capacity` ids and slots per family (the size of the arrays).
-    pub fn new(capacity_v4: u32, capacity_v6: u32) -> Self {
-        let family = |capacity| Family {
-            ids: Numbers::with_capacity(capacity),
-            slots: Numbers::with_capacity(capacity),
-        };
-        Self {
-            live: BTreeMap::new(),
-            v4: family(capacity_v4),
-            v6: family(capacity_v6),
-        }
-    }
-
-    /// The published RRsets.
-    pub fn live(&self) -> &BTreeMap<RrsetId, Live> {
-        &self.live
-    }
-
-    /// Records that `step` has been carried out.
-    pub fn apply(&mut self, step: &Step) {
+impl Numbering {
+    /// Records what `step` takes, retires and frees.
+    fn apply(&mut self, step: &Step) {
         match step {
-            Step::Remove { rrset } => {
-                let old = self.live.remove(rrset).expect("removing a live RRset");
+            Step::Remove { rrset, id, slot } => {
                 let family = self.family(rrset.qtype);
-                family.ids.retire(old.id);
-                family.slots.retire(old.slot);
+                family.ids.retire(*id);
+                family.slots.retire(*slot);
             }
             Step::WaitForReaders => {
                 for family in [&mut self.v4, &mut self.v6] {
@@ -207,14 +191,14 @@ impl State {
                 }
             }
             Step::Replace {
-                rrset, id, slot, ..
+                rrset,
+                slot,
+                old_slot,
+                ..
             } => {
-                let live = self.live.get_mut(*rrset).expect("replacing a live RRset");
-                debug_assert_eq!(live.id, *id, "an RRset keeps its id");
-                let old_slot = std::mem::replace(&mut live.slot, *slot);
                 let family = self.family(rrset.qtype);
                 family.slots.take(*slot);
-                family.slots.retire(old_slot);
+                family.slots.retire(*old_slot);
             }
             Step::Add {
                 rrset, id, slot, ..
@@ -222,12 +206,6 @@ impl State {
                 let family = self.family(rrset.qtype);
                 family.ids.take(*id);
                 family.slots.take(*slot);
-                let live = Live {
-                    id: *id,
-                    slot: *slot,
-                };
-                let old = self.live.insert((*rrset).clone(), live);
-                debug_assert!(old.is_none(), "adding an RRset that is live");
             }
         }
     }
@@ -246,6 +224,68 @@ impl State {
     }
 }
 
+/// What the maps hold: the live RRsets, and which ids and slots are free or retiring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    live: BTreeMap<RrsetId, Live>,
+    numbering: Numbering,
+}
+
+impl State {
+    /// Empty maps with `capacity` ids and slots per family (the size of the arrays).
+    pub fn new(capacity_v4: u32, capacity_v6: u32) -> Self {
+        let family = |capacity| Family {
+            ids: Numbers::with_capacity(capacity),
+            slots: Numbers::with_capacity(capacity),
+        };
+        Self {
+            live: BTreeMap::new(),
+            numbering: Numbering {
+                v4: family(capacity_v4),
+                v6: family(capacity_v6),
+            },
+        }
+    }
+
+    /// The published RRsets.
+    pub fn live(&self) -> &BTreeMap<RrsetId, Live> {
+        &self.live
+    }
+
+    /// Records that `step` has been carried out.
+    pub fn apply(&mut self, step: &Step) {
+        self.numbering.apply(step);
+        match step {
+            Step::Remove { rrset, .. } => {
+                let old = self.live.remove(rrset);
+                debug_assert!(old.is_some(), "removing an RRset that is not live");
+            }
+            Step::WaitForReaders => {}
+            Step::Replace {
+                rrset,
+                id,
+                slot,
+                old_slot,
+                ..
+            } => {
+                let live = self.live.get_mut(*rrset).expect("replacing a live RRset");
+                debug_assert_eq!((live.id, live.slot), (*id, *old_slot));
+                live.slot = *slot;
+            }
+            Step::Add {
+                rrset, id, slot, ..
+            } => {
+                let live = Live {
+                    id: *id,
+                    slot: *slot,
+                };
+                let old = self.live.insert((*rrset).clone(), live);
+                debug_assert!(old.is_none(), "adding an RRset that is live");
+            }
+        }
+    }
+}
+
 /// The steps that turn the maps described by `state` and `published` into `image`: removals,
 /// then a grace period if anything retiring is to be reused, then one write per new or changed
 /// RRset, with another grace period whenever the free slots run out and the ones switched away
@@ -257,9 +297,9 @@ pub fn plan<'a>(
     image: &'a MapImage,
     published: &impl Published,
 ) -> Result<Plan<'a>, Full> {
-    let mut next = state.clone();
+    let mut next = state.numbering.clone();
     let mut steps = Vec::new();
-    let mut push = |next: &mut State, step: Step<'a>| {
+    let mut push = |next: &mut Numbering, step: Step<'a>| {
         next.apply(&step);
         steps.push(step);
     };
@@ -267,24 +307,28 @@ pub fn plan<'a>(
     // Both are sorted by RRset: one pass over the two side by side finds what to remove and
     // what to write, without a map lookup per RRset.
     let mut removed = Vec::new();
-    let mut writes: Vec<(&RrsetId, &Answer, Option<u32>)> = Vec::new();
+    let mut writes: Vec<(&RrsetId, &Answer, Option<Live>)> = Vec::new();
     let mut live = state.live.iter().peekable();
     for (rrset, answer) in &image.rrsets {
-        while let Some((gone, _)) = live.next_if(|&(old, _)| old < rrset) {
+        while let Some(gone) = live.next_if(|&(old, _)| old < rrset) {
             removed.push(gone);
         }
-        let current = live.next_if(|&(old, _)| old == rrset).map(|(_, live)| live);
+        let current = live
+            .next_if(|&(old, _)| old == rrset)
+            .map(|(_, &live)| live);
         if !current.is_some_and(|live| published.holds(live.slot, answer)) {
-            writes.push((rrset, answer, current.map(|live| live.id)));
+            writes.push((rrset, answer, current));
         }
     }
-    removed.extend(live.map(|(gone, _)| gone));
+    removed.extend(live);
 
-    for rrset in removed {
+    for (rrset, gone) in removed {
         push(
             &mut next,
             Step::Remove {
                 rrset: rrset.clone(),
+                id: gone.id,
+                slot: gone.slot,
             },
         );
     }
@@ -292,7 +336,8 @@ pub fn plan<'a>(
         push(&mut next, Step::WaitForReaders);
     }
 
-    for &(rrset, answer, live_id) in &writes {
+    for &(rrset, answer, current) in &writes {
+        let live_id = current.map(|live| live.id);
         let (id, slot) = match next.family(rrset.qtype).for_write(live_id) {
             Some(numbers) => numbers,
             None if next.anything_retiring() => {
@@ -303,11 +348,12 @@ pub fn plan<'a>(
             }
             None => return Err(Full(rrset.qtype)),
         };
-        let step = match live_id {
-            Some(_) => Step::Replace {
+        let step = match current {
+            Some(live) => Step::Replace {
                 rrset,
                 id,
                 slot,
+                old_slot: live.slot,
                 answer,
             },
             None => Step::Add {
@@ -323,7 +369,6 @@ pub fn plan<'a>(
     Ok(Plan {
         steps,
         unchanged: image.rrsets.len() - writes.len(),
-        after: next,
     })
 }
 
