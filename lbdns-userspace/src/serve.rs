@@ -2,7 +2,10 @@
 //! server, the health checker and the control socket, and reacts to health changes, control
 //! requests and signals until told to stop.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{
+    atomic::{AtomicBool, Ordering},
+    Arc, Mutex, MutexGuard,
+};
 
 use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
@@ -108,6 +111,9 @@ struct Daemon {
     catalog: Arc<ArcSwap<Catalog>>,
     pools: Mutex<PoolSet>,
     xdp: Mutex<Option<Xdp>>,
+    /// Set while the fast path fills its maps with the XDP lock held, for seconds with a
+    /// million names: `lbdns stats` and `status` say so instead of waiting for the lock.
+    xdp_starting: AtomicBool,
     checker: Mutex<Checker>,
 }
 
@@ -136,7 +142,9 @@ impl Daemon {
     /// publishes on top: the maps never miss a change.
     fn start_xdp(&self, fast: FastPath, settings: &XdpSettings) -> Result<()> {
         let mut xdp = lock(&self.xdp);
-        *xdp = Some(Xdp::start(fast, settings, &self.catalog.load())?);
+        let started = Xdp::start(fast, settings, &self.catalog.load());
+        self.xdp_starting.store(false, Ordering::Relaxed);
+        *xdp = Some(started?);
         Ok(())
     }
 
@@ -149,6 +157,9 @@ impl Daemon {
 
     fn answer(&self, request: Request) -> String {
         match request {
+            Request::Stats if self.xdp_starting.load(Ordering::Relaxed) => {
+                "error: the XDP fast path is starting: its maps are being filled\n".to_owned()
+            }
             Request::Stats => match &*lock(&self.xdp) {
                 Some(xdp) => xdp.stats(),
                 None => "error: the XDP fast path is off (serve --xdp IFACE)\n".to_owned(),
@@ -156,7 +167,9 @@ impl Daemon {
             Request::Status => {
                 let health = lock(&self.checker).snapshot();
                 let mut out = balance::status(&lock(&self.pools), &health);
-                if let Some(xdp) = &*lock(&self.xdp) {
+                if self.xdp_starting.load(Ordering::Relaxed) {
+                    out.push_str("xdp\n  starting: its maps are being filled\n");
+                } else if let Some(xdp) = &*lock(&self.xdp) {
                     out.push_str("xdp\n");
                     for line in xdp.stats().lines() {
                         out.push_str(&format!("  {line}\n"));
@@ -270,6 +283,7 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             checker: Mutex::new(Checker::start(pools.targets(), changes)),
             pools: Mutex::new(pools),
             xdp: Mutex::new(None),
+            xdp_starting: AtomicBool::new(fast.is_some()),
         });
         let _sockets = lbdns::server::start(&daemon.catalog, &settings.listen, settings.tcp)?;
         // The socket path answers everything from here on. Filling the maps takes seconds for
