@@ -248,9 +248,11 @@ pub struct ZoneScale {
     pub pss_kib: Option<u64>,
     /// Kernel memory of the XDP maps (lbdns-xdp), on top of the process's own.
     pub bpf_map_kib: Option<u64>,
+    /// `pss_kib` plus `bpf_map_kib`: all the memory lbdns uses, the figure compared with NSD's.
+    pub memory_kib: Option<u64>,
     pub nsd_start_s: Option<f64>,
     pub nsd_pss_kib: Option<u64>,
-    /// lbdns's PSS ÷ NSD's: below 1 meets the goal.
+    /// lbdns's memory ÷ NSD's PSS: below 1 meets the goal.
     pub memory_vs_nsd: Option<f64>,
 }
 
@@ -341,6 +343,8 @@ fn zone_scale(sessions: &[Session]) -> Vec<ZoneScale> {
                 .memory_after_reload
                 .or(s.memory_after_loads)
                 .map(|m| m.pss_kib);
+            let bpf_map_kib = s.bpf_map_bytes.map(|b| b / 1024);
+            let memory = pss.map(|pss| pss + bpf_map_kib.unwrap_or(0));
             ZoneScale {
                 target: s.target,
                 start_s: s.start_s,
@@ -349,10 +353,11 @@ fn zone_scale(sessions: &[Session]) -> Vec<ZoneScale> {
                 reload_s: s.reload.as_ref().and_then(Outcome::ok).copied(),
                 pss_before_reload_kib: s.memory_after_loads.map(|m| m.pss_kib),
                 pss_kib: pss,
-                bpf_map_kib: s.bpf_map_bytes.map(|b| b / 1024),
+                bpf_map_kib,
+                memory_kib: memory,
                 nsd_start_s: nsd.and_then(|n| n.start_s),
                 nsd_pss_kib: nsd_pss,
-                memory_vs_nsd: pss
+                memory_vs_nsd: memory
                     .zip(nsd_pss)
                     .filter(|(_, n)| *n > 0)
                     .map(|(l, n)| l as f64 / n as f64),

@@ -164,7 +164,7 @@ fn zone_scale(report: &Report, out: &mut String) {
             Some(s) => format!("{start}, XDP serving at {s:.1} s"),
             None => start,
         };
-        let memory = match (scale.pss_kib, scale.nsd_pss_kib, scale.memory_vs_nsd) {
+        let memory = match (scale.memory_kib, scale.nsd_pss_kib, scale.memory_vs_nsd) {
             (Some(l), Some(n), Some(ratio)) if ratio < 1.0 => {
                 format!("{} MiB vs NSD {} MiB ({ratio:.2}×: met)", mib(l), mib(n))
             }
@@ -179,17 +179,19 @@ fn zone_scale(report: &Report, out: &mut String) {
         };
         let _ = writeln!(
             out,
-            "  {:<13} first answer {start}; NSD's {}\n  {:<13} reload {}; memory (PSS) {memory}; \
-             before the reload {} MiB{}",
+            "  {:<13} first answer {start}; NSD's {}\n  {:<13} reload {}; memory {memory}{}; \
+             PSS before the reload {} MiB",
             scale.target.name(),
             or_dash(scale.nsd_start_s.map(|s| format!("{s:.1} s"))),
             "",
             or_dash(scale.reload_s.map(|s| format!("{s:.1} s"))),
+            match (scale.pss_kib, scale.bpf_map_kib) {
+                (Some(pss), Some(maps)) => {
+                    format!(" (PSS {} MiB + BPF maps {} MiB)", mib(pss), mib(maps))
+                }
+                _ => " (PSS)".to_owned(),
+            },
             or_dash(scale.pss_before_reload_kib.map(mib)),
-            scale
-                .bpf_map_kib
-                .map(|kib| format!("; plus {} MiB of BPF maps", mib(kib)))
-                .unwrap_or_default(),
         );
     }
 }
