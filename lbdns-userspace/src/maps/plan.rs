@@ -31,8 +31,8 @@ pub trait Published {
 }
 
 /// One change to the maps. Each is whole on success; on failure it has left nothing that a
-/// program can reach, so the state stays as it was.
-/// Written sets are borrowed from the image the plan was made for.
+/// program can reach, so the state stays as it was. Written sets are borrowed from the image
+/// the plan was made for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step<'a> {
     /// Delete the name entry of an RRset the image no longer has. Its id and slot start retiring.
