@@ -4,7 +4,8 @@
 //! `bpfel-unknown-none` and for the host. Userspace enables the `user` feature to get `aya::Pod`.
 //!
 //! - [`limits`]: sizes both sides must agree on (longest name, addresses per answer, UDP sizes).
-//! - [`key`]: how a question (name, type) becomes a hash-map key, and the RRset id it maps to.
+//! - [`qtype`]: the record types the fast path answers.
+//! - [`names`]: the name table: how a question (name, type) finds its RRset id.
 //! - [`answer`]: the answer sets the program copies into replies.
 //! - [`publish`]: how userspace replaces answers while the program runs, and why in that order.
 //! - [`counters`]: the per-CPU counters the program keeps, one enum for both sides.
@@ -13,7 +14,8 @@
 
 pub mod answer;
 pub mod counters;
-pub mod key;
 pub mod limits;
 pub mod maps;
+pub mod names;
 pub mod publish;
+pub mod qtype;

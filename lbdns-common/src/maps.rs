@@ -3,9 +3,12 @@
 //! Userspace resizes maps before loading (`EbpfLoader::map_max_entries`) using these names. The
 //! program declares the maps under the same names; loading fails if the two disagree.
 
-/// The four name-to-id hash maps ([`crate::key::NameEntry`] values), in
-/// [`crate::key::KEY_TIERS`] order. Written by userspace only.
-pub const RRSETS: [&str; 4] = ["RRSETS_32", "RRSETS_64", "RRSETS_128", "RRSETS_256"];
+/// Array of [`crate::names::Bucket`]: the name table's entries. Memory-mapped, written by
+/// userspace only, one atomic 8-byte store per entry (see [`crate::names`]).
+pub const NAME_BUCKETS: &str = "NAME_BUCKETS";
+/// Array of `u64`: the name table's records. Memory-mapped, written by userspace only, into
+/// words no program reaches (see [`crate::publish`]).
+pub const NAME_WORDS: &str = "NAME_WORDS";
 /// Array of `u32` by A RRset id: the slot of its current answer set. Memory-mapped, written by
 /// userspace only, one atomic store per value (see [`crate::publish`]).
 pub const RRSET_SLOT_V4: &str = "RRSET_SLOT_V4";
@@ -29,9 +32,19 @@ pub const COUNTERS: &str = "COUNTERS";
 /// Global `u16`: the UDP port queries arrive on, host byte order. Set at load time.
 pub const DNS_PORT: &str = "DNS_PORT";
 
-/// Default `max_entries` of each `RRSETS_*` map. The maps allocate on insert, so an unused
-/// capacity costs no memory.
+/// Global `u64`: the name table's hash seed ([`crate::names::hash_word`]). Userspace draws it
+/// at random for each load, so no zone can be crafted to crowd the table's buckets.
+pub const NAME_SEED: &str = "NAME_SEED";
+/// Global `u32`: the number of `NAME_BUCKETS` minus one (a power of two minus one).
+pub const NAME_BUCKET_MASK: &str = "NAME_BUCKET_MASK";
+
+/// Default number of names (hot RRsets, A and AAAA counted apart) the name table holds: it
+/// gets [`crate::names::buckets_for`] buckets, 64 bytes each (1 MiB for 65536 names).
 pub const DEFAULT_RRSET_ENTRIES: u32 = 65_536;
+/// Default size of `NAME_WORDS` per name table entry, in 8-byte words: a record is one word
+/// plus the name's, so 6 words fit names of up to 40 bytes on average (3 MiB for 65536
+/// names).
+pub const DEFAULT_WORDS_PER_NAME: u32 = 6;
 /// Default number of answer-set slots per address type, which is also the number of RRset ids
 /// (`RRSET_SLOT_*`, `ROTATION_*` entries). Arrays are allocated up front, each value rounded up
 /// to 8 bytes by the kernel: 16384 slots are 1.75 MiB of A sets (112 bytes each) and 4.75 MiB

@@ -4,10 +4,14 @@
 use aya_ebpf::maps::{Array, PerCpuArray};
 use lbdns_common::{
     answer::AnswerSet,
-    key::{AddrType, RrsetKey, KEY_TIERS},
+    names::{fingerprint, finish, first_bucket, header_tag, other_bucket, BUCKET_ENTRIES},
+    qtype::AddrType,
 };
 
-use crate::maps::{Scratch, RRSETS_128, RRSETS_256, RRSETS_32, RRSETS_64};
+use crate::{
+    maps::{name_bucket_mask, Scratch, NAME_BUCKETS, NAME_WORDS},
+    parse::name::Name,
+};
 
 /// The answer set for a question, and this CPU's rotation counter for its RRset.
 pub struct Hit<'a, const L: usize> {
@@ -17,32 +21,50 @@ pub struct Hit<'a, const L: usize> {
     pub rotation: *mut u32,
 }
 
-/// Completes the key in `scratch` (the name is already there) and looks it up in the map of its
-/// size tier. Returns the RRset id.
+/// Finds the question in the name table (lbdns_common::names): the entries of the name's two
+/// buckets whose fingerprint matches, each checked against its record. Returns the RRset id.
 #[inline(always)]
-#[expect(
-    clippy::needless_borrows_for_generic_args,
-    reason = "by value, the key would be copied to the stack; the lookup takes it in place"
-)]
-pub fn rrset_id(scratch: *mut Scratch, name_len: usize, addr_type: AddrType) -> Option<u32> {
+pub fn rrset_id(scratch: *mut Scratch, name: &Name, addr_type: AddrType) -> Option<u32> {
+    let hash = finish(name.hash, name.len, addr_type);
+    let fingerprint = fingerprint(hash);
+    let mask = name_bucket_mask();
+    let first = first_bucket(hash, mask);
+    for bucket in [first, other_bucket(first, fingerprint, mask)] {
+        let entries = NAME_BUCKETS.get_ptr(bucket)?;
+        for i in 0..BUCKET_ENTRIES {
+            // One 8-byte load: userspace stores whole entries while this runs.
+            // SAFETY: an entry inside the array's value, which lives as long as the map.
+            let found = unsafe { core::ptr::read_volatile(entries.cast::<u64>().add(i)) };
+            if found >> 32 != u64::from(fingerprint) {
+                continue;
+            }
+            if let Some(id) = record_id(found as u32, scratch, name.len, addr_type) {
+                return Some(id);
+            }
+        }
+    }
+    None
+}
+
+/// The id in the record at word `record`, if the record is the query's: same type and length,
+/// and every word of the name equal.
+#[inline(always)]
+fn record_id(record: u32, scratch: *mut Scratch, len: usize, addr_type: AddrType) -> Option<u32> {
+    // SAFETY: a word of the array's value, which lives as long as the map; userspace does not
+    // write a record that an entry may lead to (lbdns_common::publish, rule 1).
+    let header = unsafe { core::ptr::read_volatile(NAME_WORDS.get_ptr(record)?) };
+    if header >> 32 != header_tag(len, addr_type) {
+        return None;
+    }
     // SAFETY: this CPU's scratch value, used only by this program run.
-    unsafe { (*scratch).tag = addr_type as u8 };
-    let key = Scratch::key(scratch);
-    let key_len = 1 + name_len;
-    // SAFETY (each arm): `key` points at 256 bytes, at least the size of every key type, and
-    // `RrsetKey<N>` is a byte array with alignment 1.
-    let entry = if key_len <= KEY_TIERS[0] {
-        RRSETS_32.get_ptr(unsafe { &*(key as *const RrsetKey<32>) })
-    } else if key_len <= KEY_TIERS[1] {
-        RRSETS_64.get_ptr(unsafe { &*(key as *const RrsetKey<64>) })
-    } else if key_len <= KEY_TIERS[2] {
-        RRSETS_128.get_ptr(unsafe { &*(key as *const RrsetKey<128>) })
-    } else {
-        RRSETS_256.get_ptr(unsafe { &*(key as *const RrsetKey<256>) })
-    }?;
-    // SAFETY: the kernel returned a pointer to a live element's value, which userspace never
-    // rewrites while the element exists.
-    Some(unsafe { core::ptr::read_volatile(&(*entry).id) })
+    let words = unsafe { &(*scratch).name };
+    for (i, &word) in words.iter().enumerate().take(len.div_ceil(8)) {
+        let stored = NAME_WORDS.get(record.wrapping_add(1 + i as u32))?;
+        if *stored != word {
+            return None;
+        }
+    }
+    Some(header as u32)
 }
 
 /// The current answer set of RRset `id` and its rotation counter.

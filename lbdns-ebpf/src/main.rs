@@ -2,8 +2,8 @@
 //! packet, unchanged, to the kernel stack and the socket server.
 //!
 //! Per packet: [`parse`] decides whether the packet is a plain IN A/AAAA query and copies the
-//! lowercased name into the lookup key; [`lookup`] finds the answer set (name → RRset id → slot); [`respond`] rewrites the
-//! packet into the reply, which leaves through XDP_TX. Every packet bumps one counter
+//! lowercased name into the scratch space; [`lookup`] finds the answer set (name → RRset id →
+//! slot); [`respond`] rewrites the packet into the reply, which leaves through XDP_TX. Every packet bumps one counter
 //! ([`maps::COUNTERS`]). What the fast path leaves to the socket path is listed in
 //! `lbdns_common::counters::Counter`.
 #![no_std]
@@ -19,7 +19,7 @@ mod respond;
 mod verdict;
 
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
-use lbdns_common::{counters::Counter, key::AddrType};
+use lbdns_common::{counters::Counter, qtype::AddrType};
 
 use crate::{
     maps::{
@@ -45,7 +45,7 @@ pub fn lbdns(ctx: XdpContext) -> u32 {
 fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
     let scratch = SCRATCH.get_ptr_mut(0).ok_or(OTHER)?;
     let query = parse::query(ctx, scratch)?;
-    let id = lookup::rrset_id(scratch, query.dns.name_len, query.dns.addr_type).ok_or(MISS)?;
+    let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
     match query.dns.addr_type {
         AddrType::A => {
             let hit =

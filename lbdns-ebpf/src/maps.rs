@@ -2,15 +2,16 @@
 //! `lbdns_common::maps`; userspace resizes the maps before loading.
 
 use aya_ebpf::{
-    bindings::{BPF_F_MMAPABLE, BPF_F_NO_PREALLOC},
+    bindings::BPF_F_MMAPABLE,
     macros::map,
-    maps::{Array, HashMap, PerCpuArray},
+    maps::{Array, PerCpuArray},
 };
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
     counters::Counter,
-    key::{NameEntry, RrsetKey, KEY_TIERS},
-    maps::{DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES},
+    limits::MAX_NAME_LEN,
+    maps::{DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES, DEFAULT_WORDS_PER_NAME},
+    names::{buckets_for, Bucket},
 };
 
 /// The UDP port queries arrive on, host byte order. Userspace overrides it at load time.
@@ -24,26 +25,41 @@ pub fn dns_port() -> u16 {
     unsafe { core::ptr::read_volatile(&DNS_PORT) }
 }
 
-// The name-to-id maps, one per key size (lbdns_common::key). Written by userspace only,
-// following lbdns_common::publish. BPF_F_NO_PREALLOC: elements are allocated per insert, so
-// unused capacity is free.
+/// The name table's hash seed. Userspace sets a random one at load time.
+#[unsafe(no_mangle)]
+static NAME_SEED: u64 = 0;
 
-/// Names whose key fits 32 bytes (name up to 31 bytes).
+/// The name table's hash seed, read volatile like [`dns_port`].
+#[inline(always)]
+pub fn name_seed() -> u64 {
+    // SAFETY: reading a plain `u64` static.
+    unsafe { core::ptr::read_volatile(&NAME_SEED) }
+}
+
+/// The number of `NAME_BUCKETS` minus one. Userspace sets it with the map's size.
+#[unsafe(no_mangle)]
+static NAME_BUCKET_MASK: u32 = buckets_for(DEFAULT_RRSET_ENTRIES) - 1;
+
+/// The name table's bucket mask, read volatile like [`dns_port`].
+#[inline(always)]
+pub fn name_bucket_mask() -> u32 {
+    // SAFETY: reading a plain `u32` static.
+    unsafe { core::ptr::read_volatile(&NAME_BUCKET_MASK) }
+}
+
+// The name table (lbdns_common::names). Written by userspace only, through memory mappings,
+// following lbdns_common::publish.
+
+/// The name table's buckets of entries.
 #[map]
-pub static RRSETS_32: HashMap<RrsetKey<32>, NameEntry> =
-    HashMap::with_max_entries(DEFAULT_RRSET_ENTRIES, BPF_F_NO_PREALLOC);
-/// Names whose key fits 64 bytes.
+pub static NAME_BUCKETS: Array<Bucket> =
+    Array::with_max_entries(buckets_for(DEFAULT_RRSET_ENTRIES), BPF_F_MMAPABLE);
+/// The name table's records: a header word with the RRset id, then the name's words.
 #[map]
-pub static RRSETS_64: HashMap<RrsetKey<64>, NameEntry> =
-    HashMap::with_max_entries(DEFAULT_RRSET_ENTRIES, BPF_F_NO_PREALLOC);
-/// Names whose key fits 128 bytes.
-#[map]
-pub static RRSETS_128: HashMap<RrsetKey<128>, NameEntry> =
-    HashMap::with_max_entries(DEFAULT_RRSET_ENTRIES, BPF_F_NO_PREALLOC);
-/// Names whose key fits 256 bytes (every valid name).
-#[map]
-pub static RRSETS_256: HashMap<RrsetKey<256>, NameEntry> =
-    HashMap::with_max_entries(DEFAULT_RRSET_ENTRIES, BPF_F_NO_PREALLOC);
+pub static NAME_WORDS: Array<u64> = Array::with_max_entries(
+    DEFAULT_RRSET_ENTRIES * DEFAULT_WORDS_PER_NAME,
+    BPF_F_MMAPABLE,
+);
 
 /// The slot of each A RRset's current answer set, by RRset id. Written by userspace only, with
 /// one atomic store through a memory mapping (lbdns_common::publish), so it must be mmapable.
@@ -87,18 +103,11 @@ pub fn count(counter: Counter) {
 }
 
 /// Per-packet working memory that does not fit the 512-byte stack. Program-private.
-///
-/// The lookup key is `tag` followed by `name`: `_align` puts the name on an 8-byte boundary, so
-/// the name is copied in with aligned 8-byte stores.
-#[repr(C, align(8))]
+#[repr(C)]
 pub struct Scratch {
-    /// Puts `tag` right before the 8-byte boundary where `name` starts.
-    _align: [u8; 7],
-    /// Byte 0 of the lookup key: the `AddrType` tag.
-    pub tag: u8,
-    /// The rest of the lookup key: the lowercase query name, then zeros up to the key's size
-    /// tier. One byte longer than the longest key needs.
-    pub name: [u64; NAME_WORDS],
+    /// The lowercase query name in 8-byte words, the last one zero padded: what the name
+    /// table's records hold (lbdns_common::names).
+    pub name: [u64; QNAME_WORDS],
     /// The offsets of the IP header, the UDP header and the DNS message, and whether the IP
     /// version is 6, passed through [`opaque`]: each VLAN and IP version combination has its
     /// own exact values.
@@ -111,27 +120,8 @@ pub struct Scratch {
     pub copy: [u32; 3],
 }
 
-/// The 8-byte words of `Scratch::name`.
-pub const NAME_WORDS: usize = 32;
-
-const _: () = {
-    assert!(core::mem::offset_of!(Scratch, tag) + 1 == core::mem::offset_of!(Scratch, name));
-    assert!(core::mem::offset_of!(Scratch, name).is_multiple_of(8));
-    assert!(1 + NAME_WORDS * 8 >= KEY_TIERS[KEY_TIERS.len() - 1]);
-};
-
-impl Scratch {
-    /// The lookup key: `tag`, then the bytes of `name`.
-    #[inline(always)]
-    pub fn key(scratch: *mut Scratch) -> *const u8 {
-        // SAFETY: `tag` is inside the struct, and the key's bytes run on into `name`.
-        unsafe {
-            scratch
-                .cast::<u8>()
-                .add(core::mem::offset_of!(Scratch, tag))
-        }
-    }
-}
+/// The 8-byte words of `Scratch::name`: enough for the longest name.
+pub const QNAME_WORDS: usize = MAX_NAME_LEN.div_ceil(8);
 
 /// Returns `value` after a round trip through `cell`, map memory that the verifier does not
 /// track: it sees an unknown value, so code after the call is verified once for every value

@@ -79,9 +79,13 @@ pub struct ServeArgs {
     /// XDP attach mode: auto (native, else generic), native, or generic [default: auto].
     #[arg(long, value_name = "MODE")]
     pub xdp_mode: Option<AttachMode>,
-    /// Capacity of each XDP name map [default: 65536].
+    /// Hot RRsets (A and AAAA apart) the XDP name table holds [default: 65536].
     #[arg(long, value_name = "N")]
     pub xdp_rrset_entries: Option<u32>,
+    /// Bytes for the XDP name table's names: each takes 8 plus its wire-format length rounded
+    /// up to 8 [default: 48 per --xdp-rrset-entries].
+    #[arg(long, value_name = "BYTES")]
+    pub xdp_name_bytes: Option<u32>,
     /// XDP answer-set slots for A RRsets: at least one per hot A RRset, plus room for changes
     /// [default: 16384].
     #[arg(long, value_name = "N")]
@@ -103,6 +107,7 @@ impl ServeArgs {
             xdp_interfaces: std::mem::take(&mut self.xdp),
             xdp_mode: self.xdp_mode,
             xdp_rrset_entries: self.xdp_rrset_entries,
+            xdp_name_bytes: self.xdp_name_bytes,
             xdp_a_slots: self.xdp_a_slots,
             xdp_aaaa_slots: self.xdp_aaaa_slots,
             control: self.control.control.take(),

@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::pool::{PoolEntry, Source};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
-use crate::xdp::{AttachMode, XdpConfig};
+use crate::xdp::{default_name_bytes, AttachMode, XdpConfig};
 use crate::zone::ZoneSpec;
 
 /// Default TCP connection bound: generous for an authoritative server, small for the kernel.
@@ -69,6 +69,7 @@ pub struct XdpSection {
     pub interfaces: Vec<String>,
     pub mode: Option<String>,
     pub rrset_entries: Option<u32>,
+    pub name_bytes: Option<u32>,
     pub a_slots: Option<u32>,
     pub aaaa_slots: Option<u32>,
 }
@@ -155,6 +156,7 @@ pub struct Overrides {
     pub xdp_interfaces: Vec<String>,
     pub xdp_mode: Option<AttachMode>,
     pub xdp_rrset_entries: Option<u32>,
+    pub xdp_name_bytes: Option<u32>,
     pub xdp_a_slots: Option<u32>,
     pub xdp_aaaa_slots: Option<u32>,
     pub control: Option<PathBuf>,
@@ -218,15 +220,20 @@ impl Settings {
         } else {
             xdp_port(&listen).map_err(error)?
         };
+        let rrset_entries = flags
+            .xdp_rrset_entries
+            .or(file.xdp.rrset_entries)
+            .unwrap_or(defaults.rrset_entries);
         let xdp = XdpSettings {
             interfaces,
             mode,
             maps: XdpConfig {
                 dns_port,
-                rrset_entries: flags
-                    .xdp_rrset_entries
-                    .or(file.xdp.rrset_entries)
-                    .unwrap_or(defaults.rrset_entries),
+                rrset_entries,
+                name_bytes: flags
+                    .xdp_name_bytes
+                    .or(file.xdp.name_bytes)
+                    .unwrap_or(default_name_bytes(rrset_entries)),
                 a_slots: flags
                     .xdp_a_slots
                     .or(file.xdp.a_slots)

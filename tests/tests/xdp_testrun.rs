@@ -10,6 +10,7 @@ mod xdp_testrun {
     pub mod corpus;
     pub mod fixture;
     pub mod frame;
+    pub mod names;
     pub mod oracle;
     pub mod pools;
     pub mod publish;
@@ -424,6 +425,7 @@ fn answers_sockets_over_a_native_veth() {
         .enter(|| {
             let config = XdpConfig {
                 rrset_entries: 1,
+                name_bytes: 8,
                 a_slots: 1,
                 aaaa_slots: 1,
                 ..XdpConfig::default()

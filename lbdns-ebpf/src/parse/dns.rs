@@ -1,6 +1,6 @@
 //! The DNS header and question (RFC 1035 §4.1).
 
-use lbdns_common::{key::AddrType, limits::PLAIN_UDP_PAYLOAD};
+use lbdns_common::{limits::PLAIN_UDP_PAYLOAD, qtype::AddrType};
 
 use super::{name, opt};
 use crate::{
@@ -33,11 +33,9 @@ pub struct Message {
     pub id: u16,
     /// The query's header flags (a subset of `QUERY_FLAGS`).
     pub flags: u16,
-    /// The question name's length in wire format, 1..=255. Its lowercase bytes are in
-    /// `Scratch::key`.
-    pub name_len: usize,
-    /// The name's checksum contribution (`Scratch::name_sum`).
-    pub name_sum: u32,
+    /// The question name: length, checksum contribution and hash. Its lowercase words are in
+    /// `Scratch::name`.
+    pub name: name::Name,
     /// QTYPE.
     pub addr_type: AddrType,
     /// The query's OPT record, if it has one.
@@ -78,8 +76,8 @@ pub fn parse(
         return Err(OTHER);
     }
 
-    let (name_len, name_sum) = name::read(frame, off + HEADER_LEN, scratch)?;
-    let fixed = off + HEADER_LEN + name_len;
+    let name = name::read(frame, off + HEADER_LEN, scratch)?;
+    let fixed = off + HEADER_LEN + name.len;
     let qtype = frame.be16(fixed).ok_or(MALFORMED)?;
     let qclass = frame.be16(fixed + 2).ok_or(MALFORMED)?;
     let question_end = fixed + QUESTION_FIXED_LEN;
@@ -111,8 +109,7 @@ pub fn parse(
         off,
         id,
         flags,
-        name_len,
-        name_sum,
+        name,
         addr_type,
         edns,
         max_len,

@@ -1,15 +1,27 @@
-//! The query name: validated, lowercased into the lookup key, and summed for the checksum.
+//! The query name: validated, lowercased into the scratch space, hashed for the name table, and
+//! summed for the checksum.
 //!
 //! Two passes, neither byte by byte: the labels are walked by their length bytes, then the name
-//! is copied into the key 8 bytes at a time, lowercased and summed a word at a time.
+//! is copied 8 bytes at a time, lowercased, hashed and summed a word at a time.
 
-use lbdns_common::limits::MAX_NAME_LEN;
+use lbdns_common::{limits::MAX_NAME_LEN, names::hash_word};
 
 use crate::{
     frame::Frame,
-    maps::{opaque, Scratch, NAME_WORDS},
+    maps::{name_seed, opaque, Scratch, QNAME_WORDS},
     verdict::{Skip, MALFORMED},
 };
+
+/// The query name as the lookup needs it; its lowercase words are in `Scratch::name`.
+pub struct Name {
+    /// Length in wire format, 1..=[`MAX_NAME_LEN`].
+    pub len: usize,
+    /// Its contribution to the reply's UDP checksum.
+    pub sum: u32,
+    /// The name table's hash state after the name's last word (`lbdns_common::names::finish`
+    /// completes it once the type is known).
+    pub hash: u64,
+}
 
 /// The largest label length; length bytes with the top bits set are compression pointers or
 /// extended label types, which a question name in a query does not use.
@@ -19,45 +31,36 @@ const MAX_LABEL_LEN: u8 = 63;
 /// label takes at least two bytes.
 const MAX_LABELS: usize = MAX_NAME_LEN / 2 + 1;
 
-/// The key words a name of up to 31 bytes touches: its key fits the smallest tier, 32 bytes.
-const SMALL_TIER_WORDS: usize = 4;
+// `read` bounds the length by casting it to `u8`.
+const _: () = assert!(MAX_NAME_LEN == u8::MAX as usize);
 
-/// Reads the wire-format name at `off` into `scratch.name`, lowercased, with the rest of the
-/// key zeroed up to its size tier. Returns the name's length and its checksum contribution.
+/// Reads the wire-format name at `off` into `scratch.name`, lowercased, the last word zero
+/// padded.
 ///
 /// The name starts at an even offset of the UDP payload (after the 8-byte UDP and 12-byte DNS
 /// headers), so in the Internet checksum byte `i` is the high half of a 16-bit word when `i` is
-/// even. Summing here saves a second pass over the name when the reply is checksummed.
+/// even. Summing here saves a second pass over the name when the reply is checksummed, and
+/// hashing here a second pass for the lookup.
 #[inline(always)]
-pub fn read(frame: &Frame, off: usize, scratch: *mut Scratch) -> Result<(usize, u32), Skip> {
+pub fn read(frame: &Frame, off: usize, scratch: *mut Scratch) -> Result<Name, Skip> {
     let len = length(frame, off, scratch)?;
     // SAFETY: `scratch` is this CPU's scratch value, which only this program run uses.
     let words = unsafe { &mut (*scratch).name };
-    // Every key byte after the name must be zero up to the key's tier: the copy below zeroes
-    // the rest of the name's last word, these stores the words after it.
-    let zeroed = if len < 8 * SMALL_TIER_WORDS {
-        SMALL_TIER_WORDS
-    } else {
-        NAME_WORDS
-    };
-    for word in words.iter_mut().take(zeroed) {
-        // Volatile so that the compiler keeps 8-byte stores rather than calling `memset`, which
-        // BPF cannot do.
-        // SAFETY: a `u64` of this CPU's scratch value.
-        unsafe { core::ptr::write_volatile(word, 0) };
-    }
 
     let mut sum = 0u64;
+    let mut hash = name_seed();
     // Whole words. Each iteration only narrows the range the verifier knows for `len`: no
     // branch inside the loop forks its state.
     let mut i = 0;
-    while i < NAME_WORDS - 1 {
+    while i < QNAME_WORDS - 1 {
         if 8 * i + 8 > len {
             break;
         }
         let bytes = frame.le64(off + 8 * i).ok_or(MALFORMED)?;
         sum += (bytes & 0xffff_ffff) + (bytes >> 32);
-        words[i] = lowercase(bytes);
+        let lower = lowercase(bytes);
+        hash = hash_word(hash, lower);
+        words[i] = lower;
         i += 1;
     }
     // The last 1 to 7 bytes, if any. QTYPE and QCLASS follow the name, so the 8 bytes from the
@@ -72,19 +75,27 @@ pub fn read(frame: &Frame, off: usize, scratch: *mut Scratch) -> Result<(usize, 
         };
         let bytes = bytes & ((1 << (8 * left)) - 1);
         sum += (bytes & 0xffff_ffff) + (bytes >> 32);
-        *words.get_mut(i).ok_or(MALFORMED)? = lowercase(bytes);
+        let lower = lowercase(bytes);
+        hash = hash_word(hash, lower);
+        *words.get_mut(i).ok_or(MALFORMED)? = lower;
     }
 
     // Each exit of the loop above knows `len` within its own 8-byte range; the length read back
-    // is the same unknown value on every path (`maps::opaque`).
+    // is the same unknown value on every path (`maps::opaque`). `length` stored 1..=255, so the
+    // cast to `u8` loses nothing; it bounds the value itself rather than a copy the compiler
+    // might check instead (the verifier tracks ranges per register).
     // SAFETY: as above.
-    let len = unsafe { core::ptr::read_volatile(&(*scratch).name_len) } as usize;
-    if len == 0 || len > MAX_NAME_LEN {
+    let len = usize::from(unsafe { core::ptr::read_volatile(&(*scratch).name_len) } as u8);
+    if len == 0 {
         return Err(MALFORMED);
     }
     // `sum` adds the 16-bit words as little-endian loads see them, byte-swapped; the one's
     // complement sum of swapped words is the swapped sum (RFC 1071 §2(B)).
-    Ok((len, u32::from(fold(sum).swap_bytes())))
+    Ok(Name {
+        len,
+        sum: u32::from(fold(sum).swap_bytes()),
+        hash,
+    })
 }
 
 /// Checks the name's labels and returns its length, root label included: 1..=[`MAX_NAME_LEN`].

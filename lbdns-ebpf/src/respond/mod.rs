@@ -58,7 +58,7 @@ pub fn reply<const L: usize>(
     // until the increment below.
     let k = unsafe { *hit.rotation };
     let lead = lead(set, k, count).ok_or(MISS)?;
-    let records_off = dns.off + HEADER_LEN + dns.name_len + QUESTION_FIXED_LEN;
+    let records_off = dns.off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
     let opt_off = records_off + records * answer::record_len(L);
     let end = opt_off + if dns.edns.is_some() { OPT_FIXED_LEN } else { 0 };
     if end - dns.off > dns.max_len as usize {
@@ -132,7 +132,7 @@ fn write<const L: usize>(
     if let Some(edns) = dns.edns {
         tail.add(opt::write(frame, opt_off, edns.dnssec_ok)?);
     }
-    if dns.name_len % 2 == 1 {
+    if dns.name.len % 2 == 1 {
         tail = tail.byte_swapped();
     }
 
@@ -140,7 +140,7 @@ fn write<const L: usize>(
     sum.add16(udp_len); // the pseudo-header's copy of the length
     sum.add(udp_sum);
     sum.add(header);
-    sum.add32(dns.name_sum);
+    sum.add32(dns.name.sum);
     sum.add(tail);
     udp.set_checksum(sum);
     Some(())

@@ -12,11 +12,10 @@ mod hot;
 use std::{collections::BTreeMap, net::IpAddr};
 
 pub use hot::hot_rrsets;
-pub use lbdns_common::key::AddrType;
+pub use lbdns_common::qtype::AddrType;
 use lbdns_common::{
     answer::{AnswerSet, AnswerSetV4, AnswerSetV6},
-    key::tier_for_name_len,
-    limits::{MAX_ADDRS, MAX_SCHEDULE},
+    limits::{MAX_ADDRS, MAX_NAME_LEN, MAX_SCHEDULE},
 };
 
 /// An RRset the fast path should answer: the authority's A or AAAA records for one name, and
@@ -303,7 +302,7 @@ fn check_name(name: &[u8]) -> Result<(), CompileError> {
         name: name.to_vec(),
         reason,
     };
-    if tier_for_name_len(name.len()).is_none() {
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
         return Err(bad("longer than 255 bytes or empty"));
     }
     if name.iter().any(u8::is_ascii_uppercase) {

@@ -1,6 +1,8 @@
-//! The arrays userspace writes (`RRSET_SLOT_*`, `ANSWERS_*`), mapped into this process.
+//! The arrays userspace writes (`NAME_BUCKETS`, `NAME_WORDS`, `RRSET_SLOT_*`, `ANSWERS_*`),
+//! mapped into this process.
 //!
-//! Through the mapping, pointing an RRset id at a new slot is one aligned atomic 4-byte store.
+//! Through the mapping, pointing an RRset id at a new slot is one aligned atomic 4-byte store,
+//! and storing a name table entry one aligned atomic 8-byte store.
 //! Through `bpf(2)` it would be a kernel `memcpy`, which is not guaranteed to be a single store
 //! (`lbdns_common::publish`, rule 4). Answer sets are written and compared in place too: a
 //! million of them are a million memory copies rather than a million system calls, and the
@@ -11,13 +13,14 @@ use std::{
     marker::PhantomData,
     os::fd::{AsFd, AsRawFd},
     ptr::NonNull,
-    sync::atomic::{AtomicU32, Ordering},
+    sync::atomic::{AtomicU32, AtomicU64, Ordering},
 };
 
 use aya::{
     maps::{Map, MapData},
     Pod,
 };
+use lbdns_common::names::Bucket;
 
 use super::MapError;
 
@@ -148,6 +151,19 @@ impl MappedArray<u32> {
         // access with 4-byte loads and stores.
         let value = unsafe { AtomicU32::from_ptr(self.value(id)) };
         value.store(slot, Ordering::Release);
+    }
+}
+
+impl MappedArray<Bucket> {
+    /// Stores entry `index` of bucket `bucket` with one 8-byte store. A program reading it sees
+    /// the old entry or the new one. Release ordering: the record it leads to is in place first.
+    pub(super) fn store_entry(&self, bucket: u32, index: usize, entry: u64) {
+        let entries = self.value(bucket).cast::<u64>();
+        assert!(index < size_of::<Bucket>() / 8);
+        // SAFETY: an aligned `u64` inside the mapping (values are 8-aligned), which the kernel
+        // and this process only access with 8-byte loads and stores.
+        let value = unsafe { AtomicU64::from_ptr(entries.add(index)) };
+        value.store(entry, Ordering::Release);
     }
 }
 

@@ -14,14 +14,14 @@ use std::io;
 use aya::{maps::MapError as AyaMapError, Ebpf};
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
-    key::AddrType,
     maps,
+    qtype::AddrType,
 };
 
 use crate::compile::{Answer, MapImage};
 use mapped::MappedArray;
-use names::NameMaps;
-use plan::{plan, Published, State, Step};
+use names::NameTable;
+use plan::{plan, Capacity, Published, State, Step};
 
 /// Why the maps could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +47,7 @@ pub enum MapError {
         /// The kernel's answer.
         source: AyaMapError,
     },
-    /// Mapping an `RRSET_SLOT_*` or `ANSWERS_*` array into memory failed.
+    /// Mapping one of the arrays userspace writes into memory failed.
     #[error("mapping {map} into memory: {source}")]
     Mmap {
         /// Which map.
@@ -55,9 +55,13 @@ pub enum MapError {
         /// The kernel's answer.
         source: io::Error,
     },
-    /// The image needs more answer-set slots than are free; nothing was written.
+    /// The image does not fit the maps; nothing was written.
     #[error(transparent)]
     Full(#[from] plan::Full),
+    /// A name's two buckets were full, and so were the buckets their entries could move to:
+    /// the table is far fuller than the sizes it was made for allow.
+    #[error("no room in the XDP name table's buckets: raise --xdp-rrset-entries")]
+    NameTableFull,
     /// Waiting for running programs to finish failed; retiring ids and slots stay unused.
     #[error("waiting for an RCU grace period (membarrier): {0}")]
     GracePeriod(io::Error),
@@ -76,10 +80,10 @@ pub struct PublishReport {
     pub waited: bool,
 }
 
-/// Owns the maps userspace writes (`RRSETS_*`, `RRSET_SLOT_*`, `ANSWERS_*`) and knows what
+/// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`) and knows what
 /// they hold.
 pub struct MapWriter {
-    names: NameMaps,
+    names: NameTable,
     slots_v4: MappedArray<u32>,
     slots_v6: MappedArray<u32>,
     answers: Answers,
@@ -120,22 +124,30 @@ impl std::fmt::Debug for MapWriter {
 }
 
 impl MapWriter {
-    /// Takes the writable maps out of a freshly loaded program. The maps must be empty.
-    pub fn new(ebpf: &mut Ebpf) -> Result<Self, MapError> {
+    /// Takes the writable maps out of a freshly loaded program, whose name table holds up to
+    /// `names` RRsets, hashed with `name_seed`. The maps must be empty.
+    pub fn new(ebpf: &mut Ebpf, names: u32, name_seed: u64) -> Result<Self, MapError> {
         let answers = Answers {
             v4: mapped(ebpf, maps::ANSWERS_V4)?,
             v6: mapped(ebpf, maps::ANSWERS_V6)?,
         };
         let slots_v4 = mapped(ebpf, maps::RRSET_SLOT_V4)?;
         let slots_v6 = mapped(ebpf, maps::RRSET_SLOT_V6)?;
+        let table = NameTable::new(
+            mapped(ebpf, maps::NAME_BUCKETS)?,
+            mapped(ebpf, maps::NAME_WORDS)?,
+            name_seed,
+        )?;
         // Ids index RRSET_SLOT_*, slots index ANSWERS_*: a family has as many of each as the
         // smaller array allows.
-        let state = State::new(
-            answers.v4.entries().min(slots_v4.entries()),
-            answers.v6.entries().min(slots_v6.entries()),
-        );
+        let state = State::new(Capacity {
+            v4: answers.v4.entries().min(slots_v4.entries()),
+            v6: answers.v6.entries().min(slots_v6.entries()),
+            names,
+            name_words: table.words(),
+        });
         Ok(Self {
-            names: NameMaps::new(ebpf)?,
+            names: table,
             slots_v4,
             slots_v6,
             answers,
@@ -169,7 +181,10 @@ impl MapWriter {
     /// Carries out one step. On failure nothing a program can reach has changed.
     fn execute(&mut self, step: &Step) -> Result<(), MapError> {
         match step {
-            Step::Remove { rrset, .. } => self.names.remove(rrset),
+            Step::Remove { rrset, record, .. } => {
+                self.names.remove(rrset, *record);
+                Ok(())
+            }
             Step::WaitForReaders => wait_for_readers().map_err(MapError::GracePeriod),
             Step::Replace {
                 rrset,
@@ -186,12 +201,13 @@ impl MapWriter {
                 rrset,
                 id,
                 slot,
+                record,
                 answer,
             } => {
                 self.answers.write(*slot, answer);
                 self.slot_table(rrset.qtype).point(*id, *slot);
-                // Last: until the name is there, no program reaches the id.
-                self.names.insert(rrset, *id)
+                // Last: until the name's entry is there, no program reaches the id.
+                self.names.insert(rrset, *id, *record)
             }
         }
     }
@@ -202,18 +218,6 @@ impl MapWriter {
             AddrType::Aaaa => &self.slots_v6,
         }
     }
-}
-
-fn take<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, MapError>
-where
-    T: TryFrom<aya::maps::Map, Error = AyaMapError>,
-{
-    let map = ebpf.take_map(name).ok_or(MapError::Missing(name))?;
-    T::try_from(map).map_err(|source| MapError::Map {
-        op: "opening",
-        map: name,
-        source,
-    })
 }
 
 fn mapped<T: aya::Pod>(ebpf: &mut Ebpf, name: &'static str) -> Result<MappedArray<T>, MapError> {

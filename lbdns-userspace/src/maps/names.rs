@@ -1,95 +1,188 @@
-//! The four `RRSETS_*` hash maps, one per key size: each RRset's entry goes to the smallest map
-//! its key fits (`lbdns_common::key`).
+//! The name table (`lbdns_common::names`): records written into `NAME_WORDS`, entries stored
+//! into `NAME_BUCKETS`, both through memory mappings.
+//!
+//! Where a name's record goes is the plan's choice (records are reused only after a grace
+//! period); where its entry goes is decided here, from what the buckets hold.
 
-use aya::{
-    maps::{HashMap, MapData},
-    Ebpf,
-};
-use lbdns_common::{
-    key::{tier_for_name_len, NameEntry, RrsetKey},
-    maps,
+use std::collections::HashSet;
+
+use lbdns_common::names::{
+    entry, fingerprint, first_bucket, hash_name, other_bucket, record_header, Bucket,
 };
 
-use super::{take, MapError};
+use super::{mapped::MappedArray, MapError};
 use crate::compile::RrsetId;
 
-/// The name-to-id maps.
-pub(super) struct NameMaps {
-    tier_32: HashMap<MapData, RrsetKey<32>, NameEntry>,
-    tier_64: HashMap<MapData, RrsetKey<64>, NameEntry>,
-    tier_128: HashMap<MapData, RrsetKey<128>, NameEntry>,
-    tier_256: HashMap<MapData, RrsetKey<256>, NameEntry>,
+/// How many buckets an insertion may look at to find a free entry, moving entries to their
+/// other bucket to reach it. Below 3/4 full, nearly every name finds one in its own two.
+const MAX_SEARCH: usize = 1024;
+
+/// The mapped name table.
+pub(super) struct NameTable {
+    buckets: MappedArray<Bucket>,
+    words: MappedArray<u64>,
+    seed: u64,
 }
 
-impl NameMaps {
-    pub(super) fn new(ebpf: &mut Ebpf) -> Result<Self, MapError> {
-        let [n32, n64, n128, n256] = maps::RRSETS;
+/// A bucket reached while looking for a free entry, and how: by moving the entry at `index`
+/// of node `from`'s bucket here. The two choices of the new name have no `from`.
+#[derive(Clone, Copy)]
+struct Node {
+    bucket: u32,
+    from: Option<(usize, usize)>,
+}
+
+impl NameTable {
+    /// The table in `buckets` (a power of two of them) and `words`, hashed with `seed`: the
+    /// program's `NAME_SEED`.
+    pub(super) fn new(
+        buckets: MappedArray<Bucket>,
+        words: MappedArray<u64>,
+        seed: u64,
+    ) -> Result<Self, MapError> {
+        if !buckets.entries().is_power_of_two() {
+            return Err(MapError::Layout {
+                map: lbdns_common::maps::NAME_BUCKETS,
+                reason: "not a power of two in size",
+            });
+        }
         Ok(Self {
-            tier_32: take(ebpf, n32)?,
-            tier_64: take(ebpf, n64)?,
-            tier_128: take(ebpf, n128)?,
-            tier_256: take(ebpf, n256)?,
+            buckets,
+            words,
+            seed,
         })
     }
 
-    /// Inserts the entry of a new RRset. Never used on a name that has an entry: replacing a
-    /// value frees the element under a reader (`lbdns_common::publish`, rule 1).
-    pub(super) fn insert(&mut self, rrset: &RrsetId, id: u32) -> Result<(), MapError> {
-        let [n32, n64, n128, n256] = maps::RRSETS;
-        let entry = NameEntry { id };
-        match tier(rrset) {
-            0 => insert(&mut self.tier_32, n32, rrset, entry),
-            1 => insert(&mut self.tier_64, n64, rrset, entry),
-            2 => insert(&mut self.tier_128, n128, rrset, entry),
-            _ => insert(&mut self.tier_256, n256, rrset, entry),
+    /// The number of words records can take.
+    pub(super) fn words(&self) -> u32 {
+        self.words.entries()
+    }
+
+    /// Writes the record of a new RRset at `record` (free words, which no program reads), then
+    /// stores its entry. Fails, having stored nothing, if no entry can be made free.
+    pub(super) fn insert(&self, rrset: &RrsetId, id: u32, record: u32) -> Result<(), MapError> {
+        self.words
+            .write(record, &record_header(id, rrset.name.len(), rrset.qtype));
+        for (i, chunk) in rrset.name.chunks(8).enumerate() {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.words
+                .write(record + 1 + i as u32, &u64::from_le_bytes(word));
+        }
+        let (first, entry) = self.entry(rrset, record);
+        place(&self.buckets, first, entry)
+    }
+
+    /// Clears the entry of an RRset whose record is at `record`. Its record stays as it was:
+    /// a program may still be comparing it.
+    pub(super) fn remove(&self, rrset: &RrsetId, record: u32) {
+        let (first, entry) = self.entry(rrset, record);
+        let cleared = clear(&self.buckets, first, entry);
+        debug_assert!(cleared, "no entry for {rrset:?}");
+    }
+
+    /// The first bucket of `rrset`'s name, and its entry leading to `record`.
+    fn entry(&self, rrset: &RrsetId, record: u32) -> (u32, u64) {
+        let hash = hash_name(self.seed, &rrset.name, rrset.qtype);
+        let mask = self.buckets.mask();
+        (first_bucket(hash, mask), entry(fingerprint(hash), record))
+    }
+}
+
+/// The buckets as entry placement sees them: the mapped array, or a model in tests.
+trait Buckets {
+    /// The number of buckets minus one.
+    fn mask(&self) -> u32;
+    /// A copy of bucket `bucket`.
+    fn bucket(&self, bucket: u32) -> Bucket;
+    /// Stores entry `index` of `bucket` in one store that a reader sees whole.
+    fn store(&self, bucket: u32, index: usize, entry: u64);
+}
+
+impl Buckets for MappedArray<Bucket> {
+    fn mask(&self) -> u32 {
+        self.entries() - 1
+    }
+
+    fn bucket(&self, bucket: u32) -> Bucket {
+        self.read(bucket)
+    }
+
+    fn store(&self, bucket: u32, index: usize, entry: u64) {
+        self.store_entry(bucket, index, entry);
+    }
+}
+
+/// The fingerprint of a stored entry.
+fn fingerprint_of(entry: u64) -> u32 {
+    (entry >> 32) as u32
+}
+
+/// Stores `new`, whose first bucket is `first`, into a free entry of its first or other
+/// bucket. When both are full, it searches breadth first for a chain of entries, each moving
+/// to its other bucket, that ends at a free entry, and moves them from the far end: every
+/// entry is in one of its buckets at every moment, so a lookup running meanwhile finds it
+/// (or, having read a bucket just before an entry moved into it, misses it and passes the
+/// query on).
+fn place(buckets: &impl Buckets, first: u32, new: u64) -> Result<(), MapError> {
+    let mask = buckets.mask();
+    let second = other_bucket(first, fingerprint_of(new), mask);
+    let mut nodes = vec![
+        Node {
+            bucket: first,
+            from: None,
+        },
+        Node {
+            bucket: second,
+            from: None,
+        },
+    ];
+    // A chain through the same bucket twice would move an entry onto itself.
+    let mut seen: HashSet<u32> = HashSet::from([first, second]);
+    let mut at = 0;
+    while at < nodes.len() {
+        let entries = buckets.bucket(nodes[at].bucket);
+        if let Some(free) = entries.iter().position(|&e| e == 0) {
+            shift(buckets, &nodes, at, free, new);
+            return Ok(());
+        }
+        for (index, &e) in entries.iter().enumerate() {
+            let bucket = other_bucket(nodes[at].bucket, fingerprint_of(e), mask);
+            if nodes.len() < MAX_SEARCH && seen.insert(bucket) {
+                nodes.push(Node {
+                    bucket,
+                    from: Some((at, index)),
+                });
+            }
+        }
+        at += 1;
+    }
+    Err(MapError::NameTableFull)
+}
+
+/// Moves the chain that ends at entry `free` of node `at`'s bucket along by one, and stores
+/// `new` where it starts.
+fn shift(buckets: &impl Buckets, nodes: &[Node], mut at: usize, mut free: usize, new: u64) {
+    while let Some((from, index)) = nodes[at].from {
+        let moving = buckets.bucket(nodes[from].bucket)[index];
+        buckets.store(nodes[at].bucket, free, moving);
+        (at, free) = (from, index);
+    }
+    buckets.store(nodes[at].bucket, free, new);
+}
+
+/// Clears `wanted`, whose first bucket is `first`, from whichever of its buckets holds it.
+/// Returns whether one did.
+fn clear(buckets: &impl Buckets, first: u32, wanted: u64) -> bool {
+    let second = other_bucket(first, fingerprint_of(wanted), buckets.mask());
+    for bucket in [first, second] {
+        if let Some(index) = buckets.bucket(bucket).iter().position(|&e| e == wanted) {
+            buckets.store(bucket, index, 0);
+            return true;
         }
     }
-
-    pub(super) fn remove(&mut self, rrset: &RrsetId) -> Result<(), MapError> {
-        let [n32, n64, n128, n256] = maps::RRSETS;
-        match tier(rrset) {
-            0 => remove(&mut self.tier_32, n32, rrset),
-            1 => remove(&mut self.tier_64, n64, rrset),
-            2 => remove(&mut self.tier_128, n128, rrset),
-            _ => remove(&mut self.tier_256, n256, rrset),
-        }
-    }
+    false
 }
 
-/// The `RRSETS_*` tier of an RRset from a compiled image (whose names are valid).
-fn tier(rrset: &RrsetId) -> usize {
-    tier_for_name_len(rrset.name.len()).expect("compile checked the name")
-}
-
-fn key<const N: usize>(rrset: &RrsetId) -> RrsetKey<N> {
-    RrsetKey::new(rrset.qtype, &rrset.name).expect("tier chosen by name length")
-}
-
-fn insert<const N: usize>(
-    map: &mut HashMap<MapData, RrsetKey<N>, NameEntry>,
-    name: &'static str,
-    rrset: &RrsetId,
-    entry: NameEntry,
-) -> Result<(), MapError> {
-    /// BPF_NOEXIST: fail rather than replace an element.
-    const BPF_NOEXIST: u64 = 1;
-    map.insert(key::<N>(rrset), entry, BPF_NOEXIST)
-        .map_err(|source| MapError::Map {
-            op: "inserting a name",
-            map: name,
-            source,
-        })
-}
-
-fn remove<const N: usize>(
-    map: &mut HashMap<MapData, RrsetKey<N>, NameEntry>,
-    name: &'static str,
-    rrset: &RrsetId,
-) -> Result<(), MapError> {
-    map.remove(&key::<N>(rrset))
-        .map_err(|source| MapError::Map {
-            op: "removing a name",
-            map: name,
-            source,
-        })
-}
+#[cfg(test)]
+mod tests;

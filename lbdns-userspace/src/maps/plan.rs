@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use lbdns_common::key::AddrType;
+use lbdns_common::{names::record_words, qtype::AddrType};
 
 use crate::compile::{Answer, MapImage, RrsetId};
 
@@ -21,6 +21,8 @@ pub struct Live {
     pub id: u32,
     /// The slot of its current answer set.
     pub slot: u32,
+    /// The first word of its name record in `NAME_WORDS`.
+    pub record: u32,
 }
 
 /// The answer sets the maps hold, which [`plan`] compares with the image's so that only
@@ -35,7 +37,8 @@ pub trait Published {
 /// the plan was made for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step<'a> {
-    /// Delete the name entry of an RRset the image no longer has. Its id and slot start retiring.
+    /// Remove the name entry of an RRset the image no longer has. Its id, slot and record
+    /// start retiring.
     Remove {
         /// The RRset.
         rrset: RrsetId,
@@ -43,9 +46,11 @@ pub enum Step<'a> {
         id: u32,
         /// Its slot, which starts retiring.
         slot: u32,
+        /// Its name record, which starts retiring.
+        record: u32,
     },
-    /// Wait for an RCU grace period: every retiring id and slot becomes free. Comes after the
-    /// removals, and again whenever the writes have used up the free slots.
+    /// Wait for an RCU grace period: every retiring id, slot and record becomes free. Comes
+    /// whenever a write needs one and none is free.
     WaitForReaders,
     /// Write a changed RRset's answer set into the free `slot`, then point `id` at it. The old
     /// slot starts retiring.
@@ -61,8 +66,8 @@ pub enum Step<'a> {
         /// The new set.
         answer: &'a Answer,
     },
-    /// Write a new RRset's answer set into the free `slot`, point the free `id` at it, then
-    /// insert the name entry naming `id`.
+    /// Write a new RRset's answer set into the free `slot`, point the free `id` at it, write
+    /// the name record naming `id` at the free `record`, then store the entry that leads to it.
     Add {
         /// The RRset.
         rrset: &'a RrsetId,
@@ -70,6 +75,8 @@ pub enum Step<'a> {
         id: u32,
         /// A free slot.
         slot: u32,
+        /// The first of `record_words(name length)` free words of `NAME_WORDS`.
+        record: u32,
         /// Its set.
         answer: &'a Answer,
     },
@@ -84,14 +91,25 @@ pub struct Plan<'a> {
     pub unchanged: usize,
 }
 
-/// The image does not fit the maps: it has more RRsets of a family than there are slots, or
-/// changes RRsets while every slot is live.
+/// The image does not fit the maps; nothing was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "the {0:?} RRsets to publish need more answer-set slots than the maps have: raise the \
-     number of slots"
-)]
-pub struct Full(pub AddrType);
+pub enum Full {
+    /// More RRsets of a family than there are slots, or changes while every slot is live.
+    #[error(
+        "the {0:?} RRsets to publish need more answer-set slots than the maps have: raise the \
+         number of slots (--xdp-a-slots, --xdp-aaaa-slots)"
+    )]
+    Slots(AddrType),
+    /// More RRsets than the name table holds.
+    #[error("the image has more RRsets than the XDP name table holds: raise --xdp-rrset-entries")]
+    Names,
+    /// The names' records need more words than `NAME_WORDS` has free.
+    #[error(
+        "the names to publish need more name-table space than the maps have: raise \
+         --xdp-name-bytes"
+    )]
+    NameSpace,
+}
 
 /// Numbers (ids or slots) of one family: each is live, retiring or free. Free are those never
 /// used (`fresh..capacity`) and those given back, so a family with millions of numbers costs
@@ -153,6 +171,76 @@ impl Numbers {
     }
 }
 
+/// The words of `NAME_WORDS`, handed out as whole records of `record_words(name length)`
+/// words. A returned record is kept by its size and given whole to a name of the same size:
+/// nothing is split or merged, so taking and returning cost a lookup, and a zone whose names
+/// change length wholesale needs room for both sets of records until its next publish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Records {
+    /// Free records below `fresh`, by size in words: reusable now.
+    returned: BTreeMap<u32, Vec<u32>>,
+    /// The lowest word never used; every word from here to `capacity` is free.
+    fresh: u32,
+    capacity: u32,
+    /// Records (first word, size) that nothing refers to any more, but a program that started
+    /// earlier may still be comparing: reusable after the next grace period.
+    retiring: Vec<(u32, u32)>,
+}
+
+impl Records {
+    fn with_capacity(capacity: u32) -> Self {
+        Self {
+            returned: BTreeMap::new(),
+            fresh: 0,
+            capacity,
+            retiring: Vec::new(),
+        }
+    }
+
+    /// A free record of `words` words, not yet taken.
+    fn free(&self, words: u32) -> Option<u32> {
+        let returned = self.returned.get(&words).and_then(|starts| starts.last());
+        let fresh = (self.capacity - self.fresh >= words).then_some(self.fresh);
+        returned.copied().or(fresh)
+    }
+
+    fn take(&mut self, start: u32, words: u32) {
+        let starts = self.returned.entry(words).or_default();
+        if starts.last() == Some(&start) {
+            starts.pop();
+        } else {
+            debug_assert_eq!(start, self.fresh, "record {start} taken while not free");
+            self.fresh += words;
+        }
+    }
+
+    fn retire(&mut self, start: u32, words: u32) {
+        self.retiring.push((start, words));
+    }
+
+    fn grace_period_over(&mut self) {
+        for (start, words) in self.retiring.drain(..) {
+            self.returned.entry(words).or_default().push(start);
+        }
+    }
+
+    /// The free words, for checking the accounting.
+    #[cfg(test)]
+    fn free_words(&self) -> u32 {
+        let returned: u32 = self
+            .returned
+            .iter()
+            .map(|(words, starts)| words * starts.len() as u32)
+            .sum();
+        returned + self.capacity - self.fresh
+    }
+}
+
+/// The words of the record of `rrset`'s name.
+fn words_of(rrset: &RrsetId) -> u32 {
+    record_words(rrset.name.len()) as u32
+}
+
 /// The ids and slots of one address family.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Family {
@@ -160,26 +248,55 @@ struct Family {
     slots: Numbers,
 }
 
-impl Family {
-    /// The id and the free slot for a write: `id` if the RRset has one, else a free id.
-    fn for_write(&self, id: Option<u32>) -> Option<(u32, u32)> {
-        let slot = self.slots.lowest_free()?;
-        Some((id.or_else(|| self.ids.lowest_free())?, slot))
-    }
-}
-
-/// Which ids and slots of each family are free or retiring.
+/// Which ids, slots and records are free or retiring.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Numbering {
     v4: Family,
     v6: Family,
+    records: Records,
 }
 
 impl Numbering {
+    /// The step that writes `answer` for `rrset` with free numbers: a new slot for the RRset
+    /// published at `live`, or a free id, slot and record for a new one.
+    fn write<'a>(
+        &mut self,
+        rrset: &'a RrsetId,
+        answer: &'a Answer,
+        live: Option<Live>,
+    ) -> Result<Step<'a>, Full> {
+        let full = Full::Slots(rrset.qtype);
+        let family = self.family(rrset.qtype);
+        let slot = family.slots.lowest_free().ok_or(full)?;
+        let free_id = family.ids.lowest_free();
+        Ok(match live {
+            Some(live) => Step::Replace {
+                rrset,
+                id: live.id,
+                slot,
+                old_slot: live.slot,
+                answer,
+            },
+            None => Step::Add {
+                rrset,
+                id: free_id.ok_or(full)?,
+                slot,
+                record: self.records.free(words_of(rrset)).ok_or(Full::NameSpace)?,
+                answer,
+            },
+        })
+    }
+
     /// Records what `step` takes, retires and frees.
     fn apply(&mut self, step: &Step) {
         match step {
-            Step::Remove { rrset, id, slot } => {
+            Step::Remove {
+                rrset,
+                id,
+                slot,
+                record,
+            } => {
+                self.records.retire(*record, words_of(rrset));
                 let family = self.family(rrset.qtype);
                 family.ids.retire(*id);
                 family.slots.retire(*slot);
@@ -189,6 +306,7 @@ impl Numbering {
                     family.ids.grace_period_over();
                     family.slots.grace_period_over();
                 }
+                self.records.grace_period_over();
             }
             Step::Replace {
                 rrset,
@@ -201,8 +319,13 @@ impl Numbering {
                 family.slots.retire(*old_slot);
             }
             Step::Add {
-                rrset, id, slot, ..
+                rrset,
+                id,
+                slot,
+                record,
+                ..
             } => {
+                self.records.take(*record, words_of(rrset));
                 let family = self.family(rrset.qtype);
                 family.ids.take(*id);
                 family.slots.take(*slot);
@@ -218,22 +341,37 @@ impl Numbering {
     }
 
     fn anything_retiring(&self) -> bool {
-        [&self.v4, &self.v6]
-            .iter()
-            .any(|f| !f.ids.retiring.is_empty() || !f.slots.retiring.is_empty())
+        !self.records.retiring.is_empty()
+            || [&self.v4, &self.v6]
+                .iter()
+                .any(|f| !f.ids.retiring.is_empty() || !f.slots.retiring.is_empty())
     }
 }
 
-/// What the maps hold: the live RRsets, and which ids and slots are free or retiring.
+/// How many of each thing the maps have room for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capacity {
+    /// Ids and slots of A RRsets (the smaller of `RRSET_SLOT_V4` and `ANSWERS_V4`).
+    pub v4: u32,
+    /// Ids and slots of AAAA RRsets.
+    pub v6: u32,
+    /// RRsets in the name table.
+    pub names: u32,
+    /// Words of `NAME_WORDS`.
+    pub name_words: u32,
+}
+
+/// What the maps hold: the live RRsets, and which ids, slots and records are free or retiring.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct State {
     live: BTreeMap<RrsetId, Live>,
     numbering: Numbering,
+    names: u32,
 }
 
 impl State {
-    /// Empty maps with `capacity` ids and slots per family (the size of the arrays).
-    pub fn new(capacity_v4: u32, capacity_v6: u32) -> Self {
+    /// Empty maps of `capacity`.
+    pub fn new(capacity: Capacity) -> Self {
         let family = |capacity| Family {
             ids: Numbers::with_capacity(capacity),
             slots: Numbers::with_capacity(capacity),
@@ -241,9 +379,11 @@ impl State {
         Self {
             live: BTreeMap::new(),
             numbering: Numbering {
-                v4: family(capacity_v4),
-                v6: family(capacity_v6),
+                v4: family(capacity.v4),
+                v6: family(capacity.v6),
+                records: Records::with_capacity(capacity.name_words),
             },
+            names: capacity.names,
         }
     }
 
@@ -273,11 +413,16 @@ impl State {
                 live.slot = *slot;
             }
             Step::Add {
-                rrset, id, slot, ..
+                rrset,
+                id,
+                slot,
+                record,
+                ..
             } => {
                 let live = Live {
                     id: *id,
                     slot: *slot,
+                    record: *record,
                 };
                 let old = self.live.insert((*rrset).clone(), live);
                 debug_assert!(old.is_none(), "adding an RRset that is live");
@@ -287,16 +432,18 @@ impl State {
 }
 
 /// The steps that turn the maps described by `state` and `published` into `image`: removals,
-/// then a grace period if anything retiring is to be reused, then one write per new or changed
-/// RRset, with another grace period whenever the free slots run out and the ones switched away
-/// from can be reused. So a publish needs one free slot, not one per RRset it changes; each
-/// batch of as many RRsets as there are free slots costs a grace period. Fails, before any
-/// step, if the image does not fit.
+/// then one write per new or changed RRset, with a grace period whenever a write needs a slot,
+/// id or record and only retiring ones are left. So a publish needs one free slot, not one per
+/// RRset it changes; each batch of as many RRsets as there are free slots costs a grace period.
+/// Fails, before any step, if the image does not fit.
 pub fn plan<'a>(
     state: &State,
     image: &'a MapImage,
     published: &impl Published,
 ) -> Result<Plan<'a>, Full> {
+    if image.rrsets.len() > state.names as usize {
+        return Err(Full::Names);
+    }
     let mut next = state.numbering.clone();
     let mut steps = Vec::new();
     let mut push = |next: &mut Numbering, step: Step<'a>| {
@@ -329,39 +476,19 @@ pub fn plan<'a>(
                 rrset: rrset.clone(),
                 id: gone.id,
                 slot: gone.slot,
+                record: gone.record,
             },
         );
     }
-    if !writes.is_empty() && next.anything_retiring() {
-        push(&mut next, Step::WaitForReaders);
-    }
 
     for &(rrset, answer, current) in &writes {
-        let live_id = current.map(|live| live.id);
-        let (id, slot) = match next.family(rrset.qtype).for_write(live_id) {
-            Some(numbers) => numbers,
-            None if next.anything_retiring() => {
+        let step = match next.write(rrset, answer, current) {
+            Ok(step) => step,
+            Err(_) if next.anything_retiring() => {
                 push(&mut next, Step::WaitForReaders);
-                next.family(rrset.qtype)
-                    .for_write(live_id)
-                    .ok_or(Full(rrset.qtype))?
+                next.write(rrset, answer, current)?
             }
-            None => return Err(Full(rrset.qtype)),
-        };
-        let step = match current {
-            Some(live) => Step::Replace {
-                rrset,
-                id,
-                slot,
-                old_slot: live.slot,
-                answer,
-            },
-            None => Step::Add {
-                rrset,
-                id,
-                slot,
-                answer,
-            },
+            Err(full) => return Err(full),
         };
         push(&mut next, step);
     }

@@ -9,7 +9,7 @@ use aya::{
     programs::{ProgramError, Xdp},
     Ebpf, EbpfLoader,
 };
-use lbdns_common::maps;
+use lbdns_common::{maps, names::buckets_for};
 
 pub use attach::AttachMode;
 pub use counters::Counters;
@@ -22,8 +22,12 @@ use crate::maps::{MapError, MapWriter};
 pub struct XdpConfig {
     /// The UDP port queries arrive on.
     pub dns_port: u16,
-    /// Capacity of each of the four name maps (names are spread over them by length).
+    /// RRsets (A and AAAA apart) the name table holds. Its buckets take 64 bytes per 6 of
+    /// them, rounded up to a power of two (`lbdns_common::names::buckets_for`).
     pub rrset_entries: u32,
+    /// Bytes for the name table's records: a record is 8 bytes plus its name's wire-format
+    /// length rounded up to 8 (`www.example.com.`: 32 bytes). Rounded up to 8.
+    pub name_bytes: u32,
     /// Answer-set slots, and RRset ids, for A RRsets: one per hot A RRset, and free ones for
     /// publishing changes. A publish that changes more RRsets than there are free slots waits
     /// for a grace period each time they run out (`lbdns_common::publish`), so a few percent
@@ -39,6 +43,7 @@ impl Default for XdpConfig {
         Self {
             dns_port: 53,
             rrset_entries: maps::DEFAULT_RRSET_ENTRIES,
+            name_bytes: default_name_bytes(maps::DEFAULT_RRSET_ENTRIES),
             a_slots: maps::DEFAULT_ANSWER_SLOTS,
             aaaa_slots: maps::DEFAULT_ANSWER_SLOTS,
         }
@@ -60,21 +65,35 @@ pub struct ProgramStats {
     pub run_count: u64,
 }
 
+/// The default `name_bytes` for a name table of `rrset_entries` RRsets.
+pub const fn default_name_bytes(rrset_entries: u32) -> u32 {
+    rrset_entries.saturating_mul(maps::DEFAULT_WORDS_PER_NAME * 8)
+}
+
 /// The loaded XDP program and the interfaces it is attached to. Dropping it detaches it.
 #[derive(Debug)]
 pub struct FastPath {
     ebpf: Ebpf,
     attached: Vec<attach::Attachment>,
+    /// The name table's capacity in RRsets, and the hash seed this load drew.
+    names: u32,
+    name_seed: u64,
 }
 
 impl FastPath {
     /// Loads `object` (the compiled lbdns-ebpf ELF) with `config`, through the verifier.
     pub fn load(object: &[u8], config: &XdpConfig) -> Result<Self, XdpError> {
+        // The kernel makes no array of 0 entries.
+        let name_words = config.name_bytes.div_ceil(8).max(1);
+        let buckets = buckets_for(config.rrset_entries);
+        let bucket_mask = buckets - 1;
+        let name_seed = random_seed();
         let mut loader = EbpfLoader::new();
         loader.override_global(maps::DNS_PORT, &config.dns_port, true);
-        for name in maps::RRSETS {
-            loader.map_max_entries(name, config.rrset_entries);
-        }
+        loader.override_global(maps::NAME_SEED, &name_seed, true);
+        loader.override_global(maps::NAME_BUCKET_MASK, &bucket_mask, true);
+        loader.map_max_entries(maps::NAME_BUCKETS, buckets);
+        loader.map_max_entries(maps::NAME_WORDS, name_words);
         for name in [maps::RRSET_SLOT_V4, maps::ANSWERS_V4, maps::ROTATION_V4] {
             loader.map_max_entries(name, config.a_slots);
         }
@@ -88,6 +107,8 @@ impl FastPath {
         Ok(Self {
             ebpf,
             attached: Vec::new(),
+            names: config.rrset_entries,
+            name_seed,
         })
     }
 
@@ -125,7 +146,7 @@ impl FastPath {
 
     /// Takes the writable maps. Call once, before answering anything.
     pub fn map_writer(&mut self) -> Result<MapWriter, MapError> {
-        MapWriter::new(&mut self.ebpf)
+        MapWriter::new(&mut self.ebpf, self.names, self.name_seed)
     }
 
     /// The counters, summed over CPUs.
@@ -167,4 +188,18 @@ fn program_mut(ebpf: &mut Ebpf) -> Result<&mut Xdp, XdpError> {
         .ok_or(XdpError::NoProgram)?
         .try_into()
         .map_err(|error: ProgramError| XdpError::from_program(error))
+}
+
+/// A seed for the name table's hash from the kernel's random pool, so that the buckets a zone's
+/// names fall into differ from one load to the next.
+fn random_seed() -> u64 {
+    let mut seed = [0u8; 8];
+    // SAFETY: getrandom writes at most `seed.len()` bytes into `seed`.
+    let filled = unsafe { libc::getrandom(seed.as_mut_ptr().cast(), seed.len(), 0) };
+    // Without the pool (it cannot fail for 8 bytes after boot), a fixed seed still works: it
+    // only lets a zone be crafted against it.
+    if filled != seed.len() as isize {
+        return 0x6c62_646e_735f_7365;
+    }
+    u64::from_le_bytes(seed)
 }

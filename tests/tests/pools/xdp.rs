@@ -55,6 +55,7 @@ impl PeerProgram {
                 let config = XdpConfig {
                     dns_port: 53,
                     rrset_entries: 1,
+                    name_bytes: 8,
                     a_slots: 1,
                     aaaa_slots: 1,
                 };

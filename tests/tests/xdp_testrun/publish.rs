@@ -1,6 +1,6 @@
 //! Publishing while the program answers (`lbdns_common::publish`): after each publish of a
 //! sequence, and during a stream of publishes, every name answers from its own current answer
-//! set, whole. The maps are small, so ids, slots and hash-map elements are reused at once.
+//! set, whole. The maps are small, so ids, slots and name records are reused at once.
 
 use std::{
     collections::BTreeMap,
@@ -18,10 +18,14 @@ use lbdns_tests::wire::{self, Builder, Message};
 use super::frame::{udp_frame, Layout, Vlan};
 use crate::{test_run, v4_endpoints, Loaded, XDP_PASS, XDP_TX};
 
-/// Few slots: a sequence of publishes reuses them (and the ids) quickly.
+/// Few slots and name words: a sequence of publishes reuses them (and the ids and records)
+/// quickly.
 const CONFIG: XdpConfig = XdpConfig {
     dns_port: 53,
     rrset_entries: 16,
+    // Three words per record ("nN.example.com."): two records more than four names of each
+    // type take.
+    name_bytes: 8 * 3 * 10,
     a_slots: 8,
     aaaa_slots: 8,
 };
@@ -116,18 +120,26 @@ fn each_name_answers_its_own_current_set_after_every_publish() {
         ("replacing n0's sets", &[(0, 1), (1, 0), (2, 0)], false),
         ("removing n1", &[(0, 1), (2, 0)], false),
         (
-            "adding n3 (reusing n1's ids)",
+            "adding n3 (fresh numbers: n1's are retiring)",
             &[(0, 1), (2, 0), (3, 0)],
-            true,
+            false,
         ),
         (
             "removing n3, adding n1 and replacing n0 in one publish",
             &[(0, 2), (1, 1), (2, 0)],
+            false,
+        ),
+        (
+            "replacing every set (the slots run out: retiring ones are reused)",
+            &[(0, 3), (1, 2), (2, 1)],
             true,
         ),
-        ("replacing every set", &[(0, 3), (1, 2), (2, 1)], true),
         ("removing every name", &[], false),
-        ("adding four names", &[(0, 4), (1, 4), (2, 4), (3, 4)], true),
+        (
+            "adding four names (the records run out: retiring ones are reused)",
+            &[(0, 4), (1, 4), (2, 4), (3, 4)],
+            true,
+        ),
     ];
     for (what, names, waits) in sequence {
         let names: BTreeMap<u8, u8> = names.iter().copied().collect();

@@ -410,15 +410,14 @@ fn command(target: Target, cx: &Context<'_>) -> Result<Command, StartError> {
             if target == Target::LbdnsXdp {
                 command.args(["--xdp", Side::Server.interface(), "--xdp-mode", "native"]);
                 if let Some(rrsets) = cx.zone.many_rrsets {
-                    // Sized as an operator would for a zone of A RRsets: a slot per RRset with
-                    // 1/16 spare for changes (`lbdns serve --help`), the AAAA maps left at
-                    // their default.
+                    // Sized as an operator would for a zone of A RRsets: a name and a slot per
+                    // RRset with 1/16 spare for changes (`lbdns serve --help`), the AAAA maps
+                    // left at their default. The names are 20 to 31 bytes: records of 32 or 40.
+                    let entries = rrsets + rrsets / 16;
                     command
-                        .args([
-                            "--xdp-rrset-entries",
-                            &rrsets.next_power_of_two().to_string(),
-                        ])
-                        .args(["--xdp-a-slots", &(rrsets + rrsets / 16).to_string()]);
+                        .args(["--xdp-rrset-entries", &entries.to_string()])
+                        .args(["--xdp-name-bytes", &(40 * entries).to_string()])
+                        .args(["--xdp-a-slots", &entries.to_string()]);
                 }
             }
             command

@@ -67,7 +67,9 @@ fn outline(plan: &Plan<'_>) -> Vec<Outline> {
     plan.steps
         .iter()
         .map(|step| match step {
-            Step::Remove { rrset, id, slot } => ("remove", name(rrset), *id, *slot),
+            Step::Remove {
+                rrset, id, slot, ..
+            } => ("remove", name(rrset), *id, *slot),
             Step::WaitForReaders => ("wait", String::new(), 0, 0),
             Step::Replace {
                 rrset, id, slot, ..
@@ -104,9 +106,19 @@ impl Published for Maps {
 }
 
 impl Maps {
-    fn new(capacity_v4: u32, capacity_v6: u32) -> Self {
+    /// Maps with `v4` and `v6` ids and slots, and room for 64 names.
+    fn new(v4: u32, v6: u32) -> Self {
+        Self::with(Capacity {
+            v4,
+            v6,
+            names: 64,
+            name_words: 1024,
+        })
+    }
+
+    fn with(capacity: Capacity) -> Self {
         Self {
-            state: State::new(capacity_v4, capacity_v6),
+            state: State::new(capacity),
             slots: BTreeMap::new(),
         }
     }
@@ -185,16 +197,26 @@ fn an_unchanged_image_writes_nothing() {
 /// slot no reader can hold, and the old slot is reused only after a grace period.
 #[test]
 fn a_replaced_set_keeps_its_id_and_its_old_slot_waits_for_a_grace_period() {
-    let mut maps = Maps::new(8, 8);
+    let mut maps = Maps::new(3, 1);
     maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
 
     let plan = maps.publish(&image(&[("a", 3), ("b", 2)], &[]));
     assert_eq!(plan.steps, [step("replace", "a", 0, 2)], "slot 0 is held");
     assert_eq!(plan.unchanged, 1);
 
-    // Slot 0 is retiring: the next change waits, then may take it.
+    // Slot 0 is retiring and no other is free: the next change waits, then takes it.
     let plan = maps.publish(&image(&[("a", 4), ("b", 2)], &[]));
     assert_eq!(plan.steps, [wait(), step("replace", "a", 0, 0)]);
+}
+
+/// While free numbers are left, a publish takes them rather than wait for retiring ones.
+#[test]
+fn free_numbers_are_taken_before_retiring_ones_are_waited_for() {
+    let mut maps = Maps::new(8, 8);
+    maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
+    maps.publish(&image(&[("a", 3), ("b", 2)], &[]));
+    let plan = maps.publish(&image(&[("a", 4), ("b", 2)], &[]));
+    assert_eq!(plan.steps, [step("replace", "a", 0, 3)]);
 }
 
 /// The schedule and the cap are part of the answer set: changing either alone writes a new
@@ -221,7 +243,7 @@ fn a_new_schedule_or_cap_alone_replaces_the_set() {
     let plan = maps.publish(&pool(&[0, 1, 1, 1], None));
     assert_eq!(plan.steps, [step("replace", "pool", 0, 1)]);
     let plan = maps.publish(&pool(&[0, 1, 1, 1], Some(1)));
-    assert_eq!(plan.steps, [wait(), step("replace", "pool", 0, 0)]);
+    assert_eq!(plan.steps, [step("replace", "pool", 0, 2)]);
 
     // An empty schedule is plain rotation, the schedule 0, 1; a cap at or above the number of
     // addresses carries them all. Both spell the same set.
@@ -238,28 +260,80 @@ fn removing_alone_does_not_wait() {
     assert_eq!(plan.steps, [step("remove", "b", 1, 1)]);
 }
 
-/// The name removed and the name added may share a hash-map element, an id and a slot: the
-/// grace period comes between them.
+/// The name added takes free numbers; the removed name's are still retiring.
 #[test]
-fn a_removal_and_an_addition_in_one_publish_are_separated_by_a_grace_period() {
+fn a_removal_and_an_addition_in_one_publish_need_no_grace_period() {
     let mut maps = Maps::new(8, 8);
     maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
     let plan = maps.publish(&image(&[("a", 1), ("c", 3)], &[]));
     assert_eq!(
         plan.steps,
-        [step("remove", "b", 1, 1), wait(), step("add", "c", 1, 1),],
-        "c reuses b's id and slot"
+        [step("remove", "b", 1, 1), step("add", "c", 2, 2)]
     );
 }
 
-/// A removal in one publish and an addition in the next are separated all the same.
+/// When only a removed name's id and slot are left, an addition waits for them, whether the
+/// removal was in the same publish or an earlier one.
 #[test]
-fn an_addition_after_a_removal_only_publish_waits_first() {
-    let mut maps = Maps::new(8, 8);
+fn an_addition_reuses_a_removed_names_numbers_after_a_grace_period() {
+    let mut maps = Maps::new(2, 1);
     maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
-    maps.publish(&image(&[("a", 1)], &[]));
     let plan = maps.publish(&image(&[("a", 1), ("c", 3)], &[]));
-    assert_eq!(plan.steps, [wait(), step("add", "c", 1, 1)]);
+    assert_eq!(
+        plan.steps,
+        [step("remove", "b", 1, 1), wait(), step("add", "c", 1, 1)]
+    );
+    maps.publish(&image(&[("a", 1)], &[]));
+    let plan = maps.publish(&image(&[("a", 1), ("d", 3)], &[]));
+    assert_eq!(plan.steps, [wait(), step("add", "d", 1, 1)]);
+}
+
+/// Name records are numbers too: a removed name's record is reused, after a grace period, by
+/// a name of the same length once no fresh words are left.
+#[test]
+fn name_records_are_reused_after_a_grace_period() {
+    // "a" takes 2 words (header, name): 4 words hold two records.
+    let mut maps = Maps::with(Capacity {
+        v4: 8,
+        v6: 8,
+        names: 8,
+        name_words: 4,
+    });
+    maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
+    assert_eq!(
+        maps.plan(&image(&[("a", 1), ("b", 2), ("c", 3)], &[])),
+        Err(Full::NameSpace)
+    );
+    let plan = maps.publish(&image(&[("a", 1), ("c", 3)], &[]));
+    assert_eq!(
+        plan.steps,
+        [step("remove", "b", 1, 1), wait(), step("add", "c", 1, 1)]
+    );
+    let c = RrsetId {
+        qtype: AddrType::A,
+        name: wire("c"),
+    };
+    assert_eq!(maps.state.live()[&c].record, 2, "b's record");
+    // A longer name needs a record of another size, and none is free.
+    assert_eq!(
+        maps.plan(&image(&[("a", 1), ("longer-than-8", 3)], &[])),
+        Err(Full::NameSpace)
+    );
+}
+
+#[test]
+fn more_rrsets_than_the_name_table_holds_fail_before_any_step() {
+    let mut maps = Maps::with(Capacity {
+        v4: 8,
+        v6: 8,
+        names: 2,
+        name_words: 64,
+    });
+    assert_eq!(
+        maps.plan(&image(&[("a", 1), ("b", 2)], &[("a", 1)])),
+        Err(Full::Names)
+    );
+    maps.publish(&image(&[("a", 1)], &[("a", 1)]));
 }
 
 /// A publish that changes more RRsets than there are free slots reuses the slots it switched
@@ -286,25 +360,25 @@ fn an_image_that_does_not_fit_fails_before_any_step() {
     // Every slot is live: a change has nowhere to go.
     assert_eq!(
         maps.plan(&image(&[("a", 3), ("b", 2)], &[])),
-        Err(Full(AddrType::A))
+        Err(Full::Slots(AddrType::A))
     );
     // More RRsets than slots.
     assert_eq!(
         maps.plan(&image(&[("a", 1), ("b", 2), ("c", 3)], &[])),
-        Err(Full(AddrType::A))
+        Err(Full::Slots(AddrType::A))
     );
     assert_eq!(
         maps.plan(&image(&[("a", 1)], &[("a", 1), ("b", 2)])),
-        Err(Full(AddrType::Aaaa))
+        Err(Full::Slots(AddrType::Aaaa))
     );
     // Once one is removed, a change fits.
     maps.publish(&image(&[("a", 1)], &[]));
     maps.publish(&image(&[("a", 2)], &[]));
 }
 
-/// Random publish sequences against a model of the readers: an id or slot that a program may
-/// still hold (live now, or released since the last grace period) is never written, and no
-/// name is inserted after a deletion without a grace period in between.
+/// Random publish sequences against a model of the readers: an id, slot or record that a
+/// program may still hold (live now, or released since the last grace period) is never
+/// written.
 #[test]
 fn random_publishes_never_reuse_what_a_reader_may_hold() {
     let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
@@ -314,10 +388,16 @@ fn random_publishes_never_reuse_what_a_reader_may_hold() {
         rng ^= rng << 17;
         rng % n
     };
-    let names = ["a", "b", "c", "d", "e", "f"];
-    // Fewer slots than names plus changes: publishes run out of free slots and wait.
-    let capacity = names.len() as u32 + 2;
-    let mut maps = Maps::new(capacity, capacity);
+    // Records of 2, 3 and 4 words.
+    let names = ["a", "b", "c", "dddddddd", "eeeeeeee", "ffffffffffffffff"];
+    // Fewer slots and words than names plus changes: publishes run out of free ones and wait.
+    let capacity = Capacity {
+        v4: names.len() as u32 + 2,
+        v6: names.len() as u32 + 2,
+        names: 2 * names.len() as u32,
+        name_words: 40,
+    };
+    let mut maps = Maps::with(capacity);
     let mut readers = Readers::default();
     for _ in 0..2000 {
         let mut v4 = Vec::new();
@@ -344,15 +424,20 @@ fn random_publishes_never_reuse_what_a_reader_may_hold() {
     }
 }
 
+/// The words of a record: `[start, end)`.
+fn record_range(rrset: &RrsetId, start: u32) -> std::ops::Range<u32> {
+    start..start + words_of(rrset)
+}
+
 /// What a program run that started at some earlier point may hold.
 #[derive(Default)]
 struct Readers {
     /// (family, id) and (family, slot) released since the last grace period.
     released_ids: BTreeSet<(AddrType, u32)>,
     released_slots: BTreeSet<(AddrType, u32)>,
-    /// A name entry was deleted since the last grace period.
-    deleted_entry: bool,
-    /// Ids and slots live before the current step.
+    /// The words of records released since the last grace period.
+    released_words: BTreeSet<u32>,
+    /// Ids, slots and records live before the current step.
     live: BTreeMap<RrsetId, Live>,
 }
 
@@ -369,22 +454,33 @@ impl Readers {
             r.released_ids.contains(&(qtype, id))
                 || r.live.iter().any(|(k, l)| k.qtype == qtype && l.id == id)
         };
+        let held_word = |r: &Self, word| {
+            r.released_words.contains(&word)
+                || r.live
+                    .iter()
+                    .any(|(k, l)| record_range(k, l.record).contains(&word))
+        };
         match step {
-            Step::Remove { rrset, id, slot } => {
+            Step::Remove {
+                rrset,
+                id,
+                slot,
+                record,
+            } => {
                 let old = self.live[rrset];
                 assert_eq!(
-                    (old.id, old.slot),
-                    (*id, *slot),
+                    (old.id, old.slot, old.record),
+                    (*id, *slot, *record),
                     "{step:?}: not its numbers"
                 );
                 self.released_ids.insert((rrset.qtype, old.id));
                 self.released_slots.insert((rrset.qtype, old.slot));
-                self.deleted_entry = true;
+                self.released_words.extend(record_range(rrset, old.record));
             }
             Step::WaitForReaders => {
                 self.released_ids.clear();
                 self.released_slots.clear();
-                self.deleted_entry = false;
+                self.released_words.clear();
             }
             Step::Replace {
                 rrset,
@@ -400,26 +496,30 @@ impl Readers {
                     .insert((rrset.qtype, self.live[*rrset].slot));
             }
             Step::Add {
-                rrset, id, slot, ..
+                rrset,
+                id,
+                slot,
+                record,
+                ..
             } => {
                 assert!(!held_slot(self, rrset.qtype, *slot), "{step:?}: slot held");
                 assert!(!held_id(self, rrset.qtype, *id), "{step:?}: id held");
-                assert!(
-                    !self.deleted_entry,
-                    "{step:?}: insert after a deletion without a grace period"
-                );
+                for word in record_range(rrset, *record) {
+                    assert!(!held_word(self, word), "{step:?}: word {word} held");
+                }
             }
         }
         self.live = after.live().clone();
     }
 }
 
-/// Every id and slot of a family is exactly one of live, retiring or free.
-fn check_accounting(state: &State, capacity: u32) {
+/// Every id and slot of a family, and every word of the name records, is exactly one of live,
+/// retiring or free.
+fn check_accounting(state: &State, capacity: Capacity) {
     let numbering = &state.numbering;
-    for (qtype, family) in [
-        (AddrType::A, &numbering.v4),
-        (AddrType::Aaaa, &numbering.v6),
+    for (qtype, family, capacity) in [
+        (AddrType::A, &numbering.v4, capacity.v4),
+        (AddrType::Aaaa, &numbering.v6, capacity.v6),
     ] {
         let live: Vec<&Live> = state
             .live
@@ -444,4 +544,25 @@ fn check_accounting(state: &State, capacity: u32) {
             );
         }
     }
+
+    let records = &numbering.records;
+    let mut used = BTreeSet::new();
+    let live = state
+        .live
+        .iter()
+        .map(|(rrset, live)| record_range(rrset, live.record));
+    let retiring = records
+        .retiring
+        .iter()
+        .map(|&(start, words)| start..start + words);
+    for range in live.chain(retiring) {
+        for word in range {
+            assert!(used.insert(word), "word {word} in two records");
+        }
+    }
+    assert_eq!(
+        used.len() as u32 + records.free_words(),
+        capacity.name_words,
+        "every word is accounted for"
+    );
 }
