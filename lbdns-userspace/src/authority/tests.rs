@@ -420,7 +420,7 @@ fn pooled_catalog() -> Catalog {
     let catalog = catalog().with_pool_owners(owners);
     let mut pools = super::PoolAnswers::default();
     let weighted = super::Order {
-        schedule: vec![0, 0, 0, 1],
+        schedule: [0, 0, 0, 1].into(),
         cap: Some(1),
     };
     pools.set(pool_rrset(

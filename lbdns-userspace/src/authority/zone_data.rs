@@ -2,13 +2,16 @@
 //! "does this name exist?" (NXDOMAIN vs NODATA, RFC 8020) is a single map probe.
 //!
 //! Built for zones of millions of names: every node and RRset is allocated once at its final
-//! size, and addresses are stored inline, so the index stays below what the zone's text costs
-//! other servers.
+//! size, addresses are stored inline, and the hash table holds 4-byte node numbers (a map of
+//! names to nodes would hold 104-byte entries, in a table kept at most 7/8 full: over 200 MB
+//! at a million names), so the index stays below what the zone's text costs other servers.
 
+use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use foldhash::HashMap;
+use foldhash::{fast::RandomState, HashMap};
+use hashbrown::HashTable;
 
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
@@ -85,9 +88,10 @@ impl Rdata {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Order {
     /// Indices of leading records, repeated in turn; empty means plain rotation.
-    pub schedule: Vec<u8>,
-    /// Most records per answer; `None` means all.
-    pub cap: Option<usize>,
+    pub schedule: Box<[u8]>,
+    /// Most records per answer; `None` means all. A `u32`, not a `usize`: every RRset of a
+    /// zone carries an `Order`, and the narrower field keeps it at 24 bytes.
+    pub cap: Option<u32>,
 }
 
 /// Which records of an RRset an answer carries: `count` of them, from index `start` on,
@@ -110,7 +114,7 @@ impl Order {
         };
         Span {
             start,
-            count: self.cap.map_or(n, |cap| cap.min(n)),
+            count: self.cap.map_or(n, |cap| (cap as usize).min(n)),
         }
     }
 }
@@ -204,7 +208,12 @@ impl Node {
 pub struct ZoneData {
     pub origin: Name,
     pub apex: LowerName,
-    nodes: HashMap<LowerName, Node>,
+    /// Every owner and empty non-terminal, with its node: `index` numbers them.
+    names: Box<[LowerName]>,
+    nodes: Box<[Node]>,
+    /// Positions in `names`, by the name's hash under `hasher`.
+    index: HashTable<u32>,
+    hasher: RandomState,
     /// Label counts (of whole names) at which delegations exist, ascending, so a lookup probes
     /// only those depths for a cut, and none at all in a zone without delegations.
     cut_depths: Vec<u8>,
@@ -226,12 +235,21 @@ impl ZoneData {
             }
             owners.entry(owner).or_default().push(index);
         }
-        let nodes: HashMap<LowerName, Node> = owners
+        let (names, nodes): (Vec<LowerName>, Vec<Node>) = owners
             .into_iter()
             .map(|(owner, records)| (owner, Node::build(&zone.records, &records)))
-            .collect();
-        let mut cut_depths: Vec<u8> = nodes
+            .unzip();
+        let hasher = RandomState::default();
+        let mut index = HashTable::with_capacity(names.len());
+        for (position, name) in names.iter().enumerate() {
+            let position = u32::try_from(position).expect("fewer than 2^32 names in a zone");
+            index.insert_unique(hasher.hash_one(name), position, |&at| {
+                hasher.hash_one(&names[at as usize])
+            });
+        }
+        let mut cut_depths: Vec<u8> = names
             .iter()
+            .zip(&nodes)
             .filter(|(name, node)| **name != apex && node.has_ns())
             .map(|(name, _)| name.num_labels())
             .collect();
@@ -240,18 +258,23 @@ impl ZoneData {
         Self {
             origin: zone.origin.clone(),
             apex,
-            nodes,
+            names: names.into_boxed_slice(),
+            nodes: nodes.into_boxed_slice(),
+            index,
+            hasher,
             cut_depths,
         }
     }
 
     pub fn node(&self, name: &LowerName) -> Option<&Node> {
-        self.nodes.get(name)
+        let position = self.index.find(self.hasher.hash_one(name), |&at| {
+            self.names[at as usize] == *name
+        })?;
+        Some(&self.nodes[*position as usize])
     }
 
     pub fn soa(&self) -> &Rrset {
-        self.nodes
-            .get(&self.apex)
+        self.node(&self.apex)
             .and_then(|n| n.get(RecordType::SOA))
             .expect("zone validation guarantees an SOA at the apex")
     }
@@ -277,7 +300,7 @@ impl ZoneData {
             .take_while(|&&depth| depth < labels || (include_self && depth == labels))
             .find_map(|&depth| {
                 let candidate = LowerName::new(&name.trim_to(usize::from(depth)));
-                let node = self.nodes.get(&candidate).filter(|node| node.has_ns())?;
+                let node = self.node(&candidate).filter(|node| node.has_ns())?;
                 Some((candidate, node))
             })
     }
@@ -286,9 +309,9 @@ impl ZoneData {
     pub fn wildcard_for(&self, name: &LowerName) -> Option<&Node> {
         let mut encloser = name.base_name();
         while self.apex.zone_of(&encloser) {
-            if self.nodes.contains_key(&encloser) {
+            if self.node(&encloser).is_some() {
                 let wildcard = LowerName::new(&Name::from(&encloser).prepend_label("*").ok()?);
-                return self.nodes.get(&wildcard);
+                return self.node(&wildcard);
             }
             encloser = encloser.base_name();
         }
@@ -297,8 +320,9 @@ impl ZoneData {
 
     /// Every RRset with the cut state of its owner, for compiling the XDP maps.
     pub fn rrsets(&self) -> impl Iterator<Item = (&LowerName, &Rrset)> {
-        self.nodes
+        self.names
             .iter()
+            .zip(&self.nodes)
             .flat_map(|(name, node)| node.rrsets.iter().map(move |r| (name, r)))
     }
 }
@@ -365,7 +389,7 @@ mod tests {
     #[test]
     fn a_schedule_picks_the_leader_and_the_cap_trims() {
         let order = Order {
-            schedule: vec![0, 0, 0, 1],
+            schedule: [0, 0, 0, 1].into(),
             cap: Some(1),
         };
         let leaders: Vec<usize> = (0..8).map(|k| order.span(k, 2).start).collect();

@@ -31,8 +31,8 @@ pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
                     .iter()
                     .filter_map(|rdata| rdata.ip_addr())
                     .collect(),
-                schedule: rrset.order.schedule.clone(),
-                cap: rrset.order.cap,
+                schedule: rrset.order.schedule.to_vec(),
+                cap: rrset.order.cap.map(|cap| cap as usize),
             })
         })
         .collect();

@@ -90,8 +90,8 @@ impl<A: Copy> Selection<A> {
     /// The ordering rule both paths apply to `addresses`: this schedule and this cap.
     pub fn order(&self) -> Order {
         Order {
-            schedule: self.schedule.clone(),
-            cap: Some(usize::from(self.answers)),
+            schedule: self.schedule.as_slice().into(),
+            cap: Some(u32::from(self.answers)),
         }
     }
 

@@ -178,8 +178,8 @@ fn selected(name: &str, policy: Policy, weights: [u32; 8], tiers: [u32; 8]) -> H
         qtype: AddrType::A,
         ttl: 30,
         addrs: selection.addresses.into_iter().map(IpAddr::V4).collect(),
-        schedule: order.schedule,
-        cap: order.cap,
+        schedule: order.schedule.to_vec(),
+        cap: order.cap.map(|cap| cap as usize),
     }
 }
 
