@@ -33,7 +33,7 @@ use lbdns_tests::{
 };
 use xdp_testrun::{
     corpus::{corpus, Case, Expect},
-    fixture::{catalog, hot_rrsets, length_names, tier_names},
+    fixture::{catalog, hot_rrsets, length_names, long_names},
     frame::{check_reply_headers, udp_frame, Endpoints, Layout, Vlan},
     oracle::{assert_same_reply, Oracle, SocketOracle},
 };
@@ -400,12 +400,12 @@ fn attaches_detaches_and_answers_over_a_veth() {
 }
 
 /// Queries from a socket, over a veth, to the program attached natively: names of every length
-/// and tier, A and AAAA, with and without EDNS, over IPv4 and IPv6. veth gives XDP such a
-/// packet in a buffer with almost no room after it and 256 bytes before it, so the frame must
-/// grow at its head (`respond::resize` in lbdns-ebpf), as it does under BPF_PROG_TEST_RUN too,
-/// but here in a native driver's buffer. The client's stack drops a reply with a wrong
-/// checksum, and no socket server runs: every query must get a reply, from the program, equal
-/// to the socket path's.
+/// (records of up to 33 words), A and AAAA, with and without EDNS, over IPv4 and IPv6. veth
+/// gives XDP such a packet in a buffer with almost no room after it and 256 bytes before it, so
+/// the frame must grow at its head (`respond::resize` in lbdns-ebpf), as it does under
+/// BPF_PROG_TEST_RUN too, but here in a native driver's buffer. The client's stack drops a
+/// reply with a wrong checksum, and no socket server runs: every query must get a reply, from
+/// the program, equal to the socket path's.
 #[test]
 fn answers_sockets_over_a_native_veth() {
     let topo = Topology::new().expect("namespaces (needs root)");
@@ -439,7 +439,7 @@ fn answers_sockets_over_a_native_veth() {
 
     let mut oracle = SocketOracle::new(catalog());
     let mut names = length_names();
-    names.extend(tier_names());
+    names.extend(long_names());
     names.push("www.example.com".into());
     let mut sent = 0;
     for (i, name) in names.iter().enumerate() {
@@ -455,7 +455,7 @@ fn answers_sockets_over_a_native_veth() {
                 }
             })
             .collect();
-        let qtypes: &[u16] = if tier_names().contains(name) {
+        let qtypes: &[u16] = if long_names().contains(name) {
             &[rtype::A]
         } else {
             &[rtype::A, rtype::AAAA]

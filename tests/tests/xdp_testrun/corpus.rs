@@ -230,26 +230,26 @@ fn flags_and_edns(rng: &mut Rng, cases: &mut Vec<Case>) {
     }
 }
 
-/// Long names in every key-size tier, and the size limits.
-fn tiers_and_sizes(rng: &mut Rng, cases: &mut Vec<Case>) {
-    for name in fixture::tier_names() {
+/// Long names, up to the longest legal one, and the size limits.
+fn long_names_and_sizes(rng: &mut Rng, cases: &mut Vec<Case>) {
+    for name in fixture::long_names() {
         for style in 0..3 {
             let qname = recase(&name, style, rng);
             let dns = Builder::query(rng.next() as u16, &qname, rtype::A).build();
             cases.push(Case {
                 what: format!(
-                    "tier name of {} bytes, style {style}",
+                    "long name of {} bytes, style {style}",
                     wire::name(&name).len()
                 ),
                 frame: framed(style == 1, Vlan::None, &dns, rng),
                 expect: Expect::Answer(Layout::new(Vlan::None, style == 1)),
             });
         }
-        // The same name one letter different is a miss in the same tier.
+        // The same name one letter different is a miss.
         let other = name.replacen(|c: char| c.is_ascii_lowercase(), "z", 1);
         let dns = Builder::query(1, &other, rtype::A).build();
         cases.push(Case {
-            what: format!("near miss in the {}-byte tier", wire::name(&name).len()),
+            what: format!("near miss of {} bytes", wire::name(&name).len()),
             frame: framed(false, Vlan::None, &dns, rng),
             expect: Expect::Pass(Counter::PassMiss),
         });
@@ -663,7 +663,7 @@ pub fn corpus() -> Vec<Case> {
     let mut cases = Vec::new();
     answer_matrix(&mut rng, &mut cases);
     flags_and_edns(&mut rng, &mut cases);
-    tiers_and_sizes(&mut rng, &mut cases);
+    long_names_and_sizes(&mut rng, &mut cases);
     name_lengths(&mut rng, &mut cases);
     pass_reasons(&mut rng, &mut cases);
     not_dns(&mut rng, &mut cases);

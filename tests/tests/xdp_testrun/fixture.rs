@@ -1,5 +1,5 @@
-//! What the tests serve: zones/example.com.zone, a generated zone example.net with names that
-//! exercise each key-size tier, the size limits and name lengths, and a generated zone t with
+//! What the tests serve: zones/example.com.zone, a generated zone example.net with long names
+//! (name records of many words), the size limits and name lengths, and a generated zone t with
 //! names shorter than 8 bytes. The hot RRsets come from the catalog
 //! through `compile::hot_rrsets`, as in the daemon, so the socket path's answers are the
 //! reference for the program's.
@@ -30,8 +30,9 @@ pub fn long_name(prefix: char, len: usize) -> String {
     name + TEST_APEX
 }
 
-/// The tier names: key sizes just above 32, 64 and 128 bytes, and the longest legal name.
-pub fn tier_names() -> Vec<String> {
+/// Long names: 33, 70 and 140 bytes (name records of 6, 10 and 19 words), and the longest
+/// legal name.
+pub fn long_names() -> Vec<String> {
     vec![
         long_name('t', 33),
         long_name('u', 70),
@@ -83,7 +84,7 @@ fn test_zone() -> String {
          @ 300 SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60\n\
          @ 300 NS ns1.example.com.\n"
     );
-    for (i, name) in tier_names().iter().enumerate() {
+    for (i, name) in long_names().iter().enumerate() {
         writeln!(text, "{name}. 120 A 198.18.6.{i}").unwrap();
     }
     for i in 1..=16 {
