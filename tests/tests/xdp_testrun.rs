@@ -6,6 +6,8 @@
 //! The object is the one embedded in the `lbdns` library (`lbdns::ebpf_object`). Needs root (or
 //! CAP_BPF and CAP_NET_ADMIN); without it the tests fail and say so.
 
+#[path = "support/peer.rs"]
+mod peer;
 mod xdp_testrun {
     pub mod corpus;
     pub mod fixture;
@@ -31,6 +33,7 @@ use lbdns_tests::{
     wire::{self, flag, rtype, Builder},
     Topology,
 };
+use peer::PeerProgram;
 use xdp_testrun::{
     corpus::{corpus, Case, Expect},
     fixture::{catalog, hot_rrsets, length_names, long_names},
@@ -418,24 +421,8 @@ fn answers_sockets_over_a_native_veth() {
             loaded
         })
         .unwrap();
-    // Native XDP_TX on a veth reaches the peer only if the peer has a program: this one has
-    // empty maps and passes everything.
-    let _peer = topo
-        .client
-        .enter(|| {
-            let config = XdpConfig {
-                rrset_entries: 1,
-                name_bytes: 8,
-                a_slots: 1,
-                aaaa_slots: 1,
-                ..XdpConfig::default()
-            };
-            let mut fast = FastPath::load(ebpf_object::PROGRAM, &config).unwrap();
-            let mode = fast.attach(Topology::CLIENT_IF, AttachMode::Native);
-            assert_eq!(mode.unwrap(), AttachMode::Native);
-            fast
-        })
-        .unwrap();
+    // Native XDP_TX on a veth reaches the peer only if the peer has a program.
+    let _peer = PeerProgram::attach(&topo.client).unwrap_or_else(|error| panic!("{error:#}"));
 
     let mut oracle = SocketOracle::new(catalog());
     let mut names = length_names();

@@ -10,10 +10,6 @@
 
 use std::{collections::BTreeMap, net::SocketAddr, path::Path, process::Command, time::Duration};
 
-use lbdns::{
-    ebpf_object,
-    xdp::{AttachMode, FastPath, XdpConfig},
-};
 use lbdns_tests::{
     env::run_ok, example_zone, lbdns_bin, preflight, DigResponse, Namespace, Query, Server, Tool,
     Topology,
@@ -21,40 +17,12 @@ use lbdns_tests::{
 
 use lbdns_tests::env::{pin_to_cpu0, EXAMPLE_WWW_A as WWW_A, EXAMPLE_WWW_AAAA as WWW_AAAA};
 
+#[path = "support/peer.rs"]
+mod peer;
+use peer::PeerProgram;
+
 /// Bound on `lbdns stats`; it answers in milliseconds.
 const STATS_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// An XDP program on the client's veth end that passes every packet: lbdns's own program with
-/// empty maps, so no query finds an answer. Detached when dropped.
-struct PeerProgram {
-    _fast: FastPath,
-}
-
-impl PeerProgram {
-    fn attach(client: &Namespace) -> Self {
-        let fast = client
-            .enter(Self::load_and_attach)
-            .expect("enter the client namespace")
-            .unwrap_or_else(|error| panic!("the client's pass-through program: {error}"));
-        Self { _fast: fast }
-    }
-
-    /// Runs inside the client namespace, where the interface name resolves.
-    fn load_and_attach() -> Result<FastPath, String> {
-        let config = XdpConfig {
-            dns_port: 53,
-            rrset_entries: 1,
-            name_bytes: 8,
-            a_slots: 1,
-            aaaa_slots: 1,
-        };
-        let mut fast =
-            FastPath::load(ebpf_object::PROGRAM, &config).map_err(|error| error.to_string())?;
-        fast.attach(Topology::CLIENT_IF, AttachMode::Native)
-            .map_err(|error| error.to_string())?;
-        Ok(fast)
-    }
-}
 
 /// A namespace pair with lbdns serving the example zone on port 53, its XDP program attached
 /// natively to the server's veth end, and the pass-through program on the client's.
@@ -69,7 +37,7 @@ impl Setup {
     fn new() -> Self {
         preflight(&["kdig", "dig"]).unwrap_or_else(|error| panic!("{error:#}"));
         let topo = Topology::new().expect("namespaces");
-        let peer = PeerProgram::attach(&topo.client);
+        let peer = PeerProgram::attach(&topo.client).unwrap_or_else(|error| panic!("{error:#}"));
         let server = Server::lbdns_with(
             &topo,
             &[&example_zone()],

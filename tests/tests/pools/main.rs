@@ -51,13 +51,16 @@ mod check;
 mod drain;
 mod health;
 mod order;
+#[path = "../support/peer.rs"]
+mod peer;
 mod tiers;
 mod xdp;
 
 pub use answer::{addrs, at, ip, read_answer, Answer};
 pub use lbdns_tests::env::pin_to_cpu0;
+use peer::PeerProgram;
 pub use xdp::moved;
-use xdp::{answered_counter, by_xdp, PeerProgram};
+use xdp::{answered_counter, by_xdp};
 
 /// The zone every pool lives in. `alias` is a CNAME, for the owner-clash check.
 pub const ZONE: &str = "$ORIGIN lb.example.\n$TTL 60\n\

@@ -1,13 +1,9 @@
-//! The XDP side of the harness: which counter says the program answered, the client's
-//! pass-through program, and pinning the sending thread to one CPU.
+//! The XDP side of the harness: which counter says the program answered, and pinning the
+//! sending thread to one CPU.
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
-use lbdns::ebpf_object;
-use lbdns::xdp::{AttachMode, FastPath, XdpConfig};
 use lbdns_tests::wire::rtype;
-use lbdns_tests::{Namespace, Topology};
 
 /// The counter the program increments when it answers a query of `qtype`.
 pub fn answered_counter(qtype: u16) -> &'static str {
@@ -38,34 +34,4 @@ pub fn moved(
             (delta > 0).then(|| (name.clone(), delta))
         })
         .collect()
-}
-
-/// An XDP program on the client's veth end that passes every packet: lbdns's own program with
-/// empty maps. Native XDP_TX on a veth reaches the peer only if the peer has a program.
-/// Detached when dropped.
-#[derive(Debug)]
-pub struct PeerProgram {
-    _fast: FastPath,
-}
-
-impl PeerProgram {
-    pub fn attach(client: &Namespace) -> Result<Self> {
-        let fast = client
-            .enter(|| -> Result<FastPath, String> {
-                let config = XdpConfig {
-                    dns_port: 53,
-                    rrset_entries: 1,
-                    name_bytes: 8,
-                    a_slots: 1,
-                    aaaa_slots: 1,
-                };
-                let mut fast = FastPath::load(ebpf_object::PROGRAM, &config)
-                    .map_err(|error| error.to_string())?;
-                fast.attach(Topology::CLIENT_IF, AttachMode::Native)
-                    .map_err(|error| error.to_string())?;
-                Ok(fast)
-            })?
-            .map_err(|error| anyhow::anyhow!("the client's pass-through program: {error}"))?;
-        Ok(Self { _fast: fast })
-    }
 }
