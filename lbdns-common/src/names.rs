@@ -99,13 +99,19 @@ pub const fn finish(state: u64, name_len: usize, addr_type: AddrType) -> u64 {
     h ^ (h >> 33)
 }
 
-/// The hash of a lowercase wire-format name, as the program computes it from the query.
-pub fn hash_name(seed: u64, name: &[u8], addr_type: AddrType) -> u64 {
-    let state = name.chunks(8).fold(seed, |state, chunk| {
+/// The words of a name as records hold them and the hash reads them: 8 bytes at a time,
+/// little-endian, the last word zero padded.
+pub fn name_words(name: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    name.chunks(8).map(|chunk| {
         let mut word = [0; 8];
         word[..chunk.len()].copy_from_slice(chunk);
-        hash_word(state, u64::from_le_bytes(word))
-    });
+        u64::from_le_bytes(word)
+    })
+}
+
+/// The hash of a lowercase wire-format name, as the program computes it from the query.
+pub fn hash_name(seed: u64, name: &[u8], addr_type: AddrType) -> u64 {
+    let state = name_words(name).fold(seed, hash_word);
     finish(state, name.len(), addr_type)
 }
 
@@ -132,4 +138,16 @@ pub const fn other_bucket(bucket: u32, fingerprint: u32, mask: u32) -> u32 {
 #[inline(always)]
 pub const fn entry(fingerprint: u32, record: u32) -> u64 {
     (fingerprint as u64) << 32 | record as u64
+}
+
+/// The fingerprint of an entry.
+#[inline(always)]
+pub const fn entry_fingerprint(entry: u64) -> u32 {
+    (entry >> 32) as u32
+}
+
+/// The first word of the record an entry leads to.
+#[inline(always)]
+pub const fn entry_record(entry: u64) -> u32 {
+    entry as u32
 }

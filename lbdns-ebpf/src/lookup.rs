@@ -4,7 +4,10 @@
 use aya_ebpf::maps::{Array, PerCpuArray};
 use lbdns_common::{
     answer::AnswerSet,
-    names::{fingerprint, finish, first_bucket, header_tag, other_bucket, BUCKET_ENTRIES},
+    names::{
+        entry_fingerprint, entry_record, fingerprint, finish, first_bucket, header_tag,
+        other_bucket, BUCKET_ENTRIES,
+    },
     qtype::AddrType,
 };
 
@@ -35,10 +38,10 @@ pub fn rrset_id(scratch: *mut Scratch, name: &Name, addr_type: AddrType) -> Opti
             // One 8-byte load: userspace stores whole entries while this runs.
             // SAFETY: an entry inside the array's value, which lives as long as the map.
             let found = unsafe { core::ptr::read_volatile(entries.cast::<u64>().add(i)) };
-            if found >> 32 != u64::from(fingerprint) {
+            if entry_fingerprint(found) != fingerprint {
                 continue;
             }
-            if let Some(id) = record_id(found as u32, scratch, name.len, addr_type) {
+            if let Some(id) = record_id(entry_record(found), scratch, name.len, addr_type) {
                 return Some(id);
             }
         }

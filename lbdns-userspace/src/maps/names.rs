@@ -7,7 +7,8 @@
 use std::collections::HashSet;
 
 use lbdns_common::names::{
-    entry, fingerprint, first_bucket, hash_name, other_bucket, record_header, Bucket,
+    entry, entry_fingerprint, fingerprint, first_bucket, hash_name, name_words, other_bucket,
+    record_header, Bucket,
 };
 
 use super::{mapped::MappedArray, MapError};
@@ -63,11 +64,8 @@ impl NameTable {
     pub(super) fn insert(&self, rrset: &RrsetId, id: u32, record: u32) -> Result<(), MapError> {
         self.words
             .write(record, &record_header(id, rrset.name.len(), rrset.qtype));
-        for (i, chunk) in rrset.name.chunks(8).enumerate() {
-            let mut word = [0; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.words
-                .write(record + 1 + i as u32, &u64::from_le_bytes(word));
+        for (i, word) in name_words(&rrset.name).enumerate() {
+            self.words.write(record + 1 + i as u32, &word);
         }
         let (first, entry) = self.entry(rrset, record);
         place(&self.buckets, first, entry)
@@ -113,11 +111,6 @@ impl Buckets for MappedArray<Bucket> {
     }
 }
 
-/// The fingerprint of a stored entry.
-fn fingerprint_of(entry: u64) -> u32 {
-    (entry >> 32) as u32
-}
-
 /// Stores `new`, whose first bucket is `first`, into a free entry of its first or other
 /// bucket. When both are full, it searches breadth first for a chain of entries, each moving
 /// to its other bucket, that ends at a free entry, and moves them from the far end: every
@@ -126,7 +119,7 @@ fn fingerprint_of(entry: u64) -> u32 {
 /// query on).
 fn place(buckets: &impl Buckets, first: u32, new: u64) -> Result<(), MapError> {
     let mask = buckets.mask();
-    let second = other_bucket(first, fingerprint_of(new), mask);
+    let second = other_bucket(first, entry_fingerprint(new), mask);
     let mut nodes = vec![
         Node {
             bucket: first,
@@ -147,7 +140,7 @@ fn place(buckets: &impl Buckets, first: u32, new: u64) -> Result<(), MapError> {
             return Ok(());
         }
         for (index, &e) in entries.iter().enumerate() {
-            let bucket = other_bucket(nodes[at].bucket, fingerprint_of(e), mask);
+            let bucket = other_bucket(nodes[at].bucket, entry_fingerprint(e), mask);
             if nodes.len() < MAX_SEARCH && seen.insert(bucket) {
                 nodes.push(Node {
                     bucket,
@@ -174,7 +167,7 @@ fn shift(buckets: &impl Buckets, nodes: &[Node], mut at: usize, mut free: usize,
 /// Clears `wanted`, whose first bucket is `first`, from whichever of its buckets holds it.
 /// Returns whether one did.
 fn clear(buckets: &impl Buckets, first: u32, wanted: u64) -> bool {
-    let second = other_bucket(first, fingerprint_of(wanted), buckets.mask());
+    let second = other_bucket(first, entry_fingerprint(wanted), buckets.mask());
     for bucket in [first, second] {
         if let Some(index) = buckets.bucket(bucket).iter().position(|&e| e == wanted) {
             buckets.store(bucket, index, 0);

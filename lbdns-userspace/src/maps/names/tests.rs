@@ -47,7 +47,7 @@ impl Model {
     fn homes(&self, first: u32, entry: u64) -> [u32; 2] {
         [
             first,
-            other_bucket(first, fingerprint_of(entry), self.mask()),
+            other_bucket(first, entry_fingerprint(entry), self.mask()),
         ]
     }
 
