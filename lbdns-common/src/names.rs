@@ -77,6 +77,16 @@ pub const fn header_tag(name_len: usize, addr_type: AddrType) -> u64 {
     name_len as u64 | (addr_type as u64) << 8
 }
 
+/// What a record header holds: the RRset id, the name's length and its type. `None` for a
+/// header no record has (a type byte that is no [`AddrType`]).
+pub const fn parse_header(header: u64) -> Option<(u32, usize, AddrType)> {
+    let tag = header >> 32;
+    match AddrType::from_discriminant((tag >> 8) as u8) {
+        Some(addr_type) => Some((header as u32, (tag & 0xff) as usize, addr_type)),
+        None => None,
+    }
+}
+
 /// The multiplier of the word hash: odd, with its bits spread (2^64 / golden ratio).
 const WORD_MUL: u64 = 0x9e37_79b9_7f4a_7c15;
 
@@ -150,4 +160,21 @@ pub const fn entry_fingerprint(entry: u64) -> u32 {
 #[inline(always)]
 pub const fn entry_record(entry: u64) -> u32 {
     entry as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_gives_back_what_it_was_made_of() {
+        for (id, len, addr_type) in [
+            (0, 1, AddrType::A),
+            (u32::MAX, MAX_NAME_LEN, AddrType::Aaaa),
+        ] {
+            let header = record_header(id, len, addr_type);
+            assert_eq!(parse_header(header), Some((id, len, addr_type)));
+        }
+        assert_eq!(parse_header(header_tag(3, AddrType::A) << 40), None);
+    }
 }

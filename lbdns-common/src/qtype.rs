@@ -29,6 +29,15 @@ impl AddrType {
         }
     }
 
+    /// The type whose discriminant (as stored in name records) is `discriminant`.
+    pub const fn from_discriminant(discriminant: u8) -> Option<Self> {
+        match discriminant {
+            1 => Some(AddrType::A),
+            2 => Some(AddrType::Aaaa),
+            _ => None,
+        }
+    }
+
     /// The length of one address (RDLENGTH of one record).
     pub const fn addr_len(self) -> usize {
         match self {

@@ -18,10 +18,10 @@ use lbdns_common::{
     qtype::AddrType,
 };
 
-use crate::compile::{Answer, MapImage};
+use crate::compile::{Answer, MapImage, RrsetId};
 use mapped::MappedArray;
 use names::NameTable;
-use plan::{plan, Capacity, Published, State, Step};
+use plan::{plan, Capacity, Live, Published, State, Step};
 
 /// Why the maps could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -106,11 +106,26 @@ impl Answers {
     }
 }
 
-impl Published for Answers {
+/// The writer reads what is published from the maps themselves: the name table says which
+/// RRsets are there, with their ids and records, and `RRSET_SLOT_*` where their sets are.
+impl Published for MapWriter {
+    fn find(&self, rrset: &RrsetId) -> Option<Live> {
+        let (id, record) = self.names.find(rrset)?;
+        let slot = self.slot_table(rrset.qtype).read(id);
+        Some(Live { id, slot, record })
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&RrsetId, Live)) {
+        self.names.for_each(|rrset, id, record| {
+            let slot = self.slot_table(rrset.qtype).read(id);
+            f(rrset, Live { id, slot, record });
+        });
+    }
+
     fn holds(&self, slot: u32, answer: &Answer) -> bool {
         match answer {
-            Answer::V4(set) => self.v4.read(slot) == *set,
-            Answer::V6(set) => self.v6.read(slot) == *set,
+            Answer::V4(set) => self.answers.v4.read(slot) == *set,
+            Answer::V6(set) => self.answers.v6.read(slot) == *set,
         }
     }
 }
@@ -118,7 +133,7 @@ impl Published for Answers {
 impl std::fmt::Debug for MapWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MapWriter")
-            .field("live", &self.state.live().len())
+            .field("published", &self.state.published())
             .finish_non_exhaustive()
     }
 }
@@ -160,7 +175,7 @@ impl MapWriter {
     /// hold a mix of the old and new image, each RRset whole, and a later publish carries on
     /// from there.
     pub fn publish(&mut self, image: &MapImage) -> Result<PublishReport, MapError> {
-        let plan = plan(&self.state, image, &self.answers)?;
+        let plan = plan(&self.state, image, self)?;
         let mut report = PublishReport {
             unchanged: plan.unchanged,
             ..PublishReport::default()

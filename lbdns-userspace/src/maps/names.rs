@@ -6,9 +6,13 @@
 
 use std::collections::HashSet;
 
-use lbdns_common::names::{
-    entry, entry_fingerprint, fingerprint, first_bucket, hash_name, name_words, other_bucket,
-    record_header, Bucket,
+use lbdns_common::{
+    limits::MAX_NAME_LEN,
+    names::{
+        entry, entry_fingerprint, entry_record, fingerprint, first_bucket, hash_name, header_tag,
+        name_words, other_bucket, parse_header, record_header, record_words, Bucket,
+    },
+    qtype::AddrType,
 };
 
 use super::{mapped::MappedArray, MapError};
@@ -77,6 +81,52 @@ impl NameTable {
         let (first, entry) = self.entry(rrset, record);
         let cleared = clear(&self.buckets, first, entry);
         debug_assert!(cleared, "no entry for {rrset:?}");
+    }
+
+    /// The id and record of `rrset`, if the table has an entry for it: the program's lookup.
+    pub(super) fn find(&self, rrset: &RrsetId) -> Option<(u32, u32)> {
+        let hash = hash_name(self.seed, &rrset.name, rrset.qtype);
+        let mask = self.buckets.mask();
+        let fingerprint = fingerprint(hash);
+        let first = first_bucket(hash, mask);
+        let tag = header_tag(rrset.name.len(), rrset.qtype);
+        [first, other_bucket(first, fingerprint, mask)]
+            .into_iter()
+            .flat_map(|bucket| self.buckets.read(bucket))
+            .filter(|&e| e != 0 && entry_fingerprint(e) == fingerprint)
+            .map(entry_record)
+            .find_map(|record| {
+                let header = self.words.read(record);
+                let same_name = header >> 32 == tag
+                    && (1..)
+                        .zip(name_words(&rrset.name))
+                        .all(|(i, word)| self.words.read(record + i) == word);
+                same_name.then_some((header as u32, record))
+            })
+    }
+
+    /// Calls `f` with every RRset the table has an entry for, its id and its record, in
+    /// bucket order.
+    pub(super) fn for_each(&self, mut f: impl FnMut(&RrsetId, u32, u32)) {
+        let mut rrset = RrsetId {
+            qtype: AddrType::A,
+            name: Vec::with_capacity(MAX_NAME_LEN.next_multiple_of(8)),
+        };
+        for bucket in 0..self.buckets.entries() {
+            for record in self.buckets.read(bucket).into_iter().filter(|&e| e != 0) {
+                let record = entry_record(record);
+                let (id, len, qtype) = parse_header(self.words.read(record))
+                    .expect("an entry leads to a record this writer wrote");
+                rrset.qtype = qtype;
+                rrset.name.clear();
+                for i in 1..record_words(len) as u32 {
+                    let word = self.words.read(record + i);
+                    rrset.name.extend_from_slice(&word.to_le_bytes());
+                }
+                rrset.name.truncate(len);
+                f(&rrset, id, record);
+            }
+        }
     }
 
     /// The first bucket of `rrset`'s name, and its entry leading to `record`.

@@ -1,12 +1,13 @@
 //! What one publish does, decided without writing a map: [`plan`] is a pure function from what
-//! the maps hold ([`State`], and the answer sets read through [`Published`]) and what they must
-//! hold ([`MapImage`]) to [`Step`]s in the order `lbdns_common::publish` prescribes. The writer
-//! executes the steps one by one and applies each to its state once it has succeeded, so the
-//! state always describes the maps. Planning copies only the free and retiring numbers, not
-//! the state: a health change that rewrites one RRset of millions costs one step.
+//! the maps hold (read through [`Published`], and the free and retiring numbers in [`State`])
+//! and what they must hold ([`MapImage`]) to [`Step`]s in the order `lbdns_common::publish`
+//! prescribes. The writer executes the steps one by one and applies each to its state once it
+//! has succeeded, so the state always describes the maps. Planning copies only the free and
+//! retiring numbers: a health change that rewrites one RRset of millions costs one step.
 //!
-//! The state keeps where each RRset lives, not its answer set: the sets are in the maps already,
-//! and a copy would cost up to 300 bytes per RRset, hundreds of megabytes for a zone of millions.
+//! The state keeps no copy of what is published: which names, where each lives and its answer
+//! set are in the maps already, and the writer reads them there. A copy would cost about 100
+//! bytes per name and up to 300 per answer set, hundreds of megabytes for a zone of millions.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,9 +26,13 @@ pub struct Live {
     pub record: u32,
 }
 
-/// The answer sets the maps hold, which [`plan`] compares with the image's so that only
-/// changed RRsets are written. The writer reads them from the mapped arrays.
+/// The RRsets the maps hold, which [`plan`] compares with the image's so that only changed
+/// RRsets are written. The writer reads them from the mapped arrays.
 pub trait Published {
+    /// Where `rrset` lives, if it is published.
+    fn find(&self, rrset: &RrsetId) -> Option<Live>;
+    /// Calls `f` with every published RRset and where it lives, in any order.
+    fn for_each(&self, f: impl FnMut(&RrsetId, Live));
     /// Whether the slot `slot` of `answer`'s family holds exactly `answer`.
     fn holds(&self, slot: u32, answer: &Answer) -> bool;
 }
@@ -361,11 +366,14 @@ pub struct Capacity {
     pub name_words: u32,
 }
 
-/// What the maps hold: the live RRsets, and which ids, slots and records are free or retiring.
+/// What the maps do not say themselves: which ids, slots and records are free or retiring, and
+/// how many RRsets are published.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct State {
-    live: BTreeMap<RrsetId, Live>,
     numbering: Numbering,
+    /// RRsets that have a name entry.
+    published: u32,
+    /// The most RRsets the name table holds.
     names: u32,
 }
 
@@ -377,56 +385,28 @@ impl State {
             slots: Numbers::with_capacity(capacity),
         };
         Self {
-            live: BTreeMap::new(),
             numbering: Numbering {
                 v4: family(capacity.v4),
                 v6: family(capacity.v6),
                 records: Records::with_capacity(capacity.name_words),
             },
+            published: 0,
             names: capacity.names,
         }
     }
 
-    /// The published RRsets.
-    pub fn live(&self) -> &BTreeMap<RrsetId, Live> {
-        &self.live
+    /// How many RRsets are published.
+    pub fn published(&self) -> u32 {
+        self.published
     }
 
     /// Records that `step` has been carried out.
     pub fn apply(&mut self, step: &Step) {
         self.numbering.apply(step);
         match step {
-            Step::Remove { rrset, .. } => {
-                let old = self.live.remove(rrset);
-                debug_assert!(old.is_some(), "removing an RRset that is not live");
-            }
-            Step::WaitForReaders => {}
-            Step::Replace {
-                rrset,
-                id,
-                slot,
-                old_slot,
-                ..
-            } => {
-                let live = self.live.get_mut(*rrset).expect("replacing a live RRset");
-                debug_assert_eq!((live.id, live.slot), (*id, *old_slot));
-                live.slot = *slot;
-            }
-            Step::Add {
-                rrset,
-                id,
-                slot,
-                record,
-                ..
-            } => {
-                let live = Live {
-                    id: *id,
-                    slot: *slot,
-                    record: *record,
-                };
-                let old = self.live.insert((*rrset).clone(), live);
-                debug_assert!(old.is_none(), "adding an RRset that is live");
-            }
+            Step::Remove { .. } => self.published -= 1,
+            Step::Add { .. } => self.published += 1,
+            Step::WaitForReaders | Step::Replace { .. } => {}
         }
     }
 }
@@ -451,29 +431,34 @@ pub fn plan<'a>(
         steps.push(step);
     };
 
-    // Both are sorted by RRset: one pass over the two side by side finds what to remove and
-    // what to write, without a map lookup per RRset.
-    let mut removed = Vec::new();
     let mut writes: Vec<(&RrsetId, &Answer, Option<Live>)> = Vec::new();
-    let mut live = state.live.iter().peekable();
+    let mut found = 0;
     for (rrset, answer) in &image.rrsets {
-        while let Some(gone) = live.next_if(|&(old, _)| old < rrset) {
-            removed.push(gone);
-        }
-        let current = live
-            .next_if(|&(old, _)| old == rrset)
-            .map(|(_, &live)| live);
+        let current = published.find(rrset);
+        found += u32::from(current.is_some());
         if !current.is_some_and(|live| published.holds(live.slot, answer)) {
             writes.push((rrset, answer, current));
         }
     }
-    removed.extend(live);
 
+    // Every published RRset of the image was found: if that is all of them, none is to be
+    // removed, and a publish that keeps its names (a health change) reads no other.
+    let mut removed = Vec::new();
+    if found < state.published {
+        published.for_each(|rrset, live| {
+            if !image.rrsets.contains_key(rrset) {
+                removed.push((rrset.clone(), live));
+            }
+        });
+        // The maps' order depends on the hash seed; plans should not.
+        removed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    }
+    debug_assert_eq!(found + removed.len() as u32, state.published);
     for (rrset, gone) in removed {
         push(
             &mut next,
             Step::Remove {
-                rrset: rrset.clone(),
+                rrset,
                 id: gone.id,
                 slot: gone.slot,
                 record: gone.record,

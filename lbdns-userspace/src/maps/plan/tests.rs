@@ -89,13 +89,26 @@ fn wait() -> Outline {
     step("wait", "", 0, 0)
 }
 
-/// The maps as the steps leave them: the writer's state and what each slot holds.
+/// The maps as the steps leave them: the writer's state, the published RRsets and what each
+/// slot holds.
 struct Maps {
     state: State,
+    live: BTreeMap<RrsetId, Live>,
     slots: BTreeMap<(AddrType, u32), Answer>,
 }
 
 impl Published for Maps {
+    fn find(&self, rrset: &RrsetId) -> Option<Live> {
+        self.live.get(rrset).copied()
+    }
+
+    fn for_each(&self, mut f: impl FnMut(&RrsetId, Live)) {
+        // Backwards: the plan must not depend on the maps' order.
+        for (rrset, &live) in self.live.iter().rev() {
+            f(rrset, live);
+        }
+    }
+
     fn holds(&self, slot: u32, answer: &Answer) -> bool {
         let family = match answer {
             Answer::V4(_) => AddrType::A,
@@ -119,6 +132,7 @@ impl Maps {
     fn with(capacity: Capacity) -> Self {
         Self {
             state: State::new(capacity),
+            live: BTreeMap::new(),
             slots: BTreeMap::new(),
         }
     }
@@ -129,22 +143,53 @@ impl Maps {
 
     /// Carries out `step` as the writer does.
     fn execute(&mut self, step: &Step) {
-        if let Step::Replace {
-            rrset,
-            slot,
-            answer,
-            ..
-        }
-        | Step::Add {
-            rrset,
-            slot,
-            answer,
-            ..
-        } = step
-        {
-            self.slots.insert((rrset.qtype, *slot), **answer);
+        match step {
+            Step::Remove { rrset, .. } => {
+                assert!(self.live.remove(rrset).is_some(), "{step:?}: not published");
+            }
+            Step::WaitForReaders => {}
+            Step::Replace {
+                rrset,
+                id,
+                slot,
+                old_slot,
+                answer,
+            } => {
+                let live = self
+                    .live
+                    .get_mut(*rrset)
+                    .expect("replacing a published RRset");
+                assert_eq!((live.id, live.slot), (*id, *old_slot), "{step:?}");
+                live.slot = *slot;
+                self.slots.insert((rrset.qtype, *slot), **answer);
+            }
+            Step::Add {
+                rrset,
+                id,
+                slot,
+                record,
+                answer,
+            } => {
+                let live = Live {
+                    id: *id,
+                    slot: *slot,
+                    record: *record,
+                };
+                let old = self.live.insert((*rrset).clone(), live);
+                assert!(old.is_none(), "{step:?}: already published");
+                self.slots.insert((rrset.qtype, *slot), **answer);
+            }
         }
         self.state.apply(step);
+        assert_eq!(self.state.published() as usize, self.live.len());
+    }
+
+    /// Whether the maps answer exactly as `image` says.
+    fn hold(&self, image: &MapImage) -> bool {
+        self.live
+            .iter()
+            .map(|(rrset, live)| (rrset, &self.slots[&(rrset.qtype, live.slot)]))
+            .eq(&image.rrsets)
     }
 
     /// Plans `image` and carries the plan out; checks that the maps then answer with it.
@@ -153,14 +198,7 @@ impl Maps {
         for step in &plan.steps {
             self.execute(step);
         }
-        assert!(
-            self.state
-                .live()
-                .iter()
-                .map(|(rrset, live)| (rrset, &self.slots[&(rrset.qtype, live.slot)]))
-                .eq(&image.rrsets),
-            "after the plan the maps hold the image"
-        );
+        assert!(self.hold(image), "after the plan the maps hold the image");
         Done {
             steps: outline(&plan),
             unchanged: plan.unchanged,
@@ -313,7 +351,7 @@ fn name_records_are_reused_after_a_grace_period() {
         qtype: AddrType::A,
         name: wire("c"),
     };
-    assert_eq!(maps.state.live()[&c].record, 2, "b's record");
+    assert_eq!(maps.live[&c].record, 2, "b's record");
     // A longer name needs a record of another size, and none is free.
     assert_eq!(
         maps.plan(&image(&[("a", 1), ("longer-than-8", 3)], &[])),
@@ -412,15 +450,10 @@ fn random_publishes_never_reuse_what_a_reader_may_hold() {
         let image = image(&v4, &v6);
         for step in maps.plan(&image).unwrap().steps {
             maps.execute(&step);
-            readers.check(&maps.state, &step);
+            readers.check(&maps.live, &step);
         }
-        check_accounting(&maps.state, capacity);
-        assert!(maps
-            .state
-            .live()
-            .iter()
-            .map(|(rrset, live)| (rrset, &maps.slots[&(rrset.qtype, live.slot)]))
-            .eq(&image.rrsets));
+        check_accounting(&maps, capacity);
+        assert!(maps.hold(&image));
     }
 }
 
@@ -442,8 +475,9 @@ struct Readers {
 }
 
 impl Readers {
-    /// Checks `step` (already applied to `after`) against what readers may hold.
-    fn check(&mut self, after: &State, step: &Step) {
+    /// Checks `step` (already carried out, leaving `after` published) against what readers
+    /// may hold.
+    fn check(&mut self, after: &BTreeMap<RrsetId, Live>, step: &Step) {
         let held_slot = |r: &Self, qtype, slot| {
             r.released_slots.contains(&(qtype, slot))
                 || r.live
@@ -509,19 +543,19 @@ impl Readers {
                 }
             }
         }
-        self.live = after.live().clone();
+        self.live = after.clone();
     }
 }
 
 /// Every id and slot of a family, and every word of the name records, is exactly one of live,
 /// retiring or free.
-fn check_accounting(state: &State, capacity: Capacity) {
-    let numbering = &state.numbering;
+fn check_accounting(maps: &Maps, capacity: Capacity) {
+    let numbering = &maps.state.numbering;
     for (qtype, family, capacity) in [
         (AddrType::A, &numbering.v4, capacity.v4),
         (AddrType::Aaaa, &numbering.v6, capacity.v6),
     ] {
-        let live: Vec<&Live> = state
+        let live: Vec<&Live> = maps
             .live
             .iter()
             .filter(|(rrset, _)| rrset.qtype == qtype)
@@ -547,7 +581,7 @@ fn check_accounting(state: &State, capacity: Capacity) {
 
     let records = &numbering.records;
     let mut used = BTreeSet::new();
-    let live = state
+    let live = maps
         .live
         .iter()
         .map(|(rrset, live)| record_range(rrset, live.record));
