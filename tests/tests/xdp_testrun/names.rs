@@ -2,13 +2,19 @@
 //! 8-entry bucket, many names find both their buckets full and entries move to make room. Every
 //! name must still answer from its own set, through removals and additions, and names that are
 //! not published, including ones that differ from a published name only in the type or a byte
-//! past the first word, must pass.
+//! past the first word, must pass. An entry whose fingerprint matches but whose record is
+//! another name's never answers.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use aya::maps::{Array, Map, MapData};
 use lbdns::{
     compile::{compile, AddrType, HotRrset},
     xdp::XdpConfig,
+};
+use lbdns_common::{
+    maps,
+    names::{entry, entry_fingerprint, entry_record, name_words, parse_header, Bucket},
 };
 use lbdns_tests::wire::{self, Builder, Message};
 
@@ -98,4 +104,106 @@ fn a_full_table_answers_every_name_from_its_own_set() {
     let report = loaded.writer.publish(&image).expect("publish");
     assert_eq!((report.removed, report.written), (48, 48));
     assert_answers(&loaded, &second, "after replacing half of the names");
+}
+
+/// One of the program's arrays, opened by id: the writer holds the handles the load gave.
+fn program_array<V: aya::Pod>(loaded: &Loaded, name: &str) -> Array<MapData, V> {
+    let ids = loaded
+        .fast
+        .program()
+        .info()
+        .expect("program info")
+        .map_ids()
+        .expect("map ids")
+        .expect("the kernel lists the program's maps");
+    let map = ids
+        .into_iter()
+        .map(|id| MapData::from_id(id).expect("map by id"))
+        .find(|map| map.info().expect("map info").name_as_str() == Some(name))
+        .unwrap_or_else(|| panic!("the program has no map {name}"));
+    Array::try_from(Map::Array(map)).expect("an array")
+}
+
+/// The name table as the kernel holds it.
+struct Table {
+    buckets: Array<MapData, Bucket>,
+    words: Array<MapData, u64>,
+}
+
+impl Table {
+    fn of(loaded: &Loaded) -> Self {
+        Self {
+            buckets: program_array(loaded, maps::NAME_BUCKETS),
+            words: program_array(loaded, maps::NAME_WORDS),
+        }
+    }
+
+    /// Where the entry of (`qname`, `qtype`) is, and the entry.
+    fn find(&self, qname: &str, qtype: AddrType) -> (u32, usize, u64) {
+        let wire = wire::name(qname);
+        for bucket in 0..self.buckets.len() {
+            let entries = self.buckets.get(&bucket, 0).expect("bucket");
+            for (index, &e) in entries.iter().enumerate().filter(|(_, &e)| e != 0) {
+                let record = entry_record(e);
+                let header = self.words.get(&record, 0).expect("record header");
+                let (_, len, addr_type) = parse_header(header).expect("a record header");
+                let same = (len, addr_type) == (wire.len(), qtype)
+                    && (1..)
+                        .zip(name_words(&wire))
+                        .all(|(i, word)| self.words.get(&(record + i), 0).unwrap() == word);
+                if same {
+                    return (bucket, index, e);
+                }
+            }
+        }
+        panic!("no entry for {qname} {qtype:?}");
+    }
+
+    /// Stores `value` as entry `index` of `bucket`.
+    fn store(&mut self, (bucket, index): (u32, usize), value: u64) {
+        let mut entries = self.buckets.get(&bucket, 0).expect("bucket");
+        entries[index] = value;
+        self.buckets.set(bucket, entries, 0).expect("store entry");
+    }
+}
+
+#[test]
+fn an_entry_leading_to_another_names_record_never_answers() {
+    // The same length and the same first two words: only the last word tells them apart.
+    let (own, twin) = (name(0), "host-0.crowded.exampld");
+    let v4 = |qname: &str, last| HotRrset {
+        name: wire::name(qname),
+        qtype: AddrType::A,
+        ttl: 60,
+        addrs: vec![IpAddr::V4(address(last))],
+        schedule: Vec::new(),
+        cap: None,
+    };
+    let v6 = HotRrset {
+        qtype: AddrType::Aaaa,
+        addrs: vec![IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1))],
+        ..v4(&own, 0)
+    };
+    let config = XdpConfig {
+        aaaa_slots: 2,
+        ..CONFIG
+    };
+    let loaded = Loaded::new(&config, &[v4(&own, 0), v4(twin, 1), v6]);
+    let answer = |qname| ask(&loaded, qname, AddrType::A);
+    assert_eq!(answer(&own), Some(vec![IpAddr::V4(address(0))]));
+
+    let mut table = Table::of(&loaded);
+    let (bucket, index, own_entry) = table.find(&own, AddrType::A);
+    let others = [
+        ("the twin's record", table.find(twin, AddrType::A).2),
+        ("its AAAA record", table.find(&own, AddrType::Aaaa).2),
+    ];
+    for (what, other) in others {
+        let forged = entry(entry_fingerprint(own_entry), entry_record(other));
+        table.store((bucket, index), forged);
+        assert_eq!(answer(&own), None, "{own} with {what} behind its entry");
+        assert_eq!(answer(twin), Some(vec![IpAddr::V4(address(1))]));
+    }
+    table.store((bucket, index), own_entry);
+    assert_eq!(answer(&own), Some(vec![IpAddr::V4(address(0))]), "restored");
 }
