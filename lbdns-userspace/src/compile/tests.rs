@@ -33,10 +33,10 @@ fn a_set(rrset: HotRrset) -> AnswerSetV4 {
         name: rrset.name.clone(),
     };
     let compiled = compile(&[rrset]).unwrap();
-    let Answer::V4(set) = compiled.image.rrsets[&id] else {
-        panic!("A RRset compiled to {:?}", compiled.image.rrsets[&id]);
-    };
-    set
+    match &*compiled.image.rrsets {
+        [(compiled_id, Answer::V4(set))] if *compiled_id == id => *set,
+        other => panic!("one A RRset compiled to {other:?}"),
+    }
 }
 
 #[test]

@@ -433,7 +433,7 @@ pub fn plan<'a>(
 
     let mut writes: Vec<(&RrsetId, &Answer, Option<Live>)> = Vec::new();
     let mut found = Found::new(&state.numbering);
-    for (rrset, answer) in &image.rrsets {
+    for (rrset, answer) in &*image.rrsets {
         let current = published.find(rrset);
         if let Some(live) = current {
             found.insert(rrset.qtype, live.id);

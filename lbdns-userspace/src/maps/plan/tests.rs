@@ -189,7 +189,7 @@ impl Maps {
         self.live
             .iter()
             .map(|(rrset, live)| (rrset, &self.slots[&(rrset.qtype, live.slot)]))
-            .eq(&image.rrsets)
+            .eq(image.rrsets.iter().map(|(rrset, answer)| (rrset, answer)))
     }
 
     /// Plans `image` and carries the plan out; checks that the maps then answer with it.
