@@ -85,12 +85,9 @@ impl NameTable {
 
     /// The id and record of `rrset`, if the table has an entry for it: the program's lookup.
     pub(super) fn find(&self, rrset: &RrsetId) -> Option<(u32, u32)> {
-        let hash = hash_name(self.seed, &rrset.name, rrset.qtype);
-        let mask = self.buckets.mask();
-        let fingerprint = fingerprint(hash);
-        let first = first_bucket(hash, mask);
+        let (first, fingerprint) = self.hash(rrset);
         let tag = header_tag(rrset.name.len(), rrset.qtype);
-        [first, other_bucket(first, fingerprint, mask)]
+        [first, other_bucket(first, fingerprint, self.buckets.mask())]
             .into_iter()
             .flat_map(|bucket| self.buckets.read(bucket))
             .filter(|&e| e != 0 && entry_fingerprint(e) == fingerprint)
@@ -113,8 +110,8 @@ impl NameTable {
             name: Vec::with_capacity(MAX_NAME_LEN.next_multiple_of(8)),
         };
         for bucket in 0..self.buckets.entries() {
-            for record in self.buckets.read(bucket).into_iter().filter(|&e| e != 0) {
-                let record = entry_record(record);
+            let filled = self.buckets.read(bucket).into_iter().filter(|&e| e != 0);
+            for record in filled.map(entry_record) {
                 let (id, len, qtype) = parse_header(self.words.read(record))
                     .expect("an entry leads to a record this writer wrote");
                 rrset.qtype = qtype;
@@ -131,9 +128,14 @@ impl NameTable {
 
     /// The first bucket of `rrset`'s name, and its entry leading to `record`.
     fn entry(&self, rrset: &RrsetId, record: u32) -> (u32, u64) {
+        let (first, fingerprint) = self.hash(rrset);
+        (first, entry(fingerprint, record))
+    }
+
+    /// The first bucket of `rrset`'s name, and the fingerprint its entry carries.
+    fn hash(&self, rrset: &RrsetId) -> (u32, u32) {
         let hash = hash_name(self.seed, &rrset.name, rrset.qtype);
-        let mask = self.buckets.mask();
-        (first_bucket(hash, mask), entry(fingerprint(hash), record))
+        (first_bucket(hash, self.buckets.mask()), fingerprint(hash))
     }
 }
 
