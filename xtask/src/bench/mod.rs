@@ -91,6 +91,8 @@ pub fn run(args: Args) -> Result<()> {
     write_inputs(&out, &mixes)?;
 
     let _run_time_stats = xdp::count_run_time()?;
+    progress.phase("measuring the run-time accounting", Duration::from_secs(10));
+    let accounting_floor = Outcome::from_result(xdp::accounting_floor(&ceiling));
     let net = Net::new()?;
     let mut bench = Bench {
         net: &net,
@@ -128,6 +130,7 @@ pub fn run(args: Args) -> Result<()> {
         machine,
         Settings::new(args.secs, mixes, targets),
         sessions,
+        accounting_floor,
         started.elapsed().as_secs_f64(),
     );
     print!("{}", table::render(&report));

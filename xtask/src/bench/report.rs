@@ -32,6 +32,9 @@ pub struct Report {
     /// Wall-clock time of the whole run, builds included.
     pub duration_s: f64,
     pub sessions: Vec<Session>,
+    /// The ns per packet that the run-time accounting reports for a program that returns at
+    /// once: the part of every `xdp_ns_per_packet` that is the measurement's own.
+    pub xdp_accounting_floor_ns: Outcome<f64>,
     /// Per target and mix, each figure divided by the same figure of the ceiling and of NSD.
     pub ratios: Vec<Ratios>,
     pub zone_scale: Vec<ZoneScale>,
@@ -261,6 +264,7 @@ impl Report {
         machine: Machine,
         settings: Settings,
         sessions: Vec<Session>,
+        xdp_accounting_floor_ns: Outcome<f64>,
         duration_s: f64,
     ) -> Self {
         let ratios = ratios(&sessions);
@@ -270,6 +274,7 @@ impl Report {
             settings,
             duration_s,
             sessions,
+            xdp_accounting_floor_ns,
             ratios,
             zone_scale,
         }

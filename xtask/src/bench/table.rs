@@ -95,6 +95,14 @@ fn loads(report: &Report, out: &mut String) {
          ns/pkt: server XDP program, average run time.",
         report.settings.latency_qps
     );
+    let floor = match &report.xdp_accounting_floor_ns {
+        Outcome::Ok(ns) => format!("{ns:.0}"),
+        Outcome::Failed(error) => format!("not measured ({error})"),
+    };
+    let _ = writeln!(
+        out,
+        "ns/pkt of a program that returns at once, under the same accounting: {floor}."
+    );
 }
 
 fn servers(report: &Report, out: &mut String) {
