@@ -61,14 +61,8 @@ impl Attached {
         let interface = side.interface();
         // Interface names resolve in the calling thread's namespace: attach from a thread in it.
         let ebpf = net.ns(side).enter(move || -> Result<Ebpf> {
-            let mut ebpf = Ebpf::load_file(&object)
-                .with_context(|| format!("cannot load {}", object.display()))?;
-            let xdp: &mut Xdp = ebpf
-                .program_mut(program.name())
-                .ok_or_else(|| anyhow!("{} has no program {}", object.display(), program.name()))?
-                .try_into()?;
-            xdp.load()
-                .with_context(|| format!("the verifier rejected {}", program.name()))?;
+            let mut ebpf = open(&object)?;
+            let xdp = load(&mut ebpf, &object, program)?;
             xdp.attach(interface, XdpMode::Driver).with_context(|| {
                 format!(
                     "cannot attach {} to {interface} in native mode",
@@ -79,6 +73,22 @@ impl Attached {
         })??;
         Ok(Self { _ebpf: ebpf })
     }
+}
+
+/// The ceiling object, read; none of its programs is loaded yet.
+fn open(object: &Path) -> Result<Ebpf> {
+    Ebpf::load_file(object).with_context(|| format!("cannot load {}", object.display()))
+}
+
+/// Loads `program` of `ebpf`, opened from `object`, into the kernel.
+fn load<'a>(ebpf: &'a mut Ebpf, object: &Path, program: Program) -> Result<&'a mut Xdp> {
+    let xdp: &mut Xdp = ebpf
+        .program_mut(program.name())
+        .ok_or_else(|| anyhow!("{} has no program {}", object.display(), program.name()))?
+        .try_into()?;
+    xdp.load()
+        .with_context(|| format!("the verifier rejected {}", program.name()))?;
+    Ok(xdp)
 }
 
 /// Turns on the kernel's per-program run time and run count (what `kernel.bpf_stats_enabled=1`
@@ -100,15 +110,9 @@ const FLOOR_RUNS: u32 = 1_000_000;
 /// Measured with BPF_PROG_TEST_RUN, which runs [`Program::Pass`] from `object` [`FLOOR_RUNS`]
 /// times in one call, with no interface. Needs [`count_run_time`]'s fd open.
 pub fn accounting_floor(object: &Path) -> Result<f64> {
-    let mut ebpf =
-        Ebpf::load_file(object).with_context(|| format!("cannot load {}", object.display()))?;
+    let mut ebpf = open(object)?;
+    let xdp = load(&mut ebpf, object, Program::Pass)?;
     let name = Program::Pass.name();
-    let xdp: &mut Xdp = ebpf
-        .program_mut(name)
-        .ok_or_else(|| anyhow!("{} has no program {name}", object.display()))?
-        .try_into()?;
-    xdp.load()
-        .with_context(|| format!("the verifier rejected {name}"))?;
     let id = xdp.info()?.id();
     let before = run_stats(id)?;
     // Any bytes do: the program reads none. 64 is the smallest Ethernet frame.
