@@ -16,8 +16,12 @@ const PACKAGES: &[&str] = &[
     // Load generators: dnsperf over sockets, kxdpgun (in knot-dnsutils) over XDP.
     "dnsperf",
     "knot-dnsutils",
-    // dig, the reference client.
+    // dig and delv: the reference client and the validating one.
     "dnsutils",
+    // dnssec-signzone and dnssec-keygen sign the test zones; ldns-read-zone prints any record's
+    // RFC 3597 wire form, the oracle for the zone reader's RDATA parsers.
+    "bind9-utils",
+    "ldnsutils",
     // Authoritative servers that the differential tests and benchmarks compare against.
     "nsd",
     "knot",
