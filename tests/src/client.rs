@@ -44,6 +44,37 @@ pub fn udp_exchange(
     udp_recv(&s, timeout)
 }
 
+/// Sends one datagram from a fresh *unconnected* socket in `ns` and waits up to `timeout` for
+/// one reply, which is returned with the address it came from. Unlike [`udp_exchange`], a
+/// reply from an address other than `server` is received too, so a test can see where replies
+/// come from rather than only miss them.
+pub fn udp_exchange_from(
+    ns: &Namespace,
+    server: SocketAddr,
+    packet: &[u8],
+    timeout: Duration,
+) -> Result<Option<(Vec<u8>, SocketAddr)>> {
+    let s = ns
+        .enter(move || {
+            let any: SocketAddr = if server.is_ipv4() {
+                "0.0.0.0:0".parse().expect("literal")
+            } else {
+                "[::]:0".parse().expect("literal")
+            };
+            UdpSocket::bind(any)
+        })?
+        .with_context(|| format!("opening UDP socket in {}", ns.name()))?;
+    s.send_to(packet, server)
+        .with_context(|| format!("sending {} bytes to {server}", packet.len()))?;
+    s.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+    let mut buf = vec![0u8; 65535];
+    match s.recv_from(&mut buf) {
+        Ok((n, from)) => Ok(Some((buf[..n].to_vec(), from))),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(None),
+        Err(e) => Err(e).context("receiving UDP reply"),
+    }
+}
+
 /// Receives one datagram within `timeout`; `Ok(None)` on timeout or connection refused.
 pub fn udp_recv(s: &UdpSocket, timeout: Duration) -> Result<Option<Vec<u8>>> {
     s.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
@@ -114,6 +145,11 @@ impl TcpConn {
             stream,
             peer: server,
         })
+    }
+
+    /// The address the connection reached, as the kernel has it.
+    pub fn peer_addr(&self) -> Result<SocketAddr> {
+        self.stream.peer_addr().context("reading TCP peer address")
     }
 
     /// Writes raw bytes (no framing added).

@@ -128,6 +128,18 @@ impl Server {
         listen: &[SocketAddr],
         extra: &[&str],
     ) -> Result<Self> {
+        Self::lbdns_probed(topo, zones, listen, listen, extra)
+    }
+
+    /// [`Server::lbdns_with`], waiting for `probes` rather than the listen addresses: for a
+    /// wildcard listen, or none (`serve`'s default), which the client cannot address.
+    pub fn lbdns_probed(
+        topo: &Topology,
+        zones: &[&Path],
+        listen: &[SocketAddr],
+        probes: &[SocketAddr],
+        extra: &[&str],
+    ) -> Result<Self> {
         let mut cmd = topo.server.command(lbdns_bin()?);
         cmd.arg("serve").args(extra);
         for z in zones {
@@ -150,7 +162,7 @@ impl Server {
         let probe = zones
             .first()
             .map_or_else(|| ".".to_string(), |z| zone_origin(z));
-        let mut server = Self::spawn("lbdns", cmd, &topo.client, listen, &probe)?;
+        let mut server = Self::spawn("lbdns", cmd, &topo.client, probes, &probe)?;
         server.keep.push(control_dir);
         server.control = Some(control);
         // The sockets answer while the XDP maps fill; tests of the fast path must meet it.

@@ -2,6 +2,7 @@
 //! Thin by design: all DNS semantics live in `authority`, so both transports answer alike.
 
 mod mmsg;
+mod pktinfo;
 mod tcp;
 mod udp;
 

@@ -6,7 +6,8 @@ use std::net::{SocketAddr, UdpSocket};
 use std::thread;
 use std::time::Duration;
 
-use super::mmsg::{self, RecvBatch, BATCH};
+use super::mmsg::{RecvBatch, Reply, SendBatch, BATCH};
+use super::pktinfo;
 use super::SharedCatalog;
 use crate::authority::{respond, Transport};
 
@@ -19,6 +20,8 @@ pub fn bind(addr: SocketAddr, workers: usize) -> io::Result<Vec<UdpSocket>> {
         .map(|_| {
             let socket = super::socket(addr, socket2::Type::DGRAM)?;
             socket.set_reuse_port(true)?;
+            // Replies leave from the address each query was sent to, whatever `addr` is.
+            pktinfo::request(&socket, addr.is_ipv6())?;
             // Best effort: a smaller buffer than asked for still works.
             let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
             let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
@@ -39,6 +42,7 @@ pub fn spawn(socket: UdpSocket, catalog: SharedCatalog) -> io::Result<()> {
 
 fn serve(socket: &UdpSocket, catalog: &SharedCatalog) {
     let mut batch = RecvBatch::default();
+    let mut sender = SendBatch::default();
     let mut replies = Vec::with_capacity(BATCH);
     loop {
         if let Err(error) = batch.recv(socket) {
@@ -59,10 +63,14 @@ fn serve(socket: &UdpSocket, catalog: &SharedCatalog) {
                 tracing::debug!(peer = %datagram.peer, "oversized UDP query dropped");
                 continue;
             }
-            if let Some(reply) = respond(&catalog, datagram.data, Transport::Udp) {
-                replies.push((reply, datagram.peer));
+            if let Some(data) = respond(&catalog, datagram.data, Transport::Udp) {
+                replies.push(Reply {
+                    data,
+                    peer: datagram.peer,
+                    local: datagram.local,
+                });
             }
         }
-        mmsg::send_all(socket, &replies);
+        sender.send_all(socket, &replies);
     }
 }
