@@ -1,6 +1,8 @@
 //! The authoritative answers: which zone a name belongs to and what a query gets back.
 //! Pure and shared by every transport; the XDP maps are compiled from the same data.
 
+mod edns;
+mod identity;
 mod lookup;
 mod pools;
 mod query;
@@ -12,6 +14,7 @@ use foldhash::{HashMap, HashSet};
 use hickory_proto::rr::{LowerName, Name, RecordType};
 use std::sync::Arc;
 
+pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use pools::PoolAnswers;
 pub use wire::{respond, Transport};
 pub use zone_data::{Order, Rdata, Rrset, Span, ZoneData};
@@ -30,6 +33,9 @@ pub struct Catalog {
     pool_owners: HashSet<LowerName>,
     /// The pools' answers, swapped whole whenever health or drains change.
     pools: ArcSwap<PoolAnswers>,
+    /// What the server says about itself (NSID, CHAOS TXT); fixed, like the zones, until
+    /// reload.
+    identity: ServerIdentity,
 }
 
 /// Two zone files claim the same apex.
@@ -62,6 +68,17 @@ impl Catalog {
             .map(|name| LowerName::new(&name))
             .collect();
         self
+    }
+
+    /// Makes the server answer NSID and CHAOS questions with `identity`.
+    pub fn with_identity(mut self, identity: ServerIdentity) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    /// What the server says about itself.
+    pub fn identity(&self) -> &ServerIdentity {
+        &self.identity
     }
 
     /// Whether `name`'s A and AAAA answers come from a pool.
@@ -114,5 +131,7 @@ impl Catalog {
     }
 }
 
+#[cfg(test)]
+mod identity_tests;
 #[cfg(test)]
 mod tests;
