@@ -29,6 +29,11 @@ pub const ROTATION_V6: &str = "ROTATION_V6";
 /// Per-CPU `u64` by [`crate::counters::Counter`]. Written by the program only.
 pub const COUNTERS: &str = "COUNTERS";
 
+/// Array of one `u32`: which EDNS options the server answers (`crate::edns::ANSWERS_NSID`).
+/// Memory-mapped, written by userspace only, one atomic store, whenever the configuration is
+/// published (start-up and reload).
+pub const EDNS_ANSWERS: &str = "EDNS_ANSWERS";
+
 /// Global `u16`: the UDP port queries arrive on, host byte order. Set at load time.
 pub const DNS_PORT: &str = "DNS_PORT";
 

@@ -89,6 +89,22 @@ pub static ROTATION_V4: PerCpuArray<u32> = PerCpuArray::with_max_entries(DEFAULT
 #[map]
 pub static ROTATION_V6: PerCpuArray<u32> = PerCpuArray::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
 
+/// Which EDNS options the server answers (`lbdns_common::edns::ANSWERS_NSID`): one value,
+/// written by userspace only, with one atomic store through a memory mapping.
+#[map]
+pub static EDNS_ANSWERS: Array<u32> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// The EDNS options the server answers, read once per query that carries a recognised option.
+#[inline(always)]
+pub fn edns_answers() -> u32 {
+    match EDNS_ANSWERS.get_ptr(0) {
+        // SAFETY: a `u32` of the array's value, which lives as long as the map; userspace
+        // stores it whole.
+        Some(value) => unsafe { core::ptr::read_volatile(value) },
+        None => 0,
+    }
+}
+
 /// Packet counters by `Counter`; userspace sums them across CPUs.
 #[map]
 pub static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT, 0);

@@ -74,6 +74,8 @@ impl Xdp {
             .writer
             .publish(&compiled.image)
             .context("cannot write the XDP maps")?;
+        self.writer
+            .publish_edns_answers(compile::edns_answers(catalog.identity()));
         tracing::debug!(
             written = report.written,
             removed = report.removed,

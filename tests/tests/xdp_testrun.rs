@@ -21,6 +21,7 @@ mod xdp_testrun {
 use aya::programs::{TestRun, TestRunOptions};
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use lbdns::{
+    authority::ServerIdentity,
     compile::{self, compile, HotRrset},
     ebpf_object,
     maps::MapWriter,
@@ -202,6 +203,9 @@ fn corpus_of_generated_packets() {
     pin_to_cpu0().expect("pin to CPU 0");
     let catalog = catalog();
     let loaded = Loaded::new(&XdpConfig::default(), &compile::hot_rrsets(&catalog));
+    loaded
+        .writer
+        .publish_edns_answers(compile::edns_answers(catalog.identity()));
     let mut oracle = SocketOracle::new(catalog);
     let cases = corpus();
     assert!(cases.len() >= 500, "corpus has {} cases", cases.len());
@@ -218,6 +222,45 @@ fn corpus_of_generated_packets() {
         }
     }
     println!("{} cases: {seen:?}", cases.len());
+}
+
+/// RFC 5001 §2.2: without an NSID configured, the option is ignored and the program answers
+/// as the socket path does; once one is published (as a reload does), it passes such queries,
+/// and answers them again when it is taken away.
+#[test]
+fn rfc5001_nsid_queries_are_answered_unless_an_nsid_is_configured() {
+    pin_to_cpu0().expect("pin to CPU 0");
+    let off = catalog().with_identity(ServerIdentity::default());
+    let loaded = Loaded::new(&XdpConfig::default(), &compile::hot_rrsets(&off));
+    let mut oracle = SocketOracle::new(off);
+    let layout = Layout::new(Vlan::None, false);
+    let dns = Builder::query(7, "www.example.com", rtype::A)
+        .opt(&[0], 1232, 0, 0, &[0, 3, 0, 0])
+        .build();
+    let frame = udp_frame(Vlan::None, v4_endpoints(53), &dns, 0);
+    let answered = |loaded: &Loaded, oracle: &mut SocketOracle| {
+        let before = loaded.counters();
+        let (action, reply) = loaded.run(&frame);
+        assert_eq!(action, XDP_TX);
+        assert_eq!(moved(&before, &loaded.counters()), Counter::AnsweredA);
+        check_answer(
+            "NSID, none configured",
+            oracle,
+            &frame,
+            &reply,
+            layout,
+            Counter::AnsweredA,
+        );
+    };
+    answered(&loaded, &mut oracle);
+    loaded
+        .writer
+        .publish_edns_answers(compile::edns_answers(catalog().identity()));
+    let before = loaded.counters();
+    assert_eq!(loaded.run(&frame), (XDP_PASS, frame.clone()));
+    assert_eq!(moved(&before, &loaded.counters()), Counter::PassOption);
+    loaded.writer.publish_edns_answers(0);
+    answered(&loaded, &mut oracle);
 }
 
 /// Successive replies from one CPU start one address further into the RRset.

@@ -18,7 +18,7 @@ mod resize;
 
 use aya_ebpf::programs::XdpContext;
 use lbdns_common::{
-    answer::AnswerSet,
+    answer::{AnswerSet, SIGNED},
     limits::{MAX_ADDRS, MAX_SCHEDULE},
 };
 
@@ -27,7 +27,7 @@ use crate::{
     lookup::Hit,
     maps::Scratch,
     parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, opt::OPT_FIXED_LEN, Query},
-    verdict::{Skip, MISS, SIZE},
+    verdict::{Skip, MISS, SIGNED as PASS_SIGNED, SIZE},
 };
 use csum::Csum;
 
@@ -45,6 +45,14 @@ pub fn reply<const L: usize>(
     let count = set.count as usize;
     if count == 0 || count > MAX_ADDRS {
         return Err(MISS);
+    }
+    if let Some(edns) = &dns.edns {
+        opt::check(edns)?;
+        // RFC 4035 §3.1.1: a DO=1 answer from a signed zone carries the RRSIG, which the set
+        // does not hold.
+        if edns.dnssec_ok && set.flags & SIGNED != 0 {
+            return Err(PASS_SIGNED);
+        }
     }
     let records = if (set.limit as usize) < count {
         set.limit as usize

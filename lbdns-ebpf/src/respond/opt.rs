@@ -1,12 +1,26 @@
-//! The reply's OPT record (RFC 6891 §6.1.2), sent when the query had one.
+//! The reply's OPT record (RFC 6891 §6.1.2), sent when the query had one, and what the
+//! options the query carried mean for it.
 
-use lbdns_common::limits::EDNS_UDP_PAYLOAD;
+use lbdns_common::{edns::ANSWERS_NSID, limits::EDNS_UDP_PAYLOAD};
 
 use super::csum::Csum;
 use crate::{
     frame::{store_unaligned_u64, Frame},
-    parse::opt::{FLAG_DO, OPT_FIXED_LEN},
+    maps::edns_answers,
+    parse::opt::{Edns, FLAG_DO, OPT_FIXED_LEN, SEEN_NSID},
+    verdict::{Skip, OPTION},
 };
+
+/// Passes a query with an option whose reply the program does not write: NSID, when the server
+/// is configured with one (otherwise the option is ignored, as the socket path ignores it).
+/// The reply's options would go in `lbdns_common::edns::REPLY_ORDER`.
+#[inline(always)]
+pub fn check(edns: &Edns) -> Result<(), Skip> {
+    if edns.options & SEEN_NSID != 0 && edns_answers() & ANSWERS_NSID != 0 {
+        return Err(OPTION);
+    }
+    Ok(())
+}
 
 /// The OPT record: root owner, type 41, our UDP payload size as the class, extended RCODE 0,
 /// version 0, the DO bit copied from the query (RFC 3225 §3), other flags 0, no options.

@@ -12,6 +12,7 @@ mod zone_data;
 use arc_swap::{ArcSwap, Guard};
 use foldhash::{HashMap, HashSet};
 use hickory_proto::rr::{LowerName, Name, RecordType};
+use hickory_proto::serialize::binary::BinEncoder;
 use std::sync::Arc;
 
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
@@ -107,6 +108,24 @@ impl Catalog {
     /// Replaces the pool answers, for queries that start after this returns.
     pub fn set_pools(&self, pools: PoolAnswers) {
         self.pools.store(Arc::new(pools));
+    }
+
+    /// Whether an RRSIG at `name` in its zone covers `rtype`: a DO=1 answer with that RRset
+    /// must carry the RRSIG (RFC 4035 §3.1.1). An RRSIG's RDATA starts with the type it covers
+    /// (RFC 4034 §3.1), whichever form the zone file gave it in.
+    pub fn is_signed(&self, name: &Name, rtype: RecordType) -> bool {
+        let Some(rrsigs) = self
+            .zone_for(name)
+            .and_then(|zone| zone.node(&LowerName::new(name)))
+            .and_then(|node| node.get(RecordType::RRSIG))
+        else {
+            return false;
+        };
+        let covered = u16::from(rtype).to_be_bytes();
+        rrsigs.rdatas.iter().any(|rdata| {
+            let mut wire = Vec::new();
+            rdata.emit(&mut BinEncoder::new(&mut wire)).is_ok() && wire.get(..2) == Some(&covered)
+        })
     }
 
     /// The zone A and AAAA RRsets that a query for their own name and type gets verbatim with

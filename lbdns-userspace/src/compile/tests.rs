@@ -23,6 +23,7 @@ fn a(name: &str, addrs: &[[u8; 4]]) -> HotRrset {
             .collect(),
         schedule: Vec::new(),
         cap: None,
+        signed: false,
     }
 }
 
@@ -198,6 +199,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 addrs: vec![v4("192.0.2.53")],
                 schedule: Vec::new(),
                 cap: None,
+                signed: false,
             },
             HotRrset {
                 name: wire("www.example.test"),
@@ -206,6 +208,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 addrs: vec![v4("192.0.2.2"), v4("192.0.2.1")],
                 schedule: Vec::new(),
                 cap: None,
+                signed: false,
             },
             HotRrset {
                 name: wire("www.example.test"),
@@ -214,7 +217,42 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 addrs: vec![IpAddr::V6("2001:db8::1".parse().unwrap())],
                 schedule: Vec::new(),
                 cap: None,
+                signed: false,
             },
         ]
     );
+}
+
+#[test]
+fn rfc4035_3_1_1_rrsets_covered_by_an_rrsig_are_marked_signed_per_type() {
+    // RRSIG RDATA in RFC 3597 form: its first two octets are the type covered (A here).
+    let zone = crate::zone::Zone::parse(
+        "$ORIGIN example.test.\n\
+         @      300 SOA ns hostmaster 1 3600 600 86400 60\n\
+         @      300 NS  ns\n\
+         www     60 A   192.0.2.1\n\
+         www     60 AAAA 2001:db8::1\n\
+         www     60 TYPE46 \\# 21 0001 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n\
+         ns     300 A   192.0.2.53\n",
+        std::path::Path::new("signed.test.zone"),
+        None,
+    )
+    .unwrap();
+    let catalog = crate::authority::Catalog::new(&[zone]).unwrap();
+    let signed: Vec<(Vec<u8>, AddrType, bool)> = hot_rrsets(&catalog)
+        .into_iter()
+        .map(|r| (r.name, r.qtype, r.signed))
+        .collect();
+    assert_eq!(
+        signed,
+        [
+            (wire("ns.example.test"), AddrType::A, false),
+            (wire("www.example.test"), AddrType::A, true),
+            (wire("www.example.test"), AddrType::Aaaa, false),
+        ]
+    );
+    let mut rrset = a("www.example.test", &[[192, 0, 2, 1]]);
+    assert_eq!(a_set(rrset.clone()).flags, 0);
+    rrset.signed = true;
+    assert_eq!(a_set(rrset).flags, lbdns_common::answer::SIGNED);
 }

@@ -80,10 +80,11 @@ pub struct PublishReport {
     pub waited: bool,
 }
 
-/// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`) and knows what
-/// they hold.
+/// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`, `EDNS_ANSWERS`) and
+/// knows what they hold.
 pub struct MapWriter {
     names: NameTable,
+    edns_answers: MappedArray<u32>,
     slots_v4: MappedArray<u32>,
     slots_v6: MappedArray<u32>,
     answers: Answers,
@@ -146,6 +147,7 @@ impl MapWriter {
             v4: mapped(ebpf, maps::ANSWERS_V4)?,
             v6: mapped(ebpf, maps::ANSWERS_V6)?,
         };
+        let edns_answers = mapped(ebpf, maps::EDNS_ANSWERS)?;
         let slots_v4 = mapped(ebpf, maps::RRSET_SLOT_V4)?;
         let slots_v6 = mapped(ebpf, maps::RRSET_SLOT_V6)?;
         let table = NameTable::new(
@@ -163,6 +165,7 @@ impl MapWriter {
         });
         Ok(Self {
             names: table,
+            edns_answers,
             slots_v4,
             slots_v6,
             answers,
@@ -191,6 +194,12 @@ impl MapWriter {
             }
         }
         Ok(report)
+    }
+
+    /// Tells the program which EDNS options the server answers (`lbdns_common::edns`), with
+    /// one store: a query sees the old value or the new one.
+    pub fn publish_edns_answers(&self, answers: u32) {
+        self.edns_answers.point(0, answers);
     }
 
     /// Carries out one step. On failure nothing a program can reach has changed.
