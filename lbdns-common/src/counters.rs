@@ -32,14 +32,11 @@ pub enum Counter {
     Dropped = 9,
     /// Passed: a DO=1 query for a signed RRset (`answer::SIGNED`), whose answer needs its RRSIG.
     PassSigned = 10,
-    /// Passed: an EDNS option the socket path answers (NSID, when it is configured:
-    /// `edns::ANSWERS_NSID`).
-    PassOption = 11,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 12] = [
+    pub const ALL: [Counter; 11] = [
         Counter::AnsweredA,
         Counter::AnsweredAaaa,
         Counter::PassNotDns,
@@ -51,7 +48,6 @@ impl Counter {
         Counter::PassOther,
         Counter::Dropped,
         Counter::PassSigned,
-        Counter::PassOption,
     ];
 
     /// The number of entries the `COUNTERS` map needs.
@@ -71,7 +67,6 @@ impl Counter {
             Counter::PassOther => "pass_other",
             Counter::Dropped => "dropped",
             Counter::PassSigned => "pass_signed",
-            Counter::PassOption => "pass_option",
         }
     }
 }

@@ -25,7 +25,5 @@ pub const TYPE: Skip = Skip::Pass(Counter::PassType);
 pub const EDNS: Skip = Skip::Pass(Counter::PassEdns);
 /// A DO=1 query for a signed RRset: its answer needs the RRSIG.
 pub const SIGNED: Skip = Skip::Pass(Counter::PassSigned);
-/// An EDNS option whose reply the socket path writes.
-pub const OPTION: Skip = Skip::Pass(Counter::PassOption);
 /// The reply would be too large.
 pub const SIZE: Skip = Skip::Pass(Counter::PassSize);

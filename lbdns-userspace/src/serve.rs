@@ -75,7 +75,8 @@ impl Xdp {
             .publish(&compiled.image)
             .context("cannot write the XDP maps")?;
         self.writer
-            .publish_edns_answers(compile::edns_answers(catalog.identity()));
+            .publish_nsid(compile::nsid(catalog.identity()).as_ref())
+            .context("cannot write the XDP program's NSID")?;
         tracing::debug!(
             written = report.written,
             removed = report.removed,

@@ -4,9 +4,7 @@
 
 use hickory_proto::rr::{Name, RecordType};
 
-/// The longest NSID accepted. RFC 5001 sets no limit; this one keeps the OPT record of any
-/// reply, question included, inside the 512 octets of a plain UDP reply.
-pub const MAX_NSID_LEN: usize = 128;
+pub use lbdns_common::edns::MAX_NSID_LEN;
 /// The longest identity or version: one TXT character-string (RFC 1035 §3.3).
 pub const MAX_TXT_LEN: usize = 255;
 

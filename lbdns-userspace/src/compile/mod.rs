@@ -12,7 +12,7 @@ mod hot;
 use std::net::IpAddr;
 
 pub use hot::hot_rrsets;
-use lbdns_common::edns::ANSWERS_NSID;
+use lbdns_common::edns::Nsid;
 
 use crate::authority::ServerIdentity;
 pub use lbdns_common::qtype::AddrType;
@@ -172,14 +172,10 @@ pub enum CompileError {
     },
 }
 
-/// The `EDNS_ANSWERS` value for a server with `identity`: which options the program must leave
-/// to the socket path when a query carries them (`lbdns_common::edns`).
-pub fn edns_answers(identity: &ServerIdentity) -> u32 {
-    if identity.nsid().is_some() {
-        ANSWERS_NSID
-    } else {
-        0
-    }
+/// The NSID the program sends to queries that ask for it, if `identity` has one.
+pub fn nsid(identity: &ServerIdentity) -> Option<Nsid> {
+    // `ServerIdentity` holds 1..=MAX_NSID_LEN octets, all of which `Nsid` takes.
+    identity.nsid().and_then(Nsid::new)
 }
 
 /// Compiles hot RRsets into a map image. Each answer set keeps the RRset's address order, its

@@ -256,3 +256,23 @@ fn rfc4035_3_1_1_rrsets_covered_by_an_rrsig_are_marked_signed_per_type() {
     rrset.signed = true;
     assert_eq!(a_set(rrset).flags, lbdns_common::answer::SIGNED);
 }
+
+#[test]
+fn rfc5001_the_nsid_is_copied_zero_padded_with_its_checksum_share() {
+    use crate::authority::ServerIdentity;
+    assert_eq!(nsid(&ServerIdentity::default()), None);
+    let identity = ServerIdentity::default()
+        .with_nsid(b"abc".to_vec())
+        .unwrap();
+    let nsid = nsid(&identity).unwrap();
+    assert_eq!((nsid.len, &nsid.data[..4]), (3, &b"abc\0"[..]));
+    assert!(nsid.data[3..].iter().all(|&b| b == 0));
+    // 0x6162 + 0x6300
+    assert_eq!(nsid.sum, 0xc462);
+    // End-around carry: 0xffff + 0x0002 folds to 0x0002.
+    let carried = lbdns_common::edns::Nsid::new(&[0xff, 0xff, 0, 2]).unwrap();
+    assert_eq!(carried.sum, 2);
+    let longest = vec![0xff; lbdns_common::edns::MAX_NSID_LEN];
+    assert!(lbdns_common::edns::Nsid::new(&longest).is_some());
+    assert!(lbdns_common::edns::Nsid::new(&[longest, vec![1]].concat()).is_none());
+}

@@ -229,27 +229,77 @@ fn flags_and_edns(rng: &mut Rng, cases: &mut Vec<Case>) {
     }
 }
 
-/// EDNS options the socket path answers, DO=1 for signed RRsets and the CHAOS class: passed
-/// with their own reasons; DO=0 and unsigned types answered as the socket path answers them.
+/// The NSID option (the fixture's server has one), DO=1 for signed RRsets (passed), DO=0 and
+/// unsigned types (answered), and the CHAOS class (passed).
 fn options_and_signatures(rng: &mut Rng, cases: &mut Vec<Case>) {
     let www = "www.example.com";
     let nsid = [0, 3, 0, 0];
     let cookie_then_nsid = [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 3, 0, 0];
     for v6 in [false, true] {
-        // The fixture's server has an NSID: the socket path writes the option.
-        for (what, options, flags) in [
-            ("an empty NSID option", &nsid[..], 0),
-            ("a cookie, then NSID", &cookie_then_nsid, 0),
-            ("NSID with DO=1", &nsid, 0x8000),
+        // RFC 5001 §2.2: the reply carries the fixture's NSID, as the socket path's does, after
+        // names of odd and even length (the option's checksum share depends on its offset).
+        for (what, name, qtype, size, options, flags, vlan) in [
+            (
+                "an empty NSID option",
+                www,
+                rtype::A,
+                1232,
+                &nsid[..],
+                0,
+                Vlan::None,
+            ),
+            (
+                "a cookie, then NSID",
+                www,
+                rtype::AAAA,
+                1232,
+                &cookie_then_nsid,
+                0,
+                Vlan::Dot1q,
+            ),
+            (
+                "NSID with DO=1",
+                www,
+                rtype::A,
+                512,
+                &nsid,
+                0x8000,
+                Vlan::Dot1ad,
+            ),
+            (
+                "NSID, even name length",
+                "ab.t",
+                rtype::A,
+                1232,
+                &nsid,
+                0,
+                Vlan::None,
+            ),
         ] {
-            let dns = Builder::new(0x0a5d, 0)
-                .question(www, rtype::A)
-                .opt(&[0], 1232, 0, flags, options)
+            let dns = Builder::new(0x0a5d, flag::RD)
+                .question(name, qtype)
+                .opt(&[0], size, 0, flags, options)
                 .build();
             cases.push(Case {
-                what: format!("EDNS with {what} (v6={v6})"),
+                what: format!("{name} type {qtype} EDNS with {what} (v6={v6})"),
+                frame: framed(v6, vlan, &dns, rng),
+                expect: Expect::Answer(Layout::new(vlan, v6)),
+            });
+        }
+        // 16 AAAA records and the NSID fit 1232 bytes, not 512.
+        let big = fixture::big_name();
+        for (size, expect) in [
+            (1232, Expect::Answer(Layout::new(Vlan::None, v6))),
+            (512, Expect::Pass(Counter::PassSize)),
+        ] {
+            let dns = Builder::new(0x0b16, 0)
+                .question(&big, rtype::AAAA)
+                .opt(&[0], size, 0, 0, &nsid)
+                .build();
+            cases.push(Case {
+                what: format!("{big} AAAA, NSID, EDNS {size} (v6={v6})"),
                 frame: framed(v6, Vlan::None, &dns, rng),
-                expect: Expect::Pass(Counter::PassOption),
+                expect,
             });
         }
         let signed = [
