@@ -313,8 +313,15 @@ fn server_identity(
         (Some(text), None) => Some((text.span(), text.into_inner().into_bytes())),
         (None, Some(hex)) => {
             let span = hex.span();
-            let octets = parse_hex(hex.get_ref())
-                .map_err(|message| error(span.clone(), format!("server.nsid_hex: {message}")))?;
+            let octets = parse_hex(hex.get_ref()).ok_or_else(|| {
+                error(
+                    span.clone(),
+                    format!(
+                        "server.nsid_hex: {:?} is not pairs of hex digits",
+                        hex.get_ref()
+                    ),
+                )
+            })?;
             Some((span, octets))
         }
         (None, None) => None,
@@ -362,17 +369,16 @@ fn server_identity(
     Ok(built)
 }
 
-/// Hex digits, in pairs, to octets.
-fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+/// Hex digits, in pairs, to octets; `None` for anything else.
+fn parse_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
-        return Err("an odd number of hex digits".into());
+        return None;
     }
     (0..text.len())
         .step_by(2)
         .map(|i| {
             text.get(i..i + 2)
                 .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .ok_or_else(|| format!("{text:?} is not hex digits"))
         })
         .collect()
 }
@@ -506,8 +512,16 @@ mod tests {
         );
         for (text, line, message) in [
             ("[server]\nnsid = \"a\"\nnsid_hex = \"61\"\n", 3, "not both"),
-            ("[server]\n\nnsid_hex = \"6g\"\n", 3, "not hex digits"),
-            ("[server]\nnsid_hex = \"616\"\n", 2, "odd number"),
+            (
+                "[server]\n\nnsid_hex = \"6g\"\n",
+                3,
+                "not pairs of hex digits",
+            ),
+            (
+                "[server]\nnsid_hex = \"616\"\n",
+                2,
+                "not pairs of hex digits",
+            ),
             ("[server]\nnsid = \"\"\n", 2, "empty NSID"),
             (
                 "[server]\nversion = \"\"\nidentity = 3\n",

@@ -86,7 +86,18 @@ pub fn reply<const L: usize>(
     // Counted only now: a query that is passed is not a reply sent.
     // SAFETY: as for the read above.
     unsafe { *hit.rotation = k.wrapping_add(1) };
-    write(&frame, query, set, lead, records, records_off, opt_off, end, nsid).ok_or(Skip::Drop)
+    write(
+        &frame,
+        query,
+        set,
+        lead,
+        records,
+        records_off,
+        opt_off,
+        end,
+        nsid,
+    )
+    .ok_or(Skip::Drop)
 }
 
 /// The index of the address that reply `k` of `set` (with `count` addresses, checked to be
