@@ -39,9 +39,11 @@ pub struct AnswerSet<const L: usize> {
     /// How many entries of `schedule` are in use: 1..=[`MAX_SCHEDULE`]. The program passes a
     /// query whose set is outside that range.
     pub schedule_len: u8,
+    /// What the program must know about the RRset besides its records: [`SIGNED`].
+    pub flags: u8,
     /// Zero. Explicit so that the value has no uninitialised bytes, and so that `schedule`
     /// starts on a 4-byte boundary.
-    pub _pad: [u8; 3],
+    pub _pad: [u8; 2],
     /// Indices into `addrs`, each below `count`: reply k leads with
     /// `addrs[schedule[k % schedule_len]]`. In a weighted pool's schedule each address appears
     /// in proportion to its weight; a plain RRset's is `0, 1, .., count - 1`. One schedule for
@@ -51,6 +53,12 @@ pub struct AnswerSet<const L: usize> {
     /// Addresses in network byte order; entries from `count` on are zero.
     pub addrs: [[u8; L]; MAX_ADDRS],
 }
+
+/// [`AnswerSet::flags`] bit: the RRset is covered by an RRSIG at its owner (its zone is
+/// DNSSEC-signed). A DO=1 query needs the RRSIG in the answer (RFC 4035 §3.1.1), which the set
+/// does not hold, so the program passes such queries to the socket path (`PassSigned`); DO=0
+/// queries get the addresses alone, as the socket path sends them.
+pub const SIGNED: u8 = 1;
 
 /// An answer set of A records.
 pub type AnswerSetV4 = AnswerSet<4>;

@@ -30,11 +30,13 @@ pub enum Counter {
     /// Dropped: the packet was already being rewritten when a bounds check failed. The checks that
     /// decide to answer all run before the first write, so this should stay zero.
     Dropped = 9,
+    /// Passed: a DO=1 query for a signed RRset (`answer::SIGNED`), whose answer needs its RRSIG.
+    PassSigned = 10,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 10] = [
+    pub const ALL: [Counter; 11] = [
         Counter::AnsweredA,
         Counter::AnsweredAaaa,
         Counter::PassNotDns,
@@ -45,6 +47,7 @@ impl Counter {
         Counter::PassMalformed,
         Counter::PassOther,
         Counter::Dropped,
+        Counter::PassSigned,
     ];
 
     /// The number of entries the `COUNTERS` map needs.
@@ -63,6 +66,7 @@ impl Counter {
             Counter::PassMalformed => "pass_malformed",
             Counter::PassOther => "pass_other",
             Counter::Dropped => "dropped",
+            Counter::PassSigned => "pass_signed",
         }
     }
 }

@@ -8,12 +8,14 @@
 //! - [`names`]: the name table: how a question (name, type) finds its RRset id.
 //! - [`answer`]: the answer sets the program copies into replies.
 //! - [`publish`]: how userspace replaces answers while the program runs, and why in that order.
+//! - [`edns`]: EDNS option codes, their order in replies, what the program is told of them.
 //! - [`counters`]: the per-CPU counters the program keeps, one enum for both sides.
 //! - [`maps`]: map and global names, and default map sizes.
 #![no_std]
 
 pub mod answer;
 pub mod counters;
+pub mod edns;
 pub mod limits;
 pub mod maps;
 pub mod names;

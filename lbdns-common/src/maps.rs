@@ -29,6 +29,14 @@ pub const ROTATION_V6: &str = "ROTATION_V6";
 /// Per-CPU `u64` by [`crate::counters::Counter`]. Written by the program only.
 pub const COUNTERS: &str = "COUNTERS";
 
+/// Array of one `u32`: which EDNS options the server answers, and where their values are
+/// (`crate::edns::ANSWERS_NSID`, `crate::edns::NSID_SLOT`). Memory-mapped, written by userspace
+/// only, one atomic store, whenever the configuration is published (start-up and reload).
+pub const EDNS_ANSWERS: &str = "EDNS_ANSWERS";
+/// Array of two [`crate::edns::Nsid`]: the current NSID and the one being written. Memory-mapped,
+/// written by userspace only, into the value no program reads (see `EDNS_ANSWERS`).
+pub const NSID_VALUES: &str = "NSID_VALUES";
+
 /// Global `u16`: the UDP port queries arrive on, host byte order. Set at load time.
 pub const DNS_PORT: &str = "DNS_PORT";
 

@@ -9,6 +9,7 @@ use aya_ebpf::{
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
     counters::Counter,
+    edns::Nsid,
     limits::MAX_NAME_LEN,
     maps::{DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES, DEFAULT_WORDS_PER_NAME},
     names::{buckets_for, Bucket},
@@ -88,6 +89,28 @@ pub static ROTATION_V4: PerCpuArray<u32> = PerCpuArray::with_max_entries(DEFAULT
 /// Replies sent per AAAA RRset id on this CPU.
 #[map]
 pub static ROTATION_V6: PerCpuArray<u32> = PerCpuArray::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
+
+/// Which EDNS options the server answers and where their values are
+/// (`lbdns_common::edns::ANSWERS_NSID`, `NSID_SLOT`): one value, written by userspace only, with
+/// one atomic store through a memory mapping.
+#[map]
+pub static EDNS_ANSWERS: Array<u32> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// The current NSID and the one userspace writes next (`lbdns_common::edns::NSID_SLOT`).
+/// Written by userspace only, through a memory mapping, into the value no program reads.
+#[map]
+pub static NSID_VALUES: Array<Nsid> = Array::with_max_entries(2, BPF_F_MMAPABLE);
+
+/// The EDNS options the server answers, read once per query that carries a recognised option.
+#[inline(always)]
+pub fn edns_answers() -> u32 {
+    match EDNS_ANSWERS.get_ptr(0) {
+        // SAFETY: a `u32` of the array's value, which lives as long as the map; userspace
+        // stores it whole.
+        Some(value) => unsafe { core::ptr::read_volatile(value) },
+        None => 0,
+    }
+}
 
 /// Packet counters by `Counter`; userspace sums them across CPUs.
 #[map]

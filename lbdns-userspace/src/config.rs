@@ -14,6 +14,11 @@
 //! [xdp]
 //! interfaces = ["eth0"]   # none: socket path only
 //! mode = "auto"           # auto | native | generic
+//!
+//! [server]                # what the server says about itself; each key is off when absent
+//! identity = "ns1"        # CH TXT id.server and hostname.bind; `true`: the host name
+//! version = "lbdns"       # CH TXT version.bind and version.server
+//! nsid = "host-17"        # NSID (RFC 5001) as text, or `nsid_hex = "686f7374"` as octets
 //! ```
 
 use std::net::SocketAddr;
@@ -21,7 +26,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use toml::Spanned;
 
+use crate::authority::ServerIdentity;
 use crate::pool::{PoolEntry, Source};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
 use crate::xdp::{default_name_bytes, AttachMode, XdpConfig};
@@ -46,6 +53,8 @@ pub struct ConfigFile {
     /// Load-balancing pools; validated against the zones once they are loaded.
     #[serde(default)]
     pub pool: Vec<PoolEntry>,
+    #[serde(default)]
+    pub server: ServerSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -72,6 +81,25 @@ pub struct XdpSection {
     pub name_bytes: Option<u32>,
     pub a_slots: Option<u32>,
     pub aaaa_slots: Option<u32>,
+}
+
+/// What the server says about itself, spelled like NSD's and Knot's `identity`, `version` and
+/// `nsid`. Spans are kept so that values the server cannot send name their line.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub identity: Option<Spanned<IdentityValue>>,
+    pub version: Option<Spanned<String>>,
+    pub nsid: Option<Spanned<String>>,
+    pub nsid_hex: Option<Spanned<String>>,
+}
+
+/// `identity = "text"`, or `identity = true` for the host name (`false` is off, like absent).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum IdentityValue {
+    Text(String),
+    HostName(bool),
 }
 
 /// A configuration error, displayed as `file:line: message`.
@@ -118,6 +146,8 @@ pub struct Settings {
     pub control: PathBuf,
     /// The pools as written, with the file they came from (for `file:line` errors).
     pub pools: Vec<PoolEntry>,
+    /// NSID and the CHAOS TXT answers.
+    pub identity: ServerIdentity,
     pub source: Option<ConfigText>,
 }
 
@@ -248,6 +278,7 @@ impl Settings {
             .control
             .or(file.control)
             .unwrap_or_else(|| PathBuf::from(crate::control::DEFAULT_PATH));
+        let identity = server_identity(file.server, config, source.as_ref())?;
         Ok(Self {
             zones,
             listen,
@@ -255,9 +286,112 @@ impl Settings {
             xdp,
             control,
             pools: file.pool,
+            identity,
             source,
         })
     }
+}
+
+/// The `[server]` section as the authority takes it; an error names the offending key's line.
+fn server_identity(
+    section: ServerSection,
+    path: Option<&Path>,
+    source: Option<&ConfigText>,
+) -> Result<ServerIdentity, ConfigError> {
+    let error = |span: std::ops::Range<usize>, message: String| ConfigError {
+        file: path.map(Path::to_path_buf).unwrap_or_default(),
+        line: source.map_or(0, |s| 1 + s.text[..span.start].matches('\n').count()),
+        message,
+    };
+    let nsid = match (section.nsid, section.nsid_hex) {
+        (Some(_), Some(hex)) => {
+            return Err(error(
+                hex.span(),
+                "server.nsid_hex: give `nsid` (text) or `nsid_hex` (octets), not both".into(),
+            ))
+        }
+        (Some(text), None) => Some((text.span(), text.into_inner().into_bytes())),
+        (None, Some(hex)) => {
+            let span = hex.span();
+            let octets = parse_hex(hex.get_ref()).ok_or_else(|| {
+                error(
+                    span.clone(),
+                    format!(
+                        "server.nsid_hex: {:?} is not pairs of hex digits",
+                        hex.get_ref()
+                    ),
+                )
+            })?;
+            Some((span, octets))
+        }
+        (None, None) => None,
+    };
+    let identity = match section.identity {
+        None => None,
+        Some(value) => {
+            let span = value.span();
+            match value.into_inner() {
+                IdentityValue::Text(text) if text.is_empty() => None,
+                IdentityValue::Text(text) => Some((span, text.into_bytes())),
+                IdentityValue::HostName(false) => None,
+                IdentityValue::HostName(true) => Some((
+                    span.clone(),
+                    host_name().map_err(|e| {
+                        error(
+                            span,
+                            format!("server.identity: cannot read the host name: {e}"),
+                        )
+                    })?,
+                )),
+            }
+        }
+    };
+    let version = section
+        .version
+        .map(|v| (v.span(), v.into_inner().into_bytes()))
+        .filter(|(_, text)| !text.is_empty());
+    let mut built = ServerIdentity::default();
+    if let Some((span, octets)) = nsid {
+        built = built
+            .with_nsid(octets)
+            .map_err(|e| error(span, format!("server.nsid: {e}")))?;
+    }
+    if let Some((span, text)) = identity {
+        built = built
+            .with_identity(text)
+            .map_err(|e| error(span, format!("server.identity: {e}")))?;
+    }
+    if let Some((span, text)) = version {
+        built = built
+            .with_version(text)
+            .map_err(|e| error(span, format!("server.version: {e}")))?;
+    }
+    Ok(built)
+}
+
+/// Hex digits, in pairs, to octets; `None` for anything else.
+fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
+        .collect()
+}
+
+/// The host name, as `hostname` prints it.
+fn host_name() -> std::io::Result<Vec<u8>> {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    Ok(buf[..len].to_vec())
 }
 
 /// The XDP program answers one UDP port: the one every listen address shares.
@@ -350,6 +484,63 @@ mod tests {
                 .listen
                 .len(),
             2
+        );
+    }
+
+    #[test]
+    fn server_identity_keys_and_their_errors_name_the_line() {
+        let path = write(
+            "identity.toml",
+            "[server]\nidentity = \"ns1\"\nversion = \"v1\"\nnsid_hex = \"686f7374\"\n",
+        );
+        let settings = Settings::new(Some(&path), Overrides::default()).unwrap();
+        let expected = ServerIdentity::default()
+            .with_nsid(b"host".to_vec())
+            .and_then(|id| id.with_identity(b"ns1".to_vec()))
+            .and_then(|id| id.with_version(b"v1".to_vec()))
+            .unwrap();
+        assert_eq!(settings.identity, expected);
+        let path = write("host.toml", "[server]\nidentity = true\nnsid = \"a\"\n");
+        let settings = Settings::new(Some(&path), Overrides::default()).unwrap();
+        assert_ne!(
+            settings.identity,
+            ServerIdentity::default().with_nsid(b"a".to_vec()).unwrap()
+        );
+        assert_eq!(
+            Settings::new(None, Overrides::default()).unwrap().identity,
+            ServerIdentity::default()
+        );
+        for (text, line, message) in [
+            ("[server]\nnsid = \"a\"\nnsid_hex = \"61\"\n", 3, "not both"),
+            (
+                "[server]\n\nnsid_hex = \"6g\"\n",
+                3,
+                "not pairs of hex digits",
+            ),
+            (
+                "[server]\nnsid_hex = \"616\"\n",
+                2,
+                "not pairs of hex digits",
+            ),
+            ("[server]\nnsid = \"\"\n", 2, "empty NSID"),
+            (
+                "[server]\nversion = \"\"\nidentity = 3\n",
+                3,
+                "did not match",
+            ),
+        ] {
+            let path = write("bad-identity.toml", text);
+            let err = Settings::new(Some(&path), Overrides::default()).unwrap_err();
+            assert_eq!(err.line, line, "{text}: {err}");
+            assert!(err.to_string().contains(message), "{text}: {err}");
+        }
+        let long = format!("[server]\nversion = \"{}\"\n", "v".repeat(256));
+        let err =
+            Settings::new(Some(&write("long.toml", &long)), Overrides::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("long.toml:2: server.version: 256 octets"),
+            "{err}"
         );
     }
 }

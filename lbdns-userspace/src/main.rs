@@ -98,7 +98,9 @@ pub(crate) fn load_catalog(
             .map_err(|e| vec![e.to_string()])?,
         None => Vec::new(),
     };
-    let catalog = catalog.with_pool_owners(pools.iter().map(|p| p.owner.clone()));
+    let catalog = catalog
+        .with_pool_owners(pools.iter().map(|p| p.owner.clone()))
+        .with_identity(settings.identity.clone());
     let pools = PoolSet::new(pools);
     catalog.set_pools(balance::answers(&pools));
     Ok((catalog, zones, pools))

@@ -74,6 +74,9 @@ impl Xdp {
             .writer
             .publish(&compiled.image)
             .context("cannot write the XDP maps")?;
+        self.writer
+            .publish_nsid(compile::nsid(catalog.identity()).as_ref())
+            .context("cannot write the XDP program's NSID")?;
         tracing::debug!(
             written = report.written,
             removed = report.removed,

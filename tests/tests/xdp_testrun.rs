@@ -21,6 +21,7 @@ mod xdp_testrun {
 use aya::programs::{TestRun, TestRunOptions};
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use lbdns::{
+    authority::ServerIdentity,
     compile::{self, compile, HotRrset},
     ebpf_object,
     maps::MapWriter,
@@ -36,7 +37,7 @@ use lbdns_tests::{
 use peer::PeerProgram;
 use xdp_testrun::{
     corpus::{corpus, Case, Expect},
-    fixture::{catalog, hot_rrsets, length_names, long_names},
+    fixture::{catalog, hot_rrsets, length_names, long_names, SIGNED},
     frame::{check_reply_headers, udp_frame, Endpoints, Layout, Vlan},
     oracle::{assert_same_reply, Oracle, SocketOracle},
 };
@@ -202,6 +203,10 @@ fn corpus_of_generated_packets() {
     pin_to_cpu0().expect("pin to CPU 0");
     let catalog = catalog();
     let loaded = Loaded::new(&XdpConfig::default(), &compile::hot_rrsets(&catalog));
+    loaded
+        .writer
+        .publish_nsid(compile::nsid(catalog.identity()).as_ref())
+        .expect("NSID published");
     let mut oracle = SocketOracle::new(catalog);
     let cases = corpus();
     assert!(cases.len() >= 500, "corpus has {} cases", cases.len());
@@ -218,6 +223,53 @@ fn corpus_of_generated_packets() {
         }
     }
     println!("{} cases: {seen:?}", cases.len());
+}
+
+/// RFC 5001 §2.2: the NSID follows what is published, as a reload publishes it: none (the
+/// option is ignored), one, another one (written into the other slot, after a grace period),
+/// none again; each reply equal to the socket path's with the same configuration.
+#[test]
+fn rfc5001_the_nsid_follows_each_publish() {
+    pin_to_cpu0().expect("pin to CPU 0");
+    let loaded = Loaded::new(&XdpConfig::default(), &hot_rrsets());
+    let layout = Layout::new(Vlan::None, false);
+    let dns = Builder::query(7, "www.example.com", rtype::A)
+        .opt(&[0], 1232, 0, 0, &[0, 3, 0, 0])
+        .build();
+    let frame = udp_frame(Vlan::None, v4_endpoints(53), &dns, 0);
+    for (rotation, nsid) in [
+        None,
+        Some(&b"first"[..]),
+        Some(b"second-nsid"),
+        None,
+        Some(b"x"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let identity = match nsid {
+            None => ServerIdentity::default(),
+            Some(octets) => ServerIdentity::default()
+                .with_nsid(octets.to_vec())
+                .unwrap(),
+        };
+        let catalog = catalog().with_identity(identity);
+        loaded
+            .writer
+            .publish_nsid(compile::nsid(catalog.identity()).as_ref())
+            .expect("NSID published");
+        let mut oracle = SocketOracle::new(catalog);
+        // A fresh catalog rotates from the start: bring it to the program's reply count.
+        for _ in 0..rotation {
+            oracle.expected_reply(&dns);
+        }
+        let before = loaded.counters();
+        let (action, reply) = loaded.run(&frame);
+        let what = format!("NSID {nsid:?}");
+        assert_eq!(action, XDP_TX, "{what}");
+        let counter = moved(&before, &loaded.counters());
+        check_answer(&what, &mut oracle, &frame, &reply, layout, counter);
+    }
 }
 
 /// Successive replies from one CPU start one address further into the RRset.
@@ -277,32 +329,55 @@ fn answers_on_the_configured_port_only() {
 
 /// Prints what the verifier and the kernel report (no assertion on timings): the verified
 /// instruction count, and with `kernel.bpf_stats_enabled` at 1 the mean run time of an answered
-/// A query. Each run is its own BPF_PROG_TEST_RUN: with `repeat`, the kernel runs the program
-/// again on the frame it has already turned into a reply, which is then passed (QR=1).
+/// A query, without and with an NSID in the reply, and of a DO=1 query for a signed RRset,
+/// which is passed. Each run is its own BPF_PROG_TEST_RUN: with `repeat`, the kernel runs the
+/// program again on the frame it has already turned into a reply, which is then passed (QR=1).
 #[test]
 fn report_program_size_and_cost() {
     const RUNS: u64 = 200_000;
     pin_to_cpu0().expect("pin to CPU 0");
-    let loaded = Loaded::new(&XdpConfig::default(), &hot_rrsets());
-    let dns = Builder::query(1, "www.example.com", rtype::A)
-        .edns(1232)
-        .build();
-    let frame = udp_frame(Vlan::None, v4_endpoints(53), &dns, 0);
-    let before = loaded.fast.stats().expect("stats");
-    for _ in 0..RUNS {
-        assert_eq!(loaded.run(&frame).0, XDP_TX);
-    }
-    let after = loaded.fast.stats().expect("stats");
-    println!("{after:?}");
-    let runs = after.run_count - before.run_count;
-    if runs > 0 {
-        let time = after.run_time - before.run_time;
-        println!(
-            "run_time_ns / run_cnt over {runs} answered queries: {} ns",
-            time.as_nanos() / u128::from(runs)
-        );
-    } else {
-        println!("kernel.bpf_stats_enabled is 0: no run time measured");
+    let catalog = catalog();
+    let loaded = Loaded::new(&XdpConfig::default(), &compile::hot_rrsets(&catalog));
+    loaded
+        .writer
+        .publish_nsid(compile::nsid(catalog.identity()).as_ref())
+        .expect("NSID published");
+    let query = |name: &str, flags: u16, options: &[u8]| {
+        let dns = Builder::query(1, name, rtype::A)
+            .opt(&[0], 1232, 0, flags, options)
+            .build();
+        udp_frame(Vlan::None, v4_endpoints(53), &dns, 0)
+    };
+    println!("{:?}", loaded.fast.stats().expect("stats"));
+    for (what, frame, action) in [
+        ("answered A", query("www.example.com", 0, &[]), XDP_TX),
+        (
+            "answered A with NSID",
+            query("www.example.com", 0, &[0, 3, 0, 0]),
+            XDP_TX,
+        ),
+        ("signed A, DO=0", query(SIGNED, 0, &[]), XDP_TX),
+        (
+            "signed A, DO=1, passed",
+            query(SIGNED, 0x8000, &[]),
+            XDP_PASS,
+        ),
+    ] {
+        let before = loaded.fast.stats().expect("stats");
+        for _ in 0..RUNS {
+            assert_eq!(loaded.run(&frame).0, action, "{what}");
+        }
+        let after = loaded.fast.stats().expect("stats");
+        let runs = after.run_count - before.run_count;
+        if runs > 0 {
+            let time = after.run_time - before.run_time;
+            println!(
+                "{what}: run_time_ns / run_cnt over {runs} queries: {} ns",
+                time.as_nanos() / u128::from(runs)
+            );
+        } else {
+            println!("kernel.bpf_stats_enabled is 0: no run time measured");
+        }
     }
 }
 

@@ -11,8 +11,8 @@
 use std::{collections::BTreeMap, net::SocketAddr, path::Path, process::Command, time::Duration};
 
 use lbdns_tests::{
-    env::run_ok, example_zone, lbdns_bin, preflight, DigResponse, Namespace, Query, Server, Tool,
-    Topology,
+    env::run_ok, example_zone, lbdns_bin, preflight, DigResponse, Namespace, Query, Server,
+    TempDir, Tool, Topology,
 };
 
 use lbdns_tests::env::{pin_to_cpu0, EXAMPLE_WWW_A as WWW_A, EXAMPLE_WWW_AAAA as WWW_AAAA};
@@ -35,16 +35,18 @@ struct Setup {
 
 impl Setup {
     fn new() -> Self {
+        Self::with(&[&example_zone()], &[])
+    }
+
+    /// lbdns serving `zones`, with `extra` arguments to `serve`.
+    fn with(zones: &[&Path], extra: &[&str]) -> Self {
         preflight(&["kdig", "dig"]).unwrap_or_else(|error| panic!("{error:#}"));
         let topo = Topology::new().expect("namespaces");
         let peer = PeerProgram::attach(&topo.client).unwrap_or_else(|error| panic!("{error:#}"));
-        let server = Server::lbdns_with(
-            &topo,
-            &[&example_zone()],
-            &topo.server_addrs(53),
-            &["--xdp", Topology::SERVER_IF, "--xdp-mode", "native"],
-        )
-        .unwrap_or_else(|error| panic!("{error:#}"));
+        let mut args = vec!["--xdp", Topology::SERVER_IF, "--xdp-mode", "native"];
+        args.extend_from_slice(extra);
+        let server = Server::lbdns_with(&topo, zones, &topo.server_addrs(53), &args)
+            .unwrap_or_else(|error| panic!("{error:#}"));
         Self {
             server,
             _peer: peer,
@@ -191,6 +193,74 @@ fn other_queries_are_answered_by_the_socket_path() {
             "TCP to {server}: nothing answered by XDP, moved {moved:?}"
         );
     }
+}
+
+/// A signed zone (an RRSIG in RFC 3597 form covers www's A) whose configuration gains an NSID
+/// and an identity on reload. DO=1 for the signed A goes to the socket path (RFC 4035 §3.1.1),
+/// DO=0 is answered by the program; an NSID query is answered by the program without the
+/// option while no NSID is configured, and with it once SIGHUP brought one (RFC 5001), over a
+/// native veth whose receiving stack checks the checksum; CH TXT id.server is refused, then
+/// answered.
+#[test]
+fn signed_answers_and_the_nsid_follow_the_zone_and_a_reload() {
+    let dir = TempDir::new("xdp-veth-edns").expect("temp dir");
+    let zone = dir
+        .write(
+            "signed.test.zone",
+            "$ORIGIN signed.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
+             ns1 300 A 198.18.0.53\nwww 60 A 198.18.10.1\n\
+             www 60 TYPE46 \\# 21 0001 0d03 0000003c 70dbd880 5e0be100 1234 00 abcd\n",
+        )
+        .expect("zone");
+    let config = dir.write("lbdns.toml", "[server]\n").expect("config");
+    let config_arg = config.display().to_string();
+    let setup = Setup::with(&[&zone], &["--config", &config_arg]);
+    let v4 = setup.topo.server_v4_addr(53);
+    let www = || Query::new("www.signed.test", "A").edns(1232);
+    let moved = |query: &Query, counter: &str| {
+        let (reply, moved) = setup.ask(Tool::Kdig, v4, query);
+        assert_eq!(reply.rcode, "NOERROR", "{reply}");
+        assert_eq!(moved, BTreeMap::from([(counter.to_owned(), 1)]), "{reply}");
+        reply
+    };
+    let reply = moved(&www(), "answered_a");
+    assert_eq!(reply.answer_rdata("A"), ["198.18.10.1"], "{reply}");
+    moved(&www().arg("+dnssec"), "pass_signed");
+    let reply = moved(&www().arg("+nsid"), "answered_a");
+    assert!(!reply.text.contains("NSID"), "no NSID configured:\n{reply}");
+    let chaos = Query::new("id.server", "TXT").arg("-c").arg("CH");
+    let (refused, _) = setup.ask(Tool::Kdig, v4, &chaos);
+    assert_eq!(refused.rcode, "REFUSED", "{refused}");
+
+    dir.write(
+        "lbdns.toml",
+        "[server]\nnsid = \"host-17\"\nidentity = \"ns1.signed.test\"\n",
+    )
+    .expect("config");
+    let status = Command::new("kill")
+        .args(["-HUP", &setup.server.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + STATS_TIMEOUT;
+    while !setup.server.stderr().contains("zones and pools reloaded") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reload:\n{}",
+            setup.server.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let reply = moved(&www().arg("+nsid"), "answered_a");
+    assert!(reply.text.contains("\"host-17\""), "the NSID:\n{reply}");
+    assert_eq!(reply.answer_rdata("A"), ["198.18.10.1"], "{reply}");
+    moved(&www(), "answered_a");
+    let (answered, _) = setup.ask(Tool::Kdig, v4, &chaos);
+    assert_eq!(
+        answered.answer_rdata("TXT"),
+        ["\"ns1.signed.test\""],
+        "{answered}"
+    );
 }
 
 /// The program leaves the interface when the daemon exits on SIGTERM.

@@ -1,4 +1,6 @@
-//! The query's OPT pseudo-record (RFC 6891 §6).
+//! The query's OPT pseudo-record (RFC 6891 §6), and the program's one walk over its options.
+
+use lbdns_common::edns::OPTION_NSID;
 
 use crate::{
     frame::Frame,
@@ -15,6 +17,9 @@ pub const FLAG_DO: u16 = 0x8000;
 /// or two (a cookie, padding) if any.
 const MAX_OPTIONS: usize = 8;
 
+/// [`Edns::options`] bit: the query carries an NSID option (RFC 5001), asking for the server's.
+pub const SEEN_NSID: u8 = 1;
+
 /// What the reply needs from the query's OPT record.
 #[derive(Clone, Copy)]
 pub struct Edns {
@@ -22,11 +27,17 @@ pub struct Edns {
     pub udp_size: u16,
     /// The DO bit, which the reply copies.
     pub dnssec_ok: bool,
+    /// The recognised options the query carries, as `SEEN_*` bits; `respond::opt` decides
+    /// what each means for the reply.
+    pub options: u8,
 }
 
 /// Parses the OPT record at `off`, which must end the message at `end`. Options are checked
-/// for framing and otherwise ignored, as the socket path ignores the options it does not
-/// implement (RFC 6891 §6.1.2).
+/// for framing; the ones the server implements are recognised (`SEEN_*`), the others ignored,
+/// as the socket path ignores the options it does not implement (RFC 6891 §6.1.2).
+///
+/// This is the program's one walk over the options: DNS Cookies (RFC 7873) and Client Subnet
+/// (RFC 7871) get a `SEEN_*` bit (and any field the reply needs) in its `match`.
 #[inline(always)]
 pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
     // An additional record other than OPT (TSIG, SIG(0)) is for the socket path.
@@ -45,11 +56,21 @@ pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
     if at + rdlen != end {
         return Err(MALFORMED);
     }
+    let mut options = 0;
     for _ in 0..MAX_OPTIONS {
         if at >= end {
             break;
         }
+        let code = frame.be16(at).ok_or(MALFORMED)?;
         let option_len = frame.be16(at + 2).ok_or(MALFORMED)? as usize;
+        #[expect(
+            clippy::single_match,
+            reason = "the one place each implemented option gets an arm"
+        )]
+        match code {
+            OPTION_NSID => options |= SEEN_NSID,
+            _ => {}
+        }
         at += 4 + option_len;
     }
     if at > end {
@@ -61,5 +82,6 @@ pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
     Ok(Edns {
         udp_size,
         dnssec_ok: flags & FLAG_DO != 0,
+        options,
     })
 }

@@ -5,8 +5,8 @@
 //!
 //! The reply is the query's frame with: MAC addresses, IP addresses and UDP ports swapped (VLAN
 //! tags kept); fresh IP header fields; the DNS header of a reply; the question as the query
-//! sent it; the answer records ([`answer`]); an OPT record if the query had one ([`opt`]). Both
-//! checksums are computed from the values written ([`csum`]), never patched from the query's,
+//! sent it; the answer records ([`answer`]); an OPT record if the query had one, with the NSID
+//! when it asked for it and one is configured ([`opt`]). Both checksums are computed from the values written ([`csum`]), never patched from the query's,
 //! which may be a partial checksum from a local socket.
 
 pub mod answer;
@@ -18,7 +18,8 @@ mod resize;
 
 use aya_ebpf::programs::XdpContext;
 use lbdns_common::{
-    answer::AnswerSet,
+    answer::{AnswerSet, SIGNED},
+    edns::Nsid,
     limits::{MAX_ADDRS, MAX_SCHEDULE},
 };
 
@@ -27,7 +28,7 @@ use crate::{
     lookup::Hit,
     maps::Scratch,
     parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, opt::OPT_FIXED_LEN, Query},
-    verdict::{Skip, MISS, SIZE},
+    verdict::{Skip, MISS, SIGNED as PASS_SIGNED, SIZE},
 };
 use csum::Csum;
 
@@ -46,6 +47,15 @@ pub fn reply<const L: usize>(
     if count == 0 || count > MAX_ADDRS {
         return Err(MISS);
     }
+    let mut nsid = None;
+    if let Some(edns) = &dns.edns {
+        // RFC 4035 §3.1.1: a DO=1 answer from a signed zone carries the RRSIG, which the set
+        // does not hold.
+        if edns.dnssec_ok && set.flags & SIGNED != 0 {
+            return Err(PASS_SIGNED);
+        }
+        nsid = opt::nsid(edns)?;
+    }
     let records = if (set.limit as usize) < count {
         set.limit as usize
     } else {
@@ -60,7 +70,12 @@ pub fn reply<const L: usize>(
     let lead = lead(set, k, count).ok_or(MISS)?;
     let records_off = dns.off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
     let opt_off = records_off + records * answer::record_len(L);
-    let end = opt_off + if dns.edns.is_some() { OPT_FIXED_LEN } else { 0 };
+    let end = opt_off
+        + if dns.edns.is_some() {
+            OPT_FIXED_LEN + opt::options_len(nsid)
+        } else {
+            0
+        };
     if end - dns.off > dns.max_len as usize {
         return Err(SIZE);
     }
@@ -71,7 +86,18 @@ pub fn reply<const L: usize>(
     // Counted only now: a query that is passed is not a reply sent.
     // SAFETY: as for the read above.
     unsafe { *hit.rotation = k.wrapping_add(1) };
-    write(&frame, query, set, lead, records, records_off, opt_off, end).ok_or(Skip::Drop)
+    write(
+        &frame,
+        query,
+        set,
+        lead,
+        records,
+        records_off,
+        opt_off,
+        end,
+        nsid,
+    )
+    .ok_or(Skip::Drop)
 }
 
 /// The index of the address that reply `k` of `set` (with `count` addresses, checked to be
@@ -109,6 +135,7 @@ fn write<const L: usize>(
     records_off: usize,
     opt_off: usize,
     end: usize,
+    nsid: Option<&Nsid>,
 ) -> Option<()> {
     let dns = &query.dns;
     let udp_len = (end - query.udp_off) as u16;
@@ -130,7 +157,7 @@ fn write<const L: usize>(
     tail.add16(1);
     tail.add(answer::write(frame, records_off, set, lead, records)?);
     if let Some(edns) = dns.edns {
-        tail.add(opt::write(frame, opt_off, edns.dnssec_ok)?);
+        tail.add(opt::write(frame, opt_off, edns.dnssec_ok, nsid)?);
     }
     if dns.name.len % 2 == 1 {
         tail = tail.byte_swapped();

@@ -1,27 +1,70 @@
-//! The reply's OPT record (RFC 6891 §6.1.2), sent when the query had one.
+//! The reply's OPT record (RFC 6891 §6.1.2), sent when the query had one, with the options the
+//! query asked for: the NSID (RFC 5001) when one is configured. Options go in
+//! `lbdns_common::edns::REPLY_ORDER`, as the socket path writes them.
 
-use lbdns_common::limits::EDNS_UDP_PAYLOAD;
+use lbdns_common::{
+    edns::{Nsid, ANSWERS_NSID, MAX_NSID_LEN, NSID_SLOT, OPTION_NSID},
+    limits::EDNS_UDP_PAYLOAD,
+};
 
 use super::csum::Csum;
 use crate::{
-    frame::{store_unaligned_u64, Frame},
-    parse::opt::{FLAG_DO, OPT_FIXED_LEN},
+    frame::{store_unaligned_u32, store_unaligned_u64, Frame},
+    maps::{edns_answers, NSID_VALUES},
+    parse::opt::{Edns, FLAG_DO, OPT_FIXED_LEN, SEEN_NSID},
+    verdict::{Skip, OTHER},
 };
 
-/// The OPT record: root owner, type 41, our UDP payload size as the class, extended RCODE 0,
-/// version 0, the DO bit copied from the query (RFC 3225 §3), other flags 0, no options.
+/// Option code and length.
+const OPTION_HEADER_LEN: usize = 4;
+
+/// The NSID the reply carries: the configured one, if the query asks for it (without one
+/// configured the option is ignored, as the socket path ignores it). A value userspace cannot
+/// have written passes the query.
 #[inline(always)]
-fn encode(dnssec_ok: bool) -> [u8; OPT_FIXED_LEN] {
-    let [size_hi, size_lo] = EDNS_UDP_PAYLOAD.to_be_bytes();
-    let [flags_hi, flags_lo] = if dnssec_ok { FLAG_DO } else { 0 }.to_be_bytes();
-    [0, 0, 41, size_hi, size_lo, 0, 0, flags_hi, flags_lo, 0, 0]
+pub fn nsid(edns: &Edns) -> Result<Option<&'static Nsid>, Skip> {
+    if edns.options & SEEN_NSID == 0 {
+        return Ok(None);
+    }
+    let answers = edns_answers();
+    if answers & ANSWERS_NSID == 0 {
+        return Ok(None);
+    }
+    let slot = u32::from(answers & NSID_SLOT != 0);
+    let nsid = NSID_VALUES.get(slot).ok_or(OTHER)?;
+    if nsid.len == 0 || usize::from(nsid.len) > MAX_NSID_LEN {
+        return Err(OTHER);
+    }
+    Ok(Some(nsid))
 }
 
-/// Writes the OPT record at `off`. Returns its checksum contribution as if `off` were on a word
-/// boundary.
+/// The bytes the options take after the OPT record's fixed part.
 #[inline(always)]
-pub fn write(frame: &Frame, off: usize, dnssec_ok: bool) -> Option<Csum> {
-    let record = encode(dnssec_ok);
+pub fn options_len(nsid: Option<&Nsid>) -> usize {
+    match nsid {
+        Some(nsid) => OPTION_HEADER_LEN + usize::from(nsid.len),
+        None => 0,
+    }
+}
+
+/// The OPT record's fixed part: root owner, type 41, our UDP payload size as the class,
+/// extended RCODE 0, version 0, the DO bit copied from the query (RFC 3225 §3), other flags 0,
+/// then the options' length.
+#[inline(always)]
+fn encode(dnssec_ok: bool, rdlen: u16) -> [u8; OPT_FIXED_LEN] {
+    let [size_hi, size_lo] = EDNS_UDP_PAYLOAD.to_be_bytes();
+    let [flags_hi, flags_lo] = if dnssec_ok { FLAG_DO } else { 0 }.to_be_bytes();
+    let [len_hi, len_lo] = rdlen.to_be_bytes();
+    [
+        0, 0, 41, size_hi, size_lo, 0, 0, flags_hi, flags_lo, len_hi, len_lo,
+    ]
+}
+
+/// Writes the OPT record at `off`, with the NSID option if `nsid` is given; the frame ends
+/// right after it. Returns its checksum contribution as if `off` were on a word boundary.
+#[inline(always)]
+pub fn write(frame: &Frame, off: usize, dnssec_ok: bool, nsid: Option<&Nsid>) -> Option<Csum> {
+    let record = encode(dnssec_ok, options_len(nsid) as u16);
     let to = frame.bytes::<OPT_FIXED_LEN>(off)?.as_mut_ptr();
     // Two 8-byte stores, the second overlapping the first: bytes 0..8 and 3..11.
     let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10] = record;
@@ -37,6 +80,40 @@ pub fn write(frame: &Frame, off: usize, dnssec_ok: bool) -> Option<Csum> {
         );
     }
     let mut sum = Csum::default();
-    sum.add_bytes(&record);
+    let Some(nsid) = nsid else {
+        sum.add_bytes(&record);
+        return Some(sum);
+    };
+    let [code_hi, code_lo] = OPTION_NSID.to_be_bytes();
+    let [len_hi, len_lo] = nsid.len.to_be_bytes();
+    let header = [code_hi, code_lo, len_hi, len_lo];
+    let at = off + OPT_FIXED_LEN;
+    let to = frame.bytes::<OPTION_HEADER_LEN>(at)?.as_mut_ptr();
+    // SAFETY: `bytes` checked that the 4 bytes are inside the frame.
+    unsafe { store_unaligned_u32(to.cast(), u32::from_le_bytes(header)) };
+    copy_nsid(frame, at + OPTION_HEADER_LEN, nsid)?;
+    sum.add_bytes(&[
+        b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, code_hi, code_lo, len_hi, len_lo,
+    ]);
+    // The data starts 15 bytes in, on an odd offset: its aligned sum, byte-swapped.
+    let mut data = Csum::default();
+    data.add16(nsid.sum);
+    sum.add(data.byte_swapped());
     Some(sum)
+}
+
+/// Copies the NSID's `len` bytes to `off`, byte by byte: an NSID goes out only to the rare
+/// query that asks for it, so simplicity beats speed here.
+#[inline(always)]
+fn copy_nsid(frame: &Frame, off: usize, nsid: &Nsid) -> Option<()> {
+    let len = usize::from(nsid.len);
+    for (i, &byte) in nsid.data.iter().enumerate() {
+        if i >= len {
+            break;
+        }
+        let to = frame.ptr::<u8>(off + i)?;
+        // SAFETY: `ptr` checked that the byte is inside the frame.
+        unsafe { to.write(byte) };
+    }
+    Some(())
 }

@@ -1,6 +1,8 @@
 //! The authoritative answers: which zone a name belongs to and what a query gets back.
 //! Pure and shared by every transport; the XDP maps are compiled from the same data.
 
+mod edns;
+mod identity;
 mod lookup;
 mod pools;
 mod query;
@@ -10,8 +12,10 @@ mod zone_data;
 use arc_swap::{ArcSwap, Guard};
 use foldhash::{HashMap, HashSet};
 use hickory_proto::rr::{LowerName, Name, RecordType};
+use hickory_proto::serialize::binary::BinEncoder;
 use std::sync::Arc;
 
+pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use pools::PoolAnswers;
 pub use wire::{respond, Transport};
 pub use zone_data::{Order, Rdata, Rrset, Span, ZoneData};
@@ -30,6 +34,9 @@ pub struct Catalog {
     pool_owners: HashSet<LowerName>,
     /// The pools' answers, swapped whole whenever health or drains change.
     pools: ArcSwap<PoolAnswers>,
+    /// What the server says about itself (NSID, CHAOS TXT); fixed, like the zones, until
+    /// reload.
+    identity: ServerIdentity,
 }
 
 /// Two zone files claim the same apex.
@@ -64,6 +71,17 @@ impl Catalog {
         self
     }
 
+    /// Makes the server answer NSID and CHAOS questions with `identity`.
+    pub fn with_identity(mut self, identity: ServerIdentity) -> Self {
+        self.identity = identity;
+        self
+    }
+
+    /// What the server says about itself.
+    pub fn identity(&self) -> &ServerIdentity {
+        &self.identity
+    }
+
     /// Whether `name`'s A and AAAA answers come from a pool.
     pub fn is_pool_owner(&self, name: &LowerName) -> bool {
         self.pool_owners.contains(name)
@@ -92,6 +110,24 @@ impl Catalog {
         self.pools.store(Arc::new(pools));
     }
 
+    /// Whether an RRSIG at `name` in its zone covers `rtype`: a DO=1 answer with that RRset
+    /// must carry the RRSIG (RFC 4035 §3.1.1). An RRSIG's RDATA starts with the type it covers
+    /// (RFC 4034 §3.1), whichever form the zone file gave it in.
+    pub fn is_signed(&self, name: &Name, rtype: RecordType) -> bool {
+        let Some(rrsigs) = self
+            .zone_for(name)
+            .and_then(|zone| zone.node(&LowerName::new(name)))
+            .and_then(|node| node.get(RecordType::RRSIG))
+        else {
+            return false;
+        };
+        let covered = u16::from(rtype).to_be_bytes();
+        rrsigs.rdatas.iter().any(|rdata| {
+            let mut wire = Vec::new();
+            rdata.emit(&mut BinEncoder::new(&mut wire)).is_ok() && wire.get(..2) == Some(&covered)
+        })
+    }
+
     /// The zone A and AAAA RRsets that a query for their own name and type gets verbatim with
     /// AA=1: not at or below a delegation, not a wildcard owner, not shadowed by a more
     /// specific zone, not replaced by a pool. These and the non-empty pool answers are what the
@@ -114,5 +150,7 @@ impl Catalog {
     }
 }
 
+#[cfg(test)]
+mod identity_tests;
 #[cfg(test)]
 mod tests;

@@ -2,11 +2,14 @@
 //!
 //! A full message decoder validates every EDNS option it knows, so a malformed option that lbdns
 //! does not implement (Client Subnet, say) would become FORMERR; RFC 6891 §6.1.2 says a server
-//! ignores options it does not implement. Here only the option framing is checked.
+//! ignores options it does not implement. Here the options go through [`edns::read_options`],
+//! which checks their framing and recognises only the options the server implements.
 
 use hickory_proto::op::{OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError};
+
+use super::edns::{self, RequestOptions};
 
 pub const HEADER_LEN: usize = 12;
 
@@ -29,6 +32,8 @@ pub struct EdnsRequest {
     pub payload: u16,
     pub version: u8,
     pub dnssec_ok: bool,
+    /// The options the server implements, as the query gave them.
+    pub options: RequestOptions,
 }
 
 /// A query worth answering.
@@ -87,13 +92,15 @@ pub fn parse(packet: &[u8]) -> Result<ParsedQuery, Rejected> {
             continue;
         }
         // RFC 6891 §6.1.1: one OPT, owned by the root, with well-framed options.
-        if edns.is_some() || !record.owner.is_root() || !options_are_framed(record.rdata) {
+        if edns.is_some() || !record.owner.is_root() {
             return Err(formerr(()));
         }
+        let options = edns::read_options(record.rdata).map_err(|_| formerr(()))?;
         edns = Some(EdnsRequest {
             payload: record.class,
             version: (record.ttl >> 16) as u8,
             dnssec_ok: record.ttl & 0x8000 != 0,
+            options,
         });
     }
     Ok(ParsedQuery {
@@ -135,19 +142,4 @@ fn read_record<'a>(decoder: &mut BinDecoder<'a>) -> Result<RawRecord<'a>, Decode
         ttl,
         rdata,
     })
-}
-
-/// Each option is code, length, then exactly that many octets, filling the RDATA.
-fn options_are_framed(mut rdata: &[u8]) -> bool {
-    while !rdata.is_empty() {
-        let Some(&[_, _, high, low]) = rdata.get(..4) else {
-            return false;
-        };
-        let end = 4 + usize::from(u16::from_be_bytes([high, low]));
-        let Some(rest) = rdata.get(end..) else {
-            return false;
-        };
-        rdata = rest;
-    }
-    true
 }

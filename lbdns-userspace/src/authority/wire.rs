@@ -1,5 +1,6 @@
-//! Query octets → response octets: header checks, EDNS (RFC 6891), and the size limits of
-//! RFC 1035 §4.2.1 with RRset-atomic truncation (RFC 2181 §9).
+//! Query octets → response octets: header checks, EDNS (RFC 6891) and its options, the CHAOS
+//! class (the server's identity), and the size limits of RFC 1035 §4.2.1 with RRset-atomic
+//! truncation (RFC 2181 §9).
 
 use hickory_proto::op::{Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, RecordType};
@@ -8,6 +9,8 @@ use hickory_proto::ProtoError;
 
 type ProtoResult<T> = Result<T, ProtoError>;
 
+use super::edns::ReplyOptions;
+use super::identity::Chaos;
 use super::lookup::{resolve, Placed, Resolution};
 use super::query::{self, EdnsRequest, ParsedQuery, QueryHeader, Rejected, HEADER_LEN, QR};
 use super::zone_data::Span;
@@ -44,14 +47,19 @@ pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<
         Err(Rejected::Bare(head, rcode)) => return Some(bare(head, rcode)),
     };
     let question = &question;
-    let reply = Reply {
+    let mut reply = Reply {
         head,
         question,
         edns,
+        options: ReplyOptions::default(),
         limit: size_limit(transport, edns),
     };
+    // RFC 6891 §6.1.3: a version the server does not implement gets BADVERS, its options unread.
     if edns.is_some_and(|e| e.version > 0) {
         return Some(reply.error(ResponseCode::BADVERS));
+    }
+    if let Some(edns) = edns {
+        reply.options = ReplyOptions::answering(catalog.identity(), edns.options);
     }
     match question.query_type() {
         RecordType::OPT => return Some(reply.error(ResponseCode::FormErr)),
@@ -62,6 +70,17 @@ pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<
     let pools = catalog.pools();
     let resolution = match question.query_class() {
         DNSClass::IN => resolve(catalog, &pools, question.name(), question.query_type()),
+        DNSClass::CH => {
+            return Some(
+                match catalog
+                    .identity()
+                    .chaos(question.name(), question.query_type())
+                {
+                    Chaos::Txt(text) => reply.chaos_txt(text),
+                    Chaos::Refused => reply.error(ResponseCode::Refused),
+                },
+            )
+        }
         _ => None,
     };
     let Some(resolution) = resolution else {
@@ -109,6 +128,8 @@ struct Reply<'q> {
     head: QueryHeader,
     question: &'q Query,
     edns: Option<EdnsRequest>,
+    /// The options of the OPT record, if the query had one.
+    options: ReplyOptions<'q>,
     /// The most octets the whole message may have.
     limit: usize,
 }
@@ -117,6 +138,20 @@ impl Reply<'_> {
     /// A response with the question (and OPT) but no records.
     fn error(&self, rcode: ResponseCode) -> Vec<u8> {
         self.write(rcode, 0, |_, _| ([0; 3], false))
+    }
+
+    /// The answer to a CHAOS-class identity or version question: one TXT record owned by the
+    /// question name, TTL 0, and no AA, as NSD sends it.
+    fn chaos_txt(&self, text: &[u8]) -> Vec<u8> {
+        self.write(ResponseCode::NoError, 0, |enc, limit| {
+            let before = enc.offset();
+            if write_chaos_txt(enc, text).is_ok() && enc.offset() <= limit {
+                return ([1, 0, 0], false);
+            }
+            enc.set_offset(before);
+            enc.trim();
+            ([0; 3], true)
+        })
     }
 
     fn encode(&self, res: &Resolution<'_>) -> Vec<u8> {
@@ -141,11 +176,15 @@ impl Reply<'_> {
                 // target; a query name is never compressed, so the octets are the query's own.
                 && self.question.emit(&mut enc).is_ok();
             debug_assert!(ok, "a decoded question always re-encodes");
-            let opt_room = if self.edns.is_some() { OPT_LEN } else { 0 };
+            let opt_room = if self.edns.is_some() {
+                OPT_LEN + self.options.len()
+            } else {
+                0
+            };
             let result = records(&mut enc, self.limit - opt_room);
             if let Some(edns) = self.edns {
                 let ttl = u32::from(rcode.high()) << 24 | if edns.dnssec_ok { 0x8000 } else { 0 };
-                let ok = emit_opt(&mut enc, ttl).is_ok();
+                let ok = emit_opt(&mut enc, ttl, &self.options).is_ok();
                 debug_assert!(ok, "room for OPT was set aside");
             }
             result
@@ -216,11 +255,26 @@ fn write_rrset(enc: &mut BinEncoder<'_>, placed: &Placed<'_>, span: Span) -> Pro
     Ok(())
 }
 
-/// RFC 6891 §6.1.2: root owner, our payload size as class, extended RCODE and flags as TTL.
-fn emit_opt(enc: &mut BinEncoder<'_>, ttl: u32) -> ProtoResult<()> {
+/// RFC 6891 §6.1.2: root owner, our payload size as class, extended RCODE and flags as TTL,
+/// then the options.
+fn emit_opt(enc: &mut BinEncoder<'_>, ttl: u32, options: &ReplyOptions<'_>) -> ProtoResult<()> {
     enc.emit(0)?;
     enc.emit_u16(RecordType::OPT.into())?;
     enc.emit_u16(EDNS_PAYLOAD)?;
     enc.emit_u32(ttl)?;
-    enc.emit_u16(0)
+    // `ServerIdentity` keeps the options far below 65535 octets.
+    enc.emit_u16(options.len() as u16)?;
+    options.emit(enc)
+}
+
+/// A TXT record in class CH, owned by the question name (a pointer to it), TTL 0, holding
+/// `text` as one character-string (`ServerIdentity` keeps it within 255 octets).
+fn write_chaos_txt(enc: &mut BinEncoder<'_>, text: &[u8]) -> ProtoResult<()> {
+    enc.emit_u16(0xc000 | HEADER_LEN as u16)?;
+    enc.emit_u16(RecordType::TXT.into())?;
+    enc.emit_u16(DNSClass::CH.into())?;
+    enc.emit_u32(0)?;
+    enc.emit_u16(1 + text.len() as u16)?;
+    enc.emit(text.len() as u8)?;
+    enc.emit_vec(text)
 }

@@ -10,7 +10,7 @@ use crate::authority::Catalog;
 /// Every RRset of [`Catalog::direct_address_rrsets`] and every non-empty pool answer now in
 /// force, sorted by type and name so the same catalog always gives the same list. Each carries
 /// its order: zone RRsets rotate plainly with all their records, pools bring their weighted
-/// schedule and answer cap.
+/// schedule and answer cap. Each says whether an RRSIG covers it ([`Catalog::is_signed`]).
 pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
     let pools = catalog.pools();
     let mut rrsets: Vec<HotRrset> = catalog
@@ -33,6 +33,7 @@ pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
                     .collect(),
                 schedule: rrset.order.schedule.to_vec(),
                 cap: rrset.order.cap.map(|cap| cap as usize),
+                signed: catalog.is_signed(&rrset.name, rrset.rtype),
             })
         })
         .collect();

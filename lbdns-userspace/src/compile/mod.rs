@@ -12,9 +12,12 @@ mod hot;
 use std::net::IpAddr;
 
 pub use hot::hot_rrsets;
+use lbdns_common::edns::Nsid;
+
+use crate::authority::ServerIdentity;
 pub use lbdns_common::qtype::AddrType;
 use lbdns_common::{
-    answer::{AnswerSet, AnswerSetV4, AnswerSetV6},
+    answer::{AnswerSet, AnswerSetV4, AnswerSetV6, SIGNED},
     limits::{MAX_ADDRS, MAX_NAME_LEN, MAX_SCHEDULE},
 };
 
@@ -42,6 +45,9 @@ pub struct HotRrset {
     /// The most records one reply carries (a pool's `answers`); `None`, or anything from the
     /// number of addresses up, carries them all.
     pub cap: Option<usize>,
+    /// An RRSIG at the owner covers the RRset: DO=1 queries go to the socket path, which adds
+    /// it (`lbdns_common::answer::SIGNED`).
+    pub signed: bool,
 }
 
 /// Identifies an RRset in the image and in the maps: (name, type).
@@ -166,6 +172,12 @@ pub enum CompileError {
     },
 }
 
+/// The NSID the program sends to queries that ask for it, if `identity` has one.
+pub fn nsid(identity: &ServerIdentity) -> Option<Nsid> {
+    // `ServerIdentity` holds 1..=MAX_NSID_LEN octets, all of which `Nsid` takes.
+    identity.nsid().and_then(Nsid::new)
+}
+
 /// Compiles hot RRsets into a map image. Each answer set keeps the RRset's address order, its
 /// schedule (`0, 1, .., count - 1` for plain rotation) and its cap clamped to the number of
 /// addresses (`limit == count` without one).
@@ -272,7 +284,8 @@ fn answer_set<const L: usize>(
         count: count as u16,
         limit: rrset.cap.map_or(count, |cap| cap.min(count)) as u16,
         schedule_len: 0,
-        _pad: [0; 3],
+        flags: if rrset.signed { SIGNED } else { 0 },
+        _pad: [0; 2],
         schedule: [0; MAX_SCHEDULE],
         addrs: [[0; L]; MAX_ADDRS],
     };

@@ -23,6 +23,7 @@ fn a(name: &str, addrs: &[[u8; 4]]) -> HotRrset {
             .collect(),
         schedule: Vec::new(),
         cap: None,
+        signed: false,
     }
 }
 
@@ -198,6 +199,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 addrs: vec![v4("192.0.2.53")],
                 schedule: Vec::new(),
                 cap: None,
+                signed: false,
             },
             HotRrset {
                 name: wire("www.example.test"),
@@ -206,6 +208,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 addrs: vec![v4("192.0.2.2"), v4("192.0.2.1")],
                 schedule: Vec::new(),
                 cap: None,
+                signed: false,
             },
             HotRrset {
                 name: wire("www.example.test"),
@@ -214,7 +217,62 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 addrs: vec![IpAddr::V6("2001:db8::1".parse().unwrap())],
                 schedule: Vec::new(),
                 cap: None,
+                signed: false,
             },
         ]
     );
+}
+
+#[test]
+fn rfc4035_3_1_1_rrsets_covered_by_an_rrsig_are_marked_signed_per_type() {
+    // RRSIG RDATA in RFC 3597 form: its first two octets are the type covered (A here).
+    let zone = crate::zone::Zone::parse(
+        "$ORIGIN example.test.\n\
+         @      300 SOA ns hostmaster 1 3600 600 86400 60\n\
+         @      300 NS  ns\n\
+         www     60 A   192.0.2.1\n\
+         www     60 AAAA 2001:db8::1\n\
+         www     60 TYPE46 \\# 21 0001 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n\
+         ns     300 A   192.0.2.53\n",
+        std::path::Path::new("signed.test.zone"),
+        None,
+    )
+    .unwrap();
+    let catalog = crate::authority::Catalog::new(&[zone]).unwrap();
+    let signed: Vec<(Vec<u8>, AddrType, bool)> = hot_rrsets(&catalog)
+        .into_iter()
+        .map(|r| (r.name, r.qtype, r.signed))
+        .collect();
+    assert_eq!(
+        signed,
+        [
+            (wire("ns.example.test"), AddrType::A, false),
+            (wire("www.example.test"), AddrType::A, true),
+            (wire("www.example.test"), AddrType::Aaaa, false),
+        ]
+    );
+    let mut rrset = a("www.example.test", &[[192, 0, 2, 1]]);
+    assert_eq!(a_set(rrset.clone()).flags, 0);
+    rrset.signed = true;
+    assert_eq!(a_set(rrset).flags, lbdns_common::answer::SIGNED);
+}
+
+#[test]
+fn rfc5001_the_nsid_is_copied_zero_padded_with_its_checksum_share() {
+    use crate::authority::ServerIdentity;
+    assert_eq!(nsid(&ServerIdentity::default()), None);
+    let identity = ServerIdentity::default()
+        .with_nsid(b"abc".to_vec())
+        .unwrap();
+    let nsid = nsid(&identity).unwrap();
+    assert_eq!((nsid.len, &nsid.data[..4]), (3, &b"abc\0"[..]));
+    assert!(nsid.data[3..].iter().all(|&b| b == 0));
+    // 0x6162 + 0x6300
+    assert_eq!(nsid.sum, 0xc462);
+    // End-around carry: 0xffff + 0x0002 folds to 0x0002.
+    let carried = lbdns_common::edns::Nsid::new(&[0xff, 0xff, 0, 2]).unwrap();
+    assert_eq!(carried.sum, 2);
+    let longest = vec![0xff; lbdns_common::edns::MAX_NSID_LEN];
+    assert!(lbdns_common::edns::Nsid::new(&longest).is_some());
+    assert!(lbdns_common::edns::Nsid::new(&[longest, vec![1]].concat()).is_none());
 }

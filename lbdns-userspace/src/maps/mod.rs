@@ -14,6 +14,7 @@ use std::io;
 use aya::{maps::MapError as AyaMapError, Ebpf};
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
+    edns::{Nsid, ANSWERS_NSID, NSID_SLOT},
     maps,
     qtype::AddrType,
 };
@@ -80,10 +81,12 @@ pub struct PublishReport {
     pub waited: bool,
 }
 
-/// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`) and knows what
-/// they hold.
+/// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`, `EDNS_ANSWERS`,
+/// `NSID_VALUES`) and knows what they hold.
 pub struct MapWriter {
     names: NameTable,
+    edns_answers: MappedArray<u32>,
+    nsids: MappedArray<Nsid>,
     slots_v4: MappedArray<u32>,
     slots_v6: MappedArray<u32>,
     answers: Answers,
@@ -146,6 +149,8 @@ impl MapWriter {
             v4: mapped(ebpf, maps::ANSWERS_V4)?,
             v6: mapped(ebpf, maps::ANSWERS_V6)?,
         };
+        let edns_answers = mapped(ebpf, maps::EDNS_ANSWERS)?;
+        let nsids = mapped(ebpf, maps::NSID_VALUES)?;
         let slots_v4 = mapped(ebpf, maps::RRSET_SLOT_V4)?;
         let slots_v6 = mapped(ebpf, maps::RRSET_SLOT_V6)?;
         let table = NameTable::new(
@@ -163,6 +168,8 @@ impl MapWriter {
         });
         Ok(Self {
             names: table,
+            edns_answers,
+            nsids,
             slots_v4,
             slots_v6,
             answers,
@@ -191,6 +198,33 @@ impl MapWriter {
             }
         }
         Ok(report)
+    }
+
+    /// Makes the program send `nsid` to queries that ask for it, or no NSID. A new value goes
+    /// into the `NSID_VALUES` slot that is not current, once no program can still be reading
+    /// it, and one store to `EDNS_ANSWERS` switches to it (`lbdns_common::edns::NSID_SLOT`).
+    pub fn publish_nsid(&self, nsid: Option<&Nsid>) -> Result<(), MapError> {
+        let answers = self.edns_answers.read(0);
+        let current = u32::from(answers & NSID_SLOT != 0);
+        let Some(nsid) = nsid else {
+            if answers & ANSWERS_NSID != 0 {
+                self.edns_answers.point(0, answers & !ANSWERS_NSID);
+            }
+            return Ok(());
+        };
+        if answers & ANSWERS_NSID != 0 && self.nsids.read(current) == *nsid {
+            return Ok(());
+        }
+        let next = 1 - current;
+        // A program that read `EDNS_ANSWERS` before it last pointed at `next` may still be
+        // copying from it. Only at the first publish has no program ever read it.
+        if self.nsids.read(next).len != 0 {
+            wait_for_readers().map_err(MapError::GracePeriod)?;
+        }
+        self.nsids.write(next, nsid);
+        let slot = if next == 1 { NSID_SLOT } else { 0 };
+        self.edns_answers.point(0, ANSWERS_NSID | slot);
+        Ok(())
     }
 
     /// Carries out one step. On failure nothing a program can reach has changed.

@@ -10,6 +10,9 @@ use crate::presentation::{parse_class, parse_hex, parse_qtype, Z_FLAG};
 
 /// The query corpus, one query per line; see the header of the file for its grammar.
 const CORPUS: &str = include_str!("../../corpus/queries.txt");
+/// Queries for a server configured with an identity, a version and an NSID, in the same
+/// grammar.
+const IDENTITY_CORPUS: &str = include_str!("../../corpus/identity.txt");
 
 /// The least number of queries the corpus must hold.
 const MIN_QUERIES: usize = 200;
@@ -239,25 +242,34 @@ impl fmt::Display for Case {
     }
 }
 
-/// Parses the whole corpus, which must hold at least [`MIN_QUERIES`] queries. Query IDs are
-/// derived from the line number so that every run sends byte-identical queries.
+/// Parses the whole corpus, which must hold at least [`MIN_QUERIES`] queries.
 pub fn load_corpus() -> Result<Vec<Case>> {
+    let cases = load(CORPUS, "queries.txt")?;
+    ensure!(
+        cases.len() >= MIN_QUERIES,
+        "the corpus has only {} queries",
+        cases.len()
+    );
+    Ok(cases)
+}
+
+/// Parses the identity corpus, `tests/corpus/identity.txt`.
+pub fn load_identity_corpus() -> Result<Vec<Case>> {
+    load(IDENTITY_CORPUS, "identity.txt")
+}
+
+/// Parses a corpus file's text. Query IDs are derived from the line number so that every run
+/// sends byte-identical queries.
+fn load(corpus: &str, file: &str) -> Result<Vec<Case>> {
     let mut cases = Vec::new();
-    for (i, text) in CORPUS.lines().enumerate() {
+    for (i, text) in corpus.lines().enumerate() {
         let t = text.trim();
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
         let line = i + 1;
         let id = 0x4000 + u16::try_from(line)?;
-        cases.push(
-            Case::parse(line, t, id).with_context(|| format!("queries.txt line {line}: {t}"))?,
-        );
+        cases.push(Case::parse(line, t, id).with_context(|| format!("{file} line {line}: {t}"))?);
     }
-    ensure!(
-        cases.len() >= MIN_QUERIES,
-        "the corpus has only {} queries",
-        cases.len()
-    );
     Ok(cases)
 }

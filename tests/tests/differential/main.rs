@@ -44,12 +44,12 @@ use lbdns_tests::wire::{flag, Builder};
 use lbdns_tests::{preflight, Topology};
 
 use compare::compare;
-use corpus::{encode_name, load_corpus, Case};
+use corpus::{encode_name, load_corpus, load_identity_corpus, Case};
 use decode::decode;
 use divergences::{reconcile, DIVERGENCES};
 use exchange::ask;
 use reply::{Echo, Outcome};
-use servers::{start_nsd, start_under_test, zone_paths, LBDNS_PORT, NSD_PORT};
+use servers::{start_nsd, start_under_test, zone_paths, Running, IDENTITY, LBDNS_PORT, NSD_PORT};
 
 /// Bound on the whole corpus run, so a wedged server cannot hang the suite.
 const RUN_TIMEOUT: Duration = Duration::from_secs(240);
@@ -69,9 +69,31 @@ fn lbdns_agrees_with_nsd() -> Result<()> {
 
     // Declared before the servers so they are stopped before the namespaces go away.
     let topo = Topology::new()?;
-    let mut nsd_server = start_nsd(&topo, NSD_PORT)?;
-    let mut lbdns_server = start_under_test(&topo)?;
+    let mut nsd_server = start_nsd(&topo, NSD_PORT, None)?;
+    let mut lbdns_server = start_under_test(&topo, None)?;
+    run_corpus(&topo, &cases, &mut lbdns_server, &mut nsd_server)
+}
 
+/// Both servers configured with the same identity, version and NSID ([`IDENTITY`]): the
+/// CHAOS-class names and the NSID option (RFC 5001) on the queries of `identity.txt`.
+#[test]
+fn lbdns_identity_agrees_with_nsd() -> Result<()> {
+    preflight(&["nsd"])?;
+    let cases = load_identity_corpus()?;
+    let topo = Topology::new()?;
+    let mut nsd_server = start_nsd(&topo, NSD_PORT, Some(&IDENTITY))?;
+    let mut lbdns_server = start_under_test(&topo, Some(&IDENTITY))?;
+    run_corpus(&topo, &cases, &mut lbdns_server, &mut nsd_server)
+}
+
+/// Sends every case to both servers and fails, with a report of every difference, unless
+/// the replies agree or differ only by a documented divergence.
+fn run_corpus(
+    topo: &Topology,
+    cases: &[Case],
+    lbdns_server: &mut Running,
+    nsd_server: &mut Running,
+) -> Result<()> {
     // LBDNS_DIFF_VERBOSE=1 prints every query with both replies (run with --nocapture).
     let verbose = std::env::var_os("LBDNS_DIFF_VERBOSE").is_some();
     let started = Instant::now();
@@ -79,15 +101,15 @@ fn lbdns_agrees_with_nsd() -> Result<()> {
     let mut report = String::new();
     let mut failures = 0;
     let mut used: BTreeMap<&str, usize> = BTreeMap::new();
-    for case in &cases {
+    for case in cases {
         ensure!(
             started.elapsed() < RUN_TIMEOUT,
             "corpus run exceeded {RUN_TIMEOUT:?} at line {}",
             case.line
         );
-        let at = || format!("queries.txt line {}: {}", case.line, case.text);
-        let lbdns = ask(&topo, case, LBDNS_PORT).with_context(|| format!("lbdns, {}", at()))?;
-        let nsd = ask(&topo, case, NSD_PORT).with_context(|| format!("nsd, {}", at()))?;
+        let at = || format!("line {}: {}", case.line, case.text);
+        let lbdns = ask(topo, case, LBDNS_PORT).with_context(|| format!("lbdns, {}", at()))?;
+        let nsd = ask(topo, case, NSD_PORT).with_context(|| format!("nsd, {}", at()))?;
         if verbose {
             println!("--- {case}\n  lbdns: {lbdns}\n  nsd:   {nsd}");
         }
@@ -158,6 +180,13 @@ fn lbdns_agrees_with_nsd() -> Result<()> {
 /// without needing root.
 #[test]
 fn corpus_is_well_formed() -> Result<()> {
+    let identity = load_identity_corpus()?;
+    for category in ["chaos", "nsid"] {
+        ensure!(
+            identity.iter().any(|c| c.category == category),
+            "no identity query in category {category}"
+        );
+    }
     let cases = load_corpus()?;
     for category in [
         "type",

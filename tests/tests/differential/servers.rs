@@ -19,25 +19,43 @@ pub const ZONES: &[(&str, &str)] = &[
     ("child.lbdns.test", "tests/corpus/child.lbdns.test.zone"),
 ];
 
+/// What a server says about itself, configured alike in NSD (`identity:`, `version:`, `nsid:`)
+/// and lbdns (`[server]`).
+#[derive(Debug)]
+pub struct Identity {
+    pub identity: &'static str,
+    pub version: &'static str,
+    /// Text; NSD takes it with its `ascii_` prefix.
+    pub nsid: &'static str,
+}
+
+/// The identity of `lbdns_identity_agrees_with_nsd`.
+pub const IDENTITY: Identity = Identity {
+    identity: "ns1.lbdns.test",
+    version: "lbdns-test 1",
+    nsid: "host-17",
+};
+
 /// [`ZONES`] with their files as absolute paths.
 pub fn zone_paths() -> Vec<(&'static str, PathBuf)> {
     let root = workspace_root();
     ZONES.iter().map(|(o, f)| (*o, root.join(f))).collect()
 }
 
-/// Starts NSD on `port` of both server addresses, serving [`ZONES`].
+/// Starts NSD on `port` of both server addresses, serving [`ZONES`], saying `identity` about
+/// itself or, without one, nothing.
 ///
 /// The configuration is ours rather than [`Server::nsd`]'s because these settings matter for
 /// the comparison:
 /// - rate limiting is off: the corpus is a burst from one client;
-/// - `hide-version`/`hide-identity` make NSD refuse CH TXT `version.bind` and `id.server` like
-///   any other question outside its zones, instead of answering with its own build data,
-///   which is no part of the zones being compared;
+/// - without an identity, `hide-version`/`hide-identity` make NSD refuse CH TXT `version.bind`
+///   and `id.server` like any other question outside its zones, as lbdns does by default,
+///   instead of answering with its own build data;
 /// - rotation stays off (NSD's default): sections are compared as sets;
 /// - `minimal-responses` stays off (NSD's default), so NSD's additional-section processing for
 ///   MX, SRV and NS targets is there to check lbdns's against; the apex NS RRset NSD adds to
 ///   positive answers is then a documented divergence.
-pub fn start_nsd(topo: &Topology, port: u16) -> Result<Running> {
+pub fn start_nsd(topo: &Topology, port: u16, identity: Option<&Identity>) -> Result<Running> {
     let dir = TempDir::new("differential-nsd")?;
     let d = dir.path().display();
     let mut conf = [
@@ -53,12 +71,20 @@ pub fn start_nsd(topo: &Topology, port: u16) -> Result<Running> {
         format!("  zonelistfile: \"{d}/zone.list\""),
         "  rrl-ratelimit: 0".into(),
         "  rrl-whitelist-ratelimit: 0".into(),
-        "  hide-version: yes".into(),
-        "  hide-identity: yes".into(),
         "  verbosity: 1".into(),
     ]
     .join("\n");
     conf.push('\n');
+    match identity {
+        None => conf.push_str("  hide-version: yes\n  hide-identity: yes\n"),
+        Some(id) => {
+            let _ = write!(
+                conf,
+                "  identity: \"{}\"\n  version: \"{}\"\n  nsid: \"ascii_{}\"\n",
+                id.identity, id.version, id.nsid
+            );
+        }
+    }
     for addr in topo.server_addrs(port) {
         let _ = writeln!(conf, "  ip-address: {}@{port}", addr.ip());
     }
@@ -98,14 +124,31 @@ pub struct Running {
 /// `LBDNS_TEST_SERVER=nsd` (the harness's switch for validating a suite against the reference
 /// implementation: NSD against itself must agree on every query, which proves the corpus,
 /// the client and the comparison before lbdns is involved).
-pub fn start_under_test(topo: &Topology) -> Result<Running> {
+pub fn start_under_test(topo: &Topology, identity: Option<&Identity>) -> Result<Running> {
     match std::env::var("LBDNS_TEST_SERVER").as_deref() {
-        Ok("nsd") => start_nsd(topo, LBDNS_PORT),
+        Ok("nsd") => start_nsd(topo, LBDNS_PORT, identity),
         Ok("lbdns") | Err(_) => {
             let zones: Vec<PathBuf> = zone_paths().into_iter().map(|(_, p)| p).collect();
             let zones: Vec<&Path> = zones.iter().map(PathBuf::as_path).collect();
-            let server = Server::lbdns(topo, &zones, &topo.server_addrs(LBDNS_PORT))?;
-            Ok(Running { server, _dir: None })
+            let listen = topo.server_addrs(LBDNS_PORT);
+            let Some(id) = identity else {
+                let server = Server::lbdns(topo, &zones, &listen)?;
+                return Ok(Running { server, _dir: None });
+            };
+            let dir = TempDir::new("differential-lbdns")?;
+            let config = dir.write(
+                "lbdns.toml",
+                &format!(
+                    "[server]\nidentity = \"{}\"\nversion = \"{}\"\nnsid = \"{}\"\n",
+                    id.identity, id.version, id.nsid
+                ),
+            )?;
+            let config = config.display().to_string();
+            let server = Server::lbdns_with(topo, &zones, &listen, &["--config", &config])?;
+            Ok(Running {
+                server,
+                _dir: Some(dir),
+            })
         }
         Ok(other) => bail!("LBDNS_TEST_SERVER={other}: expected `lbdns` or `nsd`"),
     }

@@ -217,7 +217,6 @@ fn flags_and_edns(rng: &mut Rng, cases: &mut Vec<Case>) {
         rng,
     );
     for (what, option) in [
-        ("an empty NSID option", vec![0, 3, 0, 0]),
         ("an unknown option", vec![0xfd, 0xe9, 0, 3, 1, 2, 3]),
         ("an empty option of code 0", vec![0, 0, 0, 0]),
         ("a client cookie", vec![0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]),
@@ -227,6 +226,122 @@ fn flags_and_edns(rng: &mut Rng, cases: &mut Vec<Case>) {
             base(0).opt(&[0], 1232, 0, 0, &option).build(),
             rng,
         );
+    }
+}
+
+/// The NSID option (the fixture's server has one), DO=1 for signed RRsets (passed), DO=0 and
+/// unsigned types (answered), and the CHAOS class (passed).
+fn options_and_signatures(rng: &mut Rng, cases: &mut Vec<Case>) {
+    let www = "www.example.com";
+    let nsid = [0, 3, 0, 0];
+    let cookie_then_nsid = [0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 3, 0, 0];
+    for v6 in [false, true] {
+        // RFC 5001 §2.2: the reply carries the fixture's NSID, as the socket path's does, after
+        // names of odd and even length (the option's checksum share depends on its offset).
+        for (what, name, qtype, size, options, flags, vlan) in [
+            (
+                "an empty NSID option",
+                www,
+                rtype::A,
+                1232,
+                &nsid[..],
+                0,
+                Vlan::None,
+            ),
+            (
+                "a cookie, then NSID",
+                www,
+                rtype::AAAA,
+                1232,
+                &cookie_then_nsid,
+                0,
+                Vlan::Dot1q,
+            ),
+            (
+                "NSID with DO=1",
+                www,
+                rtype::A,
+                512,
+                &nsid,
+                0x8000,
+                Vlan::Dot1ad,
+            ),
+            (
+                "NSID, even name length",
+                "ab.t",
+                rtype::A,
+                1232,
+                &nsid,
+                0,
+                Vlan::None,
+            ),
+        ] {
+            let dns = Builder::new(0x0a5d, flag::RD)
+                .question(name, qtype)
+                .opt(&[0], size, 0, flags, options)
+                .build();
+            cases.push(Case {
+                what: format!("{name} type {qtype} EDNS with {what} (v6={v6})"),
+                frame: framed(v6, vlan, &dns, rng),
+                expect: Expect::Answer(Layout::new(vlan, v6)),
+            });
+        }
+        // 16 AAAA records and the NSID fit 1232 bytes, not 512.
+        let big = fixture::big_name();
+        for (size, expect) in [
+            (1232, Expect::Answer(Layout::new(Vlan::None, v6))),
+            (512, Expect::Pass(Counter::PassSize)),
+        ] {
+            let dns = Builder::new(0x0b16, 0)
+                .question(&big, rtype::AAAA)
+                .opt(&[0], size, 0, 0, &nsid)
+                .build();
+            cases.push(Case {
+                what: format!("{big} AAAA, NSID, EDNS {size} (v6={v6})"),
+                frame: framed(v6, Vlan::None, &dns, rng),
+                expect,
+            });
+        }
+        let signed = [
+            (fixture::SIGNED, rtype::A, true),
+            (fixture::SIGNED, rtype::AAAA, true),
+            (fixture::HALF_SIGNED, rtype::A, true),
+            (fixture::HALF_SIGNED, rtype::AAAA, false),
+        ];
+        for (name, qtype, covered) in signed {
+            for edns in [Edns::None, Edns::Plain, Edns::DnssecOk, Edns::WithOptions] {
+                let builder = Builder::new(rng.next() as u16, flag::RD).question(name, qtype);
+                let dns = with_edns(builder, edns).build();
+                // RFC 4035 §3.1.1: DO=1 needs the RRSIG, which only the socket path adds.
+                let expect = if covered && matches!(edns, Edns::DnssecOk) {
+                    Expect::Pass(Counter::PassSigned)
+                } else {
+                    Expect::Answer(Layout::new(Vlan::None, v6))
+                };
+                cases.push(Case {
+                    what: format!("{name} type {qtype} {edns:?} (v6={v6})"),
+                    frame: framed(v6, Vlan::None, &dns, rng),
+                    expect,
+                });
+            }
+        }
+        // The server's identity lives in class CH, which only the socket path answers.
+        for (name, qtype) in [
+            ("id.server", rtype::TXT),
+            ("hostname.bind", rtype::TXT),
+            ("version.bind", rtype::TXT),
+            (www, rtype::A),
+        ] {
+            let dns = Builder::new(0x0c4a, 0)
+                .question_raw(&wire::name(name), qtype, 3)
+                .opt(&[0], 1232, 0, 0, &nsid)
+                .build();
+            cases.push(Case {
+                what: format!("CH {name} type {qtype} (v6={v6})"),
+                frame: framed(v6, Vlan::None, &dns, rng),
+                expect: Expect::Pass(Counter::PassType),
+            });
+        }
     }
 }
 
@@ -663,6 +778,7 @@ pub fn corpus() -> Vec<Case> {
     let mut cases = Vec::new();
     answer_matrix(&mut rng, &mut cases);
     flags_and_edns(&mut rng, &mut cases);
+    options_and_signatures(&mut rng, &mut cases);
     long_names_and_sizes(&mut rng, &mut cases);
     name_lengths(&mut rng, &mut cases);
     pass_reasons(&mut rng, &mut cases);

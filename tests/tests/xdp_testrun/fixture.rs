@@ -1,13 +1,14 @@
 //! What the tests serve: zones/example.com.zone, a generated zone example.net with long names
-//! (name records of many words), the size limits and name lengths, and a generated zone t with
-//! names shorter than 8 bytes. The hot RRsets come from the catalog
+//! (name records of many words), the size limits and name lengths, a generated zone t with
+//! names shorter than 8 bytes, and a signed zone signed.test (RRSIGs in RFC 3597 form). The
+//! server has an NSID ([`NSID`]). The hot RRsets come from the catalog
 //! through `compile::hot_rrsets`, as in the daemon, so the socket path's answers are the
 //! reference for the program's.
 
 use std::{fmt::Write as _, path::Path};
 
 use lbdns::{
-    authority::Catalog,
+    authority::{Catalog, ServerIdentity},
     compile::{self, HotRrset},
     zone::Zone,
 };
@@ -103,7 +104,52 @@ fn test_zone() -> String {
     text
 }
 
-/// The three zones, as the socket path serves them.
+/// The signed zone's apex.
+const SIGNED_APEX: &str = "signed.test";
+/// A and AAAA, both covered by RRSIGs.
+pub const SIGNED: &str = "www.signed.test";
+/// A covered by an RRSIG, AAAA not: coverage is per type.
+pub const HALF_SIGNED: &str = "half.signed.test";
+
+/// An RRSIG covering `covered` in RFC 3597 form (the zone reader's only form for it so far):
+/// algorithm 13, 3 labels, original TTL 60, fixed validity and key tag, signer signed.test.,
+/// a 32-byte signature. Its content matters only for its first two octets.
+fn rrsig(covered: u16) -> String {
+    let mut rdata = covered.to_be_bytes().to_vec();
+    rdata.extend_from_slice(&[
+        13, 3, 0, 0, 0, 60, 0x70, 0xdb, 0xd8, 0x80, 0x5e, 0x0b, 0xe1, 0x00,
+    ]);
+    rdata.extend_from_slice(&[0x12, 0x34]);
+    rdata.extend_from_slice(b"\x06signed\x04test\x00");
+    rdata.extend(0..32u8);
+    let hex: String = rdata.iter().map(|b| format!("{b:02x}")).collect();
+    format!("TYPE46 \\# {} {hex}", rdata.len())
+}
+
+/// The signed zone: www's A and AAAA and half's A are covered by RRSIGs.
+fn signed_zone() -> String {
+    format!(
+        "$ORIGIN {SIGNED_APEX}.\n\
+         @ 300 SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60\n\
+         @ 300 NS ns1.example.com.\n\
+         www 60 A 198.18.10.1\n\
+         www 60 A 198.18.10.2\n\
+         www 60 AAAA 2001:db8:10::1\n\
+         www 60 {}\n\
+         www 60 {}\n\
+         half 60 A 198.18.10.3\n\
+         half 60 AAAA 2001:db8:10::3\n\
+         half 60 {}\n",
+        rrsig(1),
+        rrsig(28),
+        rrsig(1)
+    )
+}
+
+/// The NSID the fixture's server is configured with.
+pub const NSID: &[u8] = b"xdp-test";
+
+/// The zones, as the socket path serves them, with [`NSID`] configured.
 pub fn catalog() -> Catalog {
     let example = Zone::load(Path::new(EXAMPLE_ZONE), None)
         .unwrap_or_else(|error| panic!("{EXAMPLE_ZONE}: {error}"));
@@ -111,7 +157,14 @@ pub fn catalog() -> Catalog {
         .unwrap_or_else(|error| panic!("{error}"));
     let short = Zone::parse(&short_zone(), Path::new("t (generated)"), None)
         .unwrap_or_else(|error| panic!("{error}"));
-    Catalog::new(&[example, test, short]).expect("three apexes")
+    let signed = Zone::parse(&signed_zone(), Path::new("signed.test (generated)"), None)
+        .unwrap_or_else(|error| panic!("{error}"));
+    let identity = ServerIdentity::default()
+        .with_nsid(NSID.to_vec())
+        .expect("a short NSID");
+    Catalog::new(&[example, test, short, signed])
+        .expect("four apexes")
+        .with_identity(identity)
 }
 
 /// The RRsets the program is given: the catalog's hot RRsets.

@@ -51,6 +51,7 @@ fn rrsets(indices: impl Iterator<Item = u32>) -> Vec<HotRrset> {
             addrs: vec![IpAddr::V4(address(index))],
             schedule: Vec::new(),
             cap: None,
+            signed: false,
         })
         .collect()
 }
@@ -178,6 +179,7 @@ fn an_entry_leading_to_another_names_record_never_answers() {
         addrs: vec![IpAddr::V4(address(last))],
         schedule: Vec::new(),
         cap: None,
+        signed: false,
     };
     let v6 = HotRrset {
         qtype: AddrType::Aaaa,

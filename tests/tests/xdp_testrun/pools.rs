@@ -26,6 +26,7 @@ fn pool(name: &str, qtype: AddrType, hosts: u8, schedule: &[u8], cap: Option<usi
         addrs: (0..hosts).map(|host| addr(qtype, host)).collect(),
         schedule: schedule.to_vec(),
         cap,
+        signed: false,
     }
 }
 
@@ -180,6 +181,7 @@ fn selected(name: &str, policy: Policy, weights: [u32; 8], tiers: [u32; 8]) -> H
         addrs: selection.addresses.into_iter().map(IpAddr::V4).collect(),
         schedule: order.schedule.to_vec(),
         cap: order.cap.map(|cap| cap as usize),
+        signed: false,
     }
 }
 

@@ -65,6 +65,7 @@ fn rrsets(names: &BTreeMap<u8, u8>) -> Vec<HotRrset> {
                 addrs: addrs(index, version, qtype),
                 schedule: Vec::new(),
                 cap: None,
+                signed: false,
             })
         })
         .collect()

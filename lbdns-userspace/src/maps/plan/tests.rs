@@ -27,6 +27,7 @@ fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
             addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))],
             schedule: Vec::new(),
             cap: None,
+            signed: false,
         })
         .collect();
     rrsets.extend(v6.iter().map(|&(name, last)| HotRrset {
@@ -38,6 +39,7 @@ fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
         ))],
         schedule: Vec::new(),
         cap: None,
+        signed: false,
     }));
     compile(&rrsets).unwrap().image
 }
@@ -272,6 +274,7 @@ fn a_new_schedule_or_cap_alone_replaces_the_set() {
             ],
             schedule: schedule.to_vec(),
             cap,
+            signed: false,
         };
         compile(&[rrset]).unwrap().image
     };

@@ -1,0 +1,146 @@
+//! The socket path's one walk over a query's EDNS options, and the options a reply carries.
+//!
+//! [`read_options`] checks each option's framing and recognises the options the server
+//! implements; every other option is skipped (RFC 6891 §6.1.2), so a malformed option of a kind
+//! lbdns does not implement is not a FORMERR. A new option (DNS Cookies, RFC 7873; Client
+//! Subnet, RFC 7871) gets a field in [`RequestOptions`], an arm in the walker's `match`, and
+//! its reply value in [`ReplyOptions`], written in `lbdns_common::edns::REPLY_ORDER`.
+
+use hickory_proto::serialize::binary::BinEncoder;
+use hickory_proto::ProtoError;
+use lbdns_common::edns::{OPTION_NSID, REPLY_ORDER};
+
+use super::identity::ServerIdentity;
+
+/// The options of a query that the server acts on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// The query asks for the server's NSID (RFC 5001 §2.1). Its data, which a query should not
+    /// carry, is ignored.
+    pub nsid: bool,
+}
+
+/// An option's code and length do not frame the RDATA exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unframed;
+
+/// Walks the options of an OPT record's RDATA: each is code, length, then that many octets,
+/// and together they fill the RDATA.
+pub fn read_options(mut rdata: &[u8]) -> Result<RequestOptions, Unframed> {
+    let mut options = RequestOptions::default();
+    while !rdata.is_empty() {
+        let Some(&[code_hi, code_lo, len_hi, len_lo]) = rdata.get(..4) else {
+            return Err(Unframed);
+        };
+        let end = 4 + usize::from(u16::from_be_bytes([len_hi, len_lo]));
+        let Some(rest) = rdata.get(end..) else {
+            return Err(Unframed);
+        };
+        #[expect(
+            clippy::single_match,
+            reason = "the one place each implemented option gets an arm"
+        )]
+        match u16::from_be_bytes([code_hi, code_lo]) {
+            OPTION_NSID => options.nsid = true,
+            // DNS Cookies (OPTION_COOKIE) and Client Subnet (OPTION_CLIENT_SUBNET) are read
+            // here once implemented; until then they are skipped like any unknown option.
+            _ => {}
+        }
+        rdata = rest;
+    }
+    Ok(options)
+}
+
+/// The options a reply's OPT record carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReplyOptions<'a> {
+    /// The NSID, when the query asked for it and one is configured.
+    pub nsid: Option<&'a [u8]>,
+}
+
+impl<'a> ReplyOptions<'a> {
+    /// What the server answers to the options the query asked with.
+    pub fn answering(identity: &'a ServerIdentity, asked: RequestOptions) -> Self {
+        Self {
+            nsid: asked.nsid.then(|| identity.nsid()).flatten(),
+        }
+    }
+
+    /// The data of the option `code`, if the reply carries it.
+    fn data(&self, code: u16) -> Option<&'a [u8]> {
+        match code {
+            OPTION_NSID => self.nsid,
+            _ => None,
+        }
+    }
+
+    /// The octets the options take in the OPT RDATA.
+    pub fn len(&self) -> usize {
+        REPLY_ORDER
+            .iter()
+            .filter_map(|&code| self.data(code))
+            .map(|data| 4 + data.len())
+            .sum()
+    }
+
+    /// Writes the options in `REPLY_ORDER`.
+    pub fn emit(&self, enc: &mut BinEncoder<'_>) -> Result<(), ProtoError> {
+        for code in REPLY_ORDER {
+            if let Some(data) = self.data(code) {
+                enc.emit_u16(code)?;
+                // `ServerIdentity` bounds every value far below 65535 octets.
+                enc.emit_u16(data.len() as u16)?;
+                enc.emit_vec(data)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc6891_6_1_2_unknown_options_are_skipped_and_framing_checked() {
+        let options = [
+            0xfd, 0xe9, 0, 2, 0xab, 0xcd, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8,
+        ];
+        assert_eq!(read_options(&options), Ok(RequestOptions::default()));
+        assert_eq!(read_options(&[]), Ok(RequestOptions::default()));
+        assert_eq!(read_options(&[0, 3, 0]), Err(Unframed));
+        assert_eq!(read_options(&[0, 3, 0, 1]), Err(Unframed));
+        assert_eq!(read_options(&[0, 8, 0, 0, 0xff]), Err(Unframed));
+    }
+
+    #[test]
+    fn rfc5001_2_1_an_nsid_option_among_others_asks_for_the_nsid() {
+        let options = [0, 10, 0, 1, 7, 0, 3, 0, 0];
+        assert_eq!(read_options(&options), Ok(RequestOptions { nsid: true }));
+        // A query should send it empty; one with data still asks.
+        assert_eq!(
+            read_options(&[0, 3, 0, 2, 1, 2]),
+            Ok(RequestOptions { nsid: true })
+        );
+    }
+
+    #[test]
+    fn rfc5001_2_2_the_nsid_goes_out_only_when_asked_and_configured() {
+        let asked = RequestOptions { nsid: true };
+        let off = ServerIdentity::default();
+        assert_eq!(
+            ReplyOptions::answering(&off, asked),
+            ReplyOptions::default()
+        );
+        let on = ServerIdentity::default()
+            .with_nsid(b"host-17".to_vec())
+            .unwrap();
+        let reply = ReplyOptions::answering(&on, RequestOptions::default());
+        assert_eq!(reply, ReplyOptions::default());
+        let reply = ReplyOptions::answering(&on, asked);
+        assert_eq!(reply.len(), 11);
+        let mut out = Vec::new();
+        reply.emit(&mut BinEncoder::new(&mut out)).unwrap();
+        assert_eq!(out, b"\0\x03\0\x07host-17");
+    }
+}
