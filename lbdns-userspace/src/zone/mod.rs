@@ -6,6 +6,7 @@
 mod lexer;
 mod name;
 mod rdata;
+mod rtype;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -75,10 +76,11 @@ pub enum ZoneErrorKind {
     Class(String),
     #[error("unknown record type '{0}'")]
     UnknownType(String),
-    #[error("{rtype} RDATA: {why}")]
+    #[error("{} RDATA: {why}", rtype::name(*rtype))]
     Rdata { rtype: RecordType, why: String },
     #[error(
-        "{0} in presentation form is not supported; write it in RFC 3597 form (\\# length hex)"
+        "{} in presentation form is not supported; write it in RFC 3597 form (\\# length hex)",
+        rtype::name(*.0)
     )]
     UnsupportedText(RecordType),
     #[error("unknown directive '{0}'")]
@@ -312,19 +314,11 @@ fn is_class(upper: &str) -> bool {
             .is_some_and(|n| n.parse::<u16>().is_ok())
 }
 
-/// Mnemonics and the RFC 3597 `TYPEnnn` form.
+/// Mnemonics and the RFC 3597 `TYPEnnn` form; meta types never appear in a zone.
 fn record_type(upper: &str) -> Result<RecordType, ZoneErrorKind> {
-    if let Some(code) = upper
-        .strip_prefix("TYPE")
-        .and_then(|n| n.parse::<u16>().ok())
-    {
-        return Ok(RecordType::from(code));
-    }
-    match RecordType::from_str(upper) {
-        Ok(RecordType::OPT | RecordType::ANY | RecordType::AXFR | RecordType::IXFR) | Err(_) => {
-            Err(ZoneErrorKind::UnknownType(upper.to_owned()))
-        }
-        Ok(rtype) => Ok(rtype),
+    match rtype::code(upper) {
+        Some(code) if !rtype::is_meta(code) => Ok(RecordType::from(code)),
+        _ => Err(ZoneErrorKind::UnknownType(upper.to_owned())),
     }
 }
 
