@@ -1,12 +1,19 @@
-//! RDATA in presentation form → wire-ready `RData`, for the common types and RFC 3597 `\#`.
+//! RDATA in presentation form → wire-ready `RData`: the common types, DNSSEC, SVCB/HTTPS and
+//! the other types zones carry (README.md lists them), and RFC 3597 `\#` for any type.
 //!
-//! Types whose RDATA holds names the server must follow (NS, CNAME, PTR, MX, SRV, SOA) become
-//! typed hickory values so lookups can read them and responses can compress them. Everything
-//! else is kept as opaque wire octets, which the encoder writes back byte for byte.
+//! Types whose RDATA the server must read or follow (A, AAAA, TXT, NS, CNAME, PTR, MX, SRV, SOA)
+//! become typed hickory values so lookups can read them and responses can compress them.
+//! Everything else is kept as opaque wire octets, names uncompressed and in the case written,
+//! which the encoder writes back byte for byte. The parsers of those live in submodules by
+//! family: `dnssec`, `svcb`, `loc` and `misc`; `encoding` holds the text encodings they share
+//! and `fields` the cursor that turns every bad field into a `ZoneErrorKind::Rdata`.
 
 mod dnssec;
 mod encoding;
 mod fields;
+mod loc;
+mod misc;
+mod svcb;
 
 use std::str::FromStr;
 
@@ -15,7 +22,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecoder, Restrict};
 use hickory_proto::serialize::txt::parse_ttl;
 
-use super::lexer::{unescape, Token};
+use super::lexer::Token;
 use super::{rtype, ZoneErrorKind};
 use fields::Fields;
 
@@ -74,7 +81,23 @@ fn opaque_wire(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
         "NSEC3" => dnssec::nsec3(f),
         "NSEC3PARAM" => dnssec::nsec3param(f),
         "ZONEMD" => dnssec::zonemd(f),
-        "CAA" => caa(f),
+        "SVCB" | "HTTPS" => svcb::svcb(f),
+        "TLSA" | "SMIMEA" => misc::tlsa(f),
+        "SSHFP" => misc::sshfp(f),
+        "OPENPGPKEY" => f.base64_rest("public key"),
+        "DHCID" => f.base64_rest("digest"),
+        "NAPTR" => misc::naptr(f),
+        "DNAME" => misc::dname(f),
+        "HINFO" => misc::hinfo(f),
+        "LOC" => loc::loc(f),
+        "URI" => misc::uri(f),
+        "RP" => misc::rp(f),
+        "AFSDB" => misc::afsdb(f),
+        "CERT" => misc::cert(f),
+        "EUI48" => misc::eui(f, 6),
+        "EUI64" => misc::eui(f, 8),
+        "CSYNC" => misc::csync(f),
+        "CAA" => misc::caa(f),
         _ => Err(ZoneErrorKind::UnsupportedText(f.rtype())),
     }
 }
@@ -152,24 +175,6 @@ fn generic(rtype: RecordType, fields: &[Token]) -> Result<RData, ZoneErrorKind> 
         }
         _ => Ok(opaque(rtype, wire)),
     }
-}
-
-/// RFC 8659 §4.1: flags, tag (ASCII letters and digits), value (a character-string).
-fn caa(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
-    let flags: u8 = f.number("flags")?;
-    let token = f.token("tag")?;
-    let tag = &token.text;
-    if tag.is_empty() || tag.len() > 15 || !tag.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(f.bad("tag", "1 to 15 ASCII letters and digits", token));
-    }
-    let value = f.token("value")?;
-    let value = unescape(&value.text)?;
-    let mut wire = Vec::with_capacity(2 + tag.len() + value.len());
-    wire.push(flags);
-    wire.push(tag.len() as u8);
-    wire.extend_from_slice(tag.as_bytes());
-    wire.extend_from_slice(&value);
-    Ok(wire)
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! DNSSEC records (RFC 4034, RFC 5155, RFC 7344, RFC 8976) in presentation form → wire octets.
 //! lbdns serves them as it finds them; it never signs or validates.
 
-use std::collections::BTreeSet;
-
 use super::encoding;
 use super::fields::{put_name, Fields};
 use crate::zone::{rtype, ZoneErrorKind};
@@ -96,7 +94,7 @@ pub fn rrsig(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
 pub fn nsec(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
     let mut wire = Vec::new();
     put_name(&mut wire, &f.name("next domain name")?);
-    wire.extend(type_bitmap(f)?);
+    wire.extend(f.type_bitmap_rest()?);
     Ok(wire)
 }
 
@@ -114,7 +112,7 @@ pub fn nsec3(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
     }
     wire.push(hash.len() as u8);
     wire.extend(hash);
-    wire.extend(type_bitmap(f)?);
+    wire.extend(f.type_bitmap_rest()?);
     Ok(wire)
 }
 
@@ -155,15 +153,4 @@ pub fn zonemd(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
     }
     wire.extend(digest);
     Ok(wire)
-}
-
-/// The rest of the fields as an RFC 4034 §4.1.2 type bitmap (shared by NSEC, NSEC3, CSYNC).
-pub fn type_bitmap(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
-    let mut types = BTreeSet::new();
-    for token in f.rest() {
-        let code = rtype::code(&token.text)
-            .ok_or_else(|| f.bad("type bitmap", "type mnemonics or TYPEnnn", token))?;
-        types.insert(code);
-    }
-    Ok(encoding::type_bitmap(&types))
 }

@@ -1,13 +1,14 @@
 //! The RDATA fields of one record, read in order, with errors that say which field is wrong
 //! and what was expected.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use hickory_proto::rr::{Name, RecordType};
 
 use super::encoding;
 use crate::zone::lexer::{unescape, Token};
-use crate::zone::{name, ZoneErrorKind};
+use crate::zone::{name, rtype, ZoneErrorKind};
 
 /// A cursor over the RDATA tokens of one record.
 pub struct Fields<'a> {
@@ -143,6 +144,19 @@ impl<'a> Fields<'a> {
                 "{what}: expected an even number of hex digits, found '{text}'"
             ))
         })
+    }
+}
+
+impl Fields<'_> {
+    /// The rest of the fields as an RFC 4034 §4.1.2 type bitmap (NSEC, NSEC3, CSYNC).
+    pub fn type_bitmap_rest(&mut self) -> Result<Vec<u8>, ZoneErrorKind> {
+        let mut types = BTreeSet::new();
+        for token in self.rest() {
+            let code = rtype::code(&token.text)
+                .ok_or_else(|| self.bad("type bitmap", "type mnemonics or TYPEnnn", token))?;
+            types.insert(code);
+        }
+        Ok(encoding::type_bitmap(&types))
     }
 }
 

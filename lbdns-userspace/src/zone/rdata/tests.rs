@@ -84,7 +84,7 @@ fn wrong_field_counts_and_values_are_errors() {
 }
 
 /// The wire octets of an opaque record, or its error message.
-fn wire(rtype: u16, text: &str) -> Result<Vec<u8>, String> {
+pub(super) fn wire(rtype: u16, text: &str) -> Result<Vec<u8>, String> {
     match rdata(RecordType::from(rtype), text) {
         Ok(RData::Unknown { rdata, .. }) => Ok(rdata.anything),
         Ok(other) => panic!("{rtype} parsed as typed {other:?}"),
@@ -92,13 +92,13 @@ fn wire(rtype: u16, text: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-fn hex(text: &str) -> Vec<u8> {
+pub(super) fn hex(text: &str) -> Vec<u8> {
     super::encoding::hex(text).unwrap()
 }
 
 /// Asserts that `text` is rejected with a message containing `needle`.
 #[track_caller]
-fn rejects(rtype: u16, text: &str, needle: &str) {
+pub(super) fn rejects(rtype: u16, text: &str, needle: &str) {
     match wire(rtype, text) {
         Ok(octets) => panic!("accepted {text:?} as {octets:02x?}"),
         Err(message) => assert!(message.contains(needle), "{message:?} lacks {needle:?}"),
