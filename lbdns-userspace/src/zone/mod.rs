@@ -57,6 +57,78 @@ impl fmt::Display for ZoneError {
     }
 }
 
+/// Every error found in one zone, in file order, up to `MAX_REPORTED`: an operator fixes a
+/// file in one pass rather than one error per run.
+#[derive(Debug, Clone)]
+pub struct ZoneErrors {
+    /// The zone's main file, which names the summary of errors left out.
+    file: PathBuf,
+    errors: Vec<ZoneError>,
+    /// How many more errors were found than `errors` holds.
+    more: usize,
+}
+
+/// Past this many errors a file is probably not a zone file at all; the rest are counted.
+pub const MAX_REPORTED: usize = 100;
+
+impl ZoneErrors {
+    fn new(file: &Path) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            errors: Vec::new(),
+            more: 0,
+        }
+    }
+
+    fn push(&mut self, error: ZoneError) {
+        if self.errors.len() < MAX_REPORTED {
+            self.errors.push(error);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The errors kept, in file order (`$INCLUDE`d files at the point of inclusion).
+    pub fn errors(&self) -> &[ZoneError] {
+        &self.errors
+    }
+
+    /// How many errors there were in all.
+    pub fn total(&self) -> usize {
+        self.errors.len() + self.more
+    }
+
+    /// One `file:line: message` line per error kept, then "and N more" if some were not.
+    pub fn messages(&self) -> impl Iterator<Item = String> + '_ {
+        let more = (self.more > 0).then(|| {
+            format!(
+                "{}: and {} more error(s) not shown",
+                self.file.display(),
+                self.more
+            )
+        });
+        self.errors.iter().map(ToString::to_string).chain(more)
+    }
+}
+
+impl fmt::Display for ZoneErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, message) in self.messages().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            f.write_str(&message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ZoneErrors {}
+
 /// What went wrong, independent of where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ZoneErrorKind {
@@ -104,7 +176,8 @@ pub enum ZoneErrorKind {
     #[error("no NS records at the zone apex {0}")]
     NoApexNs(String),
     #[error(
-        "TTLs differ within the {rtype} RRset of {name}; using the lowest, {ttl} (RFC 2181 §5.2)"
+        "TTLs differ within the {} RRset of {name}; using the lowest, {ttl} (RFC 2181 §5.2)",
+        rtype::name(*rtype)
     )]
     TtlMismatch {
         name: String,
@@ -115,27 +188,34 @@ pub enum ZoneErrorKind {
 
 impl Zone {
     /// Reads and validates the zone in `path`. `origin` overrides the file's own idea of its apex.
-    pub fn load(path: &Path, origin: Option<Name>) -> Result<Zone, ZoneError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ZoneError {
-            file: path.to_path_buf(),
-            line: 0,
-            kind: ZoneErrorKind::Io(e.to_string()),
-        })?;
-        Self::parse(&text, path, origin)
+    pub fn load(path: &Path, origin: Option<Name>) -> Result<Zone, ZoneErrors> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path, origin),
+            Err(e) => {
+                let mut errors = ZoneErrors::new(path);
+                errors.push(ZoneError {
+                    file: path.to_path_buf(),
+                    line: 0,
+                    kind: ZoneErrorKind::Io(e.to_string()),
+                });
+                Err(errors)
+            }
+        }
     }
 
     /// Parses master-file `text` as if read from `path` (which names it in errors and anchors
-    /// relative `$INCLUDE`s).
-    pub fn parse(text: &str, path: &Path, origin: Option<Name>) -> Result<Zone, ZoneError> {
-        let mut reader = Reader::new(origin.clone());
-        reader.read_text(text, path, origin.clone(), 0)?;
-        validate(reader.records, path, origin.as_ref())
+    /// relative `$INCLUDE`s). Reading goes on past a broken entry, so every error is reported.
+    pub fn parse(text: &str, path: &Path, origin: Option<Name>) -> Result<Zone, ZoneErrors> {
+        let mut reader = Reader::new(origin.clone(), path);
+        reader.read_text(text, path, origin.clone(), 0);
+        validate(reader.records, path, origin.as_ref(), reader.errors)
     }
 }
 
 /// State carried across entries and into `$INCLUDE`d files.
 struct Reader {
     records: Vec<SourceRecord>,
+    errors: ZoneErrors,
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
     last_owner: Option<Name>,
@@ -144,9 +224,10 @@ struct Reader {
 }
 
 impl Reader {
-    fn new(initial_origin: Option<Name>) -> Self {
+    fn new(initial_origin: Option<Name>, path: &Path) -> Self {
         Self {
             records: Vec::new(),
+            errors: ZoneErrors::new(path),
             default_ttl: None,
             last_ttl: None,
             last_owner: None,
@@ -154,38 +235,41 @@ impl Reader {
         }
     }
 
-    fn read_text(
-        &mut self,
-        text: &str,
-        path: &Path,
-        origin: Option<Name>,
-        depth: usize,
-    ) -> Result<(), ZoneError> {
+    fn read_text(&mut self, text: &str, path: &Path, origin: Option<Name>, depth: usize) {
         let file: Arc<Path> = Arc::from(path);
         let at = |line, kind| ZoneError {
             file: path.to_path_buf(),
             line,
             kind,
         };
-        let entries = lexer::entries(text).map_err(|e| at(e.line, e.kind))?;
+        let (entries, lex_errors) = lexer::entries(text);
+        // Lexical errors are merged in by line so that the report stays in file order.
+        let mut lex_errors = lex_errors.into_iter().peekable();
         let mut origin = origin.or_else(|| self.initial_origin.clone());
         for entry in entries {
             let line = entry.line;
+            while let Some(e) = lex_errors.next_if(|e| e.line < line) {
+                self.errors.push(at(e.line, e.kind));
+            }
             let first = &entry.tokens[0];
             if !entry.inherits_owner && !first.quoted && first.text.starts_with('$') {
-                self.directive(path, &entry, &mut origin, depth)?;
+                if let Err(e) = self.directive(path, &entry, &mut origin, depth) {
+                    self.errors.push(e);
+                }
             } else {
-                let record = self
-                    .record(&entry, origin.as_ref())
-                    .map_err(|kind| at(line, kind))?;
-                self.records.push(SourceRecord {
-                    record,
-                    file: file.clone(),
-                    line,
-                });
+                match self.record(&entry, origin.as_ref()) {
+                    Ok(record) => self.records.push(SourceRecord {
+                        record,
+                        file: file.clone(),
+                        line,
+                    }),
+                    Err(kind) => self.errors.push(at(line, kind)),
+                }
             }
         }
-        Ok(())
+        for e in lex_errors {
+            self.errors.push(at(e.line, e.kind));
+        }
     }
 
     fn directive(
@@ -243,7 +327,7 @@ impl Reader {
                     )))
                 })?;
                 // RFC 1035 §5.1: the included file never changes the parent's origin.
-                self.read_text(&text, &target, include_origin, depth + 1)?;
+                self.read_text(&text, &target, include_origin, depth + 1);
             }
             _ => return Err(at(ZoneErrorKind::Directive(entry.tokens[0].text.clone()))),
         }
@@ -267,6 +351,8 @@ impl Reader {
                 .ok_or(ZoneErrorKind::Syntax("empty entry".into()))?;
             name::parse(&token.text, origin)?
         };
+        // Set before the rest can fail, so that the lines inheriting it are read against it.
+        self.last_owner = Some(owner.clone());
         let mut ttl = None;
         let mut class_seen = false;
         let rtype = loop {
@@ -300,7 +386,6 @@ impl Reader {
                 .or(self.last_ttl)
                 .ok_or(ZoneErrorKind::NoTtl)?,
         };
-        self.last_owner = Some(owner.clone());
         let mut record = Record::from_rdata(owner, ttl, rdata);
         record.dns_class = DNSClass::IN;
         Ok(record)
@@ -322,12 +407,14 @@ fn record_type(upper: &str) -> Result<RecordType, ZoneErrorKind> {
     }
 }
 
-/// Checks the zone-wide rules of RFC 1034/1035/2181 that single records cannot break alone.
+/// Checks the zone-wide rules of RFC 1034/1035/2181 that single records cannot break alone,
+/// adding each broken one to `errors`. Without an SOA the other rules cannot be checked.
 fn validate(
     mut records: Vec<SourceRecord>,
     path: &Path,
     explicit_origin: Option<&Name>,
-) -> Result<Zone, ZoneError> {
+    mut errors: ZoneErrors,
+) -> Result<Zone, ZoneErrors> {
     let whole = |kind| ZoneError {
         file: path.to_path_buf(),
         line: 0,
@@ -339,68 +426,74 @@ fn validate(
         kind,
     };
 
-    let mut soas = records
+    let Some(soa) = records
         .iter()
-        .filter(|r| r.record.record_type() == RecordType::SOA);
-    let Some(soa) = soas.next() else {
-        return Err(whole(ZoneErrorKind::NoSoa(records.first().map_or_else(
-            || "(empty file)".into(),
+        .position(|r| r.record.record_type() == RecordType::SOA)
+    else {
+        errors.push(whole(ZoneErrorKind::NoSoa(records.first().map_or_else(
+            || "(no records)".into(),
             |r| r.record.name.to_string(),
         ))));
+        return Err(errors);
     };
-    if let Some(second) = soas.next() {
-        return Err(at(second, ZoneErrorKind::DuplicateSoa));
-    }
-    let origin = soa.record.name.clone();
+    let origin = records[soa].record.name.clone();
     let apex = LowerName::new(&origin);
     if explicit_origin.is_some_and(|named| LowerName::new(named) != apex) {
-        return Err(at(
-            soa,
+        errors.push(at(
+            &records[soa],
             ZoneErrorKind::MisplacedSoa(explicit_origin.unwrap_or(&origin).to_string()),
         ));
     }
     let mut types_at: HashMap<LowerName, HashSet<RecordType>> = HashMap::new();
-    let mut warnings = Vec::new();
-    for r in &records {
+    for (i, r) in records.iter().enumerate() {
         let owner = LowerName::new(&r.record.name);
+        let rtype = r.record.record_type();
         if !apex.zone_of(&owner) {
-            return Err(at(
+            errors.push(at(
                 r,
                 ZoneErrorKind::OutOfZone {
                     name: r.record.name.to_string(),
                     origin: origin.to_string(),
                 },
             ));
+            continue;
         }
-        let rtype = r.record.record_type();
-        if rtype == RecordType::SOA && owner != apex {
-            return Err(at(r, ZoneErrorKind::MisplacedSoa(origin.to_string())));
+        if rtype == RecordType::SOA && i != soa {
+            errors.push(at(
+                r,
+                if owner == apex {
+                    ZoneErrorKind::DuplicateSoa
+                } else {
+                    ZoneErrorKind::MisplacedSoa(origin.to_string())
+                },
+            ));
+            continue;
         }
         let types = types_at.entry(owner.clone()).or_default();
-        if rtype == RecordType::CNAME {
-            if owner == apex {
-                return Err(at(r, ZoneErrorKind::ApexCname));
-            }
-            if types.contains(&RecordType::CNAME) {
-                return Err(at(
-                    r,
-                    ZoneErrorKind::MultipleCname(r.record.name.to_string()),
-                ));
-            }
-        }
-        let clash = if rtype == RecordType::CNAME {
-            !types.is_empty()
+        let problem = if rtype == RecordType::CNAME && owner == apex {
+            Some(ZoneErrorKind::ApexCname)
+        } else if rtype == RecordType::CNAME && types.contains(&RecordType::CNAME) {
+            Some(ZoneErrorKind::MultipleCname(r.record.name.to_string()))
+        } else if rtype == RecordType::CNAME {
+            types
+                .iter()
+                .any(|&t| !may_accompany_cname(t))
+                .then(|| ZoneErrorKind::CnameAndOther(r.record.name.to_string()))
         } else {
-            types.contains(&RecordType::CNAME)
+            (types.contains(&RecordType::CNAME) && !may_accompany_cname(rtype))
+                .then(|| ZoneErrorKind::CnameAndOther(r.record.name.to_string()))
         };
-        if clash {
-            return Err(at(
-                r,
-                ZoneErrorKind::CnameAndOther(r.record.name.to_string()),
-            ));
+        match problem {
+            Some(kind) => errors.push(at(r, kind)),
+            None => {
+                types.insert(rtype);
+            }
         }
-        types.insert(rtype);
     }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut warnings = Vec::new();
     if !types_at
         .get(&apex)
         .is_some_and(|t| t.contains(&RecordType::NS))
@@ -413,6 +506,11 @@ fn validate(
         records,
         warnings,
     })
+}
+
+/// RFC 4035 §2.5: a signed zone has the CNAME's signatures and an NSEC beside it.
+fn may_accompany_cname(rtype: RecordType) -> bool {
+    matches!(rtype, RecordType::RRSIG | RecordType::NSEC)
 }
 
 /// RFC 2181 §5.2: an RRset has one TTL. Lower the others to the smallest and warn once per set.
@@ -479,8 +577,9 @@ impl ZoneSpec {
     }
 }
 
-/// Loads every zone, reporting every broken file rather than stopping at the first.
-pub fn load_all(specs: &[ZoneSpec]) -> Result<Vec<Zone>, Vec<ZoneError>> {
+/// Loads every zone, reporting the errors of every broken file rather than stopping at the
+/// first.
+pub fn load_all(specs: &[ZoneSpec]) -> Result<Vec<Zone>, Vec<ZoneErrors>> {
     let (zones, errors): (Vec<_>, Vec<_>) = specs
         .iter()
         .map(|spec| Zone::load(&spec.file, spec.origin.clone()))

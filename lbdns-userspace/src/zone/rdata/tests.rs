@@ -9,7 +9,7 @@ use crate::zone::ZoneErrorKind;
 
 fn rdata(rtype: RecordType, text: &str) -> Result<RData, ZoneErrorKind> {
     let tokens = entries(text)
-        .unwrap()
+        .0
         .into_iter()
         .next()
         .map_or_else(Vec::new, |entry| entry.tokens);
