@@ -37,8 +37,8 @@ pub fn parse(
     }
     let mut f = Fields::new(rtype, fields, origin);
     let rdata = match rtype {
-        RecordType::A => RData::A(A(address(&mut f)?)),
-        RecordType::AAAA => RData::AAAA(AAAA(address(&mut f)?)),
+        RecordType::A => RData::A(A(address(&mut f, "an IPv4 address")?)),
+        RecordType::AAAA => RData::AAAA(AAAA(address(&mut f, "an IPv6 address")?)),
         RecordType::NS => RData::NS(NS(f.name("name server")?)),
         RecordType::CNAME => RData::CNAME(CNAME(f.name("target")?)),
         RecordType::PTR => RData::PTR(PTR(f.name("target")?)),
@@ -102,12 +102,12 @@ fn opaque_wire(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
     }
 }
 
-fn address<T: FromStr>(f: &mut Fields<'_>) -> Result<T, ZoneErrorKind> {
+fn address<T: FromStr>(f: &mut Fields<'_>, expected: &str) -> Result<T, ZoneErrorKind> {
     let token = f.token("address")?;
     token
         .text
         .parse()
-        .map_err(|_| f.bad("address", "an IP address", token))
+        .map_err(|_| f.bad("address", expected, token))
 }
 
 /// SOA timers accept the same unit suffixes as TTLs (`1h`, `2w`).

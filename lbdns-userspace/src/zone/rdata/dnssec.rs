@@ -26,6 +26,17 @@ const ALGORITHMS: &[(u8, &str)] = &[
     (254, "PRIVATEOID"),
 ];
 
+/// DS digest types of fixed length (RFC 4034, RFC 4509, RFC 5933, RFC 6605).
+const DS_DIGESTS: &[(u8, &str, usize)] = &[
+    (1, "SHA-1", 20),
+    (2, "SHA-256", 32),
+    (3, "GOST R 34.11-94", 32),
+    (4, "SHA-384", 48),
+];
+
+/// ZONEMD hash algorithms (RFC 8976 §5.3).
+const ZONEMD_HASHES: &[(u8, &str, usize)] = &[(1, "SHA-384", 48), (2, "SHA-512", 64)];
+
 /// RFC 5155 §11: SHA-1 is the only NSEC3 hash algorithm, and its hashes are 20 octets.
 const NSEC3_SHA1: u8 = 1;
 const SHA1_LEN: usize = 20;
@@ -50,8 +61,9 @@ pub fn algorithm(f: &mut Fields<'_>, what: &str) -> Result<u8, ZoneErrorKind> {
 pub fn ds(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
     let mut wire = f.number::<u16>("key tag")?.to_be_bytes().to_vec();
     wire.push(algorithm(f, "algorithm")?);
-    wire.push(f.number("digest type")?);
-    wire.extend(f.hex_rest("digest")?);
+    let digest_type = f.number("digest type")?;
+    wire.push(digest_type);
+    wire.extend(f.digest_rest("digest", digest_type, DS_DIGESTS)?);
     Ok(wire)
 }
 
@@ -142,8 +154,9 @@ pub fn nsec3param(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
 pub fn zonemd(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
     let mut wire = f.number::<u32>("serial")?.to_be_bytes().to_vec();
     wire.push(f.number("scheme")?);
-    wire.push(f.number("hash algorithm")?);
-    let digest = f.hex_rest("digest")?;
+    let hash = f.number("hash algorithm")?;
+    wire.push(hash);
+    let digest = f.digest_rest("digest", hash, ZONEMD_HASHES)?;
     // RFC 8976 §2.2.4: shorter digests are not a hash of any defined algorithm.
     if digest.len() < 12 {
         return Err(f.error(format!(

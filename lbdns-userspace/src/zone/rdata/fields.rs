@@ -137,7 +137,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Hexadecimal that may be split over several fields.
-    pub fn hex_rest(&mut self, what: &str) -> Result<Vec<u8>, ZoneErrorKind> {
+    fn hex_rest(&mut self, what: &str) -> Result<Vec<u8>, ZoneErrorKind> {
         let text = joined(self.rest_nonempty(what)?);
         encoding::hex(&text).ok_or_else(|| {
             self.error(format!(
@@ -148,6 +148,25 @@ impl<'a> Fields<'a> {
 }
 
 impl Fields<'_> {
+    /// The rest of the fields as a hex digest made with `algorithm`, looked up in `lengths`
+    /// (number, name, octets). A digest of a known algorithm must have its length: a cut-off
+    /// paste is caught here rather than by a validating resolver.
+    pub fn digest_rest(
+        &mut self,
+        what: &str,
+        algorithm: u8,
+        lengths: &[(u8, &str, usize)],
+    ) -> Result<Vec<u8>, ZoneErrorKind> {
+        let digest = self.hex_rest(what)?;
+        match lengths.iter().find(|&&(number, ..)| number == algorithm) {
+            Some(&(_, name, len)) if digest.len() != len => Err(self.error(format!(
+                "{what}: {name} digests are {len} octets, found {}",
+                digest.len()
+            ))),
+            _ => Ok(digest),
+        }
+    }
+
     /// The rest of the fields as an RFC 4034 §4.1.2 type bitmap (NSEC, NSEC3, CSYNC).
     pub fn type_bitmap_rest(&mut self) -> Result<Vec<u8>, ZoneErrorKind> {
         let mut types = BTreeSet::new();

@@ -21,6 +21,12 @@ const CERT_TYPES: &[(u16, &str)] = &[
     (254, "OID"),
 ];
 
+/// TLSA matching types (RFC 6698 §2.1.3).
+const TLSA_MATCHING: &[(u8, &str, usize)] = &[(1, "SHA-256", 32), (2, "SHA-512", 64)];
+
+/// SSHFP fingerprint types (RFC 4255 §3.1.2, RFC 6594 §4).
+const SSHFP_TYPES: &[(u8, &str, usize)] = &[(1, "SHA-1", 20), (2, "SHA-256", 32)];
+
 /// TLSA (RFC 6698 §2.2) and SMIMEA (RFC 8162 §2): usage, selector, matching type, data.
 pub fn tlsa(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
     let mut wire = vec![
@@ -28,14 +34,15 @@ pub fn tlsa(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
         f.number("selector")?,
         f.number("matching type")?,
     ];
-    wire.extend(f.hex_rest("certificate association data")?);
+    let data = f.digest_rest("certificate association data", wire[2], TLSA_MATCHING)?;
+    wire.extend(data);
     Ok(wire)
 }
 
 /// SSHFP (RFC 4255 §3.2): algorithm, fingerprint type, fingerprint.
 pub fn sshfp(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
     let mut wire = vec![f.number("algorithm")?, f.number("fingerprint type")?];
-    wire.extend(f.hex_rest("fingerprint")?);
+    wire.extend(f.digest_rest("fingerprint", wire[1], SSHFP_TYPES)?);
     Ok(wire)
 }
 
@@ -184,7 +191,14 @@ mod tests {
 
     #[test]
     fn rfc_6698_tlsa_and_rfc_4255_sshfp_fields() {
-        assert_eq!(wire(52, "3 1 1 aBcD ef").unwrap(), hex("030101abcdef"));
+        assert_eq!(wire(52, "3 1 0 aBcD ef").unwrap(), hex("030100abcdef"));
+        rejects(52, "3 1 1 abcdef", "SHA-256 digests are 32 octets, found 3");
+        rejects(53, "3 1 2 abcdef", "SHA-512 digests are 64 octets, found 3");
+        rejects(
+            44,
+            "4 2 abcdef",
+            "fingerprint: SHA-256 digests are 32 octets, found 3",
+        );
         assert_eq!(wire(53, "3 0 0 00").unwrap(), hex("03000000"));
         rejects(52, "3 1 1", "missing certificate association data");
         rejects(
@@ -194,7 +208,7 @@ mod tests {
         );
         rejects(
             44,
-            "1 1 xyz",
+            "1 3 xyz",
             "fingerprint: expected an even number of hex digits",
         );
     }

@@ -140,10 +140,9 @@ fn param_value(
             }
         }
         PORT => {
-            let text = std::str::from_utf8(&octets).unwrap_or("");
-            let port: u16 = text
-                .parse()
-                .map_err(|_| err("expected a port number from 0 to 65535"))?;
+            let port: u16 = parse_text(&octets)
+                .filter(|_| octets.iter().all(u8::is_ascii_digit))
+                .ok_or_else(|| err("expected a port number from 0 to 65535"))?;
             wire.extend(port.to_be_bytes());
         }
         IPV4HINT => {
@@ -340,6 +339,7 @@ mod tests {
         rejects(SVCB, "1 . key65535", "found 'key65535'");
         rejects(SVCB, "1 . key01=x", "found 'key01=x'");
         rejects(SVCB, "1 . port=65536", "port: expected a port number");
+        rejects(SVCB, "1 . port=+53", "port: expected a port number");
         rejects(SVCB, "1 . ipv4hint=198.18.0.1,", "empty item");
         rejects(SVCB, "1 . ipv4hint=2001:db8::1", "expected IPv4 addresses");
         rejects(SVCB, "1 . alpn=h2,,h3", "empty item");

@@ -116,8 +116,12 @@ const ZONEMD: u16 = 63;
 #[test]
 fn rfc_4034_section_5_3_ds_fields() {
     assert_eq!(
-        wire(DS, "60485 RSASHA1 1 2BB183AF 5F225881").unwrap(),
-        hex("ec4505012bb183af5f225881")
+        wire(
+            DS,
+            "60485 RSASHA1 1 2BB183AF5F22588179A5 3B0A98631FAD1A292118"
+        )
+        .unwrap(),
+        hex("ec4505012bb183af5f22588179a53b0a98631fad1a292118")
     );
     rejects(DS, "60485 5 1", "missing digest");
     rejects(
@@ -136,6 +140,17 @@ fn rfc_4034_section_5_3_ds_fields() {
         "digest: expected an even number of hex digits",
     );
     rejects(DS, "1 5 1 abc", "hex digits");
+    rejects(
+        DS,
+        "1 5 2 2BB183AF",
+        "digest: SHA-256 digests are 32 octets, found 4",
+    );
+    rejects(DS, "1 5 4 00", "SHA-384 digests are 48 octets, found 1");
+    assert_eq!(
+        wire(DS, "0 0 0 00").unwrap(),
+        hex("0000000000"),
+        "RFC 8078 §4 delete"
+    );
 }
 
 #[test]
@@ -257,9 +272,18 @@ fn rfc_5155_section_4_3_nsec3param_fields() {
 #[test]
 fn rfc_8976_section_2_2_zonemd_fields() {
     assert_eq!(
-        wire(ZONEMD, "1 1 1 000102030405060708090a0b").unwrap(),
-        hex("000000010101000102030405060708090a0b")
+        wire(ZONEMD, "1 1 240 000102030405060708090a0b").unwrap(),
+        hex("0000000101f0000102030405060708090a0b")
     );
-    rejects(ZONEMD, "1 1 1 0001", "digest: at least 12 octets, found 2");
+    rejects(
+        ZONEMD,
+        "1 1 240 0001",
+        "digest: at least 12 octets, found 2",
+    );
+    rejects(
+        ZONEMD,
+        "1 1 2 000102030405060708090a0b",
+        "SHA-512 digests are 64 octets, found 12",
+    );
     rejects(ZONEMD, "4294967296 1 1 000102030405060708090a0b", "serial");
 }
