@@ -65,7 +65,16 @@ pub fn parse(
             }
             RData::TXT(TXT::from_bytes(strings.iter().map(Vec::as_slice).collect()))
         }
-        other => opaque(other, opaque_wire(&mut f)?),
+        other => {
+            let wire = opaque_wire(&mut f)?;
+            if wire.len() > usize::from(u16::MAX) {
+                return Err(f.error(format!(
+                    "{} octets of RDATA; at most 65535 fit in a record",
+                    wire.len()
+                )));
+            }
+            opaque(other, wire)
+        }
     };
     f.finish()?;
     Ok(rdata)

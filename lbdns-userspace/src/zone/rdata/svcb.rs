@@ -1,8 +1,9 @@
 //! SVCB and HTTPS (RFC 9460 §2.1): priority, target name, then `key[=value]` SvcParams.
 //!
 //! A quoted value arrives from the lexer as its own token after a bare `key=`; the two are
-//! joined here (the lexer keeps no spacing, so `key= "v"` reads as `key="v"` too). Values are character-strings (RFC 1035 escapes), and list values are then
-//! split on commas that are not escaped (RFC 9460 Appendix A.1).
+//! joined here (the lexer keeps no spacing, so `key= "v"` reads as `key="v"` too). Values are
+//! character-strings (RFC 1035 escapes), and list values are then split on commas that are
+//! not escaped (RFC 9460 Appendix A.1).
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};

@@ -154,6 +154,16 @@ fn rfc_4034_section_5_3_ds_fields() {
 }
 
 #[test]
+fn rdata_longer_than_rfc_1035_allows_is_an_error() {
+    let key = "A".repeat(87_384);
+    rejects(
+        DNSKEY,
+        &format!("257 3 15 {key}"),
+        "65542 octets of RDATA; at most 65535",
+    );
+}
+
+#[test]
 fn rfc_4034_section_2_2_dnskey_fields() {
     assert_eq!(
         wire(DNSKEY, "257 3 ED25519 AQID BA==").unwrap(),
