@@ -110,6 +110,12 @@ fn check_loads(zone: &Path, must_hold: &[&str]) -> Result<()> {
         "check rejected the signed zone:\n{}",
         out.combined()
     );
+    // RFC 4034 §3: each signature keeps its RRset's TTL (NSEC3PARAM's is 0, SOA's is not).
+    ensure!(
+        !out.stderr.contains("TTLs differ"),
+        "check changed a TTL of the signed zone:\n{}",
+        out.stderr
+    );
     let want = format!("signed.test.: {} records, ok", ldns_count(zone, &[])?);
     if !out.stdout.contains(&want) {
         bail!("check printed {:?}, expected {want:?}", out.stdout);

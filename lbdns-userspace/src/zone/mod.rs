@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use hickory_proto::rr::{DNSClass, LowerName, Name, Record, RecordType};
+use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::parse_ttl;
 
 /// `$INCLUDE` nesting deeper than this is almost certainly a loop.
@@ -369,12 +369,13 @@ fn may_accompany_cname(rtype: RecordType) -> bool {
 }
 
 /// RFC 2181 §5.2: an RRset has one TTL. Lower the others to the smallest and warn once per set.
+/// Signatures count per type covered: each RRSIG takes the TTL of the RRset it signs
+/// (RFC 4034 §3), so the apex's RRSIG(SOA) and RRSIG(NSEC3PARAM) may differ.
 fn equalise_ttls(records: &mut [SourceRecord], warnings: &mut Vec<ZoneError>) {
-    let mut lowest: HashMap<(LowerName, RecordType), (u32, bool)> = HashMap::new();
+    let mut lowest: HashMap<TtlKey, (u32, bool)> = HashMap::new();
     for r in records.iter() {
-        let key = (LowerName::new(&r.record.name), r.record.record_type());
         lowest
-            .entry(key)
+            .entry(TtlKey::of(&r.record))
             .and_modify(|(ttl, differs)| {
                 *differs |= *ttl != r.record.ttl;
                 *ttl = (*ttl).min(r.record.ttl);
@@ -382,7 +383,7 @@ fn equalise_ttls(records: &mut [SourceRecord], warnings: &mut Vec<ZoneError>) {
             .or_insert((r.record.ttl, false));
     }
     for r in records.iter_mut() {
-        let key = (LowerName::new(&r.record.name), r.record.record_type());
+        let key = TtlKey::of(&r.record);
         let Some(&mut (ttl, ref mut differs)) = lowest.get_mut(&key) else {
             continue;
         };
@@ -393,12 +394,37 @@ fn equalise_ttls(records: &mut [SourceRecord], warnings: &mut Vec<ZoneError>) {
                 line: r.line,
                 kind: ZoneErrorKind::TtlMismatch {
                     name: r.record.name.to_string(),
-                    rtype: key.1,
+                    rtype: key.rtype,
                     ttl,
                 },
             });
         }
         r.record.ttl = ttl;
+    }
+}
+
+/// The records that must share a TTL: one owner and type, and for RRSIG one type covered.
+#[derive(PartialEq, Eq, Hash)]
+struct TtlKey {
+    owner: LowerName,
+    rtype: RecordType,
+    covered: Option<[u8; 2]>,
+}
+
+impl TtlKey {
+    fn of(record: &Record) -> Self {
+        let covered = match &record.data {
+            // The type covered is the first field of RRSIG's wire form (RFC 4034 §3.1).
+            RData::Unknown { code, rdata } if *code == RecordType::RRSIG => {
+                rdata.anything.first_chunk::<2>().copied()
+            }
+            _ => None,
+        };
+        Self {
+            owner: LowerName::new(&record.name),
+            rtype: record.record_type(),
+            covered,
+        }
     }
 }
 

@@ -135,6 +135,29 @@ fn differing_ttls_in_an_rrset_are_lowered_with_a_warning() {
 }
 
 #[test]
+fn rfc_4034_section_3_signatures_keep_the_ttl_of_what_they_cover() {
+    let sig = |covered: &str, ttl: u32| {
+        format!("@ {ttl} RRSIG {covered} 13 2 {ttl} 1 0 1 example.test. AQID\n")
+    };
+    let text = format!(
+        "{SOA}{}{}{}",
+        sig("SOA", 300),
+        sig("NSEC3PARAM", 0),
+        sig("SOA", 200)
+    );
+    let zone = parse(&text).unwrap();
+    let ttls: Vec<u32> = zone
+        .records
+        .iter()
+        .filter(|r| r.record.record_type() == RecordType::RRSIG)
+        .map(|r| r.record.ttl)
+        .collect();
+    assert_eq!(ttls, [200, 0, 200]);
+    assert_eq!(zone.warnings.len(), 1, "{:?}", zone.warnings);
+    assert_eq!(zone.warnings[0].line, 5);
+}
+
+#[test]
 fn explicit_origin_must_match_the_soa() {
     let named = Name::from_ascii("example.test.").unwrap();
     let text = "$TTL 60\n@ SOA ns h 1 2 3 4 5\n@ NS ns\nns A 198.18.0.1\n";
