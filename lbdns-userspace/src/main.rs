@@ -87,8 +87,12 @@ pub(crate) fn report(errors: Vec<String>) -> anyhow::Error {
 pub(crate) fn load_catalog(
     settings: &Settings,
 ) -> Result<(Catalog, Vec<Zone>, PoolSet), Vec<String>> {
-    let zones = zone::load_all(&settings.zones)
-        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let zones = zone::load_all(&settings.zones).map_err(|errors| {
+        errors
+            .iter()
+            .flat_map(zone::ZoneErrors::messages)
+            .collect::<Vec<_>>()
+    })?;
     for warning in zones.iter().flat_map(|z| &z.warnings) {
         tracing::warn!("{warning}");
     }
