@@ -33,6 +33,7 @@ mod exchange;
 mod presentation;
 mod reply;
 mod servers;
+mod signed;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -44,12 +45,12 @@ use lbdns_tests::wire::{flag, Builder};
 use lbdns_tests::{preflight, Topology};
 
 use compare::compare;
-use corpus::{encode_name, load_corpus, Case};
+use corpus::{encode_name, load_corpus, load_dnssec_corpus, Case};
 use decode::decode;
 use divergences::{reconcile, DIVERGENCES};
 use exchange::ask;
 use reply::{Echo, Outcome};
-use servers::{start_nsd, start_under_test, zone_paths, LBDNS_PORT, NSD_PORT};
+use servers::{start_nsd, start_under_test, zone_paths, Running, LBDNS_PORT, NSD_PORT};
 
 /// Bound on the whole corpus run, so a wedged server cannot hang the suite.
 const RUN_TIMEOUT: Duration = Duration::from_secs(240);
@@ -66,12 +67,36 @@ struct Tally {
 fn lbdns_agrees_with_nsd() -> Result<()> {
     preflight(&["nsd"])?;
     let cases = load_corpus()?;
-
+    let zones = zone_paths();
     // Declared before the servers so they are stopped before the namespaces go away.
     let topo = Topology::new()?;
-    let mut nsd_server = start_nsd(&topo, NSD_PORT)?;
-    let mut lbdns_server = start_under_test(&topo)?;
+    let nsd = start_nsd(&topo, NSD_PORT, &zones)?;
+    let lbdns = start_under_test(&topo, &zones)?;
+    run_corpus(&topo, &cases, lbdns, nsd)
+}
 
+/// The signed zones (see `signed.rs`), answered with DO=0 and DO=1: signatures, NSEC and NSEC3
+/// proofs (opt-out included), DS and DNSKEY, RRSIG queries, truncation.
+#[test]
+fn signed_zones_agree_with_nsd() -> Result<()> {
+    preflight(&["nsd", "dnssec-keygen", "dnssec-signzone"])?;
+    let signed = signed::sign_test_zones()?;
+    let origins: Vec<&str> = signed.zones.iter().map(|(o, _)| o.as_str()).collect();
+    let cases = load_dnssec_corpus(&origins)?;
+    let topo = Topology::new()?;
+    let nsd = start_nsd(&topo, NSD_PORT, &signed.zones)?;
+    let lbdns = start_under_test(&topo, &signed.zones)?;
+    run_corpus(&topo, &cases, lbdns, nsd)
+}
+
+/// Sends every case to both servers and fails listing every difference that no documented
+/// divergence explains.
+fn run_corpus(
+    topo: &Topology,
+    cases: &[Case],
+    mut lbdns_server: Running,
+    mut nsd_server: Running,
+) -> Result<()> {
     // LBDNS_DIFF_VERBOSE=1 prints every query with both replies (run with --nocapture).
     let verbose = std::env::var_os("LBDNS_DIFF_VERBOSE").is_some();
     let started = Instant::now();
@@ -79,15 +104,15 @@ fn lbdns_agrees_with_nsd() -> Result<()> {
     let mut report = String::new();
     let mut failures = 0;
     let mut used: BTreeMap<&str, usize> = BTreeMap::new();
-    for case in &cases {
+    for case in cases {
         ensure!(
             started.elapsed() < RUN_TIMEOUT,
             "corpus run exceeded {RUN_TIMEOUT:?} at line {}",
             case.line
         );
-        let at = || format!("queries.txt line {}: {}", case.line, case.text);
-        let lbdns = ask(&topo, case, LBDNS_PORT).with_context(|| format!("lbdns, {}", at()))?;
-        let nsd = ask(&topo, case, NSD_PORT).with_context(|| format!("nsd, {}", at()))?;
+        let at = || format!("line {}: {}", case.line, case.text);
+        let lbdns = ask(topo, case, LBDNS_PORT).with_context(|| format!("lbdns, {}", at()))?;
+        let nsd = ask(topo, case, NSD_PORT).with_context(|| format!("nsd, {}", at()))?;
         if verbose {
             println!("--- {case}\n  lbdns: {lbdns}\n  nsd:   {nsd}");
         }
@@ -199,6 +224,9 @@ fn corpus_is_well_formed() -> Result<()> {
     ensure!(encode_name("a\\.b.C")? == b"\x03a.b\x01C\x00");
     ensure!(encode_name("\\200x.\\\\")? == b"\x02\xc8x\x01\\\x00");
     ensure!(encode_name(".")? == b"\x00" && encode_name("a..b").is_err());
+    ensure!(load_dnssec_corpus(&["nsec.test", "nsec3.test"])?
+        .iter()
+        .any(|c| c.dnssec_ok));
     for (origin, path) in zone_paths() {
         ensure!(
             Path::new(&path).is_file(),
