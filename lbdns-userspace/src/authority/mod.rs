@@ -117,4 +117,6 @@ impl Catalog {
 }
 
 #[cfg(test)]
+mod dnssec_tests;
+#[cfg(test)]
 mod tests;
