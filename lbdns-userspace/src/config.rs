@@ -14,6 +14,9 @@
 //! [xdp]
 //! interfaces = ["eth0"]   # none: socket path only
 //! mode = "auto"           # auto | native | generic
+//!
+//! [dnssec]
+//! expiry_warning_days = 7  # warn at load of signatures expiring this soon
 //! ```
 
 use std::net::SocketAddr;
@@ -30,6 +33,9 @@ use crate::zone::ZoneSpec;
 /// Default TCP connection bound: generous for an authoritative server, small for the kernel.
 pub const DEFAULT_TCP_CONNECTIONS: usize = 512;
 
+/// Default warning window for signatures about to expire: a week, time to re-sign.
+pub const DEFAULT_EXPIRY_WARNING_DAYS: u32 = 7;
+
 /// The file as written. Unknown keys are errors, so a typo never silently does nothing.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +47,8 @@ pub struct ConfigFile {
     pub tcp: TcpSection,
     #[serde(default)]
     pub xdp: XdpSection,
+    #[serde(default)]
+    pub dnssec: DnssecSection,
     /// The control socket `lbdns stats` talks to.
     pub control: Option<PathBuf>,
     /// Load-balancing pools; validated against the zones once they are loaded.
@@ -72,6 +80,13 @@ pub struct XdpSection {
     pub name_bytes: Option<u32>,
     pub a_slots: Option<u32>,
     pub aaaa_slots: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnssecSection {
+    /// Signatures of signed zones that expire within this many days are logged at load.
+    pub expiry_warning_days: Option<u32>,
 }
 
 /// A configuration error, displayed as `file:line: message`.
@@ -119,6 +134,8 @@ pub struct Settings {
     /// The pools as written, with the file they came from (for `file:line` errors).
     pub pools: Vec<PoolEntry>,
     pub source: Option<ConfigText>,
+    /// Signatures expiring within this are logged when zones load.
+    pub expiry_warning: Duration,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -256,6 +273,14 @@ impl Settings {
             control,
             pools: file.pool,
             source,
+            expiry_warning: Duration::from_secs(
+                86_400
+                    * u64::from(
+                        file.dnssec
+                            .expiry_warning_days
+                            .unwrap_or(DEFAULT_EXPIRY_WARNING_DAYS),
+                    ),
+            ),
         })
     }
 }
