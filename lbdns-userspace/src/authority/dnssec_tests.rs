@@ -438,3 +438,13 @@ fn rfc4035_3_1_1_signatures_stay_with_their_rrset_but_may_leave_the_additional_s
     assert_eq!(shape(&mx.answers), ["a.s.test. MX", "a.s.test. RRSIG(MX)"]);
     assert_eq!(shape(&mx.additionals), ["ns.s.test. A"]);
 }
+
+#[test]
+fn signed_zones_are_left_to_the_socket_path() {
+    let catalog = catalog();
+    let names: Vec<String> = catalog
+        .direct_address_rrsets()
+        .map(|r| r.name.to_ascii())
+        .collect();
+    assert_eq!(names, ["ns.plain.test."], "no RRset of s.test. or s3.test.");
+}

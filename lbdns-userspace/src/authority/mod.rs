@@ -96,11 +96,15 @@ impl Catalog {
 
     /// The zone A and AAAA RRsets that a query for their own name and type gets verbatim with
     /// AA=1: not at or below a delegation, not a wildcard owner, not shadowed by a more
-    /// specific zone, not replaced by a pool. These and the non-empty pool answers are what the
-    /// XDP fast path may answer without the socket path.
+    /// specific zone, not replaced by a pool, not in a signed zone. These and the non-empty
+    /// pool answers are what the XDP fast path may answer without the socket path.
+    ///
+    /// Signed zones stay with the socket path: the XDP program answers DO=1 queries too, and
+    /// its answers carry no RRSIGs, which a validating resolver would reject.
     pub fn direct_address_rrsets(&self) -> impl Iterator<Item = &Rrset> {
         self.zones
             .values()
+            .filter(|zone| !zone.secure)
             .flat_map(move |zone| {
                 zone.rrsets().filter(move |(name, rrset)| {
                     matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
