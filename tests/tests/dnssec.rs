@@ -7,11 +7,12 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
 use lbdns_tests::signing::{Denial, SignedZone, Signer};
-use lbdns_tests::{lbdns_bin, preflight, run_bounded, workspace_root, Server, Topology};
+use lbdns_tests::{lbdns_bin, preflight, run_bounded, workspace_root, Query, Server, Topology};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -125,7 +126,7 @@ fn rfc4035_5_delv_validates_lbdns_answers_and_rejects_a_wrong_anchor() -> Result
 }
 
 #[test]
-fn a_pool_in_a_signed_zone_is_refused_at_check_and_start() -> Result<()> {
+fn a_pool_in_a_signed_zone_is_refused_at_check_start_and_reload() -> Result<()> {
     let signer = Signer::new()?;
     let zone = sign(&signer, "nsec.test", Denial::Nsec)?;
     let config = signer.dir().join("lbdns.toml");
@@ -155,5 +156,43 @@ fn a_pool_in_a_signed_zone_is_refused_at_check_and_start() -> Result<()> {
             out.combined()
         );
     }
+    // A reload that brings the pool in keeps serving the zone as it was.
+    preflight(&["kdig"])?;
+    let pool = std::fs::read_to_string(&config)?;
+    let (zone_only, _) = pool.split_once("[[pool]]").context("the pool entry")?;
+    std::fs::write(&config, zone_only)?;
+    let topo = Topology::new()?;
+    let args = ["--config", config.to_str().context("UTF-8 path")?];
+    let server = Server::lbdns_with(&topo, &[], &topo.server_addrs(53), &args)?;
+    let addresses = || -> Result<Vec<String>> {
+        let query = Query::new("www.nsec.test", "A");
+        let mut rdata = topo
+            .kdig(topo.server_v4_addr(53), &query)?
+            .answer_rdata("A");
+        // Sorted: the RRset rotates on every answer.
+        rdata.sort();
+        Ok(rdata)
+    };
+    let before = addresses()?;
+    ensure!(before.len() == 3, "www.nsec.test A: {before:?}");
+    std::fs::write(&config, &pool)?;
+    let status = Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()?;
+    ensure!(status.success(), "kill -HUP failed");
+    let deadline = Instant::now() + TIMEOUT;
+    while !server.stderr().contains("reload failed") && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(100));
+    }
+    let log = server.stderr();
+    ensure!(
+        log.contains(&want),
+        "the reload did not refuse the pool:\n{log}"
+    );
+    let after = addresses()?;
+    ensure!(
+        after == before,
+        "the reload changed {before:?} to {after:?}:\n{log}"
+    );
     Ok(())
 }

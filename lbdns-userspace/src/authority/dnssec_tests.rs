@@ -448,3 +448,20 @@ fn signed_zones_are_left_to_the_socket_path() {
         .collect();
     assert_eq!(names, ["ns.plain.test."], "no RRset of s.test. or s3.test.");
 }
+
+#[test]
+fn rfc5155_7_2_1_a_next_closer_name_hashing_onto_the_chain_is_servfail_as_in_nsd() {
+    let params = Nsec3Params {
+        algorithm: SHA1,
+        iterations: 1,
+        salt: [0xab].into(),
+    };
+    let ghost = base32hex(&params.hash(&Name::from_ascii("ghost.s3.test.").unwrap()));
+    // A stale NSEC3 for a name that is not in the zone: no proof can deny the name.
+    let text = format!("{}{ghost} NSEC3 1 1 1 AB {ghost} A\n", nsec3_zone());
+    let catalog = Catalog::new(&[Zone::parse(&text, Path::new("s3"), None).unwrap()]).unwrap();
+    let reply = signed(&catalog, "ghost.s3.test.", RecordType::A);
+    assert_eq!(reply.metadata.response_code, ResponseCode::ServFail);
+    let plain = ask(&catalog, "ghost.s3.test.", RecordType::A, false, 4096);
+    assert_eq!(plain.metadata.response_code, ResponseCode::NXDomain);
+}
