@@ -1,6 +1,8 @@
 //! The authoritative answers: which zone a name belongs to and what a query gets back.
 //! Pure and shared by every transport; the XDP maps are compiled from the same data.
 
+mod chains;
+mod denial;
 mod edns;
 mod identity;
 mod lookup;
@@ -12,7 +14,6 @@ mod zone_data;
 use arc_swap::{ArcSwap, Guard};
 use foldhash::{HashMap, HashSet};
 use hickory_proto::rr::{LowerName, Name, RecordType};
-use hickory_proto::serialize::binary::BinEncoder;
 use std::sync::Arc;
 
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
@@ -114,24 +115,17 @@ impl Catalog {
     /// must carry the RRSIG (RFC 4035 §3.1.1). An RRSIG's RDATA starts with the type it covers
     /// (RFC 4034 §3.1), whichever form the zone file gave it in.
     pub fn is_signed(&self, name: &Name, rtype: RecordType) -> bool {
-        let Some(rrsigs) = self
-            .zone_for(name)
+        self.zone_for(name)
             .and_then(|zone| zone.node(&LowerName::new(name)))
-            .and_then(|node| node.get(RecordType::RRSIG))
-        else {
-            return false;
-        };
-        let covered = u16::from(rtype).to_be_bytes();
-        rrsigs.rdatas.iter().any(|rdata| {
-            let mut wire = Vec::new();
-            rdata.emit(&mut BinEncoder::new(&mut wire)).is_ok() && wire.get(..2) == Some(&covered)
-        })
+            .and_then(|node| node.signatures(rtype))
+            .is_some()
     }
 
     /// The zone A and AAAA RRsets that a query for their own name and type gets verbatim with
     /// AA=1: not at or below a delegation, not a wildcard owner, not shadowed by a more
     /// specific zone, not replaced by a pool. These and the non-empty pool answers are what the
-    /// XDP fast path may answer without the socket path.
+    /// XDP fast path may answer without the socket path; for a signed one it answers only what
+    /// it can sign (see [`Catalog::is_signed`]).
     pub fn direct_address_rrsets(&self) -> impl Iterator<Item = &Rrset> {
         self.zones
             .values()
@@ -150,6 +144,8 @@ impl Catalog {
     }
 }
 
+#[cfg(test)]
+mod dnssec_tests;
 #[cfg(test)]
 mod identity_tests;
 #[cfg(test)]

@@ -152,4 +152,26 @@ pub enum ZoneErrorKind {
         rtype: RecordType,
         ttl: u32,
     },
+    #[error("{0}")]
+    MalformedDnssec(crate::dnssec::Malformed),
+    #[error("NSEC3 chain: {0}")]
+    Nsec3Chain(String),
+    #[error(
+        "an RRSIG covering {} at {name}, which has no such RRset: it is never served",
+        rtype::name(*covered)
+    )]
+    OrphanSignature { name: String, covered: RecordType },
+    #[error(
+        "zone {zone}: the RRSIG of {name} {} {} {expiry}{}",
+        rtype::name(*covered),
+        if *expired { "expired at" } else { "expires at" },
+        if *expired { "; validating resolvers reject it: re-sign the zone" } else { "; re-sign the zone before then" }
+    )]
+    SignatureExpiry {
+        zone: String,
+        name: String,
+        covered: RecordType,
+        expiry: String,
+        expired: bool,
+    },
 }

@@ -3,6 +3,7 @@
 //! hickory-proto supplies the record types and wire encoding; the reading is ours because the
 //! operator needs `file:line: message` errors and hickory's zone parser keeps no line numbers.
 
+pub mod dnssec;
 mod error;
 mod lexer;
 mod name;
@@ -345,10 +346,13 @@ fn validate(
             }
         }
     }
+    let (dnssec_errors, mut warnings) = dnssec::check(&records, &apex);
+    for error in dnssec_errors {
+        errors.push(error);
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
-    let mut warnings = Vec::new();
     if !types_at
         .get(&apex)
         .is_some_and(|t| t.contains(&RecordType::NS))
