@@ -19,6 +19,9 @@
 //! identity = "ns1"        # CH TXT id.server and hostname.bind; `true`: the host name
 //! version = "lbdns"       # CH TXT version.bind and version.server
 //! nsid = "host-17"        # NSID (RFC 5001) as text, or `nsid_hex = "686f7374"` as octets
+//!
+//! [metrics]
+//! listen = "127.0.0.1:9153"   # absent: no metrics page
 //! ```
 
 use std::net::SocketAddr;
@@ -55,6 +58,8 @@ pub struct ConfigFile {
     pub pool: Vec<PoolEntry>,
     #[serde(default)]
     pub server: ServerSection,
+    #[serde(default)]
+    pub metrics: MetricsSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -100,6 +105,14 @@ pub struct ServerSection {
 pub enum IdentityValue {
     Text(String),
     HostName(bool),
+}
+
+/// The Prometheus metrics page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Where `/metrics` is served over HTTP; none: not served.
+    pub listen: Option<SocketAddr>,
 }
 
 /// A configuration error, displayed as `file:line: message`.
@@ -149,6 +162,8 @@ pub struct Settings {
     /// NSID and the CHAOS TXT answers.
     pub identity: ServerIdentity,
     pub source: Option<ConfigText>,
+    /// Where the metrics page is served, if anywhere.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -190,6 +205,7 @@ pub struct Overrides {
     pub xdp_a_slots: Option<u32>,
     pub xdp_aaaa_slots: Option<u32>,
     pub control: Option<PathBuf>,
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -288,6 +304,7 @@ impl Settings {
             pools: file.pool,
             identity,
             source,
+            metrics: flags.metrics.or(file.metrics.listen),
         })
     }
 }
@@ -540,6 +557,35 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("long.toml:2: server.version: 256 octets"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn metrics_are_off_unless_asked_for_and_the_flag_wins() {
+        assert_eq!(
+            Settings::new(None, Overrides::default()).unwrap().metrics,
+            None
+        );
+        let path = write("metrics.toml", "[metrics]\nlisten = \"127.0.0.1:9153\"\n");
+        let file = Settings::new(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(file.metrics, Some("127.0.0.1:9153".parse().unwrap()));
+        let flag = Overrides {
+            metrics: Some("[::1]:9100".parse().unwrap()),
+            ..Overrides::default()
+        };
+        let both = Settings::new(Some(&path), flag).unwrap();
+        assert_eq!(both.metrics, Some("[::1]:9100".parse().unwrap()));
+        let path = write("metrics-bad.toml", "\n[metrics]\nlisten = \"localhost\"\n");
+        let err = Settings::new(Some(&path), Overrides::default()).unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        let path = write(
+            "metrics-typo.toml",
+            "[metrics]\nlisen = \"127.0.0.1:9153\"\n",
+        );
+        let err = Settings::new(Some(&path), Overrides::default()).unwrap_err();
+        assert!(
+            err.to_string().contains(":2: unknown field `lisen`"),
             "{err}"
         );
     }

@@ -13,6 +13,7 @@ pub mod control;
 pub mod ebpf_object;
 pub mod health;
 pub mod maps;
+pub mod metrics;
 pub mod pool;
 pub mod server;
 pub mod xdp;
