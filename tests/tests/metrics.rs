@@ -1,0 +1,394 @@
+//! `lbdns serve --metrics ADDR` end to end: the page is scraped over HTTP from the client
+//! namespace, passes `promtool check metrics`, and its counters move by exactly the queries
+//! sent on each path: UDP and TCP (socket path), and with native XDP on the veth, the queries
+//! the program answers. `lbdns stats` works without XDP. A metrics port in use stops start-up
+//! with the address named, whether it comes from the flag or from `[metrics]` in the file.
+//!
+//! Needs root, promtool (Debian's prometheus package) and a built `lbdns` binary; without them
+//! the tests fail and say so.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, ensure, Context, Result};
+use lbdns_tests::client::{tcp_query, udp_query};
+use lbdns_tests::env::run_ok;
+use lbdns_tests::wire::{rcode, rtype};
+use lbdns_tests::{example_zone, lbdns_bin, preflight, Builder, Server, TempDir, Topology};
+
+#[path = "support/peer.rs"]
+mod peer;
+use peer::PeerProgram;
+
+const METRICS_PORT: u16 = 9153;
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One scrape: every sample, keyed by its name and labels as written (`name{a="b"}`).
+#[derive(Debug)]
+struct Page {
+    text: String,
+    samples: BTreeMap<String, f64>,
+}
+
+impl Page {
+    fn parse(text: String) -> Result<Self> {
+        let mut samples = BTreeMap::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let (key, value) = line
+                .rsplit_once(' ')
+                .with_context(|| format!("a sample line without a value: {line:?}"))?;
+            let value = value
+                .parse()
+                .with_context(|| format!("a sample value that is no number: {line:?}"))?;
+            ensure!(
+                samples.insert(key.to_owned(), value).is_none(),
+                "{key} appears twice"
+            );
+        }
+        Ok(Self { text, samples })
+    }
+
+    /// The sample `key` (0 when absent: a series that has not been created yet).
+    fn get(&self, key: &str) -> f64 {
+        self.samples.get(key).copied().unwrap_or(0.0)
+    }
+
+    /// The sum of the samples of metric `name` whose labels include every one of `labels`.
+    fn sum(&self, name: &str, labels: &[&str]) -> f64 {
+        self.samples
+            .iter()
+            .filter(|(key, _)| {
+                let (metric, rest) = key.split_once('{').unwrap_or((key, ""));
+                metric == name && labels.iter().all(|label| rest.contains(label))
+            })
+            .map(|(_, value)| value)
+            .sum()
+    }
+}
+
+/// `GET /metrics` from a socket in the client namespace.
+fn scrape(topo: &Topology, address: SocketAddr) -> Result<Page> {
+    let response = topo.client.enter(move || -> std::io::Result<String> {
+        let mut stream = TcpStream::connect_timeout(&address, TIMEOUT)?;
+        stream.set_read_timeout(Some(TIMEOUT))?;
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        Ok(response)
+    })??;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("no HTTP response: {response:?}"))?;
+    ensure!(head.starts_with("HTTP/1.1 200"), "scrape failed: {head}");
+    ensure!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4"),
+        "not the Prometheus text format: {head}"
+    );
+    Page::parse(body.to_owned())
+}
+
+/// `promtool check metrics` on the page: the format and the naming conventions.
+fn promtool_check(page: &Page) -> Result<()> {
+    preflight(&["promtool"])?;
+    let dir = TempDir::new("lbdns-metrics-page")?;
+    let path = dir.write("metrics.txt", &page.text)?;
+    let out = run_ok(
+        Command::new("sh")
+            .arg("-c")
+            .arg("promtool check metrics < \"$0\"")
+            .arg(&path),
+        TIMEOUT,
+    )
+    .context("promtool check metrics")?;
+    ensure!(
+        out.combined().trim().is_empty(),
+        "promtool found problems: {}",
+        out.combined()
+    );
+    Ok(())
+}
+
+/// `lbdns stats` of `server`, as its lines.
+fn stats(server: &Server) -> Result<String> {
+    let control = server.control_socket().context("an lbdns server")?;
+    Ok(run_ok(
+        Command::new(lbdns_bin()?)
+            .arg("stats")
+            .arg("--control")
+            .arg(control),
+        TIMEOUT,
+    )?
+    .stdout)
+}
+
+/// Sends `count` queries for `qname`/`qtype` over UDP (or TCP), each answered with `want`.
+fn ask(
+    topo: &Topology,
+    server: SocketAddr,
+    tcp: bool,
+    (qname, qtype, want): (&str, u16, u8),
+    count: u16,
+) -> Result<()> {
+    for id in 0..count {
+        let query = Builder::query(0x4d00 + id, qname, qtype).build();
+        // One try: a lost query would be counted once more than sent; the veth loses none.
+        let reply = if tcp {
+            tcp_query(&topo.client, server, &query, TIMEOUT)?
+        } else {
+            udp_query(&topo.client, server, &query, TIMEOUT, 1)?
+        };
+        ensure!(
+            reply.rcode() == u16::from(want),
+            "{qname}/{qtype} to {server}: rcode {}",
+            reply.rcode()
+        );
+    }
+    Ok(())
+}
+
+/// How far each `(metric, labels)` moved between two scrapes.
+fn moved(before: &Page, after: &Page, series: &[(&str, &[&str])]) -> Vec<f64> {
+    series
+        .iter()
+        .map(|(name, labels)| after.sum(name, labels) - before.sum(name, labels))
+        .collect()
+}
+
+const REQUESTS: &str = "lbdns_dns_requests_total";
+const RESPONSES: &str = "lbdns_dns_responses_total";
+const LATENCY_COUNT: &str = "lbdns_dns_request_duration_seconds_count";
+
+/// Socket path only: N UDP queries over IPv4 and IPv6 and M over TCP move the request,
+/// response and latency counters of their path, family, type and RCODE by exactly that many.
+#[test]
+fn socket_path_counters_move_by_exactly_the_queries_sent() -> Result<()> {
+    let topo = Topology::new()?;
+    let metrics = topo.server_v4_addr(METRICS_PORT);
+    let server = Server::lbdns_with(
+        &topo,
+        &[&example_zone()],
+        &topo.server_addrs(53),
+        &["--metrics", &metrics.to_string()],
+    )?;
+    let (v4, v6) = (topo.server_v4_addr(53), topo.server_v6_addr(53));
+    let before = scrape(&topo, metrics)?;
+    promtool_check(&before)?;
+    assert_eq!(
+        before.get("lbdns_build_info{version=\"0.1.0\"}"),
+        1.0,
+        "{}",
+        before.text
+    );
+    assert_eq!(before.get("lbdns_xdp_enabled"), 0.0);
+    assert_eq!(
+        before.get("lbdns_zone_serial{zone=\"example.com.\"}"),
+        2026112101.0
+    );
+    assert_eq!(
+        before.get("lbdns_zone_last_load_success{zone=\"example.com.\"}"),
+        1.0
+    );
+
+    let (n4, n6, nx, m) = (7, 5, 3, 4);
+    ask(
+        &topo,
+        v4,
+        false,
+        ("www.example.com", rtype::A, rcode::NOERROR),
+        n4,
+    )?;
+    ask(
+        &topo,
+        v6,
+        false,
+        ("www.example.com", rtype::AAAA, rcode::NOERROR),
+        n6,
+    )?;
+    ask(
+        &topo,
+        v4,
+        false,
+        ("nope.example.com", rtype::TXT, rcode::NXDOMAIN),
+        nx,
+    )?;
+    ask(
+        &topo,
+        v6,
+        true,
+        ("example.com", rtype::MX, rcode::NOERROR),
+        m,
+    )?;
+    let after = scrape(&topo, metrics)?;
+    promtool_check(&after)?;
+
+    let udp = r#"path="udp""#;
+    let tcp = r#"path="tcp""#;
+    let series: &[(&str, &[&str])] = &[
+        (REQUESTS, &[udp, r#"family="1""#, r#"type="A""#]),
+        (REQUESTS, &[udp, r#"family="2""#, r#"type="AAAA""#]),
+        (REQUESTS, &[udp, r#"family="1""#, r#"type="TXT""#]),
+        (REQUESTS, &[udp]),
+        (REQUESTS, &[tcp, r#"family="2""#, r#"type="MX""#]),
+        (REQUESTS, &[tcp]),
+        (RESPONSES, &[udp, r#"rcode="NOERROR""#]),
+        (RESPONSES, &[udp, r#"rcode="NXDOMAIN""#]),
+        (RESPONSES, &[tcp, r#"rcode="NOERROR""#]),
+        (RESPONSES, &[tcp]),
+        (LATENCY_COUNT, &[udp]),
+        (LATENCY_COUNT, &[tcp]),
+    ];
+    let (n4, n6, nx, m) = (f64::from(n4), f64::from(n6), f64::from(nx), f64::from(m));
+    assert_eq!(
+        moved(&before, &after, series),
+        [
+            n4,
+            n6,
+            nx,
+            n4 + n6 + nx,
+            m,
+            m,
+            n4 + n6,
+            nx,
+            m,
+            m,
+            n4 + n6 + nx,
+            m
+        ],
+        "{series:?}\n{}",
+        after.text
+    );
+
+    let stats = stats(&server)?;
+    assert!(
+        stats.lines().any(|l| l == "xdp off (serve --xdp IFACE)"),
+        "{stats}"
+    );
+    let udp_queries = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("udp_queries "))
+        .with_context(|| format!("no udp_queries line: {stats}"))?;
+    assert_eq!(
+        udp_queries.parse::<f64>()?,
+        after.sum(REQUESTS, &[udp]),
+        "lbdns stats and the page agree: {stats}"
+    );
+    Ok(())
+}
+
+/// With native XDP on the veth: K hot A queries are answered by the program and counted on the
+/// xdp path (from its per-CPU counters) and nowhere else; a query it passes is counted both as
+/// passed and on the socket path. The page reports the maps' fill.
+#[test]
+fn xdp_answers_are_counted_from_the_programs_counters() -> Result<()> {
+    let topo = Topology::new()?;
+    let _peer = PeerProgram::attach(&topo.client)?;
+    let metrics = topo.server_v4_addr(METRICS_PORT);
+    let _server = Server::lbdns_with(
+        &topo,
+        &[&example_zone()],
+        &topo.server_addrs(53),
+        &[
+            "--xdp",
+            Topology::SERVER_IF,
+            "--xdp-mode",
+            "native",
+            "--metrics",
+            &metrics.to_string(),
+        ],
+    )?;
+    let v4 = topo.server_v4_addr(53);
+    let before = scrape(&topo, metrics)?;
+    promtool_check(&before)?;
+    assert_eq!(before.get("lbdns_xdp_enabled"), 1.0, "{}", before.text);
+    let used = before.get(r#"lbdns_xdp_map_used{map="name_entries"}"#);
+    let capacity = before.get(r#"lbdns_xdp_map_capacity{map="name_entries"}"#);
+    assert!(
+        used > 0.0 && used <= capacity,
+        "name entries {used} of {capacity}"
+    );
+    let name_bytes = before.get(r#"lbdns_xdp_map_used{map="name_bytes"}"#);
+    assert!(
+        name_bytes >= used * 16.0,
+        "each name takes at least 16 bytes: {}",
+        before.text
+    );
+
+    let (k, passed) = (6, 2);
+    ask(
+        &topo,
+        v4,
+        false,
+        ("www.example.com", rtype::A, rcode::NOERROR),
+        k,
+    )?;
+    ask(
+        &topo,
+        v4,
+        false,
+        ("example.com", rtype::MX, rcode::NOERROR),
+        passed,
+    )?;
+    let after = scrape(&topo, metrics)?;
+    promtool_check(&after)?;
+
+    let xdp = r#"path="xdp""#;
+    let udp = r#"path="udp""#;
+    let series: &[(&str, &[&str])] = &[
+        (REQUESTS, &[xdp, r#"type="A""#]),
+        (REQUESTS, &[xdp]),
+        (RESPONSES, &[xdp, r#"rcode="NOERROR""#]),
+        ("lbdns_xdp_packets_total", &[r#"outcome="answered_a""#]),
+        ("lbdns_xdp_packets_total", &[r#"outcome="pass_type""#]),
+        (REQUESTS, &[udp, r#"type="A""#]),
+        (REQUESTS, &[udp, r#"type="MX""#]),
+        (REQUESTS, &[udp]),
+    ];
+    let (k, passed) = (f64::from(k), f64::from(passed));
+    assert_eq!(
+        moved(&before, &after, series),
+        [k, k, k, k, passed, 0.0, passed, passed],
+        "{series:?}\n{}",
+        after.text
+    );
+    Ok(())
+}
+
+/// The error a daemon that cannot bind its metrics port stops with.
+fn start_failure(topo: &Topology, extra: &[&str]) -> Result<String> {
+    match Server::lbdns_with(topo, &[&example_zone()], &topo.server_addrs(53), extra) {
+        Ok(_) => bail!("lbdns started although its metrics port is taken"),
+        Err(error) => Ok(format!("{error:#}")),
+    }
+}
+
+/// A metrics address in use is a start-up error that names it, from the flag and from the
+/// `[metrics]` section of the configuration file alike.
+#[test]
+fn a_metrics_port_in_use_stops_start_up_and_names_the_address() -> Result<()> {
+    let topo = Topology::new()?;
+    let taken = topo.server_v4_addr(METRICS_PORT);
+    let _holder = topo
+        .server
+        .enter(move || TcpListener::bind(taken))?
+        .context("holding the metrics port")?;
+    let expected = format!("cannot serve metrics on {taken}: Address already in use");
+
+    let error = start_failure(&topo, &["--metrics", &taken.to_string()])?;
+    ensure!(error.contains(&expected), "--metrics: {error}");
+
+    let dir = TempDir::new("lbdns-metrics-config")?;
+    let config = dir.write("lbdns.toml", &format!("[metrics]\nlisten = \"{taken}\"\n"))?;
+    let error = start_failure(&topo, &["--config", &config.to_string_lossy()])?;
+    ensure!(error.contains(&expected), "[metrics] listen: {error}");
+    Ok(())
+}
