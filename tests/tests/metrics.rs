@@ -2,7 +2,8 @@
 //! namespace, passes `promtool check metrics`, and its counters move by exactly the queries
 //! sent on each path: UDP and TCP (socket path), and with native XDP on the veth, the queries
 //! the program answers. `lbdns stats` works without XDP. A metrics port in use stops start-up
-//! with the address named, whether it comes from the flag or from `[metrics]` in the file.
+//! with the address named, whether it comes from the flag or from `[metrics]` in the file. The
+//! zone metrics follow reloads.
 //!
 //! Needs root, promtool (Debian's prometheus package) and a built `lbdns` binary; without them
 //! the tests fail and say so.
@@ -11,7 +12,8 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use lbdns_tests::client::{tcp_query, udp_query};
@@ -390,5 +392,84 @@ fn a_metrics_port_in_use_stops_start_up_and_names_the_address() -> Result<()> {
     let config = dir.write("lbdns.toml", &format!("[metrics]\nlisten = \"{taken}\"\n"))?;
     let error = start_failure(&topo, &["--config", &config.to_string_lossy()])?;
     ensure!(error.contains(&expected), "[metrics] listen: {error}");
+    Ok(())
+}
+
+const RELOAD_ZONE: &str = "$ORIGIN metrics.test.\n$TTL 60\n@ SOA ns h SERIAL 3600 600 86400 60\n@ NS ns\nns A 198.18.0.53\nwww A 198.18.0.80\n";
+
+/// Scrapes until `done` holds for the page (bounded: the reload takes milliseconds).
+fn scrape_until(
+    topo: &Topology,
+    address: SocketAddr,
+    what: &str,
+    done: impl Fn(&Page) -> bool,
+) -> Result<Page> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = scrape(topo, address)?;
+        if done(&page) {
+            return Ok(page);
+        }
+        if Instant::now() >= deadline {
+            bail!("{what}: not within 10 s\n{}", page.text);
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The zone metrics follow reloads: a broken file leaves the served serial and load time and
+/// sets the success gauge to 0; a good one brings the new serial and sets it back to 1.
+#[test]
+fn zone_metrics_follow_reloads_that_fail_and_succeed() -> Result<()> {
+    let topo = Topology::new()?;
+    let dir = TempDir::new("lbdns-metrics-reload")?;
+    let zone = dir.write("db.metrics", &RELOAD_ZONE.replace("SERIAL", "1"))?;
+    let metrics = topo.server_v4_addr(METRICS_PORT);
+    let server = Server::lbdns_with(
+        &topo,
+        &[&zone],
+        &topo.server_addrs(53),
+        &["--metrics", &metrics.to_string()],
+    )?;
+    let serial = r#"lbdns_zone_serial{zone="metrics.test."}"#;
+    let success = r#"lbdns_zone_last_load_success{zone="metrics.test."}"#;
+    let loaded = r#"lbdns_zone_last_load_timestamp_seconds{zone="metrics.test."}"#;
+    let records = r#"lbdns_zone_records{zone="metrics.test."}"#;
+    let first = scrape(&topo, metrics)?;
+    assert_eq!(
+        (first.get(serial), first.get(success), first.get(records)),
+        (1.0, 1.0, 4.0),
+        "{}",
+        first.text
+    );
+
+    dir.write("db.metrics", "$ORIGIN metrics.test.\n@ SOA broken\n")?;
+    hangup(&server)?;
+    let failed = scrape_until(&topo, metrics, "failed reload", |p| p.get(success) == 0.0)?;
+    assert_eq!(failed.get(serial), 1.0, "the served serial stays");
+    assert_eq!(
+        failed.get(loaded),
+        first.get(loaded),
+        "the served data's age stays"
+    );
+
+    dir.write("db.metrics", &RELOAD_ZONE.replace("SERIAL", "2"))?;
+    hangup(&server)?;
+    let reloaded = scrape_until(&topo, metrics, "good reload", |p| p.get(serial) == 2.0)?;
+    assert_eq!(reloaded.get(success), 1.0, "{}", reloaded.text);
+    assert!(
+        reloaded.get(loaded) >= first.get(loaded),
+        "{}",
+        reloaded.text
+    );
+    promtool_check(&reloaded)
+}
+
+fn hangup(server: &Server) -> Result<()> {
+    let out = run_ok(
+        Command::new("kill").args(["-HUP", &server.pid().to_string()]),
+        TIMEOUT,
+    )?;
+    ensure!(out.status.success(), "kill -HUP: {}", out.combined());
     Ok(())
 }
