@@ -473,3 +473,92 @@ fn hangup(server: &Server) -> Result<()> {
     ensure!(out.status.success(), "kill -HUP: {}", out.combined());
     Ok(())
 }
+
+/// Pool endpoints: health follows the checks (a TCP listener closed turns its endpoint down,
+/// one transition), the checks' durations are counted, and a drain shows.
+#[test]
+fn pool_endpoint_metrics_follow_checks_and_drains() -> Result<()> {
+    let topo = Topology::new()?;
+    let endpoints = ["198.18.60.1", "198.18.60.2"];
+    let mut listeners = Vec::new();
+    for address in endpoints {
+        topo.server
+            .ip(&["addr", "add", &format!("{address}/32"), "dev", "lo"])?;
+        let backend: SocketAddr = format!("{address}:9000").parse()?;
+        // A listener that never accepts still completes connections: the TCP check passes.
+        listeners.push(topo.server.enter(move || TcpListener::bind(backend))??);
+    }
+    let dir = TempDir::new("lbdns-metrics-pools")?;
+    let zone = dir.write(
+        "db.lb",
+        "$ORIGIN lb.example.\n$TTL 60\n@ SOA ns h 1 3600 600 86400 60\n@ NS ns\nns A 198.18.0.53\n",
+    )?;
+    let config = dir.write(
+        "lbdns.toml",
+        "[[pool]]\nname = \"www.lb.example.\"\n\
+         [pool.check]\ntype = \"tcp\"\nport = 9000\ninterval = \"200ms\"\ntimeout = \"100ms\"\n\
+         rise = 2\nfall = 3\n\
+         [[pool.endpoint]]\naddress = \"198.18.60.1\"\n\
+         [[pool.endpoint]]\naddress = \"198.18.60.2\"\n",
+    )?;
+    let metrics = topo.server_v4_addr(METRICS_PORT);
+    let server = Server::lbdns_with(
+        &topo,
+        &[&zone],
+        &topo.server_addrs(53),
+        &[
+            "--config",
+            &config.to_string_lossy(),
+            "--metrics",
+            &metrics.to_string(),
+        ],
+    )?;
+    let series = |metric: &str, address: &str| {
+        format!("{metric}{{pool=\"www.lb.example.\",endpoint=\"{address}\"}}")
+    };
+    let up = |address| series("lbdns_pool_endpoint_up", address);
+    let checks = |address| series("lbdns_health_check_duration_seconds_count", address);
+    let transitions = |address| series("lbdns_health_transitions_total", address);
+    let drained = |address| series("lbdns_pool_endpoint_drained", address);
+    let [one, two] = endpoints;
+
+    let checked = scrape_until(&topo, metrics, "checks counted", |p| {
+        p.get(&checks(one)) >= 2.0 && p.get(&checks(two)) >= 2.0
+    })?;
+    assert_eq!(
+        (checked.get(&up(one)), checked.get(&transitions(one))),
+        (1.0, 0.0),
+        "{}",
+        checked.text
+    );
+
+    drop(listeners.remove(0));
+    let down = scrape_until(&topo, metrics, "endpoint down", |p| p.get(&up(one)) == 0.0)?;
+    assert_eq!(down.get(&transitions(one)), 1.0, "{}", down.text);
+    assert!(
+        down.get(&checks(one)) >= checked.get(&checks(one)) + 3.0,
+        "fall = 3"
+    );
+    assert_eq!(
+        (down.get(&up(two)), down.get(&transitions(two))),
+        (1.0, 0.0),
+        "{}",
+        down.text
+    );
+
+    let control = server.control_socket().context("an lbdns server")?;
+    run_ok(
+        Command::new(lbdns_bin()?)
+            .args(["drain", two, "--control"])
+            .arg(control),
+        TIMEOUT,
+    )?;
+    let page = scrape(&topo, metrics)?;
+    assert_eq!(
+        (page.get(&drained(one)), page.get(&drained(two))),
+        (0.0, 1.0),
+        "{}",
+        page.text
+    );
+    promtool_check(&page)
+}
