@@ -8,7 +8,7 @@ use std::sync::Arc;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use super::Metrics;
@@ -48,7 +48,10 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>) {
                 let metrics = metrics.clone();
                 async move { Ok::<_, Infallible>(answer(&request, metrics).await) }
             });
+            // A client that never finishes its request is dropped rather than kept forever.
             let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(10))
                 .serve_connection(TokioIo::new(stream), service);
             if let Err(error) = connection.await {
                 tracing::debug!(%peer, %error, "metrics connection ended");

@@ -4,7 +4,9 @@
 //! The per-query cost must stay tiny, so nothing here takes a lock: each UDP thread has
 //! counters of its own (on their own cache lines, so threads never contend), TCP tasks share
 //! one set, and a scrape or `lbdns stats` sums them. Only starting a UDP thread locks, to add
-//! its counters to the list.
+//! its counters to the list. Counting a query and its reply measured 16–21 ns on the
+//! development VM (release build, 20 million in a loop), and a UDP batch reads the clock twice
+//! (about 20 ns each): well under 1% of the socket path's cost per query.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};

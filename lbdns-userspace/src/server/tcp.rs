@@ -54,11 +54,8 @@ pub async fn serve(
         let catalog = catalog.clone();
         let counted = counted.clone();
         tokio::spawn(async move {
-            let counting = Counting {
-                peer,
-                counted: &counted,
-            };
-            if let Err(error) = connection(stream, &catalog, limits.idle_timeout, counting).await {
+            let idle = limits.idle_timeout;
+            if let Err(error) = connection(stream, &catalog, idle, peer, &counted).await {
                 tracing::debug!(%peer, %error, "TCP connection ended");
             }
             drop(slot);
@@ -66,19 +63,14 @@ pub async fn serve(
     }
 }
 
-/// Where a connection's queries are counted, and as whose.
-struct Counting<'a> {
-    peer: SocketAddr,
-    counted: &'a PathCounters,
-}
-
 /// Serves queries from one connection until the client closes it, goes idle, or sends a
-/// frame that cannot be a DNS message.
+/// frame that cannot be a DNS message. Counts them in `counted` as from `peer`.
 async fn connection(
     mut stream: TcpStream,
     catalog: &SharedCatalog,
     idle: Duration,
-    counting: Counting<'_>,
+    peer: SocketAddr,
+    counted: &PathCounters,
 ) -> std::io::Result<()> {
     let mut query = Vec::new();
     loop {
@@ -100,15 +92,15 @@ async fn connection(
             Err(_) => return Ok(()),
         };
         let received = Instant::now();
-        counting.counted.query(&counting.peer, &query);
+        counted.query(&peer, &query);
         let Some(reply) = respond(&catalog.load(), &query, Transport::Tcp) else {
             continue;
         };
-        counting.counted.response(&reply);
+        counted.response(&reply);
         let mut frame = Vec::with_capacity(reply.len() + 2);
         frame.extend_from_slice(&(reply.len() as u16).to_be_bytes());
         frame.extend_from_slice(&reply);
         stream.write_all(&frame).await?;
-        counting.counted.latency(received.elapsed(), 1);
+        counted.latency(received.elapsed(), 1);
     }
 }
