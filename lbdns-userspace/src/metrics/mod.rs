@@ -135,3 +135,66 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+
+    const QUERY_A: &[u8] =
+        b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x00\x00\x01\x00\x01";
+
+    fn counted() -> Arc<Metrics> {
+        let metrics = Arc::new(Metrics::default());
+        let peer: SocketAddr = "[2001:db8::2]:5353".parse().unwrap();
+        let udp = metrics.socket.udp_thread();
+        udp.query(&peer, QUERY_A);
+        let mut reply = QUERY_A.to_vec();
+        reply[2] = 0x84;
+        reply[3] = 0x03;
+        udp.response(&reply);
+        udp.latency(std::time::Duration::from_micros(7), 1);
+        metrics
+    }
+
+    #[test]
+    fn the_page_has_each_family_once_with_help_and_type() {
+        let page = counted().encode();
+        for line in [
+            "# TYPE lbdns_dns_requests_total counter",
+            "lbdns_dns_requests_total{path=\"udp\",family=\"2\",type=\"A\"} 1",
+            "lbdns_dns_requests_total{path=\"tcp\",family=\"1\",type=\"other\"} 0",
+            "lbdns_dns_responses_total{path=\"udp\",rcode=\"NXDOMAIN\"} 1",
+            "lbdns_dns_request_duration_seconds_bucket{path=\"udp\",le=\"5e-06\"} 0",
+            "lbdns_dns_request_duration_seconds_bucket{path=\"udp\",le=\"1e-05\"} 1",
+            "lbdns_dns_request_duration_seconds_count{path=\"udp\"} 1",
+            "lbdns_xdp_enabled 0",
+            "lbdns_build_info{version=\"0.1.0\"} 1",
+        ] {
+            assert!(page.lines().any(|l| l == line), "{line:?} missing:\n{page}");
+        }
+        assert!(
+            !page.contains("lbdns_xdp_packets"),
+            "no XDP counters without XDP"
+        );
+        let mut types: Vec<&str> = page
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .collect();
+        let count = types.len();
+        types.dedup();
+        assert_eq!(types.len(), count, "a family appears once");
+        let helps = page.lines().filter(|l| l.starts_with("# HELP ")).count();
+        assert_eq!(helps, count, "every family has its help");
+    }
+
+    #[test]
+    fn stats_lines_sum_the_socket_path() {
+        let stats = counted().socket_stats();
+        assert_eq!(
+            stats,
+            "udp_queries 1\nudp_responses 1\nudp_rcode_nxdomain 1\ntcp_queries 0\ntcp_responses 0\n"
+        );
+    }
+}
