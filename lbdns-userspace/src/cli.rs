@@ -25,7 +25,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Validate zones and configuration; print `file:line: message` for each error.
     Check(ZoneArgs),
-    /// Print the XDP counters of the running daemon, summed over CPUs.
+    /// Print the running daemon's counters: the socket path's, and the XDP program's (summed
+    /// over CPUs) when it runs.
     Stats(ControlArgs),
     /// Show every pool, its endpoints, their health, last check and its age.
     Status(ControlArgs),
@@ -93,6 +94,9 @@ pub struct ServeArgs {
     /// XDP answer-set slots for AAAA RRsets, as --xdp-a-slots [default: 16384].
     #[arg(long, value_name = "N")]
     pub xdp_aaaa_slots: Option<u32>,
+    /// Serve Prometheus metrics over HTTP at ADDR:PORT/metrics (e.g. 127.0.0.1:9153).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<SocketAddr>,
     #[command(flatten)]
     pub control: ControlArgs,
 }
@@ -111,6 +115,7 @@ impl ServeArgs {
             xdp_a_slots: self.xdp_a_slots,
             xdp_aaaa_slots: self.xdp_aaaa_slots,
             control: self.control.control.take(),
+            metrics: self.metrics,
             ..Overrides::default()
         }
     }

@@ -22,6 +22,9 @@
 //!
 //! [dnssec]
 //! expiry_warning_days = 7  # warn at load of signatures expiring this soon
+//!
+//! [metrics]
+//! listen = "127.0.0.1:9153"   # absent: no metrics page
 //! ```
 
 use std::net::SocketAddr;
@@ -63,6 +66,8 @@ pub struct ConfigFile {
     pub pool: Vec<PoolEntry>,
     #[serde(default)]
     pub server: ServerSection,
+    #[serde(default)]
+    pub metrics: MetricsSection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,6 +122,14 @@ pub struct DnssecSection {
     pub expiry_warning_days: Option<u32>,
 }
 
+/// The Prometheus metrics page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Where `/metrics` is served over HTTP; none: not served.
+    pub listen: Option<SocketAddr>,
+}
+
 /// A configuration error, displayed as `file:line: message`.
 #[derive(Debug, thiserror::Error)]
 #[error("{}:{line}: {message}", file.display())]
@@ -166,6 +179,8 @@ pub struct Settings {
     pub source: Option<ConfigText>,
     /// Signatures expiring within this are logged when zones load.
     pub expiry_warning: Duration,
+    /// Where the metrics page is served, if anywhere.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -207,6 +222,7 @@ pub struct Overrides {
     pub xdp_a_slots: Option<u32>,
     pub xdp_aaaa_slots: Option<u32>,
     pub control: Option<PathBuf>,
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -313,6 +329,7 @@ impl Settings {
                             .unwrap_or(DEFAULT_EXPIRY_WARNING_DAYS),
                     ),
             ),
+            metrics: flags.metrics.or(file.metrics.listen),
         })
     }
 }
@@ -565,6 +582,35 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("long.toml:2: server.version: 256 octets"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn metrics_are_off_unless_asked_for_and_the_flag_wins() {
+        assert_eq!(
+            Settings::new(None, Overrides::default()).unwrap().metrics,
+            None
+        );
+        let path = write("metrics.toml", "[metrics]\nlisten = \"127.0.0.1:9153\"\n");
+        let file = Settings::new(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(file.metrics, Some("127.0.0.1:9153".parse().unwrap()));
+        let flag = Overrides {
+            metrics: Some("[::1]:9100".parse().unwrap()),
+            ..Overrides::default()
+        };
+        let both = Settings::new(Some(&path), flag).unwrap();
+        assert_eq!(both.metrics, Some("[::1]:9100".parse().unwrap()));
+        let path = write("metrics-bad.toml", "\n[metrics]\nlisten = \"localhost\"\n");
+        let err = Settings::new(Some(&path), Overrides::default()).unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        let path = write(
+            "metrics-typo.toml",
+            "[metrics]\nlisen = \"127.0.0.1:9153\"\n",
+        );
+        let err = Settings::new(Some(&path), Overrides::default()).unwrap_err();
+        assert!(
+            err.to_string().contains(":2: unknown field `lisen`"),
             "{err}"
         );
     }

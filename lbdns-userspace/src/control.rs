@@ -21,7 +21,7 @@ pub const DEFAULT_PATH: &str = "/run/lbdns/control.sock";
 /// A request the daemon understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Request {
-    /// Counters of the XDP program, summed over CPUs.
+    /// The socket path's counters, and the XDP program's (summed over CPUs) when it runs.
     Stats,
     /// Every pool, its endpoints, their health and last check.
     Status,

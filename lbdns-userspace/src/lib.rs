@@ -14,6 +14,7 @@ pub mod dnssec;
 pub mod ebpf_object;
 pub mod health;
 pub mod maps;
+pub mod metrics;
 pub mod pool;
 pub mod server;
 pub mod xdp;

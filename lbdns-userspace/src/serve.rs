@@ -4,7 +4,7 @@
 
 use std::sync::{
     atomic::{AtomicBool, Ordering},
-    Arc, Mutex, MutexGuard,
+    Arc, Mutex, MutexGuard, Weak,
 };
 
 use anyhow::{Context, Result};
@@ -17,6 +17,7 @@ use lbdns::config::{Overrides, Settings, XdpSettings};
 use lbdns::control::{self, Request};
 use lbdns::health::{Checker, HealthChange};
 use lbdns::maps::MapWriter;
+use lbdns::metrics::{self, Metrics};
 use lbdns::pool::PoolSet;
 use lbdns::xdp::FastPath;
 use lbdns::{balance, compile, ebpf_object};
@@ -118,6 +119,7 @@ struct Daemon {
     /// million names: `lbdns stats` and `status` say so instead of waiting for the lock.
     xdp_starting: AtomicBool,
     checker: Mutex<Checker>,
+    metrics: Arc<Metrics>,
 }
 
 impl Daemon {
@@ -133,9 +135,13 @@ impl Daemon {
     fn republish(&self, catalog: &Catalog) {
         let mut xdp = lock(&self.xdp);
         if let Some(fast) = xdp.as_mut() {
-            if let Err(error) = fast.publish(catalog) {
-                tracing::error!("{error:#}; detaching XDP, the socket path answers everything");
-                *xdp = None;
+            match fast.publish(catalog) {
+                Ok(()) => self.metrics.xdp_published(fast.writer.fill()),
+                Err(error) => {
+                    tracing::error!("{error:#}; detaching XDP, the socket path answers everything");
+                    self.metrics.xdp_stopped();
+                    *xdp = None;
+                }
             }
         }
     }
@@ -147,7 +153,10 @@ impl Daemon {
         let mut xdp = lock(&self.xdp);
         let started = Xdp::start(fast, settings, &self.catalog.load());
         self.xdp_starting.store(false, Ordering::Relaxed);
-        *xdp = Some(started?);
+        let started = started?;
+        self.metrics
+            .xdp_started(started.fast.counter_map(), started.writer.fill());
+        *xdp = Some(started);
         Ok(())
     }
 
@@ -160,13 +169,18 @@ impl Daemon {
 
     fn answer(&self, request: Request) -> String {
         match request {
-            Request::Stats if self.xdp_starting.load(Ordering::Relaxed) => {
-                "error: the XDP fast path is starting: its maps are being filled\n".to_owned()
+            Request::Stats => {
+                let mut out = self.metrics.socket_stats();
+                if self.xdp_starting.load(Ordering::Relaxed) {
+                    out.push_str("xdp starting: its maps are being filled\n");
+                } else {
+                    match &*lock(&self.xdp) {
+                        Some(xdp) => out.push_str(&xdp.stats()),
+                        None => out.push_str("xdp off (serve --xdp IFACE)\n"),
+                    }
+                }
+                out
             }
-            Request::Stats => match &*lock(&self.xdp) {
-                Some(xdp) => xdp.stats(),
-                None => "error: the XDP fast path is off (serve --xdp IFACE)\n".to_owned(),
-            },
             Request::Status => {
                 let health = lock(&self.checker).snapshot();
                 let mut out = balance::status(&lock(&self.pools), &health);
@@ -203,16 +217,19 @@ impl Daemon {
     fn reload(&self, zone: &ZoneArgs, overrides: &Overrides) {
         let loaded = crate::settings(zone.clone(), overrides.clone())
             .and_then(|settings| crate::load_catalog(&settings));
-        let (fresh, _, mut fresh_pools) = match loaded {
+        let (fresh, zones, mut fresh_pools) = match loaded {
             Ok(loaded) => loaded,
             Err(errors) => {
                 for error in &errors {
                     tracing::error!("{error}");
                 }
                 tracing::error!("reload failed, still serving the previous zones and pools");
+                self.metrics.zones_failed();
                 return;
             }
         };
+        self.metrics.zones_loaded(&zones);
+        drop(zones);
         let mut pools = lock(&self.pools);
         let mut checker = lock(&self.checker);
         checker.set_targets(fresh_pools.targets());
@@ -248,6 +265,16 @@ fn release_freed_memory() {
     }
 }
 
+/// Every pool endpoint's state, for a scrape. Lock order as in `Daemon`: pools, then checker.
+fn endpoint_samples(daemon: &Weak<Daemon>) -> Vec<metrics::pools::EndpointSample> {
+    let Some(daemon) = daemon.upgrade() else {
+        return Vec::new();
+    };
+    let pools = lock(&daemon.pools);
+    let health = lock(&daemon.checker).snapshot();
+    metrics::pools::endpoints(&pools, &health)
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these is a bug already reported; keep serving.
     mutex
@@ -261,6 +288,8 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
         crate::settings(zone.clone(), overrides.clone()).map_err(crate::report)?;
     let loading = (!settings.xdp.interfaces.is_empty()).then(|| Xdp::load(&settings.xdp));
     let (catalog, zones, pools) = crate::catalog_or_report(&settings)?;
+    let metrics = Arc::new(Metrics::default());
+    metrics.zones_loaded(&zones);
     drop(zones);
     release_freed_memory();
     // A missing privilege, a verifier rejection or a mistyped interface stops start-up before
@@ -287,8 +316,29 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             pools: Mutex::new(pools),
             xdp: Mutex::new(None),
             xdp_starting: AtomicBool::new(fast.is_some()),
+            metrics,
         });
-        let _sockets = lbdns::server::start(&daemon.catalog, &settings.listen, settings.tcp)?;
+        let metrics_task = match settings.metrics {
+            None => None,
+            Some(address) => {
+                let listener = metrics::bind(address)?;
+                let reading = Arc::downgrade(&daemon);
+                daemon
+                    .metrics
+                    .set_endpoints(move || endpoint_samples(&reading));
+                tracing::info!(%address, "serving metrics at /metrics");
+                Some(tokio::spawn(metrics::serve(
+                    listener,
+                    daemon.metrics.clone(),
+                )))
+            }
+        };
+        let _sockets = lbdns::server::start(
+            &daemon.catalog,
+            &settings.listen,
+            settings.tcp,
+            &daemon.metrics.socket,
+        )?;
         // The socket path answers everything from here on. Filling the maps takes seconds for
         // a million names, so the fast path joins when they are full; if it cannot, the daemon
         // stops, as it would have at start-up.
@@ -341,6 +391,9 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             }
         };
         control_task.abort();
+        if let Some(task) = metrics_task {
+            task.abort();
+        }
         let _ = std::fs::remove_file(&settings.control);
         match failure {
             None => Ok(daemon),

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::probe::{probe, Failure};
+use crate::metrics::histogram::{Histogram, CHECK_BOUNDS};
 use crate::pool::Target;
 
 /// A target went down or came back up.
@@ -68,6 +69,8 @@ pub struct TargetStatus {
     pub checks: u64,
     pub failures: u64,
     pub transitions: u64,
+    /// How long every probe took, for the metrics page.
+    pub latency: Histogram,
 }
 
 impl TargetStatus {
@@ -80,6 +83,7 @@ impl TargetStatus {
             checks: 0,
             failures: 0,
             transitions: 0,
+            latency: Histogram::new(CHECK_BOUNDS),
         }
     }
 
@@ -90,6 +94,7 @@ impl TargetStatus {
         self.streak = if same { self.streak + 1 } else { 1 };
         self.checks += 1;
         self.failures += u64::from(!ok);
+        self.latency.observe(check.took);
         let reason = match &check.result {
             Err(failure) if self.up && self.streak >= self.target.check.fall => Reason::Failed {
                 failure: failure.clone(),

@@ -23,6 +23,7 @@ use crate::compile::{Answer, MapImage, RrsetId};
 use mapped::MappedArray;
 use names::NameTable;
 use plan::{plan, Capacity, Live, Published, State, Step};
+pub use plan::{Fill, Usage};
 
 /// Why the maps could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -259,6 +260,11 @@ impl MapWriter {
                 self.names.insert(rrset, *id, *record)
             }
         }
+    }
+
+    /// How full the maps are now.
+    pub fn fill(&self) -> Fill {
+        self.state.fill()
     }
 
     fn slot_table(&self, qtype: AddrType) -> &MappedArray<u32> {

@@ -165,6 +165,14 @@ impl Numbers {
         self.returned.append(&mut self.retiring);
     }
 
+    /// Live and retiring numbers: those not free to take now.
+    fn usage(&self) -> Usage {
+        Usage {
+            used: self.fresh - self.returned.len() as u32,
+            capacity: self.capacity,
+        }
+    }
+
     /// Every free number, for checking the accounting.
     #[cfg(test)]
     fn free(&self) -> BTreeSet<u32> {
@@ -226,6 +234,19 @@ impl Records {
     fn grace_period_over(&mut self) {
         for (start, words) in self.retiring.drain(..) {
             self.returned.entry(words).or_default().push(start);
+        }
+    }
+
+    /// Words of live and retiring records: those not free to take now.
+    fn usage(&self) -> Usage {
+        let returned: u32 = self
+            .returned
+            .iter()
+            .map(|(words, starts)| words * starts.len() as u32)
+            .sum();
+        Usage {
+            used: self.fresh - returned,
+            capacity: self.capacity,
         }
     }
 
@@ -366,6 +387,27 @@ pub struct Capacity {
     pub name_words: u32,
 }
 
+/// How much of something the maps have room for is taken: live, or retiring until the next
+/// grace period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub used: u32,
+    pub capacity: u32,
+}
+
+/// How full the maps are, for the metrics page: what runs out first is what a publish fails on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Fill {
+    /// Answer-set slots of A RRsets (`ANSWERS_V4`).
+    pub a_slots: Usage,
+    /// Answer-set slots of AAAA RRsets (`ANSWERS_V6`).
+    pub aaaa_slots: Usage,
+    /// RRsets in the name table.
+    pub names: Usage,
+    /// 8-byte words of `NAME_WORDS`, which hold the names' records.
+    pub name_words: Usage,
+}
+
 /// What the maps do not say themselves: which ids, slots and records are free or retiring, and
 /// how many RRsets are published.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -398,6 +440,19 @@ impl State {
     /// How many RRsets are published.
     pub fn published(&self) -> u32 {
         self.published
+    }
+
+    /// How full the maps are.
+    pub fn fill(&self) -> Fill {
+        Fill {
+            a_slots: self.numbering.v4.slots.usage(),
+            aaaa_slots: self.numbering.v6.slots.usage(),
+            names: Usage {
+                used: self.published,
+                capacity: self.names,
+            },
+            name_words: self.numbering.records.usage(),
+        }
     }
 
     /// Records that `step` has been carried out.

@@ -15,6 +15,7 @@ use arc_swap::ArcSwap;
 use tokio::task::JoinSet;
 
 use crate::authority::Catalog;
+use crate::metrics::socket::SocketMetrics;
 
 pub use tcp::TcpLimits;
 
@@ -23,6 +24,7 @@ pub type SharedCatalog = Arc<ArcSwap<Catalog>>;
 
 /// Binds every listen address (UDP and TCP) and starts serving: UDP on threads that live as
 /// long as the process, TCP on tasks of the current tokio runtime, returned for shutdown.
+/// Every query and reply is counted in `counted`.
 ///
 /// Binding happens before this returns, so a busy port or missing privilege is reported at
 /// start-up rather than from a background task.
@@ -30,6 +32,7 @@ pub fn start(
     catalog: &SharedCatalog,
     listen: &[SocketAddr],
     tcp: TcpLimits,
+    counted: &SocketMetrics,
 ) -> Result<JoinSet<()>> {
     let mut tasks = JoinSet::new();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -40,16 +43,17 @@ pub fn start(
         // start-up cleanly.
         let listener = tcp::bind(addr).with_context(|| format!("cannot listen on TCP {addr}"))?;
         for socket in sockets {
-            udp::spawn(socket, catalog.clone()).context("cannot start a UDP worker thread")?;
+            udp::spawn(socket, catalog.clone(), counted.udp_thread())
+                .context("cannot start a UDP worker thread")?;
         }
-        tasks.spawn(tcp::serve(listener, catalog.clone(), tcp));
+        tasks.spawn(tcp::serve(listener, catalog.clone(), tcp, counted.tcp()));
         tracing::info!(%addr, "listening on UDP and TCP");
     }
     Ok(tasks)
 }
 
-/// A socket2 socket for `addr` with the options both transports want.
-fn socket(addr: SocketAddr, kind: socket2::Type) -> std::io::Result<socket2::Socket> {
+/// A socket2 socket for `addr` with the options both transports want (and the metrics page).
+pub(crate) fn socket(addr: SocketAddr, kind: socket2::Type) -> std::io::Result<socket2::Socket> {
     let domain = socket2::Domain::for_address(addr);
     let socket = socket2::Socket::new(domain, kind, None)?;
     if addr.is_ipv6() {

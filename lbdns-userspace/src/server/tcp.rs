@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 
 use super::SharedCatalog;
 use crate::authority::{respond, Transport};
+use crate::metrics::socket::PathCounters;
 
 /// Limits that keep one client from holding the server's TCP capacity.
 #[derive(Debug, Clone, Copy)]
@@ -29,7 +30,12 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
-pub async fn serve(listener: TcpListener, catalog: SharedCatalog, limits: TcpLimits) {
+pub async fn serve(
+    listener: TcpListener,
+    catalog: SharedCatalog,
+    limits: TcpLimits,
+    counted: Arc<PathCounters>,
+) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -46,8 +52,10 @@ pub async fn serve(listener: TcpListener, catalog: SharedCatalog, limits: TcpLim
             continue;
         };
         let catalog = catalog.clone();
+        let counted = counted.clone();
         tokio::spawn(async move {
-            if let Err(error) = connection(stream, &catalog, limits.idle_timeout).await {
+            let idle = limits.idle_timeout;
+            if let Err(error) = connection(stream, &catalog, idle, peer, &counted).await {
                 tracing::debug!(%peer, %error, "TCP connection ended");
             }
             drop(slot);
@@ -56,11 +64,13 @@ pub async fn serve(listener: TcpListener, catalog: SharedCatalog, limits: TcpLim
 }
 
 /// Serves queries from one connection until the client closes it, goes idle, or sends a
-/// frame that cannot be a DNS message.
+/// frame that cannot be a DNS message. Counts them in `counted` as from `peer`.
 async fn connection(
     mut stream: TcpStream,
     catalog: &SharedCatalog,
     idle: Duration,
+    peer: SocketAddr,
+    counted: &PathCounters,
 ) -> std::io::Result<()> {
     let mut query = Vec::new();
     loop {
@@ -81,12 +91,16 @@ async fn connection(
             Ok(result) => result?,
             Err(_) => return Ok(()),
         };
+        let received = Instant::now();
+        counted.query(&peer, &query);
         let Some(reply) = respond(&catalog.load(), &query, Transport::Tcp) else {
             continue;
         };
+        counted.response(&reply);
         let mut frame = Vec::with_capacity(reply.len() + 2);
         frame.extend_from_slice(&(reply.len() as u16).to_be_bytes());
         frame.extend_from_slice(&reply);
         stream.write_all(&frame).await?;
+        counted.latency(received.elapsed(), 1);
     }
 }

@@ -3,13 +3,15 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::mmsg::{RecvBatch, Reply, SendBatch, BATCH};
 use super::pktinfo;
 use super::SharedCatalog;
 use crate::authority::{respond, Transport};
+use crate::metrics::socket::PathCounters;
 
 /// Kernel socket buffer, so that a burst queued while a worker is busy is not dropped. The
 /// kernel caps it at net.core.rmem_max/wmem_max; this asks, it does not insist.
@@ -31,16 +33,21 @@ pub fn bind(addr: SocketAddr, workers: usize) -> io::Result<Vec<UdpSocket>> {
         .collect()
 }
 
-/// Serves `socket` on a thread of its own for the rest of the process's life.
-pub fn spawn(socket: UdpSocket, catalog: SharedCatalog) -> io::Result<()> {
+/// Serves `socket` on a thread of its own for the rest of the process's life, counting in
+/// `counted`, which only this thread writes.
+pub fn spawn(
+    socket: UdpSocket,
+    catalog: SharedCatalog,
+    counted: Arc<PathCounters>,
+) -> io::Result<()> {
     let name = format!("udp {}", socket.local_addr()?);
     thread::Builder::new()
         .name(name)
-        .spawn(move || serve(&socket, &catalog))?;
+        .spawn(move || serve(&socket, &catalog, &counted))?;
     Ok(())
 }
 
-fn serve(socket: &UdpSocket, catalog: &SharedCatalog) {
+fn serve(socket: &UdpSocket, catalog: &SharedCatalog, counted: &PathCounters) {
     let mut batch = RecvBatch::default();
     let mut sender = SendBatch::default();
     let mut replies = Vec::with_capacity(BATCH);
@@ -54,6 +61,8 @@ fn serve(socket: &UdpSocket, catalog: &SharedCatalog) {
             }
             continue;
         }
+        // The whole batch arrived with this call: its replies all waited from here.
+        let received = Instant::now();
         // One catalog per batch: a reload lands between batches, never inside one reply.
         let catalog = catalog.load();
         replies.clear();
@@ -63,7 +72,9 @@ fn serve(socket: &UdpSocket, catalog: &SharedCatalog) {
                 tracing::debug!(peer = %datagram.peer, "oversized UDP query dropped");
                 continue;
             }
+            counted.query(&datagram.peer, datagram.data);
             if let Some(data) = respond(&catalog, datagram.data, Transport::Udp) {
+                counted.response(&data);
                 replies.push(Reply {
                     data,
                     peer: datagram.peer,
@@ -72,5 +83,6 @@ fn serve(socket: &UdpSocket, catalog: &SharedCatalog) {
             }
         }
         sender.send_all(socket, &replies);
+        counted.latency(received.elapsed(), replies.len() as u64);
     }
 }

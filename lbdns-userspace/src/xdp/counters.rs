@@ -1,12 +1,47 @@
 //! The program's packet counters, summed over CPUs.
 
 use aya::{
-    maps::{MapError, PerCpuArray},
+    maps::{MapData, MapError, PerCpuArray},
     Ebpf,
 };
 use lbdns_common::{counters::Counter, maps};
 
 use super::XdpError;
+
+/// The `COUNTERS` map, taken out of the loaded program so that it can be read from anywhere
+/// (`lbdns stats`, the metrics page) without the lock that guards the program and its writer.
+pub struct CounterMap {
+    map: PerCpuArray<MapData, u64>,
+}
+
+impl std::fmt::Debug for CounterMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CounterMap").finish_non_exhaustive()
+    }
+}
+
+impl CounterMap {
+    pub(super) fn take(ebpf: &mut Ebpf) -> Result<Self, XdpError> {
+        let map = ebpf
+            .take_map(maps::COUNTERS)
+            .ok_or(XdpError::NoMap(maps::COUNTERS))?;
+        let map = PerCpuArray::try_from(map).map_err(XdpError::Counters)?;
+        Ok(Self { map })
+    }
+
+    /// The counters now, summed over CPUs. A few system calls: nothing on the packet path.
+    pub fn read(&self) -> Result<Counters, XdpError> {
+        let mut counters = Counters::default();
+        for counter in Counter::ALL {
+            let values = self
+                .map
+                .get(&(counter as u32), 0)
+                .map_err(|error: MapError| XdpError::Counters(error))?;
+            counters.totals[counter as usize] = values.iter().sum();
+        }
+        Ok(counters)
+    }
+}
 
 /// One total per [`Counter`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -15,22 +50,6 @@ pub struct Counters {
 }
 
 impl Counters {
-    pub(super) fn read(ebpf: &Ebpf) -> Result<Self, XdpError> {
-        let map = ebpf
-            .map(maps::COUNTERS)
-            .ok_or(XdpError::NoMap(maps::COUNTERS))?;
-        let per_cpu: PerCpuArray<_, u64> =
-            PerCpuArray::try_from(map).map_err(XdpError::Counters)?;
-        let mut counters = Counters::default();
-        for counter in Counter::ALL {
-            let values = per_cpu
-                .get(&(counter as u32), 0)
-                .map_err(|error: MapError| XdpError::Counters(error))?;
-            counters.totals[counter as usize] = values.iter().sum();
-        }
-        Ok(counters)
-    }
-
     /// The total of one counter.
     pub fn get(&self, counter: Counter) -> u64 {
         self.totals[counter as usize]

@@ -5,6 +5,8 @@ mod attach;
 mod counters;
 mod error;
 
+use std::sync::Arc;
+
 use aya::{
     programs::{ProgramError, Xdp},
     Ebpf, EbpfLoader,
@@ -12,7 +14,7 @@ use aya::{
 use lbdns_common::{maps, names::buckets_for};
 
 pub use attach::AttachMode;
-pub use counters::Counters;
+pub use counters::{CounterMap, Counters};
 pub use error::XdpError;
 
 use crate::maps::{MapError, MapWriter};
@@ -75,6 +77,7 @@ pub const fn default_name_bytes(rrset_entries: u32) -> u32 {
 pub struct FastPath {
     ebpf: Ebpf,
     attached: Vec<attach::Attachment>,
+    counters: Arc<CounterMap>,
     /// The name table's capacity in RRsets, and the hash seed this load drew.
     names: u32,
     name_seed: u64,
@@ -104,9 +107,11 @@ impl FastPath {
         program_mut(&mut ebpf)?
             .load()
             .map_err(XdpError::from_program)?;
+        let counters = Arc::new(CounterMap::take(&mut ebpf)?);
         Ok(Self {
             ebpf,
             attached: Vec::new(),
+            counters,
             names: config.rrset_entries,
             name_seed,
         })
@@ -151,7 +156,12 @@ impl FastPath {
 
     /// The counters, summed over CPUs.
     pub fn counters(&self) -> Result<Counters, XdpError> {
-        Counters::read(&self.ebpf)
+        self.counters.read()
+    }
+
+    /// The counters' map, to read them without holding the program.
+    pub fn counter_map(&self) -> Arc<CounterMap> {
+        self.counters.clone()
     }
 
     /// The program, for `aya::programs::TestRun` (BPF_PROG_TEST_RUN) in tests and benchmarks.

@@ -22,6 +22,9 @@ const PACKAGES: &[&str] = &[
     // RFC 3597 wire form, the oracle for the zone reader's RDATA parsers.
     "bind9-utils",
     "ldnsutils",
+    // promtool (in prometheus) checks the /metrics page the way a scraper reads it. The package
+    // also brings the Prometheus server, whose service the guard below keeps from starting.
+    "prometheus",
     // Authoritative servers that the differential tests and benchmarks compare against.
     "nsd",
     "knot",
@@ -76,8 +79,8 @@ fn missing() -> Result<Vec<&'static str>> {
         .collect())
 }
 
-/// Keeps the packages' maintainer scripts from starting nsd, knot or gdnsd, which would hold
-/// port 53 and linger after setup. Debian's service starters consult `/usr/sbin/policy-rc.d`;
+/// Keeps the packages' maintainer scripts from starting nsd, knot, gdnsd or prometheus, which
+/// would hold ports (53, 9090) and linger after setup. Debian's service starters consult `/usr/sbin/policy-rc.d`;
 /// exit code 101 means "not now". One that already exists belongs to the administrator and is
 /// left as it is; the one made here is removed when this guard is dropped.
 #[derive(Debug)]

@@ -602,4 +602,22 @@ fn check_accounting(maps: &Maps, capacity: Capacity) {
         capacity.name_words,
         "every word is accounted for"
     );
+
+    // The fill the metrics page shows: whatever is not free.
+    let fill = maps.state.fill();
+    let slots = |qtype| {
+        let family = match qtype {
+            AddrType::A => &numbering.v4,
+            AddrType::Aaaa => &numbering.v6,
+        };
+        let live = maps.live.keys().filter(|r| r.qtype == qtype).count();
+        (live + family.slots.retiring.len()) as u32
+    };
+    assert_eq!(fill.a_slots.used, slots(AddrType::A));
+    assert_eq!(fill.a_slots.capacity, capacity.v4);
+    assert_eq!(fill.aaaa_slots.used, slots(AddrType::Aaaa));
+    assert_eq!(fill.names.used, maps.live.len() as u32);
+    assert_eq!(fill.names.capacity, capacity.names);
+    assert_eq!(fill.name_words.used, used.len() as u32);
+    assert_eq!(fill.name_words.capacity, capacity.name_words);
 }
