@@ -14,6 +14,7 @@ pub mod ebpf_object;
 pub mod health;
 pub mod maps;
 pub mod pool;
+pub mod privilege;
 pub mod server;
 pub mod xdp;
 pub mod zone;
