@@ -54,10 +54,11 @@ pub fn install(packages: &Packages) -> Result<()> {
     }
     let enabled = enabled(packages.services)?;
     if !enabled.is_empty() {
-        // `--now` stops any that did start; without a running systemd this edits the links.
+        // Only the boot links: policy-rc.d kept them from starting now, and `--now` would fail
+        // on a host where systemd is not PID 1 (a container, a CI runner).
         cmd::run(
             Command::new("systemctl")
-                .args(["disable", "--now", "--quiet"])
+                .args(["disable", "--quiet"])
                 .args(&enabled),
         )?;
     }

@@ -57,37 +57,38 @@ const BENCH_PACKAGES: Packages = Packages {
     services: &["nsd", "knot", "gdnsd"],
 };
 
-/// Everything any task needs.
+/// Everything any task needs, each checked once.
 pub fn all() -> Result<()> {
-    packaging()?;
-    test_tools()?;
-    bench_tools()
+    toolchain()?;
+    cargo_deb()?;
+    packages("test packages", &TEST_PACKAGES)?;
+    packages("bench packages", &BENCH_PACKAGES)
 }
 
 /// What `cargo xtask deb` needs: the toolchain and cargo-deb.
 pub fn packaging() -> Result<()> {
     toolchain()?;
-    ensure("cargo-deb", cargo_deb::probe, cargo_deb::install)
+    cargo_deb()
 }
 
 /// What `cargo xtask test` needs: building, packaging, and the tools the tests drive.
 pub fn test_tools() -> Result<()> {
     packaging()?;
-    ensure(
-        "test packages",
-        || apt::probe(&TEST_PACKAGES),
-        || apt::install(&TEST_PACKAGES),
-    )
+    packages("test packages", &TEST_PACKAGES)
 }
 
 /// What `cargo xtask bench` needs: building, and the servers and load generators it runs.
 pub fn bench_tools() -> Result<()> {
     toolchain()?;
-    ensure(
-        "bench packages",
-        || apt::probe(&BENCH_PACKAGES),
-        || apt::install(&BENCH_PACKAGES),
-    )
+    packages("bench packages", &BENCH_PACKAGES)
+}
+
+fn cargo_deb() -> Result<()> {
+    ensure("cargo-deb", cargo_deb::probe, cargo_deb::install)
+}
+
+fn packages(item: &str, packages: &Packages) -> Result<()> {
+    ensure(item, || apt::probe(packages), || apt::install(packages))
 }
 
 /// What building the XDP program needs: nightly's rust-src and a bpf-linker for its LLVM.
