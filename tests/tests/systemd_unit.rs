@@ -91,6 +91,28 @@ fn the_unit_grants_exactly_the_capabilities_lbdns_keeps() {
     );
 }
 
+/// The filter denies @privileged, which holds bpf(2) (every map and program) and capset(2)
+/// (`privilege::drop_unused`): a later line must allow both again, or the daemon cannot start.
+#[test]
+fn the_system_call_filter_allows_bpf_and_capset() {
+    let filters: Vec<String> = unit_text()
+        .lines()
+        .filter_map(|line| line.strip_prefix("SystemCallFilter="))
+        .map(str::to_owned)
+        .collect();
+    let last_deny = filters
+        .iter()
+        .rposition(|filter| filter.starts_with('~'))
+        .expect("a deny list");
+    let allowed_after: Vec<&str> = filters[last_deny + 1..]
+        .iter()
+        .flat_map(|filter| filter.split_whitespace())
+        .collect();
+    for call in ["bpf", "capset"] {
+        assert!(allowed_after.contains(&call), "{call} after {filters:#?}");
+    }
+}
+
 #[test]
 fn a_start_runs_no_check() {
     assert!(
