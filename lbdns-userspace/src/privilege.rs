@@ -16,8 +16,9 @@ use crate::config::Settings;
 pub const USED: [Capability; 4] = [
     // Create the XDP maps and load the program.
     Capability::CAP_BPF,
-    // Without it the verifier adds Spectre sanitisation to the program, which costs time on
-    // every packet.
+    // The verifier lets only programs loaded with it do some pointer arithmetic (ours does:
+    // it rejects the program without it), and spares them the Spectre sanitisation that
+    // would cost time on every packet.
     Capability::CAP_PERFMON,
     // Load a networking program type and attach it to interfaces.
     Capability::CAP_NET_ADMIN,
@@ -89,23 +90,21 @@ impl Kept {
     }
 
     /// Checks that the capabilities kept are enough for `settings`, before any of it is tried,
-    /// so a missing one is named instead of surfacing as a bare EPERM or EACCES later.
-    /// CAP_PERFMON is only worth a warning: without it the program still loads, just slower.
+    /// so a missing one is named instead of surfacing as a bare EPERM, or as a verifier log
+    /// (without CAP_PERFMON), later.
     pub fn check(&self, settings: &Settings) -> Result<(), PrivilegeError> {
         if !settings.xdp.interfaces.is_empty() {
             self.require(
-                &[Capability::CAP_BPF, Capability::CAP_NET_ADMIN],
+                &[
+                    Capability::CAP_BPF,
+                    Capability::CAP_PERFMON,
+                    Capability::CAP_NET_ADMIN,
+                ],
                 format!(
                     "load and attach XDP on {}",
                     settings.xdp.interfaces.join(", ")
                 ),
             )?;
-            if !self.held.contains(&Capability::CAP_PERFMON) {
-                tracing::warn!(
-                    "no CAP_PERFMON: the verifier adds Spectre sanitisation to the XDP \
-                     program, which costs time on every packet"
-                );
-            }
         }
         let start = unprivileged_port_start();
         let low: Vec<String> = settings
