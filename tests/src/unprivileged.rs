@@ -86,14 +86,18 @@ impl User {
 
     /// A command that runs `program` in `ns` as this user, with `caps` (setpriv's names, e.g.
     /// [`UNIT_CAPS`]) as its only capabilities: permitted, effective, inheritable, ambient
-    /// and bounding sets alike.
+    /// and bounding sets alike. RLIMIT_MEMLOCK is 0, which it cannot raise without
+    /// CAP_SYS_RESOURCE: the kernel charges BPF maps to the memory cgroup instead (Linux 5.11
+    /// and later), so the unit needs neither.
     pub fn command(&self, ns: &Namespace, caps: &[&str], program: &Path) -> Command {
         let set: String = std::iter::once("-all".to_owned())
             .chain(caps.iter().map(|cap| format!("+{cap}")))
             .collect::<Vec<_>>()
             .join(",");
-        let mut cmd = ns.command("setpriv");
-        cmd.arg(format!("--reuid={}", self.uid))
+        let mut cmd = ns.command("prlimit");
+        cmd.arg("--memlock=0:0")
+            .arg("setpriv")
+            .arg(format!("--reuid={}", self.uid))
             .arg(format!("--regid={}", self.gid))
             .arg("--init-groups")
             .arg(format!("--inh-caps={set}"))

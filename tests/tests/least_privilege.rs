@@ -3,12 +3,12 @@
 //! would), attaches XDP natively to a veth and answers from it; started as root it drops every
 //! other capability; and a missing one stops start-up with an error that names it.
 //!
-//! No CAP_SYS_RESOURCE and the default RLIMIT_MEMLOCK: the kernel charges BPF maps to the memory
-//! cgroup. No `kernel.unprivileged_bpf_disabled` change either: it does not apply to a process
-//! with CAP_BPF.
+//! No CAP_SYS_RESOURCE, and RLIMIT_MEMLOCK 0: the kernel charges BPF maps to the memory
+//! cgroup. No `kernel.unprivileged_bpf_disabled` change either (it is 2 on the test hosts): it
+//! does not apply to a process with CAP_BPF.
 //!
-//! Needs root (to create the user and the namespaces), setpriv, useradd, kdig and a built
-//! `lbdns` that the test user can run; without them the tests fail and say so.
+//! Needs root (to create the user and the namespaces), setpriv, prlimit, useradd, kdig and a
+//! built `lbdns` that the test user can run; without them the tests fail and say so.
 
 use std::{collections::BTreeMap, path::Path, process::Command, time::Duration};
 
@@ -32,7 +32,8 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 const UNIT_CAP_MASK: u64 = 1 << 10 | 1 << 12 | 1 << 38 | 1 << 39;
 
 fn setup() -> (Topology, PeerProgram, User) {
-    preflight(&["kdig", "setpriv", "useradd"]).unwrap_or_else(|error| panic!("{error:#}"));
+    preflight(&["kdig", "setpriv", "prlimit", "useradd"])
+        .unwrap_or_else(|error| panic!("{error:#}"));
     let user = User::system(USER).unwrap_or_else(|error| panic!("{error:#}"));
     let topo = Topology::new().expect("namespaces");
     let peer = PeerProgram::attach(&topo.client).unwrap_or_else(|error| panic!("{error:#}"));
