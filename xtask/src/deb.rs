@@ -7,7 +7,7 @@
 //! assets expect them.
 
 use std::{
-    fs,
+    fs, io,
     path::{Path, PathBuf},
     process::Command,
 };
@@ -24,6 +24,13 @@ pub fn build() -> Result<PathBuf> {
     build::lbdns(Profile::Release)?;
     let object = ebpf::object();
     let manual = workspace::target_dir().join("release").join("manual");
+    // Made afresh, so that the page of a command since removed is not packaged.
+    match fs::remove_dir_all(&manual) {
+        Err(error) if error.kind() != io::ErrorKind::NotFound => {
+            return Err(error).with_context(|| format!("cannot clear {}", manual.display()));
+        }
+        _ => {}
+    }
     cmd::run(
         build::userspace_cargo(&object)
             .args([
