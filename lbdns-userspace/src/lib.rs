@@ -16,6 +16,7 @@ pub mod health;
 pub mod maps;
 pub mod metrics;
 pub mod pool;
+pub mod privilege;
 pub mod server;
 pub mod xdp;
 pub mod zone;

@@ -19,6 +19,7 @@ use lbdns::health::{Checker, HealthChange};
 use lbdns::maps::MapWriter;
 use lbdns::metrics::{self, Metrics};
 use lbdns::pool::PoolSet;
+use lbdns::privilege;
 use lbdns::xdp::FastPath;
 use lbdns::{balance, compile, ebpf_object};
 
@@ -286,6 +287,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
     let settings: Settings =
         crate::settings(zone.clone(), overrides.clone()).map_err(crate::report)?;
+    // Before the first thread: each thread copies the capabilities of the one that made it.
+    privilege::drop_unused()?.check(&settings)?;
     let loading = (!settings.xdp.interfaces.is_empty()).then(|| Xdp::load(&settings.xdp));
     let (catalog, zones, pools) = crate::catalog_or_report(&settings)?;
     let metrics = Arc::new(Metrics::default());

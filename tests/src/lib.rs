@@ -24,6 +24,7 @@ pub mod malformed;
 pub mod netns;
 pub mod server;
 pub mod signing;
+pub mod unprivileged;
 pub mod wire;
 
 pub use client::{TcpConn, TcpRecv};

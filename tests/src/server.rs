@@ -19,6 +19,7 @@ use anyhow::{bail, Context, Result};
 use crate::client::{udp_exchange, TcpConn};
 use crate::env::{example_zone, lbdns_bin, TempDir};
 use crate::netns::{Namespace, Topology};
+use crate::unprivileged::User;
 use crate::wire::{rtype, Builder, Header};
 
 /// Generous bound on start-up; only exceeded when the server is broken or wedged.
@@ -140,7 +141,33 @@ impl Server {
         probes: &[SocketAddr],
         extra: &[&str],
     ) -> Result<Self> {
-        let mut cmd = topo.server.command(lbdns_bin()?);
+        Self::lbdns_launched(topo, None, zones, listen, probes, extra)
+    }
+
+    /// [`Server::lbdns_with`] as `user`, whose only capabilities are `caps` (setpriv's
+    /// names).
+    pub fn lbdns_as(
+        topo: &Topology,
+        user: (&User, &[&str]),
+        zones: &[&Path],
+        listen: &[SocketAddr],
+        extra: &[&str],
+    ) -> Result<Self> {
+        Self::lbdns_launched(topo, Some(user), zones, listen, listen, extra)
+    }
+
+    fn lbdns_launched(
+        topo: &Topology,
+        user: Option<(&User, &[&str])>,
+        zones: &[&Path],
+        listen: &[SocketAddr],
+        probes: &[SocketAddr],
+        extra: &[&str],
+    ) -> Result<Self> {
+        let mut cmd = match user {
+            None => topo.server.command(lbdns_bin()?),
+            Some((user, caps)) => user.command(&topo.server, caps, &lbdns_bin()?),
+        };
         cmd.arg("serve").args(extra);
         for z in zones {
             cmd.arg("--zone").arg(z);
@@ -151,6 +178,9 @@ impl Server {
         // Namespaces do not separate the file system: each daemon needs its own control
         // socket, or concurrent tests would find "another lbdns is running".
         let control_dir = TempDir::new("lbdns-control")?;
+        if let Some((user, _)) = user {
+            user.give(control_dir.path())?;
+        }
         let control = control_dir.path().join("control.sock");
         cmd.arg("--control").arg(&control);
         // Debug logs make failure messages useful; the caller's RUST_LOG wins.

@@ -7,6 +7,7 @@
 mod bench;
 mod build;
 mod cmd;
+mod deb;
 mod ebpf;
 mod run;
 mod setup;
@@ -29,8 +30,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Install what building and testing need (nightly rust-src, bpf-linker, Debian packages,
-    /// dnspython), skipping whatever is already in place.
+    /// Install what every task needs (nightly rust-src, bpf-linker, cargo-deb, the Debian
+    /// packages of the tests and benchmarks), skipping whatever is already in place. Each task
+    /// installs its own part by itself.
     Setup,
     /// Build the XDP program and print the object's path. Always optimised: the verifier rejects
     /// unoptimised BPF.
@@ -50,7 +52,11 @@ enum Task {
         #[arg(last = true)]
         args: Vec<OsString>,
     },
-    /// Check formatting, build, run clippy on everything and run every test: what CI runs.
+    /// Build the Debian package (release binary, man pages, completions, unit, configuration)
+    /// with cargo-deb, and print its path.
+    Deb,
+    /// Check formatting, build, run clippy on everything and run every test, the privileged
+    /// suites and the package's too: what CI runs (as root).
     Test,
     /// Measure lbdns against the ceiling, NSD, Knot and gdnsd with kxdpgun and dnsperf (root;
     /// about 12 minutes with the defaults). Not part of `test`.
@@ -67,21 +73,26 @@ fn main() -> Result<()> {
             Ok(())
         }
         Task::Build { release } => {
-            setup::all()?;
+            setup::toolchain()?;
             let binary = build::lbdns(Profile::from_release_flag(release))?;
             println!("{}", binary.display());
             Ok(())
         }
         Task::Run { release, args } => {
-            setup::all()?;
+            setup::toolchain()?;
             run::serve_example_zone(Profile::from_release_flag(release), &args)
         }
+        Task::Deb => {
+            setup::packaging()?;
+            println!("{}", deb::build()?.display());
+            Ok(())
+        }
         Task::Test => {
-            setup::all()?;
+            setup::test_tools()?;
             test::all()
         }
         Task::Bench(args) => {
-            setup::all()?;
+            setup::bench_tools()?;
             bench::run(args)
         }
     }

@@ -4,16 +4,19 @@ use anyhow::Result;
 
 use crate::{
     build::{self, Profile},
-    cmd, ebpf, workspace,
+    cmd, deb, ebpf, workspace,
 };
 
 /// Tells the test suites which `lbdns` binary to drive.
 const BINARY_VAR: &str = "LBDNS_BIN";
+/// Tells the package's test which `.deb` to check.
+const PACKAGE_VAR: &str = "LBDNS_DEB";
+/// The feature of lbdns-tests that builds the suites a plain `cargo test` leaves out: those
+/// that need root (network namespaces, XDP attach) and the package's.
+const XTASK_SUITES: &str = "lbdns-tests/xtask";
 
-/// Checks formatting, builds, runs clippy on the workspace and the XDP program, then runs
-/// every test.
-///
-/// Tests that need root (network namespaces, XDP attach) run here too: CI runs as root.
+/// Checks formatting, builds, runs clippy on the workspace and the XDP program, builds the
+/// package, then runs every test, the suites only this task runs too: CI runs as root.
 pub fn all() -> Result<()> {
     cmd::run(
         cmd::cargo()
@@ -41,13 +44,17 @@ pub fn all() -> Result<()> {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--features",
+        XTASK_SUITES,
         "--",
         "-D",
         "warnings",
     ]))?;
+    let package = deb::build()?;
     cmd::run(
         build::userspace_cargo(&object)
-            .args(["test", "--workspace"])
-            .env(BINARY_VAR, &binary),
+            .args(["test", "--workspace", "--features", XTASK_SUITES])
+            .env(BINARY_VAR, &binary)
+            .env(PACKAGE_VAR, &package),
     )
 }

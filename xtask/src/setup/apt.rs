@@ -1,4 +1,4 @@
-//! The Debian packages that the tests and benchmarks drive or compare lbdns against.
+//! Debian packages, installed with apt-get while no service may start.
 
 use std::{
     fs,
@@ -12,75 +12,94 @@ use anyhow::{Context as _, Result};
 use super::Probe;
 use crate::cmd;
 
-const PACKAGES: &[&str] = &[
-    // Load generators: dnsperf over sockets, kxdpgun (in knot-dnsutils) over XDP.
-    "dnsperf",
-    "knot-dnsutils",
-    // dig and delv: the reference client and the validating one.
-    "dnsutils",
-    // dnssec-signzone and dnssec-keygen sign the test zones; ldns-read-zone prints any record's
-    // RFC 3597 wire form, the oracle for the zone reader's RDATA parsers.
-    "bind9-utils",
-    "ldnsutils",
-    // promtool (in prometheus) checks the /metrics page the way a scraper reads it. The package
-    // also brings the Prometheus server, whose service the guard below keeps from starting.
-    "prometheus",
-    // Authoritative servers that the differential tests and benchmarks compare against.
-    "nsd",
-    "knot",
-    "gdnsd",
-    // ip (network namespaces, veth pairs, XDP attach) and ethtool (queues, offloads).
-    "iproute2",
-    "ethtool",
-];
+/// Some Debian packages, and the services among them that must not start at boot: a DNS
+/// server that Debian enables holds port 53 on the next boot of a build or CI host.
+#[derive(Debug)]
+pub struct Packages {
+    pub names: &'static [&'static str],
+    /// systemd units that the packages enable, to be disabled.
+    pub services: &'static [&'static str],
+}
 
-/// Asks dpkg, the authority on what is installed, which packages are not.
-pub fn probe() -> Result<Probe> {
-    let missing = missing()?;
-    Ok(if missing.is_empty() {
+/// Asks dpkg, the authority on what is installed, which packages are not, and systemctl
+/// which services are enabled.
+pub fn probe(packages: &Packages) -> Result<Probe> {
+    let missing = missing(packages.names)?;
+    if !missing.is_empty() {
+        return Ok(Probe::Absent(format!("missing {}", missing.join(" "))));
+    }
+    let enabled = enabled(packages.services)?;
+    Ok(if enabled.is_empty() {
         Probe::Present
     } else {
-        Probe::Absent(format!("missing {}", missing.join(" ")))
+        Probe::Absent(format!("{} enabled at boot", enabled.join(" ")))
     })
 }
 
-/// Installs the missing packages with one `apt-get update` and one `apt-get install`.
-pub fn install() -> Result<()> {
-    let missing = missing()?;
-    let _no_daemons = NoServiceStarts::install()?;
-    cmd::run(Command::new("apt-get").args(["update", "-q"]))?;
-    cmd::run(
-        Command::new("apt-get")
-            .args(["install", "-q", "-y", "--no-install-recommends"])
-            // No progress bars: they turn CI logs into one very long line.
-            .args(["-o", "Dpkg::Use-Pty=0"])
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
+/// Installs the missing packages with one `apt-get update` and one `apt-get install`, then
+/// disables their services.
+pub fn install(packages: &Packages) -> Result<()> {
+    let missing = missing(packages.names)?;
+    if !missing.is_empty() {
+        let _no_daemons = NoServiceStarts::install()?;
+        cmd::run(Command::new("apt-get").args(["update", "-q"]))?;
+        cmd::run(
+            Command::new("apt-get")
+                .args(["install", "-q", "-y", "--no-install-recommends"])
+                // No progress bars: they turn CI logs into one very long line.
+                .args(["-o", "Dpkg::Use-Pty=0"])
+                .args(&missing)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+    }
+    let enabled = enabled(packages.services)?;
+    if !enabled.is_empty() {
+        // Only the boot links: policy-rc.d kept them from starting now, and `--now` would fail
+        // on a host where systemd is not PID 1 (a container, a CI runner).
+        cmd::run(
+            Command::new("systemctl")
+                .args(["disable", "--quiet"])
+                .args(&enabled),
+        )?;
+    }
+    Ok(())
 }
 
-fn missing() -> Result<Vec<&'static str>> {
+/// The `services` that systemd would start at boot.
+fn enabled(services: &[&'static str]) -> Result<Vec<&'static str>> {
+    let mut enabled = Vec::new();
+    for &service in services {
+        // Exits 0 for enabled (and alias, static...); prints the state.
+        let output = cmd::probe(Command::new("systemctl").args(["is-enabled", service]))?;
+        if String::from_utf8_lossy(&output.stdout).trim() == "enabled" {
+            enabled.push(service);
+        }
+    }
+    Ok(enabled)
+}
+
+fn missing(packages: &[&'static str]) -> Result<Vec<&'static str>> {
     // Exits non-zero when it knows nothing of a package, so its status is no answer; its
     // output is: one line for each package it has a record of.
     let output = cmd::probe(
         Command::new("dpkg-query")
             .args(["--show", "--showformat=${Package} ${db:Status-Status}\\n"])
-            .args(PACKAGES),
+            .args(packages),
     )?;
     let listed = String::from_utf8_lossy(&output.stdout);
     let installed: Vec<&str> = listed
         .lines()
         .filter_map(|line| line.strip_suffix(" installed"))
         .collect();
-    Ok(PACKAGES
+    Ok(packages
         .iter()
         .copied()
         .filter(|package| !installed.contains(package))
         .collect())
 }
 
-/// Keeps the packages' maintainer scripts from starting nsd, knot, gdnsd or prometheus, which
-/// would hold ports (53, 9090) and linger after setup. Debian's service starters consult `/usr/sbin/policy-rc.d`;
+/// Keeps the packages' maintainer scripts from starting nsd, knot or gdnsd, which would hold
+/// port 53 and linger after setup (and, enabled, start again at every boot). Debian's service starters consult `/usr/sbin/policy-rc.d`;
 /// exit code 101 means "not now". One that already exists belongs to the administrator and is
 /// left as it is; the one made here is removed when this guard is dropped.
 #[derive(Debug)]

@@ -1,25 +1,97 @@
-//! `cargo xtask setup`: installs what building and testing lbdns needs, and nothing else.
+//! `cargo xtask setup`: installs what building, packaging, testing and benchmarking lbdns need,
+//! and nothing else. Each task installs only its own part: `build` and `run` the toolchain,
+//! `deb` cargo-deb too, `test` the tools the tests drive, `bench` the servers and load
+//! generators it measures.
 //!
-//! A fresh machine has only the stable and nightly toolchains. Each prerequisite is probed by
+//! A fresh machine (a stock Debian 12) has only the stable and nightly toolchains. Each prerequisite is probed by
 //! looking at the real thing (the file build-std reads, a linker that starts and links the
-//! nightly's LLVM, dpkg's own records, a module that imports), never at a stamp we left behind,
+//! nightly's LLVM, dpkg's own records, a binary's version), never at a stamp we left behind,
 //! and installed only when the probe fails. A machine that has everything is done in well
 //! under a second, so `build`, `run` and `test` call this every time.
 
 mod apt;
 mod bpf_linker;
+mod cargo_deb;
 mod nightly;
-mod python;
 
 use anyhow::{bail, Context as _, Result};
 
-use self::nightly::Nightly;
+use self::{apt::Packages, nightly::Nightly};
 
-/// Everything: what building needs, then what the tests and benchmarks drive.
+/// What the tests drive: the reference clients and server, the zone tools, lintian for the
+/// package, and `ip` for namespaces and XDP. (`setpriv` is in util-linux, which Debian always
+/// has.) The test of the package builds it, so packaging's tools are needed too.
+const TEST_PACKAGES: Packages = Packages {
+    names: &[
+        // dig and kdig: the reference clients.
+        "dnsutils",
+        "knot-dnsutils",
+        // dnssec-signzone and dnssec-keygen sign the test zones; ldns-read-zone prints any
+        // record's RFC 3597 wire form, the oracle for the zone reader's RDATA parsers.
+        "bind9-utils",
+        "ldnsutils",
+        // The reference server of the differential tests.
+        "nsd",
+        // promtool (in prometheus) checks the /metrics page the way a scraper reads it. The
+        // package also brings the Prometheus server, which must not run.
+        "prometheus",
+        // Checks the Debian package that `cargo xtask deb` builds.
+        "lintian",
+        // ip: network namespaces, veth pairs, XDP attach.
+        "iproute2",
+    ],
+    services: &["nsd", "prometheus"],
+};
+
+/// What the benchmarks drive and compare lbdns against.
+const BENCH_PACKAGES: Packages = Packages {
+    names: &[
+        // Load generators: dnsperf over sockets, kxdpgun (in knot-dnsutils) over XDP.
+        "dnsperf",
+        "knot-dnsutils",
+        // The authoritative servers lbdns is measured against.
+        "nsd",
+        "knot",
+        "gdnsd",
+        // ip (namespaces, veth pairs) and ethtool (queues, offloads).
+        "iproute2",
+        "ethtool",
+    ],
+    services: &["nsd", "knot", "gdnsd"],
+};
+
+/// Everything any task needs, each checked once.
 pub fn all() -> Result<()> {
     toolchain()?;
-    ensure("Debian packages", apt::probe, apt::install)?;
-    ensure("dnspython", python::probe, python::install)
+    cargo_deb()?;
+    packages("test packages", &TEST_PACKAGES)?;
+    packages("bench packages", &BENCH_PACKAGES)
+}
+
+/// What `cargo xtask deb` needs: the toolchain and cargo-deb.
+pub fn packaging() -> Result<()> {
+    toolchain()?;
+    cargo_deb()
+}
+
+/// What `cargo xtask test` needs: building, packaging, and the tools the tests drive.
+pub fn test_tools() -> Result<()> {
+    packaging()?;
+    packages("test packages", &TEST_PACKAGES)
+}
+
+/// What `cargo xtask bench` needs: building, and the servers and load generators it runs.
+pub fn bench_tools() -> Result<()> {
+    toolchain()?;
+    packages("bench packages", &BENCH_PACKAGES)
+}
+
+fn cargo_deb() -> Result<()> {
+    ensure("cargo-deb", cargo_deb::probe, cargo_deb::install)
+}
+
+fn packages(item: &str, packages: &Packages) -> Result<()> {
+    ensure(item, || apt::probe(packages), || apt::install(packages))
 }
 
 /// What building the XDP program needs: nightly's rust-src and a bpf-linker for its LLVM.
