@@ -41,12 +41,12 @@ impl Transport {
 
 /// The OPT record a query carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct QueryEdns {
-    payload: u16,
-    version: u8,
-    dnssec_ok: bool,
+pub struct QueryEdns {
+    pub payload: u16,
+    pub version: u8,
+    pub dnssec_ok: bool,
     /// Raw option bytes (code, length, data)*.
-    options: Vec<u8>,
+    pub options: Vec<u8>,
 }
 
 /// One line of the corpus.
@@ -68,6 +68,8 @@ pub struct Case {
     /// The query's header flags word (opcode included) and whether its OPT set DO.
     pub flags: u16,
     pub dnssec_ok: bool,
+    /// The OPT record of a query built from QNAME/QTYPE, if it has one.
+    pub edns: Option<QueryEdns>,
 }
 
 /// Encodes a presentation-format name as uncompressed wire labels, case kept. Understands the
@@ -238,6 +240,7 @@ impl Case {
             qtype,
             flags: header_flags,
             dnssec_ok: edns.as_ref().is_some_and(|e| e.dnssec_ok),
+            edns,
         })
     }
 }

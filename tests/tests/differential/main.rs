@@ -17,6 +17,11 @@
 //! behaviours, and it is reconciled only where the query and both replies show exactly that
 //! difference; anything else left over fails the query.
 //!
+//! Each corpus runs twice: against lbdns's sockets alone, and with lbdns's XDP program attached
+//! in native mode to the server's veth end ([`Mode::Xdp`]), where the answers the program gives
+//! must agree with NSD just the same, and `fastpath.rs` proves from the program's counters that
+//! it answered every query it must rather than passing them all to the sockets.
+//!
 //! `LBDNS_DIFF_VERBOSE=1` prints every query with both replies (with `--nocapture`), and
 //! `LBDNS_TEST_SERVER=nsd` puts a second NSD in lbdns's place to check the machinery itself.
 //!
@@ -30,6 +35,9 @@ mod corpus;
 mod decode;
 mod divergences;
 mod exchange;
+mod fastpath;
+#[path = "../support/peer.rs"]
+mod peer;
 mod presentation;
 mod reply;
 mod servers;
@@ -37,7 +45,7 @@ mod signed;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
@@ -49,8 +57,11 @@ use corpus::{encode_name, load_corpus, load_dnssec_corpus, load_identity_corpus,
 use decode::decode;
 use divergences::{reconcile, DIVERGENCES};
 use exchange::ask;
+use fastpath::{FastPathWatch, HotNames};
 use reply::{Echo, Outcome};
-use servers::{start_nsd, start_under_test, zone_paths, Running, IDENTITY, LBDNS_PORT, NSD_PORT};
+use servers::{
+    start_nsd, start_under_test, zone_paths, Mode, Running, IDENTITY, LBDNS_PORT, NSD_PORT,
+};
 
 /// Bound on the whole corpus run, so a wedged server cannot hang the suite.
 const RUN_TIMEOUT: Duration = Duration::from_secs(240);
@@ -65,51 +76,90 @@ struct Tally {
 
 #[test]
 fn lbdns_agrees_with_nsd() -> Result<()> {
+    queries_agree(Mode::Sockets)
+}
+
+#[test]
+fn lbdns_with_native_xdp_agrees_with_nsd() -> Result<()> {
+    queries_agree(Mode::Xdp)
+}
+
+/// `tests/corpus/queries.txt` against the example zone and the corpus zones.
+fn queries_agree(mode: Mode) -> Result<()> {
     preflight(&["nsd"])?;
     let cases = load_corpus()?;
     let zones = zone_paths();
     // Declared before the servers so they are stopped before the namespaces go away.
     let topo = Topology::new()?;
     let nsd = start_nsd(&topo, NSD_PORT, &zones, None)?;
-    let lbdns = start_under_test(&topo, &zones, None)?;
-    run_corpus(&topo, &cases, lbdns, nsd)
+    let lbdns = start_under_test(&topo, &zones, None, mode)?;
+    run_corpus(&topo, &cases, &zones, lbdns, nsd, mode)
+}
+
+#[test]
+fn lbdns_identity_agrees_with_nsd() -> Result<()> {
+    identity_agrees(Mode::Sockets)
+}
+
+#[test]
+fn lbdns_with_native_xdp_identity_agrees_with_nsd() -> Result<()> {
+    identity_agrees(Mode::Xdp)
 }
 
 /// Both servers configured with the same identity, version and NSID ([`IDENTITY`]): the
 /// CHAOS-class names and the NSID option (RFC 5001) on the queries of `identity.txt`.
-#[test]
-fn lbdns_identity_agrees_with_nsd() -> Result<()> {
+fn identity_agrees(mode: Mode) -> Result<()> {
     preflight(&["nsd"])?;
     let cases = load_identity_corpus()?;
     let zones = zone_paths();
     let topo = Topology::new()?;
     let nsd = start_nsd(&topo, NSD_PORT, &zones, Some(&IDENTITY))?;
-    let lbdns = start_under_test(&topo, &zones, Some(&IDENTITY))?;
-    run_corpus(&topo, &cases, lbdns, nsd)
+    let lbdns = start_under_test(&topo, &zones, Some(&IDENTITY), mode)?;
+    run_corpus(&topo, &cases, &zones, lbdns, nsd, mode)
+}
+
+#[test]
+fn signed_zones_agree_with_nsd() -> Result<()> {
+    signed_zones_agree(Mode::Sockets)
+}
+
+#[test]
+fn signed_zones_with_native_xdp_agree_with_nsd() -> Result<()> {
+    signed_zones_agree(Mode::Xdp)
 }
 
 /// The signed zones (see `signed.rs`), answered with DO=0 and DO=1: signatures, NSEC and NSEC3
 /// proofs (opt-out included), DS and DNSKEY, RRSIG queries, truncation.
-#[test]
-fn signed_zones_agree_with_nsd() -> Result<()> {
+fn signed_zones_agree(mode: Mode) -> Result<()> {
     preflight(&["nsd", "dnssec-keygen", "dnssec-signzone"])?;
     let signed = signed::sign_test_zones()?;
     let origins: Vec<&str> = signed.zones.iter().map(|(o, _)| o.as_str()).collect();
     let cases = load_dnssec_corpus(&origins)?;
     let topo = Topology::new()?;
     let nsd = start_nsd(&topo, NSD_PORT, &signed.zones, None)?;
-    let lbdns = start_under_test(&topo, &signed.zones, None)?;
-    run_corpus(&topo, &cases, lbdns, nsd)
+    let lbdns = start_under_test(&topo, &signed.zones, None, mode)?;
+    run_corpus(&topo, &cases, &signed.zones, lbdns, nsd, mode)
 }
 
 /// Sends every case to both servers and fails listing every difference that no documented
-/// divergence explains.
+/// divergence explains; in [`Mode::Xdp`] also unless the program answered every query it must
+/// (lbdns only: `zones` are what it serves).
 fn run_corpus(
     topo: &Topology,
     cases: &[Case],
+    zones: &[(String, PathBuf)],
     mut lbdns_server: Running,
     mut nsd_server: Running,
+    mode: Mode,
 ) -> Result<()> {
+    let mut watch = match (mode, lbdns_server.server.control_socket()) {
+        (Mode::Xdp, Some(control)) => Some(FastPathWatch::new(control, HotNames::load(zones)?)?),
+        (Mode::Xdp, None) => {
+            println!("XDP mode not checked: the server under test is not lbdns");
+            None
+        }
+        (Mode::Sockets, _) => None,
+    };
     // LBDNS_DIFF_VERBOSE=1 prints every query with both replies (run with --nocapture).
     let verbose = std::env::var_os("LBDNS_DIFF_VERBOSE").is_some();
     let started = Instant::now();
@@ -125,9 +175,14 @@ fn run_corpus(
         );
         let at = || format!("line {}: {}", case.line, case.text);
         let lbdns = ask(topo, case, LBDNS_PORT).with_context(|| format!("lbdns, {}", at()))?;
+        let by_xdp = match &mut watch {
+            Some(watch) => watch.observe(case)?,
+            None => false,
+        };
         let nsd = ask(topo, case, NSD_PORT).with_context(|| format!("nsd, {}", at()))?;
         if verbose {
-            println!("--- {case}\n  lbdns: {lbdns}\n  nsd:   {nsd}");
+            let path = if by_xdp { " (by XDP)" } else { "" };
+            println!("--- {case}\n  lbdns{path}: {lbdns}\n  nsd:   {nsd}");
         }
         let t = tally.entry(case.category.as_str()).or_default();
         t.queries += 1;
@@ -144,7 +199,8 @@ fn run_corpus(
             continue;
         }
         failures += 1;
-        let _ = writeln!(report, "\n=== {case}");
+        let path = if by_xdp { " (answered by XDP)" } else { "" };
+        let _ = writeln!(report, "\n=== {case}{path}");
         if !applied.is_empty() {
             let _ = writeln!(report, "  (after reconciling {})", applied.join(", "));
         }
@@ -183,13 +239,20 @@ fn run_corpus(
     // A crash mid-run would show up as a wall of "no reply" differences; say so plainly.
     lbdns_server.server.ensure_alive()?;
     nsd_server.server.ensure_alive()?;
+    let fast_path = match &watch {
+        Some(watch) => watch.verdict(cases.len()),
+        None => Ok(()),
+    };
     if failures > 0 {
+        let fast_path = fast_path
+            .err()
+            .map_or_else(String::new, |e| format!("\n\n{e:#}"));
         bail!(
-            "lbdns and NSD disagree on {failures} of {} queries:{report}",
+            "lbdns ({mode:?}) and NSD disagree on {failures} of {} queries:{report}{fast_path}",
             cases.len()
         );
     }
-    Ok(())
+    fast_path
 }
 
 /// The corpus parses, holds enough queries and covers every category the suite promises,

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use lbdns_tests::{workspace_root, Server, TempDir, Topology};
 
+use crate::peer::PeerProgram;
+
 /// Port lbdns listens on in the server namespace.
 pub const LBDNS_PORT: u16 = 53;
 /// Port NSD listens on, next to lbdns on the same addresses.
@@ -19,6 +21,15 @@ pub const ZONES: &[(&str, &str)] = &[
     ("lbdns.test", "tests/corpus/lbdns.test.zone"),
     ("child.lbdns.test", "tests/corpus/child.lbdns.test.zone"),
 ];
+
+/// How lbdns serves the corpus: from its sockets alone, or with its XDP program attached in
+/// native mode to the server's veth end, answering the hot A and AAAA queries before they reach
+/// the sockets (and which must never answer differently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Sockets,
+    Xdp,
+}
 
 /// What a server says about itself, configured alike in NSD (`identity:`, `version:`, `nsid:`)
 /// and lbdns (`[server]`).
@@ -118,35 +129,73 @@ pub fn start_nsd(
     Ok(Running {
         server,
         _dir: Some(dir),
+        _peer: None,
     })
 }
 
-/// A server and the directory holding its configuration and state files, if it has one,
-/// which must outlive it (fields drop in order: the server first).
+/// A server, the directory holding its configuration and state files if it has one, and in
+/// [`Mode::Xdp`] the client's pass-through program; both must outlive the server (fields drop
+/// in order: the server first).
 #[derive(Debug)]
 pub struct Running {
     pub server: Server,
     _dir: Option<TempDir>,
+    _peer: Option<PeerProgram>,
 }
 
-/// Starts the server under test on [`LBDNS_PORT`], serving `zones`: lbdns, or a second NSD when
-/// `LBDNS_TEST_SERVER=nsd` (the harness's switch for validating a suite against the reference
-/// implementation: NSD against itself must agree on every query, which proves the corpus,
-/// the client and the comparison before lbdns is involved).
+/// Starts the server under test on [`LBDNS_PORT`], serving `zones`, in `mode`: lbdns, or a
+/// second NSD when `LBDNS_TEST_SERVER=nsd` (the harness's switch for validating a suite against
+/// the reference implementation: NSD against itself must agree on every query, which proves
+/// the corpus, the client and the comparison before lbdns is involved). NSD has no XDP program:
+/// in [`Mode::Xdp`] it runs as in [`Mode::Sockets`], and says so.
 pub fn start_under_test(
     topo: &Topology,
     zones: &[(String, PathBuf)],
     identity: Option<&Identity>,
+    mode: Mode,
 ) -> Result<Running> {
     match std::env::var("LBDNS_TEST_SERVER").as_deref() {
-        Ok("nsd") => start_nsd(topo, LBDNS_PORT, zones, identity),
-        Ok("lbdns") | Err(_) => {
-            let zones: Vec<&Path> = zones.iter().map(|(_, p)| p.as_path()).collect();
-            let listen = topo.server_addrs(LBDNS_PORT);
-            let Some(id) = identity else {
-                let server = Server::lbdns(topo, &zones, &listen)?;
-                return Ok(Running { server, _dir: None });
-            };
+        Ok("nsd") => {
+            if mode == Mode::Xdp {
+                println!(
+                    "LBDNS_TEST_SERVER=nsd: no XDP program attached (NSD has none); this runs NSD \
+                     against NSD as a check of the harness, not of the XDP mode"
+                );
+            }
+            start_nsd(topo, LBDNS_PORT, zones, identity)
+        }
+        Ok("lbdns") | Err(_) => start_lbdns(topo, zones, identity, mode),
+        Ok(other) => bail!("LBDNS_TEST_SERVER={other}: expected `lbdns` or `nsd`"),
+    }
+}
+
+/// lbdns on [`LBDNS_PORT`]; in [`Mode::Xdp`] with `--xdp veth-srv --xdp-mode native`, after the
+/// pass-through program is on the client's end (native XDP_TX on a veth reaches the peer only
+/// if the peer has a program).
+fn start_lbdns(
+    topo: &Topology,
+    zones: &[(String, PathBuf)],
+    identity: Option<&Identity>,
+    mode: Mode,
+) -> Result<Running> {
+    let zones: Vec<&Path> = zones.iter().map(|(_, p)| p.as_path()).collect();
+    let listen = topo.server_addrs(LBDNS_PORT);
+    let peer = match mode {
+        Mode::Sockets => None,
+        Mode::Xdp => Some(PeerProgram::attach(&topo.client)?),
+    };
+    let mut args = match mode {
+        Mode::Sockets => vec![],
+        Mode::Xdp => vec![
+            "--xdp".to_string(),
+            Topology::SERVER_IF.to_string(),
+            "--xdp-mode".to_string(),
+            "native".to_string(),
+        ],
+    };
+    let dir = match identity {
+        None => None,
+        Some(id) => {
             let dir = TempDir::new("differential-lbdns")?;
             let config = dir.write(
                 "lbdns.toml",
@@ -155,13 +204,15 @@ pub fn start_under_test(
                     id.identity, id.version, id.nsid
                 ),
             )?;
-            let config = config.display().to_string();
-            let server = Server::lbdns_with(topo, &zones, &listen, &["--config", &config])?;
-            Ok(Running {
-                server,
-                _dir: Some(dir),
-            })
+            args.extend(["--config".to_string(), config.display().to_string()]);
+            Some(dir)
         }
-        Ok(other) => bail!("LBDNS_TEST_SERVER={other}: expected `lbdns` or `nsd`"),
-    }
+    };
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let server = Server::lbdns_with(topo, &zones, &listen, &args)?;
+    Ok(Running {
+        server,
+        _dir: dir,
+        _peer: peer,
+    })
 }
