@@ -17,5 +17,6 @@ pub mod maps;
 pub mod metrics;
 pub mod pool;
 pub mod server;
+pub mod systemd;
 pub mod xdp;
 pub mod zone;
