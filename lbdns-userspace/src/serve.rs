@@ -413,7 +413,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
-    let notifier = Notifier::from_env().context("cannot reach the service manager")?;
+    let notifier = Notifier::from_env();
     let settings: Settings =
         crate::settings(zone.clone(), overrides.clone()).map_err(crate::report)?;
     let loading = (!settings.xdp.interfaces.is_empty()).then(|| Xdp::load(&settings.xdp));

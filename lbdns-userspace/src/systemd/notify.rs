@@ -18,18 +18,26 @@ pub struct Notifier {
 
 impl Notifier {
     /// The manager named by `$NOTIFY_SOCKET`, or one that sends nothing when it is unset. An
-    /// address that cannot be used (a `vsock:` one, or an over-long path) is an error, so the
-    /// operator learns why `Type=notify` times out.
-    pub fn from_env() -> io::Result<Self> {
-        match std::env::var_os("NOTIFY_SOCKET") {
-            None => Ok(Self { target: None }),
-            Some(value) => Self::to(value.to_str().ok_or_else(|| {
+    /// address that cannot be used (a `vsock:` one, or an over-long path) is logged as a
+    /// warning, so the operator learns why `Type=notify` times out, and nothing is sent: the
+    /// daemon serves either way.
+    pub fn from_env() -> Self {
+        let Some(value) = std::env::var_os("NOTIFY_SOCKET") else {
+            return Self { target: None };
+        };
+        let notifier = value
+            .to_str()
+            .ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "NOTIFY_SOCKET is not valid UTF-8",
                 )
-            })?),
-        }
+            })
+            .and_then(Self::to);
+        notifier.unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot notify the service manager; not sending readiness");
+            Self { target: None }
+        })
     }
 
     /// Notifies the socket at `address`: a file system path, or `@name` in the abstract
