@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use hickory_proto::rr::{LowerName, Name, RecordType};
+use serde_json::{json, Value};
 
 use crate::authority::{Catalog, Order, PoolAnswers, Rdata, Rrset};
 use crate::health::TargetStatus;
@@ -78,12 +79,12 @@ pub fn status(pools: &PoolSet, health: &[TargetStatus]) -> String {
     for (id, pool) in pools.pools().iter().enumerate() {
         let _ = writeln!(
             out,
-            "pool {} policy={:?} ttl={} answers={} on_all_down={:?}",
+            "pool {} policy={} ttl={} answers={} on_all_down={}",
             pool.owner,
-            pool.policy,
+            pool.policy.name(),
             pool.ttl,
             pool.answers.map_or("all".to_owned(), |n| n.to_string()),
-            pool.on_all_down,
+            pool.on_all_down.name(),
         );
         for (endpoint, state) in pool.endpoints.iter().zip(pools.states(id)) {
             let health_line = match endpoint.target.as_ref() {
@@ -109,6 +110,68 @@ pub fn status(pools: &PoolSet, health: &[TargetStatus]) -> String {
         out.push_str("no pools configured\n");
     }
     out
+}
+
+/// `lbdns status --json`: what [`status`] shows, as one object with a `pools` array. Values use
+/// the configuration's spellings; `answers` is a number or `"all"`, as in the configuration.
+pub fn status_json(pools: &PoolSet, health: &[TargetStatus]) -> Value {
+    let pools_json: Vec<Value> = pools
+        .pools()
+        .iter()
+        .enumerate()
+        .map(|(id, pool)| {
+            let endpoints: Vec<Value> = pool
+                .endpoints
+                .iter()
+                .zip(pools.states(id))
+                .map(|(endpoint, state)| {
+                    let check = endpoint.target.as_ref().map(|target| {
+                        match health.iter().find(|s| &s.target == target) {
+                            None => {
+                                json!({ "target": target.address.to_string(), "started": false })
+                            }
+                            Some(status) => check_json(status),
+                        }
+                    });
+                    json!({
+                        "address": endpoint.address.to_string(),
+                        "weight": endpoint.weight,
+                        "tier": endpoint.tier,
+                        "healthy": state.healthy,
+                        "drained": state.drained,
+                        "check": check,
+                    })
+                })
+                .collect();
+            json!({
+                "owner": pool.owner.to_string(),
+                "policy": pool.policy.name(),
+                "ttl": pool.ttl,
+                "answers": pool.answers.map_or(json!("all"), |n| json!(n)),
+                "on_all_down": pool.on_all_down.name(),
+                "endpoints": endpoints,
+            })
+        })
+        .collect();
+    json!({ "pools": pools_json })
+}
+
+fn check_json(status: &TargetStatus) -> Value {
+    let last = status.last.as_ref().map(|last| {
+        json!({
+            "ok": last.result.is_ok(),
+            "error": last.result.as_ref().err().map(ToString::to_string),
+            "age_seconds": last.at.elapsed().as_secs_f64(),
+        })
+    });
+    json!({
+        "target": status.target.address.to_string(),
+        "started": true,
+        "last": last,
+        "checks": status.checks,
+        "failures": status.failures,
+        "transitions": status.transitions,
+    })
 }
 
 fn describe(status: &TargetStatus) -> String {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use lbdns::config::Overrides;
+use lbdns::control::Format;
 use lbdns::xdp::AttachMode;
 use lbdns::zone::ZoneSpec;
 
@@ -20,16 +21,21 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the zones authoritatively over UDP and TCP, with the XDP fast path on the
-    /// interfaces given. SIGHUP reloads the zones; a reload that fails keeps the zones already
-    /// being served. SIGTERM or SIGINT detaches XDP and exits.
+    /// interfaces given. SIGHUP (or `lbdns reload`) reloads the zones; a reload that fails keeps
+    /// the zones already being served. SIGTERM or SIGINT detaches XDP and exits. Under systemd
+    /// it reports readiness (Type=notify) and logs to the journal with priorities.
     Serve(ServeArgs),
     /// Validate zones and configuration; print `file:line: message` for each error.
     Check(ZoneArgs),
     /// Print the running daemon's counters: the socket path's, and the XDP program's (summed
     /// over CPUs) when it runs.
-    Stats(ControlArgs),
+    Stats(ReportArgs),
     /// Show every pool, its endpoints, their health, last check and its age.
-    Status(ControlArgs),
+    Status(ReportArgs),
+    /// Ask the running daemon to reload its configuration and zones, and print the result.
+    /// On failure print every `file:line` error and exit non-zero; the daemon keeps serving
+    /// what it had.
+    Reload(ControlArgs),
     /// Stop answering with an endpoint address, in every pool that has it, until undrained.
     Drain(EndpointArgs),
     /// Answer with a drained endpoint address again.
@@ -42,6 +48,25 @@ pub struct EndpointArgs {
     pub address: IpAddr,
     #[command(flatten)]
     pub control: ControlArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Print one JSON object instead of lines.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub control: ControlArgs,
+}
+
+impl ReportArgs {
+    pub fn format(&self) -> Format {
+        if self.json {
+            Format::Json
+        } else {
+            Format::Text
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

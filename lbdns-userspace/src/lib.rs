@@ -18,5 +18,6 @@ pub mod metrics;
 pub mod pool;
 pub mod privilege;
 pub mod server;
+pub mod systemd;
 pub mod xdp;
 pub mod zone;

@@ -1,5 +1,5 @@
 //! The `lbdns` command: `serve` runs the daemon, `check` validates zones and configuration,
-//! `stats`, `status`, `drain` and `undrain` talk to a running daemon.
+//! `stats`, `status`, `reload`, `drain` and `undrain` talk to a running daemon.
 
 mod cli;
 mod serve;
@@ -16,6 +16,7 @@ use lbdns::balance::{self, CatalogZones};
 use lbdns::config::{Overrides, Settings};
 use lbdns::control::{self, Request};
 use lbdns::pool::{self, PoolSet};
+use lbdns::systemd;
 use lbdns::zone::{self, Zone};
 
 use cli::{Cli, Command, ControlArgs, ZoneArgs};
@@ -29,8 +30,9 @@ fn main() -> ExitCode {
             let overrides = args.overrides();
             serve::run(args.zone, overrides)
         }
-        Command::Stats(args) => ask(&args, Request::Stats),
-        Command::Status(args) => ask(&args, Request::Status),
+        Command::Stats(args) => ask(&args.control, Request::Stats(args.format())),
+        Command::Status(args) => ask(&args.control, Request::Status(args.format())),
+        Command::Reload(args) => ask(&args, Request::Reload),
         Command::Drain(args) => ask(&args.control, Request::Drain(args.address)),
         Command::Undrain(args) => ask(&args.control, Request::Undrain(args.address)),
     };
@@ -43,16 +45,31 @@ fn main() -> ExitCode {
     }
 }
 
-/// One line per event on stderr; `RUST_LOG` picks the level (default `info`).
+/// One line per event on stderr, or one journal entry per event, with the level as its
+/// priority, when stderr is the journal; `RUST_LOG` picks the level (default `info`).
 fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colour codes only help a person at a terminal; journald and log files get plain text.
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let journal = systemd::journal::stderr_is_journal()
+        .then(|| tracing_journald::layer().ok())
+        .flatten();
+    let registry = tracing_subscriber::registry().with(filter);
+    match journal {
+        Some(journal) => registry
+            .with(journal.with_syslog_identifier("lbdns".to_owned()))
+            .init(),
+        None => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    // Colour codes only help a person at a terminal; log files get plain text.
+                    .with_ansi(std::io::stderr().is_terminal()),
+            )
+            .init(),
+    }
 }
 
 /// Combines the configuration file and the flags. Errors come back as `file:line: message`

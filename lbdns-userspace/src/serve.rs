@@ -2,6 +2,7 @@
 //! server, the health checker and the control socket, and reacts to health changes, control
 //! requests and signals until told to stop.
 
+use std::fmt;
 use std::sync::{
     atomic::{AtomicBool, Ordering},
     Arc, Mutex, MutexGuard, Weak,
@@ -9,17 +10,19 @@ use std::sync::{
 
 use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
+use serde_json::{json, Value};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
 use lbdns::authority::Catalog;
 use lbdns::config::{Overrides, Settings, XdpSettings};
-use lbdns::control::{self, Request};
+use lbdns::control::{self, Format, Request};
 use lbdns::health::{Checker, HealthChange};
 use lbdns::maps::MapWriter;
 use lbdns::metrics::{self, Metrics};
 use lbdns::pool::PoolSet;
 use lbdns::privilege;
+use lbdns::systemd::Notifier;
 use lbdns::xdp::FastPath;
 use lbdns::{balance, compile, ebpf_object};
 
@@ -108,6 +111,57 @@ impl Xdp {
         }
         out
     }
+
+    /// The counters for `--json`: `counters` by name, and `ns_per_packet` when the kernel
+    /// measures run time.
+    fn stats_json(&self) -> Value {
+        let counters = match self.fast.counters() {
+            Ok(counters) => counters
+                .iter()
+                .map(|(counter, total)| (counter.name().to_owned(), total.into()))
+                .collect::<serde_json::Map<_, _>>(),
+            Err(error) => return json!({ "state": "running", "error": error.to_string() }),
+        };
+        let ns_per_packet = self.fast.stats().ok().and_then(|stats| {
+            (stats.run_count > 0)
+                .then(|| stats.run_time.as_nanos() / u128::from(stats.run_count))
+                .and_then(|ns| u64::try_from(ns).ok())
+        });
+        json!({ "state": "running", "counters": counters, "ns_per_packet": ns_per_packet })
+    }
+}
+
+/// What a reload put into service, as `lbdns reload` prints it.
+#[derive(Debug)]
+struct Reloaded {
+    zones: Vec<metrics::zones::ZoneLoad>,
+    pools: usize,
+}
+
+impl fmt::Display for Reloaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "reloaded {} zone(s) and {} pool(s)",
+            self.zones.len(),
+            self.pools
+        )?;
+        for zone in &self.zones {
+            writeln!(
+                f,
+                "{}: serial {}, {} records",
+                zone.zone, zone.serial, zone.records
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A reload that changed nothing: every `file:line: message` error that stopped it.
+#[derive(Debug, thiserror::Error)]
+#[error("reload failed, still serving the previous zones and pools")]
+struct ReloadFailed {
+    errors: Vec<String>,
 }
 
 /// Everything that changes while the daemon runs, shared by the signal loop, the health task
@@ -121,6 +175,13 @@ struct Daemon {
     xdp_starting: AtomicBool,
     checker: Mutex<Checker>,
     metrics: Arc<Metrics>,
+    /// Where the zones and configuration come from, read again on each reload.
+    zone_args: ZoneArgs,
+    overrides: Overrides,
+    /// Held for a whole reload: SIGHUP and `lbdns reload` may ask at once, and each caller
+    /// must get the result of the reload it asked for.
+    reloading: Mutex<()>,
+    notifier: Notifier,
 }
 
 impl Daemon {
@@ -158,6 +219,10 @@ impl Daemon {
         self.metrics
             .xdp_started(started.fast.counter_map(), started.writer.fill());
         *xdp = Some(started);
+        self.notifier.status(&format!(
+            "XDP fast path ready on {}",
+            settings.interfaces.join(", ")
+        ));
         Ok(())
     }
 
@@ -168,9 +233,43 @@ impl Daemon {
         }
     }
 
+    /// The fast path's state and counters, for `--json` replies.
+    fn xdp_json(&self) -> Value {
+        if self.xdp_starting.load(Ordering::Relaxed) {
+            return json!({ "state": "starting" });
+        }
+        match &*lock(&self.xdp) {
+            Some(xdp) => xdp.stats_json(),
+            None => json!({ "state": "off" }),
+        }
+    }
+
     fn answer(&self, request: Request) -> String {
         match request {
-            Request::Stats => {
+            Request::Stats(Format::Json) => {
+                let stats = json!({
+                    "socket": self.metrics.socket_stats_json(),
+                    "xdp": self.xdp_json(),
+                });
+                format!("{stats}\n")
+            }
+            Request::Status(Format::Json) => {
+                let health = lock(&self.checker).snapshot();
+                let mut status = balance::status_json(&lock(&self.pools), &health);
+                status["xdp"] = self.xdp_json();
+                format!("{status}\n")
+            }
+            Request::Reload => match self.reload() {
+                Ok(reloaded) => reloaded.to_string(),
+                Err(failed) => {
+                    let mut out = format!("error: {failed}\n");
+                    for error in &failed.errors {
+                        out.push_str(&format!("{error}\n"));
+                    }
+                    out
+                }
+            },
+            Request::Stats(Format::Text) => {
                 let mut out = self.metrics.socket_stats();
                 if self.xdp_starting.load(Ordering::Relaxed) {
                     out.push_str("xdp starting: its maps are being filled\n");
@@ -182,7 +281,7 @@ impl Daemon {
                 }
                 out
             }
-            Request::Status => {
+            Request::Status(Format::Text) => {
                 let health = lock(&self.checker).snapshot();
                 let mut out = balance::status(&lock(&self.pools), &health);
                 if self.xdp_starting.load(Ordering::Relaxed) {
@@ -213,23 +312,53 @@ impl Daemon {
         }
     }
 
+    /// The one reload, for SIGHUP and `lbdns reload` alike: logs its outcome, tells systemd,
+    /// and returns it. Holds `reloading` throughout, so reloads never interleave.
+    fn reload(&self) -> Result<Reloaded, ReloadFailed> {
+        let _one_at_a_time = lock(&self.reloading);
+        self.notifier.reloading();
+        let result = self.load_and_swap();
+        match &result {
+            Ok(reloaded) => {
+                tracing::info!(
+                    zones = reloaded.zones.len(),
+                    pools = reloaded.pools,
+                    "zones and pools reloaded"
+                );
+                self.notifier.reloaded(&format!(
+                    "serving {} zone(s), reloaded",
+                    reloaded.zones.len()
+                ));
+            }
+            Err(failed) => {
+                for error in &failed.errors {
+                    tracing::error!("{error}");
+                }
+                tracing::error!("{failed}");
+                self.notifier
+                    .reloaded("last reload failed, serving the previous zones");
+            }
+        }
+        result
+    }
+
     /// Loads zones and pools again and swaps them in; health and drains carry over. On any
     /// error the daemon keeps serving what it had.
-    fn reload(&self, zone: &ZoneArgs, overrides: &Overrides) {
-        let loaded = crate::settings(zone.clone(), overrides.clone())
+    fn load_and_swap(&self) -> Result<Reloaded, ReloadFailed> {
+        let loaded = crate::settings(self.zone_args.clone(), self.overrides.clone())
             .and_then(|settings| crate::load_catalog(&settings));
         let (fresh, zones, mut fresh_pools) = match loaded {
             Ok(loaded) => loaded,
             Err(errors) => {
-                for error in &errors {
-                    tracing::error!("{error}");
-                }
-                tracing::error!("reload failed, still serving the previous zones and pools");
                 self.metrics.zones_failed();
-                return;
+                return Err(ReloadFailed { errors });
             }
         };
         self.metrics.zones_loaded(&zones);
+        let reloaded = Reloaded {
+            zones: metrics::zones::loaded(&zones, std::time::SystemTime::now()),
+            pools: fresh_pools.pools().len(),
+        };
         drop(zones);
         let mut pools = lock(&self.pools);
         let mut checker = lock(&self.checker);
@@ -249,7 +378,7 @@ impl Daemon {
         // Queries still holding the old catalog keep it alive; trim once it is gone here.
         drop(previous);
         release_freed_memory();
-        tracing::info!("zones and pools reloaded");
+        Ok(reloaded)
     }
 }
 
@@ -285,6 +414,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
+    let notifier = Notifier::from_env();
     let settings: Settings =
         crate::settings(zone.clone(), overrides.clone()).map_err(crate::report)?;
     // Before the first thread: each thread copies the capabilities of the one that made it.
@@ -320,6 +450,10 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             xdp: Mutex::new(None),
             xdp_starting: AtomicBool::new(fast.is_some()),
             metrics,
+            zone_args: zone,
+            overrides,
+            reloading: Mutex::new(()),
+            notifier,
         });
         let metrics_task = match settings.metrics {
             None => None,
@@ -342,22 +476,6 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             settings.tcp,
             &daemon.metrics.socket,
         )?;
-        // The socket path answers everything from here on. Filling the maps takes seconds for
-        // a million names, so the fast path joins when they are full; if it cannot, the daemon
-        // stops, as it would have at start-up.
-        let (xdp_failed, mut xdp_failure) = mpsc::unbounded_channel();
-        if let Some(fast) = fast {
-            let filling = daemon.clone();
-            let xdp_settings = settings.xdp.clone();
-            std::thread::Builder::new()
-                .name("xdp start".to_owned())
-                .spawn(move || {
-                    if let Err(error) = filling.start_xdp(fast, &xdp_settings) {
-                        let _ = xdp_failed.send(error);
-                    }
-                })
-                .context("cannot start the XDP start-up thread")?;
-        }
         let listener = control::bind(&settings.control).with_context(|| {
             format!(
                 "cannot create the control socket {}",
@@ -379,20 +497,51 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
                 }
             })
             .context("cannot start the health-change thread")?;
-        tracing::info!(zones = settings.zones.len(), "lbdns serving");
+        // Installed before readiness: systemd may send SIGHUP as soon as it is told, and
+        // SIGHUP's default action ends the process.
         let mut hangup = signal(SignalKind::hangup()).context("cannot install SIGHUP handler")?;
         let mut terminate =
             signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?;
         let mut interrupt =
             signal(SignalKind::interrupt()).context("cannot install SIGINT handler")?;
+        tracing::info!(zones = settings.zones.len(), "lbdns serving");
+        // The socket path and the control socket answer: systemd may go on. Readiness comes
+        // before the fast path's own status line, so it is sent before that can start.
+        let xdp_state = if fast.is_some() {
+            "; XDP fast path filling its maps"
+        } else {
+            ""
+        };
+        daemon.notifier.ready(&format!(
+            "serving {} zone(s){xdp_state}",
+            settings.zones.len()
+        ));
+        // The socket path answers everything from here on. Filling the maps takes seconds for
+        // a million names, so the fast path joins when they are full; if it cannot, the daemon
+        // stops, as it would have at start-up.
+        let (xdp_failed, mut xdp_failure) = mpsc::unbounded_channel();
+        if let Some(fast) = fast {
+            let filling = daemon.clone();
+            let xdp_settings = settings.xdp.clone();
+            std::thread::Builder::new()
+                .name("xdp start".to_owned())
+                .spawn(move || {
+                    if let Err(error) = filling.start_xdp(fast, &xdp_settings) {
+                        let _ = xdp_failed.send(error);
+                    }
+                })
+                .context("cannot start the XDP start-up thread")?;
+        }
         let failure = loop {
             tokio::select! {
-                _ = hangup.recv() => daemon.reload(&zone, &overrides),
+                // `reload` logs its outcome; SIGHUP has no one else to tell.
+                _ = hangup.recv() => drop(daemon.reload()),
                 _ = terminate.recv() => break None,
                 _ = interrupt.recv() => break None,
                 Some(error) = xdp_failure.recv() => break Some(error),
             }
         };
+        daemon.notifier.stopping();
         control_task.abort();
         if let Some(task) = metrics_task {
             task.abort();

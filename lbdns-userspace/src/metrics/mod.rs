@@ -124,6 +124,36 @@ impl Metrics {
         out
     }
 
+    /// The same counters for `lbdns stats --json`: per path (`udp`, `tcp`) its queries,
+    /// responses, and responses by lower-case RCODE name.
+    pub fn socket_stats_json(&self) -> serde_json::Value {
+        let mut paths = serde_json::Map::new();
+        for path in Path::ALL {
+            let totals = self.socket.totals(path);
+            let rcodes: serde_json::Map<String, serde_json::Value> = totals
+                .responses
+                .iter()
+                .enumerate()
+                .filter(|(_, &count)| count > 0)
+                .map(|(index, &count)| {
+                    (
+                        labels::rcode_label(index).to_ascii_lowercase(),
+                        count.into(),
+                    )
+                })
+                .collect();
+            paths.insert(
+                path.label().to_owned(),
+                serde_json::json!({
+                    "queries": totals.query_count(),
+                    "responses": totals.response_count(),
+                    "rcodes": rcodes,
+                }),
+            );
+        }
+        paths.into()
+    }
+
     fn endpoints(&self) -> Vec<EndpointSample> {
         self.endpoints.get().map(|read| read()).unwrap_or_default()
     }
@@ -195,6 +225,18 @@ mod tests {
         assert_eq!(
             stats,
             "udp_queries 1\nudp_responses 1\nudp_rcode_nxdomain 1\ntcp_queries 0\ntcp_responses 0\n"
+        );
+    }
+
+    #[test]
+    fn stats_json_carries_the_same_counters() {
+        let stats = counted().socket_stats_json();
+        assert_eq!(
+            stats,
+            serde_json::json!({
+                "udp": { "queries": 1, "responses": 1, "rcodes": { "nxdomain": 1 } },
+                "tcp": { "queries": 0, "responses": 0, "rcodes": {} },
+            })
         );
     }
 }

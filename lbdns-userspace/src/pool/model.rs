@@ -24,6 +24,15 @@ pub enum Policy {
 }
 
 impl Policy {
+    /// The configuration's spelling, for `lbdns status`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::RoundRobin => "round-robin",
+            Policy::Weighted => "weighted",
+            Policy::Failover => "failover",
+        }
+    }
+
     /// Whether weights other than 0 and 1 mean anything under this policy.
     pub fn uses_weights(self) -> bool {
         !matches!(self, Policy::RoundRobin)
@@ -40,6 +49,16 @@ pub enum OnAllDown {
     All,
     /// Fail closed: NODATA.
     None,
+}
+
+impl OnAllDown {
+    /// The configuration's spelling, for `lbdns status`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OnAllDown::All => "all",
+            OnAllDown::None => "none",
+        }
+    }
 }
 
 /// One load-balanced name.

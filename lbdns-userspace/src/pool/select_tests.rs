@@ -204,7 +204,7 @@ fn on_all_down_none_is_nodata() {
     };
     let s = Selection::compile(&[down(1, 1, 1), down(2, 1, 1)], closed);
     assert!(s.is_nodata());
-    assert_eq!(s.schedule, []);
+    assert!(s.schedule.is_empty());
     assert_eq!(s.answers, 0);
     assert_eq!(s.answer(7).count(), 0);
     // No endpoints of the family at all is NODATA whatever on_all_down says.
