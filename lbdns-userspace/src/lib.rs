@@ -10,6 +10,7 @@ pub mod balance;
 pub mod compile;
 pub mod config;
 pub mod control;
+pub mod dnssec;
 pub mod ebpf_object;
 pub mod health;
 pub mod maps;

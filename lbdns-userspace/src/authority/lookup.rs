@@ -1,10 +1,12 @@
-//! RFC 1034 §4.3.2 resolution inside one zone, with RFC 4592 wildcards and RFC 8482 ANY.
+//! RFC 1034 §4.3.2 resolution inside one zone, with RFC 4592 wildcards, RFC 8482 ANY and,
+//! for DO=1 queries to signed zones, RFC 4035 §3.1 signatures and denial proofs (`denial`).
 //! Pure: it reads zone data and returns which RRsets go in which section.
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 
-use super::zone_data::{Node, Rdata, Rrset, ZoneData};
+use super::denial;
+use super::zone_data::{wildcard_of, Node, Rdata, Rrset, ZoneData};
 use super::{Catalog, PoolAnswers};
 
 /// Where a pool owner has no node of its own in the zone.
@@ -21,6 +23,19 @@ pub struct Placed<'z> {
     pub owner: Name,
     pub rrset: &'z Rrset,
     pub ttl: u32,
+    /// The RRSIGs that go out with the RRset (DO=1 in a signed zone).
+    pub signatures: Option<&'z Rrset>,
+}
+
+impl Placed<'_> {
+    /// The TTL the signatures go out with: their own, except that the SOA's follow the SOA,
+    /// whose TTL a negative answer lowers (RFC 2308 §3; NSD does the same).
+    pub fn signature_ttl(&self, signatures: &Rrset) -> u32 {
+        match self.rrset.rtype {
+            RecordType::SOA => self.ttl,
+            _ => signatures.ttl,
+        }
+    }
 }
 
 /// The outcome of a lookup, before it meets the wire and its size limits.
@@ -35,6 +50,14 @@ pub struct Resolution<'z> {
     pub referral: bool,
 }
 
+/// The section an RRset goes to.
+#[derive(Debug, Clone, Copy)]
+pub enum Section {
+    Answer,
+    Authority,
+    Additional,
+}
+
 impl<'z> Resolution<'z> {
     fn new() -> Self {
         Self {
@@ -47,18 +70,52 @@ impl<'z> Resolution<'z> {
         }
     }
 
-    fn negative(&mut self, zone: &'z ZoneData, rcode: ResponseCode) {
-        self.rcode = rcode;
+    /// Places `rrset`, found at `node`, under `owner`, with its signatures when `signed`.
+    /// An RRset already in the section under the same owner is not placed twice (one NSEC
+    /// can prove two things).
+    pub fn place(
+        &mut self,
+        section: Section,
+        owner: Name,
+        node: &'z Node,
+        rrset: &'z Rrset,
+        signed: bool,
+    ) {
+        let placed = Placed {
+            signatures: signed.then(|| node.signatures(rrset.rtype)).flatten(),
+            ttl: rrset.ttl,
+            owner,
+            rrset,
+        };
+        let list = match section {
+            Section::Answer => &mut self.answer,
+            Section::Authority => &mut self.authority,
+            Section::Additional => &mut self.additional,
+        };
+        if !list
+            .iter()
+            .any(|p| std::ptr::eq(p.rrset, rrset) && p.owner == placed.owner)
+        {
+            list.push(placed);
+        }
+    }
+
+    /// RFC 2308 §3: the SOA, at the negative TTL, with its signatures when `signed`.
+    fn add_soa(&mut self, zone: &'z ZoneData, signed: bool) {
         let soa = zone.soa();
+        let apex = zone.node(&zone.apex).expect("the apex exists");
         self.authority.push(Placed {
             owner: soa.name.clone(),
             rrset: soa,
             ttl: zone.negative_ttl(),
+            signatures: signed.then(|| apex.signatures(RecordType::SOA)).flatten(),
         });
     }
 }
 
 /// Resolves `qname`/`qtype` from the served zones; `None` when no zone contains `qname`.
+/// With `dnssec_ok`, answers from signed zones carry signatures and denial proofs as NSD's
+/// do (RFC 4035 §3.1, RFC 5155 §7.2).
 ///
 /// RFC 1034 §4.3.2 step 3b sends each CNAME target back to step 1, which picks the zone
 /// again: a chain into another zone we serve (a nested child, say) is answered from it.
@@ -67,52 +124,77 @@ pub fn resolve<'z>(
     pools: &'z PoolAnswers,
     qname: &Name,
     qtype: RecordType,
+    dnssec_ok: bool,
 ) -> Option<Resolution<'z>> {
-    let mut zone = catalog.zone_for(qname)?;
+    let mut zone = zone_for(catalog, qname, qtype)?;
     let mut res = Resolution::new();
     let mut name = qname.clone();
     for _ in 0..MAX_CNAME_HOPS {
+        let signed = dnssec_ok && zone.secure;
         let lower = LowerName::new(&name);
         if let Some((cut, node)) = zone.cut_above(&name, qtype != RecordType::DS) {
-            refer(zone, &mut res, &cut, node);
+            refer(zone, &mut res, &cut, node, signed);
             return Some(res);
         }
         let pool_owner = catalog.is_pool_owner(&lower);
-        let node = match zone.node(&lower) {
-            Some(node) => node,
+        // `original` is the name whose data answers: the query's, or the wildcard's.
+        let (node, original) = match zone.node(&lower) {
+            Some(node) => (node, lower),
             // A pool makes its owner exist even where the zone has nothing there.
-            None if pool_owner => &EMPTY_NODE,
-            None => match zone.wildcard_for(&lower) {
-                Some(wildcard) => wildcard,
-                None => {
-                    res.negative(zone, ResponseCode::NXDomain);
+            None if pool_owner => (&EMPTY_NODE, lower),
+            None => {
+                let (encloser, wildcard) = zone.closest_encloser(&lower);
+                let Some(wildcard) = wildcard else {
+                    if signed && !denial::nxdomain(zone, &mut res, &lower, &encloser) {
+                        res.rcode = ResponseCode::ServFail;
+                        return Some(res);
+                    }
+                    res.rcode = ResponseCode::NXDomain;
+                    res.add_soa(zone, signed);
+                    return Some(res);
+                };
+                if signed && !denial::wildcard_answer(zone, &mut res, &lower, &encloser) {
+                    res.rcode = ResponseCode::ServFail;
                     return Some(res);
                 }
-            },
+                let source = wildcard_of(&encloser).expect("the wildcard exists");
+                (wildcard, source)
+            }
         };
+        if qtype == RecordType::RRSIG && node.rrsigs().next().is_some() {
+            // As NSD does: every signature at the name, whatever it covers.
+            for rrsigs in node.rrsigs() {
+                res.place(Section::Answer, name.clone(), node, rrsigs, false);
+            }
+            return Some(res);
+        }
         let wanted = match qtype {
-            RecordType::A | RecordType::AAAA if pool_owner => pools.get(&lower, qtype),
-            RecordType::ANY => node.rrsets.iter().find(|r| r.rtype != RecordType::RRSIG),
+            RecordType::A | RecordType::AAAA if pool_owner => pools.get(&original, qtype),
+            RecordType::ANY => node
+                .rrsets
+                .iter()
+                .find(|r| !matches!(r.rtype, RecordType::RRSIG | RecordType::NSEC3)),
+            // NSEC3 records live only in the hashed chain (RFC 5155 §7.2.8).
+            RecordType::NSEC3 => None,
             _ => node.get(qtype),
         };
         if let Some(rrset) = wanted {
-            res.answer.push(Placed {
-                owner: name,
-                rrset,
-                ttl: rrset.ttl,
-            });
-            add_targets(zone, &mut res, rrset, false);
+            res.place(Section::Answer, name, node, rrset, signed && !pool_owner);
+            add_targets(zone, &mut res, rrset, false, signed);
             return Some(res);
         }
-        let Some(cname) = node.get(RecordType::CNAME) else {
-            res.negative(zone, ResponseCode::NoError);
+        // NSD answers NSEC3 NODATA even at a CNAME: the type belongs to no name's data.
+        let cname = node
+            .get(RecordType::CNAME)
+            .filter(|_| qtype != RecordType::NSEC3);
+        let Some(cname) = cname else {
+            res.add_soa(zone, signed);
+            if signed {
+                denial::nodata(zone, &mut res, &original, qtype);
+            }
             return Some(res);
         };
-        res.answer.push(Placed {
-            owner: name,
-            rrset: cname,
-            ttl: cname.ttl,
-        });
+        res.place(Section::Answer, name, node, cname, signed);
         let Some(RData::CNAME(target)) = cname.rdatas.first().and_then(Rdata::other) else {
             return Some(res);
         };
@@ -126,7 +208,7 @@ pub fn resolve<'z>(
             return Some(res);
         }
         // Outside every zone we serve, the resolver carries on from here.
-        let Some(next) = catalog.zone_for(&Name::from(&target)) else {
+        let Some(next) = zone_for(catalog, &Name::from(&target), qtype) else {
             return Some(res);
         };
         zone = next;
@@ -136,25 +218,50 @@ pub fn resolve<'z>(
     Some(res)
 }
 
-/// A referral: the cut's NS in authority and in-zone addresses of its servers as glue.
-fn refer<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, cut: &LowerName, node: &'z Node) {
+/// The zone that answers `name`: the most specific, except that DS at the apex of a zone
+/// whose parent we also serve is answered by the parent (RFC 4035 §3.1.4.1).
+fn zone_for<'z>(catalog: &'z Catalog, name: &Name, qtype: RecordType) -> Option<&'z ZoneData> {
+    let zone = catalog.zone_for(name)?;
+    if qtype == RecordType::DS && zone.apex == LowerName::new(name) && !name.is_root() {
+        if let Some(parent) = catalog.zone_for(&name.base_name()) {
+            return Some(parent);
+        }
+    }
+    Some(zone)
+}
+
+/// A referral: the cut's NS in authority and in-zone addresses of its servers as glue; when
+/// signed, the DS RRset or the proof that there is none (RFC 4035 §3.1.4, RFC 5155 §7.2.7).
+fn refer<'z>(
+    zone: &'z ZoneData,
+    res: &mut Resolution<'z>,
+    cut: &LowerName,
+    node: &'z Node,
+    signed: bool,
+) {
     let Some(ns) = node.get(RecordType::NS) else {
         return;
     };
     // AA describes the answer section: set only if a CNAME of ours led here.
     res.authoritative = !res.answer.is_empty();
     res.referral = true;
-    res.authority.push(Placed {
-        owner: Name::from(cut),
-        rrset: ns,
-        ttl: ns.ttl,
-    });
-    add_targets(zone, res, ns, true);
+    res.place(Section::Authority, Name::from(cut), node, ns, false);
+    if signed {
+        denial::delegation(zone, res, cut, node);
+    }
+    add_targets(zone, res, ns, true, signed);
 }
 
-/// RFC 1035 §3.3: addresses of the names NS, MX and SRV records point at, where we hold them.
-/// Addresses below a cut are glue, not our data: they go out only with a referral.
-fn add_targets<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, rrset: &'z Rrset, glue: bool) {
+/// RFC 1035 §3.3: addresses of the names NS, MX and SRV records point at, where we hold them,
+/// signed as they are in the zone. Addresses below a cut are glue, not our data: they go out
+/// only with a referral, and never signed (no RRSIG covers glue, RFC 4035 §2.2).
+fn add_targets<'z>(
+    zone: &'z ZoneData,
+    res: &mut Resolution<'z>,
+    rrset: &'z Rrset,
+    glue: bool,
+    signed: bool,
+) {
     for rdata in rrset.rdatas.iter().filter_map(Rdata::other) {
         let target = match rdata {
             RData::NS(ns) => &ns.0,
@@ -170,17 +277,8 @@ fn add_targets<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, rrset: &'z Rrse
         };
         for rtype in [RecordType::A, RecordType::AAAA] {
             if let Some(addresses) = node.get(rtype) {
-                if !res
-                    .additional
-                    .iter()
-                    .any(|p| std::ptr::eq(p.rrset, addresses))
-                {
-                    res.additional.push(Placed {
-                        owner: addresses.name.clone(),
-                        rrset: addresses,
-                        ttl: addresses.ttl,
-                    });
-                }
+                let owner = addresses.name.clone();
+                res.place(Section::Additional, owner, node, addresses, signed);
             }
         }
     }

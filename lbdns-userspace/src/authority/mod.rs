@@ -1,6 +1,8 @@
 //! The authoritative answers: which zone a name belongs to and what a query gets back.
 //! Pure and shared by every transport; the XDP maps are compiled from the same data.
 
+mod chains;
+mod denial;
 mod edns;
 mod identity;
 mod lookup;

@@ -13,7 +13,7 @@ use super::edns::ReplyOptions;
 use super::identity::Chaos;
 use super::lookup::{resolve, Placed, Resolution};
 use super::query::{self, EdnsRequest, ParsedQuery, QueryHeader, Rejected, HEADER_LEN, QR};
-use super::zone_data::Span;
+use super::zone_data::{Rdata, Rrset, Span};
 use super::Catalog;
 
 /// The UDP payload size we advertise and the most we send over UDP: the DNS flag day 2020
@@ -69,7 +69,13 @@ pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<
     }
     let pools = catalog.pools();
     let resolution = match question.query_class() {
-        DNSClass::IN => resolve(catalog, &pools, question.name(), question.query_type()),
+        DNSClass::IN => resolve(
+            catalog,
+            &pools,
+            question.name(),
+            question.query_type(),
+            edns.is_some_and(|e| e.dnssec_ok),
+        ),
         DNSClass::CH => {
             return Some(
                 match catalog
@@ -204,8 +210,9 @@ impl Reply<'_> {
     }
 }
 
-/// Writes answer, authority and additional RRsets whole, stopping at the first that does not
-/// fit. Returns the record counts and whether data the client needs was left out.
+/// Writes answer, authority and additional RRsets whole, each with its signatures, stopping
+/// at the first that does not fit. Returns the record counts and whether data the client
+/// needs was left out.
 fn write_sections(
     enc: &mut BinEncoder<'_>,
     limit: usize,
@@ -227,32 +234,83 @@ fn write_sections(
                 placed.rrset.whole()
             };
             let before = enc.offset();
-            let written = write_rrset(enc, placed, span).is_ok() && enc.offset() <= limit;
-            if !written {
+            if !fits(enc, limit, |enc| write_rrset(enc, placed, span)) {
                 enc.set_offset(before);
                 enc.trim();
                 return (counts, required);
             }
             counts[index] += span.count as u16;
+            let Some(signatures) = placed.signatures else {
+                continue;
+            };
+            // RFC 4035 §3.1.1: an RRset and its signatures stay together in the answer and
+            // authority sections; in the additional section the signatures may be left out
+            // without TC (and glue, the only additional data a referral needs, has none).
+            let after_rrset = enc.offset();
+            if fits(enc, limit, |enc| write_signatures(enc, placed, signatures)) {
+                counts[index] += signatures.rdatas.len() as u16;
+            } else if index == 2 {
+                enc.set_offset(after_rrset);
+                enc.trim();
+                return (counts, false);
+            } else {
+                enc.set_offset(before);
+                enc.trim();
+                counts[index] -= span.count as u16;
+                return (counts, true);
+            }
         }
     }
     (counts, false)
+}
+
+/// Runs `write` and reports whether it succeeded within `limit` octets.
+fn fits(
+    enc: &mut BinEncoder<'_>,
+    limit: usize,
+    write: impl FnOnce(&mut BinEncoder<'_>) -> ProtoResult<()>,
+) -> bool {
+    write(enc).is_ok() && enc.offset() <= limit
 }
 
 /// Writes the records of `placed` that `span` selects, in rotation order.
 fn write_rrset(enc: &mut BinEncoder<'_>, placed: &Placed<'_>, span: Span) -> ProtoResult<()> {
     let rdatas = &placed.rrset.rdatas;
     for i in 0..span.count {
-        placed.owner.emit(enc)?;
-        enc.emit_u16(placed.rrset.rtype.into())?;
-        enc.emit_u16(DNSClass::IN.into())?;
-        enc.emit_u32(placed.ttl)?;
-        let length = enc.place::<u16>()?;
-        rdatas[(span.start + i) % rdatas.len()].emit(enc)?;
-        let written = enc.len_since_place(&length) as u16;
-        length.replace(enc, written)?;
+        let rdata = &rdatas[(span.start + i) % rdatas.len()];
+        write_record(enc, placed, placed.rrset.rtype, placed.ttl, rdata)?;
     }
     Ok(())
+}
+
+/// Writes the signatures of `placed` under its owner.
+fn write_signatures(
+    enc: &mut BinEncoder<'_>,
+    placed: &Placed<'_>,
+    signatures: &Rrset,
+) -> ProtoResult<()> {
+    let ttl = placed.signature_ttl(signatures);
+    for rdata in signatures.rdatas.iter() {
+        write_record(enc, placed, RecordType::RRSIG, ttl, rdata)?;
+    }
+    Ok(())
+}
+
+fn write_record(
+    enc: &mut BinEncoder<'_>,
+    placed: &Placed<'_>,
+    rtype: RecordType,
+    ttl: u32,
+    rdata: &Rdata,
+) -> ProtoResult<()> {
+    placed.owner.emit(enc)?;
+    enc.emit_u16(rtype.into())?;
+    enc.emit_u16(DNSClass::IN.into())?;
+    enc.emit_u32(ttl)?;
+    let length = enc.place::<u16>()?;
+    rdata.emit(enc)?;
+    let written = enc.len_since_place(&length) as u16;
+    length.replace(enc, written)
 }
 
 /// RFC 6891 §6.1.2: root owner, our payload size as class, extended RCODE and flags as TTL,

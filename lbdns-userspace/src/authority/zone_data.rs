@@ -18,6 +18,8 @@ use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use hickory_proto::ProtoError;
 
+use super::chains::Chains;
+use crate::dnssec;
 use crate::zone::{SourceRecord, Zone};
 
 /// All records of one owner and type, in file order, duplicates removed (RFC 2181 §5).
@@ -143,6 +145,14 @@ impl Rrset {
         }
     }
 
+    /// For an RRSIG RRset, the type its signatures cover.
+    pub fn covered(&self) -> Option<RecordType> {
+        match self.rtype {
+            RecordType::RRSIG => dnssec::type_covered(self.rdatas.first()?.other()?),
+            _ => None,
+        }
+    }
+
     /// Every record in stored order, as the authority and additional sections carry them.
     pub fn whole(&self) -> Span {
         Span {
@@ -160,19 +170,25 @@ pub struct Node {
 
 impl Node {
     /// The node holding `records` (indices into `all`, in file order): one RRset per type, in
-    /// order of first appearance.
+    /// order of first appearance. RRSIGs form one RRset per type they cover, so that each
+    /// RRset's signatures go out with it, each set under its own TTL (RFC 4034 §3).
     fn build(all: &[SourceRecord], records: &[usize]) -> Self {
         let records: Vec<&Record> = records.iter().map(|&i| &all[i].record).collect();
-        let mut types: Vec<RecordType> = Vec::new();
+        let key = |record: &Record| (record.record_type(), dnssec::type_covered(&record.data));
+        let mut keys = Vec::new();
         for record in &records {
-            if !types.contains(&record.record_type()) {
-                types.push(record.record_type());
+            if !keys.contains(&key(record)) {
+                keys.push(key(record));
             }
         }
-        let rrsets = types
+        let rrsets = keys
             .iter()
-            .map(|&rtype| {
-                let members = || records.iter().filter(move |r| r.record_type() == rtype);
+            .map(|&(rtype, covered)| {
+                let members = || {
+                    records
+                        .iter()
+                        .filter(move |r| r.record_type() == rtype && key(r).1 == covered)
+                };
                 let mut rdatas: Vec<Rdata> = Vec::with_capacity(members().count());
                 for record in members() {
                     let rdata = Rdata::from(record.data.clone());
@@ -193,8 +209,31 @@ impl Node {
         Self { rrsets }
     }
 
+    /// The RRset of `rtype`; for RRSIG, only the signatures of the first type signed here
+    /// (see [`Node::signatures`]).
     pub fn get(&self, rtype: RecordType) -> Option<&Rrset> {
         self.rrsets.iter().find(|r| r.rtype == rtype)
+    }
+
+    /// The RRSIGs here that cover `rtype`.
+    pub fn signatures(&self, rtype: RecordType) -> Option<&Rrset> {
+        self.rrsigs().find(|r| r.covered() == Some(rtype))
+    }
+
+    /// Every RRSIG RRset here, one per type covered.
+    pub fn rrsigs(&self) -> impl Iterator<Item = &Rrset> {
+        self.rrsets.iter().filter(|r| r.rtype == RecordType::RRSIG)
+    }
+
+    /// Holds an NSEC3 record and nothing else but its signatures: such a name belongs to the
+    /// hashed chain only, and does not exist for lookups (RFC 5155 §7.2.8 answers it as
+    /// any other name that is not in the zone).
+    pub fn only_nsec3(&self) -> bool {
+        self.get(RecordType::NSEC3).is_some()
+            && self
+                .rrsets
+                .iter()
+                .all(|r| matches!(r.rtype, RecordType::NSEC3 | RecordType::RRSIG))
     }
 
     /// A delegation point: NS records anywhere but the apex.
@@ -217,6 +256,11 @@ pub struct ZoneData {
     /// Label counts (of whole names) at which delegations exist, ascending, so a lookup probes
     /// only those depths for a cut, and none at all in a zone without delegations.
     cut_depths: Vec<u8>,
+    /// Signed as NSD judges it: the apex holds a signature over the DNSKEY RRset. Only then do
+    /// answers to DO=1 queries carry signatures and denial proofs.
+    pub secure: bool,
+    /// The NSEC and NSEC3 chains, in proof order.
+    pub chains: Chains,
 }
 
 impl ZoneData {
@@ -242,6 +286,9 @@ impl ZoneData {
         let hasher = RandomState::default();
         let mut index = HashTable::with_capacity(names.len());
         for (position, name) in names.iter().enumerate() {
+            if nodes[position].only_nsec3() {
+                continue;
+            }
             let position = u32::try_from(position).expect("fewer than 2^32 names in a zone");
             index.insert_unique(hasher.hash_one(name), position, |&at| {
                 hasher.hash_one(&names[at as usize])
@@ -255,7 +302,14 @@ impl ZoneData {
             .collect();
         cut_depths.sort_unstable();
         cut_depths.dedup();
+        let secure = names
+            .iter()
+            .zip(&nodes)
+            .any(|(name, node)| *name == apex && node.signatures(RecordType::DNSKEY).is_some());
+        let chains = Chains::new(&apex, &names, &nodes);
         Self {
+            secure,
+            chains,
             origin: zone.origin.clone(),
             apex,
             names: names.into_boxed_slice(),
@@ -305,17 +359,29 @@ impl ZoneData {
             })
     }
 
-    /// RFC 4592 §3.3.1: the source of synthesis for a name that does not exist.
-    pub fn wildcard_for(&self, name: &LowerName) -> Option<&Node> {
+    /// RFC 4592 §3.3.1: the closest encloser of a name that does not exist (its nearest
+    /// ancestor that does; at worst the apex) and the source of synthesis below it, if any.
+    pub fn closest_encloser(&self, name: &LowerName) -> (LowerName, Option<&Node>) {
         let mut encloser = name.base_name();
-        while self.apex.zone_of(&encloser) {
+        while self.apex.zone_of(&encloser) && encloser != self.apex {
             if self.node(&encloser).is_some() {
-                let wildcard = LowerName::new(&Name::from(&encloser).prepend_label("*").ok()?);
-                return self.node(&wildcard);
+                break;
             }
             encloser = encloser.base_name();
         }
-        None
+        let wildcard = wildcard_of(&encloser).and_then(|wildcard| self.node(&wildcard));
+        (encloser, wildcard)
+    }
+
+    /// The names of the zone's nodes, which chain positions index.
+    pub fn names(&self) -> &[LowerName] {
+        &self.names
+    }
+
+    /// The name and node at a chain position.
+    pub fn at(&self, position: u32) -> (&LowerName, &Node) {
+        let at = position as usize;
+        (&self.names[at], &self.nodes[at])
     }
 
     /// Every RRset with the cut state of its owner, for compiling the XDP maps.
@@ -325,6 +391,11 @@ impl ZoneData {
             .zip(&self.nodes)
             .flat_map(|(name, node)| node.rrsets.iter().map(move |r| (name, r)))
     }
+}
+
+/// `*.name`, the wildcard whose closest encloser `name` is; `None` when too long to exist.
+pub fn wildcard_of(name: &LowerName) -> Option<LowerName> {
+    Some(LowerName::new(&Name::from(name).prepend_label("*").ok()?))
 }
 
 #[cfg(test)]

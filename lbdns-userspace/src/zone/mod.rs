@@ -394,10 +394,12 @@ fn validate(
                 ));
             }
         }
+        // RFC 4035 §2.5: a CNAME's name also holds its signatures and its NSEC.
+        let beside_cname = |t: &RecordType| matches!(t, RecordType::RRSIG | RecordType::NSEC);
         let clash = if rtype == RecordType::CNAME {
-            !types.is_empty()
+            types.iter().any(|t| !beside_cname(t))
         } else {
-            types.contains(&RecordType::CNAME)
+            !beside_cname(&rtype) && types.contains(&RecordType::CNAME)
         };
         if clash {
             return Err(at(
@@ -422,12 +424,20 @@ fn validate(
 }
 
 /// RFC 2181 §5.2: an RRset has one TTL. Lower the others to the smallest and warn once per set.
+/// RRSIGs are grouped by the type they cover: each follows its RRset's TTL (RFC 4034 §3).
 fn equalise_ttls(records: &mut [SourceRecord], warnings: &mut Vec<ZoneError>) {
-    let mut lowest: HashMap<(LowerName, RecordType), (u32, bool)> = HashMap::new();
+    type Key = (LowerName, RecordType, Option<RecordType>);
+    let key = |r: &SourceRecord| -> Key {
+        (
+            LowerName::new(&r.record.name),
+            r.record.record_type(),
+            crate::dnssec::type_covered(&r.record.data),
+        )
+    };
+    let mut lowest: HashMap<Key, (u32, bool)> = HashMap::new();
     for r in records.iter() {
-        let key = (LowerName::new(&r.record.name), r.record.record_type());
         lowest
-            .entry(key)
+            .entry(key(r))
             .and_modify(|(ttl, differs)| {
                 *differs |= *ttl != r.record.ttl;
                 *ttl = (*ttl).min(r.record.ttl);
@@ -435,7 +445,7 @@ fn equalise_ttls(records: &mut [SourceRecord], warnings: &mut Vec<ZoneError>) {
             .or_insert((r.record.ttl, false));
     }
     for r in records.iter_mut() {
-        let key = (LowerName::new(&r.record.name), r.record.record_type());
+        let key = key(r);
         let Some(&mut (ttl, ref mut differs)) = lowest.get_mut(&key) else {
             continue;
         };
