@@ -93,6 +93,10 @@ pub struct ServeArgs {
     /// XDP answer-set slots for AAAA RRsets, as --xdp-a-slots [default: 16384].
     #[arg(long, value_name = "N")]
     pub xdp_aaaa_slots: Option<u32>,
+    /// XDP signature entries: one per signed hot RRset whose DO=1 answers the fast path sends
+    /// with their RRSIGs, plus room for changes (632 bytes each) [default: 4096].
+    #[arg(long, value_name = "N")]
+    pub xdp_signature_entries: Option<u32>,
     #[command(flatten)]
     pub control: ControlArgs,
 }
@@ -110,6 +114,7 @@ impl ServeArgs {
             xdp_name_bytes: self.xdp_name_bytes,
             xdp_a_slots: self.xdp_a_slots,
             xdp_aaaa_slots: self.xdp_aaaa_slots,
+            xdp_signature_entries: self.xdp_signature_entries,
             control: self.control.control.take(),
             ..Overrides::default()
         }

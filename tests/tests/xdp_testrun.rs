@@ -16,6 +16,7 @@ mod xdp_testrun {
     pub mod oracle;
     pub mod pools;
     pub mod publish;
+    pub mod signatures;
 }
 
 use aya::programs::{TestRun, TestRunOptions};

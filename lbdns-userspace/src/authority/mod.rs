@@ -14,7 +14,6 @@ mod zone_data;
 use arc_swap::{ArcSwap, Guard};
 use foldhash::{HashMap, HashSet};
 use hickory_proto::rr::{LowerName, Name, RecordType};
-use hickory_proto::serialize::binary::BinEncoder;
 use std::sync::Arc;
 
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
@@ -116,18 +115,22 @@ impl Catalog {
     /// must carry the RRSIG (RFC 4035 §3.1.1). An RRSIG's RDATA starts with the type it covers
     /// (RFC 4034 §3.1), whichever form the zone file gave it in.
     pub fn is_signed(&self, name: &Name, rtype: RecordType) -> bool {
-        let Some(rrsigs) = self
-            .zone_for(name)
+        self.zone_for(name)
             .and_then(|zone| zone.node(&LowerName::new(name)))
-            .and_then(|node| node.get(RecordType::RRSIG))
-        else {
-            return false;
-        };
-        let covered = u16::from(rtype).to_be_bytes();
-        rrsigs.rdatas.iter().any(|rdata| {
-            let mut wire = Vec::new();
-            rdata.emit(&mut BinEncoder::new(&mut wire)).is_ok() && wire.get(..2) == Some(&covered)
-        })
+            .and_then(|node| node.signatures(rtype))
+            .is_some()
+    }
+
+    /// The RRSIGs that a DO=1 answer with the RRset (`name`, `rtype`) carries, as `respond`
+    /// sends them: those at the owner covering the type, in a zone signed as NSD judges it
+    /// (`ZoneData::secure`), and none for a pool's answers, whose addresses no RRSIG covers.
+    pub fn answer_signatures(&self, name: &Name, rtype: RecordType) -> Option<&Rrset> {
+        let lower = LowerName::new(name);
+        if self.is_pool_owner(&lower) {
+            return None;
+        }
+        let zone = self.zone_for(name).filter(|zone| zone.secure)?;
+        zone.node(&lower)?.signatures(rtype)
     }
 
     /// The zone A and AAAA RRsets that a query for their own name and type gets verbatim with

@@ -24,6 +24,7 @@ fn a(name: &str, addrs: &[[u8; 4]]) -> HotRrset {
         schedule: Vec::new(),
         cap: None,
         signed: false,
+        rrsigs: None,
     }
 }
 
@@ -200,6 +201,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 schedule: Vec::new(),
                 cap: None,
                 signed: false,
+                rrsigs: None,
             },
             HotRrset {
                 name: wire("www.example.test"),
@@ -209,6 +211,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 schedule: Vec::new(),
                 cap: None,
                 signed: false,
+                rrsigs: None,
             },
             HotRrset {
                 name: wire("www.example.test"),
@@ -218,6 +221,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 schedule: Vec::new(),
                 cap: None,
                 signed: false,
+                rrsigs: None,
             },
         ]
     );

@@ -4,7 +4,7 @@ use std::{
 };
 
 use super::*;
-use crate::compile::{compile, HotRrset};
+use crate::compile::{compile, HotRrset, Rrsigs};
 
 fn wire(name: &str) -> Vec<u8> {
     let mut out = Vec::new();
@@ -28,6 +28,7 @@ fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
             schedule: Vec::new(),
             cap: None,
             signed: false,
+            rrsigs: None,
         })
         .collect();
     rrsets.extend(v6.iter().map(|&(name, last)| HotRrset {
@@ -40,6 +41,7 @@ fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
         schedule: Vec::new(),
         cap: None,
         signed: false,
+        rrsigs: None,
     }));
     compile(&rrsets).unwrap().image
 }
@@ -97,6 +99,8 @@ struct Maps {
     state: State,
     live: BTreeMap<RrsetId, Live>,
     slots: BTreeMap<(AddrType, u32), Answer>,
+    /// The signatures each slot's set names, by content.
+    signed: BTreeMap<(AddrType, u32), Signatures>,
 }
 
 impl Published for Maps {
@@ -111,12 +115,13 @@ impl Published for Maps {
         }
     }
 
-    fn holds(&self, slot: u32, answer: &Answer) -> bool {
+    fn holds(&self, slot: u32, answer: &Answer, signatures: Option<&Signatures>) -> bool {
         let family = match answer {
             Answer::V4(_) => AddrType::A,
             Answer::V6(_) => AddrType::Aaaa,
         };
         self.slots.get(&(family, slot)) == Some(answer)
+            && self.signed.get(&(family, slot)) == signatures
     }
 }
 
@@ -128,6 +133,7 @@ impl Maps {
             v6,
             names: 64,
             name_words: 1024,
+            signatures: 4,
         })
     }
 
@@ -136,6 +142,7 @@ impl Maps {
             state: State::new(capacity),
             live: BTreeMap::new(),
             slots: BTreeMap::new(),
+            signed: BTreeMap::new(),
         }
     }
 
@@ -156,14 +163,24 @@ impl Maps {
                 slot,
                 old_slot,
                 answer,
+                signatures,
+                old_signatures,
             } => {
                 let live = self
                     .live
                     .get_mut(*rrset)
                     .expect("replacing a published RRset");
-                assert_eq!((live.id, live.slot), (*id, *old_slot), "{step:?}");
+                assert_eq!(
+                    (live.id, live.slot, live.signatures),
+                    (*id, *old_slot, *old_signatures),
+                    "{step:?}"
+                );
                 live.slot = *slot;
+                live.signatures = signatures.map(|(entry, _)| entry);
                 self.slots.insert((rrset.qtype, *slot), **answer);
+                if let Some((_, stored)) = signatures {
+                    self.signed.insert((rrset.qtype, *slot), **stored);
+                }
             }
             Step::Add {
                 rrset,
@@ -171,15 +188,20 @@ impl Maps {
                 slot,
                 record,
                 answer,
+                signatures,
             } => {
                 let live = Live {
                     id: *id,
                     slot: *slot,
                     record: *record,
+                    signatures: signatures.map(|(entry, _)| entry),
                 };
                 let old = self.live.insert((*rrset).clone(), live);
                 assert!(old.is_none(), "{step:?}: already published");
                 self.slots.insert((rrset.qtype, *slot), **answer);
+                if let Some((_, stored)) = signatures {
+                    self.signed.insert((rrset.qtype, *slot), **stored);
+                }
             }
         }
         self.state.apply(step);
@@ -275,6 +297,7 @@ fn a_new_schedule_or_cap_alone_replaces_the_set() {
             schedule: schedule.to_vec(),
             cap,
             signed: false,
+            rrsigs: None,
         };
         compile(&[rrset]).unwrap().image
     };
@@ -339,6 +362,7 @@ fn name_records_are_reused_after_a_grace_period() {
         v6: 8,
         names: 8,
         name_words: 4,
+        signatures: 0,
     });
     maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
     assert_eq!(
@@ -369,6 +393,7 @@ fn more_rrsets_than_the_name_table_holds_fail_before_any_step() {
         v6: 8,
         names: 2,
         name_words: 64,
+        signatures: 0,
     });
     assert_eq!(
         maps.plan(&image(&[("a", 1), ("b", 2)], &[("a", 1)])),
@@ -437,6 +462,7 @@ fn random_publishes_never_reuse_what_a_reader_may_hold() {
         v6: names.len() as u32 + 2,
         names: 2 * names.len() as u32,
         name_words: 40,
+        signatures: 0,
     };
     let mut maps = Maps::with(capacity);
     let mut readers = Readers::default();
@@ -503,6 +529,7 @@ impl Readers {
                 id,
                 slot,
                 record,
+                ..
             } => {
                 let old = self.live[rrset];
                 assert_eq!(
@@ -602,4 +629,61 @@ fn check_accounting(maps: &Maps, capacity: Capacity) {
         capacity.name_words,
         "every word is accounted for"
     );
+}
+
+/// An A RRset at `s` covered by one RRSIG whose RDATA ends in `signature`.
+fn signed(signature: u8) -> MapImage {
+    let rrset = HotRrset {
+        name: wire("s"),
+        qtype: AddrType::A,
+        ttl: 60,
+        addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))],
+        schedule: Vec::new(),
+        cap: None,
+        signed: true,
+        rrsigs: Some(Rrsigs {
+            ttl: 60,
+            rdatas: vec![vec![0, 1, signature]],
+        }),
+    };
+    compile(&[rrset]).unwrap().image
+}
+
+/// RFC 4035 §3.1.1 answers carry the RRSIGs with the RRset, so the signatures are switched with
+/// the set: new signatures alone write a new set naming a new entry, and the old entry is
+/// reused only after a grace period, like the old slot.
+#[test]
+fn rfc4035_3_1_1_new_signatures_replace_the_set_and_their_old_entry_waits() {
+    let mut maps = Maps::with(Capacity {
+        v4: 4,
+        v6: 1,
+        names: 8,
+        name_words: 64,
+        signatures: 2,
+    });
+    let first = signed(1);
+    maps.publish(&first);
+    assert_eq!(maps.live[&first.rrsets[0].0].signatures, Some(0));
+    assert_eq!(maps.publish(&first).steps, [], "unchanged signatures");
+
+    let plan = maps.publish(&signed(2));
+    assert_eq!(plan.steps, [step("replace", "s", 0, 1)]);
+    assert_eq!(maps.live[&first.rrsets[0].0].signatures, Some(1));
+
+    // Entry 0 is retiring and no other is free: the next change waits, then takes it.
+    let plan = maps.publish(&signed(3));
+    assert_eq!(plan.steps, [wait(), step("replace", "s", 0, 0)]);
+    assert_eq!(maps.live[&first.rrsets[0].0].signatures, Some(0));
+}
+
+#[test]
+fn signatures_beyond_the_store_do_not_fit() {
+    let maps = Maps::with(Capacity {
+        v4: 4,
+        v6: 1,
+        names: 8,
+        name_words: 64,
+        signatures: 0,
+    });
+    assert_eq!(maps.plan(&signed(1)), Err(Full::Signatures));
 }
