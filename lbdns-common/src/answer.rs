@@ -92,6 +92,7 @@ const _: () = {
 };
 
 #[cfg(feature = "user")]
-// SAFETY: `u32`, `u16`, `u16`, four bytes, `u32`, then bytes only, padding included as a field; the sizes asserted
-// above leave no implicit padding anywhere, and every bit pattern is valid.
+// SAFETY: `u32`, `u16`, `u16`, four bytes, `u32`, then bytes only, padding included as a
+// field; the sizes asserted above leave no implicit padding anywhere, and every bit pattern is
+// valid.
 unsafe impl<const L: usize> aya::Pod for AnswerSet<L> {}

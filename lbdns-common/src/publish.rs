@@ -9,7 +9,7 @@
 //! NAME_BUCKETS, NAME_WORDS [type + name]  ──▶  record { id }   entry, then record (crate::names)
 //! RRSET_SLOT_* [id]                       ──▶  slot (u32)      array, written in place
 //! ANSWERS_* [slot]                        ──▶  AnswerSet       array
-//! SIGNATURES [AnswerSet::signatures]      ──▶  Signatures      array, for DO=1 (crate::signature)
+//! SIGNATURES [AnswerSet::signatures]      ──▶  Signatures      array, DO=1 (crate::signature)
 //! ROTATION_* [id]                         ──▶  replies sent, per CPU, written by the program only
 //! ```
 //!

@@ -41,9 +41,10 @@ pub fn of<const L: usize>(set: &AnswerSet<L>) -> Result<(&'static Signatures, us
     Ok((records, len, count))
 }
 
-/// Copies the `len` octets of records to `off` in 8-byte words and returns their checksum contribution as if
-/// `off` were on a word boundary. The last word may run up to 7 bytes past the records, into
-/// the OPT record, which is written after them and is longer than that (a DO=1 query has one).
+/// Copies the `len` octets of records to `off` in 8-byte words and returns their checksum
+/// contribution as if `off` were on a word boundary. The last word may run up to 7 bytes past
+/// the records, into the OPT record, which is written after them and is longer than that (a
+/// DO=1 query has one).
 #[inline(always)]
 pub fn write(
     frame: &Frame,
