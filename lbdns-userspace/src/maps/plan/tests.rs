@@ -4,7 +4,7 @@ use std::{
 };
 
 use super::*;
-use crate::compile::{compile, HotRrset, Rrsigs};
+use crate::compile::{compile, HotRrset};
 
 fn wire(name: &str) -> Vec<u8> {
     let mut out = Vec::new();
@@ -178,9 +178,10 @@ impl Maps {
                 live.slot = *slot;
                 live.signatures = signatures.map(|(entry, _)| entry);
                 self.slots.insert((rrset.qtype, *slot), **answer);
-                if let Some((_, stored)) = signatures {
-                    self.signed.insert((rrset.qtype, *slot), **stored);
-                }
+                match signatures {
+                    Some((_, stored)) => self.signed.insert((rrset.qtype, *slot), **stored),
+                    None => self.signed.remove(&(rrset.qtype, *slot)),
+                };
             }
             Step::Add {
                 rrset,
@@ -199,21 +200,29 @@ impl Maps {
                 let old = self.live.insert((*rrset).clone(), live);
                 assert!(old.is_none(), "{step:?}: already published");
                 self.slots.insert((rrset.qtype, *slot), **answer);
-                if let Some((_, stored)) = signatures {
-                    self.signed.insert((rrset.qtype, *slot), **stored);
-                }
+                match signatures {
+                    Some((_, stored)) => self.signed.insert((rrset.qtype, *slot), **stored),
+                    None => self.signed.remove(&(rrset.qtype, *slot)),
+                };
             }
         }
         self.state.apply(step);
         assert_eq!(self.state.published() as usize, self.live.len());
     }
 
-    /// Whether the maps answer exactly as `image` says.
+    /// Whether the maps answer exactly as `image` says, signatures included.
     fn hold(&self, image: &MapImage) -> bool {
+        let signed = |rrset: &RrsetId, slot| self.signed.get(&(rrset.qtype, slot));
         self.live
             .iter()
-            .map(|(rrset, live)| (rrset, &self.slots[&(rrset.qtype, live.slot)]))
-            .eq(image.rrsets.iter().map(|(rrset, answer)| (rrset, answer)))
+            .map(|(rrset, live)| {
+                let at = (rrset.qtype, live.slot);
+                (rrset, &self.slots[&at], signed(rrset, live.slot))
+            })
+            .eq(image
+                .rrsets
+                .iter()
+                .map(|(rrset, answer)| (rrset, answer, image.signatures_of(rrset))))
     }
 
     /// Plans `image` and carries the plan out; checks that the maps then answer with it.
@@ -631,59 +640,4 @@ fn check_accounting(maps: &Maps, capacity: Capacity) {
     );
 }
 
-/// An A RRset at `s` covered by one RRSIG whose RDATA ends in `signature`.
-fn signed(signature: u8) -> MapImage {
-    let rrset = HotRrset {
-        name: wire("s"),
-        qtype: AddrType::A,
-        ttl: 60,
-        addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))],
-        schedule: Vec::new(),
-        cap: None,
-        signed: true,
-        rrsigs: Some(Rrsigs {
-            ttl: 60,
-            rdatas: vec![vec![0, 1, signature]],
-        }),
-    };
-    compile(&[rrset]).unwrap().image
-}
-
-/// RFC 4035 §3.1.1 answers carry the RRSIGs with the RRset, so the signatures are switched with
-/// the set: new signatures alone write a new set naming a new entry, and the old entry is
-/// reused only after a grace period, like the old slot.
-#[test]
-fn rfc4035_3_1_1_new_signatures_replace_the_set_and_their_old_entry_waits() {
-    let mut maps = Maps::with(Capacity {
-        v4: 4,
-        v6: 1,
-        names: 8,
-        name_words: 64,
-        signatures: 2,
-    });
-    let first = signed(1);
-    maps.publish(&first);
-    assert_eq!(maps.live[&first.rrsets[0].0].signatures, Some(0));
-    assert_eq!(maps.publish(&first).steps, [], "unchanged signatures");
-
-    let plan = maps.publish(&signed(2));
-    assert_eq!(plan.steps, [step("replace", "s", 0, 1)]);
-    assert_eq!(maps.live[&first.rrsets[0].0].signatures, Some(1));
-
-    // Entry 0 is retiring and no other is free: the next change waits, then takes it.
-    let plan = maps.publish(&signed(3));
-    assert_eq!(plan.steps, [wait(), step("replace", "s", 0, 0)]);
-    assert_eq!(maps.live[&first.rrsets[0].0].signatures, Some(0));
-}
-
-#[test]
-fn signatures_beyond_the_store_do_not_fit() {
-    let maps = Maps::with(Capacity {
-        v4: 4,
-        v6: 1,
-        names: 8,
-        name_words: 64,
-        signatures: 0,
-    });
-    assert_eq!(maps.plan(&signed(1)), Err(Full::Signatures));
-}
+mod signatures;
