@@ -158,6 +158,18 @@ pub const SECURE_ONE: &str = "one.secure.test";
 pub const SECURE_MANY: &str = "many.secure.test";
 /// Two A addresses covered by two ECDSA-sized RRSIGs; an even name length.
 pub const SECURE_TWO: &str = "two2.secure.test";
+/// Sixteen AAAA addresses covered by two RSA-2048-sized RRSIGs under a 166-octet name: with
+/// DO=1 the reply takes 1239 octets, more than the socket path ever sends over UDP (1232),
+/// whatever size the requester advertises.
+pub fn secure_wide() -> String {
+    format!(
+        "{}.{}.{}.{SECURE_APEX}",
+        "x".repeat(50),
+        "y".repeat(50),
+        "z".repeat(50)
+    )
+}
+
 /// An A address covered by two RSA-4096-sized RRSIGs (543 octets of RDATA each): more than the
 /// signature store holds, so DO=1 queries are passed.
 pub const SECURE_BIG: &str = "big.secure.test";
@@ -219,6 +231,12 @@ fn secure_zone() -> String {
     add("two2 60 A 198.18.11.22".into());
     add(format!("two2 60 {}", secure_rrsig(1, 64, 5)));
     add(format!("two2 60 {}", secure_rrsig(1, 64, 6)));
+    let wide = secure_wide();
+    for i in 0..16 {
+        add(format!("{wide}. 60 AAAA 2001:db8:11::1:{i:x}"));
+    }
+    add(format!("{wide}. 60 {}", secure_rrsig(28, 256, 9)));
+    add(format!("{wide}. 60 {}", secure_rrsig(28, 256, 10)));
     add("big 60 A 198.18.11.31".into());
     add(format!("big 60 {}", secure_rrsig(1, 512, 7)));
     add(format!("big 60 {}", secure_rrsig(1, 512, 8)));

@@ -14,14 +14,17 @@ use lbdns_tests::{
 
 use super::{
     corpus::{framed, with_edns, Case, Edns, Expect, Rng},
-    fixture::{hot_rrsets, secure_rrsig_rdata, SECURE_BIG, SECURE_MANY, SECURE_ONE, SECURE_TWO},
+    fixture::{
+        hot_rrsets, secure_rrsig_rdata, secure_wide, SECURE_BIG, SECURE_MANY, SECURE_ONE,
+        SECURE_TWO,
+    },
     frame::{check_reply_headers, udp_frame, Layout, Vlan},
 };
 use crate::{v4_endpoints, Loaded, XDP_TX};
 
 /// DO=1 queries for signed hot RRsets with one or several addresses and one or two RRSIGs,
 /// answered with them; with DO=0 or without EDNS, answered without; signatures beyond the
-/// store's bound and replies beyond the requester's size, passed.
+/// store's bound and replies beyond the requester's size or the socket path's 1232, passed.
 pub fn secure_answers(rng: &mut Rng, cases: &mut Vec<Case>) {
     let nsid = [0, 3, 0, 0];
     for v6 in [false, true] {
@@ -62,6 +65,24 @@ pub fn secure_answers(rng: &mut Rng, cases: &mut Vec<Case>) {
                     expect: Expect::Answer(Layout::new(Vlan::Dot1ad, v6)),
                 });
             }
+        }
+        // 1239 octets: passed whatever the requester takes, as the socket path sends at most
+        // 1232 (and sets TC); without DO the 641 octets are answered.
+        let wide = secure_wide();
+        for (size, flags, expect) in [
+            (4096, 0x8000, Expect::Pass(Counter::PassSize)),
+            (1232, 0x8000, Expect::Pass(Counter::PassSize)),
+            (4096, 0, Expect::Answer(Layout::new(Vlan::None, v6))),
+        ] {
+            let dns = Builder::new(rng.next() as u16, 0)
+                .question(&wide, rtype::AAAA)
+                .opt(&[0], size, 0, flags, &[])
+                .build();
+            cases.push(Case {
+                what: format!("{wide} AAAA flags {flags:#x}, EDNS {size} (v6={v6})"),
+                frame: framed(v6, Vlan::None, &dns, rng),
+                expect,
+            });
         }
         // 4 AAAA records and two RRSIGs take 563 octets: more than 512. 3 A records and two
         // RRSIGs take 499: they fit.
