@@ -27,6 +27,11 @@ impl Zones for CatalogZones<'_> {
         if node.is_some_and(|node| node.get(RecordType::CNAME).is_some()) {
             return Placement::Cname;
         }
+        if zone.has_dnskey() {
+            return Placement::Signed {
+                zone: zone.origin.clone(),
+            };
+        }
         Placement::Authoritative
     }
 }

@@ -19,6 +19,9 @@
 //! identity = "ns1"        # CH TXT id.server and hostname.bind; `true`: the host name
 //! version = "lbdns"       # CH TXT version.bind and version.server
 //! nsid = "host-17"        # NSID (RFC 5001) as text, or `nsid_hex = "686f7374"` as octets
+//!
+//! [dnssec]
+//! expiry_warning_days = 7  # warn at load of signatures expiring this soon
 //! ```
 
 use std::net::SocketAddr;
@@ -37,6 +40,9 @@ use crate::zone::ZoneSpec;
 /// Default TCP connection bound: generous for an authoritative server, small for the kernel.
 pub const DEFAULT_TCP_CONNECTIONS: usize = 512;
 
+/// Default warning window for signatures about to expire: a week, time to re-sign.
+pub const DEFAULT_EXPIRY_WARNING_DAYS: u32 = 7;
+
 /// The file as written. Unknown keys are errors, so a typo never silently does nothing.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,6 +54,8 @@ pub struct ConfigFile {
     pub tcp: TcpSection,
     #[serde(default)]
     pub xdp: XdpSection,
+    #[serde(default)]
+    pub dnssec: DnssecSection,
     /// The control socket `lbdns stats` talks to.
     pub control: Option<PathBuf>,
     /// Load-balancing pools; validated against the zones once they are loaded.
@@ -103,6 +111,13 @@ pub enum IdentityValue {
     HostName(bool),
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnssecSection {
+    /// Signatures of signed zones that expire within this many days are logged at load.
+    pub expiry_warning_days: Option<u32>,
+}
+
 /// A configuration error, displayed as `file:line: message`.
 #[derive(Debug, thiserror::Error)]
 #[error("{}:{line}: {message}", file.display())]
@@ -150,6 +165,8 @@ pub struct Settings {
     /// NSID and the CHAOS TXT answers.
     pub identity: ServerIdentity,
     pub source: Option<ConfigText>,
+    /// Signatures expiring within this are logged when zones load.
+    pub expiry_warning: Duration,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -294,6 +311,14 @@ impl Settings {
             pools: file.pool,
             identity,
             source,
+            expiry_warning: Duration::from_secs(
+                86_400
+                    * u64::from(
+                        file.dnssec
+                            .expiry_warning_days
+                            .unwrap_or(DEFAULT_EXPIRY_WARNING_DAYS),
+                    ),
+            ),
         })
     }
 }

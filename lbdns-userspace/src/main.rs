@@ -81,16 +81,41 @@ pub(crate) fn report(errors: Vec<String>) -> anyhow::Error {
     anyhow::anyhow!("{} error(s) in the configuration or zones", errors.len())
 }
 
+/// Signatures named one by one in the expiry warnings of a zone.
+const MAX_EXPIRY_WARNINGS: usize = 10;
+
 /// Loads every zone, builds the catalog, and checks the pools against it; logs zone warnings.
 /// On failure returns every `file:line: message` error, so each caller can show them its own
 /// way.
 pub(crate) fn load_catalog(
     settings: &Settings,
 ) -> Result<(Catalog, Vec<Zone>, PoolSet), Vec<String>> {
-    let zones = zone::load_all(&settings.zones)
-        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let zones = zone::load_all(&settings.zones).map_err(|errors| {
+        errors
+            .iter()
+            .flat_map(zone::ZoneErrors::messages)
+            .collect::<Vec<_>>()
+    })?;
     for warning in zones.iter().flat_map(|z| &z.warnings) {
         tracing::warn!("{warning}");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let window = settings.expiry_warning.as_secs();
+    // A zone near expiry has a signature on every RRset: name a few, count the rest.
+    for zone in &zones {
+        let expiring = zone::dnssec::expiring(zone, now, window);
+        for warning in expiring.iter().take(MAX_EXPIRY_WARNINGS) {
+            tracing::warn!("{warning}");
+        }
+        if let Some(more) = expiring.len().checked_sub(MAX_EXPIRY_WARNINGS + 1) {
+            tracing::warn!(
+                "zone {}: {} more signatures expire within the warning window",
+                zone.origin,
+                more + 1
+            );
+        }
     }
     let catalog = Catalog::new(&zones).map_err(|e| vec![e.to_string()])?;
     let pools = match &settings.source {

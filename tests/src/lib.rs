@@ -23,6 +23,7 @@ pub mod env;
 pub mod malformed;
 pub mod netns;
 pub mod server;
+pub mod signing;
 pub mod wire;
 
 pub use client::{TcpConn, TcpRecv};

@@ -40,10 +40,13 @@ impl Chains {
             .map(position)
             .collect();
         nsec.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+        // The first NSEC3PARAM whose chain holds the apex, as NSD chooses (and as zone
+        // validation requires one to).
         let nsec3 = names
             .iter()
             .position(|name| name == apex)
-            .and_then(|at| chain_params(&nodes[at]))
+            .into_iter()
+            .flat_map(|at| usable_params(&nodes[at]))
             .map(|params| {
                 let mut entries: Vec<([u8; SHA1_LEN], u32)> = (0..names.len())
                     .filter(|&at| in_chain(&nodes[at], &params))
@@ -57,6 +60,10 @@ impl Chains {
                     params,
                     entries: entries.into_boxed_slice(),
                 }
+            })
+            .find(|chain| {
+                let apex_hash = chain.params.hash(&apex.into());
+                chain.find(&apex_hash).is_some_and(|found| found.exact)
             });
         Self {
             nsec: nsec.into_boxed_slice(),
@@ -89,16 +96,17 @@ impl Nsec3Chain {
     }
 }
 
-/// The first NSEC3PARAM at the apex that lbdns can hash with: SHA-1 and no flags, as NSD
-/// chooses (RFC 5155 §4.1.2 says a server ignores the others).
-fn chain_params(apex: &Node) -> Option<Nsec3Params> {
-    apex.get(RecordType::NSEC3PARAM)?
-        .rdatas
-        .iter()
+/// The NSEC3PARAMs at the apex that lbdns can hash with, in order: SHA-1 and no flags (RFC
+/// 5155 §4.1.2 says a server ignores the others).
+fn usable_params(apex: &Node) -> Vec<Nsec3Params> {
+    apex.get(RecordType::NSEC3PARAM)
+        .into_iter()
+        .flat_map(|rrset| rrset.rdatas.iter())
         .filter_map(|rdata| dnssec::octets(rdata.other()?))
         .filter(|wire| wire.get(1) == Some(&0))
         .filter_map(|wire| Nsec3Params::from_nsec3param(wire).ok())
-        .find(|params| params.algorithm == SHA1)
+        .filter(|params| params.algorithm == SHA1)
+        .collect()
 }
 
 /// Whether `node` holds an NSEC3 record made with `params`.

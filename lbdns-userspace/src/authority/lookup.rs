@@ -48,6 +48,9 @@ pub struct Resolution<'z> {
     pub additional: Vec<Placed<'z>>,
     /// A referral whose glue must not be dropped silently (RFC 9471).
     pub referral: bool,
+    /// The answer goes out whole or not at all: the signatures of several types answering an
+    /// RRSIG query, which NSD truncates as one RRset.
+    pub answer_atomic: bool,
 }
 
 /// The section an RRset goes to.
@@ -67,6 +70,7 @@ impl<'z> Resolution<'z> {
             authority: Vec::new(),
             additional: Vec::new(),
             referral: false,
+            answer_atomic: false,
         }
     }
 
@@ -166,6 +170,7 @@ pub fn resolve<'z>(
             for rrsigs in node.rrsigs() {
                 res.place(Section::Answer, name.clone(), node, rrsigs, false);
             }
+            res.answer_atomic = true;
             return Some(res);
         }
         let wanted = match qtype {

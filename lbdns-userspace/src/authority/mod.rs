@@ -136,7 +136,8 @@ impl Catalog {
     /// The zone A and AAAA RRsets that a query for their own name and type gets verbatim with
     /// AA=1: not at or below a delegation, not a wildcard owner, not shadowed by a more
     /// specific zone, not replaced by a pool. These and the non-empty pool answers are what the
-    /// XDP fast path may answer without the socket path.
+    /// XDP fast path may answer without the socket path; for a signed one it answers DO=1
+    /// queries only with the RRSIGs [`Catalog::answer_signatures`] gives it.
     pub fn direct_address_rrsets(&self) -> impl Iterator<Item = &Rrset> {
         self.zones
             .values()
@@ -155,6 +156,8 @@ impl Catalog {
     }
 }
 
+#[cfg(test)]
+mod dnssec_tests;
 #[cfg(test)]
 mod identity_tests;
 #[cfg(test)]

@@ -227,6 +227,7 @@ fn write_sections(
         (&res.additional, res.referral),
     ];
     for (index, (rrsets, required)) in sections.into_iter().enumerate() {
+        let section_start = enc.offset();
         for placed in rrsets {
             let span = if index == 0 {
                 placed.rrset.next_answer()
@@ -235,8 +236,12 @@ fn write_sections(
             };
             let before = enc.offset();
             if !fits(enc, limit, |enc| write_rrset(enc, placed, span)) {
-                enc.set_offset(before);
+                let whole_section = index == 0 && res.answer_atomic;
+                enc.set_offset(if whole_section { section_start } else { before });
                 enc.trim();
+                if whole_section {
+                    counts[0] = 0;
+                }
                 return (counts, required);
             }
             counts[index] += span.count as u16;

@@ -373,6 +373,12 @@ impl ZoneData {
         (encloser, wildcard)
     }
 
+    /// Whether the apex holds a DNSKEY RRset: the zone is signed, or meant to be.
+    pub fn has_dnskey(&self) -> bool {
+        self.node(&self.apex)
+            .is_some_and(|apex| apex.get(RecordType::DNSKEY).is_some())
+    }
+
     /// The names of the zone's nodes, which chain positions index.
     pub fn names(&self) -> &[LowerName] {
         &self.names

@@ -179,6 +179,9 @@ pub enum Placement {
     Cname,
     /// At or below a delegation: the answer would not be ours to give.
     Delegated { cut: Name },
+    /// In a zone with a DNSKEY at its apex: lbdns serves signed zones as signed, with no
+    /// online signing, so a pool's synthesised answers would carry no valid signature.
+    Signed { zone: Name },
 }
 
 /// The served zones as validation needs them.
@@ -279,6 +282,18 @@ fn validate_pool(
                 "pool.name",
                 format!(
                     "{owner} is at or below the delegation at {cut}, so its answers are not ours"
+                ),
+            ))
+        }
+        Placement::Signed { zone } => {
+            return Err(source.error(
+                name_span,
+                "pool.name",
+                format!(
+                    "{owner} is in the signed zone {zone}: lbdns does not sign online, so the \
+                     pool's answers would carry no valid RRSIG and validating resolvers would \
+                     reject them; serve the pool from an unsigned zone (delegated from the \
+                     signed one without DS)"
                 ),
             ))
         }

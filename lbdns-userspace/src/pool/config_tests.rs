@@ -2,19 +2,23 @@ use std::net::Ipv4Addr;
 
 use super::*;
 
-/// The served zones of these tests: example.com. with a CNAME at alias and a delegation at sub.
+/// The served zones of these tests: example.com. with a CNAME at alias and a delegation at sub,
+/// and the signed zone signed.example.com.
 struct FakeZones;
 
 impl Zones for FakeZones {
     fn placement(&self, owner: &Name) -> Placement {
         let zone = Name::from_ascii("example.com.").unwrap();
         let sub = Name::from_ascii("sub.example.com.").unwrap();
+        let signed = Name::from_ascii("signed.example.com.").unwrap();
         if !zone.zone_of(owner) {
             Placement::Outside
         } else if *owner == Name::from_ascii("alias.example.com.").unwrap() {
             Placement::Cname
         } else if sub.zone_of(owner) {
             Placement::Delegated { cut: sub }
+        } else if signed.zone_of(owner) {
+            Placement::Signed { zone: signed }
         } else {
             Placement::Authoritative
         }
@@ -261,6 +265,12 @@ fn the_owner_must_be_inside_a_served_zone_without_a_cname_or_delegation() {
         "below the delegation at sub.example.com.",
     );
     rejects(&pool("*.example.com."), 2, "pool.name", "is a wildcard");
+    rejects(
+        &pool("www.signed.example.com."),
+        2,
+        "pool.name",
+        "is in the signed zone signed.example.com.: lbdns does not sign online",
+    );
     rejects(
         &pool("a..example.com."),
         2,

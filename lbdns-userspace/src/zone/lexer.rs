@@ -32,22 +32,35 @@ pub struct LexError {
     pub kind: ZoneErrorKind,
 }
 
-/// Returns the entries of `text` in order. Blank and comment-only lines produce none.
-pub fn entries(text: &str) -> Result<Vec<Entry>, LexError> {
+/// Returns the entries of `text` in order, and the errors of those that could not be read.
+/// Blank and comment-only lines produce none. After an error the lexer skips to the end of
+/// the entry (past the closing parenthesis if one was open), so one typo is one error.
+pub fn entries(text: &str) -> (Vec<Entry>, Vec<LexError>) {
     let mut lexer = Lexer {
         chars: text.chars().peekable(),
         line: 1,
+        open_at: None,
     };
     let mut out = Vec::new();
-    while let Some(entry) = lexer.entry()? {
-        out.push(entry);
+    let mut errors = Vec::new();
+    loop {
+        match lexer.entry() {
+            Ok(Some(entry)) => out.push(entry),
+            Ok(None) => break,
+            Err(error) => {
+                errors.push(error);
+                lexer.recover();
+            }
+        }
     }
-    Ok(out)
+    (out, errors)
 }
 
 struct Lexer<'a> {
     chars: std::iter::Peekable<std::str::Chars<'a>>,
     line: usize,
+    /// The line of the `(` the current entry is inside, if any.
+    open_at: Option<usize>,
 }
 
 impl Lexer<'_> {
@@ -77,16 +90,33 @@ impl Lexer<'_> {
         }
     }
 
+    /// Skips the rest of a broken entry: through the closing parenthesis if one is open, then
+    /// to the end of the line.
+    fn recover(&mut self) {
+        let mut open = self.open_at.take().is_some();
+        for c in self.chars.by_ref() {
+            match c {
+                '\n' => {
+                    self.line += 1;
+                    if !open {
+                        return;
+                    }
+                }
+                ')' => open = false,
+                _ => {}
+            }
+        }
+    }
+
     /// Reads tokens up to the end of a line that is not inside parentheses.
     fn logical_line(&mut self) -> Result<Vec<Token>, LexError> {
         let mut tokens = Vec::new();
-        let mut open_at: Option<usize> = None;
         while let Some(&c) = self.chars.peek() {
             match c {
                 '\n' => {
                     self.chars.next();
                     self.line += 1;
-                    if open_at.is_none() {
+                    if self.open_at.is_none() {
                         return Ok(tokens);
                     }
                 }
@@ -95,14 +125,14 @@ impl Lexer<'_> {
                 }
                 ';' => while self.chars.next_if(|&c| c != '\n').is_some() {},
                 '(' => {
-                    if open_at.is_some() {
+                    if self.open_at.is_some() {
                         return Err(self.error(ZoneErrorKind::Syntax("nested '('".into())));
                     }
                     self.chars.next();
-                    open_at = Some(self.line);
+                    self.open_at = Some(self.line);
                 }
                 ')' => {
-                    if open_at.take().is_none() {
+                    if self.open_at.take().is_none() {
                         return Err(self.error(ZoneErrorKind::Syntax("')' without '('".into())));
                     }
                     self.chars.next();
@@ -114,7 +144,7 @@ impl Lexer<'_> {
                 _ => tokens.push(self.bare()?),
             }
         }
-        match open_at {
+        match self.open_at.take() {
             Some(line) => Err(LexError {
                 line,
                 kind: ZoneErrorKind::Syntax("'(' is never closed".into()),
@@ -178,8 +208,9 @@ impl Lexer<'_> {
     fn escape(&mut self, text: &mut String) -> Result<(), LexError> {
         self.chars.next();
         text.push('\\');
-        match self.chars.next() {
-            Some('\n') | None => Err(self.error(ZoneErrorKind::Syntax("dangling '\\'".into()))),
+        // The newline is left for `recover`, which counts it.
+        match self.chars.next_if(|&c| c != '\n') {
+            None => Err(self.error(ZoneErrorKind::Syntax("dangling '\\'".into()))),
             Some(c) => {
                 text.push(c);
                 Ok(())
@@ -231,10 +262,20 @@ mod tests {
         entry.tokens.iter().map(|t| t.text.as_str()).collect()
     }
 
+    /// The entries of text that has no lexical errors.
+    fn clean(text: &str) -> Vec<Entry> {
+        let (entries, errors) = entries(text);
+        assert!(errors.is_empty(), "{errors:?}");
+        entries
+    }
+
+    fn error_lines(text: &str) -> Vec<usize> {
+        entries(text).1.iter().map(|e| e.line).collect()
+    }
+
     #[test]
     fn joins_parentheses_and_strips_comments() {
-        let e =
-            entries("@ IN SOA a. b. ( 1 ; serial\n 2 3\n 4 5 )\nwww A 192.0.2.1 ; c\n").unwrap();
+        let e = clean("@ IN SOA a. b. ( 1 ; serial\n 2 3\n 4 5 )\nwww A 192.0.2.1 ; c\n");
         assert_eq!(e.len(), 2);
         assert_eq!(
             texts(&e[0]),
@@ -246,7 +287,7 @@ mod tests {
 
     #[test]
     fn leading_blank_inherits_owner_and_blank_lines_vanish() {
-        let e = entries("\n; only a comment\n   \n\tA 192.0.2.1\n").unwrap();
+        let e = clean("\n; only a comment\n   \n\tA 192.0.2.1\n");
         assert_eq!(e.len(), 1);
         assert!(e[0].inherits_owner);
         assert_eq!(e[0].line, 4);
@@ -254,7 +295,7 @@ mod tests {
 
     #[test]
     fn quoted_strings_keep_spaces_semicolons_and_escapes() {
-        let e = entries(r#"t TXT "a b;c" "q\"x" plain"#).unwrap();
+        let e = clean(r#"t TXT "a b;c" "q\"x" plain"#);
         let t = &e[0].tokens;
         assert_eq!((t[2].text.as_str(), t[2].quoted), ("a b;c", true));
         assert_eq!(t[3].text, r#"q\"x"#);
@@ -263,10 +304,22 @@ mod tests {
 
     #[test]
     fn reports_the_line_of_an_unclosed_parenthesis() {
-        let err = entries("a A 1.2.3.4\nb SOA ( 1 2\n3\n").unwrap_err();
-        assert_eq!(err.line, 2);
-        assert!(entries("a ) b").is_err());
-        assert!(entries("a \"open").is_err());
+        assert_eq!(error_lines("a A 1.2.3.4\nb SOA ( 1 2\n3\n"), [2]);
+        assert_eq!(error_lines("a ) b"), [1]);
+        assert_eq!(error_lines("a \"open"), [1]);
+    }
+
+    #[test]
+    fn after_an_error_the_next_entry_is_read() {
+        let text = "a ) b\nc A 1\nd ( ( 2\n 3 )\ne A 2\nf A \\\ng A 3\n";
+        let (entries, errors) = entries(text);
+        let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [1, 3, 6]);
+        let owners: Vec<(&str, usize)> = entries
+            .iter()
+            .map(|e| (e.tokens[0].text.as_str(), e.line))
+            .collect();
+        assert_eq!(owners, [("c", 2), ("e", 5), ("g", 7)]);
     }
 
     #[test]

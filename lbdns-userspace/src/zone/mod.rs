@@ -3,21 +3,25 @@
 //! hickory-proto supplies the record types and wire encoding; the reading is ours because the
 //! operator needs `file:line: message` errors and hickory's zone parser keeps no line numbers.
 
+pub mod dnssec;
+mod error;
 mod lexer;
 mod name;
 mod rdata;
+mod rtype;
+
+pub use error::{ZoneError, ZoneErrorKind, ZoneErrors, MAX_REPORTED};
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use hickory_proto::rr::{DNSClass, LowerName, Name, Record, RecordType};
+use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::parse_ttl;
 
 /// `$INCLUDE` nesting deeper than this is almost certainly a loop.
-const MAX_INCLUDE_DEPTH: usize = 16;
+pub(crate) const MAX_INCLUDE_DEPTH: usize = 16;
 
 /// A zone as read from its master file(s), validated but not yet indexed for lookup.
 #[derive(Debug, Clone)]
@@ -38,102 +42,36 @@ pub struct SourceRecord {
     pub line: usize,
 }
 
-/// An error in a zone file, displayed as `file:line: message`.
-#[derive(Debug, Clone, thiserror::Error)]
-pub struct ZoneError {
-    pub file: PathBuf,
-    /// 0 when the error concerns the file as a whole.
-    pub line: usize,
-    pub kind: ZoneErrorKind,
-}
-
-impl fmt::Display for ZoneError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            0 => write!(f, "{}: {}", self.file.display(), self.kind),
-            line => write!(f, "{}:{}: {}", self.file.display(), line, self.kind),
-        }
-    }
-}
-
-/// What went wrong, independent of where.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ZoneErrorKind {
-    #[error("cannot read file: {0}")]
-    Io(String),
-    #[error("syntax error: {0}")]
-    Syntax(String),
-    #[error("relative name but no origin is known: add $ORIGIN or give the zone's name")]
-    NoOrigin,
-    #[error("bad domain name '{name}': {why}")]
-    BadName { name: String, why: &'static str },
-    #[error("bad TTL '{0}'")]
-    BadTtl(String),
-    #[error("no TTL for this record: add a $TTL directive or a TTL field")]
-    NoTtl,
-    #[error("class {0} is not served; only IN is")]
-    Class(String),
-    #[error("unknown record type '{0}'")]
-    UnknownType(String),
-    #[error("{rtype} RDATA: {why}")]
-    Rdata { rtype: RecordType, why: String },
-    #[error(
-        "{0} in presentation form is not supported; write it in RFC 3597 form (\\# length hex)"
-    )]
-    UnsupportedText(RecordType),
-    #[error("unknown directive '{0}'")]
-    Directive(String),
-    #[error("$INCLUDE nested more than {MAX_INCLUDE_DEPTH} deep (a loop?)")]
-    IncludeDepth,
-    #[error("'{name}' is not inside the zone {origin}")]
-    OutOfZone { name: String, origin: String },
-    #[error("the zone has no SOA record at its apex {0}")]
-    NoSoa(String),
-    #[error("SOA record not at the zone apex {0}")]
-    MisplacedSoa(String),
-    #[error("a second SOA record; a zone has exactly one")]
-    DuplicateSoa,
-    #[error("{0} has a CNAME and other data (RFC 1034 §3.6.2)")]
-    CnameAndOther(String),
-    #[error("{0} has more than one CNAME")]
-    MultipleCname(String),
-    #[error("the zone apex cannot be a CNAME")]
-    ApexCname,
-    #[error("no NS records at the zone apex {0}")]
-    NoApexNs(String),
-    #[error(
-        "TTLs differ within the {rtype} RRset of {name}; using the lowest, {ttl} (RFC 2181 §5.2)"
-    )]
-    TtlMismatch {
-        name: String,
-        rtype: RecordType,
-        ttl: u32,
-    },
-}
-
 impl Zone {
     /// Reads and validates the zone in `path`. `origin` overrides the file's own idea of its apex.
-    pub fn load(path: &Path, origin: Option<Name>) -> Result<Zone, ZoneError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ZoneError {
-            file: path.to_path_buf(),
-            line: 0,
-            kind: ZoneErrorKind::Io(e.to_string()),
-        })?;
-        Self::parse(&text, path, origin)
+    pub fn load(path: &Path, origin: Option<Name>) -> Result<Zone, ZoneErrors> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path, origin),
+            Err(e) => {
+                let mut errors = ZoneErrors::new(path);
+                errors.push(ZoneError {
+                    file: path.to_path_buf(),
+                    line: 0,
+                    kind: ZoneErrorKind::Io(e.to_string()),
+                });
+                Err(errors)
+            }
+        }
     }
 
     /// Parses master-file `text` as if read from `path` (which names it in errors and anchors
-    /// relative `$INCLUDE`s).
-    pub fn parse(text: &str, path: &Path, origin: Option<Name>) -> Result<Zone, ZoneError> {
-        let mut reader = Reader::new(origin.clone());
-        reader.read_text(text, path, origin.clone(), 0)?;
-        validate(reader.records, path, origin.as_ref())
+    /// relative `$INCLUDE`s). Reading goes on past a broken entry, so every error is reported.
+    pub fn parse(text: &str, path: &Path, origin: Option<Name>) -> Result<Zone, ZoneErrors> {
+        let mut reader = Reader::new(origin.clone(), path);
+        reader.read_text(text, path, origin.clone(), 0);
+        validate(reader.records, path, origin.as_ref(), reader.errors)
     }
 }
 
 /// State carried across entries and into `$INCLUDE`d files.
 struct Reader {
     records: Vec<SourceRecord>,
+    errors: ZoneErrors,
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
     last_owner: Option<Name>,
@@ -142,9 +80,10 @@ struct Reader {
 }
 
 impl Reader {
-    fn new(initial_origin: Option<Name>) -> Self {
+    fn new(initial_origin: Option<Name>, path: &Path) -> Self {
         Self {
             records: Vec::new(),
+            errors: ZoneErrors::new(path),
             default_ttl: None,
             last_ttl: None,
             last_owner: None,
@@ -152,38 +91,41 @@ impl Reader {
         }
     }
 
-    fn read_text(
-        &mut self,
-        text: &str,
-        path: &Path,
-        origin: Option<Name>,
-        depth: usize,
-    ) -> Result<(), ZoneError> {
+    fn read_text(&mut self, text: &str, path: &Path, origin: Option<Name>, depth: usize) {
         let file: Arc<Path> = Arc::from(path);
         let at = |line, kind| ZoneError {
             file: path.to_path_buf(),
             line,
             kind,
         };
-        let entries = lexer::entries(text).map_err(|e| at(e.line, e.kind))?;
+        let (entries, lex_errors) = lexer::entries(text);
+        // Lexical errors are merged in by line so that the report stays in file order.
+        let mut lex_errors = lex_errors.into_iter().peekable();
         let mut origin = origin.or_else(|| self.initial_origin.clone());
         for entry in entries {
             let line = entry.line;
+            while let Some(e) = lex_errors.next_if(|e| e.line < line) {
+                self.errors.push(at(e.line, e.kind));
+            }
             let first = &entry.tokens[0];
             if !entry.inherits_owner && !first.quoted && first.text.starts_with('$') {
-                self.directive(path, &entry, &mut origin, depth)?;
+                if let Err(e) = self.directive(path, &entry, &mut origin, depth) {
+                    self.errors.push(e);
+                }
             } else {
-                let record = self
-                    .record(&entry, origin.as_ref())
-                    .map_err(|kind| at(line, kind))?;
-                self.records.push(SourceRecord {
-                    record,
-                    file: file.clone(),
-                    line,
-                });
+                match self.record(&entry, origin.as_ref()) {
+                    Ok(record) => self.records.push(SourceRecord {
+                        record,
+                        file: file.clone(),
+                        line,
+                    }),
+                    Err(kind) => self.errors.push(at(line, kind)),
+                }
             }
         }
-        Ok(())
+        for e in lex_errors {
+            self.errors.push(at(e.line, e.kind));
+        }
     }
 
     fn directive(
@@ -241,7 +183,7 @@ impl Reader {
                     )))
                 })?;
                 // RFC 1035 §5.1: the included file never changes the parent's origin.
-                self.read_text(&text, &target, include_origin, depth + 1)?;
+                self.read_text(&text, &target, include_origin, depth + 1);
             }
             _ => return Err(at(ZoneErrorKind::Directive(entry.tokens[0].text.clone()))),
         }
@@ -265,6 +207,8 @@ impl Reader {
                 .ok_or(ZoneErrorKind::Syntax("empty entry".into()))?;
             name::parse(&token.text, origin)?
         };
+        // Set before the rest can fail, so that the lines inheriting it are read against it.
+        self.last_owner = Some(owner.clone());
         let mut ttl = None;
         let mut class_seen = false;
         let rtype = loop {
@@ -298,7 +242,6 @@ impl Reader {
                 .or(self.last_ttl)
                 .ok_or(ZoneErrorKind::NoTtl)?,
         };
-        self.last_owner = Some(owner.clone());
         let mut record = Record::from_rdata(owner, ttl, rdata);
         record.dns_class = DNSClass::IN;
         Ok(record)
@@ -312,28 +255,22 @@ fn is_class(upper: &str) -> bool {
             .is_some_and(|n| n.parse::<u16>().is_ok())
 }
 
-/// Mnemonics and the RFC 3597 `TYPEnnn` form.
+/// Mnemonics and the RFC 3597 `TYPEnnn` form; meta types never appear in a zone.
 fn record_type(upper: &str) -> Result<RecordType, ZoneErrorKind> {
-    if let Some(code) = upper
-        .strip_prefix("TYPE")
-        .and_then(|n| n.parse::<u16>().ok())
-    {
-        return Ok(RecordType::from(code));
-    }
-    match RecordType::from_str(upper) {
-        Ok(RecordType::OPT | RecordType::ANY | RecordType::AXFR | RecordType::IXFR) | Err(_) => {
-            Err(ZoneErrorKind::UnknownType(upper.to_owned()))
-        }
-        Ok(rtype) => Ok(rtype),
+    match rtype::code(upper) {
+        Some(code) if !rtype::is_meta(code) => Ok(RecordType::from(code)),
+        _ => Err(ZoneErrorKind::UnknownType(upper.to_owned())),
     }
 }
 
-/// Checks the zone-wide rules of RFC 1034/1035/2181 that single records cannot break alone.
+/// Checks the zone-wide rules of RFC 1034/1035/2181 that single records cannot break alone,
+/// adding each broken one to `errors`. Without an SOA the other rules cannot be checked.
 fn validate(
     mut records: Vec<SourceRecord>,
     path: &Path,
     explicit_origin: Option<&Name>,
-) -> Result<Zone, ZoneError> {
+    mut errors: ZoneErrors,
+) -> Result<Zone, ZoneErrors> {
     let whole = |kind| ZoneError {
         file: path.to_path_buf(),
         line: 0,
@@ -345,69 +282,76 @@ fn validate(
         kind,
     };
 
-    let mut soas = records
+    let Some(soa) = records
         .iter()
-        .filter(|r| r.record.record_type() == RecordType::SOA);
-    let Some(soa) = soas.next() else {
-        return Err(whole(ZoneErrorKind::NoSoa(records.first().map_or_else(
-            || "(empty file)".into(),
+        .position(|r| r.record.record_type() == RecordType::SOA)
+    else {
+        errors.push(whole(ZoneErrorKind::NoSoa(records.first().map_or_else(
+            || "(no records)".into(),
             |r| r.record.name.to_string(),
         ))));
+        return Err(errors);
     };
-    if let Some(second) = soas.next() {
-        return Err(at(second, ZoneErrorKind::DuplicateSoa));
-    }
-    let origin = soa.record.name.clone();
+    let origin = records[soa].record.name.clone();
     let apex = LowerName::new(&origin);
     if explicit_origin.is_some_and(|named| LowerName::new(named) != apex) {
-        return Err(at(
-            soa,
+        errors.push(at(
+            &records[soa],
             ZoneErrorKind::MisplacedSoa(explicit_origin.unwrap_or(&origin).to_string()),
         ));
     }
     let mut types_at: HashMap<LowerName, HashSet<RecordType>> = HashMap::new();
-    let mut warnings = Vec::new();
-    for r in &records {
+    for (i, r) in records.iter().enumerate() {
         let owner = LowerName::new(&r.record.name);
+        let rtype = r.record.record_type();
         if !apex.zone_of(&owner) {
-            return Err(at(
+            errors.push(at(
                 r,
                 ZoneErrorKind::OutOfZone {
                     name: r.record.name.to_string(),
                     origin: origin.to_string(),
                 },
             ));
+            continue;
         }
-        let rtype = r.record.record_type();
-        if rtype == RecordType::SOA && owner != apex {
-            return Err(at(r, ZoneErrorKind::MisplacedSoa(origin.to_string())));
+        if rtype == RecordType::SOA && i != soa {
+            errors.push(at(
+                r,
+                if owner == apex {
+                    ZoneErrorKind::DuplicateSoa
+                } else {
+                    ZoneErrorKind::MisplacedSoa(origin.to_string())
+                },
+            ));
+            continue;
         }
         let types = types_at.entry(owner.clone()).or_default();
-        if rtype == RecordType::CNAME {
-            if owner == apex {
-                return Err(at(r, ZoneErrorKind::ApexCname));
-            }
-            if types.contains(&RecordType::CNAME) {
-                return Err(at(
-                    r,
-                    ZoneErrorKind::MultipleCname(r.record.name.to_string()),
-                ));
-            }
-        }
-        // RFC 4035 §2.5: a CNAME's name also holds its signatures and its NSEC.
-        let beside_cname = |t: &RecordType| matches!(t, RecordType::RRSIG | RecordType::NSEC);
-        let clash = if rtype == RecordType::CNAME {
-            types.iter().any(|t| !beside_cname(t))
+        let problem = if rtype == RecordType::CNAME && owner == apex {
+            Some(ZoneErrorKind::ApexCname)
+        } else if rtype == RecordType::CNAME && types.contains(&RecordType::CNAME) {
+            Some(ZoneErrorKind::MultipleCname(r.record.name.to_string()))
+        } else if rtype == RecordType::CNAME {
+            types
+                .iter()
+                .any(|&t| !may_accompany_cname(t))
+                .then(|| ZoneErrorKind::CnameAndOther(r.record.name.to_string()))
         } else {
-            !beside_cname(&rtype) && types.contains(&RecordType::CNAME)
+            (types.contains(&RecordType::CNAME) && !may_accompany_cname(rtype))
+                .then(|| ZoneErrorKind::CnameAndOther(r.record.name.to_string()))
         };
-        if clash {
-            return Err(at(
-                r,
-                ZoneErrorKind::CnameAndOther(r.record.name.to_string()),
-            ));
+        match problem {
+            Some(kind) => errors.push(at(r, kind)),
+            None => {
+                types.insert(rtype);
+            }
         }
-        types.insert(rtype);
+    }
+    let (dnssec_errors, mut warnings) = dnssec::check(&records, &apex);
+    for error in dnssec_errors {
+        errors.push(error);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     if !types_at
         .get(&apex)
@@ -423,21 +367,19 @@ fn validate(
     })
 }
 
+/// RFC 4035 §2.5: a signed zone has the CNAME's signatures and an NSEC beside it.
+fn may_accompany_cname(rtype: RecordType) -> bool {
+    matches!(rtype, RecordType::RRSIG | RecordType::NSEC)
+}
+
 /// RFC 2181 §5.2: an RRset has one TTL. Lower the others to the smallest and warn once per set.
-/// RRSIGs are grouped by the type they cover: each follows its RRset's TTL (RFC 4034 §3).
+/// Signatures count per type covered: each RRSIG takes the TTL of the RRset it signs
+/// (RFC 4034 §3), so the apex's RRSIG(SOA) and RRSIG(NSEC3PARAM) may differ.
 fn equalise_ttls(records: &mut [SourceRecord], warnings: &mut Vec<ZoneError>) {
-    type Key = (LowerName, RecordType, Option<RecordType>);
-    let key = |r: &SourceRecord| -> Key {
-        (
-            LowerName::new(&r.record.name),
-            r.record.record_type(),
-            crate::dnssec::type_covered(&r.record.data),
-        )
-    };
-    let mut lowest: HashMap<Key, (u32, bool)> = HashMap::new();
+    let mut lowest: HashMap<TtlKey, (u32, bool)> = HashMap::new();
     for r in records.iter() {
         lowest
-            .entry(key(r))
+            .entry(TtlKey::of(&r.record))
             .and_modify(|(ttl, differs)| {
                 *differs |= *ttl != r.record.ttl;
                 *ttl = (*ttl).min(r.record.ttl);
@@ -445,7 +387,7 @@ fn equalise_ttls(records: &mut [SourceRecord], warnings: &mut Vec<ZoneError>) {
             .or_insert((r.record.ttl, false));
     }
     for r in records.iter_mut() {
-        let key = key(r);
+        let key = TtlKey::of(&r.record);
         let Some(&mut (ttl, ref mut differs)) = lowest.get_mut(&key) else {
             continue;
         };
@@ -456,12 +398,37 @@ fn equalise_ttls(records: &mut [SourceRecord], warnings: &mut Vec<ZoneError>) {
                 line: r.line,
                 kind: ZoneErrorKind::TtlMismatch {
                     name: r.record.name.to_string(),
-                    rtype: key.1,
+                    rtype: key.rtype,
                     ttl,
                 },
             });
         }
         r.record.ttl = ttl;
+    }
+}
+
+/// The records that must share a TTL: one owner and type, and for RRSIG one type covered.
+#[derive(PartialEq, Eq, Hash)]
+struct TtlKey {
+    owner: LowerName,
+    rtype: RecordType,
+    covered: Option<[u8; 2]>,
+}
+
+impl TtlKey {
+    fn of(record: &Record) -> Self {
+        let covered = match &record.data {
+            // The type covered is the first field of RRSIG's wire form (RFC 4034 §3.1).
+            RData::Unknown { code, rdata } if *code == RecordType::RRSIG => {
+                rdata.anything.first_chunk::<2>().copied()
+            }
+            _ => None,
+        };
+        Self {
+            owner: LowerName::new(&record.name),
+            rtype: record.record_type(),
+            covered,
+        }
     }
 }
 
@@ -495,8 +462,9 @@ impl ZoneSpec {
     }
 }
 
-/// Loads every zone, reporting every broken file rather than stopping at the first.
-pub fn load_all(specs: &[ZoneSpec]) -> Result<Vec<Zone>, Vec<ZoneError>> {
+/// Loads every zone, reporting the errors of every broken file rather than stopping at the
+/// first.
+pub fn load_all(specs: &[ZoneSpec]) -> Result<Vec<Zone>, Vec<ZoneErrors>> {
     let (zones, errors): (Vec<_>, Vec<_>) = specs
         .iter()
         .map(|spec| Zone::load(&spec.file, spec.origin.clone()))

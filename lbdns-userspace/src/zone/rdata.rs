@@ -1,10 +1,20 @@
-//! RDATA in presentation form → wire-ready `RData`, for the common types and RFC 3597 `\#`.
+//! RDATA in presentation form → wire-ready `RData`: the common types, DNSSEC, SVCB/HTTPS and
+//! the other types zones carry (README.md lists them), and RFC 3597 `\#` for any type.
 //!
-//! Types whose RDATA holds names the server must follow (NS, CNAME, PTR, MX, SRV, SOA) become
-//! typed hickory values so lookups can read them and responses can compress them. Everything
-//! else is kept as opaque wire octets, which the encoder writes back byte for byte.
+//! Types whose RDATA the server must read or follow (A, AAAA, TXT, NS, CNAME, PTR, MX, SRV, SOA)
+//! become typed hickory values so lookups can read them and responses can compress them.
+//! Everything else is kept as opaque wire octets, names uncompressed and in the case written,
+//! which the encoder writes back byte for byte. The parsers of those live in submodules by
+//! family: `dnssec`, `svcb`, `loc` and `misc`; `encoding` holds the text encodings they share
+//! and `fields` the cursor that turns every bad field into a `ZoneErrorKind::Rdata`.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+mod dnssec;
+mod encoding;
+mod fields;
+mod loc;
+mod misc;
+mod svcb;
+
 use std::str::FromStr;
 
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, NULL, PTR, SOA, SRV, TXT};
@@ -12,8 +22,9 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecoder, Restrict};
 use hickory_proto::serialize::txt::parse_ttl;
 
-use super::lexer::{unescape, Token};
-use super::{name, ZoneErrorKind};
+use super::lexer::Token;
+use super::{rtype, ZoneErrorKind};
+use fields::Fields;
 
 /// Parses the RDATA fields of one record of type `rtype`.
 pub fn parse(
@@ -24,56 +35,100 @@ pub fn parse(
     if fields.first().is_some_and(|t| !t.quoted && t.text == r"\#") {
         return generic(rtype, &fields[1..]);
     }
-    let f = Fields {
-        rtype,
-        fields,
-        origin,
-    };
-    Ok(match rtype {
-        RecordType::A => RData::A(A(f.single()?.parse::<Ipv4Addr>().map_err(|_| f.bad(0))?)),
-        RecordType::AAAA => {
-            RData::AAAA(AAAA(f.single()?.parse::<Ipv6Addr>().map_err(|_| f.bad(0))?))
-        }
-        RecordType::NS => RData::NS(NS(f.expect(1).and_then(|_| f.name(0))?)),
-        RecordType::CNAME => RData::CNAME(CNAME(f.expect(1).and_then(|_| f.name(0))?)),
-        RecordType::PTR => RData::PTR(PTR(f.expect(1).and_then(|_| f.name(0))?)),
-        RecordType::MX => {
-            f.expect(2)?;
-            RData::MX(MX::new(f.number(0)?, f.name(1)?))
-        }
-        RecordType::SRV => {
-            f.expect(4)?;
-            RData::SRV(SRV::new(
-                f.number(0)?,
-                f.number(1)?,
-                f.number(2)?,
-                f.name(3)?,
-            ))
-        }
-        RecordType::SOA => {
-            f.expect(7)?;
-            RData::SOA(SOA::new(
-                f.name(0)?,
-                f.name(1)?,
-                f.number(2)?,
-                f.timer(3)?,
-                f.timer(4)?,
-                f.timer(5)?,
-                f.ttl(6)?,
-            ))
-        }
+    let mut f = Fields::new(rtype, fields, origin);
+    let rdata = match rtype {
+        RecordType::A => RData::A(A(address(&mut f, "an IPv4 address")?)),
+        RecordType::AAAA => RData::AAAA(AAAA(address(&mut f, "an IPv6 address")?)),
+        RecordType::NS => RData::NS(NS(f.name("name server")?)),
+        RecordType::CNAME => RData::CNAME(CNAME(f.name("target")?)),
+        RecordType::PTR => RData::PTR(PTR(f.name("target")?)),
+        RecordType::MX => RData::MX(MX::new(f.number("preference")?, f.name("exchange")?)),
+        RecordType::SRV => RData::SRV(SRV::new(
+            f.number("priority")?,
+            f.number("weight")?,
+            f.number("port")?,
+            f.name("target")?,
+        )),
+        RecordType::SOA => RData::SOA(SOA::new(
+            f.name("primary name server")?,
+            f.name("responsible mailbox")?,
+            f.number("serial")?,
+            timer(&mut f, "refresh")?,
+            timer(&mut f, "retry")?,
+            timer(&mut f, "expire")?,
+            ttl(&mut f, "minimum")?,
+        )),
         RecordType::TXT => {
-            if fields.is_empty() {
-                return Err(f.count_error("at least 1"));
+            let mut strings = vec![f.string("character-string")?];
+            while !f.is_done() {
+                strings.push(f.string("character-string")?);
             }
-            let strings = (0..fields.len())
-                .map(|i| f.string(i))
-                .collect::<Result<Vec<_>, _>>()?;
             RData::TXT(TXT::from_bytes(strings.iter().map(Vec::as_slice).collect()))
         }
-        RecordType::CAA => opaque(rtype, caa(&f)?),
-        other => return Err(ZoneErrorKind::UnsupportedText(other)),
-    })
+        other => {
+            let wire = opaque_wire(&mut f)?;
+            if wire.len() > usize::from(u16::MAX) {
+                return Err(f.error(format!(
+                    "{} octets of RDATA; at most 65535 fit in a record",
+                    wire.len()
+                )));
+            }
+            opaque(other, wire)
+        }
+    };
+    f.finish()?;
+    Ok(rdata)
+}
+
+/// The types kept as wire octets, each parsed by the module that owns its family.
+fn opaque_wire(f: &mut Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
+    match rtype::name(f.rtype()).as_str() {
+        "DS" | "CDS" => dnssec::ds(f),
+        "DNSKEY" | "CDNSKEY" => dnssec::dnskey(f),
+        "RRSIG" => dnssec::rrsig(f),
+        "NSEC" => dnssec::nsec(f),
+        "NSEC3" => dnssec::nsec3(f),
+        "NSEC3PARAM" => dnssec::nsec3param(f),
+        "ZONEMD" => dnssec::zonemd(f),
+        "SVCB" | "HTTPS" => svcb::svcb(f),
+        "TLSA" | "SMIMEA" => misc::tlsa(f),
+        "SSHFP" => misc::sshfp(f),
+        "OPENPGPKEY" => f.base64_rest("public key"),
+        "DHCID" => f.base64_rest("digest"),
+        "NAPTR" => misc::naptr(f),
+        "DNAME" => misc::dname(f),
+        "HINFO" => misc::hinfo(f),
+        "LOC" => loc::loc(f),
+        "URI" => misc::uri(f),
+        "RP" => misc::rp(f),
+        "AFSDB" => misc::afsdb(f),
+        "CERT" => misc::cert(f),
+        "EUI48" => misc::eui(f, 6),
+        "EUI64" => misc::eui(f, 8),
+        "CSYNC" => misc::csync(f),
+        "CAA" => misc::caa(f),
+        _ => Err(ZoneErrorKind::UnsupportedText(f.rtype())),
+    }
+}
+
+fn address<T: FromStr>(f: &mut Fields<'_>, expected: &str) -> Result<T, ZoneErrorKind> {
+    let token = f.token("address")?;
+    token
+        .text
+        .parse()
+        .map_err(|_| f.bad("address", expected, token))
+}
+
+/// SOA timers accept the same unit suffixes as TTLs (`1h`, `2w`).
+fn ttl(f: &mut Fields<'_>, what: &str) -> Result<u32, ZoneErrorKind> {
+    let token = f.token(what)?;
+    parse_ttl(&token.text).map_err(|_| f.bad(what, "seconds or a duration such as 1h", token))
+}
+
+/// Refresh, retry and expire are unsigned on the wire; hickory stores them as `i32`, and the
+/// bit-preserving cast writes back exactly the octets the operator gave.
+fn timer(f: &mut Fields<'_>, what: &str) -> Result<i32, ZoneErrorKind> {
+    ttl(f, what).map(u32::cast_signed)
 }
 
 /// Wraps wire octets that the server never needs to look inside.
@@ -95,7 +150,7 @@ fn generic(rtype: RecordType, fields: &[Token]) -> Result<RData, ZoneErrorKind> 
         .parse()
         .map_err(|_| bad(format!("bad \\# length '{}'", len.text)))?;
     let hex: String = hex.iter().map(|t| t.text.as_str()).collect();
-    let wire = decode_hex(&hex).ok_or_else(|| bad(format!("bad hex data '{hex}'")))?;
+    let wire = encoding::hex(&hex).ok_or_else(|| bad(format!("bad hex data '{hex}'")))?;
     if wire.len() != len {
         return Err(bad(format!(
             "\\# length {len} but {} octets of data",
@@ -131,176 +186,5 @@ fn generic(rtype: RecordType, fields: &[Token]) -> Result<RData, ZoneErrorKind> 
     }
 }
 
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-/// RFC 8659 §4.1: flags, tag (ASCII letters and digits), value (a character-string).
-fn caa(f: &Fields<'_>) -> Result<Vec<u8>, ZoneErrorKind> {
-    f.expect(3)?;
-    let flags: u8 = f.number(0)?;
-    let tag = &f.fields[1].text;
-    if tag.is_empty() || tag.len() > 15 || !tag.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(f.bad(1));
-    }
-    let value = unescape(&f.fields[2].text)?;
-    let mut wire = Vec::with_capacity(2 + tag.len() + value.len());
-    wire.push(flags);
-    wire.push(tag.len() as u8);
-    wire.extend_from_slice(tag.as_bytes());
-    wire.extend_from_slice(&value);
-    Ok(wire)
-}
-
-/// The RDATA fields of one record, with typed accessors that report which field is wrong.
-struct Fields<'a> {
-    rtype: RecordType,
-    fields: &'a [Token],
-    origin: Option<&'a Name>,
-}
-
-impl Fields<'_> {
-    fn bad(&self, i: usize) -> ZoneErrorKind {
-        ZoneErrorKind::Rdata {
-            rtype: self.rtype,
-            why: format!("invalid field {} '{}'", i + 1, self.fields[i].text),
-        }
-    }
-
-    fn count_error(&self, expected: &str) -> ZoneErrorKind {
-        ZoneErrorKind::Rdata {
-            rtype: self.rtype,
-            why: format!(
-                "expected {expected} RDATA fields, found {}",
-                self.fields.len()
-            ),
-        }
-    }
-
-    fn expect(&self, n: usize) -> Result<(), ZoneErrorKind> {
-        if self.fields.len() == n {
-            Ok(())
-        } else {
-            Err(self.count_error(&n.to_string()))
-        }
-    }
-
-    fn single(&self) -> Result<&str, ZoneErrorKind> {
-        self.expect(1)?;
-        Ok(&self.fields[0].text)
-    }
-
-    fn name(&self, i: usize) -> Result<Name, ZoneErrorKind> {
-        name::parse(&self.fields[i].text, self.origin)
-    }
-
-    fn number<T: FromStr>(&self, i: usize) -> Result<T, ZoneErrorKind> {
-        self.fields[i].text.parse().map_err(|_| self.bad(i))
-    }
-
-    /// SOA timers accept the same unit suffixes as TTLs (`1h`, `2w`).
-    fn ttl(&self, i: usize) -> Result<u32, ZoneErrorKind> {
-        parse_ttl(&self.fields[i].text).map_err(|_| self.bad(i))
-    }
-
-    /// Refresh, retry and expire are unsigned on the wire; hickory stores them as `i32`, and the
-    /// bit-preserving cast writes back exactly the octets the operator gave.
-    fn timer(&self, i: usize) -> Result<i32, ZoneErrorKind> {
-        self.ttl(i).map(u32::cast_signed)
-    }
-
-    fn string(&self, i: usize) -> Result<Vec<u8>, ZoneErrorKind> {
-        let octets = unescape(&self.fields[i].text)?;
-        if octets.len() > 255 {
-            return Err(ZoneErrorKind::Rdata {
-                rtype: self.rtype,
-                why: format!("character-string {} is longer than 255 octets", i + 1),
-            });
-        }
-        Ok(octets)
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::zone::lexer::entries;
-
-    fn rdata(rtype: RecordType, text: &str) -> Result<RData, ZoneErrorKind> {
-        let tokens = entries(text).unwrap().remove(0).tokens;
-        parse(
-            rtype,
-            &tokens,
-            Some(&Name::from_ascii("example.com.").unwrap()),
-        )
-    }
-
-    #[test]
-    fn typed_records_parse_with_relative_names() {
-        let mx = rdata(RecordType::MX, "10 mail").unwrap();
-        assert_eq!(
-            mx,
-            RData::MX(MX::new(10, Name::from_ascii("mail.example.com.").unwrap()))
-        );
-        let soa = rdata(RecordType::SOA, "ns1 host 1 1h 10m 1w 60").unwrap();
-        let RData::SOA(soa) = soa else {
-            panic!("not an SOA")
-        };
-        assert_eq!(
-            (soa.refresh, soa.retry, soa.expire, soa.minimum),
-            (3600, 600, 604_800, 60)
-        );
-    }
-
-    #[test]
-    fn txt_decodes_escapes_and_keeps_every_string() {
-        let RData::TXT(txt) = rdata(RecordType::TXT, r#""a\"b" c "\065""#).unwrap() else {
-            panic!("not TXT")
-        };
-        let strings: Vec<&[u8]> = txt.txt_data.iter().map(|s| &s[..]).collect();
-        assert_eq!(strings, [&b"a\"b"[..], b"c", b"A"]);
-        assert!(rdata(RecordType::TXT, &format!("\"{}\"", "x".repeat(256))).is_err());
-    }
-
-    #[test]
-    fn caa_is_kept_as_wire_octets() {
-        let RData::Unknown { rdata: wire, .. } =
-            rdata(RecordType::CAA, r#"0 issue "ca.example""#).unwrap()
-        else {
-            panic!("CAA should be opaque")
-        };
-        assert_eq!(wire.anything, b"\x00\x05issueca.example");
-        assert!(rdata(RecordType::CAA, "0 is-sue x").is_err());
-    }
-
-    #[test]
-    fn rfc3597_generic_form_for_known_and_unknown_types() {
-        assert_eq!(
-            rdata(RecordType::A, r"\# 4 C6120001").unwrap(),
-            RData::A(A::new(198, 18, 0, 1))
-        );
-        let unknown = rdata(RecordType::Unknown(65280), r"\# 3 ab CD ef").unwrap();
-        assert_eq!(unknown.record_type(), RecordType::Unknown(65280));
-        assert!(rdata(RecordType::Unknown(65280), r"\# 4 abcdef").is_err());
-        assert!(rdata(RecordType::A, r"\# 5 C612000101").is_err());
-        let empty = rdata(RecordType::Unknown(65281), r"\# 0").unwrap();
-        assert!(matches!(empty, RData::Unknown { rdata, .. } if rdata.anything.is_empty()));
-    }
-
-    #[test]
-    fn wrong_field_counts_and_values_are_errors() {
-        assert!(rdata(RecordType::A, "198.18.0.1 extra").is_err());
-        assert!(rdata(RecordType::A, "198.18.0.256").is_err());
-        assert!(rdata(RecordType::MX, "mail").is_err());
-        assert!(matches!(
-            rdata(RecordType::HINFO, "a b"),
-            Err(ZoneErrorKind::UnsupportedText(RecordType::HINFO))
-        ));
-    }
-}
+mod tests;

@@ -4,10 +4,18 @@ use std::path::Path;
 
 use hickory_proto::rr::{Name, RecordType};
 
-use super::{Zone, ZoneErrorKind};
+use super::{Zone, ZoneError, ZoneErrorKind};
 
-fn parse(text: &str) -> Result<Zone, super::ZoneError> {
+fn parse(text: &str) -> Result<Zone, super::ZoneErrors> {
     Zone::parse(text, Path::new("db.test"), None)
+}
+
+/// The only error of a zone that should have exactly one.
+#[track_caller]
+fn error(text: &str) -> ZoneError {
+    let errors = parse(text).unwrap_err();
+    assert_eq!(errors.total(), 1, "{errors}");
+    errors.errors()[0].clone()
 }
 
 const SOA: &str = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns hostmaster 1 2 3 4 5\n@ NS ns\n";
@@ -33,35 +41,79 @@ fn origin_comes_from_the_soa_and_ttls_default_per_rfc_1035() {
 fn without_ttl_directive_the_last_explicit_ttl_applies() {
     let zone = parse("$ORIGIN t.\n@ 100 SOA ns h 1 2 3 4 5\n@ NS ns\nns A 198.18.0.1\n").unwrap();
     assert!(zone.records.iter().all(|r| r.record.ttl == 100));
-    let err = parse("$ORIGIN t.\n@ SOA ns h 1 2 3 4 5\n").unwrap_err();
-    assert_eq!((err.line, err.kind), (2, ZoneErrorKind::NoTtl));
+    let errors = parse("$ORIGIN t.\n@ SOA ns h 1 2 3 4 5\n").unwrap_err();
+    let err = &errors.errors()[0];
+    assert_eq!((err.line, &err.kind), (2, &ZoneErrorKind::NoTtl));
 }
 
 #[test]
 fn errors_name_file_and_line() {
-    let err = parse(&format!("{SOA}ok A 198.18.0.1\nbad A 198.18.0.300\n")).unwrap_err();
+    let err = error(&format!("{SOA}ok A 198.18.0.1\nbad A 198.18.0.300\n"));
     assert_eq!(err.line, 6);
     assert!(err.to_string().starts_with("db.test:6: A RDATA"), "{err}");
-    let err = parse(&format!("{SOA}x BOGUS 1\n")).unwrap_err();
+    let err = error(&format!("{SOA}x BOGUS 1\n"));
     assert_eq!(err.kind, ZoneErrorKind::UnknownType("BOGUS".into()));
-    let err = parse(&format!("{SOA}$GENERATE 1-2 a A 1.2.3.4\n")).unwrap_err();
+    let err = error(&format!("{SOA}$GENERATE 1-2 a A 1.2.3.4\n"));
     assert!(matches!(err.kind, ZoneErrorKind::Directive(_)));
-    let err = parse(&format!("{SOA}x CH A 198.18.0.1\n")).unwrap_err();
+    let err = error(&format!("{SOA}x CH A 198.18.0.1\n"));
     assert!(matches!(err.kind, ZoneErrorKind::Class(_)));
 }
 
 #[test]
+fn every_error_in_a_file_is_reported_in_file_order() {
+    let text = format!(
+        "{SOA}a A 198.18.0.300\nb ) A 198.18.0.1\nc MX 10\nok A 198.18.0.1\n\
+         d DS 1 5 1 zz\ne NSEC3 2 0 0 - AAAA\nout.other. A 198.18.0.1\nf CNAME x\nf A 198.18.0.2\n"
+    );
+    let errors = parse(&text).unwrap_err();
+    let lines: Vec<usize> = errors.errors().iter().map(|e| e.line).collect();
+    assert_eq!(lines, [5, 6, 7, 9, 10, 11, 13], "{errors}");
+    let text = errors.to_string();
+    assert!(
+        text.contains("db.test:7: MX RDATA: missing exchange"),
+        "{text}"
+    );
+    assert!(text.contains("db.test:9: DS RDATA: digest: expected an even number of hex digits"));
+    assert!(text.contains("db.test:10: NSEC3 RDATA: unknown NSEC3 hash algorithm 2"));
+    assert_eq!(text.lines().count(), 7);
+}
+
+#[test]
+fn past_the_limit_errors_are_counted_not_listed() {
+    let bad: String = (0..250).map(|i| format!("h{i} A nonsense\n")).collect();
+    let errors = parse(&format!("{SOA}{bad}")).unwrap_err();
+    assert_eq!(errors.errors().len(), super::MAX_REPORTED);
+    assert_eq!(errors.total(), 250);
+    let messages: Vec<String> = errors.messages().collect();
+    assert_eq!(messages.len(), super::MAX_REPORTED + 1);
+    assert_eq!(
+        messages[0],
+        "db.test:5: A RDATA: address: expected an IPv4 address, found 'nonsense'"
+    );
+    assert_eq!(messages[100], "db.test: and 150 more error(s) not shown");
+}
+
+#[test]
+fn rfc_4035_section_2_5_a_cname_has_its_rrsig_and_nsec() {
+    let text =
+        format!("{SOA}w CNAME x\nw RRSIG CNAME 13 3 300 1 0 1 example.test. AQID\nw NSEC x A\n");
+    assert_eq!(parse(&text).unwrap().records.len(), 5);
+    let err = error(&format!("{text}w HINFO a b\n"));
+    assert!(matches!(err.kind, ZoneErrorKind::CnameAndOther(_)));
+}
+
+#[test]
 fn zone_rules_of_rfc_1034_are_enforced() {
-    let no_soa = parse("$ORIGIN t.\n$TTL 1\nns A 198.18.0.1\n").unwrap_err();
+    let no_soa = error("$ORIGIN t.\n$TTL 1\nns A 198.18.0.1\n");
     assert!(matches!(no_soa.kind, ZoneErrorKind::NoSoa(_)));
-    let two = parse(&format!("{SOA}@ SOA ns h 2 2 3 4 5\n")).unwrap_err();
+    let two = error(&format!("{SOA}@ SOA ns h 2 2 3 4 5\n"));
     assert_eq!((two.line, two.kind), (5, ZoneErrorKind::DuplicateSoa));
-    let clash = parse(&format!("{SOA}w CNAME x\nw A 198.18.0.1\n")).unwrap_err();
+    let clash = error(&format!("{SOA}w CNAME x\nw A 198.18.0.1\n"));
     assert_eq!(clash.line, 6);
     assert!(matches!(clash.kind, ZoneErrorKind::CnameAndOther(_)));
-    let outside = parse(&format!("{SOA}other.test. A 198.18.0.1\n")).unwrap_err();
+    let outside = error(&format!("{SOA}other.test. A 198.18.0.1\n"));
     assert!(matches!(outside.kind, ZoneErrorKind::OutOfZone { .. }));
-    let apex = parse(&format!("{SOA}@ CNAME x\n")).unwrap_err();
+    let apex = error(&format!("{SOA}@ CNAME x\n"));
     assert!(matches!(
         apex.kind,
         ZoneErrorKind::ApexCname | ZoneErrorKind::CnameAndOther(_)
@@ -80,6 +132,35 @@ fn differing_ttls_in_an_rrset_are_lowered_with_a_warning() {
         .warnings
         .iter()
         .any(|w| matches!(w.kind, ZoneErrorKind::TtlMismatch { ttl: 30, .. })));
+}
+
+#[test]
+fn rfc_4034_section_3_signatures_keep_the_ttl_of_what_they_cover() {
+    let sig = |covered: &str, ttl: u32| {
+        format!("@ {ttl} RRSIG {covered} 13 2 {ttl} 1 0 1 example.test. AQID\n")
+    };
+    let text = format!(
+        "{SOA}{}{}{}",
+        sig("SOA", 300),
+        sig("NSEC3PARAM", 0),
+        sig("SOA", 200)
+    );
+    let zone = parse(&text).unwrap();
+    let ttls: Vec<u32> = zone
+        .records
+        .iter()
+        .filter(|r| r.record.record_type() == RecordType::RRSIG)
+        .map(|r| r.record.ttl)
+        .collect();
+    assert_eq!(ttls, [200, 0, 200]);
+    // The RRSIG(NSEC3PARAM) without an NSEC3PARAM gets its own warning (zone/dnssec.rs).
+    let ttl_warnings: Vec<&ZoneError> = zone
+        .warnings
+        .iter()
+        .filter(|w| matches!(w.kind, ZoneErrorKind::TtlMismatch { .. }))
+        .collect();
+    assert_eq!(ttl_warnings.len(), 1, "{:?}", zone.warnings);
+    assert_eq!(ttl_warnings[0].line, 5);
 }
 
 #[test]
@@ -123,7 +204,7 @@ fn include_is_relative_to_the_zone_file_and_keeps_the_parent_origin() {
         "{names:?}"
     );
     std::fs::write(&main, format!("{SOA}$INCLUDE parts/broken\n")).unwrap();
-    let err = Zone::load(&main, None).unwrap_err();
+    let err = Zone::load(&main, None).unwrap_err().errors()[0].clone();
     assert_eq!(
         (err.file.ends_with("parts/broken"), err.line),
         (true, 3),
@@ -131,7 +212,7 @@ fn include_is_relative_to_the_zone_file_and_keeps_the_parent_origin() {
     );
     std::fs::write(&main, format!("{SOA}$INCLUDE db\n")).unwrap();
     assert_eq!(
-        Zone::load(&main, None).unwrap_err().kind,
+        Zone::load(&main, None).unwrap_err().errors()[0].kind,
         ZoneErrorKind::IncludeDepth
     );
     std::fs::remove_dir_all(&dir).unwrap();

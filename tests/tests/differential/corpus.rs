@@ -17,6 +17,13 @@ const IDENTITY_CORPUS: &str = include_str!("../../corpus/identity.txt");
 /// The least number of queries the corpus must hold.
 const MIN_QUERIES: usize = 200;
 
+/// The DNSSEC corpus: lines in the same grammar whose QNAMEs hold `ZONE`, each sent with and
+/// without DO to each signed zone.
+const DNSSEC_CORPUS: &str = include_str!("../../corpus/dnssec-queries.txt");
+
+/// The least number of queries the DNSSEC corpus must make.
+const MIN_DNSSEC_QUERIES: usize = 300;
+
 /// How a query travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -271,5 +278,33 @@ fn load(corpus: &str, file: &str) -> Result<Vec<Case>> {
         let id = 0x4000 + u16::try_from(line)?;
         cases.push(Case::parse(line, t, id).with_context(|| format!("{file} line {line}: {t}"))?);
     }
+    Ok(cases)
+}
+
+/// Parses the DNSSEC corpus once per zone in `origins`, every line twice: as written, then
+/// with the DO bit. IDs are derived from the zone, the line and DO, so runs are repeatable.
+pub fn load_dnssec_corpus(origins: &[&str]) -> Result<Vec<Case>> {
+    let mut cases = Vec::new();
+    for (z, origin) in origins.iter().enumerate() {
+        for (i, text) in DNSSEC_CORPUS.lines().enumerate() {
+            let t = text.trim();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            let line = i + 1;
+            let t = t.replace("ZONE", origin);
+            for (dnssec_ok, text) in [(false, t.clone()), (true, format!("{t} do"))] {
+                let id = 0x8000 + u16::try_from((z * 1000 + line) * 2 + usize::from(dnssec_ok))?;
+                let case = Case::parse(line, &text, id)
+                    .with_context(|| format!("dnssec-queries.txt line {line}: {text}"))?;
+                cases.push(case);
+            }
+        }
+    }
+    ensure!(
+        cases.len() >= MIN_DNSSEC_QUERIES,
+        "the DNSSEC corpus makes only {} queries",
+        cases.len()
+    );
     Ok(cases)
 }

@@ -9,6 +9,7 @@ use crate::compare::{compare, Mismatch};
 use crate::corpus::Case;
 use crate::reply::{Echo, Outcome, Reply, Rr};
 use crate::servers::ZONES;
+use crate::signed::SIGNED_ZONES;
 
 // RCODEs the divergences name (RFC 1035 s4.1.1, RFC 6891 s9).
 const NOERROR: u16 = 0;
@@ -234,18 +235,33 @@ fn is_address(rr: &Rr) -> bool {
     matches!(rr.key.rtype, 1 | 28)
 }
 
+/// The type an RRSIG record covers (RFC 4034 §3.1.1); `None` for other records.
+fn covered(rr: &Rr) -> Option<u16> {
+    match (rr.key.rtype, rr.key.rdata.as_slice()) {
+        (46, [high, low, ..]) => Some(u16::from_be_bytes([*high, *low])),
+        _ => None,
+    }
+}
+
 /// [`DIVERGENCES`] `apex-ns-in-positive-answers`: removes from NSD's authoritative positive
-/// answer the NS RRset owned by a zone apex, and the addresses of those servers from its
-/// additional section unless the answer itself names them (an MX, SRV or NS target, whose
-/// addresses lbdns must supply too).
+/// answer the NS RRset owned by a zone apex (and its RRSIGs, with DO=1 in a signed zone), and
+/// the addresses of those servers (and their RRSIGs) from its additional section unless the
+/// answer itself names them (an MX, SRV or NS target, whose addresses lbdns must supply too).
 fn drop_nsd_apex_ns(_: &Case, _: &mut Reply, n: &mut Reply) -> bool {
     if n.flags & flag::AA == 0 || n.answer.is_empty() {
         return false;
     }
-    let apexes: Vec<String> = ZONES.iter().map(|(o, _)| format!("{o}.")).collect();
+    let apexes: Vec<String> = ZONES
+        .iter()
+        .map(|(o, _)| *o)
+        .chain(SIGNED_ZONES.iter().map(|(o, _)| *o))
+        .map(|o| format!("{o}."))
+        .collect();
+    let is_apex_ns =
+        |rr: &Rr| apexes.contains(&rr.key.owner) && (rr.key.rtype == 2 || covered(rr) == Some(2));
     let (apex_ns, rest): (Vec<Rr>, Vec<Rr>) = std::mem::take(&mut n.authority)
         .into_iter()
-        .partition(|rr| rr.key.rtype == 2 && apexes.contains(&rr.key.owner));
+        .partition(is_apex_ns);
     n.authority = rest;
     if apex_ns.is_empty() {
         return false;
@@ -253,7 +269,8 @@ fn drop_nsd_apex_ns(_: &Case, _: &mut Reply, n: &mut Reply) -> bool {
     let wanted: Vec<String> = n.answer.iter().filter_map(rdata_target).collect();
     let servers: Vec<String> = apex_ns.iter().filter_map(rdata_target).collect();
     n.additional.retain(|rr| {
-        !(is_address(rr) && servers.contains(&rr.key.owner) && !wanted.contains(&rr.key.owner))
+        let address = is_address(rr) || matches!(covered(rr), Some(1 | 28));
+        !(address && servers.contains(&rr.key.owner) && !wanted.contains(&rr.key.owner))
     });
     true
 }

@@ -33,6 +33,7 @@ mod exchange;
 mod presentation;
 mod reply;
 mod servers;
+mod signed;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -44,7 +45,7 @@ use lbdns_tests::wire::{flag, Builder};
 use lbdns_tests::{preflight, Topology};
 
 use compare::compare;
-use corpus::{encode_name, load_corpus, load_identity_corpus, Case};
+use corpus::{encode_name, load_corpus, load_dnssec_corpus, load_identity_corpus, Case};
 use decode::decode;
 use divergences::{reconcile, DIVERGENCES};
 use exchange::ask;
@@ -66,12 +67,12 @@ struct Tally {
 fn lbdns_agrees_with_nsd() -> Result<()> {
     preflight(&["nsd"])?;
     let cases = load_corpus()?;
-
+    let zones = zone_paths();
     // Declared before the servers so they are stopped before the namespaces go away.
     let topo = Topology::new()?;
-    let mut nsd_server = start_nsd(&topo, NSD_PORT, None)?;
-    let mut lbdns_server = start_under_test(&topo, None)?;
-    run_corpus(&topo, &cases, &mut lbdns_server, &mut nsd_server)
+    let nsd = start_nsd(&topo, NSD_PORT, &zones, None)?;
+    let lbdns = start_under_test(&topo, &zones, None)?;
+    run_corpus(&topo, &cases, lbdns, nsd)
 }
 
 /// Both servers configured with the same identity, version and NSID ([`IDENTITY`]): the
@@ -80,19 +81,34 @@ fn lbdns_agrees_with_nsd() -> Result<()> {
 fn lbdns_identity_agrees_with_nsd() -> Result<()> {
     preflight(&["nsd"])?;
     let cases = load_identity_corpus()?;
+    let zones = zone_paths();
     let topo = Topology::new()?;
-    let mut nsd_server = start_nsd(&topo, NSD_PORT, Some(&IDENTITY))?;
-    let mut lbdns_server = start_under_test(&topo, Some(&IDENTITY))?;
-    run_corpus(&topo, &cases, &mut lbdns_server, &mut nsd_server)
+    let nsd = start_nsd(&topo, NSD_PORT, &zones, Some(&IDENTITY))?;
+    let lbdns = start_under_test(&topo, &zones, Some(&IDENTITY))?;
+    run_corpus(&topo, &cases, lbdns, nsd)
 }
 
-/// Sends every case to both servers and fails, with a report of every difference, unless
-/// the replies agree or differ only by a documented divergence.
+/// The signed zones (see `signed.rs`), answered with DO=0 and DO=1: signatures, NSEC and NSEC3
+/// proofs (opt-out included), DS and DNSKEY, RRSIG queries, truncation.
+#[test]
+fn signed_zones_agree_with_nsd() -> Result<()> {
+    preflight(&["nsd", "dnssec-keygen", "dnssec-signzone"])?;
+    let signed = signed::sign_test_zones()?;
+    let origins: Vec<&str> = signed.zones.iter().map(|(o, _)| o.as_str()).collect();
+    let cases = load_dnssec_corpus(&origins)?;
+    let topo = Topology::new()?;
+    let nsd = start_nsd(&topo, NSD_PORT, &signed.zones, None)?;
+    let lbdns = start_under_test(&topo, &signed.zones, None)?;
+    run_corpus(&topo, &cases, lbdns, nsd)
+}
+
+/// Sends every case to both servers and fails listing every difference that no documented
+/// divergence explains.
 fn run_corpus(
     topo: &Topology,
     cases: &[Case],
-    lbdns_server: &mut Running,
-    nsd_server: &mut Running,
+    mut lbdns_server: Running,
+    mut nsd_server: Running,
 ) -> Result<()> {
     // LBDNS_DIFF_VERBOSE=1 prints every query with both replies (run with --nocapture).
     let verbose = std::env::var_os("LBDNS_DIFF_VERBOSE").is_some();
@@ -228,6 +244,9 @@ fn corpus_is_well_formed() -> Result<()> {
     ensure!(encode_name("a\\.b.C")? == b"\x03a.b\x01C\x00");
     ensure!(encode_name("\\200x.\\\\")? == b"\x02\xc8x\x01\\\x00");
     ensure!(encode_name(".")? == b"\x00" && encode_name("a..b").is_err());
+    ensure!(load_dnssec_corpus(&["nsec.test", "nsec3.test"])?
+        .iter()
+        .any(|c| c.dnssec_ok));
     for (origin, path) in zone_paths() {
         ensure!(
             Path::new(&path).is_file(),

@@ -1,5 +1,6 @@
 //! The two servers: NSD on [`NSD_PORT`], and on [`LBDNS_PORT`] the server under test, both
-//! serving [`ZONES`] in the server namespace.
+//! serving the same zones ([`ZONES`], or the signed zones of `signed.rs`) in the server
+//! namespace.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -37,13 +38,16 @@ pub const IDENTITY: Identity = Identity {
 };
 
 /// [`ZONES`] with their files as absolute paths.
-pub fn zone_paths() -> Vec<(&'static str, PathBuf)> {
+pub fn zone_paths() -> Vec<(String, PathBuf)> {
     let root = workspace_root();
-    ZONES.iter().map(|(o, f)| (*o, root.join(f))).collect()
+    ZONES
+        .iter()
+        .map(|(o, f)| ((*o).to_string(), root.join(f)))
+        .collect()
 }
 
-/// Starts NSD on `port` of both server addresses, serving [`ZONES`], saying `identity` about
-/// itself or, without one, nothing.
+/// Starts NSD on `port` of both server addresses, serving `zones` (origin and file), saying
+/// `identity` about itself or, without one, nothing.
 ///
 /// The configuration is ours rather than [`Server::nsd`]'s because these settings matter for
 /// the comparison:
@@ -55,7 +59,12 @@ pub fn zone_paths() -> Vec<(&'static str, PathBuf)> {
 /// - `minimal-responses` stays off (NSD's default), so NSD's additional-section processing for
 ///   MX, SRV and NS targets is there to check lbdns's against; the apex NS RRset NSD adds to
 ///   positive answers is then a documented divergence.
-pub fn start_nsd(topo: &Topology, port: u16, identity: Option<&Identity>) -> Result<Running> {
+pub fn start_nsd(
+    topo: &Topology,
+    port: u16,
+    zones: &[(String, PathBuf)],
+    identity: Option<&Identity>,
+) -> Result<Running> {
     let dir = TempDir::new("differential-nsd")?;
     let d = dir.path().display();
     let mut conf = [
@@ -89,7 +98,7 @@ pub fn start_nsd(topo: &Topology, port: u16, identity: Option<&Identity>) -> Res
         let _ = writeln!(conf, "  ip-address: {}@{port}", addr.ip());
     }
     conf.push_str("remote-control:\n  control-enable: no\n");
-    for (origin, path) in zone_paths() {
+    for (origin, path) in zones {
         let _ = write!(
             conf,
             "zone:\n  name: \"{origin}\"\n  zonefile: \"{}\"\n",
@@ -104,7 +113,7 @@ pub fn start_nsd(topo: &Topology, port: u16, identity: Option<&Identity>) -> Res
         cmd,
         &topo.client,
         &topo.server_addrs(port),
-        ZONES[0].0,
+        &zones[0].0,
     )?;
     Ok(Running {
         server,
@@ -120,16 +129,19 @@ pub struct Running {
     _dir: Option<TempDir>,
 }
 
-/// Starts the server under test on [`LBDNS_PORT`]: lbdns, or a second NSD when
+/// Starts the server under test on [`LBDNS_PORT`], serving `zones`: lbdns, or a second NSD when
 /// `LBDNS_TEST_SERVER=nsd` (the harness's switch for validating a suite against the reference
 /// implementation: NSD against itself must agree on every query, which proves the corpus,
 /// the client and the comparison before lbdns is involved).
-pub fn start_under_test(topo: &Topology, identity: Option<&Identity>) -> Result<Running> {
+pub fn start_under_test(
+    topo: &Topology,
+    zones: &[(String, PathBuf)],
+    identity: Option<&Identity>,
+) -> Result<Running> {
     match std::env::var("LBDNS_TEST_SERVER").as_deref() {
-        Ok("nsd") => start_nsd(topo, LBDNS_PORT, identity),
+        Ok("nsd") => start_nsd(topo, LBDNS_PORT, zones, identity),
         Ok("lbdns") | Err(_) => {
-            let zones: Vec<PathBuf> = zone_paths().into_iter().map(|(_, p)| p).collect();
-            let zones: Vec<&Path> = zones.iter().map(PathBuf::as_path).collect();
+            let zones: Vec<&Path> = zones.iter().map(|(_, p)| p.as_path()).collect();
             let listen = topo.server_addrs(LBDNS_PORT);
             let Some(id) = identity else {
                 let server = Server::lbdns(topo, &zones, &listen)?;
