@@ -21,9 +21,9 @@ use crate::limits::{MAX_ADDRS, MAX_SCHEDULE};
 ///
 /// Addresses, schedule and cap share one value so that pointing an RRset id at another slot
 /// changes all three at once: a reply never leads with a schedule index meant for other
-/// addresses. Keeping the schedule here costs 36 bytes per slot (44 bytes before the addresses
-/// instead of 8: an A set is 108 bytes, an AAAA set 300), in every slot of the preallocated
-/// arrays, used or not.
+/// addresses. Keeping the schedule here costs 36 bytes per slot (48 bytes before the addresses:
+/// an A set is 112 bytes, an AAAA set 304), in every slot of the preallocated arrays, used or
+/// not. The signature store's entry is named here for the same reason.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AnswerSet<const L: usize> {
@@ -39,11 +39,16 @@ pub struct AnswerSet<const L: usize> {
     /// How many entries of `schedule` are in use: 1..=[`MAX_SCHEDULE`]. The program passes a
     /// query whose set is outside that range.
     pub schedule_len: u8,
-    /// What the program must know about the RRset besides its records: [`SIGNED`].
+    /// What the program must know about the RRset besides its records: [`SIGNED`],
+    /// [`SIGNATURES`].
     pub flags: u8,
     /// Zero. Explicit so that the value has no uninitialised bytes, and so that `schedule`
     /// starts on a 4-byte boundary.
     pub _pad: [u8; 2],
+    /// With [`SIGNATURES`] in `flags`: the entry of `SIGNATURES` ([`crate::signature`]) that
+    /// holds the RRSIG records covering these addresses. Written by the map writer, which
+    /// chooses the entry; zero without the flag.
+    pub signatures: u32,
     /// Indices into `addrs`, each below `count`: reply k leads with
     /// `addrs[schedule[k % schedule_len]]`. In a weighted pool's schedule each address appears
     /// in proportion to its weight; a plain RRset's is `0, 1, .., count - 1`. One schedule for
@@ -55,10 +60,16 @@ pub struct AnswerSet<const L: usize> {
 }
 
 /// [`AnswerSet::flags`] bit: the RRset is covered by an RRSIG at its owner (its zone is
-/// DNSSEC-signed). A DO=1 query needs the RRSIG in the answer (RFC 4035 §3.1.1), which the set
-/// does not hold, so the program passes such queries to the socket path (`PassSigned`); DO=0
-/// queries get the addresses alone, as the socket path sends them.
+/// DNSSEC-signed). A DO=1 answer carries the RRSIGs (RFC 4035 §3.1.1): the program adds them
+/// from the signature store when the set also has [`SIGNATURES`], and otherwise passes the
+/// query to the socket path (`PassSigned`). DO=0 queries get the addresses alone, as the socket
+/// path sends them.
 pub const SIGNED: u8 = 1;
+
+/// [`AnswerSet::flags`] bit, only with [`SIGNED`]: the RRSIG records a DO=1 answer carries are
+/// in `SIGNATURES[AnswerSet::signatures]`. Without it (signatures larger than the store takes,
+/// or a zone the socket path does not answer with signatures) DO=1 queries are passed.
+pub const SIGNATURES: u8 = 2;
 
 /// An answer set of A records.
 pub type AnswerSetV4 = AnswerSet<4>;
@@ -66,10 +77,10 @@ pub type AnswerSetV4 = AnswerSet<4>;
 pub type AnswerSetV6 = AnswerSet<16>;
 
 /// The bytes before `addrs`.
-const HEADER_LEN: usize = 12 + MAX_SCHEDULE;
+const HEADER_LEN: usize = 16 + MAX_SCHEDULE;
 
 const _: () = {
-    assert!(core::mem::offset_of!(AnswerSetV4, schedule) == 12);
+    assert!(core::mem::offset_of!(AnswerSetV4, schedule) == 16);
     assert!(core::mem::offset_of!(AnswerSetV4, addrs) == HEADER_LEN);
     assert!(
         HEADER_LEN.is_multiple_of(4),
@@ -81,6 +92,7 @@ const _: () = {
 };
 
 #[cfg(feature = "user")]
-// SAFETY: `u32`, `u16`, `u16`, then bytes only, padding included as a field; the sizes asserted
-// above leave no implicit padding anywhere, and every bit pattern is valid.
+// SAFETY: `u32`, `u16`, `u16`, four bytes, `u32`, then bytes only, padding included as a
+// field; the sizes asserted above leave no implicit padding anywhere, and every bit pattern is
+// valid.
 unsafe impl<const L: usize> aya::Pod for AnswerSet<L> {}

@@ -30,7 +30,9 @@ pub enum Counter {
     /// Dropped: the packet was already being rewritten when a bounds check failed. The checks that
     /// decide to answer all run before the first write, so this should stay zero.
     Dropped = 9,
-    /// Passed: a DO=1 query for a signed RRset (`answer::SIGNED`), whose answer needs its RRSIG.
+    /// Passed: a DO=1 query for a signed RRset (`answer::SIGNED`), whose answer needs its RRSIGs,
+    /// when the signature store does not hold them (`answer::SIGNATURES` unset: too large, or a
+    /// zone the socket path sends no RRSIGs for).
     PassSigned = 10,
 }
 

@@ -7,6 +7,7 @@
 //! - [`qtype`]: the record types the fast path answers.
 //! - [`names`]: the name table: how a question (name, type) finds its RRset id.
 //! - [`answer`]: the answer sets the program copies into replies.
+//! - [`signature`]: the RRSIG records the program adds to DO=1 answers of signed RRsets.
 //! - [`publish`]: how userspace replaces answers while the program runs, and why in that order.
 //! - [`edns`]: EDNS option codes, their order in replies, what the program is told of them.
 //! - [`counters`]: the per-CPU counters the program keeps, one enum for both sides.
@@ -21,3 +22,4 @@ pub mod maps;
 pub mod names;
 pub mod publish;
 pub mod qtype;
+pub mod signature;

@@ -25,10 +25,11 @@ pub const PLAIN_UDP_PAYLOAD: u16 = 512;
 /// The UDP payload size lbdns advertises in its own OPT records (the DNS Flag Day 2020 value).
 pub const EDNS_UDP_PAYLOAD: u16 = 1232;
 
-/// The largest reply the fast path builds: header, the longest question, [`MAX_ADDRS`] AAAA
-/// records with compressed owners, an OPT record.
+/// The largest reply the fast path builds without signatures: header, the longest question,
+/// [`MAX_ADDRS`] AAAA records with compressed owners, an OPT record.
 const MAX_REPLY_LEN: usize = 12 + MAX_NAME_LEN + 4 + MAX_ADDRS * (12 + 16) + 11;
 
-// The program checks a reply against the requester's UDP size alone; the socket path also caps
-// it at EDNS_UDP_PAYLOAD. The two agree only while every fast-path reply fits under the cap.
+// The program checks a reply against the requester's UDP size capped at EDNS_UDP_PAYLOAD, as the
+// socket path does. Unsigned replies always fit under the cap; a reply with RRSIG records
+// (`crate::signature`) may not, and is passed to the socket path, which sets TC.
 const _: () = assert!(MAX_REPLY_LEN <= EDNS_UDP_PAYLOAD as usize);

@@ -19,6 +19,10 @@ pub const RRSET_SLOT_V6: &str = "RRSET_SLOT_V6";
 pub const ANSWERS_V4: &str = "ANSWERS_V4";
 /// Array of [`crate::answer::AnswerSetV6`] by slot. Written by userspace only.
 pub const ANSWERS_V6: &str = "ANSWERS_V6";
+/// Array of [`crate::signature::Signatures`], both families': the RRSIG records of signed hot
+/// RRsets, named by their answer sets. Memory-mapped, written by userspace only, into entries no
+/// program reaches (see [`crate::publish`]).
+pub const SIGNATURES: &str = "SIGNATURES";
 /// Per-CPU `u32` by A RRset id: how many replies this CPU has sent for the RRset, which picks
 /// the next reply's leading address ([`crate::answer`]). Written by the program only. Indexed by
 /// id rather than slot, so the rotation carries on across a change of addresses, schedule or
@@ -58,6 +62,11 @@ pub const DEFAULT_WORDS_PER_NAME: u32 = 6;
 /// to 8 bytes by the kernel: 16384 slots are 1.75 MiB of A sets (112 bytes each) and 4.75 MiB
 /// of AAAA sets (304 bytes).
 pub const DEFAULT_ANSWER_SLOTS: u32 = 16_384;
+
+/// Default number of `SIGNATURES` entries: how many signed hot RRsets (A and AAAA together,
+/// plus spares for changes) can carry their RRSIGs in DO=1 answers from the fast path. 632
+/// bytes each: 4096 are 2.5 MiB.
+pub const DEFAULT_SIGNATURE_ENTRIES: u32 = 4096;
 
 /// The XDP program's name in the object.
 pub const PROGRAM: &str = "lbdns";

@@ -9,6 +9,7 @@
 //! NAME_BUCKETS, NAME_WORDS [type + name]  ──▶  record { id }   entry, then record (crate::names)
 //! RRSET_SLOT_* [id]                       ──▶  slot (u32)      array, written in place
 //! ANSWERS_* [slot]                        ──▶  AnswerSet       array
+//! SIGNATURES [AnswerSet::signatures]      ──▶  Signatures      array, DO=1 (crate::signature)
 //! ROTATION_* [id]                         ──▶  replies sent, per CPU, written by the program only
 //! ```
 //!
@@ -32,6 +33,8 @@
 //! 3. **Slot reuse.** A program that read slot `s` could read `ANSWERS_*[s]` while a new set is
 //!    being copied into it, and send half of one set and half of another. Rule: a slot that an id
 //!    pointed at is written again only after a grace period that follows the switch away from it.
+//!    The same holds for the `SIGNATURES` entry a set names: it retires with the set's slot, so
+//!    a reply's RRSIGs are always those written with its addresses.
 //! 4. **Torn numbers.** An array update through `bpf(2)` is a `memcpy` in the kernel, which on
 //!    x86 CPUs with FSRM is `rep movsb`: not guaranteed to be one 4-byte store. A reader could
 //!    see a mix of the old and new slot numbers, the slot of another RRset. Rule: the arrays
@@ -46,8 +49,10 @@
 //!
 //! 1. **Remove** the entries of removed names. Their records, ids and slots start *retiring*,
 //!    with the slots the previous publish switched away from.
-//! 2. **Write**, for each changed RRset: copy the new set into a free slot, then store that slot
-//!    into `RRSET_SLOT_*[id]`. The old slot starts retiring. For each new RRset: take a free id,
+//! 2. **Write**, for each changed RRset: copy its RRSIG records (if the set names any) into a
+//!    free `SIGNATURES` entry and the new set into a free slot, then store that slot into
+//!    `RRSET_SLOT_*[id]`. The old slot and signature entry start retiring. New signatures alone
+//!    (a re-signed zone) are a new set like any other. For each new RRset: take a free id,
 //!    slot and record, copy the set, store the slot, write the record, and store the name's
 //!    entry last, so a program that finds the entry finds a complete chain.
 //! 3. Whenever a write needs a free slot, id or record and none is left but some are retiring,

@@ -55,6 +55,23 @@ impl Frame {
         self.ptr::<[u8; 2]>(off).map(|p| unsafe { (*p)[0] })
     }
 
+    /// A pointer to the byte at `off`, if it is inside the frame: for a byte written where
+    /// nothing follows it, so that [`Self::u8`]'s two-byte check would fail. The byte's end
+    /// goes through [`hide`], so that LLVM cannot turn `at + 1 > end` into `at >= end`, from
+    /// which the verifier learns no writable range (found in this project: the NSID's last
+    /// bytes).
+    #[inline(always)]
+    pub fn last_byte(&self, off: usize) -> Option<*mut u8> {
+        if off > MAX_OFFSET {
+            return None;
+        }
+        let at = self.start + off;
+        if hide(at + 1) > self.end {
+            return None;
+        }
+        Some(at as *mut u8)
+    }
+
     /// The big-endian `u16` at `off`.
     #[inline(always)]
     pub fn be16(&self, off: usize) -> Option<u16> {

@@ -11,8 +11,12 @@ use lbdns_common::{
     counters::Counter,
     edns::Nsid,
     limits::MAX_NAME_LEN,
-    maps::{DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES, DEFAULT_WORDS_PER_NAME},
+    maps::{
+        DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES,
+        DEFAULT_WORDS_PER_NAME,
+    },
     names::{buckets_for, Bucket},
+    signature::Signatures,
 };
 
 /// The UDP port queries arrive on, host byte order. Userspace overrides it at load time.
@@ -82,6 +86,13 @@ pub static ANSWERS_V4: Array<AnswerSetV4> =
 pub static ANSWERS_V6: Array<AnswerSetV6> =
     Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
 
+/// The RRSIG records of signed answer sets, named by `AnswerSet::signatures`. Written by
+/// userspace only, through a memory mapping, into entries no set in use names
+/// (lbdns_common::signature).
+#[map]
+pub static SIGNATURES: Array<Signatures> =
+    Array::with_max_entries(DEFAULT_SIGNATURE_ENTRIES, BPF_F_MMAPABLE);
+
 /// Replies sent per A RRset id on this CPU: the k of `lbdns_common::answer`, which picks the
 /// leading address of the next reply. By id, so a new set of the RRset carries on the sequence.
 #[map]
@@ -141,6 +152,10 @@ pub struct Scratch {
     /// The bytes moved when the frame grows at its head (`respond::resize`): how far, and where
     /// their last word starts, twice, passed through [`opaque`].
     pub copy: [u32; 3],
+    /// The 8-byte words of RRSIG records to copy (`respond::rrsig`), passed through [`opaque`]:
+    /// the copy loop's exits would otherwise narrow the records' length differently each, and
+    /// the code after it be verified once per exit.
+    pub signature_words: u32,
 }
 
 /// The 8-byte words of `Scratch::name`: enough for the longest name.

@@ -23,7 +23,7 @@ pub const MISS: Skip = Skip::Pass(Counter::PassMiss);
 pub const TYPE: Skip = Skip::Pass(Counter::PassType);
 /// EDNS the socket path handles.
 pub const EDNS: Skip = Skip::Pass(Counter::PassEdns);
-/// A DO=1 query for a signed RRset: its answer needs the RRSIG.
+/// A DO=1 query for a signed RRset whose RRSIGs the signature store does not hold.
 pub const SIGNED: Skip = Skip::Pass(Counter::PassSigned);
 /// The reply would be too large.
 pub const SIZE: Skip = Skip::Pass(Counter::PassSize);

@@ -122,6 +122,10 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics over HTTP at ADDR:PORT/metrics (e.g. 127.0.0.1:9153).
     #[arg(long, value_name = "ADDR:PORT")]
     pub metrics: Option<SocketAddr>,
+    /// XDP signature entries: one per signed hot RRset whose DO=1 answers the fast path sends
+    /// with their RRSIGs, plus room for changes (632 bytes each) [default: 4096].
+    #[arg(long, value_name = "N")]
+    pub xdp_signature_entries: Option<u32>,
     #[command(flatten)]
     pub control: ControlArgs,
 }
@@ -139,6 +143,7 @@ impl ServeArgs {
             xdp_name_bytes: self.xdp_name_bytes,
             xdp_a_slots: self.xdp_a_slots,
             xdp_aaaa_slots: self.xdp_aaaa_slots,
+            xdp_signature_entries: self.xdp_signature_entries,
             control: self.control.control.take(),
             metrics: self.metrics,
             ..Overrides::default()

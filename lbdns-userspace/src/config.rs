@@ -94,6 +94,7 @@ pub struct XdpSection {
     pub name_bytes: Option<u32>,
     pub a_slots: Option<u32>,
     pub aaaa_slots: Option<u32>,
+    pub signature_entries: Option<u32>,
 }
 
 /// What the server says about itself, spelled like NSD's and Knot's `identity`, `version` and
@@ -221,6 +222,7 @@ pub struct Overrides {
     pub xdp_name_bytes: Option<u32>,
     pub xdp_a_slots: Option<u32>,
     pub xdp_aaaa_slots: Option<u32>,
+    pub xdp_signature_entries: Option<u32>,
     pub control: Option<PathBuf>,
     pub metrics: Option<SocketAddr>,
 }
@@ -305,6 +307,10 @@ impl Settings {
                     .xdp_aaaa_slots
                     .or(file.xdp.aaaa_slots)
                     .unwrap_or(defaults.aaaa_slots),
+                signature_entries: flags
+                    .xdp_signature_entries
+                    .or(file.xdp.signature_entries)
+                    .unwrap_or(defaults.signature_entries),
             },
         };
         let control = flags

@@ -75,6 +75,12 @@ impl Xdp {
         for skipped in &compiled.skipped {
             tracing::info!(rrset = ?skipped.id, reason = ?skipped.reason, "left to the socket path");
         }
+        for rrset in &compiled.signatures_too_large {
+            tracing::info!(
+                ?rrset,
+                "RRSIGs larger than the XDP signature store: DO=1 queries left to the socket path"
+            );
+        }
         let report = self
             .writer
             .publish(&compiled.image)

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 
 use crate::env::{run_bounded, Output, TempDir};
+use crate::netns::Topology;
 
 /// Bound on each BIND tool; they finish in milliseconds.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -97,4 +98,39 @@ impl Signer {
         );
         Ok(out)
     }
+}
+
+/// A `trust-anchors` file (named.conf syntax, as delv's `-a` reads it) holding `dnskey`, a
+/// DNSKEY record in presentation form.
+pub fn anchors(dir: &Path, name: &str, dnskey: &str) -> Result<PathBuf> {
+    let fields: Vec<&str> = dnskey.split_whitespace().collect();
+    let at = fields
+        .iter()
+        .position(|f| *f == "DNSKEY")
+        .context("a DNSKEY record")?;
+    let (owner, rest) = (fields[0], &fields[at + 1..]);
+    ensure!(rest.len() >= 4, "DNSKEY record too short: {dnskey}");
+    let text = format!(
+        "trust-anchors {{\n  {owner} static-key {} {} {} \"{}\";\n}};\n",
+        rest[0],
+        rest[1],
+        rest[2],
+        rest[3..].concat()
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// delv's output for `name`/`rtype` asked of the server in `topo` (its IPv4 address), with
+/// `anchor` for `zone`: its first comment line is the verdict ("; fully validated").
+pub fn delv(topo: &Topology, anchor: &Path, zone: &str, name: &str, rtype: &str) -> Result<String> {
+    let mut cmd = topo.client.command("delv");
+    cmd.arg(format!("@{}", topo.server_v4))
+        .arg("-a")
+        .arg(anchor)
+        .arg(format!("+root={zone}"))
+        .args([name, rtype]);
+    let out = run_bounded(&mut cmd, TIMEOUT)?;
+    Ok(out.combined())
 }

@@ -5,13 +5,12 @@
 //! The zones are `tests/corpus/dnssec.zone` signed at test time (`lbdns_tests::signing`), the
 //! same the differential suite compares with NSD.
 
-use std::path::Path;
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
-use lbdns_tests::signing::{Denial, SignedZone, Signer};
+use lbdns_tests::signing::{anchors, delv, Denial, SignedZone, Signer};
 use lbdns_tests::{lbdns_bin, preflight, run_bounded, workspace_root, Query, Server, Topology};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -27,40 +26,6 @@ fn sign(signer: &Signer, origin: &str, denial: Denial) -> Result<SignedZone> {
         origin,
         denial,
     )
-}
-
-/// A `trust-anchors` file (named.conf syntax, as delv's `-a` reads it) holding `dnskey`, a
-/// DNSKEY record in presentation form.
-fn anchors(dir: &Path, name: &str, dnskey: &str) -> Result<std::path::PathBuf> {
-    let fields: Vec<&str> = dnskey.split_whitespace().collect();
-    let at = fields
-        .iter()
-        .position(|f| *f == "DNSKEY")
-        .context("a DNSKEY record")?;
-    let (owner, rest) = (fields[0], &fields[at + 1..]);
-    ensure!(rest.len() >= 4, "DNSKEY record too short: {dnskey}");
-    let text = format!(
-        "trust-anchors {{\n  {owner} static-key {} {} {} \"{}\";\n}};\n",
-        rest[0],
-        rest[1],
-        rest[2],
-        rest[3..].concat()
-    );
-    let path = dir.join(name);
-    std::fs::write(&path, text)?;
-    Ok(path)
-}
-
-/// delv's first comment line for `name`/`rtype` asked of lbdns, with `anchor` for `zone`.
-fn delv(topo: &Topology, anchor: &Path, zone: &str, name: &str, rtype: &str) -> Result<String> {
-    let mut cmd = topo.client.command("delv");
-    cmd.arg(format!("@{}", topo.server_v4))
-        .arg("-a")
-        .arg(anchor)
-        .arg(format!("+root={zone}"))
-        .args([name, rtype]);
-    let out = run_bounded(&mut cmd, TIMEOUT)?;
-    Ok(out.combined())
 }
 
 #[test]

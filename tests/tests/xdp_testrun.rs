@@ -16,6 +16,7 @@ mod xdp_testrun {
     pub mod oracle;
     pub mod pools;
     pub mod publish;
+    pub mod signatures;
 }
 
 use aya::programs::{TestRun, TestRunOptions};
@@ -37,7 +38,7 @@ use lbdns_tests::{
 use peer::PeerProgram;
 use xdp_testrun::{
     corpus::{corpus, Case, Expect},
-    fixture::{catalog, hot_rrsets, length_names, long_names, SIGNED},
+    fixture::{catalog, hot_rrsets, length_names, long_names, SECURE_MANY, SECURE_ONE, SIGNED},
     frame::{check_reply_headers, udp_frame, Endpoints, Layout, Vlan},
     oracle::{assert_same_reply, Oracle, SocketOracle},
 };
@@ -329,8 +330,9 @@ fn answers_on_the_configured_port_only() {
 
 /// Prints what the verifier and the kernel report (no assertion on timings): the verified
 /// instruction count, and with `kernel.bpf_stats_enabled` at 1 the mean run time of an answered
-/// A query, without and with an NSID in the reply, and of a DO=1 query for a signed RRset,
-/// which is passed. Each run is its own BPF_PROG_TEST_RUN: with `repeat`, the kernel runs the
+/// A query, without and with an NSID in the reply, and of a signed RRset's A queries: DO=0
+/// (the addresses alone), DO=1 for a secure zone's (the RRSIGs added from the signature store),
+/// and DO=1 for a zone whose RRSIGs the socket path does not send (passed). Each run is its own BPF_PROG_TEST_RUN: with `repeat`, the kernel runs the
 /// program again on the frame it has already turned into a reply, which is then passed (QR=1).
 #[test]
 fn report_program_size_and_cost() {
@@ -361,6 +363,17 @@ fn report_program_size_and_cost() {
             "signed A, DO=1, passed",
             query(SIGNED, 0x8000, &[]),
             XDP_PASS,
+        ),
+        ("secure A, DO=0", query(SECURE_ONE, 0, &[]), XDP_TX),
+        (
+            "secure A, DO=1, one RRSIG (107 octets)",
+            query(SECURE_ONE, 0x8000, &[]),
+            XDP_TX,
+        ),
+        (
+            "secure A, DO=1, two RRSIGs (406 octets)",
+            query(SECURE_MANY, 0x8000, &[]),
+            XDP_TX,
         ),
     ] {
         let before = loaded.fast.stats().expect("stats");

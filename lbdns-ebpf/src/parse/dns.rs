@@ -1,6 +1,9 @@
 //! The DNS header and question (RFC 1035 §4.1).
 
-use lbdns_common::{limits::PLAIN_UDP_PAYLOAD, qtype::AddrType};
+use lbdns_common::{
+    limits::{EDNS_UDP_PAYLOAD, PLAIN_UDP_PAYLOAD},
+    qtype::AddrType,
+};
 
 use super::{name, opt};
 use crate::{
@@ -41,7 +44,8 @@ pub struct Message {
     /// The query's OPT record, if it has one.
     pub edns: Option<opt::Edns>,
     /// The longest reply the requester takes: its EDNS UDP payload size, at least 512 bytes
-    /// (RFC 6891 §6.2.5); 512 bytes without EDNS (RFC 1035 §4.2.1).
+    /// (RFC 6891 §6.2.5) and at most the socket path's EDNS_UDP_PAYLOAD; 512 bytes without
+    /// EDNS (RFC 1035 §4.2.1).
     pub max_len: u16,
 }
 
@@ -102,7 +106,8 @@ pub fn parse(
     // stack slot before testing `edns`, on paths where the slot held a pointer, and the verifier
     // rejects that read.
     let max_len = match edns {
-        Some(edns) if edns.udp_size > PLAIN_UDP_PAYLOAD => edns.udp_size,
+        // The socket path sends at most EDNS_UDP_PAYLOAD whatever the requester takes.
+        Some(edns) if edns.udp_size > PLAIN_UDP_PAYLOAD => edns.udp_size.min(EDNS_UDP_PAYLOAD),
         _ => PLAIN_UDP_PAYLOAD,
     };
     Ok(Message {

@@ -5,8 +5,10 @@
 //!
 //! The reply is the query's frame with: MAC addresses, IP addresses and UDP ports swapped (VLAN
 //! tags kept); fresh IP header fields; the DNS header of a reply; the question as the query
-//! sent it; the answer records ([`answer`]); an OPT record if the query had one, with the NSID
-//! when it asked for it and one is configured ([`opt`]). Both checksums are computed from the values written ([`csum`]), never patched from the query's,
+//! sent it; the answer records ([`answer`]); for a DO=1 query to a signed RRset, the RRSIG
+//! records from the signature store ([`rrsig`]); an OPT record if the query had one, with the
+//! NSID when it asked for it and one is configured ([`opt`]). Both checksums are computed from
+//! the values written ([`csum`]), never patched from the query's,
 //! which may be a partial checksum from a local socket.
 
 pub mod answer;
@@ -15,12 +17,14 @@ pub mod header;
 pub mod net;
 pub mod opt;
 mod resize;
+pub mod rrsig;
 
 use aya_ebpf::programs::XdpContext;
 use lbdns_common::{
     answer::{AnswerSet, SIGNED},
     edns::Nsid,
     limits::{MAX_ADDRS, MAX_SCHEDULE},
+    signature::Signatures,
 };
 
 use crate::{
@@ -28,7 +32,7 @@ use crate::{
     lookup::Hit,
     maps::Scratch,
     parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, opt::OPT_FIXED_LEN, Query},
-    verdict::{Skip, MISS, SIGNED as PASS_SIGNED, SIZE},
+    verdict::{Skip, MISS, SIZE},
 };
 use csum::Csum;
 
@@ -48,11 +52,14 @@ pub fn reply<const L: usize>(
         return Err(MISS);
     }
     let mut nsid = None;
+    let mut signatures = None;
+    let (mut signatures_len, mut signatures_count) = (0, 0);
     if let Some(edns) = &dns.edns {
-        // RFC 4035 §3.1.1: a DO=1 answer from a signed zone carries the RRSIG, which the set
-        // does not hold.
+        // RFC 4035 §3.1.1: a DO=1 answer from a signed zone carries the RRSIGs.
         if edns.dnssec_ok && set.flags & SIGNED != 0 {
-            return Err(PASS_SIGNED);
+            let (records, len, count) = rrsig::of(set)?;
+            signatures = Some(records);
+            (signatures_len, signatures_count) = (len, count);
         }
         nsid = opt::nsid(edns)?;
     }
@@ -69,7 +76,8 @@ pub fn reply<const L: usize>(
     let k = unsafe { *hit.rotation };
     let lead = lead(set, k, count).ok_or(MISS)?;
     let records_off = dns.off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
-    let opt_off = records_off + records * answer::record_len(L);
+    let signatures_off = records_off + records * answer::record_len(L);
+    let opt_off = signatures_off + signatures_len;
     let end = opt_off
         + if dns.edns.is_some() {
             OPT_FIXED_LEN + opt::options_len(nsid)
@@ -86,18 +94,16 @@ pub fn reply<const L: usize>(
     // Counted only now: a query that is passed is not a reply sent.
     // SAFETY: as for the read above.
     unsafe { *hit.rotation = k.wrapping_add(1) };
-    write(
-        &frame,
-        query,
-        set,
+    let layout = Layout {
         lead,
         records,
+        signatures_count,
         records_off,
+        signatures_off,
         opt_off,
         end,
-        nsid,
-    )
-    .ok_or(Skip::Drop)
+    };
+    write(&frame, scratch, query, set, &layout, signatures, nsid).ok_or(Skip::Drop)
 }
 
 /// The index of the address that reply `k` of `set` (with `count` addresses, checked to be
@@ -120,23 +126,42 @@ fn lead<const L: usize>(set: &AnswerSet<L>, k: u32, count: usize) -> Option<usiz
     (entry < count).then_some(entry)
 }
 
-/// Writes every part of the reply into `frame`, whose length is already `end`.
+/// Where each part of the reply goes, as [`reply`] computed it.
+#[derive(Clone, Copy)]
+struct Layout {
+    /// The index of the leading address.
+    lead: usize,
+    /// How many address records.
+    records: usize,
+    /// How many RRSIG records follow them.
+    signatures_count: u16,
+    records_off: usize,
+    signatures_off: usize,
+    opt_off: usize,
+    /// The frame's length.
+    end: usize,
+}
+
+/// Writes every part of the reply into `frame`, whose length is already `layout.end`.
 #[inline(always)]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the offsets computed by `reply`, passed once"
-)]
 fn write<const L: usize>(
     frame: &Frame,
+    scratch: *mut Scratch,
     query: &Query,
     set: &AnswerSet<L>,
-    lead: usize,
-    records: usize,
-    records_off: usize,
-    opt_off: usize,
-    end: usize,
+    layout: &Layout,
+    signatures: Option<&Signatures>,
     nsid: Option<&Nsid>,
 ) -> Option<()> {
+    let Layout {
+        lead,
+        records,
+        signatures_count,
+        records_off,
+        signatures_off,
+        opt_off,
+        end,
+    } = *layout;
     let dns = &query.dns;
     let udp_len = (end - query.udp_off) as u16;
 
@@ -148,7 +173,8 @@ fn write<const L: usize>(
     };
     let (udp, udp_sum) = net::UdpHeader::write(frame, query.udp_off, udp_len)?;
     let arcount = dns.edns.is_some() as u16;
-    let header = header::write(frame, dns.off, dns.id, dns.flags, records as u16, arcount)?;
+    let ancount = records as u16 + signatures_count;
+    let header = header::write(frame, dns.off, dns.id, dns.flags, ancount, arcount)?;
 
     // The bytes after the name start at an odd offset when the name's length is odd; they are
     // summed as if aligned and byte-swapped (RFC 1071 §2(B)).
@@ -156,8 +182,25 @@ fn write<const L: usize>(
     tail.add16(dns.addr_type.rr_type());
     tail.add16(1);
     tail.add(answer::write(frame, records_off, set, lead, records)?);
+    // The RRSIG records go before the OPT record, which overwrites what their last 8-byte word
+    // wrote past them.
+    let signatures_len = opt_off - signatures_off;
+    if let Some(signatures) = signatures {
+        tail.add(rrsig::write(
+            frame,
+            scratch,
+            signatures_off,
+            signatures,
+            signatures_len,
+        )?);
+    }
     if let Some(edns) = dns.edns {
-        tail.add(opt::write(frame, opt_off, edns.dnssec_ok, nsid)?);
+        let mut opt = opt::write(frame, opt_off, edns.dnssec_ok, nsid)?;
+        // After records of odd total length the OPT record starts on an odd offset.
+        if signatures_len % 2 == 1 {
+            opt = opt.byte_swapped();
+        }
+        tail.add(opt);
     }
     if dns.name.len % 2 == 1 {
         tail = tail.byte_swapped();

@@ -111,8 +111,8 @@ fn copy_nsid(frame: &Frame, off: usize, nsid: &Nsid) -> Option<()> {
         if i >= len {
             break;
         }
-        let to = frame.ptr::<u8>(off + i)?;
-        // SAFETY: `ptr` checked that the byte is inside the frame.
+        let to = frame.last_byte(off + i)?;
+        // SAFETY: `last_byte` checked that the byte is inside the frame.
         unsafe { to.write(byte) };
     }
     Some(())

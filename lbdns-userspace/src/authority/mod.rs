@@ -121,11 +121,23 @@ impl Catalog {
             .is_some()
     }
 
+    /// The RRSIGs that a DO=1 answer with the RRset (`name`, `rtype`) carries, as `respond`
+    /// sends them: those at the owner covering the type, in a zone signed as NSD judges it
+    /// (`ZoneData::secure`), and none for a pool's answers, whose addresses no RRSIG covers.
+    pub fn answer_signatures(&self, name: &Name, rtype: RecordType) -> Option<&Rrset> {
+        let lower = LowerName::new(name);
+        if self.is_pool_owner(&lower) {
+            return None;
+        }
+        let zone = self.zone_for(name).filter(|zone| zone.secure)?;
+        zone.node(&lower)?.signatures(rtype)
+    }
+
     /// The zone A and AAAA RRsets that a query for their own name and type gets verbatim with
     /// AA=1: not at or below a delegation, not a wildcard owner, not shadowed by a more
     /// specific zone, not replaced by a pool. These and the non-empty pool answers are what the
-    /// XDP fast path may answer without the socket path; for a signed one it answers only what
-    /// it can sign (see [`Catalog::is_signed`]).
+    /// XDP fast path may answer without the socket path; for a signed one it answers DO=1
+    /// queries only with the RRSIGs [`Catalog::answer_signatures`] gives it.
     pub fn direct_address_rrsets(&self) -> impl Iterator<Item = &Rrset> {
         self.zones
             .values()

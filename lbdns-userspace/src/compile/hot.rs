@@ -2,15 +2,19 @@
 //!
 //! [`compile`]: super::compile
 
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::{
+    rr::{Name, RecordType},
+    serialize::binary::BinEncoder,
+};
 
-use super::{AddrType, HotRrset};
-use crate::authority::Catalog;
+use super::{AddrType, HotRrset, Rrsigs};
+use crate::authority::{Catalog, Rdata};
 
 /// Every RRset of [`Catalog::direct_address_rrsets`] and every non-empty pool answer now in
 /// force, sorted by type and name so the same catalog always gives the same list. Each carries
 /// its order: zone RRsets rotate plainly with all their records, pools bring their weighted
-/// schedule and answer cap. Each says whether an RRSIG covers it ([`Catalog::is_signed`]).
+/// schedule and answer cap. Each says whether an RRSIG covers it ([`Catalog::is_signed`]) and
+/// carries the RRSIGs a DO=1 answer sends with it ([`Catalog::answer_signatures`]).
 pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
     let pools = catalog.pools();
     let mut rrsets: Vec<HotRrset> = catalog
@@ -34,6 +38,18 @@ pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
                 schedule: rrset.order.schedule.to_vec(),
                 cap: rrset.order.cap.map(|cap| cap as usize),
                 signed: catalog.is_signed(&rrset.name, rrset.rtype),
+                rrsigs: catalog
+                    .answer_signatures(&rrset.name, rrset.rtype)
+                    .and_then(|rrsigs| {
+                        Some(Rrsigs {
+                            ttl: rrsigs.ttl,
+                            rdatas: rrsigs
+                                .rdatas
+                                .iter()
+                                .map(wire_rdata)
+                                .collect::<Option<_>>()?,
+                        })
+                    }),
             })
         })
         .collect();
@@ -41,6 +57,15 @@ pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
     // which `compile` rejects whatever their order.
     rrsets.sort_unstable_by(|a, b| (a.qtype, &a.name).cmp(&(b.qtype, &b.name)));
     rrsets
+}
+
+/// An RDATA's wire octets, as the socket path writes them (an RRSIG's signer name is never
+/// compressed, RFC 4034 §3.1.7). `None` if hickory cannot encode it: then the fast path
+/// stores no signatures for the RRset, and its DO=1 queries go to the socket path.
+fn wire_rdata(rdata: &Rdata) -> Option<Vec<u8>> {
+    let mut wire = Vec::new();
+    rdata.emit(&mut BinEncoder::new(&mut wire)).ok()?;
+    Some(wire)
 }
 
 /// `name` as the XDP program builds its keys: uncompressed wire format, ASCII lowercased,

@@ -17,8 +17,9 @@ use lbdns_common::edns::Nsid;
 use crate::authority::ServerIdentity;
 pub use lbdns_common::qtype::AddrType;
 use lbdns_common::{
-    answer::{AnswerSet, AnswerSetV4, AnswerSetV6, SIGNED},
+    answer::{AnswerSet, AnswerSetV4, AnswerSetV6, SIGNATURES, SIGNED},
     limits::{MAX_ADDRS, MAX_NAME_LEN, MAX_SCHEDULE},
+    signature::Signatures,
 };
 
 /// An RRset the fast path should answer: the authority's A or AAAA records for one name, and
@@ -45,9 +46,21 @@ pub struct HotRrset {
     /// The most records one reply carries (a pool's `answers`); `None`, or anything from the
     /// number of addresses up, carries them all.
     pub cap: Option<usize>,
-    /// An RRSIG at the owner covers the RRset: DO=1 queries go to the socket path, which adds
-    /// it (`lbdns_common::answer::SIGNED`).
+    /// An RRSIG at the owner covers the RRset: a DO=1 answer carries `rrsigs`, or, without
+    /// them, goes to the socket path (`lbdns_common::answer::SIGNED`).
     pub signed: bool,
+    /// The RRSIG records a DO=1 answer carries after the addresses, as the socket path sends
+    /// them (`Catalog::answer_signatures`); `None` where it sends none.
+    pub rrsigs: Option<Rrsigs>,
+}
+
+/// The RRSIG RRset that covers a hot RRset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rrsigs {
+    /// The RRSIG RRset's own TTL.
+    pub ttl: u32,
+    /// Each RRSIG's RDATA in wire format, in the order the socket path sends them.
+    pub rdatas: Vec<Vec<u8>>,
 }
 
 /// Identifies an RRset in the image and in the maps: (name, type).
@@ -68,12 +81,28 @@ pub enum Answer {
     V6(AnswerSetV6),
 }
 
-/// What the maps must hold: one answer set per hot RRset.
+/// What the maps must hold: one answer set per hot RRset, and the RRSIG records of those whose
+/// sets have `lbdns_common::answer::SIGNATURES`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MapImage {
     /// Answer sets by RRset, sorted by RRset, each RRset once. A slice, not a map: the writer
-    /// only walks it, and a million sets of up to 300 bytes are not worth a second copy.
+    /// only walks it, and a million sets of up to 300 bytes are not worth a second copy. A set's
+    /// `signatures` entry is zero here: the writer chooses it.
     pub rrsets: Box<[(RrsetId, Answer)]>,
+    /// The signature store's values by RRset, sorted by RRset: exactly the RRsets whose sets
+    /// have `SIGNATURES`.
+    pub signatures: Box<[(RrsetId, Signatures)]>,
+}
+
+impl MapImage {
+    /// The RRSIG records of `rrset`'s DO=1 answers, if the fast path sends them.
+    pub fn signatures_of(&self, rrset: &RrsetId) -> Option<&Signatures> {
+        let at = self
+            .signatures
+            .binary_search_by(|(other, _)| other.cmp(rrset))
+            .ok()?;
+        Some(&self.signatures[at].1)
+    }
 }
 
 /// A hot RRset that the image leaves to the socket path.
@@ -99,6 +128,10 @@ pub struct Compiled {
     pub image: MapImage,
     /// What the socket path keeps answering alone.
     pub skipped: Vec<Skipped>,
+    /// Signed RRsets whose RRSIG records take more than the signature store holds
+    /// (`lbdns_common::signature::MAX_SIGNATURE_BYTES`): the socket path answers their DO=1
+    /// queries.
+    pub signatures_too_large: Vec<RrsetId>,
 }
 
 /// Input that cannot come from a correct authority: a bug in the caller.
@@ -184,6 +217,7 @@ pub fn nsid(identity: &ServerIdentity) -> Option<Nsid> {
 pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
     let mut compiled = Compiled::default();
     let mut answers = Vec::with_capacity(rrsets.len());
+    let mut signatures = Vec::new();
     for rrset in rrsets {
         check_name(&rrset.name)?;
         let id = RrsetId {
@@ -204,16 +238,34 @@ pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
             });
             continue;
         }
+        let stored = match &rrset.rrsigs {
+            Some(rrsigs) if rrset.signed => {
+                let stored = Signatures::new(rrsigs.ttl, rrsigs.rdatas.iter().map(Vec::as_slice));
+                if stored.is_none() {
+                    compiled.signatures_too_large.push(id.clone());
+                }
+                stored
+            }
+            _ => None,
+        };
+        let flags = match (rrset.signed, stored.is_some()) {
+            (false, _) => 0,
+            (true, false) => SIGNED,
+            (true, true) => SIGNED | SIGNATURES,
+        };
         let answer = match rrset.qtype {
-            AddrType::A => Answer::V4(answer_set(rrset, |addr| match addr {
+            AddrType::A => Answer::V4(answer_set(rrset, flags, |addr| match addr {
                 IpAddr::V4(v4) => Some(v4.octets()),
                 IpAddr::V6(_) => None,
             })?),
-            AddrType::Aaaa => Answer::V6(answer_set(rrset, |addr| match addr {
+            AddrType::Aaaa => Answer::V6(answer_set(rrset, flags, |addr| match addr {
                 IpAddr::V6(v6) => Some(v6.octets()),
                 IpAddr::V4(_) => None,
             })?),
         };
+        if let Some(stored) = stored {
+            signatures.push((id.clone(), stored));
+        }
         answers.push((id, answer));
     }
     // Sorted, duplicates sit side by side; `hot_rrsets` gives sorted input, so this is one
@@ -238,6 +290,8 @@ pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
         });
     }
     compiled.image.rrsets = answers.into_boxed_slice();
+    signatures.sort_by(|a, b| a.0.cmp(&b.0));
+    compiled.image.signatures = signatures.into_boxed_slice();
     Ok(compiled)
 }
 
@@ -276,6 +330,7 @@ fn check_order(rrset: &HotRrset) -> Result<(), CompileError> {
 /// passed [`check_order`].
 fn answer_set<const L: usize>(
     rrset: &HotRrset,
+    flags: u8,
     octets: impl Fn(IpAddr) -> Option<[u8; L]>,
 ) -> Result<AnswerSet<L>, CompileError> {
     let count = rrset.addrs.len();
@@ -284,8 +339,9 @@ fn answer_set<const L: usize>(
         count: count as u16,
         limit: rrset.cap.map_or(count, |cap| cap.min(count)) as u16,
         schedule_len: 0,
-        flags: if rrset.signed { SIGNED } else { 0 },
+        flags,
         _pad: [0; 2],
+        signatures: 0,
         schedule: [0; MAX_SCHEDULE],
         addrs: [[0; L]; MAX_ADDRS],
     };

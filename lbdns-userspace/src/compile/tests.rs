@@ -24,6 +24,7 @@ fn a(name: &str, addrs: &[[u8; 4]]) -> HotRrset {
         schedule: Vec::new(),
         cap: None,
         signed: false,
+        rrsigs: None,
     }
 }
 
@@ -200,6 +201,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 schedule: Vec::new(),
                 cap: None,
                 signed: false,
+                rrsigs: None,
             },
             HotRrset {
                 name: wire("www.example.test"),
@@ -209,6 +211,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 schedule: Vec::new(),
                 cap: None,
                 signed: false,
+                rrsigs: None,
             },
             HotRrset {
                 name: wire("www.example.test"),
@@ -218,6 +221,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 schedule: Vec::new(),
                 cap: None,
                 signed: false,
+                rrsigs: None,
             },
         ]
     );
@@ -275,4 +279,155 @@ fn rfc5001_the_nsid_is_copied_zero_padded_with_its_checksum_share() {
     let longest = vec![0xff; lbdns_common::edns::MAX_NSID_LEN];
     assert!(lbdns_common::edns::Nsid::new(&longest).is_some());
     assert!(lbdns_common::edns::Nsid::new(&[longest, vec![1]].concat()).is_none());
+}
+
+/// RFC 4035 §3.1.1: the records a DO=1 answer carries after the addresses, stored whole: owner
+/// pointer to the question, type RRSIG, class IN, the RRSIG RRset's TTL, RDLENGTH, RDATA; and
+/// their checksum share, summed from their first octet (an odd last octet is a high half).
+#[test]
+fn rfc4035_3_1_1_signatures_are_stored_as_whole_records_with_their_checksum_share() {
+    use lbdns_common::signature::{Signatures, MAX_SIGNATURE_BYTES};
+    let stored = Signatures::new(0x0102_0304, [&[0xaa, 0xbb, 0xcc][..], &[0x11][..]]).unwrap();
+    let records = [
+        0xc0, 0x0c, 0, 46, 0, 1, 1, 2, 3, 4, 0, 3, 0xaa, 0xbb, 0xcc, // 15 octets
+        0xc0, 0x0c, 0, 46, 0, 1, 1, 2, 3, 4, 0, 1, 0x11, // 13 octets
+    ];
+    assert_eq!((stored.len, stored.count), (28, 2));
+    assert_eq!(stored.records[..28], records);
+    assert!(stored.records[28..].iter().all(|&b| b == 0));
+    let mut sum: u32 = records
+        .chunks(2)
+        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    assert_eq!(u32::from(stored.sum), sum);
+    // None, and more than the store holds, are not stored.
+    assert_eq!(Signatures::new(60, std::iter::empty()), None);
+    let fits = vec![0; MAX_SIGNATURE_BYTES - 12];
+    assert!(Signatures::new(60, [&fits[..]]).is_some());
+    let too_big = vec![0; MAX_SIGNATURE_BYTES - 11];
+    assert_eq!(Signatures::new(60, [&too_big[..]]), None);
+}
+
+/// A signed RRset with RRSIGs the socket path sends gets `SIGNATURES` and its records in the
+/// image; one whose RRSIGs do not fit keeps `SIGNED` alone (DO=1 goes to the socket path), and
+/// is reported.
+#[test]
+fn signed_rrsets_carry_their_signatures_unless_they_do_not_fit() {
+    use lbdns_common::answer::{SIGNATURES, SIGNED};
+    let mut small = a("small.example.test", &[[192, 0, 2, 1]]);
+    small.signed = true;
+    small.rrsigs = Some(Rrsigs {
+        ttl: 90,
+        rdatas: vec![vec![0, 1, 13], vec![0, 1, 8]],
+    });
+    let mut big = a("big.example.test", &[[192, 0, 2, 2]]);
+    big.signed = true;
+    big.rrsigs = Some(Rrsigs {
+        ttl: 90,
+        rdatas: vec![vec![0; 543]; 2],
+    });
+    let compiled = compile(&[big.clone(), small.clone()]).unwrap();
+    let flags = |name: &str| {
+        compiled
+            .image
+            .rrsets
+            .iter()
+            .find_map(|(id, answer)| match answer {
+                Answer::V4(set) if id.name == wire(name) => Some((set.flags, set.signatures)),
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(flags("small.example.test"), (SIGNED | SIGNATURES, 0));
+    assert_eq!(flags("big.example.test"), (SIGNED, 0));
+    let small_id = RrsetId {
+        qtype: AddrType::A,
+        name: wire("small.example.test"),
+    };
+    let stored = compiled.image.signatures_of(&small_id).unwrap();
+    assert_eq!((stored.len, stored.count), (2 * 15, 2));
+    assert_eq!(compiled.image.signatures.len(), 1);
+    assert_eq!(
+        compiled.signatures_too_large,
+        [RrsetId {
+            qtype: AddrType::A,
+            name: wire("big.example.test"),
+        }]
+    );
+}
+
+/// The catalog hands over RRSIGs only where the socket path sends them: in a zone whose apex
+/// DNSKEY is signed, per type covered, with the RRSIG RRset's own TTL.
+#[test]
+fn rfc4035_3_1_1_rrsigs_come_from_secure_zones_only() {
+    let zone = |dnskey_signed: bool| {
+        let apex_rrsig = if dnskey_signed {
+            "@ 300 TYPE46 \\# 21 0030 0d02 0000012c 70dbd880 5e0be100 1234 00 abcd\n"
+        } else {
+            ""
+        };
+        let text = format!(
+            "$ORIGIN example.test.\n\
+             @      300 SOA ns hostmaster 1 3600 600 86400 60\n\
+             @      300 NS  ns\n{apex_rrsig}\
+             www     60 A   192.0.2.1\n\
+             www     60 AAAA 2001:db8::1\n\
+             www     90 TYPE46 \\# 21 0001 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n\
+             ns     300 A   192.0.2.53\n"
+        );
+        let zone = crate::zone::Zone::parse(&text, std::path::Path::new("secure.test.zone"), None)
+            .unwrap();
+        let catalog = crate::authority::Catalog::new(&[zone]).unwrap();
+        hot_rrsets(&catalog)
+    };
+    let www_a = |rrsets: Vec<HotRrset>| {
+        rrsets
+            .into_iter()
+            .find(|r| r.name == wire("www.example.test") && r.qtype == AddrType::A)
+            .unwrap()
+    };
+    let insecure = www_a(zone(false));
+    assert!(insecure.signed);
+    assert_eq!(insecure.rrsigs, None);
+    let secure = zone(true);
+    let aaaa = secure
+        .iter()
+        .find(|r| r.name == wire("www.example.test") && r.qtype == AddrType::Aaaa)
+        .unwrap();
+    assert_eq!((aaaa.signed, &aaaa.rrsigs), (false, &None));
+    let a = www_a(secure);
+    let rrsigs = a.rrsigs.unwrap();
+    assert_eq!(rrsigs.ttl, 90);
+    assert_eq!(rrsigs.rdatas.len(), 1);
+    assert_eq!(rrsigs.rdatas[0][..2], [0, 1]);
+    assert_eq!(rrsigs.rdatas[0].len(), 21);
+}
+
+/// Since RRSIGs form one RRset per type covered, a name's second signed type must be found
+/// too: here the RRSIG over AAAA comes first in the file.
+#[test]
+fn rfc4035_3_1_1_every_signed_type_of_a_name_is_marked() {
+    let zone = crate::zone::Zone::parse(
+        "$ORIGIN example.test.\n\
+         @      300 SOA ns hostmaster 1 3600 600 86400 60\n\
+         @      300 NS  ns\n\
+         www     60 A   192.0.2.1\n\
+         www     60 AAAA 2001:db8::1\n\
+         www     60 TYPE46 \\# 21 001c 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n\
+         www     60 TYPE46 \\# 21 0001 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n\
+         ns     300 A   192.0.2.53\n",
+        std::path::Path::new("signed.test.zone"),
+        None,
+    )
+    .unwrap();
+    let catalog = crate::authority::Catalog::new(&[zone]).unwrap();
+    let www: Vec<(AddrType, bool)> = hot_rrsets(&catalog)
+        .into_iter()
+        .filter(|r| r.name == wire("www.example.test"))
+        .map(|r| (r.qtype, r.signed))
+        .collect();
+    assert_eq!(www, [(AddrType::A, true), (AddrType::Aaaa, true)]);
 }

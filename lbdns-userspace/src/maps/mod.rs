@@ -13,10 +13,11 @@ use std::io;
 
 use aya::{maps::MapError as AyaMapError, Ebpf};
 use lbdns_common::{
-    answer::{AnswerSetV4, AnswerSetV6},
+    answer::{AnswerSet, AnswerSetV4, AnswerSetV6, SIGNATURES},
     edns::{Nsid, ANSWERS_NSID, NSID_SLOT},
     maps,
     qtype::AddrType,
+    signature::Signatures,
 };
 
 use crate::compile::{Answer, MapImage, RrsetId};
@@ -82,8 +83,8 @@ pub struct PublishReport {
     pub waited: bool,
 }
 
-/// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`, `EDNS_ANSWERS`,
-/// `NSID_VALUES`) and knows what they hold.
+/// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`, `SIGNATURES`,
+/// `EDNS_ANSWERS`, `NSID_VALUES`) and knows what they hold.
 pub struct MapWriter {
     names: NameTable,
     edns_answers: MappedArray<u32>,
@@ -91,6 +92,7 @@ pub struct MapWriter {
     slots_v4: MappedArray<u32>,
     slots_v6: MappedArray<u32>,
     answers: Answers,
+    signatures: MappedArray<Signatures>,
     state: State,
 }
 
@@ -101,13 +103,51 @@ struct Answers {
 }
 
 impl Answers {
-    /// Copies a set into a slot that no program can reach (the plan chose a free one).
-    fn write(&self, slot: u32, answer: &Answer) {
+    /// Copies a set into a slot that no program can reach (the plan chose a free one), naming
+    /// signature entry `signatures` if it has one.
+    fn write(&self, slot: u32, answer: &Answer, signatures: Option<u32>) {
+        let entry = signatures.unwrap_or(0);
         match answer {
-            Answer::V4(set) => self.v4.write(slot, set),
-            Answer::V6(set) => self.v6.write(slot, set),
+            Answer::V4(set) => self.v4.write(
+                slot,
+                &AnswerSet {
+                    signatures: entry,
+                    ..*set
+                },
+            ),
+            Answer::V6(set) => self.v6.write(
+                slot,
+                &AnswerSet {
+                    signatures: entry,
+                    ..*set
+                },
+            ),
         }
     }
+
+    /// The signature entry the set in `slot` of `qtype`'s family names, if it has one.
+    fn signature_entry(&self, qtype: AddrType, slot: u32) -> Option<u32> {
+        let (flags, entry) = match qtype {
+            AddrType::A => {
+                let set = self.v4.read(slot);
+                (set.flags, set.signatures)
+            }
+            AddrType::Aaaa => {
+                let set = self.v6.read(slot);
+                (set.flags, set.signatures)
+            }
+        };
+        (flags & SIGNATURES != 0).then_some(entry)
+    }
+}
+
+/// Whether the published set `published` is `wanted` from the image, whose signature entry is
+/// not chosen yet.
+fn same_set<const L: usize>(published: AnswerSet<L>, wanted: &AnswerSet<L>) -> bool {
+    AnswerSet {
+        signatures: 0,
+        ..published
+    } == *wanted
 }
 
 /// The writer reads what is published from the maps themselves: the name table says which
@@ -115,21 +155,24 @@ impl Answers {
 impl Published for MapWriter {
     fn find(&self, rrset: &RrsetId) -> Option<Live> {
         let (id, record) = self.names.find(rrset)?;
-        let slot = self.slot_table(rrset.qtype).read(id);
-        Some(Live { id, slot, record })
+        Some(self.live(rrset.qtype, id, record))
     }
 
     fn for_each(&self, mut f: impl FnMut(&RrsetId, Live)) {
         self.names.for_each(|rrset, id, record| {
-            let slot = self.slot_table(rrset.qtype).read(id);
-            f(rrset, Live { id, slot, record });
+            f(rrset, self.live(rrset.qtype, id, record));
         });
     }
 
-    fn holds(&self, slot: u32, answer: &Answer) -> bool {
-        match answer {
-            Answer::V4(set) => self.answers.v4.read(slot) == *set,
-            Answer::V6(set) => self.answers.v6.read(slot) == *set,
+    fn holds(&self, slot: u32, answer: &Answer, signatures: Option<&Signatures>) -> bool {
+        let (same, qtype) = match answer {
+            Answer::V4(set) => (same_set(self.answers.v4.read(slot), set), AddrType::A),
+            Answer::V6(set) => (same_set(self.answers.v6.read(slot), set), AddrType::Aaaa),
+        };
+        same && match (self.answers.signature_entry(qtype, slot), signatures) {
+            (Some(entry), Some(wanted)) => self.signatures.read(entry) == *wanted,
+            (None, None) => true,
+            _ => false,
         }
     }
 }
@@ -154,6 +197,7 @@ impl MapWriter {
         let nsids = mapped(ebpf, maps::NSID_VALUES)?;
         let slots_v4 = mapped(ebpf, maps::RRSET_SLOT_V4)?;
         let slots_v6 = mapped(ebpf, maps::RRSET_SLOT_V6)?;
+        let signatures: MappedArray<Signatures> = mapped(ebpf, maps::SIGNATURES)?;
         let table = NameTable::new(
             mapped(ebpf, maps::NAME_BUCKETS)?,
             mapped(ebpf, maps::NAME_WORDS)?,
@@ -166,6 +210,7 @@ impl MapWriter {
             v6: answers.v6.entries().min(slots_v6.entries()),
             names,
             name_words: table.words(),
+            signatures: signatures.entries(),
         });
         Ok(Self {
             names: table,
@@ -174,6 +219,7 @@ impl MapWriter {
             slots_v4,
             slots_v6,
             answers,
+            signatures,
             state,
         })
     }
@@ -241,9 +287,10 @@ impl MapWriter {
                 id,
                 slot,
                 answer,
+                signatures,
                 ..
             } => {
-                self.answers.write(*slot, answer);
+                self.write_set(*slot, answer, *signatures);
                 self.slot_table(rrset.qtype).point(*id, *slot);
                 Ok(())
             }
@@ -253,8 +300,9 @@ impl MapWriter {
                 slot,
                 record,
                 answer,
+                signatures,
             } => {
-                self.answers.write(*slot, answer);
+                self.write_set(*slot, answer, *signatures);
                 self.slot_table(rrset.qtype).point(*id, *slot);
                 // Last: until the name's entry is there, no program reaches the id.
                 self.names.insert(rrset, *id, *record)
@@ -265,6 +313,28 @@ impl MapWriter {
     /// How full the maps are now.
     pub fn fill(&self) -> Fill {
         self.state.fill()
+    }
+
+    /// Where the RRset with `id` and `record` lives: the slot its id points at, and the
+    /// signature entry the set there names.
+    fn live(&self, qtype: AddrType, id: u32, record: u32) -> Live {
+        let slot = self.slot_table(qtype).read(id);
+        Live {
+            id,
+            slot,
+            record,
+            signatures: self.answers.signature_entry(qtype, slot),
+        }
+    }
+
+    /// Copies the signatures into their free entry, then the set, naming it, into its free
+    /// slot: neither is reachable until the slot is stored.
+    fn write_set(&self, slot: u32, answer: &Answer, signatures: Option<(u32, &Signatures)>) {
+        if let Some((entry, stored)) = signatures {
+            self.signatures.write(entry, stored);
+        }
+        self.answers
+            .write(slot, answer, signatures.map(|(entry, _)| entry));
     }
 
     fn slot_table(&self, qtype: AddrType) -> &MappedArray<u32> {

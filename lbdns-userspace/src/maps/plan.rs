@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use lbdns_common::{names::record_words, qtype::AddrType};
+use lbdns_common::{names::record_words, qtype::AddrType, signature::Signatures};
 
 use crate::compile::{Answer, MapImage, RrsetId};
 
@@ -24,6 +24,8 @@ pub struct Live {
     pub slot: u32,
     /// The first word of its name record in `NAME_WORDS`.
     pub record: u32,
+    /// The `SIGNATURES` entry its current set names, if any.
+    pub signatures: Option<u32>,
 }
 
 /// The RRsets the maps hold, which [`plan`] compares with the image's so that only changed
@@ -33,8 +35,9 @@ pub trait Published {
     fn find(&self, rrset: &RrsetId) -> Option<Live>;
     /// Calls `f` with every published RRset and where it lives, in any order.
     fn for_each(&self, f: impl FnMut(&RrsetId, Live));
-    /// Whether the slot `slot` of `answer`'s family holds exactly `answer`.
-    fn holds(&self, slot: u32, answer: &Answer) -> bool;
+    /// Whether the slot `slot` of `answer`'s family holds exactly `answer` (whatever signature
+    /// entry it names), and that entry exactly `signatures`.
+    fn holds(&self, slot: u32, answer: &Answer, signatures: Option<&Signatures>) -> bool;
 }
 
 /// One change to the maps. Each is whole on success; on failure it has left nothing that a
@@ -53,12 +56,15 @@ pub enum Step<'a> {
         slot: u32,
         /// Its name record, which starts retiring.
         record: u32,
+        /// Its signature entry, which starts retiring.
+        signatures: Option<u32>,
     },
-    /// Wait for an RCU grace period: every retiring id, slot and record becomes free. Comes
+    /// Wait for an RCU grace period: every retiring id, slot, record and signature entry
+    /// becomes free. Comes
     /// whenever a write needs one and none is free.
     WaitForReaders,
-    /// Write a changed RRset's answer set into the free `slot`, then point `id` at it. The old
-    /// slot starts retiring.
+    /// Write a changed RRset's signatures into their free entry and its answer set into the free
+    /// `slot`, then point `id` at it. The old slot and signature entry start retiring.
     Replace {
         /// The RRset.
         rrset: &'a RrsetId,
@@ -70,9 +76,14 @@ pub enum Step<'a> {
         old_slot: u32,
         /// The new set.
         answer: &'a Answer,
+        /// A free signature entry and what goes into it, which the new set names.
+        signatures: Option<(u32, &'a Signatures)>,
+        /// The signature entry the current set names, which starts retiring.
+        old_signatures: Option<u32>,
     },
-    /// Write a new RRset's answer set into the free `slot`, point the free `id` at it, write
-    /// the name record naming `id` at the free `record`, then store the entry that leads to it.
+    /// Write a new RRset's signatures into their free entry and its answer set into the free
+    /// `slot`, point the free `id` at it, write the name record naming `id` at the free
+    /// `record`, then store the entry that leads to it.
     Add {
         /// The RRset.
         rrset: &'a RrsetId,
@@ -84,6 +95,8 @@ pub enum Step<'a> {
         record: u32,
         /// Its set.
         answer: &'a Answer,
+        /// A free signature entry and what goes into it, which the set names.
+        signatures: Option<(u32, &'a Signatures)>,
     },
 }
 
@@ -108,6 +121,12 @@ pub enum Full {
     /// More RRsets than the name table holds.
     #[error("the image has more RRsets than the XDP name table holds: raise --xdp-rrset-entries")]
     Names,
+    /// More signed RRsets with RRSIGs to store than `SIGNATURES` has entries.
+    #[error(
+        "the signed RRsets to publish need more signature entries than the maps have: raise \
+         --xdp-signature-entries"
+    )]
+    Signatures,
     /// The names' records need more words than `NAME_WORDS` has free.
     #[error(
         "the names to publish need more name-table space than the maps have: raise \
@@ -274,12 +293,14 @@ struct Family {
     slots: Numbers,
 }
 
-/// Which ids, slots and records are free or retiring.
+/// Which ids, slots, records and signature entries are free or retiring.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Numbering {
     v4: Family,
     v6: Family,
     records: Records,
+    /// `SIGNATURES` entries, shared by both families.
+    signatures: Numbers,
 }
 
 impl Numbering {
@@ -289,9 +310,17 @@ impl Numbering {
         &mut self,
         rrset: &'a RrsetId,
         answer: &'a Answer,
+        stored: Option<&'a Signatures>,
         live: Option<Live>,
     ) -> Result<Step<'a>, Full> {
         let full = Full::Slots(rrset.qtype);
+        let signatures = match stored {
+            Some(stored) => {
+                let entry = self.signatures.lowest_free().ok_or(Full::Signatures)?;
+                Some((entry, stored))
+            }
+            None => None,
+        };
         let family = self.family(rrset.qtype);
         let slot = family.slots.lowest_free().ok_or(full)?;
         let free_id = family.ids.lowest_free();
@@ -302,6 +331,8 @@ impl Numbering {
                 slot,
                 old_slot: live.slot,
                 answer,
+                signatures,
+                old_signatures: live.signatures,
             },
             None => Step::Add {
                 rrset,
@@ -309,6 +340,7 @@ impl Numbering {
                 slot,
                 record: self.records.free(words_of(rrset)).ok_or(Full::NameSpace)?,
                 answer,
+                signatures,
             },
         })
     }
@@ -321,7 +353,11 @@ impl Numbering {
                 id,
                 slot,
                 record,
+                signatures,
             } => {
+                if let Some(entry) = signatures {
+                    self.signatures.retire(*entry);
+                }
                 self.records.retire(*record, words_of(rrset));
                 let family = self.family(rrset.qtype);
                 family.ids.retire(*id);
@@ -333,13 +369,22 @@ impl Numbering {
                     family.slots.grace_period_over();
                 }
                 self.records.grace_period_over();
+                self.signatures.grace_period_over();
             }
             Step::Replace {
                 rrset,
                 slot,
                 old_slot,
+                signatures,
+                old_signatures,
                 ..
             } => {
+                if let Some((entry, _)) = signatures {
+                    self.signatures.take(*entry);
+                }
+                if let Some(entry) = old_signatures {
+                    self.signatures.retire(*entry);
+                }
                 let family = self.family(rrset.qtype);
                 family.slots.take(*slot);
                 family.slots.retire(*old_slot);
@@ -349,8 +394,12 @@ impl Numbering {
                 id,
                 slot,
                 record,
+                signatures,
                 ..
             } => {
+                if let Some((entry, _)) = signatures {
+                    self.signatures.take(*entry);
+                }
                 self.records.take(*record, words_of(rrset));
                 let family = self.family(rrset.qtype);
                 family.ids.take(*id);
@@ -368,6 +417,7 @@ impl Numbering {
 
     fn anything_retiring(&self) -> bool {
         !self.records.retiring.is_empty()
+            || !self.signatures.retiring.is_empty()
             || [&self.v4, &self.v6]
                 .iter()
                 .any(|f| !f.ids.retiring.is_empty() || !f.slots.retiring.is_empty())
@@ -385,6 +435,8 @@ pub struct Capacity {
     pub names: u32,
     /// Words of `NAME_WORDS`.
     pub name_words: u32,
+    /// Entries of `SIGNATURES`.
+    pub signatures: u32,
 }
 
 /// How much of something the maps have room for is taken: live, or retiring until the next
@@ -431,6 +483,7 @@ impl State {
                 v4: family(capacity.v4),
                 v6: family(capacity.v6),
                 records: Records::with_capacity(capacity.name_words),
+                signatures: Numbers::with_capacity(capacity.signatures),
             },
             published: 0,
             names: capacity.names,
@@ -486,15 +539,22 @@ pub fn plan<'a>(
         steps.push(step);
     };
 
-    let mut writes: Vec<(&RrsetId, &Answer, Option<Live>)> = Vec::new();
+    type Write<'a> = (
+        &'a RrsetId,
+        &'a Answer,
+        Option<&'a Signatures>,
+        Option<Live>,
+    );
+    let mut writes: Vec<Write> = Vec::new();
     let mut found = Found::new(&state.numbering);
     for (rrset, answer) in &*image.rrsets {
         let current = published.find(rrset);
         if let Some(live) = current {
             found.insert(rrset.qtype, live.id);
         }
-        if !current.is_some_and(|live| published.holds(live.slot, answer)) {
-            writes.push((rrset, answer, current));
+        let stored = image.signatures_of(rrset);
+        if !current.is_some_and(|live| published.holds(live.slot, answer, stored)) {
+            writes.push((rrset, answer, stored, current));
         }
     }
 
@@ -519,16 +579,17 @@ pub fn plan<'a>(
                 id: gone.id,
                 slot: gone.slot,
                 record: gone.record,
+                signatures: gone.signatures,
             },
         );
     }
 
-    for &(rrset, answer, current) in &writes {
-        let step = match next.write(rrset, answer, current) {
+    for &(rrset, answer, stored, current) in &writes {
+        let step = match next.write(rrset, answer, stored, current) {
             Ok(step) => step,
             Err(_) if next.anything_retiring() => {
                 push(&mut next, Step::WaitForReaders);
-                next.write(rrset, answer, current)?
+                next.write(rrset, answer, stored, current)?
             }
             Err(full) => return Err(full),
         };

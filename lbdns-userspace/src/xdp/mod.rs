@@ -38,6 +38,10 @@ pub struct XdpConfig {
     /// As [`Self::a_slots`], for AAAA RRsets. Sized apart because a zone's A and AAAA counts
     /// can differ by millions, and an AAAA slot is 304 bytes of kernel memory.
     pub aaaa_slots: u32,
+    /// Entries of the signature store, both families': one per signed hot RRset whose DO=1
+    /// answers the fast path sends with their RRSIGs, plus free ones for changes (as slots).
+    /// 632 bytes each.
+    pub signature_entries: u32,
 }
 
 impl Default for XdpConfig {
@@ -48,6 +52,7 @@ impl Default for XdpConfig {
             name_bytes: default_name_bytes(maps::DEFAULT_RRSET_ENTRIES),
             a_slots: maps::DEFAULT_ANSWER_SLOTS,
             aaaa_slots: maps::DEFAULT_ANSWER_SLOTS,
+            signature_entries: maps::DEFAULT_SIGNATURE_ENTRIES,
         }
     }
 }
@@ -103,6 +108,7 @@ impl FastPath {
         for name in [maps::RRSET_SLOT_V6, maps::ANSWERS_V6, maps::ROTATION_V6] {
             loader.map_max_entries(name, config.aaaa_slots);
         }
+        loader.map_max_entries(maps::SIGNATURES, config.signature_entries.max(1));
         let mut ebpf = loader.load(object).map_err(XdpError::from_ebpf)?;
         program_mut(&mut ebpf)?
             .load()

@@ -27,6 +27,7 @@ impl PeerProgram {
                     name_bytes: 8,
                     a_slots: 1,
                     aaaa_slots: 1,
+                    signature_entries: 1,
                     ..XdpConfig::default()
                 };
                 let mut fast = FastPath::load(ebpf_object::PROGRAM, &config)

@@ -8,6 +8,7 @@ use lbdns_tests::wire::{self, flag, rtype, Builder};
 use super::{
     fixture,
     frame::{udp_frame, Endpoints, Layout, Vlan},
+    signatures,
 };
 
 /// What the program must do with a case.
@@ -76,7 +77,7 @@ fn endpoints(v6: bool, rng: &mut Rng) -> Endpoints {
 }
 
 /// Frames a DNS message; the UDP checksum is random, as the program must not read it.
-fn framed(v6: bool, vlan: Vlan, dns: &[u8], rng: &mut Rng) -> Vec<u8> {
+pub fn framed(v6: bool, vlan: Vlan, dns: &[u8], rng: &mut Rng) -> Vec<u8> {
     udp_frame(vlan, endpoints(v6, rng), dns, rng.next() as u16)
 }
 
@@ -99,7 +100,7 @@ fn recase(name: &str, style: usize, rng: &mut Rng) -> String {
 
 /// EDNS variants of the answerable matrix.
 #[derive(Clone, Copy, Debug)]
-enum Edns {
+pub enum Edns {
     None,
     Plain,
     DnssecOk,
@@ -107,7 +108,7 @@ enum Edns {
     WithOptions,
 }
 
-fn with_edns(builder: Builder, edns: Edns) -> Builder {
+pub fn with_edns(builder: Builder, edns: Edns) -> Builder {
     match edns {
         Edns::None => builder,
         Edns::Plain => builder.edns(1232),
@@ -779,6 +780,7 @@ pub fn corpus() -> Vec<Case> {
     answer_matrix(&mut rng, &mut cases);
     flags_and_edns(&mut rng, &mut cases);
     options_and_signatures(&mut rng, &mut cases);
+    signatures::secure_answers(&mut rng, &mut cases);
     long_names_and_sizes(&mut rng, &mut cases);
     name_lengths(&mut rng, &mut cases);
     pass_reasons(&mut rng, &mut cases);

@@ -1,7 +1,8 @@
 //! What the tests serve: zones/example.com.zone, a generated zone example.net with long names
 //! (name records of many words), the size limits and name lengths, a generated zone t with
-//! names shorter than 8 bytes, and a signed zone signed.test (RRSIGs in RFC 3597 form). The
-//! server has an NSID ([`NSID`]). The hot RRsets come from the catalog
+//! names shorter than 8 bytes, a signed zone signed.test (RRSIGs in RFC 3597 form) that the
+//! socket path does not treat as secure (no signed DNSKEY), and a secure zone secure.test whose
+//! DO=1 answers carry RRSIGs. The server has an NSID ([`NSID`]). The hot RRsets come from the catalog
 //! through `compile::hot_rrsets`, as in the daemon, so the socket path's answers are the
 //! reference for the program's.
 
@@ -146,6 +147,102 @@ fn signed_zone() -> String {
     )
 }
 
+/// The secure zone's apex: signed as NSD judges it (an RRSIG over the apex DNSKEY), so the
+/// socket path sends RRSIGs with DO=1 answers, and the fast path copies them from its maps.
+const SECURE_APEX: &str = "secure.test";
+/// One A and one AAAA address, each covered by one ECDSA-sized RRSIG (RDATA of 95 octets: an
+/// odd length, so the OPT record after it starts on an odd offset).
+pub const SECURE_ONE: &str = "one.secure.test";
+/// Three A and four AAAA addresses, each covered by two RRSIGs of a key rollover: ECDSA and
+/// RSA-2048 sized (95 and 287 octets of RDATA).
+pub const SECURE_MANY: &str = "many.secure.test";
+/// Two A addresses covered by two ECDSA-sized RRSIGs; an even name length.
+pub const SECURE_TWO: &str = "two2.secure.test";
+/// Sixteen AAAA addresses covered by two RSA-2048-sized RRSIGs under a 166-octet name: with
+/// DO=1 the reply takes 1239 octets, more than the socket path ever sends over UDP (1232),
+/// whatever size the requester advertises.
+pub fn secure_wide() -> String {
+    format!(
+        "{}.{}.{}.{SECURE_APEX}",
+        "x".repeat(50),
+        "y".repeat(50),
+        "z".repeat(50)
+    )
+}
+
+/// An A address covered by two RSA-4096-sized RRSIGs (543 octets of RDATA each): more than the
+/// signature store holds, so DO=1 queries are passed.
+pub const SECURE_BIG: &str = "big.secure.test";
+
+/// The RDATA of an RRSIG by the secure zone's key covering `covered`, with a `len`-octet
+/// signature whose octets count up from `first`: algorithm 13, 3 labels, original TTL 60, fixed
+/// validity and key tag, signer secure.test. (18 + 13 octets before the signature).
+pub fn secure_rrsig_rdata(covered: u16, len: usize, first: u8) -> Vec<u8> {
+    let mut rdata = covered.to_be_bytes().to_vec();
+    rdata.extend_from_slice(&[
+        13, 3, 0, 0, 0, 60, 0x70, 0xdb, 0xd8, 0x80, 0x5e, 0x0b, 0xe1, 0x00,
+    ]);
+    rdata.extend_from_slice(&[0x56, 0x78]);
+    rdata.extend_from_slice(b"\x06secure\x04test\x00");
+    rdata.extend((0..len).map(|i| first.wrapping_add(i as u8)));
+    rdata
+}
+
+/// [`secure_rrsig_rdata`] as an RRSIG in RFC 3597 form.
+fn secure_rrsig(covered: u16, len: usize, first: u8) -> String {
+    let rdata = secure_rrsig_rdata(covered, len, first);
+    let hex: String = rdata.iter().map(|b| format!("{b:02x}")).collect();
+    format!("TYPE46 \\# {} {hex}", rdata.len())
+}
+
+/// The secure zone: a DNSKEY at the apex with its RRSIG, and the signed hot names above.
+fn secure_zone() -> String {
+    let mut text = format!(
+        "$ORIGIN {SECURE_APEX}.\n\
+         @ 300 SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60\n\
+         @ 300 NS ns1.example.com.\n\
+         @ 300 TYPE48 \\# 36 0101030d{}\n\
+         @ 300 {}\n",
+        "ab".repeat(32),
+        secure_rrsig(48, 64, 0x40)
+    );
+    let mut add = |line: String| {
+        text.push_str(&line);
+        text.push('\n');
+    };
+    add("one 60 A 198.18.11.1".into());
+    add("one 60 AAAA 2001:db8:11::1".into());
+    add(format!("one 120 {}", secure_rrsig(1, 64, 1)));
+    add(format!("one 120 {}", secure_rrsig(28, 64, 2)));
+    for i in 1..=3 {
+        add(format!("many 60 A 198.18.11.{}", 10 + i));
+    }
+    for i in 1..=4 {
+        add(format!("many 60 AAAA 2001:db8:11::{:x}", 0x10 + i));
+    }
+    for (covered, first) in [(1, 3), (28, 4)] {
+        add(format!("many 90 {}", secure_rrsig(covered, 64, first)));
+        add(format!(
+            "many 90 {}",
+            secure_rrsig(covered, 256, first + 100)
+        ));
+    }
+    add("two2 60 A 198.18.11.21".into());
+    add("two2 60 A 198.18.11.22".into());
+    add(format!("two2 60 {}", secure_rrsig(1, 64, 5)));
+    add(format!("two2 60 {}", secure_rrsig(1, 64, 6)));
+    let wide = secure_wide();
+    for i in 0..16 {
+        add(format!("{wide}. 60 AAAA 2001:db8:11::1:{i:x}"));
+    }
+    add(format!("{wide}. 60 {}", secure_rrsig(28, 256, 9)));
+    add(format!("{wide}. 60 {}", secure_rrsig(28, 256, 10)));
+    add("big 60 A 198.18.11.31".into());
+    add(format!("big 60 {}", secure_rrsig(1, 512, 7)));
+    add(format!("big 60 {}", secure_rrsig(1, 512, 8)));
+    text
+}
+
 /// The NSID the fixture's server is configured with.
 pub const NSID: &[u8] = b"xdp-test";
 
@@ -159,11 +256,13 @@ pub fn catalog() -> Catalog {
         .unwrap_or_else(|error| panic!("{error}"));
     let signed = Zone::parse(&signed_zone(), Path::new("signed.test (generated)"), None)
         .unwrap_or_else(|error| panic!("{error}"));
+    let secure = Zone::parse(&secure_zone(), Path::new("secure.test (generated)"), None)
+        .unwrap_or_else(|error| panic!("{error}"));
     let identity = ServerIdentity::default()
         .with_nsid(NSID.to_vec())
         .expect("a short NSID");
-    Catalog::new(&[example, test, short, signed])
-        .expect("four apexes")
+    Catalog::new(&[example, test, short, signed, secure])
+        .expect("five apexes")
         .with_identity(identity)
 }
 

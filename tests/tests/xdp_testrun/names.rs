@@ -31,6 +31,7 @@ const CONFIG: XdpConfig = XdpConfig {
     name_bytes: NAMES * 8 * 6,
     a_slots: NAMES,
     aaaa_slots: 1,
+    signature_entries: 1,
 };
 
 /// Name `index`: names of two and three words, sharing their first word.
@@ -52,6 +53,7 @@ fn rrsets(indices: impl Iterator<Item = u32>) -> Vec<HotRrset> {
             schedule: Vec::new(),
             cap: None,
             signed: false,
+            rrsigs: None,
         })
         .collect()
 }
@@ -180,6 +182,7 @@ fn an_entry_leading_to_another_names_record_never_answers() {
         schedule: Vec::new(),
         cap: None,
         signed: false,
+        rrsigs: None,
     };
     let v6 = HotRrset {
         qtype: AddrType::Aaaa,

@@ -71,9 +71,16 @@ fn skip_name(message: &[u8], mut at: usize) -> usize {
     }
 }
 
+/// The record's type: the two octets after its owner (a pointer, or a name).
+fn record_type(record: &[u8]) -> [u8; 2] {
+    let at = skip_name(record, 0);
+    [record[at], record[at + 1]]
+}
+
 /// Asserts that `xdp` is `expected` apart from where the rotation of the answer RRset starts:
-/// header, question, the answer records in order from some starting record, and everything
-/// after them, octet for octet.
+/// header, question, the answer RRset's records in order from some starting record, the
+/// records after them (its RRSIGs, for a DO=1 query to a signed RRset) in the same order, and
+/// everything after them, octet for octet.
 pub fn assert_same_reply(what: &str, xdp: &[u8], expected: &[u8]) {
     assert_eq!(
         xdp[..12],
@@ -82,11 +89,23 @@ pub fn assert_same_reply(what: &str, xdp: &[u8], expected: &[u8]) {
     );
     let (got, want) = (Parts::new(xdp), Parts::new(expected));
     assert_eq!(got.head, want.head, "{what}: header and question");
-    let n = want.answers.len();
+    // The rotated RRset: the leading records of the first record's type.
+    let rotated = |answers: &[&[u8]]| {
+        answers
+            .iter()
+            .take_while(|record| record_type(record) == record_type(answers[0]))
+            .count()
+    };
+    let n = if want.answers.is_empty() {
+        0
+    } else {
+        rotated(&want.answers)
+    };
     assert!(
-        got.answers.len() == n
+        got.answers.len() == want.answers.len()
             && (0..n.max(1))
-                .any(|k| (0..n).all(|i| got.answers[i] == want.answers[(i + k) % n])),
+                .any(|k| (0..n).all(|i| got.answers[i] == want.answers[(i + k) % n]))
+            && got.answers[n..] == want.answers[n..],
         "{what}: answers are not a rotation of the socket path's:\n  xdp:    {:02x?}\n  socket: {:02x?}",
         got.answers,
         want.answers

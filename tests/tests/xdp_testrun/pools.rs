@@ -27,6 +27,7 @@ fn pool(name: &str, qtype: AddrType, hosts: u8, schedule: &[u8], cap: Option<usi
         schedule: schedule.to_vec(),
         cap,
         signed: false,
+        rrsigs: None,
     }
 }
 
@@ -182,6 +183,7 @@ fn selected(name: &str, policy: Policy, weights: [u32; 8], tiers: [u32; 8]) -> H
         schedule: order.schedule.to_vec(),
         cap: order.cap.map(|cap| cap as usize),
         signed: false,
+        rrsigs: None,
     }
 }
 

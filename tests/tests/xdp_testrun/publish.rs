@@ -28,6 +28,7 @@ const CONFIG: XdpConfig = XdpConfig {
     name_bytes: 8 * 3 * 10,
     a_slots: 8,
     aaaa_slots: 8,
+    signature_entries: 1,
 };
 
 fn name(index: u8) -> String {
@@ -66,6 +67,7 @@ fn rrsets(names: &BTreeMap<u8, u8>) -> Vec<HotRrset> {
                 schedule: Vec::new(),
                 cap: None,
                 signed: false,
+                rrsigs: None,
             })
         })
         .collect()

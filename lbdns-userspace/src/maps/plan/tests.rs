@@ -28,6 +28,7 @@ fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
             schedule: Vec::new(),
             cap: None,
             signed: false,
+            rrsigs: None,
         })
         .collect();
     rrsets.extend(v6.iter().map(|&(name, last)| HotRrset {
@@ -40,6 +41,7 @@ fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
         schedule: Vec::new(),
         cap: None,
         signed: false,
+        rrsigs: None,
     }));
     compile(&rrsets).unwrap().image
 }
@@ -97,6 +99,8 @@ struct Maps {
     state: State,
     live: BTreeMap<RrsetId, Live>,
     slots: BTreeMap<(AddrType, u32), Answer>,
+    /// The signatures each slot's set names, by content.
+    signed: BTreeMap<(AddrType, u32), Signatures>,
 }
 
 impl Published for Maps {
@@ -111,12 +115,13 @@ impl Published for Maps {
         }
     }
 
-    fn holds(&self, slot: u32, answer: &Answer) -> bool {
+    fn holds(&self, slot: u32, answer: &Answer, signatures: Option<&Signatures>) -> bool {
         let family = match answer {
             Answer::V4(_) => AddrType::A,
             Answer::V6(_) => AddrType::Aaaa,
         };
         self.slots.get(&(family, slot)) == Some(answer)
+            && self.signed.get(&(family, slot)) == signatures
     }
 }
 
@@ -128,6 +133,7 @@ impl Maps {
             v6,
             names: 64,
             name_words: 1024,
+            signatures: 4,
         })
     }
 
@@ -136,6 +142,7 @@ impl Maps {
             state: State::new(capacity),
             live: BTreeMap::new(),
             slots: BTreeMap::new(),
+            signed: BTreeMap::new(),
         }
     }
 
@@ -156,14 +163,25 @@ impl Maps {
                 slot,
                 old_slot,
                 answer,
+                signatures,
+                old_signatures,
             } => {
                 let live = self
                     .live
                     .get_mut(*rrset)
                     .expect("replacing a published RRset");
-                assert_eq!((live.id, live.slot), (*id, *old_slot), "{step:?}");
+                assert_eq!(
+                    (live.id, live.slot, live.signatures),
+                    (*id, *old_slot, *old_signatures),
+                    "{step:?}"
+                );
                 live.slot = *slot;
+                live.signatures = signatures.map(|(entry, _)| entry);
                 self.slots.insert((rrset.qtype, *slot), **answer);
+                match signatures {
+                    Some((_, stored)) => self.signed.insert((rrset.qtype, *slot), **stored),
+                    None => self.signed.remove(&(rrset.qtype, *slot)),
+                };
             }
             Step::Add {
                 rrset,
@@ -171,27 +189,40 @@ impl Maps {
                 slot,
                 record,
                 answer,
+                signatures,
             } => {
                 let live = Live {
                     id: *id,
                     slot: *slot,
                     record: *record,
+                    signatures: signatures.map(|(entry, _)| entry),
                 };
                 let old = self.live.insert((*rrset).clone(), live);
                 assert!(old.is_none(), "{step:?}: already published");
                 self.slots.insert((rrset.qtype, *slot), **answer);
+                match signatures {
+                    Some((_, stored)) => self.signed.insert((rrset.qtype, *slot), **stored),
+                    None => self.signed.remove(&(rrset.qtype, *slot)),
+                };
             }
         }
         self.state.apply(step);
         assert_eq!(self.state.published() as usize, self.live.len());
     }
 
-    /// Whether the maps answer exactly as `image` says.
+    /// Whether the maps answer exactly as `image` says, signatures included.
     fn hold(&self, image: &MapImage) -> bool {
+        let signed = |rrset: &RrsetId, slot| self.signed.get(&(rrset.qtype, slot));
         self.live
             .iter()
-            .map(|(rrset, live)| (rrset, &self.slots[&(rrset.qtype, live.slot)]))
-            .eq(image.rrsets.iter().map(|(rrset, answer)| (rrset, answer)))
+            .map(|(rrset, live)| {
+                let at = (rrset.qtype, live.slot);
+                (rrset, &self.slots[&at], signed(rrset, live.slot))
+            })
+            .eq(image
+                .rrsets
+                .iter()
+                .map(|(rrset, answer)| (rrset, answer, image.signatures_of(rrset))))
     }
 
     /// Plans `image` and carries the plan out; checks that the maps then answer with it.
@@ -275,6 +306,7 @@ fn a_new_schedule_or_cap_alone_replaces_the_set() {
             schedule: schedule.to_vec(),
             cap,
             signed: false,
+            rrsigs: None,
         };
         compile(&[rrset]).unwrap().image
     };
@@ -339,6 +371,7 @@ fn name_records_are_reused_after_a_grace_period() {
         v6: 8,
         names: 8,
         name_words: 4,
+        signatures: 0,
     });
     maps.publish(&image(&[("a", 1), ("b", 2)], &[]));
     assert_eq!(
@@ -369,6 +402,7 @@ fn more_rrsets_than_the_name_table_holds_fail_before_any_step() {
         v6: 8,
         names: 2,
         name_words: 64,
+        signatures: 0,
     });
     assert_eq!(
         maps.plan(&image(&[("a", 1), ("b", 2)], &[("a", 1)])),
@@ -437,6 +471,7 @@ fn random_publishes_never_reuse_what_a_reader_may_hold() {
         v6: names.len() as u32 + 2,
         names: 2 * names.len() as u32,
         name_words: 40,
+        signatures: 0,
     };
     let mut maps = Maps::with(capacity);
     let mut readers = Readers::default();
@@ -503,6 +538,7 @@ impl Readers {
                 id,
                 slot,
                 record,
+                ..
             } => {
                 let old = self.live[rrset];
                 assert_eq!(
@@ -621,3 +657,5 @@ fn check_accounting(maps: &Maps, capacity: Capacity) {
     assert_eq!(fill.name_words.used, used.len() as u32);
     assert_eq!(fill.name_words.capacity, capacity.name_words);
 }
+
+mod signatures;
