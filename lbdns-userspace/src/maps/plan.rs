@@ -458,6 +458,8 @@ pub struct Fill {
     pub names: Usage,
     /// 8-byte words of `NAME_WORDS`, which hold the names' records.
     pub name_words: Usage,
+    /// Entries of `SIGNATURES`, the RRSIGs of signed answer sets.
+    pub signatures: Usage,
 }
 
 /// What the maps do not say themselves: which ids, slots and records are free or retiring, and
@@ -505,6 +507,7 @@ impl State {
                 capacity: self.names,
             },
             name_words: self.numbering.records.usage(),
+            signatures: self.numbering.signatures.usage(),
         }
     }
 

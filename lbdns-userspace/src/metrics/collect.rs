@@ -151,11 +151,12 @@ impl Collector for Exposition {
         }
 
         if let Some((_, fill)) = &xdp {
-            let maps: [(&str, Usage, u32); 4] = [
+            let maps: [(&str, Usage, u32); 5] = [
                 ("answer_slots_a", fill.a_slots, 1),
                 ("answer_slots_aaaa", fill.aaaa_slots, 1),
                 ("name_entries", fill.names, 1),
                 ("name_bytes", fill.name_words, 8),
+                ("signature_entries", fill.signatures, 1),
             ];
             let mut metric = encoder.encode_descriptor(
                 "lbdns_xdp_map_used",
