@@ -75,20 +75,11 @@ fn nsec_zone() -> String {
     text
 }
 
-/// Base32 with the extended hex alphabet, for NSEC3 owners.
+/// Base32 with the extended hex alphabet (RFC 4648 §7), lowercase, for NSEC3 owners.
 fn base32hex(bytes: &[u8]) -> String {
-    let alphabet = b"0123456789abcdefghijklmnopqrstuv";
-    let mut out = String::new();
-    let (mut bits, mut pending) = (0u32, 0);
-    for &b in bytes {
-        bits = bits << 8 | u32::from(b);
-        pending += 8;
-        while pending >= 5 {
-            pending -= 5;
-            out.push(char::from(alphabet[(bits >> pending) as usize & 31]));
-        }
-    }
-    out
+    data_encoding::BASE32HEX_NOPAD
+        .encode(bytes)
+        .to_ascii_lowercase()
 }
 
 /// The zone signed with NSEC3 opt-out (salt AB, 1 iteration): the insecure delegation `i` has

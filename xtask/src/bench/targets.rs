@@ -33,8 +33,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(300);
 const RELOAD_TIMEOUT: Duration = START_TIMEOUT;
 /// After SIGTERM, how long before SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-/// How lbdns's log line for a finished reload ends: "zones reloaded", "zones and pools
-/// reloaded".
+/// The last word of lbdns's message for a finished reload ("zones reloaded", "zones and pools
+/// reloaded"), which structured fields (`zones=1 pools=0`) may follow.
 const RELOADED: &str = "reloaded";
 /// What lbdns logs once its XDP maps are full and the program is attached.
 const XDP_READY: &str = "XDP fast path ready";
@@ -368,7 +368,10 @@ impl Reloads {
         Self {
             done: log
                 .lines()
-                .filter(|l| l.trim_end().ends_with(RELOADED))
+                .filter(|l| {
+                    let message = l.split(": ").nth(1).unwrap_or_default();
+                    message.split(' ').take_while(|w| !w.contains('=')).last() == Some(RELOADED)
+                })
                 .count(),
             failed: log.lines().filter(|l| l.contains(RELOAD_FAILED)).count(),
         }
@@ -519,9 +522,11 @@ mod tests {
         let log = "2026-11-21T13:53:36.613486Z  INFO lbdns::serve: lbdns serving zones=1\n\
                    2026-11-21T13:54:34.305991Z  INFO lbdns::serve: zones and pools reloaded\n\
                    2026-11-21T13:55:00.000000Z  INFO lbdns::serve: zones reloaded\n\
+                   2026-11-21T13:55:30.000000Z  INFO lbdns::serve: zones and pools reloaded \
+                   zones=1 pools=0\n\
                    2026-11-21T13:56:00.000000Z ERROR lbdns::serve: zone.db:3: bad TTL\n\
                    2026-11-21T13:56:00.000001Z ERROR lbdns::serve: reload failed, still serving \
                    the previous zones\n";
-        assert_eq!(Reloads::count(log), Reloads { done: 2, failed: 1 });
+        assert_eq!(Reloads::count(log), Reloads { done: 3, failed: 1 });
     }
 }
