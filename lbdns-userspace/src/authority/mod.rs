@@ -3,6 +3,7 @@
 
 mod chains;
 mod denial;
+mod dname;
 mod edns;
 mod identity;
 mod lookup;
@@ -144,6 +145,8 @@ impl Catalog {
     }
 }
 
+#[cfg(test)]
+mod dname_tests;
 #[cfg(test)]
 mod dnssec_tests;
 #[cfg(test)]
