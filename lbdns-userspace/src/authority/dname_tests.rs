@@ -113,6 +113,9 @@ fn rfc_6672_section_3_3_the_owner_itself_answers_normally() {
     assert_eq!(answer(&dname), ["d.example.test. DNAME 21"]);
     let txt = ask(&catalog, "d.example.test.", RecordType::TXT, false);
     assert_eq!(types(&txt), [RecordType::TXT]);
+    // RFC 8482 §4.1, NSD's choice: another type than the DNAME answers ANY at the owner.
+    let any = ask(&catalog, "d.example.test.", RecordType::ANY, false);
+    assert_eq!(types(&any), [RecordType::TXT]);
     let nodata = ask(&catalog, "d.example.test.", RecordType::A, false);
     assert_eq!(nodata.metadata.response_code, ResponseCode::NoError);
     assert!(nodata.answers.is_empty());

@@ -214,10 +214,7 @@ pub fn resolve<'z>(
         }
         let wanted = match qtype {
             RecordType::A | RecordType::AAAA if pool_owner => pools.get(&original, qtype),
-            RecordType::ANY => node
-                .rrsets
-                .iter()
-                .find(|r| !matches!(r.rtype, RecordType::RRSIG | RecordType::NSEC3)),
+            RecordType::ANY => any_rrset(node),
             // NSEC3 records live only in the hashed chain (RFC 5155 §7.2.8).
             RecordType::NSEC3 => None,
             _ => node.get(qtype),
@@ -304,6 +301,29 @@ fn follow<'z>(
         signatures: None,
     });
     (qtype != RecordType::CNAME).then_some(next)
+}
+
+/// RFC 8482 §4.1 leaves the choice of the one RRset to the server; this is NSD's, so the two
+/// agree: the first of a small, popular type, else the last of any other type but DNSKEY and
+/// NSEC (in zone-file order), else the last of those. Signatures and the hashed chain never
+/// answer ANY.
+fn any_rrset(node: &Node) -> Option<&Rrset> {
+    let eligible = || {
+        node.rrsets
+            .iter()
+            .filter(|r| !matches!(r.rtype, RecordType::RRSIG | RecordType::NSEC3))
+    };
+    let preferred = |r: &&Rrset| {
+        matches!(
+            r.rtype,
+            RecordType::A | RecordType::AAAA | RecordType::SOA | RecordType::MX | RecordType::PTR
+        )
+    };
+    let shunned = |r: &&Rrset| matches!(r.rtype, RecordType::DNSKEY | RecordType::NSEC);
+    eligible()
+        .find(preferred)
+        .or_else(|| eligible().filter(|r| !shunned(r)).last())
+        .or_else(|| eligible().last())
 }
 
 /// The zone that answers `name`: the most specific, except that DS at the apex of a zone
