@@ -1,11 +1,15 @@
 //! RFC 1034 §4.3.2 resolution inside one zone, with RFC 4592 wildcards, RFC 8482 ANY and,
 //! for DO=1 queries to signed zones, RFC 4035 §3.1 signatures and denial proofs (`denial`).
+//! RFC 6672 DNAME redirection (`dname`) is followed like a CNAME.
 //! Pure: it reads zone data and returns which RRsets go in which section.
+
+use std::ops::Deref;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 
 use super::denial;
+use super::dname;
 use super::zone_data::{wildcard_of, Node, Rdata, Rrset, ZoneData};
 use super::{Catalog, PoolAnswers};
 
@@ -21,10 +25,29 @@ pub struct Placed<'z> {
     /// The owner on the wire: the query's own spelling for the first hop and for wildcard
     /// synthesis, so it compresses to the question and keeps 0x20 case.
     pub owner: Name,
-    pub rrset: &'z Rrset,
+    pub rrset: Held<'z>,
     pub ttl: u32,
     /// The RRSIGs that go out with the RRset (DO=1 in a signed zone).
     pub signatures: Option<&'z Rrset>,
+}
+
+/// An RRset of a zone, or one made for this answer alone: the CNAME that a DNAME
+/// synthesises (RFC 6672 §3.3) exists in no zone, so the answer owns it.
+#[derive(Debug)]
+pub enum Held<'z> {
+    Zone(&'z Rrset),
+    Made(Box<Rrset>),
+}
+
+impl Deref for Held<'_> {
+    type Target = Rrset;
+
+    fn deref(&self) -> &Rrset {
+        match self {
+            Self::Zone(rrset) => rrset,
+            Self::Made(rrset) => rrset,
+        }
+    }
 }
 
 impl Placed<'_> {
@@ -89,7 +112,7 @@ impl<'z> Resolution<'z> {
             signatures: signed.then(|| node.signatures(rrset.rtype)).flatten(),
             ttl: rrset.ttl,
             owner,
-            rrset,
+            rrset: Held::Zone(rrset),
         };
         let list = match section {
             Section::Answer => &mut self.answer,
@@ -98,7 +121,7 @@ impl<'z> Resolution<'z> {
         };
         if !list
             .iter()
-            .any(|p| std::ptr::eq(p.rrset, rrset) && p.owner == placed.owner)
+            .any(|p| std::ptr::eq(&*p.rrset, rrset) && p.owner == placed.owner)
         {
             list.push(placed);
         }
@@ -110,7 +133,7 @@ impl<'z> Resolution<'z> {
         let apex = zone.node(&zone.apex).expect("the apex exists");
         self.authority.push(Placed {
             owner: soa.name.clone(),
-            rrset: soa,
+            rrset: Held::Zone(soa),
             ttl: zone.negative_ttl(),
             signatures: signed.then(|| apex.signatures(RecordType::SOA)).flatten(),
         });
@@ -148,6 +171,22 @@ pub fn resolve<'z>(
             None if pool_owner => (&EMPTY_NODE, lower),
             None => {
                 let (encloser, wildcard) = zone.closest_encloser(&lower);
+                // RFC 6672 §3.3: a DNAME at the closest encloser redirects every name below
+                // it, before wildcards and NXDOMAIN are considered.
+                if let Some(redirect) = dname::at(zone, &encloser) {
+                    match follow(&mut res, redirect, &name, qtype, signed) {
+                        Some(next) => match zone_for(catalog, &next, qtype) {
+                            Some(next_zone) => {
+                                zone = next_zone;
+                                name = next;
+                                continue;
+                            }
+                            // Outside every zone we serve, the resolver carries on.
+                            None => return Some(res),
+                        },
+                        None => return Some(res),
+                    }
+                }
                 let Some(wildcard) = wildcard else {
                     if signed && !denial::nxdomain(zone, &mut res, &lower, &encloser) {
                         res.rcode = ResponseCode::ServFail;
@@ -175,10 +214,7 @@ pub fn resolve<'z>(
         }
         let wanted = match qtype {
             RecordType::A | RecordType::AAAA if pool_owner => pools.get(&original, qtype),
-            RecordType::ANY => node
-                .rrsets
-                .iter()
-                .find(|r| !matches!(r.rtype, RecordType::RRSIG | RecordType::NSEC3)),
+            RecordType::ANY => any_rrset(node),
             // NSEC3 records live only in the hashed chain (RFC 5155 §7.2.8).
             RecordType::NSEC3 => None,
             _ => node.get(qtype),
@@ -205,11 +241,9 @@ pub fn resolve<'z>(
         };
         let target = LowerName::new(&target.0);
         // A name seen before means a loop: every CNAME of it is already in the answer.
-        if res
-            .answer
-            .iter()
-            .any(|placed| LowerName::new(&placed.owner) == target)
-        {
+        if res.answer.iter().any(|placed| {
+            placed.rrset.rtype == RecordType::CNAME && LowerName::new(&placed.owner) == target
+        }) {
             return Some(res);
         }
         // Outside every zone we serve, the resolver carries on from here.
@@ -221,6 +255,75 @@ pub fn resolve<'z>(
     }
     // An absurdly long chain: answer with what we have, as other servers do.
     Some(res)
+}
+
+/// RFC 6672 §3.3 step 3c, as NSD answers it: the DNAME RRset (signed when `signed`), then
+/// the CNAME it synthesises for `name`, unsigned (§5.3.1), with the DNAME's TTL. Returns the
+/// name to carry on from, or `None` when the answer is complete: a CNAME query (the
+/// synthesised CNAME answers it), a loop, or a target too long to exist (YXDOMAIN, §2.2).
+fn follow<'z>(
+    res: &mut Resolution<'z>,
+    redirect: dname::Redirect<'z>,
+    name: &Name,
+    qtype: RecordType,
+    signed: bool,
+) -> Option<Name> {
+    let dname::Redirect {
+        owner,
+        node,
+        rrset,
+        target,
+    } = redirect;
+    // The owner as the query spells it, so it compresses into the question.
+    let owner = name.trim_to(usize::from(owner.num_labels()));
+    let seen = res.answer.iter().any(|p| std::ptr::eq(&*p.rrset, rrset));
+    res.place(Section::Answer, owner.clone(), node, rrset, signed);
+    // A DNAME whose target lies below its owner matches its own result again: stop at the
+    // second visit, as NSD does.
+    if seen && owner.zone_of(&target) {
+        return None;
+    }
+    let Some(next) = dname::substitute(name, &owner, &target) else {
+        res.rcode = ResponseCode::YXDomain;
+        return None;
+    };
+    let cname = dname::synthesise(name, &next, rrset.ttl);
+    let repeated = res.answer.iter().any(|p| {
+        p.rrset.rtype == RecordType::CNAME && p.owner == *name && p.rrset.rdatas == cname.rdatas
+    });
+    if repeated {
+        return None;
+    }
+    res.answer.push(Placed {
+        owner: name.clone(),
+        ttl: cname.ttl,
+        rrset: Held::Made(Box::new(cname)),
+        signatures: None,
+    });
+    (qtype != RecordType::CNAME).then_some(next)
+}
+
+/// RFC 8482 §4.1 leaves the choice of the one RRset to the server; this is NSD's, so the two
+/// agree: the first of a small, popular type, else the last of any other type but DNSKEY and
+/// NSEC (in zone-file order), else the last of those. Signatures and the hashed chain never
+/// answer ANY.
+fn any_rrset(node: &Node) -> Option<&Rrset> {
+    let eligible = || {
+        node.rrsets
+            .iter()
+            .filter(|r| !matches!(r.rtype, RecordType::RRSIG | RecordType::NSEC3))
+    };
+    let preferred = |r: &&Rrset| {
+        matches!(
+            r.rtype,
+            RecordType::A | RecordType::AAAA | RecordType::SOA | RecordType::MX | RecordType::PTR
+        )
+    };
+    let shunned = |r: &&Rrset| matches!(r.rtype, RecordType::DNSKEY | RecordType::NSEC);
+    eligible()
+        .find(preferred)
+        .or_else(|| eligible().filter(|r| !shunned(r)).last())
+        .or_else(|| eligible().last())
 }
 
 /// The zone that answers `name`: the most specific, except that DS at the apex of a zone

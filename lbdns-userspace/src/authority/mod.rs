@@ -3,6 +3,7 @@
 
 mod chains;
 mod denial;
+mod dname;
 mod edns;
 mod identity;
 mod lookup;
@@ -156,6 +157,8 @@ impl Catalog {
     }
 }
 
+#[cfg(test)]
+mod dname_tests;
 #[cfg(test)]
 mod dnssec_tests;
 #[cfg(test)]

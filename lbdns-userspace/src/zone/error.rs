@@ -139,6 +139,10 @@ pub enum ZoneErrorKind {
     CnameAndOther(String),
     #[error("{0} has more than one CNAME")]
     MultipleCname(String),
+    #[error("{0} has more than one DNAME (RFC 6672 §2.4)")]
+    MultipleDname(String),
+    #[error("{name} is below the DNAME at {dname}, where no data may exist (RFC 6672 §2.4)")]
+    DataBelowDname { name: String, dname: String },
     #[error("the zone apex cannot be a CNAME")]
     ApexCname,
     #[error("no NS records at the zone apex {0}")]

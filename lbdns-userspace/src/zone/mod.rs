@@ -330,6 +330,8 @@ fn validate(
             Some(ZoneErrorKind::ApexCname)
         } else if rtype == RecordType::CNAME && types.contains(&RecordType::CNAME) {
             Some(ZoneErrorKind::MultipleCname(r.record.name.to_string()))
+        } else if rtype == RecordType::DNAME && types.contains(&RecordType::DNAME) {
+            Some(ZoneErrorKind::MultipleDname(r.record.name.to_string()))
         } else if rtype == RecordType::CNAME {
             types
                 .iter()
@@ -346,6 +348,7 @@ fn validate(
             }
         }
     }
+    data_below_dname(&records, &types_at, &apex, &mut errors);
     let (dnssec_errors, mut warnings) = dnssec::check(&records, &apex);
     for error in dnssec_errors {
         errors.push(error);
@@ -365,6 +368,60 @@ fn validate(
         records,
         warnings,
     })
+}
+
+/// RFC 6672 §2.4: "Resource records MUST NOT exist at any subdomain of the owner of a DNAME
+/// RR." NSD refuses such a zone, and so do we: it is what lets lookup treat every name below
+/// a DNAME owner as redirected, and the XDP maps hold no name below one. The NSEC3 records
+/// of a DNAME-at-apex zone are exempt: they live in the hashed chain, not the name space
+/// (RFC 5155 §7.2.8). One error per owner below, naming its first record.
+fn data_below_dname(
+    records: &[SourceRecord],
+    types_at: &HashMap<LowerName, HashSet<RecordType>>,
+    apex: &LowerName,
+    errors: &mut ZoneErrors,
+) {
+    let is_dname = |name: &LowerName| {
+        types_at
+            .get(name)
+            .is_some_and(|types| types.contains(&RecordType::DNAME))
+    };
+    if !types_at.keys().any(is_dname) {
+        return;
+    }
+    let mut reported = HashSet::new();
+    for r in records {
+        let owner = LowerName::new(&r.record.name);
+        let hashed = types_at.get(&owner).is_some_and(|types| {
+            types
+                .iter()
+                .all(|&t| matches!(t, RecordType::NSEC3 | RecordType::RRSIG))
+        });
+        if hashed || owner == *apex || reported.contains(&owner) {
+            continue;
+        }
+        let mut parent = owner.base_name();
+        let dname = loop {
+            if is_dname(&parent) {
+                break Some(parent);
+            }
+            if parent == *apex || parent.is_root() {
+                break None;
+            }
+            parent = parent.base_name();
+        };
+        if let Some(dname) = dname {
+            errors.push(ZoneError {
+                file: r.file.to_path_buf(),
+                line: r.line,
+                kind: ZoneErrorKind::DataBelowDname {
+                    name: r.record.name.to_string(),
+                    dname: dname.to_string(),
+                },
+            });
+            reported.insert(owner);
+        }
+    }
 }
 
 /// RFC 4035 §2.5: a signed zone has the CNAME's signatures and an NSEC beside it.

@@ -225,3 +225,21 @@ fn the_example_zone_loads_cleanly() {
     assert!(zone.warnings.is_empty(), "{:?}", zone.warnings);
     assert_eq!(zone.origin.to_ascii(), "example.com.");
 }
+
+#[test]
+fn rfc_6672_section_2_4_no_data_below_a_dname_and_one_dname_per_owner() {
+    let text = format!("{SOA}d DNAME target.test.\nd A 198.18.0.1\n");
+    assert_eq!(parse(&text).unwrap().records.len(), 4);
+    let below = error(&format!("{text}x.y.d A 198.18.0.2\nx.y.d TXT \"t\"\n"));
+    assert_eq!(below.line, 7);
+    assert!(
+        matches!(below.kind, ZoneErrorKind::DataBelowDname { ref dname, .. } if dname == "d.example.test.")
+    );
+    let two = error(&format!("{text}d DNAME other.test.\n"));
+    assert!(matches!(two.kind, ZoneErrorKind::MultipleDname(_)));
+    let cname = error(&format!("{text}d CNAME x\n"));
+    assert!(matches!(cname.kind, ZoneErrorKind::CnameAndOther(_)));
+    // §2.3: a DNAME at the apex redirects the whole zone; the apex keeps its SOA and NS.
+    let apex = parse(&format!("{SOA}@ DNAME example.net.\n")).unwrap();
+    assert_eq!(apex.records.len(), 3);
+}

@@ -272,6 +272,7 @@ fn corpus_is_well_formed() -> Result<()> {
         "nxdomain",
         "nodata",
         "cname",
+        "dname",
         "wildcard",
         "delegation",
         "nested",
