@@ -6,10 +6,10 @@
 //! Which queries the program must answer is decided here from the zones, with lbdns's own
 //! `compile::hot_rrsets` and `compile::compile` (the RRsets the daemon puts in the maps), and from the query bytes,
 //! conservatively: a UDP query with one IN A or AAAA question for a hot name, no header flag
-//! but RD, AD and CD, no EDNS or EDNS version 0 without options, not DO=1 for a signed RRset,
-//! whose reply fits 512 octets or the advertised size. The program answers more than that
-//! (NSID, and DO=1 for signed sets once the maps hold signatures); those count as answered but
-//! are not required.
+//! but RD, AD and CD, no EDNS or EDNS version 0 without options, not DO=1 for a signed RRset
+//! unless the maps hold its RRSIGs, whose reply (with those RRSIGs under DO=1) fits 512 octets
+//! or the advertised size up to 1232. The program answers more than that (NSID); those count as
+//! answered but are not required.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -35,6 +35,8 @@ const ANSWERED: [&str; 2] = ["answered_a", "answered_aaaa"];
 const RECORD_FIXED_LEN: usize = 12;
 /// Bytes of an OPT record without options.
 const OPT_LEN: usize = 11;
+/// The largest UDP reply either path sends, whatever the requester advertises.
+const EDNS_PAYLOAD: usize = 1232;
 /// The header flags a query the program answers may carry: RD, AD and CD.
 const ANSWERABLE_FLAGS: u16 = 0x0100 | 0x0020 | 0x0010;
 
@@ -44,6 +46,8 @@ struct Hot {
     records: usize,
     addr_len: usize,
     signed: bool,
+    /// Octets of the RRSIG records a DO=1 reply carries, when the maps hold them.
+    rrsig_len: Option<usize>,
 }
 
 /// The hot RRsets of the zones lbdns serves that its maps hold, by (lowercase wire-format owner, RR type).
@@ -61,7 +65,9 @@ impl HotNames {
         let rrsets = hot_rrsets(&catalog);
         // What the compiler leaves out of the maps (more addresses than an answer set holds)
         // the socket path answers alone.
-        let skipped = compile(&rrsets)?.skipped;
+        let compiled = compile(&rrsets)?;
+        let skipped = compiled.skipped;
+        let too_large = compiled.signatures_too_large;
         let hot = rrsets
             .into_iter()
             .filter(|rrset| {
@@ -77,10 +83,21 @@ impl HotNames {
                 let records = rrset
                     .cap
                     .map_or(rrset.addrs.len(), |cap| cap.min(rrset.addrs.len()));
+                let stored = !too_large
+                    .iter()
+                    .any(|id| id.name == rrset.name && id.qtype == rrset.qtype);
+                let rrsig_len = rrset.rrsigs.as_ref().filter(|_| stored).map(|rrsigs| {
+                    rrsigs
+                        .rdatas
+                        .iter()
+                        .map(|rdata| RECORD_FIXED_LEN + rdata.len())
+                        .sum()
+                });
                 let hot = Hot {
                     records,
                     addr_len,
                     signed: rrset.signed,
+                    rrsig_len,
                 };
                 ((rrset.name, rrset.qtype.rr_type()), hot)
             })
@@ -109,8 +126,13 @@ impl HotNames {
             None => answer_end <= 512,
             Some(edns) => {
                 let plain = edns.version == 0 && edns.options.is_empty();
-                let limit = usize::from(edns.payload).max(512);
-                plain && !(edns.dnssec_ok && hot.signed) && answer_end + OPT_LEN <= limit
+                let limit = usize::from(edns.payload).clamp(512, EDNS_PAYLOAD);
+                let end = match (edns.dnssec_ok && hot.signed, hot.rrsig_len) {
+                    (false, _) => Some(answer_end),
+                    (true, Some(rrsigs)) => Some(answer_end + rrsigs),
+                    (true, None) => None,
+                };
+                plain && end.is_some_and(|end| end + OPT_LEN <= limit)
             }
         };
         fits && hot.records > 0
