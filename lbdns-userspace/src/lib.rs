@@ -2,11 +2,11 @@
 //!
 //! Data flows one way: `zone` (master files → records) → `authority` (records → answers) →
 //! `server` (sockets); `authority` → `compile` (hot RRsets → map image) → `maps` (the XDP maps);
-//! `health` verdicts → `pool` state → `balance` (pool answers for both paths). See
-//! ARCHITECTURE.md for the whole picture.
+//! `health` verdicts → `pool` state. `served` owns the state both paths answer from and the
+//! one way a change (reload, health verdict, drain) reaches them. See ARCHITECTURE.md for the
+//! whole picture.
 
 pub mod authority;
-pub mod balance;
 pub mod compile;
 pub mod config;
 pub mod control;
@@ -17,6 +17,7 @@ pub mod maps;
 pub mod metrics;
 pub mod pool;
 pub mod privilege;
+pub mod served;
 pub mod server;
 pub mod systemd;
 pub mod xdp;

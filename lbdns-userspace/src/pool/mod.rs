@@ -3,13 +3,14 @@
 //!
 //! Pure, no I/O: `config` validates the `[[pool]]` entries into the `model`; `select` is the
 //! one definition of what a pool answers, shared by the socket and XDP paths; `state` keeps
-//! the endpoints' health and drain flags and recompiles selections when they change. The
-//! probing lives in `crate::health`.
+//! the endpoints' health and drain flags and recompiles selections when they change; `status`
+//! shows them for `lbdns status`. The probing lives in `crate::health`.
 
 mod config;
 mod model;
 mod select;
 mod state;
+mod status;
 
 pub use config::{
     validate, BadCheckAddress, BadDuration, CheckAddress, CheckEntry, CheckKind, ConfigDuration,
@@ -20,3 +21,4 @@ pub use config::{
 pub use model::{Check, Endpoint, HttpProbe, OnAllDown, Policy, Pool, Probe, Target, MAX_BODY};
 pub use select::{Candidate, Rule, Selection, MAX_ADDRESSES, MAX_SCHEDULE};
 pub use state::{EndpointState, PoolId, PoolSet, Selections, UnknownEndpoint};
+pub use status::{status, status_json};

@@ -1,76 +1,11 @@
-//! Pools at run time: checking them against the served zones, and turning their endpoints'
-//! state into the answers both paths give. Pure; `serve` decides when to apply them.
+//! `lbdns status`: the pools, their endpoints' health and drains, as text and as JSON.
 
 use std::fmt::Write as _;
 
-use hickory_proto::rr::{LowerName, Name, RecordType};
 use serde_json::{json, Value};
 
-use crate::authority::{Catalog, Order, PoolAnswers, Rdata, Rrset};
+use super::PoolSet;
 use crate::health::TargetStatus;
-use crate::pool::{Placement, PoolSet, Selection, Zones};
-
-/// The served zones, as pool validation asks about them.
-#[derive(Debug)]
-pub struct CatalogZones<'a>(pub &'a Catalog);
-
-impl Zones for CatalogZones<'_> {
-    fn placement(&self, owner: &Name) -> Placement {
-        let Some(zone) = self.0.zone_for(owner) else {
-            return Placement::Outside;
-        };
-        if let Some((cut, _)) = zone.cut_above(owner, true) {
-            return Placement::Delegated {
-                cut: Name::from(&cut),
-            };
-        }
-        let node = zone.node(&LowerName::new(owner));
-        if node.is_some_and(|node| node.get(RecordType::CNAME).is_some()) {
-            return Placement::Cname;
-        }
-        if zone.has_dnskey() {
-            return Placement::Signed {
-                zone: zone.origin.clone(),
-            };
-        }
-        Placement::Authoritative
-    }
-}
-
-/// What every pool answers in the state `pools` describes.
-pub fn answers(pools: &PoolSet) -> PoolAnswers {
-    let mut answers = PoolAnswers::default();
-    for (id, pool) in pools.pools().iter().enumerate() {
-        let selections = pools.selections(id);
-        let mut set = |rtype, selection: Option<(Vec<Rdata>, Order)>| {
-            if let Some((rdatas, order)) = selection {
-                answers.set(Rrset::new(
-                    pool.owner.clone(),
-                    rtype,
-                    pool.ttl,
-                    rdatas,
-                    order,
-                ));
-            }
-        };
-        set(RecordType::A, rdatas(&selections.v4, Rdata::A));
-        set(RecordType::AAAA, rdatas(&selections.v6, Rdata::Aaaa));
-    }
-    answers
-}
-
-/// The records and order of one family's selection; `None` (NODATA) when it has no addresses.
-fn rdatas<T: Copy>(
-    selection: &Selection<T>,
-    rdata: impl Fn(T) -> Rdata,
-) -> Option<(Vec<Rdata>, Order)> {
-    (!selection.is_nodata()).then(|| {
-        (
-            selection.addresses.iter().map(|&a| rdata(a)).collect(),
-            selection.order(),
-        )
-    })
-}
 
 /// `lbdns status`: every pool, its endpoints, their health and last check, and the checker's
 /// counters, as a plain-text table.

@@ -1,0 +1,104 @@
+//! Loading what the daemon serves from its settings: the configuration file and flags, every
+//! zone, the catalog with its pool owners and identity, and the pools checked against it.
+
+use std::path::Path;
+
+use crate::authority::{Catalog, DuplicateZone};
+use crate::config::{ConfigError, Overrides, Settings};
+use crate::pool::{self, PoolConfigError, PoolSet};
+use crate::zone::{self, Zone, ZoneErrors};
+
+use super::answers::answers;
+use super::owners::CatalogZones;
+
+/// Why nothing was loaded. Every variant names its `file:line` or its cause; [`messages`]
+/// gives one line each, so start-up and `check` print them plainly and a reload logs them.
+///
+/// [`messages`]: LoadError::messages
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("no zones to serve: give --zone FILE or [[zone]] in --config")]
+    NoZones,
+    /// Every zone file's errors, not only the first file's: one pass finds them all.
+    #[error("{} zone file(s) with errors", .0.len())]
+    Zones(Vec<ZoneErrors>),
+    #[error(transparent)]
+    Catalog(#[from] DuplicateZone),
+    #[error(transparent)]
+    Pools(#[from] PoolConfigError),
+}
+
+impl LoadError {
+    /// One `file:line: message` line per error.
+    pub fn messages(&self) -> Vec<String> {
+        match self {
+            Self::Zones(errors) => errors.iter().flat_map(ZoneErrors::messages).collect(),
+            other => vec![other.to_string()],
+        }
+    }
+}
+
+/// What one load produced: the catalog both paths answer from, the zones it was built from
+/// (for the metrics and `check`, then dropped) and the pools in their configured state.
+#[derive(Debug)]
+pub struct Loaded {
+    pub catalog: Catalog,
+    pub zones: Vec<Zone>,
+    pub pools: PoolSet,
+}
+
+/// Combines the configuration file and the flags (whose zones come on top of the file's).
+pub fn settings(config: Option<&Path>, overrides: Overrides) -> Result<Settings, LoadError> {
+    let settings = Settings::new(config, overrides)?;
+    if settings.zones.is_empty() {
+        return Err(LoadError::NoZones);
+    }
+    Ok(settings)
+}
+
+/// Signatures named one by one in the expiry warnings of a zone.
+const MAX_EXPIRY_WARNINGS: usize = 10;
+
+/// Loads every zone, builds the catalog, and checks the pools against it; logs zone warnings.
+/// The pool answers are set in the catalog, so it answers as soon as it is put in service.
+pub fn load(settings: &Settings) -> Result<Loaded, LoadError> {
+    let zones = zone::load_all(&settings.zones).map_err(LoadError::Zones)?;
+    for warning in zones.iter().flat_map(|z| &z.warnings) {
+        tracing::warn!("{warning}");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let window = settings.expiry_warning.as_secs();
+    // A zone near expiry has a signature on every RRset: name a few, count the rest.
+    for zone in &zones {
+        let expiring = zone::dnssec::expiring(zone, now, window);
+        for warning in expiring.iter().take(MAX_EXPIRY_WARNINGS) {
+            tracing::warn!("{warning}");
+        }
+        if let Some(more) = expiring.len().checked_sub(MAX_EXPIRY_WARNINGS + 1) {
+            tracing::warn!(
+                "zone {}: {} more signatures expire within the warning window",
+                zone.origin,
+                more + 1
+            );
+        }
+    }
+    let catalog = Catalog::new(&zones)?;
+    let pools = match &settings.source {
+        Some(text) => pool::validate(&settings.pools, text.source(), &CatalogZones(&catalog))?,
+        None => Vec::new(),
+    };
+    let catalog = catalog
+        .with_pool_owners(pools.iter().map(|p| p.owner.clone()))
+        .with_identity(settings.identity.clone());
+    let pools = PoolSet::new(pools);
+    catalog.set_pools(answers(&pools));
+    Ok(Loaded {
+        catalog,
+        zones,
+        pools,
+    })
+}

@@ -1,0 +1,227 @@
+//! The served state: what both paths answer from, and the one way a change reaches them.
+//!
+//! [`Served`] owns the catalog the socket path answers from, the pools with their health and
+//! drains, the health checker's targets, and the XDP maps. Every change takes the same path:
+//!
+//! change → [`PoolSet`] or a freshly [`load`]ed catalog → pool [`answers`](answers::answers)
+//! set in the catalog → [`Xdp::publish`] (hot RRsets → compile → map writer) → the socket path's
+//! catalog swapped in (on a reload; pool answers are swapped inside the catalog).
+//!
+//! - a health verdict: [`Served::health_changed`] → `PoolSet::set_health` → `apply`;
+//! - a drain or undrain: [`Served::set_drained`] → `PoolSet::set_drained` → `apply`;
+//! - a zone set replaced (SIGHUP, `lbdns reload`): [`Served::replace`] → [`load`], health and
+//!   drains carried over, then published to the maps before the socket path swaps.
+//!
+//! The daemon (`serve.rs`) owns the threads and signals that call these; `load` is also what
+//! `lbdns check` runs.
+
+mod answers;
+mod load;
+mod memory;
+mod owners;
+mod publish;
+mod reload;
+
+pub use answers::answers;
+pub use load::{load, settings, LoadError, Loaded};
+pub use memory::release_freed_memory;
+pub use owners::CatalogZones;
+pub use publish::Xdp;
+pub use reload::{ReloadFailed, Reloaded};
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Result;
+use arc_swap::ArcSwap;
+use serde_json::{json, Value};
+
+use crate::authority::Catalog;
+use crate::config::{Overrides, XdpSettings};
+use crate::health::{Checker, HealthChange};
+use crate::metrics::{self, Metrics};
+use crate::pool::{self, PoolSet, UnknownEndpoint};
+use crate::xdp::FastPath;
+
+/// Where the fast path stands, for `lbdns stats` and `status`.
+#[derive(Debug)]
+pub enum FastPathState {
+    /// Filling its maps with the XDP lock held, for seconds with a million names.
+    Starting,
+    /// Not configured, or detached after a failed publish.
+    Off,
+    /// Running: its counters as `name value` lines.
+    Running(String),
+}
+
+/// Everything that changes while the daemon runs, shared by the signal loop, the health
+/// thread and the control socket. Lock order: `pools`, then `checker`, then `xdp`.
+pub struct Served {
+    catalog: Arc<ArcSwap<Catalog>>,
+    pools: Mutex<PoolSet>,
+    checker: Mutex<Checker>,
+    xdp: Mutex<Option<Xdp>>,
+    /// Set while the fast path fills its maps with the XDP lock held: `lbdns stats` and
+    /// `status` say so instead of waiting for the lock.
+    xdp_starting: AtomicBool,
+    metrics: Arc<Metrics>,
+    /// Where the zones and configuration come from, read again on each reload.
+    config: Option<PathBuf>,
+    overrides: Overrides,
+}
+
+impl Served {
+    /// Puts a loaded catalog and its pools in service; `xdp_starting` when a fast path will
+    /// be started with [`Served::start_xdp`].
+    /// `config` and `overrides` are read again on each [`Served::replace`].
+    pub fn new(
+        catalog: Catalog,
+        pools: PoolSet,
+        checker: Checker,
+        metrics: Arc<Metrics>,
+        xdp_starting: bool,
+        config: Option<PathBuf>,
+        overrides: Overrides,
+    ) -> Self {
+        Self {
+            catalog: Arc::new(ArcSwap::from_pointee(catalog)),
+            pools: Mutex::new(pools),
+            checker: Mutex::new(checker),
+            xdp: Mutex::new(None),
+            xdp_starting: AtomicBool::new(xdp_starting),
+            metrics,
+            config,
+            overrides,
+        }
+    }
+
+    /// The catalog the socket path answers from.
+    pub fn catalog(&self) -> &Arc<ArcSwap<Catalog>> {
+        &self.catalog
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// A health verdict: the pools that hold its target answer anew on both paths.
+    pub fn health_changed(&self, change: &HealthChange) {
+        let mut pools = lock(&self.pools);
+        if !pools.set_health(&change.target, change.up).is_empty() {
+            self.apply(&pools);
+        }
+    }
+
+    /// Drains (or undrains) `address` in every pool that has it; returns how many changed.
+    pub fn set_drained(&self, address: IpAddr, drain: bool) -> Result<usize, UnknownEndpoint> {
+        let mut pools = lock(&self.pools);
+        let changed = pools.set_drained(address, drain)?;
+        if !changed.is_empty() {
+            self.apply(&pools);
+        }
+        Ok(changed.len())
+    }
+
+    /// Recomputes the pool answers from `pools` and applies them to both paths: the socket
+    /// path at once, the XDP maps next (only changed answer sets are rewritten). If the maps
+    /// cannot be written, XDP is detached, so the socket path (always right) answers alone.
+    fn apply(&self, pools: &PoolSet) {
+        let catalog = self.catalog.load();
+        catalog.set_pools(answers(pools));
+        self.publish(&catalog);
+    }
+
+    /// Makes the XDP maps answer what `catalog` answers, if the fast path runs.
+    fn publish(&self, catalog: &Catalog) {
+        let mut xdp = lock(&self.xdp);
+        if let Some(fast) = xdp.as_mut() {
+            match fast.publish(catalog) {
+                Ok(()) => self.metrics.xdp_published(fast.writer.fill()),
+                Err(error) => {
+                    tracing::error!("{error:#}; detaching XDP, the socket path answers everything");
+                    self.metrics.xdp_stopped();
+                    *xdp = None;
+                }
+            }
+        }
+    }
+
+    /// Fills the maps of the loaded fast path from the catalog now in force and attaches it.
+    /// Holds the XDP lock throughout, so a health change or reload meanwhile waits and then
+    /// publishes on top: the maps never miss a change.
+    pub fn start_xdp(&self, fast: FastPath, settings: &XdpSettings) -> Result<()> {
+        let mut xdp = lock(&self.xdp);
+        let started = Xdp::start(fast, settings, &self.catalog.load());
+        self.xdp_starting.store(false, Ordering::Relaxed);
+        let started = started?;
+        self.metrics
+            .xdp_started(started.fast.counter_map(), started.writer.fill());
+        *xdp = Some(started);
+        Ok(())
+    }
+
+    /// Detaches the fast path from every interface; returns its last counters.
+    pub fn stop_xdp(&self) -> Option<String> {
+        let xdp = lock(&self.xdp).take()?;
+        Some(xdp.stats())
+    }
+
+    pub fn xdp_state(&self) -> FastPathState {
+        if self.xdp_starting.load(Ordering::Relaxed) {
+            return FastPathState::Starting;
+        }
+        match &*lock(&self.xdp) {
+            Some(xdp) => FastPathState::Running(xdp.stats()),
+            None => FastPathState::Off,
+        }
+    }
+
+    /// The fast path's state and counters, for `--json` replies.
+    pub fn xdp_json(&self) -> Value {
+        if self.xdp_starting.load(Ordering::Relaxed) {
+            return json!({ "state": "starting" });
+        }
+        match &*lock(&self.xdp) {
+            Some(xdp) => xdp.stats_json(),
+            None => json!({ "state": "off" }),
+        }
+    }
+
+    /// `lbdns status` for the pools, as text.
+    pub fn status(&self) -> String {
+        let health = lock(&self.checker).snapshot();
+        pool::status(&lock(&self.pools), &health)
+    }
+
+    /// `lbdns status --json` for the pools.
+    pub fn status_json(&self) -> Value {
+        let health = lock(&self.checker).snapshot();
+        pool::status_json(&lock(&self.pools), &health)
+    }
+
+    /// Every pool endpoint's state, for a scrape.
+    pub fn endpoint_samples(&self) -> Vec<metrics::pools::EndpointSample> {
+        let pools = lock(&self.pools);
+        let health = lock(&self.checker).snapshot();
+        metrics::pools::endpoints(&pools, &health)
+    }
+}
+
+impl std::fmt::Debug for Served {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Served")
+            .field("pools", &self.pools)
+            .field("xdp", &self.xdp)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these is a bug already reported; keep serving.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,130 @@
+//! Publishing to the fast path: the XDP program and the writer of its maps, and the one step
+//! that carries the catalog in force to them (catalog → hot RRsets → compile → map writer).
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+
+use crate::authority::Catalog;
+use crate::config::XdpSettings;
+use crate::maps::MapWriter;
+use crate::xdp::FastPath;
+use crate::{compile, ebpf_object};
+
+use super::memory::release_freed_memory;
+
+/// The XDP program and the writer of its maps, kept together for the daemon's lifetime.
+pub struct Xdp {
+    pub(super) fast: FastPath,
+    pub(super) writer: MapWriter,
+}
+
+impl std::fmt::Debug for Xdp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Xdp")
+            .field("fast", &self.fast)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Xdp {
+    /// Starts loading the program (creating its maps and running the verifier) on a thread of
+    /// its own: with large maps that takes seconds, as does reading large zones, and neither
+    /// needs the other.
+    pub fn load(settings: &XdpSettings) -> std::thread::JoinHandle<Result<FastPath>> {
+        let config = settings.maps;
+        std::thread::spawn(move || {
+            FastPath::load(ebpf_object::PROGRAM, &config).context("cannot load the XDP program")
+        })
+    }
+
+    /// Fills the maps of the loaded program from `catalog`, then attaches it: maps first, so
+    /// the program never runs with maps that lag behind the socket path.
+    pub fn start(mut fast: FastPath, settings: &XdpSettings, catalog: &Catalog) -> Result<Self> {
+        let started = std::time::Instant::now();
+        let writer = fast.map_writer().context("cannot open the XDP maps")?;
+        let mut xdp = Self { fast, writer };
+        xdp.publish(catalog)?;
+        // The image of every hot RRset, and its copies on the way, are gone.
+        release_freed_memory();
+        for interface in &settings.interfaces {
+            let mode = xdp
+                .fast
+                .attach(interface, settings.mode)
+                .with_context(|| format!("cannot attach XDP to {interface}"))?;
+            tracing::info!(%interface, %mode, port = settings.maps.dns_port, "XDP fast path attached");
+        }
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "XDP fast path ready"
+        );
+        Ok(xdp)
+    }
+
+    /// Makes the maps answer exactly what `catalog` answers directly.
+    pub fn publish(&mut self, catalog: &Catalog) -> Result<()> {
+        let compiled = compile::compile(&compile::hot_rrsets(catalog))
+            .context("cannot compile the zones for XDP")?;
+        for skipped in &compiled.skipped {
+            tracing::info!(rrset = ?skipped.id, reason = ?skipped.reason, "left to the socket path");
+        }
+        for rrset in &compiled.signatures_too_large {
+            tracing::info!(
+                ?rrset,
+                "RRSIGs larger than the XDP signature store: DO=1 queries left to the socket path"
+            );
+        }
+        let report = self
+            .writer
+            .publish(&compiled.image)
+            .context("cannot write the XDP maps")?;
+        self.writer
+            .publish_nsid(compile::nsid(catalog.identity()).as_ref())
+            .context("cannot write the XDP program's NSID")?;
+        tracing::debug!(
+            written = report.written,
+            removed = report.removed,
+            unchanged = report.unchanged,
+            grace_period = report.waited,
+            "XDP maps published"
+        );
+        Ok(())
+    }
+
+    /// The counters as `name value` lines, for `lbdns stats` and the exit log.
+    pub fn stats(&self) -> String {
+        let mut out = String::new();
+        match self.fast.counters() {
+            Ok(counters) => {
+                for (counter, total) in counters.iter() {
+                    out.push_str(&format!("{} {total}\n", counter.name()));
+                }
+            }
+            Err(error) => out.push_str(&format!("error: {error}\n")),
+        }
+        if let Ok(stats) = self.fast.stats() {
+            if stats.run_count > 0 {
+                let ns = stats.run_time.as_nanos() / u128::from(stats.run_count);
+                out.push_str(&format!("ns_per_packet {ns}\n"));
+            }
+        }
+        out
+    }
+
+    /// The counters for `--json`: `counters` by name, and `ns_per_packet` when the kernel
+    /// measures run time.
+    pub fn stats_json(&self) -> Value {
+        let counters = match self.fast.counters() {
+            Ok(counters) => counters
+                .iter()
+                .map(|(counter, total)| (counter.name().to_owned(), total.into()))
+                .collect::<serde_json::Map<_, _>>(),
+            Err(error) => return json!({ "state": "running", "error": error.to_string() }),
+        };
+        let ns_per_packet = self.fast.stats().ok().and_then(|stats| {
+            (stats.run_count > 0)
+                .then(|| stats.run_time.as_nanos() / u128::from(stats.run_count))
+                .and_then(|ns| u64::try_from(ns).ok())
+        });
+        json!({ "state": "running", "counters": counters, "ns_per_packet": ns_per_packet })
+    }
+}
