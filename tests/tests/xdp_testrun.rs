@@ -22,10 +22,11 @@ mod xdp_testrun {
 use aya::programs::{TestRun, TestRunOptions};
 use hickory_proto::op::{Message, MessageType, ResponseCode};
 use lbdns::{
-    authority::ServerIdentity,
+    authority::{Catalog, ServerIdentity},
     compile::{self, compile, HotRrset},
     ebpf_object,
     maps::MapWriter,
+    served::Xdp,
     xdp::{AttachMode, Counters, FastPath, XdpConfig, XdpError},
 };
 use lbdns_common::counters::Counter;
@@ -55,16 +56,21 @@ struct Loaded {
 
 impl Loaded {
     fn new(config: &XdpConfig, rrsets: &[HotRrset]) -> Self {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            panic!("xdp_testrun needs root for BPF_PROG_TEST_RUN: run `cargo xtask test` (or sudo -E cargo test)");
-        }
-        let mut fast =
-            FastPath::load(ebpf_object::PROGRAM, config).unwrap_or_else(|error| panic!("{error}"));
+        let mut fast = load(config);
         let mut writer = fast.map_writer().expect("map writer");
         writer
             .publish(&compile(rrsets).expect("fixture compiles").image)
             .expect("publish");
+        Self { fast, writer }
+    }
+
+    /// The program with its maps filled from `catalog` by the daemon's own publish
+    /// (`served::Xdp::publish`: hot RRsets, compile, map writer, NSID).
+    fn publishing(catalog: &Catalog) -> Self {
+        let mut xdp = Xdp::new(load(&XdpConfig::default())).expect("map writer");
+        xdp.publish(catalog)
+            .unwrap_or_else(|error| panic!("{error:#}"));
+        let (fast, writer) = xdp.into_parts();
         Self { fast, writer }
     }
 
@@ -76,6 +82,15 @@ impl Loaded {
     fn counters(&self) -> Counters {
         self.fast.counters().expect("counters")
     }
+}
+
+/// The program, loaded with `config`, its maps empty.
+fn load(config: &XdpConfig) -> FastPath {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        panic!("xdp_testrun needs root for BPF_PROG_TEST_RUN: run `cargo xtask test` (or sudo -E cargo test)");
+    }
+    FastPath::load(ebpf_object::PROGRAM, config).unwrap_or_else(|error| panic!("{error}"))
 }
 
 /// Runs the program once on `frame`: the action and the frame it left.
@@ -203,11 +218,7 @@ fn check_answer(
 fn corpus_of_generated_packets() {
     pin_to_cpu0().expect("pin to CPU 0");
     let catalog = catalog();
-    let loaded = Loaded::new(&XdpConfig::default(), &compile::hot_rrsets(&catalog));
-    loaded
-        .writer
-        .publish_nsid(compile::nsid(catalog.identity()).as_ref())
-        .expect("NSID published");
+    let loaded = Loaded::publishing(&catalog);
     let mut oracle = SocketOracle::new(catalog);
     let cases = corpus();
     assert!(cases.len() >= 500, "corpus has {} cases", cases.len());
@@ -339,11 +350,7 @@ fn report_program_size_and_cost() {
     const RUNS: u64 = 200_000;
     pin_to_cpu0().expect("pin to CPU 0");
     let catalog = catalog();
-    let loaded = Loaded::new(&XdpConfig::default(), &compile::hot_rrsets(&catalog));
-    loaded
-        .writer
-        .publish_nsid(compile::nsid(catalog.identity()).as_ref())
-        .expect("NSID published");
+    let loaded = Loaded::publishing(&catalog);
     let query = |name: &str, flags: u16, options: &[u8]| {
         let dns = Builder::query(1, name, rtype::A)
             .opt(&[0], 1232, 0, flags, options)

@@ -37,12 +37,23 @@ impl Xdp {
         })
     }
 
+    /// The loaded program, with a writer of its maps; nothing published, nothing attached.
+    pub fn new(mut fast: FastPath) -> Result<Self> {
+        let writer = fast.map_writer().context("cannot open the XDP maps")?;
+        Ok(Self { fast, writer })
+    }
+
+    /// The program and its map writer apart, for the suites that run the program on frames
+    /// and write synthetic images after the daemon's own publish.
+    pub fn into_parts(self) -> (FastPath, MapWriter) {
+        (self.fast, self.writer)
+    }
+
     /// Fills the maps of the loaded program from `catalog`, then attaches it: maps first, so
     /// the program never runs with maps that lag behind the socket path.
-    pub fn start(mut fast: FastPath, settings: &XdpSettings, catalog: &Catalog) -> Result<Self> {
+    pub fn start(fast: FastPath, settings: &XdpSettings, catalog: &Catalog) -> Result<Self> {
         let started = std::time::Instant::now();
-        let writer = fast.map_writer().context("cannot open the XDP maps")?;
-        let mut xdp = Self { fast, writer };
+        let mut xdp = Self::new(fast)?;
         xdp.publish(catalog)?;
         // The image of every hot RRset, and its copies on the way, are gone.
         release_freed_memory();
