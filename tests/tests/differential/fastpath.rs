@@ -17,9 +17,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{anyhow, ensure, Result};
-use lbdns::authority::Catalog;
 use lbdns::compile::{compile, hot_rrsets, AddrType};
-use lbdns::zone::Zone;
+use lbdns::config::Overrides;
+use lbdns::served;
+use lbdns::zone::ZoneSpec;
 use lbdns_common::counters::Counter;
 use lbdns_tests::env::run_ok;
 use lbdns_tests::lbdns_bin;
@@ -55,14 +56,23 @@ struct Hot {
 pub struct HotNames(HashMap<(Vec<u8>, u16), Hot>);
 
 impl HotNames {
-    /// Loads `zones` as the daemon does (each file's own `$ORIGIN`) and takes their hot RRsets.
+    /// Loads `zones` with the daemon's own loading (`served::load`, each file's own `$ORIGIN`)
+    /// and takes their hot RRsets.
     pub fn load(zones: &[(String, PathBuf)]) -> Result<Self> {
-        let zones = zones
-            .iter()
-            .map(|(_, path)| Zone::load(path, None).map_err(|e| anyhow!("{}: {e}", path.display())))
-            .collect::<Result<Vec<_>>>()?;
-        let catalog = Catalog::new(&zones).map_err(|e| anyhow!("the catalog: {e}"))?;
-        let rrsets = hot_rrsets(&catalog);
+        let overrides = Overrides {
+            zones: zones
+                .iter()
+                .map(|(_, path)| ZoneSpec {
+                    file: path.clone(),
+                    origin: None,
+                })
+                .collect(),
+            ..Overrides::default()
+        };
+        let loaded = served::settings(None, overrides)
+            .and_then(|settings| served::load(&settings))
+            .map_err(|error| anyhow!("{}", error.messages().join("\n")))?;
+        let rrsets = hot_rrsets(&loaded.catalog);
         // What the compiler leaves out of the maps (more addresses than an answer set holds)
         // the socket path answers alone.
         let compiled = compile(&rrsets)?;
