@@ -18,12 +18,13 @@ use lbdns::authority::Catalog;
 use lbdns::config::{Overrides, Settings, XdpSettings};
 use lbdns::control::{self, Format, Request};
 use lbdns::health::{Checker, HealthChange};
-use lbdns::maps::MapWriter;
+use lbdns::maps::{MapError, MapWriter};
 use lbdns::metrics::{self, Metrics};
 use lbdns::pool::PoolSet;
 use lbdns::privilege;
 use lbdns::systemd::Notifier;
-use lbdns::xdp::FastPath;
+use lbdns::xdp::sizing::{self, Need};
+use lbdns::xdp::{FastPath, XdpConfig};
 use lbdns::{balance, compile, ebpf_object};
 
 use crate::cli::ZoneArgs;
@@ -37,9 +38,16 @@ struct Xdp {
 impl Xdp {
     /// Starts loading the program (creating its maps and running the verifier) on a thread of
     /// its own: with large maps that takes seconds, as does reading large zones, and neither
-    /// needs the other.
-    fn load(settings: &XdpSettings) -> std::thread::JoinHandle<Result<FastPath>> {
-        let config = settings.maps;
+    /// needs the other once the sizes are known (`xdp::sizing`).
+    fn load(config: XdpConfig) -> std::thread::JoinHandle<Result<FastPath>> {
+        tracing::info!(
+            a_slots = config.a_slots,
+            aaaa_slots = config.aaaa_slots,
+            rrset_entries = config.rrset_entries,
+            name_bytes = config.name_bytes,
+            signature_entries = config.signature_entries,
+            "XDP map sizes"
+        );
         std::thread::spawn(move || {
             FastPath::load(ebpf_object::PROGRAM, &config).context("cannot load the XDP program")
         })
@@ -59,7 +67,7 @@ impl Xdp {
                 .fast
                 .attach(interface, settings.mode)
                 .with_context(|| format!("cannot attach XDP to {interface}"))?;
-            tracing::info!(%interface, %mode, port = settings.maps.dns_port, "XDP fast path attached");
+            tracing::info!(%interface, %mode, port = settings.dns_port, "XDP fast path attached");
         }
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
@@ -81,10 +89,15 @@ impl Xdp {
                 "RRSIGs larger than the XDP signature store: DO=1 queries left to the socket path"
             );
         }
-        let report = self
-            .writer
-            .publish(&compiled.image)
-            .context("cannot write the XDP maps")?;
+        let report = self.writer.publish(&compiled.image).map_err(|error| {
+            let outgrown = matches!(error, MapError::Full(_) | MapError::NameTableFull)
+                .then(|| sizing::outgrown(self.fast.config(), &Need::of(&compiled.image)));
+            match outgrown {
+                Some(outgrown) => anyhow::Error::new(error)
+                    .context(format!("the XDP maps are too small: {outgrown}")),
+                None => anyhow::Error::new(error).context("cannot write the XDP maps"),
+            }
+        })?;
         self.writer
             .publish_nsid(compile::nsid(catalog.identity()).as_ref())
             .context("cannot write the XDP program's NSID")?;
@@ -425,7 +438,10 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
         crate::settings(zone.clone(), overrides.clone()).map_err(crate::report)?;
     // Before the first thread: each thread copies the capabilities of the one that made it.
     privilege::drop_unused()?.check(&settings)?;
-    let loading = (!settings.xdp.interfaces.is_empty()).then(|| Xdp::load(&settings.xdp));
+    // Map sizes are fixed at load: with every one set, load while the zones are read;
+    // otherwise after, sized from them.
+    let early = settings.xdp.sizes.complete(settings.xdp.dns_port);
+    let loading = (!settings.xdp.interfaces.is_empty()).then(|| early.map(Xdp::load));
     let (catalog, zones, pools) = crate::catalog_or_report(&settings)?;
     let metrics = Arc::new(Metrics::default());
     metrics.zones_loaded(&zones);
@@ -436,6 +452,13 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
     let fast = match loading {
         None => None,
         Some(loading) => {
+            let loading = match loading {
+                Some(loading) => loading,
+                None => Xdp::load(
+                    sizing::for_catalog(&catalog, &settings.xdp.sizes, settings.xdp.dns_port)
+                        .context("cannot compile the zones for XDP")?,
+                ),
+            };
             let fast = loading
                 .join()
                 .map_err(|_| anyhow::anyhow!("the XDP loading thread panicked"))??;

@@ -154,6 +154,57 @@ fn hot_queries_are_answered_by_xdp_with_rotation() {
     }
 }
 
+/// More hot names than the old fixed map sizes held (16,384 A slots): with no size flags the
+/// maps are sized from the zone at start, so XDP attaches and answers the last of them.
+#[test]
+fn a_zone_larger_than_the_old_default_map_sizes_is_answered_by_xdp() {
+    const NAMES: u32 = 20_000;
+    let dir = TempDir::new("xdp-veth-sizes").expect("temp dir");
+    let mut text = String::from(
+        "$ORIGIN big.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
+         ns1 300 A 198.18.0.53\n",
+    );
+    for i in 0..NAMES {
+        text.push_str(&format!(
+            "h{i} 60 A 198.18.{}.{}\n",
+            100 + i / 250,
+            1 + i % 250
+        ));
+    }
+    text.push_str("v6 60 AAAA 2001:db8::6\n");
+    let zone = dir.write("big.test.zone", &text).expect("zone");
+    let setup = Setup::with(&[&zone], &[]);
+    let v4 = setup.topo.server_v4_addr(53);
+    let last = NAMES - 1;
+    for (name, rtype, counter, rdata) in [
+        (
+            format!("h{last}.big.test"),
+            "A",
+            "answered_a",
+            "198.18.179.250",
+        ),
+        (
+            "v6.big.test".to_owned(),
+            "AAAA",
+            "answered_aaaa",
+            "2001:db8::6",
+        ),
+    ] {
+        let (reply, moved) = setup.ask(Tool::Kdig, v4, &Query::new(&name, rtype));
+        assert_eq!(reply.rcode, "NOERROR", "{name} {rtype}\n{reply}");
+        assert_eq!(
+            reply.answer_rdata(rtype),
+            [rdata],
+            "{name} {rtype}\n{reply}"
+        );
+        assert_eq!(
+            moved,
+            BTreeMap::from([(counter.to_owned(), 1)]),
+            "{name} {rtype}: answered by XDP\n{reply}"
+        );
+    }
+}
+
 /// Queries the program does not answer still get the socket path's answers, and the program
 /// counts why it passed them.
 #[test]
