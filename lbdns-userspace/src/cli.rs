@@ -105,25 +105,29 @@ pub struct ServeArgs {
     /// XDP attach mode: auto (native, else generic), native, or generic [default: auto].
     #[arg(long, value_name = "MODE")]
     pub xdp_mode: Option<AttachMode>,
-    /// Hot RRsets (A and AAAA apart) the XDP name table holds [default: 65536].
+    /// Hot RRsets (A and AAAA apart) the XDP name table holds [default: the zones' hot
+    /// RRsets at start ×1.25, at least 1024].
     #[arg(long, value_name = "N")]
     pub xdp_rrset_entries: Option<u32>,
     /// Bytes for the XDP name table's names: each takes 8 plus its wire-format length rounded
-    /// up to 8 [default: 48 per --xdp-rrset-entries].
+    /// up to 8 [default: the zones' names at start ×1.25, at least 48 KiB; at least 48 per
+    /// --xdp-rrset-entries when that is set].
     #[arg(long, value_name = "BYTES")]
     pub xdp_name_bytes: Option<u32>,
     /// XDP answer-set slots for A RRsets: at least one per hot A RRset, plus room for changes
-    /// [default: 16384].
+    /// [default: the hot A RRsets at start ×1.25, at least 1024].
     #[arg(long, value_name = "N")]
     pub xdp_a_slots: Option<u32>,
-    /// XDP answer-set slots for AAAA RRsets, as --xdp-a-slots [default: 16384].
+    /// XDP answer-set slots for AAAA RRsets, as --xdp-a-slots [default: the hot AAAA RRsets
+    /// at start ×1.25, at least 1024].
     #[arg(long, value_name = "N")]
     pub xdp_aaaa_slots: Option<u32>,
     /// Serve Prometheus metrics over HTTP at ADDR:PORT/metrics (e.g. 127.0.0.1:9153).
     #[arg(long, value_name = "ADDR:PORT")]
     pub metrics: Option<SocketAddr>,
     /// XDP signature entries: one per signed hot RRset whose DO=1 answers the fast path sends
-    /// with their RRSIGs, plus room for changes (632 bytes each) [default: 4096].
+    /// with their RRSIGs, plus room for changes (632 bytes each) [default: those at start
+    /// ×1.25, at least 256].
     #[arg(long, value_name = "N")]
     pub xdp_signature_entries: Option<u32>,
     #[command(flatten)]

@@ -37,7 +37,7 @@ use toml::Spanned;
 use crate::authority::ServerIdentity;
 use crate::pool::{PoolEntry, Source};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
-use crate::xdp::{default_name_bytes, AttachMode, XdpConfig};
+use crate::xdp::{sizing::Requested, AttachMode, XdpConfig};
 use crate::zone::ZoneSpec;
 
 /// Default TCP connection bound: generous for an authoritative server, small for the kernel.
@@ -205,8 +205,11 @@ impl ConfigText {
 pub struct XdpSettings {
     pub interfaces: Vec<String>,
     pub mode: AttachMode,
-    /// Map sizes; the DNS port is filled in from the listen addresses.
-    pub maps: XdpConfig,
+    /// The UDP port the program answers, from the listen addresses.
+    pub dns_port: u16,
+    /// Map sizes the operator set; the others are sized from the zones at start
+    /// ([`crate::xdp::sizing`]).
+    pub sizes: Requested,
 }
 
 /// Flags given on the command line; they add zones to the file's and replace its listen set.
@@ -274,43 +277,26 @@ impl Settings {
             (None, Some(text)) => text.parse().map_err(|e| error(format!("xdp.mode: {e}")))?,
             (None, None) => AttachMode::default(),
         };
-        let defaults = XdpConfig::default();
         let interfaces = if flags.xdp_interfaces.is_empty() {
             file.xdp.interfaces
         } else {
             flags.xdp_interfaces
         };
         let dns_port = if interfaces.is_empty() {
-            defaults.dns_port
+            XdpConfig::default().dns_port
         } else {
             xdp_port(&listen).map_err(error)?
         };
-        let rrset_entries = flags
-            .xdp_rrset_entries
-            .or(file.xdp.rrset_entries)
-            .unwrap_or(defaults.rrset_entries);
         let xdp = XdpSettings {
             interfaces,
             mode,
-            maps: XdpConfig {
-                dns_port,
-                rrset_entries,
-                name_bytes: flags
-                    .xdp_name_bytes
-                    .or(file.xdp.name_bytes)
-                    .unwrap_or(default_name_bytes(rrset_entries)),
-                a_slots: flags
-                    .xdp_a_slots
-                    .or(file.xdp.a_slots)
-                    .unwrap_or(defaults.a_slots),
-                aaaa_slots: flags
-                    .xdp_aaaa_slots
-                    .or(file.xdp.aaaa_slots)
-                    .unwrap_or(defaults.aaaa_slots),
-                signature_entries: flags
-                    .xdp_signature_entries
-                    .or(file.xdp.signature_entries)
-                    .unwrap_or(defaults.signature_entries),
+            dns_port,
+            sizes: Requested {
+                rrset_entries: flags.xdp_rrset_entries.or(file.xdp.rrset_entries),
+                name_bytes: flags.xdp_name_bytes.or(file.xdp.name_bytes),
+                a_slots: flags.xdp_a_slots.or(file.xdp.a_slots),
+                aaaa_slots: flags.xdp_aaaa_slots.or(file.xdp.aaaa_slots),
+                signature_entries: flags.xdp_signature_entries.or(file.xdp.signature_entries),
             },
         };
         let control = flags

@@ -19,7 +19,7 @@ use lbdns::served::{
     self, release_freed_memory, FastPathState, Loaded, ReloadFailed, Reloaded, Served, Xdp,
 };
 use lbdns::systemd::Notifier;
-use lbdns::xdp::FastPath;
+use lbdns::xdp::{sizing, FastPath};
 
 use crate::cli::ZoneArgs;
 
@@ -166,7 +166,10 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
         served::settings(zone.config.as_deref(), overrides.clone()).map_err(crate::report)?;
     // Before the first thread: each thread copies the capabilities of the one that made it.
     privilege::drop_unused()?.check(&settings)?;
-    let loading = (!settings.xdp.interfaces.is_empty()).then(|| Xdp::load(&settings.xdp));
+    // Map sizes are fixed at load: with every one set, load while the zones are read;
+    // otherwise after, sized from them.
+    let early = settings.xdp.sizes.complete(settings.xdp.dns_port);
+    let loading = (!settings.xdp.interfaces.is_empty()).then(|| early.map(Xdp::load));
     let Loaded {
         catalog,
         zones,
@@ -181,6 +184,13 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
     let fast = match loading {
         None => None,
         Some(loading) => {
+            let loading = match loading {
+                Some(loading) => loading,
+                None => Xdp::load(
+                    sizing::for_catalog(&catalog, &settings.xdp.sizes, settings.xdp.dns_port)
+                        .context("cannot compile the zones for XDP")?,
+                ),
+            };
             let fast = loading
                 .join()
                 .map_err(|_| anyhow::anyhow!("the XDP loading thread panicked"))??;

@@ -154,6 +154,115 @@ fn hot_queries_are_answered_by_xdp_with_rotation() {
     }
 }
 
+/// More hot names than the old fixed map sizes held (16,384 A slots): with no size flags the
+/// maps are sized from the zone at start, so XDP attaches and answers the last of them.
+#[test]
+fn a_zone_larger_than_the_old_default_map_sizes_is_answered_by_xdp() {
+    const NAMES: u32 = 20_000;
+    let dir = TempDir::new("xdp-veth-sizes").expect("temp dir");
+    let zone = dir.write("big.test.zone", &big_zone(NAMES)).expect("zone");
+    let setup = Setup::with(&[&zone], &[]);
+    let v4 = setup.topo.server_v4_addr(53);
+    let last = NAMES - 1;
+    for (name, rtype, counter, rdata) in [
+        (
+            format!("h{last}.big.test"),
+            "A",
+            "answered_a",
+            "198.18.179.250",
+        ),
+        (
+            "v6.big.test".to_owned(),
+            "AAAA",
+            "answered_aaaa",
+            "2001:db8::6",
+        ),
+    ] {
+        let (reply, moved) = setup.ask(Tool::Kdig, v4, &Query::new(&name, rtype));
+        assert_eq!(reply.rcode, "NOERROR", "{name} {rtype}\n{reply}");
+        assert_eq!(
+            reply.answer_rdata(rtype),
+            [rdata],
+            "{name} {rtype}\n{reply}"
+        );
+        assert_eq!(
+            moved,
+            BTreeMap::from([(counter.to_owned(), 1)]),
+            "{name} {rtype}: answered by XDP\n{reply}"
+        );
+    }
+}
+
+/// A zone big.test. with `names` hot A names, h0 to h{names-1}, and one AAAA name, v6.
+fn big_zone(names: u32) -> String {
+    let mut text = String::from(
+        "$ORIGIN big.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
+         ns1 300 A 198.18.0.53\n",
+    );
+    for i in 0..names {
+        text.push_str(&format!(
+            "h{i} 60 A 198.18.{}.{}\n",
+            100 + i / 250,
+            1 + i % 250
+        ));
+    }
+    text.push_str("v6 60 AAAA 2001:db8::6\n");
+    text
+}
+
+/// A reload that brings more A names than the maps sized at start hold (floors of 1,024)
+/// detaches the fast path, and the log line names the outgrown maps and the sizes to set.
+#[test]
+fn a_reload_that_outgrows_the_maps_names_them_and_the_size_to_set() {
+    let dir = TempDir::new("xdp-veth-outgrow").expect("temp dir");
+    let zone = dir.write("big.test.zone", &big_zone(10)).expect("zone");
+    let setup = Setup::with(&[&zone], &[]);
+    let (reply, moved) = setup.ask(
+        Tool::Kdig,
+        setup.topo.server_v4_addr(53),
+        &Query::new("h9.big.test", "A"),
+    );
+    assert_eq!(
+        moved,
+        BTreeMap::from([("answered_a".to_owned(), 1)]),
+        "{reply}"
+    );
+
+    dir.write("big.test.zone", &big_zone(1500)).expect("zone");
+    let control = setup.server.control_socket().expect("an lbdns server");
+    let bin = lbdns_bin().unwrap_or_else(|error| panic!("{error:#}"));
+    run_ok(
+        Command::new(bin)
+            .arg("reload")
+            .arg("--control")
+            .arg(control),
+        STATS_TIMEOUT,
+    )
+    .unwrap_or_else(|error| panic!("{error:#}"));
+    let deadline = std::time::Instant::now() + STATS_TIMEOUT;
+    while !setup.server.stderr().contains("detaching XDP") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no detach logged:\n{}",
+            setup.server.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = setup.server.stderr();
+    let line = log
+        .lines()
+        .find(|line| line.contains("detaching XDP"))
+        .expect("the detach line");
+    // 1,501 A RRsets (ns1 and h0..h1499) ×1.25, rounded up: 1,877; with v6, 1,502 RRsets: 1,878.
+    for outgrown in [
+        "--xdp-a-slots 1024 is outgrown: restart with --xdp-a-slots 1877",
+        "--xdp-rrset-entries 1024 is outgrown: restart with --xdp-rrset-entries 1878",
+    ] {
+        assert!(line.contains(outgrown), "{outgrown:?} in {line}");
+    }
+    assert!(!line.contains("--xdp-aaaa-slots"), "AAAA fits: {line}");
+}
+
 /// Queries the program does not answer still get the socket path's answers, and the program
 /// counts why it passed them.
 #[test]

@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 
 use crate::authority::Catalog;
 use crate::config::XdpSettings;
-use crate::maps::MapWriter;
-use crate::xdp::FastPath;
+use crate::maps::{MapError, MapWriter};
+use crate::xdp::sizing::{self, Need};
+use crate::xdp::{FastPath, XdpConfig};
 use crate::{compile, ebpf_object};
 
 use super::memory::release_freed_memory;
@@ -29,9 +30,16 @@ impl std::fmt::Debug for Xdp {
 impl Xdp {
     /// Starts loading the program (creating its maps and running the verifier) on a thread of
     /// its own: with large maps that takes seconds, as does reading large zones, and neither
-    /// needs the other.
-    pub fn load(settings: &XdpSettings) -> std::thread::JoinHandle<Result<FastPath>> {
-        let config = settings.maps;
+    /// needs the other once the sizes are known (`xdp::sizing`).
+    pub fn load(config: XdpConfig) -> std::thread::JoinHandle<Result<FastPath>> {
+        tracing::info!(
+            a_slots = config.a_slots,
+            aaaa_slots = config.aaaa_slots,
+            rrset_entries = config.rrset_entries,
+            name_bytes = config.name_bytes,
+            signature_entries = config.signature_entries,
+            "XDP map sizes"
+        );
         std::thread::spawn(move || {
             FastPath::load(ebpf_object::PROGRAM, &config).context("cannot load the XDP program")
         })
@@ -62,7 +70,7 @@ impl Xdp {
                 .fast
                 .attach(interface, settings.mode)
                 .with_context(|| format!("cannot attach XDP to {interface}"))?;
-            tracing::info!(%interface, %mode, port = settings.maps.dns_port, "XDP fast path attached");
+            tracing::info!(%interface, %mode, port = settings.dns_port, "XDP fast path attached");
         }
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
@@ -84,10 +92,15 @@ impl Xdp {
                 "RRSIGs larger than the XDP signature store: DO=1 queries left to the socket path"
             );
         }
-        let report = self
-            .writer
-            .publish(&compiled.image)
-            .context("cannot write the XDP maps")?;
+        let report = self.writer.publish(&compiled.image).map_err(|error| {
+            let outgrown = matches!(error, MapError::Full(_) | MapError::NameTableFull)
+                .then(|| sizing::outgrown(self.fast.config(), &Need::of(&compiled.image)));
+            match outgrown {
+                Some(outgrown) => anyhow::Error::new(error)
+                    .context(format!("the XDP maps are too small: {outgrown}")),
+                None => anyhow::Error::new(error).context("cannot write the XDP maps"),
+            }
+        })?;
         self.writer
             .publish_nsid(compile::nsid(catalog.identity()).as_ref())
             .context("cannot write the XDP program's NSID")?;

@@ -4,6 +4,7 @@
 mod attach;
 mod counters;
 mod error;
+pub mod sizing;
 
 use std::sync::Arc;
 
@@ -83,8 +84,9 @@ pub struct FastPath {
     ebpf: Ebpf,
     attached: Vec<attach::Attachment>,
     counters: Arc<CounterMap>,
-    /// The name table's capacity in RRsets, and the hash seed this load drew.
-    names: u32,
+    /// The sizes the maps were made with.
+    config: XdpConfig,
+    /// The hash seed this load drew for the name table.
     name_seed: u64,
 }
 
@@ -118,7 +120,7 @@ impl FastPath {
             ebpf,
             attached: Vec::new(),
             counters,
-            names: config.rrset_entries,
+            config: *config,
             name_seed,
         })
     }
@@ -157,7 +159,12 @@ impl FastPath {
 
     /// Takes the writable maps. Call once, before answering anything.
     pub fn map_writer(&mut self) -> Result<MapWriter, MapError> {
-        MapWriter::new(&mut self.ebpf, self.names, self.name_seed)
+        MapWriter::new(&mut self.ebpf, self.config.rrset_entries, self.name_seed)
+    }
+
+    /// The sizes the maps were made with.
+    pub fn config(&self) -> &XdpConfig {
+        &self.config
     }
 
     /// The counters, summed over CPUs.

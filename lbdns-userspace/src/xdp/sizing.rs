@@ -1,0 +1,348 @@
+//! How large the XDP maps are made: from what the zones and pools need at start, with
+//! headroom, unless the operator set a size.
+//!
+//! Map sizes are fixed when the program is loaded (`map_max_entries`), and a reload that needs
+//! more than they hold detaches the fast path until the next start. So each map gets what the
+//! start-up image needs times [`HEADROOM_NUM`]/[`HEADROOM_DEN`] (×1.25), and at least a floor,
+//! so that a zone that grows a little between reloads still fits, and a small zone can still
+//! gain names. Pure: no I/O, so the rule is tested on its own.
+
+use std::fmt;
+
+use lbdns_common::{names::record_words, qtype::AddrType};
+
+use super::{default_name_bytes, XdpConfig};
+use crate::authority::Catalog;
+use crate::compile::{self, CompileError, MapImage};
+
+/// Headroom over the start-up need: ×5/4.
+pub const HEADROOM_NUM: u64 = 5;
+/// See [`HEADROOM_NUM`].
+pub const HEADROOM_DEN: u64 = 4;
+/// The fewest answer-set slots (and RRset ids) per family, and the fewest name-table RRsets:
+/// 112 KiB of A sets and 304 KiB of AAAA sets.
+pub const MIN_SLOTS: u32 = 1024;
+/// The fewest signature entries: 158 KiB.
+pub const MIN_SIGNATURE_ENTRIES: u32 = 256;
+/// The fewest name-table words per RRset of the floor: names of up to 40 bytes.
+const MIN_WORDS_PER_RRSET: u32 = 6;
+
+/// What an image occupies in the maps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Need {
+    /// Hot A RRsets.
+    pub a: u32,
+    /// Hot AAAA RRsets.
+    pub aaaa: u32,
+    /// Words of the name table's records (one per RRset).
+    pub name_words: u64,
+    /// RRsets whose RRSIGs the signature store holds.
+    pub signatures: u32,
+}
+
+impl Need {
+    /// What `image` occupies.
+    pub fn of(image: &MapImage) -> Self {
+        let mut need = Self::default();
+        for (rrset, _) in image.rrsets.iter() {
+            match rrset.qtype {
+                AddrType::A => need.a = need.a.saturating_add(1),
+                AddrType::Aaaa => need.aaaa = need.aaaa.saturating_add(1),
+            }
+            need.name_words += record_words(rrset.name.len()) as u64;
+        }
+        need.signatures = u32::try_from(image.signatures.len()).unwrap_or(u32::MAX);
+        need
+    }
+}
+
+/// Sizes the operator set (flags or `[xdp]` keys); the rest come from [`sized`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Requested {
+    pub rrset_entries: Option<u32>,
+    pub name_bytes: Option<u32>,
+    pub a_slots: Option<u32>,
+    pub aaaa_slots: Option<u32>,
+    pub signature_entries: Option<u32>,
+}
+
+impl Requested {
+    /// The sizes, if the operator set every one: then the program can be loaded before the
+    /// zones are read.
+    pub fn complete(&self, dns_port: u16) -> Option<XdpConfig> {
+        Some(XdpConfig {
+            dns_port,
+            rrset_entries: self.rrset_entries?,
+            name_bytes: self.name_bytes?,
+            a_slots: self.a_slots?,
+            aaaa_slots: self.aaaa_slots?,
+            signature_entries: self.signature_entries?,
+        })
+    }
+}
+
+/// The map sizes for `need`: each requested size as given, every other one the need with
+/// headroom, at least its floor. The name table's bytes are whole 8-byte words; its buckets are
+/// rounded up to a power of two at load (`lbdns_common::names::buckets_for`).
+pub fn sized(need: &Need, requested: &Requested, dns_port: u16) -> XdpConfig {
+    let a_slots = requested
+        .a_slots
+        .unwrap_or_else(|| with_headroom(need.a.into(), MIN_SLOTS));
+    let aaaa_slots = requested
+        .aaaa_slots
+        .unwrap_or_else(|| with_headroom(need.aaaa.into(), MIN_SLOTS));
+    let rrset_entries = requested
+        .rrset_entries
+        .unwrap_or_else(|| with_headroom(u64::from(need.a) + u64::from(need.aaaa), MIN_SLOTS));
+    // A requested name-table size in RRsets also asks for room for their names, as before
+    // sizes were chosen here.
+    let name_bytes = requested.name_bytes.unwrap_or_else(|| {
+        let floor = MIN_SLOTS * MIN_WORDS_PER_RRSET;
+        let for_need = with_headroom(need.name_words, floor).saturating_mul(8);
+        requested.rrset_entries.map_or(for_need, |entries| {
+            for_need.max(default_name_bytes(entries))
+        })
+    });
+    let signature_entries = requested
+        .signature_entries
+        .unwrap_or_else(|| with_headroom(need.signatures.into(), MIN_SIGNATURE_ENTRIES));
+    XdpConfig {
+        dns_port,
+        rrset_entries,
+        name_bytes,
+        a_slots,
+        aaaa_slots,
+        signature_entries,
+    }
+}
+
+/// The sizes for what `catalog` (zones and pools as they are now) puts into the maps. Compiles
+/// the hot RRsets once more than publishing does: a few milliseconds for a small zone.
+pub fn for_catalog(
+    catalog: &Catalog,
+    requested: &Requested,
+    dns_port: u16,
+) -> Result<XdpConfig, CompileError> {
+    let compiled = compile::compile(&compile::hot_rrsets(catalog))?;
+    Ok(sized(&Need::of(&compiled.image), requested, dns_port))
+}
+
+fn with_headroom(need: u64, floor: u32) -> u32 {
+    let grown = need.saturating_mul(HEADROOM_NUM).div_ceil(HEADROOM_DEN);
+    u32::try_from(grown).unwrap_or(u32::MAX).max(floor)
+}
+
+/// The maps of `have` that `need` outgrows, each with the flag that sets it and the size
+/// [`sized`] would choose now: for the log line of a publish that did not fit.
+pub fn outgrown(have: &XdpConfig, need: &Need) -> Outgrown {
+    let want = sized(need, &Requested::default(), have.dns_port);
+    let name_bytes = need.name_words.saturating_mul(8);
+    let checks = [
+        ("--xdp-a-slots", have.a_slots, need.a.into(), want.a_slots),
+        (
+            "--xdp-aaaa-slots",
+            have.aaaa_slots,
+            need.aaaa.into(),
+            want.aaaa_slots,
+        ),
+        (
+            "--xdp-rrset-entries",
+            have.rrset_entries,
+            u64::from(need.a) + u64::from(need.aaaa),
+            want.rrset_entries,
+        ),
+        (
+            "--xdp-name-bytes",
+            have.name_bytes,
+            name_bytes,
+            want.name_bytes,
+        ),
+        (
+            "--xdp-signature-entries",
+            have.signature_entries,
+            need.signatures.into(),
+            want.signature_entries,
+        ),
+    ];
+    Outgrown(
+        checks
+            .into_iter()
+            .filter(|&(_, have, need, _)| need > u64::from(have))
+            .map(|(flag, have, _, want)| (flag, have, want))
+            .collect(),
+    )
+}
+
+/// Maps too small for an image: (flag, size now, size to set).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgrown(pub Vec<(&'static str, u32, u32)>);
+
+impl fmt::Display for Outgrown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            // Every map holds the image's total, so what ran out is room for changes beside the
+            // live sets (grace periods, fragmented name space).
+            return write!(
+                f,
+                "no map is smaller than the new image; restart to resize them"
+            );
+        }
+        for (i, (flag, have, want)) in self.0.iter().enumerate() {
+            if i > 0 {
+                write!(f, ", ")?;
+            }
+            write!(f, "{flag} {have} is outgrown: restart with {flag} {want}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PORT: u16 = 53;
+
+    #[test]
+    fn small_zone_gets_the_floors() {
+        let need = Need {
+            a: 3,
+            aaaa: 1,
+            name_words: 12,
+            signatures: 0,
+        };
+        let config = sized(&need, &Requested::default(), PORT);
+        assert_eq!(config.a_slots, MIN_SLOTS);
+        assert_eq!(config.aaaa_slots, MIN_SLOTS);
+        assert_eq!(config.rrset_entries, MIN_SLOTS);
+        assert_eq!(config.name_bytes, MIN_SLOTS * MIN_WORDS_PER_RRSET * 8);
+        assert_eq!(config.signature_entries, MIN_SIGNATURE_ENTRIES);
+        assert_eq!(config.dns_port, PORT);
+    }
+
+    #[test]
+    fn large_zone_gets_a_quarter_more() {
+        let need = Need {
+            a: 20_000,
+            aaaa: 10_001,
+            name_words: 100_000,
+            signatures: 2000,
+        };
+        let config = sized(&need, &Requested::default(), PORT);
+        assert_eq!(config.a_slots, 25_000);
+        // Rounded up, never down.
+        assert_eq!(config.aaaa_slots, 12_502);
+        assert_eq!(config.rrset_entries, 37_502);
+        assert_eq!(config.name_bytes, 125_000 * 8);
+        assert_eq!(config.signature_entries, 2500);
+    }
+
+    #[test]
+    fn requested_sizes_override() {
+        let need = Need {
+            a: 20_000,
+            ..Need::default()
+        };
+        let requested = Requested {
+            a_slots: Some(7),
+            name_bytes: Some(4096),
+            ..Requested::default()
+        };
+        let config = sized(&need, &requested, PORT);
+        assert_eq!(config.a_slots, 7);
+        assert_eq!(config.name_bytes, 4096);
+        assert_eq!(config.rrset_entries, 25_000);
+        let requested = Requested {
+            rrset_entries: Some(100_000),
+            ..Requested::default()
+        };
+        let config = sized(&need, &requested, PORT);
+        assert_eq!(config.name_bytes, default_name_bytes(100_000));
+        assert_eq!(requested.complete(PORT), None);
+    }
+
+    #[test]
+    fn complete_only_when_every_size_is_set() {
+        let requested = Requested {
+            rrset_entries: Some(1),
+            name_bytes: Some(2),
+            a_slots: Some(3),
+            aaaa_slots: Some(4),
+            signature_entries: Some(5),
+        };
+        let config = requested.complete(PORT).unwrap();
+        assert_eq!(config, sized(&Need::default(), &requested, PORT));
+        let partial = Requested {
+            a_slots: None,
+            ..requested
+        };
+        assert_eq!(partial.complete(PORT), None);
+    }
+
+    #[test]
+    fn huge_needs_saturate() {
+        let need = Need {
+            a: u32::MAX,
+            aaaa: u32::MAX,
+            name_words: u64::MAX,
+            signatures: u32::MAX,
+        };
+        let config = sized(&need, &Requested::default(), PORT);
+        assert_eq!(config.a_slots, u32::MAX);
+        assert_eq!(config.name_bytes, u32::MAX);
+    }
+
+    #[test]
+    fn outgrown_names_each_map_and_its_new_size() {
+        let have = sized(&Need::default(), &Requested::default(), PORT);
+        let need = Need {
+            a: 2000,
+            signatures: 300,
+            ..Need::default()
+        };
+        let outgrown = outgrown(&have, &need);
+        assert_eq!(
+            outgrown.0,
+            vec![
+                ("--xdp-a-slots", MIN_SLOTS, 2500),
+                ("--xdp-rrset-entries", MIN_SLOTS, 2500),
+                ("--xdp-signature-entries", MIN_SIGNATURE_ENTRIES, 375),
+            ]
+        );
+        assert!(outgrown
+            .to_string()
+            .contains("--xdp-a-slots 1024 is outgrown: restart with --xdp-a-slots 2500"));
+        assert!(self::outgrown(&have, &Need::default()).0.is_empty());
+    }
+
+    #[test]
+    fn need_counts_families_names_and_signatures() {
+        use crate::compile::{compile, HotRrset};
+        use std::net::IpAddr;
+        let rrset = |name: &[u8], addr: IpAddr| HotRrset {
+            name: name.to_vec(),
+            qtype: match addr {
+                IpAddr::V4(_) => AddrType::A,
+                IpAddr::V6(_) => AddrType::Aaaa,
+            },
+            ttl: 60,
+            addrs: vec![addr],
+            schedule: Vec::new(),
+            cap: None,
+            signed: false,
+            rrsigs: None,
+        };
+        let www = b"\x03www\x07example\x03com\x00";
+        let image = compile(&[
+            rrset(www, "192.0.2.1".parse().unwrap()),
+            rrset(www, "2001:db8::1".parse().unwrap()),
+            rrset(b"\x01a\x07example\x03com\x00", "192.0.2.2".parse().unwrap()),
+        ])
+        .unwrap()
+        .image;
+        let need = Need::of(&image);
+        assert_eq!((need.a, need.aaaa, need.signatures), (2, 1, 0));
+        // www.example.com. (17 bytes): 1 + 3 words, twice; a.example.com. (15 bytes): 1 + 2.
+        assert_eq!(need.name_words, 4 + 4 + 3);
+    }
+}
