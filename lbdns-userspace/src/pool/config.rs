@@ -179,6 +179,9 @@ pub enum Placement {
     Cname,
     /// At or below a delegation: the answer would not be ours to give.
     Delegated { cut: Name },
+    /// Below a DNAME owner: every query for the name is redirected (RFC 6672 §3.3), so the
+    /// pool would never be asked.
+    Redirected { dname: Name },
     /// In a zone with a DNSKEY at its apex: lbdns serves signed zones as signed, with no
     /// online signing, so a pool's synthesised answers would carry no valid signature.
     Signed { zone: Name },
@@ -282,6 +285,15 @@ fn validate_pool(
                 "pool.name",
                 format!(
                     "{owner} is at or below the delegation at {cut}, so its answers are not ours"
+                ),
+            ))
+        }
+        Placement::Redirected { dname } => {
+            return Err(source.error(
+                name_span,
+                "pool.name",
+                format!(
+                    "{owner} is below the DNAME at {dname}, which redirects every name under it                      (RFC 6672 §3.3), so the pool would never be asked"
                 ),
             ))
         }

@@ -2,8 +2,8 @@ use std::net::Ipv4Addr;
 
 use super::*;
 
-/// The served zones of these tests: example.com. with a CNAME at alias and a delegation at sub,
-/// and the signed zone signed.example.com.
+/// The served zones of these tests: example.com. with a CNAME at alias, a delegation at sub and
+/// a DNAME at old, and the signed zone signed.example.com.
 struct FakeZones;
 
 impl Zones for FakeZones {
@@ -11,12 +11,15 @@ impl Zones for FakeZones {
         let zone = Name::from_ascii("example.com.").unwrap();
         let sub = Name::from_ascii("sub.example.com.").unwrap();
         let signed = Name::from_ascii("signed.example.com.").unwrap();
+        let old = Name::from_ascii("old.example.com.").unwrap();
         if !zone.zone_of(owner) {
             Placement::Outside
         } else if *owner == Name::from_ascii("alias.example.com.").unwrap() {
             Placement::Cname
         } else if sub.zone_of(owner) {
             Placement::Delegated { cut: sub }
+        } else if old.zone_of(owner) && *owner != old {
+            Placement::Redirected { dname: old }
         } else if signed.zone_of(owner) {
             Placement::Signed { zone: signed }
         } else {
@@ -265,6 +268,12 @@ fn the_owner_must_be_inside_a_served_zone_without_a_cname_or_delegation() {
         "below the delegation at sub.example.com.",
     );
     rejects(&pool("*.example.com."), 2, "pool.name", "is a wildcard");
+    rejects(
+        &pool("www.old.example.com."),
+        2,
+        "pool.name",
+        "is below the DNAME at old.example.com.",
+    );
     rejects(
         &pool("www.signed.example.com."),
         2,
