@@ -106,17 +106,15 @@ fn lbdns(args: &[&str], control: &Path) -> Result<String> {
     Ok(out.stdout)
 }
 
-#[test]
-fn sd_notify_ready_once_the_sockets_answer_and_around_a_reload() -> Result<()> {
-    preflight(&["kdig"])?;
-    let topo = Topology::new()?;
-    let dir = TempDir::new("service-notify")?;
-    let zone = dir.write("service.test.zone", ZONE)?;
-    let control = dir.path().join("control.sock");
-    let notify = NotifySocket::bind(&dir)?;
-    let cmd = serve_command(&topo, &zone, &control, &notify.path, &[])?;
+/// Starts the daemon while another thread reads its notifications until READY=1 and then
+/// checks that the sockets answer at once; returns the server and the messages up to READY.
+fn start_watching_ready(
+    topo: &Topology,
+    cmd: Command,
+    notify: &NotifySocket,
+) -> Result<(Server, Vec<String>)> {
     let (messages, server) = thread::scope(|scope| {
-        let watching = scope.spawn(|| ready_means_answering(&topo, &notify));
+        let watching = scope.spawn(|| ready_means_answering(topo, notify));
         let server = Server::spawn(
             "lbdns",
             cmd,
@@ -129,8 +127,19 @@ fn sd_notify_ready_once_the_sockets_answer_and_around_a_reload() -> Result<()> {
             .map_err(|_| anyhow::anyhow!("the notify reader panicked"))?;
         anyhow::Ok((messages, server))
     })?;
-    let mut server = server?;
-    let messages = messages?;
+    Ok((server?, messages?))
+}
+
+#[test]
+fn sd_notify_ready_once_the_sockets_answer_and_around_a_reload() -> Result<()> {
+    preflight(&["kdig"])?;
+    let topo = Topology::new()?;
+    let dir = TempDir::new("service-notify")?;
+    let zone = dir.write("service.test.zone", ZONE)?;
+    let control = dir.path().join("control.sock");
+    let notify = NotifySocket::bind(&dir)?;
+    let cmd = serve_command(&topo, &zone, &control, &notify.path, &[])?;
+    let (mut server, messages) = start_watching_ready(&topo, cmd, &notify)?;
     let ready = messages.last().context("a READY message")?;
     ensure!(
         ready.contains("STATUS=serving 1 zone(s)"),
@@ -176,22 +185,7 @@ fn sd_notify_status_when_the_xdp_fast_path_joins() -> Result<()> {
     let notify = NotifySocket::bind(&dir)?;
     let extra = ["--xdp", Topology::SERVER_IF, "--xdp-mode", "generic"];
     let cmd = serve_command(&topo, &zone, &control, &notify.path, &extra)?;
-    let (messages, server) = thread::scope(|scope| {
-        let watching = scope.spawn(|| ready_means_answering(&topo, &notify));
-        let server = Server::spawn(
-            "lbdns",
-            cmd,
-            &topo.client,
-            &topo.server_addrs(53),
-            "service.test.",
-        );
-        let messages = watching
-            .join()
-            .map_err(|_| anyhow::anyhow!("the notify reader panicked"))?;
-        anyhow::Ok((messages, server))
-    })?;
-    let mut server = server?;
-    let messages = messages?;
+    let (mut server, messages) = start_watching_ready(&topo, cmd, &notify)?;
     ensure!(
         messages
             .last()

@@ -11,6 +11,7 @@ use prometheus_client::metrics::MetricType;
 use super::histogram::Histogram;
 use super::labels::{qtype_label, rcode_index, rcode_label, FAMILY_LABELS};
 use super::socket::{Path, PathTotals};
+use super::zones::ZoneLoad;
 use super::{lock, Metrics};
 use crate::maps::Usage;
 
@@ -190,55 +191,56 @@ impl Collector for Exposition {
 
 fn encode_zones(metrics: &Metrics, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
     let zones = lock(&metrics.zones).clone();
-    let mut metric = encoder.encode_descriptor(
+    zone_gauge(
+        encoder,
+        &zones,
         "lbdns_zone_serial",
         "The SOA serial of the zone being served.",
-        None,
-        MetricType::Gauge,
+        |zone| zone.serial,
     )?;
-    for zone in &zones {
-        gauge(
-            &mut metric,
-            &vec![("zone", zone.zone.as_str())],
-            zone.serial,
-        )?;
-    }
-    let mut metric = encoder.encode_descriptor(
+    zone_gauge(
+        encoder,
+        &zones,
         "lbdns_zone_records",
         "Records in the zone being served, as its files hold them.",
-        None,
-        MetricType::Gauge,
+        |zone| zone.records,
     )?;
-    for zone in &zones {
-        gauge(
-            &mut metric,
-            &vec![("zone", zone.zone.as_str())],
-            zone.records,
-        )?;
-    }
-    let mut metric = encoder.encode_descriptor(
+    zone_gauge(
+        encoder,
+        &zones,
         "lbdns_zone_last_load_success",
         "1 if the last load or reload put the zone's files into service, 0 if it failed and \
          the previous data is still served.",
-        None,
-        MetricType::Gauge,
+        |zone| u64::from(zone.success),
     )?;
-    for zone in &zones {
-        let success = u64::from(zone.success);
-        gauge(&mut metric, &vec![("zone", zone.zone.as_str())], success)?;
-    }
-    let mut metric = encoder.encode_descriptor(
+    zone_gauge(
+        encoder,
+        &zones,
         "lbdns_zone_last_load_timestamp_seconds",
         "When the zone data being served was loaded, in seconds since the Unix epoch.",
-        None,
-        MetricType::Gauge,
-    )?;
-    for zone in &zones {
-        let at = zone
-            .loaded_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |since| since.as_secs_f64());
-        gauge(&mut metric, &vec![("zone", zone.zone.as_str())], at)?;
+        |zone| {
+            zone.loaded_at
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |since| since.as_secs_f64())
+        },
+    )
+}
+
+/// One gauge family with a sample per zone, labelled by the zone's name.
+fn zone_gauge<V: prometheus_client::encoding::EncodeGaugeValue>(
+    encoder: &mut DescriptorEncoder,
+    zones: &[ZoneLoad],
+    name: &str,
+    help: &str,
+    value: impl Fn(&ZoneLoad) -> V,
+) -> Result<(), std::fmt::Error> {
+    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    for zone in zones {
+        gauge(
+            &mut metric,
+            &vec![("zone", zone.zone.as_str())],
+            value(zone),
+        )?;
     }
     Ok(())
 }
