@@ -227,26 +227,32 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
     );
 }
 
-#[test]
-fn rfc4035_3_1_1_rrsets_covered_by_an_rrsig_are_marked_signed_per_type() {
-    // RRSIG RDATA in RFC 3597 form: its first two octets are the type covered (A here).
-    let zone = crate::zone::Zone::parse(
+/// The hot RRsets of example.test., whose `www` has an A and an AAAA RRset; `apex` and `www`
+/// are extra records at those owners (RRSIGs in RFC 3597 form: the first two octets of the
+/// RDATA are the type covered).
+fn hot_rrsets_with(apex: &str, www: &str) -> Vec<HotRrset> {
+    let text = format!(
         "$ORIGIN example.test.\n\
          @      300 SOA ns hostmaster 1 3600 600 86400 60\n\
-         @      300 NS  ns\n\
+         @      300 NS  ns\n{apex}\
          www     60 A   192.0.2.1\n\
-         www     60 AAAA 2001:db8::1\n\
-         www     60 TYPE46 \\# 21 0001 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n\
-         ns     300 A   192.0.2.53\n",
-        std::path::Path::new("signed.test.zone"),
-        None,
+         www     60 AAAA 2001:db8::1\n{www}\
+         ns     300 A   192.0.2.53\n"
+    );
+    let zone =
+        crate::zone::Zone::parse(&text, std::path::Path::new("signed.test.zone"), None).unwrap();
+    hot_rrsets(&crate::authority::Catalog::new(&[zone]).unwrap())
+}
+
+#[test]
+fn rfc4035_3_1_1_rrsets_covered_by_an_rrsig_are_marked_signed_per_type() {
+    let signed: Vec<(Vec<u8>, AddrType, bool)> = hot_rrsets_with(
+        "",
+        "www     60 TYPE46 \\# 21 0001 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n",
     )
-    .unwrap();
-    let catalog = crate::authority::Catalog::new(&[zone]).unwrap();
-    let signed: Vec<(Vec<u8>, AddrType, bool)> = hot_rrsets(&catalog)
-        .into_iter()
-        .map(|r| (r.name, r.qtype, r.signed))
-        .collect();
+    .into_iter()
+    .map(|r| (r.name, r.qtype, r.signed))
+    .collect();
     assert_eq!(
         signed,
         [
@@ -369,19 +375,10 @@ fn rfc4035_3_1_1_rrsigs_come_from_secure_zones_only() {
         } else {
             ""
         };
-        let text = format!(
-            "$ORIGIN example.test.\n\
-             @      300 SOA ns hostmaster 1 3600 600 86400 60\n\
-             @      300 NS  ns\n{apex_rrsig}\
-             www     60 A   192.0.2.1\n\
-             www     60 AAAA 2001:db8::1\n\
-             www     90 TYPE46 \\# 21 0001 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n\
-             ns     300 A   192.0.2.53\n"
-        );
-        let zone = crate::zone::Zone::parse(&text, std::path::Path::new("secure.test.zone"), None)
-            .unwrap();
-        let catalog = crate::authority::Catalog::new(&[zone]).unwrap();
-        hot_rrsets(&catalog)
+        hot_rrsets_with(
+            apex_rrsig,
+            "www     90 TYPE46 \\# 21 0001 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n",
+        )
     };
     let www_a = |rrsets: Vec<HotRrset>| {
         rrsets
@@ -410,24 +407,14 @@ fn rfc4035_3_1_1_rrsigs_come_from_secure_zones_only() {
 /// too: here the RRSIG over AAAA comes first in the file.
 #[test]
 fn rfc4035_3_1_1_every_signed_type_of_a_name_is_marked() {
-    let zone = crate::zone::Zone::parse(
-        "$ORIGIN example.test.\n\
-         @      300 SOA ns hostmaster 1 3600 600 86400 60\n\
-         @      300 NS  ns\n\
-         www     60 A   192.0.2.1\n\
-         www     60 AAAA 2001:db8::1\n\
-         www     60 TYPE46 \\# 21 001c 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n\
-         www     60 TYPE46 \\# 21 0001 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n\
-         ns     300 A   192.0.2.53\n",
-        std::path::Path::new("signed.test.zone"),
-        None,
+    let www: Vec<(AddrType, bool)> = hot_rrsets_with(
+        "",
+        "www     60 TYPE46 \\# 21 001c 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n\
+         www     60 TYPE46 \\# 21 0001 0d02 0000003c 70dbd880 5e0be100 1234 00 abcd\n",
     )
-    .unwrap();
-    let catalog = crate::authority::Catalog::new(&[zone]).unwrap();
-    let www: Vec<(AddrType, bool)> = hot_rrsets(&catalog)
-        .into_iter()
-        .filter(|r| r.name == wire("www.example.test"))
-        .map(|r| (r.qtype, r.signed))
-        .collect();
+    .into_iter()
+    .filter(|r| r.name == wire("www.example.test"))
+    .map(|r| (r.qtype, r.signed))
+    .collect();
     assert_eq!(www, [(AddrType::A, true), (AddrType::Aaaa, true)]);
 }
