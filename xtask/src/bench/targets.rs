@@ -414,13 +414,18 @@ fn command(target: Target, cx: &Context<'_>) -> Result<Command, StartError> {
                 command.args(["--xdp", Side::Server.interface(), "--xdp-mode", "native"]);
                 if let Some(rrsets) = cx.zone.many_rrsets {
                     // Sized as an operator would for a zone of A RRsets: a name and a slot per
-                    // RRset with 1/16 spare for changes (`lbdns serve --help`), the AAAA maps
-                    // left at their default. The names are 20 to 31 bytes: records of 32 or 40.
+                    // RRset with 1/16 spare for changes (`lbdns serve --help`), the AAAA and
+                    // signature maps at their floors. The names are 20 to 31 bytes: records of
+                    // 32 or 40. Every size given, the program loads while the zone is read, as
+                    // an operator of a zone this large would run it; with any size left to
+                    // lbdns, it loads after the zone, sized from it.
                     let entries = rrsets + rrsets / 16;
                     command
                         .args(["--xdp-rrset-entries", &entries.to_string()])
                         .args(["--xdp-name-bytes", &(40 * entries).to_string()])
-                        .args(["--xdp-a-slots", &entries.to_string()]);
+                        .args(["--xdp-a-slots", &entries.to_string()])
+                        .args(["--xdp-aaaa-slots", "1024"])
+                        .args(["--xdp-signature-entries", "256"]);
                 }
             }
             command
