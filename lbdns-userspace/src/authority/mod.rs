@@ -112,7 +112,8 @@ impl Catalog {
         self.pools.store(Arc::new(pools));
     }
 
-    /// Whether an RRSIG at `name` in its zone covers `rtype`: a DO=1 answer with that RRset
+    /// Whether an RRSIG at `name` in its zone covers `rtype` (asked of pool owners; zone RRsets
+    /// bring theirs in [`DirectRrset`]): a DO=1 answer with that RRset
     /// must carry the RRSIG (RFC 4035 §3.1.1). An RRSIG's RDATA starts with the type it covers
     /// (RFC 4034 §3.1), whichever form the zone file gave it in.
     pub fn is_signed(&self, name: &Name, rtype: RecordType) -> bool {
@@ -122,28 +123,15 @@ impl Catalog {
             .is_some()
     }
 
-    /// The RRSIGs that a DO=1 answer with the RRset (`name`, `rtype`) carries, as `respond`
-    /// sends them: those at the owner covering the type, in a zone signed as NSD judges it
-    /// (`ZoneData::secure`), and none for a pool's answers, whose addresses no RRSIG covers.
-    pub fn answer_signatures(&self, name: &Name, rtype: RecordType) -> Option<&Rrset> {
-        let lower = LowerName::new(name);
-        if self.is_pool_owner(&lower) {
-            return None;
-        }
-        let zone = self.zone_for(name).filter(|zone| zone.secure)?;
-        zone.node(&lower)?.signatures(rtype)
-    }
-
     /// The zone A and AAAA RRsets that a query for their own name and type gets verbatim with
     /// AA=1: not at or below a delegation, not a wildcard owner, not shadowed by a more
     /// specific zone, not replaced by a pool. These and the non-empty pool answers are what the
-    /// XDP fast path may answer without the socket path; for a signed one it answers DO=1
-    /// queries only with the RRSIGs [`Catalog::answer_signatures`] gives it.
-    pub fn direct_address_rrsets(&self) -> impl Iterator<Item = &Rrset> {
-        self.zones
-            .values()
-            .flat_map(move |zone| {
-                zone.rrsets().filter(move |(name, rrset)| {
+    /// XDP fast path may answer without the socket path; each comes with the RRSIGs that cover
+    /// it, read from the node already in hand rather than looked up again per RRset.
+    pub fn direct_address_rrsets(&self) -> impl Iterator<Item = DirectRrset<'_>> {
+        self.zones.values().flat_map(move |zone| {
+            zone.rrsets()
+                .filter(move |(name, _, rrset)| {
                     matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
                         && !name.is_wildcard()
                         && !self.pool_owners.contains(name)
@@ -152,8 +140,31 @@ impl Catalog {
                             .zone_for(&rrset.name)
                             .is_some_and(|owner| std::ptr::eq(owner, zone))
                 })
-            })
-            .map(|(_, rrset)| rrset)
+                .map(move |(_, node, rrset)| DirectRrset {
+                    rrset,
+                    signatures: node.signatures(rrset.rtype),
+                    secure: zone.secure,
+                })
+        })
+    }
+}
+
+/// One of [`Catalog::direct_address_rrsets`]: a zone A or AAAA RRset and its signatures.
+#[derive(Debug, Clone, Copy)]
+pub struct DirectRrset<'c> {
+    pub rrset: &'c Rrset,
+    /// The RRSIG RRset at the owner covering the RRset: a DO=1 answer must carry it (RFC 4035
+    /// §3.1.1), so the fast path either sends it or passes such queries.
+    pub signatures: Option<&'c Rrset>,
+    /// The zone is signed as NSD judges it (`ZoneData::secure`): only then does `respond` send
+    /// the signatures, so only then may the fast path.
+    pub secure: bool,
+}
+
+impl DirectRrset<'_> {
+    /// The RRSIGs a DO=1 answer with this RRset carries, as `respond` sends them.
+    pub fn answer_signatures(&self) -> Option<&Rrset> {
+        self.signatures.filter(|_| self.secure)
     }
 }
 

@@ -334,7 +334,7 @@ fn direct_address_rrsets_exclude_glue_wildcards_and_shadowed_names() {
     let catalog = catalog();
     let mut names: Vec<String> = catalog
         .direct_address_rrsets()
-        .map(|r| format!("{} {}", r.name.to_ascii(), r.rtype))
+        .map(|r| format!("{} {}", r.rrset.name.to_ascii(), r.rrset.rtype))
         .collect();
     names.sort();
     assert_eq!(
@@ -489,7 +489,7 @@ fn pool_owners_leave_the_direct_zone_rrsets_for_xdp() {
     let catalog = pooled_catalog();
     assert!(catalog
         .direct_address_rrsets()
-        .all(|r| r.name.to_ascii() != "www.example.test."));
+        .all(|r| r.rrset.name.to_ascii() != "www.example.test."));
     let pools = catalog.pools();
     let mut pooled: Vec<String> = pools
         .rrsets()

@@ -391,11 +391,11 @@ impl ZoneData {
     }
 
     /// Every RRset with the cut state of its owner, for compiling the XDP maps.
-    pub fn rrsets(&self) -> impl Iterator<Item = (&LowerName, &Rrset)> {
+    pub fn rrsets(&self) -> impl Iterator<Item = (&LowerName, &Node, &Rrset)> {
         self.names
             .iter()
             .zip(&self.nodes)
-            .flat_map(|(name, node)| node.rrsets.iter().map(move |r| (name, r)))
+            .flat_map(|(name, node)| node.rrsets.iter().map(move |r| (name, node, r)))
     }
 }
 

@@ -8,19 +8,27 @@ use hickory_proto::{
 };
 
 use super::{AddrType, HotRrset, Rrsigs};
-use crate::authority::{Catalog, Rdata};
+use crate::authority::{Catalog, Rdata, Rrset};
 
 /// Every RRset of [`Catalog::direct_address_rrsets`] and every non-empty pool answer now in
 /// force, sorted by type and name so the same catalog always gives the same list. Each carries
 /// its order: zone RRsets rotate plainly with all their records, pools bring their weighted
-/// schedule and answer cap. Each says whether an RRSIG covers it ([`Catalog::is_signed`]) and
-/// carries the RRSIGs a DO=1 answer sends with it ([`Catalog::answer_signatures`]).
+/// schedule and answer cap. A zone RRset says whether an RRSIG covers it and carries the RRSIGs
+/// a DO=1 answer sends with it; a pool's answers are never sent with any (no RRSIG covers
+/// addresses made up as health changes), though an RRSIG at its owner still marks it signed
+/// ([`Catalog::is_signed`]) so its DO=1 queries go to the socket path.
 pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
     let pools = catalog.pools();
-    let mut rrsets: Vec<HotRrset> = catalog
-        .direct_address_rrsets()
-        .chain(pools.rrsets())
-        .filter_map(|rrset| {
+    let zone = catalog.direct_address_rrsets().map(|direct| {
+        let rrsigs = direct.answer_signatures().and_then(rrsigs);
+        (direct.rrset, direct.signatures.is_some(), rrsigs)
+    });
+    let pooled = pools
+        .rrsets()
+        .map(|rrset| (rrset, catalog.is_signed(&rrset.name, rrset.rtype), None));
+    let mut rrsets: Vec<HotRrset> = zone
+        .chain(pooled)
+        .filter_map(|(rrset, signed, rrsigs)| {
             let qtype = match rrset.rtype {
                 RecordType::A => AddrType::A,
                 RecordType::AAAA => AddrType::Aaaa,
@@ -37,19 +45,8 @@ pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
                     .collect(),
                 schedule: rrset.order.schedule.to_vec(),
                 cap: rrset.order.cap.map(|cap| cap as usize),
-                signed: catalog.is_signed(&rrset.name, rrset.rtype),
-                rrsigs: catalog
-                    .answer_signatures(&rrset.name, rrset.rtype)
-                    .and_then(|rrsigs| {
-                        Some(Rrsigs {
-                            ttl: rrsigs.ttl,
-                            rdatas: rrsigs
-                                .rdatas
-                                .iter()
-                                .map(wire_rdata)
-                                .collect::<Option<_>>()?,
-                        })
-                    }),
+                signed,
+                rrsigs,
             })
         })
         .collect();
@@ -57,6 +54,14 @@ pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
     // which `compile` rejects whatever their order.
     rrsets.sort_unstable_by(|a, b| (a.qtype, &a.name).cmp(&(b.qtype, &b.name)));
     rrsets
+}
+
+/// The RRSIG RRset in the form the fast path stores; `None` if any RDATA cannot be encoded.
+fn rrsigs(rrset: &Rrset) -> Option<Rrsigs> {
+    Some(Rrsigs {
+        ttl: rrset.ttl,
+        rdatas: rrset.rdatas.iter().map(wire_rdata).collect::<Option<_>>()?,
+    })
 }
 
 /// An RDATA's wire octets, as the socket path writes them (an RRSIG's signer name is never

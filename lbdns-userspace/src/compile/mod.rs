@@ -50,7 +50,7 @@ pub struct HotRrset {
     /// them, goes to the socket path (`lbdns_common::answer::SIGNED`).
     pub signed: bool,
     /// The RRSIG records a DO=1 answer carries after the addresses, as the socket path sends
-    /// them (`Catalog::answer_signatures`); `None` where it sends none.
+    /// them (`DirectRrset::answer_signatures`); `None` where it sends none.
     pub rrsigs: Option<Rrsigs>,
 }
 
