@@ -20,5 +20,6 @@ pub mod privilege;
 pub mod served;
 pub mod server;
 pub mod systemd;
+pub mod tsig;
 pub mod xdp;
 pub mod zone;
