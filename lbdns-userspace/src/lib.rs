@@ -21,4 +21,5 @@ pub mod served;
 pub mod server;
 pub mod systemd;
 pub mod xdp;
+pub mod xfr;
 pub mod zone;
