@@ -22,4 +22,5 @@ pub mod server;
 pub mod systemd;
 pub mod tsig;
 pub mod xdp;
+pub mod xfr;
 pub mod zone;
