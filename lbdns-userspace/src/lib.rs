@@ -20,6 +20,7 @@ pub mod privilege;
 pub mod served;
 pub mod server;
 pub mod systemd;
+pub mod transfer_out;
 pub mod tsig;
 pub mod xdp;
 pub mod zone;
