@@ -15,6 +15,7 @@ pub mod ebpf_object;
 pub mod health;
 pub mod maps;
 pub mod metrics;
+pub mod notify;
 pub mod pool;
 pub mod privilege;
 pub mod served;

@@ -129,11 +129,12 @@ async fn transfer(
         write_message(stream, &message).await?;
         messages += 1;
     }
-    tracing::info!(
-        "{}: {messages} message(s), {} record(s)",
-        transfer.summary,
-        transfer.records()
-    );
+    if let Some(summary) = &transfer.summary {
+        tracing::info!(
+            "{summary}: {messages} message(s), {} record(s)",
+            transfer.records()
+        );
+    }
     Ok(())
 }
 

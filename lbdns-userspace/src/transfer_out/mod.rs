@@ -140,6 +140,13 @@ impl Transfers {
         }
     }
 
+    /// Every zone with rules, by origin.
+    pub fn zones(&self) -> impl Iterator<Item = (Name, &ZoneTransfers)> {
+        self.zones
+            .iter()
+            .map(|(origin, rules)| (origin.into(), rules))
+    }
+
     /// The rules of the zone whose apex is `origin`.
     pub fn zone(&self, origin: &Name) -> Option<&ZoneTransfers> {
         self.zones.get(&LowerName::new(origin))

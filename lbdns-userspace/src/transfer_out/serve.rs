@@ -47,8 +47,9 @@ pub fn is_transfer(query: &[u8]) -> bool {
 pub struct Transfer<'c> {
     body: Body<'c>,
     signer: Option<ResponseSigner>,
-    /// What the log says when the transfer ends.
-    pub summary: String,
+    /// What the log says when the transfer ends; `None` for a refusal or an error, logged
+    /// when it was decided.
+    pub summary: Option<String>,
 }
 
 #[derive(Debug)]
@@ -78,7 +79,7 @@ impl Transfer<'_> {
         }
     }
 
-    fn single(message: Vec<u8>, signer: Option<ResponseSigner>, summary: String) -> Self {
+    fn single(message: Vec<u8>, signer: Option<ResponseSigner>, summary: Option<String>) -> Self {
         Self {
             body: Body::Single(Some(message)),
             signer,
@@ -100,11 +101,7 @@ pub fn answer<'c>(
         Err(error) => {
             tracing::warn!(%peer, %error, "zone transfer request with a bad TSIG");
             let reply = tsig::error_reply(query, &error)?;
-            return Some(Transfer::single(
-                reply,
-                None,
-                format!("TSIG error: {error}"),
-            ));
+            return Some(Transfer::single(reply, None, None));
         }
     };
     let request = signed.as_ref().map_or(query, SignedRequest::message);
@@ -114,7 +111,7 @@ pub fn answer<'c>(
         Ok(parsed) if parsed.queries.len() == 1 => parsed,
         _ => {
             let reply = error(request, ResponseCode::FormErr)?;
-            return Some(Transfer::single(reply, signer, "FORMERR".into()));
+            return Some(Transfer::single(reply, signer, None));
         }
     };
     let question = &parsed.queries[0];
@@ -134,7 +131,7 @@ pub fn answer<'c>(
     let (Some(zone), true) = (zone, allowed) else {
         tracing::warn!(zone = %origin, "zone transfer refused to {who}");
         let reply = error(request, ResponseCode::Refused)?;
-        return Some(Transfer::single(reply, signer, format!("refused {who}")));
+        return Some(Transfer::single(reply, signer, None));
     };
     let serial = soa_serial(zone);
     if u16::from(question.query_type()) == IXFR {
@@ -144,7 +141,7 @@ pub fn answer<'c>(
                 let summary = format!(
                     "IXFR of {origin} serial {theirs} to {who}: up to date (ours {serial})"
                 );
-                return Some(Transfer::single(reply, signer, summary));
+                return Some(Transfer::single(reply, signer, Some(summary)));
             }
         }
     }
@@ -157,7 +154,7 @@ pub fn answer<'c>(
     Some(Transfer {
         body: Body::Zone(Axfr::new(zone, header, question_octets)),
         signer,
-        summary: format!("{kind} of {origin} serial {serial} to {who}"),
+        summary: Some(format!("{kind} of {origin} serial {serial} to {who}")),
     })
 }
 
