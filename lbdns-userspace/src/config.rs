@@ -6,6 +6,8 @@
 //! [[zone]]
 //! file = "zones/example.com.zone"   # relative to this file
 //! origin = "example.com."           # optional; defaults to the SOA owner
+//! provide_xfr = ["198.18.0.0/15 xfr-key"]   # who may transfer it (see `transfer_out`)
+//! notify = ["198.18.0.2 xfr-key"]           # told when its serial changes
 //!
 //! [tcp]
 //! idle_timeout_secs = 10
@@ -42,6 +44,7 @@ use toml::Spanned;
 use crate::authority::ServerIdentity;
 use crate::pool::{PoolEntry, Source};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
+use crate::transfer_out::ZoneRules;
 use crate::tsig::{KeyEntry, KeyRing};
 use crate::xdp::{sizing::Requested, AttachMode, XdpConfig};
 use crate::zone::ZoneSpec;
@@ -84,6 +87,12 @@ pub struct ConfigFile {
 pub struct ZoneEntry {
     pub file: PathBuf,
     pub origin: Option<String>,
+    /// Who may transfer the zone (see `transfer_out`).
+    #[serde(default)]
+    pub provide_xfr: Vec<Spanned<String>>,
+    /// Where NOTIFY goes when the zone's serial changes.
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -193,6 +202,8 @@ pub struct Settings {
     pub metrics: Option<SocketAddr>,
     /// The TSIG keys of `[[key]]`.
     pub keys: KeyRing,
+    /// The zones' `provide_xfr` and `notify` lists.
+    pub transfer_rules: Vec<ZoneRules>,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -251,7 +262,12 @@ impl Settings {
             None => (ConfigFile::default(), None),
         };
         let base = config.and_then(Path::parent).unwrap_or(Path::new(""));
+        let keys = match (config, &source) {
+            (Some(path), Some(text)) => KeyRing::from_entries(file.key, path, &text.text, base)?,
+            _ => KeyRing::default(),
+        };
         let mut zones = Vec::new();
+        let mut transfer_rules = Vec::new();
         for entry in file.zone {
             let spec = ZoneSpec::new(base.join(&entry.file), entry.origin.as_deref()).map_err(
                 |message| ConfigError {
@@ -260,6 +276,20 @@ impl Settings {
                     message,
                 },
             )?;
+            let at = |span: std::ops::Range<usize>, message| ConfigError {
+                file: config.map(Path::to_path_buf).unwrap_or_default(),
+                line: source.as_ref().map_or(0, |s| line_of(&s.text, span.start)),
+                message,
+            };
+            let rules = ZoneRules::parse(
+                spec.file.clone(),
+                spec.origin.clone(),
+                &entry.provide_xfr,
+                &entry.notify,
+                &keys,
+                at,
+            )?;
+            transfer_rules.extend(rules);
             zones.push(spec);
         }
         zones.extend(flags.zones);
@@ -315,10 +345,6 @@ impl Settings {
             .or(file.control)
             .unwrap_or_else(|| PathBuf::from(crate::control::DEFAULT_PATH));
         let identity = server_identity(file.server, config, source.as_ref())?;
-        let keys = match (config, &source) {
-            (Some(path), Some(text)) => KeyRing::from_entries(file.key, path, &text.text, base)?,
-            _ => KeyRing::default(),
-        };
         Ok(Self {
             zones,
             listen,
@@ -338,6 +364,7 @@ impl Settings {
             ),
             metrics: flags.metrics.or(file.metrics.listen),
             keys,
+            transfer_rules,
         })
     }
 }
@@ -417,6 +444,11 @@ fn server_identity(
             .map_err(|e| error(span, format!("server.version: {e}")))?;
     }
     Ok(built)
+}
+
+/// The 1-based line of `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    1 + text[..offset.min(text.len())].matches('\n').count()
 }
 
 /// Hex digits, in pairs, to octets; `None` for anything else.

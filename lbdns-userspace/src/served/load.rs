@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::authority::{Catalog, DuplicateZone};
 use crate::config::{ConfigError, Overrides, Settings};
 use crate::pool::{self, PoolConfigError, PoolSet};
+use crate::transfer_out::Transfers;
 use crate::zone::{self, Zone, ZoneErrors};
 
 use super::answers::answers;
@@ -93,7 +94,13 @@ pub fn load(settings: &Settings) -> Result<Loaded, LoadError> {
     };
     let catalog = catalog
         .with_pool_owners(pools.iter().map(|p| p.owner.clone()))
-        .with_identity(settings.identity.clone());
+        .with_identity(settings.identity.clone())
+        .with_transfers(Transfers::new(
+            settings.keys.clone(),
+            &settings.transfer_rules,
+            &settings.zones,
+            &zones,
+        ));
     let pools = PoolSet::new(pools);
     catalog.set_pools(answers(&pools));
     Ok(Loaded {

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::metrics;
+use crate::{metrics, notify};
 
 use super::{answers, load, lock, release_freed_memory, settings, LoadError, Served};
 
@@ -74,6 +74,8 @@ impl Served {
         // XDP first: it serves the new data before the socket path does, never after.
         self.publish(&fresh);
         let previous = self.catalog.swap(Arc::new(fresh));
+        // RFC 1996: secondaries of the zones whose serial changed hear of it now.
+        notify::out::spawn(notify::out::changed(Some(&previous), &self.catalog.load()));
         *pools = fresh_pools;
         // Queries still holding the old catalog keep it alive; trim once it is gone here.
         drop(previous);

@@ -3,6 +3,7 @@
 
 mod mmsg;
 mod pktinfo;
+mod signed;
 mod tcp;
 mod udp;
 

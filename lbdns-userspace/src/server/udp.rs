@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use super::mmsg::{RecvBatch, Reply, SendBatch, BATCH};
 use super::pktinfo;
+use super::signed::answer;
 use super::SharedCatalog;
-use crate::authority::{respond, Transport};
+use crate::authority::Transport;
 use crate::metrics::socket::PathCounters;
 
 /// Kernel socket buffer, so that a burst queued while a worker is busy is not dropped. The
@@ -73,7 +74,7 @@ fn serve(socket: &UdpSocket, catalog: &SharedCatalog, counted: &PathCounters) {
                 continue;
             }
             counted.query(&datagram.peer, datagram.data);
-            if let Some(data) = respond(&catalog, datagram.data, Transport::Udp) {
+            if let Some(data) = answer(&catalog, datagram.data, Transport::Udp) {
                 counted.response(&data);
                 replies.push(Reply {
                     data,
