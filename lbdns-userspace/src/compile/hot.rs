@@ -23,8 +23,10 @@ pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
         let rrsigs = direct.answer_signatures().and_then(rrsigs);
         (direct.rrset, direct.signatures.is_some(), rrsigs)
     });
+    // A pool in a zone served without data answers SERVFAIL like the rest of its zone.
     let pooled = pools
         .rrsets()
+        .filter(|rrset| catalog.zone_for(&rrset.name).is_some())
         .map(|rrset| (rrset, catalog.is_signed(&rrset.name, rrset.rtype), None));
     let mut rrsets: Vec<HotRrset> = zone
         .chain(pooled)
