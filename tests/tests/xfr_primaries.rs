@@ -1,5 +1,5 @@
 //! lbdns's transfer client (`lbdns::xfr`) against real primaries on loopback: NSD serving
-//! AXFR, and Knot serving IXFR after a one-name change (`zonefile-load: difference`). The
+//! AXFR signed with TSIG (and refusing the wrong secret), and Knot serving IXFR after a one-name change (`zonefile-load: difference`). The
 //! fetched zone must equal the primary's own file as lbdns reads it, record for record.
 //!
 //! Each primary runs as our own process with its own configuration in a temporary directory,
@@ -9,13 +9,29 @@
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use hickory_proto::rr::{Name, RData, RecordType};
-use lbdns::xfr::{fetch, soa_serial, Fetched, Limits, Primary};
+use lbdns::tsig::{self, Algorithm, Key, TsigError};
+use lbdns::xfr::{fetch, soa_serial, Fetched, Limits, Primary, XfrError, XfrErrorKind};
 use lbdns::zone::Zone;
 use lbdns_tests::env::{workspace_root, TempDir};
+
+const SECRET: &str = "c2VjcmV0LWZvci1sYmRucy14ZnItdGVzdHMtMTIzNDU2Nzg=";
+const WRONG: &str = "d3Jvbmctc2VjcmV0LWZvci1sYmRucy14ZnItdGVzdHM=";
+
+fn key(secret: &str) -> Key {
+    let secret = data_encoding::BASE64
+        .decode(secret.as_bytes())
+        .expect("base64");
+    Key::new(
+        Name::from_ascii("xfr-key.").expect("a name"),
+        Algorithm::HmacSha256,
+        secret,
+    )
+}
 
 /// A primary's process, killed (by its own PID) when dropped.
 struct Daemon {
@@ -161,7 +177,7 @@ fn limits() -> Limits {
 }
 
 #[tokio::test]
-async fn axfr_from_nsd_equals_its_zone_files() -> Result<()> {
+async fn rfc8945_signed_axfr_from_nsd_equals_its_zone_files() -> Result<()> {
     let dir = TempDir::new("xfr-nsd")?;
     let d = dir.path().display();
     let port = free_port()?;
@@ -197,16 +213,20 @@ async fn axfr_from_nsd_equals_its_zone_files() -> Result<()> {
     );
     for (origin, file) in &served {
         conf.push_str(&format!(
-            "zone:\n  name: \"{origin}\"\n  zonefile: \"{}\"\n  provide-xfr: 127.0.0.1 NOKEY\n",
+            "zone:\n  name: \"{origin}\"\n  zonefile: \"{}\"\n  provide-xfr: 127.0.0.1 xfr-key\n",
             file.display()
         ));
     }
+    conf.push_str(&format!(
+        "key:\n  name: xfr-key\n  algorithm: hmac-sha256\n  secret: \"{SECRET}\"\n"
+    ));
     let conf = dir.write("nsd.conf", &conf)?;
     let mut command = Command::new("nsd");
     command.arg("-d").arg("-c").arg(&conf);
     let mut nsd = Daemon::spawn("nsd", command, dir.path())?;
     let primary = Primary {
         address: SocketAddr::from(([127, 0, 0, 1], port)),
+        key: Some(Arc::new(key(SECRET))),
     };
     for ((origin, file), (_, copy)) in zones.iter().zip(&served) {
         let origin = Name::from_ascii(origin)?;
@@ -219,6 +239,19 @@ async fn axfr_from_nsd_equals_its_zone_files() -> Result<()> {
         };
         same_zone(&zone, copy, &origin, &NSD_FOLDS)?;
         same_zone(&zone, file, &origin, &NSD_FOLDS)?;
+    }
+    // The wrong secret: NSD answers NOTAUTH with BADSIG (RFC 8945 §5.2.2), and no zone comes.
+    let forged = Primary {
+        key: Some(Arc::new(key(WRONG))),
+        ..primary
+    };
+    let origin = Name::from_ascii("example.com.")?;
+    match fetch(&forged, &origin, None, &limits()).await {
+        Err(XfrError {
+            kind: XfrErrorKind::Tsig(TsigError::Peer(tsig::rcode::BADSIG)),
+            ..
+        }) => {}
+        other => bail!("a transfer signed with the wrong secret must fail with BADSIG: {other:?}"),
     }
     Ok(())
 }
@@ -258,6 +291,7 @@ async fn ixfr_from_knot_after_a_one_name_change() -> Result<()> {
     let mut knot = Daemon::spawn("knotd", command, dir.path())?;
     let primary = Primary {
         address: SocketAddr::from(([127, 0, 0, 1], port)),
+        key: None,
     };
     knot.wait_for(&primary, &origin, Some(2026112101)).await?;
     let Fetched::Full { zone: v1 } = fetch(&primary, &origin, None, &limits()).await? else {
