@@ -487,6 +487,44 @@ async fn a_silent_primary_times_out() {
 }
 
 #[tokio::test]
+async fn a_stream_past_its_limits_is_cut_off() {
+    let v1 = zone(1, "192.0.2.10", "");
+    let all = axfr(&v1);
+    let one_each = all.chunks(1).map(<[Record]>::to_vec).collect::<Vec<_>>();
+    for (limits, what) in [
+        (
+            Limits {
+                max_records: 5,
+                ..limits()
+            },
+            "5 records",
+        ),
+        (
+            Limits {
+                max_messages: 3,
+                ..limits()
+            },
+            "3 messages",
+        ),
+        (
+            Limits {
+                max_octets: 100,
+                ..limits()
+            },
+            "100 octets",
+        ),
+    ] {
+        let primary = TestPrimary::start(vec![answers(one_each.clone())], None, None).await;
+        let address = primary.address;
+        let result = fetch(&Primary { address, key: None }, &origin(), None, &limits).await;
+        match failure(result) {
+            XfrErrorKind::Limit(limit) => assert_eq!(limit, what),
+            other => panic!("{what}: {other}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn soa_serial_over_udp_then_tcp_when_truncated() {
     let v7 = zone(7, "192.0.2.10", "");
     let soa7 = soa(&v7);
