@@ -36,13 +36,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Result;
 use arc_swap::ArcSwap;
+use hickory_proto::rr::LowerName;
 use serde_json::{json, Value};
 
 use crate::authority::Catalog;
 use crate::config::{Overrides, XdpSettings};
 use crate::health::{Checker, HealthChange};
+use crate::maps::PublishReport;
 use crate::metrics::{self, Metrics};
-use crate::pool::{self, PoolSet, UnknownEndpoint};
+use crate::pool::{self, PoolId, PoolSet, UnknownEndpoint};
 use crate::xdp::FastPath;
 
 /// Where the fast path stands, for `lbdns stats` and `status`.
@@ -109,8 +111,9 @@ impl Served {
     /// A health verdict: the pools that hold its target answer anew on both paths.
     pub fn health_changed(&self, change: &HealthChange) {
         let mut pools = lock(&self.pools);
-        if !pools.set_health(&change.target, change.up).is_empty() {
-            self.apply(&pools);
+        let changed = pools.set_health(&change.target, change.up);
+        if !changed.is_empty() {
+            self.apply(&pools, &changed);
         }
     }
 
@@ -119,26 +122,39 @@ impl Served {
         let mut pools = lock(&self.pools);
         let changed = pools.set_drained(address, drain)?;
         if !changed.is_empty() {
-            self.apply(&pools);
+            self.apply(&pools, &changed);
         }
         Ok(changed.len())
     }
 
     /// Recomputes the pool answers from `pools` and applies them to both paths: the socket
-    /// path at once, the XDP maps next (only changed answer sets are rewritten). If the maps
-    /// cannot be written, XDP is detached, so the socket path (always right) answers alone.
-    fn apply(&self, pools: &PoolSet) {
+    /// path at once (the catalog's pool answers swapped, its zones untouched), then the XDP
+    /// maps, where only the answer sets of the `changed` pools' owners are compiled, compared
+    /// and, if they differ, rewritten. The pools lock is held throughout, so two changes reach
+    /// the maps in the order they were made; the work under it is the few pools' answers. If
+    /// the maps cannot be written, XDP is detached, so the socket path (always right) answers
+    /// alone.
+    fn apply(&self, pools: &PoolSet, changed: &[PoolId]) {
         let catalog = self.catalog.load();
         catalog.set_pools(answers(pools));
-        self.publish(&catalog);
+        let owners: Vec<LowerName> = changed
+            .iter()
+            .map(|&id| LowerName::new(&pools.pools()[id].owner))
+            .collect();
+        self.publish_with(|xdp| xdp.publish_names(&catalog, &owners));
     }
 
     /// Makes the XDP maps answer what `catalog` answers, if the fast path runs.
     fn publish(&self, catalog: &Catalog) {
+        self.publish_with(|xdp| xdp.publish(catalog));
+    }
+
+    /// Runs one publish to the XDP maps, if the fast path runs; detaches it if that fails.
+    fn publish_with(&self, publish: impl FnOnce(&mut Xdp) -> Result<PublishReport>) {
         let mut xdp = lock(&self.xdp);
         if let Some(fast) = xdp.as_mut() {
-            match fast.publish(catalog) {
-                Ok(()) => self.metrics.xdp_published(fast.writer.fill()),
+            match publish(fast) {
+                Ok(_) => self.metrics.xdp_published(fast.writer.fill()),
                 Err(error) => {
                     tracing::error!("{error:#}; detaching XDP, the socket path answers everything");
                     self.metrics.xdp_stopped();
