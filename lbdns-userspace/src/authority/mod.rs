@@ -2,6 +2,7 @@
 //! Pure and shared by every transport; the XDP maps are compiled from the same data.
 
 mod chains;
+mod changes;
 mod denial;
 mod dname;
 mod edns;
@@ -17,6 +18,7 @@ use foldhash::{HashMap, HashSet};
 use hickory_proto::rr::{LowerName, Name, RecordType};
 use std::sync::Arc;
 
+pub use changes::changed_names;
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use pools::PoolAnswers;
 pub use wire::{respond, Transport};
@@ -196,6 +198,8 @@ impl<'c> DirectRrset<'c> {
     }
 }
 
+#[cfg(test)]
+mod changes_tests;
 #[cfg(test)]
 mod dname_tests;
 #[cfg(test)]

@@ -39,7 +39,7 @@ use arc_swap::ArcSwap;
 use hickory_proto::rr::LowerName;
 use serde_json::{json, Value};
 
-use crate::authority::Catalog;
+use crate::authority::{self, Catalog};
 use crate::config::{Overrides, XdpSettings};
 use crate::health::{Checker, HealthChange};
 use crate::maps::PublishReport;
@@ -144,9 +144,14 @@ impl Served {
         self.publish_with(|xdp| xdp.publish_names(&catalog, &owners));
     }
 
-    /// Makes the XDP maps answer what `catalog` answers, if the fast path runs.
-    fn publish(&self, catalog: &Catalog) {
-        self.publish_with(|xdp| xdp.publish(catalog));
+    /// Makes the XDP maps, which answer what `old` answers, answer what `new` does: only the
+    /// names whose answers differ are compiled and compared ([`authority::changed_names`]),
+    /// unless the change reaches beyond them, when every hot RRset is.
+    fn publish_change(&self, old: &Catalog, new: &Catalog) {
+        self.publish_with(|xdp| match authority::changed_names(old, new) {
+            Some(names) => xdp.publish_names(new, &names),
+            None => xdp.publish(new),
+        });
     }
 
     /// Runs one publish to the XDP maps, if the fast path runs; detaches it if that fails.

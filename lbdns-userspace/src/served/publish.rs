@@ -97,7 +97,7 @@ impl Xdp {
         let started = Instant::now();
         let compiled = compile::compile(&compile::hot_rrsets(catalog))
             .context("cannot compile the zones for XDP")?;
-        let report = self.write(&compiled, Scope::Whole)?;
+        let report = self.write(catalog, &compiled, Scope::Whole)?;
         self.publish_nsid(catalog)?;
         log(&report, started, "whole");
         Ok(report)
@@ -126,7 +126,7 @@ impl Xdp {
                     .is_err()
             })
             .collect();
-        let report = self.write(&compiled, Scope::Part { removed: &removed })?;
+        let report = self.write(catalog, &compiled, Scope::Part { removed: &removed })?;
         self.publish_nsid(catalog)?;
         log(&report, started, "part");
         Ok(report)
@@ -134,7 +134,12 @@ impl Xdp {
 
     /// Writes a compiled image within `scope`, saying which maps were too small if it did not
     /// fit.
-    fn write(&mut self, compiled: &Compiled, scope: Scope<'_>) -> Result<PublishReport> {
+    fn write(
+        &mut self,
+        catalog: &Catalog,
+        compiled: &Compiled,
+        scope: Scope<'_>,
+    ) -> Result<PublishReport> {
         for skipped in &compiled.skipped {
             tracing::info!(rrset = ?skipped.id, reason = ?skipped.reason, "left to the socket path");
         }
@@ -150,7 +155,7 @@ impl Xdp {
         };
         written.map_err(|error| {
             let outgrown = matches!(error, MapError::Full(_) | MapError::NameTableFull)
-                .then(|| sizing::outgrown(self.fast.config(), &Need::of(&compiled.image)));
+                .then(|| sizing::outgrown(self.fast.config(), &need(catalog, compiled, scope)));
             match outgrown {
                 Some(outgrown) => anyhow::Error::new(error)
                     .context(format!("the XDP maps are too small: {outgrown}")),
@@ -201,6 +206,18 @@ impl Xdp {
                 .and_then(|ns| u64::try_from(ns).ok())
         });
         json!({ "state": "running", "counters": counters, "ns_per_packet": ns_per_packet })
+    }
+}
+
+/// What the maps must hold for `catalog`, of which `compiled` is the whole image or a part: a
+/// part that did not fit is measured against every hot RRset, as a restart would size them.
+fn need(catalog: &Catalog, compiled: &Compiled, scope: Scope<'_>) -> Need {
+    match scope {
+        Scope::Whole => Need::of(&compiled.image),
+        Scope::Part { .. } => compile::compile(&compile::hot_rrsets(catalog)).map_or_else(
+            |_| Need::of(&compiled.image),
+            |whole| Need::of(&whole.image),
+        ),
     }
 }
 

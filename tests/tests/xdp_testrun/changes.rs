@@ -1,12 +1,14 @@
 //! Changes cost what they change: a health change or a drain publishes only the answer sets of
-//! the pools it touches (`served::Xdp::publish_names`), and the maps then answer as the socket
-//! path does from the same catalog. The report's counts say what was written; nothing else is.
+//! the pools it touches, and a reload only the names whose answers differ
+//! (`authority::changed_names`), through `served::Xdp::publish_names`; the maps then answer
+//! as the socket path does from the same catalog. The report's counts say what was written;
+//! nothing else is.
 
 use std::net::Ipv4Addr;
 
 use hickory_proto::rr::{LowerName, Name, RecordType};
 use lbdns::{
-    authority::{respond, Catalog, Order, PoolAnswers, Rdata, Rrset, Transport},
+    authority::{changed_names, respond, Catalog, Order, PoolAnswers, Rdata, Rrset, Transport},
     maps::PublishReport,
     served::Xdp,
     xdp::XdpConfig,
@@ -110,4 +112,50 @@ fn a_health_change_writes_only_its_pools_answer_set() {
     assert_eq!(counts(report), (1, 0, 0), "added back: {report:?}");
     ask(&xdp, &catalog, POOL, true);
     ask(&xdp, &catalog, "www.example.com", true);
+}
+
+/// A zone of `hosts` names (hN, 198.18.8.N), with `edit` applied to its text.
+fn zone(hosts: u8, edit: impl FnOnce(String) -> String) -> Catalog {
+    let mut text = String::from("$ORIGIN reload.test.\n$TTL 300\n@ SOA ns1 h 1 3600 600 86400 60\n@ NS ns1\nns1 A 198.18.8.250\n");
+    for host in 0..hosts {
+        text.push_str(&format!("h{host} A 198.18.8.{host}\n"));
+    }
+    let text = edit(text);
+    let zone = lbdns::zone::Zone::parse(&text, std::path::Path::new("reload.test"), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    Catalog::new(&[zone]).expect("one zone")
+}
+
+/// A reload of a zone with one name changed, one added and one removed: only those are
+/// compiled, compared and written, and both paths answer alike for them and for the rest.
+#[test]
+fn a_reload_writes_only_the_names_that_changed() {
+    pin_to_cpu0().expect("pin to CPU 0");
+    let old = zone(200, |text| text);
+    let mut xdp = Xdp::new(load(&XdpConfig::default())).expect("map writer");
+    let report = xdp.publish(&old).unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(counts(report), (201, 0, 0));
+
+    let edit = |text: String| {
+        text.replace("h7 A 198.18.8.7\n", "h7 A 198.18.9.7\n")
+            .replace("h9 A 198.18.8.9\n", "")
+            + "added A 198.18.9.1\n"
+    };
+    let new = zone(200, edit);
+    let names = changed_names(&old, &new).expect("confined to names");
+    assert_eq!(names.len(), 3, "{names:?}");
+    let report = xdp.publish_names(&new, &names).expect("publish");
+    assert_eq!(counts(report), (2, 1, 0), "{report:?}");
+    ask(&xdp, &new, "h7.reload.test", true);
+    ask(&xdp, &new, "added.reload.test", true);
+    ask(&xdp, &new, "h9.reload.test", false);
+    ask(&xdp, &new, "h8.reload.test", true);
+
+    // The same file again: no name to compile, nothing written.
+    let again = zone(200, edit);
+    let names = changed_names(&new, &again).expect("confined to names");
+    assert_eq!(names, []);
+    let report = xdp.publish_names(&again, &names).expect("publish");
+    assert_eq!(counts(report), (0, 0, 0), "{report:?}");
+    ask(&xdp, &again, "h7.reload.test", true);
 }
