@@ -33,6 +33,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use anyhow::Result;
 use arc_swap::ArcSwap;
@@ -135,6 +136,7 @@ impl Served {
     /// the maps cannot be written, XDP is detached, so the socket path (always right) answers
     /// alone.
     fn apply(&self, pools: &PoolSet, changed: &[PoolId]) {
+        let started = Instant::now();
         let catalog = self.catalog.load();
         catalog.set_pools(answers(pools));
         let owners: Vec<LowerName> = changed
@@ -142,6 +144,11 @@ impl Served {
             .map(|&id| LowerName::new(&pools.pools()[id].owner))
             .collect();
         self.publish_with(|xdp| xdp.publish_names(&catalog, &owners));
+        tracing::info!(
+            pools = changed.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "pool change published to both paths"
+        );
     }
 
     /// Makes the XDP maps, which answer what `old` answers, answer what `new` does: only the
