@@ -25,6 +25,11 @@
 //!
 //! [metrics]
 //! listen = "127.0.0.1:9153"   # absent: no metrics page
+//!
+//! [[key]]                     # TSIG keys (see `tsig::config`)
+//! name = "xfr-key"
+//! algorithm = "hmac-sha256"
+//! secret = "base64..."        # or secret_file = "path"
 //! ```
 
 use std::net::SocketAddr;
@@ -37,6 +42,7 @@ use toml::Spanned;
 use crate::authority::ServerIdentity;
 use crate::pool::{PoolEntry, Source};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
+use crate::tsig::{KeyEntry, KeyRing};
 use crate::xdp::{sizing::Requested, AttachMode, XdpConfig};
 use crate::zone::ZoneSpec;
 
@@ -68,6 +74,9 @@ pub struct ConfigFile {
     pub server: ServerSection,
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// TSIG keys, by name.
+    #[serde(default)]
+    pub key: Vec<KeyEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,6 +191,8 @@ pub struct Settings {
     pub expiry_warning: Duration,
     /// Where the metrics page is served, if anywhere.
     pub metrics: Option<SocketAddr>,
+    /// The TSIG keys of `[[key]]`.
+    pub keys: KeyRing,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -304,6 +315,10 @@ impl Settings {
             .or(file.control)
             .unwrap_or_else(|| PathBuf::from(crate::control::DEFAULT_PATH));
         let identity = server_identity(file.server, config, source.as_ref())?;
+        let keys = match (config, &source) {
+            (Some(path), Some(text)) => KeyRing::from_entries(file.key, path, &text.text, base)?,
+            _ => KeyRing::default(),
+        };
         Ok(Self {
             zones,
             listen,
@@ -322,6 +337,7 @@ impl Settings {
                     ),
             ),
             metrics: flags.metrics.or(file.metrics.listen),
+            keys,
         })
     }
 }

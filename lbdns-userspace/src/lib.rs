@@ -20,5 +20,7 @@ pub mod privilege;
 pub mod served;
 pub mod server;
 pub mod systemd;
+pub mod tsig;
 pub mod xdp;
+pub mod xfr;
 pub mod zone;

@@ -7,7 +7,7 @@
 //! same place in the other, and looked up only where they differ. A million-name zone with
 //! one changed name costs a million node comparisons in memory order and a handful of lookups.
 
-use std::ptr;
+use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, RecordType};
 
@@ -26,9 +26,16 @@ pub fn changed_names(old: &Catalog, new: &Catalog) -> Option<Vec<LowerName>> {
     }
     let mut names: Vec<LowerName> = new.pool_owners.iter().cloned().collect();
     for (apex, zone) in &new.zones {
-        let before = old.zones.get(apex)?;
-        if !ptr::eq(before, zone) {
-            zone_changes(before, zone, &mut names)?;
+        match (old.zones.get(apex)?, zone) {
+            (Some(before), Some(after)) if !Arc::ptr_eq(before, after) => {
+                zone_changes(before, after, &mut names)?;
+            }
+            // A zone that gains or loses its data (a secondary's first transfer, or its
+            // expiry): every name of it changes, and no other zone's.
+            (None, Some(only)) | (Some(only), None) => {
+                names.extend(only.names().iter().cloned());
+            }
+            _ => {}
         }
     }
     names.sort_unstable();

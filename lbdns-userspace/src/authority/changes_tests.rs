@@ -117,3 +117,32 @@ fn pool_owners_are_always_changed() {
         "a new pool owner"
     );
 }
+
+/// One zone replaced (`Catalog::with_zone`, a transfer): the zones shared with the catalog in
+/// force are not compared; a zone that loses or gains its data changes every name of it.
+#[test]
+fn a_replaced_zone_is_compared_alone() {
+    let other = "$ORIGIN other.test.\n$TTL 300\n@ SOA ns1 h 1 3600 600 86400 120\n@ NS ns1\n\
+                 ns1 A 198.18.2.53\nx A 198.18.2.1\n";
+    let zones = [
+        Zone::parse(ZONE, Path::new("change.test"), None).unwrap(),
+        Zone::parse(other, Path::new("other.test"), None).unwrap(),
+    ];
+    let old = Catalog::new(&zones).unwrap();
+    let origin = Name::from_ascii("change.test.").unwrap();
+    let edited = Zone::parse(
+        &ZONE.replace("a A 198.18.1.1", "a A 198.18.1.9"),
+        Path::new("change.test"),
+        None,
+    )
+    .unwrap();
+    let data = std::sync::Arc::new(super::ZoneData::new(&edited));
+    let new = old.with_zone(&origin, Some(data)).unwrap();
+    assert_eq!(names(changed_names(&old, &new)), set(&["a.change.test."]));
+
+    let withdrawn = old.with_zone(&origin, None).unwrap();
+    let gone = names(changed_names(&old, &withdrawn)).unwrap();
+    assert!(gone.contains("a.change.test.") && gone.contains("d.e.change.test."));
+    assert!(!gone.contains("x.other.test."), "{gone:?}");
+    assert_eq!(names(changed_names(&withdrawn, &old)), Some(gone));
+}

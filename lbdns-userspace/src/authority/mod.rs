@@ -30,7 +30,11 @@ use crate::zone::Zone;
 /// of the load-balancing pools among them.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    zones: HashMap<LowerName, ZoneData>,
+    /// Each zone by apex. `None` is a zone we serve with no usable data: a secondary zone
+    /// before its first transfer, or after it expired. It answers SERVFAIL, not REFUSED, and
+    /// hides any zone above it. Each zone is its own `Arc`, so replacing one zone builds a
+    /// catalog that shares every other.
+    zones: HashMap<LowerName, Option<Arc<ZoneData>>>,
     /// The label counts of the apexes, deepest first, so finding a name's zone probes only
     /// depths where a zone exists.
     depths: Vec<u8>,
@@ -52,17 +56,70 @@ impl Catalog {
     pub fn new(zones: &[Zone]) -> Result<Self, DuplicateZone> {
         let mut catalog = Self::default();
         for zone in zones {
-            let data = ZoneData::new(zone);
-            let depth = data.apex.num_labels();
-            if catalog.zones.insert(data.apex.clone(), data).is_some() {
-                return Err(DuplicateZone(zone.origin.clone()));
-            }
-            if !catalog.depths.contains(&depth) {
-                catalog.depths.push(depth);
-            }
+            catalog.insert(&zone.origin, Some(Arc::new(ZoneData::new(zone))))?;
         }
-        catalog.depths.sort_unstable_by(|a, b| b.cmp(a));
         Ok(catalog)
+    }
+
+    /// Adds zones that are served without data (secondaries with no usable copy): queries for
+    /// them get SERVFAIL until [`Catalog::with_zone`] gives them data.
+    pub fn with_unavailable(
+        mut self,
+        origins: impl IntoIterator<Item = Name>,
+    ) -> Result<Self, DuplicateZone> {
+        for origin in origins {
+            self.insert(&origin, None)?;
+        }
+        Ok(self)
+    }
+
+    /// Adds zones already indexed (kept from the catalog in force across a reload).
+    pub fn with_zones(
+        mut self,
+        zones: impl IntoIterator<Item = (Name, Option<Arc<ZoneData>>)>,
+    ) -> Result<Self, DuplicateZone> {
+        for (origin, data) in zones {
+            self.insert(&origin, data)?;
+        }
+        Ok(self)
+    }
+
+    fn insert(&mut self, origin: &Name, data: Option<Arc<ZoneData>>) -> Result<(), DuplicateZone> {
+        let apex = LowerName::new(origin);
+        let depth = apex.num_labels();
+        if self.zones.insert(apex, data).is_some() {
+            return Err(DuplicateZone(origin.clone()));
+        }
+        if !self.depths.contains(&depth) {
+            self.depths.push(depth);
+            self.depths.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        Ok(())
+    }
+
+    /// A catalog equal to this one but for the zone at `origin`, which holds `data` (`None`:
+    /// served without data, SERVFAIL). Every other zone is shared, not copied; the pool owners,
+    /// identity and pool answers in force are carried over. `None` if `origin` is not served.
+    pub fn with_zone(&self, origin: &Name, data: Option<Arc<ZoneData>>) -> Option<Self> {
+        let apex = LowerName::new(origin);
+        if !self.zones.contains_key(&apex) {
+            return None;
+        }
+        let mut zones = self.zones.clone();
+        zones.insert(apex, data);
+        Some(Self {
+            zones,
+            depths: self.depths.clone(),
+            pool_owners: self.pool_owners.clone(),
+            pools: ArcSwap::new(self.pools.load_full()),
+            identity: self.identity.clone(),
+        })
+    }
+
+    /// The zone at `origin` exactly: `None` if it is not served, `Some(None)` if it is served
+    /// without data.
+    pub fn zone_at(&self, origin: &Name) -> Option<Option<&Arc<ZoneData>>> {
+        self.zones.get(&LowerName::new(origin)).map(Option::as_ref)
     }
 
     /// Makes `owners` pool names: their A and AAAA answers come from [`Catalog::set_pools`]
@@ -94,6 +151,16 @@ impl Catalog {
     /// The zone whose apex is the closest ancestor of `name` (or `name` itself): nested zones
     /// are answered by the child.
     pub fn zone_for(&self, name: &Name) -> Option<&ZoneData> {
+        self.entry_for(name)?.as_deref()
+    }
+
+    /// Whether the zone that holds `name` is served without data: its queries get SERVFAIL.
+    pub fn is_unavailable(&self, name: &Name) -> bool {
+        matches!(self.entry_for(name), Some(None))
+    }
+
+    /// The catalog's entry for the most specific apex at or above `name`.
+    fn entry_for(&self, name: &Name) -> Option<&Option<Arc<ZoneData>>> {
         let labels = name.num_labels();
         self.depths
             .iter()
@@ -131,7 +198,7 @@ impl Catalog {
     /// XDP fast path may answer without the socket path; each comes with the RRSIGs that cover
     /// it, read from the node already in hand rather than looked up again per RRset.
     pub fn direct_address_rrsets(&self) -> impl Iterator<Item = DirectRrset<'_>> {
-        self.zones.values().flat_map(move |zone| {
+        self.zones.values().flatten().flat_map(move |zone| {
             zone.rrsets()
                 .filter(move |(name, _, rrset)| self.is_direct(zone, name, rrset))
                 .map(move |(_, node, rrset)| DirectRrset::new(zone, node, rrset))

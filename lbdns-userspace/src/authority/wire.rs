@@ -90,7 +90,15 @@ pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<
         _ => None,
     };
     let Some(resolution) = resolution else {
-        return Some(reply.error(ResponseCode::Refused));
+        // A zone we serve but hold no data for (a secondary not yet transferred, or expired)
+        // fails the query, as NSD and Knot do; a name in no zone of ours is refused.
+        let unavailable =
+            question.query_class() == DNSClass::IN && catalog.is_unavailable(question.name());
+        return Some(reply.error(if unavailable {
+            ResponseCode::ServFail
+        } else {
+            ResponseCode::Refused
+        }));
     };
     Some(reply.encode(&resolution))
 }

@@ -20,7 +20,9 @@ use crate::authority::{Catalog, DirectRrset, Rdata, Rrset};
 pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
     let pools = catalog.pools();
     let zone = catalog.direct_address_rrsets().map(zone_rrset);
-    let pooled = pools.rrsets().map(|rrset| pool_rrset(catalog, rrset));
+    let pooled = pools
+        .rrsets()
+        .filter_map(|rrset| pool_rrset(catalog, rrset));
     let mut rrsets: Vec<HotRrset> = zone.chain(pooled).filter_map(hot).collect();
     // Unstable is enough: two entries compare equal only if they are the same RRset twice,
     // which `compile` rejects whatever their order.
@@ -58,7 +60,7 @@ pub fn hot_rrsets_at<'n>(
             .into_iter()
             .filter(|_| catalog.is_pool_owner(name))
             .filter_map(|rtype| pools.get(name, rtype))
-            .map(|rrset| pool_rrset(catalog, rrset));
+            .filter_map(|rrset| pool_rrset(catalog, rrset));
         part.rrsets.extend(zone.chain(pooled).filter_map(hot));
     }
     part.rrsets
@@ -76,8 +78,13 @@ fn zone_rrset(direct: DirectRrset<'_>) -> (&Rrset, bool, Option<Rrsigs>) {
 }
 
 /// A pool's answer: never sent with RRSIGs, signed if an RRSIG at its owner covers its type.
-fn pool_rrset<'r>(catalog: &Catalog, rrset: &'r Rrset) -> (&'r Rrset, bool, Option<Rrsigs>) {
-    (rrset, catalog.is_signed(&rrset.name, rrset.rtype), None)
+/// None in a zone served without data, which answers SERVFAIL like the rest of its zone.
+fn pool_rrset<'r>(
+    catalog: &Catalog,
+    rrset: &'r Rrset,
+) -> Option<(&'r Rrset, bool, Option<Rrsigs>)> {
+    catalog.zone_for(&rrset.name)?;
+    Some((rrset, catalog.is_signed(&rrset.name, rrset.rtype), None))
 }
 
 /// The hot RRset of an A or AAAA RRset.

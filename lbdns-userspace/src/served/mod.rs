@@ -10,7 +10,9 @@
 //! - a health verdict: [`Served::health_changed`] → `PoolSet::set_health` → `apply`;
 //! - a drain or undrain: [`Served::set_drained`] → `PoolSet::set_drained` → `apply`;
 //! - a zone set replaced (SIGHUP, `lbdns reload`): [`Served::replace`] → [`load`], health and
-//!   drains carried over, then published to the maps before the socket path swaps.
+//!   drains carried over, then published to the maps before the socket path swaps;
+//! - one zone replaced (a transfer): [`Served::replace_zone`] → `Catalog::with_zone` (the
+//!   other zones shared), pool owners checked, then published like a reload.
 //!
 //! The daemon (`serve.rs`) owns the threads and signals that call these; `load` is also what
 //! `lbdns check` runs.
@@ -21,6 +23,7 @@ mod memory;
 mod owners;
 mod publish;
 mod reload;
+mod zone;
 
 pub use answers::answers;
 pub use load::{load, settings, LoadError, Loaded};
@@ -28,6 +31,7 @@ pub use memory::release_freed_memory;
 pub use owners::CatalogZones;
 pub use publish::Xdp;
 pub use reload::{ReloadFailed, Reloaded};
+pub use zone::ZoneRefused;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -60,8 +64,11 @@ pub enum FastPathState {
 }
 
 /// Everything that changes while the daemon runs, shared by the signal loop, the health
-/// thread and the control socket. Lock order: `pools`, then `checker`, then `xdp`.
+/// thread and the control socket. Lock order: `changing`, `pools`, `checker`, `xdp`.
 pub struct Served {
+    /// Held by whatever replaces zones (a reload, a transfer), so each builds on the catalog
+    /// its predecessor put in force.
+    changing: Mutex<()>,
     catalog: Arc<ArcSwap<Catalog>>,
     pools: Mutex<PoolSet>,
     checker: Mutex<Checker>,
@@ -89,6 +96,7 @@ impl Served {
         overrides: Overrides,
     ) -> Self {
         Self {
+            changing: Mutex::new(()),
             catalog: Arc::new(ArcSwap::from_pointee(catalog)),
             pools: Mutex::new(pools),
             checker: Mutex::new(checker),

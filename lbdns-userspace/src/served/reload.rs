@@ -44,6 +44,7 @@ impl Served {
     /// Loads zones and pools again and swaps them in; health and drains carry over. On any
     /// error both paths keep serving what they had.
     pub fn replace(&self) -> Result<Reloaded, ReloadFailed> {
+        let _changing = lock(&self.changing);
         let loaded = settings(self.config.as_deref(), self.overrides.clone())
             .and_then(|settings| load(&settings));
         let loaded = match loaded {
