@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::{metrics, notify};
+use crate::{metrics, notify, transfer_out};
 
 use super::{answers, load, lock, release_freed_memory, settings, LoadError, Served};
 
@@ -73,8 +73,11 @@ impl Served {
         // XDP first: it serves the new data before the socket path does, never after.
         self.publish(&fresh);
         let previous = self.catalog.swap(Arc::new(fresh));
-        // RFC 1996: secondaries of the zones whose serial changed hear of it now.
-        notify::out::spawn(notify::out::changed(Some(&previous), &self.catalog.load()));
+        // RFC 1996: secondaries of the zones whose serial changed hear of it now; the change
+        // is kept for IXFR (RFC 1995).
+        let current = self.catalog.load();
+        transfer_out::record_differences(&previous, &current);
+        notify::out::spawn(notify::out::changed(Some(&previous), &current));
         *pools = fresh_pools;
         // Queries still holding the old catalog keep it alive; trim once it is gone here.
         drop(previous);
