@@ -7,6 +7,11 @@
 //! file = "zones/example.com.zone"   # relative to this file
 //! origin = "example.com."           # optional; defaults to the SOA owner
 //!
+//! [[zone]]                          # a secondary zone: see `crate::secondary::config`
+//! origin = "example.net."
+//! primaries = ["192.0.2.1"]
+//! file = "example.net.zone"         # the transferred copy, kept here
+//!
 //! [tcp]
 //! idle_timeout_secs = 10
 //! max_connections = 512
@@ -36,6 +41,7 @@ use toml::Spanned;
 
 use crate::authority::ServerIdentity;
 use crate::pool::{PoolEntry, Source};
+use crate::secondary::config::{SecondarySection, SecondarySpec, TimerBounds};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
 use crate::xdp::{sizing::Requested, AttachMode, XdpConfig};
 use crate::zone::ZoneSpec;
@@ -68,6 +74,9 @@ pub struct ConfigFile {
     pub server: ServerSection,
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// Bounds on the secondary zones' SOA timers.
+    #[serde(default)]
+    pub secondary: SecondarySection,
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,6 +84,10 @@ pub struct ConfigFile {
 pub struct ZoneEntry {
     pub file: PathBuf,
     pub origin: Option<String>,
+    /// Present: a secondary zone, transferred from these and kept in `file`.
+    pub primaries: Option<Spanned<Vec<String>>>,
+    /// The TSIG key of a secondary zone's transfers and NOTIFYs.
+    pub tsig: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,6 +195,9 @@ pub struct Settings {
     pub expiry_warning: Duration,
     /// Where the metrics page is served, if anywhere.
     pub metrics: Option<SocketAddr>,
+    /// The zones transferred from primaries rather than read from a file of ours.
+    pub secondaries: Vec<SecondarySpec>,
+    pub secondary_timers: TimerBounds,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -241,15 +257,38 @@ impl Settings {
         };
         let base = config.and_then(Path::parent).unwrap_or(Path::new(""));
         let mut zones = Vec::new();
+        let mut secondaries = Vec::new();
         for entry in file.zone {
-            let spec = ZoneSpec::new(base.join(&entry.file), entry.origin.as_deref()).map_err(
-                |message| ConfigError {
-                    file: config.map(Path::to_path_buf).unwrap_or_default(),
-                    line: 0,
-                    message,
-                },
-            )?;
-            zones.push(spec);
+            let file = base.join(&entry.file);
+            let at = |line, message| ConfigError {
+                file: config.map(Path::to_path_buf).unwrap_or_default(),
+                line,
+                message,
+            };
+            match &entry.primaries {
+                Some(primaries) => {
+                    let line = source.as_ref().map_or(0, |s| {
+                        1 + s.text[..primaries.span().start].matches('\n').count()
+                    });
+                    let spec = SecondarySpec::new(
+                        entry.origin.as_deref(),
+                        primaries.get_ref(),
+                        entry.tsig.as_deref(),
+                        file,
+                    )
+                    .map_err(|message| at(line, message))?;
+                    secondaries.push(spec);
+                }
+                None if entry.tsig.is_some() => {
+                    return Err(at(
+                        0,
+                        "zone.tsig: only a zone with primaries has one".into(),
+                    ))
+                }
+                None => {
+                    zones.push(ZoneSpec::new(file, entry.origin.as_deref()).map_err(|m| at(0, m))?)
+                }
+            }
         }
         zones.extend(flags.zones);
         let listen = if !flags.listen.is_empty() {
@@ -304,6 +343,7 @@ impl Settings {
             .or(file.control)
             .unwrap_or_else(|| PathBuf::from(crate::control::DEFAULT_PATH));
         let identity = server_identity(file.server, config, source.as_ref())?;
+        let secondary_timers = TimerBounds::new(&file.secondary).map_err(error)?;
         Ok(Self {
             zones,
             listen,
@@ -322,6 +362,8 @@ impl Settings {
                     ),
             ),
             metrics: flags.metrics.or(file.metrics.listen),
+            secondaries,
+            secondary_timers,
         })
     }
 }

@@ -17,6 +17,7 @@ pub mod maps;
 pub mod metrics;
 pub mod pool;
 pub mod privilege;
+pub mod secondary;
 pub mod served;
 pub mod server;
 pub mod systemd;

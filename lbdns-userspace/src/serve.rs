@@ -114,7 +114,7 @@ impl Daemon {
     fn reload(&self) -> Result<Reloaded, ReloadFailed> {
         let _one_at_a_time = lock(&self.reloading);
         self.notifier.reloading();
-        let result = self.served.replace();
+        let result = self.served.replace(&[]);
         match &result {
             Ok(reloaded) => {
                 tracing::info!(
@@ -174,7 +174,11 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
         catalog,
         zones,
         pools,
+        secondaries,
     } = served::load(&settings).map_err(crate::report)?;
+    if !secondaries.is_empty() {
+        anyhow::bail!("secondary zones need the zone transfer client, not in this build yet");
+    }
     let metrics = Arc::new(Metrics::default());
     metrics.zones_loaded(&zones);
     drop(zones);

@@ -27,10 +27,10 @@ impl Served {
     /// Puts `zone` into service in place of the zone with its origin, on both paths: the pool
     /// owners in it are checked as at load, the pool answers set, the XDP maps published,
     /// then the socket path's catalog swapped. On an error nothing changes.
-    pub fn replace_zone(&self, zone: Zone) -> Result<(), ZoneRefused> {
-        let data = Arc::new(ZoneData::new(&zone));
+    pub fn replace_zone(&self, zone: &Zone) -> Result<(), ZoneRefused> {
+        let data = Arc::new(ZoneData::new(zone));
         self.swap_zone(&zone.origin, Some(data))?;
-        self.metrics.zone_replaced(&zone);
+        self.metrics.zone_replaced(zone);
         Ok(())
     }
 
