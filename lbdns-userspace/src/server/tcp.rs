@@ -10,8 +10,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use super::SharedCatalog;
-use crate::authority::{respond, Transport};
+use crate::authority::Transport;
 use crate::metrics::socket::PathCounters;
+use crate::secondary::Secondaries;
 
 /// Limits that keep one client from holding the server's TCP capacity.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +34,7 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 pub async fn serve(
     listener: TcpListener,
     catalog: SharedCatalog,
+    secondaries: Arc<Secondaries>,
     limits: TcpLimits,
     counted: Arc<PathCounters>,
 ) {
@@ -52,10 +54,12 @@ pub async fn serve(
             continue;
         };
         let catalog = catalog.clone();
+        let secondaries = secondaries.clone();
         let counted = counted.clone();
         tokio::spawn(async move {
             let idle = limits.idle_timeout;
-            if let Err(error) = connection(stream, &catalog, idle, peer, &counted).await {
+            let served = (&catalog, &*secondaries);
+            if let Err(error) = connection(stream, served, idle, peer, &counted).await {
                 tracing::debug!(%peer, %error, "TCP connection ended");
             }
             drop(slot);
@@ -67,7 +71,7 @@ pub async fn serve(
 /// frame that cannot be a DNS message. Counts them in `counted` as from `peer`.
 async fn connection(
     mut stream: TcpStream,
-    catalog: &SharedCatalog,
+    (catalog, secondaries): (&SharedCatalog, &Secondaries),
     idle: Duration,
     peer: SocketAddr,
     counted: &PathCounters,
@@ -93,7 +97,14 @@ async fn connection(
         };
         let received = Instant::now();
         counted.query(&peer, &query);
-        let Some(reply) = respond(&catalog.load(), &query, Transport::Tcp) else {
+        let reply = super::reply(
+            &catalog.load(),
+            secondaries,
+            &query,
+            peer.ip(),
+            Transport::Tcp,
+        );
+        let Some(reply) = reply else {
             continue;
         };
         counted.response(&reply);
