@@ -30,6 +30,11 @@
 //!
 //! [metrics]
 //! listen = "127.0.0.1:9153"   # absent: no metrics page
+//!
+//! [[key]]                     # TSIG keys (see `tsig::config`)
+//! name = "xfr-key"
+//! algorithm = "hmac-sha256"
+//! secret = "base64..."        # or secret_file = "path"
 //! ```
 
 use std::net::SocketAddr;
@@ -43,6 +48,7 @@ use crate::authority::ServerIdentity;
 use crate::pool::{PoolEntry, Source};
 use crate::secondary::config::{SecondarySection, SecondarySpec, TimerBounds};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
+use crate::tsig::{KeyEntry, KeyRing};
 use crate::xdp::{sizing::Requested, AttachMode, XdpConfig};
 use crate::zone::ZoneSpec;
 
@@ -77,6 +83,9 @@ pub struct ConfigFile {
     /// Bounds on the secondary zones' SOA timers.
     #[serde(default)]
     pub secondary: SecondarySection,
+    /// TSIG keys, by name.
+    #[serde(default)]
+    pub key: Vec<KeyEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -198,6 +207,8 @@ pub struct Settings {
     /// The zones transferred from primaries rather than read from a file of ours.
     pub secondaries: Vec<SecondarySpec>,
     pub secondary_timers: TimerBounds,
+    /// The TSIG keys of `[[key]]`.
+    pub keys: KeyRing,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -256,6 +267,10 @@ impl Settings {
             None => (ConfigFile::default(), None),
         };
         let base = config.and_then(Path::parent).unwrap_or(Path::new(""));
+        let keys = match (config, &source) {
+            (Some(path), Some(text)) => KeyRing::from_entries(file.key, path, &text.text, base)?,
+            _ => KeyRing::default(),
+        };
         let mut zones = Vec::new();
         let mut secondaries = Vec::new();
         for entry in file.zone {
@@ -277,6 +292,10 @@ impl Settings {
                         file,
                     )
                     .map_err(|message| at(line, message))?;
+                    if let Some(key) = spec.tsig.as_ref().filter(|key| keys.get(key).is_none()) {
+                        let message = format!("zone.tsig: no [[key]] is named {key}");
+                        return Err(at(line, message));
+                    }
                     secondaries.push(spec);
                 }
                 None if entry.tsig.is_some() => {
@@ -364,6 +383,7 @@ impl Settings {
             metrics: flags.metrics.or(file.metrics.listen),
             secondaries,
             secondary_timers,
+            keys,
         })
     }
 }

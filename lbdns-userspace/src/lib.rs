@@ -21,5 +21,7 @@ pub mod secondary;
 pub mod served;
 pub mod server;
 pub mod systemd;
+pub mod tsig;
 pub mod xdp;
+pub mod xfr;
 pub mod zone;

@@ -13,6 +13,7 @@
 pub mod config;
 pub mod kept;
 pub mod notify;
+pub mod primaries;
 pub mod registry;
 pub mod state;
 pub mod status;
@@ -20,7 +21,7 @@ pub mod task;
 pub mod timers;
 pub mod transfer;
 
-pub use registry::{Handle, Secondaries};
+pub use registry::{Configured, Handle, Secondaries};
 pub use task::Context;
 pub use transfer::{Fetched, Transfer};
 

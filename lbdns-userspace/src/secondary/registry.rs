@@ -14,6 +14,7 @@ use super::kept::Kept;
 use super::status::ZoneStatus;
 use super::task::{self, Context};
 use super::transfer::Transfer;
+use crate::tsig::KeyRing;
 
 /// One running secondary zone.
 #[derive(Debug)]
@@ -40,10 +41,23 @@ impl Drop for Handle {
     }
 }
 
-/// Every secondary zone, by apex.
+/// The secondary zones as a load or reload configured them.
+#[derive(Debug, Default)]
+pub struct Configured {
+    /// Every secondary zone configured.
+    pub specs: Vec<SecondarySpec>,
+    /// Those read from their kept copies, which need a task started afresh; the others keep
+    /// theirs.
+    pub kept: Vec<Kept>,
+    pub bounds: TimerBounds,
+    pub keys: KeyRing,
+}
+
+/// Every secondary zone, by apex, and the TSIG keys their NOTIFYs are checked with.
 #[derive(Debug, Default)]
 pub struct Secondaries {
     zones: Mutex<BTreeMap<LowerName, Arc<Handle>>>,
+    keys: Mutex<Arc<KeyRing>>,
 }
 
 impl Secondaries {
@@ -60,18 +74,24 @@ impl Secondaries {
         lock(&self.zones).get(origin).cloned()
     }
 
+    /// The TSIG keys now configured.
+    pub fn keys(&self) -> Arc<KeyRing> {
+        lock(&self.keys).clone()
+    }
+
     /// Makes the running zones those of `wanted`: a zone no longer configured stops, and
     /// each of `fresh` (new, or configured differently) starts from its kept copy with a
     /// refresh at once. A zone in `wanted` but not in `fresh` keeps its task, data and state.
     /// Must be called inside the tokio runtime.
-    pub fn update<T: Transfer>(
-        &self,
-        wanted: &[SecondarySpec],
-        fresh: Vec<Kept>,
-        bounds: TimerBounds,
-        context: &Context<T>,
-    ) {
+    pub fn update<T: Transfer>(&self, configured: Configured, context: &Context<T>) {
+        let Configured {
+            specs: wanted,
+            kept: fresh,
+            bounds,
+            keys,
+        } = configured;
         *lock(&context.bounds) = bounds;
+        *lock(&self.keys) = Arc::new(keys);
         let mut zones = lock(&self.zones);
         zones.retain(|origin, handle| {
             wanted.contains(&handle.spec)

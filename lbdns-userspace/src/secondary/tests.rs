@@ -142,12 +142,13 @@ fn start(test: &str, transfer: Scripted, kept: Option<(&str, SavedState)>) -> Fi
         bounds: Arc::default(),
     };
     let secondaries = Secondaries::default();
-    secondaries.update(
-        &settings.secondaries,
-        loaded.secondaries,
-        settings.secondary_timers,
-        &context,
-    );
+    let configured = super::Configured {
+        specs: settings.secondaries,
+        kept: loaded.secondaries,
+        bounds: settings.secondary_timers,
+        keys: settings.keys,
+    };
+    secondaries.update(configured, &context);
     Fixture {
         dir,
         served,

@@ -4,24 +4,9 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
-use hickory_proto::rr::Name;
-
 use super::config::SecondarySpec;
+pub use crate::xfr::Fetched;
 use crate::zone::Zone;
-
-/// What a primary sent in answer to a refresh.
-#[derive(Debug)]
-pub enum Fetched {
-    /// The primary's serial is not newer than ours: nothing to transfer (RFC 1995 §4).
-    UpToDate { serial: u32 },
-    /// The whole zone (AXFR, or an IXFR answered AXFR-style).
-    Full { zone: Zone },
-    /// Our copy with an IXFR's differences applied; `changed_names` are the owners touched.
-    Incremental {
-        zone: Zone,
-        changed_names: Vec<Name>,
-    },
-}
 
 /// Zone transfers in and the kept copy.
 pub trait Transfer: Send + Sync + 'static {

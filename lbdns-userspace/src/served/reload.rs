@@ -5,8 +5,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::metrics;
-use crate::secondary::config::{SecondarySpec, TimerBounds};
-use crate::secondary::kept::Kept;
+use crate::secondary::config::SecondarySpec;
+use crate::secondary::Configured;
 
 use super::{
     answers, load_carrying, lock, release_freed_memory, settings, Carried, LoadError, Served,
@@ -18,12 +18,10 @@ use super::{
 pub struct Reloaded {
     pub zones: Vec<metrics::zones::ZoneLoad>,
     pub pools: usize,
-    /// Every secondary zone configured now.
-    pub secondaries: Vec<SecondarySpec>,
-    /// Those read from their kept copies (new, or configured differently): each needs a task
-    /// started afresh. The others keep their task, data and state.
-    pub kept: Vec<Kept>,
-    pub secondary_timers: TimerBounds,
+    /// The secondary zones now configured, for `Secondaries::update`: those read from their
+    /// kept copies (new, or configured differently) need a task started afresh; the others
+    /// keep their task, data and state.
+    pub secondaries: Configured,
 }
 
 impl fmt::Display for Reloaded {
@@ -34,8 +32,8 @@ impl fmt::Display for Reloaded {
             self.zones.len(),
             self.pools
         )?;
-        if !self.secondaries.is_empty() {
-            writeln!(f, "{} secondary zone(s)", self.secondaries.len())?;
+        if !self.secondaries.specs.is_empty() {
+            writeln!(f, "{} secondary zone(s)", self.secondaries.specs.len())?;
         }
         for zone in &self.zones {
             writeln!(
@@ -60,22 +58,21 @@ impl Served {
     /// error both paths keep serving what they had.
     pub fn replace(&self, running: &[SecondarySpec]) -> Result<Reloaded, ReloadFailed> {
         let _changing = lock(&self.changing);
-        let loaded =
-            settings(self.config.as_deref(), self.overrides.clone()).and_then(|settings| {
-                let catalog = self.catalog.load();
-                let carried: Carried = settings
-                    .secondaries
-                    .iter()
-                    .filter(|spec| running.contains(spec))
-                    .filter_map(|spec| {
-                        let data = catalog.zone_at(&spec.origin)?.cloned();
-                        Some((spec.origin.clone(), data))
-                    })
-                    .collect();
-                let loaded = load_carrying(&settings, carried)?;
-                Ok((loaded, settings.secondaries, settings.secondary_timers))
-            });
-        let (loaded, secondaries, secondary_timers) = match loaded {
+        let loaded = settings(self.config.as_deref(), self.overrides.clone()).and_then(|now| {
+            let catalog = self.catalog.load();
+            let carried: Carried = now
+                .secondaries
+                .iter()
+                .filter(|spec| running.contains(spec))
+                .filter_map(|spec| {
+                    let data = catalog.zone_at(&spec.origin)?.cloned();
+                    Some((spec.origin.clone(), data))
+                })
+                .collect();
+            let loaded = load_carrying(&now, carried)?;
+            Ok((loaded, now))
+        });
+        let (loaded, now) = match loaded {
             Ok(loaded) => loaded,
             Err(error) => {
                 self.metrics.zones_failed();
@@ -83,7 +80,8 @@ impl Served {
             }
         };
         let (fresh, zones, mut fresh_pools) = (loaded.catalog, loaded.zones, loaded.pools);
-        let carried: Vec<_> = secondaries
+        let carried: Vec<_> = now
+            .secondaries
             .iter()
             .filter(|spec| !loaded.secondaries.iter().any(|k| k.spec == **spec))
             .map(|spec| spec.origin.clone())
@@ -95,9 +93,12 @@ impl Served {
         let reloaded = Reloaded {
             zones: metrics::zones::loaded(&zones, std::time::SystemTime::now()),
             pools: fresh_pools.pools().len(),
-            secondaries,
-            kept: loaded.secondaries,
-            secondary_timers,
+            secondaries: Configured {
+                specs: now.secondaries,
+                kept: loaded.secondaries,
+                bounds: now.secondary_timers,
+                keys: now.keys,
+            },
         };
         drop(zones);
         let mut pools = lock(&self.pools);

@@ -46,8 +46,13 @@ pub fn start(
         // start-up cleanly.
         let listener = tcp::bind(addr).with_context(|| format!("cannot listen on TCP {addr}"))?;
         for socket in sockets {
-            udp::spawn(socket, catalog.clone(), secondaries.clone(), counted.udp_thread())
-                .context("cannot start a UDP worker thread")?;
+            udp::spawn(
+                socket,
+                catalog.clone(),
+                secondaries.clone(),
+                counted.udp_thread(),
+            )
+            .context("cannot start a UDP worker thread")?;
         }
         tasks.spawn(tcp::serve(
             listener,
