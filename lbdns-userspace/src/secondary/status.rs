@@ -57,10 +57,10 @@ pub fn text(zones: &[ZoneStatus], now: SystemTime) -> String {
         );
         let _ = writeln!(
             out,
-            "  last refresh {}, next refresh {}, expires {}",
+            "  last refresh {}, next refresh {}, expiry {}",
             when(zone.last_refresh, now),
             when(Some(zone.next_refresh), now),
-            when(zone.expires.filter(|_| zone.serving), now)
+            when(zone.expires, now)
         );
         let _ = writeln!(
             out,

@@ -70,7 +70,7 @@ pub async fn run<T: Transfer>(handle: Arc<Handle>, mut current: Option<Zone>, co
             () = handle.wake.notified() => true,
         };
         if notified {
-            tracing::info!(zone = %origin, "NOTIFY received: refreshing");
+            tracing::debug!(zone = %origin, "refreshing on NOTIFY");
         }
         if notified || SystemTime::now() >= next {
             refresh(&handle, &mut current, &context).await;
@@ -104,8 +104,9 @@ async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, conte
         {
             Ok(fetched) => fetched,
             Err(error) => {
-                tracing::warn!(zone = %spec.origin, %primary, "refresh failed: {error}");
-                errors.push(format!("{primary}: {error}"));
+                // The error names the primary.
+                tracing::warn!(zone = %spec.origin, "refresh failed: {error}");
+                errors.push(error.to_string());
                 continue;
             }
         };

@@ -80,7 +80,7 @@ impl Transfer for Scripted {
         let mut answers = self.answers.lock().unwrap();
         match answers.front() {
             Some((expected, _)) if *expected == primary => answers.pop_front().unwrap().1,
-            _ => Err(FakeError("connection refused".into())),
+            _ => Err(FakeError(format!("{primary}: connection refused"))),
         }
     }
 
@@ -307,7 +307,7 @@ async fn rfc1996_a_notify_from_a_primary_refreshes_and_others_are_refused() {
     // Fail at the first primary, then IXFR from the second.
     fixture.transfer.answers.lock().unwrap().push_front((
         PRIMARY_1.parse().unwrap(),
-        Err(FakeError("timed out".into())),
+        Err(FakeError(format!("{PRIMARY_1}: timed out"))),
     ));
     let notify_from = |peer: &str, zone: &str| {
         let mut request = Message::new(99, MessageType::Query, OpCode::Notify);

@@ -13,7 +13,8 @@ pub trait Transfer: Send + Sync + 'static {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Asks `primary` for `spec`'s zone: IXFR from `current`'s serial when there is a copy,
-    /// AXFR otherwise. The zone returned is validated like a zone file.
+    /// AXFR otherwise. The zone returned is validated like a zone file; an error names the
+    /// primary.
     fn fetch(
         &self,
         primary: SocketAddr,
