@@ -6,6 +6,8 @@
 //! [[zone]]
 //! file = "zones/example.com.zone"   # relative to this file
 //! origin = "example.com."           # optional; defaults to the SOA owner
+//! provide_xfr = ["198.18.0.0/15 xfr-key"]   # who may transfer it (see `transfer_out`)
+//! notify = ["198.18.0.2 xfr-key"]           # told when its serial changes
 //!
 //! [[zone]]                          # a secondary zone: see `crate::secondary::config`
 //! origin = "example.net."
@@ -48,6 +50,7 @@ use crate::authority::ServerIdentity;
 use crate::pool::{PoolEntry, Source};
 use crate::secondary::config::{SecondarySection, SecondarySpec, TimerBounds};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
+use crate::transfer_out::ZoneRules;
 use crate::tsig::{KeyEntry, KeyRing};
 use crate::xdp::{sizing::Requested, AttachMode, XdpConfig};
 use crate::zone::ZoneSpec;
@@ -97,6 +100,12 @@ pub struct ZoneEntry {
     pub primaries: Option<Spanned<Vec<String>>>,
     /// The TSIG key of a secondary zone's transfers and NOTIFYs.
     pub tsig: Option<String>,
+    /// Who may transfer the zone (see `transfer_out`).
+    #[serde(default)]
+    pub provide_xfr: Vec<Spanned<String>>,
+    /// Where NOTIFY goes when the zone's serial changes.
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -209,6 +218,8 @@ pub struct Settings {
     pub secondary_timers: TimerBounds,
     /// The TSIG keys of `[[key]]`.
     pub keys: KeyRing,
+    /// The zones' `provide_xfr` and `notify` lists.
+    pub transfer_rules: Vec<ZoneRules>,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -273,41 +284,49 @@ impl Settings {
         };
         let mut zones = Vec::new();
         let mut secondaries = Vec::new();
+        let mut transfer_rules = Vec::new();
         for entry in file.zone {
             let file = base.join(&entry.file);
-            let at = |line, message| ConfigError {
+            let at = |span: std::ops::Range<usize>, message| ConfigError {
                 file: config.map(Path::to_path_buf).unwrap_or_default(),
-                line,
+                line: source.as_ref().map_or(0, |s| line_of(&s.text, span.start)),
                 message,
             };
-            match &entry.primaries {
+            // `[[zone]]` tables keep no span of their own: these errors name the file only.
+            let whole = |message| ConfigError {
+                file: config.map(Path::to_path_buf).unwrap_or_default(),
+                line: 0,
+                message,
+            };
+            let (file, origin) = match &entry.primaries {
                 Some(primaries) => {
-                    let line = source.as_ref().map_or(0, |s| {
-                        1 + s.text[..primaries.span().start].matches('\n').count()
-                    });
                     let spec = SecondarySpec::new(
                         entry.origin.as_deref(),
                         primaries.get_ref(),
                         entry.tsig.as_deref(),
                         file,
                     )
-                    .map_err(|message| at(line, message))?;
+                    .map_err(|message| at(primaries.span(), message))?;
                     if let Some(key) = spec.tsig.as_ref().filter(|key| keys.get(key).is_none()) {
                         let message = format!("zone.tsig: no [[key]] is named {key}");
-                        return Err(at(line, message));
+                        return Err(at(primaries.span(), message));
                     }
-                    secondaries.push(spec);
+                    secondaries.push(spec.clone());
+                    (spec.file, Some(spec.origin))
                 }
                 None if entry.tsig.is_some() => {
-                    return Err(at(
-                        0,
-                        "zone.tsig: only a zone with primaries has one".into(),
-                    ))
+                    let message = "zone.tsig: only a zone with primaries has one".into();
+                    return Err(whole(message));
                 }
                 None => {
-                    zones.push(ZoneSpec::new(file, entry.origin.as_deref()).map_err(|m| at(0, m))?)
+                    let spec = ZoneSpec::new(file, entry.origin.as_deref()).map_err(whole)?;
+                    zones.push(spec.clone());
+                    (spec.file, spec.origin)
                 }
-            }
+            };
+            let rules =
+                ZoneRules::parse(file, origin, &entry.provide_xfr, &entry.notify, &keys, at)?;
+            transfer_rules.extend(rules);
         }
         zones.extend(flags.zones);
         let listen = if !flags.listen.is_empty() {
@@ -384,6 +403,7 @@ impl Settings {
             secondaries,
             secondary_timers,
             keys,
+            transfer_rules,
         })
     }
 }
@@ -463,6 +483,11 @@ fn server_identity(
             .map_err(|e| error(span, format!("server.version: {e}")))?;
     }
     Ok(built)
+}
+
+/// The 1-based line of `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    1 + text[..offset.min(text.len())].matches('\n').count()
 }
 
 /// Hex digits, in pairs, to octets; `None` for anything else.

@@ -234,6 +234,7 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
                 transfer: Arc::new(Primaries::default()),
                 served: served.clone(),
                 bounds: Arc::default(),
+                keys: Arc::default(),
             },
             served,
             secondaries: Arc::default(),

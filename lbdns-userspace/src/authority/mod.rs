@@ -19,9 +19,10 @@ use std::sync::Arc;
 
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use pools::PoolAnswers;
-pub use wire::{respond, Transport};
+pub use wire::{respond, respond_reserving, Transport};
 pub use zone_data::{Order, Rdata, Rrset, Span, ZoneData};
 
+use crate::transfer_out::Transfers;
 use crate::zone::Zone;
 
 /// Every zone served, found by the most specific origin that contains a name, and the answers
@@ -43,6 +44,8 @@ pub struct Catalog {
     /// What the server says about itself (NSID, CHAOS TXT); fixed, like the zones, until
     /// reload.
     identity: ServerIdentity,
+    /// The TSIG keys and each zone's transfer rules; fixed, like the zones, until reload.
+    transfers: Arc<Transfers>,
 }
 
 /// Two zone files claim the same apex.
@@ -100,6 +103,7 @@ impl Catalog {
             pool_owners: self.pool_owners.clone(),
             pools: ArcSwap::new(self.pools.load_full()),
             identity: self.identity.clone(),
+            transfers: self.transfers.clone(),
         })
     }
 
@@ -128,6 +132,17 @@ impl Catalog {
     /// What the server says about itself.
     pub fn identity(&self) -> &ServerIdentity {
         &self.identity
+    }
+
+    /// Gives the server these TSIG keys and zone transfer rules.
+    pub fn with_transfers(mut self, transfers: Transfers) -> Self {
+        self.transfers = Arc::new(transfers);
+        self
+    }
+
+    /// The TSIG keys and each zone's transfer rules.
+    pub fn transfers(&self) -> &Transfers {
+        &self.transfers
     }
 
     /// Whether `name`'s A and AAAA answers come from a pool.

@@ -1,9 +1,11 @@
 //! The real [`Transfer`]: zone transfers by `xfr::fetch`, copies kept by `zone::write::save`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use super::config::SecondarySpec;
 use super::transfer::{Fetched, Transfer};
+use crate::tsig::Key;
 use crate::xfr::{self, Limits, Primary, XfrError};
 use crate::zone::write::{save, SaveError};
 use crate::zone::Zone;
@@ -29,10 +31,14 @@ impl Transfer for Primaries {
     async fn fetch(
         &self,
         primary: SocketAddr,
+        key: Option<Arc<Key>>,
         spec: &SecondarySpec,
         current: Option<&Zone>,
     ) -> Result<Fetched, TransferError> {
-        let primary = Primary { address: primary };
+        let primary = Primary {
+            address: primary,
+            key,
+        };
         Ok(xfr::fetch(&primary, &spec.origin, current, &self.limits).await?)
     }
 

@@ -91,7 +91,9 @@ impl Secondaries {
             keys,
         } = configured;
         *lock(&context.bounds) = bounds;
-        *lock(&self.keys) = Arc::new(keys);
+        let keys = Arc::new(keys);
+        *lock(&context.keys) = keys.clone();
+        *lock(&self.keys) = keys;
         let mut zones = lock(&self.zones);
         zones.retain(|origin, handle| {
             wanted.contains(&handle.spec)

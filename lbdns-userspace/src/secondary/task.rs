@@ -11,6 +11,7 @@ use super::state::SavedState;
 use super::timers::SoaTimers;
 use super::transfer::{Fetched, Transfer};
 use crate::served::Served;
+use crate::tsig::KeyRing;
 use crate::zone::Zone;
 
 /// Until a first copy gives an SOA, a failed refresh is retried after this (doubling, within
@@ -27,6 +28,8 @@ pub struct Context<T> {
     pub transfer: Arc<T>,
     pub served: Arc<Served>,
     pub bounds: Arc<std::sync::Mutex<TimerBounds>>,
+    /// The TSIG keys configured now: a reload may change a key's secret.
+    pub keys: Arc<std::sync::Mutex<Arc<KeyRing>>>,
 }
 
 impl<T> std::fmt::Debug for Context<T> {
@@ -43,6 +46,7 @@ impl<T> Clone for Context<T> {
             transfer: self.transfer.clone(),
             served: self.served.clone(),
             bounds: self.bounds.clone(),
+            keys: self.keys.clone(),
         }
     }
 }
@@ -95,13 +99,14 @@ fn expire<T>(handle: &Handle, context: &Context<T>) {
 /// Tries each primary in order until one gives an answer that is applied.
 async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, context: &Context<T>) {
     let spec = &handle.spec;
+    let keys = super::registry::lock(&context.keys).clone();
+    let key = spec.tsig.as_ref().and_then(|name| keys.get(name)).cloned();
     let mut errors = Vec::new();
     for &primary in &spec.primaries {
-        let fetched = match context
+        let fetching = context
             .transfer
-            .fetch(primary, spec, current.as_ref())
-            .await
-        {
+            .fetch(primary, key.clone(), spec, current.as_ref());
+        let fetched = match fetching.await {
             Ok(fetched) => fetched,
             Err(error) => {
                 // The error names the primary.

@@ -70,6 +70,7 @@ impl Transfer for Scripted {
     async fn fetch(
         &self,
         primary: SocketAddr,
+        _key: Option<Arc<crate::tsig::Key>>,
         _spec: &super::config::SecondarySpec,
         current: Option<&Zone>,
     ) -> Result<Fetched, FakeError> {
@@ -140,6 +141,7 @@ fn start(test: &str, transfer: Scripted, kept: Option<(&str, SavedState)>) -> Fi
         transfer: transfer.clone(),
         served: served.clone(),
         bounds: Arc::default(),
+        keys: Arc::default(),
     };
     let secondaries = Secondaries::default();
     let configured = super::Configured {

@@ -3,8 +3,10 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use super::config::SecondarySpec;
+use crate::tsig::Key;
 pub use crate::xfr::Fetched;
 use crate::zone::Zone;
 
@@ -13,11 +15,12 @@ pub trait Transfer: Send + Sync + 'static {
     type Error: std::error::Error + Send + Sync + 'static;
 
     /// Asks `primary` for `spec`'s zone: IXFR from `current`'s serial when there is a copy,
-    /// AXFR otherwise. The zone returned is validated like a zone file; an error names the
-    /// primary.
+    /// AXFR otherwise, signed with `key` (`spec`'s TSIG key) when there is one. The zone
+    /// returned is validated like a zone file; an error names the primary.
     fn fetch(
         &self,
         primary: SocketAddr,
+        key: Option<Arc<Key>>,
         spec: &SecondarySpec,
         current: Option<&Zone>,
     ) -> impl Future<Output = Result<Fetched, Self::Error>> + Send;

@@ -10,6 +10,7 @@ use crate::authority::{Catalog, DuplicateZone, ZoneData};
 use crate::config::{ConfigError, Overrides, Settings};
 use crate::pool::{self, PoolConfigError, PoolSet};
 use crate::secondary::kept::Kept;
+use crate::transfer_out::Transfers;
 use crate::zone::{self, Zone, ZoneErrors};
 
 use super::answers::answers;
@@ -127,7 +128,13 @@ pub fn load_carrying(settings: &Settings, carried: Carried) -> Result<Loaded, Lo
     };
     let catalog = catalog
         .with_pool_owners(pools.iter().map(|p| p.owner.clone()))
-        .with_identity(settings.identity.clone());
+        .with_identity(settings.identity.clone())
+        .with_transfers(Transfers::new(
+            settings.keys.clone(),
+            &settings.transfer_rules,
+            &settings.zones,
+            &zones,
+        ));
     let pools = PoolSet::new(pools);
     catalog.set_pools(answers(&pools));
     Ok(Loaded {

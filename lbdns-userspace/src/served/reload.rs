@@ -4,9 +4,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::metrics;
 use crate::secondary::config::SecondarySpec;
 use crate::secondary::Configured;
+use crate::{metrics, notify};
 
 use super::{
     answers, load_carrying, lock, release_freed_memory, settings, Carried, LoadError, Served,
@@ -115,6 +115,8 @@ impl Served {
         // XDP first: it serves the new data before the socket path does, never after.
         self.publish(&fresh);
         let previous = self.catalog.swap(Arc::new(fresh));
+        // RFC 1996: secondaries of the zones whose serial changed hear of it now.
+        notify::out::spawn(notify::out::changed(Some(&previous), &self.catalog.load()));
         *pools = fresh_pools;
         // Queries still holding the old catalog keep it alive; trim once it is gone here.
         drop(previous);

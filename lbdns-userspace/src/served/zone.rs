@@ -7,6 +7,7 @@ use std::sync::Arc;
 use hickory_proto::rr::Name;
 
 use crate::authority::{Catalog, ZoneData};
+use crate::notify;
 use crate::pool::Zones;
 use crate::zone::Zone;
 
@@ -55,7 +56,10 @@ impl Served {
         fresh.set_pools(answers(&pools));
         // XDP first: it serves the new data before the socket path does, never after.
         self.publish(&fresh);
-        self.catalog.store(Arc::new(fresh));
+        let fresh = Arc::new(fresh);
+        let previous = self.catalog.swap(fresh.clone());
+        // RFC 1996: our own secondaries (`notify`) hear of a new serial, so lbdns hosts chain.
+        notify::out::spawn(notify::out::changed(Some(&previous), &fresh));
         Ok(())
     }
 }

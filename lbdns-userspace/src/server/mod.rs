@@ -4,6 +4,7 @@
 
 mod mmsg;
 mod pktinfo;
+mod signed;
 mod tcp;
 mod udp;
 
@@ -15,7 +16,7 @@ use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use tokio::task::JoinSet;
 
-use crate::authority::{respond, Catalog, Transport};
+use crate::authority::{Catalog, Transport};
 use crate::metrics::socket::SocketMetrics;
 use crate::secondary::{notify, Secondaries};
 
@@ -78,7 +79,7 @@ fn reply(
     if notify::is_notify(message) {
         return notify::answer(secondaries, message, peer);
     }
-    respond(catalog, message, transport)
+    signed::answer(catalog, message, transport)
 }
 
 /// A socket2 socket for `addr` with the options both transports want (and the metrics page).

@@ -10,9 +10,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use super::SharedCatalog;
-use crate::authority::Transport;
+use crate::authority::{Catalog, Transport};
 use crate::metrics::socket::PathCounters;
 use crate::secondary::Secondaries;
+use crate::{transfer_out, tsig};
 
 /// Limits that keep one client from holding the server's TCP capacity.
 #[derive(Debug, Clone, Copy)]
@@ -97,6 +98,11 @@ async fn connection(
         };
         let received = Instant::now();
         counted.query(&peer, &query);
+        if transfer_out::is_transfer(&query) {
+            // The catalog as it is now, for the whole transfer, even if a reload lands.
+            transfer(&mut stream, &catalog.load_full(), &query, peer, counted).await?;
+            continue;
+        }
         let reply = super::reply(
             &catalog.load(),
             secondaries,
@@ -108,10 +114,44 @@ async fn connection(
             continue;
         };
         counted.response(&reply);
-        let mut frame = Vec::with_capacity(reply.len() + 2);
-        frame.extend_from_slice(&(reply.len() as u16).to_be_bytes());
-        frame.extend_from_slice(&reply);
-        stream.write_all(&frame).await?;
+        write_message(&mut stream, &reply).await?;
         counted.latency(received.elapsed(), 1);
     }
+}
+
+/// Sends the answer to a zone transfer request (`transfer_out`), message by message, and
+/// logs what went out.
+async fn transfer(
+    stream: &mut TcpStream,
+    catalog: &Catalog,
+    query: &[u8],
+    peer: SocketAddr,
+    counted: &PathCounters,
+) -> std::io::Result<()> {
+    let Some(mut transfer) = transfer_out::answer(catalog, query, peer.ip(), tsig::now()) else {
+        return Ok(());
+    };
+    let mut messages = 0usize;
+    while let Some(message) = transfer.next_message(tsig::now()) {
+        if messages == 0 {
+            counted.response(&message);
+        }
+        write_message(stream, &message).await?;
+        messages += 1;
+    }
+    if let Some(summary) = &transfer.summary {
+        tracing::info!(
+            "{summary}: {messages} message(s), {} record(s)",
+            transfer.records()
+        );
+    }
+    Ok(())
+}
+
+/// Writes one message with its two-octet length.
+async fn write_message(stream: &mut TcpStream, message: &[u8]) -> std::io::Result<()> {
+    let mut frame = Vec::with_capacity(message.len() + 2);
+    frame.extend_from_slice(&(message.len() as u16).to_be_bytes());
+    frame.extend_from_slice(message);
+    stream.write_all(&frame).await
 }

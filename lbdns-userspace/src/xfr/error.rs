@@ -57,6 +57,8 @@ pub enum XfrErrorKind {
         class: DNSClass,
         rtype: RecordType,
     },
+    #[error("TSIG: {0}")]
+    Tsig(crate::tsig::TsigError),
     #[error("the transferred zone is not valid:\n{}", StreamErrors(.0))]
     Invalid(ZoneErrors),
 }
