@@ -13,6 +13,7 @@ use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::LowerName;
 
 use super::{Handle, Secondaries};
+use crate::authority::Catalog;
 use crate::tsig::{self, ResponseSigner, SignedRequest, TsigError};
 
 /// The NOTIFY opcode (RFC 1996 §3.1).
@@ -24,7 +25,13 @@ pub fn is_notify(message: &[u8]) -> bool {
 }
 
 /// The reply to the NOTIFY `message` from `peer`; `None` for one too broken to answer.
-pub fn answer(secondaries: &Secondaries, message: &[u8], peer: IpAddr) -> Option<Vec<u8>> {
+/// `catalog` tells a zone served from a file (REFUSED) from one not served (NOTAUTH).
+pub fn answer(
+    secondaries: &Secondaries,
+    catalog: &Catalog,
+    message: &[u8],
+    peer: IpAddr,
+) -> Option<Vec<u8>> {
     let request = match Message::from_vec(message) {
         Ok(request) => request,
         Err(error) => {
@@ -37,6 +44,10 @@ pub fn answer(secondaries: &Secondaries, message: &[u8], peer: IpAddr) -> Option
         [question] => {
             let origin = LowerName::new(question.name());
             match secondaries.get(&origin) {
+                None if catalog.zone_at(question.name()).is_some() => {
+                    tracing::info!(%peer, zone = %question.name(), "NOTIFY for a zone served from a file: REFUSED");
+                    ResponseCode::Refused
+                }
                 None => {
                     tracing::info!(%peer, zone = %question.name(), "NOTIFY for a zone we are not secondary for: NOTAUTH");
                     ResponseCode::NotAuth
@@ -60,7 +71,7 @@ pub fn answer(secondaries: &Secondaries, message: &[u8], peer: IpAddr) -> Option
         _ => ResponseCode::FormErr,
     };
     let mut reply = Message::new(request.metadata.id, MessageType::Response, OpCode::Notify);
-    reply.metadata.authoritative = true;
+    reply.metadata.authoritative = rcode == ResponseCode::NoError;
     reply.metadata.response_code = rcode;
     reply.add_queries(request.queries);
     let mut reply = reply.to_vec().ok()?;

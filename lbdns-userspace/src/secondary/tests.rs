@@ -321,7 +321,9 @@ async fn rfc1996_a_notify_from_a_primary_refreshes_and_others_are_refused() {
         let peer: IpAddr = peer.parse().unwrap();
         let wire = request.to_vec().unwrap();
         assert!(notify::is_notify(&wire));
-        Message::from_vec(&notify::answer(&fixture.secondaries, &wire, peer).unwrap()).unwrap()
+        let catalog = fixture.served.catalog().load();
+        let reply = notify::answer(&fixture.secondaries, &catalog, &wire, peer).unwrap();
+        Message::from_vec(&reply).unwrap()
     };
     let refused = notify_from("198.18.9.9", "sec.test.");
     assert_eq!(refused.metadata.response_code, ResponseCode::Refused);

@@ -77,7 +77,7 @@ fn reply(
     transport: Transport,
 ) -> Option<Vec<u8>> {
     if notify::is_notify(message) {
-        return notify::answer(secondaries, message, peer);
+        return notify::answer(secondaries, catalog, message, peer);
     }
     signed::answer(catalog, message, transport)
 }
