@@ -39,18 +39,31 @@ fn zone(serial: u32, www: &str, expire: u32) -> String {
     )
 }
 
-/// NSD as the primary of sec.test. on the client's IPv4 address, notifying lbdns.
-fn nsd(topo: &Topology, dir: &TempDir) -> Result<Server> {
+/// The TSIG key of the NSD tests: its name, the secret both sides have, and a wrong one.
+const KEY: &str = "xfr-key";
+const SECRET: &str = "c2Vjb25kYXJ5LXRlc3RzLXRzaWcta2V5LTEyMzQ1Njc4";
+const WRONG: &str = "d3Jvbmctc2Vjb25kYXJ5LXRlc3RzLWtleS0xMjM0NTY=";
+
+/// NSD as the primary of sec.test. on the client's IPv4 address, notifying lbdns; with a
+/// `secret`, transfers and NOTIFYs are signed with [`KEY`].
+fn nsd(topo: &Topology, dir: &TempDir, secret: Option<&str>) -> Result<Server> {
     let d = dir.path().display();
     let (primary, secondary) = (topo.client_v4, topo.server_v4);
+    let (key, key_section) = match secret {
+        None => ("NOKEY", String::new()),
+        Some(secret) => (
+            KEY,
+            format!("key:\n  name: \"{KEY}\"\n  algorithm: hmac-sha256\n  secret: \"{secret}\"\n"),
+        ),
+    };
     let conf = format!(
         "server:\n  port: {PRIMARY_PORT}\n  ip-address: {primary}\n  server-count: 1\n\
          zonesdir: \"\"\n  database: \"\"\n  username: \"\"\n  chroot: \"\"\n\
          pidfile: \"{d}/nsd.pid\"\n  xfrdfile: \"{d}/xfrd.state\"\n\
          zonelistfile: \"{d}/zone.list\"\n  verbosity: 2\n\
-         remote-control:\n  control-enable: no\n\
+         remote-control:\n  control-enable: no\n{key_section}\
          zone:\n  name: \"sec.test.\"\n  zonefile: \"{d}/sec.test.zone\"\n\
-         provide-xfr: {secondary} NOKEY\n  notify: {secondary}@53 NOKEY\n"
+         provide-xfr: {secondary} {key}\n  notify: {secondary}@53 {key}\n"
     );
     let conf = dir.write("nsd.conf", &conf)?;
     let mut cmd = topo.client.command("nsd");
@@ -99,14 +112,24 @@ fn knot(topo: &Topology, dir: &TempDir) -> Result<Server> {
     Server::spawn("knotd", cmd, &topo.server, &probe, "sec.test")
 }
 
-/// lbdns as the secondary of sec.test. from the client's IPv4 address, its copy kept in `dir`.
-fn lbdns(topo: &Topology, dir: &TempDir, xdp: bool) -> Result<Server> {
+/// lbdns as the secondary of sec.test. from the client's IPv4 address, its copy kept in `dir`;
+/// with a `secret`, its transfers and NOTIFYs are signed with [`KEY`].
+fn lbdns(topo: &Topology, dir: &TempDir, xdp: bool, secret: Option<&str>) -> Result<Server> {
     let primary = topo.client_v4;
+    let (tsig, key) = match secret {
+        None => (String::new(), String::new()),
+        Some(secret) => (
+            format!("tsig = \"{KEY}\"\n"),
+            format!(
+                "\n[[key]]\nname = \"{KEY}\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{secret}\"\n"
+            ),
+        ),
+    };
     let config = dir.write(
         "lbdns.toml",
         &format!(
             "[[zone]]\norigin = \"sec.test.\"\nprimaries = [\"{primary}:{PRIMARY_PORT}\"]\n\
-             file = \"kept/sec.test.zone\"\n\n[secondary]\nmax_retry = 2\n"
+             {tsig}file = \"kept/sec.test.zone\"\n\n[secondary]\nmax_retry = 2\n{key}"
         ),
     )?;
     std::fs::create_dir_all(dir.path().join("kept"))?;
@@ -171,10 +194,23 @@ fn eventually(what: &str, mut check: impl FnMut() -> Result<bool>) -> Result<Dur
 
 /// A NOTIFY for sec.test. sent with `dig` from `source` in the client namespace.
 fn notify_from(topo: &Topology, source: &str, server: SocketAddr) -> Result<String> {
-    let query = Query::new("sec.test", "SOA")
+    notify_signed(topo, source, server, None)
+}
+
+/// [`notify_from`], signed with [`KEY`] and `secret` when there is one.
+fn notify_signed(
+    topo: &Topology,
+    source: &str,
+    server: SocketAddr,
+    secret: Option<&str>,
+) -> Result<String> {
+    let mut query = Query::new("sec.test", "SOA")
         .arg("+opcode=notify")
         .arg("-b")
         .arg(source);
+    if let Some(secret) = secret {
+        query = query.arg("-y").arg(&format!("hmac-sha256:{KEY}:{secret}"));
+    }
     let reply = topo.dig(server, &query)?;
     ensure!(
         reply.opcode == "NOTIFY",
@@ -193,7 +229,7 @@ fn rfc1995_a_one_name_change_arrives_by_ixfr_and_is_served_by_xdp() -> Result<()
     let primary = knot(&topo, &primary_dir)?;
     let _peer = PeerProgram::attach(&topo.client)?;
     let dir = TempDir::new("secondary-lbdns")?;
-    let server = lbdns(&topo, &dir, true)?;
+    let server = lbdns(&topo, &dir, true, None)?;
     eventually("the first transfer is served", || {
         Ok(www(&topo)? == "198.18.1.1")
     })?;
@@ -231,9 +267,9 @@ fn rfc1996_a_stopped_primary_means_retries_then_servfail_at_expiry_then_recovery
     let primary_dir = TempDir::new("secondary-nsd")?;
     // Retry 1 s (doubling to `max_retry = 2`), expire 8 s.
     primary_dir.write("sec.test.zone", &zone(1, "198.18.1.1", 8))?;
-    let mut primary = nsd(&topo, &primary_dir)?;
+    let mut primary = nsd(&topo, &primary_dir, None)?;
     let dir = TempDir::new("secondary-lbdns")?;
-    let server = lbdns(&topo, &dir, false)?;
+    let server = lbdns(&topo, &dir, false, None)?;
     eventually("the first transfer is served", || {
         Ok(www(&topo)? == "198.18.1.1")
     })?;
@@ -271,9 +307,11 @@ fn rfc1996_a_stopped_primary_means_retries_then_servfail_at_expiry_then_recovery
     ensure!(server.stderr().contains("zone expired"));
     // The primary returns with a new serial: the next retry transfers it.
     primary_dir.write("sec.test.zone", &zone(2, "198.18.1.2", 8))?;
-    let _primary = nsd(&topo, &primary_dir)?;
+    let _primary = nsd(&topo, &primary_dir, None)?;
     eventually("recovered", || Ok(www(&topo)? == "198.18.1.2"))?;
-    ensure!(status(&server)?["state"] == "ok");
+    eventually("the status says so", || {
+        Ok(status(&server)?["state"] == "ok")
+    })?;
     Ok(())
 }
 
@@ -283,9 +321,9 @@ fn a_restart_with_the_primary_down_serves_the_kept_copy_at_once() -> Result<()> 
     let topo = Topology::new()?;
     let primary_dir = TempDir::new("secondary-nsd")?;
     primary_dir.write("sec.test.zone", &zone(4, "198.18.1.4", 3600))?;
-    let mut primary = nsd(&topo, &primary_dir)?;
+    let mut primary = nsd(&topo, &primary_dir, None)?;
     let dir = TempDir::new("secondary-lbdns")?;
-    let mut server = lbdns(&topo, &dir, false)?;
+    let mut server = lbdns(&topo, &dir, false, None)?;
     eventually("the first transfer is served", || {
         Ok(www(&topo)? == "198.18.1.4")
     })?;
@@ -293,7 +331,7 @@ fn a_restart_with_the_primary_down_serves_the_kept_copy_at_once() -> Result<()> 
     ensure!(kept.join("sec.test.zone.state").exists());
     server.stop()?;
     primary.stop()?;
-    let server = lbdns(&topo, &dir, false)?;
+    let server = lbdns(&topo, &dir, false, None)?;
     // The first query after start-up gets the kept copy: nothing could have transferred it.
     let first = www(&topo)?;
     ensure!(first == "198.18.1.4", "first answer after restart: {first}");
@@ -305,6 +343,45 @@ fn a_restart_with_the_primary_down_serves_the_kept_copy_at_once() -> Result<()> 
     let copy = std::fs::read_to_string(kept.join("sec.test.zone"))?;
     ensure!(copy.contains("198.18.1.4"), "kept copy:\n{copy}");
     check_no_temporary_left(&kept)
+}
+
+#[test]
+fn rfc8945_a_transfer_with_a_bad_tsig_key_is_rejected_and_the_old_zone_kept() -> Result<()> {
+    preflight(&["nsd", "kdig", "dig"])?;
+    let topo = Topology::new()?;
+    let primary_dir = TempDir::new("secondary-nsd")?;
+    primary_dir.write("sec.test.zone", &zone(1, "198.18.1.1", 3600))?;
+    let primary = nsd(&topo, &primary_dir, Some(SECRET))?;
+    let dir = TempDir::new("secondary-lbdns")?;
+    let mut server = lbdns(&topo, &dir, false, Some(SECRET))?;
+    eventually("the signed transfer is served", || {
+        Ok(www(&topo)? == "198.18.1.1")
+    })?;
+    // NOTIFY from the primary's address: signed with the key, accepted; with a wrong secret,
+    // NOTAUTH (BADSIG, RFC 8945 §5.2.2); unsigned, REFUSED.
+    let v4 = topo.client_v4.to_string();
+    let to = topo.server_v4_addr(53);
+    ensure!(notify_signed(&topo, &v4, to, Some(SECRET))? == "NOERROR");
+    ensure!(notify_signed(&topo, &v4, to, Some(WRONG))? == "NOTAUTH");
+    ensure!(notify_from(&topo, &v4, to)? == "REFUSED");
+    // lbdns restarts with the wrong secret while the primary has a new serial.
+    server.stop()?;
+    primary_dir.write("sec.test.zone", &zone(2, "198.18.1.2", 3600))?;
+    // SAFETY: kill(2) on the primary we spawned, still running.
+    unsafe { libc::kill(primary.pid() as libc::pid_t, libc::SIGHUP) };
+    let server = lbdns(&topo, &dir, false, Some(WRONG))?;
+    eventually("the transfer is rejected", || {
+        Ok(status(&server)?["failures"].as_u64() >= Some(1))
+    })?;
+    let state = status(&server)?;
+    let error = state["last_error"].as_str().unwrap_or_default().to_owned();
+    ensure!(
+        error.contains("TSIG") || error.contains("BADSIG") || error.contains("BADKEY"),
+        "not a TSIG error: {state}"
+    );
+    ensure!(state["serial"] == 1, "{state}");
+    ensure!(www(&topo)? == "198.18.1.1", "the old zone is not served");
+    Ok(())
 }
 
 /// The copy and its state were replaced by rename: no temporary file is left beside them.

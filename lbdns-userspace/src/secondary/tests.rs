@@ -401,3 +401,30 @@ fn an_expired_kept_copy_is_not_served() {
     assert!(Kept::read(&spec, &bounds, now).copy.is_some());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_reload_keeps_the_data_of_an_unchanged_secondary_zone() {
+    let transfer = Scripted::default();
+    transfer.then(
+        PRIMARY_1,
+        Ok(Fetched::Full {
+            zone: zone(1, "198.18.1.1"),
+        }),
+    );
+    let fixture = start("reload", transfer, None);
+    let served = &fixture.served;
+    eventually("the first transfer is served", || www(served).is_ok()).await;
+    // The scripted primary keeps no copy on disk: reading it again would find none.
+    let reloaded = served.replace(&fixture.secondaries.specs()).unwrap();
+    assert!(reloaded.secondaries.kept.is_empty());
+    assert_eq!(reloaded.secondaries.specs.len(), 1);
+    assert_eq!(www(served), Ok("198.18.1.1".into()));
+    // Configured differently (one primary fewer), the zone starts again from its kept copy:
+    // there is none, so it answers SERVFAIL until a transfer.
+    let config = fixture.dir.join("lbdns.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace(&format!(", \"{PRIMARY_2}\""), "")).unwrap();
+    let reloaded = served.replace(&fixture.secondaries.specs()).unwrap();
+    assert_eq!(reloaded.secondaries.kept.len(), 1);
+    assert_eq!(www(served), Err(ResponseCode::ServFail));
+}
