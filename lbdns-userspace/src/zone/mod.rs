@@ -6,7 +6,7 @@
 pub mod dnssec;
 mod error;
 mod lexer;
-mod name;
+pub(crate) mod name;
 mod rdata;
 mod rtype;
 pub mod write;
