@@ -33,6 +33,11 @@
 //! [metrics]
 //! listen = "127.0.0.1:9153"   # absent: no metrics page
 //!
+//! [[catalog]]                 # a catalog zone (RFC 9432) we consume: see `catalog_zone::config`
+//! origin = "catalog.invalid."
+//! primaries = ["192.0.2.1"]
+//! directory = "catalog"       # its copy, and its members' copies
+//!
 //! [[key]]                     # TSIG keys (see `tsig::config`)
 //! name = "xfr-key"
 //! algorithm = "hmac-sha256"
@@ -43,10 +48,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hickory_proto::rr::LowerName;
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::authority::ServerIdentity;
+use crate::catalog_zone::{self, CatalogEntry, Consumed};
 use crate::pool::{PoolEntry, Source};
 use crate::secondary::config::{SecondarySection, SecondarySpec, TimerBounds};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
@@ -89,6 +96,9 @@ pub struct ConfigFile {
     /// TSIG keys, by name.
     #[serde(default)]
     pub key: Vec<KeyEntry>,
+    /// Catalog zones we consume (RFC 9432).
+    #[serde(default)]
+    pub catalog: Vec<CatalogEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -220,6 +230,8 @@ pub struct Settings {
     pub keys: KeyRing,
     /// The zones' `provide_xfr` and `notify` lists.
     pub transfer_rules: Vec<ZoneRules>,
+    /// The catalog zones consumed; they and their members are among `secondaries` too.
+    pub catalogs: Vec<Consumed>,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -329,6 +341,19 @@ impl Settings {
             transfer_rules.extend(rules);
         }
         zones.extend(flags.zones);
+        let catalogs = catalogs(
+            &file.catalog,
+            &zones,
+            &secondaries,
+            &keys,
+            base,
+            config,
+            source.as_ref(),
+        )?;
+        for catalog in &catalogs {
+            secondaries.push(catalog.spec.clone());
+            secondaries.extend(catalog.member_specs());
+        }
         let listen = if !flags.listen.is_empty() {
             flags.listen
         } else {
@@ -404,8 +429,51 @@ impl Settings {
             secondary_timers,
             keys,
             transfer_rules,
+            catalogs,
         })
     }
+}
+
+/// The `[[catalog]]` tables, each with the members its kept copy lists; an error names the
+/// table's `origin` or `primaries` line.
+fn catalogs(
+    entries: &[CatalogEntry],
+    zones: &[ZoneSpec],
+    secondaries: &[SecondarySpec],
+    keys: &KeyRing,
+    base: &Path,
+    config: Option<&Path>,
+    source: Option<&ConfigText>,
+) -> Result<Vec<Consumed>, ConfigError> {
+    let mut configured: Vec<_> = zones
+        .iter()
+        .filter_map(|zone| zone.origin.as_ref())
+        .chain(secondaries.iter().map(|spec| &spec.origin))
+        .map(LowerName::new)
+        .collect();
+    let mut catalogs = Vec::new();
+    for entry in entries {
+        let at = |span: std::ops::Range<usize>, message| ConfigError {
+            file: config.map(Path::to_path_buf).unwrap_or_default(),
+            line: source.map_or(0, |s| line_of(&s.text, span.start)),
+            message,
+        };
+        let catalog = Consumed::new(entry, base, &configured)
+            .map_err(|message| at(entry.origin.span(), message))?;
+        if let Some(key) = catalog
+            .spec
+            .tsig
+            .as_ref()
+            .filter(|key| keys.get(key).is_none())
+        {
+            let message = format!("catalog.tsig: no [[key]] is named {key}");
+            return Err(at(entry.primaries.span(), message));
+        }
+        configured.push(LowerName::new(&catalog.spec.origin));
+        catalogs.push(catalog);
+    }
+    catalog_zone::config::claim_once(&mut catalogs);
+    Ok(catalogs)
 }
 
 /// The `[server]` section as the authority takes it; an error names the offending key's line.

@@ -10,6 +10,7 @@ use serde_json::json;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
+use lbdns::catalog_zone::{self, Catalogs, Consumer};
 use lbdns::config::{Overrides, Settings, XdpSettings};
 use lbdns::control::{self, Format, Request};
 use lbdns::health::Checker;
@@ -30,7 +31,9 @@ struct Daemon {
     served: Arc<Served>,
     /// The secondary zones' tasks and status, and what they transfer with.
     secondaries: Arc<Secondaries>,
-    transfers: secondary::Context<Primaries>,
+    transfers: secondary::Context<Consumer<Primaries>>,
+    /// The catalog zones consumed and the members they list now.
+    catalogs: Arc<Catalogs>,
     /// Held for a whole reload: SIGHUP and `lbdns reload` may ask at once, and each caller
     /// must get the result of the reload it asked for.
     reloading: Mutex<()>,
@@ -61,6 +64,7 @@ impl Daemon {
                 let mut status = self.served.status_json();
                 status["xdp"] = self.served.xdp_json();
                 status["secondaries"] = secondary::status::json(&self.secondaries.status());
+                status["catalogs"] = self.catalogs.json();
                 format!("{status}\n")
             }
             Request::Reload => match self.reload() {
@@ -90,6 +94,7 @@ impl Daemon {
                     &self.secondaries.status(),
                     std::time::SystemTime::now(),
                 ));
+                out.push_str(&self.catalogs.text());
                 match self.served.xdp_state() {
                     FastPathState::Starting => {
                         out.push_str("xdp\n  starting: its maps are being filled\n");
@@ -127,7 +132,11 @@ impl Daemon {
         match &mut result {
             Ok(reloaded) => {
                 let configured = std::mem::take(&mut reloaded.secondaries);
+                catalog_zone::log(&reloaded.catalogs);
+                self.catalogs.set(std::mem::take(&mut reloaded.catalogs));
                 self.secondaries.update(configured, &self.transfers);
+                // The members a catalog dropped are stopped and withdrawn: their copies go.
+                self.catalogs.prune();
                 tracing::info!(
                     zones = reloaded.zones.len(),
                     pools = reloaded.pools,
@@ -229,9 +238,18 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             zone.config,
             overrides,
         ));
+        let catalogs = Arc::new(Catalogs::default());
+        catalog_zone::log(&settings.catalogs);
+        catalogs.set(settings.catalogs.clone());
+        let (catalog_changed, mut catalog_change) = mpsc::unbounded_channel();
         let daemon = Arc::new(Daemon {
+            catalogs: catalogs.clone(),
             transfers: secondary::Context {
-                transfer: Arc::new(Primaries::default()),
+                transfer: Arc::new(Consumer::new(
+                    Primaries::default(),
+                    catalogs,
+                    catalog_changed,
+                )),
                 served: served.clone(),
                 bounds: Arc::default(),
                 keys: Arc::default(),
@@ -338,6 +356,11 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             tokio::select! {
                 // `reload` logs its outcome; SIGHUP has no one else to tell.
                 _ = hangup.recv() => drop(daemon.reload()),
+                // A catalog kept with another member set: the reload reads it and applies it.
+                Some(catalog) = catalog_change.recv() => {
+                    tracing::info!(%catalog, "applying the catalog's member set");
+                    drop(daemon.reload());
+                }
                 _ = terminate.recv() => break None,
                 _ = interrupt.recv() => break None,
                 Some(error) = xdp_failure.recv() => break Some(error),

@@ -23,6 +23,9 @@ pub struct Reloaded {
     /// kept copies (new, or configured differently) need a task started afresh; the others
     /// keep their task, data and state.
     pub secondaries: Configured,
+    /// The catalog zones consumed now and the members they list (their members are among
+    /// `secondaries`).
+    pub catalogs: Vec<crate::catalog_zone::Consumed>,
 }
 
 impl fmt::Display for Reloaded {
@@ -100,6 +103,7 @@ impl Served {
                 bounds: now.secondary_timers,
                 keys: now.keys,
             },
+            catalogs: now.catalogs,
         };
         drop(zones);
         let mut pools = lock(&self.pools);
