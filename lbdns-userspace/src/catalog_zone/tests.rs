@@ -247,3 +247,191 @@ fn a_zone_in_two_catalogs_stays_with_the_first() {
         SkipReason::OtherCatalog(name("one.invalid."))
     );
 }
+
+#[test]
+fn rfc9432_5_4_a_changed_unique_id_is_a_new_zone_with_no_copy() {
+    let directory = TempDir::new("reid");
+    let write = |unique: &str| {
+        let text = format!("{HEAD}version TXT \"2\"\n{unique}.zones PTR example.com.\n");
+        std::fs::write(directory.path().join("catalog.zone"), text).unwrap();
+        Consumed::new(
+            &entry("catalog.invalid.", directory.path()),
+            Path::new(""),
+            &[],
+        )
+        .unwrap()
+        .member_specs()
+    };
+    let (before, after) = (write("m1"), write("m2"));
+    assert_eq!(before[0].origin, after[0].origin);
+    // Another spec: `Secondaries::update` stops the old task and starts one from the new
+    // file, which does not exist, so the member is transferred afresh.
+    assert_ne!(before[0], after[0]);
+    assert_ne!(before[0].file, after[0].file);
+}
+
+/// A `Transfer` that keeps nothing and counts what it was asked to keep.
+#[derive(Default)]
+struct Keeper {
+    kept: std::sync::Arc<std::sync::Mutex<Vec<Name>>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("never")]
+struct Never;
+
+impl crate::secondary::Transfer for Keeper {
+    type Error = Never;
+
+    async fn fetch(
+        &self,
+        _primary: std::net::SocketAddr,
+        _key: Option<std::sync::Arc<crate::tsig::Key>>,
+        _spec: &crate::secondary::config::SecondarySpec,
+        _current: Option<&Zone>,
+    ) -> Result<crate::secondary::Fetched, Never> {
+        Err(Never)
+    }
+
+    fn keep(
+        &self,
+        zone: &Zone,
+        _spec: &crate::secondary::config::SecondarySpec,
+    ) -> Result<(), Never> {
+        self.kept.lock().unwrap().push(zone.origin.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn rfc9432_4_2_1_a_catalog_of_another_version_is_not_kept_and_changes_nothing() {
+    use crate::secondary::Transfer as _;
+    let directory = TempDir::new("consumer");
+    let text = format!("{HEAD}version TXT \"2\"\nm1.zones PTR example.com.\n");
+    std::fs::write(directory.path().join("catalog.zone"), &text).unwrap();
+    let consumed = Consumed::new(
+        &entry("catalog.invalid.", directory.path()),
+        Path::new(""),
+        &[],
+    )
+    .unwrap();
+    let spec = consumed.spec.clone();
+    let catalogs = std::sync::Arc::new(super::Catalogs::default());
+    catalogs.set(vec![consumed]);
+    let (changed, mut change) = tokio::sync::mpsc::unbounded_channel();
+    let keeper = Keeper::default();
+    let kept = keeper.kept.clone();
+    let consumer = super::Consumer::new(keeper, catalogs, changed);
+
+    // The same member set: kept, nothing to apply.
+    consumer
+        .keep(
+            &catalog("version TXT \"2\"\nm1.zones PTR example.com.\n"),
+            &spec,
+        )
+        .unwrap();
+    assert!(change.try_recv().is_err());
+    // Version 1: refused, not kept, nothing to apply.
+    let error = consumer
+        .keep(
+            &catalog("version TXT \"1\"\nm9.zones PTR example.org.\n"),
+            &spec,
+        )
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("member set in force stays"),
+        "{error}"
+    );
+    assert!(change.try_recv().is_err());
+    // A new member: kept, and the daemon told.
+    consumer
+        .keep(
+            &catalog("version TXT \"2\"\nm1.zones PTR example.com.\nm2.zones PTR example.net.\n"),
+            &spec,
+        )
+        .unwrap();
+    assert_eq!(change.try_recv().unwrap(), name("catalog.invalid."));
+    assert_eq!(kept.lock().unwrap().len(), 2);
+    // Zones that are not catalogs are kept as they are.
+    let other = crate::secondary::config::SecondarySpec {
+        origin: name("example.com."),
+        ..spec
+    };
+    consumer
+        .keep(&catalog("version TXT \"1\"\n"), &other)
+        .unwrap();
+    assert_eq!(kept.lock().unwrap().len(), 3);
+}
+
+#[test]
+fn catalog_configuration_errors_name_the_file_and_line() {
+    use crate::config::{Overrides, Settings};
+    let directory = TempDir::new("config");
+    let zone = "[[zone]]\norigin = \"catalog.invalid.\"\nprimaries = [\"198.18.0.1\"]\nfile = \"c.zone\"\n\n";
+    for (text, line, message) in [
+        (
+            "[[catalog]]\norigin = \"catalog.invalid.\"\nprimaries = [\"primary.example.\"]\ndirectory = \"c\"\n".to_owned(),
+            2,
+            "'primary.example.' is not an address",
+        ),
+        (
+            "[[catalog]]\norigin = \"catalog.invalid.\"\nprimaries = [\"198.18.0.1\"]\ntsig = \"nokey\"\ndirectory = \"c\"\n".to_owned(),
+            3,
+            "catalog.tsig: no [[key]] is named nokey.",
+        ),
+        (
+            format!("{zone}[[catalog]]\norigin = \"catalog.invalid.\"\nprimaries = [\"198.18.0.1\"]\ndirectory = \"c\"\n"),
+            7,
+            "catalog.invalid. is also configured as a zone",
+        ),
+        (
+            "[[catalog]]\norigin = \"catalog.invalid.\"\nprimaries = [\"198.18.0.1\"]\n".to_owned(),
+            1,
+            "missing field `directory`",
+        ),
+    ] {
+        let path = directory.path().join("bad-catalog.toml");
+        std::fs::write(&path, &text).unwrap();
+        let error = Settings::new(Some(&path), Overrides::default()).unwrap_err();
+        assert_eq!(error.line, line, "{text}: {error}");
+        assert!(error.to_string().contains(message), "{text}: {error}");
+        assert!(error.to_string().contains("bad-catalog.toml:"), "{text}: {error}");
+    }
+}
+
+#[test]
+fn a_catalogs_members_are_secondaries_unless_configured_as_zones() {
+    use crate::config::{Overrides, Settings};
+    let directory = TempDir::new("settings");
+    let catalog_dir = directory.path().join("c");
+    std::fs::create_dir_all(&catalog_dir).unwrap();
+    let text =
+        format!("{HEAD}version TXT \"2\"\nm1.zones PTR example.com.\nm2.zones PTR example.net.\n");
+    std::fs::write(catalog_dir.join("catalog.zone"), text).unwrap();
+    let path = directory.path().join("lbdns.toml");
+    std::fs::write(
+        &path,
+        "[[zone]]\norigin = \"example.net.\"\nprimaries = [\"198.18.0.9\"]\nfile = \"net.zone\"\n\n\
+         [[catalog]]\norigin = \"catalog.invalid.\"\nprimaries = [\"198.18.0.1\"]\ndirectory = \"c\"\n",
+    )
+    .unwrap();
+    let settings = Settings::new(Some(&path), Overrides::default()).unwrap();
+    let origins: Vec<String> = settings
+        .secondaries
+        .iter()
+        .map(|s| s.origin.to_ascii())
+        .collect();
+    assert_eq!(
+        origins,
+        ["example.net.", "catalog.invalid.", "example.com."]
+    );
+    let com = &settings.secondaries[2];
+    assert_eq!(com.primaries, ["198.18.0.1:53".parse().unwrap()]);
+    assert_eq!(com.file, catalog_dir.join("members/example.com@m1.zone"));
+    let skipped = &settings.catalogs[0].members.skipped;
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(
+        (skipped[0].what.as_str(), &skipped[0].reason),
+        ("example.net.", &SkipReason::Configured)
+    );
+}
