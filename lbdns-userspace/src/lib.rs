@@ -24,4 +24,5 @@ pub mod systemd;
 pub mod transfer_out;
 pub mod tsig;
 pub mod xdp;
+pub mod xfr;
 pub mod zone;

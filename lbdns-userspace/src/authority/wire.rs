@@ -74,7 +74,7 @@ pub fn respond_reserving(
     }
     match question.query_type() {
         RecordType::OPT => return Some(reply.error(ResponseCode::FormErr)),
-        // Zone transfers are not offered.
+        // Zone transfers are TCP's (`transfer_out` takes them there, RFC 5936 §4.2).
         RecordType::AXFR | RecordType::IXFR => return Some(reply.error(ResponseCode::Refused)),
         _ => {}
     }
@@ -101,7 +101,15 @@ pub fn respond_reserving(
         _ => None,
     };
     let Some(resolution) = resolution else {
-        return Some(reply.error(ResponseCode::Refused));
+        // A zone we serve but hold no data for (a secondary not yet transferred, or expired)
+        // fails the query, as NSD and Knot do; a name in no zone of ours is refused.
+        let unavailable =
+            question.query_class() == DNSClass::IN && catalog.is_unavailable(question.name());
+        return Some(reply.error(if unavailable {
+            ResponseCode::ServFail
+        } else {
+            ResponseCode::Refused
+        }));
     };
     Some(reply.encode(&resolution))
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::{metrics, notify, transfer_out};
 
@@ -43,6 +44,7 @@ impl Served {
     /// Loads zones and pools again and swaps them in; health and drains carry over. On any
     /// error both paths keep serving what they had.
     pub fn replace(&self) -> Result<Reloaded, ReloadFailed> {
+        let _changing = lock(&self.changing);
         let loaded = settings(self.config.as_deref(), self.overrides.clone())
             .and_then(|settings| load(&settings));
         let loaded = match loaded {
@@ -70,15 +72,22 @@ impl Served {
             let _ = fresh_pools.set_drained(address, true);
         }
         fresh.set_pools(answers(&fresh_pools));
+        let started = Instant::now();
         // XDP first: it serves the new data before the socket path does, never after.
-        self.publish(&fresh);
+        self.publish_change(&self.catalog.load(), &fresh);
         let previous = self.catalog.swap(Arc::new(fresh));
-        // RFC 1996: secondaries of the zones whose serial changed hear of it now; the change
-        // is kept for IXFR (RFC 1995).
+        *pools = fresh_pools;
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "reload published to both paths"
+        );
+        drop(checker);
+        drop(pools);
+        // Both paths serve the change already. RFC 1996: secondaries of the zones whose serial
+        // changed hear of it now; the change is kept for IXFR (RFC 1995).
         let current = self.catalog.load();
         transfer_out::record_differences(&previous, &current);
         notify::out::spawn(notify::out::changed(Some(&previous), &current));
-        *pools = fresh_pools;
         // Queries still holding the old catalog keep it alive; trim once it is gone here.
         drop(previous);
         release_freed_memory();

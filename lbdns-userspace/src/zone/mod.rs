@@ -9,6 +9,7 @@ mod lexer;
 mod name;
 mod rdata;
 mod rtype;
+pub mod write;
 
 pub use error::{ZoneError, ZoneErrorKind, ZoneErrors, MAX_REPORTED};
 
@@ -65,6 +66,17 @@ impl Zone {
         let mut reader = Reader::new(origin.clone(), path);
         reader.read_text(text, path, origin.clone(), 0);
         validate(reader.records, path, origin.as_ref(), reader.errors)
+    }
+
+    /// Validates records that did not come from a master file (a zone transfer) by exactly
+    /// the rules a file is held to. `source` stands for the file in errors and warnings; each
+    /// record's `line` is its place there (a transfer's records count from 1 in the stream).
+    pub fn from_records(
+        records: Vec<SourceRecord>,
+        source: &Path,
+        origin: &Name,
+    ) -> Result<Zone, ZoneErrors> {
+        validate(records, source, Some(origin), ZoneErrors::new(source))
     }
 }
 
