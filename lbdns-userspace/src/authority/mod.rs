@@ -2,6 +2,7 @@
 //! Pure and shared by every transport; the XDP maps are compiled from the same data.
 
 mod chains;
+mod changes;
 mod denial;
 mod dname;
 mod edns;
@@ -17,11 +18,13 @@ use foldhash::{HashMap, HashSet};
 use hickory_proto::rr::{LowerName, Name, RecordType};
 use std::sync::Arc;
 
+pub use changes::changed_names;
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use pools::PoolAnswers;
-pub use wire::{respond, Transport};
-pub use zone_data::{Order, Rdata, Rrset, Span, ZoneData};
+pub use wire::{respond, respond_reserving, Transport};
+pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
 
+use crate::transfer_out::Transfers;
 use crate::zone::Zone;
 
 /// Every zone served, found by the most specific origin that contains a name, and the answers
@@ -43,6 +46,8 @@ pub struct Catalog {
     /// What the server says about itself (NSID, CHAOS TXT); fixed, like the zones, until
     /// reload.
     identity: ServerIdentity,
+    /// The TSIG keys and each zone's transfer rules; fixed, like the zones, until reload.
+    transfers: Arc<Transfers>,
 }
 
 /// Two zone files claim the same apex.
@@ -59,19 +64,8 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// Adds zones that are served without data (secondaries with no usable copy): queries for
-    /// them get SERVFAIL until [`Catalog::with_zone`] gives them data.
-    pub fn with_unavailable(
-        mut self,
-        origins: impl IntoIterator<Item = Name>,
-    ) -> Result<Self, DuplicateZone> {
-        for origin in origins {
-            self.insert(&origin, None)?;
-        }
-        Ok(self)
-    }
-
-    /// Adds zones already indexed (kept from the catalog in force across a reload).
+    /// Adds zones already indexed (secondary zones), each `None` if it is served without data:
+    /// queries for it get SERVFAIL until [`Catalog::with_zone`] gives it data.
     pub fn with_zones(
         mut self,
         zones: impl IntoIterator<Item = (Name, Option<Arc<ZoneData>>)>,
@@ -111,6 +105,7 @@ impl Catalog {
             pool_owners: self.pool_owners.clone(),
             pools: ArcSwap::new(self.pools.load_full()),
             identity: self.identity.clone(),
+            transfers: self.transfers.clone(),
         })
     }
 
@@ -139,6 +134,17 @@ impl Catalog {
     /// What the server says about itself.
     pub fn identity(&self) -> &ServerIdentity {
         &self.identity
+    }
+
+    /// Gives the server these TSIG keys and zone transfer rules.
+    pub fn with_transfers(mut self, transfers: Transfers) -> Self {
+        self.transfers = Arc::new(transfers);
+        self
+    }
+
+    /// The TSIG keys and each zone's transfer rules.
+    pub fn transfers(&self) -> &Transfers {
+        &self.transfers
     }
 
     /// Whether `name`'s A and AAAA answers come from a pool.
@@ -198,21 +204,41 @@ impl Catalog {
     pub fn direct_address_rrsets(&self) -> impl Iterator<Item = DirectRrset<'_>> {
         self.zones.values().flatten().flat_map(move |zone| {
             zone.rrsets()
-                .filter(move |(name, _, rrset)| {
-                    matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
-                        && !name.is_wildcard()
-                        && !self.pool_owners.contains(name)
-                        && zone.cut_above(&rrset.name, true).is_none()
-                        && self
-                            .zone_for(&rrset.name)
-                            .is_some_and(|owner| std::ptr::eq(owner, &**zone))
-                })
-                .map(move |(_, node, rrset)| DirectRrset {
-                    rrset,
-                    signatures: node.signatures(rrset.rtype),
-                    secure: zone.secure,
-                })
+                .filter(move |(name, _, rrset)| self.is_direct(zone, name, rrset))
+                .map(move |(_, node, rrset)| DirectRrset::new(zone, node, rrset))
         })
+    }
+
+    /// Those of [`Catalog::direct_address_rrsets`] owned by `name`: what the fast path may
+    /// answer for that one name, found without walking the zones.
+    pub fn direct_address_rrsets_at<'c>(
+        &'c self,
+        name: &'c LowerName,
+    ) -> impl Iterator<Item = DirectRrset<'c>> + 'c {
+        let zone = self.zone_for(&Name::from(name));
+        let node = zone.and_then(|zone| Some((zone, zone.node(name)?)));
+        node.into_iter().flat_map(move |(zone, node)| {
+            node.rrsets
+                .iter()
+                .filter(move |rrset| self.is_direct(zone, name, rrset))
+                .map(move |rrset| DirectRrset::new(zone, node, rrset))
+        })
+    }
+
+    /// The rule of [`Catalog::direct_address_rrsets`] for one RRset at `name` in `zone`.
+    fn is_direct(&self, zone: &ZoneData, name: &LowerName, rrset: &Rrset) -> bool {
+        matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
+            && !name.is_wildcard()
+            && !self.pool_owners.contains(name)
+            && zone.cut_above(&rrset.name, true).is_none()
+            && self
+                .zone_for(&rrset.name)
+                .is_some_and(|owner| std::ptr::eq(owner, zone))
+    }
+
+    /// Every pool owner, whose A and AAAA answers come from the pools.
+    pub fn pool_owners(&self) -> impl Iterator<Item = &LowerName> {
+        self.pool_owners.iter()
     }
 }
 
@@ -228,13 +254,23 @@ pub struct DirectRrset<'c> {
     pub secure: bool,
 }
 
-impl DirectRrset<'_> {
+impl<'c> DirectRrset<'c> {
+    fn new(zone: &ZoneData, node: &'c Node, rrset: &'c Rrset) -> Self {
+        Self {
+            rrset,
+            signatures: node.signatures(rrset.rtype),
+            secure: zone.secure,
+        }
+    }
+
     /// The RRSIGs a DO=1 answer with this RRset carries, as `respond` sends them.
     pub fn answer_signatures(&self) -> Option<&Rrset> {
         self.signatures.filter(|_| self.secure)
     }
 }
 
+#[cfg(test)]
+mod changes_tests;
 #[cfg(test)]
 mod dname_tests;
 #[cfg(test)]

@@ -3,12 +3,14 @@
 //! one in force.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use hickory_proto::rr::Name;
 
 use crate::authority::{Catalog, ZoneData};
 use crate::pool::Zones;
 use crate::zone::Zone;
+use crate::{notify, transfer_out};
 
 use super::{answers, lock, CatalogZones, Served};
 
@@ -27,10 +29,10 @@ impl Served {
     /// Puts `zone` into service in place of the zone with its origin, on both paths: the pool
     /// owners in it are checked as at load, the pool answers set, the XDP maps published,
     /// then the socket path's catalog swapped. On an error nothing changes.
-    pub fn replace_zone(&self, zone: Zone) -> Result<(), ZoneRefused> {
-        let data = Arc::new(ZoneData::new(&zone));
+    pub fn replace_zone(&self, zone: &Zone) -> Result<(), ZoneRefused> {
+        let data = Arc::new(ZoneData::new(zone));
         self.swap_zone(&zone.origin, Some(data))?;
-        self.metrics.zone_replaced(&zone);
+        self.metrics.zone_replaced(zone);
         Ok(())
     }
 
@@ -46,16 +48,27 @@ impl Served {
         // One zone change or reload at a time: each builds on the catalog in force.
         let _changing = lock(&self.changing);
         let pools = lock(&self.pools);
-        let fresh = self
-            .catalog
-            .load()
+        let old = self.catalog.load();
+        let fresh = old
             .with_zone(origin, data)
             .ok_or_else(|| ZoneRefused::NotServed(Box::new(origin.clone())))?;
         check_pool_owners(&fresh, origin, pools.pools().iter().map(|p| &p.owner))?;
         fresh.set_pools(answers(&pools));
-        // XDP first: it serves the new data before the socket path does, never after.
-        self.publish(&fresh);
-        self.catalog.store(Arc::new(fresh));
+        let started = Instant::now();
+        // XDP first: it serves the new data before the socket path does, never after. Only the
+        // names whose answers differ are written; the other zones are the same `Arc`s.
+        self.publish_change(&old, &fresh);
+        let fresh = Arc::new(fresh);
+        let previous = self.catalog.swap(fresh.clone());
+        tracing::info!(
+            zone = %origin,
+            seconds = started.elapsed().as_secs_f64(),
+            "zone published to both paths"
+        );
+        // RFC 1996 and 1995: our own secondaries (`notify`) hear of a new serial, and the
+        // change is kept for IXFR out, so lbdns hosts chain.
+        transfer_out::record_differences(&previous, &fresh);
+        notify::out::spawn(notify::out::changed(Some(&previous), &fresh));
         Ok(())
     }
 }
