@@ -61,6 +61,10 @@ enum Task {
     /// Measure lbdns against the ceiling, NSD, Knot and gdnsd with kxdpgun and dnsperf (root;
     /// about 12 minutes with the defaults). Not part of `test`.
     Bench(bench::Args),
+    /// Measure what a change costs lbdns at a million names (a health flip, a drain, a reload
+    /// of one changed name: time, map entries written, peak memory) against NSD's memory for
+    /// the same zone (root; a few minutes). Not part of `test`.
+    BenchChange(bench::change::Args),
 }
 
 fn main() -> Result<()> {
@@ -94,6 +98,10 @@ fn main() -> Result<()> {
         Task::Bench(args) => {
             setup::bench_tools()?;
             bench::run(args)
+        }
+        Task::BenchChange(args) => {
+            setup::bench_tools()?;
+            bench::change::run(args)
         }
     }
 }

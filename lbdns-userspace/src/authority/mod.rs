@@ -2,6 +2,7 @@
 //! Pure and shared by every transport; the XDP maps are compiled from the same data.
 
 mod chains;
+mod changes;
 mod denial;
 mod dname;
 mod edns;
@@ -17,10 +18,11 @@ use foldhash::{HashMap, HashSet};
 use hickory_proto::rr::{LowerName, Name, RecordType};
 use std::sync::Arc;
 
+pub use changes::changed_names;
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use pools::PoolAnswers;
 pub use wire::{respond, respond_reserving, Transport};
-pub use zone_data::{Order, Rdata, Rrset, Span, ZoneData};
+pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
 
 use crate::transfer_out::Transfers;
 use crate::zone::Zone;
@@ -202,21 +204,41 @@ impl Catalog {
     pub fn direct_address_rrsets(&self) -> impl Iterator<Item = DirectRrset<'_>> {
         self.zones.values().flatten().flat_map(move |zone| {
             zone.rrsets()
-                .filter(move |(name, _, rrset)| {
-                    matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
-                        && !name.is_wildcard()
-                        && !self.pool_owners.contains(name)
-                        && zone.cut_above(&rrset.name, true).is_none()
-                        && self
-                            .zone_for(&rrset.name)
-                            .is_some_and(|owner| std::ptr::eq(owner, &**zone))
-                })
-                .map(move |(_, node, rrset)| DirectRrset {
-                    rrset,
-                    signatures: node.signatures(rrset.rtype),
-                    secure: zone.secure,
-                })
+                .filter(move |(name, _, rrset)| self.is_direct(zone, name, rrset))
+                .map(move |(_, node, rrset)| DirectRrset::new(zone, node, rrset))
         })
+    }
+
+    /// Those of [`Catalog::direct_address_rrsets`] owned by `name`: what the fast path may
+    /// answer for that one name, found without walking the zones.
+    pub fn direct_address_rrsets_at<'c>(
+        &'c self,
+        name: &'c LowerName,
+    ) -> impl Iterator<Item = DirectRrset<'c>> + 'c {
+        let zone = self.zone_for(&Name::from(name));
+        let node = zone.and_then(|zone| Some((zone, zone.node(name)?)));
+        node.into_iter().flat_map(move |(zone, node)| {
+            node.rrsets
+                .iter()
+                .filter(move |rrset| self.is_direct(zone, name, rrset))
+                .map(move |rrset| DirectRrset::new(zone, node, rrset))
+        })
+    }
+
+    /// The rule of [`Catalog::direct_address_rrsets`] for one RRset at `name` in `zone`.
+    fn is_direct(&self, zone: &ZoneData, name: &LowerName, rrset: &Rrset) -> bool {
+        matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
+            && !name.is_wildcard()
+            && !self.pool_owners.contains(name)
+            && zone.cut_above(&rrset.name, true).is_none()
+            && self
+                .zone_for(&rrset.name)
+                .is_some_and(|owner| std::ptr::eq(owner, zone))
+    }
+
+    /// Every pool owner, whose A and AAAA answers come from the pools.
+    pub fn pool_owners(&self) -> impl Iterator<Item = &LowerName> {
+        self.pool_owners.iter()
     }
 }
 
@@ -232,13 +254,23 @@ pub struct DirectRrset<'c> {
     pub secure: bool,
 }
 
-impl DirectRrset<'_> {
+impl<'c> DirectRrset<'c> {
+    fn new(zone: &ZoneData, node: &'c Node, rrset: &'c Rrset) -> Self {
+        Self {
+            rrset,
+            signatures: node.signatures(rrset.rtype),
+            secure: zone.secure,
+        }
+    }
+
     /// The RRSIGs a DO=1 answer with this RRset carries, as `respond` sends them.
     pub fn answer_signatures(&self) -> Option<&Rrset> {
         self.signatures.filter(|_| self.secure)
     }
 }
 
+#[cfg(test)]
+mod changes_tests;
 #[cfg(test)]
 mod dname_tests;
 #[cfg(test)]

@@ -37,16 +37,19 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use anyhow::Result;
 use arc_swap::ArcSwap;
+use hickory_proto::rr::LowerName;
 use serde_json::{json, Value};
 
-use crate::authority::Catalog;
+use crate::authority::{self, Catalog};
 use crate::config::{Overrides, XdpSettings};
 use crate::health::{Checker, HealthChange};
+use crate::maps::PublishReport;
 use crate::metrics::{self, Metrics};
-use crate::pool::{self, PoolSet, UnknownEndpoint};
+use crate::pool::{self, PoolId, PoolSet, UnknownEndpoint};
 use crate::xdp::FastPath;
 
 /// Where the fast path stands, for `lbdns stats` and `status`.
@@ -117,8 +120,9 @@ impl Served {
     /// A health verdict: the pools that hold its target answer anew on both paths.
     pub fn health_changed(&self, change: &HealthChange) {
         let mut pools = lock(&self.pools);
-        if !pools.set_health(&change.target, change.up).is_empty() {
-            self.apply(&pools);
+        let changed = pools.set_health(&change.target, change.up);
+        if !changed.is_empty() {
+            self.apply(&pools, &changed);
         }
     }
 
@@ -127,26 +131,50 @@ impl Served {
         let mut pools = lock(&self.pools);
         let changed = pools.set_drained(address, drain)?;
         if !changed.is_empty() {
-            self.apply(&pools);
+            self.apply(&pools, &changed);
         }
         Ok(changed.len())
     }
 
     /// Recomputes the pool answers from `pools` and applies them to both paths: the socket
-    /// path at once, the XDP maps next (only changed answer sets are rewritten). If the maps
-    /// cannot be written, XDP is detached, so the socket path (always right) answers alone.
-    fn apply(&self, pools: &PoolSet) {
+    /// path at once (the catalog's pool answers swapped, its zones untouched), then the XDP
+    /// maps, where only the answer sets of the `changed` pools' owners are compiled, compared
+    /// and, if they differ, rewritten. The pools lock is held throughout, so two changes reach
+    /// the maps in the order they were made; the work under it is the few pools' answers. If
+    /// the maps cannot be written, XDP is detached, so the socket path (always right) answers
+    /// alone.
+    fn apply(&self, pools: &PoolSet, changed: &[PoolId]) {
+        let started = Instant::now();
         let catalog = self.catalog.load();
         catalog.set_pools(answers(pools));
-        self.publish(&catalog);
+        let owners: Vec<LowerName> = changed
+            .iter()
+            .map(|&id| LowerName::new(&pools.pools()[id].owner))
+            .collect();
+        self.publish_with(|xdp| xdp.publish_names(&catalog, &owners));
+        tracing::info!(
+            pools = changed.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "pool change published to both paths"
+        );
     }
 
-    /// Makes the XDP maps answer what `catalog` answers, if the fast path runs.
-    fn publish(&self, catalog: &Catalog) {
+    /// Makes the XDP maps, which answer what `old` answers, answer what `new` does: only the
+    /// names whose answers differ are compiled and compared ([`authority::changed_names`]),
+    /// unless the change reaches beyond them, when every hot RRset is.
+    fn publish_change(&self, old: &Catalog, new: &Catalog) {
+        self.publish_with(|xdp| match authority::changed_names(old, new) {
+            Some(names) => xdp.publish_names(new, &names),
+            None => xdp.publish(new),
+        });
+    }
+
+    /// Runs one publish to the XDP maps, if the fast path runs; detaches it if that fails.
+    fn publish_with(&self, publish: impl FnOnce(&mut Xdp) -> Result<PublishReport>) {
         let mut xdp = lock(&self.xdp);
         if let Some(fast) = xdp.as_mut() {
-            match fast.publish(catalog) {
-                Ok(()) => self.metrics.xdp_published(fast.writer.fill()),
+            match publish(fast) {
+                Ok(_) => self.metrics.xdp_published(fast.writer.fill()),
                 Err(error) => {
                     tracing::error!("{error:#}; detaching XDP, the socket path answers everything");
                     self.metrics.xdp_stopped();

@@ -4,9 +4,15 @@
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
+use std::time::Instant;
+
+use hickory_proto::rr::LowerName;
+
 use crate::authority::Catalog;
+use crate::compile::{Compiled, RrsetId};
 use crate::config::XdpSettings;
-use crate::maps::{MapError, MapWriter};
+use crate::maps::plan::Scope;
+use crate::maps::{MapError, MapWriter, PublishReport};
 use crate::xdp::sizing::{self, Need};
 use crate::xdp::{FastPath, XdpConfig};
 use crate::{compile, ebpf_object};
@@ -51,6 +57,11 @@ impl Xdp {
         Ok(Self { fast, writer })
     }
 
+    /// The loaded program, for the suites that run it on frames between publishes.
+    pub fn fast_path(&self) -> &FastPath {
+        &self.fast
+    }
+
     /// The program and its map writer apart, for the suites that run the program on frames
     /// and write synthetic images after the daemon's own publish.
     pub fn into_parts(self) -> (FastPath, MapWriter) {
@@ -79,10 +90,56 @@ impl Xdp {
         Ok(xdp)
     }
 
-    /// Makes the maps answer exactly what `catalog` answers directly.
-    pub fn publish(&mut self, catalog: &Catalog) -> Result<()> {
+    /// Makes the maps answer exactly what `catalog` answers directly: every hot RRset
+    /// compiled, and each compared with what the maps hold. What start-up does, and a change
+    /// that cannot be narrowed down to names.
+    pub fn publish(&mut self, catalog: &Catalog) -> Result<PublishReport> {
+        let started = Instant::now();
         let compiled = compile::compile(&compile::hot_rrsets(catalog))
             .context("cannot compile the zones for XDP")?;
+        let report = self.write(catalog, &compiled, Scope::Whole)?;
+        self.publish_nsid(catalog)?;
+        log(&report, started, "whole");
+        Ok(report)
+    }
+
+    /// Makes the maps answer what `catalog` answers directly at `names`, and leaves every
+    /// other name as it is: a health change, a drain or a changed name costs the RRsets of
+    /// the names it touches, whatever the zones' size.
+    pub fn publish_names<'n>(
+        &mut self,
+        catalog: &Catalog,
+        names: impl IntoIterator<Item = &'n LowerName>,
+    ) -> Result<PublishReport> {
+        let started = Instant::now();
+        let part = compile::hot_rrsets_at(catalog, names);
+        let compiled =
+            compile::compile(&part.rrsets).context("cannot compile the changed names for XDP")?;
+        let removed: Vec<RrsetId> = part
+            .ids
+            .into_iter()
+            .filter(|id| {
+                compiled
+                    .image
+                    .rrsets
+                    .binary_search_by(|(other, _)| other.cmp(id))
+                    .is_err()
+            })
+            .collect();
+        let report = self.write(catalog, &compiled, Scope::Part { removed: &removed })?;
+        self.publish_nsid(catalog)?;
+        log(&report, started, "part");
+        Ok(report)
+    }
+
+    /// Writes a compiled image within `scope`, saying which maps were too small if it did not
+    /// fit.
+    fn write(
+        &mut self,
+        catalog: &Catalog,
+        compiled: &Compiled,
+        scope: Scope<'_>,
+    ) -> Result<PublishReport> {
         for skipped in &compiled.skipped {
             tracing::info!(rrset = ?skipped.id, reason = ?skipped.reason, "left to the socket path");
         }
@@ -92,26 +149,25 @@ impl Xdp {
                 "RRSIGs larger than the XDP signature store: DO=1 queries left to the socket path"
             );
         }
-        let report = self.writer.publish(&compiled.image).map_err(|error| {
+        let written = match scope {
+            Scope::Whole => self.writer.publish(&compiled.image),
+            Scope::Part { removed } => self.writer.publish_part(&compiled.image, removed),
+        };
+        written.map_err(|error| {
             let outgrown = matches!(error, MapError::Full(_) | MapError::NameTableFull)
-                .then(|| sizing::outgrown(self.fast.config(), &Need::of(&compiled.image)));
+                .then(|| sizing::outgrown(self.fast.config(), &need(catalog, compiled, scope)));
             match outgrown {
                 Some(outgrown) => anyhow::Error::new(error)
                     .context(format!("the XDP maps are too small: {outgrown}")),
                 None => anyhow::Error::new(error).context("cannot write the XDP maps"),
             }
-        })?;
+        })
+    }
+
+    fn publish_nsid(&self, catalog: &Catalog) -> Result<()> {
         self.writer
             .publish_nsid(compile::nsid(catalog.identity()).as_ref())
-            .context("cannot write the XDP program's NSID")?;
-        tracing::debug!(
-            written = report.written,
-            removed = report.removed,
-            unchanged = report.unchanged,
-            grace_period = report.waited,
-            "XDP maps published"
-        );
-        Ok(())
+            .context("cannot write the XDP program's NSID")
     }
 
     /// The counters as `name value` lines, for `lbdns stats` and the exit log.
@@ -151,4 +207,29 @@ impl Xdp {
         });
         json!({ "state": "running", "counters": counters, "ns_per_packet": ns_per_packet })
     }
+}
+
+/// What the maps must hold for `catalog`, of which `compiled` is the whole image or a part: a
+/// part that did not fit is measured against every hot RRset, as a restart would size them.
+fn need(catalog: &Catalog, compiled: &Compiled, scope: Scope<'_>) -> Need {
+    match scope {
+        Scope::Whole => Need::of(&compiled.image),
+        Scope::Part { .. } => compile::compile(&compile::hot_rrsets(catalog)).map_or_else(
+            |_| Need::of(&compiled.image),
+            |whole| Need::of(&whole.image),
+        ),
+    }
+}
+
+/// One line per publish, with what it wrote: how a change's cost shows in the log.
+fn log(report: &PublishReport, started: Instant, scope: &'static str) {
+    tracing::info!(
+        scope,
+        written = report.written,
+        removed = report.removed,
+        unchanged = report.unchanged,
+        grace_period = report.waited,
+        seconds = started.elapsed().as_secs_f64(),
+        "XDP maps published"
+    );
 }

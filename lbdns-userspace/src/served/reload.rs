@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::secondary::config::SecondarySpec;
 use crate::secondary::Configured;
@@ -112,12 +113,17 @@ impl Served {
             let _ = fresh_pools.set_drained(address, true);
         }
         fresh.set_pools(answers(&fresh_pools));
+        let started = Instant::now();
         // XDP first: it serves the new data before the socket path does, never after.
-        self.publish(&fresh);
+        self.publish_change(&self.catalog.load(), &fresh);
         let previous = self.catalog.swap(Arc::new(fresh));
         // RFC 1996: secondaries of the zones whose serial changed hear of it now.
         notify::out::spawn(notify::out::changed(Some(&previous), &self.catalog.load()));
         *pools = fresh_pools;
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "reload published to both paths"
+        );
         // Queries still holding the old catalog keep it alive; trim once it is gone here.
         drop(previous);
         release_freed_memory();

@@ -3,6 +3,7 @@
 //! one in force.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use hickory_proto::rr::Name;
 
@@ -47,19 +48,25 @@ impl Served {
         // One zone change or reload at a time: each builds on the catalog in force.
         let _changing = lock(&self.changing);
         let pools = lock(&self.pools);
-        let fresh = self
-            .catalog
-            .load()
+        let old = self.catalog.load();
+        let fresh = old
             .with_zone(origin, data)
             .ok_or_else(|| ZoneRefused::NotServed(Box::new(origin.clone())))?;
         check_pool_owners(&fresh, origin, pools.pools().iter().map(|p| &p.owner))?;
         fresh.set_pools(answers(&pools));
-        // XDP first: it serves the new data before the socket path does, never after.
-        self.publish(&fresh);
+        let started = Instant::now();
+        // XDP first: it serves the new data before the socket path does, never after. Only the
+        // names whose answers differ are written; the other zones are the same `Arc`s.
+        self.publish_change(&old, &fresh);
         let fresh = Arc::new(fresh);
-        let previous = self.catalog.swap(fresh.clone());
+        self.catalog.store(fresh.clone());
+        tracing::info!(
+            zone = %origin,
+            seconds = started.elapsed().as_secs_f64(),
+            "zone published to both paths"
+        );
         // RFC 1996: our own secondaries (`notify`) hear of a new serial, so lbdns hosts chain.
-        notify::out::spawn(notify::out::changed(Some(&previous), &fresh));
+        notify::out::spawn(notify::out::changed(Some(&old), &fresh));
         Ok(())
     }
 }
