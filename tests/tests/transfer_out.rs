@@ -1,7 +1,7 @@
 //! Serving zone transfers and signed queries, checked with real peers across a veth pair:
 //! - kdig and dig AXFR, allowed and refused by `provide_xfr`, with and without TSIG, with a
 //!   wrong secret (BADSIG) and an unknown key (BADKEY); a pool owner's zone records go out,
-//!   never the pool's answers (issue 14, part 4);
+//!   never the pool's answers (issue 14, part 4); kdig IXFR, current and behind (RFC 1995);
 //! - signed ordinary queries over UDP and TCP get signed replies kdig verifies (RFC 8945);
 //! - NSD as a secondary of lbdns (TSIG, `allow-notify`) transfers the zone (a stream of
 //!   signed messages), answers as lbdns does, and refreshes at once on the NOTIFY lbdns sends after a reload with a new serial
@@ -158,6 +158,21 @@ fn rfc5936_axfr_is_served_to_the_allow_list_only_with_and_without_tsig() -> Resu
         Some(&format!("hmac-sha256:other-key:{SECRET}")),
     )?;
     ensure!(out.contains("'BADKEY'"), "unknown key:\n{out}");
+    // RFC 1995 §4: IXFR from our serial gets the SOA alone; from an older one, the zone.
+    let at = server(v4);
+    let ixfr = |serial: &str| -> Result<String> {
+        let mut args: Vec<&str> = at.iter().map(String::as_str).collect();
+        args.extend([serial, "example.com."]);
+        tool(&topo.client, "kdig", &args)
+    };
+    let out = ixfr("IXFR=1")?;
+    let lines = records(&out);
+    ensure!(
+        lines.len() == 1 && lines[0].contains("\tSOA\t"),
+        "IXFR when current:\n{out}"
+    );
+    let out = ixfr("IXFR=0")?;
+    ensure!(records(&out).len() == 10, "IXFR from serial 0:\n{out}");
     Ok(())
 }
 
@@ -204,7 +219,7 @@ fn nsd_secondary(topo: &Topology, dir: &TempDir, primary: SocketAddr) -> Result<
          remote-control:\n  control-enable: no\n\
          key:\n  name: \"xfr-key\"\n  algorithm: hmac-sha256\n  secret: \"{SECRET}\"\n\
          zone:\n  name: \"example.com\"\n  zonefile: \"{d}/secondary.zone\"\n  \
-         request-xfr: AXFR {} xfr-key\n  allow-notify: {} xfr-key\n",
+         request-xfr: {} xfr-key\n  allow-notify: {} xfr-key\n",
         listen.ip(),
         primary.ip(),
         primary.ip()
@@ -261,7 +276,7 @@ fn rfc1996_nsd_secondary_transfers_with_tsig_and_refreshes_on_notify() -> Result
     let log = lbdns.stderr();
     let messages = log
         .lines()
-        .find(|l| l.contains("AXFR of example.com. serial 1 to"))
+        .find(|l| l.contains("of example.com. serial 1 to"))
         .and_then(|l| l.rsplit(": ").next())
         .and_then(|tail| tail.split_whitespace().next())
         .and_then(|count| count.parse::<usize>().ok());
@@ -298,6 +313,14 @@ fn rfc1996_nsd_secondary_transfers_with_tsig_and_refreshes_on_notify() -> Result
     ensure!(
         answers(&topo.client, secondary, "mail.example.com.", "A")? == ["198.18.0.26"],
         "NSD did not take the change"
+    );
+    // NSD asked for the change only, and lbdns had kept it (RFC 1995).
+    ensure!(
+        lbdns
+            .stderr()
+            .contains("IXFR of example.com. from serial 1 to 2, 1 difference(s)"),
+        "no incremental transfer:\n{}",
+        lbdns.stderr()
     );
     ensure!(
         lbdns.stderr().contains("NOTIFY answered"),

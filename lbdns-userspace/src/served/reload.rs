@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use crate::secondary::config::SecondarySpec;
 use crate::secondary::Configured;
-use crate::{metrics, notify};
+use crate::{metrics, notify, transfer_out};
 
 use super::{
     answers, load_carrying, lock, release_freed_memory, settings, Carried, LoadError, Served,
@@ -117,8 +117,11 @@ impl Served {
         // XDP first: it serves the new data before the socket path does, never after.
         self.publish_change(&self.catalog.load(), &fresh);
         let previous = self.catalog.swap(Arc::new(fresh));
-        // RFC 1996: secondaries of the zones whose serial changed hear of it now.
-        notify::out::spawn(notify::out::changed(Some(&previous), &self.catalog.load()));
+        // RFC 1996: secondaries of the zones whose serial changed hear of it now; the change
+        // is kept for IXFR (RFC 1995).
+        let current = self.catalog.load();
+        transfer_out::record_differences(&previous, &current);
+        notify::out::spawn(notify::out::changed(Some(&previous), &current));
         *pools = fresh_pools;
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),

@@ -8,9 +8,9 @@ use std::time::Instant;
 use hickory_proto::rr::Name;
 
 use crate::authority::{Catalog, ZoneData};
-use crate::notify;
 use crate::pool::Zones;
 use crate::zone::Zone;
+use crate::{notify, transfer_out};
 
 use super::{answers, lock, CatalogZones, Served};
 
@@ -59,14 +59,16 @@ impl Served {
         // names whose answers differ are written; the other zones are the same `Arc`s.
         self.publish_change(&old, &fresh);
         let fresh = Arc::new(fresh);
-        self.catalog.store(fresh.clone());
+        let previous = self.catalog.swap(fresh.clone());
         tracing::info!(
             zone = %origin,
             seconds = started.elapsed().as_secs_f64(),
             "zone published to both paths"
         );
-        // RFC 1996: our own secondaries (`notify`) hear of a new serial, so lbdns hosts chain.
-        notify::out::spawn(notify::out::changed(Some(&old), &fresh));
+        // RFC 1996 and 1995: our own secondaries (`notify`) hear of a new serial, and the
+        // change is kept for IXFR out, so lbdns hosts chain.
+        transfer_out::record_differences(&previous, &fresh);
+        notify::out::spawn(notify::out::changed(Some(&previous), &fresh));
         Ok(())
     }
 }

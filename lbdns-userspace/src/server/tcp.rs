@@ -100,7 +100,8 @@ async fn connection(
         counted.query(&peer, &query);
         if transfer_out::is_transfer(&query) {
             // The catalog as it is now, for the whole transfer, even if a reload lands.
-            transfer(&mut stream, &catalog.load_full(), &query, peer, counted).await?;
+            let current = catalog.load_full();
+            transfer(&mut stream, &current, &query, peer, idle, counted).await?;
             continue;
         }
         let reply = super::reply(
@@ -120,12 +121,14 @@ async fn connection(
 }
 
 /// Sends the answer to a zone transfer request (`transfer_out`), message by message, and
-/// logs what went out.
+/// logs what went out. A client that takes no message for `idle` loses the connection, so
+/// it cannot hold an old catalog alive.
 async fn transfer(
     stream: &mut TcpStream,
     catalog: &Catalog,
     query: &[u8],
     peer: SocketAddr,
+    idle: Duration,
     counted: &PathCounters,
 ) -> std::io::Result<()> {
     let Some(mut transfer) = transfer_out::answer(catalog, query, peer.ip(), tsig::now()) else {
@@ -136,7 +139,9 @@ async fn transfer(
         if messages == 0 {
             counted.response(&message);
         }
-        write_message(stream, &message).await?;
+        tokio::time::timeout(idle, write_message(stream, &message))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "transfer stalled"))??;
         messages += 1;
     }
     if let Some(summary) = &transfer.summary {

@@ -14,6 +14,7 @@
 
 mod acl;
 mod axfr;
+mod history;
 mod serve;
 
 #[cfg(test)]
@@ -28,6 +29,7 @@ use hickory_proto::rr::{LowerName, Name};
 use toml::Spanned;
 
 pub use acl::{Allow, NotifyTarget};
+pub use history::{record as record_differences, Histories};
 pub use serve::{answer, is_transfer, soa_serial, Transfer};
 
 use crate::config::ConfigError;
@@ -104,11 +106,13 @@ impl ZoneTransfers {
     }
 }
 
-/// Every zone's transfer rules and the keys they name: what the catalog carries.
-#[derive(Debug, Clone, Default)]
+/// Every zone's transfer rules and the keys they name, and the differences kept for IXFR:
+/// what the catalog carries.
+#[derive(Debug, Default)]
 pub struct Transfers {
     pub keys: KeyRing,
     zones: HashMap<LowerName, ZoneTransfers>,
+    histories: Histories,
 }
 
 impl Transfers {
@@ -137,7 +141,14 @@ impl Transfers {
         Self {
             keys,
             zones: placed,
+            histories: Histories::default(),
         }
+    }
+
+    /// The differences kept for IXFR, carried from catalog to catalog by
+    /// [`record_differences`].
+    pub fn histories(&self) -> &Histories {
+        &self.histories
     }
 
     /// Every zone with rules, by origin.

@@ -2,16 +2,18 @@
 //! zone's `provide_xfr` list consulted (REFUSED for everyone else), then the zone's records
 //! as a stream of messages, each signed when the request was.
 //!
-//! IXFR (RFC 1995) is answered without kept differences: a client already at our serial (or
-//! past it, RFC 1982) gets our SOA alone (§4: "up to date"); any other gets the whole zone,
-//! AXFR-style (§4: a server may always answer with a full transfer).
+//! IXFR (RFC 1995): a client already at our serial (or past it, RFC 1982) gets our SOA alone
+//! (§4: "up to date"); one at a serial the kept differences (`history`) reach back to gets
+//! those differences; any other gets the whole zone, AXFR-style (§4: a server may always
+//! answer with a full transfer).
 
 use std::net::IpAddr;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::RData;
 
-use super::axfr::Axfr;
+use super::axfr::{ListedRecords, Messages, ZoneRecords};
+use super::history::{DiffRecord, Difference};
 use crate::authority::{Catalog, ZoneData};
 use crate::tsig::{self, ResponseSigner, SignedRequest};
 
@@ -55,7 +57,8 @@ pub struct Transfer<'c> {
 #[derive(Debug)]
 enum Body<'c> {
     Single(Option<Vec<u8>>),
-    Zone(Axfr<'c>),
+    Zone(Messages<ZoneRecords<'c>>),
+    Incremental(Messages<ListedRecords>),
 }
 
 impl Transfer<'_> {
@@ -63,7 +66,8 @@ impl Transfer<'_> {
     pub fn next_message(&mut self, now: u64) -> Option<Vec<u8>> {
         let mut message = match &mut self.body {
             Body::Single(message) => message.take()?,
-            Body::Zone(axfr) => axfr.next_message()?,
+            Body::Zone(messages) => messages.next_message()?,
+            Body::Incremental(messages) => messages.next_message()?,
         };
         if let Some(signer) = &mut self.signer {
             signer.sign(&mut message, now);
@@ -74,7 +78,8 @@ impl Transfer<'_> {
     /// Records sent so far in a zone transfer.
     pub fn records(&self) -> usize {
         match &self.body {
-            Body::Zone(axfr) => axfr.records,
+            Body::Zone(messages) => messages.records,
+            Body::Incremental(messages) => messages.records,
             Body::Single(_) => 0,
         }
     }
@@ -134,28 +139,61 @@ pub fn answer<'c>(
         return Some(Transfer::single(reply, signer, None));
     };
     let serial = soa_serial(zone);
-    if u16::from(question.query_type()) == IXFR {
-        if let Some(theirs) = ixfr_serial(&parsed) {
-            if !is_newer(serial, theirs) {
-                let reply = soa_only(request, zone)?;
-                let summary = format!(
-                    "IXFR of {origin} serial {theirs} to {who}: up to date (ours {serial})"
-                );
-                return Some(Transfer::single(reply, signer, Some(summary)));
-            }
+    let header = [request[0], request[1], QR | AA | (request[2] & RD), 0];
+    let question_octets = question_section(request)?;
+    let theirs = (u16::from(question.query_type()) == IXFR)
+        .then(|| ixfr_serial(&parsed))
+        .flatten();
+    if let Some(theirs) = theirs {
+        if !is_newer(serial, theirs) {
+            let reply = Messages::new(ZoneRecords::new(zone), header, question_octets)
+                .first_record_only()?;
+            let summary =
+                format!("IXFR of {origin} serial {theirs} to {who}: up to date (ours {serial})");
+            return Some(Transfer::single(reply, signer, Some(summary)));
+        }
+        if let Some(chain) = catalog.transfers().histories().since(origin, theirs) {
+            let summary = format!(
+                "IXFR of {origin} from serial {theirs} to {serial}, {} difference(s), to {who}",
+                chain.len()
+            );
+            let records = ListedRecords::new(incremental(zone, &chain));
+            return Some(Transfer {
+                body: Body::Incremental(Messages::new(records, header, question_octets)),
+                signer,
+                summary: Some(summary),
+            });
         }
     }
     let kind = match u16::from(question.query_type()) {
         AXFR => "AXFR",
         _ => "IXFR (answered AXFR-style)",
     };
-    let question_octets = question_section(request)?;
-    let header = [request[0], request[1], QR | AA | (request[2] & RD), 0];
     Some(Transfer {
-        body: Body::Zone(Axfr::new(zone, header, question_octets)),
+        body: Body::Zone(Messages::new(
+            ZoneRecords::new(zone),
+            header,
+            question_octets,
+        )),
         signer,
         summary: Some(format!("{kind} of {origin} serial {serial} to {who}")),
     })
+}
+
+/// RFC 1995 §4: the current SOA, then per difference the old SOA, what it removed, the new
+/// SOA and what it added, then the current SOA again.
+fn incremental(zone: &ZoneData, chain: &[std::sync::Arc<Difference>]) -> Vec<DiffRecord> {
+    let soa = zone.soa();
+    let current = DiffRecord::of(soa, &soa.rdatas[0]);
+    let mut records = vec![current.clone()];
+    for difference in chain {
+        records.push(difference.from.clone());
+        records.extend(difference.removed.iter().cloned());
+        records.push(difference.to.clone());
+        records.extend(difference.added.iter().cloned());
+    }
+    records.push(current);
+    records
 }
 
 /// The zone's serial.
@@ -208,10 +246,4 @@ fn error(request: &[u8], rcode: ResponseCode) -> Option<Vec<u8>> {
         reply.extend_from_slice(&question);
     }
     Some(reply)
-}
-
-/// RFC 1995 §4: the client is current; our SOA alone says so.
-fn soa_only(request: &[u8], zone: &ZoneData) -> Option<Vec<u8>> {
-    let header = [request[0], request[1], QR | AA | (request[2] & RD), 0];
-    Axfr::new(zone, header, question_section(request)?).soa_only()
 }

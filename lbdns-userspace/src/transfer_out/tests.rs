@@ -245,3 +245,54 @@ fn zone_lists_name_the_line_of_a_bad_entry_or_an_unknown_key() {
     assert_eq!(settings.transfer_rules.len(), 1);
     assert_eq!(settings.transfer_rules[0].notify[0].address.port(), 53);
 }
+
+#[test]
+fn rfc1995_4_ixfr_sends_the_kept_differences_oldest_first() {
+    let v7 = catalog(ZONE, &["127.0.0.1"]);
+    let v8_text = ZONE.replace(" 7 3600", " 8 3600").replace(
+        "www A 198.18.1.2\n",
+        "www A 198.18.1.3\nnew TXT \"added\"\n",
+    );
+    let v8 = catalog(&v8_text, &["127.0.0.1"]);
+    record_differences(&v7, &v8);
+    let v9 = catalog(
+        &v8_text
+            .replace(" 8 3600", " 9 3600")
+            .replace("mail MX 10 www\n", ""),
+        &["127.0.0.1"],
+    );
+    record_differences(&v8, &v9);
+    let soa_serial = |r: &Record| match &r.data {
+        RData::SOA(soa) => Some(soa.serial),
+        _ => None,
+    };
+    let summary = |all: &[Record]| -> Vec<String> {
+        all.iter()
+            .map(|r| match soa_serial(r) {
+                Some(serial) => format!("SOA {serial}"),
+                None => format!("{} {} {}", r.name, r.record_type(), r.data),
+            })
+            .collect()
+    };
+    let all = records(&run(&v9, &request(251, Some(7)), "127.0.0.1"));
+    assert_eq!(
+        summary(&all),
+        [
+            "SOA 9",
+            "SOA 7",
+            "www.example.test. A 198.18.1.2",
+            "SOA 8",
+            "www.example.test. A 198.18.1.3",
+            "new.example.test. TXT added",
+            "SOA 8",
+            "mail.example.test. MX 10 www.example.test.",
+            "SOA 9",
+            "SOA 9",
+        ]
+    );
+    let all = records(&run(&v9, &request(251, Some(8)), "127.0.0.1"));
+    assert_eq!(all.len(), 5, "{:?}", summary(&all));
+    // Older than the history: the whole zone.
+    let all = records(&run(&v9, &request(251, Some(6)), "127.0.0.1"));
+    assert_eq!(all.len(), 7, "{:?}", summary(&all));
+}

@@ -144,4 +144,6 @@ pub enum Inconsistency {
     DuplicateAddition { position: usize, record: String },
     #[error("the primary answered IXFR with {0}")]
     Rcode(ResponseCode),
+    #[error("the zone with the diffs applied is not valid:\n{}", StreamErrors(.0))]
+    Invalid(ZoneErrors),
 }

@@ -216,7 +216,7 @@ pub async fn fetch(
 enum Fallback {
     Error(XfrErrorKind),
     /// Ask for the whole zone instead, for this reason.
-    Axfr(String),
+    Axfr(Inconsistency),
 }
 
 async fn ixfr(
@@ -234,17 +234,18 @@ async fn ixfr(
             .map_err(Fallback::Error),
         Ok(Outcome::Incremental { soa, diffs }) => {
             let (records, changed_names) =
-                apply::apply(zone, *soa, diffs).map_err(|why| Fallback::Axfr(why.to_string()))?;
+                apply::apply(zone, *soa, diffs).map_err(Fallback::Axfr)?;
             // A zone that broke only through the diffs may be whole again by AXFR.
-            let zone = validated(records, primary, RecordType::IXFR, origin)
-                .map_err(|kind| Fallback::Axfr(kind.to_string()))?;
+            let zone =
+                Zone::from_records(records, &stream_source(primary, RecordType::IXFR), origin)
+                    .map_err(|errors| Fallback::Axfr(Inconsistency::Invalid(errors)))?;
             Ok(Fetched::Incremental {
                 zone,
                 changed_names,
             })
         }
         Err(Stop::Error(kind)) => Err(Fallback::Error(kind)),
-        Err(Stop::Inconsistent(why)) => Err(Fallback::Axfr(why.to_string())),
+        Err(Stop::Inconsistent(why)) => Err(Fallback::Axfr(why)),
     }
 }
 
