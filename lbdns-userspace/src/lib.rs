@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod notify;
 pub mod pool;
 pub mod privilege;
+pub mod secondary;
 pub mod served;
 pub mod server;
 pub mod systemd;

@@ -4,8 +4,11 @@
 //!
 //! Zones list their names in the order their file first gives them (`ZoneData::new`), so the
 //! names of two loads of nearly the same file line up: each is compared with the name at the
-//! same place in the other, and looked up only where they differ. A million-name zone with
-//! one changed name costs a million node comparisons in memory order and a handful of lookups.
+//! same place in the other through their fingerprints (`ZoneData::fingerprint`: the name and
+//! its answers, hashed at load), and only where those differ are the names and nodes compared
+//! and, if the names differ, looked up. A million-name zone with one changed name costs a
+//! walk over two arrays of 16-byte fingerprints (milliseconds) and a handful of node
+//! comparisons.
 
 use std::sync::Arc;
 
@@ -49,63 +52,81 @@ fn zone_changes(before: &ZoneData, after: &ZoneData, names: &mut Vec<LowerName>)
     if before.secure != after.secure || before.cut_depths() != after.cut_depths() {
         return None;
     }
-    let mut matched = 0;
-    in_step(after, before, |name, node, old| {
-        match old {
-            Some(old) => {
-                matched += 1;
-                if old.has_ns() != node.has_ns() {
-                    return None;
-                }
-                if !same_addresses(old, node) {
-                    names.push(name.clone());
-                }
+    let found = in_step(after, before, |name, node, old, found| match old {
+        Some(old) => {
+            found.matched += 1;
+            if old.has_ns() != node.has_ns() {
+                return None;
             }
-            None => added(name, node, names)?,
+            if !same_addresses(old, node) {
+                found.names.push(name.clone());
+            }
+            Some(())
         }
-        Some(())
+        None => added(name, node, found),
     })?;
+    names.extend(found.names);
     // Every name of `before` was found in `after`: none is gone.
-    if matched < before.names().len() {
-        in_step(before, after, |name, node, new| match new {
+    if found.matched < before.names().len() {
+        let gone = in_step(before, after, |name, node, new, found| match new {
             Some(_) => Some(()),
-            None => added(name, node, names),
+            None => added(name, node, found),
         })?;
+        names.extend(gone.names);
     }
     Some(())
 }
 
 /// A name only one of the zones has: a candidate, unless it is a delegation point.
-fn added(name: &LowerName, node: &Node, names: &mut Vec<LowerName>) -> Option<()> {
+fn added(name: &LowerName, node: &Node, found: &mut Found) -> Option<()> {
     if node.has_ns() {
         return None;
     }
-    names.push(name.clone());
+    found.names.push(name.clone());
     Some(())
 }
 
-/// Calls `f` with each name of `zone`, its node and `other`'s node of that name if it has one.
-/// Looks a name up only when `other` has another name at the place that follows the last one
-/// found, so zones that list their names alike cost one comparison per name.
+/// What comparing (part of) a zone with another found.
+#[derive(Debug, Default)]
+struct Found {
+    /// Names whose answers may differ.
+    names: Vec<LowerName>,
+    /// Names the other zone has too.
+    matched: usize,
+}
+
+/// Calls `f` with each name of `zone` whose fingerprint differs from the one expected in
+/// `other`, its node and `other`'s node of that name if it has one. The name expected is the
+/// one after the last one found, so zones that list their names alike cost one fingerprint
+/// comparison per name; a name is looked up only where the names differ.
 fn in_step(
     zone: &ZoneData,
     other: &ZoneData,
-    mut f: impl FnMut(&LowerName, &Node, Option<&Node>) -> Option<()>,
-) -> Option<()> {
+    f: impl Fn(&LowerName, &Node, Option<&Node>, &mut Found) -> Option<()>,
+) -> Option<Found> {
+    let mut found = Found::default();
     let mut next = 0;
     for position in 0..zone.names().len() {
+        // The same name with the same answers, where the last one found leads to expect it.
+        if zone.fingerprint(position).is_some()
+            && zone.fingerprint(position) == other.fingerprint(next)
+        {
+            found.matched += 1;
+            next += 1;
+            continue;
+        }
         let (name, node) = zone.at(position as u32);
-        let found = match other.names().get(next) {
+        let at = match other.names().get(next) {
             Some(same) if same == name => Some(next),
             _ => other.position(name),
         };
-        let counterpart = found.map(|at| {
+        let counterpart = at.map(|at| {
             next = at + 1;
             other.at(at as u32).1
         });
-        f(name, node, counterpart)?;
+        f(name, node, counterpart, &mut found)?;
     }
-    Some(())
+    Some(found)
 }
 
 /// Whether two nodes of one name give the fast path the same A and AAAA RRsets and RRSIGs.

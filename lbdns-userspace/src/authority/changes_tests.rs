@@ -146,3 +146,29 @@ fn a_replaced_zone_is_compared_alone() {
     assert!(!gone.contains("x.other.test."), "{gone:?}");
     assert_eq!(names(changed_names(&withdrawn, &old)), Some(gone));
 }
+
+/// Changes anywhere in a larger zone, a removal shifting every name after it, are found once
+/// each, and nothing else.
+#[test]
+fn changes_anywhere_are_found_once() {
+    let hosts = 3000;
+    let zone = |edit: &dyn Fn(usize) -> Option<String>| {
+        let mut text = String::from(ZONE);
+        for host in 0..hosts {
+            let line = format!("h{host} A 198.18.{}.{}\n", (host >> 8) & 0xff, host & 0xff);
+            text.push_str(&edit(host).unwrap_or(line));
+        }
+        catalog(&text)
+    };
+    let old = zone(&|_| None);
+    let edges = [0, hosts / 4, hosts / 2, hosts / 2 + 1, hosts - 1];
+    let new = zone(&|host| match host {
+        _ if host == hosts / 3 => Some(String::new()),
+        _ if edges.contains(&host) => Some(format!("h{host} A 198.19.0.1\n")),
+        _ => None,
+    });
+    let mut expected: Vec<String> = edges.iter().map(|h| format!("h{h}.change.test.")).collect();
+    expected.push(format!("h{}.change.test.", hosts / 3));
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    assert_eq!(names(changed_names(&old, &new)), set(&expected));
+}

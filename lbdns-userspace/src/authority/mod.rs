@@ -64,19 +64,8 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// Adds zones that are served without data (secondaries with no usable copy): queries for
-    /// them get SERVFAIL until [`Catalog::with_zone`] gives them data.
-    pub fn with_unavailable(
-        mut self,
-        origins: impl IntoIterator<Item = Name>,
-    ) -> Result<Self, DuplicateZone> {
-        for origin in origins {
-            self.insert(&origin, None)?;
-        }
-        Ok(self)
-    }
-
-    /// Adds zones already indexed (kept from the catalog in force across a reload).
+    /// Adds zones already indexed (secondary zones), each `None` if it is served without data:
+    /// queries for it get SERVFAIL until [`Catalog::with_zone`] gives it data.
     pub fn with_zones(
         mut self,
         zones: impl IntoIterator<Item = (Name, Option<Arc<ZoneData>>)>,

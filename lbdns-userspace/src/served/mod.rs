@@ -26,7 +26,7 @@ mod reload;
 mod zone;
 
 pub use answers::answers;
-pub use load::{load, settings, LoadError, Loaded};
+pub use load::{load, load_carrying, settings, Carried, LoadError, Loaded};
 pub use memory::release_freed_memory;
 pub use owners::CatalogZones;
 pub use publish::Xdp;

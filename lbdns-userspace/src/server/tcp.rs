@@ -9,10 +9,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use super::signed::answer;
 use super::SharedCatalog;
 use crate::authority::{Catalog, Transport};
 use crate::metrics::socket::PathCounters;
+use crate::secondary::Secondaries;
 use crate::{transfer_out, tsig};
 
 /// Limits that keep one client from holding the server's TCP capacity.
@@ -35,6 +35,7 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 pub async fn serve(
     listener: TcpListener,
     catalog: SharedCatalog,
+    secondaries: Arc<Secondaries>,
     limits: TcpLimits,
     counted: Arc<PathCounters>,
 ) {
@@ -54,10 +55,12 @@ pub async fn serve(
             continue;
         };
         let catalog = catalog.clone();
+        let secondaries = secondaries.clone();
         let counted = counted.clone();
         tokio::spawn(async move {
             let idle = limits.idle_timeout;
-            if let Err(error) = connection(stream, &catalog, idle, peer, &counted).await {
+            let served = (&catalog, &*secondaries);
+            if let Err(error) = connection(stream, served, idle, peer, &counted).await {
                 tracing::debug!(%peer, %error, "TCP connection ended");
             }
             drop(slot);
@@ -69,7 +72,7 @@ pub async fn serve(
 /// frame that cannot be a DNS message. Counts them in `counted` as from `peer`.
 async fn connection(
     mut stream: TcpStream,
-    catalog: &SharedCatalog,
+    (catalog, secondaries): (&SharedCatalog, &Secondaries),
     idle: Duration,
     peer: SocketAddr,
     counted: &PathCounters,
@@ -101,7 +104,14 @@ async fn connection(
             transfer(&mut stream, &current, &query, peer, idle, counted).await?;
             continue;
         }
-        let Some(reply) = answer(&catalog.load(), &query, Transport::Tcp) else {
+        let reply = super::reply(
+            &catalog.load(),
+            secondaries,
+            &query,
+            peer.ip(),
+            Transport::Tcp,
+        );
+        let Some(reply) = reply else {
             continue;
         };
         counted.response(&reply);

@@ -33,9 +33,8 @@ use tokio::net::UdpSocket;
 use tokio::time::{timeout_at, Instant};
 
 use crate::tsig::{self, ResponseVerifier, TsigError};
-use crate::zone::Zone;
+use crate::zone::{Zone, STREAM_PREFIX};
 use connection::Connection;
-use error::STREAM_PREFIX;
 use sequence::{Outcome, Sequence, Stop};
 
 /// A primary server to transfer from.
@@ -216,7 +215,7 @@ pub async fn fetch(
 enum Fallback {
     Error(XfrErrorKind),
     /// Ask for the whole zone instead, for this reason.
-    Axfr(String),
+    Axfr(Inconsistency),
 }
 
 async fn ixfr(
@@ -234,17 +233,18 @@ async fn ixfr(
             .map_err(Fallback::Error),
         Ok(Outcome::Incremental { soa, diffs }) => {
             let (records, changed_names) =
-                apply::apply(zone, *soa, diffs).map_err(|why| Fallback::Axfr(why.to_string()))?;
+                apply::apply(zone, *soa, diffs).map_err(Fallback::Axfr)?;
             // A zone that broke only through the diffs may be whole again by AXFR.
-            let zone = validated(records, primary, RecordType::IXFR, origin)
-                .map_err(|kind| Fallback::Axfr(kind.to_string()))?;
+            let zone =
+                Zone::from_records(records, &stream_source(primary, RecordType::IXFR), origin)
+                    .map_err(|errors| Fallback::Axfr(Inconsistency::Invalid(errors)))?;
             Ok(Fetched::Incremental {
                 zone,
                 changed_names,
             })
         }
         Err(Stop::Error(kind)) => Err(Fallback::Error(kind)),
-        Err(Stop::Inconsistent(why)) => Err(Fallback::Axfr(why.to_string())),
+        Err(Stop::Inconsistent(why)) => Err(Fallback::Axfr(why)),
     }
 }
 

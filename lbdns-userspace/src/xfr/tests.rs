@@ -271,6 +271,28 @@ async fn rfc1995_section4_a_diff_that_does_not_fit_falls_back_to_axfr() {
 }
 
 #[tokio::test]
+async fn rfc1995_section4_diffs_that_break_the_zone_fall_back_to_axfr() {
+    let v1 = zone(1, "192.0.2.10", "");
+    let v2 = zone(2, "192.0.2.11", "");
+    // Adds a CNAME beside www's addresses (RFC 1034 §3.6.2).
+    let cname = Record::from_rdata(
+        Name::from_ascii("www.x.test.").unwrap(),
+        300,
+        RData::CNAME(hickory_proto::rr::rdata::CNAME(
+            Name::from_ascii("ns.x.test.").unwrap(),
+        )),
+    );
+    let bad = vec![soa(&v2), soa(&v1), soa(&v2), cname, soa(&v2)];
+    let (result, seen) = run(
+        vec![answers(vec![bad]), answers(vec![axfr(&v2)])],
+        Some(&v1),
+    )
+    .await;
+    assert_eq!(contents(&full(result)), contents(&v2));
+    assert_eq!(seen, [ixfr(1), AXFR]);
+}
+
+#[tokio::test]
 async fn rfc1995_section4_unchained_serials_fall_back_to_axfr() {
     let v1 = zone(1, "192.0.2.10", "");
     let v2 = zone(2, "192.0.2.11", "");
