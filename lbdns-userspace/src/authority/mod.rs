@@ -21,9 +21,10 @@ use std::sync::Arc;
 pub use changes::changed_names;
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use pools::PoolAnswers;
-pub use wire::{respond, Transport};
+pub use wire::{respond, respond_reserving, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
 
+use crate::transfer_out::Transfers;
 use crate::zone::Zone;
 
 /// Every zone served, found by the most specific origin that contains a name, and the answers
@@ -45,6 +46,8 @@ pub struct Catalog {
     /// What the server says about itself (NSID, CHAOS TXT); fixed, like the zones, until
     /// reload.
     identity: ServerIdentity,
+    /// The TSIG keys and each zone's transfer rules; fixed, like the zones, until reload.
+    transfers: Arc<Transfers>,
 }
 
 /// Two zone files claim the same apex.
@@ -61,19 +64,8 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// Adds zones that are served without data (secondaries with no usable copy): queries for
-    /// them get SERVFAIL until [`Catalog::with_zone`] gives them data.
-    pub fn with_unavailable(
-        mut self,
-        origins: impl IntoIterator<Item = Name>,
-    ) -> Result<Self, DuplicateZone> {
-        for origin in origins {
-            self.insert(&origin, None)?;
-        }
-        Ok(self)
-    }
-
-    /// Adds zones already indexed (kept from the catalog in force across a reload).
+    /// Adds zones already indexed (secondary zones), each `None` if it is served without data:
+    /// queries for it get SERVFAIL until [`Catalog::with_zone`] gives it data.
     pub fn with_zones(
         mut self,
         zones: impl IntoIterator<Item = (Name, Option<Arc<ZoneData>>)>,
@@ -113,6 +105,7 @@ impl Catalog {
             pool_owners: self.pool_owners.clone(),
             pools: ArcSwap::new(self.pools.load_full()),
             identity: self.identity.clone(),
+            transfers: self.transfers.clone(),
         })
     }
 
@@ -141,6 +134,17 @@ impl Catalog {
     /// What the server says about itself.
     pub fn identity(&self) -> &ServerIdentity {
         &self.identity
+    }
+
+    /// Gives the server these TSIG keys and zone transfer rules.
+    pub fn with_transfers(mut self, transfers: Transfers) -> Self {
+        self.transfers = Arc::new(transfers);
+        self
+    }
+
+    /// The TSIG keys and each zone's transfer rules.
+    pub fn transfers(&self) -> &Transfers {
+        &self.transfers
     }
 
     /// Whether `name`'s A and AAAA answers come from a pool.

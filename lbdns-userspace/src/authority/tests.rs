@@ -506,7 +506,7 @@ fn pool_owners_leave_the_direct_zone_rrsets_for_xdp() {
 fn rfc1035_4_1_1_a_zone_served_without_data_fails_and_hides_its_parent() {
     let catalog = Catalog::new(&[Zone::parse(PARENT, Path::new("parent"), None).unwrap()])
         .unwrap()
-        .with_unavailable([Name::from_ascii("child.example.test.").unwrap()])
+        .with_zones([(Name::from_ascii("child.example.test.").unwrap(), None)])
         .unwrap();
     for name in ["child.example.test.", "host.child.example.test."] {
         let reply = ask(&catalog, name, RecordType::A);

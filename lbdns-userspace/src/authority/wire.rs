@@ -37,6 +37,17 @@ const TC: u16 = 0x0200;
 /// Answers one query. `None` means send nothing: the packet is a response, or too short to
 /// carry an ID to answer to.
 pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
+    respond_reserving(catalog, query, transport, 0)
+}
+
+/// [`respond`], keeping `reserve` octets of the size limit free for what the caller appends
+/// (a TSIG record).
+pub fn respond_reserving(
+    catalog: &Catalog,
+    query: &[u8],
+    transport: Transport,
+    reserve: usize,
+) -> Option<Vec<u8>> {
     let ParsedQuery {
         head,
         question,
@@ -52,7 +63,7 @@ pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<
         question,
         edns,
         options: ReplyOptions::default(),
-        limit: size_limit(transport, edns),
+        limit: size_limit(transport, edns).saturating_sub(reserve),
     };
     // RFC 6891 §6.1.3: a version the server does not implement gets BADVERS, its options unread.
     if edns.is_some_and(|e| e.version > 0) {
@@ -63,7 +74,7 @@ pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<
     }
     match question.query_type() {
         RecordType::OPT => return Some(reply.error(ResponseCode::FormErr)),
-        // Zone transfers are not offered.
+        // Zone transfers are TCP's (`transfer_out` takes them there, RFC 5936 §4.2).
         RecordType::AXFR | RecordType::IXFR => return Some(reply.error(ResponseCode::Refused)),
         _ => {}
     }

@@ -65,6 +65,15 @@ impl Metrics {
         *lock(&self.zones) = zones::loaded(zones, SystemTime::now());
     }
 
+    /// A reload put `zones` into service now; the secondary zones `carried` keep their data,
+    /// and their gauges with it.
+    pub fn zones_reloaded(&self, zones: &[Zone], carried: &[hickory_proto::rr::Name]) {
+        let carried: Vec<String> = carried.iter().map(|name| name.to_ascii()).collect();
+        let mut served = lock(&self.zones);
+        served.retain(|z| carried.contains(&z.zone));
+        served.extend(zones::loaded(zones, SystemTime::now()));
+    }
+
     /// One zone went into service now (a transfer), in place of any it replaced.
     pub fn zone_replaced(&self, zone: &Zone) {
         let mut served = lock(&self.zones);

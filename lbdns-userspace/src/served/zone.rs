@@ -10,6 +10,7 @@ use hickory_proto::rr::Name;
 use crate::authority::{Catalog, ZoneData};
 use crate::pool::Zones;
 use crate::zone::Zone;
+use crate::{notify, transfer_out};
 
 use super::{answers, lock, CatalogZones, Served};
 
@@ -28,10 +29,10 @@ impl Served {
     /// Puts `zone` into service in place of the zone with its origin, on both paths: the pool
     /// owners in it are checked as at load, the pool answers set, the XDP maps published,
     /// then the socket path's catalog swapped. On an error nothing changes.
-    pub fn replace_zone(&self, zone: Zone) -> Result<(), ZoneRefused> {
-        let data = Arc::new(ZoneData::new(&zone));
+    pub fn replace_zone(&self, zone: &Zone) -> Result<(), ZoneRefused> {
+        let data = Arc::new(ZoneData::new(zone));
         self.swap_zone(&zone.origin, Some(data))?;
-        self.metrics.zone_replaced(&zone);
+        self.metrics.zone_replaced(zone);
         Ok(())
     }
 
@@ -57,12 +58,17 @@ impl Served {
         // XDP first: it serves the new data before the socket path does, never after. Only the
         // names whose answers differ are written; the other zones are the same `Arc`s.
         self.publish_change(&old, &fresh);
-        self.catalog.store(Arc::new(fresh));
+        let fresh = Arc::new(fresh);
+        let previous = self.catalog.swap(fresh.clone());
         tracing::info!(
             zone = %origin,
             seconds = started.elapsed().as_secs_f64(),
             "zone published to both paths"
         );
+        // RFC 1996 and 1995: our own secondaries (`notify`) hear of a new serial, and the
+        // change is kept for IXFR out, so lbdns hosts chain.
+        transfer_out::record_differences(&previous, &fresh);
+        notify::out::spawn(notify::out::changed(Some(&previous), &fresh));
         Ok(())
     }
 }

@@ -1,12 +1,14 @@
-//! The socket path: UDP and TCP listeners that hand every query to `authority::respond`.
-//! Thin by design: all DNS semantics live in `authority`, so both transports answer alike.
+//! The socket path: UDP and TCP listeners that hand every query to `authority::respond`, and
+//! every NOTIFY to the secondary zones (`secondary::notify`). Thin by design: all DNS
+//! semantics live there, so both transports answer alike.
 
 mod mmsg;
 mod pktinfo;
+mod signed;
 mod tcp;
 mod udp;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,8 +16,9 @@ use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use tokio::task::JoinSet;
 
-use crate::authority::Catalog;
+use crate::authority::{Catalog, Transport};
 use crate::metrics::socket::SocketMetrics;
+use crate::secondary::{notify, Secondaries};
 
 pub use tcp::TcpLimits;
 
@@ -24,7 +27,7 @@ pub type SharedCatalog = Arc<ArcSwap<Catalog>>;
 
 /// Binds every listen address (UDP and TCP) and starts serving: UDP on threads that live as
 /// long as the process, TCP on tasks of the current tokio runtime, returned for shutdown.
-/// Every query and reply is counted in `counted`.
+/// Every query and reply is counted in `counted`. NOTIFYs go to `secondaries`.
 ///
 /// Binding happens before this returns, so a busy port or missing privilege is reported at
 /// start-up rather than from a background task.
@@ -33,6 +36,7 @@ pub fn start(
     listen: &[SocketAddr],
     tcp: TcpLimits,
     counted: &SocketMetrics,
+    secondaries: &Arc<Secondaries>,
 ) -> Result<JoinSet<()>> {
     let mut tasks = JoinSet::new();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -43,13 +47,39 @@ pub fn start(
         // start-up cleanly.
         let listener = tcp::bind(addr).with_context(|| format!("cannot listen on TCP {addr}"))?;
         for socket in sockets {
-            udp::spawn(socket, catalog.clone(), counted.udp_thread())
-                .context("cannot start a UDP worker thread")?;
+            udp::spawn(
+                socket,
+                catalog.clone(),
+                secondaries.clone(),
+                counted.udp_thread(),
+            )
+            .context("cannot start a UDP worker thread")?;
         }
-        tasks.spawn(tcp::serve(listener, catalog.clone(), tcp, counted.tcp()));
+        tasks.spawn(tcp::serve(
+            listener,
+            catalog.clone(),
+            secondaries.clone(),
+            tcp,
+            counted.tcp(),
+        ));
         tracing::info!(%addr, "listening on UDP and TCP");
     }
     Ok(tasks)
+}
+
+/// The reply to one message from `peer`: a NOTIFY is the secondary zones' to answer, every
+/// other message the authority's.
+fn reply(
+    catalog: &Catalog,
+    secondaries: &Secondaries,
+    message: &[u8],
+    peer: IpAddr,
+    transport: Transport,
+) -> Option<Vec<u8>> {
+    if notify::is_notify(message) {
+        return notify::answer(secondaries, catalog, message, peer);
+    }
+    signed::answer(catalog, message, transport)
 }
 
 /// A socket2 socket for `addr` with the options both transports want (and the metrics page).

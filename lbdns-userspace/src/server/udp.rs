@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use super::mmsg::{RecvBatch, Reply, SendBatch, BATCH};
 use super::pktinfo;
 use super::SharedCatalog;
-use crate::authority::{respond, Transport};
+use crate::authority::Transport;
 use crate::metrics::socket::PathCounters;
+use crate::secondary::Secondaries;
 
 /// Kernel socket buffer, so that a burst queued while a worker is busy is not dropped. The
 /// kernel caps it at net.core.rmem_max/wmem_max; this asks, it does not insist.
@@ -38,16 +39,22 @@ pub fn bind(addr: SocketAddr, workers: usize) -> io::Result<Vec<UdpSocket>> {
 pub fn spawn(
     socket: UdpSocket,
     catalog: SharedCatalog,
+    secondaries: Arc<Secondaries>,
     counted: Arc<PathCounters>,
 ) -> io::Result<()> {
     let name = format!("udp {}", socket.local_addr()?);
     thread::Builder::new()
         .name(name)
-        .spawn(move || serve(&socket, &catalog, &counted))?;
+        .spawn(move || serve(&socket, &catalog, &secondaries, &counted))?;
     Ok(())
 }
 
-fn serve(socket: &UdpSocket, catalog: &SharedCatalog, counted: &PathCounters) {
+fn serve(
+    socket: &UdpSocket,
+    catalog: &SharedCatalog,
+    secondaries: &Secondaries,
+    counted: &PathCounters,
+) {
     let mut batch = RecvBatch::default();
     let mut sender = SendBatch::default();
     let mut replies = Vec::with_capacity(BATCH);
@@ -73,7 +80,9 @@ fn serve(socket: &UdpSocket, catalog: &SharedCatalog, counted: &PathCounters) {
                 continue;
             }
             counted.query(&datagram.peer, datagram.data);
-            if let Some(data) = respond(&catalog, datagram.data, Transport::Udp) {
+            let peer = datagram.peer.ip();
+            let reply = super::reply(&catalog, secondaries, datagram.data, peer, Transport::Udp);
+            if let Some(data) = reply {
                 counted.response(&data);
                 replies.push(Reply {
                     data,

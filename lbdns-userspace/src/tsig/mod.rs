@@ -33,6 +33,12 @@ pub use sign::{
     SignedRequest,
 };
 
+/// Whether `message` carries a TSIG record (as its last record): a cheap test, without
+/// allocating, for the queries that need [`verify_request`].
+pub fn is_signed(message: &[u8]) -> bool {
+    wire::ends_with_tsig(message)
+}
+
 /// The time window we sign with and accept (RFC 8945 §10 recommends 300 seconds).
 pub const FUDGE: u16 = 300;
 

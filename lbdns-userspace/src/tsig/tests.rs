@@ -422,3 +422,17 @@ fn key_tables_load_and_their_errors_name_the_line() {
         );
     }
 }
+
+#[test]
+fn rfc8945_5_1_signed_queries_are_told_apart_without_allocating() {
+    let mut message = query();
+    assert!(!is_signed(&message));
+    // An OPT record alone.
+    message.extend_from_slice(&[0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0]);
+    message[11] = 1;
+    assert!(!is_signed(&message));
+    sign_request(&mut message, &key(Algorithm::HmacSha256), NOW);
+    assert!(is_signed(&message));
+    assert!(!is_signed(&message[..20]));
+    assert!(!is_signed(&[0; 3]));
+}

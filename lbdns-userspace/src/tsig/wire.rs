@@ -40,6 +40,55 @@ impl Found<'_> {
     }
 }
 
+/// Whether any record of `message` is a TSIG, read without allocating: the socket path asks
+/// this of every query, and nearly all are unsigned. One that is not last is found too, so
+/// that [`find`] rejects it (FORMERR) rather than the query being answered as unsigned.
+pub(super) fn ends_with_tsig(message: &[u8]) -> bool {
+    let Some(header) = message.get(..HEADER_LEN) else {
+        return false;
+    };
+    let count = |i: usize| usize::from(u16::from_be_bytes([header[i], header[i + 1]]));
+    if count(10) == 0 {
+        return false;
+    }
+    let mut at = HEADER_LEN;
+    for _ in 0..count(4) {
+        let Some(end) = skip_name(message, at) else {
+            return false;
+        };
+        at = end + 4;
+    }
+    let records = count(6) + count(8) + count(10);
+    for _ in 0..records {
+        let Some(end) = skip_name(message, at) else {
+            return false;
+        };
+        let Some(fixed) = message.get(end..end + 10) else {
+            return false;
+        };
+        if u16::from_be_bytes([fixed[0], fixed[1]]) == TSIG_TYPE {
+            return true;
+        }
+        at = end + 10 + usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+    }
+    false
+}
+
+/// The offset after the name at `at`: its labels up to the root or a compression pointer.
+fn skip_name(message: &[u8], mut at: usize) -> Option<usize> {
+    // A name has at most 127 labels; the bound keeps a hostile message from looping.
+    for _ in 0..128 {
+        let length = *message.get(at)?;
+        match length {
+            0 => return Some(at + 1),
+            l if l & 0xc0 == 0xc0 => return Some(at + 2),
+            l if l & 0xc0 != 0 => return None,
+            l => at += 1 + usize::from(l),
+        }
+    }
+    None
+}
+
 /// Finds the TSIG record of `message`. `Ok(None)` when there is none; an error when the
 /// message cannot be walked, or a TSIG is anywhere but last in the additional section
 /// (§5.1), or is not the message's last octets.

@@ -32,15 +32,18 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use tokio::net::UdpSocket;
 use tokio::time::{timeout_at, Instant};
 
-use crate::zone::Zone;
+use crate::tsig::{self, ResponseVerifier, TsigError};
+use crate::zone::{Zone, STREAM_PREFIX};
 use connection::Connection;
-use error::STREAM_PREFIX;
 use sequence::{Outcome, Sequence, Stop};
 
 /// A primary server to transfer from.
 #[derive(Debug, Clone)]
 pub struct Primary {
     pub address: SocketAddr,
+    /// With a key, every request is signed and every response message verified (RFC 8945
+    /// §5.3.1: the first and the last signed, at most 99 unsigned in a row, MACs chained).
+    pub key: Option<Arc<tsig::Key>>,
 }
 
 /// What a fetch brought.
@@ -97,12 +100,12 @@ pub async fn soa_serial(
         primary: primary.address,
         kind,
     };
-    let request = wire::request(origin, RecordType::SOA, None);
+    let (request, mac) = sign(wire::request(origin, RecordType::SOA, None), primary);
+    let mut verifier = verifier(primary, mac.as_ref());
     let mut reply = soa_over_udp(primary.address, &request, timeout)
         .await
         .map_err(error)?;
-    let mut response = wire::response(&reply, request.id)
-        .map_err(|why| error(XfrErrorKind::Malformed { message: 1, why }))?;
+    let mut response = read(&reply, &request, verifier.as_mut(), 1).map_err(error)?;
     if response.truncated {
         let limits = Limits {
             idle: timeout,
@@ -119,8 +122,9 @@ pub async fn soa_serial(
             .await
             .map_err(error)?
             .ok_or_else(|| error(XfrErrorKind::Truncated { records: 0 }))?;
-        response = wire::response(&reply, request.id)
-            .map_err(|why| error(XfrErrorKind::Malformed { message: 1, why }))?;
+        // The answer over TCP answers the same signed request afresh.
+        verifier = self::verifier(primary, mac.as_ref());
+        response = read(&reply, &request, verifier.as_mut(), 1).map_err(error)?;
     }
     rcode(response.rcode).map_err(error)?;
     check_question(&response, origin, RecordType::SOA)
@@ -211,7 +215,7 @@ pub async fn fetch(
 enum Fallback {
     Error(XfrErrorKind),
     /// Ask for the whole zone instead, for this reason.
-    Axfr(String),
+    Axfr(Inconsistency),
 }
 
 async fn ixfr(
@@ -229,17 +233,18 @@ async fn ixfr(
             .map_err(Fallback::Error),
         Ok(Outcome::Incremental { soa, diffs }) => {
             let (records, changed_names) =
-                apply::apply(zone, *soa, diffs).map_err(|why| Fallback::Axfr(why.to_string()))?;
+                apply::apply(zone, *soa, diffs).map_err(Fallback::Axfr)?;
             // A zone that broke only through the diffs may be whole again by AXFR.
-            let zone = validated(records, primary, RecordType::IXFR, origin)
-                .map_err(|kind| Fallback::Axfr(kind.to_string()))?;
+            let zone =
+                Zone::from_records(records, &stream_source(primary, RecordType::IXFR), origin)
+                    .map_err(|errors| Fallback::Axfr(Inconsistency::Invalid(errors)))?;
             Ok(Fetched::Incremental {
                 zone,
                 changed_names,
             })
         }
         Err(Stop::Error(kind)) => Err(Fallback::Error(kind)),
-        Err(Stop::Inconsistent(why)) => Err(Fallback::Axfr(why.to_string())),
+        Err(Stop::Inconsistent(why)) => Err(Fallback::Axfr(why)),
     }
 }
 
@@ -256,7 +261,8 @@ async fn transfer(
         Some(_) => RecordType::IXFR,
         None => RecordType::AXFR,
     };
-    let request = wire::request(origin, qtype, ixfr_soa);
+    let (request, mac) = sign(wire::request(origin, qtype, ixfr_soa), primary);
+    let mut verifier = verifier(primary, mac.as_ref());
     let mut connection = Connection::open(primary.address, limits).await?;
     connection.send(&request.octets).await?;
     let ixfr_from = ixfr_soa.and(ours);
@@ -271,11 +277,11 @@ async fn transfer(
             .into());
         };
         count += 1;
+        let response = read(&message, &request, verifier.as_mut(), count)?;
         let malformed = |why| XfrErrorKind::Malformed {
             message: count,
             why,
         };
-        let response = wire::response(&message, request.id).map_err(malformed)?;
         if response.truncated {
             return Err(malformed(Malformed::TruncatedOverTcp).into());
         }
@@ -287,9 +293,67 @@ async fn transfer(
         }
         check_question(&response, origin, qtype).map_err(malformed)?;
         if let Some(outcome) = sequence.message(count, response.answers)? {
+            // RFC 8945 §5.3.1: the last message must be signed.
+            if let Some(verifier) = &verifier {
+                verifier.finish().map_err(XfrErrorKind::Tsig)?;
+            }
             return Ok(outcome);
         }
     }
+}
+
+/// Signs `request` with the primary's key, if it has one.
+fn sign(
+    mut request: wire::Request,
+    primary: &Primary,
+) -> (wire::Request, Option<tsig::RequestMac>) {
+    let mac = primary
+        .key
+        .as_ref()
+        .map(|key| tsig::sign_request(&mut request.octets, key, tsig::now()));
+    (request, mac)
+}
+
+/// The verifier of the responses to a request signed with `mac`.
+fn verifier(primary: &Primary, mac: Option<&tsig::RequestMac>) -> Option<ResponseVerifier> {
+    primary
+        .key
+        .as_ref()
+        .zip(mac)
+        .map(|(key, mac)| ResponseVerifier::new(key, mac.clone()))
+}
+
+/// Message number `number` of the response to `request`: its TSIG verified and stripped when
+/// the request was signed, then read.
+fn read(
+    message: &[u8],
+    request: &wire::Request,
+    verifier: Option<&mut ResponseVerifier>,
+    number: usize,
+) -> Result<wire::Response, XfrErrorKind> {
+    let unsigned;
+    let octets = match verifier {
+        Some(verifier) => {
+            unsigned = verifier.verify(message, tsig::now()).map_err(|e| match e {
+                TsigError::Unsigned => unsigned_refusal(message, request.id)
+                    .unwrap_or(XfrErrorKind::Tsig(TsigError::Unsigned)),
+                other => XfrErrorKind::Tsig(other),
+            })?;
+            &unsigned[..]
+        }
+        None => message,
+    };
+    wire::response(octets, request.id).map_err(|why| XfrErrorKind::Malformed {
+        message: number,
+        why,
+    })
+}
+
+/// A primary that refuses a signed request outright (REFUSED, NOTAUTH without a TSIG) says
+/// more by its RCODE than "unsigned" would.
+fn unsigned_refusal(message: &[u8], id: u16) -> Option<XfrErrorKind> {
+    let response = wire::response(message, id).ok()?;
+    rcode(response.rcode).err()
 }
 
 fn rcode(rcode: ResponseCode) -> Result<(), XfrErrorKind> {

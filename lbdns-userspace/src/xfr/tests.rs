@@ -2,14 +2,16 @@
 //! RFC 5936 and RFC 1995 shape them, and each way a hostile or broken primary can deviate.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, ResponseCode};
 use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
-use super::test_primary::{answers, framed, message, raw, Reply, Script, Seen, TestPrimary};
+use super::test_primary::{answers, framed, message, raw, rcode, Reply, Script, Seen, TestPrimary};
 use super::{fetch, soa_serial, Fetched, Limits, Primary, XfrError, XfrErrorKind};
+use crate::tsig::{Algorithm, Key, KeyRing, TsigError};
 use crate::zone::Zone;
 
 fn origin() -> Name {
@@ -89,10 +91,21 @@ async fn run(
     scripts: Vec<Script>,
     current: Option<&Zone>,
 ) -> (Result<Fetched, XfrError>, Vec<Seen>) {
-    let primary = TestPrimary::start(scripts, None).await;
+    run_signed(scripts, current, None, None).await
+}
+
+/// [`run`] with TSIG: `server` is the primary's key ring, `client` the key we sign with.
+async fn run_signed(
+    scripts: Vec<Script>,
+    current: Option<&Zone>,
+    server: Option<KeyRing>,
+    client: Option<Key>,
+) -> (Result<Fetched, XfrError>, Vec<Seen>) {
+    let primary = TestPrimary::start(scripts, None, server).await;
     let result = fetch(
         &Primary {
             address: primary.address,
+            key: client.map(Arc::new),
         },
         &origin(),
         current,
@@ -258,6 +271,28 @@ async fn rfc1995_section4_a_diff_that_does_not_fit_falls_back_to_axfr() {
 }
 
 #[tokio::test]
+async fn rfc1995_section4_diffs_that_break_the_zone_fall_back_to_axfr() {
+    let v1 = zone(1, "192.0.2.10", "");
+    let v2 = zone(2, "192.0.2.11", "");
+    // Adds a CNAME beside www's addresses (RFC 1034 §3.6.2).
+    let cname = Record::from_rdata(
+        Name::from_ascii("www.x.test.").unwrap(),
+        300,
+        RData::CNAME(hickory_proto::rr::rdata::CNAME(
+            Name::from_ascii("ns.x.test.").unwrap(),
+        )),
+    );
+    let bad = vec![soa(&v2), soa(&v1), soa(&v2), cname, soa(&v2)];
+    let (result, seen) = run(
+        vec![answers(vec![bad]), answers(vec![axfr(&v2)])],
+        Some(&v1),
+    )
+    .await;
+    assert_eq!(contents(&full(result)), contents(&v2));
+    assert_eq!(seen, [ixfr(1), AXFR]);
+}
+
+#[tokio::test]
 async fn rfc1995_section4_unchained_serials_fall_back_to_axfr() {
     let v1 = zone(1, "192.0.2.10", "");
     let v2 = zone(2, "192.0.2.11", "");
@@ -277,10 +312,7 @@ async fn rfc1995_section4_unchained_serials_fall_back_to_axfr() {
 async fn rfc1995_ixfr_refused_as_not_implemented_falls_back_to_axfr() {
     let v1 = zone(1, "192.0.2.10", "");
     let v2 = zone(2, "192.0.2.11", "");
-    let notimp: Script = Box::new(|request: &Message| Reply {
-        octets: framed(&message(request, ResponseCode::NotImp, &[])),
-        hang: false,
-    });
+    let notimp = rcode(ResponseCode::NotImp);
     let (result, seen) = run(vec![notimp, answers(vec![axfr(&v2)])], Some(&v1)).await;
     assert_eq!(contents(&full(result)), contents(&v2));
     assert_eq!(seen, [ixfr(1), AXFR]);
@@ -299,10 +331,7 @@ async fn hostile_truncated_stream_is_rejected() {
     let cut: Script = Box::new(move |request: &Message| {
         let mut octets = framed(&message(request, ResponseCode::NoError, &all));
         octets.truncate(octets.len() / 2);
-        Reply {
-            octets,
-            hang: false,
-        }
+        Reply::Raw(octets)
     });
     let (result, _) = run(vec![cut], None).await;
     let kind = failure(result);
@@ -366,10 +395,7 @@ async fn hostile_garbage_is_rejected() {
         let mut octets = request.metadata.id.to_be_bytes().to_vec();
         octets.extend_from_slice(&[0x84, 0, 0, 0, 0, 3, 0, 0, 0, 0]);
         octets.extend_from_slice(&[0xc0, 0xff, 0x3f, 0x01, 0x02, 0x03, 0x04, 0x05]);
-        Reply {
-            octets: framed(&octets),
-            hang: false,
-        }
+        Reply::Raw(framed(&octets))
     });
     let (result, _) = run(vec![noise], None).await;
     let kind = failure(result);
@@ -416,12 +442,6 @@ async fn hostile_record_of_another_class_is_rejected() {
 
 #[tokio::test]
 async fn hostile_refused_and_other_rcodes_are_errors() {
-    let rcode = |code: ResponseCode| -> Script {
-        Box::new(move |request: &Message| Reply {
-            octets: framed(&message(request, code, &[])),
-            hang: false,
-        })
-    };
     let (result, _) = run(vec![rcode(ResponseCode::Refused)], None).await;
     assert!(matches!(failure(result), XfrErrorKind::Refused));
     let (result, _) = run(vec![rcode(ResponseCode::NotAuth)], None).await;
@@ -461,7 +481,7 @@ async fn a_transferred_zone_is_validated_like_a_file() {
     let text = error.to_string();
     assert!(matches!(error.kind, XfrErrorKind::Invalid(_)), "{text}");
     assert!(
-        text.contains("record "),
+        text.contains("record 5: www.x.test. has a CNAME and other data"),
         "names the place in the stream: {text}"
     );
     assert!(text.contains("127.0.0.1:"), "names the primary: {text}");
@@ -469,11 +489,8 @@ async fn a_transferred_zone_is_validated_like_a_file() {
 
 #[tokio::test]
 async fn a_silent_primary_times_out() {
-    let silent: Script = Box::new(|_| Reply {
-        octets: Vec::new(),
-        hang: true,
-    });
-    let primary = TestPrimary::start(vec![silent], None).await;
+    let silent: Script = Box::new(|_| Reply::Hang);
+    let primary = TestPrimary::start(vec![silent], None, None).await;
     let short = Limits {
         idle: Duration::from_millis(200),
         ..limits()
@@ -481,6 +498,7 @@ async fn a_silent_primary_times_out() {
     let result = fetch(
         &Primary {
             address: primary.address,
+            key: None,
         },
         &origin(),
         None,
@@ -491,6 +509,44 @@ async fn a_silent_primary_times_out() {
 }
 
 #[tokio::test]
+async fn a_stream_past_its_limits_is_cut_off() {
+    let v1 = zone(1, "192.0.2.10", "");
+    let all = axfr(&v1);
+    let one_each = all.chunks(1).map(<[Record]>::to_vec).collect::<Vec<_>>();
+    for (limits, what) in [
+        (
+            Limits {
+                max_records: 5,
+                ..limits()
+            },
+            "5 records",
+        ),
+        (
+            Limits {
+                max_messages: 3,
+                ..limits()
+            },
+            "3 messages",
+        ),
+        (
+            Limits {
+                max_octets: 100,
+                ..limits()
+            },
+            "100 octets",
+        ),
+    ] {
+        let primary = TestPrimary::start(vec![answers(one_each.clone())], None, None).await;
+        let address = primary.address;
+        let result = fetch(&Primary { address, key: None }, &origin(), None, &limits).await;
+        match failure(result) {
+            XfrErrorKind::Limit(limit) => assert_eq!(limit, what),
+            other => panic!("{what}: {other}"),
+        }
+    }
+}
+
+#[tokio::test]
 async fn soa_serial_over_udp_then_tcp_when_truncated() {
     let v7 = zone(7, "192.0.2.10", "");
     let soa7 = soa(&v7);
@@ -498,28 +554,156 @@ async fn soa_serial_over_udp_then_tcp_when_truncated() {
         let mut reply = Message::response(request.metadata.id, hickory_proto::op::OpCode::Query);
         reply.metadata.truncation = true;
         reply.add_query(request.queries[0].clone());
-        Reply {
-            octets: reply.to_vec().unwrap(),
-            hang: false,
-        }
+        Reply::Messages(vec![reply.to_vec().unwrap()])
     });
-    let over_tcp: Script = Box::new(move |request: &Message| Reply {
-        octets: framed(&message(
-            request,
-            ResponseCode::NoError,
-            std::slice::from_ref(&soa7),
-        )),
-        hang: false,
-    });
-    let primary = TestPrimary::start(vec![over_tcp], Some(truncated)).await;
+    let over_tcp = answers(vec![vec![soa7]]);
+    let primary = TestPrimary::start(vec![over_tcp], Some(truncated), None).await;
     let address = primary.address;
-    let serial = soa_serial(&Primary { address }, &origin(), Duration::from_secs(5))
-        .await
-        .unwrap();
+    let serial = soa_serial(
+        &Primary { address, key: None },
+        &origin(),
+        Duration::from_secs(5),
+    )
+    .await
+    .unwrap();
     assert_eq!(serial, 7);
     let seen = primary.seen();
     assert_eq!(seen.len(), 2, "one query over UDP, one over TCP");
     assert!(seen.iter().all(|s| s.qtype == RecordType::SOA));
+}
+
+fn key(secret: &[u8]) -> Key {
+    Key::new(
+        Name::from_ascii("xfr-key.").unwrap(),
+        Algorithm::HmacSha256,
+        secret.to_vec(),
+    )
+}
+
+fn ring(secret: &[u8]) -> KeyRing {
+    let mut ring = KeyRing::default();
+    ring.insert(key(secret));
+    ring
+}
+
+#[tokio::test]
+async fn rfc8945_section5_3_1_every_message_of_a_signed_axfr_verifies() {
+    let v1 = zone(1, "192.0.2.10", "");
+    let all = axfr(&v1);
+    let chunks = all.chunks(4).map(<[Record]>::to_vec).collect();
+    let (result, _) = run_signed(
+        vec![answers(chunks)],
+        None,
+        Some(ring(b"secret")),
+        Some(key(b"secret")),
+    )
+    .await;
+    assert_eq!(contents(&full(result)), contents(&v1));
+}
+
+#[tokio::test]
+async fn rfc8945_section5_3_1_a_signed_ixfr_verifies() {
+    let v1 = zone(1, "192.0.2.10", "");
+    let v3 = zone(3, "192.0.2.11", "");
+    let chunks = diffs_1_to_3().chunks(2).map(<[Record]>::to_vec).collect();
+    let (result, _) = run_signed(
+        vec![answers(chunks)],
+        Some(&v1),
+        Some(ring(b"secret")),
+        Some(key(b"secret")),
+    )
+    .await;
+    let Ok(Fetched::Incremental { zone: got, .. }) = result else {
+        panic!("expected an incremental transfer, got {result:?}");
+    };
+    assert_eq!(contents(&got), contents(&v3));
+}
+
+#[tokio::test]
+async fn rfc8945_a_tampered_message_fails_its_mac() {
+    let v1 = zone(1, "192.0.2.10", "");
+    let all = axfr(&v1);
+    let tampered: Script = Box::new(move |request: &Message| {
+        Reply::Tampered(vec![message(request, ResponseCode::NoError, &all)])
+    });
+    let (result, _) = run_signed(
+        vec![tampered],
+        None,
+        Some(ring(b"secret")),
+        Some(key(b"secret")),
+    )
+    .await;
+    let kind = failure(result);
+    assert!(
+        matches!(kind, XfrErrorKind::Tsig(TsigError::BadSig(_))),
+        "{kind}"
+    );
+}
+
+#[tokio::test]
+async fn rfc8945_an_unsigned_answer_to_a_signed_request_is_rejected() {
+    let v1 = zone(1, "192.0.2.10", "");
+    let (result, _) = run_signed(
+        vec![answers(vec![axfr(&v1)])],
+        None,
+        None,
+        Some(key(b"secret")),
+    )
+    .await;
+    let kind = failure(result);
+    assert!(
+        matches!(kind, XfrErrorKind::Tsig(TsigError::Unsigned)),
+        "{kind}"
+    );
+}
+
+#[tokio::test]
+async fn rfc8945_section5_2_2_a_primary_with_another_secret_answers_badsig() {
+    let v1 = zone(1, "192.0.2.10", "");
+    let (result, seen) = run_signed(
+        vec![answers(vec![axfr(&v1)])],
+        None,
+        Some(ring(b"theirs")),
+        Some(key(b"ours")),
+    )
+    .await;
+    let kind = failure(result);
+    assert!(
+        matches!(kind, XfrErrorKind::Tsig(TsigError::Peer(16))),
+        "BADSIG: {kind}"
+    );
+    assert!(seen.is_empty(), "the script never ran");
+}
+
+#[tokio::test]
+async fn rfc8945_soa_serial_query_is_signed_and_verified() {
+    let v7 = zone(7, "192.0.2.10", "");
+    let soa7 = soa(&v7);
+    let over_udp: Script = Box::new(move |request: &Message| {
+        Reply::Messages(vec![message(
+            request,
+            ResponseCode::NoError,
+            std::slice::from_ref(&soa7),
+        )])
+    });
+    let primary = TestPrimary::start(vec![], Some(over_udp), Some(ring(b"secret"))).await;
+    let signed = |secret: &[u8]| Primary {
+        address: primary.address,
+        key: Some(Arc::new(key(secret))),
+    };
+    let serial = soa_serial(&signed(b"secret"), &origin(), Duration::from_secs(5)).await;
+    assert_eq!(serial.unwrap(), 7);
+    let wrong = soa_serial(&signed(b"wrong"), &origin(), Duration::from_secs(5)).await;
+    assert!(
+        matches!(
+            wrong,
+            Err(XfrError {
+                kind: XfrErrorKind::Tsig(_),
+                ..
+            })
+        ),
+        "{wrong:?}"
+    );
 }
 
 /// RFC 3597 §4: names in an RP record are decompressed on receipt, so the stored octets are

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hickory_proto::rr::{Name, RData, Record};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
@@ -39,9 +40,15 @@ pub fn save(zone: &Zone, path: &Path) -> Result<(), SaveError> {
     let name = path
         .file_name()
         .ok_or_else(|| error(std::io::Error::other("the path names no file")))?;
+    // Unique per process and call, so two saves never share a temporary file.
+    static SAVES: AtomicU64 = AtomicU64::new(0);
     let mut temp_name = std::ffi::OsString::from(".");
     temp_name.push(name);
-    temp_name.push(format!(".tmp{}", std::process::id()));
+    temp_name.push(format!(
+        ".tmp{}.{}",
+        std::process::id(),
+        SAVES.fetch_add(1, Ordering::Relaxed)
+    ));
     let temp = dir.join(temp_name);
     let written = write_synced(zone, &temp).and_then(|()| fs::rename(&temp, path));
     if let Err(e) = written {

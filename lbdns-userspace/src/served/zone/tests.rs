@@ -82,7 +82,7 @@ fn a_replaced_zone_is_answered_and_the_pool_keeps_answering() {
     let fresh = ZONE
         .replace("1 3600", "2 3600")
         .replace("198.18.0.1", "198.18.0.2");
-    served.replace_zone(zone(&fresh)).unwrap();
+    served.replace_zone(&zone(&fresh)).unwrap();
     assert_eq!(addresses(&ask(&served, "other.lb.test.")), ["198.18.0.2"]);
     assert_eq!(addresses(&ask(&served, "www.lb.test.")), ["198.18.60.1"]);
     std::fs::remove_dir_all(dir).unwrap();
@@ -93,7 +93,7 @@ fn a_zone_that_breaks_a_pool_owner_is_refused_and_the_old_zone_kept() {
     let dir = temp_dir("pool-owner");
     let served = served(&dir);
     let broken = format!("{}www CNAME other\n", ZONE.replace("1 3600", "2 3600"));
-    let refused = served.replace_zone(zone(&broken)).unwrap_err();
+    let refused = served.replace_zone(&zone(&broken)).unwrap_err();
     assert!(
         matches!(&refused, ZoneRefused::PoolOwner { owner, .. } if owner.to_ascii() == "www.lb.test."),
         "{refused}"
@@ -109,7 +109,7 @@ fn a_zone_not_served_is_not_added() {
     let dir = temp_dir("not-served");
     let served = served(&dir);
     let elsewhere = ZONE.replace("lb.test.", "elsewhere.test.");
-    let refused = served.replace_zone(zone(&elsewhere)).unwrap_err();
+    let refused = served.replace_zone(&zone(&elsewhere)).unwrap_err();
     assert!(matches!(refused, ZoneRefused::NotServed(_)), "{refused}");
     assert_eq!(
         ask(&served, "other.elsewhere.test.").metadata.response_code,
@@ -132,7 +132,7 @@ fn a_withdrawn_zone_answers_servfail_pool_owner_included_until_it_is_replaced() 
         );
     }
     assert!(crate::compile::hot_rrsets(&served.catalog().load()).is_empty());
-    served.replace_zone(zone(ZONE)).unwrap();
+    served.replace_zone(&zone(ZONE)).unwrap();
     assert_eq!(addresses(&ask(&served, "www.lb.test.")), ["198.18.60.1"]);
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -99,3 +99,30 @@ fn awkward_names_and_strings_survive_save_and_load() {
     let back = round_trip(&zone, "odd");
     same_records(&zone, &back, "odd names");
 }
+
+#[test]
+fn a_failed_save_leaves_the_old_file_and_no_temporary() {
+    let zone = Zone::load(&repo("zones/example.com.zone"), None).unwrap();
+    let dir = std::env::temp_dir().join(format!("lbdns-write-fail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kept = dir.join("kept.zone");
+    save(&zone, &kept).unwrap();
+    let before = std::fs::read(&kept).unwrap();
+    // The rename cannot replace a non-empty directory: the save fails after writing.
+    let blocked = dir.join("blocked.zone");
+    std::fs::create_dir_all(blocked.join("inside")).unwrap();
+    let error = save(&zone, &blocked).unwrap_err();
+    assert_eq!(error.path, blocked);
+    assert_eq!(std::fs::read(&kept).unwrap(), before);
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["blocked.zone", "kept.zone"],
+        "the temporary file is gone"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
