@@ -16,18 +16,22 @@
 //! `lbdns check` runs.
 
 mod answers;
+mod heartbeat;
 mod load;
 mod memory;
 mod owners;
 mod publish;
 mod reload;
+mod state_file;
 
 pub use answers::answers;
+pub use heartbeat::Heart;
 pub use load::{load, settings, LoadError, Loaded};
 pub use memory::release_freed_memory;
 pub use owners::CatalogZones;
-pub use publish::Xdp;
+pub use publish::{Origin, Xdp};
 pub use reload::{ReloadFailed, Reloaded};
+pub use state_file::{Persisted, StateFile};
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -43,7 +47,7 @@ use crate::config::{Overrides, XdpSettings};
 use crate::health::{Checker, HealthChange};
 use crate::metrics::{self, Metrics};
 use crate::pool::{self, PoolSet, UnknownEndpoint};
-use crate::xdp::FastPath;
+use crate::xdp::{FastPath, Pins};
 
 /// Where the fast path stands, for `lbdns stats` and `status`.
 #[derive(Debug)]
@@ -70,6 +74,8 @@ pub struct Served {
     /// Where the zones and configuration come from, read again on each reload.
     config: Option<PathBuf>,
     overrides: Overrides,
+    /// Where drains and health verdicts are kept across restarts, if anywhere.
+    state_file: Option<StateFile>,
 }
 
 impl Served {
@@ -94,6 +100,47 @@ impl Served {
             metrics,
             config,
             overrides,
+            state_file: None,
+        }
+    }
+
+    /// Starts from the drains and health verdicts the last process saved in `file` (none if
+    /// it saved nothing), and saves them there from now on. Call before the fast path starts.
+    pub fn restore(&mut self, file: StateFile) {
+        let saved = file.load();
+        {
+            let mut pools = lock(&self.pools);
+            let mut checker = lock(&self.checker);
+            for status in checker.snapshot() {
+                if saved.down.contains(&state_file::key(&status.target)) {
+                    checker.assume(&status.target, false);
+                    pools.set_health(&status.target, false);
+                }
+            }
+            for &address in &saved.drained {
+                // An address the configuration no longer has stays gone.
+                let _ = pools.set_drained(address, true);
+            }
+            if !saved.drained.is_empty() || !saved.down.is_empty() {
+                tracing::info!(
+                    file = %file.path().display(),
+                    drained = saved.drained.len(),
+                    down = saved.down.len(),
+                    "drains and health carried over from the last process"
+                );
+                self.apply(&pools);
+            }
+        }
+        self.state_file = Some(file);
+    }
+
+    /// Saves the drains and health verdicts in force, if there is a state file.
+    fn save(&self, pools: &PoolSet) {
+        if let Some(file) = &self.state_file {
+            let state = Persisted::of(pools, &lock(&self.checker).snapshot());
+            if let Err(error) = file.save(&state) {
+                tracing::warn!(file = %file.path().display(), "cannot save the state: {error}");
+            }
         }
     }
 
@@ -112,6 +159,7 @@ impl Served {
         if !pools.set_health(&change.target, change.up).is_empty() {
             self.apply(&pools);
         }
+        self.save(&pools);
     }
 
     /// Drains (or undrains) `address` in every pool that has it; returns how many changed.
@@ -120,6 +168,7 @@ impl Served {
         let changed = pools.set_drained(address, drain)?;
         if !changed.is_empty() {
             self.apply(&pools);
+            self.save(&pools);
         }
         Ok(changed.len())
     }
@@ -138,7 +187,10 @@ impl Served {
         let mut xdp = lock(&self.xdp);
         if let Some(fast) = xdp.as_mut() {
             match fast.publish(catalog) {
-                Ok(()) => self.metrics.xdp_published(fast.writer.fill()),
+                // A publish that outgrew the maps swapped in new ones, counters too.
+                Ok(()) => self
+                    .metrics
+                    .xdp_started(fast.fast.counter_map(), fast.writer.fill()),
                 Err(error) => {
                     tracing::error!("{error:#}; detaching XDP, the socket path answers everything");
                     self.metrics.xdp_stopped();
@@ -151,9 +203,15 @@ impl Served {
     /// Fills the maps of the loaded fast path from the catalog now in force and attaches it.
     /// Holds the XDP lock throughout, so a health change or reload meanwhile waits and then
     /// publishes on top: the maps never miss a change.
-    pub fn start_xdp(&self, fast: FastPath, settings: &XdpSettings) -> Result<()> {
+    pub fn start_xdp(
+        &self,
+        fast: FastPath,
+        settings: &XdpSettings,
+        pins: Option<Pins>,
+        heart: Arc<Heart>,
+    ) -> Result<()> {
         let mut xdp = lock(&self.xdp);
-        let started = Xdp::start(fast, settings, &self.catalog.load());
+        let started = Xdp::start(fast, settings, pins, heart, &self.catalog.load());
         self.xdp_starting.store(false, Ordering::Relaxed);
         let started = started?;
         self.metrics
@@ -162,10 +220,14 @@ impl Served {
         Ok(())
     }
 
-    /// Detaches the fast path from every interface; returns its last counters.
-    pub fn stop_xdp(&self) -> Option<String> {
+    /// Detaches the fast path from every interface and removes its pins (a stop); or, with
+    /// `for_restart`, leaves it attached and pinned for the next process to adopt. Returns its
+    /// last counters.
+    pub fn stop_xdp(&self, for_restart: bool) -> Option<String> {
         let xdp = lock(&self.xdp).take()?;
-        Some(xdp.stats())
+        let stats = xdp.stats();
+        xdp.stop(for_restart);
+        Some(stats)
     }
 
     pub fn xdp_state(&self) -> FastPathState {

@@ -1,12 +1,16 @@
 //! The socket path: UDP and TCP listeners that hand every query to `authority::respond`.
 //! Thin by design: all DNS semantics live in `authority`, so both transports answer alike.
 
+mod fds;
+pub mod handover;
+mod inherit;
 mod mmsg;
 mod pktinfo;
 mod tcp;
 mod udp;
 
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,14 +21,27 @@ use tokio::task::JoinSet;
 use crate::authority::Catalog;
 use crate::metrics::socket::SocketMetrics;
 
+pub use fds::send as send_fds;
+pub use inherit::Inherited;
 pub use tcp::TcpLimits;
+pub use udp::Readers;
 
 /// The catalog currently served. Reloads swap it whole, so a query sees one version only.
 pub type SharedCatalog = Arc<ArcSwap<Catalog>>;
 
-/// Binds every listen address (UDP and TCP) and starts serving: UDP on threads that live as
-/// long as the process, TCP on tasks of the current tokio runtime, returned for shutdown.
-/// Every query and reply is counted in `counted`.
+/// What [`start`] serves on: the TCP tasks, returned for shutdown, and a descriptor of every
+/// socket, to pass on at a restart (systemd's fd store, or the next process).
+#[derive(Debug)]
+pub struct Listening {
+    pub tasks: JoinSet<()>,
+    pub sockets: Vec<OwnedFd>,
+    /// The UDP workers, to stop them reading before an exit.
+    pub readers: Arc<Readers>,
+}
+
+/// Binds every listen address (UDP and TCP), or takes the socket `inherited` has for it, and
+/// starts serving: UDP on threads that live as long as the process, TCP on tasks of the
+/// current tokio runtime. Every query and reply is counted in `counted`.
 ///
 /// Binding happens before this returns, so a busy port or missing privilege is reported at
 /// start-up rather than from a background task.
@@ -33,23 +50,57 @@ pub fn start(
     listen: &[SocketAddr],
     tcp: TcpLimits,
     counted: &SocketMetrics,
-) -> Result<JoinSet<()>> {
+    inherited: &mut Inherited,
+) -> Result<Listening> {
     let mut tasks = JoinSet::new();
+    let mut kept = Vec::new();
+    let readers = Arc::new(Readers::default());
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     for &addr in listen {
-        let sockets =
-            udp::bind(addr, workers).with_context(|| format!("cannot listen on UDP {addr}"))?;
+        let mut sockets = inherited.take_udp(addr);
+        let reused = !sockets.is_empty();
+        if reused {
+            for socket in &sockets {
+                udp::prepare(socket2::SockRef::from(socket), addr)
+                    .with_context(|| format!("cannot use the UDP socket inherited for {addr}"))?;
+            }
+        } else {
+            sockets =
+                udp::bind(addr, workers).with_context(|| format!("cannot listen on UDP {addr}"))?;
+        }
         // TCP is bound before any UDP thread starts, so a port held by another server stops
         // start-up cleanly.
-        let listener = tcp::bind(addr).with_context(|| format!("cannot listen on TCP {addr}"))?;
+        let listener = match inherited.take_tcp(addr) {
+            Some(listener) => tcp::adopt(listener),
+            None => tcp::bind(addr),
+        }
+        .with_context(|| format!("cannot listen on TCP {addr}"))?;
+        kept.push(dup(&listener)?);
         for socket in sockets {
-            udp::spawn(socket, catalog.clone(), counted.udp_thread())
-                .context("cannot start a UDP worker thread")?;
+            kept.push(dup(&socket)?);
+            udp::spawn(
+                socket,
+                catalog.clone(),
+                counted.udp_thread(),
+                readers.clone(),
+            )
+            .context("cannot start a UDP worker thread")?;
         }
         tasks.spawn(tcp::serve(listener, catalog.clone(), tcp, counted.tcp()));
-        tracing::info!(%addr, "listening on UDP and TCP");
+        tracing::info!(%addr, inherited = reused, "listening on UDP and TCP");
     }
-    Ok(tasks)
+    Ok(Listening {
+        tasks,
+        sockets: kept,
+        readers,
+    })
+}
+
+fn dup(socket: &impl AsFd) -> Result<OwnedFd> {
+    socket
+        .as_fd()
+        .try_clone_to_owned()
+        .context("cannot duplicate a socket descriptor")
 }
 
 /// A socket2 socket for `addr` with the options both transports want (and the metrics page).

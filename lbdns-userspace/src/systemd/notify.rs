@@ -6,6 +6,7 @@
 //! is logged. Without `$NOTIFY_SOCKET` (not run by systemd with `Type=notify`) nothing is sent.
 
 use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 
@@ -85,6 +86,27 @@ impl Notifier {
     /// The daemon is shutting down.
     pub fn stopping(&self) {
         self.send("STOPPING=1\nSTATUS=stopping");
+    }
+
+    /// Puts `fds` in the service's fd store (`FDSTORE=1`; the unit's
+    /// `FileDescriptorStoreMax=` must leave room): systemd passes them to the next process on
+    /// a restart (`$LISTEN_FDS`) and closes them on a stop.
+    pub fn store_fds(&self, fds: &[OwnedFd]) {
+        let Some((_, address)) = &self.target else {
+            return;
+        };
+        let stored = UnixDatagram::unbound()
+            .and_then(|socket| {
+                socket.connect_addr(address)?;
+                Ok(socket)
+            })
+            .and_then(|socket| {
+                let borrowed: Vec<_> = fds.iter().map(AsFd::as_fd).collect();
+                crate::server::send_fds(socket.as_fd(), b"FDSTORE=1\nFDNAME=sockets", &borrowed)
+            });
+        if let Err(error) = stored {
+            tracing::warn!(%error, "cannot store the sockets in systemd's fd store");
+        }
     }
 
     fn send(&self, message: &str) {

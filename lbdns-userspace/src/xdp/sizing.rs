@@ -184,14 +184,14 @@ impl fmt::Display for Outgrown {
             // live sets (grace periods, fragmented name space).
             return write!(
                 f,
-                "no map is smaller than the new image; restart to resize them"
+                "no map is smaller than the new image, but no room is left for changes"
             );
         }
         for (i, (flag, have, want)) in self.0.iter().enumerate() {
             if i > 0 {
                 write!(f, ", ")?;
             }
-            write!(f, "{flag} {have} is outgrown: restart with {flag} {want}")?;
+            write!(f, "{flag} {have} is outgrown: {want} needed")?;
         }
         Ok(())
     }
@@ -311,7 +311,7 @@ mod tests {
         );
         assert!(outgrown
             .to_string()
-            .contains("--xdp-a-slots 1024 is outgrown: restart with --xdp-a-slots 2500"));
+            .contains("--xdp-a-slots 1024 is outgrown: 2500 needed"));
         assert!(self::outgrown(&have, &Need::default()).0.is_empty());
     }
 

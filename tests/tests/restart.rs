@@ -1,0 +1,330 @@
+//! Restarts and upgrades that lose nothing: the XDP program, its link and maps pinned in a
+//! BPF file system of the test's own, a new daemon that takes the running one's sockets and
+//! pinned maps over and swaps its program in on the link, the heartbeat that silences the fast
+//! path of a stopped daemon, and a stop that detaches and unpins at once.
+//!
+//! The daemon runs with native XDP on the server's veth end; the client's end has the
+//! pass-through program native XDP_TX needs ([`PeerProgram`]). Load comes from dnsperf at a
+//! fixed rate. Needs root, dnsperf, dig and a built `lbdns` binary; without them the tests fail
+//! and say so.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use aya::maps::{Array, Map, MapData};
+use lbdns_common::life::{Life, LAYOUT_VERSION};
+use lbdns_tests::client::udp_exchange;
+use lbdns_tests::env::BpfFs;
+use lbdns_tests::wire::{rtype, Builder};
+use lbdns_tests::{example_zone, preflight, Server, TempDir, Topology};
+
+#[path = "support/peer.rs"]
+mod peer;
+use peer::PeerProgram;
+
+/// The rate of every load run, in queries per second.
+const RATE: u32 = 20_000;
+/// How long each dnsperf run lasts: long enough for ten restarts of the example zone.
+const RUN_SECONDS: u32 = 30;
+/// Restarts within one run.
+const RESTARTS: usize = 10;
+/// Bound on one query's wait for a reply in the single-query checks.
+const QUERY_TIMEOUT: Duration = Duration::from_millis(500);
+/// Bound on waiting for the fast path to change its mind (heartbeat, detach).
+const CHANGE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Namespaces, the peer program, a bpffs of the test's own, and the daemon's control socket,
+/// which each new daemon takes over.
+struct Setup {
+    // Drop order: the server before the pins, the pins before the namespaces.
+    server: Option<Server>,
+    pins: BpfFs,
+    _peer: PeerProgram,
+    topo: Topology,
+    control: PathBuf,
+    _dir: TempDir,
+}
+
+impl Setup {
+    fn new(extra: &[&str]) -> Self {
+        preflight(&["dnsperf", "dig"]).unwrap_or_else(|error| panic!("{error:#}"));
+        let topo = Topology::new().expect("namespaces");
+        let peer = PeerProgram::attach(&topo.client).unwrap_or_else(|error| panic!("{error:#}"));
+        let pins = BpfFs::mount().unwrap_or_else(|error| panic!("{error:#}"));
+        let dir = TempDir::new("restart").expect("temp dir");
+        let mut setup = Self {
+            server: None,
+            pins,
+            _peer: peer,
+            topo,
+            control: dir.path().join("control.sock"),
+            _dir: dir,
+        };
+        setup.server = Some(setup.spawn(extra));
+        setup
+    }
+
+    /// A daemon on the example zone with XDP pinned in the test's bpffs. While one runs, the
+    /// new one takes its sockets and XDP over; `Server` returns once the new one's fast path
+    /// serves.
+    fn spawn(&self, extra: &[&str]) -> Server {
+        let pin_dir = self.pins.path().to_str().expect("UTF-8 path").to_owned();
+        let control = self.control.to_str().expect("UTF-8 path").to_owned();
+        let mut args = vec![
+            "--xdp",
+            Topology::SERVER_IF,
+            "--xdp-mode",
+            "native",
+            "--xdp-pin-dir",
+            &pin_dir,
+            "--control",
+            &control,
+        ];
+        args.extend_from_slice(extra);
+        Server::lbdns_with(
+            &self.topo,
+            &[&example_zone()],
+            &self.topo.server_addrs(53),
+            &args,
+        )
+        .unwrap_or_else(|error| panic!("{error:#}"))
+    }
+
+    fn server(&mut self) -> &mut Server {
+        self.server.as_mut().expect("a server")
+    }
+
+    /// Starts a new daemon beside the running one, which hands over and exits.
+    fn restart(&mut self, extra: &[&str]) {
+        let new = self.spawn(extra);
+        let mut old = self.server.replace(new).expect("a server");
+        old.wait_exit().unwrap_or_else(|error| panic!("{error:#}"));
+    }
+
+    /// The instance's pin directory.
+    fn instance(&self) -> PathBuf {
+        self.pins.path().join(Topology::SERVER_IF)
+    }
+
+    fn v4(&self) -> SocketAddr {
+        self.topo.server_v4_addr(53)
+    }
+
+    /// Whether one UDP query for `name`/`qtype` gets a reply within [`QUERY_TIMEOUT`].
+    fn answered(&self, name: &str, qtype: u16) -> bool {
+        let query = Builder::query(0x5a5a, name, qtype).build();
+        udp_exchange(&self.topo.client, self.v4(), &query, QUERY_TIMEOUT)
+            .unwrap_or_else(|error| panic!("{error:#}"))
+            .is_some()
+    }
+
+    /// dnsperf at [`RATE`] for [`RUN_SECONDS`] over hot and non-hot queries, started.
+    fn load(&self, queries: &Path) -> Child {
+        self.topo
+            .client
+            .command("dnsperf")
+            .args(["-s", &self.v4().ip().to_string(), "-p", "53", "-d"])
+            .arg(queries)
+            .args(["-Q", &RATE.to_string(), "-l", &RUN_SECONDS.to_string()])
+            .args(["-c", "4", "-t", "5"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("dnsperf starts")
+    }
+}
+
+/// What dnsperf reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    sent: u64,
+    lost: u64,
+}
+
+/// Waits for dnsperf (bounded by its own run length and timeout) and reads its summary.
+fn finish(child: Child) -> Run {
+    let output = child.wait_with_output().expect("dnsperf runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {name:?} in dnsperf's output:\n{text}"))
+    };
+    Run {
+        sent: field("Queries sent:"),
+        lost: field("Queries lost:"),
+    }
+}
+
+/// A dnsperf query file: hot names (answered by XDP) and names the socket path answers.
+fn queries(dir: &TempDir, hot_only: bool) -> PathBuf {
+    let mut lines = vec![
+        "www.example.com A",
+        "www.example.com AAAA",
+        "ns1.example.com A",
+    ];
+    if !hot_only {
+        lines.extend(["example.com MX", "example.com TXT", "nope.example.com A"]);
+    }
+    dir.write("queries.txt", &(lines.join("\n") + "\n"))
+        .expect("query file")
+}
+
+/// The goal of issue 16: ten restarts at 20,000 qps, hot and non-hot names, lose no query, as a
+/// control run of the same length without restarts loses none.
+#[test]
+fn ten_restarts_at_20000_qps_lose_no_query() {
+    let mut setup = Setup::new(&[]);
+    let dir = TempDir::new("restart-load").expect("temp dir");
+    let queries = queries(&dir, false);
+
+    let control = finish(setup.load(&queries));
+    let load = setup.load(&queries);
+    let started = Instant::now();
+    for restart in 0..RESTARTS {
+        setup.restart(&[]);
+        assert!(
+            started.elapsed() < Duration::from_secs(RUN_SECONDS.into()),
+            "restart {restart} ended after the load run: lengthen RUN_SECONDS"
+        );
+    }
+    let restarted = finish(load);
+    println!(
+        "control: {control:?}; {RESTARTS} restarts: {restarted:?} ({RATE} qps, {RUN_SECONDS} s)"
+    );
+    assert_eq!(control.lost, 0, "the control run lost queries: {control:?}");
+    assert_eq!(
+        restarted.lost, 0,
+        "queries lost over {RESTARTS} restarts: {restarted:?}"
+    );
+    let log = setup.server().stderr();
+    assert!(log.contains("taking over from the running lbdns"), "{log}");
+    assert!(
+        log.contains("XDP program swapped in on the pinned link"),
+        "{log}"
+    );
+}
+
+/// SIGUSR2 (the unit's RestartKillSignal=) exits leaving the program attached and pinned: hot
+/// names are answered at the NIC with no daemon at all, the rest are not; the next daemon
+/// adopts the maps and swaps its program in.
+#[test]
+fn an_exit_for_a_restart_leaves_hot_names_answered_at_the_nic() {
+    let mut setup = Setup::new(&[]);
+    setup.server().signal(libc::SIGUSR2).expect("SIGUSR2");
+    setup
+        .server()
+        .wait_exit()
+        .unwrap_or_else(|error| panic!("{error:#}"));
+    assert!(setup.instance().join("maps").join("LIFE").exists());
+    assert!(setup.answered("www.example.com", rtype::A), "hot A");
+    assert!(
+        !setup.answered("example.com", rtype::MX),
+        "no daemon, no MX"
+    );
+
+    setup.server = Some(setup.spawn(&[]));
+    let log = setup.server().stderr();
+    assert!(log.contains("adopting the pinned XDP maps"), "{log}");
+    assert!(
+        log.contains("XDP program swapped in on the pinned link"),
+        "{log}"
+    );
+    assert!(
+        setup.answered("example.com", rtype::MX),
+        "MX from the new daemon"
+    );
+}
+
+/// SIGTERM (`systemctl stop`) detaches the program and removes every pin at once.
+#[test]
+fn a_stop_detaches_and_unpins_at_once() {
+    let mut setup = Setup::new(&[]);
+    assert!(setup.instance().join("link_veth-srv").exists());
+    setup
+        .server()
+        .stop()
+        .unwrap_or_else(|error| panic!("{error:#}"));
+    assert!(!setup.instance().exists(), "pins left after a stop");
+    assert!(
+        !setup.answered("www.example.com", rtype::A),
+        "answered after a stop"
+    );
+}
+
+/// A stopped (SIGSTOP) daemon's heartbeat ages: past the limit the program passes every query,
+/// so the host stops answering rather than answer with health nobody checks; SIGCONT and it
+/// answers at the NIC again.
+#[test]
+fn a_stopped_daemon_stops_answering_at_the_nic() {
+    let mut setup = Setup::new(&["--xdp-heartbeat-limit", "1"]);
+    assert!(setup.answered("www.example.com", rtype::A));
+    setup.server().signal(libc::SIGSTOP).expect("SIGSTOP");
+    let deadline = Instant::now() + CHANGE_TIMEOUT;
+    // Each round waits up to QUERY_TIMEOUT for a reply; bounded by the deadline.
+    while setup.answered("www.example.com", rtype::A) {
+        assert!(
+            Instant::now() < deadline,
+            "still answered with the daemon stopped"
+        );
+    }
+    setup.server().signal(libc::SIGCONT).expect("SIGCONT");
+    let deadline = Instant::now() + CHANGE_TIMEOUT;
+    while !setup.answered("www.example.com", rtype::A) {
+        assert!(Instant::now() < deadline, "not answered after SIGCONT");
+    }
+}
+
+/// Pinned maps of another layout version (a binary from before or after a layout change) are
+/// never trusted: the new daemon builds its own, fills them and swaps them in with its
+/// program, and no hot query is lost meanwhile.
+#[test]
+fn an_upgrade_across_a_layout_change_loses_no_hot_query() {
+    let mut setup = Setup::new(&[]);
+    let life_path = setup.instance().join("maps").join("LIFE");
+    let map = MapData::from_pin(&life_path).expect("pinned LIFE");
+    let mut life: Array<MapData, Life> = Array::try_from(Map::Array(map)).expect("an array");
+    let stamped = life.get(&0, 0).expect("LIFE value");
+    assert_eq!(stamped.layout, LAYOUT_VERSION);
+    life.set(
+        0,
+        Life {
+            layout: LAYOUT_VERSION + 1,
+            ..stamped
+        },
+        0,
+    )
+    .expect("restamp LIFE");
+
+    let dir = TempDir::new("restart-upgrade").expect("temp dir");
+    let load = setup.load(&queries(&dir, true));
+    setup.restart(&[]);
+    let run = finish(load);
+    println!("upgrade across a layout change: {run:?} ({RATE} qps, {RUN_SECONDS} s)");
+    assert_eq!(run.lost, 0, "hot queries lost: {run:?}");
+    let log = setup.server().stderr();
+    let expected = format!(
+        "their layout version is {}, this build's is {LAYOUT_VERSION}",
+        LAYOUT_VERSION + 1
+    );
+    assert!(log.contains(&expected), "{log}");
+    assert!(
+        log.contains("XDP program swapped in on the pinned link"),
+        "{log}"
+    );
+    let fresh = Array::<MapData, Life>::try_from(Map::Array(
+        MapData::from_pin(&life_path).expect("pinned LIFE"),
+    ))
+    .expect("an array")
+    .get(&0, 0)
+    .expect("LIFE value");
+    assert_eq!(
+        fresh.layout, LAYOUT_VERSION,
+        "the new maps replaced the old pins"
+    );
+}
