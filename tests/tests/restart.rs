@@ -10,7 +10,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aya::maps::{Array, Map, MapData};
@@ -18,7 +18,7 @@ use lbdns_common::life::{Life, LAYOUT_VERSION};
 use lbdns_tests::client::udp_exchange;
 use lbdns_tests::env::BpfFs;
 use lbdns_tests::wire::{rtype, Builder};
-use lbdns_tests::{example_zone, preflight, Server, TempDir, Topology};
+use lbdns_tests::{example_zone, preflight, Query, Server, TempDir, Tool, Topology};
 
 #[path = "support/peer.rs"]
 mod peer;
@@ -49,6 +49,10 @@ struct Setup {
 
 impl Setup {
     fn new(extra: &[&str]) -> Self {
+        Self::with(&[&example_zone()], extra)
+    }
+
+    fn with(zones: &[&Path], extra: &[&str]) -> Self {
         preflight(&["dnsperf", "dig"]).unwrap_or_else(|error| panic!("{error:#}"));
         let topo = Topology::new().expect("namespaces");
         let peer = PeerProgram::attach(&topo.client).unwrap_or_else(|error| panic!("{error:#}"));
@@ -62,7 +66,7 @@ impl Setup {
             control: dir.path().join("control.sock"),
             _dir: dir,
         };
-        setup.server = Some(setup.spawn(extra));
+        setup.server = Some(setup.spawn_with(zones, extra));
         setup
     }
 
@@ -70,6 +74,10 @@ impl Setup {
     /// new one takes its sockets and XDP over; `Server` returns once the new one's fast path
     /// serves.
     fn spawn(&self, extra: &[&str]) -> Server {
+        self.spawn_with(&[&example_zone()], extra)
+    }
+
+    fn spawn_with(&self, zones: &[&Path], extra: &[&str]) -> Server {
         let pin_dir = self.pins.path().to_str().expect("UTF-8 path").to_owned();
         let control = self.control.to_str().expect("UTF-8 path").to_owned();
         let mut args = vec![
@@ -83,13 +91,8 @@ impl Setup {
             &control,
         ];
         args.extend_from_slice(extra);
-        Server::lbdns_with(
-            &self.topo,
-            &[&example_zone()],
-            &self.topo.server_addrs(53),
-            &args,
-        )
-        .unwrap_or_else(|error| panic!("{error:#}"))
+        Server::lbdns_with(&self.topo, zones, &self.topo.server_addrs(53), &args)
+            .unwrap_or_else(|error| panic!("{error:#}"))
     }
 
     fn server(&mut self) -> &mut Server {
@@ -98,7 +101,11 @@ impl Setup {
 
     /// Starts a new daemon beside the running one, which hands over and exits.
     fn restart(&mut self, extra: &[&str]) {
-        let new = self.spawn(extra);
+        self.restart_with(&[&example_zone()], extra);
+    }
+
+    fn restart_with(&mut self, zones: &[&Path], extra: &[&str]) {
+        let new = self.spawn_with(zones, extra);
         let mut old = self.server.replace(new).expect("a server");
         old.wait_exit().unwrap_or_else(|error| panic!("{error:#}"));
     }
@@ -326,5 +333,86 @@ fn an_upgrade_across_a_layout_change_loses_no_hot_query() {
     assert_eq!(
         fresh.layout, LAYOUT_VERSION,
         "the new maps replaced the old pins"
+    );
+}
+
+/// The addresses a query for `name` A gets, sorted.
+fn addresses(setup: &Setup, name: &str) -> Vec<String> {
+    let reply = lbdns_tests::dig::query(
+        Tool::Dig,
+        &setup.topo.client,
+        setup.v4(),
+        &Query::new(name, "A"),
+    )
+    .unwrap_or_else(|error| panic!("{error:#}"));
+    let mut addresses: Vec<String> = reply.answer_rdata("A").into_iter().collect();
+    addresses.sort();
+    addresses
+}
+
+/// A drain, and the health its checks last found, carry over a restart through the state
+/// file: the new daemon's first answers are the old one's, not "every endpoint up".
+#[test]
+fn drains_and_health_carry_over_a_restart() {
+    let dir = TempDir::new("restart-state").expect("temp dir");
+    let zone = dir
+        .write(
+            "lb.example.zone",
+            "$ORIGIN lb.example.\n$TTL 60\n@ SOA ns hostmaster 1 3600 600 86400 60\n\
+             @ NS ns\nns A 198.18.0.53\n",
+        )
+        .expect("zone");
+    // .1 and .3 are checked against the daemon's own TCP port, which answers; .2 against a
+    // closed one. Checks are slow (5 s), so the new daemon answers long before its own
+    // first probe could have found .2 down again.
+    let server = "198.19.53.1";
+    let config = dir
+        .write(
+            "lbdns.toml",
+            &format!(
+                "state_file = \"{state}\"\n\
+                 [[pool]]\nname = \"www.lb.example.\"\nttl = 5\n\
+                 [pool.check]\ntype = \"tcp\"\nport = 53\ninterval = \"5s\"\ntimeout = \"1s\"\n\
+                 rise = 1\nfall = 1\n\
+                 [[pool.endpoint]]\naddress = \"198.18.60.1\"\ncheck_address = \"{server}:53\"\n\
+                 [[pool.endpoint]]\naddress = \"198.18.60.2\"\ncheck_address = \"{server}:9\"\n\
+                 [[pool.endpoint]]\naddress = \"198.18.60.3\"\ncheck_address = \"{server}:53\"\n",
+                state = dir.path().join("state.json").display()
+            ),
+        )
+        .expect("config");
+    let config = config.to_str().expect("UTF-8 path");
+    let mut setup = Setup::with(&[&zone], &["--config", config]);
+    let deadline = Instant::now() + CHANGE_TIMEOUT;
+    // Each round is one dig; bounded by the deadline.
+    while addresses(&setup, "www.lb.example") != ["198.18.60.1", "198.18.60.3"] {
+        assert!(Instant::now() < deadline, "198.18.60.2 never found down");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let bin = lbdns_tests::lbdns_bin().unwrap_or_else(|error| panic!("{error:#}"));
+    let control = setup.control.clone();
+    lbdns_tests::env::run_ok(
+        Command::new(bin)
+            .args(["drain", "198.18.60.3", "--control"])
+            .arg(&control),
+        CHANGE_TIMEOUT,
+    )
+    .unwrap_or_else(|error| panic!("{error:#}"));
+    assert_eq!(addresses(&setup, "www.lb.example"), ["198.18.60.1"]);
+
+    setup.restart_with(&[&zone], &["--config", config]);
+    assert_eq!(
+        addresses(&setup, "www.lb.example"),
+        ["198.18.60.1"],
+        "the new daemon's first answer"
+    );
+    let log = setup.server().stderr();
+    let restored = log
+        .lines()
+        .find(|line| line.contains("drains and health carried over"))
+        .unwrap_or_else(|| panic!("nothing carried over:\n{log}"));
+    assert!(
+        restored.contains("drained=1") && restored.contains("down=1"),
+        "{restored}"
     );
 }

@@ -86,3 +86,30 @@ impl Inherited {
         Some(self.tcp.swap_remove(index).1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sockets come back by type and bound address, whatever their order; a connected or
+    /// unbound one matches nothing.
+    #[test]
+    fn inherited_sockets_are_found_by_type_and_address() {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let (udp_addr, tcp_addr) = (udp.local_addr().unwrap(), tcp.local_addr().unwrap());
+        let stray = std::os::unix::net::UnixDatagram::unbound().unwrap();
+        let mut inherited = Inherited::from_fds(vec![
+            OwnedFd::from(stray),
+            OwnedFd::from(tcp),
+            OwnedFd::from(udp),
+        ]);
+        assert!(
+            inherited.take_tcp(udp_addr).is_none(),
+            "a UDP address is no listener"
+        );
+        assert_eq!(inherited.take_udp(udp_addr).len(), 1);
+        assert!(inherited.take_tcp(tcp_addr).is_some());
+        assert!(inherited.is_empty());
+    }
+}
