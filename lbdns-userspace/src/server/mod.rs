@@ -1,7 +1,7 @@
 //! The socket path: UDP and TCP listeners that hand every query to `authority::respond`.
 //! Thin by design: all DNS semantics live in `authority`, so both transports answer alike.
 
-mod fds;
+pub(crate) mod fds;
 pub mod handover;
 mod inherit;
 mod mmsg;

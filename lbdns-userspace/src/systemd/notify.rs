@@ -170,6 +170,24 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// FDSTORE=1 carries the sockets to the manager as SCM_RIGHTS, as sd_pid_notify_with_fds(3).
+    #[test]
+    fn the_fd_store_receives_the_sockets() {
+        let name = format!("lbdns-fdstore-test-{}", std::process::id());
+        let address = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+        let manager = UnixDatagram::bind_addr(&address).unwrap();
+        let sockets: Vec<OwnedFd> = (0..3)
+            .map(|_| OwnedFd::from(std::net::UdpSocket::bind("127.0.0.1:0").unwrap()))
+            .collect();
+        Notifier::to(&format!("@{name}"))
+            .unwrap()
+            .store_fds(&sockets);
+        let mut buffer = [0u8; 64];
+        let (len, fds) = crate::server::fds::recv(manager.as_fd(), &mut buffer).unwrap();
+        assert_eq!(&buffer[..len], b"FDSTORE=1\nFDNAME=sockets");
+        assert_eq!(fds.len(), 3);
+    }
+
     #[test]
     fn a_vsock_address_is_refused_and_no_socket_means_silence() {
         assert!(Notifier::to("vsock:2:1234").is_err());
