@@ -196,7 +196,17 @@ impl Restart {
         });
         let adoptable = pins
             .as_ref()
-            .and_then(|pins| pins.adoptable(settings.dns_port));
+            .and_then(|pins| pins.adoptable(settings.dns_port))
+            .filter(|adoptable| {
+                let fits = settings.sizes.agrees_with(&adoptable.config);
+                if !fits {
+                    tracing::info!(
+                        "the configured XDP map sizes differ from the pinned maps': new maps \
+                         will be filled and swapped in"
+                    );
+                }
+                fits
+            });
         let heart = Heart::start(settings.heartbeat_limit)
             .context("cannot start the XDP heartbeat thread")?;
         if let (Some(pins), Some(_)) = (&pins, adoptable) {

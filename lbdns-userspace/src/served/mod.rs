@@ -70,6 +70,8 @@ pub struct Served {
     /// Set while the fast path fills its maps with the XDP lock held: `lbdns stats` and
     /// `status` say so instead of waiting for the lock.
     xdp_starting: AtomicBool,
+    /// Set once the fast path is stopped or handed over: it is not started again.
+    xdp_given_up: AtomicBool,
     metrics: Arc<Metrics>,
     /// Where the zones and configuration come from, read again on each reload.
     config: Option<PathBuf>,
@@ -97,6 +99,7 @@ impl Served {
             checker: Mutex::new(checker),
             xdp: Mutex::new(None),
             xdp_starting: AtomicBool::new(xdp_starting),
+            xdp_given_up: AtomicBool::new(false),
             metrics,
             config,
             overrides,
@@ -205,12 +208,19 @@ impl Served {
     /// publishes on top: the maps never miss a change.
     pub fn start_xdp(
         &self,
-        fast: FastPath,
+        mut fast: FastPath,
         settings: &XdpSettings,
         pins: Option<Pins>,
         heart: Arc<Heart>,
     ) -> Result<()> {
         let mut xdp = lock(&self.xdp);
+        if self.xdp_given_up.load(Ordering::Acquire) {
+            // A new process took XDP over before this one started it: its pins are the new
+            // process's now.
+            fast.abandon();
+            self.xdp_starting.store(false, Ordering::Relaxed);
+            return Ok(());
+        }
         let started = Xdp::start(fast, settings, pins, heart, &self.catalog.load());
         self.xdp_starting.store(false, Ordering::Relaxed);
         let started = started?;
@@ -224,7 +234,10 @@ impl Served {
     /// `for_restart`, leaves it attached and pinned for the next process to adopt. Returns its
     /// last counters.
     pub fn stop_xdp(&self, for_restart: bool) -> Option<String> {
-        let xdp = lock(&self.xdp).take()?;
+        let mut guard = lock(&self.xdp);
+        self.xdp_given_up.store(true, Ordering::Release);
+        let xdp = guard.take()?;
+        drop(guard);
         let stats = xdp.stats();
         xdp.stop(for_restart);
         Some(stats)
