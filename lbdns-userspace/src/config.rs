@@ -7,6 +7,13 @@
 //! [[zone]]
 //! file = "zones/example.com.zone"   # relative to this file
 //! origin = "example.com."           # optional; defaults to the SOA owner
+//! provide_xfr = ["198.18.0.0/15 xfr-key"]   # who may transfer it (see `transfer_out`)
+//! notify = ["198.18.0.2 xfr-key"]           # told when its serial changes
+//!
+//! [[zone]]                          # a secondary zone: see `crate::secondary::config`
+//! origin = "example.net."
+//! primaries = ["192.0.2.1"]
+//! file = "example.net.zone"         # the transferred copy, kept here
 //!
 //! [tcp]
 //! idle_timeout_secs = 10
@@ -28,6 +35,11 @@
 //!
 //! [metrics]
 //! listen = "127.0.0.1:9153"   # absent: no metrics page
+//!
+//! [[key]]                     # TSIG keys (see `tsig::config`)
+//! name = "xfr-key"
+//! algorithm = "hmac-sha256"
+//! secret = "base64..."        # or secret_file = "path"
 //! ```
 
 use std::net::SocketAddr;
@@ -39,7 +51,10 @@ use toml::Spanned;
 
 use crate::authority::ServerIdentity;
 use crate::pool::{PoolEntry, Source};
+use crate::secondary::config::{SecondarySection, SecondarySpec, TimerBounds};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
+use crate::transfer_out::ZoneRules;
+use crate::tsig::{KeyEntry, KeyRing};
 use crate::xdp::{sizing::Requested, AttachMode, XdpConfig};
 use crate::zone::ZoneSpec;
 
@@ -73,6 +88,12 @@ pub struct ConfigFile {
     pub server: ServerSection,
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// Bounds on the secondary zones' SOA timers.
+    #[serde(default)]
+    pub secondary: SecondarySection,
+    /// TSIG keys, by name.
+    #[serde(default)]
+    pub key: Vec<KeyEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +101,16 @@ pub struct ConfigFile {
 pub struct ZoneEntry {
     pub file: PathBuf,
     pub origin: Option<String>,
+    /// Present: a secondary zone, transferred from these and kept in `file`.
+    pub primaries: Option<Spanned<Vec<String>>>,
+    /// The TSIG key of a secondary zone's transfers and NOTIFYs.
+    pub tsig: Option<String>,
+    /// Who may transfer the zone (see `transfer_out`).
+    #[serde(default)]
+    pub provide_xfr: Vec<Spanned<String>>,
+    /// Where NOTIFY goes when the zone's serial changes.
+    #[serde(default)]
+    pub notify: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -192,6 +223,13 @@ pub struct Settings {
     /// Where drains and health verdicts are kept across restarts: `state_file`, or
     /// `$STATE_DIRECTORY/state.json` under systemd (`StateDirectory=`); `None`: not kept.
     pub state_file: Option<PathBuf>,
+    /// The zones transferred from primaries rather than read from a file of ours.
+    pub secondaries: Vec<SecondarySpec>,
+    pub secondary_timers: TimerBounds,
+    /// The TSIG keys of `[[key]]`.
+    pub keys: KeyRing,
+    /// The zones' `provide_xfr` and `notify` lists.
+    pub transfer_rules: Vec<ZoneRules>,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -264,16 +302,55 @@ impl Settings {
             None => (ConfigFile::default(), None),
         };
         let base = config.and_then(Path::parent).unwrap_or(Path::new(""));
+        let keys = match (config, &source) {
+            (Some(path), Some(text)) => KeyRing::from_entries(file.key, path, &text.text, base)?,
+            _ => KeyRing::default(),
+        };
         let mut zones = Vec::new();
+        let mut secondaries = Vec::new();
+        let mut transfer_rules = Vec::new();
         for entry in file.zone {
-            let spec = ZoneSpec::new(base.join(&entry.file), entry.origin.as_deref()).map_err(
-                |message| ConfigError {
-                    file: config.map(Path::to_path_buf).unwrap_or_default(),
-                    line: 0,
-                    message,
-                },
-            )?;
-            zones.push(spec);
+            let file = base.join(&entry.file);
+            let at = |span: std::ops::Range<usize>, message| ConfigError {
+                file: config.map(Path::to_path_buf).unwrap_or_default(),
+                line: source.as_ref().map_or(0, |s| line_of(&s.text, span.start)),
+                message,
+            };
+            // `[[zone]]` tables keep no span of their own: these errors name the file only.
+            let whole = |message| ConfigError {
+                file: config.map(Path::to_path_buf).unwrap_or_default(),
+                line: 0,
+                message,
+            };
+            let (file, origin) = match &entry.primaries {
+                Some(primaries) => {
+                    let spec = SecondarySpec::new(
+                        entry.origin.as_deref(),
+                        primaries.get_ref(),
+                        entry.tsig.as_deref(),
+                        file,
+                    )
+                    .map_err(|message| at(primaries.span(), message))?;
+                    if let Some(key) = spec.tsig.as_ref().filter(|key| keys.get(key).is_none()) {
+                        let message = format!("zone.tsig: no [[key]] is named {key}");
+                        return Err(at(primaries.span(), message));
+                    }
+                    secondaries.push(spec.clone());
+                    (spec.file, Some(spec.origin))
+                }
+                None if entry.tsig.is_some() => {
+                    let message = "zone.tsig: only a zone with primaries has one".into();
+                    return Err(whole(message));
+                }
+                None => {
+                    let spec = ZoneSpec::new(file, entry.origin.as_deref()).map_err(whole)?;
+                    zones.push(spec.clone());
+                    (spec.file, spec.origin)
+                }
+            };
+            let rules =
+                ZoneRules::parse(file, origin, &entry.provide_xfr, &entry.notify, &keys, at)?;
+            transfer_rules.extend(rules);
         }
         zones.extend(flags.zones);
         let listen = if !flags.listen.is_empty() {
@@ -337,6 +414,7 @@ impl Settings {
             .or(file.control)
             .unwrap_or_else(|| PathBuf::from(crate::control::DEFAULT_PATH));
         let identity = server_identity(file.server, config, source.as_ref())?;
+        let secondary_timers = TimerBounds::new(&file.secondary).map_err(error)?;
         Ok(Self {
             zones,
             listen,
@@ -361,6 +439,10 @@ impl Settings {
                     .and_then(|dirs| dirs.to_str()?.split(':').next().map(PathBuf::from))
                     .map(|dir| dir.join("state.json"))
             }),
+            secondaries,
+            secondary_timers,
+            keys,
+            transfer_rules,
         })
     }
 }
@@ -440,6 +522,11 @@ fn server_identity(
             .map_err(|e| error(span, format!("server.version: {e}")))?;
     }
     Ok(built)
+}
+
+/// The 1-based line of `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    1 + text[..offset.min(text.len())].matches('\n').count()
 }
 
 /// Hex digits, in pairs, to octets; `None` for anything else.

@@ -17,6 +17,7 @@ use lbdns::health::Checker;
 use lbdns::maps::Heartbeat;
 use lbdns::metrics::{self, Metrics};
 use lbdns::privilege;
+use lbdns::secondary::{self, primaries::Primaries, Configured, Secondaries};
 use lbdns::served::{
     self, release_freed_memory, FastPathState, Heart, Loaded, Origin, ReloadFailed, Reloaded,
     Served, StateFile, Xdp,
@@ -30,7 +31,10 @@ use crate::cli::ZoneArgs;
 /// The daemon's shared parts: the served state, and what reports a reload. Shared by the
 /// signal loop, the health thread and the control socket.
 struct Daemon {
-    served: Served,
+    served: Arc<Served>,
+    /// The secondary zones' tasks and status, and what they transfer with.
+    secondaries: Arc<Secondaries>,
+    transfers: secondary::Context<Primaries>,
     /// Held for a whole reload: SIGHUP and `lbdns reload` may ask at once, and each caller
     /// must get the result of the reload it asked for.
     reloading: Mutex<()>,
@@ -61,6 +65,7 @@ impl Daemon {
             Request::Status(Format::Json) => {
                 let mut status = self.served.status_json();
                 status["xdp"] = self.served.xdp_json();
+                status["secondaries"] = secondary::status::json(&self.secondaries.status());
                 format!("{status}\n")
             }
             Request::Reload => match self.reload() {
@@ -86,6 +91,10 @@ impl Daemon {
             }
             Request::Status(Format::Text) => {
                 let mut out = self.served.status();
+                out.push_str(&secondary::status::text(
+                    &self.secondaries.status(),
+                    std::time::SystemTime::now(),
+                ));
                 match self.served.xdp_state() {
                     FastPathState::Starting => {
                         out.push_str("xdp\n  starting: its maps are being filled\n");
@@ -119,9 +128,11 @@ impl Daemon {
     fn reload(&self) -> Result<Reloaded, ReloadFailed> {
         let _one_at_a_time = lock(&self.reloading);
         self.notifier.reloading();
-        let result = self.served.replace();
-        match &result {
+        let mut result = self.served.replace(&self.secondaries.specs());
+        match &mut result {
             Ok(reloaded) => {
+                let configured = std::mem::take(&mut reloaded.secondaries);
+                self.secondaries.update(configured, &self.transfers);
                 tracing::info!(
                     zones = reloaded.zones.len(),
                     pools = reloaded.pools,
@@ -276,9 +287,13 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
         catalog,
         zones,
         pools,
+        secondaries: kept,
     } = served::load(&settings).map_err(crate::report)?;
     let metrics = Arc::new(Metrics::default());
     metrics.zones_loaded(&zones);
+    for (zone, _) in kept.iter().filter_map(|k| k.copy.as_ref()) {
+        metrics.zone_replaced(zone);
+    }
     drop(zones);
     release_freed_memory();
     // A missing privilege, a verifier rejection or a mistyped interface stops start-up before
@@ -323,8 +338,16 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
                 tracing::info!("drains and health are not kept across restarts (no --state-file)")
             }
         }
+        let served = Arc::new(served);
         let daemon = Arc::new(Daemon {
+            transfers: secondary::Context {
+                transfer: Arc::new(Primaries::default()),
+                served: served.clone(),
+                bounds: Arc::default(),
+                keys: Arc::default(),
+            },
             served,
+            secondaries: Arc::default(),
             reloading: Mutex::new(()),
             notifier,
         });
@@ -349,6 +372,7 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             &settings.listen,
             settings.tcp,
             &daemon.served.metrics().socket,
+            &daemon.secondaries,
             &mut inherited,
         )?;
         // Sockets inherited for addresses no longer listened on close here.
@@ -362,6 +386,16 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
         }
         // Under systemd, the fd store keeps the sockets across a restart (closed on a stop).
         daemon.notifier.store_fds(&serving.sockets);
+        // Each secondary zone serves its kept copy already; its task refreshes it at once.
+        daemon.secondaries.update(
+            Configured {
+                specs: settings.secondaries.clone(),
+                kept,
+                bounds: settings.secondary_timers,
+                keys: settings.keys.clone(),
+            },
+            &daemon.transfers,
+        );
         let listener = control::bind(&settings.control).with_context(|| {
             format!(
                 "cannot create the control socket {}",
@@ -404,7 +438,11 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
         // An exit for a restart (the unit's RestartKillSignal=): XDP stays attached and pinned.
         let mut restarting =
             signal(SignalKind::user_defined2()).context("cannot install SIGUSR2 handler")?;
-        tracing::info!(zones = settings.zones.len(), "lbdns serving");
+        tracing::info!(
+            zones = settings.zones.len(),
+            secondaries = settings.secondaries.len(),
+            "lbdns serving"
+        );
         // The socket path and the control socket answer: systemd may go on. Readiness comes
         // before the fast path's own status line, so it is sent before that can start.
         let xdp_state = if fast.is_some() {

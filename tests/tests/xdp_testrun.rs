@@ -9,6 +9,7 @@
 #[path = "support/peer.rs"]
 mod peer;
 mod xdp_testrun {
+    pub mod changes;
     pub mod corpus;
     pub mod fixture;
     pub mod frame;

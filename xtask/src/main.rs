@@ -64,6 +64,10 @@ enum Task {
     /// Restart lbdns serving the 1,000,000-name zone a few times under dnsperf load, as systemd
     /// restarts it, and print how many hot queries were lost (root). Not part of `test`.
     BenchRestart(bench::restart::Args),
+    /// Measure what a change costs lbdns at a million names (a health flip, a drain, a reload
+    /// of one changed name: time, map entries written, peak memory) against NSD's memory for
+    /// the same zone (root; a few minutes). Not part of `test`.
+    BenchChange(bench::change::Args),
 }
 
 fn main() -> Result<()> {
@@ -101,6 +105,10 @@ fn main() -> Result<()> {
         Task::BenchRestart(args) => {
             setup::bench_tools()?;
             bench::restart::run(args)
+        }
+        Task::BenchChange(args) => {
+            setup::bench_tools()?;
+            bench::change::run(args)
         }
     }
 }

@@ -2,6 +2,7 @@
 //! Pure and shared by every transport; the XDP maps are compiled from the same data.
 
 mod chains;
+mod changes;
 mod denial;
 mod dname;
 mod edns;
@@ -17,18 +18,24 @@ use foldhash::{HashMap, HashSet};
 use hickory_proto::rr::{LowerName, Name, RecordType};
 use std::sync::Arc;
 
+pub use changes::changed_names;
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use pools::PoolAnswers;
-pub use wire::{respond, Transport};
-pub use zone_data::{Order, Rdata, Rrset, Span, ZoneData};
+pub use wire::{respond, respond_reserving, Transport};
+pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
 
+use crate::transfer_out::Transfers;
 use crate::zone::Zone;
 
 /// Every zone served, found by the most specific origin that contains a name, and the answers
 /// of the load-balancing pools among them.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    zones: HashMap<LowerName, ZoneData>,
+    /// Each zone by apex. `None` is a zone we serve with no usable data: a secondary zone
+    /// before its first transfer, or after it expired. It answers SERVFAIL, not REFUSED, and
+    /// hides any zone above it. Each zone is its own `Arc`, so replacing one zone builds a
+    /// catalog that shares every other.
+    zones: HashMap<LowerName, Option<Arc<ZoneData>>>,
     /// The label counts of the apexes, deepest first, so finding a name's zone probes only
     /// depths where a zone exists.
     depths: Vec<u8>,
@@ -39,6 +46,8 @@ pub struct Catalog {
     /// What the server says about itself (NSID, CHAOS TXT); fixed, like the zones, until
     /// reload.
     identity: ServerIdentity,
+    /// The TSIG keys and each zone's transfer rules; fixed, like the zones, until reload.
+    transfers: Arc<Transfers>,
 }
 
 /// Two zone files claim the same apex.
@@ -50,17 +59,60 @@ impl Catalog {
     pub fn new(zones: &[Zone]) -> Result<Self, DuplicateZone> {
         let mut catalog = Self::default();
         for zone in zones {
-            let data = ZoneData::new(zone);
-            let depth = data.apex.num_labels();
-            if catalog.zones.insert(data.apex.clone(), data).is_some() {
-                return Err(DuplicateZone(zone.origin.clone()));
-            }
-            if !catalog.depths.contains(&depth) {
-                catalog.depths.push(depth);
-            }
+            catalog.insert(&zone.origin, Some(Arc::new(ZoneData::new(zone))))?;
         }
-        catalog.depths.sort_unstable_by(|a, b| b.cmp(a));
         Ok(catalog)
+    }
+
+    /// Adds zones already indexed (secondary zones), each `None` if it is served without data:
+    /// queries for it get SERVFAIL until [`Catalog::with_zone`] gives it data.
+    pub fn with_zones(
+        mut self,
+        zones: impl IntoIterator<Item = (Name, Option<Arc<ZoneData>>)>,
+    ) -> Result<Self, DuplicateZone> {
+        for (origin, data) in zones {
+            self.insert(&origin, data)?;
+        }
+        Ok(self)
+    }
+
+    fn insert(&mut self, origin: &Name, data: Option<Arc<ZoneData>>) -> Result<(), DuplicateZone> {
+        let apex = LowerName::new(origin);
+        let depth = apex.num_labels();
+        if self.zones.insert(apex, data).is_some() {
+            return Err(DuplicateZone(origin.clone()));
+        }
+        if !self.depths.contains(&depth) {
+            self.depths.push(depth);
+            self.depths.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        Ok(())
+    }
+
+    /// A catalog equal to this one but for the zone at `origin`, which holds `data` (`None`:
+    /// served without data, SERVFAIL). Every other zone is shared, not copied; the pool owners,
+    /// identity and pool answers in force are carried over. `None` if `origin` is not served.
+    pub fn with_zone(&self, origin: &Name, data: Option<Arc<ZoneData>>) -> Option<Self> {
+        let apex = LowerName::new(origin);
+        if !self.zones.contains_key(&apex) {
+            return None;
+        }
+        let mut zones = self.zones.clone();
+        zones.insert(apex, data);
+        Some(Self {
+            zones,
+            depths: self.depths.clone(),
+            pool_owners: self.pool_owners.clone(),
+            pools: ArcSwap::new(self.pools.load_full()),
+            identity: self.identity.clone(),
+            transfers: self.transfers.clone(),
+        })
+    }
+
+    /// The zone at `origin` exactly: `None` if it is not served, `Some(None)` if it is served
+    /// without data.
+    pub fn zone_at(&self, origin: &Name) -> Option<Option<&Arc<ZoneData>>> {
+        self.zones.get(&LowerName::new(origin)).map(Option::as_ref)
     }
 
     /// Makes `owners` pool names: their A and AAAA answers come from [`Catalog::set_pools`]
@@ -84,6 +136,17 @@ impl Catalog {
         &self.identity
     }
 
+    /// Gives the server these TSIG keys and zone transfer rules.
+    pub fn with_transfers(mut self, transfers: Transfers) -> Self {
+        self.transfers = Arc::new(transfers);
+        self
+    }
+
+    /// The TSIG keys and each zone's transfer rules.
+    pub fn transfers(&self) -> &Transfers {
+        &self.transfers
+    }
+
     /// Whether `name`'s A and AAAA answers come from a pool.
     pub fn is_pool_owner(&self, name: &LowerName) -> bool {
         self.pool_owners.contains(name)
@@ -92,6 +155,16 @@ impl Catalog {
     /// The zone whose apex is the closest ancestor of `name` (or `name` itself): nested zones
     /// are answered by the child.
     pub fn zone_for(&self, name: &Name) -> Option<&ZoneData> {
+        self.entry_for(name)?.as_deref()
+    }
+
+    /// Whether the zone that holds `name` is served without data: its queries get SERVFAIL.
+    pub fn is_unavailable(&self, name: &Name) -> bool {
+        matches!(self.entry_for(name), Some(None))
+    }
+
+    /// The catalog's entry for the most specific apex at or above `name`.
+    fn entry_for(&self, name: &Name) -> Option<&Option<Arc<ZoneData>>> {
         let labels = name.num_labels();
         self.depths
             .iter()
@@ -129,23 +202,43 @@ impl Catalog {
     /// XDP fast path may answer without the socket path; each comes with the RRSIGs that cover
     /// it, read from the node already in hand rather than looked up again per RRset.
     pub fn direct_address_rrsets(&self) -> impl Iterator<Item = DirectRrset<'_>> {
-        self.zones.values().flat_map(move |zone| {
+        self.zones.values().flatten().flat_map(move |zone| {
             zone.rrsets()
-                .filter(move |(name, _, rrset)| {
-                    matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
-                        && !name.is_wildcard()
-                        && !self.pool_owners.contains(name)
-                        && zone.cut_above(&rrset.name, true).is_none()
-                        && self
-                            .zone_for(&rrset.name)
-                            .is_some_and(|owner| std::ptr::eq(owner, zone))
-                })
-                .map(move |(_, node, rrset)| DirectRrset {
-                    rrset,
-                    signatures: node.signatures(rrset.rtype),
-                    secure: zone.secure,
-                })
+                .filter(move |(name, _, rrset)| self.is_direct(zone, name, rrset))
+                .map(move |(_, node, rrset)| DirectRrset::new(zone, node, rrset))
         })
+    }
+
+    /// Those of [`Catalog::direct_address_rrsets`] owned by `name`: what the fast path may
+    /// answer for that one name, found without walking the zones.
+    pub fn direct_address_rrsets_at<'c>(
+        &'c self,
+        name: &'c LowerName,
+    ) -> impl Iterator<Item = DirectRrset<'c>> + 'c {
+        let zone = self.zone_for(&Name::from(name));
+        let node = zone.and_then(|zone| Some((zone, zone.node(name)?)));
+        node.into_iter().flat_map(move |(zone, node)| {
+            node.rrsets
+                .iter()
+                .filter(move |rrset| self.is_direct(zone, name, rrset))
+                .map(move |rrset| DirectRrset::new(zone, node, rrset))
+        })
+    }
+
+    /// The rule of [`Catalog::direct_address_rrsets`] for one RRset at `name` in `zone`.
+    fn is_direct(&self, zone: &ZoneData, name: &LowerName, rrset: &Rrset) -> bool {
+        matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
+            && !name.is_wildcard()
+            && !self.pool_owners.contains(name)
+            && zone.cut_above(&rrset.name, true).is_none()
+            && self
+                .zone_for(&rrset.name)
+                .is_some_and(|owner| std::ptr::eq(owner, zone))
+    }
+
+    /// Every pool owner, whose A and AAAA answers come from the pools.
+    pub fn pool_owners(&self) -> impl Iterator<Item = &LowerName> {
+        self.pool_owners.iter()
     }
 }
 
@@ -161,13 +254,23 @@ pub struct DirectRrset<'c> {
     pub secure: bool,
 }
 
-impl DirectRrset<'_> {
+impl<'c> DirectRrset<'c> {
+    fn new(zone: &ZoneData, node: &'c Node, rrset: &'c Rrset) -> Self {
+        Self {
+            rrset,
+            signatures: node.signatures(rrset.rtype),
+            secure: zone.secure,
+        }
+    }
+
     /// The RRSIGs a DO=1 answer with this RRset carries, as `respond` sends them.
     pub fn answer_signatures(&self) -> Option<&Rrset> {
         self.signatures.filter(|_| self.secure)
     }
 }
 
+#[cfg(test)]
+mod changes_tests;
 #[cfg(test)]
 mod dname_tests;
 #[cfg(test)]

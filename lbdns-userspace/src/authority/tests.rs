@@ -501,3 +501,23 @@ fn pool_owners_leave_the_direct_zone_rrsets_for_xdp() {
         ["pool-only.example.test. AAAA", "www.example.test. A"]
     );
 }
+
+#[test]
+fn rfc1035_4_1_1_a_zone_served_without_data_fails_and_hides_its_parent() {
+    let catalog = Catalog::new(&[Zone::parse(PARENT, Path::new("parent"), None).unwrap()])
+        .unwrap()
+        .with_zones([(Name::from_ascii("child.example.test.").unwrap(), None)])
+        .unwrap();
+    for name in ["child.example.test.", "host.child.example.test."] {
+        let reply = ask(&catalog, name, RecordType::A);
+        assert_eq!(
+            reply.metadata.response_code,
+            ResponseCode::ServFail,
+            "{name}"
+        );
+    }
+    let reply = ask(&catalog, "www.example.test.", RecordType::A);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    let reply = ask(&catalog, "www.elsewhere.test.", RecordType::A);
+    assert_eq!(reply.metadata.response_code, ResponseCode::Refused);
+}

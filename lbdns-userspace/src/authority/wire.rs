@@ -37,6 +37,17 @@ const TC: u16 = 0x0200;
 /// Answers one query. `None` means send nothing: the packet is a response, or too short to
 /// carry an ID to answer to.
 pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
+    respond_reserving(catalog, query, transport, 0)
+}
+
+/// [`respond`], keeping `reserve` octets of the size limit free for what the caller appends
+/// (a TSIG record).
+pub fn respond_reserving(
+    catalog: &Catalog,
+    query: &[u8],
+    transport: Transport,
+    reserve: usize,
+) -> Option<Vec<u8>> {
     let ParsedQuery {
         head,
         question,
@@ -52,7 +63,7 @@ pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<
         question,
         edns,
         options: ReplyOptions::default(),
-        limit: size_limit(transport, edns),
+        limit: size_limit(transport, edns).saturating_sub(reserve),
     };
     // RFC 6891 §6.1.3: a version the server does not implement gets BADVERS, its options unread.
     if edns.is_some_and(|e| e.version > 0) {
@@ -90,7 +101,15 @@ pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<
         _ => None,
     };
     let Some(resolution) = resolution else {
-        return Some(reply.error(ResponseCode::Refused));
+        // A zone we serve but hold no data for (a secondary not yet transferred, or expired)
+        // fails the query, as NSD and Knot do; a name in no zone of ours is refused.
+        let unavailable =
+            question.query_class() == DNSClass::IN && catalog.is_unavailable(question.name());
+        return Some(reply.error(if unavailable {
+            ResponseCode::ServFail
+        } else {
+            ResponseCode::Refused
+        }));
     };
     Some(reply.encode(&resolution))
 }

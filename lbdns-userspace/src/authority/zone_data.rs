@@ -10,7 +10,7 @@ use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use foldhash::{fast::RandomState, HashMap};
+use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
 use hickory_proto::rr::rdata::SOA;
@@ -237,7 +237,7 @@ impl Node {
     }
 
     /// A delegation point: NS records anywhere but the apex.
-    fn has_ns(&self) -> bool {
+    pub fn has_ns(&self) -> bool {
         self.get(RecordType::NS).is_some()
     }
 }
@@ -268,22 +268,47 @@ impl ZoneData {
         let apex = LowerName::new(&zone.origin);
         // First which records each owner has, then each node at its final size: growing nodes
         // record by record leaves freed fragments all over the heap that are never returned.
-        let mut owners: HashMap<LowerName, Vec<usize>> = HashMap::default();
+        // Owners are numbered in the order the file first names them (each empty non-terminal
+        // just before its first descendant), so two loads of nearly the same file list their
+        // names in nearly the same order, which is what lets `changes` compare them in step.
+        let hasher = RandomState::default();
+        let mut numbered: HashTable<u32> = HashTable::new();
+        let mut names: Vec<LowerName> = Vec::new();
+        let mut owned: Vec<Vec<usize>> = Vec::new();
+        let mut number = |name: LowerName, names: &mut Vec<LowerName>, owned: &mut Vec<_>| {
+            let hash = hasher.hash_one(&name);
+            let found = numbered.find(hash, |&at| names[at as usize] == name);
+            match found {
+                Some(&at) => at as usize,
+                None => {
+                    let at = u32::try_from(names.len()).expect("fewer than 2^32 names in a zone");
+                    numbered.insert_unique(hash, at, |&at| hasher.hash_one(&names[at as usize]));
+                    names.push(name);
+                    owned.push(Vec::new());
+                    at as usize
+                }
+            }
+        };
         for (index, source) in zone.records.iter().enumerate() {
             let owner = LowerName::new(&source.record.name);
             // Make every ancestor up to the apex exist, so empty non-terminals answer NODATA.
+            let mut ancestors = Vec::new();
             let mut ancestor = owner.base_name();
             while apex.zone_of(&ancestor) && ancestor != apex {
-                owners.entry(ancestor.clone()).or_default();
+                ancestors.push(ancestor.clone());
                 ancestor = ancestor.base_name();
             }
-            owners.entry(owner).or_default().push(index);
+            for ancestor in ancestors.into_iter().rev() {
+                number(ancestor, &mut names, &mut owned);
+            }
+            let at = number(owner, &mut names, &mut owned);
+            owned[at].push(index);
         }
-        let (names, nodes): (Vec<LowerName>, Vec<Node>) = owners
+        drop(numbered);
+        let nodes: Vec<Node> = owned
             .into_iter()
-            .map(|(owner, records)| (owner, Node::build(&zone.records, &records)))
-            .unzip();
-        let hasher = RandomState::default();
+            .map(|records| Node::build(&zone.records, &records))
+            .collect();
         let mut index = HashTable::with_capacity(names.len());
         for (position, name) in names.iter().enumerate() {
             if nodes[position].only_nsec3() {
@@ -321,10 +346,20 @@ impl ZoneData {
     }
 
     pub fn node(&self, name: &LowerName) -> Option<&Node> {
+        Some(&self.nodes[self.position(name)?])
+    }
+
+    /// Where `name` is in [`ZoneData::names`], if it exists for lookups.
+    pub fn position(&self, name: &LowerName) -> Option<usize> {
         let position = self.index.find(self.hasher.hash_one(name), |&at| {
             self.names[at as usize] == *name
         })?;
-        Some(&self.nodes[*position as usize])
+        Some(*position as usize)
+    }
+
+    /// The label counts at which delegations exist, ascending.
+    pub fn cut_depths(&self) -> &[u8] {
+        &self.cut_depths
     }
 
     pub fn soa(&self) -> &Rrset {

@@ -3,12 +3,12 @@
 //! [`compile`]: super::compile
 
 use hickory_proto::{
-    rr::{Name, RecordType},
+    rr::{LowerName, Name, RecordType},
     serialize::binary::BinEncoder,
 };
 
-use super::{AddrType, HotRrset, Rrsigs};
-use crate::authority::{Catalog, Rdata, Rrset};
+use super::{AddrType, HotRrset, RrsetId, Rrsigs};
+use crate::authority::{Catalog, DirectRrset, Rdata, Rrset};
 
 /// Every RRset of [`Catalog::direct_address_rrsets`] and every non-empty pool answer now in
 /// force, sorted by type and name so the same catalog always gives the same list. Each carries
@@ -19,41 +19,95 @@ use crate::authority::{Catalog, Rdata, Rrset};
 /// ([`Catalog::is_signed`]) so its DO=1 queries go to the socket path.
 pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
     let pools = catalog.pools();
-    let zone = catalog.direct_address_rrsets().map(|direct| {
-        let rrsigs = direct.answer_signatures().and_then(rrsigs);
-        (direct.rrset, direct.signatures.is_some(), rrsigs)
-    });
+    let zone = catalog.direct_address_rrsets().map(zone_rrset);
     let pooled = pools
         .rrsets()
-        .map(|rrset| (rrset, catalog.is_signed(&rrset.name, rrset.rtype), None));
-    let mut rrsets: Vec<HotRrset> = zone
-        .chain(pooled)
-        .filter_map(|(rrset, signed, rrsigs)| {
-            let qtype = match rrset.rtype {
-                RecordType::A => AddrType::A,
-                RecordType::AAAA => AddrType::Aaaa,
-                _ => return None,
-            };
-            Some(HotRrset {
-                name: lowercase_wire(&rrset.name),
-                qtype,
-                ttl: rrset.ttl,
-                addrs: rrset
-                    .rdatas
-                    .iter()
-                    .filter_map(|rdata| rdata.ip_addr())
-                    .collect(),
-                schedule: rrset.order.schedule.to_vec(),
-                cap: rrset.order.cap.map(|cap| cap as usize),
-                signed,
-                rrsigs,
-            })
-        })
-        .collect();
+        .filter_map(|rrset| pool_rrset(catalog, rrset));
+    let mut rrsets: Vec<HotRrset> = zone.chain(pooled).filter_map(hot).collect();
     // Unstable is enough: two entries compare equal only if they are the same RRset twice,
     // which `compile` rejects whatever their order.
     rrsets.sort_unstable_by(|a, b| (a.qtype, &a.name).cmp(&(b.qtype, &b.name)));
     rrsets
+}
+
+/// The hot RRsets of a few names, and every RRset the maps could hold for them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HotPart {
+    /// What [`hot_rrsets`] gives for these names, in its order.
+    pub rrsets: Vec<HotRrset>,
+    /// The A and AAAA RRset of each name: those not in `rrsets` must not be in the maps.
+    pub ids: Vec<RrsetId>,
+}
+
+/// [`hot_rrsets`] restricted to `names`, found by lookups rather than by walking the catalog:
+/// what a change of those names (a pool's health, a zone's changed name) publishes.
+pub fn hot_rrsets_at<'n>(
+    catalog: &Catalog,
+    names: impl IntoIterator<Item = &'n LowerName>,
+) -> HotPart {
+    let pools = catalog.pools();
+    let mut part = HotPart::default();
+    for name in names {
+        let wire = lowercase_wire(&Name::from(name));
+        for qtype in [AddrType::A, AddrType::Aaaa] {
+            part.ids.push(RrsetId {
+                qtype,
+                name: wire.clone(),
+            });
+        }
+        let zone = catalog.direct_address_rrsets_at(name).map(zone_rrset);
+        let pooled = [RecordType::A, RecordType::AAAA]
+            .into_iter()
+            .filter(|_| catalog.is_pool_owner(name))
+            .filter_map(|rtype| pools.get(name, rtype))
+            .filter_map(|rrset| pool_rrset(catalog, rrset));
+        part.rrsets.extend(zone.chain(pooled).filter_map(hot));
+    }
+    part.rrsets
+        .sort_unstable_by(|a, b| (a.qtype, &a.name).cmp(&(b.qtype, &b.name)));
+    part.ids.sort_unstable();
+    part.ids.dedup();
+    part
+}
+
+/// A zone RRset the fast path answers: whether an RRSIG covers it, and the RRSIGs a DO=1
+/// answer sends with it.
+fn zone_rrset(direct: DirectRrset<'_>) -> (&Rrset, bool, Option<Rrsigs>) {
+    let rrsigs = direct.answer_signatures().and_then(rrsigs);
+    (direct.rrset, direct.signatures.is_some(), rrsigs)
+}
+
+/// A pool's answer: never sent with RRSIGs, signed if an RRSIG at its owner covers its type.
+/// None in a zone served without data, which answers SERVFAIL like the rest of its zone.
+fn pool_rrset<'r>(
+    catalog: &Catalog,
+    rrset: &'r Rrset,
+) -> Option<(&'r Rrset, bool, Option<Rrsigs>)> {
+    catalog.zone_for(&rrset.name)?;
+    Some((rrset, catalog.is_signed(&rrset.name, rrset.rtype), None))
+}
+
+/// The hot RRset of an A or AAAA RRset.
+fn hot((rrset, signed, rrsigs): (&Rrset, bool, Option<Rrsigs>)) -> Option<HotRrset> {
+    let qtype = match rrset.rtype {
+        RecordType::A => AddrType::A,
+        RecordType::AAAA => AddrType::Aaaa,
+        _ => return None,
+    };
+    Some(HotRrset {
+        name: lowercase_wire(&rrset.name),
+        qtype,
+        ttl: rrset.ttl,
+        addrs: rrset
+            .rdatas
+            .iter()
+            .filter_map(|rdata| rdata.ip_addr())
+            .collect(),
+        schedule: rrset.order.schedule.to_vec(),
+        cap: rrset.order.cap.map(|cap| cap as usize),
+        signed,
+        rrsigs,
+    })
 }
 
 /// The RRSIG RRset in the form the fast path stores; `None` if any RDATA cannot be encoded.

@@ -11,7 +11,7 @@ mod hot;
 
 use std::net::IpAddr;
 
-pub use hot::hot_rrsets;
+pub use hot::{hot_rrsets, hot_rrsets_at, HotPart};
 use lbdns_common::edns::Nsid;
 
 use crate::authority::ServerIdentity;

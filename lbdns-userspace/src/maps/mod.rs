@@ -27,7 +27,7 @@ use crate::compile::{Answer, MapImage, RrsetId};
 pub use life::Heartbeat;
 use mapped::MappedArray;
 use names::NameTable;
-use plan::{plan, Capacity, Live, Published, State, Step};
+use plan::{plan, Capacity, Live, Published, Scope, State, Step};
 pub use plan::{Fill, Usage};
 
 /// Why the maps could not be written.
@@ -267,7 +267,26 @@ impl MapWriter {
     /// hold a mix of the old and new image, each RRset whole, and a later publish carries on
     /// from there.
     pub fn publish(&mut self, image: &MapImage) -> Result<PublishReport, MapError> {
-        let plan = plan(&self.state, image, self)?;
+        self.publish_scoped(image, Scope::Whole)
+    }
+
+    /// Makes the maps hold `image` for the RRsets it has, and none of `removed`, leaving every
+    /// other published RRset as it is: a change costs the RRsets it touches, not the maps'
+    /// size. Same order and failure rules as [`MapWriter::publish`].
+    pub fn publish_part(
+        &mut self,
+        image: &MapImage,
+        removed: &[RrsetId],
+    ) -> Result<PublishReport, MapError> {
+        self.publish_scoped(image, Scope::Part { removed })
+    }
+
+    fn publish_scoped(
+        &mut self,
+        image: &MapImage,
+        scope: Scope<'_>,
+    ) -> Result<PublishReport, MapError> {
+        let plan = plan(&self.state, image, scope, self)?;
         let mut report = PublishReport {
             unchanged: plan.unchanged,
             ..PublishReport::default()

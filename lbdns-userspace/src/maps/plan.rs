@@ -593,17 +593,33 @@ impl State {
     }
 }
 
-/// The steps that turn the maps described by `state` and `published` into `image`: removals,
-/// then one write per new or changed RRset, with a grace period whenever a write needs a slot,
-/// id or record and only retiring ones are left. So a publish needs one free slot, not one per
-/// RRset it changes; each batch of as many RRsets as there are free slots costs a grace period.
-/// Fails, before any step, if the image does not fit.
+/// What a publish's image stands for, and so which published RRsets it removes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// The image is all the maps must hold: every published RRset it lacks is removed, found
+    /// by walking the name table when some are missing.
+    Whole,
+    /// The image holds the new state of some RRsets only (a health change, a changed name):
+    /// `removed` are those of them that must go, and every other published RRset stays as it
+    /// is. Nothing outside the image and `removed` is read.
+    Part {
+        /// RRsets to remove if they are published.
+        removed: &'a [RrsetId],
+    },
+}
+
+/// The steps that turn the maps described by `state` and `published` into `image` within
+/// `scope`: removals, then one write per new or changed RRset, with a grace period whenever a
+/// write needs a slot, id or record and only retiring ones are left. So a publish needs one free
+/// slot, not one per RRset it changes; each batch of as many RRsets as there are free slots
+/// costs a grace period. Fails, before any step, if the image does not fit.
 pub fn plan<'a>(
     state: &State,
     image: &'a MapImage,
+    scope: Scope<'a>,
     published: &impl Published,
 ) -> Result<Plan<'a>, Full> {
-    if image.rrsets.len() > state.names as usize {
+    if scope == Scope::Whole && image.rrsets.len() > state.names as usize {
         return Err(Full::Names);
     }
     let mut next = state.numbering.clone();
@@ -632,19 +648,22 @@ pub fn plan<'a>(
         }
     }
 
-    // Every published RRset of the image was found: if that is all of them, none is to be
-    // removed, and a publish that keeps its names (a health change) reads no other.
-    let mut removed = Vec::new();
-    if found.count < state.published {
-        published.for_each(|rrset, live| {
-            if !found.contains(rrset.qtype, live.id) {
-                removed.push((rrset.clone(), live));
+    let removed = match scope {
+        Scope::Whole => unlisted(state, &found, published),
+        Scope::Part { removed } => {
+            let removed: Vec<(RrsetId, Live)> = removed
+                .iter()
+                .filter_map(|rrset| Some((rrset.clone(), published.find(rrset)?)))
+                .collect();
+            let added = writes.iter().filter(|write| write.3.is_none()).count();
+            if (state.published as usize + added).saturating_sub(removed.len())
+                > state.names as usize
+            {
+                return Err(Full::Names);
             }
-        });
-        // The maps' order depends on the hash seed; plans should not.
-        removed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    }
-    debug_assert_eq!(found.count + removed.len() as u32, state.published);
+            removed
+        }
+    };
     for (rrset, gone) in removed {
         push(
             &mut next,
@@ -674,6 +693,24 @@ pub fn plan<'a>(
         steps,
         unchanged: image.rrsets.len() - writes.len(),
     })
+}
+
+/// The published RRsets that a whole image lacks. Every published RRset of the image was found:
+/// if that is all of them, none is to be removed, and a publish that keeps its names reads no
+/// other.
+fn unlisted(state: &State, found: &Found, published: &impl Published) -> Vec<(RrsetId, Live)> {
+    let mut removed = Vec::new();
+    if found.count < state.published {
+        published.for_each(|rrset, live| {
+            if !found.contains(rrset.qtype, live.id) {
+                removed.push((rrset.clone(), live));
+            }
+        });
+        // The maps' order depends on the hash seed; plans should not.
+        removed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    }
+    debug_assert_eq!(found.count + removed.len() as u32, state.published);
+    removed
 }
 
 /// The ids of the published RRsets that the image has, one bit per id of each family.

@@ -65,6 +65,29 @@ impl Metrics {
         *lock(&self.zones) = zones::loaded(zones, SystemTime::now());
     }
 
+    /// A reload put `zones` into service now; the secondary zones `carried` keep their data,
+    /// and their gauges with it.
+    pub fn zones_reloaded(&self, zones: &[Zone], carried: &[hickory_proto::rr::Name]) {
+        let carried: Vec<String> = carried.iter().map(|name| name.to_ascii()).collect();
+        let mut served = lock(&self.zones);
+        served.retain(|z| carried.contains(&z.zone));
+        served.extend(zones::loaded(zones, SystemTime::now()));
+    }
+
+    /// One zone went into service now (a transfer), in place of any it replaced.
+    pub fn zone_replaced(&self, zone: &Zone) {
+        let mut served = lock(&self.zones);
+        let fresh = zones::loaded(std::slice::from_ref(zone), SystemTime::now());
+        served.retain(|z| z.zone != fresh[0].zone);
+        served.extend(fresh);
+    }
+
+    /// The zone at `origin` is served without data (an expired secondary): no gauges for it.
+    pub fn zone_withdrawn(&self, origin: &hickory_proto::rr::Name) {
+        let apex = origin.to_ascii();
+        lock(&self.zones).retain(|z| z.zone != apex);
+    }
+
     /// A reload failed: the zones served stay as they were.
     pub fn zones_failed(&self) {
         zones::failed(&mut lock(&self.zones));

@@ -187,6 +187,34 @@ pub enum Placement {
     Signed { zone: Name },
 }
 
+impl Placement {
+    /// Why a pool may not own `owner` placed here; `None` if it may.
+    pub fn refusal(&self, owner: &Name) -> Option<String> {
+        Some(match self {
+            Self::Authoritative => return None,
+            Self::Outside => format!("{owner} is not inside any served zone"),
+            Self::Cname => {
+                format!("{owner} has a CNAME, which cannot coexist with the pool's addresses")
+            }
+            Self::Delegated { cut } => {
+                format!(
+                    "{owner} is at or below the delegation at {cut}, so its answers are not ours"
+                )
+            }
+            Self::Redirected { dname } => format!(
+                "{owner} is below the DNAME at {dname}, which redirects every name under it \
+                 (RFC 6672 §3.3), so the pool would never be asked"
+            ),
+            Self::Signed { zone } => format!(
+                "{owner} is in the signed zone {zone}: lbdns does not sign online, so the \
+                 pool's answers would carry no valid RRSIG and validating resolvers would \
+                 reject them; serve the pool from an unsigned zone (delegated from the \
+                 signed one without DS)"
+            ),
+        })
+    }
+}
+
 /// The served zones as validation needs them.
 pub trait Zones {
     fn placement(&self, owner: &Name) -> Placement;
@@ -263,52 +291,8 @@ fn validate_pool(
     let name_span = entry.name.span();
     let owner = parse_owner(entry.name.get_ref())
         .map_err(|m| source.error(name_span.clone(), "pool.name", m))?;
-    match zones.placement(&owner) {
-        Placement::Authoritative => {}
-        Placement::Outside => {
-            return Err(source.error(
-                name_span,
-                "pool.name",
-                format!("{owner} is not inside any served zone"),
-            ))
-        }
-        Placement::Cname => {
-            return Err(source.error(
-                name_span,
-                "pool.name",
-                format!("{owner} has a CNAME, which cannot coexist with the pool's addresses"),
-            ))
-        }
-        Placement::Delegated { cut } => {
-            return Err(source.error(
-                name_span,
-                "pool.name",
-                format!(
-                    "{owner} is at or below the delegation at {cut}, so its answers are not ours"
-                ),
-            ))
-        }
-        Placement::Redirected { dname } => {
-            return Err(source.error(
-                name_span,
-                "pool.name",
-                format!(
-                    "{owner} is below the DNAME at {dname}, which redirects every name under it                      (RFC 6672 §3.3), so the pool would never be asked"
-                ),
-            ))
-        }
-        Placement::Signed { zone } => {
-            return Err(source.error(
-                name_span,
-                "pool.name",
-                format!(
-                    "{owner} is in the signed zone {zone}: lbdns does not sign online, so the \
-                     pool's answers would carry no valid RRSIG and validating resolvers would \
-                     reject them; serve the pool from an unsigned zone (delegated from the \
-                     signed one without DS)"
-                ),
-            ))
-        }
+    if let Some(refusal) = zones.placement(&owner).refusal(&owner) {
+        return Err(source.error(name_span, "pool.name", refusal));
     }
     let ttl = match &entry.ttl {
         Some(ttl) if *ttl.get_ref() > MAX_TTL => {

@@ -2,10 +2,15 @@
 //! zone, the catalog with its pool owners and identity, and the pools checked against it.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use crate::authority::{Catalog, DuplicateZone};
+use hickory_proto::rr::Name;
+
+use crate::authority::{Catalog, DuplicateZone, ZoneData};
 use crate::config::{ConfigError, Overrides, Settings};
 use crate::pool::{self, PoolConfigError, PoolSet};
+use crate::secondary::kept::Kept;
+use crate::transfer_out::Transfers;
 use crate::zone::{self, Zone, ZoneErrors};
 
 use super::answers::answers;
@@ -41,18 +46,24 @@ impl LoadError {
 }
 
 /// What one load produced: the catalog both paths answer from, the zones it was built from
-/// (for the metrics and `check`, then dropped) and the pools in their configured state.
+/// (for the metrics and `check`, then dropped), the pools in their configured state, and the
+/// secondary zones read from their kept copies (not those carried over).
 #[derive(Debug)]
 pub struct Loaded {
     pub catalog: Catalog,
     pub zones: Vec<Zone>,
     pub pools: PoolSet,
+    pub secondaries: Vec<Kept>,
 }
+
+/// Secondary zones whose data is carried over from the catalog in force (a reload where
+/// their configuration did not change), rather than read again from the kept copy.
+pub type Carried = Vec<(Name, Option<Arc<ZoneData>>)>;
 
 /// Combines the configuration file and the flags (whose zones come on top of the file's).
 pub fn settings(config: Option<&Path>, overrides: Overrides) -> Result<Settings, LoadError> {
     let settings = Settings::new(config, overrides)?;
-    if settings.zones.is_empty() {
+    if settings.zones.is_empty() && settings.secondaries.is_empty() {
         return Err(LoadError::NoZones);
     }
     Ok(settings)
@@ -63,9 +74,25 @@ const MAX_EXPIRY_WARNINGS: usize = 10;
 
 /// Loads every zone, builds the catalog, and checks the pools against it; logs zone warnings.
 /// The pool answers are set in the catalog, so it answers as soon as it is put in service.
+/// Secondary zones come from their kept copies, served unless missing or expired.
 pub fn load(settings: &Settings) -> Result<Loaded, LoadError> {
+    load_carrying(settings, Carried::new())
+}
+
+/// [`load`], with the secondary zones in `carried` taken as they are instead of read again.
+pub fn load_carrying(settings: &Settings, carried: Carried) -> Result<Loaded, LoadError> {
     let zones = zone::load_all(&settings.zones).map_err(LoadError::Zones)?;
-    for warning in zones.iter().flat_map(|z| &z.warnings) {
+    let started = std::time::SystemTime::now();
+    let secondaries: Vec<Kept> = settings
+        .secondaries
+        .iter()
+        .filter(|spec| !carried.iter().any(|(origin, _)| *origin == spec.origin))
+        .map(|spec| Kept::read(spec, &settings.secondary_timers, started))
+        .collect();
+    let kept = secondaries
+        .iter()
+        .filter_map(|kept| kept.copy.as_ref().map(|(zone, _)| zone));
+    for warning in zones.iter().chain(kept.clone()).flat_map(|z| &z.warnings) {
         tracing::warn!("{warning}");
     }
     let now = std::time::SystemTime::now()
@@ -73,7 +100,7 @@ pub fn load(settings: &Settings) -> Result<Loaded, LoadError> {
         .map_or(0, |d| d.as_secs());
     let window = settings.expiry_warning.as_secs();
     // A zone near expiry has a signature on every RRset: name a few, count the rest.
-    for zone in &zones {
+    for zone in zones.iter().chain(kept) {
         let expiring = zone::dnssec::expiring(zone, now, window);
         for warning in expiring.iter().take(MAX_EXPIRY_WARNINGS) {
             tracing::warn!("{warning}");
@@ -86,19 +113,34 @@ pub fn load(settings: &Settings) -> Result<Loaded, LoadError> {
             );
         }
     }
-    let catalog = Catalog::new(&zones)?;
+    let catalog = Catalog::new(&zones)?
+        .with_zones(secondaries.iter().map(|kept| {
+            let data = kept
+                .copy
+                .as_ref()
+                .map(|(zone, _)| Arc::new(ZoneData::new(zone)));
+            (kept.spec.origin.clone(), data)
+        }))?
+        .with_zones(carried)?;
     let pools = match &settings.source {
         Some(text) => pool::validate(&settings.pools, text.source(), &CatalogZones(&catalog))?,
         None => Vec::new(),
     };
     let catalog = catalog
         .with_pool_owners(pools.iter().map(|p| p.owner.clone()))
-        .with_identity(settings.identity.clone());
+        .with_identity(settings.identity.clone())
+        .with_transfers(Transfers::new(
+            settings.keys.clone(),
+            &settings.transfer_rules,
+            &settings.zones,
+            &zones,
+        ));
     let pools = PoolSet::new(pools);
     catalog.set_pools(answers(&pools));
     Ok(Loaded {
         catalog,
         zones,
         pools,
+        secondaries,
     })
 }

@@ -10,7 +10,9 @@
 //! - a health verdict: [`Served::health_changed`] → `PoolSet::set_health` → `apply`;
 //! - a drain or undrain: [`Served::set_drained`] → `PoolSet::set_drained` → `apply`;
 //! - a zone set replaced (SIGHUP, `lbdns reload`): [`Served::replace`] → [`load`], health and
-//!   drains carried over, then published to the maps before the socket path swaps.
+//!   drains carried over, then published to the maps before the socket path swaps;
+//! - one zone replaced (a transfer): [`Served::replace_zone`] → `Catalog::with_zone` (the
+//!   other zones shared), pool owners checked, then published like a reload.
 //!
 //! The daemon (`serve.rs`) owns the threads and signals that call these; `load` is also what
 //! `lbdns check` runs.
@@ -23,30 +25,35 @@ mod owners;
 mod publish;
 mod reload;
 mod state_file;
+mod zone;
 
 pub use answers::answers;
 pub use heartbeat::Heart;
-pub use load::{load, settings, LoadError, Loaded};
+pub use load::{load, load_carrying, settings, Carried, LoadError, Loaded};
 pub use memory::release_freed_memory;
 pub use owners::CatalogZones;
 pub use publish::{Origin, Xdp};
 pub use reload::{ReloadFailed, Reloaded};
 pub use state_file::{Persisted, StateFile};
+pub use zone::ZoneRefused;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use anyhow::Result;
 use arc_swap::ArcSwap;
+use hickory_proto::rr::LowerName;
 use serde_json::{json, Value};
 
-use crate::authority::Catalog;
+use crate::authority::{self, Catalog};
 use crate::config::{Overrides, XdpSettings};
 use crate::health::{Checker, HealthChange};
+use crate::maps::PublishReport;
 use crate::metrics::{self, Metrics};
-use crate::pool::{self, PoolSet, UnknownEndpoint};
+use crate::pool::{self, PoolId, PoolSet, UnknownEndpoint};
 use crate::xdp::{FastPath, Pins};
 
 /// Where the fast path stands, for `lbdns stats` and `status`.
@@ -61,8 +68,11 @@ pub enum FastPathState {
 }
 
 /// Everything that changes while the daemon runs, shared by the signal loop, the health
-/// thread and the control socket. Lock order: `pools`, then `checker`, then `xdp`.
+/// thread and the control socket. Lock order: `changing`, `pools`, `checker`, `xdp`.
 pub struct Served {
+    /// Held by whatever replaces zones (a reload, a transfer), so each builds on the catalog
+    /// its predecessor put in force.
+    changing: Mutex<()>,
     catalog: Arc<ArcSwap<Catalog>>,
     pools: Mutex<PoolSet>,
     checker: Mutex<Checker>,
@@ -94,6 +104,7 @@ impl Served {
         overrides: Overrides,
     ) -> Self {
         Self {
+            changing: Mutex::new(()),
             catalog: Arc::new(ArcSwap::from_pointee(catalog)),
             pools: Mutex::new(pools),
             checker: Mutex::new(checker),
@@ -131,7 +142,8 @@ impl Served {
                     down = saved.down.len(),
                     "drains and health carried over from the last process"
                 );
-                self.apply(&pools);
+                let every: Vec<PoolId> = (0..pools.pools().len()).collect();
+                self.apply(&pools, &every);
             }
         }
         self.state_file = Some(file);
@@ -159,8 +171,9 @@ impl Served {
     /// A health verdict: the pools that hold its target answer anew on both paths.
     pub fn health_changed(&self, change: &HealthChange) {
         let mut pools = lock(&self.pools);
-        if !pools.set_health(&change.target, change.up).is_empty() {
-            self.apply(&pools);
+        let changed = pools.set_health(&change.target, change.up);
+        if !changed.is_empty() {
+            self.apply(&pools, &changed);
         }
         self.save(&pools);
     }
@@ -170,28 +183,52 @@ impl Served {
         let mut pools = lock(&self.pools);
         let changed = pools.set_drained(address, drain)?;
         if !changed.is_empty() {
-            self.apply(&pools);
+            self.apply(&pools, &changed);
             self.save(&pools);
         }
         Ok(changed.len())
     }
 
     /// Recomputes the pool answers from `pools` and applies them to both paths: the socket
-    /// path at once, the XDP maps next (only changed answer sets are rewritten). If the maps
-    /// cannot be written, XDP is detached, so the socket path (always right) answers alone.
-    fn apply(&self, pools: &PoolSet) {
+    /// path at once (the catalog's pool answers swapped, its zones untouched), then the XDP
+    /// maps, where only the answer sets of the `changed` pools' owners are compiled, compared
+    /// and, if they differ, rewritten. The pools lock is held throughout, so two changes reach
+    /// the maps in the order they were made; the work under it is the few pools' answers. If
+    /// the maps cannot be written, XDP is detached, so the socket path (always right) answers
+    /// alone.
+    fn apply(&self, pools: &PoolSet, changed: &[PoolId]) {
+        let started = Instant::now();
         let catalog = self.catalog.load();
         catalog.set_pools(answers(pools));
-        self.publish(&catalog);
+        let owners: Vec<LowerName> = changed
+            .iter()
+            .map(|&id| LowerName::new(&pools.pools()[id].owner))
+            .collect();
+        self.publish_with(|xdp| xdp.publish_names(&catalog, &owners));
+        tracing::info!(
+            pools = changed.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "pool change published to both paths"
+        );
     }
 
-    /// Makes the XDP maps answer what `catalog` answers, if the fast path runs.
-    fn publish(&self, catalog: &Catalog) {
+    /// Makes the XDP maps, which answer what `old` answers, answer what `new` does: only the
+    /// names whose answers differ are compiled and compared ([`authority::changed_names`]),
+    /// unless the change reaches beyond them, when every hot RRset is.
+    fn publish_change(&self, old: &Catalog, new: &Catalog) {
+        self.publish_with(|xdp| match authority::changed_names(old, new) {
+            Some(names) => xdp.publish_names(new, &names),
+            None => xdp.publish(new),
+        });
+    }
+
+    /// Runs one publish to the XDP maps, if the fast path runs; detaches it if that fails.
+    fn publish_with(&self, publish: impl FnOnce(&mut Xdp) -> Result<PublishReport>) {
         let mut xdp = lock(&self.xdp);
         if let Some(fast) = xdp.as_mut() {
-            match fast.publish(catalog) {
+            match publish(fast) {
                 // A publish that outgrew the maps swapped in new ones, counters too.
-                Ok(()) => self
+                Ok(_) => self
                     .metrics
                     .xdp_started(fast.fast.counter_map(), fast.writer.fill()),
                 Err(error) => {

@@ -14,6 +14,11 @@ pub struct CatalogZones<'a>(pub &'a Catalog);
 impl Zones for CatalogZones<'_> {
     fn placement(&self, owner: &Name) -> Placement {
         let Some(zone) = self.0.zone_for(owner) else {
+            // A zone served without data yet: its pool owners are checked when its data
+            // arrives (`Served::replace_zone`).
+            if self.0.is_unavailable(owner) {
+                return Placement::Authoritative;
+            }
             return Placement::Outside;
         };
         if let Some((cut, _)) = zone.cut_above(owner, true) {

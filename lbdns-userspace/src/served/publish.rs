@@ -6,10 +6,15 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
+use std::time::Instant;
+
+use hickory_proto::rr::LowerName;
+
 use crate::authority::Catalog;
-use crate::compile::MapImage;
+use crate::compile::{Compiled, MapImage, RrsetId};
 use crate::config::XdpSettings;
-use crate::maps::{MapError, MapWriter};
+use crate::maps::plan::Scope;
+use crate::maps::{MapError, MapWriter, PublishReport};
 use crate::xdp::sizing::{self, Need, Requested};
 use crate::xdp::{Adoptable, FastPath, Pins, XdpConfig};
 use crate::{compile, ebpf_object};
@@ -87,6 +92,11 @@ impl Xdp {
         })
     }
 
+    /// The loaded program, for the suites that run it on frames between publishes.
+    pub fn fast_path(&self) -> &FastPath {
+        &self.fast
+    }
+
     /// The program and its map writer apart, for the suites that run the program on frames
     /// and write synthetic images after the daemon's own publish.
     pub fn into_parts(self) -> (FastPath, MapWriter) {
@@ -139,12 +149,58 @@ impl Xdp {
         Ok(())
     }
 
-    /// Makes the maps answer exactly what `catalog` answers directly. When the image outgrows
-    /// the maps, builds larger ones, fills them, and swaps them in with their program on every
-    /// interface, never detaching (`xdp::FastPath::replace`).
-    pub fn publish(&mut self, catalog: &Catalog) -> Result<()> {
+    /// Makes the maps answer exactly what `catalog` answers directly: every hot RRset
+    /// compiled, and each compared with what the maps hold. What start-up does, and a change
+    /// that cannot be narrowed down to names. When the image outgrows the maps, builds larger
+    /// ones, fills them, and swaps them in with their program on every interface, never
+    /// detaching (`xdp::FastPath::replace`).
+    pub fn publish(&mut self, catalog: &Catalog) -> Result<PublishReport> {
+        let started = Instant::now();
         let compiled = compile::compile(&compile::hot_rrsets(catalog))
             .context("cannot compile the zones for XDP")?;
+        let report = self.write(catalog, &compiled, Scope::Whole)?;
+        self.publish_nsid(catalog)?;
+        log(&report, started, "whole");
+        Ok(report)
+    }
+
+    /// Makes the maps answer what `catalog` answers directly at `names`, and leaves every
+    /// other name as it is: a health change, a drain or a changed name costs the RRsets of
+    /// the names it touches, whatever the zones' size.
+    pub fn publish_names<'n>(
+        &mut self,
+        catalog: &Catalog,
+        names: impl IntoIterator<Item = &'n LowerName>,
+    ) -> Result<PublishReport> {
+        let started = Instant::now();
+        let part = compile::hot_rrsets_at(catalog, names);
+        let compiled =
+            compile::compile(&part.rrsets).context("cannot compile the changed names for XDP")?;
+        let removed: Vec<RrsetId> = part
+            .ids
+            .into_iter()
+            .filter(|id| {
+                compiled
+                    .image
+                    .rrsets
+                    .binary_search_by(|(other, _)| other.cmp(id))
+                    .is_err()
+            })
+            .collect();
+        let report = self.write(catalog, &compiled, Scope::Part { removed: &removed })?;
+        self.publish_nsid(catalog)?;
+        log(&report, started, "part");
+        Ok(report)
+    }
+
+    /// Writes a compiled image within `scope`, saying which maps were too small if it did not
+    /// fit.
+    fn write(
+        &mut self,
+        catalog: &Catalog,
+        compiled: &Compiled,
+        scope: Scope<'_>,
+    ) -> Result<PublishReport> {
         for skipped in &compiled.skipped {
             tracing::info!(rrset = ?skipped.id, reason = ?skipped.reason, "left to the socket path");
         }
@@ -154,39 +210,46 @@ impl Xdp {
                 "RRSIGs larger than the XDP signature store: DO=1 queries left to the socket path"
             );
         }
-        match self.writer.publish(&compiled.image) {
-            Ok(report) => tracing::debug!(
-                written = report.written,
-                removed = report.removed,
-                unchanged = report.unchanged,
-                grace_period = report.waited,
-                "XDP maps published"
-            ),
+        let written = match scope {
+            Scope::Whole => self.writer.publish(&compiled.image),
+            Scope::Part { removed } => self.writer.publish_part(&compiled.image, removed),
+        };
+        match written {
+            Ok(report) => Ok(report),
             Err(error @ (MapError::Full(_) | MapError::NameTableFull)) => {
-                let need = Need::of(&compiled.image);
-                let outgrown = sizing::outgrown(self.fast.config(), &need);
+                let outgrown =
+                    sizing::outgrown(self.fast.config(), &need(catalog, compiled, scope));
                 if self.growth.is_none() {
                     return Err(anyhow::Error::new(error)
                         .context(format!("the XDP maps are too small: {outgrown}")));
                 }
                 tracing::info!("the XDP maps are too small ({outgrown}): building larger ones");
-                self.grow(&compiled.image, &need)?;
+                // Larger maps must hold every hot RRset, not only the part this publish wrote.
+                let whole = match scope {
+                    Scope::Whole => None,
+                    Scope::Part { .. } => Some(
+                        compile::compile(&compile::hot_rrsets(catalog))
+                            .context("cannot compile the zones for XDP")?,
+                    ),
+                };
+                let image = whole.as_ref().map_or(&compiled.image, |whole| &whole.image);
+                self.grow(image, &Need::of(image))
             }
-            Err(error) => {
-                return Err(anyhow::Error::new(error).context("cannot write the XDP maps"))
-            }
+            Err(error) => Err(anyhow::Error::new(error).context("cannot write the XDP maps")),
         }
+    }
+
+    fn publish_nsid(&self, catalog: &Catalog) -> Result<()> {
         self.writer
             .publish_nsid(compile::nsid(catalog.identity()).as_ref())
-            .context("cannot write the XDP program's NSID")?;
-        Ok(())
+            .context("cannot write the XDP program's NSID")
     }
 
     /// Loads the program again with maps large enough for `need` (with the usual headroom,
     /// never smaller than now), fills them with `image`, and swaps it in for the running one,
     /// or attaches it if none runs yet. The running program answers from the old maps until
     /// the swap; a failure leaves it serving them.
-    fn grow(&mut self, image: &MapImage, need: &Need) -> Result<()> {
+    fn grow(&mut self, image: &MapImage, need: &Need) -> Result<PublishReport> {
         let growth = self.growth.as_ref().expect("checked by the caller");
         let current = *self.fast.config();
         let wanted = sizing::sized(need, &Requested::default(), current.dns_port);
@@ -206,7 +269,7 @@ impl Xdp {
             .join()
             .map_err(|_| anyhow::anyhow!("the XDP loading thread panicked"))??;
         let mut larger = Self::new(fast)?;
-        larger
+        let report = larger
             .writer
             .publish(image)
             .context("cannot fill the larger XDP maps")?;
@@ -234,7 +297,7 @@ impl Xdp {
         );
         self.fast = larger.fast;
         self.writer = larger.writer;
-        Ok(())
+        Ok(report)
     }
 
     /// Stops beating, and detaches and unpins the program; or, `for_restart`, leaves it
@@ -286,4 +349,29 @@ impl Xdp {
         });
         json!({ "state": "running", "counters": counters, "ns_per_packet": ns_per_packet })
     }
+}
+
+/// What the maps must hold for `catalog`, of which `compiled` is the whole image or a part: a
+/// part that did not fit is measured against every hot RRset, as a restart would size them.
+fn need(catalog: &Catalog, compiled: &Compiled, scope: Scope<'_>) -> Need {
+    match scope {
+        Scope::Whole => Need::of(&compiled.image),
+        Scope::Part { .. } => compile::compile(&compile::hot_rrsets(catalog)).map_or_else(
+            |_| Need::of(&compiled.image),
+            |whole| Need::of(&whole.image),
+        ),
+    }
+}
+
+/// One line per publish, with what it wrote: how a change's cost shows in the log.
+fn log(report: &PublishReport, started: Instant, scope: &'static str) {
+    tracing::info!(
+        scope,
+        written = report.written,
+        removed = report.removed,
+        unchanged = report.unchanged,
+        grace_period = report.waited,
+        seconds = started.elapsed().as_secs_f64(),
+        "XDP maps published"
+    );
 }

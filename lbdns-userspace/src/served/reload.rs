@@ -3,16 +3,26 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Instant;
 
-use crate::metrics;
+use crate::secondary::config::SecondarySpec;
+use crate::secondary::Configured;
+use crate::{metrics, notify, transfer_out};
 
-use super::{answers, load, lock, release_freed_memory, settings, LoadError, Served};
+use super::{
+    answers, load_carrying, lock, release_freed_memory, settings, Carried, LoadError, Served,
+};
 
-/// What a reload put into service, as `lbdns reload` prints it.
+/// What a reload put into service, as `lbdns reload` prints it, and the secondary zones the
+/// daemon must now run.
 #[derive(Debug)]
 pub struct Reloaded {
     pub zones: Vec<metrics::zones::ZoneLoad>,
     pub pools: usize,
+    /// The secondary zones now configured, for `Secondaries::update`: those read from their
+    /// kept copies (new, or configured differently) need a task started afresh; the others
+    /// keep their task, data and state.
+    pub secondaries: Configured,
 }
 
 impl fmt::Display for Reloaded {
@@ -23,6 +33,9 @@ impl fmt::Display for Reloaded {
             self.zones.len(),
             self.pools
         )?;
+        if !self.secondaries.specs.is_empty() {
+            writeln!(f, "{} secondary zone(s)", self.secondaries.specs.len())?;
+        }
         for zone in &self.zones {
             writeln!(
                 f,
@@ -40,12 +53,27 @@ impl fmt::Display for Reloaded {
 pub struct ReloadFailed(#[source] pub LoadError);
 
 impl Served {
-    /// Loads zones and pools again and swaps them in; health and drains carry over. On any
+    /// Loads zones and pools again and swaps them in; health and drains carry over. The
+    /// secondary zones configured exactly as one of `running` keep the data they serve now
+    /// (and their task keeps its state); the others are read from their kept copies. On any
     /// error both paths keep serving what they had.
-    pub fn replace(&self) -> Result<Reloaded, ReloadFailed> {
-        let loaded = settings(self.config.as_deref(), self.overrides.clone())
-            .and_then(|settings| load(&settings));
-        let loaded = match loaded {
+    pub fn replace(&self, running: &[SecondarySpec]) -> Result<Reloaded, ReloadFailed> {
+        let _changing = lock(&self.changing);
+        let loaded = settings(self.config.as_deref(), self.overrides.clone()).and_then(|now| {
+            let catalog = self.catalog.load();
+            let carried: Carried = now
+                .secondaries
+                .iter()
+                .filter(|spec| running.contains(spec))
+                .filter_map(|spec| {
+                    let data = catalog.zone_at(&spec.origin)?.cloned();
+                    Some((spec.origin.clone(), data))
+                })
+                .collect();
+            let loaded = load_carrying(&now, carried)?;
+            Ok((loaded, now))
+        });
+        let (loaded, now) = match loaded {
             Ok(loaded) => loaded,
             Err(error) => {
                 self.metrics.zones_failed();
@@ -53,10 +81,25 @@ impl Served {
             }
         };
         let (fresh, zones, mut fresh_pools) = (loaded.catalog, loaded.zones, loaded.pools);
-        self.metrics.zones_loaded(&zones);
+        let carried: Vec<_> = now
+            .secondaries
+            .iter()
+            .filter(|spec| !loaded.secondaries.iter().any(|k| k.spec == **spec))
+            .map(|spec| spec.origin.clone())
+            .collect();
+        self.metrics.zones_reloaded(&zones, &carried);
+        for (zone, _) in loaded.secondaries.iter().filter_map(|k| k.copy.as_ref()) {
+            self.metrics.zone_replaced(zone);
+        }
         let reloaded = Reloaded {
             zones: metrics::zones::loaded(&zones, std::time::SystemTime::now()),
             pools: fresh_pools.pools().len(),
+            secondaries: Configured {
+                specs: now.secondaries,
+                kept: loaded.secondaries,
+                bounds: now.secondary_timers,
+                keys: now.keys,
+            },
         };
         drop(zones);
         let mut pools = lock(&self.pools);
@@ -70,10 +113,20 @@ impl Served {
             let _ = fresh_pools.set_drained(address, true);
         }
         fresh.set_pools(answers(&fresh_pools));
+        let started = Instant::now();
         // XDP first: it serves the new data before the socket path does, never after.
-        self.publish(&fresh);
+        self.publish_change(&self.catalog.load(), &fresh);
         let previous = self.catalog.swap(Arc::new(fresh));
+        // RFC 1996: secondaries of the zones whose serial changed hear of it now; the change
+        // is kept for IXFR (RFC 1995).
+        let current = self.catalog.load();
+        transfer_out::record_differences(&previous, &current);
+        notify::out::spawn(notify::out::changed(Some(&previous), &current));
         *pools = fresh_pools;
+        tracing::info!(
+            seconds = started.elapsed().as_secs_f64(),
+            "reload published to both paths"
+        );
         // Queries still holding the old catalog keep it alive; trim once it is gone here.
         drop(previous);
         release_freed_memory();

@@ -1,15 +1,17 @@
-//! The socket path: UDP and TCP listeners that hand every query to `authority::respond`.
-//! Thin by design: all DNS semantics live in `authority`, so both transports answer alike.
+//! The socket path: UDP and TCP listeners that hand every query to `authority::respond`, and
+//! every NOTIFY to the secondary zones (`secondary::notify`). Thin by design: all DNS
+//! semantics live there, so both transports answer alike.
 
 pub(crate) mod fds;
 pub mod handover;
 mod inherit;
 mod mmsg;
 mod pktinfo;
+mod signed;
 mod tcp;
 mod udp;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,8 +20,9 @@ use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use tokio::task::JoinSet;
 
-use crate::authority::Catalog;
+use crate::authority::{Catalog, Transport};
 use crate::metrics::socket::SocketMetrics;
+use crate::secondary::{notify, Secondaries};
 
 pub use fds::send as send_fds;
 pub use inherit::Inherited;
@@ -41,7 +44,8 @@ pub struct Listening {
 
 /// Binds every listen address (UDP and TCP), or takes the socket `inherited` has for it, and
 /// starts serving: UDP on threads that live as long as the process, TCP on tasks of the
-/// current tokio runtime. Every query and reply is counted in `counted`.
+/// current tokio runtime. Every query and reply is counted in `counted`. NOTIFYs go to
+/// `secondaries`.
 ///
 /// Binding happens before this returns, so a busy port or missing privilege is reported at
 /// start-up rather than from a background task.
@@ -50,6 +54,7 @@ pub fn start(
     listen: &[SocketAddr],
     tcp: TcpLimits,
     counted: &SocketMetrics,
+    secondaries: &Arc<Secondaries>,
     inherited: &mut Inherited,
 ) -> Result<Listening> {
     let mut tasks = JoinSet::new();
@@ -81,12 +86,19 @@ pub fn start(
             udp::spawn(
                 socket,
                 catalog.clone(),
+                secondaries.clone(),
                 counted.udp_thread(),
                 readers.clone(),
             )
             .context("cannot start a UDP worker thread")?;
         }
-        tasks.spawn(tcp::serve(listener, catalog.clone(), tcp, counted.tcp()));
+        tasks.spawn(tcp::serve(
+            listener,
+            catalog.clone(),
+            secondaries.clone(),
+            tcp,
+            counted.tcp(),
+        ));
         tracing::info!(%addr, inherited = reused, "listening on UDP and TCP");
     }
     Ok(Listening {
@@ -101,6 +113,21 @@ fn dup(socket: &impl AsFd) -> Result<OwnedFd> {
         .as_fd()
         .try_clone_to_owned()
         .context("cannot duplicate a socket descriptor")
+}
+
+/// The reply to one message from `peer`: a NOTIFY is the secondary zones' to answer, every
+/// other message the authority's.
+fn reply(
+    catalog: &Catalog,
+    secondaries: &Secondaries,
+    message: &[u8],
+    peer: IpAddr,
+    transport: Transport,
+) -> Option<Vec<u8>> {
+    if notify::is_notify(message) {
+        return notify::answer(secondaries, catalog, message, peer);
+    }
+    signed::answer(catalog, message, transport)
 }
 
 /// A socket2 socket for `addr` with the options both transports want (and the metrics page).

@@ -10,8 +10,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use super::SharedCatalog;
-use crate::authority::{respond, Transport};
+use crate::authority::{Catalog, Transport};
 use crate::metrics::socket::PathCounters;
+use crate::secondary::Secondaries;
+use crate::{transfer_out, tsig};
 
 /// Limits that keep one client from holding the server's TCP capacity.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +41,7 @@ pub fn adopt(listener: std::net::TcpListener) -> std::io::Result<TcpListener> {
 pub async fn serve(
     listener: TcpListener,
     catalog: SharedCatalog,
+    secondaries: Arc<Secondaries>,
     limits: TcpLimits,
     counted: Arc<PathCounters>,
 ) {
@@ -58,10 +61,12 @@ pub async fn serve(
             continue;
         };
         let catalog = catalog.clone();
+        let secondaries = secondaries.clone();
         let counted = counted.clone();
         tokio::spawn(async move {
             let idle = limits.idle_timeout;
-            if let Err(error) = connection(stream, &catalog, idle, peer, &counted).await {
+            let served = (&catalog, &*secondaries);
+            if let Err(error) = connection(stream, served, idle, peer, &counted).await {
                 tracing::debug!(%peer, %error, "TCP connection ended");
             }
             drop(slot);
@@ -73,7 +78,7 @@ pub async fn serve(
 /// frame that cannot be a DNS message. Counts them in `counted` as from `peer`.
 async fn connection(
     mut stream: TcpStream,
-    catalog: &SharedCatalog,
+    (catalog, secondaries): (&SharedCatalog, &Secondaries),
     idle: Duration,
     peer: SocketAddr,
     counted: &PathCounters,
@@ -99,14 +104,65 @@ async fn connection(
         };
         let received = Instant::now();
         counted.query(&peer, &query);
-        let Some(reply) = respond(&catalog.load(), &query, Transport::Tcp) else {
+        if transfer_out::is_transfer(&query) {
+            // The catalog as it is now, for the whole transfer, even if a reload lands.
+            let current = catalog.load_full();
+            transfer(&mut stream, &current, &query, peer, idle, counted).await?;
+            continue;
+        }
+        let reply = super::reply(
+            &catalog.load(),
+            secondaries,
+            &query,
+            peer.ip(),
+            Transport::Tcp,
+        );
+        let Some(reply) = reply else {
             continue;
         };
         counted.response(&reply);
-        let mut frame = Vec::with_capacity(reply.len() + 2);
-        frame.extend_from_slice(&(reply.len() as u16).to_be_bytes());
-        frame.extend_from_slice(&reply);
-        stream.write_all(&frame).await?;
+        write_message(&mut stream, &reply).await?;
         counted.latency(received.elapsed(), 1);
     }
+}
+
+/// Sends the answer to a zone transfer request (`transfer_out`), message by message, and
+/// logs what went out. A client that takes no message for `idle` loses the connection, so
+/// it cannot hold an old catalog alive.
+async fn transfer(
+    stream: &mut TcpStream,
+    catalog: &Catalog,
+    query: &[u8],
+    peer: SocketAddr,
+    idle: Duration,
+    counted: &PathCounters,
+) -> std::io::Result<()> {
+    let Some(mut transfer) = transfer_out::answer(catalog, query, peer.ip(), tsig::now()) else {
+        return Ok(());
+    };
+    let mut messages = 0usize;
+    while let Some(message) = transfer.next_message(tsig::now()) {
+        if messages == 0 {
+            counted.response(&message);
+        }
+        tokio::time::timeout(idle, write_message(stream, &message))
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "transfer stalled"))??;
+        messages += 1;
+    }
+    if let Some(summary) = &transfer.summary {
+        tracing::info!(
+            "{summary}: {messages} message(s), {} record(s)",
+            transfer.records()
+        );
+    }
+    Ok(())
+}
+
+/// Writes one message with its two-octet length.
+async fn write_message(stream: &mut TcpStream, message: &[u8]) -> std::io::Result<()> {
+    let mut frame = Vec::with_capacity(message.len() + 2);
+    frame.extend_from_slice(&(message.len() as u16).to_be_bytes());
+    frame.extend_from_slice(message);
+    stream.write_all(&frame).await
 }

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use super::mmsg::{RecvBatch, Reply, SendBatch, BATCH};
 use super::pktinfo;
 use super::SharedCatalog;
-use crate::authority::{respond, Transport};
+use crate::authority::Transport;
 use crate::metrics::socket::PathCounters;
+use crate::secondary::Secondaries;
 
 /// Kernel send buffer, so that a burst of replies is not dropped. The kernel caps it at
 /// net.core.wmem_max; this asks, it does not insist.
@@ -99,19 +100,26 @@ fn force_recv_buffer(socket: &socket2::Socket) -> io::Result<()> {
 pub fn spawn(
     socket: UdpSocket,
     catalog: SharedCatalog,
+    secondaries: Arc<Secondaries>,
     counted: Arc<PathCounters>,
     readers: Arc<Readers>,
 ) -> io::Result<()> {
     let name = format!("udp {}", socket.local_addr()?);
     readers.reading.fetch_add(1, Ordering::AcqRel);
     thread::Builder::new().name(name).spawn(move || {
-        serve(&socket, &catalog, &counted, &readers.stop);
+        serve(&socket, &catalog, &secondaries, &counted, &readers.stop);
         readers.reading.fetch_sub(1, Ordering::AcqRel);
     })?;
     Ok(())
 }
 
-fn serve(socket: &UdpSocket, catalog: &SharedCatalog, counted: &PathCounters, stop: &AtomicBool) {
+fn serve(
+    socket: &UdpSocket,
+    catalog: &SharedCatalog,
+    secondaries: &Secondaries,
+    counted: &PathCounters,
+    stop: &AtomicBool,
+) {
     let mut batch = RecvBatch::default();
     let mut sender = SendBatch::default();
     let mut replies = Vec::with_capacity(BATCH);
@@ -142,7 +150,9 @@ fn serve(socket: &UdpSocket, catalog: &SharedCatalog, counted: &PathCounters, st
                 continue;
             }
             counted.query(&datagram.peer, datagram.data);
-            if let Some(data) = respond(&catalog, datagram.data, Transport::Udp) {
+            let peer = datagram.peer.ip();
+            let reply = super::reply(&catalog, secondaries, datagram.data, peer, Transport::Udp);
+            if let Some(data) = reply {
                 counted.response(&data);
                 replies.push(Reply {
                     data,

@@ -32,28 +32,37 @@ pub struct LexError {
     pub kind: ZoneErrorKind,
 }
 
-/// Returns the entries of `text` in order, and the errors of those that could not be read.
-/// Blank and comment-only lines produce none. After an error the lexer skips to the end of
-/// the entry (past the closing parenthesis if one was open), so one typo is one error.
-pub fn entries(text: &str) -> (Vec<Entry>, Vec<LexError>) {
+/// The entries of `text` in order, each read as it is asked for, or the error of one that
+/// could not be read. Blank and comment-only lines produce none. After an error the lexer
+/// skips to the end of the entry (past the closing parenthesis if one was open), so one typo
+/// is one error. Lazy, so that a file of millions of entries never holds their tokens all at
+/// once.
+pub fn read(text: &str) -> impl Iterator<Item = Result<Entry, LexError>> + '_ {
     let mut lexer = Lexer {
         chars: text.chars().peekable(),
         line: 1,
         open_at: None,
     };
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    loop {
-        match lexer.entry() {
-            Ok(Some(entry)) => out.push(entry),
-            Ok(None) => break,
-            Err(error) => {
-                errors.push(error);
-                lexer.recover();
-            }
+    std::iter::from_fn(move || match lexer.entry() {
+        Ok(entry) => entry.map(Ok),
+        Err(error) => {
+            lexer.recover();
+            Some(Err(error))
+        }
+    })
+}
+
+/// [`read`] collected: the entries, and the errors apart.
+#[cfg(test)]
+pub fn entries(text: &str) -> (Vec<Entry>, Vec<LexError>) {
+    let (mut entries, mut errors) = (Vec::new(), Vec::new());
+    for entry in read(text) {
+        match entry {
+            Ok(entry) => entries.push(entry),
+            Err(error) => errors.push(error),
         }
     }
-    (out, errors)
+    (entries, errors)
 }
 
 struct Lexer<'a> {

@@ -6,9 +6,10 @@
 pub mod dnssec;
 mod error;
 mod lexer;
-mod name;
+pub(crate) mod name;
 mod rdata;
 mod rtype;
+pub mod write;
 
 pub use error::{ZoneError, ZoneErrorKind, ZoneErrors, MAX_REPORTED};
 
@@ -66,6 +67,17 @@ impl Zone {
         reader.read_text(text, path, origin.clone(), 0);
         validate(reader.records, path, origin.as_ref(), reader.errors)
     }
+
+    /// Validates records that did not come from a master file (a zone transfer) by exactly
+    /// the rules a file is held to. `source` stands for the file in errors and warnings; each
+    /// record's `line` is its place there (a transfer's records count from 1 in the stream).
+    pub fn from_records(
+        records: Vec<SourceRecord>,
+        source: &Path,
+        origin: &Name,
+    ) -> Result<Zone, ZoneErrors> {
+        validate(records, source, Some(origin), ZoneErrors::new(source))
+    }
 }
 
 /// State carried across entries and into `$INCLUDE`d files.
@@ -98,15 +110,17 @@ impl Reader {
             line,
             kind,
         };
-        let (entries, lex_errors) = lexer::entries(text);
-        // Lexical errors are merged in by line so that the report stays in file order.
-        let mut lex_errors = lex_errors.into_iter().peekable();
         let mut origin = origin.or_else(|| self.initial_origin.clone());
-        for entry in entries {
+        // Entries and lexical errors come in file order, one at a time.
+        for entry in lexer::read(text) {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    self.errors.push(at(e.line, e.kind));
+                    continue;
+                }
+            };
             let line = entry.line;
-            while let Some(e) = lex_errors.next_if(|e| e.line < line) {
-                self.errors.push(at(e.line, e.kind));
-            }
             let first = &entry.tokens[0];
             if !entry.inherits_owner && !first.quoted && first.text.starts_with('$') {
                 if let Err(e) = self.directive(path, &entry, &mut origin, depth) {
@@ -122,9 +136,6 @@ impl Reader {
                     Err(kind) => self.errors.push(at(line, kind)),
                 }
             }
-        }
-        for e in lex_errors {
-            self.errors.push(at(e.line, e.kind));
         }
     }
 

@@ -143,16 +143,6 @@ pub const DIVERGENCES: &[Divergence] = &[
         },
     },
     Divergence {
-        name: "notify-not-implemented",
-        reason: "lbdns does not implement NOTIFY (RFC 1996) and answers opcode 4 with NOTIMP, \
-                 the RFC 1035 s4.1.1 code for an unsupported kind of query; NSD implements \
-                 NOTIFY and refuses it from a sender not listed in allow-notify.",
-        reconcile: |case, l, n| {
-            let notify = (case.flags >> 11) & 0xf == 4;
-            rcode_only(notify, l, n, NOTIMP, REFUSED)
-        },
-    },
-    Divergence {
         name: "axfr-over-udp-refused",
         reason: "RFC 5936 s4.2 leaves AXFR over UDP undefined. lbdns provides no zone \
                  transfers and refuses AXFR on any transport (RFC 1035 s4.1.1, REFUSED for \

@@ -60,7 +60,8 @@ use exchange::ask;
 use fastpath::{FastPathWatch, HotNames};
 use reply::{Echo, Outcome};
 use servers::{
-    start_nsd, start_under_test, zone_paths, Mode, Running, IDENTITY, LBDNS_PORT, NSD_PORT,
+    start_lbdns_secondary, start_nsd, start_nsd_primary, start_under_test, zone_paths, Mode,
+    Running, IDENTITY, LBDNS_PORT, NSD_PORT,
 };
 
 /// Bound on the whole corpus run, so a wedged server cannot hang the suite.
@@ -93,6 +94,28 @@ fn queries_agree(mode: Mode) -> Result<()> {
     let topo = Topology::new()?;
     let nsd = start_nsd(&topo, NSD_PORT, &zones, None)?;
     let lbdns = start_under_test(&topo, &zones, None, mode)?;
+    run_corpus(&topo, &cases, &zones, lbdns, nsd, mode)
+}
+
+#[test]
+fn secondary_zones_from_nsd_agree_with_nsd() -> Result<()> {
+    secondary_agrees(Mode::Sockets)
+}
+
+#[test]
+fn secondary_zones_from_nsd_with_native_xdp_agree_with_nsd() -> Result<()> {
+    secondary_agrees(Mode::Xdp)
+}
+
+/// lbdns as NSD's secondary (AXFR signed with TSIG, NOTIFY signed): the zones it received
+/// answer the corpus as NSD answers from its files.
+fn secondary_agrees(mode: Mode) -> Result<()> {
+    preflight(&["nsd", "kdig"])?;
+    let cases = load_corpus()?;
+    let zones = zone_paths();
+    let topo = Topology::new()?;
+    let nsd = start_nsd_primary(&topo, NSD_PORT, &zones)?;
+    let lbdns = start_lbdns_secondary(&topo, &zones, mode)?;
     run_corpus(&topo, &cases, &zones, lbdns, nsd, mode)
 }
 

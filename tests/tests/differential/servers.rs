@@ -5,8 +5,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use std::thread;
+use std::time::{Duration, Instant};
+
 use anyhow::{bail, Result};
-use lbdns_tests::{workspace_root, Server, TempDir, Topology};
+use lbdns_tests::{workspace_root, Query, Server, TempDir, Topology};
 
 use crate::peer::PeerProgram;
 
@@ -76,6 +79,32 @@ pub fn start_nsd(
     zones: &[(String, PathBuf)],
     identity: Option<&Identity>,
 ) -> Result<Running> {
+    nsd_with(topo, port, zones, identity, None)
+}
+
+/// The TSIG key (name, base64 secret) of the secondary mode's transfers and NOTIFYs.
+pub const XFR_KEY: (&str, &str) = (
+    "xfr-key",
+    "ZGlmZmVyZW50aWFsLXNlY29uZGFyeS1rZXktMTIzNDU2Nzg=",
+);
+
+/// [`start_nsd`] as lbdns's hidden primary: every zone transferable by lbdns's address with
+/// [`XFR_KEY`] (`provide-xfr`), and lbdns told of every change (`notify`, signed).
+pub fn start_nsd_primary(
+    topo: &Topology,
+    port: u16,
+    zones: &[(String, PathBuf)],
+) -> Result<Running> {
+    nsd_with(topo, port, zones, None, Some(topo.server_v4.to_string()))
+}
+
+fn nsd_with(
+    topo: &Topology,
+    port: u16,
+    zones: &[(String, PathBuf)],
+    identity: Option<&Identity>,
+    secondary: Option<String>,
+) -> Result<Running> {
     let dir = TempDir::new("differential-nsd")?;
     let d = dir.path().display();
     let mut conf = [
@@ -109,12 +138,25 @@ pub fn start_nsd(
         let _ = writeln!(conf, "  ip-address: {}@{port}", addr.ip());
     }
     conf.push_str("remote-control:\n  control-enable: no\n");
+    let (key, secret) = XFR_KEY;
+    if secondary.is_some() {
+        let _ = writeln!(
+            conf,
+            "key:\n  name: \"{key}\"\n  algorithm: hmac-sha256\n  secret: \"{secret}\""
+        );
+    }
     for (origin, path) in zones {
         let _ = write!(
             conf,
             "zone:\n  name: \"{origin}\"\n  zonefile: \"{}\"\n",
             path.display()
         );
+        if let Some(address) = &secondary {
+            let _ = writeln!(
+                conf,
+                "  provide-xfr: {address} {key}\n  notify: {address}@{LBDNS_PORT} {key}"
+            );
+        }
     }
     let conf_path = dir.write("nsd.conf", &conf)?;
     let mut cmd = topo.server.command("nsd");
@@ -167,6 +209,60 @@ pub fn start_under_test(
         Ok("lbdns") | Err(_) => start_lbdns(topo, zones, identity, mode),
         Ok(other) => bail!("LBDNS_TEST_SERVER={other}: expected `lbdns` or `nsd`"),
     }
+}
+
+/// lbdns on [`LBDNS_PORT`] as the secondary of every zone in `zones`, transferred with TSIG
+/// ([`XFR_KEY`]) from NSD on [`NSD_PORT`] of the same addresses (see [`start_nsd_primary`]);
+/// returns once every zone is served (its SOA answered NOERROR: SERVFAIL until the transfer).
+pub fn start_lbdns_secondary(
+    topo: &Topology,
+    zones: &[(String, PathBuf)],
+    mode: Mode,
+) -> Result<Running> {
+    let dir = TempDir::new("differential-secondary")?;
+    let (key, secret) = XFR_KEY;
+    let primary = topo.server_v4_addr(NSD_PORT);
+    let mut config =
+        format!("[[key]]\nname = \"{key}\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{secret}\"\n");
+    for (origin, _) in zones {
+        let _ = write!(
+            config,
+            "\n[[zone]]\norigin = \"{origin}.\"\nprimaries = [\"{primary}\"]\n\
+             tsig = \"{key}\"\nfile = \"{origin}.zone\"\n"
+        );
+    }
+    let config = dir.write("lbdns.toml", &config)?.display().to_string();
+    let peer = match mode {
+        Mode::Sockets => None,
+        Mode::Xdp => Some(PeerProgram::attach(&topo.client)?),
+    };
+    let mut args = vec!["--config", config.as_str()];
+    if mode == Mode::Xdp {
+        args.extend(["--xdp", Topology::SERVER_IF, "--xdp-mode", "native"]);
+    }
+    let server = Server::lbdns_with(topo, &[], &topo.server_addrs(LBDNS_PORT), &args)?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for (origin, _) in zones {
+        // Bounded by the deadline; each round waits for one kdig and 50 ms.
+        loop {
+            let reply = topo.kdig(topo.server_v4_addr(LBDNS_PORT), &Query::new(origin, "SOA"))?;
+            if reply.rcode == "NOERROR" {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{origin} not transferred within 30 s; lbdns:\n{}",
+                    server.stderr()
+                );
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Ok(Running {
+        server,
+        _dir: Some(dir),
+        _peer: peer,
+    })
 }
 
 /// lbdns on [`LBDNS_PORT`]; in [`Mode::Xdp`] with `--xdp veth-srv --xdp-mode native`, after the

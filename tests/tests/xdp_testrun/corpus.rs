@@ -598,6 +598,20 @@ fn pass_reasons(rng: &mut Rng, cases: &mut Vec<Case>) {
         Counter::PassOther,
         rng,
     );
+    // Really signed queries (RFC 8945), alone and after an OPT: the program cannot sign a
+    // reply, so the socket path must get them.
+    let key = lbdns::tsig::Key::new(
+        "xfr-key.".parse().unwrap(),
+        lbdns::tsig::Algorithm::HmacSha256,
+        b"secret".to_vec(),
+    );
+    for (what, mut signed) in [
+        ("a TSIG-signed query", base().build()),
+        ("a TSIG-signed query with OPT", base().edns(1232).build()),
+    ] {
+        lbdns::tsig::sign_request(&mut signed, &key, 1_700_000_000);
+        add(what, signed, Counter::PassOther, rng);
+    }
     let opt_not_root = base().opt(&wire::name("x"), 1232, 0, 0, &[]).build();
     add(
         "OPT owned by a non-root name",

@@ -12,6 +12,7 @@
 //! defaults (10 s per load) it takes about 12 minutes on two cores, builds included. It is a
 //! measuring tool, never part of `cargo xtask test`.
 
+pub mod change;
 mod interrupt;
 mod load;
 mod mixes;

@@ -147,7 +147,7 @@ impl Maps {
     }
 
     fn plan<'a>(&self, image: &'a MapImage) -> Result<Plan<'a>, Full> {
-        plan(&self.state, image, self)
+        plan(&self.state, image, Scope::Whole, self)
     }
 
     /// Carries out `step` as the writer does.
@@ -658,4 +658,5 @@ fn check_accounting(maps: &Maps, capacity: Capacity) {
     assert_eq!(fill.name_words.capacity, capacity.name_words);
 }
 
+mod part;
 mod signatures;

@@ -1,0 +1,176 @@
+//! What a change of the catalog changes for the fast path: the names whose directly answered
+//! A and AAAA RRsets may differ between two catalogs, found by comparing their zones name by
+//! name, so a reload or a zone replaced with one name changed publishes that name alone.
+//!
+//! Zones list their names in the order their file first gives them (`ZoneData::new`), so the
+//! names of two loads of nearly the same file line up: each is compared with the name at the
+//! same place in the other, and looked up only where they differ. A million-name zone with
+//! one changed name costs a million node comparisons in memory order and a handful of lookups,
+//! shared among the cores.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::thread;
+
+use hickory_proto::rr::{LowerName, RecordType};
+
+use super::{Catalog, Node, Rrset, ZoneData};
+
+/// The names whose fast-path answers may differ between `old` and `new` (pool owners always
+/// among them: their answers are the pools', not the zones'); `None` when the change reaches
+/// beyond the names that differ: zones added or removed, other pool owners, a delegation made
+/// or removed, a zone's DNSSEC status changed. Then every hot RRset must be compared.
+pub fn changed_names(old: &Catalog, new: &Catalog) -> Option<Vec<LowerName>> {
+    if old.depths != new.depths
+        || old.pool_owners != new.pool_owners
+        || old.zones.len() != new.zones.len()
+    {
+        return None;
+    }
+    let mut names: Vec<LowerName> = new.pool_owners.iter().cloned().collect();
+    for (apex, zone) in &new.zones {
+        match (old.zones.get(apex)?, zone) {
+            (Some(before), Some(after)) if !Arc::ptr_eq(before, after) => {
+                zone_changes(before, after, &mut names)?;
+            }
+            // A zone that gains or loses its data (a secondary's first transfer, or its
+            // expiry): every name of it changes, and no other zone's.
+            (None, Some(only)) | (Some(only), None) => {
+                names.extend(only.names().iter().cloned());
+            }
+            _ => {}
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    Some(names)
+}
+
+/// Adds to `names` the names of `after` whose A or AAAA RRsets, or their RRSIGs, differ from
+/// `before`'s, and those either zone lacks; `None` if a delegation point came or went.
+fn zone_changes(before: &ZoneData, after: &ZoneData, names: &mut Vec<LowerName>) -> Option<()> {
+    if before.secure != after.secure || before.cut_depths() != after.cut_depths() {
+        return None;
+    }
+    let found = in_step(after, before, |name, node, old, found| match old {
+        Some(old) => {
+            found.matched += 1;
+            if old.has_ns() != node.has_ns() {
+                return None;
+            }
+            if !same_addresses(old, node) {
+                found.names.push(name.clone());
+            }
+            Some(())
+        }
+        None => added(name, node, found),
+    })?;
+    names.extend(found.names);
+    // Every name of `before` was found in `after`: none is gone.
+    if found.matched < before.names().len() {
+        let gone = in_step(before, after, |name, node, new, found| match new {
+            Some(_) => Some(()),
+            None => added(name, node, found),
+        })?;
+        names.extend(gone.names);
+    }
+    Some(())
+}
+
+/// A name only one of the zones has: a candidate, unless it is a delegation point.
+fn added(name: &LowerName, node: &Node, found: &mut Found) -> Option<()> {
+    if node.has_ns() {
+        return None;
+    }
+    found.names.push(name.clone());
+    Some(())
+}
+
+/// What comparing (part of) a zone with another found.
+#[derive(Debug, Default)]
+struct Found {
+    /// Names whose answers may differ.
+    names: Vec<LowerName>,
+    /// Names the other zone has too.
+    matched: usize,
+}
+
+/// Below this many names a zone is compared on one thread.
+pub(super) const PARALLEL_FROM: usize = 1 << 16;
+
+/// Calls `f` with each name of `zone`, its node and `other`'s node of that name if it has one.
+/// Looks a name up only when `other` has another name at the place that follows the last one
+/// found, so zones that list their names alike cost one comparison per name. Large zones are
+/// cut into a part per core, compared at once: the comparison waits on memory, not arithmetic.
+fn in_step<F>(zone: &ZoneData, other: &ZoneData, f: F) -> Option<Found>
+where
+    F: Fn(&LowerName, &Node, Option<&Node>, &mut Found) -> Option<()> + Sync,
+{
+    let len = zone.names().len();
+    let parts = match len {
+        0..PARALLEL_FROM => 1,
+        _ => thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(4),
+    };
+    if parts == 1 {
+        return walk(zone, other, 0..len, &f);
+    }
+    let chunk = len.div_ceil(parts);
+    thread::scope(|scope| {
+        let walks: Vec<_> = (0..len)
+            .step_by(chunk)
+            .map(|start| {
+                let f = &f;
+                scope.spawn(move || walk(zone, other, start..len.min(start + chunk), f))
+            })
+            .collect();
+        let mut all = Found::default();
+        for part in walks {
+            let part = part
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            all.names.extend(part.names);
+            all.matched += part.matched;
+        }
+        Some(all)
+    })
+}
+
+/// [`in_step`] over the positions `range` of `zone`, expecting `other`'s names at the same
+/// positions to begin with.
+fn walk<F>(zone: &ZoneData, other: &ZoneData, range: Range<usize>, f: &F) -> Option<Found>
+where
+    F: Fn(&LowerName, &Node, Option<&Node>, &mut Found) -> Option<()>,
+{
+    let mut found = Found::default();
+    let mut next = range.start;
+    for position in range {
+        let (name, node) = zone.at(position as u32);
+        let at = match other.names().get(next) {
+            Some(same) if same == name => Some(next),
+            _ => other.position(name),
+        };
+        let counterpart = at.map(|at| {
+            next = at + 1;
+            other.at(at as u32).1
+        });
+        f(name, node, counterpart, &mut found)?;
+    }
+    Some(found)
+}
+
+/// Whether two nodes of one name give the fast path the same A and AAAA RRsets and RRSIGs.
+fn same_addresses(old: &Node, new: &Node) -> bool {
+    [RecordType::A, RecordType::AAAA].into_iter().all(|rtype| {
+        same(old.get(rtype), new.get(rtype)) && same(old.signatures(rtype), new.signatures(rtype))
+    })
+}
+
+fn same(old: Option<&Rrset>, new: Option<&Rrset>) -> bool {
+    match (old, new) {
+        (None, None) => true,
+        (Some(old), Some(new)) => old.ttl == new.ttl && old.rdatas == new.rdatas,
+        _ => false,
+    }
+}

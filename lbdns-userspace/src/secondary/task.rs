@@ -1,0 +1,219 @@
+//! One secondary zone's life: a tokio task that sleeps until the next refresh, the copy's
+//! expiry or a NOTIFY, refreshes from the primaries in order, and puts what it gets into
+//! service through `Served::replace_zone`, then keeps it on disk.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::config::TimerBounds;
+use super::registry::Handle;
+use super::state::SavedState;
+use super::timers::SoaTimers;
+use super::transfer::{Fetched, Transfer};
+use crate::served::Served;
+use crate::tsig::KeyRing;
+use crate::zone::Zone;
+
+/// Until a first copy gives an SOA, a failed refresh is retried after this (doubling, within
+/// the bounds).
+const NO_COPY: SoaTimers = SoaTimers {
+    serial: 0,
+    refresh: 0,
+    retry: 5,
+    expire: 0,
+};
+
+/// What every zone task shares.
+pub struct Context<T> {
+    pub transfer: Arc<T>,
+    pub served: Arc<Served>,
+    pub bounds: Arc<std::sync::Mutex<TimerBounds>>,
+    /// The TSIG keys configured now: a reload may change a key's secret.
+    pub keys: Arc<std::sync::Mutex<Arc<KeyRing>>>,
+}
+
+impl<T> std::fmt::Debug for Context<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("served", &self.served)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Clone for Context<T> {
+    fn clone(&self) -> Self {
+        Self {
+            transfer: self.transfer.clone(),
+            served: self.served.clone(),
+            bounds: self.bounds.clone(),
+            keys: self.keys.clone(),
+        }
+    }
+}
+
+/// Runs the zone of `handle` for as long as the task lives; `current` is the copy held.
+pub async fn run<T: Transfer>(handle: Arc<Handle>, mut current: Option<Zone>, context: Context<T>) {
+    let origin = handle.spec.origin.clone();
+    loop {
+        let now = SystemTime::now();
+        let (next, expires, serving) = {
+            let status = handle.status();
+            (status.next_refresh, status.expires, status.serving)
+        };
+        if serving && expires.is_some_and(|at| at <= now) {
+            expire(&handle, &context);
+            continue;
+        }
+        let deadline = match expires.filter(|_| serving) {
+            Some(expires) => next.min(expires),
+            None => next,
+        };
+        let wait = deadline.duration_since(now).unwrap_or(Duration::ZERO);
+        let notified = tokio::select! {
+            () = tokio::time::sleep(wait) => false,
+            () = handle.wake.notified() => true,
+        };
+        if notified {
+            tracing::debug!(zone = %origin, "refreshing on NOTIFY");
+        }
+        if notified || SystemTime::now() >= next {
+            refresh(&handle, &mut current, &context).await;
+        }
+    }
+}
+
+/// The copy is past its expiry: the zone is served without data (SERVFAIL) until a refresh.
+fn expire<T>(handle: &Handle, context: &Context<T>) {
+    let origin = &handle.spec.origin;
+    match context.served.withdraw_zone(origin) {
+        Ok(()) => {
+            tracing::error!(zone = %origin, "zone expired: answering SERVFAIL until a primary is reached")
+        }
+        Err(error) => {
+            tracing::error!(zone = %origin, "zone expired but cannot be withdrawn: {error}")
+        }
+    }
+    handle.status().serving = false;
+}
+
+/// Tries each primary in order until one gives an answer that is applied.
+async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, context: &Context<T>) {
+    let spec = &handle.spec;
+    let keys = super::registry::lock(&context.keys).clone();
+    let key = spec.tsig.as_ref().and_then(|name| keys.get(name)).cloned();
+    let mut errors = Vec::new();
+    for &primary in &spec.primaries {
+        let fetching = context
+            .transfer
+            .fetch(primary, key.clone(), spec, current.as_ref());
+        let fetched = match fetching.await {
+            Ok(fetched) => fetched,
+            Err(error) => {
+                // The error names the primary.
+                tracing::warn!(zone = %spec.origin, "refresh failed: {error}");
+                errors.push(error.to_string());
+                continue;
+            }
+        };
+        let (zone, kind, changed) = match fetched {
+            Fetched::UpToDate { serial } => match current.as_ref() {
+                Some(zone) => {
+                    if !handle.status().serving {
+                        // Expired, now confirmed current again: serve it again.
+                        if let Err(error) = context.served.replace_zone(zone) {
+                            errors.push(format!("{primary}: {error}"));
+                            continue;
+                        }
+                    }
+                    tracing::debug!(zone = %spec.origin, %primary, serial, "up to date");
+                    confirmed(handle, zone, context, None);
+                    return;
+                }
+                None => {
+                    errors.push(format!(
+                        "{primary}: claims we are up to date without a copy"
+                    ));
+                    continue;
+                }
+            },
+            Fetched::Full { zone } => (zone, "AXFR", None),
+            Fetched::Incremental {
+                zone,
+                changed_names,
+            } => (zone, "IXFR", Some(changed_names.len())),
+        };
+        // Applied to both paths, or refused with the zone in force untouched.
+        if let Err(error) = context.served.replace_zone(&zone) {
+            tracing::warn!(zone = %spec.origin, %primary, "transfer refused: {error}");
+            errors.push(format!("{primary}: transfer refused: {error}"));
+            continue;
+        }
+        let serial = SoaTimers::of_zone(&zone).map_or(0, |t| t.serial);
+        tracing::info!(
+            zone = %spec.origin,
+            %primary,
+            serial,
+            kind,
+            changed_names = changed.map_or(-1, |n| n as i64),
+            "zone transferred and served"
+        );
+        let kept = context.transfer.keep(&zone, spec).err();
+        if let Some(error) = &kept {
+            tracing::error!(zone = %spec.origin, "serving the transfer, but cannot keep a copy: {error}");
+        }
+        confirmed(handle, &zone, context, Some(changed.is_some()));
+        if let Some(error) = kept {
+            handle.status().last_error = Some(format!("cannot keep the copy: {error}"));
+        }
+        *current = Some(zone);
+        return;
+    }
+    failed(handle, current.as_ref(), context, errors);
+}
+
+/// A primary confirmed `zone` as current, or sent it (`transferred`: incremental or not):
+/// the timers restart from its SOA and the state is kept beside the copy.
+fn confirmed<T>(handle: &Handle, zone: &Zone, context: &Context<T>, transferred: Option<bool>) {
+    let now = SystemTime::now();
+    let bounds = *super::registry::lock(&context.bounds);
+    let timers = SoaTimers::of_zone(zone).unwrap_or(NO_COPY);
+    let state = SavedState {
+        origin: handle.spec.origin.clone(),
+        serial: timers.serial,
+        refreshed: now,
+        expires: now + timers.expire(&bounds),
+    };
+    if let Err(error) = state.write(&handle.spec.state_file()) {
+        tracing::error!(zone = %handle.spec.origin, "cannot keep the refresh state: {error}");
+    }
+    let mut status = handle.status();
+    status.serial = Some(timers.serial);
+    status.serving = true;
+    status.last_refresh = Some(now);
+    status.next_refresh = now + timers.refresh(&bounds);
+    status.expires = Some(state.expires);
+    status.last_error = None;
+    status.failures = 0;
+    match transferred {
+        Some(true) => status.incremental_transfers += 1,
+        Some(false) => status.full_transfers += 1,
+        None => {}
+    }
+}
+
+/// Every primary failed: retry after RETRY, backing off with each failure in a row.
+fn failed<T>(handle: &Handle, current: Option<&Zone>, context: &Context<T>, errors: Vec<String>) {
+    let bounds = *super::registry::lock(&context.bounds);
+    let timers = current.and_then(SoaTimers::of_zone).unwrap_or(NO_COPY);
+    let mut status = handle.status();
+    status.failures += 1;
+    let retry = timers.retry(&bounds, status.failures);
+    status.next_refresh = SystemTime::now() + retry;
+    status.last_error = Some(errors.join("; "));
+    tracing::warn!(
+        zone = %handle.spec.origin,
+        failures = status.failures,
+        retry_secs = retry.as_secs(),
+        "no primary could refresh the zone"
+    );
+}

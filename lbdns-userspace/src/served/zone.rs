@@ -1,0 +1,103 @@
+//! One zone replaced: the path a zone transfer takes into service (and, once it expires, out
+//! of it). Only that zone is indexed again; the new catalog shares every other zone with the
+//! one in force.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use hickory_proto::rr::Name;
+
+use crate::authority::{Catalog, ZoneData};
+use crate::pool::Zones;
+use crate::zone::Zone;
+use crate::{notify, transfer_out};
+
+use super::{answers, lock, CatalogZones, Served};
+
+/// Why a zone was not replaced; the zone in force is still served, unchanged.
+#[derive(Debug, thiserror::Error)]
+pub enum ZoneRefused {
+    #[error("zone {0} is not served here")]
+    NotServed(Box<Name>),
+    /// The new data breaks a pool owner (a CNAME, a delegation, a DNAME or a DNSKEY now
+    /// sits where the pool answers), exactly as the loader would refuse it.
+    #[error("a pool owner would break: {reason}")]
+    PoolOwner { owner: Box<Name>, reason: String },
+}
+
+impl Served {
+    /// Puts `zone` into service in place of the zone with its origin, on both paths: the pool
+    /// owners in it are checked as at load, the pool answers set, the XDP maps published,
+    /// then the socket path's catalog swapped. On an error nothing changes.
+    pub fn replace_zone(&self, zone: &Zone) -> Result<(), ZoneRefused> {
+        let data = Arc::new(ZoneData::new(zone));
+        self.swap_zone(&zone.origin, Some(data))?;
+        self.metrics.zone_replaced(zone);
+        Ok(())
+    }
+
+    /// Keeps serving the zone at `origin` but without data: its queries get SERVFAIL and
+    /// the fast path stops answering its names (an expired secondary zone).
+    pub fn withdraw_zone(&self, origin: &Name) -> Result<(), ZoneRefused> {
+        self.swap_zone(origin, None)?;
+        self.metrics.zone_withdrawn(origin);
+        Ok(())
+    }
+
+    fn swap_zone(&self, origin: &Name, data: Option<Arc<ZoneData>>) -> Result<(), ZoneRefused> {
+        // One zone change or reload at a time: each builds on the catalog in force.
+        let _changing = lock(&self.changing);
+        let pools = lock(&self.pools);
+        let old = self.catalog.load();
+        let fresh = old
+            .with_zone(origin, data)
+            .ok_or_else(|| ZoneRefused::NotServed(Box::new(origin.clone())))?;
+        check_pool_owners(&fresh, origin, pools.pools().iter().map(|p| &p.owner))?;
+        fresh.set_pools(answers(&pools));
+        let started = Instant::now();
+        // XDP first: it serves the new data before the socket path does, never after. Only the
+        // names whose answers differ are written; the other zones are the same `Arc`s.
+        self.publish_change(&old, &fresh);
+        let fresh = Arc::new(fresh);
+        let previous = self.catalog.swap(fresh.clone());
+        tracing::info!(
+            zone = %origin,
+            seconds = started.elapsed().as_secs_f64(),
+            "zone published to both paths"
+        );
+        // RFC 1996 and 1995: our own secondaries (`notify`) hear of a new serial, and the
+        // change is kept for IXFR out, so lbdns hosts chain.
+        transfer_out::record_differences(&previous, &fresh);
+        notify::out::spawn(notify::out::changed(Some(&previous), &fresh));
+        Ok(())
+    }
+}
+
+/// The pool owners inside the zone at `origin` of `catalog`, checked as the loader checks them.
+fn check_pool_owners<'a>(
+    catalog: &Catalog,
+    origin: &Name,
+    owners: impl Iterator<Item = &'a Name>,
+) -> Result<(), ZoneRefused> {
+    let Some(Some(zone)) = catalog.zone_at(origin) else {
+        return Ok(());
+    };
+    for owner in owners {
+        let inside = catalog
+            .zone_for(owner)
+            .is_some_and(|found| std::ptr::eq(found, &**zone));
+        if !inside {
+            continue;
+        }
+        if let Some(reason) = CatalogZones(catalog).placement(owner).refusal(owner) {
+            return Err(ZoneRefused::PoolOwner {
+                owner: Box::new(owner.clone()),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,185 @@
+//! Kept differences for IXFR out (RFC 1995): when a zone that may be transferred changes
+//! serial, what was removed and what was added, so a secondary a few versions behind gets
+//! only the change. The history is bounded: at most [`MAX_VERSIONS`] differences per zone,
+//! and a difference of more than [`MAX_CHANGED`] records is not kept (the zone is sent
+//! whole, as it would be anyway at that size).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use foldhash::HashMap;
+use hickory_proto::rr::{LowerName, Name, RecordType};
+
+use super::serve::soa_serial;
+use crate::authority::{Catalog, Rdata, Rrset, ZoneData};
+
+/// Differences kept per zone.
+pub const MAX_VERSIONS: usize = 16;
+/// Records (removed plus added) above which a difference is not kept.
+pub const MAX_CHANGED: usize = 100_000;
+
+/// One record of a difference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiffRecord {
+    pub name: Name,
+    pub rtype: RecordType,
+    pub ttl: u32,
+    pub rdata: Rdata,
+}
+
+impl DiffRecord {
+    /// `rdata` of `rrset`, with its owner, type and TTL.
+    pub fn of(rrset: &Rrset, rdata: &Rdata) -> Self {
+        Self {
+            name: rrset.name.clone(),
+            rtype: rrset.rtype,
+            ttl: rrset.ttl,
+            rdata: rdata.clone(),
+        }
+    }
+}
+
+/// From one serial to the next: the old SOA, the records removed, the new SOA, the records
+/// added (the order of RFC 1995 §4).
+#[derive(Debug)]
+pub struct Difference {
+    pub from: DiffRecord,
+    pub to: DiffRecord,
+    pub removed: Vec<DiffRecord>,
+    pub added: Vec<DiffRecord>,
+}
+
+impl Difference {
+    fn serial(soa: &DiffRecord) -> u32 {
+        match soa.rdata.other() {
+            Some(hickory_proto::rr::RData::SOA(soa)) => soa.serial,
+            _ => 0,
+        }
+    }
+
+    pub fn old_serial(&self) -> u32 {
+        Self::serial(&self.from)
+    }
+
+    pub fn new_serial(&self) -> u32 {
+        Self::serial(&self.to)
+    }
+}
+
+/// Every zone's kept differences, oldest first.
+#[derive(Debug, Default)]
+pub struct Histories {
+    zones: Mutex<HashMap<LowerName, VecDeque<Arc<Difference>>>>,
+}
+
+impl Histories {
+    fn lock(&self) -> MutexGuard<'_, HashMap<LowerName, VecDeque<Arc<Difference>>>> {
+        self.zones
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The differences that take a zone from `serial` to its current version, in order;
+    /// `None` when the history does not reach back to `serial`.
+    pub fn since(&self, origin: &Name, serial: u32) -> Option<Vec<Arc<Difference>>> {
+        let zones = self.lock();
+        let history = zones.get(&LowerName::new(origin))?;
+        let start = history.iter().position(|d| d.old_serial() == serial)?;
+        let chain: Vec<_> = history.iter().skip(start).cloned().collect();
+        let linked = chain
+            .windows(2)
+            .all(|pair| pair[0].new_serial() == pair[1].old_serial());
+        linked.then_some(chain)
+    }
+}
+
+/// Carries the kept differences from `previous` to `current` (a catalog replacing it) and
+/// adds one for each transferable zone whose serial moved. Called where a changed catalog is
+/// swapped in.
+pub fn record(previous: &Catalog, current: &Catalog) {
+    let old_histories = previous.transfers().histories().lock().clone();
+    let mut histories = current.transfers().histories().lock();
+    for (origin, rules) in current.transfers().zones() {
+        if rules.provide_xfr.is_empty() {
+            continue;
+        }
+        let apex = LowerName::new(&origin);
+        let mut kept = old_histories.get(&apex).cloned().unwrap_or_default();
+        let old = previous.zone_for(&origin).filter(|z| z.origin == origin);
+        let new = current.zone_for(&origin).filter(|z| z.origin == origin);
+        let (Some(old), Some(new)) = (old, new) else {
+            continue;
+        };
+        if soa_serial(old) != soa_serial(new) {
+            match difference(old, new) {
+                Some(difference) => {
+                    tracing::debug!(
+                        zone = %origin,
+                        from = difference.old_serial(),
+                        to = difference.new_serial(),
+                        removed = difference.removed.len(),
+                        added = difference.added.len(),
+                        "difference kept for IXFR"
+                    );
+                    kept.push_back(Arc::new(difference));
+                    while kept.len() > MAX_VERSIONS {
+                        kept.pop_front();
+                    }
+                }
+                None => kept.clear(),
+            }
+        }
+        histories.insert(apex, kept);
+    }
+}
+
+/// What changed from `old` to `new`, the SOAs apart; `None` when more than [`MAX_CHANGED`]
+/// records did.
+pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
+    // Every node by name, NSEC3-only ones too (the zone's own index leaves those out).
+    fn nodes(zone: &ZoneData) -> HashMap<&LowerName, usize> {
+        zone.names()
+            .iter()
+            .enumerate()
+            .map(|(at, name)| (name, at))
+            .collect()
+    }
+    let (old_nodes, new_nodes) = (nodes(old), nodes(new));
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    for (zone, other, other_nodes, out) in [
+        (old, new, &new_nodes, &mut removed),
+        (new, old, &old_nodes, &mut added),
+    ] {
+        for at in 0..zone.names().len() {
+            let (name, node) = zone.at(at as u32);
+            let theirs = other_nodes.get(name).map(|&i| other.at(i as u32).1);
+            for rrset in &node.rrsets {
+                if rrset.rtype == RecordType::SOA && *name == zone.apex {
+                    continue;
+                }
+                let counterpart = theirs.and_then(|node| {
+                    node.rrsets
+                        .iter()
+                        .find(|r| r.rtype == rrset.rtype && r.covered() == rrset.covered())
+                });
+                for rdata in rrset.rdatas.iter() {
+                    let kept =
+                        counterpart.is_some_and(|c| c.ttl == rrset.ttl && c.rdatas.contains(rdata));
+                    if !kept {
+                        out.push(DiffRecord::of(rrset, rdata));
+                    }
+                }
+            }
+            if out.len() > MAX_CHANGED {
+                return None;
+            }
+        }
+    }
+    Some(Difference {
+        from: DiffRecord::of(old.soa(), &old.soa().rdatas[0]),
+        to: DiffRecord::of(new.soa(), &new.soa().rdatas[0]),
+        removed,
+        added,
+    })
+}
