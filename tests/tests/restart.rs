@@ -9,6 +9,9 @@
 //! and say so.
 
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixDatagram;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -415,4 +418,173 @@ fn drains_and_health_carry_over_a_restart() {
         restored.contains("drained=1") && restored.contains("down=1"),
         "{restored}"
     );
+}
+
+/// A restart under systemd, with systemd's part played by the test: the daemon puts its
+/// sockets in the "fd store" (`FDSTORE=1` on `$NOTIFY_SOCKET`, here a socket of the test),
+/// exits on SIGUSR2 (`RestartKillSignal=`), and the next process gets them back as
+/// `$LISTEN_FDS`. Queries sent while no process runs wait in the sockets and are answered,
+/// hot ones by the program left pinned: nothing is lost.
+#[test]
+fn a_restart_through_the_fd_store_loses_no_query() {
+    let setup = Setup::bare();
+    let dir = TempDir::new("restart-fdstore").expect("temp dir");
+    let manager_path = dir.path().join("notify.sock");
+    let manager = UnixDatagram::bind(&manager_path).expect("manager socket");
+    manager
+        .set_read_timeout(Some(CHANGE_TIMEOUT))
+        .expect("timeout");
+
+    let mut first = setup.systemd_daemon(&manager_path, &[], &dir, "first");
+    // Bounded: each message waits at most CHANGE_TIMEOUT, and the daemon sends a few.
+    let stored = (0..20)
+        .find_map(|_| {
+            let mut buffer = [0u8; 256];
+            let (len, fds) = lbdns::server::recv_fds(manager.as_fd(), &mut buffer)
+                .unwrap_or_else(|error| panic!("no FDSTORE=1 from the daemon: {error}"));
+            buffer[..len].starts_with(b"FDSTORE=1").then_some(fds)
+        })
+        .expect("FDSTORE=1 with the sockets");
+    assert!(!stored.is_empty());
+
+    let queries = queries(&dir, false);
+    let load = setup.load(&queries);
+    std::thread::sleep(Duration::from_secs(2));
+    first.signal(libc::SIGUSR2);
+    first.wait_exit();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut second = setup.systemd_daemon(&manager_path, &stored, &dir, "second");
+    let run = finish(load);
+    println!("a restart through the fd store: {run:?} ({RATE} qps, {RUN_SECONDS} s)");
+    assert_eq!(run.lost, 0, "queries lost: {run:?}");
+    let log = second.log();
+    assert!(log.contains("inherited=true"), "{log}");
+    assert!(
+        log.contains("XDP program swapped in on the pinned link"),
+        "{log}"
+    );
+    second.signal(libc::SIGTERM);
+    second.wait_exit();
+}
+
+/// An lbdns process started as systemd starts it, by [`Setup::systemd_daemon`].
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) on our own child, not yet reaped.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+    }
+
+    /// Waits (bounded) for the exit.
+    fn wait_exit(&mut self) {
+        let deadline = Instant::now() + CHANGE_TIMEOUT;
+        // 10 ms a round, bounded by the deadline.
+        while self.child.try_wait().expect("wait").is_none() {
+            assert!(Instant::now() < deadline, "no exit:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Setup {
+    /// Namespaces, peer program and bpffs, no daemon yet.
+    fn bare() -> Self {
+        preflight(&["dnsperf", "dig"]).unwrap_or_else(|error| panic!("{error:#}"));
+        let topo = Topology::new().expect("namespaces");
+        let peer = PeerProgram::attach(&topo.client).unwrap_or_else(|error| panic!("{error:#}"));
+        let pins = BpfFs::mount().unwrap_or_else(|error| panic!("{error:#}"));
+        let dir = TempDir::new("restart").expect("temp dir");
+        Self {
+            server: None,
+            pins,
+            _peer: peer,
+            topo,
+            control: dir.path().join("control.sock"),
+            _dir: dir,
+        }
+    }
+
+    /// lbdns as systemd starts it: `$NOTIFY_SOCKET` set, and `fds` passed as descriptors 3 and
+    /// on with `$LISTEN_FDS` and `$LISTEN_PID`. Returns once its fast path serves.
+    fn systemd_daemon(&self, notify: &Path, fds: &[OwnedFd], dir: &TempDir, name: &str) -> Daemon {
+        let log = dir.path().join(format!("{name}.log"));
+        let stderr = std::fs::File::create(&log).expect("log file");
+        let bin = lbdns_tests::lbdns_bin().unwrap_or_else(|error| panic!("{error:#}"));
+        // `sh` learns its own pid, which `ip netns exec` and then lbdns keep (each execs).
+        let mut script = format!(
+            "LISTEN_PID=$$ LISTEN_FDS={} exec ip netns exec {} \"$0\" \"$@\"",
+            fds.len(),
+            self.topo.server.name()
+        );
+        if fds.is_empty() {
+            script = format!(
+                "exec ip netns exec {} \"$0\" \"$@\"",
+                self.topo.server.name()
+            );
+        }
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(script)
+            .arg(&bin)
+            .args(["serve", "--zone"])
+            .arg(example_zone())
+            .args(["--listen", &self.v4().to_string()])
+            .args(["--xdp", Topology::SERVER_IF, "--xdp-mode", "native"])
+            .arg("--xdp-pin-dir")
+            .arg(self.pins.path())
+            .arg("--control")
+            .arg(&self.control)
+            .env("NOTIFY_SOCKET", notify)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        let raw: Vec<i32> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+        // SAFETY: only fcntl and dup2, which are async-signal-safe, between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                for (i, &fd) in raw.iter().enumerate() {
+                    // First out of the way of 3.., then into place (dup2 clears CLOEXEC).
+                    if libc::fcntl(fd, libc::F_DUPFD, 100 + i as i32) != 100 + i as i32 {
+                        return Err(std::io::Error::other("descriptor 100 and on are taken"));
+                    }
+                }
+                for i in 0..raw.len() {
+                    if libc::dup2(100 + i as i32, 3 + i as i32) < 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("lbdns starts");
+        let daemon = Daemon { child, log };
+        let deadline = Instant::now() + CHANGE_TIMEOUT;
+        // 20 ms a round, bounded by the deadline.
+        while !daemon.log().contains("XDP fast path ready") {
+            assert!(
+                Instant::now() < deadline,
+                "{name} not ready:\n{}",
+                daemon.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        daemon
+    }
 }

@@ -24,7 +24,7 @@ use crate::authority::{Catalog, Transport};
 use crate::metrics::socket::SocketMetrics;
 use crate::secondary::{notify, Secondaries};
 
-pub use fds::send as send_fds;
+pub use fds::{recv as recv_fds, send as send_fds};
 pub use inherit::Inherited;
 pub use tcp::TcpLimits;
 pub use udp::Readers;
