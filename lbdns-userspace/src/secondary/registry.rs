@@ -33,14 +33,6 @@ impl Handle {
     }
 }
 
-impl Drop for Handle {
-    fn drop(&mut self) {
-        if let Some(task) = lock(&self.task).take() {
-            task.abort();
-        }
-    }
-}
-
 /// The secondary zones as a load or reload configured them.
 #[derive(Debug, Default)]
 pub struct Configured {
@@ -96,10 +88,17 @@ impl Secondaries {
         *lock(&self.keys) = keys;
         let mut zones = lock(&self.zones);
         zones.retain(|origin, handle| {
-            wanted.contains(&handle.spec)
+            let keep = wanted.contains(&handle.spec)
                 && !fresh
                     .iter()
-                    .any(|k| LowerName::new(&k.spec.origin) == *origin)
+                    .any(|k| LowerName::new(&k.spec.origin) == *origin);
+            // The task holds its handle too: it must be stopped, not just forgotten.
+            if !keep {
+                if let Some(task) = lock(&handle.task).take() {
+                    task.abort();
+                }
+            }
+            keep
         });
         let now = SystemTime::now();
         for kept in fresh {

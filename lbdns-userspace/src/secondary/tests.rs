@@ -424,7 +424,24 @@ async fn a_reload_keeps_the_data_of_an_unchanged_secondary_zone() {
     let config = fixture.dir.join("lbdns.toml");
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace(&format!(", \"{PRIMARY_2}\""), "")).unwrap();
-    let reloaded = served.replace(&fixture.secondaries.specs()).unwrap();
+    let old = fixture.secondaries.get(&apex()).unwrap();
+    let mut reloaded = served.replace(&fixture.secondaries.specs()).unwrap();
     assert_eq!(reloaded.secondaries.kept.len(), 1);
     assert_eq!(www(served), Err(ResponseCode::ServFail));
+    let context = Context {
+        transfer: fixture.transfer.clone(),
+        served: served.clone(),
+        bounds: Arc::default(),
+        keys: Arc::default(),
+    };
+    fixture
+        .secondaries
+        .update(std::mem::take(&mut reloaded.secondaries), &context);
+    // The old zone's task stops and lets go of its handle.
+    eventually("the old task ended", || Arc::strong_count(&old) == 1).await;
+    let new = fixture.secondaries.get(&apex()).unwrap();
+    assert_eq!(
+        new.spec.primaries,
+        [PRIMARY_1.parse::<SocketAddr>().unwrap()]
+    );
 }
