@@ -109,17 +109,26 @@ fn lbdns(topo: &Topology, dir: &TempDir) -> Result<Server> {
     Server::lbdns_with(topo, &[], &topo.server_addrs(53), &["--config", &config])
 }
 
-fn status(server: &Server) -> Result<Value> {
+/// `lbdns <args> --control <socket>`'s output.
+fn control(server: &Server, args: &[&str]) -> Result<String> {
     let control = server
         .control_socket()
         .context("lbdns has a control socket")?;
     let out = run_ok(
         Command::new(lbdns_bin()?)
-            .args(["status", "--json", "--control"])
+            .args(args)
+            .arg("--control")
             .arg(control),
         Duration::from_secs(10),
     )?;
-    Ok(serde_json::from_str(&out.stdout)?)
+    Ok(out.stdout)
+}
+
+fn status(server: &Server) -> Result<Value> {
+    Ok(serde_json::from_str(&control(
+        server,
+        &["status", "--json"],
+    )?)?)
 }
 
 /// `www.<zone> A` from the client: the address, or the rcode when there is none.
@@ -181,6 +190,13 @@ fn rfc9432_members_are_added_removed_and_kept_across_a_restart() -> Result<()> {
         Ok(www(&topo, "one.test.")? == "198.18.1.1" && www(&topo, "two.test.")? == "198.18.1.2")
     })?;
     ensure!(listed(&server)? == ["one.test.", "two.test."]);
+    let text = control(&server, &["status"])?;
+    ensure!(
+        text.contains("catalog catalog.invalid.: 2 member(s)")
+            && text.contains("  member one.test. (id ")
+            && text.contains("secondary two.test.: ok"),
+        "lbdns status:\n{text}"
+    );
     ensure!(www(&topo, "three.test.")? == "REFUSED");
 
     // A member added on the producer is served.

@@ -68,6 +68,7 @@ impl<T: Transfer> Transfer for Consumer<T> {
         };
         let listed = members::read(zone).inspect_err(|error| {
             tracing::error!(catalog = %spec.origin, "catalog refused: {error}; the member set in force stays");
+            self.catalogs.refused(&spec.origin, error.to_string());
         })?;
         // The members' directory too: their copies are kept there once this one is.
         let directory = catalog.members_dir();

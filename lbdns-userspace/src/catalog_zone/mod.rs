@@ -54,6 +54,21 @@ impl Catalogs {
             .cloned()
     }
 
+    /// Notes why the latest transfer of catalog `origin` was not applied, for `lbdns status`;
+    /// its members in force stay listed.
+    pub fn refused(&self, origin: &Name, reason: String) {
+        let origin = LowerName::new(origin);
+        let mut consumed = lock(&self.consumed);
+        let mut now = Vec::clone(&consumed);
+        for catalog in now
+            .iter_mut()
+            .filter(|c| LowerName::new(&c.spec.origin) == origin)
+        {
+            catalog.unread = Some(reason.clone());
+        }
+        *consumed = Arc::new(now);
+    }
+
     /// Removes from each catalog's `members/` directory the copies and state files of zones
     /// it no longer lists (or lists under another unique id). Files of other names are left.
     pub fn prune(&self) {

@@ -321,7 +321,7 @@ fn rfc9432_4_2_1_a_catalog_of_another_version_is_not_kept_and_changes_nothing() 
     let (changed, mut change) = tokio::sync::mpsc::unbounded_channel();
     let keeper = Keeper::default();
     let kept = keeper.kept.clone();
-    let consumer = super::Consumer::new(keeper, catalogs, changed);
+    let consumer = super::Consumer::new(keeper, catalogs.clone(), changed);
 
     // The same member set: kept, nothing to apply.
     consumer
@@ -343,6 +343,12 @@ fn rfc9432_4_2_1_a_catalog_of_another_version_is_not_kept_and_changes_nothing() 
         "{error}"
     );
     assert!(change.try_recv().is_err());
+    let status = catalogs.text();
+    assert!(
+        status.contains("not applied: catalog catalog.invalid. has schema version \"1\""),
+        "{status}"
+    );
+    assert!(status.contains("member example.com. (id m1)"), "{status}");
     // A new member: kept, and the daemon told.
     consumer
         .keep(
