@@ -1,7 +1,9 @@
 //! Catalog zones (RFC 9432) with Knot as the producer and lbdns as the consumer: Knot runs in
 //! the client namespace with its own configuration in a temporary directory, generating
 //! `catalog.invalid.` from the zones it marks `catalog-role: member`; lbdns in the server
-//! namespace is configured with the catalog only.
+//! namespace is configured with the catalog only. Every transfer and NOTIFY is signed with one
+//! TSIG key: Knot's ACL admits no other, so the members' transfers prove lbdns uses the
+//! catalog's key for them.
 //!
 //! - the members are transferred and served;
 //! - a member added on Knot (configuration changed, `knotc reload`) is served;
@@ -24,6 +26,10 @@ const PRIMARY_PORT: u16 = 5300;
 /// Bound on every wait for something the servers do on their own.
 const EVENTUALLY: Duration = Duration::from_secs(30);
 const CATALOG: &str = "catalog.invalid.";
+/// The TSIG key that signs the catalog's transfers and, as lbdns uses it for them, the
+/// members'.
+const KEY: &str = "xfr-key";
+const SECRET: &str = "Y2F0YWxvZy10ZXN0cy10c2lnLWtleS0xMjM0NTY3OA==";
 
 /// A member zone whose `www` has `address`.
 fn member_zone(origin: &str, address: &str) -> String {
@@ -50,12 +56,18 @@ fn knot_conf(topo: &Topology, dir: &TempDir, members: &[&str]) -> Result<std::pa
         "log:".to_owned(),
         "  - target: stderr".to_owned(),
         "    any: info".to_owned(),
+        "key:".to_owned(),
+        format!("  - id: {KEY}"),
+        "    algorithm: hmac-sha256".to_owned(),
+        format!("    secret: {SECRET}"),
         "remote:".to_owned(),
         "  - id: lbdns".to_owned(),
         format!("    address: {secondary}@53"),
+        format!("    key: {KEY}"),
         "acl:".to_owned(),
         "  - id: lbdns".to_owned(),
         format!("    address: {secondary}"),
+        format!("    key: {KEY}"),
         "    action: transfer".to_owned(),
         "template:".to_owned(),
         "  - id: default".to_owned(),
@@ -102,7 +114,8 @@ fn lbdns(topo: &Topology, dir: &TempDir) -> Result<Server> {
         "lbdns.toml",
         &format!(
             "[[catalog]]\norigin = \"{CATALOG}\"\nprimaries = [\"{primary}:{PRIMARY_PORT}\"]\n\
-             directory = \"catalog\"\n\n[secondary]\nmax_retry = 2\n"
+             tsig = \"{KEY}\"\ndirectory = \"catalog\"\n\n[secondary]\nmax_retry = 2\n\n\
+             [[key]]\nname = \"{KEY}\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n"
         ),
     )?;
     let config = config.display().to_string();
