@@ -414,6 +414,8 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             },
             &daemon.transfers,
         );
+        // Members dropped from a catalog while we were down leave their copies behind.
+        daemon.catalogs.prune();
         let listener = control::bind(&settings.control).with_context(|| {
             format!(
                 "cannot create the control socket {}",

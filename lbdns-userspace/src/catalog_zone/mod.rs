@@ -70,9 +70,14 @@ impl Catalogs {
     }
 
     /// Removes from each catalog's `members/` directory the copies and state files of zones
-    /// it no longer lists (or lists under another unique id). Files of other names are left.
+    /// it no longer lists (or lists under another unique id). Files of other names are left,
+    /// and so is everything of a catalog whose kept copy is missing or was not read: no copy
+    /// is removed on the word of a catalog we do not hold.
     pub fn prune(&self) {
         for catalog in self.get().iter() {
+            if catalog.unread.is_some() || !catalog.spec.file.exists() {
+                continue;
+            }
             let keep: BTreeSet<PathBuf> = catalog
                 .member_specs()
                 .iter()

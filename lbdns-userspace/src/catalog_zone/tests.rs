@@ -441,3 +441,48 @@ fn a_catalogs_members_are_secondaries_unless_configured_as_zones() {
         ("example.net.", &SkipReason::Configured)
     );
 }
+
+#[test]
+fn prune_removes_only_former_members_copies() {
+    let directory = TempDir::new("prune");
+    let members = directory.path().join("members");
+    std::fs::create_dir_all(&members).unwrap();
+    let files = [
+        "example.com@m1.zone",
+        "example.com@m1.zone.state",
+        "example.com@old.zone",
+        "gone.example@m2.zone.state",
+        "notes.txt",
+    ];
+    for file in files {
+        std::fs::write(members.join(file), "").unwrap();
+    }
+    let consume = || {
+        let catalogs = super::Catalogs::default();
+        let entry = entry("catalog.invalid.", directory.path());
+        catalogs.set(vec![Consumed::new(&entry, Path::new(""), &[]).unwrap()]);
+        catalogs.prune();
+    };
+    let left = || {
+        let mut names: Vec<String> = std::fs::read_dir(&members)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    // No kept copy of the catalog: nothing is removed on its word.
+    consume();
+    assert_eq!(left(), files);
+    let text = format!("{HEAD}version TXT \"2\"\nm1.zones PTR example.com.\n");
+    std::fs::write(directory.path().join("catalog.zone"), text).unwrap();
+    consume();
+    assert_eq!(
+        left(),
+        [
+            "example.com@m1.zone",
+            "example.com@m1.zone.state",
+            "notes.txt"
+        ]
+    );
+}
