@@ -34,11 +34,14 @@ pub enum Counter {
     /// when the signature store does not hold them (`answer::SIGNATURES` unset: too large, or a
     /// zone the socket path sends no RRSIGs for).
     PassSigned = 10,
+    /// Passed: the daemon's heartbeat (`crate::life::Life`) is older than its limit: the daemon
+    /// is dead or hung, and its answers may be stale.
+    PassStale = 11,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 11] = [
+    pub const ALL: [Counter; 12] = [
         Counter::AnsweredA,
         Counter::AnsweredAaaa,
         Counter::PassNotDns,
@@ -50,6 +53,7 @@ impl Counter {
         Counter::PassOther,
         Counter::Dropped,
         Counter::PassSigned,
+        Counter::PassStale,
     ];
 
     /// The number of entries the `COUNTERS` map needs.
@@ -69,6 +73,7 @@ impl Counter {
             Counter::PassOther => "pass_other",
             Counter::Dropped => "dropped",
             Counter::PassSigned => "pass_signed",
+            Counter::PassStale => "pass_stale",
         }
     }
 }

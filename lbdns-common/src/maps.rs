@@ -41,6 +41,31 @@ pub const EDNS_ANSWERS: &str = "EDNS_ANSWERS";
 /// written by userspace only, into the value no program reads (see `EDNS_ANSWERS`).
 pub const NSID_VALUES: &str = "NSID_VALUES";
 
+/// Array of one [`crate::life::Life`]: the layout version and hash seed the maps were made
+/// with, and the daemon's heartbeat. Memory-mapped, written by userspace only; read by the
+/// program once per query, and by the next daemon process when it adopts pinned maps.
+pub const LIFE: &str = "LIFE";
+
+/// The maps pinned in bpffs so that they outlive the process (all but the program-private
+/// scratch space and the globals): a new process reuses them when their layout version is its
+/// own. `LIFE` is last: it is pinned after every other one and removed before them, so its pin
+/// says the set is complete.
+pub const PINNED: [&str; 13] = [
+    NAME_BUCKETS,
+    NAME_WORDS,
+    RRSET_SLOT_V4,
+    RRSET_SLOT_V6,
+    ANSWERS_V4,
+    ANSWERS_V6,
+    SIGNATURES,
+    ROTATION_V4,
+    ROTATION_V6,
+    COUNTERS,
+    EDNS_ANSWERS,
+    NSID_VALUES,
+    LIFE,
+];
+
 /// Global `u16`: the UDP port queries arrive on, host byte order. Set at load time.
 pub const DNS_PORT: &str = "DNS_PORT";
 

@@ -25,7 +25,7 @@ use crate::{
     maps::{
         ANSWERS_V4, ANSWERS_V6, ROTATION_V4, ROTATION_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
     },
-    verdict::{Skip, MISS, OTHER},
+    verdict::{Skip, MISS, OTHER, STALE},
 };
 
 /// Entry point attached to the interface.
@@ -45,6 +45,10 @@ pub fn lbdns(ctx: XdpContext) -> u32 {
 fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
     let scratch = SCRATCH.get_ptr_mut(0).ok_or(OTHER)?;
     let query = parse::query(ctx, scratch)?;
+    // After parsing, so that only DNS queries pay for the clock.
+    if maps::daemon_stale() {
+        return Err(STALE);
+    }
     let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
     match query.dns.addr_type {
         AddrType::A => {

@@ -3,6 +3,7 @@
 
 use aya_ebpf::{
     bindings::BPF_F_MMAPABLE,
+    helpers::bpf_ktime_get_coarse_ns,
     macros::map,
     maps::{Array, PerCpuArray},
 };
@@ -10,6 +11,7 @@ use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
     counters::Counter,
     edns::Nsid,
+    life::Life,
     limits::MAX_NAME_LEN,
     maps::{
         DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES,
@@ -121,6 +123,31 @@ pub fn edns_answers() -> u32 {
         Some(value) => unsafe { core::ptr::read_volatile(value) },
         None => 0,
     }
+}
+
+/// The layout version, hash seed and the daemon's heartbeat (lbdns_common::life). Written by
+/// userspace only, through a memory mapping, the heartbeat with one 8-byte store.
+#[map]
+pub static LIFE: Array<Life> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// Whether the daemon's heartbeat is older than its limit: then nothing is answered, as the
+/// daemon that keeps the answers right is dead or hung.
+#[inline(always)]
+pub fn daemon_stale() -> bool {
+    let Some(life) = LIFE.get_ptr(0) else {
+        return true;
+    };
+    // SAFETY: `u64` fields of the array's value, which lives as long as the map; userspace
+    // stores each whole.
+    let (beat, limit) = unsafe {
+        (
+            core::ptr::read_volatile(&raw const (*life).beat_ns),
+            core::ptr::read_volatile(&raw const (*life).stale_after_ns),
+        )
+    };
+    // Only read the clock when a limit is set.
+    // SAFETY: a helper without arguments.
+    limit != 0 && Life::is_stale(beat, limit, unsafe { bpf_ktime_get_coarse_ns() })
 }
 
 /// Packet counters by `Counter`; userspace sums them across CPUs.

@@ -27,3 +27,5 @@ pub const EDNS: Skip = Skip::Pass(Counter::PassEdns);
 pub const SIGNED: Skip = Skip::Pass(Counter::PassSigned);
 /// The reply would be too large.
 pub const SIZE: Skip = Skip::Pass(Counter::PassSize);
+/// The daemon's heartbeat is too old (lbdns_common::life).
+pub const STALE: Skip = Skip::Pass(Counter::PassStale);

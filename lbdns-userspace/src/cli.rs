@@ -22,9 +22,10 @@ pub struct Cli {
 pub enum Command {
     /// Serve the zones authoritatively over UDP and TCP, with the XDP fast path on the
     /// interfaces given. SIGHUP (or `lbdns reload`) reloads the zones; a reload that fails keeps
-    /// the zones already being served. SIGTERM or SIGINT detaches XDP and exits. Under systemd
-    /// it reports readiness (Type=notify) and logs to the journal with priorities.
-    Serve(ServeArgs),
+    /// the zones already being served. SIGTERM or SIGINT detaches XDP, unpins it and exits;
+    /// SIGUSR2 exits for a restart, leaving XDP attached and pinned for the next process. Under
+    /// systemd it reports readiness (Type=notify) and logs to the journal with priorities.
+    Serve(Box<ServeArgs>),
     /// Validate zones and configuration; print `file:line: message` for each error.
     Check(ZoneArgs),
     /// Print the running daemon's counters: the socket path's, and the XDP program's (summed
@@ -130,6 +131,20 @@ pub struct ServeArgs {
     /// ×1.25, at least 256].
     #[arg(long, value_name = "N")]
     pub xdp_signature_entries: Option<u32>,
+    /// The bpffs directory where the XDP link and maps are pinned so they outlive the process,
+    /// one subdirectory per instance (named by its interfaces); `none` pins nothing
+    /// [default: /sys/fs/bpf/lbdns].
+    #[arg(long, value_name = "DIR")]
+    pub xdp_pin_dir: Option<PathBuf>,
+    /// Keep drains and the endpoints' last health in this file across restarts [default:
+    /// $STATE_DIRECTORY/state.json under systemd; otherwise not kept].
+    #[arg(long, value_name = "FILE")]
+    pub state_file: Option<PathBuf>,
+    /// Seconds the XDP program keeps answering after the daemon's last heartbeat; then it
+    /// passes everything, so a dead or hung daemon never leaves stale answers; 0: for ever
+    /// [default: 10].
+    #[arg(long, value_name = "SECS")]
+    pub xdp_heartbeat_limit: Option<u64>,
     #[command(flatten)]
     pub control: ControlArgs,
 }
@@ -148,6 +163,9 @@ impl ServeArgs {
             xdp_a_slots: self.xdp_a_slots,
             xdp_aaaa_slots: self.xdp_aaaa_slots,
             xdp_signature_entries: self.xdp_signature_entries,
+            xdp_pin_dir: self.xdp_pin_dir.take(),
+            xdp_heartbeat_limit_secs: self.xdp_heartbeat_limit,
+            state_file: self.state_file.take(),
             control: self.control.control.take(),
             metrics: self.metrics,
             ..Overrides::default()

@@ -2,6 +2,7 @@
 //!
 //! ```toml
 //! listen = ["0.0.0.0:53", "[::]:53"]
+//! state_file = "/var/lib/lbdns/state.json"   # drains and last health across restarts
 //!
 //! [[zone]]
 //! file = "zones/example.com.zone"   # relative to this file
@@ -21,6 +22,8 @@
 //! [xdp]
 //! interfaces = ["eth0"]   # none: socket path only
 //! mode = "auto"           # auto | native | generic
+//! pin_dir = "/sys/fs/bpf/lbdns"  # bpffs directory that keeps XDP across restarts; "none": off
+//! heartbeat_limit_secs = 10      # XDP stops answering when the daemon is silent this long
 //!
 //! [server]                # what the server says about itself; each key is off when absent
 //! identity = "ns1"        # CH TXT id.server and hostname.bind; `true`: the host name
@@ -76,6 +79,8 @@ pub struct ConfigFile {
     pub dnssec: DnssecSection,
     /// The control socket `lbdns stats` talks to.
     pub control: Option<PathBuf>,
+    /// Where drains and health verdicts are kept across restarts.
+    pub state_file: Option<PathBuf>,
     /// Load-balancing pools; validated against the zones once they are loaded.
     #[serde(default)]
     pub pool: Vec<PoolEntry>,
@@ -126,6 +131,8 @@ pub struct XdpSection {
     pub a_slots: Option<u32>,
     pub aaaa_slots: Option<u32>,
     pub signature_entries: Option<u32>,
+    pub pin_dir: Option<PathBuf>,
+    pub heartbeat_limit_secs: Option<u64>,
 }
 
 /// What the server says about itself, spelled like NSD's and Knot's `identity`, `version` and
@@ -213,6 +220,9 @@ pub struct Settings {
     pub expiry_warning: Duration,
     /// Where the metrics page is served, if anywhere.
     pub metrics: Option<SocketAddr>,
+    /// Where drains and health verdicts are kept across restarts: `state_file`, or
+    /// `$STATE_DIRECTORY/state.json` under systemd (`StateDirectory=`); `None`: not kept.
+    pub state_file: Option<PathBuf>,
     /// The zones transferred from primaries rather than read from a file of ours.
     pub secondaries: Vec<SecondarySpec>,
     pub secondary_timers: TimerBounds,
@@ -248,7 +258,18 @@ pub struct XdpSettings {
     /// Map sizes the operator set; the others are sized from the zones at start
     /// ([`crate::xdp::sizing`]).
     pub sizes: Requested,
+    /// The bpffs directory under which the program's link and maps are pinned, so that they
+    /// outlive the process (`crate::xdp::pins`); `None`: nothing is pinned.
+    pub pin_dir: Option<PathBuf>,
+    /// How long the program keeps answering after the daemon's last heartbeat
+    /// (`lbdns_common::life`); zero: for ever.
+    pub heartbeat_limit: Duration,
 }
+
+/// Where XDP pins live unless configured: one directory per instance below it.
+pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/lbdns";
+/// How long the XDP program answers without a heartbeat unless configured.
+pub const DEFAULT_HEARTBEAT_LIMIT: Duration = Duration::from_secs(10);
 
 /// Flags given on the command line; they add zones to the file's and replace its listen set.
 #[derive(Debug, Clone, Default)]
@@ -264,8 +285,11 @@ pub struct Overrides {
     pub xdp_a_slots: Option<u32>,
     pub xdp_aaaa_slots: Option<u32>,
     pub xdp_signature_entries: Option<u32>,
+    pub xdp_pin_dir: Option<PathBuf>,
+    pub xdp_heartbeat_limit_secs: Option<u64>,
     pub control: Option<PathBuf>,
     pub metrics: Option<SocketAddr>,
+    pub state_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -375,6 +399,15 @@ impl Settings {
                 aaaa_slots: flags.xdp_aaaa_slots.or(file.xdp.aaaa_slots),
                 signature_entries: flags.xdp_signature_entries.or(file.xdp.signature_entries),
             },
+            pin_dir: match flags.xdp_pin_dir.or(file.xdp.pin_dir) {
+                None => Some(PathBuf::from(DEFAULT_PIN_DIR)),
+                Some(dir) if dir.as_os_str().is_empty() || dir == Path::new("none") => None,
+                Some(dir) => Some(dir),
+            },
+            heartbeat_limit: flags
+                .xdp_heartbeat_limit_secs
+                .or(file.xdp.heartbeat_limit_secs)
+                .map_or(DEFAULT_HEARTBEAT_LIMIT, Duration::from_secs),
         };
         let control = flags
             .control
@@ -400,6 +433,12 @@ impl Settings {
                     ),
             ),
             metrics: flags.metrics.or(file.metrics.listen),
+            state_file: flags.state_file.or(file.state_file).or_else(|| {
+                std::env::var_os("STATE_DIRECTORY")
+                    // systemd may list several, separated by colons: the first is ours.
+                    .and_then(|dirs| dirs.to_str()?.split(':').next().map(PathBuf::from))
+                    .map(|dir| dir.join("state.json"))
+            }),
             secondaries,
             secondary_timers,
             keys,

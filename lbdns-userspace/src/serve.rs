@@ -4,6 +4,7 @@
 //! `Served` until told to stop.
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -13,14 +14,17 @@ use tokio::sync::mpsc;
 use lbdns::config::{Overrides, Settings, XdpSettings};
 use lbdns::control::{self, Format, Request};
 use lbdns::health::Checker;
+use lbdns::maps::Heartbeat;
 use lbdns::metrics::{self, Metrics};
 use lbdns::privilege;
 use lbdns::secondary::{self, primaries::Primaries, Configured, Secondaries};
 use lbdns::served::{
-    self, release_freed_memory, FastPathState, Loaded, ReloadFailed, Reloaded, Served, Xdp,
+    self, release_freed_memory, FastPathState, Heart, Loaded, Origin, ReloadFailed, Reloaded,
+    Served, StateFile, Xdp,
 };
+use lbdns::server::{handover, Inherited};
 use lbdns::systemd::Notifier;
-use lbdns::xdp::{sizing, FastPath};
+use lbdns::xdp::{sizing, Adoptable, FastPath, Pins};
 
 use crate::cli::ZoneArgs;
 
@@ -39,8 +43,9 @@ struct Daemon {
 
 impl Daemon {
     /// Starts the loaded fast path and tells systemd it is ready.
-    fn start_xdp(&self, fast: FastPath, settings: &XdpSettings) -> Result<()> {
-        self.served.start_xdp(fast, settings)?;
+    fn start_xdp(&self, fast: FastPath, settings: &XdpSettings, restart: Restart) -> Result<()> {
+        self.served
+            .start_xdp(fast, settings, restart.pins, restart.heart)?;
         self.notifier.status(&format!(
             "XDP fast path ready on {}",
             settings.interfaces.join(", ")
@@ -166,7 +171,85 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Runs the daemon until SIGTERM or SIGINT.
+/// How the daemon was told to exit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Exit {
+    /// SIGTERM or SIGINT (`systemctl stop`): detach XDP and remove its pins at once.
+    Stop,
+    /// SIGUSR2 (`systemctl restart`, through the unit's `RestartKillSignal=`): leave XDP
+    /// attached and pinned for the next process.
+    Restart,
+}
+
+/// What carries the fast path across a restart: where it is pinned, pinned maps this build
+/// may reuse, and the heartbeat, which starts before the zones load when maps are adopted.
+struct Restart {
+    pins: Option<Pins>,
+    adoptable: Option<Adoptable>,
+    heart: Arc<Heart>,
+}
+
+impl Restart {
+    fn prepare(settings: &XdpSettings) -> Result<Self> {
+        let pins = settings.pin_dir.as_deref().and_then(|dir| {
+            let pins = Pins::new(dir, &settings.interfaces);
+            match pins.prepare() {
+                Ok(()) => Some(pins),
+                Err(error) => {
+                    tracing::warn!(
+                        dir = %pins.dir().display(),
+                        "cannot pin XDP ({error}): a restart will detach the fast path, and \
+                         the socket path will answer alone until the new process attaches it"
+                    );
+                    None
+                }
+            }
+        });
+        let adoptable = pins
+            .as_ref()
+            .and_then(|pins| pins.adoptable(settings.dns_port))
+            .filter(|adoptable| {
+                let fits = settings.sizes.agrees_with(&adoptable.config);
+                if !fits {
+                    tracing::info!(
+                        "the configured XDP map sizes differ from the pinned maps': new maps \
+                         will be filled and swapped in"
+                    );
+                }
+                fits
+            });
+        let heart = Heart::start(settings.heartbeat_limit)
+            .context("cannot start the XDP heartbeat thread")?;
+        if let (Some(pins), Some(_)) = (&pins, adoptable) {
+            match Heartbeat::from_pin(&pins.life()) {
+                Ok(heartbeat) => {
+                    heart.set(Some(Arc::new(heartbeat)));
+                    tracing::info!(
+                        dir = %pins.dir().display(),
+                        "adopting the pinned XDP maps: the program left attached answers while \
+                         the zones load"
+                    );
+                }
+                Err(error) => tracing::warn!("cannot open the pinned LIFE map: {error}"),
+            }
+        }
+        Ok(Self {
+            pins,
+            adoptable,
+            heart,
+        })
+    }
+
+    fn origin(&self) -> Origin {
+        match (&self.pins, self.adoptable) {
+            (Some(pins), Some(adoptable)) => Origin::Adopt(pins.clone(), adoptable),
+            (Some(pins), None) => Origin::Pinned(pins.clone()),
+            (None, _) => Origin::Unpinned,
+        }
+    }
+}
+
+/// Runs the daemon until SIGTERM or SIGINT (a stop) or SIGUSR2 (an exit for a restart).
 pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
     let notifier = Notifier::from_env();
     let overrides = Overrides {
@@ -177,10 +260,29 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
         served::settings(zone.config.as_deref(), overrides.clone()).map_err(crate::report)?;
     // Before the first thread: each thread copies the capabilities of the one that made it.
     privilege::drop_unused()?.check(&settings)?;
-    // Map sizes are fixed at load: with every one set, load while the zones are read;
-    // otherwise after, sized from them.
-    let early = settings.xdp.sizes.complete(settings.xdp.dns_port);
-    let loading = (!settings.xdp.interfaces.is_empty()).then(|| early.map(Xdp::load));
+    // The sockets of the process this one replaces: systemd's fd store hands them back on a
+    // restart; without systemd, a daemon still running gives them over, and XDP with them,
+    // before this process adopts the pinned maps.
+    let mut inherited = Inherited::from_systemd();
+    let takeover = handover::request(&settings.control)
+        .context("cannot take over from the running lbdns")?
+        .map(|(takeover, sockets)| {
+            tracing::info!("taking over from the running lbdns: its sockets and its XDP pins");
+            inherited.extend(sockets);
+            takeover
+        });
+    let restart = (!settings.xdp.interfaces.is_empty())
+        .then(|| Restart::prepare(&settings.xdp))
+        .transpose()?;
+    // Map sizes are fixed at load: adopted maps have theirs, and with every one set the
+    // program loads while the zones are read; otherwise after, sized from them.
+    let early = match restart.as_ref().and_then(|restart| restart.adoptable) {
+        Some(adoptable) => Some(adoptable.config),
+        None => settings.xdp.sizes.complete(settings.xdp.dns_port),
+    };
+    let loading = restart
+        .as_ref()
+        .map(|restart| early.map(|config| Xdp::load(config, restart.origin())));
     let Loaded {
         catalog,
         zones,
@@ -204,6 +306,7 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
                 None => Xdp::load(
                     sizing::for_catalog(&catalog, &settings.xdp.sizes, settings.xdp.dns_port)
                         .context("cannot compile the zones for XDP")?,
+                    restart.as_ref().map_or(Origin::Unpinned, Restart::origin),
                 ),
             };
             let fast = loading
@@ -217,10 +320,10 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
         }
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let daemon = runtime.block_on(async {
+    let (daemon, exit) = runtime.block_on(async {
         let (changes, mut changed) = mpsc::unbounded_channel();
         let checker = Checker::start(pools.targets(), changes);
-        let served = Arc::new(Served::new(
+        let mut served = Served::new(
             catalog,
             pools,
             checker,
@@ -228,7 +331,14 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             fast.is_some(),
             zone.config,
             overrides,
-        ));
+        );
+        match &settings.state_file {
+            Some(path) => served.restore(StateFile::new(path.clone())),
+            None => {
+                tracing::info!("drains and health are not kept across restarts (no --state-file)")
+            }
+        }
+        let served = Arc::new(served);
         let daemon = Arc::new(Daemon {
             transfers: secondary::Context {
                 transfer: Arc::new(Primaries::default()),
@@ -257,13 +367,25 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
                 )))
             }
         };
-        let _sockets = lbdns::server::start(
+        let mut serving = lbdns::server::start(
             daemon.served.catalog(),
             &settings.listen,
             settings.tcp,
             &daemon.served.metrics().socket,
             &daemon.secondaries,
+            &mut inherited,
         )?;
+        // Sockets inherited for addresses no longer listened on close here.
+        drop(inherited);
+        // These sockets answer: the daemon they came from may stop reading and exit, and its
+        // control socket is then free.
+        if let Some(takeover) = takeover {
+            takeover
+                .done(&settings.control)
+                .context("cannot finish the takeover")?;
+        }
+        // Under systemd, the fd store keeps the sockets across a restart (closed on a stop).
+        daemon.notifier.store_fds(&serving.sockets);
         // Each secondary zone serves its kept copy already; its task refreshes it at once.
         daemon.secondaries.update(
             Configured {
@@ -280,6 +402,17 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
                 settings.control.display()
             )
         })?;
+        let (handed_over, mut handover_done) = mpsc::unbounded_channel();
+        let leaving = daemon.clone();
+        handover::listen(
+            &settings.control,
+            std::mem::take(&mut serving.sockets),
+            move || drop(leaving.served.stop_xdp(true)),
+            move || {
+                let _ = handed_over.send(());
+            },
+        )
+        .context("cannot listen for a handover")?;
         let answering = daemon.clone();
         let control_task = tokio::spawn(control::serve(listener, move |request| {
             answering.answer(request)
@@ -302,6 +435,9 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?;
         let mut interrupt =
             signal(SignalKind::interrupt()).context("cannot install SIGINT handler")?;
+        // An exit for a restart (the unit's RestartKillSignal=): XDP stays attached and pinned.
+        let mut restarting =
+            signal(SignalKind::user_defined2()).context("cannot install SIGUSR2 handler")?;
         tracing::info!(
             zones = settings.zones.len(),
             secondaries = settings.secondaries.len(),
@@ -322,13 +458,13 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
         // a million names, so the fast path joins when they are full; if it cannot, the daemon
         // stops, as it would have at start-up.
         let (xdp_failed, mut xdp_failure) = mpsc::unbounded_channel();
-        if let Some(fast) = fast {
+        if let (Some(fast), Some(restart)) = (fast, restart) {
             let filling = daemon.clone();
             let xdp_settings = settings.xdp.clone();
             std::thread::Builder::new()
                 .name("xdp start".to_owned())
                 .spawn(move || {
-                    if let Err(error) = filling.start_xdp(fast, &xdp_settings) {
+                    if let Err(error) = filling.start_xdp(fast, &xdp_settings, restart) {
                         let _ = xdp_failed.send(error);
                     }
                 })
@@ -338,24 +474,34 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             tokio::select! {
                 // `reload` logs its outcome; SIGHUP has no one else to tell.
                 _ = hangup.recv() => drop(daemon.reload()),
-                _ = terminate.recv() => break None,
-                _ = interrupt.recv() => break None,
-                Some(error) = xdp_failure.recv() => break Some(error),
+                _ = terminate.recv() => break Ok(Exit::Stop),
+                _ = interrupt.recv() => break Ok(Exit::Stop),
+                _ = restarting.recv() => break Ok(Exit::Restart),
+                Some(error) = xdp_failure.recv() => break Err(error),
+                // A new process serves on these sockets and has taken XDP over.
+                Some(()) = handover_done.recv() => break Ok(Exit::Restart),
             }
         };
         daemon.notifier.stopping();
+        // The sockets outlive this process (fd store, handover): stop reading them, answering
+        // what was read, before anything else goes.
+        serving.readers.stop(Duration::from_secs(2));
         control_task.abort();
         if let Some(task) = metrics_task {
             task.abort();
         }
         let _ = std::fs::remove_file(&settings.control);
-        match failure {
-            None => Ok(daemon),
-            Some(error) => Err(error),
-        }
+        // Last: a new process waits for it to go before it binds the control socket.
+        let _ = std::fs::remove_file(handover::path(&settings.control));
+        failure.map(|exit| (daemon, exit))
     })?;
-    // Stopping the fast path detaches it from every interface.
-    if let Some(stats) = daemon.served.stop_xdp() {
+    // A stop detaches the fast path from every interface and unpins it; an exit for a restart
+    // leaves it answering for the next process, until its heartbeat gets too old.
+    let for_restart = exit == Exit::Restart;
+    if for_restart {
+        tracing::info!("exiting for a restart: XDP stays attached and pinned");
+    }
+    if let Some(stats) = daemon.served.stop_xdp(for_restart) {
         for line in stats.lines() {
             tracing::info!("XDP {line}");
         }

@@ -156,6 +156,38 @@ impl Drop for TempDir {
     }
 }
 
+/// A BPF file system of its own, mounted on a temporary directory: a daemon pins its XDP link
+/// and maps there (`--xdp-pin-dir`) without meeting another test's. Unmounted on drop, which
+/// removes every pin left in it, so a failing test leaves no program attached through one.
+#[derive(Debug)]
+pub struct BpfFs {
+    dir: TempDir,
+}
+
+impl BpfFs {
+    pub fn mount() -> Result<Self> {
+        let dir = TempDir::new("bpffs")?;
+        run_ok(
+            Command::new("mount")
+                .args(["-t", "bpf", "bpf"])
+                .arg(dir.path()),
+            Duration::from_secs(10),
+        )
+        .context("mounting a BPF file system (needs root)")?;
+        Ok(Self { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for BpfFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
 /// Output of a process run by [`run_bounded`].
 #[derive(Debug, Clone)]
 pub struct Output {

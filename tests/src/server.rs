@@ -169,6 +169,12 @@ impl Server {
             Some((user, caps)) => user.command(&topo.server, caps, &lbdns_bin()?),
         };
         cmd.arg("serve").args(extra);
+        // Every suite names its server's veth end alike: pinned under the default directory,
+        // concurrent daemons would adopt each other's maps. The restart suite pins in a bpffs
+        // of its own.
+        if extra.contains(&"--xdp") && !extra.contains(&"--xdp-pin-dir") {
+            cmd.args(["--xdp-pin-dir", "none"]);
+        }
         for z in zones {
             cmd.arg("--zone").arg(z);
         }
@@ -176,13 +182,20 @@ impl Server {
             cmd.arg("--listen").arg(l.to_string());
         }
         // Namespaces do not separate the file system: each daemon needs its own control
-        // socket, or concurrent tests would find "another lbdns is running".
+        // socket, or concurrent tests would find "another lbdns is running". A caller that
+        // names one (a restart: the new daemon takes over from the one using it) keeps it.
         let control_dir = TempDir::new("lbdns-control")?;
         if let Some((user, _)) = user {
             user.give(control_dir.path())?;
         }
-        let control = control_dir.path().join("control.sock");
-        cmd.arg("--control").arg(&control);
+        let control = match extra.iter().position(|arg| *arg == "--control") {
+            Some(at) => PathBuf::from(extra.get(at + 1).context("--control without a path")?),
+            None => {
+                let control = control_dir.path().join("control.sock");
+                cmd.arg("--control").arg(&control);
+                control
+            }
+        };
         // Debug logs make failure messages useful; the caller's RUST_LOG wins.
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "debug");
@@ -330,6 +343,36 @@ impl Server {
             "{} is no longer running ({:?}); stderr:\n{}",
             self.label,
             self.exited,
+            self.stderr()
+        )
+    }
+
+    /// Sends `signal` (SIGUSR2: exit for a restart; SIGSTOP, SIGCONT) without waiting.
+    pub fn signal(&mut self, signal: libc::c_int) -> Result<()> {
+        self.ensure_alive()?;
+        // SAFETY: plain kill(2) on our own child, which has not been reaped yet.
+        if unsafe { libc::kill(self.child.id() as libc::pid_t, signal) } != 0 {
+            bail!("kill {signal}: {}", std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Waits, at most [`STOP_TIMEOUT`], for the process to exit on its own (after SIGUSR2, or
+    /// once a new daemon took over); SIGKILL and an error after that.
+    pub fn wait_exit(&mut self) -> Result<ExitStatus> {
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(status) = self.exited.or(self.child.try_wait()?) {
+                self.exited = Some(status);
+                return Ok(status);
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        self.exited = Some(self.child.wait()?);
+        bail!(
+            "{} did not exit within {STOP_TIMEOUT:?}; stderr:\n{}",
+            self.label,
             self.stderr()
         )
     }

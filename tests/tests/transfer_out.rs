@@ -12,7 +12,13 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use anyhow::{ensure, Context, Result};
+use hickory_proto::rr::{Name, RData, RecordType};
+use lbdns::tsig::{Algorithm, Key};
+use lbdns::xfr::{self, Fetched, Limits, Primary};
+use lbdns::zone::Zone;
 use lbdns_tests::env::run_bounded;
 use lbdns_tests::{preflight, Namespace, Server, TempDir, Topology};
 
@@ -21,7 +27,7 @@ const WRONG: &str = "d3Jvbmctc2VjcmV0LWZvci1sYmRucy10c2lnLXRlc3Q=";
 const POOL_ADDRESS: &str = "198.18.77.1";
 
 /// The zone; `filler` names more make its transfer take several messages.
-fn zone(serial: u32, mail: &str, filler: usize) -> String {
+fn zone_text(serial: u32, mail: &str, filler: usize) -> String {
     let mut text = format!(
         "$ORIGIN example.com.\n$TTL 300\n@ SOA ns1 hostmaster {serial} 3600 600 86400 120\n\
          @ NS ns1\nns1 A 198.18.0.53\nwww TXT \"zone data at a pool owner\"\n\
@@ -42,7 +48,7 @@ const FILLER: usize = 2000;
 /// secondary at that address with `xfr-key`, and NOTIFY goes there.
 fn lbdns(topo: &Topology, dir: &TempDir, notify: Option<SocketAddr>) -> Result<Server> {
     let filler = if notify.is_some() { FILLER } else { 0 };
-    dir.write("example.com.zone", &zone(1, "198.18.0.25", filler))?;
+    dir.write("example.com.zone", &zone_text(1, "198.18.0.25", filler))?;
     let lists = match notify {
         None => format!(
             "provide_xfr = [\"{} NOKEY\", \"{} xfr-key\"]\n",
@@ -303,7 +309,7 @@ fn rfc1996_nsd_secondary_transfers_with_tsig_and_refreshes_on_notify() -> Result
     }
     // A new serial and a changed record, then a reload: the NOTIFY brings NSD along long
     // before its refresh (an hour).
-    dir.write("example.com.zone", &zone(2, "198.18.0.26", FILLER))?;
+    dir.write("example.com.zone", &zone_text(2, "198.18.0.26", FILLER))?;
     let status = Command::new("kill")
         .args(["-HUP", &lbdns.pid().to_string()])
         .status()?;
@@ -326,6 +332,93 @@ fn rfc1996_nsd_secondary_transfers_with_tsig_and_refreshes_on_notify() -> Result
         lbdns.stderr().contains("NOTIFY answered"),
         "lbdns did not log the NOTIFY's answer:\n{}",
         lbdns.stderr()
+    );
+    Ok(())
+}
+
+/// `xfr::fetch` run from the client namespace.
+fn fetch_from(topo: &Topology, primary: &Primary, current: Option<Zone>) -> Result<Fetched> {
+    let (primary, origin) = (primary.clone(), Name::from_ascii("example.com.")?);
+    topo.client.enter(move || -> Result<Fetched> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let fetched = runtime.block_on(xfr::fetch(
+            &primary,
+            &origin,
+            current.as_ref(),
+            &Limits::default(),
+        ))?;
+        Ok(fetched)
+    })?
+}
+
+fn mail_address(zone: &Zone) -> Vec<String> {
+    zone.records
+        .iter()
+        .filter(|r| {
+            r.record.record_type() == RecordType::A
+                && r.record.name.to_ascii() == "mail.example.com."
+        })
+        .map(|r| match &r.record.data {
+            RData::A(a) => a.to_string(),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn lbdns_transfers_to_lbdns_whole_then_incrementally_with_tsig() -> Result<()> {
+    preflight(&["kdig"])?;
+    let topo = Topology::new()?;
+    let dir = TempDir::new("xfr-out-chain")?;
+    let server = lbdns(&topo, &dir, None)?;
+    let key = Key::new(
+        Name::from_ascii("xfr-key.")?,
+        Algorithm::HmacSha256,
+        data_encoding::BASE64.decode(SECRET.as_bytes())?,
+    );
+    let primary = Primary {
+        address: topo.server_v6_addr(53),
+        key: Some(Arc::new(key)),
+    };
+    let Fetched::Full { zone } = fetch_from(&topo, &primary, None)? else {
+        anyhow::bail!("the first transfer was not a whole zone");
+    };
+    ensure!(zone.records.len() == 9, "{} records", zone.records.len());
+    ensure!(mail_address(&zone) == ["198.18.0.25"]);
+    dir.write("example.com.zone", &zone_text(2, "198.18.0.26", 0))?;
+    let status = Command::new("kill")
+        .args(["-HUP", &server.pid().to_string()])
+        .status()?;
+    ensure!(status.success(), "kill -HUP");
+    wait_for_serial(
+        &topo.client,
+        topo.server_v4_addr(53),
+        2,
+        Duration::from_secs(10),
+    )?;
+    let Fetched::Incremental {
+        zone,
+        changed_names,
+    } = fetch_from(&topo, &primary, Some(zone))?
+    else {
+        anyhow::bail!(
+            "the second transfer was not incremental:\n{}",
+            server.stderr()
+        );
+    };
+    ensure!(mail_address(&zone) == ["198.18.0.26"], "{zone:?}");
+    ensure!(
+        changed_names
+            .iter()
+            .any(|n| n.to_ascii() == "mail.example.com."),
+        "{changed_names:?}"
+    );
+    let fetched = fetch_from(&topo, &primary, Some(zone))?;
+    ensure!(
+        matches!(fetched, Fetched::UpToDate { serial: 2 }),
+        "{fetched:?}"
     );
     Ok(())
 }

@@ -210,10 +210,11 @@ fn big_zone(names: u32) -> String {
     text
 }
 
-/// A reload that brings more A names than the maps sized at start hold (floors of 1,024)
-/// detaches the fast path, and the log line names the outgrown maps and the sizes to set.
+/// A reload that brings more A names than the maps sized at start hold (floors of 1,024) builds
+/// larger maps, fills them, and swaps them in with the program on the link, never detaching: the
+/// log names the outgrown maps and the new sizes, and the new names are answered by XDP.
 #[test]
-fn a_reload_that_outgrows_the_maps_names_them_and_the_size_to_set() {
+fn a_reload_that_outgrows_the_maps_swaps_in_larger_ones_without_detaching() {
     let dir = TempDir::new("xdp-veth-outgrow").expect("temp dir");
     let zone = dir.write("big.test.zone", &big_zone(10)).expect("zone");
     let setup = Setup::with(&[&zone], &[]);
@@ -239,28 +240,44 @@ fn a_reload_that_outgrows_the_maps_names_them_and_the_size_to_set() {
         STATS_TIMEOUT,
     )
     .unwrap_or_else(|error| panic!("{error:#}"));
-    let deadline = std::time::Instant::now() + STATS_TIMEOUT;
-    while !setup.server.stderr().contains("detaching XDP") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no detach logged:\n{}",
-            setup.server.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
     let log = setup.server.stderr();
-    let line = log
+    let outgrown = log
         .lines()
-        .find(|line| line.contains("detaching XDP"))
-        .expect("the detach line");
+        .find(|line| line.contains("the XDP maps are too small"))
+        .unwrap_or_else(|| panic!("no outgrown maps logged:\n{log}"));
     // 1,501 A RRsets (ns1 and h0..h1499) ×1.25, rounded up: 1,877; with v6, 1,502 RRsets: 1,878.
-    for outgrown in [
-        "--xdp-a-slots 1024 is outgrown: restart with --xdp-a-slots 1877",
-        "--xdp-rrset-entries 1024 is outgrown: restart with --xdp-rrset-entries 1878",
+    for map in [
+        "--xdp-a-slots 1024 is outgrown: 1877 needed",
+        "--xdp-rrset-entries 1024 is outgrown: 1878 needed",
     ] {
-        assert!(line.contains(outgrown), "{outgrown:?} in {line}");
+        assert!(outgrown.contains(map), "{map:?} in {outgrown}");
     }
-    assert!(!line.contains("--xdp-aaaa-slots"), "AAAA fits: {line}");
+    assert!(
+        !outgrown.contains("--xdp-aaaa-slots"),
+        "AAAA fits: {outgrown}"
+    );
+    let swapped = log
+        .lines()
+        .find(|line| line.contains("swapped them in with the program"))
+        .unwrap_or_else(|| panic!("no swap logged:\n{log}"));
+    assert!(
+        swapped.contains("a_slots=1877") && swapped.contains("rrset_entries=1878"),
+        "{swapped}"
+    );
+    assert!(!log.contains("detaching XDP"), "{log}");
+    // The new names, and the old ones, are answered at the NIC by the swapped-in program.
+    for name in ["h1499.big.test", "h9.big.test"] {
+        let (reply, moved) = setup.ask(
+            Tool::Kdig,
+            setup.topo.server_v4_addr(53),
+            &Query::new(name, "A"),
+        );
+        assert_eq!(
+            moved,
+            BTreeMap::from([("answered_a".to_owned(), 1)]),
+            "{name}: {reply}"
+        );
+    }
 }
 
 /// Queries the program does not answer still get the socket path's answers, and the program
@@ -518,4 +535,53 @@ fn xdp_mode(ns: &Namespace, interface: &str) -> Option<String> {
         .into_iter()
         .find(|mode| out.stdout.split_whitespace().any(|word| word == *mode))
         .map(str::to_owned)
+}
+
+/// A reload of the zone with one name's address changed writes that name's answer set alone,
+/// as the log counts it, and the program answers the new address.
+#[test]
+fn a_reload_of_one_changed_name_writes_its_answer_set_alone() {
+    let dir = TempDir::new("xdp-veth-one-name").expect("temp dir");
+    let zone = dir.write("big.test.zone", &big_zone(300)).expect("zone");
+    let setup = Setup::with(&[&zone], &[]);
+    let changed = big_zone(300).replace("h7 60 A 198.18.100.8\n", "h7 60 A 198.19.7.7\n");
+    assert_ne!(changed, big_zone(300));
+    dir.write("big.test.zone", &changed).expect("zone");
+    let control = setup.server.control_socket().expect("an lbdns server");
+    let bin = lbdns_bin().unwrap_or_else(|error| panic!("{error:#}"));
+    run_ok(
+        Command::new(bin)
+            .arg("reload")
+            .arg("--control")
+            .arg(control),
+        STATS_TIMEOUT,
+    )
+    .unwrap_or_else(|error| panic!("{error:#}"));
+    // `lbdns reload` returns once both paths serve the new zone.
+    let log = setup.server.stderr();
+    let published = log
+        .lines()
+        .take_while(|line| !line.contains("reload published to both paths"))
+        .filter(|line| line.contains("XDP maps published"))
+        .last()
+        .unwrap_or_else(|| panic!("no publish logged before the reload's end:\n{log}"));
+    assert!(
+        published.contains("scope=\"part\"")
+            && published.contains(" written=1 ")
+            && published.contains(" removed=0 "),
+        "{published}"
+    );
+
+    let (reply, moved) = setup.ask(
+        Tool::Kdig,
+        setup.topo.server_v4_addr(53),
+        &Query::new("h7.big.test", "A"),
+    );
+    assert_eq!(
+        moved,
+        BTreeMap::from([("answered_a".to_owned(), 1)]),
+        "{reply}"
+    );
+    let addresses: Vec<&str> = reply.answer.iter().map(|r| r.rdata.as_str()).collect();
+    assert_eq!(addresses, ["198.19.7.7"], "{reply}");
 }

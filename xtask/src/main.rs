@@ -61,6 +61,9 @@ enum Task {
     /// Measure lbdns against the ceiling, NSD, Knot and gdnsd with kxdpgun and dnsperf (root;
     /// about 12 minutes with the defaults). Not part of `test`.
     Bench(bench::Args),
+    /// Restart lbdns serving the 1,000,000-name zone a few times under dnsperf load, as systemd
+    /// restarts it, and print how many hot queries were lost (root). Not part of `test`.
+    BenchRestart(bench::restart::Args),
     /// Measure what a change costs lbdns at a million names (a health flip, a drain, a reload
     /// of one changed name: time, map entries written, peak memory) against NSD's memory for
     /// the same zone (root; a few minutes). Not part of `test`.
@@ -98,6 +101,10 @@ fn main() -> Result<()> {
         Task::Bench(args) => {
             setup::bench_tools()?;
             bench::run(args)
+        }
+        Task::BenchRestart(args) => {
+            setup::bench_tools()?;
+            bench::restart::run(args)
         }
         Task::BenchChange(args) => {
             setup::bench_tools()?;

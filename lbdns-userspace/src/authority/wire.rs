@@ -74,7 +74,7 @@ pub fn respond_reserving(
     }
     match question.query_type() {
         RecordType::OPT => return Some(reply.error(ResponseCode::FormErr)),
-        // Zone transfers are not offered.
+        // Zone transfers are TCP's (`transfer_out` takes them there, RFC 5936 §4.2).
         RecordType::AXFR | RecordType::IXFR => return Some(reply.error(ResponseCode::Refused)),
         _ => {}
     }

@@ -168,6 +168,14 @@ impl Checker {
         }
     }
 
+    /// Takes `up` as the last verdict for `target` (the last process's, after a restart), so
+    /// that checks move it on from there with their rise and fall counts.
+    pub fn assume(&mut self, target: &Target, up: bool) {
+        if let Some(running) = self.running.get(target) {
+            lock(&running.status).up = up;
+        }
+    }
+
     /// The state of every target, in target order.
     pub fn snapshot(&self) -> Vec<TargetStatus> {
         self.running

@@ -122,7 +122,7 @@ impl<T: Pod> MappedArray<T> {
     }
 
     /// Value `index`: in bounds, 8-aligned (page-aligned base, stride a multiple of 8).
-    fn value(&self, index: u32) -> *mut T {
+    pub(super) fn value(&self, index: u32) -> *mut T {
         assert!(index < self.entries, "{index} beyond {}", self.name);
         // SAFETY: `index` is in bounds, so the value lies inside the mapping.
         unsafe { self.base.as_ptr().add(index as usize * self.stride).cast() }

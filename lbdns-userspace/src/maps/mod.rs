@@ -5,22 +5,26 @@
 //! The protocol, and why each step is where it is, is `lbdns_common::publish`. [`plan`] decides
 //! the steps of a publish as a pure function; [`MapWriter`] carries them out.
 
+mod life;
 mod mapped;
 mod names;
 pub mod plan;
 
 use std::io;
+use std::sync::Arc;
 
 use aya::{maps::MapError as AyaMapError, Ebpf};
 use lbdns_common::{
     answer::{AnswerSet, AnswerSetV4, AnswerSetV6, SIGNATURES},
     edns::{Nsid, ANSWERS_NSID, NSID_SLOT},
     maps,
+    names::record_words,
     qtype::AddrType,
     signature::Signatures,
 };
 
 use crate::compile::{Answer, MapImage, RrsetId};
+pub use life::Heartbeat;
 use mapped::MappedArray;
 use names::NameTable;
 use plan::{plan, Capacity, Live, Published, Scope, State, Step};
@@ -94,6 +98,7 @@ pub struct MapWriter {
     answers: Answers,
     signatures: MappedArray<Signatures>,
     state: State,
+    heartbeat: Arc<Heartbeat>,
 }
 
 /// The `ANSWERS_*` arrays.
@@ -187,8 +192,34 @@ impl std::fmt::Debug for MapWriter {
 
 impl MapWriter {
     /// Takes the writable maps out of a freshly loaded program, whose name table holds up to
-    /// `names` RRsets, hashed with `name_seed`. The maps must be empty.
+    /// `names` RRsets, hashed with `name_seed`, and stamps them with this build's layout
+    /// version. The maps must be empty.
     pub fn new(ebpf: &mut Ebpf, names: u32, name_seed: u64) -> Result<Self, MapError> {
+        let mut writer = Self::take(ebpf, names, name_seed)?;
+        Arc::get_mut(&mut writer.heartbeat)
+            .expect("not shared yet")
+            .stamp(names, name_seed);
+        Ok(writer)
+    }
+
+    /// Takes the maps of a program loaded with maps an earlier process filled (pinned, of this
+    /// build's layout version: `xdp::pins`), and reads what they hold: every published RRset
+    /// stays, and every other id, slot and entry is free once no program run of the earlier
+    /// process can still read one (one grace period, here).
+    pub fn adopt(ebpf: &mut Ebpf, names: u32, name_seed: u64) -> Result<Self, MapError> {
+        let mut writer = Self::take(ebpf, names, name_seed)?;
+        wait_for_readers().map_err(MapError::GracePeriod)?;
+        let mut live = Vec::new();
+        writer.names.for_each(|rrset, id, record| {
+            let words = record_words(rrset.name.len()) as u32;
+            live.push((rrset.qtype, words, writer.live(rrset.qtype, id, record)));
+        });
+        let capacity = writer.state.capacity();
+        writer.state = State::adopted(capacity, &live);
+        Ok(writer)
+    }
+
+    fn take(ebpf: &mut Ebpf, names: u32, name_seed: u64) -> Result<Self, MapError> {
         let answers = Answers {
             v4: mapped(ebpf, maps::ANSWERS_V4)?,
             v6: mapped(ebpf, maps::ANSWERS_V6)?,
@@ -198,6 +229,7 @@ impl MapWriter {
         let slots_v4 = mapped(ebpf, maps::RRSET_SLOT_V4)?;
         let slots_v6 = mapped(ebpf, maps::RRSET_SLOT_V6)?;
         let signatures: MappedArray<Signatures> = mapped(ebpf, maps::SIGNATURES)?;
+        let heartbeat = Arc::new(Heartbeat::new(mapped(ebpf, maps::LIFE)?));
         let table = NameTable::new(
             mapped(ebpf, maps::NAME_BUCKETS)?,
             mapped(ebpf, maps::NAME_WORDS)?,
@@ -221,7 +253,13 @@ impl MapWriter {
             answers,
             signatures,
             state,
+            heartbeat,
         })
+    }
+
+    /// The `LIFE` map: the layout stamp, and the heartbeat the daemon beats.
+    pub fn heartbeat(&self) -> Arc<Heartbeat> {
+        self.heartbeat.clone()
     }
 
     /// Makes the maps hold `image`, in the order of `lbdns_common::publish`: every query is

@@ -169,6 +169,18 @@ impl Numbers {
             .or((self.fresh < self.capacity).then_some(self.fresh))
     }
 
+    /// Numbers of which exactly `live` are taken, the rest free: maps adopted from an earlier
+    /// process, after a grace period (nothing it retired is still read).
+    fn adopted(capacity: u32, live: &BTreeSet<u32>) -> Self {
+        let fresh = live.last().map_or(0, |last| last + 1);
+        Self {
+            returned: (0..fresh).filter(|n| !live.contains(n)).collect(),
+            fresh,
+            capacity,
+            retiring: BTreeSet::new(),
+        }
+    }
+
     fn take(&mut self, n: u32) {
         if !self.returned.remove(&n) {
             debug_assert_eq!(n, self.fresh, "{n} taken while not free");
@@ -224,6 +236,23 @@ impl Records {
         Self {
             returned: BTreeMap::new(),
             fresh: 0,
+            capacity,
+            retiring: Vec::new(),
+        }
+    }
+
+    /// Records of which `live` (first word, size) are taken: maps adopted from an earlier
+    /// process. The gaps between them were records of sizes nobody recorded, so they stay
+    /// unused; a publish that runs out of words builds new, compact maps
+    /// (`served::Xdp::publish`).
+    fn adopted(capacity: u32, live: &[(u32, u32)]) -> Self {
+        Self {
+            returned: BTreeMap::new(),
+            fresh: live
+                .iter()
+                .map(|(start, words)| start + words)
+                .max()
+                .unwrap_or(0),
             capacity,
             retiring: Vec::new(),
         }
@@ -489,6 +518,48 @@ impl State {
             },
             published: 0,
             names: capacity.names,
+        }
+    }
+
+    /// Maps of `capacity` that already hold `live` RRsets (adopted from an earlier process),
+    /// each with its record's size in words; every other number is free.
+    pub fn adopted(capacity: Capacity, live: &[(AddrType, u32, Live)]) -> Self {
+        let mut ids = [BTreeSet::new(), BTreeSet::new()];
+        let mut slots = [BTreeSet::new(), BTreeSet::new()];
+        let mut signatures = BTreeSet::new();
+        let mut records = Vec::with_capacity(live.len());
+        for &(qtype, words, live) in live {
+            let family = usize::from(qtype == AddrType::Aaaa);
+            ids[family].insert(live.id);
+            slots[family].insert(live.slot);
+            signatures.extend(live.signatures);
+            records.push((live.record, words));
+        }
+        let family = |ids, slots, capacity| Family {
+            ids: Numbers::adopted(capacity, ids),
+            slots: Numbers::adopted(capacity, slots),
+        };
+        Self {
+            numbering: Numbering {
+                v4: family(&ids[0], &slots[0], capacity.v4),
+                v6: family(&ids[1], &slots[1], capacity.v6),
+                records: Records::adopted(capacity.name_words, &records),
+                signatures: Numbers::adopted(capacity.signatures, &signatures),
+            },
+            published: live.len() as u32,
+            names: capacity.names,
+        }
+    }
+
+    /// What the maps have room for.
+    pub fn capacity(&self) -> Capacity {
+        let numbering = &self.numbering;
+        Capacity {
+            v4: numbering.v4.slots.capacity,
+            v6: numbering.v6.slots.capacity,
+            names: self.names,
+            name_words: numbering.records.capacity,
+            signatures: numbering.signatures.capacity,
         }
     }
 

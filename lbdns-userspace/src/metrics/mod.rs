@@ -98,13 +98,6 @@ impl Metrics {
         *lock(&self.xdp) = Some(XdpView { counters, fill });
     }
 
-    /// The XDP maps were written and are now `fill` full.
-    pub fn xdp_published(&self, fill: Fill) {
-        if let Some(view) = lock(&self.xdp).as_mut() {
-            view.fill = fill;
-        }
-    }
-
     /// The XDP fast path was detached: the socket path answers everything.
     pub fn xdp_stopped(&self) {
         *lock(&self.xdp) = None;

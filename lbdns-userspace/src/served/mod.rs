@@ -4,8 +4,12 @@
 //! drains, the health checker's targets, and the XDP maps. Every change takes the same path:
 //!
 //! change → [`PoolSet`] or a freshly [`load`]ed catalog → pool [`answers`](answers::answers)
-//! set in the catalog → [`Xdp::publish`] (hot RRsets → compile → map writer) → the socket path's
-//! catalog swapped in (on a reload; pool answers are swapped inside the catalog).
+//! set in the catalog → [`Xdp::publish_names`] (the hot RRsets of the names the change touches
+//! → compile → map writer) → the socket path's catalog swapped in (on a reload; pool answers are
+//! swapped inside the catalog). A change costs what it touches: the owners of the pools that
+//! changed, or the names whose answers differ between two catalogs
+//! ([`authority::changed_names`]); only a change beyond names publishes every hot RRset
+//! ([`Xdp::publish`]), as start-up does.
 //!
 //! - a health verdict: [`Served::health_changed`] → `PoolSet::set_health` → `apply`;
 //! - a drain or undrain: [`Served::set_drained`] → `PoolSet::set_drained` → `apply`;
@@ -18,19 +22,23 @@
 //! `lbdns check` runs.
 
 mod answers;
+mod heartbeat;
 mod load;
 mod memory;
 mod owners;
 mod publish;
 mod reload;
+mod state_file;
 mod zone;
 
 pub use answers::answers;
+pub use heartbeat::Heart;
 pub use load::{load, load_carrying, settings, Carried, LoadError, Loaded};
 pub use memory::release_freed_memory;
 pub use owners::CatalogZones;
-pub use publish::Xdp;
+pub use publish::{Origin, Xdp};
 pub use reload::{ReloadFailed, Reloaded};
+pub use state_file::{Persisted, StateFile};
 pub use zone::ZoneRefused;
 
 use std::net::IpAddr;
@@ -50,7 +58,7 @@ use crate::health::{Checker, HealthChange};
 use crate::maps::PublishReport;
 use crate::metrics::{self, Metrics};
 use crate::pool::{self, PoolId, PoolSet, UnknownEndpoint};
-use crate::xdp::FastPath;
+use crate::xdp::{FastPath, Pins};
 
 /// Where the fast path stands, for `lbdns stats` and `status`.
 #[derive(Debug)]
@@ -76,10 +84,14 @@ pub struct Served {
     /// Set while the fast path fills its maps with the XDP lock held: `lbdns stats` and
     /// `status` say so instead of waiting for the lock.
     xdp_starting: AtomicBool,
+    /// Set once the fast path is stopped or handed over: it is not started again.
+    xdp_given_up: AtomicBool,
     metrics: Arc<Metrics>,
     /// Where the zones and configuration come from, read again on each reload.
     config: Option<PathBuf>,
     overrides: Overrides,
+    /// Where drains and health verdicts are kept across restarts, if anywhere.
+    state_file: Option<StateFile>,
 }
 
 impl Served {
@@ -102,9 +114,52 @@ impl Served {
             checker: Mutex::new(checker),
             xdp: Mutex::new(None),
             xdp_starting: AtomicBool::new(xdp_starting),
+            xdp_given_up: AtomicBool::new(false),
             metrics,
             config,
             overrides,
+            state_file: None,
+        }
+    }
+
+    /// Starts from the drains and health verdicts the last process saved in `file` (none if
+    /// it saved nothing), and saves them there from now on. Call before the fast path starts.
+    pub fn restore(&mut self, file: StateFile) {
+        let saved = file.load();
+        {
+            let mut pools = lock(&self.pools);
+            let mut checker = lock(&self.checker);
+            for status in checker.snapshot() {
+                if saved.down.contains(&state_file::key(&status.target)) {
+                    checker.assume(&status.target, false);
+                    pools.set_health(&status.target, false);
+                }
+            }
+            for &address in &saved.drained {
+                // An address the configuration no longer has stays gone.
+                let _ = pools.set_drained(address, true);
+            }
+            if !saved.drained.is_empty() || !saved.down.is_empty() {
+                tracing::info!(
+                    file = %file.path().display(),
+                    drained = saved.drained.len(),
+                    down = saved.down.len(),
+                    "drains and health carried over from the last process"
+                );
+                let every: Vec<PoolId> = (0..pools.pools().len()).collect();
+                self.apply(&pools, &every);
+            }
+        }
+        self.state_file = Some(file);
+    }
+
+    /// Saves the drains and health verdicts in force, if there is a state file.
+    fn save(&self, pools: &PoolSet) {
+        if let Some(file) = &self.state_file {
+            let state = Persisted::of(pools, &lock(&self.checker).snapshot());
+            if let Err(error) = file.save(&state) {
+                tracing::warn!(file = %file.path().display(), "cannot save the state: {error}");
+            }
         }
     }
 
@@ -124,6 +179,7 @@ impl Served {
         if !changed.is_empty() {
             self.apply(&pools, &changed);
         }
+        self.save(&pools);
     }
 
     /// Drains (or undrains) `address` in every pool that has it; returns how many changed.
@@ -132,6 +188,7 @@ impl Served {
         let changed = pools.set_drained(address, drain)?;
         if !changed.is_empty() {
             self.apply(&pools, &changed);
+            self.save(&pools);
         }
         Ok(changed.len())
     }
@@ -174,7 +231,10 @@ impl Served {
         let mut xdp = lock(&self.xdp);
         if let Some(fast) = xdp.as_mut() {
             match publish(fast) {
-                Ok(_) => self.metrics.xdp_published(fast.writer.fill()),
+                // A publish that outgrew the maps swapped in new ones, counters too.
+                Ok(_) => self
+                    .metrics
+                    .xdp_started(fast.fast.counter_map(), fast.writer.fill()),
                 Err(error) => {
                     tracing::error!("{error:#}; detaching XDP, the socket path answers everything");
                     self.metrics.xdp_stopped();
@@ -187,9 +247,22 @@ impl Served {
     /// Fills the maps of the loaded fast path from the catalog now in force and attaches it.
     /// Holds the XDP lock throughout, so a health change or reload meanwhile waits and then
     /// publishes on top: the maps never miss a change.
-    pub fn start_xdp(&self, fast: FastPath, settings: &XdpSettings) -> Result<()> {
+    pub fn start_xdp(
+        &self,
+        mut fast: FastPath,
+        settings: &XdpSettings,
+        pins: Option<Pins>,
+        heart: Arc<Heart>,
+    ) -> Result<()> {
         let mut xdp = lock(&self.xdp);
-        let started = Xdp::start(fast, settings, &self.catalog.load());
+        if self.xdp_given_up.load(Ordering::Acquire) {
+            // A new process took XDP over before this one started it: its pins are the new
+            // process's now.
+            fast.abandon();
+            self.xdp_starting.store(false, Ordering::Relaxed);
+            return Ok(());
+        }
+        let started = Xdp::start(fast, settings, pins, heart, &self.catalog.load());
         self.xdp_starting.store(false, Ordering::Relaxed);
         let started = started?;
         self.metrics
@@ -198,10 +271,17 @@ impl Served {
         Ok(())
     }
 
-    /// Detaches the fast path from every interface; returns its last counters.
-    pub fn stop_xdp(&self) -> Option<String> {
-        let xdp = lock(&self.xdp).take()?;
-        Some(xdp.stats())
+    /// Detaches the fast path from every interface and removes its pins (a stop); or, with
+    /// `for_restart`, leaves it attached and pinned for the next process to adopt. Returns its
+    /// last counters.
+    pub fn stop_xdp(&self, for_restart: bool) -> Option<String> {
+        let mut guard = lock(&self.xdp);
+        self.xdp_given_up.store(true, Ordering::Release);
+        let xdp = guard.take()?;
+        drop(guard);
+        let stats = xdp.stats();
+        xdp.stop(for_restart);
+        Some(stats)
     }
 
     pub fn xdp_state(&self) -> FastPathState {

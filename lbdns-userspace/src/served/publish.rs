@@ -1,6 +1,8 @@
 //! Publishing to the fast path: the XDP program and the writer of its maps, and the one step
 //! that carries the catalog in force to them (catalog → hot RRsets → compile → map writer).
 
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
@@ -9,20 +11,42 @@ use std::time::Instant;
 use hickory_proto::rr::LowerName;
 
 use crate::authority::Catalog;
-use crate::compile::{Compiled, RrsetId};
+use crate::compile::{Compiled, MapImage, RrsetId};
 use crate::config::XdpSettings;
 use crate::maps::plan::Scope;
 use crate::maps::{MapError, MapWriter, PublishReport};
-use crate::xdp::sizing::{self, Need};
-use crate::xdp::{FastPath, XdpConfig};
+use crate::xdp::sizing::{self, Need, Requested};
+use crate::xdp::{Adoptable, FastPath, Pins, XdpConfig};
 use crate::{compile, ebpf_object};
 
+use super::heartbeat::Heart;
 use super::memory::release_freed_memory;
 
 /// The XDP program and the writer of its maps, kept together for the daemon's lifetime.
 pub struct Xdp {
     pub(super) fast: FastPath,
     pub(super) writer: MapWriter,
+    /// What building larger maps needs; `None` for a program tests drive.
+    growth: Option<Growth>,
+}
+
+/// What a publish that outgrows the maps needs to build larger ones and swap them in.
+struct Growth {
+    settings: XdpSettings,
+    pins: Option<Pins>,
+    heart: Arc<Heart>,
+}
+
+/// How to make the program's maps: adopted from an earlier process, new and pinned, or new
+/// and unpinned.
+#[derive(Clone, Debug)]
+pub enum Origin {
+    /// Maps an earlier process pinned, of this build's layout.
+    Adopt(Pins, Adoptable),
+    /// New maps, pinned once the program serves.
+    Pinned(Pins),
+    /// New maps nothing pins.
+    Unpinned,
 }
 
 impl std::fmt::Debug for Xdp {
@@ -34,27 +58,38 @@ impl std::fmt::Debug for Xdp {
 }
 
 impl Xdp {
-    /// Starts loading the program (creating its maps and running the verifier) on a thread of
-    /// its own: with large maps that takes seconds, as does reading large zones, and neither
-    /// needs the other once the sizes are known (`xdp::sizing`).
-    pub fn load(config: XdpConfig) -> std::thread::JoinHandle<Result<FastPath>> {
+    /// Starts loading the program (creating its maps, or opening adopted ones, and running the
+    /// verifier) on a thread of its own: with large maps that takes seconds, as does reading
+    /// large zones, and neither needs the other once the sizes are known (`xdp::sizing`).
+    pub fn load(config: XdpConfig, origin: Origin) -> std::thread::JoinHandle<Result<FastPath>> {
         tracing::info!(
             a_slots = config.a_slots,
             aaaa_slots = config.aaaa_slots,
             rrset_entries = config.rrset_entries,
             name_bytes = config.name_bytes,
             signature_entries = config.signature_entries,
+            adopted = matches!(origin, Origin::Adopt(..)),
             "XDP map sizes"
         );
         std::thread::spawn(move || {
-            FastPath::load(ebpf_object::PROGRAM, &config).context("cannot load the XDP program")
+            let object = ebpf_object::PROGRAM;
+            match &origin {
+                Origin::Adopt(pins, adoptable) => FastPath::adopt(object, adoptable, pins),
+                Origin::Pinned(pins) => FastPath::load_pinned(object, &config, pins),
+                Origin::Unpinned => FastPath::load(object, &config),
+            }
+            .context("cannot load the XDP program")
         })
     }
 
     /// The loaded program, with a writer of its maps; nothing published, nothing attached.
     pub fn new(mut fast: FastPath) -> Result<Self> {
         let writer = fast.map_writer().context("cannot open the XDP maps")?;
-        Ok(Self { fast, writer })
+        Ok(Self {
+            fast,
+            writer,
+            growth: None,
+        })
     }
 
     /// The loaded program, for the suites that run it on frames between publishes.
@@ -69,30 +104,56 @@ impl Xdp {
     }
 
     /// Fills the maps of the loaded program from `catalog`, then attaches it: maps first, so
-    /// the program never runs with maps that lag behind the socket path.
-    pub fn start(fast: FastPath, settings: &XdpSettings, catalog: &Catalog) -> Result<Self> {
+    /// the program never runs with maps that lag behind the socket path. On a link an earlier
+    /// process pinned, attaching swaps the program in atomically; adopted maps are only
+    /// brought up to date. If they are too small, larger ones are built and swapped in.
+    pub fn start(
+        fast: FastPath,
+        settings: &XdpSettings,
+        pins: Option<Pins>,
+        heart: Arc<Heart>,
+        catalog: &Catalog,
+    ) -> Result<Self> {
         let started = std::time::Instant::now();
+        let adopted = fast.adopted();
         let mut xdp = Self::new(fast)?;
+        heart.set(Some(xdp.writer.heartbeat()));
+        xdp.growth = Some(Growth {
+            settings: settings.clone(),
+            pins,
+            heart,
+        });
         xdp.publish(catalog)?;
         // The image of every hot RRset, and its copies on the way, are gone.
         release_freed_memory();
-        for interface in &settings.interfaces {
-            let mode = xdp
-                .fast
-                .attach(interface, settings.mode)
-                .with_context(|| format!("cannot attach XDP to {interface}"))?;
-            tracing::info!(%interface, %mode, port = settings.dns_port, "XDP fast path attached");
+        // A publish that outgrew the maps attached the larger ones already.
+        if !xdp.fast.is_attached() {
+            xdp.attach(settings)?;
         }
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
+            adopted,
             "XDP fast path ready"
         );
         Ok(xdp)
     }
 
+    fn attach(&mut self, settings: &XdpSettings) -> Result<()> {
+        for interface in &settings.interfaces {
+            let mode = self
+                .fast
+                .attach(interface, settings.mode)
+                .with_context(|| format!("cannot attach XDP to {interface}"))?;
+            tracing::info!(%interface, %mode, port = settings.dns_port, "XDP fast path attached");
+        }
+        Ok(())
+    }
+
     /// Makes the maps answer exactly what `catalog` answers directly: every hot RRset
     /// compiled, and each compared with what the maps hold. What start-up does, and a change
-    /// that cannot be narrowed down to names.
+    /// that cannot be narrowed down to names. When the image outgrows the maps, builds larger
+    /// ones, fills them, and swaps them in with their program on every interface, never
+    /// detaching (`xdp::FastPath::replace`).
     pub fn publish(&mut self, catalog: &Catalog) -> Result<PublishReport> {
         let started = Instant::now();
         let compiled = compile::compile(&compile::hot_rrsets(catalog))
@@ -153,21 +214,102 @@ impl Xdp {
             Scope::Whole => self.writer.publish(&compiled.image),
             Scope::Part { removed } => self.writer.publish_part(&compiled.image, removed),
         };
-        written.map_err(|error| {
-            let outgrown = matches!(error, MapError::Full(_) | MapError::NameTableFull)
-                .then(|| sizing::outgrown(self.fast.config(), &need(catalog, compiled, scope)));
-            match outgrown {
-                Some(outgrown) => anyhow::Error::new(error)
-                    .context(format!("the XDP maps are too small: {outgrown}")),
-                None => anyhow::Error::new(error).context("cannot write the XDP maps"),
+        match written {
+            Ok(report) => Ok(report),
+            Err(error @ (MapError::Full(_) | MapError::NameTableFull)) => {
+                let outgrown =
+                    sizing::outgrown(self.fast.config(), &need(catalog, compiled, scope));
+                if self.growth.is_none() {
+                    return Err(anyhow::Error::new(error)
+                        .context(format!("the XDP maps are too small: {outgrown}")));
+                }
+                tracing::info!("the XDP maps are too small ({outgrown}): building larger ones");
+                // Larger maps must hold every hot RRset, not only the part this publish wrote.
+                let whole = match scope {
+                    Scope::Whole => None,
+                    Scope::Part { .. } => Some(
+                        compile::compile(&compile::hot_rrsets(catalog))
+                            .context("cannot compile the zones for XDP")?,
+                    ),
+                };
+                let image = whole.as_ref().map_or(&compiled.image, |whole| &whole.image);
+                self.grow(image, &Need::of(image))
             }
-        })
+            Err(error) => Err(anyhow::Error::new(error).context("cannot write the XDP maps")),
+        }
     }
 
     fn publish_nsid(&self, catalog: &Catalog) -> Result<()> {
         self.writer
             .publish_nsid(compile::nsid(catalog.identity()).as_ref())
             .context("cannot write the XDP program's NSID")
+    }
+
+    /// Loads the program again with maps large enough for `need` (with the usual headroom,
+    /// never smaller than now), fills them with `image`, and swaps it in for the running one,
+    /// or attaches it if none runs yet. The running program answers from the old maps until
+    /// the swap; a failure leaves it serving them.
+    fn grow(&mut self, image: &MapImage, need: &Need) -> Result<PublishReport> {
+        let growth = self.growth.as_ref().expect("checked by the caller");
+        let current = *self.fast.config();
+        let wanted = sizing::sized(need, &Requested::default(), current.dns_port);
+        let config = XdpConfig {
+            rrset_entries: wanted.rrset_entries.max(current.rrset_entries),
+            name_bytes: wanted.name_bytes.max(current.name_bytes),
+            a_slots: wanted.a_slots.max(current.a_slots),
+            aaaa_slots: wanted.aaaa_slots.max(current.aaaa_slots),
+            signature_entries: wanted.signature_entries.max(current.signature_entries),
+            ..current
+        };
+        let origin = match &growth.pins {
+            Some(pins) => Origin::Pinned(pins.clone()),
+            None => Origin::Unpinned,
+        };
+        let fast = Self::load(config, origin)
+            .join()
+            .map_err(|_| anyhow::anyhow!("the XDP loading thread panicked"))??;
+        let mut larger = Self::new(fast)?;
+        let report = larger
+            .writer
+            .publish(image)
+            .context("cannot fill the larger XDP maps")?;
+        // The new program answers only while its own heartbeat is fresh.
+        growth.heart.set(Some(larger.writer.heartbeat()));
+        if self.fast.is_attached() {
+            larger
+                .fast
+                .replace(&mut self.fast)
+                .context("cannot swap in the larger XDP maps")?;
+        } else {
+            // Maps adopted at start-up, too small for the zones: the program the earlier
+            // process left on the pinned links keeps answering from them until the swap.
+            self.fast.abandon();
+            larger.attach(&growth.settings)?;
+        }
+        tracing::info!(
+            a_slots = config.a_slots,
+            aaaa_slots = config.aaaa_slots,
+            rrset_entries = config.rrset_entries,
+            name_bytes = config.name_bytes,
+            signature_entries = config.signature_entries,
+            "XDP maps outgrown: built larger ones and swapped them in with the program, \
+             without detaching"
+        );
+        self.fast = larger.fast;
+        self.writer = larger.writer;
+        Ok(report)
+    }
+
+    /// Stops beating, and detaches and unpins the program; or, `for_restart`, leaves it
+    /// attached and pinned for the next process, whose heartbeat must then come within the
+    /// limit.
+    pub fn stop(mut self, for_restart: bool) {
+        if let Some(growth) = &self.growth {
+            growth.heart.set(None);
+        }
+        if for_restart {
+            self.fast.leave_for_restart();
+        }
     }
 
     /// The counters as `name value` lines, for `lbdns stats` and the exit log.

@@ -117,16 +117,18 @@ impl Served {
         // XDP first: it serves the new data before the socket path does, never after.
         self.publish_change(&self.catalog.load(), &fresh);
         let previous = self.catalog.swap(Arc::new(fresh));
-        // RFC 1996: secondaries of the zones whose serial changed hear of it now; the change
-        // is kept for IXFR (RFC 1995).
-        let current = self.catalog.load();
-        transfer_out::record_differences(&previous, &current);
-        notify::out::spawn(notify::out::changed(Some(&previous), &current));
         *pools = fresh_pools;
         tracing::info!(
             seconds = started.elapsed().as_secs_f64(),
             "reload published to both paths"
         );
+        drop(checker);
+        drop(pools);
+        // Both paths serve the change already. RFC 1996: secondaries of the zones whose serial
+        // changed hear of it now; the change is kept for IXFR (RFC 1995).
+        let current = self.catalog.load();
+        transfer_out::record_differences(&previous, &current);
+        notify::out::spawn(notify::out::changed(Some(&previous), &current));
         // Queries still holding the old catalog keep it alive; trim once it is gone here.
         drop(previous);
         release_freed_memory();

@@ -2,6 +2,9 @@
 //! every NOTIFY to the secondary zones (`secondary::notify`). Thin by design: all DNS
 //! semantics live there, so both transports answer alike.
 
+pub(crate) mod fds;
+pub mod handover;
+mod inherit;
 mod mmsg;
 mod pktinfo;
 mod signed;
@@ -9,6 +12,7 @@ mod tcp;
 mod udp;
 
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,14 +24,28 @@ use crate::authority::{Catalog, Transport};
 use crate::metrics::socket::SocketMetrics;
 use crate::secondary::{notify, Secondaries};
 
+pub use fds::{recv as recv_fds, send as send_fds};
+pub use inherit::Inherited;
 pub use tcp::TcpLimits;
+pub use udp::Readers;
 
 /// The catalog currently served. Reloads swap it whole, so a query sees one version only.
 pub type SharedCatalog = Arc<ArcSwap<Catalog>>;
 
-/// Binds every listen address (UDP and TCP) and starts serving: UDP on threads that live as
-/// long as the process, TCP on tasks of the current tokio runtime, returned for shutdown.
-/// Every query and reply is counted in `counted`. NOTIFYs go to `secondaries`.
+/// What [`start`] serves on: the TCP tasks, returned for shutdown, and a descriptor of every
+/// socket, to pass on at a restart (systemd's fd store, or the next process).
+#[derive(Debug)]
+pub struct Listening {
+    pub tasks: JoinSet<()>,
+    pub sockets: Vec<OwnedFd>,
+    /// The UDP workers, to stop them reading before an exit.
+    pub readers: Arc<Readers>,
+}
+
+/// Binds every listen address (UDP and TCP), or takes the socket `inherited` has for it, and
+/// starts serving: UDP on threads that live as long as the process, TCP on tasks of the
+/// current tokio runtime. Every query and reply is counted in `counted`. NOTIFYs go to
+/// `secondaries`.
 ///
 /// Binding happens before this returns, so a busy port or missing privilege is reported at
 /// start-up rather than from a background task.
@@ -37,21 +55,40 @@ pub fn start(
     tcp: TcpLimits,
     counted: &SocketMetrics,
     secondaries: &Arc<Secondaries>,
-) -> Result<JoinSet<()>> {
+    inherited: &mut Inherited,
+) -> Result<Listening> {
     let mut tasks = JoinSet::new();
+    let mut kept = Vec::new();
+    let readers = Arc::new(Readers::default());
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     for &addr in listen {
-        let sockets =
-            udp::bind(addr, workers).with_context(|| format!("cannot listen on UDP {addr}"))?;
+        let mut sockets = inherited.take_udp(addr);
+        let reused = !sockets.is_empty();
+        if reused {
+            for socket in &sockets {
+                udp::prepare(socket2::SockRef::from(socket), addr)
+                    .with_context(|| format!("cannot use the UDP socket inherited for {addr}"))?;
+            }
+        } else {
+            sockets =
+                udp::bind(addr, workers).with_context(|| format!("cannot listen on UDP {addr}"))?;
+        }
         // TCP is bound before any UDP thread starts, so a port held by another server stops
         // start-up cleanly.
-        let listener = tcp::bind(addr).with_context(|| format!("cannot listen on TCP {addr}"))?;
+        let listener = match inherited.take_tcp(addr) {
+            Some(listener) => tcp::adopt(listener),
+            None => tcp::bind(addr),
+        }
+        .with_context(|| format!("cannot listen on TCP {addr}"))?;
+        kept.push(dup(&listener)?);
         for socket in sockets {
+            kept.push(dup(&socket)?);
             udp::spawn(
                 socket,
                 catalog.clone(),
                 secondaries.clone(),
                 counted.udp_thread(),
+                readers.clone(),
             )
             .context("cannot start a UDP worker thread")?;
         }
@@ -62,9 +99,20 @@ pub fn start(
             tcp,
             counted.tcp(),
         ));
-        tracing::info!(%addr, "listening on UDP and TCP");
+        tracing::info!(%addr, inherited = reused, "listening on UDP and TCP");
     }
-    Ok(tasks)
+    Ok(Listening {
+        tasks,
+        sockets: kept,
+        readers,
+    })
+}
+
+fn dup(socket: &impl AsFd) -> Result<OwnedFd> {
+    socket
+        .as_fd()
+        .try_clone_to_owned()
+        .context("cannot duplicate a socket descriptor")
 }
 
 /// The reply to one message from `peer`: a NOTIFY is the secondary zones' to answer, every

@@ -32,6 +32,12 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
+/// A listener bound by another process (the fd store, a handover), made ready for tokio.
+pub fn adopt(listener: std::net::TcpListener) -> std::io::Result<TcpListener> {
+    listener.set_nonblocking(true)?;
+    TcpListener::from_std(listener)
+}
+
 pub async fn serve(
     listener: TcpListener,
     catalog: SharedCatalog,

@@ -6,6 +6,7 @@
 //! is logged. Without `$NOTIFY_SOCKET` (not run by systemd with `Type=notify`) nothing is sent.
 
 use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 
@@ -87,6 +88,27 @@ impl Notifier {
         self.send("STOPPING=1\nSTATUS=stopping");
     }
 
+    /// Puts `fds` in the service's fd store (`FDSTORE=1`; the unit's
+    /// `FileDescriptorStoreMax=` must leave room): systemd passes them to the next process on
+    /// a restart (`$LISTEN_FDS`) and closes them on a stop.
+    pub fn store_fds(&self, fds: &[OwnedFd]) {
+        let Some((_, address)) = &self.target else {
+            return;
+        };
+        let stored = UnixDatagram::unbound()
+            .and_then(|socket| {
+                socket.connect_addr(address)?;
+                Ok(socket)
+            })
+            .and_then(|socket| {
+                let borrowed: Vec<_> = fds.iter().map(AsFd::as_fd).collect();
+                crate::server::send_fds(socket.as_fd(), b"FDSTORE=1\nFDNAME=sockets", &borrowed)
+            });
+        if let Err(error) = stored {
+            tracing::warn!(%error, "cannot store the sockets in systemd's fd store");
+        }
+    }
+
     fn send(&self, message: &str) {
         let Some((socket, address)) = &self.target else {
             return;
@@ -146,6 +168,24 @@ mod tests {
             .unwrap_or_else(|| panic!("{message:?}"));
         assert!(usec > 0 && usec <= monotonic_usec());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// FDSTORE=1 carries the sockets to the manager as SCM_RIGHTS, as sd_pid_notify_with_fds(3).
+    #[test]
+    fn the_fd_store_receives_the_sockets() {
+        let name = format!("lbdns-fdstore-test-{}", std::process::id());
+        let address = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+        let manager = UnixDatagram::bind_addr(&address).unwrap();
+        let sockets: Vec<OwnedFd> = (0..3)
+            .map(|_| OwnedFd::from(std::net::UdpSocket::bind("127.0.0.1:0").unwrap()))
+            .collect();
+        Notifier::to(&format!("@{name}"))
+            .unwrap()
+            .store_fds(&sockets);
+        let mut buffer = [0u8; 64];
+        let (len, fds) = crate::server::fds::recv(manager.as_fd(), &mut buffer).unwrap();
+        assert_eq!(&buffer[..len], b"FDSTORE=1\nFDNAME=sockets");
+        assert_eq!(fds.len(), 3);
     }
 
     #[test]

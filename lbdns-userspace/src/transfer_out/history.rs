@@ -11,12 +11,12 @@ use foldhash::HashMap;
 use hickory_proto::rr::{LowerName, Name, RecordType};
 
 use super::serve::soa_serial;
-use crate::authority::{Catalog, Rdata, Rrset, ZoneData};
+use crate::authority::{Catalog, Node, Rdata, Rrset, ZoneData};
 
 /// Differences kept per zone.
 pub const MAX_VERSIONS: usize = 16;
 /// Records (removed plus added) above which a difference is not kept.
-pub const MAX_CHANGED: usize = 100_000;
+pub const MAX_CHANGED: usize = 10_000;
 
 /// One record of a difference.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,46 +134,45 @@ pub fn record(previous: &Catalog, current: &Catalog) {
 }
 
 /// What changed from `old` to `new`, the SOAs apart; `None` when more than [`MAX_CHANGED`]
-/// records did.
+/// records did. Zones list their names in file order, so two loads of nearly the same file
+/// line up: each name is compared with the one at the same place in the other zone and looked
+/// up only where they differ (as `authority::changed_names` does).
 pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
-    // Every node by name, NSEC3-only ones too (the zone's own index leaves those out).
-    fn nodes(zone: &ZoneData) -> HashMap<&LowerName, usize> {
-        zone.names()
-            .iter()
-            .enumerate()
-            .map(|(at, name)| (name, at))
-            .collect()
-    }
-    let (old_nodes, new_nodes) = (nodes(old), nodes(new));
     let mut removed = Vec::new();
     let mut added = Vec::new();
-    for (zone, other, other_nodes, out) in [
-        (old, new, &new_nodes, &mut removed),
-        (new, old, &old_nodes, &mut added),
-    ] {
-        for at in 0..zone.names().len() {
-            let (name, node) = zone.at(at as u32);
-            let theirs = other_nodes.get(name).map(|&i| other.at(i as u32).1);
-            for rrset in &node.rrsets {
-                if rrset.rtype == RecordType::SOA && *name == zone.apex {
-                    continue;
-                }
-                let counterpart = theirs.and_then(|node| {
-                    node.rrsets
-                        .iter()
-                        .find(|r| r.rtype == rrset.rtype && r.covered() == rrset.covered())
-                });
-                for rdata in rrset.rdatas.iter() {
-                    let kept =
-                        counterpart.is_some_and(|c| c.ttl == rrset.ttl && c.rdatas.contains(rdata));
-                    if !kept {
-                        out.push(DiffRecord::of(rrset, rdata));
-                    }
-                }
+    // The old zone's nodes by name, NSEC3-only ones too (its index leaves those out); built
+    // only if a name is found neither in place nor in the index.
+    let mut by_name: Option<HashMap<&LowerName, usize>> = None;
+    let mut matched = 0;
+    for at in 0..new.names().len() {
+        let (name, node) = new.at(at as u32);
+        let before = if old.names().get(at) == Some(name) {
+            Some(old.at(at as u32).1)
+        } else {
+            old.node(name).or_else(|| {
+                let positions = by_name.get_or_insert_with(|| positions(old));
+                positions.get(name).map(|&i| old.at(i as u32).1)
+            })
+        };
+        matched += usize::from(before.is_some());
+        missing_from(new, name, node, before, &mut added);
+        if let Some(before) = before {
+            missing_from(old, name, before, Some(node), &mut removed);
+        }
+        if removed.len() + added.len() > MAX_CHANGED {
+            return None;
+        }
+    }
+    if matched < old.names().len() {
+        // Some old names are gone: find them.
+        let present: HashMap<&LowerName, usize> = positions(new);
+        for (name, node) in (0..old.names().len()).map(|at| old.at(at as u32)) {
+            if !present.contains_key(name) {
+                missing_from(old, name, node, None, &mut removed);
             }
-            if out.len() > MAX_CHANGED {
-                return None;
-            }
+        }
+        if removed.len() + added.len() > MAX_CHANGED {
+            return None;
         }
     }
     Some(Difference {
@@ -182,4 +181,42 @@ pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
         removed,
         added,
     })
+}
+
+/// Every node of `zone` by name.
+fn positions(zone: &ZoneData) -> HashMap<&LowerName, usize> {
+    zone.names()
+        .iter()
+        .enumerate()
+        .map(|(at, name)| (name, at))
+        .collect()
+}
+
+/// Adds to `out` the records of `node` (at `name` in `zone`) that `other` lacks, with their
+/// TTL: a record whose TTL changed is removed and added again. The apex SOA is left out: the
+/// difference carries both SOAs itself.
+fn missing_from(
+    zone: &ZoneData,
+    name: &LowerName,
+    node: &Node,
+    other: Option<&Node>,
+    out: &mut Vec<DiffRecord>,
+) {
+    for rrset in &node.rrsets {
+        if rrset.rtype == RecordType::SOA && *name == zone.apex {
+            continue;
+        }
+        let counterpart = other.and_then(|other| {
+            other
+                .rrsets
+                .iter()
+                .find(|r| r.rtype == rrset.rtype && r.covered() == rrset.covered())
+        });
+        for rdata in rrset.rdatas.iter() {
+            let kept = counterpart.is_some_and(|c| c.ttl == rrset.ttl && c.rdatas.contains(rdata));
+            if !kept {
+                out.push(DiffRecord::of(rrset, rdata));
+            }
+        }
+    }
 }

@@ -152,7 +152,14 @@ pub fn answer<'c>(
                 format!("IXFR of {origin} serial {theirs} to {who}: up to date (ours {serial})");
             return Some(Transfer::single(reply, signer, Some(summary)));
         }
-        if let Some(chain) = catalog.transfers().histories().since(origin, theirs) {
+        // The kept differences must end at the version served: a zone replaced without
+        // them being recorded is sent whole.
+        let chain = catalog
+            .transfers()
+            .histories()
+            .since(origin, theirs)
+            .filter(|chain| chain.last().is_some_and(|d| d.new_serial() == serial));
+        if let Some(chain) = chain {
             let summary = format!(
                 "IXFR of {origin} from serial {theirs} to {serial}, {} difference(s), to {who}",
                 chain.len()

@@ -296,3 +296,52 @@ fn rfc1995_4_ixfr_sends_the_kept_differences_oldest_first() {
     let all = records(&run(&v9, &request(251, Some(6)), "127.0.0.1"));
     assert_eq!(all.len(), 7, "{:?}", summary(&all));
 }
+
+#[test]
+fn rfc1995_differences_find_changed_moved_added_and_removed_names() {
+    use crate::authority::ZoneData;
+    let head = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 h SERIAL 3600 600 86400 120\n@ NS ns1\n";
+    let data = |serial: u32, body: &str| {
+        let text = format!("{}{body}", head.replace("SERIAL", &serial.to_string()));
+        ZoneData::new(&Zone::parse(&text, Path::new("d.zone"), None).unwrap())
+    };
+    let old = data(
+        1,
+        "a A 198.18.0.1\nb A 198.18.0.2\nc TXT \"c\"\nttl 60 A 198.18.0.9\n",
+    );
+    // Reordered, one address changed, a name gone, a name new, a TTL changed.
+    let new = data(
+        2,
+        "d AAAA 2001:db8::4\nb A 198.18.0.3\na A 198.18.0.1\nttl 90 A 198.18.0.9\n",
+    );
+    let difference = super::history::difference(&old, &new).unwrap();
+    let show = |records: &[super::history::DiffRecord]| {
+        let mut lines: Vec<String> = records
+            .iter()
+            .map(|r| format!("{} {} {}", r.name, r.ttl, r.rtype))
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(
+        show(&difference.removed),
+        [
+            "b.example.test. 300 A",
+            "c.example.test. 300 TXT",
+            "ttl.example.test. 60 A"
+        ]
+    );
+    assert_eq!(
+        show(&difference.added),
+        [
+            "b.example.test. 300 A",
+            "d.example.test. 300 AAAA",
+            "ttl.example.test. 90 A"
+        ]
+    );
+    assert_eq!((difference.old_serial(), difference.new_serial()), (1, 2));
+    assert!(super::history::difference(&old, &old)
+        .unwrap()
+        .added
+        .is_empty());
+}

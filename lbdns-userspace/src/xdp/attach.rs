@@ -1,6 +1,12 @@
 //! Attaching to interfaces in the requested mode.
 
-use aya::programs::{xdp::XdpLinkId, Xdp, XdpMode};
+use std::path::{Path, PathBuf};
+
+use aya::programs::{
+    links::{FdLink, PinnedLink},
+    xdp::XdpLink,
+    Xdp, XdpMode,
+};
 
 use super::XdpError;
 
@@ -41,20 +47,77 @@ impl std::str::FromStr for AttachMode {
     }
 }
 
-/// The program attached to one interface.
+/// The program attached to one interface: the link, taken out of the program so that it can be
+/// pinned, handed to the next program, or left behind.
 #[derive(Debug)]
 pub(super) struct Attachment {
-    interface: String,
-    link: XdpLinkId,
-    /// Native or generic: the mode the kernel accepted.
+    pub(super) interface: String,
+    pub(super) link: XdpLink,
+    /// Where the link is pinned; `None` for a netlink attachment, which cannot be.
+    pub(super) pin: Option<PathBuf>,
+    /// Native or generic: the mode the kernel accepted (for an adopted link, the mode asked).
     pub(super) mode: AttachMode,
 }
 
+/// Attaches `program` to `interface`, and pins the link at `pin` when given and possible.
 pub(super) fn attach(
     program: &mut Xdp,
     interface: &str,
     mode: AttachMode,
+    pin: Option<&Path>,
 ) -> Result<Attachment, XdpError> {
+    let (link, mode) = attach_link(program, interface, mode)?;
+    let (link, pin) = match pin {
+        Some(path) => pin_link(program, interface, link, path)?,
+        None => (link, None),
+    };
+    Ok(Attachment {
+        interface: interface.to_owned(),
+        link,
+        pin,
+        mode,
+    })
+}
+
+/// Swaps `program` in on the link of `attachment` with one `bpf_link` update (or a netlink
+/// replace of the expected program): the interface never runs without a program.
+pub(super) fn replace(program: &mut Xdp, attachment: Attachment) -> Result<Attachment, XdpError> {
+    let Attachment {
+        interface,
+        link,
+        pin,
+        mode,
+    } = attachment;
+    let link = program
+        .attach_to_link(link)
+        .and_then(|id| program.take_link(id))
+        .map_err(|error| XdpError::attach(&interface, mode, error))?;
+    Ok(Attachment {
+        interface,
+        link,
+        pin,
+        mode,
+    })
+}
+
+/// The link pinned at `path` by an earlier process, if there is one, as an attachment to
+/// `interface` that [`replace`] can swap a program onto.
+pub(super) fn pinned(path: &Path, interface: &str, mode: AttachMode) -> Option<Attachment> {
+    let link = PinnedLink::from_pin(path).ok()?;
+    let link = XdpLink::try_from(FdLink::from(link)).ok()?;
+    Some(Attachment {
+        interface: interface.to_owned(),
+        link,
+        pin: Some(path.to_owned()),
+        mode,
+    })
+}
+
+fn attach_link(
+    program: &mut Xdp,
+    interface: &str,
+    mode: AttachMode,
+) -> Result<(XdpLink, AttachMode), XdpError> {
     let attach_in = |program: &mut Xdp, mode: AttachMode| {
         let flags = match mode {
             AttachMode::Generic => XdpMode::Skb,
@@ -62,35 +125,68 @@ pub(super) fn attach(
         };
         program
             .attach(interface, flags)
-            .map(|link| Attachment {
-                interface: interface.to_owned(),
-                link,
-                mode,
-            })
+            .and_then(|id| program.take_link(id))
+            .map(|link| (link, mode))
             .map_err(|error| XdpError::attach(interface, mode, error))
     };
     match mode {
         AttachMode::Native | AttachMode::Generic => attach_in(program, mode),
         AttachMode::Auto => match attach_in(program, AttachMode::Native) {
-            Ok(attachment) => {
+            Ok(attached) => {
                 tracing::info!(interface, "XDP program attached in native mode");
-                Ok(attachment)
+                Ok(attached)
             }
             Err(XdpError::NoInterface(name)) => Err(XdpError::NoInterface(name)),
             Err(native) => {
-                let attachment = attach_in(program, AttachMode::Generic)?;
+                let attached = attach_in(program, AttachMode::Generic)?;
                 tracing::warn!(
                     interface,
                     "XDP program attached in generic mode; native mode failed: {native}"
                 );
-                Ok(attachment)
+                Ok(attached)
             }
         },
     }
 }
 
-pub(super) fn detach(program: &mut Xdp, attachment: Attachment) -> Result<(), XdpError> {
-    program
-        .detach(attachment.link)
-        .map_err(|error| XdpError::detach(&attachment.interface, error))
+/// Pins `link` at `path` if it is a bpf_link. `Xdp::attach` falls back to a netlink
+/// attachment when the kernel refuses a bpf_link, and that cannot be pinned: then the link
+/// stays unpinned, and the log says what restarts do.
+fn pin_link(
+    program: &Xdp,
+    interface: &str,
+    link: XdpLink,
+    path: &Path,
+) -> Result<(XdpLink, Option<PathBuf>), XdpError> {
+    if !is_bpf_link(program)? {
+        tracing::warn!(
+            interface,
+            "XDP is attached through netlink, not a bpf_link, so it cannot be pinned: a restart \
+             detaches the program, and the socket path answers alone until the new process \
+             attaches its own"
+        );
+        return Ok((link, None));
+    }
+    // A bpf_link, so neither conversion fails.
+    let fd = FdLink::try_from(link).map_err(|error| XdpError::pin(path, error))?;
+    let pinned = fd.pin(path).map_err(|error| XdpError::pin(path, error))?;
+    let link =
+        XdpLink::try_from(FdLink::from(pinned)).map_err(|error| XdpError::pin(path, error))?;
+    Ok((link, Some(path.to_owned())))
+}
+
+/// Whether `program` is attached through a bpf_link (rather than netlink): a descriptor of this
+/// process is an XDP link running it. Asked before converting, as converting a netlink
+/// attachment would drop it without detaching; and through `/proc/self/fdinfo`, since listing
+/// the kernel's links needs CAP_SYS_ADMIN, which the daemon does not keep.
+fn is_bpf_link(program: &Xdp) -> Result<bool, XdpError> {
+    let id = program.info().map_err(XdpError::from_program)?.id();
+    let wanted = format!("prog_id:\t{id}\n");
+    let Ok(entries) = std::fs::read_dir("/proc/self/fdinfo") else {
+        return Ok(false);
+    };
+    Ok(entries.flatten().any(|entry| {
+        std::fs::read_to_string(entry.path())
+            .is_ok_and(|info| info.contains("link_type:\txdp\n") && info.contains(&wanted))
+    }))
 }

@@ -60,6 +60,14 @@ pub enum XdpError {
         /// The kernel's answer.
         source: ProgramError,
     },
+    /// Pinning a link failed.
+    #[error("pinning the XDP link at {path}: {source}")]
+    Pin {
+        /// Where.
+        path: std::path::PathBuf,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Reading the counters failed.
     #[error("reading the XDP counters: {0}")]
     Counters(MapError),
@@ -114,6 +122,16 @@ impl XdpError {
             mode,
             source: error,
             hint,
+        }
+    }
+
+    pub(super) fn pin(
+        path: &std::path::Path,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        XdpError::Pin {
+            path: path.to_owned(),
+            source: Box::new(error),
         }
     }
 

@@ -4,12 +4,13 @@
 mod attach;
 mod counters;
 mod error;
+pub mod pins;
 pub mod sizing;
 
 use std::sync::Arc;
 
 use aya::{
-    programs::{ProgramError, Xdp},
+    programs::{links::Link as _, ProgramError, Xdp},
     Ebpf, EbpfLoader,
 };
 use lbdns_common::{maps, names::buckets_for};
@@ -17,6 +18,7 @@ use lbdns_common::{maps, names::buckets_for};
 pub use attach::AttachMode;
 pub use counters::{CounterMap, Counters};
 pub use error::XdpError;
+pub use pins::{Adoptable, Pins};
 
 use crate::maps::{MapError, MapWriter};
 
@@ -78,7 +80,8 @@ pub const fn default_name_bytes(rrset_entries: u32) -> u32 {
     rrset_entries.saturating_mul(maps::DEFAULT_WORDS_PER_NAME * 8)
 }
 
-/// The loaded XDP program and the interfaces it is attached to. Dropping it detaches it.
+/// The loaded XDP program and the interfaces it is attached to. Dropping it detaches it and
+/// removes its pins, unless [`FastPath::leave_for_restart`] said otherwise.
 #[derive(Debug)]
 pub struct FastPath {
     ebpf: Ebpf,
@@ -86,18 +89,66 @@ pub struct FastPath {
     counters: Arc<CounterMap>,
     /// The sizes the maps were made with.
     config: XdpConfig,
-    /// The hash seed this load drew for the name table.
+    /// The hash seed of the name table.
     name_seed: u64,
+    /// Where the link and maps are pinned, if they are.
+    pins: Option<Pins>,
+    maps: MapOrigin,
+    /// Set for an exit before a restart: the pins, and with them the program, stay.
+    leave: bool,
+}
+
+/// Where a program's maps come from, and where they are pinned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MapOrigin {
+    /// Created for this program and not pinned.
+    Unpinned,
+    /// Created for this program, pinned in `maps_next/` until it is attached.
+    Next,
+    /// The instance's pinned maps (`maps/`): adopted from an earlier process, or promoted.
+    Pinned,
+    /// Pinned once, then replaced by another program's maps: nothing of them is pinned.
+    Replaced,
 }
 
 impl FastPath {
-    /// Loads `object` (the compiled lbdns-ebpf ELF) with `config`, through the verifier.
+    /// Loads `object` (the compiled lbdns-ebpf ELF) with `config`, through the verifier, with
+    /// maps of its own that nothing pins.
     pub fn load(object: &[u8], config: &XdpConfig) -> Result<Self, XdpError> {
+        Self::load_with(object, config, random_seed(), None, MapOrigin::Unpinned)
+    }
+
+    /// Loads `object` with new maps of `config`'s sizes, pinned in `pins` (in `maps_next/`
+    /// until the program is attached or swapped in).
+    pub fn load_pinned(object: &[u8], config: &XdpConfig, pins: &Pins) -> Result<Self, XdpError> {
+        Self::load_with(object, config, random_seed(), Some(pins), MapOrigin::Next)
+    }
+
+    /// Loads `object` with the maps pinned in `pins` by an earlier process, which
+    /// [`Pins::adoptable`] found of this build's layout: they keep what they hold, and the
+    /// program the earlier process left attached keeps answering from them until this one is
+    /// swapped in.
+    pub fn adopt(object: &[u8], adopted: &Adoptable, pins: &Pins) -> Result<Self, XdpError> {
+        Self::load_with(
+            object,
+            &adopted.config,
+            adopted.name_seed,
+            Some(pins),
+            MapOrigin::Pinned,
+        )
+    }
+
+    fn load_with(
+        object: &[u8],
+        config: &XdpConfig,
+        name_seed: u64,
+        pins: Option<&Pins>,
+        maps: MapOrigin,
+    ) -> Result<Self, XdpError> {
         // The kernel makes no array of 0 entries.
         let name_words = config.name_bytes.div_ceil(8).max(1);
         let buckets = buckets_for(config.rrset_entries);
         let bucket_mask = buckets - 1;
-        let name_seed = random_seed();
         let mut loader = EbpfLoader::new();
         loader.override_global(maps::DNS_PORT, &config.dns_port, true);
         loader.override_global(maps::NAME_SEED, &name_seed, true);
@@ -111,6 +162,23 @@ impl FastPath {
             loader.map_max_entries(name, config.aaaa_slots);
         }
         loader.map_max_entries(maps::SIGNATURES, config.signature_entries.max(1));
+        // aya opens a map pinned at its path, or creates the map and pins it there.
+        if let Some(pins) = pins {
+            let dir = match maps {
+                MapOrigin::Pinned => pins.maps(),
+                _ => {
+                    // Pins of a program loaded before and never attached (a larger one
+                    // replaces it) are not reused.
+                    let dir = pins.maps_next();
+                    let _ = std::fs::remove_dir_all(&dir);
+                    std::fs::create_dir_all(&dir).map_err(|error| XdpError::pin(&dir, error))?;
+                    dir
+                }
+            };
+            for name in maps::PINNED {
+                loader.map_pin_path(name, dir.join(name));
+            }
+        }
         let mut ebpf = loader.load(object).map_err(XdpError::from_ebpf)?;
         program_mut(&mut ebpf)?
             .load()
@@ -122,7 +190,20 @@ impl FastPath {
             counters,
             config: *config,
             name_seed,
+            pins: pins.cloned(),
+            maps,
+            leave: false,
         })
+    }
+
+    /// Whether the program is attached to any interface.
+    pub fn is_attached(&self) -> bool {
+        !self.attached.is_empty()
+    }
+
+    /// Whether the maps were adopted from an earlier process (and so hold its answers).
+    pub fn adopted(&self) -> bool {
+        self.maps == MapOrigin::Pinned && self.attached.is_empty()
     }
 
     /// Fails unless an interface of this name exists, so that start-up can report a mistyped
@@ -137,29 +218,127 @@ impl FastPath {
         }
     }
 
-    /// Attaches the program to `interface`. Returns the mode the kernel accepted.
+    /// Attaches the program to `interface`. Returns the mode the kernel accepted. When the
+    /// instance has a link pinned there by an earlier process, the program is swapped onto it
+    /// instead (one `bpf_link` update: the interface never runs without a program), and the
+    /// mode is the one asked; a link whose interface is gone is removed and a new one made.
     pub fn attach(&mut self, interface: &str, mode: AttachMode) -> Result<AttachMode, XdpError> {
-        let attachment = attach::attach(program_mut(&mut self.ebpf)?, interface, mode)?;
+        let pin = self.pins.as_ref().map(|pins| pins.link(interface));
+        let program = program_mut(&mut self.ebpf)?;
+        let adopted = pin
+            .as_deref()
+            .and_then(|path| attach::pinned(path, interface, mode));
+        let attachment = match adopted {
+            Some(link) => match attach::replace(program, link) {
+                Ok(attachment) => {
+                    tracing::info!(interface, "XDP program swapped in on the pinned link");
+                    attachment
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        interface,
+                        "the pinned XDP link is unusable ({error}); attaching anew"
+                    );
+                    if let Some(path) = &pin {
+                        let _ = std::fs::remove_file(path);
+                    }
+                    attach::attach(program, interface, mode, pin.as_deref())?
+                }
+            },
+            None => attach::attach(program, interface, mode, pin.as_deref())?,
+        };
         let accepted = attachment.mode;
         self.attached.push(attachment);
+        self.promote_maps()?;
         Ok(accepted)
     }
 
-    /// Detaches the program from every interface. Also done on drop.
-    pub fn detach_all(&mut self) -> Result<(), XdpError> {
+    /// Swaps this program in for `old` on every interface `old` is attached to, each with one
+    /// link update, and makes this program's maps the pinned ones. `old` is left detached from
+    /// nothing and pinning nothing: dropping it frees its maps once no program uses them.
+    pub fn replace(&mut self, old: &mut FastPath) -> Result<(), XdpError> {
         let program = program_mut(&mut self.ebpf)?;
+        while let Some(attachment) = old.attached.pop() {
+            let interface = attachment.interface.clone();
+            match attach::replace(program, attachment) {
+                Ok(attachment) => self.attached.push(attachment),
+                Err(error) => {
+                    tracing::error!(interface, "swapping the XDP program: {error}");
+                    return Err(error);
+                }
+            }
+        }
+        if old.maps != MapOrigin::Unpinned {
+            old.maps = MapOrigin::Replaced;
+        }
+        self.promote_maps()
+    }
+
+    /// Once the program runs, its maps are the instance's pinned ones.
+    fn promote_maps(&mut self) -> Result<(), XdpError> {
+        if let (MapOrigin::Next, Some(pins)) = (self.maps, &self.pins) {
+            pins.promote_next()
+                .map_err(|error| XdpError::pin(pins.dir(), error))?;
+            self.maps = MapOrigin::Pinned;
+        }
+        Ok(())
+    }
+
+    /// Detaches the program from every interface and removes its pins. Also done on drop,
+    /// unless [`Self::leave_for_restart`] was called.
+    pub fn detach_all(&mut self) -> Result<(), XdpError> {
         let mut first_error = None;
         for attachment in self.attached.drain(..) {
-            if let Err(error) = attach::detach(program, attachment) {
-                first_error.get_or_insert(error);
+            if let Some(path) = &attachment.pin {
+                if let Err(error) = std::fs::remove_file(path) {
+                    first_error.get_or_insert(XdpError::pin(path, error));
+                }
+            }
+            if let Err(error) = attachment.link.detach() {
+                first_error.get_or_insert(XdpError::detach(&attachment.interface, error));
+            }
+        }
+        if let Some(pins) = &self.pins {
+            let removed = match self.maps {
+                MapOrigin::Pinned => pins.remove(),
+                MapOrigin::Next => std::fs::remove_dir_all(pins.maps_next()),
+                MapOrigin::Unpinned | MapOrigin::Replaced => Ok(()),
+            };
+            if let Err(error) = removed {
+                first_error.get_or_insert(XdpError::pin(pins.dir(), error));
             }
         }
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Takes the writable maps. Call once, before answering anything.
+    /// Gives this program up before it was attached, for another one: it removes no pin
+    /// when dropped. (Adopted maps still serve the program an earlier process left attached;
+    /// the other program's maps took `maps_next/`.)
+    pub fn abandon(&mut self) {
+        match self.maps {
+            MapOrigin::Pinned => self.leave = true,
+            MapOrigin::Next => self.maps = MapOrigin::Replaced,
+            MapOrigin::Unpinned | MapOrigin::Replaced => {}
+        }
+    }
+
+    /// Leaves the program attached and everything pinned when this is dropped, for the next
+    /// process to adopt (an exit before a restart). Without pins the program is detached as
+    /// usual: nothing would keep it.
+    pub fn leave_for_restart(&mut self) {
+        self.leave = self.pins.is_some() && self.maps == MapOrigin::Pinned;
+        // Unpinned links detach when dropped either way.
+        self.attached.retain(|attachment| attachment.pin.is_some());
+    }
+
+    /// Takes the writable maps. Call once, before answering anything. Adopted maps keep what
+    /// they hold; new ones are stamped with this build's layout version.
     pub fn map_writer(&mut self) -> Result<MapWriter, MapError> {
-        MapWriter::new(&mut self.ebpf, self.config.rrset_entries, self.name_seed)
+        let (names, seed) = (self.config.rrset_entries, self.name_seed);
+        match self.maps {
+            MapOrigin::Pinned => MapWriter::adopt(&mut self.ebpf, names, seed),
+            _ => MapWriter::new(&mut self.ebpf, names, seed),
+        }
     }
 
     /// The sizes the maps were made with.
@@ -200,6 +379,9 @@ impl FastPath {
 
 impl Drop for FastPath {
     fn drop(&mut self) {
+        if self.leave {
+            return;
+        }
         if let Err(error) = self.detach_all() {
             tracing::warn!("detaching the XDP program: {error}");
         }

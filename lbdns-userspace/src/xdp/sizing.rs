@@ -67,6 +67,17 @@ pub struct Requested {
 }
 
 impl Requested {
+    /// Whether every size the operator set is `config`'s: maps made with other sizes are not
+    /// reused across a restart.
+    pub fn agrees_with(&self, config: &XdpConfig) -> bool {
+        let same = |requested: Option<u32>, made: u32| requested.is_none_or(|size| size == made);
+        same(self.rrset_entries, config.rrset_entries)
+            && same(self.name_bytes, config.name_bytes)
+            && same(self.a_slots, config.a_slots)
+            && same(self.aaaa_slots, config.aaaa_slots)
+            && same(self.signature_entries, config.signature_entries)
+    }
+
     /// The sizes, if the operator set every one: then the program can be loaded before the
     /// zones are read.
     pub fn complete(&self, dns_port: u16) -> Option<XdpConfig> {
@@ -184,14 +195,14 @@ impl fmt::Display for Outgrown {
             // live sets (grace periods, fragmented name space).
             return write!(
                 f,
-                "no map is smaller than the new image; restart to resize them"
+                "no map is smaller than the new image, but no room is left for changes"
             );
         }
         for (i, (flag, have, want)) in self.0.iter().enumerate() {
             if i > 0 {
                 write!(f, ", ")?;
             }
-            write!(f, "{flag} {have} is outgrown: restart with {flag} {want}")?;
+            write!(f, "{flag} {have} is outgrown: {want} needed")?;
         }
         Ok(())
     }
@@ -202,6 +213,22 @@ mod tests {
     use super::*;
 
     const PORT: u16 = 53;
+
+    #[test]
+    fn pinned_maps_of_other_sizes_than_set_are_not_reused() {
+        let made = sized(&Need::default(), &Requested::default(), PORT);
+        assert!(Requested::default().agrees_with(&made));
+        let same = Requested {
+            a_slots: Some(made.a_slots),
+            ..Requested::default()
+        };
+        assert!(same.agrees_with(&made));
+        let larger = Requested {
+            a_slots: Some(made.a_slots * 2),
+            ..Requested::default()
+        };
+        assert!(!larger.agrees_with(&made));
+    }
 
     #[test]
     fn small_zone_gets_the_floors() {
@@ -311,7 +338,7 @@ mod tests {
         );
         assert!(outgrown
             .to_string()
-            .contains("--xdp-a-slots 1024 is outgrown: restart with --xdp-a-slots 2500"));
+            .contains("--xdp-a-slots 1024 is outgrown: 2500 needed"));
         assert!(self::outgrown(&have, &Need::default()).0.is_empty());
     }
 

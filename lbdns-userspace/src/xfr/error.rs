@@ -1,9 +1,7 @@
 //! What can go wrong in a transfer, each case a variant the scheduler and its log can tell
 //! apart. None of them touches the zone being served: the caller keeps it.
 
-use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
 
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{DNSClass, RecordType};
@@ -59,7 +57,7 @@ pub enum XfrErrorKind {
     },
     #[error("TSIG: {0}")]
     Tsig(crate::tsig::TsigError),
-    #[error("the transferred zone is not valid:\n{}", StreamErrors(.0))]
+    #[error("the transferred zone is not valid:\n{0}")]
     Invalid(ZoneErrors),
 }
 
@@ -92,40 +90,6 @@ pub enum Malformed {
     AfterFinalSoa,
 }
 
-/// The zone reader's errors with the transfer's own records named by their position in the
-/// stream (`SourceRecord::line`) rather than a file line.
-struct StreamErrors<'a>(&'a ZoneErrors);
-
-impl fmt::Display for StreamErrors<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, error) in self.0.errors().iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            if is_stream(&error.file) {
-                match error.line {
-                    0 => write!(f, "  {}", error.kind)?,
-                    n => write!(f, "  record {n}: {}", error.kind)?,
-                }
-            } else {
-                write!(f, "  {error}")?;
-            }
-        }
-        let more = self.0.total() - self.0.errors().len();
-        if more > 0 {
-            write!(f, "\n  and {more} more")?;
-        }
-        Ok(())
-    }
-}
-
-/// The `file` of a transferred record: it names the transfer, not a file on disk.
-pub(super) const STREAM_PREFIX: &str = "zone transfer from ";
-
-fn is_stream(file: &Path) -> bool {
-    file.to_str().is_some_and(|f| f.starts_with(STREAM_PREFIX))
-}
-
 /// Why an IXFR answer cannot be applied to the zone we hold. Not the primary's fault as such
 /// (its history may differ from ours), so the client asks for the whole zone once instead.
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +108,6 @@ pub enum Inconsistency {
     DuplicateAddition { position: usize, record: String },
     #[error("the primary answered IXFR with {0}")]
     Rcode(ResponseCode),
-    #[error("the zone with the diffs applied is not valid:\n{}", StreamErrors(.0))]
+    #[error("the zone with the diffs applied is not valid:\n{0}")]
     Invalid(ZoneErrors),
 }

@@ -33,9 +33,8 @@ use tokio::net::UdpSocket;
 use tokio::time::{timeout_at, Instant};
 
 use crate::tsig::{self, ResponseVerifier, TsigError};
-use crate::zone::Zone;
+use crate::zone::{Zone, STREAM_PREFIX};
 use connection::Connection;
-use error::STREAM_PREFIX;
 use sequence::{Outcome, Sequence, Stop};
 
 /// A primary server to transfer from.

@@ -16,10 +16,19 @@ pub struct ZoneError {
     pub kind: ZoneErrorKind,
 }
 
+/// The `file` of records that came from a stream rather than a file (a zone transfer, see
+/// `Zone::from_records`) starts with this; their `line` is their position in the stream.
+pub const STREAM_PREFIX: &str = "zone transfer from ";
+
 impl fmt::Display for ZoneError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stream = self
+            .file
+            .to_str()
+            .is_some_and(|f| f.starts_with(STREAM_PREFIX));
         match self.line {
             0 => write!(f, "{}: {}", self.file.display(), self.kind),
+            line if stream => write!(f, "{}, record {line}: {}", self.file.display(), self.kind),
             line => write!(f, "{}:{}: {}", self.file.display(), line, self.kind),
         }
     }

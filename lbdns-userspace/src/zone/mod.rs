@@ -11,7 +11,7 @@ mod rdata;
 mod rtype;
 pub mod write;
 
-pub use error::{ZoneError, ZoneErrorKind, ZoneErrors, MAX_REPORTED};
+pub use error::{ZoneError, ZoneErrorKind, ZoneErrors, MAX_REPORTED, STREAM_PREFIX};
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -70,7 +70,8 @@ impl Zone {
 
     /// Validates records that did not come from a master file (a zone transfer) by exactly
     /// the rules a file is held to. `source` stands for the file in errors and warnings; each
-    /// record's `line` is its place there (a transfer's records count from 1 in the stream).
+    /// record's `line` is its place there (a transfer's records count from 1 in the stream,
+    /// and a `source` starting with `STREAM_PREFIX` makes errors say "record N").
     pub fn from_records(
         records: Vec<SourceRecord>,
         source: &Path,

@@ -19,6 +19,7 @@ mod mixes;
 mod netns;
 mod progress;
 mod report;
+pub mod restart;
 mod svg;
 mod table;
 mod targets;

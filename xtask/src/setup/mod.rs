@@ -32,6 +32,8 @@ const TEST_PACKAGES: Packages = Packages {
         "ldnsutils",
         // The reference server of the differential tests.
         "nsd",
+        // The fixed-rate load of the restart suite (queries lost over restarts).
+        "dnsperf",
         // promtool (in prometheus) checks the /metrics page the way a scraper reads it. The
         // package also brings the Prometheus server, which must not run.
         "prometheus",

@@ -1,0 +1,92 @@
+//! The `LIFE` map (`lbdns_common::life`): the layout stamp the maps carry across restarts, and
+//! the daemon's heartbeat, which the program checks before answering.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aya::maps::{Map, MapData};
+use lbdns_common::{
+    life::{Life, LAYOUT_VERSION},
+    maps,
+};
+
+use super::mapped::MappedArray;
+use super::MapError;
+
+/// The mapped `LIFE` value: stamped once when the maps are made, beaten by the daemon.
+pub struct Heartbeat {
+    life: MappedArray<Life>,
+}
+
+// SAFETY: every write after `stamp` (which takes `&mut self`) is an atomic 8-byte store into
+// the mapping, so threads sharing a `Heartbeat` never race on plain memory.
+unsafe impl Sync for Heartbeat {}
+
+impl std::fmt::Debug for Heartbeat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Heartbeat")
+            .field("life", &self.life.read(0))
+            .finish()
+    }
+}
+
+impl Heartbeat {
+    pub(super) fn new(life: MappedArray<Life>) -> Self {
+        Self { life }
+    }
+
+    /// The `LIFE` map pinned at `path`, to beat it before its maps are adopted: the program an
+    /// earlier process left attached keeps answering while this one loads its zones. Only for
+    /// maps `xdp::Pins::adoptable` accepted, whose `LIFE` has this build's layout.
+    pub fn from_pin(path: &std::path::Path) -> Result<Self, MapError> {
+        let map = MapData::from_pin(path).map_err(|source| MapError::Map {
+            op: "opening the pinned map",
+            map: maps::LIFE,
+            source,
+        })?;
+        Ok(Self::new(MappedArray::new(Map::Array(map), maps::LIFE)?))
+    }
+
+    /// What the maps were made with.
+    pub fn life(&self) -> Life {
+        self.life.read(0)
+    }
+
+    /// Marks new maps as made by this build, for a name table of `rrset_entries` RRsets hashed
+    /// with `name_seed`. No program runs with them yet, so a plain write is safe.
+    pub(super) fn stamp(&mut self, rrset_entries: u32, name_seed: u64) {
+        self.life.write(
+            0,
+            &Life {
+                layout: LAYOUT_VERSION,
+                rrset_entries,
+                name_seed,
+                ..Life::default()
+            },
+        );
+    }
+
+    /// Tells the program the daemon is alive now, and that it must stop answering once this
+    /// is older than `stale_after` (zero: never).
+    pub fn beat(&self, stale_after: Duration) {
+        let value = self.life.value(0);
+        let limit = u64::try_from(stale_after.as_nanos()).unwrap_or(u64::MAX);
+        // SAFETY: aligned `u64` fields of the mapped value, which the program only reads with
+        // 8-byte loads. The beat first: a new limit never applies to an old beat.
+        unsafe {
+            AtomicU64::from_ptr(&raw mut (*value).beat_ns).store(now_ns(), Ordering::Release);
+            AtomicU64::from_ptr(&raw mut (*value).stale_after_ns).store(limit, Ordering::Release);
+        }
+    }
+}
+
+/// `CLOCK_MONOTONIC_COARSE`, the clock of the program's `bpf_ktime_get_coarse_ns`.
+fn now_ns() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: writes one timespec we own; this clock cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut now) };
+    (now.tv_sec as u64) * 1_000_000_000 + now.tv_nsec as u64
+}
