@@ -90,9 +90,25 @@ pub(crate) fn report(error: LoadError) -> anyhow::Error {
 
 fn check(args: ZoneArgs) -> Result<()> {
     let settings = settings(args, Overrides::default()).map_err(report)?;
-    let Loaded { zones, pools, .. } = served::load(&settings).map_err(report)?;
+    let Loaded {
+        zones,
+        pools,
+        secondaries,
+        ..
+    } = served::load(&settings).map_err(report)?;
     for zone in &zones {
         println!("{}: {} records, ok", zone.origin, zone.records.len());
+    }
+    for kept in &secondaries {
+        match &kept.copy {
+            Some((zone, state)) => println!(
+                "{}: secondary, kept copy serial {}, {} records, ok",
+                zone.origin,
+                state.serial,
+                zone.records.len()
+            ),
+            None => println!("{}: secondary, no usable kept copy, ok", kept.spec.origin),
+        }
     }
     for pool in pools.pools() {
         println!(

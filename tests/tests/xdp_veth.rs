@@ -536,3 +536,52 @@ fn xdp_mode(ns: &Namespace, interface: &str) -> Option<String> {
         .find(|mode| out.stdout.split_whitespace().any(|word| word == *mode))
         .map(str::to_owned)
 }
+
+/// A reload of the zone with one name's address changed writes that name's answer set alone,
+/// as the log counts it, and the program answers the new address.
+#[test]
+fn a_reload_of_one_changed_name_writes_its_answer_set_alone() {
+    let dir = TempDir::new("xdp-veth-one-name").expect("temp dir");
+    let zone = dir.write("big.test.zone", &big_zone(300)).expect("zone");
+    let setup = Setup::with(&[&zone], &[]);
+    let changed = big_zone(300).replace("h7 60 A 198.18.100.8\n", "h7 60 A 198.19.7.7\n");
+    assert_ne!(changed, big_zone(300));
+    dir.write("big.test.zone", &changed).expect("zone");
+    let control = setup.server.control_socket().expect("an lbdns server");
+    let bin = lbdns_bin().unwrap_or_else(|error| panic!("{error:#}"));
+    run_ok(
+        Command::new(bin)
+            .arg("reload")
+            .arg("--control")
+            .arg(control),
+        STATS_TIMEOUT,
+    )
+    .unwrap_or_else(|error| panic!("{error:#}"));
+    // `lbdns reload` returns once both paths serve the new zone.
+    let log = setup.server.stderr();
+    let published = log
+        .lines()
+        .take_while(|line| !line.contains("reload published to both paths"))
+        .filter(|line| line.contains("XDP maps published"))
+        .last()
+        .unwrap_or_else(|| panic!("no publish logged before the reload's end:\n{log}"));
+    assert!(
+        published.contains("scope=\"part\"")
+            && published.contains(" written=1 ")
+            && published.contains(" removed=0 "),
+        "{published}"
+    );
+
+    let (reply, moved) = setup.ask(
+        Tool::Kdig,
+        setup.topo.server_v4_addr(53),
+        &Query::new("h7.big.test", "A"),
+    );
+    assert_eq!(
+        moved,
+        BTreeMap::from([("answered_a".to_owned(), 1)]),
+        "{reply}"
+    );
+    let addresses: Vec<&str> = reply.answer.iter().map(|r| r.rdata.as_str()).collect();
+    assert_eq!(addresses, ["198.19.7.7"], "{reply}");
+}

@@ -4,8 +4,12 @@
 //! drains, the health checker's targets, and the XDP maps. Every change takes the same path:
 //!
 //! change → [`PoolSet`] or a freshly [`load`]ed catalog → pool [`answers`](answers::answers)
-//! set in the catalog → [`Xdp::publish`] (hot RRsets → compile → map writer) → the socket path's
-//! catalog swapped in (on a reload; pool answers are swapped inside the catalog).
+//! set in the catalog → [`Xdp::publish_names`] (the hot RRsets of the names the change touches
+//! → compile → map writer) → the socket path's catalog swapped in (on a reload; pool answers are
+//! swapped inside the catalog). A change costs what it touches: the owners of the pools that
+//! changed, or the names whose answers differ between two catalogs
+//! ([`authority::changed_names`]); only a change beyond names publishes every hot RRset
+//! ([`Xdp::publish`]), as start-up does.
 //!
 //! - a health verdict: [`Served::health_changed`] → `PoolSet::set_health` → `apply`;
 //! - a drain or undrain: [`Served::set_drained`] → `PoolSet::set_drained` → `apply`;
