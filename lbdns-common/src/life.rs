@@ -16,6 +16,10 @@ pub const LAYOUT_VERSION: u32 = 1;
 /// The one value of the `LIFE` map (`crate::maps::LIFE`). Memory-mapped; written by userspace
 /// only: the layout and seed once when the maps are made, the heartbeat with one atomic 8-byte
 /// store at a time.
+///
+/// Its shape never changes, whatever [`LAYOUT_VERSION`] says: a new build beats the heartbeat
+/// of maps it will not reuse, so the program an older build left attached keeps answering
+/// while the new one loads its zones. A change needs a new map, not a new field.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Life {

@@ -48,8 +48,8 @@ pub const LIFE: &str = "LIFE";
 
 /// The maps pinned in bpffs so that they outlive the process (all but the program-private
 /// scratch space and the globals): a new process reuses them when their layout version is its
-/// own. `LIFE` is last: it is pinned after every other one and removed before them, so its pin
-/// says the set is complete.
+/// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and
+/// renamed into place once its program runs, so the pinned set is always one program's.
 pub const PINNED: [&str; 13] = [
     NAME_BUCKETS,
     NAME_WORDS,

@@ -47,6 +47,7 @@
 //! secret = "base64..."        # or secret_file = "path"
 //! ```
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -109,12 +110,12 @@ pub struct ConfigFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneEntry {
-    pub file: PathBuf,
-    pub origin: Option<String>,
+    pub file: Spanned<PathBuf>,
+    pub origin: Option<Spanned<String>>,
     /// Present: a secondary zone, transferred from these and kept in `file`.
     pub primaries: Option<Spanned<Vec<String>>>,
     /// The TSIG key of a secondary zone's transfers and NOTIFYs.
-    pub tsig: Option<String>,
+    pub tsig: Option<Spanned<String>>,
     /// Who may transfer the zone (see `transfer_out`).
     #[serde(default)]
     pub provide_xfr: Vec<Spanned<String>>,
@@ -135,7 +136,7 @@ pub struct TcpSection {
 pub struct XdpSection {
     #[serde(default)]
     pub interfaces: Vec<String>,
-    pub mode: Option<String>,
+    pub mode: Option<Spanned<String>>,
     pub rrset_entries: Option<u32>,
     pub name_bytes: Option<u32>,
     pub a_slots: Option<u32>,
@@ -179,13 +180,22 @@ pub struct MetricsSection {
     pub listen: Option<SocketAddr>,
 }
 
-/// A configuration error, displayed as `file:line: message`.
+/// A configuration error, displayed as `file:line: message`, or `file: message` when it
+/// belongs to no one line (line 0: a flag, or the file as a whole).
 #[derive(Debug, thiserror::Error)]
-#[error("{}:{line}: {message}", file.display())]
 pub struct ConfigError {
     pub file: PathBuf,
     pub line: usize,
     pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file.display(), self.message),
+            line => write!(f, "{}:{line}: {}", self.file.display(), self.message),
+        }
+    }
 }
 
 impl ConfigFile {
@@ -322,24 +332,24 @@ impl Settings {
         let mut secondaries = Vec::new();
         let mut transfer_rules = Vec::new();
         for entry in file.zone {
-            let file = base.join(&entry.file);
+            let file = base.join(entry.file.get_ref());
             let at = |span: std::ops::Range<usize>, message| ConfigError {
                 file: config.map(Path::to_path_buf).unwrap_or_default(),
                 line: source.as_ref().map_or(0, |s| line_of(&s.text, span.start)),
                 message,
             };
-            // `[[zone]]` tables keep no span of their own: these errors name the file only.
-            let whole = |message| ConfigError {
-                file: config.map(Path::to_path_buf).unwrap_or_default(),
-                line: 0,
-                message,
-            };
+            // An error about the table as a whole names the line of its `origin`, else `file`.
+            let table = entry
+                .origin
+                .as_ref()
+                .map_or_else(|| entry.file.span(), Spanned::span);
+            let origin_text = entry.origin.as_ref().map(|o| o.get_ref().as_str());
             let (file, origin) = match &entry.primaries {
                 Some(primaries) => {
                     let spec = SecondarySpec::new(
-                        entry.origin.as_deref(),
+                        origin_text,
                         primaries.get_ref(),
-                        entry.tsig.as_deref(),
+                        entry.tsig.as_ref().map(|t| t.get_ref().as_str()),
                         file,
                     )
                     .map_err(|message| at(primaries.span(), message))?;
@@ -352,10 +362,12 @@ impl Settings {
                 }
                 None if entry.tsig.is_some() => {
                     let message = "zone.tsig: only a zone with primaries has one".into();
-                    return Err(whole(message));
+                    let span = entry.tsig.as_ref().map_or(table, Spanned::span);
+                    return Err(at(span, message));
                 }
                 None => {
-                    let spec = ZoneSpec::new(file, entry.origin.as_deref()).map_err(whole)?;
+                    let spec = ZoneSpec::new(file, origin_text)
+                        .map_err(|message| at(table.clone(), message))?;
                     zones.push(spec.clone());
                     (spec.file, spec.origin)
                 }
@@ -400,7 +412,13 @@ impl Settings {
         };
         let mode = match (flags.xdp_mode, file.xdp.mode) {
             (Some(mode), _) => mode,
-            (None, Some(text)) => text.parse().map_err(|e| error(format!("xdp.mode: {e}")))?,
+            (None, Some(text)) => text.get_ref().parse().map_err(|e| ConfigError {
+                file: config.map(Path::to_path_buf).unwrap_or_default(),
+                line: source
+                    .as_ref()
+                    .map_or(0, |s| line_of(&s.text, text.span().start)),
+                message: format!("xdp.mode: {e}"),
+            })?,
             (None, None) => AttachMode::default(),
         };
         let interfaces = if flags.xdp_interfaces.is_empty() {
@@ -674,7 +692,27 @@ mod tests {
             "origin.toml",
             "[[zone]]\nfile = \"db\"\norigin = \"a..b.\"\n",
         );
-        assert!(Settings::new(Some(&path), Overrides::default()).is_err());
+        let err = Settings::new(Some(&path), Overrides::default()).unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        let path = write("tsig.toml", "[[zone]]\nfile = \"db\"\n\ntsig = \"k\"\n");
+        let err = Settings::new(Some(&path), Overrides::default()).unwrap_err();
+        assert_eq!(err.line, 4, "{err}");
+        let path = write(
+            "mode.toml",
+            "[xdp]\ninterfaces = [\"lo\"]\nmode = \"fast\"\n",
+        );
+        let err = Settings::new(Some(&path), Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("mode.toml:3: xdp.mode"), "{err}");
+    }
+
+    #[test]
+    fn an_error_of_no_one_line_names_the_file_alone() {
+        let err = ConfigError {
+            file: PathBuf::from("/etc/lbdns/lbdns.toml"),
+            line: 0,
+            message: "cannot read it".into(),
+        };
+        assert_eq!(err.to_string(), "/etc/lbdns/lbdns.toml: cannot read it");
     }
 
     #[test]

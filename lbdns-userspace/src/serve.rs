@@ -229,17 +229,27 @@ impl Restart {
             });
         let heart = Heart::start(settings.heartbeat_limit)
             .context("cannot start the XDP heartbeat thread")?;
-        if let (Some(pins), Some(_)) = (&pins, adoptable) {
+        // The program an earlier process left attached keeps answering while the zones load,
+        // from maps adopted or not (an upgrade across a layout change): `LIFE` keeps its shape
+        // across layout versions, so this build can beat it.
+        if let Some(pins) = pins.as_ref().filter(|pins| pins.life().exists()) {
             match Heartbeat::from_pin(&pins.life()) {
                 Ok(heartbeat) => {
                     heart.set(Some(Arc::new(heartbeat)));
+                    let maps = if adoptable.is_some() {
+                        "adopting the pinned XDP maps"
+                    } else {
+                        "replacing the pinned XDP maps"
+                    };
                     tracing::info!(
                         dir = %pins.dir().display(),
-                        "adopting the pinned XDP maps: the program left attached answers while \
-                         the zones load"
+                        "{maps}: the program left attached answers while the zones load"
                     );
                 }
-                Err(error) => tracing::warn!("cannot open the pinned LIFE map: {error}"),
+                Err(error) => tracing::warn!(
+                    "cannot beat the pinned LIFE map ({error}): the program left attached \
+                     stops answering when its heartbeat is too old"
+                ),
             }
         }
         Ok(Self {

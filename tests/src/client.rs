@@ -66,20 +66,37 @@ pub fn udp_exchange_from(
         .with_context(|| format!("opening UDP socket in {}", ns.name()))?;
     s.send_to(packet, server)
         .with_context(|| format!("sending {} bytes to {server}", packet.len()))?;
-    s.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
     let mut buf = vec![0u8; 65535];
-    match s.recv_from(&mut buf) {
+    match recv_within(&s, timeout, |s| s.recv_from(&mut buf)) {
         Ok((n, from)) => Ok(Some((buf[..n].to_vec(), from))),
         Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(None),
         Err(e) => Err(e).context("receiving UDP reply"),
     }
 }
 
+/// Runs `recv` on `s` until it returns or `timeout` has passed. A signal caught by any thread
+/// of the test process (a child's exit, for one) may interrupt a blocking read: that is no
+/// answer, so the read is retried with the time left.
+fn recv_within<T>(
+    s: &UdpSocket,
+    timeout: Duration,
+    mut recv: impl FnMut(&UdpSocket) -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        s.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+        match recv(s) {
+            Err(e) if e.kind() == ErrorKind::Interrupted && !left.is_zero() => continue,
+            other => return other,
+        }
+    }
+}
+
 /// Receives one datagram within `timeout`; `Ok(None)` on timeout or connection refused.
 pub fn udp_recv(s: &UdpSocket, timeout: Duration) -> Result<Option<Vec<u8>>> {
-    s.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
     let mut buf = vec![0u8; 65535];
-    match s.recv(&mut buf) {
+    match recv_within(s, timeout, |s| s.recv(&mut buf)) {
         Ok(n) => Ok(Some(buf[..n].to_vec())),
         Err(e)
             if matches!(
@@ -199,6 +216,8 @@ impl TcpConn {
             match self.stream.read(&mut chunk) {
                 Ok(0) => return Ok(TcpRecv::Closed { partial: buf }),
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                // A signal, not the peer: read again with the time left.
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     return Ok(TcpRecv::Timeout { partial: buf })
                 }

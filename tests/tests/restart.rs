@@ -323,6 +323,8 @@ fn an_upgrade_across_a_layout_change_loses_no_hot_query() {
         LAYOUT_VERSION + 1
     );
     assert!(log.contains(&expected), "{log}");
+    // The old program is kept answering, its heartbeat beaten, while the new one loads.
+    assert!(log.contains("replacing the pinned XDP maps"), "{log}");
     assert!(
         log.contains("XDP program swapped in on the pinned link"),
         "{log}"

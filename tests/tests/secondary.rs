@@ -364,6 +364,20 @@ fn rfc8945_a_transfer_with_a_bad_tsig_key_is_rejected_and_the_old_zone_kept() ->
     ensure!(notify_signed(&topo, &v4, to, Some(SECRET))? == "NOERROR");
     ensure!(notify_signed(&topo, &v4, to, Some(WRONG))? == "NOTAUTH");
     ensure!(notify_from(&topo, &v4, to)? == "REFUSED");
+    // Over TCP the same (RFC 1996 §3.1 allows either transport).
+    let tcp = Query::new("sec.test", "SOA")
+        .tcp()
+        .arg("+opcode=notify")
+        .arg("-b")
+        .arg(&v4)
+        .arg("-y")
+        .arg(&format!("hmac-sha256:{KEY}:{SECRET}"));
+    let reply = topo.dig(to, &tcp)?;
+    ensure!(
+        reply.opcode == "NOTIFY" && reply.rcode == "NOERROR" && reply.has_flag("aa"),
+        "NOTIFY over TCP: {}",
+        reply.text
+    );
     // lbdns restarts with the wrong secret while the primary has a new serial.
     server.stop()?;
     primary_dir.write("sec.test.zone", &zone(2, "198.18.1.2", 3600))?;

@@ -19,7 +19,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use lbdns::tsig::{Algorithm, Key};
 use lbdns::xfr::{self, Fetched, Limits, Primary};
 use lbdns::zone::Zone;
-use lbdns_tests::env::run_bounded;
+use lbdns_tests::env::{lbdns_bin, run_bounded};
 use lbdns_tests::{preflight, Namespace, Server, TempDir, Topology};
 
 const SECRET: &str = "c2VjcmV0LWZvci1sYmRucy10c2lnLXRlc3RzLTEyMzQ1Ng==";
@@ -419,6 +419,96 @@ fn lbdns_transfers_to_lbdns_whole_then_incrementally_with_tsig() -> Result<()> {
     ensure!(
         matches!(fetched, Fetched::UpToDate { serial: 2 }),
         "{fetched:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn rfc1996_an_lbdns_secondary_of_an_lbdns_primary_follows_it_at_its_notify() -> Result<()> {
+    preflight(&["kdig"])?;
+    let topo = Topology::new()?;
+    let primary_dir = TempDir::new("xfr-out-chain-primary")?;
+    let secondary_dir = TempDir::new("xfr-out-chain-secondary")?;
+    let key = format!(
+        "[[key]]\nname = \"xfr-key\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{SECRET}\"\n"
+    );
+    // The primary in the client namespace, on a port of its own.
+    let primary_at = SocketAddr::new(topo.client_v4.into(), 5300);
+    primary_dir.write("example.com.zone", &zone_text(1, "198.18.0.25", 0))?;
+    let config = primary_dir.write(
+        "primary.toml",
+        &format!(
+            "[[zone]]\nfile = \"example.com.zone\"\nprovide_xfr = [\"{0} xfr-key\"]\n\
+             notify = [\"{0}:53 xfr-key\"]\n{key}",
+            topo.server_v4
+        ),
+    )?;
+    let mut cmd = topo.client.command(lbdns_bin()?);
+    cmd.arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .args(["--listen", &primary_at.to_string()])
+        .arg("--control")
+        .arg(primary_dir.path().join("control.sock"))
+        .env("RUST_LOG", "debug")
+        .env("NO_COLOR", "1");
+    let primary = Server::spawn(
+        "lbdns primary",
+        cmd,
+        &topo.server,
+        &[primary_at],
+        "example.com.",
+    )?;
+    // The secondary in the server namespace, its refresh an hour away.
+    let config = secondary_dir.write(
+        "secondary.toml",
+        &format!(
+            "[[zone]]\norigin = \"example.com.\"\nprimaries = [\"{primary_at}\"]\n\
+             tsig = \"xfr-key\"\nfile = \"kept.zone\"\n{key}"
+        ),
+    )?;
+    let config = config.to_str().context("path")?;
+    let secondary = Server::lbdns_probed(
+        &topo,
+        &[],
+        &topo.server_addrs(53),
+        &topo.server_addrs(53),
+        &["--config", config],
+    )?;
+    let secondary_at = topo.server_v4_addr(53);
+    wait_for_serial(&topo.client, secondary_at, 1, Duration::from_secs(30))
+        .with_context(|| secondary.stderr())?;
+    for (name, rtype) in [
+        ("example.com.", "MX"),
+        ("mail.example.com.", "A"),
+        ("_sip._tcp.example.com.", "SRV"),
+        ("www.example.com.", "TXT"),
+    ] {
+        let theirs = answers(&topo.client, secondary_at, name, rtype)?;
+        let ours = answers(&topo.client, primary_at, name, rtype)?;
+        ensure!(
+            !ours.is_empty() && theirs == ours,
+            "{name} {rtype}: secondary {theirs:?}, primary {ours:?}"
+        );
+    }
+    primary_dir.write("example.com.zone", &zone_text(2, "198.18.0.26", 0))?;
+    let status = Command::new("kill")
+        .args(["-HUP", &primary.pid().to_string()])
+        .status()?;
+    ensure!(status.success(), "kill -HUP");
+    wait_for_serial(&topo.client, secondary_at, 2, Duration::from_secs(20)).with_context(|| {
+        format!(
+            "primary:\n{}\nsecondary:\n{}",
+            primary.stderr(),
+            secondary.stderr()
+        )
+    })?;
+    ensure!(answers(&topo.client, secondary_at, "mail.example.com.", "A")? == ["198.18.0.26"]);
+    let log = primary.stderr();
+    ensure!(
+        log.contains("NOTIFY answered")
+            && log.contains("IXFR of example.com. from serial 1 to 2, 1 difference(s)"),
+        "the primary's log shows no NOTIFY answered or no incremental transfer:\n{log}"
     );
     Ok(())
 }
