@@ -7,13 +7,13 @@
 //! two compare, publish and save alike. So the records are read here, field by field.
 
 use hickory_proto::op::{Message, OpCode, Query, ResponseCode};
-use hickory_proto::rr::rdata::NULL;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{
     BinDecodable, BinDecoder, BinEncodable, BinEncoder, Restrict,
 };
 
 use super::error::Malformed;
+use crate::zone::rdata;
 
 const HEADER_LEN: usize = 12;
 const QR: u16 = 0x8000;
@@ -165,15 +165,7 @@ fn record(decoder: &mut BinDecoder<'_>, message: &[u8]) -> Result<Record, String
     }
     let rtype = fixed.rtype;
     let rdata = match rtype {
-        RecordType::A
-        | RecordType::AAAA
-        | RecordType::NS
-        | RecordType::CNAME
-        | RecordType::PTR
-        | RecordType::MX
-        | RecordType::SRV
-        | RecordType::SOA
-        | RecordType::TXT => {
+        rtype if rdata::is_typed(rtype) => {
             // The decoder runs over the whole message so that compression pointers resolve.
             let rdata = RData::read(decoder, rtype, Restrict::new(fixed.rdlength))
                 .map_err(|e| format!("{rtype} RDATA: {e}"))?;
@@ -188,15 +180,7 @@ fn record(decoder: &mut BinDecoder<'_>, message: &[u8]) -> Result<Record, String
         | RecordType::AXFR
         | RecordType::IXFR
         | RecordType::ZERO => return Err(format!("meta type {rtype} in the answer section")),
-        _ => {
-            let wire = decompressed(decoder, rtype, end)?;
-            let mut null = NULL::new();
-            null.anything = wire;
-            RData::Unknown {
-                code: rtype,
-                rdata: null,
-            }
-        }
+        _ => rdata::opaque(rtype, decompressed(decoder, rtype, end)?),
     };
     let mut record = Record::from_rdata(owner, fixed.ttl, rdata);
     record.dns_class = fixed.class;

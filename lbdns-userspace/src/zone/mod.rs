@@ -7,7 +7,7 @@ pub mod dnssec;
 mod error;
 mod lexer;
 pub(crate) mod name;
-mod rdata;
+pub(crate) mod rdata;
 mod rtype;
 pub mod write;
 

@@ -132,11 +132,29 @@ fn timer(f: &mut Fields<'_>, what: &str) -> Result<i32, ZoneErrorKind> {
 }
 
 /// Wraps wire octets that the server never needs to look inside.
-fn opaque(rtype: RecordType, wire: Vec<u8>) -> RData {
+/// RDATA kept as `rtype`'s wire octets, names uncompressed (every type [`is_typed`] is not).
+pub(crate) fn opaque(rtype: RecordType, wire: Vec<u8>) -> RData {
     // `NULL::with` rejects empty data, which RFC 3597 §5 (`\# 0`) allows.
     let mut rdata = NULL::new();
     rdata.anything = wire;
     RData::Unknown { code: rtype, rdata }
+}
+
+/// The types held as typed hickory values, because lookups read or follow their RDATA; the
+/// zone reader, `\#` data and the transfer client all give these the same form.
+pub(crate) fn is_typed(rtype: RecordType) -> bool {
+    matches!(
+        rtype,
+        RecordType::A
+            | RecordType::AAAA
+            | RecordType::NS
+            | RecordType::CNAME
+            | RecordType::PTR
+            | RecordType::MX
+            | RecordType::SRV
+            | RecordType::SOA
+            | RecordType::TXT
+    )
 }
 
 /// RFC 3597 §5: `\# <length> <hex>...`, valid for any type, known or not.
@@ -162,15 +180,7 @@ fn generic(rtype: RecordType, fields: &[Token]) -> Result<RData, ZoneErrorKind> 
     }
     match rtype {
         // Decode the types that lookups look inside, so they behave as if written in text.
-        RecordType::A
-        | RecordType::AAAA
-        | RecordType::NS
-        | RecordType::CNAME
-        | RecordType::PTR
-        | RecordType::MX
-        | RecordType::SRV
-        | RecordType::SOA
-        | RecordType::TXT => {
+        rtype if is_typed(rtype) => {
             let mut decoder = BinDecoder::new(&wire);
             let rdata = RData::read(&mut decoder, rtype, Restrict::new(len as u16))
                 .map_err(|e| bad(format!("invalid wire data: {e}")))?;
