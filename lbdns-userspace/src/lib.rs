@@ -7,6 +7,7 @@
 //! whole picture.
 
 pub mod authority;
+pub mod blocking;
 pub mod catalog_zone;
 pub mod compile;
 pub mod config;

@@ -10,7 +10,8 @@ use super::registry::Handle;
 use super::state::SavedState;
 use super::timers::SoaTimers;
 use super::transfer::{Fetched, Transfer};
-use crate::served::Served;
+use crate::blocking;
+use crate::served::{Served, ZoneRefused};
 use crate::tsig::KeyRing;
 use crate::zone::Zone;
 
@@ -116,14 +117,19 @@ async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, conte
             }
         };
         let (zone, kind, changed) = match fetched {
-            Fetched::UpToDate { serial } => match current.as_ref() {
+            Fetched::UpToDate { serial } => match current.take() {
                 Some(zone) => {
-                    if !handle.status().serving {
+                    let serving = handle.status().serving;
+                    let (zone, refused) = if serving {
+                        (zone, None)
+                    } else {
                         // Expired, now confirmed current again: serve it again.
-                        if let Err(error) = context.served.replace_zone(zone) {
-                            errors.push(format!("{primary}: {error}"));
-                            continue;
-                        }
+                        serve(zone, context).await
+                    };
+                    let zone = current.insert(zone);
+                    if let Some(error) = refused {
+                        errors.push(format!("{primary}: {error}"));
+                        continue;
                     }
                     tracing::debug!(zone = %spec.origin, %primary, serial, "up to date");
                     confirmed(handle, zone, context, None);
@@ -143,7 +149,8 @@ async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, conte
             } => (zone, "IXFR", Some(changed_names.len())),
         };
         // Applied to both paths, or refused with the zone in force untouched.
-        if let Err(error) = context.served.replace_zone(&zone) {
+        let (zone, refused) = serve(zone, context).await;
+        if let Some(error) = refused {
             tracing::warn!(zone = %spec.origin, %primary, "transfer refused: {error}");
             errors.push(format!("{primary}: transfer refused: {error}"));
             continue;
@@ -157,7 +164,12 @@ async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, conte
             changed_names = changed.map_or(-1, |n| n as i64),
             "zone transferred and served"
         );
-        let kept = context.transfer.keep(&zone, spec).err();
+        let (transfer, kept_spec) = (context.transfer.clone(), spec.clone());
+        let (zone, kept) = blocking::run(move || {
+            let kept = transfer.keep(&zone, &kept_spec).err();
+            (zone, kept)
+        })
+        .await;
         if let Some(error) = &kept {
             tracing::error!(zone = %spec.origin, "serving the transfer, but cannot keep a copy: {error}");
         }
@@ -169,6 +181,18 @@ async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, conte
         return;
     }
     failed(handle, current.as_ref(), context, errors);
+}
+
+/// Puts `zone` in service on both paths (`Served::replace_zone`), off the runtime's workers:
+/// indexing and publishing a large zone takes seconds. Gives the zone back, and the reason if
+/// it was refused.
+async fn serve<T>(zone: Zone, context: &Context<T>) -> (Zone, Option<ZoneRefused>) {
+    let served = context.served.clone();
+    blocking::run(move || {
+        let refused = served.replace_zone(&zone).err();
+        (zone, refused)
+    })
+    .await
 }
 
 /// A primary confirmed `zone` as current, or sent it (`transferred`: incremental or not):

@@ -32,6 +32,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use tokio::net::UdpSocket;
 use tokio::time::{timeout_at, Instant};
 
+use crate::blocking;
 use crate::tsig::{self, ResponseVerifier, TsigError};
 use crate::zone::{Zone, STREAM_PREFIX};
 use connection::Connection;
@@ -207,7 +208,9 @@ pub async fn fetch(
             unreachable!("only IXFR answers are inconsistent, not AXFR: {why}")
         }
     };
-    let zone = validated(records, primary, RecordType::AXFR, origin).map_err(error)?;
+    let zone = validated(records, primary, RecordType::AXFR, origin)
+        .await
+        .map_err(error)?;
     Ok(Fetched::Full { zone })
 }
 
@@ -229,15 +232,19 @@ async fn ixfr(
     match transfer(primary, origin, Some(soa), Some(serial), limits).await {
         Ok(Outcome::UpToDate { serial }) => Ok(Fetched::UpToDate { serial }),
         Ok(Outcome::Full { records }) => validated(records, primary, RecordType::IXFR, origin)
+            .await
             .map(|zone| Fetched::Full { zone })
             .map_err(Fallback::Error),
         Ok(Outcome::Incremental { soa, diffs }) => {
             let (records, changed_names) =
                 apply::apply(zone, *soa, diffs).map_err(Fallback::Axfr)?;
             // A zone that broke only through the diffs may be whole again by AXFR.
-            let zone =
-                Zone::from_records(records, &stream_source(primary, RecordType::IXFR), origin)
-                    .map_err(|errors| Fallback::Axfr(Inconsistency::Invalid(errors)))?;
+            let zone = validated(records, primary, RecordType::IXFR, origin)
+                .await
+                .map_err(|error| match error {
+                    XfrErrorKind::Invalid(errors) => Fallback::Axfr(Inconsistency::Invalid(errors)),
+                    other => Fallback::Error(other),
+                })?;
             Ok(Fetched::Incremental {
                 zone,
                 changed_names,
@@ -396,13 +403,17 @@ fn stream_source(primary: &Primary, qtype: RecordType) -> Arc<Path> {
     )))
 }
 
-fn validated(
+/// Validates a transfer's records as a zone file is validated, on a blocking thread: at a
+/// million names that is seconds of CPU, and the runtime's workers also serve TCP.
+async fn validated(
     records: Vec<crate::zone::SourceRecord>,
     primary: &Primary,
     qtype: RecordType,
     origin: &Name,
 ) -> Result<Zone, XfrErrorKind> {
-    Zone::from_records(records, &stream_source(primary, qtype), origin)
+    let (source, origin) = (stream_source(primary, qtype), origin.clone());
+    blocking::run(move || Zone::from_records(records, &source, &origin))
+        .await
         .map_err(XfrErrorKind::Invalid)
 }
 
