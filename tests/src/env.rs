@@ -188,6 +188,26 @@ impl Drop for BpfFs {
     }
 }
 
+/// A port free on 127.0.0.1 for both TCP and UDP at the time of asking, below the kernel's
+/// ephemeral range (32768 and up by default): a port handed out for "port 0" could be given
+/// again to any client socket before the primary binds it, including the transfer client's
+/// own UDP socket in this very process. Each call starts at a new port, so that tests run
+/// in parallel never pick the same one.
+pub fn free_loopback_port() -> Result<u16> {
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    // Spread over processes too, in case two runs of the suite share the host.
+    let base = 20_000 + (std::process::id() % 100) as u16 * 100;
+    for _ in 0..100 {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 100;
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        let udp = std::net::UdpSocket::bind(("127.0.0.1", port));
+        if tcp.is_ok() && udp.is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no port free for both TCP and UDP on 127.0.0.1")
+}
+
 /// Output of a process run by [`run_bounded`].
 #[derive(Debug, Clone)]
 pub struct Output {

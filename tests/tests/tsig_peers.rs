@@ -15,7 +15,7 @@ use anyhow::{bail, ensure, Context, Result};
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Name, RecordType};
 use lbdns::tsig::{self, Algorithm, Key, KeyRing, ResponseSigner, ResponseVerifier};
-use lbdns_tests::env::run_bounded;
+use lbdns_tests::env::{free_loopback_port, run_bounded};
 use lbdns_tests::{preflight, TempDir};
 
 const SECRET: &str = "c2VjcmV0LWZvci1sYmRucy10c2lnLXRlc3RzLTEyMzQ1Ng==";
@@ -158,7 +158,7 @@ fn knot(names: usize) -> Result<Knot> {
         zone.push_str(&format!("host{i} TXT \"{}\"\n", "x".repeat(60)));
     }
     dir.write("example.com.zone", &zone)?;
-    let port = UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = free_loopback_port()?;
     let d = dir.path().display();
     let conf = format!(
         "server:\n  rundir: \"{d}\"\n  listen: 127.0.0.1@{port}\n\

@@ -6,7 +6,7 @@
 //! on 127.0.0.1 and a free high port, and is killed when the test ends. Fails (never skips)
 //! when nsd, knotd or knotc is missing.
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use lbdns::tsig::{self, Algorithm, Key, TsigError};
 use lbdns::xfr::{fetch, soa_serial, Fetched, Limits, Primary, XfrError, XfrErrorKind};
 use lbdns::zone::Zone;
-use lbdns_tests::env::{workspace_root, TempDir};
+use lbdns_tests::env::{free_loopback_port, workspace_root, TempDir};
 
 const SECRET: &str = "c2VjcmV0LWZvci1sYmRucy14ZnItdGVzdHMtMTIzNDU2Nzg=";
 const WRONG: &str = "d3Jvbmctc2VjcmV0LWZvci1sYmRucy14ZnItdGVzdHM=";
@@ -106,18 +106,6 @@ impl Drop for Daemon {
     }
 }
 
-/// A port free on 127.0.0.1 for both TCP and UDP at the time of asking.
-fn free_port() -> Result<u16> {
-    for _ in 0..50 {
-        let tcp = TcpListener::bind("127.0.0.1:0")?;
-        let port = tcp.local_addr()?.port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
-            return Ok(port);
-        }
-    }
-    bail!("no port free for both TCP and UDP on 127.0.0.1")
-}
-
 /// Owner, TTL, class and RDATA of every record, sorted, each once: an RRset holds no
 /// duplicates (RFC 2181 §5), so NSD serves a record written twice (rdata.zone has one LOC in
 /// both text and `\#` form) once, where lbdns's reader keeps both lines. Owners compare in
@@ -180,7 +168,7 @@ fn limits() -> Limits {
 async fn rfc8945_signed_axfr_from_nsd_equals_its_zone_files() -> Result<()> {
     let dir = TempDir::new("xfr-nsd")?;
     let d = dir.path().display();
-    let port = free_port()?;
+    let port = free_loopback_port()?;
     let zones = [
         (
             "rdata.test.",
@@ -260,7 +248,7 @@ async fn rfc8945_signed_axfr_from_nsd_equals_its_zone_files() -> Result<()> {
 async fn ixfr_from_knot_after_a_one_name_change() -> Result<()> {
     let dir = TempDir::new("xfr-knot")?;
     let d = dir.path().display();
-    let port = free_port()?;
+    let port = free_loopback_port()?;
     let origin = Name::from_ascii("example.com.")?;
     let v1_text = std::fs::read_to_string(workspace_root().join("zones/example.com.zone"))?;
     let v2_text = v1_text
