@@ -13,6 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Once;
 use std::thread;
 use std::time::Duration;
 
@@ -39,6 +40,8 @@ impl Namespace {
     /// name unique across parallel tests and concurrent test binaries.
     pub fn new(role: &str) -> Result<Self> {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
+        static SWEPT: Once = Once::new();
+        SWEPT.call_once(remove_orphans);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("lbt-{}-{n}-{role}", std::process::id());
         // A stale namespace of the same name can only be ours from a reused pid; replace it.
@@ -105,10 +108,29 @@ impl Namespace {
 
     /// Pids of the processes running in this namespace (`ip netns pids`).
     pub fn pids(&self) -> Vec<i32> {
-        run_bounded(
-            Command::new("ip").args(["netns", "pids", &self.name]),
-            IP_TIMEOUT,
-        )
+        namespace_pids(&self.name)
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        remove(&self.name);
+    }
+}
+
+/// Ends every process in namespace `name`, then deletes it. Processes keep a namespace alive
+/// after `ip netns del`; everything in one of ours was started by the test that named it.
+fn remove(name: &str) {
+    for pid in namespace_pids(name) {
+        // SAFETY: plain kill(2) on a pid that `ip netns pids` reported for that namespace.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    let _ = run_bounded(Command::new("ip").args(["netns", "del", name]), IP_TIMEOUT);
+}
+
+/// Pids of the processes running in namespace `name` (`ip netns pids`).
+fn namespace_pids(name: &str) -> Vec<i32> {
+    run_bounded(Command::new("ip").args(["netns", "pids", name]), IP_TIMEOUT)
         .map(|o| {
             o.stdout
                 .split_whitespace()
@@ -116,21 +138,27 @@ impl Namespace {
                 .collect()
         })
         .unwrap_or_default()
-    }
 }
 
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        // Processes keep a namespace alive after `ip netns del`; everything in here was started
-        // by this test (the namespace name is unique to it), so end it first.
-        for pid in self.pids() {
-            // SAFETY: plain kill(2) on a pid that `ip netns pids` reported for our namespace.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+/// Removes the namespaces of test processes that no longer run: a test binary killed by a
+/// timeout or a signal never runs its `Drop`s, and its namespaces (with XDP programs and
+/// daemons inside) would stay until reboot. Run once per test process, before its first
+/// namespace. A name's pid that is alive again (reused) is left alone.
+fn remove_orphans() {
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let owner = name
+            .strip_prefix("lbt-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        if let Some(pid) = owner {
+            if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+                remove(&name);
+            }
         }
-        let _ = run_bounded(
-            Command::new("ip").args(["netns", "del", &self.name]),
-            IP_TIMEOUT,
-        );
     }
 }
 
