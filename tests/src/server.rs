@@ -17,10 +17,13 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::client::{udp_exchange, TcpConn};
-use crate::env::{example_zone, lbdns_bin, TempDir};
+use crate::env::{example_zone, lbdns_bin, run_ok, TempDir};
 use crate::netns::{Namespace, Topology};
 use crate::unprivileged::User;
 use crate::wire::{rtype, Builder, Header};
+
+/// Bound on one `lbdns` control command; they answer in milliseconds, a reload in seconds.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Generous bound on start-up; only exceeded when the server is broken or wedged.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -249,6 +252,22 @@ impl Server {
     /// The control socket of an lbdns server (None for other servers).
     pub fn control_socket(&self) -> Option<&Path> {
         self.control.as_deref()
+    }
+
+    /// Runs `lbdns <args> --control <this server's socket>` (`status`, `reload`, `stats`, …)
+    /// and returns its standard output; an error if this is no lbdns server or it fails.
+    pub fn control(&self, args: &[&str]) -> Result<String> {
+        let control = self
+            .control_socket()
+            .context("only an lbdns server has a control socket")?;
+        let out = run_ok(
+            Command::new(lbdns_bin()?)
+                .args(args)
+                .arg("--control")
+                .arg(control),
+            CONTROL_TIMEOUT,
+        )?;
+        Ok(out.stdout)
     }
 
     /// lbdns serving `zones/example.com.zone` on port 53 of both server addresses.

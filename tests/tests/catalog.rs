@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use lbdns_tests::dig::Query;
-use lbdns_tests::env::{lbdns_bin, run_ok};
+use lbdns_tests::env::run_ok;
 use lbdns_tests::{preflight, Server, TempDir, Topology};
 use serde_json::Value;
 
@@ -122,26 +122,10 @@ fn lbdns(topo: &Topology, dir: &TempDir) -> Result<Server> {
     Server::lbdns_with(topo, &[], &topo.server_addrs(53), &["--config", &config])
 }
 
-/// `lbdns <args> --control <socket>`'s output.
-fn control(server: &Server, args: &[&str]) -> Result<String> {
-    let control = server
-        .control_socket()
-        .context("lbdns has a control socket")?;
-    let out = run_ok(
-        Command::new(lbdns_bin()?)
-            .args(args)
-            .arg("--control")
-            .arg(control),
-        Duration::from_secs(10),
-    )?;
-    Ok(out.stdout)
-}
-
 fn status(server: &Server) -> Result<Value> {
-    Ok(serde_json::from_str(&control(
-        server,
-        &["status", "--json"],
-    )?)?)
+    Ok(serde_json::from_str(
+        &server.control(&["status", "--json"])?,
+    )?)
 }
 
 /// `www.<zone> A` from the client: the address, or the rcode when there is none.
@@ -203,7 +187,7 @@ fn rfc9432_members_are_added_removed_and_kept_across_a_restart() -> Result<()> {
         Ok(www(&topo, "one.test.")? == "198.18.1.1" && www(&topo, "two.test.")? == "198.18.1.2")
     })?;
     ensure!(listed(&server)? == ["one.test.", "two.test."]);
-    let text = control(&server, &["status"])?;
+    let text = server.control(&["status"])?;
     ensure!(
         text.contains("catalog catalog.invalid.: 2 member(s)")
             && text.contains("  member one.test. (id ")

@@ -15,13 +15,11 @@ mod peer;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
 use lbdns_tests::dig::Query;
-use lbdns_tests::env::{lbdns_bin, run_ok};
 use lbdns_tests::{preflight, Server, TempDir, Topology};
 use serde_json::Value;
 
@@ -141,28 +139,14 @@ fn lbdns(topo: &Topology, dir: &TempDir, xdp: bool, secret: Option<&str>) -> Res
     Server::lbdns_with(topo, &[], &topo.server_addrs(53), &args)
 }
 
-fn control(server: &Server, args: &[&str]) -> Result<String> {
-    let control = server
-        .control_socket()
-        .context("lbdns has a control socket")?;
-    let out = run_ok(
-        Command::new(lbdns_bin()?)
-            .args(args)
-            .arg("--control")
-            .arg(control),
-        Duration::from_secs(10),
-    )?;
-    Ok(out.stdout)
-}
-
 /// The secondary zone's entry of `lbdns status --json`.
 fn status(server: &Server) -> Result<Value> {
-    let status: Value = serde_json::from_str(&control(server, &["status", "--json"])?)?;
+    let status: Value = serde_json::from_str(&server.control(&["status", "--json"])?)?;
     Ok(status["secondaries"][0].clone())
 }
 
 fn counter(server: &Server, name: &str) -> Result<u64> {
-    let stats: Value = serde_json::from_str(&control(server, &["stats", "--json"])?)?;
+    let stats: Value = serde_json::from_str(&server.control(&["stats", "--json"])?)?;
     stats["xdp"]["counters"][name]
         .as_u64()
         .with_context(|| format!("no XDP counter {name}: {stats}"))

@@ -230,16 +230,10 @@ fn a_reload_that_outgrows_the_maps_swaps_in_larger_ones_without_detaching() {
     );
 
     dir.write("big.test.zone", &big_zone(1500)).expect("zone");
-    let control = setup.server.control_socket().expect("an lbdns server");
-    let bin = lbdns_bin().unwrap_or_else(|error| panic!("{error:#}"));
-    run_ok(
-        Command::new(bin)
-            .arg("reload")
-            .arg("--control")
-            .arg(control),
-        STATS_TIMEOUT,
-    )
-    .unwrap_or_else(|error| panic!("{error:#}"));
+    setup
+        .server
+        .control(&["reload"])
+        .unwrap_or_else(|error| panic!("{error:#}"));
     let log = setup.server.stderr();
     let outgrown = log
         .lines()
@@ -547,16 +541,10 @@ fn a_reload_of_one_changed_name_writes_its_answer_set_alone() {
     let changed = big_zone(300).replace("h7 60 A 198.18.100.8\n", "h7 60 A 198.19.7.7\n");
     assert_ne!(changed, big_zone(300));
     dir.write("big.test.zone", &changed).expect("zone");
-    let control = setup.server.control_socket().expect("an lbdns server");
-    let bin = lbdns_bin().unwrap_or_else(|error| panic!("{error:#}"));
-    run_ok(
-        Command::new(bin)
-            .arg("reload")
-            .arg("--control")
-            .arg(control),
-        STATS_TIMEOUT,
-    )
-    .unwrap_or_else(|error| panic!("{error:#}"));
+    setup
+        .server
+        .control(&["reload"])
+        .unwrap_or_else(|error| panic!("{error:#}"));
     // `lbdns reload` returns once both paths serve the new zone.
     let log = setup.server.stderr();
     let published = log
