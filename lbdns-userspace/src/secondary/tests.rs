@@ -9,16 +9,13 @@ use std::time::{Duration, Instant};
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{LowerName, Name, RData, RecordType};
-use tokio::sync::mpsc;
 
 use super::kept::Kept;
 use super::notify;
 use super::state::SavedState;
 use super::{Context, Fetched, Secondaries, Transfer};
-use crate::authority::{respond, Transport};
 use crate::config::Overrides;
-use crate::health::Checker;
-use crate::metrics::Metrics;
+use crate::served::testing::{self, ask};
 use crate::served::{load, settings, Served};
 use crate::zone::Zone;
 
@@ -126,16 +123,7 @@ fn start(test: &str, transfer: Scripted, kept: Option<(&str, SavedState)>) -> Fi
     .unwrap();
     let settings = settings(Some(&config), Overrides::default()).unwrap();
     let loaded = load(&settings).unwrap();
-    let (changes, _) = mpsc::unbounded_channel();
-    let served = Arc::new(Served::new(
-        loaded.catalog,
-        loaded.pools,
-        Checker::start([], changes),
-        Arc::new(Metrics::default()),
-        false,
-        Some(config),
-        Overrides::default(),
-    ));
+    let served = Arc::new(testing::served(loaded.catalog, loaded.pools, config));
     let transfer = Arc::new(transfer);
     let context = Context {
         transfer: transfer.clone(),
@@ -161,17 +149,6 @@ fn start(test: &str, transfer: Scripted, kept: Option<(&str, SavedState)>) -> Fi
 
 fn apex() -> LowerName {
     LowerName::new(&Name::from_ascii("sec.test.").unwrap())
-}
-
-fn ask(served: &Served, name: &str) -> Message {
-    let mut query = Message::new(7, MessageType::Query, OpCode::Query);
-    query.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
-    let reply = respond(
-        &served.catalog().load(),
-        &query.to_vec().unwrap(),
-        Transport::Udp,
-    );
-    Message::from_vec(&reply.expect("a reply")).unwrap()
 }
 
 fn www(served: &Served) -> Result<String, ResponseCode> {

@@ -29,6 +29,8 @@ mod owners;
 mod publish;
 mod reload;
 mod state_file;
+#[cfg(test)]
+pub(crate) mod testing;
 mod zone;
 
 pub use answers::answers;

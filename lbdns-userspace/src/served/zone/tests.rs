@@ -1,17 +1,13 @@
 //! `Served::replace_zone` and `withdraw_zone` on a daemon's served state without its threads.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RData, RecordType};
-use tokio::sync::mpsc;
+use hickory_proto::op::{Message, ResponseCode};
+use hickory_proto::rr::{Name, RData};
 
 use super::*;
-use crate::authority::{respond, Transport};
 use crate::config::Overrides;
-use crate::health::Checker;
-use crate::metrics::Metrics;
+use crate::served::testing::{self, ask};
 use crate::served::{load, settings};
 
 const ZONE: &str = "$ORIGIN lb.test.\n$TTL 60\n@ SOA ns h 1 3600 600 86400 60\n@ NS ns\n\
@@ -30,31 +26,11 @@ fn served(dir: &Path) -> Served {
     .unwrap();
     let settings = settings(Some(&config), Overrides::default()).unwrap();
     let loaded = load(&settings).unwrap();
-    let (changes, _) = mpsc::unbounded_channel();
-    Served::new(
-        loaded.catalog,
-        loaded.pools,
-        Checker::start([], changes),
-        Arc::new(Metrics::default()),
-        false,
-        Some(config),
-        Overrides::default(),
-    )
+    testing::served(loaded.catalog, loaded.pools, config)
 }
 
 fn temp_dir(test: &str) -> PathBuf {
     std::env::temp_dir().join(format!("lbdns-served-zone-{test}-{}", std::process::id()))
-}
-
-fn ask(served: &Served, name: &str) -> Message {
-    let mut query = Message::new(7, MessageType::Query, OpCode::Query);
-    query.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
-    let reply = respond(
-        &served.catalog().load(),
-        &query.to_vec().unwrap(),
-        Transport::Udp,
-    );
-    Message::from_vec(&reply.expect("a reply")).unwrap()
 }
 
 fn addresses(reply: &Message) -> Vec<String> {

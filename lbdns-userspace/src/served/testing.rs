@@ -1,0 +1,43 @@
+//! What the unit tests of the modules that change the served state (`served::zone`,
+//! `secondary`) share: a `Served` without the daemon's threads, and a query to it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hickory_proto::op::{Message, MessageType, OpCode, Query};
+use hickory_proto::rr::{Name, RecordType};
+use tokio::sync::mpsc;
+
+use super::Served;
+use crate::authority::{respond, Catalog, Transport};
+use crate::config::Overrides;
+use crate::health::Checker;
+use crate::metrics::Metrics;
+use crate::pool::PoolSet;
+
+/// The served state a daemon would build from `catalog`, `pools` and `config`, with a health
+/// checker that checks nothing and no fast path.
+pub fn served(catalog: Catalog, pools: PoolSet, config: PathBuf) -> Served {
+    let (changes, _) = mpsc::unbounded_channel();
+    Served::new(
+        catalog,
+        pools,
+        Checker::start([], changes),
+        Arc::new(Metrics::default()),
+        false,
+        Some(config),
+        Overrides::default(),
+    )
+}
+
+/// The socket path's reply to an A query for `name`.
+pub fn ask(served: &Served, name: &str) -> Message {
+    let mut query = Message::new(7, MessageType::Query, OpCode::Query);
+    query.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+    let reply = respond(
+        &served.catalog().load(),
+        &query.to_vec().unwrap(),
+        Transport::Udp,
+    );
+    Message::from_vec(&reply.expect("a reply")).unwrap()
+}
