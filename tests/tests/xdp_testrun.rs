@@ -214,7 +214,11 @@ fn check_answer(
         _ => Counter::AnsweredAaaa,
     };
     assert_eq!(counter, expected_counter, "{what}");
-    assert_same_reply(what, reply_dns, &oracle.expected_reply(query_dns));
+    assert_same_reply(
+        what,
+        reply_dns,
+        &oracle.expected_reply(layout.source(query), query_dns),
+    );
 }
 
 #[test]
@@ -306,7 +310,7 @@ fn rfc5001_the_nsid_follows_each_publish() {
         let mut oracle = SocketOracle::new(catalog);
         // A fresh catalog rotates from the start: bring it to the program's reply count.
         for _ in 0..rotation {
-            oracle.expected_reply(&dns);
+            oracle.expected_reply(v4_endpoints(53).client, &dns);
         }
         let before = loaded.counters();
         let (action, reply) = loaded.run(&frame);
@@ -591,7 +595,11 @@ fn answers_sockets_over_a_native_veth() {
                         .unwrap_or_else(|| {
                             panic!("{what}: no reply (passed, or dropped for its checksum)")
                         });
-                    assert_same_reply(&what, &reply, &oracle.expected_reply(&query));
+                    let client = match server {
+                        std::net::SocketAddr::V4(_) => std::net::IpAddr::V4(topo.client_v4),
+                        std::net::SocketAddr::V6(_) => std::net::IpAddr::V6(topo.client_v6),
+                    };
+                    assert_same_reply(&what, &reply, &oracle.expected_reply(client, &query));
                     sent += 1;
                 }
             }

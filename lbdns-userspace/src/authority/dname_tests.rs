@@ -5,7 +5,8 @@ use std::path::Path;
 use hickory_proto::op::{Edns, Message, ResponseCode};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::{respond, Catalog, Transport};
+use super::tests::TCP;
+use super::{respond, Catalog};
 use crate::zone::Zone;
 
 const ZONE: &str = r#"
@@ -59,7 +60,7 @@ fn ask(catalog: &Catalog, name: &str, rtype: RecordType, dnssec_ok: bool) -> Mes
         edns.set_dnssec_ok(true);
         message.edns = Some(edns);
     }
-    let reply = respond(catalog, &message.to_vec().unwrap(), Transport::Tcp).expect("a reply");
+    let reply = respond(catalog, &message.to_vec().unwrap(), TCP).expect("a reply");
     Message::from_vec(&reply).unwrap()
 }
 

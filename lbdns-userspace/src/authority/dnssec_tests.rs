@@ -6,7 +6,8 @@ use std::path::Path;
 use hickory_proto::op::{Edns, Message, ResponseCode};
 use hickory_proto::rr::{Name, Record, RecordType};
 
-use super::{respond, Catalog, Transport};
+use super::tests::{TCP, UDP};
+use super::{respond, Catalog};
 use crate::dnssec::{Nsec3Params, SHA1};
 use crate::zone::Zone;
 
@@ -158,11 +159,7 @@ fn ask(catalog: &Catalog, name: &str, rtype: RecordType, dnssec_ok: bool, payloa
     edns.set_dnssec_ok(dnssec_ok).set_max_payload(payload);
     message.edns = Some(edns);
     // Above what lbdns sends over UDP, ask over TCP: no truncation.
-    let transport = if payload > 1232 {
-        Transport::Tcp
-    } else {
-        Transport::Udp
-    };
+    let transport = if payload > 1232 { TCP } else { UDP };
     let reply = respond(catalog, &message.to_vec().unwrap(), transport).unwrap();
     Message::from_vec(&reply).unwrap()
 }

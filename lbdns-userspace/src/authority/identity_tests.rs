@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use super::{respond, Catalog, ServerIdentity, Transport};
+use super::tests::UDP;
+use super::{respond, Catalog, ServerIdentity};
 use crate::zone::Zone;
 
 const ZONE: &str = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 198.18.0.53\nwww 60 A 198.18.1.1\n";
@@ -47,31 +48,31 @@ fn opt_options(reply: &[u8], options_len: usize) -> &[u8] {
 #[test]
 fn rfc5001_2_2_the_nsid_answers_a_query_that_asks_and_nothing_else() {
     let on = catalog(configured());
-    let reply = respond(&on, &query(WWW, 1, 1, Some(NSID)), Transport::Udp).unwrap();
+    let reply = respond(&on, &query(WWW, 1, 1, Some(NSID)), UDP).unwrap();
     assert_eq!(opt_options(&reply, 13), b"\0\x0b\0\x03\0\x07host-17");
     // Without the option, or with only others, the OPT record is bare.
     for options in [&[][..], &[0xfd, 0xe9, 0, 1, 7]] {
-        let reply = respond(&on, &query(WWW, 1, 1, Some(options)), Transport::Udp).unwrap();
+        let reply = respond(&on, &query(WWW, 1, 1, Some(options)), UDP).unwrap();
         assert_eq!(opt_options(&reply, 2), [0, 0], "{options:?}");
     }
     // Off by default: the option is ignored.
     let off = catalog(ServerIdentity::default());
-    let reply = respond(&off, &query(WWW, 1, 1, Some(NSID)), Transport::Udp).unwrap();
+    let reply = respond(&off, &query(WWW, 1, 1, Some(NSID)), UDP).unwrap();
     assert_eq!(opt_options(&reply, 2), [0, 0]);
     // Error replies carry it too, as NSD's do; BADVERS replies read no options.
-    let refused = respond(&on, &query(b"\x02no\x00", 1, 1, Some(NSID)), Transport::Udp).unwrap();
+    let refused = respond(&on, &query(b"\x02no\x00", 1, 1, Some(NSID)), UDP).unwrap();
     assert_eq!(refused[3] & 0xf, 5);
     assert_eq!(opt_options(&refused, 11), b"\0\x03\0\x07host-17");
     let mut badvers = query(WWW, 1, 1, Some(NSID));
     badvers[WWW.len() + 12 + 4 + 6] = 1;
-    let reply = respond(&on, &badvers, Transport::Udp).unwrap();
+    let reply = respond(&on, &badvers, UDP).unwrap();
     assert_eq!(opt_options(&reply, 2), [0, 0]);
 }
 
 #[test]
 fn rfc4892_id_server_answers_with_one_ch_txt_record_of_ttl_0_without_aa() {
     let on = catalog(configured());
-    let reply = respond(&on, &query(ID_SERVER, 16, 3, None), Transport::Udp).unwrap();
+    let reply = respond(&on, &query(ID_SERVER, 16, 3, None), UDP).unwrap();
     // QR and RD; no AA (NSD sends none for its CHAOS names); NOERROR; one answer.
     assert_eq!(&reply[2..12], [0x81, 0, 0, 1, 0, 1, 0, 0, 0, 0]);
     // The question as sent, case kept, then the record owned by a pointer to it.
@@ -81,15 +82,15 @@ fn rfc4892_id_server_answers_with_one_ch_txt_record_of_ttl_0_without_aa() {
     record.extend_from_slice(b"ns1.example");
     assert_eq!(&reply[question_end..], record);
     // ANY gets the TXT record too; another type, or a name with nothing configured, REFUSED.
-    let any = respond(&on, &query(ID_SERVER, 255, 3, None), Transport::Udp).unwrap();
+    let any = respond(&on, &query(ID_SERVER, 255, 3, None), UDP).unwrap();
     assert_eq!(&any[question_end..], record);
     for (name, qtype) in [(ID_SERVER, 1), (&b"\x07authors\x04bind\x00"[..], 16)] {
-        let refused = respond(&on, &query(name, qtype, 3, None), Transport::Udp).unwrap();
+        let refused = respond(&on, &query(name, qtype, 3, None), UDP).unwrap();
         assert_eq!(refused[3] & 0xf, 5);
         assert_eq!(&refused[6..8], [0, 0]);
     }
     let version = query(b"\x07version\x04bind\x00", 16, 3, Some(NSID));
-    let reply = respond(&on, &version, Transport::Udp).unwrap();
+    let reply = respond(&on, &version, UDP).unwrap();
     assert!(reply.windows(8).any(|w| w == b"\x07lbdns 1"));
     assert_eq!(opt_options(&reply, 11), b"\0\x03\0\x07host-17");
 }
@@ -102,7 +103,7 @@ fn chaos_names_are_refused_unless_configured() {
         b"\x08hostname\x04bind\x00",
         b"\x07version\x06server\x00",
     ] {
-        let reply = respond(&off, &query(name, 16, 3, None), Transport::Udp).unwrap();
+        let reply = respond(&off, &query(name, 16, 3, None), UDP).unwrap();
         assert_eq!(reply[3] & 0xf, 5, "{name:?}");
         assert_eq!(&reply[6..8], [0, 0]);
     }

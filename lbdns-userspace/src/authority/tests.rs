@@ -1,12 +1,18 @@
 //! The authoritative semantics, query by query, named by the RFC section they come from.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
 
-use super::{respond, Catalog, Transport};
+use super::{respond, Catalog, Client, Transport};
 use crate::zone::Zone;
+
+/// A query from the loopback address over UDP.
+pub(super) const UDP: Client = Client::new(IpAddr::V4(Ipv4Addr::LOCALHOST), Transport::Udp);
+/// A query from the loopback address over TCP.
+pub(super) const TCP: Client = Client::new(IpAddr::V4(Ipv4Addr::LOCALHOST), Transport::Tcp);
 
 const PARENT: &str = r#"
 $ORIGIN example.test.
@@ -60,13 +66,13 @@ fn query(name: &str, rtype: RecordType, edns: Option<Edns>) -> Vec<u8> {
     message.to_vec().unwrap()
 }
 
-fn ask_with(catalog: &Catalog, wire: &[u8], transport: Transport) -> Message {
-    let reply = respond(catalog, wire, transport).expect("a reply");
+fn ask_with(catalog: &Catalog, wire: &[u8], client: Client) -> Message {
+    let reply = respond(catalog, wire, client).expect("a reply");
     Message::from_vec(&reply).expect("a well-formed reply")
 }
 
 fn ask(catalog: &Catalog, name: &str, rtype: RecordType) -> Message {
-    ask_with(catalog, &query(name, rtype, None), Transport::Udp)
+    ask_with(catalog, &query(name, rtype, None), UDP)
 }
 
 fn types(records: &[hickory_proto::rr::Record]) -> Vec<RecordType> {
@@ -222,7 +228,7 @@ fn additional_section_holds_addresses_of_mx_targets() {
 #[test]
 fn the_question_is_echoed_byte_for_byte() {
     let wire = query("wWw.ExAmPlE.tEsT.", RecordType::A, None);
-    let reply = respond(&catalog(), &wire, Transport::Udp).unwrap();
+    let reply = respond(&catalog(), &wire, UDP).unwrap();
     let question_end = wire.len();
     assert_eq!(reply[12..question_end], wire[12..question_end]);
 }
@@ -238,32 +244,28 @@ fn rfc1035_4_1_1_bad_queries_get_formerr_notimp_or_silence() {
     let catalog = catalog();
     let good = query("www.example.test.", RecordType::A, None);
     assert!(
-        respond(&catalog, &good[..11], Transport::Udp).is_none(),
+        respond(&catalog, &good[..11], UDP).is_none(),
         "no header, no reply"
     );
     let mut response = good.clone();
     response[2] |= 0x80;
     assert!(
-        respond(&catalog, &response, Transport::Udp).is_none(),
+        respond(&catalog, &response, UDP).is_none(),
         "QR=1 is dropped"
     );
     let mut notify = good.clone();
     notify[2] = (notify[2] & 0x87) | (4 << 3);
     assert_eq!(
-        ask_with(&catalog, &notify, Transport::Udp)
-            .metadata
-            .response_code,
+        ask_with(&catalog, &notify, UDP).metadata.response_code,
         ResponseCode::NotImp
     );
-    let cut = ask_with(&catalog, &good[..good.len() - 3], Transport::Udp);
+    let cut = ask_with(&catalog, &good[..good.len() - 3], UDP);
     assert_eq!(cut.metadata.response_code, ResponseCode::FormErr);
     assert_eq!(cut.metadata.id, 0x1234);
     let mut two = good.clone();
     two[5] = 2;
     assert_eq!(
-        ask_with(&catalog, &two, Transport::Udp)
-            .metadata
-            .response_code,
+        ask_with(&catalog, &two, UDP).metadata.response_code,
         ResponseCode::FormErr
     );
 }
@@ -275,7 +277,7 @@ fn rfc6891_opt_is_echoed_with_our_size_and_the_do_bit() {
     let reply = ask_with(
         &catalog(),
         &query("www.example.test.", RecordType::A, Some(edns)),
-        Transport::Udp,
+        UDP,
     );
     let opt = reply.edns.expect("OPT in reply");
     assert_eq!(opt.max_payload(), 1232);
@@ -291,7 +293,7 @@ fn rfc6891_6_1_3_unknown_edns_versions_get_badvers() {
     let reply = ask_with(
         &catalog(),
         &query("www.example.test.", RecordType::A, Some(edns)),
-        Transport::Udp,
+        UDP,
     );
     // 16 is both BADVERS and BADSIG (RFC 6891 §9); hickory decodes it under the latter name.
     assert_eq!(u16::from(reply.metadata.response_code), 16);
@@ -316,14 +318,14 @@ fn rfc2181_9_oversized_answers_truncate_whole_rrsets() {
     let large = ask_with(
         &catalog,
         &query("big.example.test.", RecordType::TXT, Some(edns)),
-        Transport::Udp,
+        UDP,
     );
     assert!(!large.metadata.truncation);
     assert_eq!(large.answers.len(), 7);
     let tcp = ask_with(
         &catalog,
         &query("big.example.test.", RecordType::TXT, None),
-        Transport::Tcp,
+        TCP,
     );
     assert!(!tcp.metadata.truncation);
     assert_eq!(tcp.answers.len(), 7);
@@ -358,7 +360,7 @@ fn rfc6891_6_1_2_options_we_do_not_implement_are_ignored_even_if_malformed() {
                   // OPT: root owner, payload 1232, DO, one Client Subnet option with an impossible family.
     wire.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 8]);
     wire.extend_from_slice(&[0, 8, 0, 4, 0, 3, 40, 0]);
-    let reply = ask_with(&catalog(), &wire, Transport::Udp);
+    let reply = ask_with(&catalog(), &wire, UDP);
     assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
     assert_eq!(reply.answers.len(), 3);
     assert!(reply.edns.expect("OPT echoed").flags().dnssec_ok);
@@ -384,7 +386,7 @@ fn rfc6891_6_1_1_broken_opt_framing_two_opts_or_opt_outside_additional_are_forme
     in_answer[7] = 1; // ANCOUNT
     in_answer.extend(opt(&[]));
     for bad in [overrun, two, in_answer] {
-        let reply = ask_with(&catalog(), &bad, Transport::Udp);
+        let reply = ask_with(&catalog(), &bad, UDP);
         assert_eq!(reply.metadata.response_code, ResponseCode::FormErr);
     }
 }

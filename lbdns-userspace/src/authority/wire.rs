@@ -2,6 +2,8 @@
 //! class (the server's identity), and the size limits of RFC 1035 §4.2.1 with RRset-atomic
 //! truncation (RFC 2181 §9).
 
+use std::net::IpAddr;
+
 use hickory_proto::op::{Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
@@ -31,13 +33,29 @@ pub enum Transport {
     Tcp,
 }
 
+/// Who sent a query, and how. The transport bounds the reply's size; the address is what
+/// answers that depend on the client key on: its DNS Cookie (RFC 7873), its rate limit, its
+/// location.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Client {
+    /// The query's source address, as the socket reported it.
+    pub addr: IpAddr,
+    pub transport: Transport,
+}
+
+impl Client {
+    pub const fn new(addr: IpAddr, transport: Transport) -> Self {
+        Self { addr, transport }
+    }
+}
+
 const AA: u16 = 0x0400;
 const TC: u16 = 0x0200;
 
 /// Answers one query. `None` means send nothing: the packet is a response, or too short to
 /// carry an ID to answer to.
-pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
-    respond_reserving(catalog, query, transport, 0)
+pub fn respond(catalog: &Catalog, query: &[u8], client: Client) -> Option<Vec<u8>> {
+    respond_reserving(catalog, query, client, 0)
 }
 
 /// [`respond`], keeping `reserve` octets of the size limit free for what the caller appends
@@ -45,7 +63,7 @@ pub fn respond(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<
 pub fn respond_reserving(
     catalog: &Catalog,
     query: &[u8],
-    transport: Transport,
+    client: Client,
     reserve: usize,
 ) -> Option<Vec<u8>> {
     let ParsedQuery {
@@ -63,7 +81,7 @@ pub fn respond_reserving(
         question,
         edns,
         options: ReplyOptions::default(),
-        limit: size_limit(transport, edns).saturating_sub(reserve),
+        limit: size_limit(client.transport, edns).saturating_sub(reserve),
     };
     // RFC 6891 §6.1.3: a version the server does not implement gets BADVERS, its options unread.
     if edns.is_some_and(|e| e.version > 0) {

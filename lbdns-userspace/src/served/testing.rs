@@ -1,6 +1,7 @@
 //! What the unit tests of the modules that change the served state (`served::zone`,
 //! `secondary`) share: a `Served` without the daemon's threads, and a query to it.
 
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use hickory_proto::rr::{Name, RecordType};
 use tokio::sync::mpsc;
 
 use super::Served;
-use crate::authority::{respond, Catalog, Transport};
+use crate::authority::{respond, Catalog, Client, Transport};
 use crate::config::Overrides;
 use crate::health::Checker;
 use crate::metrics::Metrics;
@@ -37,7 +38,7 @@ pub fn ask(served: &Served, name: &str) -> Message {
     let reply = respond(
         &served.catalog().load(),
         &query.to_vec().unwrap(),
-        Transport::Udp,
+        Client::new(Ipv4Addr::LOCALHOST.into(), Transport::Udp),
     );
     Message::from_vec(&reply.expect("a reply")).unwrap()
 }

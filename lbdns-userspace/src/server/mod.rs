@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use tokio::task::JoinSet;
 
-use crate::authority::{Catalog, Transport};
+use crate::authority::{Catalog, Client, Transport};
 use crate::metrics::socket::SocketMetrics;
 use crate::secondary::{notify, Secondaries};
 
@@ -127,7 +127,7 @@ fn reply(
     if notify::is_notify(message) {
         return notify::answer(secondaries, catalog, message, peer);
     }
-    signed::answer(catalog, message, transport)
+    signed::answer(catalog, message, Client::new(peer, transport))
 }
 
 /// A socket2 socket for `addr` with the options both transports want (and the metrics page).

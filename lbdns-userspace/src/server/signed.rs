@@ -5,24 +5,24 @@
 //! The XDP program never sees these: it passes any query whose additional section holds
 //! anything but one OPT record, so every signed query reaches this path.
 
-use crate::authority::{respond, respond_reserving, Catalog, Transport};
+use crate::authority::{respond, respond_reserving, Catalog, Client};
 use crate::tsig::{self, ResponseSigner};
 
 /// Answers `query`, verifying and signing when it carries a TSIG.
-pub fn answer(catalog: &Catalog, query: &[u8], transport: Transport) -> Option<Vec<u8>> {
+pub fn answer(catalog: &Catalog, query: &[u8], client: Client) -> Option<Vec<u8>> {
     if !tsig::is_signed(query) {
-        return respond(catalog, query, transport);
+        return respond(catalog, query, client);
     }
     let now = tsig::now();
     match tsig::verify_request(query, &catalog.transfers().keys, now) {
         Ok(Some(signed)) => {
             let mut signer = ResponseSigner::new(&signed);
             let mut reply =
-                respond_reserving(catalog, signed.message(), transport, signer.overhead())?;
+                respond_reserving(catalog, signed.message(), client, signer.overhead())?;
             signer.sign(&mut reply, now);
             Some(reply)
         }
-        Ok(None) => respond(catalog, query, transport),
+        Ok(None) => respond(catalog, query, client),
         Err(error) => {
             tracing::debug!(%error, "query with a bad TSIG");
             tsig::error_reply(query, &error)

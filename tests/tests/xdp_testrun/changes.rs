@@ -8,7 +8,9 @@ use std::net::Ipv4Addr;
 
 use hickory_proto::rr::{LowerName, Name, RecordType};
 use lbdns::{
-    authority::{changed_names, respond, Catalog, Order, PoolAnswers, Rdata, Rrset, Transport},
+    authority::{
+        changed_names, respond, Catalog, Client, Order, PoolAnswers, Rdata, Rrset, Transport,
+    },
     maps::PublishReport,
     served::Xdp,
     xdp::XdpConfig,
@@ -75,7 +77,8 @@ fn ask(xdp: &Xdp, catalog: &Catalog, name: &str, answered: bool) {
     }
     assert_eq!(action, XDP_TX, "{name}: answered");
     let reply = check_reply_headers(name, &frame, &out, Layout::new(Vlan::None, false));
-    let expected = respond(catalog, &dns, Transport::Udp).expect("the socket path answers");
+    let client = Client::new(v4_endpoints(53).client, Transport::Udp);
+    let expected = respond(catalog, &dns, client).expect("the socket path answers");
     assert_same_reply(name, reply, &expected);
 }
 

@@ -43,6 +43,17 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The source address of `frame`, laid out as `self` says: the client the reply goes to.
+    pub fn source(&self, frame: &[u8]) -> IpAddr {
+        if self.v6 {
+            let octets: [u8; 16] = frame[self.l3 + 8..self.l3 + 24].try_into().unwrap();
+            IpAddr::from(octets)
+        } else {
+            let octets: [u8; 4] = frame[self.l3 + 12..self.l3 + 16].try_into().unwrap();
+            IpAddr::from(octets)
+        }
+    }
+
     pub fn new(vlan: Vlan, v6: bool) -> Self {
         let l3 = match vlan {
             Vlan::None => 14,

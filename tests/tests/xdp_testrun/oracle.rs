@@ -1,13 +1,15 @@
 //! What a reply must be. The tests compare every XDP_TX reply's DNS message with
 //! [`Oracle::expected_reply`] through [`assert_same_reply`].
 
-use lbdns::authority::{respond, Catalog, Transport};
+use std::net::IpAddr;
+
+use lbdns::authority::{respond, Catalog, Client, Transport};
 
 /// Produces the DNS reply the fast path must send for a query it answers.
 pub trait Oracle {
-    /// The reply to `query` (a DNS message), as bytes. Called once per answered query, in
-    /// order, so an oracle that rotates RRsets advances its rotation here.
-    fn expected_reply(&mut self, query: &[u8]) -> Vec<u8>;
+    /// The reply to `query` (a DNS message) from `client`, as bytes. Called once per answered
+    /// query, in order, so an oracle that rotates RRsets advances its rotation here.
+    fn expected_reply(&mut self, client: IpAddr, query: &[u8]) -> Vec<u8>;
 }
 
 /// The socket path: `authority::respond` over UDP, from the catalog the maps were compiled
@@ -23,8 +25,8 @@ impl SocketOracle {
 }
 
 impl Oracle for SocketOracle {
-    fn expected_reply(&mut self, query: &[u8]) -> Vec<u8> {
-        respond(&self.catalog, query, Transport::Udp)
+    fn expected_reply(&mut self, client: IpAddr, query: &[u8]) -> Vec<u8> {
+        respond(&self.catalog, query, Client::new(client, Transport::Udp))
             .expect("the socket path answers every query the fast path answers")
     }
 }
