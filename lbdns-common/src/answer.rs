@@ -40,11 +40,12 @@ pub struct AnswerSet<const L: usize> {
     /// query whose set is outside that range.
     pub schedule_len: u8,
     /// What the program must know about the RRset besides its records: [`SIGNED`],
-    /// [`SIGNATURES`].
+    /// [`SIGNATURES`], [`GEO`], [`NO_ECS`].
     pub flags: u8,
-    /// Zero. Explicit so that the value has no uninitialised bytes, and so that `schedule`
-    /// starts on a 4-byte boundary.
-    pub _pad: [u8; 2],
+    /// With [`GEO`] in `flags`: the row of `GEO_SLOT_*` that holds the RRset's per-location
+    /// sets ([`crate::geo`]); zero without it. Where it sits, `schedule` starts on a 4-byte
+    /// boundary.
+    pub geo_row: u16,
     /// With [`SIGNATURES`] in `flags`: the entry of `SIGNATURES` ([`crate::signature`]) that
     /// holds the RRSIG records covering these addresses. Written by the map writer, which
     /// chooses the entry; zero without the flag.
@@ -71,6 +72,16 @@ pub const SIGNED: u8 = 1;
 /// or a zone the socket path does not answer with signatures) DO=1 queries are passed.
 pub const SIGNATURES: u8 = 2;
 
+/// [`AnswerSet::flags`] bit: the RRset's answer depends on where the client is (a geo pool's).
+/// This set is the answer for clients of no location; the program maps the client to a
+/// location and answers from the set `GEO_SLOT_*` names for it in row [`AnswerSet::geo_row`]
+/// ([`crate::geo`]).
+pub const GEO: u8 = 4;
+
+/// [`AnswerSet::flags`] bit, only with [`GEO`]: the pool has Client Subnet switched off, so a
+/// query carrying ECS is passed to the socket path, which steers it by its source address.
+pub const NO_ECS: u8 = 8;
+
 /// An answer set of A records.
 pub type AnswerSetV4 = AnswerSet<4>;
 /// An answer set of AAAA records.
@@ -92,7 +103,6 @@ const _: () = {
 };
 
 #[cfg(feature = "user")]
-// SAFETY: `u32`, `u16`, `u16`, four bytes, `u32`, then bytes only, padding included as a
-// field; the sizes asserted above leave no implicit padding anywhere, and every bit pattern is
-// valid.
+// SAFETY: `u32`, `u16`, `u16`, two bytes, a `u16`, `u32`, then bytes only; the sizes
+// asserted above leave no implicit padding anywhere, and every bit pattern is valid.
 unsafe impl<const L: usize> aya::Pod for AnswerSet<L> {}

@@ -41,6 +41,19 @@ pub const EDNS_ANSWERS: &str = "EDNS_ANSWERS";
 /// written by userspace only, into the value no program reads (see `EDNS_ANSWERS`).
 pub const NSID_VALUES: &str = "NSID_VALUES";
 
+/// LPM trie of IPv4 prefixes (key: prefix length, `[u8; 4]`) to [`crate::geo::GeoTarget`]: the
+/// location and ECS scope of client addresses. Written by userspace only, one element at a
+/// time (each update is atomic), more specific entries before the wider ones they replace.
+pub const GEO_V4: &str = "GEO_V4";
+/// LPM trie of IPv6 prefixes (key: prefix length, `[u8; 16]`), as [`GEO_V4`].
+pub const GEO_V6: &str = "GEO_V6";
+/// Array of `u32`, rows of [`crate::geo::LOCATION_ROW`] entries: the slot in `ANSWERS_V4` of
+/// each location's set of a geo A RRset, or [`crate::geo::SAME_AS_OWN`]. Memory-mapped,
+/// written by userspace only, one atomic store per entry (see [`crate::publish`]).
+pub const GEO_SLOT_V4: &str = "GEO_SLOT_V4";
+/// Array of `u32` rows for geo AAAA RRsets, as [`GEO_SLOT_V4`] for `ANSWERS_V6`.
+pub const GEO_SLOT_V6: &str = "GEO_SLOT_V6";
+
 /// Array of one [`crate::life::Life`]: the layout version and hash seed the maps were made
 /// with, and the daemon's heartbeat. Memory-mapped, written by userspace only; read by the
 /// program once per query, and by the next daemon process when it adopts pinned maps.
@@ -50,7 +63,7 @@ pub const LIFE: &str = "LIFE";
 /// scratch space and the globals): a new process reuses them when their layout version is its
 /// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and
 /// renamed into place once its program runs, so the pinned set is always one program's.
-pub const PINNED: [&str; 13] = [
+pub const PINNED: [&str; 17] = [
     NAME_BUCKETS,
     NAME_WORDS,
     RRSET_SLOT_V4,
@@ -63,6 +76,10 @@ pub const PINNED: [&str; 13] = [
     COUNTERS,
     EDNS_ANSWERS,
     NSID_VALUES,
+    GEO_V4,
+    GEO_V6,
+    GEO_SLOT_V4,
+    GEO_SLOT_V6,
     LIFE,
 ];
 
@@ -92,6 +109,15 @@ pub const DEFAULT_ANSWER_SLOTS: u32 = 16_384;
 /// plus spares for changes) can carry their RRSIGs in DO=1 answers from the fast path. 632
 /// bytes each: 4096 are 2.5 MiB.
 pub const DEFAULT_SIGNATURE_ENTRIES: u32 = 4096;
+
+/// Default size of `GEO_V4` and `GEO_V6`, in prefixes each. The tries allocate per entry
+/// (`BPF_F_NO_PREALLOC`), so the bound costs nothing until used; it holds a country database
+/// deaggregated (a few 10^5 prefixes) with room to spare.
+pub const DEFAULT_GEO_PREFIXES: u32 = 1 << 20;
+
+/// Default number of `GEO_SLOT_*` rows per family: how many geo RRsets (pool owners of a geo
+/// pool, A and AAAA apart) the program answers, plus spares for changes. 1 KiB each.
+pub const DEFAULT_GEO_ROWS: u32 = 64;
 
 /// The XDP program's name in the object.
 pub const PROGRAM: &str = "lbdns";

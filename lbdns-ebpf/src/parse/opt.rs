@@ -1,9 +1,11 @@
 //! The query's OPT pseudo-record (RFC 6891 §6), and the program's one walk over its options.
 
-use lbdns_common::edns::OPTION_NSID;
+use lbdns_common::edns::{OPTION_CLIENT_SUBNET, OPTION_NSID};
 
+use super::ecs;
 use crate::{
     frame::Frame,
+    maps::{opaque, Scratch},
     verdict::{Skip, EDNS, MALFORMED, OTHER},
 };
 
@@ -19,6 +21,9 @@ const MAX_OPTIONS: usize = 8;
 
 /// [`Edns::options`] bit: the query carries an NSID option (RFC 5001), asking for the server's.
 pub const SEEN_NSID: u8 = 1;
+/// [`Edns::options`] bit: the query carries a valid Client Subnet option (RFC 7871), in
+/// `Scratch::ecs` (`ecs::stored`).
+pub const SEEN_ECS: u8 = 2;
 
 /// What the reply needs from the query's OPT record.
 #[derive(Clone, Copy)]
@@ -39,7 +44,7 @@ pub struct Edns {
 /// This is the program's one walk over the options: DNS Cookies (RFC 7873) and Client Subnet
 /// (RFC 7871) get a `SEEN_*` bit (and any field the reply needs) in its `match`.
 #[inline(always)]
-pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
+pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Result<Edns, Skip> {
     // An additional record other than OPT (TSIG, SIG(0)) is for the socket path.
     if frame.u8(off).ok_or(MALFORMED)? != 0 || frame.be16(off + 1).ok_or(MALFORMED)? != TYPE_OPT {
         return Err(OTHER);
@@ -57,18 +62,16 @@ pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
         return Err(MALFORMED);
     }
     let mut options = 0;
+    let mut ecs_at = 0;
     for _ in 0..MAX_OPTIONS {
         if at >= end {
             break;
         }
         let code = frame.be16(at).ok_or(MALFORMED)?;
         let option_len = frame.be16(at + 2).ok_or(MALFORMED)? as usize;
-        #[expect(
-            clippy::single_match,
-            reason = "the one place each implemented option gets an arm"
-        )]
         match code {
             OPTION_NSID => options |= SEEN_NSID,
+            OPTION_CLIENT_SUBNET => ecs_at = ecs::seen(ecs_at, at)?,
             _ => {}
         }
         at += 4 + option_len;
@@ -79,6 +82,13 @@ pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
     if at < end {
         return Err(EDNS);
     }
+    // Read after the walk, so that the walk's loop stays small for the verifier.
+    if ecs_at != 0 {
+        options |= SEEN_ECS;
+        ecs::parse(frame, ecs_at, scratch)?;
+    }
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let options = opaque(unsafe { &mut (*scratch).options }, u32::from(options)) as u8;
     Ok(Edns {
         udp_size,
         dnssec_ok: flags & FLAG_DO != 0,

@@ -1,5 +1,6 @@
 //! The reply's OPT record (RFC 6891 §6.1.2), sent when the query had one, with the options the
-//! query asked for: the NSID (RFC 5001) when one is configured. Options go in
+//! query asked for: the NSID (RFC 5001) when one is configured, and the Client Subnet echo
+//! (RFC 7871, [`super::ecs`]) when the server answers ECS. Options go in
 //! `lbdns_common::edns::REPLY_ORDER`, as the socket path writes them.
 
 use lbdns_common::{
@@ -7,11 +8,14 @@ use lbdns_common::{
     limits::EDNS_UDP_PAYLOAD,
 };
 
-use super::csum::Csum;
+use super::{csum::Csum, ecs};
 use crate::{
     frame::{store_unaligned_u32, store_unaligned_u64, Frame},
     maps::{edns_answers, NSID_VALUES},
-    parse::opt::{Edns, FLAG_DO, OPT_FIXED_LEN, SEEN_NSID},
+    parse::{
+        ecs::Ecs,
+        opt::{Edns, FLAG_DO, OPT_FIXED_LEN, SEEN_NSID},
+    },
     verdict::{Skip, OTHER},
 };
 
@@ -38,7 +42,7 @@ pub fn nsid(edns: &Edns) -> Result<Option<&'static Nsid>, Skip> {
     Ok(Some(nsid))
 }
 
-/// The bytes the options take after the OPT record's fixed part.
+/// The bytes the NSID option takes after the OPT record's fixed part.
 #[inline(always)]
 pub fn options_len(nsid: Option<&Nsid>) -> usize {
     match nsid {
@@ -60,11 +64,48 @@ fn encode(dnssec_ok: bool, rdlen: u16) -> [u8; OPT_FIXED_LEN] {
     ]
 }
 
-/// Writes the OPT record at `off`, with the NSID option if `nsid` is given; the frame ends
-/// right after it. Returns its checksum contribution as if `off` were on a word boundary.
+/// The Client Subnet echo of a reply: the query's option, its length in the reply (0 for no
+/// echo) and the answer's scope.
+pub struct Echo<'a> {
+    pub ecs: &'a Ecs,
+    pub len: usize,
+    pub scope: u8,
+}
+
+/// Writes the OPT record at `off`, with the NSID option if `nsid` is given and the Client
+/// Subnet option if `echo` has a length; the frame ends right after it. Returns its checksum
+/// contribution as if `off` were on a word boundary.
 #[inline(always)]
-pub fn write(frame: &Frame, off: usize, dnssec_ok: bool, nsid: Option<&Nsid>) -> Option<Csum> {
-    let record = encode(dnssec_ok, options_len(nsid) as u16);
+pub fn write(
+    frame: &Frame,
+    off: usize,
+    dnssec_ok: bool,
+    nsid: Option<&Nsid>,
+    echo: Echo<'_>,
+) -> Option<Csum> {
+    let mut sum = write_nsid(frame, off, dnssec_ok, nsid, options_len(nsid) + echo.len)?;
+    if echo.len != 0 {
+        let at = off + OPT_FIXED_LEN + options_len(nsid);
+        let mut option = ecs::write(frame, at, echo.ecs, echo.scope)?;
+        if (at - off) % 2 == 1 {
+            option = option.byte_swapped();
+        }
+        sum.add(option);
+    }
+    Some(sum)
+}
+
+/// Writes the OPT record's fixed part, with `options_len` octets of options, and the NSID
+/// option if `nsid` is given. Returns their checksum contribution as [`write`] does.
+#[inline(always)]
+fn write_nsid(
+    frame: &Frame,
+    off: usize,
+    dnssec_ok: bool,
+    nsid: Option<&Nsid>,
+    options_len: usize,
+) -> Option<Csum> {
+    let record = encode(dnssec_ok, options_len as u16);
     let to = frame.bytes::<OPT_FIXED_LEN>(off)?.as_mut_ptr();
     // Two 8-byte stores, the second overlapping the first: bytes 0..8 and 3..11.
     let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10] = record;

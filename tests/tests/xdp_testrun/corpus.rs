@@ -188,11 +188,16 @@ fn flags_and_edns(rng: &mut Rng, cases: &mut Vec<Case>) {
         rng,
     );
     add("AD alone", base(flag::AD).build(), rng);
-    // Neither path implements Client Subnet, so both ignore it, malformed or not (RFC 6891
-    // §6.1.2), and the oracle checks that the replies agree.
+    // RFC 7871 §6: a valid Client Subnet option, ignored by both paths while the server does
+    // not answer ECS (`ecs.rs` has the rest); a malformed one gets FORMERR from the socket path
+    // when it does, so the program passes it either way.
+    let valid = base(0)
+        .opt(&[0], 1232, 0, 0, &[0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2])
+        .build();
+    add("EDNS Client Subnet option, valid", valid, rng);
+    let mut malformed = Vec::new();
     for (what, option) in [
-        ("valid", &[0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2][..]),
-        ("empty", &[0, 8, 0, 0]),
+        ("empty", &[0, 8, 0, 0][..]),
         ("of family 3", &[0, 8, 0, 4, 0, 3, 0, 0]),
         (
             "of prefix 40 for IPv4",
@@ -200,7 +205,13 @@ fn flags_and_edns(rng: &mut Rng, cases: &mut Vec<Case>) {
         ),
     ] {
         let subnet = base(0).opt(&[0], 1232, 0, 0, option).build();
-        add(&format!("EDNS Client Subnet option, {what}"), subnet, rng);
+        for v6 in [false, true] {
+            malformed.push(Case {
+                what: format!("EDNS Client Subnet option, {what} (v6={v6})"),
+                frame: framed(v6, Vlan::None, &subnet, rng),
+                expect: Expect::Pass(Counter::PassEdns),
+            });
+        }
     }
 
     add("CD alone", base(flag::CD).build(), rng);
@@ -228,6 +239,7 @@ fn flags_and_edns(rng: &mut Rng, cases: &mut Vec<Case>) {
             rng,
         );
     }
+    cases.extend(malformed);
 }
 
 /// The NSID option (the fixture's server has one), DO=1 for signed RRsets (passed), DO=0 and

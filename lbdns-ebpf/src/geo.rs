@@ -1,0 +1,133 @@
+//! Location-steered answers (`lbdns_common::geo`): the client's address (the query's Client
+//! Subnet address, cut to the privacy cap, or else the packet's source) → a location and an
+//! ECS scope through the `GEO_V4`/`GEO_V6` LPM tries → that location's answer set through the
+//! RRset's row of `GEO_SLOT_*`. Only sets with the `GEO` flag pay for any of it.
+
+use aya_ebpf::maps::{lpm_trie::Key, Array};
+use lbdns_common::{
+    answer::{AnswerSet, GEO, NO_ECS},
+    edns::{ecs_caps, ANSWERS_ECS},
+    geo::{GeoTarget, LOCATION_ROW, NO_LOCATION, SAME_AS_OWN},
+};
+
+use crate::{
+    frame::Frame,
+    lookup::Hit,
+    maps::{edns_answers, opaque, Scratch, GEO_V4, GEO_V6},
+    parse::{
+        ecs::{mask, stored},
+        opt::{Edns, SEEN_ECS},
+        Query,
+    },
+    verdict::{Skip, EDNS, MISS},
+};
+
+/// [`subnet`]'s bit: the query carries ECS and the server answers it; the low byte is then the
+/// prefix length that steers, the source prefix at most the privacy cap.
+pub const ECS_ANSWERED: u32 = 0x100;
+
+/// What the query's Client Subnet option means: 0 when it has none or the server does not
+/// answer ECS (`EDNS_ANSWERS`; the option is then ignored, as the socket path ignores it),
+/// otherwise [`ECS_ANSWERED`] with the steering prefix length. A number rather than an option,
+/// passed through `scratch`, so that the code after it is verified once (`Scratch::subnet`).
+#[inline(always)]
+pub fn subnet(edns: &Option<Edns>, scratch: *mut Scratch) -> u32 {
+    let subnet = match edns {
+        Some(edns) if edns.options & SEEN_ECS != 0 => {
+            let answers = edns_answers();
+            if answers & ANSWERS_ECS == 0 {
+                0
+            } else {
+                let ecs = stored(scratch);
+                let (cap_v4, cap_v6) = ecs_caps(answers);
+                let cap = if ecs.v6() { cap_v6 } else { cap_v4 };
+                ECS_ANSWERED | u32::from(ecs.source.min(cap))
+            }
+        }
+        _ => 0,
+    };
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    opaque(unsafe { &mut (*scratch).subnet[0] }, subnet)
+}
+
+/// The hit itself for an RRset whose answer is the same everywhere; for a geo RRset, the set of
+/// the client's location with the ECS scope of the prefix that located it. `subnet` is
+/// [`subnet`]'s.
+#[inline(always)]
+pub fn steer<'a, const L: usize>(
+    frame: &Frame,
+    query: &Query,
+    scratch: *mut Scratch,
+    subnet: u32,
+    hit: Hit<'a, L>,
+    rows: &Array<u32>,
+    answers: &'a Array<AnswerSet<L>>,
+) -> Result<Hit<'a, L>, Skip> {
+    let own = hit.set;
+    if own.flags & GEO == 0 {
+        return Ok(hit);
+    }
+    if subnet & ECS_ANSWERED != 0 && own.flags & NO_ECS != 0 {
+        return Err(EDNS);
+    }
+    let target = locate(frame, query, scratch, subnet).ok_or(MISS)?;
+    let scope = target.scope;
+    if target.location == NO_LOCATION {
+        return Ok(Hit { scope, ..hit });
+    }
+    let location = u32::from(target.location);
+    if location >= LOCATION_ROW {
+        return Err(MISS);
+    }
+    let entry = u32::from(own.geo_row) * LOCATION_ROW + location;
+    // One 4-byte load: userspace stores a new slot number here while this runs.
+    // SAFETY: a pointer into the array's value, which lives as long as the map.
+    let slot = unsafe { core::ptr::read_volatile(rows.get_ptr(entry).ok_or(MISS)?) };
+    if slot == SAME_AS_OWN {
+        return Ok(Hit { scope, ..hit });
+    }
+    Ok(Hit {
+        set: answers.get(slot).ok_or(MISS)?,
+        rotation: hit.rotation,
+        scope,
+    })
+}
+
+/// Where the client is: the trie entry of its ECS address (masked to the steering prefix) or of
+/// the packet's source address.
+#[inline(always)]
+fn locate(frame: &Frame, query: &Query, scratch: *mut Scratch, subnet: u32) -> Option<GeoTarget> {
+    let (v6, addr) = if subnet & ECS_ANSWERED != 0 {
+        let ecs = stored(scratch);
+        let mask = mask(subnet & 0xff);
+        (ecs.v6(), [ecs.addr[0] & mask[0], ecs.addr[1] & mask[1]])
+    } else {
+        (query.ip.v6, source(frame, query)?)
+    };
+    let target = if v6 {
+        // SAFETY: two `u64`s and sixteen bytes have the same size, and any bits are valid.
+        let octets = unsafe {
+            core::mem::transmute::<[u64; 2], [u8; 16]>([addr[0].to_be(), addr[1].to_be()])
+        };
+        GEO_V6.get(Key::new(128, octets))?
+    } else {
+        GEO_V4.get(Key::new(32, ((addr[0] >> 32) as u32).to_be_bytes()))?
+    };
+    Some(*target)
+}
+
+/// The packet's source address, as [`Ecs::addr`] holds an address.
+#[inline(always)]
+fn source(frame: &Frame, query: &Query) -> Option<[u64; 2]> {
+    let off = query.ip.off;
+    if query.ip.v6 {
+        // Source at 8..24 of the IPv6 header; little-endian loads, so swapped.
+        Some([
+            frame.le64(off + 8)?.swap_bytes(),
+            frame.le64(off + 16)?.swap_bytes(),
+        ])
+    } else {
+        let octets = frame.bytes::<4>(off + 12)?;
+        Some([u64::from(u32::from_be_bytes(*octets)) << 32, 0])
+    }
+}
