@@ -45,6 +45,8 @@
 //! name = "xfr-key"
 //! algorithm = "hmac-sha256"
 //! secret = "base64..."        # or secret_file = "path"
+//!
+//! [geo]                       # client locations and EDNS Client Subnet: see `geo::config`
 //! ```
 
 use std::fmt;
@@ -58,6 +60,7 @@ use toml::Spanned;
 
 use crate::authority::ServerIdentity;
 use crate::catalog_zone::{self, CatalogEntry, Consumed};
+use crate::geo::{GeoEntry, GeoSettings};
 use crate::pool::{PoolEntry, Source};
 use crate::secondary::config::{SecondarySection, SecondarySpec, TimerBounds};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
@@ -105,6 +108,8 @@ pub struct ConfigFile {
     /// Catalog zones we consume (RFC 9432).
     #[serde(default)]
     pub catalog: Vec<CatalogEntry>,
+    /// Client locations and EDNS Client Subnet (see `geo::config`).
+    pub geo: Option<GeoEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,6 +257,8 @@ pub struct Settings {
     pub transfer_rules: Vec<ZoneRules>,
     /// The catalog zones consumed; they and their members are among `secondaries` too.
     pub catalogs: Vec<Consumed>,
+    /// Locations, the client map and the ECS settings of `[geo]`.
+    pub geo: GeoSettings,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -327,6 +334,12 @@ impl Settings {
         let keys = match (config, &source) {
             (Some(path), Some(text)) => KeyRing::from_entries(file.key, path, &text.text, base)?,
             _ => KeyRing::default(),
+        };
+        let geo = match (config, &source, file.geo) {
+            (Some(path), Some(text), Some(entry)) => {
+                GeoSettings::from_entry(entry, path, &text.text, base)?
+            }
+            _ => GeoSettings::default(),
         };
         let mut zones = Vec::new();
         let mut secondaries = Vec::new();
@@ -487,6 +500,7 @@ impl Settings {
             keys,
             transfer_rules,
             catalogs,
+            geo,
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod control;
 pub mod dnssec;
 pub mod ebpf_object;
+pub mod geo;
 pub mod health;
 pub mod maps;
 pub mod metrics;

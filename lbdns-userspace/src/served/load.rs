@@ -123,7 +123,12 @@ pub fn load_carrying(settings: &Settings, carried: Carried) -> Result<Loaded, Lo
         }))?
         .with_zones(carried)?;
     let pools = match &settings.source {
-        Some(text) => pool::validate(&settings.pools, text.source(), &CatalogZones(&catalog))?,
+        Some(text) => pool::validate(
+            &settings.pools,
+            text.source(),
+            &CatalogZones(&catalog),
+            &settings.geo.locations,
+        )?,
         None => Vec::new(),
     };
     let catalog = catalog
