@@ -42,10 +42,9 @@ pub struct AnswerSet<const L: usize> {
     /// What the program must know about the RRset besides its records: [`SIGNED`],
     /// [`SIGNATURES`], [`GEO`], [`NO_ECS`].
     pub flags: u8,
-    /// With [`GEO`] in `flags`: the row of `GEO_SLOT_*` that holds the RRset's per-location
-    /// sets ([`crate::geo`]); zero without it. Where it sits, `schedule` starts on a 4-byte
-    /// boundary.
-    pub geo_row: u16,
+    /// Zero. Explicit so that the value has no uninitialised bytes, and so that `schedule`
+    /// starts on a 4-byte boundary.
+    pub _pad: [u8; 2],
     /// With [`SIGNATURES`] in `flags`: the entry of `SIGNATURES` ([`crate::signature`]) that
     /// holds the RRSIG records covering these addresses. Written by the map writer, which
     /// chooses the entry; zero without the flag.
@@ -74,7 +73,7 @@ pub const SIGNATURES: u8 = 2;
 
 /// [`AnswerSet::flags`] bit: the RRset's answer depends on where the client is (a geo pool's).
 /// This set is the answer for clients of no location; the program maps the client to a
-/// location and answers from the set `GEO_SLOT_*` names for it in row [`AnswerSet::geo_row`]
+/// location and answers from the RRset the RRset's row of `GEO_SLOT_*` names for it
 /// ([`crate::geo`]).
 pub const GEO: u8 = 4;
 
@@ -103,6 +102,7 @@ const _: () = {
 };
 
 #[cfg(feature = "user")]
-// SAFETY: `u32`, `u16`, `u16`, two bytes, a `u16`, `u32`, then bytes only; the sizes
-// asserted above leave no implicit padding anywhere, and every bit pattern is valid.
+// SAFETY: `u32`, `u16`, `u16`, four bytes, `u32`, then bytes only, padding included as a
+// field; the sizes asserted above leave no implicit padding anywhere, and every bit pattern is
+// valid.
 unsafe impl<const L: usize> aya::Pod for AnswerSet<L> {}

@@ -1,11 +1,12 @@
 //! Location-steered answers at the NIC (geo pools, RFC 7871 Client Subnet): how the program maps
 //! a client address to a location, and a hot RRset and a location to the location's answer set.
 //!
-//! Two steps, each one map read:
+//! Per query of a geo RRset:
 //!
 //! ```text
 //! client address ──GEO_V4 / GEO_V6 (LPM trie)──▶ GeoTarget { location, scope }
-//! (RRset's own set, GEO flag, geo_row) + location ──GEO_SLOT_V4 / _V6──▶ slot ──ANSWERS_*──▶ set
+//! RRset id ──GEO_ROW_*──▶ row;  row, location ──GEO_LOCATIONS_*──▶ location RRset id
+//! location RRset id ──RRSET_SLOT_*──▶ slot ──ANSWERS_*──▶ the location's answer set
 //! ```
 //!
 //! The tries hold the classifier's entries deaggregated: disjoint prefixes covering the whole
@@ -14,25 +15,35 @@
 //! an LPM lookup does not say which prefix matched. A key is the kernel's LPM key: a `u32`
 //! prefix length, then the address in network byte order (`[u8; 4]` or `[u8; 16]`).
 //!
-//! A geo RRset's own set (`RRSET_SLOT_*[id]`) is the answer for clients of no location (the
-//! pool's default location's, or every healthy endpoint's). It carries
-//! [`crate::answer::GEO`] and names a row of `GEO_SLOT_*`: [`LOCATION_ROW`] slot numbers, one
-//! per location id, each the slot of that location's answer set, or [`SAME_AS_OWN`]. A row is
-//! given out by the map writer while the RRset lives, like a signature entry; a location's set
-//! is replaced as any set is (written into a free slot, then its row entry stored with one
-//! atomic store, the old slot reused after a grace period: `crate::publish`), so a change of
-//! one location's answer touches that location's entry and slot only. Rotation stays per RRset
-//! id (`ROTATION_*`), whatever the location.
+//! A geo RRset's own set (`RRSET_SLOT_*[id]`) carries [`crate::answer::GEO`] and is the answer
+//! for clients of no location (the pool's default location's, or every healthy endpoint's).
+//! Each location's answer is an RRset of its own in the maps, with an id, a slot and rotation
+//! like any other, published and replaced by the same steps (`crate::publish`) under a name no
+//! query can carry (it has an upper-case letter; query names are looked up lower-cased): so a
+//! change of one location's answer writes that RRset only. A row of `GEO_LOCATIONS_*` lists
+//! those ids by location id ([`LOCATION_ROW`] entries, each stored atomically), with
+//! [`SAME_AS_OWN`] where a location gets the own set and [`NO_ANSWER`] where it gets none the
+//! program can send (NODATA), and `GEO_ROW_*[id]` names the row (+1; 0 for none, which passes
+//! the query). The rotation stays the own RRset's (`ROTATION_*[id]`), whatever the location.
 
-/// Location ids the program answers: the width of a `GEO_SLOT_*` row. A trie value naming a
-/// location at or above it passes the query to the socket path.
+/// Location ids the program answers: the width of a `GEO_LOCATIONS_*` row. A trie value naming
+/// a location at or above it passes the query to the socket path.
 pub const LOCATION_ROW: u32 = 256;
 
 /// [`GeoTarget::location`] of addresses that map to no location: they get the RRset's own set.
 pub const NO_LOCATION: u16 = u16::MAX;
 
-/// A `GEO_SLOT_*` entry meaning "this location gets the RRset's own set".
+/// A `GEO_LOCATIONS_*` entry meaning "this location gets the RRset's own set".
 pub const SAME_AS_OWN: u32 = u32::MAX;
+
+/// A `GEO_LOCATIONS_*` entry meaning "the socket path answers this location" (NODATA, or not
+/// written yet): an id no RRset has, so the program passes the query.
+pub const NO_ANSWER: u32 = u32::MAX - 1;
+
+/// The first octet of the label that names a location's RRset: upper case, so that no query,
+/// looked up lower-cased, ever reaches it. The label is this, then the location id in four
+/// hexadecimal digits, put before the owner.
+pub const LOCATION_LABEL: [u8; 2] = [5, b'G'];
 
 /// The value of a `GEO_V4`/`GEO_V6` trie entry: where the clients of one prefix are.
 #[repr(C)]

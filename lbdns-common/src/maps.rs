@@ -47,12 +47,19 @@ pub const NSID_VALUES: &str = "NSID_VALUES";
 pub const GEO_V4: &str = "GEO_V4";
 /// LPM trie of IPv6 prefixes (key: prefix length, `[u8; 16]`), as [`GEO_V4`].
 pub const GEO_V6: &str = "GEO_V6";
-/// Array of `u32`, rows of [`crate::geo::LOCATION_ROW`] entries: the slot in `ANSWERS_V4` of
-/// each location's set of a geo A RRset, or [`crate::geo::SAME_AS_OWN`]. Memory-mapped,
-/// written by userspace only, one atomic store per entry (see [`crate::publish`]).
-pub const GEO_SLOT_V4: &str = "GEO_SLOT_V4";
-/// Array of `u32` rows for geo AAAA RRsets, as [`GEO_SLOT_V4`] for `ANSWERS_V6`.
-pub const GEO_SLOT_V6: &str = "GEO_SLOT_V6";
+/// Array of `u32` by A RRset id: the `GEO_LOCATIONS_V4` row (+1, 0 for none) of a geo RRset
+/// (`crate::answer::GEO`). Memory-mapped, written by userspace only, one atomic store per
+/// value (see [`crate::geo`]).
+pub const GEO_ROW_V4: &str = "GEO_ROW_V4";
+/// Array of `u32` by AAAA RRset id, as [`GEO_ROW_V4`].
+pub const GEO_ROW_V6: &str = "GEO_ROW_V6";
+/// Array of `u32`, rows of [`crate::geo::LOCATION_ROW`] entries: the A RRset id of each
+/// location's answer of a geo RRset, or [`crate::geo::SAME_AS_OWN`] or
+/// [`crate::geo::NO_ANSWER`]. Memory-mapped, written by userspace only, one atomic store per
+/// entry (see [`crate::geo`]).
+pub const GEO_LOCATIONS_V4: &str = "GEO_LOCATIONS_V4";
+/// Array of `u32` rows for geo AAAA RRsets, as [`GEO_LOCATIONS_V4`].
+pub const GEO_LOCATIONS_V6: &str = "GEO_LOCATIONS_V6";
 
 /// Array of one [`crate::life::Life`]: the layout version and hash seed the maps were made
 /// with, and the daemon's heartbeat. Memory-mapped, written by userspace only; read by the
@@ -63,7 +70,7 @@ pub const LIFE: &str = "LIFE";
 /// scratch space and the globals): a new process reuses them when their layout version is its
 /// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and
 /// renamed into place once its program runs, so the pinned set is always one program's.
-pub const PINNED: [&str; 17] = [
+pub const PINNED: [&str; 19] = [
     NAME_BUCKETS,
     NAME_WORDS,
     RRSET_SLOT_V4,
@@ -78,8 +85,10 @@ pub const PINNED: [&str; 17] = [
     NSID_VALUES,
     GEO_V4,
     GEO_V6,
-    GEO_SLOT_V4,
-    GEO_SLOT_V6,
+    GEO_ROW_V4,
+    GEO_ROW_V6,
+    GEO_LOCATIONS_V4,
+    GEO_LOCATIONS_V6,
     LIFE,
 ];
 
@@ -115,8 +124,8 @@ pub const DEFAULT_SIGNATURE_ENTRIES: u32 = 4096;
 /// deaggregated (a few 10^5 prefixes) with room to spare.
 pub const DEFAULT_GEO_PREFIXES: u32 = 1 << 20;
 
-/// Default number of `GEO_SLOT_*` rows per family: how many geo RRsets (pool owners of a geo
-/// pool, A and AAAA apart) the program answers, plus spares for changes. 1 KiB each.
+/// Default number of `GEO_LOCATIONS_*` rows per family: how many geo RRsets (owners of geo
+/// pools, A and AAAA apart) the program answers, plus spares for changes. 1 KiB each.
 pub const DEFAULT_GEO_ROWS: u32 = 64;
 
 /// The XDP program's name in the object.

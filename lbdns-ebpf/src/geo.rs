@@ -1,7 +1,8 @@
 //! Location-steered answers (`lbdns_common::geo`): the client's address (the query's Client
 //! Subnet address, cut to the privacy cap, or else the packet's source) → a location and an
-//! ECS scope through the `GEO_V4`/`GEO_V6` LPM tries → that location's answer set through the
-//! RRset's row of `GEO_SLOT_*`. Only sets with the `GEO` flag pay for any of it.
+//! ECS scope through the `GEO_V4`/`GEO_V6` LPM tries → that location's RRset through the
+//! RRset's row of `GEO_LOCATIONS_*` → its answer set, as any RRset's. Only sets with the `GEO`
+//! flag pay for any of it.
 
 use aya_ebpf::maps::{lpm_trie::Key, Array};
 use lbdns_common::{
@@ -50,8 +51,20 @@ pub fn subnet(edns: &Option<Edns>, scratch: *mut Scratch) -> u32 {
     opaque(unsafe { &mut (*scratch).subnet[0] }, subnet)
 }
 
-/// The hit itself for an RRset whose answer is the same everywhere; for a geo RRset, the set of
-/// the client's location with the ECS scope of the prefix that located it. `subnet` is
+/// One family's maps, for [`steer`].
+pub struct Family<'a, const L: usize> {
+    /// `GEO_ROW_*`.
+    pub rows: &'a Array<u32>,
+    /// `GEO_LOCATIONS_*`.
+    pub locations: &'a Array<u32>,
+    /// `RRSET_SLOT_*`.
+    pub slots: &'a Array<u32>,
+    /// `ANSWERS_*`.
+    pub answers: &'a Array<AnswerSet<L>>,
+}
+
+/// The hit itself for an RRset whose answer is the same everywhere; for a geo RRset (`id`), the
+/// set of the client's location with the ECS scope of the prefix that located it. `subnet` is
 /// [`subnet`]'s.
 #[inline(always)]
 pub fn steer<'a, const L: usize>(
@@ -59,9 +72,9 @@ pub fn steer<'a, const L: usize>(
     query: &Query,
     scratch: *mut Scratch,
     subnet: u32,
+    id: u32,
     hit: Hit<'a, L>,
-    rows: &Array<u32>,
-    answers: &'a Array<AnswerSet<L>>,
+    maps: &Family<'a, L>,
 ) -> Result<Hit<'a, L>, Skip> {
     let own = hit.set;
     if own.flags & GEO == 0 {
@@ -76,18 +89,22 @@ pub fn steer<'a, const L: usize>(
         return Ok(Hit { scope, ..hit });
     }
     let location = u32::from(target.location);
-    if location >= LOCATION_ROW {
+    // One 4-byte load each: userspace stores a new value while this runs.
+    // SAFETY: pointers into the arrays' values, which live as long as the maps.
+    let row = unsafe { core::ptr::read_volatile(maps.rows.get_ptr(id).ok_or(MISS)?) };
+    if row == 0 || location >= LOCATION_ROW {
         return Err(MISS);
     }
-    let entry = u32::from(own.geo_row) * LOCATION_ROW + location;
-    // One 4-byte load: userspace stores a new slot number here while this runs.
-    // SAFETY: a pointer into the array's value, which lives as long as the map.
-    let slot = unsafe { core::ptr::read_volatile(rows.get_ptr(entry).ok_or(MISS)?) };
-    if slot == SAME_AS_OWN {
+    let entry = (row - 1).wrapping_mul(LOCATION_ROW).wrapping_add(location);
+    // SAFETY: as above.
+    let rrset = unsafe { core::ptr::read_volatile(maps.locations.get_ptr(entry).ok_or(MISS)?) };
+    if rrset == SAME_AS_OWN {
         return Ok(Hit { scope, ..hit });
     }
+    // SAFETY: as above; an id without a slot (`NO_ANSWER`) is not in the array.
+    let slot = unsafe { core::ptr::read_volatile(maps.slots.get_ptr(rrset).ok_or(MISS)?) };
     Ok(Hit {
-        set: answers.get(slot).ok_or(MISS)?,
+        set: maps.answers.get(slot).ok_or(MISS)?,
         rotation: hit.rotation,
         scope,
     })

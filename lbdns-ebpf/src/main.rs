@@ -25,8 +25,8 @@ use lbdns_common::{counters::Counter, qtype::AddrType};
 use crate::{
     frame::Frame,
     maps::{
-        ANSWERS_V4, ANSWERS_V6, GEO_SLOT_V4, GEO_SLOT_V6, ROTATION_V4, ROTATION_V6, RRSET_SLOT_V4,
-        RRSET_SLOT_V6, SCRATCH,
+        ANSWERS_V4, ANSWERS_V6, GEO_LOCATIONS_V4, GEO_LOCATIONS_V6, GEO_ROW_V4, GEO_ROW_V6,
+        ROTATION_V4, ROTATION_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
     },
     verdict::{Skip, MISS, OTHER, STALE},
 };
@@ -59,13 +59,25 @@ fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
         AddrType::A => {
             let hit =
                 lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id).ok_or(MISS)?;
-            let hit = geo::steer(frame, &query, scratch, subnet, hit, &GEO_SLOT_V4, &ANSWERS_V4)?;
+            let maps = geo::Family {
+                rows: &GEO_ROW_V4,
+                locations: &GEO_LOCATIONS_V4,
+                slots: &RRSET_SLOT_V4,
+                answers: &ANSWERS_V4,
+            };
+            let hit = geo::steer(frame, &query, scratch, subnet, id, hit, &maps)?;
             respond::reply(ctx, scratch, &query, hit, subnet).map(|()| Counter::AnsweredA)
         }
         AddrType::Aaaa => {
             let hit =
                 lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id).ok_or(MISS)?;
-            let hit = geo::steer(frame, &query, scratch, subnet, hit, &GEO_SLOT_V6, &ANSWERS_V6)?;
+            let maps = geo::Family {
+                rows: &GEO_ROW_V6,
+                locations: &GEO_LOCATIONS_V6,
+                slots: &RRSET_SLOT_V6,
+                answers: &ANSWERS_V6,
+            };
+            let hit = geo::steer(frame, &query, scratch, subnet, id, hit, &maps)?;
             respond::reply(ctx, scratch, &query, hit, subnet).map(|()| Counter::AnsweredAaaa)
         }
     }

@@ -136,14 +136,23 @@ pub static GEO_V4: LpmTrie<[u8; 4], GeoTarget> = LpmTrie::with_max_entries(DEFAU
 pub static GEO_V6: LpmTrie<[u8; 16], GeoTarget> =
     LpmTrie::with_max_entries(DEFAULT_GEO_PREFIXES, 0);
 
-/// Per-location slots of geo A RRsets, in rows of `LOCATION_ROW` (lbdns_common::geo). Written
-/// by userspace only, with one atomic store per entry through a memory mapping.
+/// The `GEO_LOCATIONS_V4` row (+1, 0 for none) of each geo A RRset, by RRset id
+/// (lbdns_common::geo). Written by userspace only, with one atomic store per value through a
+/// memory mapping.
 #[map]
-pub static GEO_SLOT_V4: Array<u32> =
+pub static GEO_ROW_V4: Array<u32> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+/// The row of each geo AAAA RRset, as [`GEO_ROW_V4`].
+#[map]
+pub static GEO_ROW_V6: Array<u32> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+/// The RRset id of each location's answer of geo A RRsets, in rows of `LOCATION_ROW`
+/// (lbdns_common::geo). Written by userspace only, with one atomic store per entry through a
+/// memory mapping.
+#[map]
+pub static GEO_LOCATIONS_V4: Array<u32> =
     Array::with_max_entries(DEFAULT_GEO_ROWS * LOCATION_ROW, BPF_F_MMAPABLE);
-/// Per-location slots of geo AAAA RRsets, as [`GEO_SLOT_V4`].
+/// The RRset id of each location's answer of geo AAAA RRsets, as [`GEO_LOCATIONS_V4`].
 #[map]
-pub static GEO_SLOT_V6: Array<u32> =
+pub static GEO_LOCATIONS_V6: Array<u32> =
     Array::with_max_entries(DEFAULT_GEO_ROWS * LOCATION_ROW, BPF_F_MMAPABLE);
 
 /// The layout version, hash seed and the daemon's heartbeat (lbdns_common::life). Written by

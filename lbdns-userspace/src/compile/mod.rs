@@ -340,7 +340,7 @@ fn answer_set<const L: usize>(
         limit: rrset.cap.map_or(count, |cap| cap.min(count)) as u16,
         schedule_len: 0,
         flags,
-        geo_row: 0,
+        _pad: [0; 2],
         signatures: 0,
         schedule: [0; MAX_SCHEDULE],
         addrs: [[0; L]; MAX_ADDRS],
