@@ -4,12 +4,14 @@
 //! implements; every other option is skipped (RFC 6891 §6.1.2), so a malformed option of a kind
 //! lbdns does not implement is not a FORMERR. A new option (DNS Cookies, RFC 7873; Client
 //! Subnet, RFC 7871) gets a field in [`RequestOptions`], an arm in the walker's `match`, and
-//! its reply value in [`ReplyOptions`], written in `lbdns_common::edns::REPLY_ORDER`.
+//! its reply value in [`ReplyOptions`], written in `lbdns_common::edns::REPLY_ORDER`. Each
+//! option's own rules live in its module (`ecs`).
 
 use hickory_proto::serialize::binary::BinEncoder;
 use hickory_proto::ProtoError;
-use lbdns_common::edns::{OPTION_NSID, REPLY_ORDER};
+use lbdns_common::edns::{OPTION_CLIENT_SUBNET, OPTION_NSID, REPLY_ORDER};
 
+use super::ecs::{self, ClientSubnet, Ecs};
 use super::identity::ServerIdentity;
 
 /// The options of a query that the server acts on.
@@ -18,6 +20,8 @@ pub struct RequestOptions {
     /// The query asks for the server's NSID (RFC 5001 §2.1). Its data, which a query should not
     /// carry, is ignored.
     pub nsid: bool,
+    /// The Client Subnet option (RFC 7871), as read by `ecs::read`.
+    pub ecs: Option<Ecs>,
 }
 
 /// An option's code and length do not frame the RDATA exactly.
@@ -36,14 +40,11 @@ pub fn read_options(mut rdata: &[u8]) -> Result<RequestOptions, Unframed> {
         let Some(rest) = rdata.get(end..) else {
             return Err(Unframed);
         };
-        #[expect(
-            clippy::single_match,
-            reason = "the one place each implemented option gets an arm"
-        )]
         match u16::from_be_bytes([code_hi, code_lo]) {
             OPTION_NSID => options.nsid = true,
-            // DNS Cookies (OPTION_COOKIE) and Client Subnet (OPTION_CLIENT_SUBNET) are read
-            // here once implemented; until then they are skipped like any unknown option.
+            OPTION_CLIENT_SUBNET => options.ecs = Some(ecs::read_once(options.ecs, &rdata[4..end])),
+            // DNS Cookies (OPTION_COOKIE) are read here once implemented; until then they are
+            // skipped like any unknown option.
             _ => {}
         }
         rdata = rest;
@@ -56,20 +57,38 @@ pub fn read_options(mut rdata: &[u8]) -> Result<RequestOptions, Unframed> {
 pub struct ReplyOptions<'a> {
     /// The NSID, when the query asked for it and one is configured.
     pub nsid: Option<&'a [u8]>,
+    /// The Client Subnet echo (RFC 7871 §7.2.1), data and length, when the query had a valid
+    /// one and ECS is on.
+    pub ecs: Option<([u8; ecs::MAX_REPLY_LEN], usize)>,
 }
 
 impl<'a> ReplyOptions<'a> {
     /// What the server answers to the options the query asked with.
-    pub fn answering(identity: &'a ServerIdentity, asked: RequestOptions) -> Self {
+    /// What the server answers to the options the query asked with; an ECS echo starts at
+    /// scope 0 ([`ReplyOptions::set_ecs_scope`] sets it once the answer is known).
+    pub fn answering(
+        identity: &'a ServerIdentity,
+        asked: RequestOptions,
+        ecs: Option<&ClientSubnet>,
+    ) -> Self {
         Self {
             nsid: asked.nsid.then(|| identity.nsid()).flatten(),
+            ecs: ecs.map(|subnet| ecs::reply_data(subnet, 0)),
+        }
+    }
+
+    /// Sets the ECS echo's SCOPE PREFIX-LENGTH, if the reply carries one.
+    pub fn set_ecs_scope(&mut self, scope: u8) {
+        if let Some((data, _)) = &mut self.ecs {
+            data[3] = scope;
         }
     }
 
     /// The data of the option `code`, if the reply carries it.
-    fn data(&self, code: u16) -> Option<&'a [u8]> {
+    fn data(&self, code: u16) -> Option<&[u8]> {
         match code {
             OPTION_NSID => self.nsid,
+            OPTION_CLIENT_SUBNET => self.ecs.as_ref().map(|(data, len)| &data[..*len]),
             _ => None,
         }
     }
@@ -116,28 +135,40 @@ mod tests {
     #[test]
     fn rfc5001_2_1_an_nsid_option_among_others_asks_for_the_nsid() {
         let options = [0, 10, 0, 1, 7, 0, 3, 0, 0];
-        assert_eq!(read_options(&options), Ok(RequestOptions { nsid: true }));
+        assert_eq!(
+            read_options(&options),
+            Ok(RequestOptions {
+                nsid: true,
+                ..Default::default()
+            })
+        );
         // A query should send it empty; one with data still asks.
         assert_eq!(
             read_options(&[0, 3, 0, 2, 1, 2]),
-            Ok(RequestOptions { nsid: true })
+            Ok(RequestOptions {
+                nsid: true,
+                ..Default::default()
+            })
         );
     }
 
     #[test]
     fn rfc5001_2_2_the_nsid_goes_out_only_when_asked_and_configured() {
-        let asked = RequestOptions { nsid: true };
+        let asked = RequestOptions {
+            nsid: true,
+            ..Default::default()
+        };
         let off = ServerIdentity::default();
         assert_eq!(
-            ReplyOptions::answering(&off, asked),
+            ReplyOptions::answering(&off, asked, None),
             ReplyOptions::default()
         );
         let on = ServerIdentity::default()
             .with_nsid(b"host-17".to_vec())
             .unwrap();
-        let reply = ReplyOptions::answering(&on, RequestOptions::default());
+        let reply = ReplyOptions::answering(&on, RequestOptions::default(), None);
         assert_eq!(reply, ReplyOptions::default());
-        let reply = ReplyOptions::answering(&on, asked);
+        let reply = ReplyOptions::answering(&on, asked, None);
         assert_eq!(reply.len(), 11);
         let mut out = Vec::new();
         reply.emit(&mut BinEncoder::new(&mut out)).unwrap();

@@ -5,6 +5,7 @@ mod chains;
 mod changes;
 mod denial;
 mod dname;
+pub mod ecs;
 mod edns;
 mod identity;
 mod lookup;
@@ -19,11 +20,13 @@ use hickory_proto::rr::{LowerName, Name, RecordType};
 use std::sync::Arc;
 
 pub use changes::changed_names;
+pub use ecs::{ClientSubnet, Locator, Malformed};
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers};
 pub use wire::{respond, respond_reserving, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
 
+use crate::geo::GeoSettings;
 use crate::transfer_out::Transfers;
 use crate::zone::Zone;
 
@@ -48,6 +51,9 @@ pub struct Catalog {
     identity: ServerIdentity,
     /// The TSIG keys and each zone's transfer rules; fixed, like the zones, until reload.
     transfers: Arc<Transfers>,
+    /// Client locations and the ECS settings, for geo pools; fixed, like the zones, until
+    /// reload.
+    geo: GeoSettings,
 }
 
 /// Two zone files claim the same apex.
@@ -106,6 +112,7 @@ impl Catalog {
             pools: ArcSwap::new(self.pools.load_full()),
             identity: self.identity.clone(),
             transfers: self.transfers.clone(),
+            geo: self.geo.clone(),
         })
     }
 
@@ -145,6 +152,17 @@ impl Catalog {
     /// The TSIG keys and each zone's transfer rules.
     pub fn transfers(&self) -> &Transfers {
         &self.transfers
+    }
+
+    /// Places clients with `geo` (its locations, client map and ECS settings).
+    pub fn with_geo(mut self, geo: GeoSettings) -> Self {
+        self.geo = geo;
+        self
+    }
+
+    /// The client locations and ECS settings geo pools answer by.
+    pub fn geo(&self) -> &GeoSettings {
+        &self.geo
     }
 
     /// Whether `name`'s A and AAAA answers come from a pool.

@@ -11,6 +11,7 @@ use hickory_proto::ProtoError;
 
 type ProtoResult<T> = Result<T, ProtoError>;
 
+use super::ecs::{Locator, Malformed};
 use super::edns::ReplyOptions;
 use super::identity::Chaos;
 use super::lookup::{resolve, Placed, Resolution};
@@ -87,8 +88,16 @@ pub fn respond_reserving(
     if edns.is_some_and(|e| e.version > 0) {
         return Some(reply.error(ResponseCode::BADVERS));
     }
+    // RFC 7871 §7.2.1: with ECS off the option is ignored like any unknown one; on, a
+    // malformed one is FORMERR and a valid one is echoed.
+    let geo = catalog.geo();
+    let subnet = match edns.and_then(|e| e.options.ecs).filter(|_| geo.ecs.enabled) {
+        Some(Err(Malformed)) => return Some(reply.error(ResponseCode::FormErr)),
+        Some(Ok(subnet)) => Some(subnet),
+        None => None,
+    };
     if let Some(edns) = edns {
-        reply.options = ReplyOptions::answering(catalog.identity(), edns.options);
+        reply.options = ReplyOptions::answering(catalog.identity(), edns.options, subnet.as_ref());
     }
     match question.query_type() {
         RecordType::OPT => return Some(reply.error(ResponseCode::FormErr)),
@@ -97,10 +106,12 @@ pub fn respond_reserving(
         _ => {}
     }
     let pools = catalog.pools();
+    let locator = Locator::new(&geo.map, client.addr, subnet.as_ref(), &geo.ecs);
     let resolution = match question.query_class() {
         DNSClass::IN => resolve(
             catalog,
             &pools,
+            &locator,
             question.name(),
             question.query_type(),
             edns.is_some_and(|e| e.dnssec_ok),
@@ -129,6 +140,7 @@ pub fn respond_reserving(
             ResponseCode::Refused
         }));
     };
+    reply.options.set_ecs_scope(resolution.ecs_scope);
     Some(reply.encode(&resolution))
 }
 
