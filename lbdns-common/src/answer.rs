@@ -77,8 +77,8 @@ pub const SIGNATURES: u8 = 2;
 /// ([`crate::geo`]).
 pub const GEO: u8 = 4;
 
-/// [`AnswerSet::flags`] bit, only with [`GEO`]: the pool has Client Subnet switched off, so a
-/// query carrying ECS is passed to the socket path, which steers it by its source address.
+/// [`AnswerSet::flags`] bit, only with [`GEO`]: the pool has Client Subnet switched off, so
+/// the query's source address steers even when it carries ECS, and the echo's scope is 0.
 pub const NO_ECS: u8 = 8;
 
 /// An answer set of A records.

@@ -126,7 +126,7 @@ pub const DEFAULT_GEO_PREFIXES: u32 = 1 << 20;
 
 /// Default number of `GEO_LOCATIONS_*` rows per family: how many geo RRsets (owners of geo
 /// pools, A and AAAA apart) the program answers, plus spares for changes. 1 KiB each.
-pub const DEFAULT_GEO_ROWS: u32 = 64;
+pub const DEFAULT_GEO_ROWS: u32 = 1024;
 
 /// The XDP program's name in the object.
 pub const PROGRAM: &str = "lbdns";

@@ -20,17 +20,24 @@ use crate::{
         opt::{Edns, SEEN_ECS},
         Query,
     },
-    verdict::{Skip, EDNS, MISS},
+    verdict::{Skip, MISS},
 };
 
-/// [`subnet`]'s bit: the query carries ECS and the server answers it; the low byte is then the
-/// prefix length that steers, the source prefix at most the privacy cap.
+/// [`subnet`]'s bit: the query carries ECS and the server answers it, so the reply echoes it.
 pub const ECS_ANSWERED: u32 = 0x100;
+/// [`subnet`]'s bit: the ECS address steers (its source prefix is not 0); the low byte is the
+/// prefix length used, the source prefix at most the privacy cap.
+const ECS_STEERS: u32 = 0x200;
+/// [`subnet`]'s bit: the source prefix was longer than the cap, so the answer's scope is
+/// claimed no further than the bits used.
+const ECS_CUT: u32 = 0x400;
 
 /// What the query's Client Subnet option means: 0 when it has none or the server does not
 /// answer ECS (`EDNS_ANSWERS`; the option is then ignored, as the socket path ignores it),
-/// otherwise [`ECS_ANSWERED`] with the steering prefix length. A number rather than an option,
-/// passed through `scratch`, so that the code after it is verified once (`Scratch::subnet`).
+/// otherwise [`ECS_ANSWERED`] and, with a source prefix, [`ECS_STEERS`] with the prefix length
+/// used. A number rather than an option, passed through `scratch`, so that the code after it
+/// is verified once (`Scratch::subnet`). The rules are the socket path's
+/// (`authority::ecs`).
 #[inline(always)]
 pub fn subnet(edns: &Option<Edns>, scratch: *mut Scratch) -> u32 {
     let subnet = match edns {
@@ -42,7 +49,12 @@ pub fn subnet(edns: &Option<Edns>, scratch: *mut Scratch) -> u32 {
                 let ecs = stored(scratch);
                 let (cap_v4, cap_v6) = ecs_caps(answers);
                 let cap = if ecs.v6() { cap_v6 } else { cap_v4 };
-                ECS_ANSWERED | u32::from(ecs.source.min(cap))
+                match ecs.source {
+                    // RFC 7871 §7.1.2: no address; the source address steers.
+                    0 => ECS_ANSWERED,
+                    source if source > cap => ECS_ANSWERED | ECS_STEERS | ECS_CUT | u32::from(cap),
+                    source => ECS_ANSWERED | ECS_STEERS | u32::from(source),
+                }
             }
         }
         _ => 0,
@@ -80,11 +92,17 @@ pub fn steer<'a, const L: usize>(
     if own.flags & GEO == 0 {
         return Ok(hit);
     }
-    if subnet & ECS_ANSWERED != 0 && own.flags & NO_ECS != 0 {
-        return Err(EDNS);
-    }
-    let target = locate(frame, query, scratch, subnet).ok_or(MISS)?;
-    let scope = target.scope;
+    // A pool with ECS off is steered by the source address, with scope 0.
+    let by_ecs = subnet & ECS_STEERS != 0 && own.flags & NO_ECS == 0;
+    let target = locate(frame, query, scratch, by_ecs, subnet).ok_or(MISS)?;
+    let used = (subnet & 0xff) as u8;
+    let scope = match (by_ecs, subnet & ECS_CUT != 0) {
+        (false, _) => 0,
+        (true, false) => target.scope,
+        (true, true) => target.scope.min(used),
+    };
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let scope = opaque(unsafe { &mut (*scratch).subnet[2] }, u32::from(scope)) as u8;
     if target.location == NO_LOCATION {
         return Ok(Hit { scope, ..hit });
     }
@@ -110,11 +128,17 @@ pub fn steer<'a, const L: usize>(
     })
 }
 
-/// Where the client is: the trie entry of its ECS address (masked to the steering prefix) or of
-/// the packet's source address.
+/// Where the client is: the trie entry of its ECS address (masked to the prefix used, the low
+/// byte of `subnet`) when `by_ecs`, else of the packet's source address.
 #[inline(always)]
-fn locate(frame: &Frame, query: &Query, scratch: *mut Scratch, subnet: u32) -> Option<GeoTarget> {
-    let (v6, addr) = if subnet & ECS_ANSWERED != 0 {
+fn locate(
+    frame: &Frame,
+    query: &Query,
+    scratch: *mut Scratch,
+    by_ecs: bool,
+    subnet: u32,
+) -> Option<GeoTarget> {
+    let (v6, addr) = if by_ecs {
         let ecs = stored(scratch);
         let mask = mask(subnet & 0xff);
         (ecs.v6(), [ecs.addr[0] & mask[0], ecs.addr[1] & mask[1]])

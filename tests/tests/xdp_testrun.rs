@@ -11,6 +11,7 @@ mod peer;
 mod xdp_testrun {
     pub mod changes;
     pub mod corpus;
+    pub mod ecs;
     pub mod fixture;
     pub mod frame;
     pub mod names;

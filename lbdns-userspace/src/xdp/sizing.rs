@@ -134,7 +134,7 @@ pub fn for_catalog(
     requested: &Requested,
     dns_port: u16,
 ) -> Result<XdpConfig, CompileError> {
-    let compiled = compile::compile(&compile::hot_rrsets(catalog))?;
+    let compiled = compile::compile_catalog(catalog)?;
     Ok(sized(&Need::of(&compiled.image), requested, dns_port))
 }
 
