@@ -55,6 +55,9 @@ pub const fn ecs_caps(answers: u32) -> (u8, u8) {
     )
 }
 
+/// Every `EDNS_ANSWERS` bit Client Subnet uses: [`ANSWERS_ECS`] and both caps.
+pub const ECS_BITS: u32 = ANSWERS_ECS | 0xff << ECS_CAP_V4_SHIFT | 0xff << ECS_CAP_V6_SHIFT;
+
 /// The `EDNS_ANSWERS` bits that switch Client Subnet on with these privacy caps.
 #[inline(always)]
 pub const fn answers_ecs(cap_v4: u8, cap_v6: u8) -> u32 {

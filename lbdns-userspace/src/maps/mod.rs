@@ -17,7 +17,7 @@ use std::sync::Arc;
 use aya::{maps::MapError as AyaMapError, Ebpf};
 use lbdns_common::{
     answer::{AnswerSet, AnswerSetV4, AnswerSetV6, SIGNATURES},
-    edns::{answers_ecs, Nsid, ANSWERS_NSID, NSID_SLOT},
+    edns::{answers_ecs, Nsid, ANSWERS_NSID, ECS_BITS, NSID_SLOT},
     maps,
     names::record_words,
     qtype::AddrType,
@@ -373,13 +373,13 @@ impl MapWriter {
 
     /// Makes the program answer Client Subnet (RFC 7871) with these privacy caps (IPv4's,
     /// IPv6's), or ignore the option (`None`): one store to `EDNS_ANSWERS`, which keeps the
-    /// NSID's bits.
+    /// other options' bits.
     pub fn publish_ecs(&self, caps: Option<(u8, u8)>) {
         let answers = self.edns_answers.read(0);
-        let nsid = answers & (ANSWERS_NSID | NSID_SLOT);
+        let others = answers & !ECS_BITS;
         let ecs = caps.map_or(0, |(v4, v6)| answers_ecs(v4, v6));
-        if answers != nsid | ecs {
-            self.edns_answers.point(0, nsid | ecs);
+        if answers != others | ecs {
+            self.edns_answers.point(0, others | ecs);
         }
     }
 
