@@ -3,6 +3,7 @@
 
 mod chains;
 mod changes;
+mod cookie;
 mod denial;
 mod dname;
 mod edns;
@@ -21,9 +22,10 @@ use std::sync::Arc;
 pub use changes::changed_names;
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use pools::PoolAnswers;
-pub use wire::{respond, respond_reserving, Client, Transport};
+pub use wire::{answer, badcookie, respond, respond_reserving, Answered, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
 
+use crate::cookies::Cookies;
 use crate::transfer_out::Transfers;
 use crate::zone::Zone;
 
@@ -48,6 +50,8 @@ pub struct Catalog {
     identity: ServerIdentity,
     /// The TSIG keys and each zone's transfer rules; fixed, like the zones, until reload.
     transfers: Arc<Transfers>,
+    /// The DNS Cookies secrets and clock; fixed, like the zones, until reload.
+    cookies: Cookies,
 }
 
 /// Two zone files claim the same apex.
@@ -106,6 +110,7 @@ impl Catalog {
             pools: ArcSwap::new(self.pools.load_full()),
             identity: self.identity.clone(),
             transfers: self.transfers.clone(),
+            cookies: self.cookies.clone(),
         })
     }
 
@@ -134,6 +139,17 @@ impl Catalog {
     /// What the server says about itself.
     pub fn identity(&self) -> &ServerIdentity {
         &self.identity
+    }
+
+    /// Makes and checks DNS Cookies with `cookies`.
+    pub fn with_cookies(mut self, cookies: Cookies) -> Self {
+        self.cookies = cookies;
+        self
+    }
+
+    /// The DNS Cookies secrets and clock.
+    pub fn cookies(&self) -> &Cookies {
+        &self.cookies
     }
 
     /// Gives the server these TSIG keys and zone transfer rules.
@@ -271,6 +287,8 @@ impl<'c> DirectRrset<'c> {
 
 #[cfg(test)]
 mod changes_tests;
+#[cfg(test)]
+mod cookie_tests;
 #[cfg(test)]
 mod dname_tests;
 #[cfg(test)]
