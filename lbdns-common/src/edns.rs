@@ -35,11 +35,18 @@ pub const ANSWERS_NSID: u32 = 1;
 /// [`ANSWERS_NSID`] with one store (the order of `crate::publish`, for one value).
 pub const NSID_SLOT: u32 = 2;
 
+/// Bit of the `EDNS_ANSWERS` value: the server answers DNS Cookies (RFC 7873), with the
+/// secrets in `COOKIE_SECRETS` that [`COOKIE_SLOT`] picks and the time in `WALL_CLOCK`. Without
+/// it the program passes every query with a COOKIE option.
+pub const ANSWERS_COOKIE: u32 = 4;
+/// Bit of the `EDNS_ANSWERS` value: which of the two `COOKIE_SECRETS` is current, switched as
+/// [`NSID_SLOT`] is.
+pub const COOKIE_SLOT: u32 = 8;
 /// Bit of the `EDNS_ANSWERS` value: the server answers Client Subnet (RFC 7871). A query's
 /// valid ECS option steers geo answers by its address, cut to the privacy caps
 /// ([`ecs_caps`]), and the reply echoes it with a scope. Without the bit the option is ignored,
 /// as the socket path ignores it when ECS is off.
-pub const ANSWERS_ECS: u32 = 4;
+pub const ANSWERS_ECS: u32 = 16;
 /// Where the IPv4 privacy cap sits in the `EDNS_ANSWERS` value: bits 16..24, 0..=32.
 pub const ECS_CAP_V4_SHIFT: u32 = 16;
 /// Where the IPv6 privacy cap sits in the `EDNS_ANSWERS` value: bits 24..32, 0..=128.
