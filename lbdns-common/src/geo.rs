@@ -33,6 +33,11 @@ pub const LOCATION_ROW: u32 = 256;
 /// [`GeoTarget::location`] of addresses that map to no location: they get the RRset's own set.
 pub const NO_LOCATION: u16 = u16::MAX;
 
+/// [`GeoTarget::location`] of the IPv4-mapped IPv6 addresses (`::ffff:0:0/96`), which the
+/// socket path locates as the IPv4 addresses they carry: at or above [`LOCATION_ROW`], so the
+/// program passes them, at no cost to any other query.
+pub const MAPPED: u16 = u16::MAX - 1;
+
 /// A `GEO_LOCATIONS_*` entry meaning "this location gets the RRset's own set".
 pub const SAME_AS_OWN: u32 = u32::MAX;
 

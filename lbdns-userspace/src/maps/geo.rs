@@ -23,7 +23,7 @@ use aya::{
     Ebpf,
 };
 use lbdns_common::{
-    geo::{GeoTarget, LOCATION_ROW, NO_ANSWER, NO_LOCATION, SAME_AS_OWN},
+    geo::{GeoTarget, LOCATION_ROW, MAPPED, NO_ANSWER, NO_LOCATION, SAME_AS_OWN},
     maps,
     qtype::AddrType,
 };
@@ -93,6 +93,14 @@ impl Tries {
                 wanted.insert((piece.addr, piece.len), target);
             }
         }
+        // More specific than any piece there: the socket path places these as IPv4 clients.
+        let mapped = IpAddr::V6(std::net::Ipv4Addr::UNSPECIFIED.to_ipv6_mapped());
+        let target = GeoTarget {
+            location: MAPPED,
+            scope: 96,
+            _pad: 0,
+        };
+        wanted.insert((mapped, 96), target);
         let mut report = GeoMapReport::default();
         for (&(addr, len), target) in &wanted {
             if self.held.get(&(addr, len)) == Some(target) {

@@ -35,6 +35,8 @@ const ZONE: &str =
 const WWW: &str = "www.geo.test.";
 /// A geo pool whose ECS is off.
 const NOECS: &str = "noecs.geo.test.";
+/// A plain pool.
+const POOL: &str = "pool.geo.test.";
 
 /// The client map: eu for 198.18.64.0/18, us for the /24 inside it at 198.18.66.0 and for
 /// 2001:db8:1::/48, asia for 2001:db8:1:2::/64 inside that; every other address unmapped.
@@ -93,6 +95,9 @@ fn answers(owner: &Name, last: u8, count: u8) -> PoolOwnerAnswers {
 /// without ECS, us ending in 2.
 fn pools(us_last: u8) -> PoolAnswers {
     let mut pools = PoolAnswers::default();
+    let plain = answers(&Name::from_ascii(POOL).unwrap(), 1, 2);
+    pools.set(plain.a.unwrap());
+    pools.set(plain.aaaa.unwrap());
     for (owner, ecs, us_last) in [(WWW, true, us_last), (NOECS, false, 2)] {
         let name = Name::from_ascii(owner).unwrap();
         pools.set_geo(
@@ -113,18 +118,29 @@ fn pools(us_last: u8) -> PoolAnswers {
 
 /// The catalog with the geo pools at `WWW` and `NOECS`.
 pub fn geo_catalog(ecs: EcsSettings) -> Catalog {
-    let zone = lbdns::zone::Zone::parse(ZONE, Path::new("geo.test"), None).unwrap();
-    let locations = Locations::new(vec![
+    let locations = locations();
+    let map = map(&locations);
+    catalog_with(locations, map, ecs)
+}
+
+fn locations() -> Locations {
+    Locations::new(vec![
         ("eu".into(), vec![]),
         ("us".into(), vec![]),
         ("asia".into(), vec![]),
-    ]);
+    ])
+}
+
+/// The catalog with the geo pools at `WWW` and `NOECS` placing clients by `map`, and a plain
+/// pool at `POOL` with the addresses of the eu location.
+fn catalog_with(locations: Locations, map: GeoMap, ecs: EcsSettings) -> Catalog {
+    let zone = lbdns::zone::Zone::parse(ZONE, Path::new("geo.test"), None).unwrap();
     let geo = GeoSettings {
-        map: Arc::new(map(&locations)),
+        map: Arc::new(map),
         locations: Arc::new(locations),
         ecs,
     };
-    let owners = [WWW, NOECS].map(|owner| Name::from_ascii(owner).unwrap());
+    let owners = [WWW, NOECS, POOL].map(|owner| Name::from_ascii(owner).unwrap());
     let catalog = Catalog::new(&[zone])
         .unwrap()
         .with_pool_owners(owners)
@@ -218,6 +234,7 @@ fn cases() -> Vec<Case> {
                 (WWW, rtype::A),
                 (WWW, rtype::AAAA),
                 (NOECS, rtype::A),
+                (POOL, rtype::AAAA),
                 ("plain.geo.test.", rtype::A),
             ] {
                 // Without ECS: without EDNS and with it.
@@ -343,5 +360,64 @@ fn a_location_change_writes_only_its_own_set() {
     let mut oracle = SocketOracle::new(changed);
     for case in cases() {
         check(&loaded, &mut oracle, &case);
+    }
+}
+
+/// A map of `2^bits` IPv4 blocks of equal size, each in eu or us at random (both answered
+/// from a set of their own): after neighbours of one location merge, about half of `2^bits`
+/// prefixes, the size of a country database's IPv4 part at `bits = 18`.
+fn partition(locations: &Locations, bits: u32) -> GeoMap {
+    let mut rng = super::corpus::Rng::new(0x9e0);
+    let ids = [locations.id("eu").unwrap(), locations.id("us").unwrap()];
+    let blocks: Vec<_> = (0..1u32 << bits)
+        .map(|block| {
+            let id = ids[rng.below(2) as usize];
+            let addr = IpAddr::V4(Ipv4Addr::from(block << (32 - bits)));
+            (lbdns::geo::Prefix::new(addr, bits as u8), id)
+        })
+        .collect();
+    GeoMap::new(&blocks, &[])
+}
+
+/// Prints (no assertion on timings) the program's mean run time, with
+/// `kernel.bpf_stats_enabled` at 1, for a plain pool's answer and a geo pool's, without and with
+/// ECS, over a client map of a few hundred prefixes and of about 10^5; and the verified
+/// instruction count.
+#[test]
+fn report_geo_cost() {
+    const RUNS: u64 = 200_000;
+    pin_to_cpu0().expect("pin to CPU 0");
+    for bits in [9, 18] {
+        let locations = locations();
+        let map = partition(&locations, bits);
+        let prefixes = map.entries(false).len();
+        let catalog = catalog_with(locations, map, EcsSettings::default());
+        let loaded = Loaded::publishing(&catalog);
+        println!("{:?}", loaded.fast.stats().expect("stats"));
+        let client = "198.18.66.77";
+        let subnet = ecs(1, 24, 0, &[100, 64, 1]);
+        for (what, name, options) in [
+            ("plain pool, no EDNS", POOL, None),
+            ("geo pool, no EDNS", WWW, None),
+            ("plain pool, ECS /24", POOL, Some(&subnet[..])),
+            ("geo pool, ECS /24", WWW, Some(&subnet[..])),
+        ] {
+            let query = frame(client, name, rtype::A, options);
+            let before = loaded.fast.stats().expect("stats");
+            for _ in 0..RUNS {
+                assert_eq!(loaded.run(&query).0, crate::XDP_TX, "{what}");
+            }
+            let after = loaded.fast.stats().expect("stats");
+            let runs = after.run_count - before.run_count;
+            match (after.run_time - before.run_time)
+                .as_nanos()
+                .checked_div(u128::from(runs))
+            {
+                Some(ns) => println!(
+                    "{prefixes} IPv4 prefixes, {what}: {ns} ns per answered query over {runs}"
+                ),
+                None => println!("kernel.bpf_stats_enabled is 0: no run time measured"),
+            }
+        }
     }
 }
