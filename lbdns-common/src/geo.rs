@@ -9,6 +9,14 @@
 //! location RRset id ──RRSET_SLOT_*──▶ slot ──ANSWERS_*──▶ the location's answer set
 //! ```
 //!
+//! IPv4 addresses are looked up in two direct tables first, the trie only where they say
+//! nothing: `GEO_V4_16` by the address's top 16 bits holds the target of a /16 that lies in one
+//! trie entry ([`DIRECT`]), or names a chunk of `GEO_V4_24` ([`CHUNK`]) holding the targets of
+//! its /24s that do; an entry of 0 (a /24 split further, or no chunk free) sends the lookup to
+//! the trie. A trie lookup walks one node per level of its depth (about 40 ns with a few
+//! hundred prefixes and 120 ns with 10^5 on the development machine); the tables cost two array
+//! reads.
+//!
 //! The tries hold the classifier's entries deaggregated: disjoint prefixes covering the whole
 //! family, so the prefix an address matches is the widest one over which its answer holds,
 //! and its length is the ECS SCOPE PREFIX-LENGTH (RFC 7871 §7.2.1), stored in the value because
@@ -25,6 +33,31 @@
 //! [`SAME_AS_OWN`] where a location gets the own set and [`NO_ANSWER`] where it gets none the
 //! program can send (NODATA), and `GEO_ROW_*[id]` names the row (+1; 0 for none, which passes
 //! the query). The rotation stays the own RRset's (`ROTATION_*[id]`), whatever the location.
+
+/// A `GEO_V4_16`/`GEO_V4_24` entry with this bit holds a [`GeoTarget`] itself
+/// ([`direct`], [`target_of`]): every address of its /16 or /24 is in one trie entry.
+pub const DIRECT: u32 = 1 << 31;
+/// A `GEO_V4_16` entry with this bit names the chunk of `GEO_V4_24` (the low bits) that holds
+/// its 256 /24s.
+pub const CHUNK: u32 = 1 << 30;
+/// Entries in a chunk of `GEO_V4_24`: one per /24 of a /16.
+pub const CHUNK_LEN: u32 = 256;
+
+/// The [`DIRECT`] entry of `target`.
+#[inline(always)]
+pub const fn direct(target: GeoTarget) -> u32 {
+    DIRECT | (target.scope as u32) << 16 | target.location as u32
+}
+
+/// The target a [`DIRECT`] entry holds.
+#[inline(always)]
+pub const fn target_of(entry: u32) -> GeoTarget {
+    GeoTarget {
+        location: entry as u16,
+        scope: (entry >> 16) as u8,
+        _pad: 0,
+    }
+}
 
 /// Location ids the program answers: the width of a `GEO_LOCATIONS_*` row. A trie value naming
 /// a location at or above it passes the query to the socket path.

@@ -57,6 +57,14 @@ pub const WALL_CLOCK: &str = "WALL_CLOCK";
 pub const GEO_V4: &str = "GEO_V4";
 /// LPM trie of IPv6 prefixes (key: prefix length, `[u8; 16]`), as [`GEO_V4`].
 pub const GEO_V6: &str = "GEO_V6";
+/// Array of `u32` by the top 16 bits of an IPv4 address: 0 (ask `GEO_V4`), a
+/// [`crate::geo::DIRECT`] target, or a [`crate::geo::CHUNK`] of `GEO_V4_24`. Memory-mapped,
+/// written by userspace only, one atomic store per entry.
+pub const GEO_V4_16: &str = "GEO_V4_16";
+/// Array of `u32`, chunks of [`crate::geo::CHUNK_LEN`] entries by the third octet: 0 (ask
+/// `GEO_V4`) or a [`crate::geo::DIRECT`] target. Memory-mapped, written by userspace only, one
+/// atomic store per entry, into chunks no `GEO_V4_16` entry names (after a grace period).
+pub const GEO_V4_24: &str = "GEO_V4_24";
 /// Array of `u32` by A RRset id: the `GEO_LOCATIONS_V4` row (+1, 0 for none) of a geo RRset
 /// (`crate::answer::GEO`). Memory-mapped, written by userspace only, one atomic store per
 /// value (see [`crate::geo`]).
@@ -80,7 +88,7 @@ pub const LIFE: &str = "LIFE";
 /// scratch space and the globals): a new process reuses them when their layout version is its
 /// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and
 /// renamed into place once its program runs, so the pinned set is always one program's.
-pub const PINNED: [&str; 21] = [
+pub const PINNED: [&str; 23] = [
     NAME_BUCKETS,
     NAME_WORDS,
     RRSET_SLOT_V4,
@@ -97,6 +105,8 @@ pub const PINNED: [&str; 21] = [
     WALL_CLOCK,
     GEO_V4,
     GEO_V6,
+    GEO_V4_16,
+    GEO_V4_24,
     GEO_ROW_V4,
     GEO_ROW_V6,
     GEO_LOCATIONS_V4,
@@ -139,6 +149,10 @@ pub const DEFAULT_GEO_PREFIXES: u32 = 1 << 20;
 /// Default number of `GEO_LOCATIONS_*` rows per family: how many geo RRsets (owners of geo
 /// pools, A and AAAA apart) the program answers, plus spares for changes. 1 KiB each.
 pub const DEFAULT_GEO_ROWS: u32 = 1024;
+
+/// Default number of `GEO_V4_24` chunks: the /16s whose /24s lie in trie entries of their own
+/// that the program finds without the trie. 1 KiB each; past them, the trie answers.
+pub const DEFAULT_GEO_CHUNKS: u32 = 4096;
 
 /// The XDP program's name in the object.
 pub const PROGRAM: &str = "lbdns";

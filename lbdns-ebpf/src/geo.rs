@@ -8,13 +8,13 @@ use aya_ebpf::maps::{lpm_trie::Key, Array};
 use lbdns_common::{
     answer::{AnswerSet, GEO, NO_ECS},
     edns::{ecs_caps, ANSWERS_ECS},
-    geo::{GeoTarget, LOCATION_ROW, NO_LOCATION, SAME_AS_OWN},
+    geo::{target_of, GeoTarget, CHUNK, CHUNK_LEN, DIRECT, LOCATION_ROW, NO_LOCATION, SAME_AS_OWN},
 };
 
 use crate::{
     frame::Frame,
     lookup::Hit,
-    maps::{edns_answers, opaque, Scratch, GEO_V4, GEO_V6},
+    maps::{edns_answers, opaque, Scratch, GEO_V4, GEO_V4_16, GEO_V4_24, GEO_V6},
     parse::{
         ecs::{mask, stored},
         opt::{Edns, SEEN_ECS},
@@ -152,9 +152,31 @@ fn locate(
         };
         GEO_V6.get(Key::new(128, octets))?
     } else {
-        GEO_V4.get(Key::new(32, ((addr[0] >> 32) as u32).to_be_bytes()))?
+        let v4 = (addr[0] >> 32) as u32;
+        if let Some(target) = direct_v4(v4) {
+            return Some(target);
+        }
+        GEO_V4.get(Key::new(32, v4.to_be_bytes()))?
     };
     Some(*target)
+}
+
+/// The target of IPv4 address `v4` from the direct tables, if they hold it.
+#[inline(always)]
+fn direct_v4(v4: u32) -> Option<GeoTarget> {
+    // One 4-byte load each: userspace stores new entries while this runs.
+    // SAFETY: pointers into the arrays' values, which live as long as the maps.
+    let top = unsafe { core::ptr::read_volatile(GEO_V4_16.get_ptr(v4 >> 16)?) };
+    let entry = if top & CHUNK != 0 {
+        let at = (top & !CHUNK)
+            .wrapping_mul(CHUNK_LEN)
+            .wrapping_add((v4 >> 8) & 0xff);
+        // SAFETY: as above.
+        unsafe { core::ptr::read_volatile(GEO_V4_24.get_ptr(at)?) }
+    } else {
+        top
+    };
+    (entry & DIRECT != 0).then(|| target_of(entry))
 }
 
 /// The packet's source address, as [`Ecs::addr`] holds an address.

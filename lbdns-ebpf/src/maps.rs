@@ -12,11 +12,11 @@ use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
     counters::Counter,
     edns::Nsid,
-    geo::{GeoTarget, LOCATION_ROW},
+    geo::{GeoTarget, CHUNK_LEN, LOCATION_ROW},
     life::Life,
     limits::MAX_NAME_LEN,
     maps::{
-        DEFAULT_ANSWER_SLOTS, DEFAULT_GEO_PREFIXES, DEFAULT_GEO_ROWS, DEFAULT_RRSET_ENTRIES,
+        DEFAULT_ANSWER_SLOTS, DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES, DEFAULT_GEO_ROWS, DEFAULT_RRSET_ENTRIES,
         DEFAULT_SIGNATURE_ENTRIES, DEFAULT_WORDS_PER_NAME,
     },
     names::{buckets_for, Bucket},
@@ -135,6 +135,15 @@ pub static GEO_V4: LpmTrie<[u8; 4], GeoTarget> = LpmTrie::with_max_entries(DEFAU
 #[map]
 pub static GEO_V6: LpmTrie<[u8; 16], GeoTarget> =
     LpmTrie::with_max_entries(DEFAULT_GEO_PREFIXES, 0);
+
+/// IPv4 client targets by /16, ahead of [`GEO_V4`] (lbdns_common::geo). Written by userspace
+/// only, with one atomic store per entry through a memory mapping.
+#[map]
+pub static GEO_V4_16: Array<u32> = Array::with_max_entries(1 << 16, BPF_F_MMAPABLE);
+/// IPv4 client targets by /24, in chunks a [`GEO_V4_16`] entry names. As [`GEO_V4_16`].
+#[map]
+pub static GEO_V4_24: Array<u32> =
+    Array::with_max_entries(DEFAULT_GEO_CHUNKS * CHUNK_LEN, BPF_F_MMAPABLE);
 
 /// The `GEO_LOCATIONS_V4` row (+1, 0 for none) of each geo A RRset, by RRset id
 /// (lbdns_common::geo). Written by userspace only, with one atomic store per value through a

@@ -1,5 +1,6 @@
-//! The geo maps (`lbdns_common::geo`): the client tries (`GEO_V4`, `GEO_V6`) and the geo
-//! RRsets' rows (`GEO_ROW_*`, `GEO_LOCATIONS_*`).
+//! The geo maps (`lbdns_common::geo`): the client tries (`GEO_V4`, `GEO_V6`) with the IPv4
+//! direct tables in front (`GEO_V4_16`, `GEO_V4_24`), and the geo RRsets' rows (`GEO_ROW_*`,
+//! `GEO_LOCATIONS_*`).
 //!
 //! Both are written by difference. The tries take the classifier's pieces
 //! (`geo::GeoMap::entries`) and are changed prefix by prefix, new and changed prefixes first,
@@ -23,7 +24,10 @@ use aya::{
     Ebpf,
 };
 use lbdns_common::{
-    geo::{GeoTarget, LOCATION_ROW, MAPPED, NO_ANSWER, NO_LOCATION, SAME_AS_OWN},
+    geo::{
+        direct, GeoTarget, CHUNK, CHUNK_LEN, LOCATION_ROW, MAPPED, NO_ANSWER, NO_LOCATION,
+        SAME_AS_OWN,
+    },
     maps,
     qtype::AddrType,
 };
@@ -46,6 +50,8 @@ pub(super) struct Tries {
     v6: LpmTrie<MapData, [u8; 16], GeoTarget>,
     /// What the tries hold, by (first address, length).
     held: HashMap<(IpAddr, u8), GeoTarget>,
+    /// The IPv4 direct tables in front of `v4`.
+    blocks: Blocks,
 }
 
 impl Tries {
@@ -67,6 +73,7 @@ impl Tries {
             v4,
             v6,
             held: HashMap::new(),
+            blocks: Blocks::take(ebpf)?,
         };
         // Adopted maps hold an earlier process's prefixes: the next publish compares with them.
         for (key, target) in tries.v4.iter().filter_map(Result::ok) {
@@ -80,7 +87,8 @@ impl Tries {
         Ok(tries)
     }
 
-    /// Makes the tries hold `map`'s pieces, writing only the prefixes that differ.
+    /// Makes the tries hold `map`'s pieces, writing only the prefixes that differ, then the
+    /// direct tables (each address found in either as in the old map or the new).
     pub(super) fn publish(&mut self, map: &GeoMap) -> Result<GeoMapReport, MapError> {
         let mut wanted = HashMap::new();
         for v6 in [false, true] {
@@ -122,6 +130,7 @@ impl Tries {
             self.held.remove(&(addr, len));
             report.removed += 1;
         }
+        self.blocks.publish(&map.entries(false))?;
         Ok(report)
     }
 
@@ -161,6 +170,161 @@ impl Tries {
             map,
             source,
         })
+    }
+}
+
+/// The IPv4 direct tables (`GEO_V4_16`, `GEO_V4_24`) ahead of the trie.
+pub(super) struct Blocks {
+    top: MappedArray<u32>,
+    chunks: MappedArray<u32>,
+    /// The chunk each /16 has.
+    held: HashMap<u32, u32>,
+    free: Vec<u32>,
+    /// Chunks freed since the last grace period.
+    retiring: Vec<u32>,
+}
+
+/// The `GEO_V4_24` chunks `map` needs: one per IPv4 /16 it splits below /16.
+pub fn geo_chunks_needed(map: &GeoMap) -> u32 {
+    let split: HashSet<u32> = map
+        .entries(false)
+        .iter()
+        .filter(|piece| piece.len > 16)
+        .filter_map(|piece| match piece.addr {
+            IpAddr::V4(addr) => Some(u32::from(addr) >> 16),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
+    split.len() as u32
+}
+
+/// What a /16 should hold.
+enum Block {
+    /// One target for all of it.
+    Direct(u32),
+    /// A target per /24 (0 where the trie must answer).
+    Split(Box<[u32; CHUNK_LEN as usize]>),
+}
+
+impl Blocks {
+    pub(super) fn take(ebpf: &mut Ebpf) -> Result<Self, MapError> {
+        let top: MappedArray<u32> = mapped(ebpf, maps::GEO_V4_16)?;
+        let chunks: MappedArray<u32> = mapped(ebpf, maps::GEO_V4_24)?;
+        // Adopted maps: the chunks the /16s name are taken.
+        let mut held = HashMap::new();
+        for block in 0..top.entries() {
+            let entry = top.read(block);
+            if entry & CHUNK != 0 {
+                held.insert(block, entry & !CHUNK);
+            }
+        }
+        let taken: HashSet<u32> = held.values().copied().collect();
+        let free = (0..chunks.entries() / CHUNK_LEN)
+            .rev()
+            .filter(|chunk| !taken.contains(chunk))
+            .collect();
+        Ok(Self {
+            top,
+            chunks,
+            held,
+            free,
+            retiring: Vec::new(),
+        })
+    }
+
+    /// What each /16 of `pieces` (IPv4, in address order, covering every address) should hold.
+    fn wanted(pieces: &[crate::geo::GeoPrefix]) -> Vec<Block> {
+        let mut blocks: Vec<Block> = (0..1u32 << 16).map(|_| Block::Direct(0)).collect();
+        for piece in pieces {
+            let IpAddr::V4(addr) = piece.addr else {
+                continue;
+            };
+            let start = u32::from(addr);
+            let entry = direct(GeoTarget {
+                location: piece.location.map_or(NO_LOCATION, |location| location.0),
+                scope: piece.len,
+                _pad: 0,
+            });
+            if piece.len <= 16 {
+                let first = start >> 16;
+                for block in first..first + (1 << (16 - piece.len)) {
+                    blocks[block as usize] = Block::Direct(entry);
+                }
+                continue;
+            }
+            let block = &mut blocks[(start >> 16) as usize];
+            if let Block::Direct(_) = block {
+                *block = Block::Split(Box::new([0; CHUNK_LEN as usize]));
+            }
+            let Block::Split(chunk) = block else {
+                unreachable!("split above")
+            };
+            let (first, count) = if piece.len <= 24 {
+                ((start >> 8) & 0xff, 1u32 << (24 - piece.len))
+            } else {
+                // Split further: the trie answers the /24.
+                ((start >> 8) & 0xff, 0)
+            };
+            for slash24 in first..first + count {
+                chunk[slash24 as usize] = entry;
+            }
+            if count == 0 {
+                chunk[first as usize] = 0;
+            }
+        }
+        blocks
+    }
+
+    /// Makes the tables hold `pieces`, storing only the entries that differ. A /16 that needs
+    /// a chunk when none is free is left to the trie.
+    fn publish(&mut self, pieces: &[crate::geo::GeoPrefix]) -> Result<(), MapError> {
+        for (block, wanted) in Self::wanted(pieces).into_iter().enumerate() {
+            let block = block as u32;
+            match wanted {
+                Block::Direct(entry) => {
+                    self.store_top(block, entry);
+                    if let Some(chunk) = self.held.remove(&block) {
+                        self.retiring.push(chunk);
+                    }
+                }
+                Block::Split(entries) => {
+                    let chunk = match self.held.get(&block) {
+                        Some(&chunk) => chunk,
+                        None => match self.allocate()? {
+                            Some(chunk) => chunk,
+                            None => {
+                                self.store_top(block, 0);
+                                continue;
+                            }
+                        },
+                    };
+                    for (slash24, &entry) in entries.iter().enumerate() {
+                        let at = chunk * CHUNK_LEN + slash24 as u32;
+                        if self.chunks.read(at) != entry {
+                            self.chunks.point(at, entry);
+                        }
+                    }
+                    self.store_top(block, CHUNK | chunk);
+                    self.held.insert(block, chunk);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn store_top(&self, block: u32, entry: u32) {
+        if self.top.read(block) != entry {
+            self.top.point(block, entry);
+        }
+    }
+
+    /// A free chunk, after a grace period if only retiring ones are left; `None` if none.
+    fn allocate(&mut self) -> Result<Option<u32>, MapError> {
+        if self.free.is_empty() && !self.retiring.is_empty() {
+            wait_for_readers().map_err(MapError::GracePeriod)?;
+            self.free.append(&mut self.retiring);
+        }
+        Ok(self.free.pop())
     }
 }
 

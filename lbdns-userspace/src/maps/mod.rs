@@ -25,7 +25,7 @@ use lbdns_common::{
 };
 
 use crate::compile::{Answer, MapImage, RrsetId};
-pub use geo::GeoMapReport;
+pub use geo::{geo_chunks_needed, GeoMapReport};
 use geo::{GeoRows, Tries};
 pub use life::Heartbeat;
 use mapped::MappedArray;

@@ -39,13 +39,16 @@ const NOECS: &str = "noecs.geo.test.";
 const POOL: &str = "pool.geo.test.";
 
 /// The client map: eu for 198.18.64.0/18, us for the /24 inside it at 198.18.66.0 and for
-/// 2001:db8:1::/48, asia for 2001:db8:1:2::/64 inside that; every other address unmapped.
+/// 2001:db8:1::/48, asia for 198.18.66.64/28 inside that /24 and for 2001:db8:1:2::/64; every
+/// other address unmapped. IPv4 clients are found in the /16 table (198.18.200.1), in a /24
+/// chunk (198.18.64.9) and, in the /24 split further, in the trie (198.18.66.77).
 fn map(locations: &Locations) -> GeoMap {
     let [eu, us, asia] = ["eu", "us", "asia"].map(|name| locations.id(name).unwrap());
     GeoMap::new(
         &[
             (parse_prefix("198.18.64.0/18").unwrap(), eu),
             (parse_prefix("198.18.66.0/24").unwrap(), us),
+            (parse_prefix("198.18.66.64/28").unwrap(), asia),
             (parse_prefix("2001:db8:1::/48").unwrap(), us),
             (parse_prefix("2001:db8:1:2::/64").unwrap(), asia),
         ],
@@ -189,6 +192,7 @@ fn cases() -> Vec<Case> {
     let clients = [
         "198.18.64.9",
         "198.18.66.77",
+        "198.18.66.70",
         "198.18.127.1",
         "198.18.200.1",
         "2001:db8:1::9",
@@ -202,6 +206,7 @@ fn cases() -> Vec<Case> {
         ("v4 /18 eu", ecs(1, 18, 0, &[198, 18, 64])),
         ("v4 /24 us", ecs(1, 24, 0, &[198, 18, 66])),
         ("v4 /24 eu", ecs(1, 24, 0, &[198, 18, 67])),
+        ("v4 /28 asia", ecs(1, 28, 0, &[198, 18, 66, 64])),
         ("v4 /32 past the cap", ecs(1, 32, 0, &[198, 18, 66, 5])),
         ("v6 /0", ecs(2, 0, 0, &[])),
         ("v6 /32", ecs(2, 32, 0, &[0x20, 0x01, 0x0d, 0xb8])),
@@ -372,7 +377,7 @@ fn partition(locations: &Locations, bits: u32) -> GeoMap {
     let blocks: Vec<_> = (0..1u32 << bits)
         .map(|block| {
             let id = ids[rng.below(2) as usize];
-            let addr = IpAddr::V4(Ipv4Addr::from(block << (32 - bits)));
+            let addr = IpAddr::V4(Ipv4Addr::from(block.checked_shl(32 - bits).unwrap_or(0)));
             (lbdns::geo::Prefix::new(addr, bits as u8), id)
         })
         .collect();
@@ -387,12 +392,20 @@ fn partition(locations: &Locations, bits: u32) -> GeoMap {
 fn report_geo_cost() {
     const RUNS: u64 = 200_000;
     pin_to_cpu0().expect("pin to CPU 0");
-    for bits in [9, 18] {
+    for bits in [0, 9, 18] {
         let locations = locations();
         let map = partition(&locations, bits);
         let prefixes = map.entries(false).len();
         let catalog = catalog_with(locations, map, EcsSettings::default());
-        let loaded = Loaded::publishing(&catalog);
+        // Sized as the daemon sizes its maps: a chunk per /16 the map splits.
+        let config = lbdns::xdp::sizing::for_catalog(&catalog, &Default::default(), 53)
+            .expect("the catalog compiles");
+        let mut xdp = Xdp::new(load(&config)).expect("map writer");
+        xdp.publish(&catalog)
+            .unwrap_or_else(|error| panic!("{error:#}"));
+        let (fast, writer) = xdp.into_parts();
+        let loaded = Loaded { fast, writer };
+        println!("{} GEO_V4_24 chunks", config.geo_chunks);
         println!("{:?}", loaded.fast.stats().expect("stats"));
         let client = "198.18.66.77";
         let subnet = ecs(1, 24, 0, &[100, 64, 1]);
