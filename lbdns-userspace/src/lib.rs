@@ -12,6 +12,7 @@ pub mod catalog_zone;
 pub mod compile;
 pub mod config;
 pub mod control;
+pub mod cookies;
 pub mod dnssec;
 pub mod ebpf_object;
 pub mod geo;

@@ -3,6 +3,7 @@
 
 mod chains;
 mod changes;
+mod cookie;
 mod denial;
 mod dname;
 pub mod ecs;
@@ -23,9 +24,10 @@ pub use changes::changed_names;
 pub use ecs::{ClientSubnet, Locator, Malformed};
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers};
-pub use wire::{respond, respond_reserving, Client, Transport};
+pub use wire::{answer, badcookie, respond, respond_reserving, Answered, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
 
+use crate::cookies::Cookies;
 use crate::geo::GeoSettings;
 use crate::transfer_out::Transfers;
 use crate::zone::Zone;
@@ -51,6 +53,8 @@ pub struct Catalog {
     identity: ServerIdentity,
     /// The TSIG keys and each zone's transfer rules; fixed, like the zones, until reload.
     transfers: Arc<Transfers>,
+    /// The DNS Cookies secrets and clock; fixed, like the zones, until reload.
+    cookies: Cookies,
     /// Client locations and the ECS settings, for geo pools; fixed, like the zones, until
     /// reload.
     geo: GeoSettings,
@@ -112,6 +116,7 @@ impl Catalog {
             pools: ArcSwap::new(self.pools.load_full()),
             identity: self.identity.clone(),
             transfers: self.transfers.clone(),
+            cookies: self.cookies.clone(),
             geo: self.geo.clone(),
         })
     }
@@ -141,6 +146,17 @@ impl Catalog {
     /// What the server says about itself.
     pub fn identity(&self) -> &ServerIdentity {
         &self.identity
+    }
+
+    /// Makes and checks DNS Cookies with `cookies`.
+    pub fn with_cookies(mut self, cookies: Cookies) -> Self {
+        self.cookies = cookies;
+        self
+    }
+
+    /// The DNS Cookies secrets and clock.
+    pub fn cookies(&self) -> &Cookies {
+        &self.cookies
     }
 
     /// Gives the server these TSIG keys and zone transfer rules.
@@ -289,6 +305,8 @@ impl<'c> DirectRrset<'c> {
 
 #[cfg(test)]
 mod changes_tests;
+#[cfg(test)]
+mod cookie_tests;
 #[cfg(test)]
 mod dname_tests;
 #[cfg(test)]
