@@ -408,3 +408,27 @@ fn geo_pool_names_reach_the_xdp_maps_with_one_rrset_per_location_and_a_row() {
                 .all(|name| part.ids.iter().any(|id| &id.name == name))
     );
 }
+
+#[test]
+fn rfc7871_6_an_ipv4_mapped_ipv6_address_is_placed_as_ipv4_with_an_ipv6_scope() {
+    let all_bits = crate::geo::EcsSettings {
+        max_v6: 128,
+        ..Default::default()
+    };
+    let catalog = geo_catalog(all_bits, true);
+    let mut data = vec![0, 2, 128, 0];
+    data.extend(
+        "::ffff:10.1.2.9"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets(),
+    );
+    let (_, leader, ecs) = ask(
+        &catalog,
+        "192.0.2.1",
+        "www.example.test",
+        &ecs_option(&data),
+    );
+    assert_eq!(leader, Some(2));
+    assert_eq!(ecs.unwrap()[3], 96 + 24);
+}
