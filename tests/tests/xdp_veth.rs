@@ -573,3 +573,164 @@ fn a_reload_of_one_changed_name_writes_its_answer_set_alone() {
     let addresses: Vec<&str> = reply.answer.iter().map(|r| r.rdata.as_str()).collect();
     assert_eq!(addresses, ["198.19.7.7"], "{reply}");
 }
+
+/// Two locations and a geo pool: eu for 198.18.100.0/24 and 2001:db8:100::/48, us for
+/// 198.18.101.0/24 and a /26 inside eu's /24 at 198.18.100.128.
+const GEO_CONFIG: &str = r#"[geo]
+[[geo.location]]
+name = "eu"
+fallback = ["us"]
+[[geo.location]]
+name = "us"
+[[geo.subnet]]
+prefix = "198.18.100.0/24"
+location = "eu"
+[[geo.subnet]]
+prefix = "198.18.100.128/26"
+location = "us"
+[[geo.subnet]]
+prefix = "198.18.101.0/24"
+location = "us"
+[[geo.subnet]]
+prefix = "2001:db8:100::/48"
+location = "eu"
+
+[[pool]]
+name = "www.geo.test."
+ttl = 20
+policy = "geo"
+[[pool.endpoint]]
+address = "198.18.60.1"
+location = "eu"
+[[pool.endpoint]]
+address = "198.18.60.2"
+location = "us"
+[[pool.endpoint]]
+address = "2001:db8:60::1"
+location = "eu"
+[[pool.endpoint]]
+address = "2001:db8:60::2"
+location = "us"
+"#;
+
+/// Issue 18 at the NIC, native mode: kdig from client addresses in different mapped subnets
+/// (added to the client's veth) gets each its own location's endpoint, and `+subnet=` steers
+/// as the ECS option says, with the reply's scope the map's (RFC 7871 §7.2.1), every answer
+/// from the program.
+#[test]
+fn rfc7871_geo_clients_get_their_locations_endpoints_from_xdp() {
+    pin_to_cpu0().expect("pin to CPU 0");
+    let dir = TempDir::new("xdp-veth-geo").expect("temp dir");
+    let zone = dir
+        .write(
+            "geo.test.zone",
+            "$ORIGIN geo.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
+             ns1 300 A 198.18.0.53\n",
+        )
+        .expect("zone");
+    let config = dir.write("lbdns.toml", GEO_CONFIG).expect("config");
+    let config_arg = config.display().to_string();
+    let setup = Setup::with(&[&zone], &["--config", &config_arg]);
+    let topo = &setup.topo;
+    for client in ["198.18.100.2", "198.18.100.130", "198.18.101.2"] {
+        topo.client
+            .ip(&[
+                "addr",
+                "add",
+                &format!("{client}/32"),
+                "dev",
+                Topology::CLIENT_IF,
+            ])
+            .expect("client address");
+    }
+    topo.client
+        .ip(&[
+            "addr",
+            "add",
+            "2001:db8:100::2/128",
+            "dev",
+            Topology::CLIENT_IF,
+            "nodad",
+        ])
+        .expect("client address");
+    for route in ["198.18.100.0/23", "2001:db8:100::/48"] {
+        topo.server
+            .ip(&["route", "add", route, "dev", Topology::SERVER_IF])
+            .expect("route to the clients");
+    }
+    let v4 = topo.server_v4_addr(53);
+    let v6 = topo.server_v6_addr(53);
+    for (from, server, rtype, subnet, want, scope) in [
+        ("198.18.100.2", v4, "A", None, "198.18.60.1", None),
+        ("198.18.100.130", v4, "A", None, "198.18.60.2", None),
+        ("198.18.101.2", v4, "A", None, "198.18.60.2", None),
+        ("198.18.101.2", v4, "AAAA", None, "2001:db8:60::2", None),
+        ("2001:db8:100::2", v6, "AAAA", None, "2001:db8:60::1", None),
+        (
+            "198.18.101.2",
+            v4,
+            "A",
+            Some("198.18.100.0/24"),
+            "198.18.60.1",
+            // eu's /24 holds eu only up to its /25 before the us /26.
+            Some("198.18.100.0/24/25"),
+        ),
+        (
+            "198.18.100.2",
+            v4,
+            "A",
+            Some("198.18.101.0/24"),
+            "198.18.60.2",
+            Some("198.18.101.0/24/24"),
+        ),
+        (
+            "198.18.100.2",
+            v4,
+            "A",
+            Some("198.18.100.128/26"),
+            // Cut to the /24 cap, 198.18.100.0 is eu's; the scope claims no more than the
+            // bits used.
+            "198.18.60.1",
+            Some("198.18.100.128/26/24"),
+        ),
+        (
+            "198.18.100.2",
+            v4,
+            "A",
+            Some("2001:db8:100::/56"),
+            "198.18.60.1",
+            Some("2001:db8:100::/56/48"),
+        ),
+    ] {
+        let mut query = Query::new("www.geo.test", rtype)
+            .edns(1232)
+            .arg("-b")
+            .arg(from);
+        if let Some(subnet) = subnet {
+            query = query.arg(&format!("+subnet={subnet}"));
+        }
+        let what = format!("{rtype} from {from}, ECS {subnet:?}");
+        let (reply, moved) = setup.ask(Tool::Kdig, server, &query);
+        let counter = if rtype == "A" {
+            "answered_a"
+        } else {
+            "answered_aaaa"
+        };
+        assert_eq!(
+            moved,
+            BTreeMap::from([(counter.to_owned(), 1)]),
+            "{what}: answered by XDP alone\n{reply}"
+        );
+        assert_eq!(reply.answer_rdata(rtype), [want], "{what}\n{reply}");
+        match scope {
+            Some(scope) => assert!(
+                reply.text.contains(&format!("CLIENT-SUBNET: {scope}")),
+                "{what}: scope {scope}\n{reply}"
+            ),
+            None => assert!(
+                !reply.text.contains("CLIENT-SUBNET"),
+                "{what}: no ECS without ECS\n{reply}"
+            ),
+        }
+    }
+}
