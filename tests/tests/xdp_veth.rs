@@ -734,3 +734,109 @@ fn rfc7871_geo_clients_get_their_locations_endpoints_from_xdp() {
         }
     }
 }
+
+/// Issue 18's fallback at the NIC: when eu's backend stops passing its checks, eu's clients get
+/// us's endpoint from the program within `interval × fall + 1 s`, and eu's again once it is
+/// back. The backends are TCP listeners in the server namespace on the endpoints' addresses.
+#[test]
+fn geo_clients_move_to_the_fallback_location_when_theirs_is_down() {
+    use std::net::TcpListener;
+    use std::time::Instant;
+
+    pin_to_cpu0().expect("pin to CPU 0");
+    const CHECK: &str = "[pool.check]\ntype = \"tcp\"\nport = 8053\ninterval = \"200ms\"\n\
+                         timeout = \"100ms\"\nrise = 2\nfall = 3\n";
+    let bound = Duration::from_millis(200) * 3 + Duration::from_secs(1);
+    let dir = TempDir::new("xdp-veth-geo-down").expect("temp dir");
+    let zone = dir
+        .write(
+            "geo.test.zone",
+            "$ORIGIN geo.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
+             ns1 300 A 198.18.0.53\n",
+        )
+        .expect("zone");
+    let config = GEO_CONFIG.replace("policy = \"geo\"\n", &format!("policy = \"geo\"\n{CHECK}"));
+    let config = dir.write("lbdns.toml", &config).expect("config");
+    let config_arg = config.display().to_string();
+    preflight(&["kdig"]).unwrap_or_else(|error| panic!("{error:#}"));
+    let topo = Topology::new().expect("namespaces");
+    for backend in ["198.18.60.1/32", "198.18.60.2/32"] {
+        topo.server
+            .ip(&["addr", "add", backend, "dev", "lo"])
+            .expect("backend address");
+    }
+    let listen = |ns: &Namespace, addr: &'static str| {
+        ns.enter(move || TcpListener::bind((addr, 8053)).expect("backend"))
+            .expect("enter the server namespace")
+    };
+    let eu = listen(&topo.server, "198.18.60.1");
+    let _us = listen(&topo.server, "198.18.60.2");
+    let setup = {
+        let peer = PeerProgram::attach(&topo.client).unwrap_or_else(|error| panic!("{error:#}"));
+        let args = [
+            "--xdp",
+            Topology::SERVER_IF,
+            "--xdp-mode",
+            "native",
+            "--config",
+            &config_arg,
+        ];
+        let server = Server::lbdns_with(&topo, &[&zone], &topo.server_addrs(53), &args)
+            .unwrap_or_else(|error| panic!("{error:#}"));
+        Setup {
+            server,
+            _peer: peer,
+            topo,
+        }
+    };
+    let topo = &setup.topo;
+    topo.client
+        .ip(&["addr", "add", "198.18.100.2/32", "dev", Topology::CLIENT_IF])
+        .expect("client address");
+    topo.server
+        .ip(&[
+            "route",
+            "add",
+            "198.18.100.0/23",
+            "dev",
+            Topology::SERVER_IF,
+        ])
+        .expect("route to the clients");
+    let v4 = topo.server_v4_addr(53);
+    let ask = || {
+        let query = Query::new("www.geo.test", "A")
+            .arg("-b")
+            .arg("198.18.100.2");
+        let (reply, moved) = setup.ask(Tool::Kdig, v4, &query);
+        assert_eq!(
+            moved,
+            BTreeMap::from([("answered_a".to_owned(), 1)]),
+            "answered by XDP alone\n{reply}"
+        );
+        reply.answer_rdata("A")
+    };
+    // Each step polls until the answer is the one expected, within its bound.
+    let wait_for = |want: &str, within: Duration| {
+        let deadline = Instant::now() + within;
+        loop {
+            let got = ask();
+            if got == [want] {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still {got:?}, not {want}, after {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // Both backends pass their checks at start.
+    wait_for("198.18.60.1", Duration::from_secs(5));
+    drop(eu);
+    wait_for("198.18.60.2", bound);
+    let _eu = listen(&topo.server, "198.18.60.1");
+    wait_for(
+        "198.18.60.1",
+        Duration::from_millis(200) * 2 + Duration::from_secs(1),
+    );
+}
