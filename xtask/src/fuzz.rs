@@ -6,20 +6,15 @@
 //! change when someone adds an input on purpose. Crashing inputs land beside it, in
 //! `fuzz/artifacts/TARGET/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 
 use crate::{build, cmd, ebpf, workspace};
 
-/// The cargo-fuzz crate.
-fn fuzz_dir() -> PathBuf {
-    workspace::root().join("tests/fuzz/targets")
-}
-
 /// The targets: one source file each in `fuzz_targets/`, named as cargo-fuzz names them.
 pub fn targets() -> Result<Vec<String>> {
-    let dir = fuzz_dir().join("fuzz_targets");
+    let dir = workspace::fuzz_crate().join("fuzz_targets");
     let mut targets = Vec::new();
     for entry in std::fs::read_dir(&dir).with_context(|| format!("{}", dir.display()))? {
         let path = entry?.path();
@@ -60,7 +55,7 @@ pub fn run(target: Option<&str>, secs: u64) -> Result<()> {
         .env(build::EBPF_OBJECT_VAR, &object)
         .args(["fuzz", "run", target])
         .arg("--fuzz-dir")
-        .arg(fuzz_dir())
+        .arg(workspace::fuzz_crate())
         .arg("--target-dir")
         .arg(&out)
         // No sanitizer: the parsers are safe Rust, where AddressSanitizer finds little and slows
