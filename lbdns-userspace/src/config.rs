@@ -45,6 +45,10 @@
 //! name = "xfr-key"
 //! algorithm = "hmac-sha256"
 //! secret = "base64..."        # or secret_file = "path"
+//!
+//! [cookies]                   # DNS Cookies (see `cookies::config`)
+//! secret = "00112233445566778899aabbccddeeff"  # the same on every host of a fleet
+//! [geo]                       # client locations and EDNS Client Subnet: see `geo::config`
 //! ```
 
 use std::fmt;
@@ -58,6 +62,8 @@ use toml::Spanned;
 
 use crate::authority::ServerIdentity;
 use crate::catalog_zone::{self, CatalogEntry, Consumed};
+use crate::cookies::{Cookies, CookiesSection};
+use crate::geo::{GeoEntry, GeoSettings};
 use crate::pool::{PoolEntry, Source};
 use crate::secondary::config::{SecondarySection, SecondarySpec, TimerBounds};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
@@ -105,6 +111,11 @@ pub struct ConfigFile {
     /// Catalog zones we consume (RFC 9432).
     #[serde(default)]
     pub catalog: Vec<CatalogEntry>,
+    /// The DNS Cookies secret (see `cookies::config`).
+    #[serde(default)]
+    pub cookies: CookiesSection,
+    /// Client locations and EDNS Client Subnet (see `geo::config`).
+    pub geo: Option<GeoEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,6 +262,10 @@ pub struct Settings {
     pub transfer_rules: Vec<ZoneRules>,
     /// The catalog zones consumed; they and their members are among `secondaries` too.
     pub catalogs: Vec<Consumed>,
+    /// The DNS Cookies secrets of `[cookies]`, or this process's random one.
+    pub cookies: Cookies,
+    /// Locations, the client map and the ECS settings of `[geo]`.
+    pub geo: GeoSettings,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -347,6 +362,16 @@ impl Settings {
         let keys = match (config, &source) {
             (Some(path), Some(text)) => KeyRing::from_entries(file.key, path, &text.text, base)?,
             _ => KeyRing::default(),
+        };
+        let cookies = match (config, &source) {
+            (Some(path), Some(text)) => file.cookies.cookies(path, &text.text, base)?,
+            _ => Cookies::default(),
+        };
+        let geo = match (config, &source, file.geo) {
+            (Some(path), Some(text), Some(entry)) => {
+                GeoSettings::from_entry(entry, path, &text.text, base)?
+            }
+            _ => GeoSettings::default(),
         };
         let mut zones = Vec::new();
         let mut secondaries = Vec::new();
@@ -507,6 +532,8 @@ impl Settings {
             keys,
             transfer_rules,
             catalogs,
+            cookies,
+            geo,
         })
     }
 }
