@@ -32,7 +32,12 @@ pub fn check(data: &[u8]) {
         text,
     };
     let validated = crate::with_catalog(|catalog| {
-        pool::validate(&settings.pools, source.source(), &CatalogZones(catalog))
+        pool::validate(
+            &settings.pools,
+            source.source(),
+            &CatalogZones(catalog),
+            &settings.geo.locations,
+        )
     });
     if let Err(error) = validated {
         check_place(&error.to_string(), &error.file, error.line, lines);

@@ -1,6 +1,7 @@
 //! The socket path's query parser and reply writer: `authority::respond` on any octets, from
-//! the TestRun fixture's catalog (plain, signed and secure zones, long names, an NSID), so
-//! every EDNS option, DO, CHAOS and truncation path is reachable.
+//! the TestRun fixture's catalog (plain, signed and secure zones, long names, an NSID) with a
+//! cookie secret and client locations, so every EDNS option (NSID, COOKIE, CLIENT_SUBNET,
+//! unknown ones), DO, CHAOS and truncation path is reachable.
 //!
 //! Input: one selector octet (bit 0: TCP rather than UDP; bit 1: an IPv6 client), then the
 //! query. Invariants: no panic; a query with QR set gets no reply; a reply parses as DNS,
@@ -38,7 +39,7 @@ pub fn check(data: &[u8]) {
         return;
     };
     let client = client(selector);
-    let reply = crate::with_catalog(|catalog| respond(catalog, query, client));
+    let reply = crate::with_answering_catalog(|catalog| respond(catalog, query, client));
     check_reply(query, reply.as_deref(), client.transport);
 }
 
