@@ -6,7 +6,7 @@
 //! change when someone adds an input on purpose. Crashing inputs land beside it, in
 //! `fuzz/artifacts/TARGET/`.
 
-use std::path::Path;
+use std::{ffi::OsString, path::Path};
 
 use anyhow::{bail, Context as _, Result};
 
@@ -28,8 +28,9 @@ pub fn targets() -> Result<Vec<String>> {
     Ok(targets)
 }
 
-/// Runs `target` for `secs` seconds, or lists the targets when there is none.
-pub fn run(target: Option<&str>, secs: u64) -> Result<()> {
+/// Runs `target` for `secs` seconds with the `extra` libFuzzer flags, or lists the targets
+/// when there is none.
+pub fn run(target: Option<&str>, secs: u64, extra: &[OsString]) -> Result<()> {
     let targets = targets()?;
     let Some(target) = target else {
         println!("fuzz targets (cargo xtask fuzz TARGET --secs N):");
@@ -68,7 +69,8 @@ pub fn run(target: Option<&str>, secs: u64) -> Result<()> {
         // One input taking seconds is a hang worth a report, not a slow input.
         .arg("-timeout=10")
         .arg("-print_final_stats=1")
-        .arg(artifact_prefix(&artifacts));
+        .arg(artifact_prefix(&artifacts))
+        .args(extra);
     cmd::run(&mut cargo)
 }
 

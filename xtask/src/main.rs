@@ -68,6 +68,10 @@ enum Task {
         /// How long to run it, in seconds.
         #[arg(long, default_value_t = 60)]
         secs: u64,
+        /// Extra libFuzzer flags, after `--` (e.g. `-fork=1 -ignore_crashes=1` to go on past
+        /// a crash and collect every one).
+        #[arg(last = true)]
+        libfuzzer: Vec<OsString>,
     },
     /// Measure lbdns against the ceiling, NSD, Knot and gdnsd with kxdpgun and dnsperf (root;
     /// about 12 minutes with the defaults). Not part of `test`.
@@ -109,9 +113,13 @@ fn main() -> Result<()> {
             setup::test_tools()?;
             test::all()
         }
-        Task::Fuzz { target, secs } => {
+        Task::Fuzz {
+            target,
+            secs,
+            libfuzzer,
+        } => {
             setup::fuzzing()?;
-            fuzz::run(target.as_deref(), secs)
+            fuzz::run(target.as_deref(), secs, &libfuzzer)
         }
         Task::Bench(args) => {
             setup::bench_tools()?;
