@@ -7,11 +7,14 @@
 //! tags kept); fresh IP header fields; the DNS header of a reply; the question as the query
 //! sent it; the answer records ([`answer`]); for a DO=1 query to a signed RRset, the RRSIG
 //! records from the signature store ([`rrsig`]); an OPT record if the query had one, with the
-//! NSID when it asked for it and one is configured ([`opt`]). Both checksums are computed from
+//! NSID when it asked for it and one is configured and the DNS Cookie when it had one ([`opt`]).
+//! [`cookie::badcookie`] rewrites a query into another reply: BADCOOKIE, with the question and
+//! a fresh server cookie only. Both checksums are computed from
 //! the values written ([`csum`]), never patched from the query's,
 //! which may be a partial checksum from a local socket.
 
 pub mod answer;
+pub mod cookie;
 pub mod csum;
 pub mod header;
 pub mod net;
@@ -79,10 +82,9 @@ pub fn reply<const L: usize>(
     let signatures_off = records_off + records * answer::record_len(L);
     let opt_off = signatures_off + signatures_len;
     let end = opt_off
-        + if dns.edns.is_some() {
-            OPT_FIXED_LEN + opt::options_len(nsid)
-        } else {
-            0
+        + match &dns.edns {
+            Some(edns) => OPT_FIXED_LEN + opt::options_len(nsid, &edns.cookie),
+            None => 0,
         };
     if end - dns.off > dns.max_len as usize {
         return Err(SIZE);
@@ -174,7 +176,15 @@ fn write<const L: usize>(
     let (udp, udp_sum) = net::UdpHeader::write(frame, query.udp_off, udp_len)?;
     let arcount = dns.edns.is_some() as u16;
     let ancount = records as u16 + signatures_count;
-    let header = header::write(frame, dns.off, dns.id, dns.flags, ancount, arcount)?;
+    let header = header::write(
+        frame,
+        dns.off,
+        dns.id,
+        dns.flags,
+        header::FLAG_AA,
+        ancount,
+        arcount,
+    )?;
 
     // The bytes after the name start at an odd offset when the name's length is odd; they are
     // summed as if aligned and byte-swapped (RFC 1071 §2(B)).
@@ -195,7 +205,7 @@ fn write<const L: usize>(
         )?);
     }
     if let Some(edns) = dns.edns {
-        let mut opt = opt::write(frame, opt_off, edns.dnssec_ok, nsid)?;
+        let mut opt = opt::write(frame, opt_off, edns.dnssec_ok, 0, nsid, &edns.cookie)?;
         // After records of odd total length the OPT record starts on an odd offset.
         if signatures_len % 2 == 1 {
             opt = opt.byte_swapped();

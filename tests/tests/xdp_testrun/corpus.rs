@@ -794,6 +794,7 @@ pub fn corpus() -> Vec<Case> {
     answer_matrix(&mut rng, &mut cases);
     flags_and_edns(&mut rng, &mut cases);
     options_and_signatures(&mut rng, &mut cases);
+    super::cookies::cases(&mut rng, &mut cases);
     signatures::secure_answers(&mut rng, &mut cases);
     long_names_and_sizes(&mut rng, &mut cases);
     name_lengths(&mut rng, &mut cases);
