@@ -209,6 +209,12 @@ pub struct Scratch {
     /// outcome is a constant of its own, and the code after it would be verified once per
     /// outcome.
     pub cookie_state: u32,
+    /// The query's DNS Cookie words (`parse::cookie`): the client cookie, then the server
+    /// cookie's two, as the query brought them and then as the reply carries them.
+    pub cookie: [u64; 3],
+    /// The length of the reply's COOKIE option, passed through [`opaque`]
+    /// (`respond::opt::cookie_len`).
+    pub cookie_len: u32,
 }
 
 /// The 8-byte words of `Scratch::name`: enough for the longest name.

@@ -60,11 +60,7 @@ pub fn query(ctx: &XdpContext, scratch: *mut Scratch) -> Result<Query, Skip> {
     let frame = &Frame::new(ctx);
     let mut dns = dns::parse(frame, dns_off, dns_len, scratch)?;
     if let Some(edns) = &mut dns.edns {
-        if edns.cookie.present() {
-            // SAFETY: this CPU's scratch value, used only by this program run.
-            let cell = unsafe { &mut (*scratch).cookie_state };
-            cookie::check(frame, &ip, &mut edns.cookie, cell)?;
-        }
+        cookie::check(frame, &ip, &mut edns.cookie, scratch)?;
     }
     Ok(Query { ip, udp_off, dns })
 }

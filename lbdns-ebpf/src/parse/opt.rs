@@ -5,6 +5,7 @@ use lbdns_common::edns::{OPTION_COOKIE, OPTION_NSID};
 use super::cookie::{self, Cookie};
 use crate::{
     frame::Frame,
+    maps::Scratch,
     verdict::{Skip, EDNS, MALFORMED, OTHER},
 };
 
@@ -43,7 +44,7 @@ pub struct Edns {
 /// have their arm here, and Client Subnet (RFC 7871) gets a `SEEN_*` bit (and any field the
 /// reply needs) in its `match`.
 #[inline(always)]
-pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
+pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Result<Edns, Skip> {
     // An additional record other than OPT (TSIG, SIG(0)) is for the socket path.
     if frame.u8(off).ok_or(MALFORMED)? != 0 || frame.be16(off + 1).ok_or(MALFORMED)? != TYPE_OPT {
         return Err(OTHER);
@@ -62,6 +63,8 @@ pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
     }
     let mut options = 0;
     let mut cookie = Cookie::NONE;
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let cookie_words = unsafe { &mut (*scratch).cookie };
     for _ in 0..MAX_OPTIONS {
         if at >= end {
             break;
@@ -70,7 +73,7 @@ pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
         let option_len = frame.be16(at + 2).ok_or(MALFORMED)? as usize;
         match code {
             OPTION_NSID => options |= SEEN_NSID,
-            OPTION_COOKIE => cookie::read(frame, at + 4, option_len, &mut cookie)?,
+            OPTION_COOKIE => cookie::read(frame, at + 4, option_len, &mut cookie, cookie_words)?,
             _ => {}
         }
         at += 4 + option_len;

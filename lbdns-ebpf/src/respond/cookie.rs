@@ -49,11 +49,12 @@ pub fn badcookie(ctx: &XdpContext, scratch: *mut Scratch, query: &Query) -> Resu
         tail.add16(1);
         tail.add(opt::write(
             &frame,
+            scratch,
             opt_off,
             edns.dnssec_ok,
             RCODE_HIGH,
             None,
-            &edns.cookie,
+            opt::COOKIE_OPTION_LEN,
         )?);
         if dns.name.len % 2 == 1 {
             tail = tail.byte_swapped();

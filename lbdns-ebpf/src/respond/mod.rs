@@ -81,10 +81,17 @@ pub fn reply<const L: usize>(
     let records_off = dns.off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
     let signatures_off = records_off + records * answer::record_len(L);
     let opt_off = signatures_off + signatures_len;
+    let mut cookie_len = 0;
+    if let Some(edns) = &dns.edns {
+        // SAFETY: this CPU's scratch value, used only by this program run.
+        let cell = unsafe { &mut (*scratch).cookie_len };
+        cookie_len = opt::cookie_len(&edns.cookie, cell)?;
+    }
     let end = opt_off
-        + match &dns.edns {
-            Some(edns) => OPT_FIXED_LEN + opt::options_len(nsid, &edns.cookie),
-            None => 0,
+        + if dns.edns.is_some() {
+            OPT_FIXED_LEN + opt::options_len(nsid, cookie_len)
+        } else {
+            0
         };
     if end - dns.off > dns.max_len as usize {
         return Err(SIZE);
@@ -103,6 +110,7 @@ pub fn reply<const L: usize>(
         records_off,
         signatures_off,
         opt_off,
+        cookie_len,
         end,
     };
     write(&frame, scratch, query, set, &layout, signatures, nsid).ok_or(Skip::Drop)
@@ -140,6 +148,8 @@ struct Layout {
     records_off: usize,
     signatures_off: usize,
     opt_off: usize,
+    /// The COOKIE option's length, 0 without one (`opt::cookie_len`).
+    cookie_len: usize,
     /// The frame's length.
     end: usize,
 }
@@ -162,6 +172,7 @@ fn write<const L: usize>(
         records_off,
         signatures_off,
         opt_off,
+        cookie_len,
         end,
     } = *layout;
     let dns = &query.dns;
@@ -205,7 +216,7 @@ fn write<const L: usize>(
         )?);
     }
     if let Some(edns) = dns.edns {
-        let mut opt = opt::write(frame, opt_off, edns.dnssec_ok, 0, nsid, &edns.cookie)?;
+        let mut opt = opt::write(frame, scratch, opt_off, edns.dnssec_ok, 0, nsid, cookie_len)?;
         // After records of odd total length the OPT record starts on an odd offset.
         if signatures_len % 2 == 1 {
             opt = opt.byte_swapped();
