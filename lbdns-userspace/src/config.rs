@@ -48,6 +48,7 @@
 //!
 //! [cookies]                   # DNS Cookies (see `cookies::config`)
 //! secret = "00112233445566778899aabbccddeeff"  # the same on every host of a fleet
+//! [geo]                       # client locations and EDNS Client Subnet: see `geo::config`
 //! ```
 
 use std::fmt;
@@ -62,6 +63,7 @@ use toml::Spanned;
 use crate::authority::ServerIdentity;
 use crate::catalog_zone::{self, CatalogEntry, Consumed};
 use crate::cookies::{Cookies, CookiesSection};
+use crate::geo::{GeoEntry, GeoSettings};
 use crate::pool::{PoolEntry, Source};
 use crate::secondary::config::{SecondarySection, SecondarySpec, TimerBounds};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
@@ -112,6 +114,8 @@ pub struct ConfigFile {
     /// The DNS Cookies secret (see `cookies::config`).
     #[serde(default)]
     pub cookies: CookiesSection,
+    /// Client locations and EDNS Client Subnet (see `geo::config`).
+    pub geo: Option<GeoEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,6 +265,8 @@ pub struct Settings {
     pub catalogs: Vec<Consumed>,
     /// The DNS Cookies secrets of `[cookies]`, or this process's random one.
     pub cookies: Cookies,
+    /// Locations, the client map and the ECS settings of `[geo]`.
+    pub geo: GeoSettings,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -340,6 +346,12 @@ impl Settings {
         let cookies = match (config, &source) {
             (Some(path), Some(text)) => file.cookies.cookies(path, &text.text, base)?,
             _ => Cookies::default(),
+        };
+        let geo = match (config, &source, file.geo) {
+            (Some(path), Some(text), Some(entry)) => {
+                GeoSettings::from_entry(entry, path, &text.text, base)?
+            }
+            _ => GeoSettings::default(),
         };
         let mut zones = Vec::new();
         let mut secondaries = Vec::new();
@@ -501,6 +513,7 @@ impl Settings {
             transfer_rules,
             catalogs,
             cookies,
+            geo,
         })
     }
 }

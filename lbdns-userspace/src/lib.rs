@@ -15,6 +15,7 @@ pub mod control;
 pub mod cookies;
 pub mod dnssec;
 pub mod ebpf_object;
+pub mod geo;
 pub mod health;
 pub mod maps;
 pub mod metrics;

@@ -1,6 +1,6 @@
 //! The query's OPT pseudo-record (RFC 6891 §6), and the program's one walk over its options.
 
-use lbdns_common::edns::{OPTION_COOKIE, OPTION_NSID};
+use lbdns_common::edns::{OPTION_CLIENT_SUBNET, OPTION_COOKIE, OPTION_NSID};
 
 use super::cookie::{self, Cookie};
 use crate::{
@@ -74,6 +74,9 @@ pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Re
         match code {
             OPTION_NSID => options |= SEEN_NSID,
             OPTION_COOKIE => cookie::read(frame, at + 4, option_len, &mut cookie, cookie_words)?,
+            // Client Subnet steers answers by location, which the program does not do yet: the
+            // socket path answers (echo and scope, or FORMERR).
+            OPTION_CLIENT_SUBNET => return Err(EDNS),
             _ => {}
         }
         at += 4 + option_len;

@@ -4,14 +4,16 @@
 //! implements; every other option is skipped (RFC 6891 §6.1.2), so a malformed option of a kind
 //! lbdns does not implement is not a FORMERR. A new option (DNS Cookies, RFC 7873; Client
 //! Subnet, RFC 7871) gets a field in [`RequestOptions`], an arm in the walker's `match`, and
-//! its reply value in [`ReplyOptions`], written in `lbdns_common::edns::REPLY_ORDER`.
+//! its reply value in [`ReplyOptions`], written in `lbdns_common::edns::REPLY_ORDER`. Each
+//! option's own rules live in its module (`cookie`, `ecs`).
 
 use hickory_proto::serialize::binary::BinEncoder;
 use hickory_proto::ProtoError;
 use lbdns_common::cookie::REPLY_LEN;
-use lbdns_common::edns::{OPTION_COOKIE, OPTION_NSID, REPLY_ORDER};
+use lbdns_common::edns::{OPTION_CLIENT_SUBNET, OPTION_COOKIE, OPTION_NSID, REPLY_ORDER};
 
 use super::cookie::{self, QueryCookie};
+use super::ecs::{self, ClientSubnet, Ecs};
 use super::identity::ServerIdentity;
 
 /// The options of a query that the server acts on.
@@ -22,6 +24,9 @@ pub struct RequestOptions {
     pub nsid: bool,
     /// The query's DNS Cookie (RFC 7873).
     pub cookie: Option<QueryCookie>,
+    /// The Client Subnet option (RFC 7871), as read by `ecs::read`: a malformed one is a
+    /// FORMERR only while ECS is on, so it is kept rather than refused here.
+    pub ecs: Option<Ecs>,
 }
 
 /// Options a query cannot be answered with, but FORMERR.
@@ -48,8 +53,7 @@ pub fn read_options(mut rdata: &[u8]) -> Result<RequestOptions, BadOptions> {
         match u16::from_be_bytes([code_hi, code_lo]) {
             OPTION_NSID => options.nsid = true,
             OPTION_COOKIE => options.cookie = Some(one_cookie(&options, data)?),
-            // Client Subnet (OPTION_CLIENT_SUBNET) is read here once implemented; until then
-            // it is skipped like any unknown option.
+            OPTION_CLIENT_SUBNET => options.ecs = Some(ecs::read_once(options.ecs, data)),
             _ => {}
         }
         rdata = rest;
@@ -72,19 +76,32 @@ pub struct ReplyOptions<'a> {
     pub nsid: Option<&'a [u8]>,
     /// The COOKIE option's data (client cookie, server cookie), when the query had one.
     pub cookie: Option<[u8; REPLY_LEN]>,
+    /// The Client Subnet echo (RFC 7871 §7.2.1), data and length, when the query had a valid
+    /// one and ECS is on.
+    pub ecs: Option<([u8; ecs::MAX_REPLY_LEN], usize)>,
 }
 
 impl<'a> ReplyOptions<'a> {
     /// What the server answers to the options the query asked with; the cookie is
-    /// `authority::cookie::answer`'s.
+    /// `authority::cookie::answer`'s. An ECS echo starts at scope 0
+    /// ([`ReplyOptions::set_ecs_scope`] sets it once the answer is known).
     pub fn answering(
         identity: &'a ServerIdentity,
         asked: RequestOptions,
         cookie: Option<[u8; REPLY_LEN]>,
+        ecs: Option<&ClientSubnet>,
     ) -> Self {
         Self {
             nsid: asked.nsid.then(|| identity.nsid()).flatten(),
             cookie,
+            ecs: ecs.map(|subnet| ecs::reply_data(subnet, 0)),
+        }
+    }
+
+    /// Sets the ECS echo's SCOPE PREFIX-LENGTH, if the reply carries one.
+    pub fn set_ecs_scope(&mut self, scope: u8) {
+        if let Some((data, _)) = &mut self.ecs {
+            data[3] = scope;
         }
     }
 
@@ -93,6 +110,7 @@ impl<'a> ReplyOptions<'a> {
         match code {
             OPTION_NSID => self.nsid,
             OPTION_COOKIE => self.cookie.as_ref().map(|data| &data[..]),
+            OPTION_CLIENT_SUBNET => self.ecs.as_ref().map(|(data, len)| &data[..*len]),
             _ => None,
         }
     }
@@ -140,7 +158,7 @@ mod tests {
     fn rfc5001_2_1_an_nsid_option_among_others_asks_for_the_nsid() {
         let asks = RequestOptions {
             nsid: true,
-            cookie: None,
+            ..Default::default()
         };
         let options = [0, 11, 0, 1, 7, 0, 3, 0, 0];
         assert_eq!(read_options(&options), Ok(asks));
@@ -164,19 +182,19 @@ mod tests {
     fn rfc5001_2_2_the_nsid_goes_out_only_when_asked_and_configured() {
         let asked = RequestOptions {
             nsid: true,
-            cookie: None,
+            ..Default::default()
         };
         let off = ServerIdentity::default();
         assert_eq!(
-            ReplyOptions::answering(&off, asked, None),
+            ReplyOptions::answering(&off, asked, None, None),
             ReplyOptions::default()
         );
         let on = ServerIdentity::default()
             .with_nsid(b"host-17".to_vec())
             .unwrap();
-        let reply = ReplyOptions::answering(&on, RequestOptions::default(), None);
+        let reply = ReplyOptions::answering(&on, RequestOptions::default(), None, None);
         assert_eq!(reply, ReplyOptions::default());
-        let reply = ReplyOptions::answering(&on, asked, None);
+        let reply = ReplyOptions::answering(&on, asked, None, None);
         assert_eq!(reply.len(), 11);
         let mut out = Vec::new();
         reply.emit(&mut BinEncoder::new(&mut out)).unwrap();
@@ -188,9 +206,9 @@ mod tests {
         let on = ServerIdentity::default().with_nsid(b"h".to_vec()).unwrap();
         let asked = RequestOptions {
             nsid: true,
-            cookie: None,
+            ..Default::default()
         };
-        let reply = ReplyOptions::answering(&on, asked, Some([7; REPLY_LEN]));
+        let reply = ReplyOptions::answering(&on, asked, Some([7; REPLY_LEN]), None);
         assert_eq!(reply.len(), 5 + 28);
         let mut out = Vec::new();
         reply.emit(&mut BinEncoder::new(&mut out)).unwrap();

@@ -6,6 +6,7 @@ mod changes;
 mod cookie;
 mod denial;
 mod dname;
+pub mod ecs;
 mod edns;
 mod identity;
 mod lookup;
@@ -20,12 +21,14 @@ use hickory_proto::rr::{LowerName, Name, RecordType};
 use std::sync::Arc;
 
 pub use changes::changed_names;
+pub use ecs::{ClientSubnet, Locator, Malformed};
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
-pub use pools::PoolAnswers;
+pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers};
 pub use wire::{answer, badcookie, respond, respond_reserving, Answered, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
 
 use crate::cookies::Cookies;
+use crate::geo::GeoSettings;
 use crate::transfer_out::Transfers;
 use crate::zone::Zone;
 
@@ -52,6 +55,9 @@ pub struct Catalog {
     transfers: Arc<Transfers>,
     /// The DNS Cookies secrets and clock; fixed, like the zones, until reload.
     cookies: Cookies,
+    /// Client locations and the ECS settings, for geo pools; fixed, like the zones, until
+    /// reload.
+    geo: GeoSettings,
 }
 
 /// Two zone files claim the same apex.
@@ -111,6 +117,7 @@ impl Catalog {
             identity: self.identity.clone(),
             transfers: self.transfers.clone(),
             cookies: self.cookies.clone(),
+            geo: self.geo.clone(),
         })
     }
 
@@ -161,6 +168,17 @@ impl Catalog {
     /// The TSIG keys and each zone's transfer rules.
     pub fn transfers(&self) -> &Transfers {
         &self.transfers
+    }
+
+    /// Places clients with `geo` (its locations, client map and ECS settings).
+    pub fn with_geo(mut self, geo: GeoSettings) -> Self {
+        self.geo = geo;
+        self
+    }
+
+    /// The client locations and ECS settings geo pools answer by.
+    pub fn geo(&self) -> &GeoSettings {
+        &self.geo
     }
 
     /// Whether `name`'s A and AAAA answers come from a pool.

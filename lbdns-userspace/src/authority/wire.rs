@@ -14,6 +14,7 @@ type ProtoResult<T> = Result<T, ProtoError>;
 use lbdns_common::cookie::CookieState;
 
 use super::cookie;
+use super::ecs::{Locator, Malformed};
 use super::edns::ReplyOptions;
 use super::identity::Chaos;
 use super::lookup::{resolve, Placed, Resolution};
@@ -126,8 +127,8 @@ pub fn badcookie(catalog: &Catalog, query: &[u8], client: Client) -> Option<Vec<
         question: &question,
         edns: Some(edns),
         options: ReplyOptions {
-            nsid: None,
             cookie: Some(data),
+            ..ReplyOptions::default()
         },
         limit: size_limit(client.transport, Some(edns)),
     };
@@ -159,8 +160,17 @@ fn answer_parsed(
     if edns.is_some_and(|e| e.version > 0) {
         return reply.error(ResponseCode::BADVERS);
     }
+    // RFC 7871 §7.2.1: with ECS off the option is ignored like any unknown one; on, a
+    // malformed one is FORMERR and a valid one is echoed.
+    let geo = catalog.geo();
+    let subnet = match edns.and_then(|e| e.options.ecs).filter(|_| geo.ecs.enabled) {
+        Some(Err(Malformed)) => return reply.error(ResponseCode::FormErr),
+        Some(Ok(subnet)) => Some(subnet),
+        None => None,
+    };
     if let Some(edns) = edns {
-        reply.options = ReplyOptions::answering(catalog.identity(), edns.options, cookie);
+        reply.options =
+            ReplyOptions::answering(catalog.identity(), edns.options, cookie, subnet.as_ref());
     }
     match question.query_type() {
         RecordType::OPT => return reply.error(ResponseCode::FormErr),
@@ -169,10 +179,12 @@ fn answer_parsed(
         _ => {}
     }
     let pools = catalog.pools();
+    let locator = Locator::new(&geo.map, client.addr, subnet.as_ref(), &geo.ecs);
     let resolution = match question.query_class() {
         DNSClass::IN => resolve(
             catalog,
             &pools,
+            &locator,
             question.name(),
             question.query_type(),
             edns.is_some_and(|e| e.dnssec_ok),
@@ -199,6 +211,7 @@ fn answer_parsed(
             ResponseCode::Refused
         });
     };
+    reply.options.set_ecs_scope(resolution.ecs_scope);
     reply.encode(&resolution)
 }
 
