@@ -10,6 +10,7 @@
 mod peer;
 mod xdp_testrun {
     pub mod changes;
+    pub mod cookies;
     pub mod corpus;
     pub mod fixture;
     pub mod frame;
@@ -42,7 +43,9 @@ use lbdns_tests::{
 use peer::PeerProgram;
 use xdp_testrun::{
     corpus::{corpus, Case, Expect},
-    fixture::{catalog, hot_rrsets, length_names, long_names, SECURE_MANY, SECURE_ONE, SIGNED},
+    fixture::{
+        self, catalog, hot_rrsets, length_names, long_names, SECURE_MANY, SECURE_ONE, SIGNED,
+    },
     frame::{check_reply_headers, udp_frame, Endpoints, Layout, Vlan},
     oracle::{assert_same_reply, Oracle, SocketOracle},
 };
@@ -64,6 +67,10 @@ impl Loaded {
         writer
             .publish(&compile(rrsets).expect("fixture compiles").image)
             .expect("publish");
+        writer
+            .publish_cookies(fixture::cookies().secrets())
+            .expect("publish the cookie secrets");
+        writer.heartbeat().set_wall_clock(fixture::COOKIE_NOW);
         Self { fast, writer }
     }
 
@@ -74,6 +81,8 @@ impl Loaded {
         xdp.publish(catalog)
             .unwrap_or_else(|error| panic!("{error:#}"));
         let (fast, writer) = xdp.into_parts();
+        // The socket path's fixed clock (`fixture::cookies`), so both stamp cookies alike.
+        writer.heartbeat().set_wall_clock(fixture::COOKIE_NOW);
         Self { fast, writer }
     }
 

