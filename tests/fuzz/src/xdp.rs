@@ -30,6 +30,7 @@ use lbdns::{
 };
 
 use crate::{
+    fixture,
     frame::{check_reply_headers, udp_frame, Endpoints, Layout, Vlan},
     oracle::assert_same_reply,
 };
@@ -65,8 +66,11 @@ impl Harness {
         crate::with_catalog(|catalog| xdp.publish(catalog))
             .unwrap_or_else(|error| panic!("{error:#}"));
         let (fast, writer) = xdp.into_parts();
-        // No staleness limit: a long run must not turn answers into passes.
+        // No staleness limit: a long run must not turn answers into passes. Then the socket
+        // path's fixed clock (`fixture::cookies`), so both stamp cookies alike: a beat sets the
+        // program's wall clock to the real time.
         writer.heartbeat().beat(Duration::ZERO);
+        writer.heartbeat().set_wall_clock(fixture::COOKIE_NOW);
         Self {
             fast,
             _writer: writer,
