@@ -8,6 +8,7 @@ mod dname;
 mod edns;
 mod identity;
 mod lookup;
+mod patch;
 mod pools;
 mod query;
 mod wire;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 pub use changes::changed_names;
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
+pub use patch::{Unpatchable, OVERLAY_LIMIT};
 pub use pools::PoolAnswers;
 pub use wire::{respond, respond_reserving, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
@@ -277,5 +279,7 @@ mod dname_tests;
 mod dnssec_tests;
 #[cfg(test)]
 mod identity_tests;
+#[cfg(test)]
+mod patch_tests;
 #[cfg(test)]
 mod tests;

@@ -144,9 +144,9 @@ pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
     // only if a name is found neither in place nor in the index.
     let mut by_name: Option<HashMap<&LowerName, usize>> = None;
     let mut matched = 0;
-    for at in 0..new.names().len() {
+    for at in 0..new.len() {
         let (name, node) = new.at(at as u32);
-        let before = if old.names().get(at) == Some(name) {
+        let before = if old.name_at(at) == Some(name) {
             Some(old.at(at as u32).1)
         } else {
             old.node(name).or_else(|| {
@@ -163,10 +163,10 @@ pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
             return None;
         }
     }
-    if matched < old.names().len() {
+    if matched < old.len() {
         // Some old names are gone: find them.
         let present: HashMap<&LowerName, usize> = positions(new);
-        for (name, node) in (0..old.names().len()).map(|at| old.at(at as u32)) {
+        for (name, node) in old.nodes() {
             if !present.contains_key(name) {
                 missing_from(old, name, node, None, &mut removed);
             }
@@ -185,10 +185,9 @@ pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
 
 /// Every node of `zone` by name.
 fn positions(zone: &ZoneData) -> HashMap<&LowerName, usize> {
-    zone.names()
-        .iter()
+    zone.nodes()
         .enumerate()
-        .map(|(at, name)| (name, at))
+        .map(|(at, (name, _))| (name, at))
         .collect()
 }
 
