@@ -89,6 +89,10 @@ impl ZoneData {
             let node = Node::build(records, &all);
             let position = self.position_in(&overlay, &lower);
             let old = position.map(|at| node_in(self, &overlay, at));
+            if old.is_none() && node.rrsets.is_empty() {
+                // Added and removed again within the change: nothing to patch.
+                continue;
+            }
             self.check(&lower, old, &node).map_err(refused)?;
             let patched = Arc::new(Patched {
                 fingerprint: fingerprint(&lower, &node),

@@ -66,6 +66,15 @@ impl Rdata {
         }
     }
 
+    /// The record's data in hickory's form, as a transfer carries it.
+    pub fn to_rdata(&self) -> RData {
+        match self {
+            Self::A(a) => RData::A((*a).into()),
+            Self::Aaaa(aaaa) => RData::AAAA((*aaaa).into()),
+            Self::Other(rdata) => (**rdata).clone(),
+        }
+    }
+
     /// The record's data when it is not an address: what CNAME, NS, MX, SRV and SOA
     /// processing reads.
     pub fn other(&self) -> Option<&RData> {

@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::members::{self, CatalogError};
 use super::Catalogs;
 use crate::secondary::config::SecondarySpec;
-use crate::secondary::{Fetched, Transfer};
+use crate::secondary::{Fetched, Held, Transfer};
 use crate::tsig::Key;
 use crate::zone::Zone;
 
@@ -54,7 +54,7 @@ impl<T: Transfer> Transfer for Consumer<T> {
         primary: SocketAddr,
         key: Option<Arc<Key>>,
         spec: &SecondarySpec,
-        current: Option<&Zone>,
+        current: Option<Held<'_>>,
     ) -> Result<Fetched, Self::Error> {
         self.inner
             .fetch(primary, key, spec, current)

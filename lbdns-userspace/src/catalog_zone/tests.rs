@@ -288,7 +288,7 @@ impl crate::secondary::Transfer for Keeper {
         _primary: std::net::SocketAddr,
         _key: Option<std::sync::Arc<crate::tsig::Key>>,
         _spec: &crate::secondary::config::SecondarySpec,
-        _current: Option<&Zone>,
+        _current: Option<crate::secondary::Held<'_>>,
     ) -> Result<crate::secondary::Fetched, Never> {
         Err(Never)
     }

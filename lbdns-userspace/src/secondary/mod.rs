@@ -23,7 +23,7 @@ pub mod transfer;
 
 pub use registry::{Configured, Handle, Secondaries};
 pub use task::Context;
-pub use transfer::{Fetched, Transfer};
+pub use transfer::{Fetched, Held, Transfer};
 
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::config::SecondarySpec;
-use super::transfer::{Fetched, Transfer};
+use super::transfer::{Fetched, Held, Transfer};
 use crate::tsig::Key;
 use crate::xfr::{self, Limits, Primary, XfrError};
 use crate::zone::write::{save, SaveError};
@@ -33,7 +33,7 @@ impl Transfer for Primaries {
         primary: SocketAddr,
         key: Option<Arc<Key>>,
         spec: &SecondarySpec,
-        current: Option<&Zone>,
+        current: Option<Held<'_>>,
     ) -> Result<Fetched, TransferError> {
         let primary = Primary {
             address: primary,

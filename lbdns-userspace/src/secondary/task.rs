@@ -1,6 +1,7 @@
 //! One secondary zone's life: a tokio task that sleeps until the next refresh, the copy's
 //! expiry or a NOTIFY, refreshes from the primaries in order, and puts what it gets into
-//! service through `Served::replace_zone`, then keeps it on disk.
+//! service through `Served::replace_zone` (AXFR) or `Served::patch_zone` (IXFR), then keeps it
+//! on disk.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -13,6 +14,7 @@ use super::transfer::{Fetched, Transfer};
 use crate::blocking;
 use crate::served::{Served, ZoneRefused};
 use crate::tsig::KeyRing;
+use crate::xfr::{Held, Patch};
 use crate::zone::Zone;
 
 /// Until a first copy gives an SOA, a failed refresh is retried after this (doubling, within
@@ -104,9 +106,14 @@ async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, conte
     let key = spec.tsig.as_ref().and_then(|name| keys.get(name)).cloned();
     let mut errors = Vec::new();
     for &primary in &spec.primaries {
-        let fetching = context
-            .transfer
-            .fetch(primary, key.clone(), spec, current.as_ref());
+        // The index served, so an IXFR reads the owners it touches without a pass over the
+        // zone (`Held` checks that it is the copy's).
+        let index = context.served.zone_data(&spec.origin);
+        let held = current.as_ref().map(|zone| Held {
+            zone,
+            index: index.as_deref(),
+        });
+        let fetching = context.transfer.fetch(primary, key.clone(), spec, held);
         let fetched = match fetching.await {
             Ok(fetched) => fetched,
             Err(error) => {
@@ -142,19 +149,33 @@ async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, conte
                     continue;
                 }
             },
-            Fetched::Full { zone } => (zone, "AXFR", None),
-            Fetched::Incremental {
-                zone,
-                changed_names,
-            } => (zone, "IXFR", Some(changed_names.len())),
+            Fetched::Full { zone } => {
+                // Applied to both paths, or refused with the zone in force untouched.
+                let (zone, refused) = serve(zone, context).await;
+                if let Some(error) = refused {
+                    tracing::warn!(zone = %spec.origin, %primary, "transfer refused: {error}");
+                    errors.push(format!("{primary}: transfer refused: {error}"));
+                    continue;
+                }
+                (zone, "AXFR", None)
+            }
+            Fetched::Incremental { patch } => {
+                let Some(held) = current.take() else {
+                    errors.push(format!("{primary}: sent an IXFR without a copy"));
+                    continue;
+                };
+                let changed = patch.owners.len();
+                // Applied to both paths and then to the copy, or refused with both untouched.
+                let (zone, refused) = serve_patch(held, patch, context).await;
+                if let Some(error) = refused {
+                    *current = Some(zone);
+                    tracing::warn!(zone = %spec.origin, %primary, "transfer refused: {error}");
+                    errors.push(format!("{primary}: transfer refused: {error}"));
+                    continue;
+                }
+                (zone, "IXFR", Some(changed))
+            }
         };
-        // Applied to both paths, or refused with the zone in force untouched.
-        let (zone, refused) = serve(zone, context).await;
-        if let Some(error) = refused {
-            tracing::warn!(zone = %spec.origin, %primary, "transfer refused: {error}");
-            errors.push(format!("{primary}: transfer refused: {error}"));
-            continue;
-        }
         let serial = SoaTimers::of_zone(&zone).map_or(0, |t| t.serial);
         tracing::info!(
             zone = %spec.origin,
@@ -191,6 +212,47 @@ async fn serve<T>(zone: Zone, context: &Context<T>) -> (Zone, Option<ZoneRefused
     blocking::run(move || {
         let refused = served.replace_zone(&zone).err();
         (zone, refused)
+    })
+    .await
+}
+
+/// Puts an IXFR's `patch` in service on both paths (`Served::patch_zone`), then applies it
+/// to `zone`, the copy held, which is saved after: what is served first costs the names the
+/// patch touches. A patch the index cannot take is applied to a copy of `zone`, checked whole
+/// and indexed whole (`Served::replace_zone`). Gives the zone back (changed unless refused),
+/// and the reason if it was refused.
+async fn serve_patch<T>(
+    mut zone: Zone,
+    patch: Patch,
+    context: &Context<T>,
+) -> (Zone, Option<ZoneRefused>) {
+    let served = context.served.clone();
+    blocking::run(move || {
+        let origin = zone.origin.clone();
+        match served.patch_zone(&origin, &patch) {
+            Ok(()) => {
+                patch.apply_to(&mut zone);
+                served.zone_kept(&zone);
+                (zone, None)
+            }
+            Err(why @ (ZoneRefused::Unpatchable(_) | ZoneRefused::Unindexed)) => {
+                tracing::info!(zone = %origin, "IXFR applied to the whole zone: {why}");
+                let mut whole = zone.clone();
+                patch.apply_to(&mut whole);
+                let source = match whole.records.first() {
+                    Some(soa) => soa.file.clone(),
+                    None => std::sync::Arc::from(std::path::Path::new("IXFR")),
+                };
+                match Zone::from_records(whole.records, &source, &origin) {
+                    Ok(whole) => match served.replace_zone(&whole) {
+                        Ok(()) => (whole, None),
+                        Err(refused) => (zone, Some(refused)),
+                    },
+                    Err(errors) => (zone, Some(ZoneRefused::Invalid(errors))),
+                }
+            }
+            Err(refused) => (zone, Some(refused)),
+        }
     })
     .await
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::config::SecondarySpec;
 use crate::tsig::Key;
-pub use crate::xfr::Fetched;
+pub use crate::xfr::{Fetched, Held};
 use crate::zone::Zone;
 
 /// Zone transfers in and the kept copy.
@@ -22,7 +22,7 @@ pub trait Transfer: Send + Sync + 'static {
         primary: SocketAddr,
         key: Option<Arc<Key>>,
         spec: &SecondarySpec,
-        current: Option<&Zone>,
+        current: Option<Held<'_>>,
     ) -> impl Future<Output = Result<Fetched, Self::Error>> + Send;
 
     /// Writes `zone` as `spec`'s kept copy, so that a crash leaves the old copy or the new.
