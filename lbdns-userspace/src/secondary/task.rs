@@ -123,6 +123,19 @@ async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, conte
                 continue;
             }
         };
+        match &fetched {
+            Fetched::Full { .. } => {
+                tracing::info!(zone = %spec.origin, %primary, kind = "AXFR", "transfer received")
+            }
+            Fetched::Incremental { patch } => tracing::info!(
+                zone = %spec.origin,
+                %primary,
+                kind = "IXFR",
+                changed_names = patch.owners.len(),
+                "transfer received"
+            ),
+            Fetched::UpToDate { .. } => {}
+        }
         let (zone, kind, changed) = match fetched {
             Fetched::UpToDate { serial } => match current.take() {
                 Some(zone) => {
