@@ -140,6 +140,26 @@ pub fn record(previous: &Catalog, current: &Catalog) {
 pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
     let mut removed = Vec::new();
     let mut added = Vec::new();
+    if let Some(touched) = new.patched_names(old) {
+        // A patch of `old`: only the names it touched differ.
+        for name in touched {
+            let node = new.node(name)?;
+            let before = old.node(name);
+            missing_from(new, name, node, before, &mut added);
+            if let Some(before) = before {
+                missing_from(old, name, before, Some(node), &mut removed);
+            }
+        }
+        if removed.len() + added.len() > MAX_CHANGED {
+            return None;
+        }
+        return Some(Difference {
+            from: DiffRecord::of(old.soa(), &old.soa().rdatas[0]),
+            to: DiffRecord::of(new.soa(), &new.soa().rdatas[0]),
+            removed,
+            added,
+        });
+    }
     // The old zone's nodes by name, NSEC3-only ones too (its index leaves those out); built
     // only if a name is found neither in place nor in the index.
     let mut by_name: Option<HashMap<&LowerName, usize>> = None;

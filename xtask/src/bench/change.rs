@@ -160,6 +160,7 @@ struct Figures {
     ixfr_both_ms: Vec<f64>,
     ixfr_counts: Vec<Counts>,
     lbdns_ixfr_hwm_kib: Vec<u64>,
+    nsd_ixfr_hwm_kib: Vec<u64>,
     nsd_start_hwm_kib: Option<u64>,
     nsd_reload_hwm_kib: Vec<u64>,
     nsd_steady_rss_kib: Option<u64>,
@@ -773,6 +774,11 @@ impl Figures {
         row(
             "NSD VmHWM during a reload (largest)",
             mib(&self.nsd_reload_hwm_kib),
+            None,
+        );
+        row(
+            "NSD VmHWM during the same IXFR (largest)",
+            mib(&self.nsd_ixfr_hwm_kib),
             None,
         );
         row(

@@ -107,10 +107,132 @@ pub(super) fn rounds(
             .lbdns_ixfr_hwm_kib
             .extend(status_kib(daemon.pid(), "VmHWM:"));
     }
-    progress.phase("stopping lbdns and Knot", Duration::from_secs(10));
+    progress.phase("stopping lbdns", Duration::from_secs(10));
     daemon.stop()?;
+    nsd_rounds(setup, &dir, &conf, figures, progress)?;
     drop(knot);
     Ok(())
+}
+
+/// NSD as Knot's secondary in lbdns's place, given the same one-name IXFRs: its peak memory
+/// (VmHWM, the largest of its processes) from each NOTIFY until it answers the new address.
+fn nsd_rounds(
+    setup: &Setup<'_>,
+    dir: &Path,
+    knot_conf: &Path,
+    figures: &mut Figures,
+    progress: &mut Progress,
+) -> Result<()> {
+    let net = setup.net;
+    let server = net.server_v4();
+    let nsd_dir = dir.join("nsd");
+    fs::create_dir_all(&nsd_dir)?;
+    let d = nsd_dir.display();
+    let conf = nsd_dir.join("nsd.conf");
+    fs::write(
+        &conf,
+        format!(
+            "server:\n  ip-address: {server}@53\n  server-count: 1\n  zonesdir: \"{d}\"\n  \
+             database: \"\"\n  username: \"\"\n  chroot: \"\"\n  pidfile: \"{d}/nsd.pid\"\n  \
+             xfrdfile: \"{d}/xfrd.state\"\n  xfrdir: \"{d}\"\n  zonelistfile: \"{d}/zone.list\"\n  \
+             rrl-ratelimit: 0\n  verbosity: 2\n\
+             remote-control:\n  control-enable: no\n\
+             zone:\n  name: \"{}\"\n  zonefile: \"large.example.zone\"\n  \
+             request-xfr: {server}@{KNOT_PORT} NOKEY\n  allow-notify: {server} NOKEY\n",
+            mixes::LARGE_ORIGIN
+        ),
+    )?;
+    progress.phase("NSD: AXFR of the zone from Knot", TIMEOUT);
+    let log = fs::File::create(nsd_dir.join("nsd.log"))?;
+    let mut nsd = Guard(
+        net.server()
+            .command("nsd")
+            .arg("-d")
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("cannot start nsd")?,
+    );
+    // The last address lbdns was given is the zone's now.
+    let (_, current) = changed_zone(setup.original, setup.rounds - 1);
+    wait_for_address(net, &current, &mut nsd, progress)?;
+    for round in 0..setup.rounds {
+        progress.phase(format!("NSD IXFR, round {}", round + 1), TIMEOUT);
+        let step = setup.rounds + round;
+        let (changed, address) = changed_zone(setup.original, step);
+        fs::write(
+            dir.join("large.example.zone"),
+            with_serial(&changed, step + 2),
+        )?;
+        let pids = net.server().pids();
+        let nsd_pids: Vec<i32> = pids
+            .iter()
+            .copied()
+            .filter(|&pid| command_of(pid).as_deref() == Some("nsd"))
+            .collect();
+        for &pid in &nsd_pids {
+            clear_peak(pid)?;
+        }
+        knotc(knot_conf, &["zone-reload", mixes::LARGE_ORIGIN])?;
+        wait_for_address(net, &address, &mut nsd, progress)?;
+        let now: Vec<i32> = net
+            .server()
+            .pids()
+            .into_iter()
+            .filter(|&pid| command_of(pid).as_deref() == Some("nsd"))
+            .collect();
+        figures.nsd_ixfr_hwm_kib.extend(
+            now.iter()
+                .filter_map(|&pid| status_kib(pid, "VmHWM:"))
+                .max(),
+        );
+    }
+    Ok(())
+}
+
+/// Waits until the server answers the changed name with `address`, failing if `nsd` exits.
+fn wait_for_address(
+    net: &Net,
+    address: &[u8; 4],
+    nsd: &mut Guard,
+    progress: &mut Progress,
+) -> Result<()> {
+    let deadline = Instant::now() + TIMEOUT;
+    while expect_address(net, address).is_err() {
+        interrupt::check()?;
+        if let Some(status) = nsd.0.try_wait()? {
+            bail!("nsd exited ({status})");
+        }
+        if Instant::now() > deadline {
+            bail!("NSD did not serve the new address within {TIMEOUT:?}");
+        }
+        progress.tick();
+        thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// The command name of `pid` (`/proc/PID/comm`).
+fn command_of(pid: i32) -> Option<String> {
+    Some(
+        fs::read_to_string(format!("/proc/{pid}/comm"))
+            .ok()?
+            .trim()
+            .to_owned(),
+    )
+}
+
+/// A child process killed on drop.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn knot_config(dir: &Path, server: Ipv4Addr) -> String {
