@@ -346,7 +346,9 @@ fn fetch_from(topo: &Topology, primary: &Primary, current: Option<Zone>) -> Resu
         let fetched = runtime.block_on(xfr::fetch(
             &primary,
             &origin,
-            current.as_ref().map(xfr::Held::from),
+            current
+                .map(|zone| lbdns::authority::ZoneData::new(&zone))
+                .as_ref(),
             &Limits::default(),
         ))?;
         Ok(fetched)

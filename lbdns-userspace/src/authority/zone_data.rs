@@ -75,6 +75,11 @@ impl Rdata {
         }
     }
 
+    /// This record of `rrset`, as a transfer carries it.
+    pub fn record_of(&self, rrset: &Rrset) -> Record {
+        Record::from_rdata(rrset.name.clone(), rrset.ttl, self.to_rdata())
+    }
+
     /// The record's data when it is not an address: what CNAME, NS, MX, SRV and SOA
     /// processing reads.
     pub fn other(&self) -> Option<&RData> {
@@ -533,6 +538,19 @@ impl ZoneData {
     /// Every name and its node, in position order.
     pub fn nodes(&self) -> impl Iterator<Item = (&LowerName, &Node)> {
         (0..self.len()).map(|at| self.at(at as u32))
+    }
+
+    /// Every record of the zone, the SOA first, as a transfer or a master file carries them:
+    /// what a secondary, which keeps only the index, writes as its copy.
+    pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
+        let soa = self.soa();
+        let first = soa.rdatas.first().map(|rdata| rdata.record_of(soa));
+        let rest = self.rrsets().flat_map(move |(name, _, rrset)| {
+            let skip = rrset.rtype == RecordType::SOA && *name == self.apex;
+            let rdatas = if skip { &[][..] } else { &rrset.rdatas[..] };
+            rdatas.iter().map(move |rdata| rdata.record_of(rrset))
+        });
+        first.into_iter().chain(rest)
     }
 
     /// Every RRset with the cut state of its owner, for compiling the XDP maps.

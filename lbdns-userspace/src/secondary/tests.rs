@@ -14,6 +14,7 @@ use super::kept::Kept;
 use super::notify;
 use super::state::SavedState;
 use super::{Context, Fetched, Held, Secondaries, Transfer};
+use crate::authority::ZoneData;
 use crate::config::Overrides;
 use crate::served::testing::{self, ask};
 use crate::served::{load, settings, Served};
@@ -95,7 +96,7 @@ impl Transfer for Scripted {
         current: Option<Held<'_>>,
     ) -> Result<Fetched, FakeError> {
         let serial = current
-            .and_then(|held| super::timers::SoaTimers::of_zone(held.zone))
+            .and_then(super::timers::SoaTimers::of_index)
             .map(|t| t.serial);
         self.asked.lock().unwrap().push((primary, serial));
         let mut answers = self.answers.lock().unwrap();
@@ -105,8 +106,8 @@ impl Transfer for Scripted {
         }
     }
 
-    fn keep(&self, zone: &Zone, _spec: &super::config::SecondarySpec) -> Result<(), FakeError> {
-        let serial = super::timers::SoaTimers::of_zone(zone).unwrap().serial;
+    fn keep(&self, zone: &ZoneData, _spec: &super::config::SecondarySpec) -> Result<(), FakeError> {
+        let serial = super::timers::SoaTimers::of_index(zone).unwrap().serial;
         self.kept.lock().unwrap().push(serial);
         Ok(())
     }

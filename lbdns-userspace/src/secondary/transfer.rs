@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::config::SecondarySpec;
+use crate::authority::ZoneData;
 use crate::tsig::Key;
 pub use crate::xfr::{Fetched, Held};
-use crate::zone::Zone;
 
 /// Zone transfers in and the kept copy.
 pub trait Transfer: Send + Sync + 'static {
@@ -26,5 +26,5 @@ pub trait Transfer: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Fetched, Self::Error>> + Send;
 
     /// Writes `zone` as `spec`'s kept copy, so that a crash leaves the old copy or the new.
-    fn keep(&self, zone: &Zone, spec: &SecondarySpec) -> Result<(), Self::Error>;
+    fn keep(&self, zone: &ZoneData, spec: &SecondarySpec) -> Result<(), Self::Error>;
 }

@@ -40,33 +40,45 @@ impl Served {
     /// Puts `zone` into service in place of the zone with its origin, on both paths: the pool
     /// owners in it are checked as at load, the pool answers set, the XDP maps published,
     /// then the socket path's catalog swapped. On an error nothing changes.
-    pub fn replace_zone(&self, zone: &Zone) -> Result<(), ZoneRefused> {
+    /// Returns the index served.
+    pub fn replace_zone(&self, zone: &Zone) -> Result<Arc<ZoneData>, ZoneRefused> {
         let data = Arc::new(ZoneData::new(zone));
-        self.swap_zone(&zone.origin, |_| Ok(Some(data)))?;
-        self.zone_kept(zone);
+        self.swap_zone(&zone.origin, |_| Ok(Some(data.clone())))?;
+        self.metrics.zone_replaced(zone);
+        Ok(data)
+    }
+
+    /// Serves `data` again for its zone (an expired secondary zone whose copy a primary
+    /// confirmed current).
+    pub fn serve_index(&self, data: Arc<ZoneData>) -> Result<(), ZoneRefused> {
+        let origin = data.origin.clone();
+        self.swap_zone(&origin, |_| Ok(Some(data.clone())))?;
+        self.metrics.zone_patched(&data);
         Ok(())
     }
 
     /// Puts an IXFR's `patch` into service for the zone at `origin` as [`Served::replace_zone`]
     /// does a zone, laid over the index in force instead of indexing the zone again: the cost
     /// is the names it touches. `ZoneRefused::Unpatchable` or `Unindexed`: the zone must be
-    /// indexed whole instead. The caller applies the patch to its kept copy after, and
-    /// reports that copy with [`Served::zone_kept`].
-    pub fn patch_zone(&self, origin: &Name, patch: &Patch) -> Result<(), ZoneRefused> {
+    /// indexed whole instead. Returns the index served.
+    pub fn patch_zone(&self, origin: &Name, patch: &Patch) -> Result<Arc<ZoneData>, ZoneRefused> {
+        let mut patched = None;
         self.swap_zone(origin, |old| match old {
-            Some(data) => Ok(Some(Arc::new(data.patched(&patch.owners)?))),
+            Some(data) => {
+                let data = Arc::new(data.patched(&patch.owners)?);
+                patched = Some(data.clone());
+                Ok(Some(data))
+            }
             None => Err(ZoneRefused::Unindexed),
-        })
+        })?;
+        let data = patched.expect("a patch served is a patched index");
+        self.metrics.zone_patched(&data);
+        Ok(data)
     }
 
     /// The index the zone at `origin` is served from, if it has data.
     pub fn zone_data(&self, origin: &Name) -> Option<Arc<ZoneData>> {
         self.catalog.load().zone_at(origin)?.cloned()
-    }
-
-    /// The zone now in service is `zone`, for the metrics page (its serial and size).
-    pub fn zone_kept(&self, zone: &Zone) {
-        self.metrics.zone_replaced(zone);
     }
 
     /// Keeps serving the zone at `origin` but without data: its queries get SERVFAIL and

@@ -7,27 +7,16 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
+use hickory_proto::rr::{LowerName, Name, Record, RecordType};
 
 use super::error::Inconsistency;
 use super::sequence::Diff;
 use crate::authority::{Node, ZoneData};
 use crate::zone::{SourceRecord, Zone, ZoneError};
 
-/// The zone a secondary holds, as an IXFR reads it: the kept records, and the index served
-/// from them, which finds an owner's records without a pass over the zone.
-#[derive(Debug, Clone, Copy)]
-pub struct Held<'a> {
-    pub zone: &'a Zone,
-    /// The zone's index; used only while its SOA serial is the zone's.
-    pub index: Option<&'a ZoneData>,
-}
-
-impl<'a> From<&'a Zone> for Held<'a> {
-    fn from(zone: &'a Zone) -> Self {
-        Self { zone, index: None }
-    }
-}
+/// The zone a secondary holds, as an IXFR reads it: its index, which finds an owner's records
+/// without a pass over the zone (a secondary keeps no other copy in memory).
+pub type Held<'a> = &'a ZoneData;
 
 /// What an IXFR changes: every owner it touches with all of its records after the change
 /// (none: the owner is gone), the apex among them with its new SOA first, validated as a
@@ -76,7 +65,6 @@ pub(super) fn apply(
     diffs: Vec<Diff>,
     source: &Arc<Path>,
 ) -> Result<Vec<(Name, Vec<SourceRecord>)>, Inconsistency> {
-    let zone = held.zone;
     let mut changed: Vec<Name> = Vec::new();
     let mut seen: HashSet<Name> = HashSet::new();
     let mut deleting: HashSet<Name> = HashSet::new();
@@ -88,11 +76,11 @@ pub(super) fn apply(
         }
         deleting.extend(diff.deleted.iter().map(|r| r.record.name.clone()));
     }
-    if seen.insert(zone.origin.clone()) {
-        changed.push(zone.origin.clone());
+    if seen.insert(held.origin.clone()) {
+        changed.push(held.origin.clone());
     }
     let mut touched = current_records(held, &changed, &deleting, source);
-    let apex = touched.entry(zone.origin.clone()).or_default();
+    let apex = touched.entry(held.origin.clone()).or_default();
     apex.retain(|r| r.record.record_type() != RecordType::SOA);
     apex.insert(0, soa);
     for diff in diffs {
@@ -126,9 +114,9 @@ pub(super) fn apply(
         .collect())
 }
 
-/// The records `held` has at each of `owners`: from the index when it is the zone's, each
-/// owner found there read from its node; the others (names the index does not list, such as
-/// NSEC3 owners, that lose a record: `deleting`) from one pass over the zone's records.
+/// The records `held` has at each of `owners`: each owner the index lists read from its
+/// node; the others that lose a record (`deleting`: names the index does not list for
+/// lookups, such as NSEC3 owners) from one pass over its nodes.
 fn current_records(
     held: Held<'_>,
     owners: &[Name],
@@ -136,28 +124,23 @@ fn current_records(
     source: &Arc<Path>,
 ) -> HashMap<Name, Vec<SourceRecord>> {
     let mut found: HashMap<Name, Vec<SourceRecord>> = HashMap::new();
-    let index = held
-        .index
-        .filter(|index| serial(index) == soa_serial(held.zone));
-    let mut unread: HashSet<&Name> = HashSet::new();
+    let mut unread: HashSet<LowerName> = HashSet::new();
     for owner in owners {
-        match index.and_then(|index| index.node(&LowerName::new(owner))) {
+        match held.node(&LowerName::new(owner)) {
             Some(node) => {
                 found.insert(owner.clone(), node_records(node, source));
             }
-            None if index.is_some() && !deleting.contains(owner) => {}
-            None => {
-                unread.insert(owner);
+            None if deleting.contains(owner) => {
+                unread.insert(LowerName::new(owner));
             }
+            None => {}
         }
     }
     if !unread.is_empty() {
-        for r in &held.zone.records {
-            if unread.contains(&r.record.name) {
-                found
-                    .entry(r.record.name.clone())
-                    .or_default()
-                    .push(r.clone());
+        for (name, node) in held.nodes() {
+            if unread.contains(name) {
+                let records = node_records(node, source);
+                found.insert(Name::from(name), records);
             }
         }
     }
@@ -170,7 +153,7 @@ fn node_records(node: &Node, source: &Arc<Path>) -> Vec<SourceRecord> {
         .iter()
         .flat_map(|rrset| {
             rrset.rdatas.iter().map(move |rdata| SourceRecord {
-                record: Record::from_rdata(rrset.name.clone(), rrset.ttl, rdata.to_rdata()),
+                record: rdata.record_of(rrset),
                 file: source.clone(),
                 line: 0,
             })
@@ -178,18 +161,20 @@ fn node_records(node: &Node, source: &Arc<Path>) -> Vec<SourceRecord> {
         .collect()
 }
 
-fn serial(index: &ZoneData) -> Option<u32> {
-    match index.soa().rdatas.first()?.other()? {
-        RData::SOA(soa) => Some(soa.serial),
-        _ => None,
+/// The zone `held` indexes, as records: what a patch the index cannot take is applied to.
+pub fn unindexed(held: Held<'_>, source: &Arc<Path>) -> Zone {
+    Zone {
+        origin: held.origin.clone(),
+        records: held
+            .records()
+            .map(|record| SourceRecord {
+                record,
+                file: source.clone(),
+                line: 0,
+            })
+            .collect(),
+        warnings: Vec::new(),
     }
-}
-
-fn soa_serial(zone: &Zone) -> Option<u32> {
-    zone.records.iter().find_map(|r| match &r.record.data {
-        RData::SOA(soa) if r.record.name == zone.origin => Some(soa.serial),
-        _ => None,
-    })
 }
 
 /// The same record as far as a diff is concerned: owner (in any case), type, class and RDATA;

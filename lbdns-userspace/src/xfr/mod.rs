@@ -21,7 +21,7 @@ mod sequence;
 mod serial;
 mod wire;
 
-pub use apply::{Held, Patch};
+pub use apply::{unindexed, Held, Patch};
 pub use error::{Inconsistency, Malformed, XfrError, XfrErrorKind};
 
 use std::net::SocketAddr;
@@ -34,6 +34,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use tokio::net::UdpSocket;
 use tokio::time::{timeout_at, Instant};
 
+use crate::authority::ZoneData;
 use crate::blocking;
 use crate::tsig::{self, ResponseVerifier, TsigError};
 use crate::zone::{Zone, STREAM_PREFIX};
@@ -183,8 +184,8 @@ pub async fn fetch(
         primary: primary.address,
         kind,
     };
-    let held = current.and_then(|held| soa_of(held.zone).map(|(soa, serial)| (held, soa, serial)));
-    if let Some((held, soa, serial)) = held {
+    let held = current.and_then(|held| soa_of(held).map(|(soa, serial)| (held, soa, serial)));
+    if let Some((held, ref soa, serial)) = held {
         let why = match ixfr(primary, origin, held, soa, serial, limits).await {
             Ok(fetched) => return Ok(fetched),
             Err(Fallback::Error(kind)) => return Err(error(kind)),
@@ -381,11 +382,13 @@ fn check_question(
 }
 
 /// The zone's SOA record and serial.
-fn soa_of(zone: &Zone) -> Option<(&Record, u32)> {
-    zone.records.iter().find_map(|r| match &r.record.data {
-        RData::SOA(soa) if r.record.name == zone.origin => Some((&r.record, soa.serial)),
+fn soa_of(zone: &ZoneData) -> Option<(Record, u32)> {
+    let soa = zone.soa();
+    let rdata = soa.rdatas.first()?;
+    match rdata.other()? {
+        RData::SOA(data) => Some((rdata.record_of(soa), data.serial)),
         _ => None,
-    })
+    }
 }
 
 /// What names the records of one transfer in errors and warnings, in place of a file name.

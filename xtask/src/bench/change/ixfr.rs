@@ -171,7 +171,7 @@ fn nsd_rounds(
         let nsd_pids: Vec<i32> = pids
             .iter()
             .copied()
-            .filter(|&pid| command_of(pid).as_deref() == Some("nsd"))
+            .filter(|&pid| command_of(pid).is_some_and(|c| c.starts_with("nsd")))
             .collect();
         for &pid in &nsd_pids {
             clear_peak(pid)?;
@@ -182,7 +182,7 @@ fn nsd_rounds(
             .server()
             .pids()
             .into_iter()
-            .filter(|&pid| command_of(pid).as_deref() == Some("nsd"))
+            .filter(|&pid| command_of(pid).is_some_and(|c| c.starts_with("nsd")))
             .collect();
         figures.nsd_ixfr_hwm_kib.extend(
             now.iter()
