@@ -33,6 +33,14 @@ pub struct Ecs {
 }
 
 impl Ecs {
+    /// No option: what an echo of length 0 names.
+    pub const NONE: Ecs = Ecs {
+        family: 0,
+        source: 0,
+        _pad: [0; 6],
+        addr: [0; 2],
+    };
+
     /// Whether the address is IPv6.
     #[inline(always)]
     pub fn v6(&self) -> bool {

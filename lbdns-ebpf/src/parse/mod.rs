@@ -6,6 +6,7 @@
 //! [`name`] for the query name, [`opt`] for the EDNS record and [`ecs`] for its Client Subnet
 //! option).
 
+pub mod cookie;
 pub mod dns;
 pub mod ecs;
 pub mod eth;
@@ -59,6 +60,9 @@ pub fn query(ctx: &XdpContext, scratch: *mut Scratch) -> Result<Query, Skip> {
     // A fresh view of the frame too: the verifier remembers how far each path checked the old
     // one, which differs with the headers' lengths.
     let frame = &Frame::new(ctx);
-    let dns = dns::parse(frame, dns_off, dns_len, scratch)?;
+    let mut dns = dns::parse(frame, dns_off, dns_len, scratch)?;
+    if let Some(edns) = &mut dns.edns {
+        cookie::check(frame, &ip, &mut edns.cookie, scratch)?;
+    }
     Ok(Query { ip, udp_off, dns })
 }

@@ -1,8 +1,11 @@
 //! The query's OPT pseudo-record (RFC 6891 §6), and the program's one walk over its options.
 
-use lbdns_common::edns::{OPTION_CLIENT_SUBNET, OPTION_NSID};
+use lbdns_common::edns::{OPTION_CLIENT_SUBNET, OPTION_COOKIE, OPTION_NSID};
 
-use super::ecs;
+use super::{
+    cookie::{self, Cookie},
+    ecs,
+};
 use crate::{
     frame::Frame,
     maps::{opaque, Scratch},
@@ -35,14 +38,16 @@ pub struct Edns {
     /// The recognised options the query carries, as `SEEN_*` bits; `respond::opt` decides
     /// what each means for the reply.
     pub options: u8,
+    /// The query's DNS Cookie, if any (`parse::cookie`).
+    pub cookie: Cookie,
 }
 
 /// Parses the OPT record at `off`, which must end the message at `end`. Options are checked
 /// for framing; the ones the server implements are recognised (`SEEN_*`), the others ignored,
 /// as the socket path ignores the options it does not implement (RFC 6891 §6.1.2).
 ///
-/// This is the program's one walk over the options: DNS Cookies (RFC 7873) and Client Subnet
-/// (RFC 7871) get a `SEEN_*` bit (and any field the reply needs) in its `match`.
+/// This is the program's one walk over the options: DNS Cookies (RFC 7873, `parse::cookie`)
+/// and Client Subnet (RFC 7871, `parse::ecs`) have their arms here.
 #[inline(always)]
 pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Result<Edns, Skip> {
     // An additional record other than OPT (TSIG, SIG(0)) is for the socket path.
@@ -63,6 +68,9 @@ pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Re
     }
     let mut options = 0;
     let mut ecs_at = 0;
+    let mut cookie = Cookie::NONE;
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let cookie_words = unsafe { &mut (*scratch).cookie };
     for _ in 0..MAX_OPTIONS {
         if at >= end {
             break;
@@ -71,6 +79,7 @@ pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Re
         let option_len = frame.be16(at + 2).ok_or(MALFORMED)? as usize;
         match code {
             OPTION_NSID => options |= SEEN_NSID,
+            OPTION_COOKIE => cookie::read(frame, at + 4, option_len, &mut cookie, cookie_words)?,
             OPTION_CLIENT_SUBNET => ecs_at = ecs::seen(ecs_at, at)?,
             _ => {}
         }
@@ -93,5 +102,6 @@ pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Re
         udp_size,
         dnssec_ok: flags & FLAG_DO != 0,
         options,
+        cookie,
     })
 }

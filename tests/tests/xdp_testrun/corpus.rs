@@ -175,6 +175,22 @@ fn answer_matrix(rng: &mut Rng, cases: &mut Vec<Case>) {
 fn client_subnet(rng: &mut Rng, cases: &mut Vec<Case>) {
     for (what, option, valid) in [
         ("valid", &[0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2][..], true),
+        // Replies carry NSID, COOKIE, then Client Subnet, whatever the query's order.
+        (
+            "after NSID and a client cookie",
+            &[
+                0, 3, 0, 0, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2,
+            ],
+            true,
+        ),
+        (
+            "before a client cookie and NSID, IPv6 /56",
+            &[
+                0, 8, 0, 11, 0, 2, 56, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 10, 0, 8, 1, 2, 3, 4,
+                5, 6, 7, 8, 0, 3, 0, 0,
+            ],
+            true,
+        ),
         ("empty", &[0, 8, 0, 0], false),
         ("of family 3", &[0, 8, 0, 4, 0, 3, 0, 0], false),
         (
@@ -812,6 +828,7 @@ pub fn corpus() -> Vec<Case> {
     flags_and_edns(&mut rng, &mut cases);
     client_subnet(&mut rng, &mut cases);
     options_and_signatures(&mut rng, &mut cases);
+    super::cookies::cases(&mut rng, &mut cases);
     signatures::secure_answers(&mut rng, &mut cases);
     long_names_and_sizes(&mut rng, &mut cases);
     name_lengths(&mut rng, &mut cases);
