@@ -40,6 +40,23 @@ pub fn lbdns(ctx: XdpContext) -> u32 {
     action
 }
 
+/// The BADCOOKIE reply alone (`respond::cookie::badcookie`) for every query the program parses
+/// that carries a client cookie; every other packet passes. Never attached: the entry through
+/// which tests compare the reply response rate limiting's slip sends with the socket path's
+/// (`lbdns_common::maps::BADCOOKIE_PROGRAM`). Counts nothing.
+#[xdp]
+pub fn lbdns_badcookie(ctx: XdpContext) -> u32 {
+    let answered = SCRATCH.get_ptr_mut(0).ok_or(OTHER).and_then(|scratch| {
+        let query = parse::query(&ctx, scratch)?;
+        respond::cookie::badcookie(&ctx, scratch, &query)
+    });
+    match answered {
+        Ok(()) => xdp_action::XDP_TX,
+        Err(Skip::Pass(_)) => xdp_action::XDP_PASS,
+        Err(Skip::Drop) => xdp_action::XDP_DROP,
+    }
+}
+
 /// Answers the packet if it is a hot query; returns the counter for what was answered.
 #[inline(always)]
 fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {

@@ -7,11 +7,14 @@
 //! tags kept); fresh IP header fields; the DNS header of a reply; the question as the query
 //! sent it; the answer records ([`answer`]); for a DO=1 query to a signed RRset, the RRSIG
 //! records from the signature store ([`rrsig`]); an OPT record if the query had one, with the
-//! NSID when it asked for it and one is configured ([`opt`]). Both checksums are computed from
+//! NSID when it asked for it and one is configured and the DNS Cookie when it had one ([`opt`]).
+//! [`cookie::badcookie`] rewrites a query into another reply: BADCOOKIE, with the question and
+//! a fresh server cookie only. Both checksums are computed from
 //! the values written ([`csum`]), never patched from the query's,
 //! which may be a partial checksum from a local socket.
 
 pub mod answer;
+pub mod cookie;
 pub mod csum;
 pub mod header;
 pub mod net;
@@ -78,9 +81,15 @@ pub fn reply<const L: usize>(
     let records_off = dns.off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
     let signatures_off = records_off + records * answer::record_len(L);
     let opt_off = signatures_off + signatures_len;
+    let mut cookie_len = 0;
+    if let Some(edns) = &dns.edns {
+        // SAFETY: this CPU's scratch value, used only by this program run.
+        let cell = unsafe { &mut (*scratch).cookie_len };
+        cookie_len = opt::cookie_len(&edns.cookie, cell)?;
+    }
     let end = opt_off
         + if dns.edns.is_some() {
-            OPT_FIXED_LEN + opt::options_len(nsid)
+            OPT_FIXED_LEN + opt::options_len(nsid, cookie_len)
         } else {
             0
         };
@@ -101,6 +110,7 @@ pub fn reply<const L: usize>(
         records_off,
         signatures_off,
         opt_off,
+        cookie_len,
         end,
     };
     write(&frame, scratch, query, set, &layout, signatures, nsid).ok_or(Skip::Drop)
@@ -138,6 +148,8 @@ struct Layout {
     records_off: usize,
     signatures_off: usize,
     opt_off: usize,
+    /// The COOKIE option's length, 0 without one (`opt::cookie_len`).
+    cookie_len: usize,
     /// The frame's length.
     end: usize,
 }
@@ -160,6 +172,7 @@ fn write<const L: usize>(
         records_off,
         signatures_off,
         opt_off,
+        cookie_len,
         end,
     } = *layout;
     let dns = &query.dns;
@@ -174,7 +187,15 @@ fn write<const L: usize>(
     let (udp, udp_sum) = net::UdpHeader::write(frame, query.udp_off, udp_len)?;
     let arcount = dns.edns.is_some() as u16;
     let ancount = records as u16 + signatures_count;
-    let header = header::write(frame, dns.off, dns.id, dns.flags, ancount, arcount)?;
+    let header = header::write(
+        frame,
+        dns.off,
+        dns.id,
+        dns.flags,
+        header::FLAG_AA,
+        ancount,
+        arcount,
+    )?;
 
     // The bytes after the name start at an odd offset when the name's length is odd; they are
     // summed as if aligned and byte-swapped (RFC 1071 §2(B)).
@@ -195,7 +216,7 @@ fn write<const L: usize>(
         )?);
     }
     if let Some(edns) = dns.edns {
-        let mut opt = opt::write(frame, opt_off, edns.dnssec_ok, nsid)?;
+        let mut opt = opt::write(frame, scratch, opt_off, edns.dnssec_ok, 0, nsid, cookie_len)?;
         // After records of odd total length the OPT record starts on an odd offset.
         if signatures_len % 2 == 1 {
             opt = opt.byte_swapped();

@@ -239,10 +239,15 @@ impl Xdp {
         }
     }
 
+    /// Publishes what the program's EDNS options answer with: the NSID and the DNS Cookies
+    /// secrets.
     fn publish_nsid(&self, catalog: &Catalog) -> Result<()> {
         self.writer
             .publish_nsid(compile::nsid(catalog.identity()).as_ref())
-            .context("cannot write the XDP program's NSID")
+            .context("cannot write the XDP program's NSID")?;
+        self.writer
+            .publish_cookies(catalog.cookies().secrets())
+            .context("cannot write the XDP program's cookie secrets")
     }
 
     /// Loads the program again with maps large enough for `need` (with the usual headroom,
