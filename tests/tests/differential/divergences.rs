@@ -219,6 +219,37 @@ pub const DIVERGENCES: &[Divergence] = &[
             }
         },
     },
+    Divergence {
+        name: "cookie-stamped-a-second-apart",
+        reason: "RFC 9018 s4.3: a server cookie carries the second it was made in. Both \
+                 servers share one secret, so a query gets the same cookie from both when \
+                 they answer within the same second, and those are compared octet for \
+                 octet; across a second boundary the time stamps (and so the hashes) differ. \
+                 The two must echo the same client cookie, be version 1 with reserved \
+                 octets 0, and be stamped at most two seconds apart.",
+        reconcile: |_, l, n| {
+            let (Some(le), Some(ne)) = (&mut l.edns, &n.edns) else {
+                return false;
+            };
+            let cookie = |options: &[(u16, Vec<u8>)]| {
+                options
+                    .iter()
+                    .position(|(code, data)| *code == 10 && data.len() == 24)
+            };
+            let (Some(at), Some(theirs)) = (cookie(&le.options), cookie(&ne.options)) else {
+                return false;
+            };
+            let (ours, theirs) = (&le.options[at].1, &ne.options[theirs].1);
+            let stamp = |data: &[u8]| u32::from_be_bytes([data[12], data[13], data[14], data[15]]);
+            let apart = stamp(ours).abs_diff(stamp(theirs));
+            let same_shape = ours[..12] == theirs[..12] && ours[8..12] == [1, 0, 0, 0];
+            if !same_shape || apart == 0 || apart > 2 {
+                return false;
+            }
+            le.options[at].1 = theirs.clone();
+            true
+        },
+    },
 ];
 
 /// Compares two outcomes after applying every documented divergence that the query and

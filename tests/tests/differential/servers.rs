@@ -51,6 +51,11 @@ pub const IDENTITY: Identity = Identity {
     nsid: "host-17",
 };
 
+/// The DNS Cookies secret both servers are configured with (NSD `cookie-secret:`, lbdns
+/// `[cookies] secret`): RFC 9018 cookies made by one are valid for the other, and a query
+/// with a client cookie gets the same server cookie from both within the same second.
+pub const COOKIE_SECRET: &str = "e5e973e5a6b2a43f48e7dc849e37bfcf";
+
 /// [`ZONES`] with their files as absolute paths.
 pub fn zone_paths() -> Vec<(String, PathBuf)> {
     let root = workspace_root();
@@ -121,6 +126,9 @@ fn nsd_with(
         "  rrl-ratelimit: 0".into(),
         "  rrl-whitelist-ratelimit: 0".into(),
         "  verbosity: 1".into(),
+        "  answer-cookie: yes".into(),
+        format!("  cookie-secret: \"{COOKIE_SECRET}\""),
+        format!("  cookie-secret-file: \"{d}/cookiesecrets.txt\""),
     ]
     .join("\n");
     conf.push('\n');
@@ -222,8 +230,10 @@ pub fn start_lbdns_secondary(
     let dir = TempDir::new("differential-secondary")?;
     let (key, secret) = XFR_KEY;
     let primary = topo.server_v4_addr(NSD_PORT);
-    let mut config =
-        format!("[[key]]\nname = \"{key}\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{secret}\"\n");
+    let mut config = format!(
+        "[cookies]\nsecret = \"{COOKIE_SECRET}\"\n\n\
+         [[key]]\nname = \"{key}\"\nalgorithm = \"hmac-sha256\"\nsecret = \"{secret}\"\n"
+    );
     for (origin, _) in zones {
         let _ = write!(
             config,
@@ -289,21 +299,18 @@ fn start_lbdns(
             "native".to_string(),
         ],
     };
-    let dir = match identity {
-        None => None,
-        Some(id) => {
-            let dir = TempDir::new("differential-lbdns")?;
-            let config = dir.write(
-                "lbdns.toml",
-                &format!(
-                    "[server]\nidentity = \"{}\"\nversion = \"{}\"\nnsid = \"{}\"\n",
-                    id.identity, id.version, id.nsid
-                ),
-            )?;
-            args.extend(["--config".to_string(), config.display().to_string()]);
-            Some(dir)
-        }
-    };
+    let dir = TempDir::new("differential-lbdns")?;
+    let mut config = format!("[cookies]\nsecret = \"{COOKIE_SECRET}\"\n");
+    if let Some(id) = identity {
+        let _ = write!(
+            config,
+            "[server]\nidentity = \"{}\"\nversion = \"{}\"\nnsid = \"{}\"\n",
+            id.identity, id.version, id.nsid
+        );
+    }
+    let config = dir.write("lbdns.toml", &config)?;
+    args.extend(["--config".to_string(), config.display().to_string()]);
+    let dir = Some(dir);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = Server::lbdns_with(topo, &zones, &listen, &args)?;
     Ok(Running {
