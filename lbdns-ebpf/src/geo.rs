@@ -16,7 +16,7 @@ use crate::{
     lookup::Hit,
     maps::{edns_answers, opaque, Scratch, GEO_V4, GEO_V4_16, GEO_V4_24, GEO_V6},
     parse::{
-        ecs::{mask, stored},
+        ecs::{mask, parse, stored},
         opt::{Edns, SEEN_ECS},
         Query,
     },
@@ -35,17 +35,19 @@ const ECS_CUT: u32 = 0x400;
 /// What the query's Client Subnet option means: 0 when it has none or the server does not
 /// answer ECS (`EDNS_ANSWERS`; the option is then ignored, as the socket path ignores it),
 /// otherwise [`ECS_ANSWERED`] and, with a source prefix, [`ECS_STEERS`] with the prefix length
-/// used. A number rather than an option, passed through `scratch`, so that the code after it
-/// is verified once (`Scratch::subnet`). The rules are the socket path's
-/// (`authority::ecs`).
+/// used. The option is read and checked here (`parse::ecs::parse`), once the name has an
+/// answer set: one the socket path answers with FORMERR, or treats unusually, is passed. A
+/// number rather than an option, passed through `scratch`, so that the code after it is
+/// verified once (`Scratch::subnet`). The rules are the socket path's (`authority::ecs`).
 #[inline(always)]
-pub fn subnet(edns: &Option<Edns>, scratch: *mut Scratch) -> u32 {
+pub fn subnet(frame: &Frame, edns: &Option<Edns>, scratch: *mut Scratch) -> Result<u32, Skip> {
     let subnet = match edns {
         Some(edns) if edns.options & SEEN_ECS != 0 => {
             let answers = edns_answers();
             if answers & ANSWERS_ECS == 0 {
                 0
             } else {
+                parse(frame, scratch)?;
                 let ecs = stored(scratch);
                 let (cap_v4, cap_v6) = ecs_caps(answers);
                 let cap = if ecs.v6() { cap_v6 } else { cap_v4 };
@@ -60,7 +62,7 @@ pub fn subnet(edns: &Option<Edns>, scratch: *mut Scratch) -> u32 {
         _ => 0,
     };
     // SAFETY: this CPU's scratch value, used only by this program run.
-    opaque(unsafe { &mut (*scratch).subnet[0] }, subnet)
+    Ok(opaque(unsafe { &mut (*scratch).subnet[0] }, subnet))
 }
 
 /// One family's maps, for [`steer`].

@@ -70,8 +70,8 @@ fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
         return Err(STALE);
     }
     let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
-    let subnet = geo::subnet(&query.dns.edns, scratch);
     let frame = &Frame::new(ctx);
+    let subnet = geo::subnet(frame, &query.dns.edns, scratch)?;
     match query.dns.addr_type {
         AddrType::A => {
             let hit =

@@ -252,6 +252,8 @@ pub struct Scratch {
     /// knows of it on each path (the exits of the loop that reads the address; no option at
     /// all) does not split the rest of the program's verification.
     pub ecs: Ecs,
+    /// Where the query's Client Subnet option starts, for `parse::ecs::parse`.
+    pub ecs_at: u32,
     /// What the query's Client Subnet option means for this reply (`geo::subnet`), the answer's
     /// ECS scope and the echo's length, each passed through [`opaque`]: whether the query had
     /// one, and whether its RRset is a geo pool's, would otherwise split the rest of the

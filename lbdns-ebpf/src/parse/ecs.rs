@@ -48,8 +48,10 @@ impl Ecs {
     }
 }
 
-/// The option walker's arm: remembers where the option starts (`at`, its code), given where an
-/// earlier one started (0 for none). Two ECS options are left to the socket path.
+/// The option walker's arm: where the option starts (`at`, its code), given where an earlier
+/// one started (0 for none). A second ECS option is left to the socket path (FORMERR, or the
+/// option ignored with ECS off) before the walk knows whether ECS is answered: the walk's loop
+/// stays one state per iteration for the verifier.
 #[inline(always)]
 pub fn seen(earlier: usize, at: usize) -> Result<usize, Skip> {
     if earlier != 0 {
@@ -90,10 +92,22 @@ fn shift_left(words: [u64; 2], bits: u32) -> [u64; 2] {
     }
 }
 
-/// Reads and checks the ECS option whose code is at `at` into `Scratch::ecs`; the walker checked
-/// its framing.
+/// Keeps where the walker found the option (`at`, its code), for [`parse`].
 #[inline(always)]
-pub fn parse(frame: &Frame, at: usize, scratch: *mut Scratch) -> Result<(), Skip> {
+pub fn found(at: usize, scratch: *mut Scratch) {
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    unsafe { core::ptr::write_volatile(&raw mut (*scratch).ecs_at, at as u32) };
+}
+
+/// Reads and checks the ECS option [`found`] kept into `Scratch::ecs`; the walker checked its
+/// framing.
+#[inline(always)]
+pub fn parse(frame: &Frame, scratch: *mut Scratch) -> Result<(), Skip> {
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let at = unsafe { core::ptr::read_volatile(&raw const (*scratch).ecs_at) } as usize;
+    if at > crate::parse::MAX_OPTION_OFFSET {
+        return Err(EDNS);
+    }
     let len = usize::from(frame.be16(at + 2).ok_or(MALFORMED)?);
     if len < FIXED_LEN {
         return Err(EDNS);

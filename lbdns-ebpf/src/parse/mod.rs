@@ -25,6 +25,8 @@ use crate::{
 
 /// The largest IP header offset: two VLAN tags.
 const MAX_L3_OFF: usize = 22;
+/// The largest offset of an EDNS option in a frame the program answers (the frame's own bound).
+pub const MAX_OPTION_OFFSET: usize = 4096;
 
 /// A query the fast path may answer, if its name has a hot answer set.
 pub struct Query {

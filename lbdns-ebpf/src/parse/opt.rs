@@ -91,10 +91,11 @@ pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Re
     if at < end {
         return Err(EDNS);
     }
-    // Read after the walk, so that the walk's loop stays small for the verifier.
+    // Only where it is: `geo::subnet` reads it once the name has an answer set, and only if
+    // the server answers ECS, where the verifier has fewer paths to follow it on.
     if ecs_at != 0 {
         options |= SEEN_ECS;
-        ecs::parse(frame, ecs_at, scratch)?;
+        ecs::found(ecs_at, scratch);
     }
     // SAFETY: this CPU's scratch value, used only by this program run.
     let options = opaque(unsafe { &mut (*scratch).options }, u32::from(options)) as u8;

@@ -519,3 +519,55 @@ impl GeoRows {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::geo::{parse_prefix, Locations};
+    use lbdns_common::geo::target_of;
+
+    /// The direct tables hold a /16 that one piece covers as one entry, a /16 split below it
+    /// as a chunk of /24 entries, and a /24 split below it as 0: the trie answers there.
+    #[test]
+    fn direct_tables_hold_what_a_16_or_a_24_covers_and_leave_the_rest_to_the_trie() {
+        let locations = Arc::new(Locations::new(vec![
+            ("eu".into(), vec![]),
+            ("us".into(), vec![]),
+        ]));
+        let [eu, us] = ["eu", "us"].map(|name| locations.id(name).unwrap());
+        let map = GeoMap::new(
+            &[
+                (parse_prefix("10.0.0.0/9").unwrap(), eu),
+                (parse_prefix("10.1.16.0/20").unwrap(), us),
+                (parse_prefix("10.1.40.64/28").unwrap(), us),
+            ],
+            &[],
+        );
+        let target = |location: u16, scope| {
+            direct(GeoTarget {
+                location,
+                scope,
+                _pad: 0,
+            })
+        };
+        let blocks = Blocks::wanted(&map.entries(false));
+        // 10.0/16 is a piece of the /9 around the /20 override; 10.1/16 is split; 11.0/16 is
+        // in no location.
+        assert!(matches!(blocks[0x0a00], Block::Direct(entry) if entry == target(eu.0, 16)));
+        assert!(
+            matches!(blocks[0x0b00], Block::Direct(entry) if target_of(entry).location == NO_LOCATION)
+        );
+        let Block::Split(chunk) = &blocks[0x0a01] else {
+            panic!("10.1/16 is split");
+        };
+        // 10.1.0/24 is in the /20 around the override: eu, scope 20.
+        assert_eq!(chunk[0], target(eu.0, 20));
+        assert_eq!(chunk[16], target(us.0, 20));
+        assert_eq!(chunk[31], target(us.0, 20));
+        assert_eq!(chunk[40], 0, "10.1.40/24 is split below /24");
+        assert_eq!(chunk[41], target(eu.0, 24));
+        assert_eq!(geo_chunks_needed(&map), 1);
+    }
+}
