@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 pub use changes::changed_names;
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
-pub use patch::{Unpatchable, OVERLAY_LIMIT};
+pub use patch::Unpatchable;
 pub use pools::PoolAnswers;
 pub use wire::{respond, respond_reserving, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
