@@ -37,11 +37,15 @@ pub enum Counter {
     /// Passed: the daemon's heartbeat (`crate::life::Life`) is older than its limit: the daemon
     /// is dead or hung, and its answers may be stale.
     PassStale = 11,
+    /// Passed: a COOKIE option (RFC 7873) the program leaves to the socket path: a malformed
+    /// length (FORMERR there), a server cookie of another length or version than RFC 9018's, a
+    /// second COOKIE option, or no secret or clock published yet.
+    PassCookie = 12,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 12] = [
+    pub const ALL: [Counter; 13] = [
         Counter::AnsweredA,
         Counter::AnsweredAaaa,
         Counter::PassNotDns,
@@ -54,6 +58,7 @@ impl Counter {
         Counter::Dropped,
         Counter::PassSigned,
         Counter::PassStale,
+        Counter::PassCookie,
     ];
 
     /// The number of entries the `COUNTERS` map needs.
@@ -74,6 +79,7 @@ impl Counter {
             Counter::Dropped => "dropped",
             Counter::PassSigned => "pass_signed",
             Counter::PassStale => "pass_stale",
+            Counter::PassCookie => "pass_cookie",
         }
     }
 }

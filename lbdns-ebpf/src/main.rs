@@ -3,7 +3,7 @@
 //!
 //! Per packet: [`parse`] decides whether the packet is a plain IN A/AAAA query and copies the
 //! lowercased name into the scratch space; [`lookup`] finds the answer set (name → RRset id →
-//! slot); [`respond`] rewrites the packet into the reply, which leaves through XDP_TX. Every packet bumps one counter
+//! slot), and [`geo`] the set of the client's location for a geo pool's RRset; [`respond`] rewrites the packet into the reply, which leaves through XDP_TX. Every packet bumps one counter
 //! ([`maps::COUNTERS`]). What the fast path leaves to the socket path is listed in
 //! `lbdns_common::counters::Counter`.
 #![no_std]
@@ -12,6 +12,7 @@
 #![feature(asm_experimental_arch)]
 
 mod frame;
+mod geo;
 mod lookup;
 mod maps;
 mod parse;
@@ -22,8 +23,10 @@ use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
 use lbdns_common::{counters::Counter, qtype::AddrType};
 
 use crate::{
+    frame::Frame,
     maps::{
-        ANSWERS_V4, ANSWERS_V6, ROTATION_V4, ROTATION_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
+        ANSWERS_V4, ANSWERS_V6, GEO_LOCATIONS_V4, GEO_LOCATIONS_V6, GEO_ROW_V4, GEO_ROW_V6,
+        ROTATION_V4, ROTATION_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
     },
     verdict::{Skip, MISS, OTHER, STALE},
 };
@@ -40,6 +43,23 @@ pub fn lbdns(ctx: XdpContext) -> u32 {
     action
 }
 
+/// The BADCOOKIE reply alone (`respond::cookie::badcookie`) for every query the program parses
+/// that carries a client cookie; every other packet passes. Never attached: the entry through
+/// which tests compare the reply response rate limiting's slip sends with the socket path's
+/// (`lbdns_common::maps::BADCOOKIE_PROGRAM`). Counts nothing.
+#[xdp]
+pub fn lbdns_badcookie(ctx: XdpContext) -> u32 {
+    let answered = SCRATCH.get_ptr_mut(0).ok_or(OTHER).and_then(|scratch| {
+        let query = parse::query(&ctx, scratch)?;
+        respond::cookie::badcookie(&ctx, scratch, &query)
+    });
+    match answered {
+        Ok(()) => xdp_action::XDP_TX,
+        Err(Skip::Pass(_)) => xdp_action::XDP_PASS,
+        Err(Skip::Drop) => xdp_action::XDP_DROP,
+    }
+}
+
 /// Answers the packet if it is a hot query; returns the counter for what was answered.
 #[inline(always)]
 fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
@@ -50,16 +70,32 @@ fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
         return Err(STALE);
     }
     let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
+    let subnet = geo::subnet(&query.dns.edns, scratch);
+    let frame = &Frame::new(ctx);
     match query.dns.addr_type {
         AddrType::A => {
             let hit =
                 lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id).ok_or(MISS)?;
-            respond::reply(ctx, scratch, &query, hit).map(|()| Counter::AnsweredA)
+            let maps = geo::Family {
+                rows: &GEO_ROW_V4,
+                locations: &GEO_LOCATIONS_V4,
+                slots: &RRSET_SLOT_V4,
+                answers: &ANSWERS_V4,
+            };
+            let hit = geo::steer(frame, &query, scratch, subnet, id, hit, &maps)?;
+            respond::reply(ctx, scratch, &query, hit, subnet).map(|()| Counter::AnsweredA)
         }
         AddrType::Aaaa => {
             let hit =
                 lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id).ok_or(MISS)?;
-            respond::reply(ctx, scratch, &query, hit).map(|()| Counter::AnsweredAaaa)
+            let maps = geo::Family {
+                rows: &GEO_ROW_V6,
+                locations: &GEO_LOCATIONS_V6,
+                slots: &RRSET_SLOT_V6,
+                answers: &ANSWERS_V6,
+            };
+            let hit = geo::steer(frame, &query, scratch, subnet, id, hit, &maps)?;
+            respond::reply(ctx, scratch, &query, hit, subnet).map(|()| Counter::AnsweredAaaa)
         }
     }
 }

@@ -5,17 +5,20 @@ use aya_ebpf::{
     bindings::BPF_F_MMAPABLE,
     helpers::bpf_ktime_get_coarse_ns,
     macros::map,
-    maps::{Array, PerCpuArray},
+    maps::{Array, LpmTrie, PerCpuArray},
 };
+use crate::parse::ecs::Ecs;
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
+    cookie::CookieSecrets,
     counters::Counter,
     edns::Nsid,
+    geo::{GeoTarget, CHUNK_LEN, LOCATION_ROW},
     life::Life,
     limits::MAX_NAME_LEN,
     maps::{
-        DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES,
-        DEFAULT_WORDS_PER_NAME,
+        DEFAULT_ANSWER_SLOTS, DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES, DEFAULT_GEO_ROWS, DEFAULT_RRSET_ENTRIES,
+        DEFAULT_SIGNATURE_ENTRIES, DEFAULT_WORDS_PER_NAME,
     },
     names::{buckets_for, Bucket},
     signature::Signatures,
@@ -114,6 +117,27 @@ pub static EDNS_ANSWERS: Array<u32> = Array::with_max_entries(1, BPF_F_MMAPABLE)
 #[map]
 pub static NSID_VALUES: Array<Nsid> = Array::with_max_entries(2, BPF_F_MMAPABLE);
 
+/// The server cookie secrets, current and being written (`lbdns_common::edns::COOKIE_SLOT`).
+/// Written by userspace only, through a memory mapping, into the value no program reads.
+#[map]
+pub static COOKIE_SECRETS: Array<CookieSecrets> = Array::with_max_entries(2, BPF_F_MMAPABLE);
+
+/// The Unix time in seconds, for cookie time stamps (`lbdns_common::maps::WALL_CLOCK`). Written
+/// by userspace only, with one atomic store per heartbeat.
+#[map]
+pub static WALL_CLOCK: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// The Unix time in seconds as userspace last stored it; 0 if it never did.
+#[inline(always)]
+pub fn wall_clock() -> u64 {
+    match WALL_CLOCK.get_ptr(0) {
+        // SAFETY: the array's `u64` value, which lives as long as the map; userspace stores it
+        // whole.
+        Some(value) => unsafe { core::ptr::read_volatile(value) },
+        None => 0,
+    }
+}
+
 /// The EDNS options the server answers, read once per query that carries a recognised option.
 #[inline(always)]
 pub fn edns_answers() -> u32 {
@@ -124,6 +148,43 @@ pub fn edns_answers() -> u32 {
         None => 0,
     }
 }
+
+/// Where IPv4 clients are (lbdns_common::geo): prefix → location and ECS scope. Written by
+/// userspace only, one element at a time.
+#[map]
+pub static GEO_V4: LpmTrie<[u8; 4], GeoTarget> = LpmTrie::with_max_entries(DEFAULT_GEO_PREFIXES, 0);
+/// Where IPv6 clients are, as [`GEO_V4`].
+#[map]
+pub static GEO_V6: LpmTrie<[u8; 16], GeoTarget> =
+    LpmTrie::with_max_entries(DEFAULT_GEO_PREFIXES, 0);
+
+/// IPv4 client targets by /16, ahead of [`GEO_V4`] (lbdns_common::geo). Written by userspace
+/// only, with one atomic store per entry through a memory mapping.
+#[map]
+pub static GEO_V4_16: Array<u32> = Array::with_max_entries(1 << 16, BPF_F_MMAPABLE);
+/// IPv4 client targets by /24, in chunks a [`GEO_V4_16`] entry names. As [`GEO_V4_16`].
+#[map]
+pub static GEO_V4_24: Array<u32> =
+    Array::with_max_entries(DEFAULT_GEO_CHUNKS * CHUNK_LEN, BPF_F_MMAPABLE);
+
+/// The `GEO_LOCATIONS_V4` row (+1, 0 for none) of each geo A RRset, by RRset id
+/// (lbdns_common::geo). Written by userspace only, with one atomic store per value through a
+/// memory mapping.
+#[map]
+pub static GEO_ROW_V4: Array<u32> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+/// The row of each geo AAAA RRset, as [`GEO_ROW_V4`].
+#[map]
+pub static GEO_ROW_V6: Array<u32> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+/// The RRset id of each location's answer of geo A RRsets, in rows of `LOCATION_ROW`
+/// (lbdns_common::geo). Written by userspace only, with one atomic store per entry through a
+/// memory mapping.
+#[map]
+pub static GEO_LOCATIONS_V4: Array<u32> =
+    Array::with_max_entries(DEFAULT_GEO_ROWS * LOCATION_ROW, BPF_F_MMAPABLE);
+/// The RRset id of each location's answer of geo AAAA RRsets, as [`GEO_LOCATIONS_V4`].
+#[map]
+pub static GEO_LOCATIONS_V6: Array<u32> =
+    Array::with_max_entries(DEFAULT_GEO_ROWS * LOCATION_ROW, BPF_F_MMAPABLE);
 
 /// The layout version, hash seed and the daemon's heartbeat (lbdns_common::life). Written by
 /// userspace only, through a memory mapping, the heartbeat with one 8-byte store.
@@ -183,6 +244,29 @@ pub struct Scratch {
     /// the copy loop's exits would otherwise narrow the records' length differently each, and
     /// the code after it be verified once per exit.
     pub signature_words: u32,
+    /// The EDNS options seen (`parse::opt::Edns::options`), passed through [`opaque`]: each
+    /// combination of options would otherwise have the rest of the program verified apart.
+    pub options: u32,
+    /// The query's Client Subnet option, with `parse::opt::SEEN_ECS`: kept here rather than on
+    /// the stack and read back volatile (`parse::ecs::stored`), so that what the verifier
+    /// knows of it on each path (the exits of the loop that reads the address; no option at
+    /// all) does not split the rest of the program's verification.
+    pub ecs: Ecs,
+    /// What the query's Client Subnet option means for this reply (`geo::subnet`), the answer's
+    /// ECS scope and the echo's length, each passed through [`opaque`]: whether the query had
+    /// one, and whether its RRset is a geo pool's, would otherwise split the rest of the
+    /// program's verification in as many copies.
+    pub subnet: [u32; 3],
+    /// What the query's DNS Cookie is worth (`parse::cookie`), passed through [`opaque`]: each
+    /// outcome is a constant of its own, and the code after it would be verified once per
+    /// outcome.
+    pub cookie_state: u32,
+    /// The query's DNS Cookie words (`parse::cookie`): the client cookie, then the server
+    /// cookie's two, as the query brought them and then as the reply carries them.
+    pub cookie: [u64; 3],
+    /// The length of the reply's COOKIE option, passed through [`opaque`]
+    /// (`respond::opt::cookie_len`).
+    pub cookie_len: u32,
 }
 
 /// The 8-byte words of `Scratch::name`: enough for the longest name.

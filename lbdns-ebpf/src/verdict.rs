@@ -29,3 +29,6 @@ pub const SIGNED: Skip = Skip::Pass(Counter::PassSigned);
 pub const SIZE: Skip = Skip::Pass(Counter::PassSize);
 /// The daemon's heartbeat is too old (lbdns_common::life).
 pub const STALE: Skip = Skip::Pass(Counter::PassStale);
+/// A COOKIE option the program leaves to the socket path: malformed (FORMERR there), of a
+/// length or version this server does not make, a second one, or cookies not published.
+pub const COOKIE: Skip = Skip::Pass(Counter::PassCookie);

@@ -45,6 +45,10 @@
 //! name = "xfr-key"
 //! algorithm = "hmac-sha256"
 //! secret = "base64..."        # or secret_file = "path"
+//!
+//! [cookies]                   # DNS Cookies (see `cookies::config`)
+//! secret = "00112233445566778899aabbccddeeff"  # the same on every host of a fleet
+//! [geo]                       # client locations and EDNS Client Subnet: see `geo::config`
 //! ```
 
 use std::fmt;
@@ -58,6 +62,8 @@ use toml::Spanned;
 
 use crate::authority::ServerIdentity;
 use crate::catalog_zone::{self, CatalogEntry, Consumed};
+use crate::cookies::{Cookies, CookiesSection};
+use crate::geo::{GeoEntry, GeoSettings};
 use crate::pool::{PoolEntry, Source};
 use crate::secondary::config::{SecondarySection, SecondarySpec, TimerBounds};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
@@ -105,6 +111,11 @@ pub struct ConfigFile {
     /// Catalog zones we consume (RFC 9432).
     #[serde(default)]
     pub catalog: Vec<CatalogEntry>,
+    /// The DNS Cookies secret (see `cookies::config`).
+    #[serde(default)]
+    pub cookies: CookiesSection,
+    /// Client locations and EDNS Client Subnet (see `geo::config`).
+    pub geo: Option<GeoEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -200,26 +211,25 @@ impl fmt::Display for ConfigError {
 
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<(Self, ConfigText), ConfigError> {
-        let error = |line, message| ConfigError {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             file: path.to_path_buf(),
-            line,
-            message,
-        };
-        let text =
-            std::fs::read_to_string(path).map_err(|e| error(0, format!("cannot read: {e}")))?;
-        let file = toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map_or(0, |span| 1 + text[..span.start].matches('\n').count());
-            error(line, e.message().to_owned())
+            line: 0,
+            message: format!("cannot read: {e}"),
         })?;
-        Ok((
-            file,
-            ConfigText {
-                path: path.to_path_buf(),
-                text,
-            },
-        ))
+        let source = ConfigText {
+            path: path.to_path_buf(),
+            text,
+        };
+        Ok((Self::parse(&source)?, source))
+    }
+
+    /// The file as written in `source`, its errors naming `source`'s path and line.
+    pub fn parse(source: &ConfigText) -> Result<Self, ConfigError> {
+        toml::from_str(&source.text).map_err(|e| ConfigError {
+            file: source.path.clone(),
+            line: e.span().map_or(0, |span| line_of(&source.text, span.start)),
+            message: e.message().to_owned(),
+        })
     }
 }
 
@@ -252,6 +262,10 @@ pub struct Settings {
     pub transfer_rules: Vec<ZoneRules>,
     /// The catalog zones consumed; they and their members are among `secondaries` too.
     pub catalogs: Vec<Consumed>,
+    /// The DNS Cookies secrets of `[cookies]`, or this process's random one.
+    pub cookies: Cookies,
+    /// Locations, the client map and the ECS settings of `[geo]`.
+    pub geo: GeoSettings,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -316,17 +330,48 @@ pub struct Overrides {
 
 impl Settings {
     pub fn new(config: Option<&Path>, flags: Overrides) -> Result<Self, ConfigError> {
-        let (file, source) = match config {
+        match config {
             Some(path) => {
-                let (file, text) = ConfigFile::load(path)?;
-                (file, Some(text))
+                let (file, source) = ConfigFile::load(path)?;
+                Self::combine(file, Some(source), flags)
             }
-            None => (ConfigFile::default(), None),
+            None => Self::combine(ConfigFile::default(), None, flags),
+        }
+    }
+
+    /// [`Settings::new`] from a configuration's text rather than its file, `path` naming it in
+    /// errors and anchoring its relative paths: what the fuzz target of the configuration
+    /// reads.
+    pub fn from_text(path: &Path, text: String, flags: Overrides) -> Result<Self, ConfigError> {
+        let source = ConfigText {
+            path: path.to_path_buf(),
+            text,
         };
+        Self::combine(ConfigFile::parse(&source)?, Some(source), flags)
+    }
+
+    fn combine(
+        file: ConfigFile,
+        source: Option<ConfigText>,
+        flags: Overrides,
+    ) -> Result<Self, ConfigError> {
+        // Owned: `source` itself moves into the settings at the end.
+        let config_path = source.as_ref().map(|source| source.path.clone());
+        let config = config_path.as_deref();
         let base = config.and_then(Path::parent).unwrap_or(Path::new(""));
         let keys = match (config, &source) {
             (Some(path), Some(text)) => KeyRing::from_entries(file.key, path, &text.text, base)?,
             _ => KeyRing::default(),
+        };
+        let cookies = match (config, &source) {
+            (Some(path), Some(text)) => file.cookies.cookies(path, &text.text, base)?,
+            _ => Cookies::default(),
+        };
+        let geo = match (config, &source, file.geo) {
+            (Some(path), Some(text), Some(entry)) => {
+                GeoSettings::from_entry(entry, path, &text.text, base)?
+            }
+            _ => GeoSettings::default(),
         };
         let mut zones = Vec::new();
         let mut secondaries = Vec::new();
@@ -487,6 +532,8 @@ impl Settings {
             keys,
             transfer_rules,
             catalogs,
+            cookies,
+            geo,
         })
     }
 }

@@ -95,7 +95,7 @@ pub fn parse(
     let addr_type = AddrType::from_rr_type(qtype).ok_or(TYPE)?;
 
     let edns = if arcount == 1 {
-        Some(opt::parse(frame, question_end, end)?)
+        Some(opt::parse(frame, question_end, end, scratch)?)
     } else if question_end != end {
         // Bytes after the last section.
         return Err(MALFORMED);

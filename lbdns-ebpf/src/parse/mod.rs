@@ -3,9 +3,12 @@
 //!
 //! Each layer checks its own header and hands the next layer an offset: Ethernet ([`eth`]),
 //! IPv4/IPv6 ([`ip`]), UDP ([`udp`]), then the DNS message ([`dns`]: header and question, with
-//! [`name`] for the query name and [`opt`] for the EDNS record).
+//! [`name`] for the query name, [`opt`] for the EDNS record and [`ecs`] for its Client Subnet
+//! option).
 
+pub mod cookie;
 pub mod dns;
+pub mod ecs;
 pub mod eth;
 pub mod ip;
 pub mod name;
@@ -57,6 +60,9 @@ pub fn query(ctx: &XdpContext, scratch: *mut Scratch) -> Result<Query, Skip> {
     // A fresh view of the frame too: the verifier remembers how far each path checked the old
     // one, which differs with the headers' lengths.
     let frame = &Frame::new(ctx);
-    let dns = dns::parse(frame, dns_off, dns_len, scratch)?;
+    let mut dns = dns::parse(frame, dns_off, dns_len, scratch)?;
+    if let Some(edns) = &mut dns.edns {
+        cookie::check(frame, &ip, &mut edns.cookie, scratch)?;
+    }
     Ok(Query { ip, udp_off, dns })
 }

@@ -1,9 +1,14 @@
 //! The query's OPT pseudo-record (RFC 6891 §6), and the program's one walk over its options.
 
-use lbdns_common::edns::OPTION_NSID;
+use lbdns_common::edns::{OPTION_CLIENT_SUBNET, OPTION_COOKIE, OPTION_NSID};
 
+use super::{
+    cookie::{self, Cookie},
+    ecs,
+};
 use crate::{
     frame::Frame,
+    maps::{opaque, Scratch},
     verdict::{Skip, EDNS, MALFORMED, OTHER},
 };
 
@@ -19,6 +24,9 @@ const MAX_OPTIONS: usize = 8;
 
 /// [`Edns::options`] bit: the query carries an NSID option (RFC 5001), asking for the server's.
 pub const SEEN_NSID: u8 = 1;
+/// [`Edns::options`] bit: the query carries a valid Client Subnet option (RFC 7871), in
+/// `Scratch::ecs` (`ecs::stored`).
+pub const SEEN_ECS: u8 = 2;
 
 /// What the reply needs from the query's OPT record.
 #[derive(Clone, Copy)]
@@ -30,16 +38,18 @@ pub struct Edns {
     /// The recognised options the query carries, as `SEEN_*` bits; `respond::opt` decides
     /// what each means for the reply.
     pub options: u8,
+    /// The query's DNS Cookie, if any (`parse::cookie`).
+    pub cookie: Cookie,
 }
 
 /// Parses the OPT record at `off`, which must end the message at `end`. Options are checked
 /// for framing; the ones the server implements are recognised (`SEEN_*`), the others ignored,
 /// as the socket path ignores the options it does not implement (RFC 6891 §6.1.2).
 ///
-/// This is the program's one walk over the options: DNS Cookies (RFC 7873) and Client Subnet
-/// (RFC 7871) get a `SEEN_*` bit (and any field the reply needs) in its `match`.
+/// This is the program's one walk over the options: DNS Cookies (RFC 7873, `parse::cookie`)
+/// and Client Subnet (RFC 7871, `parse::ecs`) have their arms here.
 #[inline(always)]
-pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
+pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Result<Edns, Skip> {
     // An additional record other than OPT (TSIG, SIG(0)) is for the socket path.
     if frame.u8(off).ok_or(MALFORMED)? != 0 || frame.be16(off + 1).ok_or(MALFORMED)? != TYPE_OPT {
         return Err(OTHER);
@@ -57,18 +67,20 @@ pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
         return Err(MALFORMED);
     }
     let mut options = 0;
+    let mut ecs_at = 0;
+    let mut cookie = Cookie::NONE;
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let cookie_words = unsafe { &mut (*scratch).cookie };
     for _ in 0..MAX_OPTIONS {
         if at >= end {
             break;
         }
         let code = frame.be16(at).ok_or(MALFORMED)?;
         let option_len = frame.be16(at + 2).ok_or(MALFORMED)? as usize;
-        #[expect(
-            clippy::single_match,
-            reason = "the one place each implemented option gets an arm"
-        )]
         match code {
             OPTION_NSID => options |= SEEN_NSID,
+            OPTION_COOKIE => cookie::read(frame, at + 4, option_len, &mut cookie, cookie_words)?,
+            OPTION_CLIENT_SUBNET => ecs_at = ecs::seen(ecs_at, at)?,
             _ => {}
         }
         at += 4 + option_len;
@@ -79,9 +91,17 @@ pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
     if at < end {
         return Err(EDNS);
     }
+    // Read after the walk, so that the walk's loop stays small for the verifier.
+    if ecs_at != 0 {
+        options |= SEEN_ECS;
+        ecs::parse(frame, ecs_at, scratch)?;
+    }
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let options = opaque(unsafe { &mut (*scratch).options }, u32::from(options)) as u8;
     Ok(Edns {
         udp_size,
         dnssec_ok: flags & FLAG_DO != 0,
         options,
+        cookie,
     })
 }

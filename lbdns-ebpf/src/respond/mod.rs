@@ -7,12 +7,17 @@
 //! tags kept); fresh IP header fields; the DNS header of a reply; the question as the query
 //! sent it; the answer records ([`answer`]); for a DO=1 query to a signed RRset, the RRSIG
 //! records from the signature store ([`rrsig`]); an OPT record if the query had one, with the
-//! NSID when it asked for it and one is configured ([`opt`]). Both checksums are computed from
+//! NSID when it asked for it and one is configured, the DNS Cookie when it had one ([`opt`]),
+//! and the Client Subnet echo with the answer's scope when the query carried ECS and the server
+//! answers it ([`ecs`]). [`cookie::badcookie`] rewrites a query into another reply: BADCOOKIE,
+//! with the question and a fresh server cookie only. Both checksums are computed from
 //! the values written ([`csum`]), never patched from the query's,
 //! which may be a partial checksum from a local socket.
 
 pub mod answer;
+pub mod cookie;
 pub mod csum;
+pub mod ecs;
 pub mod header;
 pub mod net;
 pub mod opt;
@@ -31,19 +36,25 @@ use crate::{
     frame::Frame,
     lookup::Hit,
     maps::Scratch,
-    parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, opt::OPT_FIXED_LEN, Query},
+    geo::ECS_ANSWERED,
+    maps::opaque,
+    parse::{
+        dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, ecs::stored, opt::OPT_FIXED_LEN, Query,
+    },
     verdict::{Skip, MISS, SIZE},
 };
 use csum::Csum;
 
-/// Rewrites the frame into the reply to `query` from `hit`. On `Ok` the frame is ready for
-/// XDP_TX; `Err(Skip::Pass)` leaves it untouched.
+/// Rewrites the frame into the reply to `query` from `hit`, echoing the query's Client Subnet
+/// option with the hit's scope when `subnet` (`geo::subnet`) says the server answers it. On `Ok`
+/// the frame is ready for XDP_TX; `Err(Skip::Pass)` leaves it untouched.
 #[inline(always)]
 pub fn reply<const L: usize>(
     ctx: &XdpContext,
     scratch: *mut Scratch,
     query: &Query,
     hit: Hit<'_, L>,
+    subnet: u32,
 ) -> Result<(), Skip> {
     let set = hit.set;
     let dns = &query.dns;
@@ -52,6 +63,7 @@ pub fn reply<const L: usize>(
         return Err(MISS);
     }
     let mut nsid = None;
+    let mut ecs_len = 0;
     let mut signatures = None;
     let (mut signatures_len, mut signatures_count) = (0, 0);
     if let Some(edns) = &dns.edns {
@@ -62,6 +74,16 @@ pub fn reply<const L: usize>(
             (signatures_len, signatures_count) = (len, count);
         }
         nsid = opt::nsid(edns)?;
+        if subnet & ECS_ANSWERED != 0 {
+            ecs_len = ecs::len(ecs::stored_source(scratch));
+        }
+    }
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let cells = unsafe { &mut (*scratch).subnet };
+    let ecs_len = opaque(&mut cells[1], ecs_len as u32) as usize;
+    let scope = opaque(&mut cells[2], u32::from(hit.scope)) as u8;
+    if ecs_len > ecs::MAX_LEN {
+        return Err(MISS);
     }
     let records = if (set.limit as usize) < count {
         set.limit as usize
@@ -78,9 +100,15 @@ pub fn reply<const L: usize>(
     let records_off = dns.off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
     let signatures_off = records_off + records * answer::record_len(L);
     let opt_off = signatures_off + signatures_len;
+    let mut cookie_len = 0;
+    if let Some(edns) = &dns.edns {
+        // SAFETY: this CPU's scratch value, used only by this program run.
+        let cell = unsafe { &mut (*scratch).cookie_len };
+        cookie_len = opt::cookie_len(&edns.cookie, cell)?;
+    }
     let end = opt_off
         + if dns.edns.is_some() {
-            OPT_FIXED_LEN + opt::options_len(nsid)
+            OPT_FIXED_LEN + opt::options_len(nsid, cookie_len) + ecs_len
         } else {
             0
         };
@@ -101,9 +129,15 @@ pub fn reply<const L: usize>(
         records_off,
         signatures_off,
         opt_off,
+        cookie_len,
         end,
     };
-    write(&frame, scratch, query, set, &layout, signatures, nsid).ok_or(Skip::Drop)
+    let options = Options {
+        nsid,
+        ecs_len,
+        scope,
+    };
+    write(&frame, scratch, query, set, &layout, signatures, options).ok_or(Skip::Drop)
 }
 
 /// The index of the address that reply `k` of `set` (with `count` addresses, checked to be
@@ -138,8 +172,20 @@ struct Layout {
     records_off: usize,
     signatures_off: usize,
     opt_off: usize,
+    /// The COOKIE option's length, 0 without one (`opt::cookie_len`).
+    cookie_len: usize,
     /// The frame's length.
     end: usize,
+}
+
+/// The options the reply's OPT record carries.
+#[derive(Clone, Copy)]
+struct Options<'a> {
+    nsid: Option<&'a Nsid>,
+    /// The octets of the Client Subnet echo, 0 for none.
+    ecs_len: usize,
+    /// The answer's ECS scope.
+    scope: u8,
 }
 
 /// Writes every part of the reply into `frame`, whose length is already `layout.end`.
@@ -151,7 +197,7 @@ fn write<const L: usize>(
     set: &AnswerSet<L>,
     layout: &Layout,
     signatures: Option<&Signatures>,
-    nsid: Option<&Nsid>,
+    options: Options<'_>,
 ) -> Option<()> {
     let Layout {
         lead,
@@ -160,10 +206,17 @@ fn write<const L: usize>(
         records_off,
         signatures_off,
         opt_off,
+        cookie_len,
         end,
     } = *layout;
     let dns = &query.dns;
     let udp_len = (end - query.udp_off) as u16;
+    // Read whether or not it is echoed: an `Option` would split what follows in two for the
+    // verifier.
+    let ecs = stored(scratch);
+    if options.ecs_len != 0 {
+        ecs::write_address(frame, end, &ecs)?;
+    }
 
     net::swap_macs(frame)?;
     let pseudo = if query.ip.v6 {
@@ -174,7 +227,15 @@ fn write<const L: usize>(
     let (udp, udp_sum) = net::UdpHeader::write(frame, query.udp_off, udp_len)?;
     let arcount = dns.edns.is_some() as u16;
     let ancount = records as u16 + signatures_count;
-    let header = header::write(frame, dns.off, dns.id, dns.flags, ancount, arcount)?;
+    let header = header::write(
+        frame,
+        dns.off,
+        dns.id,
+        dns.flags,
+        header::FLAG_AA,
+        ancount,
+        arcount,
+    )?;
 
     // The bytes after the name start at an odd offset when the name's length is odd; they are
     // summed as if aligned and byte-swapped (RFC 1071 §2(B)).
@@ -195,7 +256,22 @@ fn write<const L: usize>(
         )?);
     }
     if let Some(edns) = dns.edns {
-        let mut opt = opt::write(frame, opt_off, edns.dnssec_ok, nsid)?;
+        let mut opt = opt::write(
+            frame,
+            scratch,
+            opt_off,
+            edns.dnssec_ok,
+            0,
+            opt::Options {
+                nsid: options.nsid,
+                cookie_len,
+                echo: opt::Echo {
+                    ecs: &ecs,
+                    len: options.ecs_len,
+                    scope: options.scope,
+                },
+            },
+        )?;
         // After records of odd total length the OPT record starts on an odd offset.
         if signatures_len % 2 == 1 {
             opt = opt.byte_swapped();

@@ -5,6 +5,7 @@
 //! The protocol, and why each step is where it is, is `lbdns_common::publish`. [`plan`] decides
 //! the steps of a publish as a pure function; [`MapWriter`] carries them out.
 
+mod geo;
 mod life;
 mod mapped;
 mod names;
@@ -16,7 +17,8 @@ use std::sync::Arc;
 use aya::{maps::MapError as AyaMapError, Ebpf};
 use lbdns_common::{
     answer::{AnswerSet, AnswerSetV4, AnswerSetV6, SIGNATURES},
-    edns::{Nsid, ANSWERS_NSID, NSID_SLOT},
+    cookie::CookieSecrets,
+    edns::{answers_ecs, Nsid, ANSWERS_COOKIE, ANSWERS_NSID, COOKIE_SLOT, ECS_BITS, NSID_SLOT},
     maps,
     names::record_words,
     qtype::AddrType,
@@ -24,6 +26,8 @@ use lbdns_common::{
 };
 
 use crate::compile::{Answer, MapImage, RrsetId};
+pub use geo::{geo_chunks_needed, GeoMapReport};
+use geo::{GeoRows, Tries};
 pub use life::Heartbeat;
 use mapped::MappedArray;
 use names::NameTable;
@@ -69,6 +73,9 @@ pub enum MapError {
     /// the table is far fuller than the sizes it was made for allow.
     #[error("no room in the XDP name table's buckets: raise --xdp-rrset-entries")]
     NameTableFull,
+    /// Every row of `GEO_LOCATIONS_*` is taken.
+    #[error("no free row in the XDP geo maps: more geo pool owners than it has rows")]
+    GeoRowsFull,
     /// Waiting for running programs to finish failed; retiring ids and slots stay unused.
     #[error("waiting for an RCU grace period (membarrier): {0}")]
     GracePeriod(io::Error),
@@ -88,15 +95,18 @@ pub struct PublishReport {
 }
 
 /// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`, `SIGNATURES`,
-/// `EDNS_ANSWERS`, `NSID_VALUES`) and knows what they hold.
+/// `EDNS_ANSWERS`, `NSID_VALUES`, `COOKIE_SECRETS`) and knows what they hold.
 pub struct MapWriter {
     names: NameTable,
     edns_answers: MappedArray<u32>,
     nsids: MappedArray<Nsid>,
+    cookie_secrets: MappedArray<CookieSecrets>,
     slots_v4: MappedArray<u32>,
     slots_v6: MappedArray<u32>,
     answers: Answers,
     signatures: MappedArray<Signatures>,
+    tries: Tries,
+    rows: GeoRows,
     state: State,
     heartbeat: Arc<Heartbeat>,
 }
@@ -216,6 +226,11 @@ impl MapWriter {
         });
         let capacity = writer.state.capacity();
         writer.state = State::adopted(capacity, &live);
+        let mut ids = Vec::new();
+        writer
+            .names
+            .for_each(|rrset, id, _| ids.push((rrset.clone(), id)));
+        writer.rows.adopt(&ids);
         Ok(writer)
     }
 
@@ -226,10 +241,16 @@ impl MapWriter {
         };
         let edns_answers = mapped(ebpf, maps::EDNS_ANSWERS)?;
         let nsids = mapped(ebpf, maps::NSID_VALUES)?;
+        let cookie_secrets = mapped(ebpf, maps::COOKIE_SECRETS)?;
         let slots_v4 = mapped(ebpf, maps::RRSET_SLOT_V4)?;
         let slots_v6 = mapped(ebpf, maps::RRSET_SLOT_V6)?;
         let signatures: MappedArray<Signatures> = mapped(ebpf, maps::SIGNATURES)?;
-        let heartbeat = Arc::new(Heartbeat::new(mapped(ebpf, maps::LIFE)?));
+        let heartbeat = Arc::new(Heartbeat::new(
+            mapped(ebpf, maps::LIFE)?,
+            Some(mapped(ebpf, maps::WALL_CLOCK)?),
+        ));
+        let tries = Tries::take(ebpf)?;
+        let rows = GeoRows::take(ebpf)?;
         let table = NameTable::new(
             mapped(ebpf, maps::NAME_BUCKETS)?,
             mapped(ebpf, maps::NAME_WORDS)?,
@@ -248,10 +269,13 @@ impl MapWriter {
             names: table,
             edns_answers,
             nsids,
+            cookie_secrets,
             slots_v4,
             slots_v6,
             answers,
             signatures,
+            tries,
+            rows,
             state,
             heartbeat,
         })
@@ -287,6 +311,25 @@ impl MapWriter {
         scope: Scope<'_>,
     ) -> Result<PublishReport, MapError> {
         let plan = plan(&self.state, image, scope, self)?;
+        // Rows first lose what the publish removes (`geo`).
+        let in_image = |rrset: &RrsetId| {
+            image
+                .rrsets
+                .binary_search_by(|(other, _)| other.cmp(rrset))
+                .is_ok()
+        };
+        let has_row = |rrset: &RrsetId| {
+            image
+                .geo
+                .binary_search_by(|row| row.owner.cmp(rrset))
+                .is_ok()
+        };
+        match scope {
+            Scope::Whole => self.rows.before(image, |owner| !has_row(owner)),
+            Scope::Part { removed } => self.rows.before(image, |owner| {
+                removed.contains(owner) || (in_image(owner) && !has_row(owner))
+            }),
+        }
         let mut report = PublishReport {
             unchanged: plan.unchanged,
             ..PublishReport::default()
@@ -301,6 +344,9 @@ impl MapWriter {
                 Step::Replace { .. } | Step::Add { .. } => report.written += 1,
             }
         }
+        let names = &self.names;
+        self.rows
+            .after(image, |rrset| names.find(rrset).map(|(id, _)| id))?;
         Ok(report)
     }
 
@@ -327,8 +373,49 @@ impl MapWriter {
         }
         self.nsids.write(next, nsid);
         let slot = if next == 1 { NSID_SLOT } else { 0 };
-        self.edns_answers.point(0, ANSWERS_NSID | slot);
+        let others = answers & !(ANSWERS_NSID | NSID_SLOT);
+        self.edns_answers.point(0, others | ANSWERS_NSID | slot);
         Ok(())
+    }
+
+    /// Makes the program make and check DNS Cookies with `secrets`, as [`Self::publish_nsid`]
+    /// publishes an NSID: into the `COOKIE_SECRETS` slot that is not current, once no program
+    /// can still be reading it, then one store to `EDNS_ANSWERS`
+    /// (`lbdns_common::edns::COOKIE_SLOT`). A query checked against the old secrets meanwhile
+    /// is answered as it would have been a moment earlier.
+    pub fn publish_cookies(&self, secrets: &CookieSecrets) -> Result<(), MapError> {
+        let answers = self.edns_answers.read(0);
+        let current = u32::from(answers & COOKIE_SLOT != 0);
+        if answers & ANSWERS_COOKIE != 0 && self.cookie_secrets.read(current) == *secrets {
+            return Ok(());
+        }
+        let next = 1 - current;
+        // As for the NSID: only a slot never written has never been read.
+        if self.cookie_secrets.read(next) != CookieSecrets::default() {
+            wait_for_readers().map_err(MapError::GracePeriod)?;
+        }
+        self.cookie_secrets.write(next, secrets);
+        let slot = if next == 1 { COOKIE_SLOT } else { 0 };
+        let others = answers & !(ANSWERS_COOKIE | COOKIE_SLOT);
+        self.edns_answers.point(0, others | ANSWERS_COOKIE | slot);
+        Ok(())
+    }
+
+    /// Makes the program answer Client Subnet (RFC 7871) with these privacy caps (IPv4's,
+    /// IPv6's), or ignore the option (`None`): one store to `EDNS_ANSWERS`, which keeps the
+    /// other options' bits.
+    pub fn publish_ecs(&self, caps: Option<(u8, u8)>) {
+        let answers = self.edns_answers.read(0);
+        let others = answers & !ECS_BITS;
+        let ecs = caps.map_or(0, |(v4, v6)| answers_ecs(v4, v6));
+        if answers != others | ecs {
+            self.edns_answers.point(0, others | ecs);
+        }
+    }
+
+    /// Makes the client tries hold `map`'s pieces, writing only the prefixes that differ.
+    pub fn publish_geo_map(&mut self, map: &crate::geo::GeoMap) -> Result<GeoMapReport, MapError> {
+        self.tries.publish(map)
     }
 
     /// Carries out one step. On failure nothing a program can reach has changed.

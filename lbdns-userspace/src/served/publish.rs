@@ -156,10 +156,11 @@ impl Xdp {
     /// detaching (`xdp::FastPath::replace`).
     pub fn publish(&mut self, catalog: &Catalog) -> Result<PublishReport> {
         let started = Instant::now();
-        let compiled = compile::compile(&compile::hot_rrsets(catalog))
-            .context("cannot compile the zones for XDP")?;
+        let compiled =
+            compile::compile_catalog(catalog).context("cannot compile the zones for XDP")?;
         let report = self.write(catalog, &compiled, Scope::Whole)?;
         self.publish_nsid(catalog)?;
+        self.publish_geo(catalog)?;
         log(&report, started, "whole");
         Ok(report)
     }
@@ -174,8 +175,8 @@ impl Xdp {
     ) -> Result<PublishReport> {
         let started = Instant::now();
         let part = compile::hot_rrsets_at(catalog, names);
-        let compiled =
-            compile::compile(&part.rrsets).context("cannot compile the changed names for XDP")?;
+        let compiled = compile::compile_geo(&part.rrsets, part.geo)
+            .context("cannot compile the changed names for XDP")?;
         let removed: Vec<RrsetId> = part
             .ids
             .into_iter()
@@ -189,6 +190,7 @@ impl Xdp {
             .collect();
         let report = self.write(catalog, &compiled, Scope::Part { removed: &removed })?;
         self.publish_nsid(catalog)?;
+        self.publish_geo(catalog)?;
         log(&report, started, "part");
         Ok(report)
     }
@@ -228,7 +230,7 @@ impl Xdp {
                 let whole = match scope {
                     Scope::Whole => None,
                     Scope::Part { .. } => Some(
-                        compile::compile(&compile::hot_rrsets(catalog))
+                        compile::compile_catalog(catalog)
                             .context("cannot compile the zones for XDP")?,
                     ),
                 };
@@ -239,10 +241,37 @@ impl Xdp {
         }
     }
 
+    /// Publishes the ECS settings and the client map of `catalog`: only the prefixes that
+    /// differ from what the tries hold are written, so a reload that changes a few subnets
+    /// writes those.
+    fn publish_geo(&mut self, catalog: &Catalog) -> Result<()> {
+        let geo = catalog.geo();
+        self.writer
+            .publish_ecs(geo.ecs.enabled.then_some((geo.ecs.max_v4, geo.ecs.max_v6)));
+        let report = self
+            .writer
+            .publish_geo_map(&geo.map)
+            .context("cannot write the XDP client map")?;
+        if report.written + report.removed > 0 {
+            tracing::info!(
+                written = report.written,
+                removed = report.removed,
+                unchanged = report.unchanged,
+                "XDP client map published"
+            );
+        }
+        Ok(())
+    }
+
+    /// Publishes what the program's EDNS options answer with: the NSID and the DNS Cookies
+    /// secrets.
     fn publish_nsid(&self, catalog: &Catalog) -> Result<()> {
         self.writer
             .publish_nsid(compile::nsid(catalog.identity()).as_ref())
-            .context("cannot write the XDP program's NSID")
+            .context("cannot write the XDP program's NSID")?;
+        self.writer
+            .publish_cookies(catalog.cookies().secrets())
+            .context("cannot write the XDP program's cookie secrets")
     }
 
     /// Loads the program again with maps large enough for `need` (with the usual headroom,
@@ -356,7 +385,7 @@ impl Xdp {
 fn need(catalog: &Catalog, compiled: &Compiled, scope: Scope<'_>) -> Need {
     match scope {
         Scope::Whole => Need::of(&compiled.image),
-        Scope::Part { .. } => compile::compile(&compile::hot_rrsets(catalog)).map_or_else(
+        Scope::Part { .. } => compile::compile_catalog(catalog).map_or_else(
             |_| Need::of(&compiled.image),
             |whole| Need::of(&whole.image),
         ),
