@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub use changes::changed_names;
 pub use ecs::{ClientSubnet, Locator, Malformed};
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
-pub use patch::{Unpatchable, OVERLAY_LIMIT};
+pub use patch::Unpatchable;
 pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers};
 pub use wire::{answer, badcookie, respond, respond_reserving, Answered, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};

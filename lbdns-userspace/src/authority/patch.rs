@@ -29,7 +29,7 @@ use crate::zone::SourceRecord;
 
 /// Names an overlay may hold, beyond a sixty-fourth of the zone's, before a patch is refused
 /// and the zone indexed whole again.
-pub const OVERLAY_LIMIT: usize = 4096;
+const OVERLAY_LIMIT: usize = 4096;
 
 /// The nodes patches replaced or added, over a zone's base index.
 #[derive(Debug, Default, Clone)]
@@ -142,11 +142,6 @@ impl ZoneData {
             Some((from, names)) if *from == before.lineage.id => Some(names),
             _ => None,
         }
-    }
-
-    /// How many names patches laid over the index.
-    pub fn overlay_len(&self) -> usize {
-        self.overlay.len()
     }
 
     /// Whether `node` may take the place of `old` at `name` (`None`: a name the zone lacks)
