@@ -37,11 +37,14 @@ pub enum Counter {
     /// Passed: the daemon's heartbeat (`crate::life::Life`) is older than its limit: the daemon
     /// is dead or hung, and its answers may be stale.
     PassStale = 11,
+    /// Over a response rate limit (`crate::rrl`): a truncated reply sent (XDP_TX) or the
+    /// packet dropped; `RRL_COUNTERS` says which, by family.
+    RateLimited = 12,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 12] = [
+    pub const ALL: [Counter; 13] = [
         Counter::AnsweredA,
         Counter::AnsweredAaaa,
         Counter::PassNotDns,
@@ -54,6 +57,7 @@ impl Counter {
         Counter::Dropped,
         Counter::PassSigned,
         Counter::PassStale,
+        Counter::RateLimited,
     ];
 
     /// The number of entries the `COUNTERS` map needs.
@@ -74,6 +78,7 @@ impl Counter {
             Counter::Dropped => "dropped",
             Counter::PassSigned => "pass_signed",
             Counter::PassStale => "pass_stale",
+            Counter::RateLimited => "rate_limited",
         }
     }
 }

@@ -13,6 +13,7 @@
 //! - [`edns`]: EDNS option codes, their order in replies, what the program is told of them.
 //! - [`counters`]: the per-CPU counters the program keeps, one enum for both sides.
 //! - [`maps`]: map and global names, and default map sizes.
+//! - [`rrl`]: response rate limiting, the one rule both paths apply.
 #![no_std]
 
 pub mod answer;
@@ -24,4 +25,5 @@ pub mod maps;
 pub mod names;
 pub mod publish;
 pub mod qtype;
+pub mod rrl;
 pub mod signature;
