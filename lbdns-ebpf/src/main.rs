@@ -16,6 +16,7 @@ mod lookup;
 mod maps;
 mod parse;
 mod respond;
+mod rrl;
 mod verdict;
 
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
@@ -33,8 +34,12 @@ use crate::{
 pub fn lbdns(ctx: XdpContext) -> u32 {
     let (action, counter) = match try_answer(&ctx) {
         Ok(answered) => (xdp_action::XDP_TX, answered),
-        Err(Skip::Pass(reason)) => (xdp_action::XDP_PASS, reason),
+        Err(Skip::Pass(reason)) => match SCRATCH.get_ptr_mut(0).map(rrl::passed) {
+            Some(Err(_)) => (xdp_action::XDP_DROP, Counter::RateLimited),
+            _ => (xdp_action::XDP_PASS, reason),
+        },
         Err(Skip::Drop) => (xdp_action::XDP_DROP, Counter::Dropped),
+        Err(Skip::Limited { .. }) => (xdp_action::XDP_DROP, Counter::RateLimited),
     };
     maps::count(counter);
     action
@@ -50,7 +55,7 @@ fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
         return Err(STALE);
     }
     let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
-    match query.dns.addr_type {
+    let replied = match query.dns.addr_type {
         AddrType::A => {
             let hit =
                 lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id).ok_or(MISS)?;
@@ -61,6 +66,13 @@ fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
                 lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id).ok_or(MISS)?;
             respond::reply(ctx, scratch, &query, hit).map(|()| Counter::AnsweredAaaa)
         }
+    };
+    match replied {
+        // Over its rate limit, the reply slips: the truncated one goes instead.
+        Err(Skip::Limited { slip: true }) => respond::slip::write(ctx, &query)
+            .map(|()| Counter::RateLimited)
+            .ok_or(Skip::Drop),
+        other => other,
     }
 }
 

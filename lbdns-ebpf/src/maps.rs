@@ -5,7 +5,7 @@ use aya_ebpf::{
     bindings::BPF_F_MMAPABLE,
     helpers::bpf_ktime_get_coarse_ns,
     macros::map,
-    maps::{Array, PerCpuArray},
+    maps::{Array, LpmTrie, LruHashMap, PerCpuArray},
 };
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
@@ -17,7 +17,9 @@ use lbdns_common::{
         DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES,
         DEFAULT_WORDS_PER_NAME,
     },
+    maps::{RRL_ALLOW_ENTRIES, RRL_BUCKET_ENTRIES},
     names::{buckets_for, Bucket},
+    rrl::{self, Tally},
     signature::Signatures,
 };
 
@@ -163,6 +165,37 @@ pub fn count(counter: Counter) {
     }
 }
 
+/// How the program limits response rates (lbdns_common::rrl). Written by userspace only,
+/// through a memory mapping, at start-up and reload.
+#[map]
+pub static RRL_SETTINGS: Array<rrl::Settings> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// The rate limiter's buckets, shared by every CPU (lbdns_common::rrl::admit says how
+/// precise that is). Written by the program only.
+#[map]
+pub static RRL_BUCKETS: LruHashMap<rrl::Key, rrl::Bucket> =
+    LruHashMap::with_max_entries(RRL_BUCKET_ENTRIES, 0);
+
+/// IPv4 prefixes never rate-limited. Written by userspace only.
+#[map]
+pub static RRL_ALLOW_V4: LpmTrie<[u8; 4], u8> = LpmTrie::with_max_entries(RRL_ALLOW_ENTRIES, 0);
+/// IPv6 prefixes never rate-limited. Written by userspace only.
+#[map]
+pub static RRL_ALLOW_V6: LpmTrie<[u8; 16], u8> = LpmTrie::with_max_entries(RRL_ALLOW_ENTRIES, 0);
+
+/// The rate limiter's counters by `Tally`; userspace sums them across CPUs.
+#[map]
+pub static RRL_COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Tally::COUNT, 0);
+
+/// Adds one to `tally` on this CPU.
+#[inline(always)]
+pub fn tally(tally: Tally) {
+    if let Some(value) = RRL_COUNTERS.get_ptr_mut(tally as u32) {
+        // SAFETY: as in `count`.
+        unsafe { *value += 1 }
+    }
+}
+
 /// Per-packet working memory that does not fit the 512-byte stack. Program-private.
 #[repr(C)]
 pub struct Scratch {
@@ -183,6 +216,11 @@ pub struct Scratch {
     /// the copy loop's exits would otherwise narrow the records' length differently each, and
     /// the code after it be verified once per exit.
     pub signature_words: u32,
+    /// The source address of a UDP datagram to the DNS port, for the rate limiter: its bytes
+    /// in packet order as two little-endian words (IPv4 in the first 4 bytes).
+    pub source: [u64; 2],
+    /// The family of [`Self::source`]: 4, 6, or 0 before the UDP header was checked.
+    pub source_family: u32,
 }
 
 /// The 8-byte words of `Scratch::name`: enough for the longest name.

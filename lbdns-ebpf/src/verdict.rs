@@ -9,7 +9,12 @@ pub enum Skip {
     Pass(Counter),
     /// Drop the packet: it was already partly rewritten, so passing it would deliver garbage.
     Drop,
+    /// Over a response rate limit (`crate::rrl`): send a truncated reply instead, or nothing.
+    Limited { slip: bool },
 }
+
+/// Over a response rate limit, and the reply slips: a truncated one goes instead.
+pub const SLIP: Skip = Skip::Limited { slip: true };
 
 /// Not a UDP datagram to the DNS port that the program parses.
 pub const NOT_DNS: Skip = Skip::Pass(Counter::PassNotDns);

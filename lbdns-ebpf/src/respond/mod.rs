@@ -18,6 +18,7 @@ pub mod net;
 pub mod opt;
 mod resize;
 pub mod rrsig;
+pub mod slip;
 
 use aya_ebpf::programs::XdpContext;
 use lbdns_common::{
@@ -37,7 +38,7 @@ use crate::{
 use csum::Csum;
 
 /// Rewrites the frame into the reply to `query` from `hit`. On `Ok` the frame is ready for
-/// XDP_TX; `Err(Skip::Pass)` leaves it untouched.
+/// XDP_TX; `Err(Skip::Pass)` and `Err(Skip::Limited)` leave it untouched.
 #[inline(always)]
 pub fn reply<const L: usize>(
     ctx: &XdpContext,
@@ -87,6 +88,9 @@ pub fn reply<const L: usize>(
     if end - dns.off > dns.max_len as usize {
         return Err(SIZE);
     }
+    // The reply is decided: it is counted against its rate limit now, and never again by the
+    // socket path.
+    crate::rrl::response(scratch, query)?;
     resize::resize(ctx, scratch, records_off, end)?;
 
     // The frame has its new length: from here on, failing means dropping.
