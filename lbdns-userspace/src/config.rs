@@ -41,6 +41,9 @@
 //! primaries = ["192.0.2.1"]
 //! directory = "catalog"       # its copy, and its members' copies
 //!
+//! [rrl]                       # response rate limiting (see `rrl::config`); absent: off
+//! responses_per_second = 200
+//!
 //! [[key]]                     # TSIG keys (see `tsig::config`)
 //! name = "xfr-key"
 //! algorithm = "hmac-sha256"
@@ -59,6 +62,7 @@ use toml::Spanned;
 use crate::authority::ServerIdentity;
 use crate::catalog_zone::{self, CatalogEntry, Consumed};
 use crate::pool::{PoolEntry, Source};
+use crate::rrl::{config::RrlSection, RateLimits};
 use crate::secondary::config::{SecondarySection, SecondarySpec, TimerBounds};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
 use crate::transfer_out::ZoneRules;
@@ -105,6 +109,8 @@ pub struct ConfigFile {
     /// Catalog zones we consume (RFC 9432).
     #[serde(default)]
     pub catalog: Vec<CatalogEntry>,
+    /// Response rate limiting (see `rrl::config`); absent: off.
+    pub rrl: Option<RrlSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,6 +258,8 @@ pub struct Settings {
     pub transfer_rules: Vec<ZoneRules>,
     /// The catalog zones consumed; they and their members are among `secondaries` too.
     pub catalogs: Vec<Consumed>,
+    /// Response rate limiting, for both paths.
+    pub rate_limits: RateLimits,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -327,6 +335,10 @@ impl Settings {
         let keys = match (config, &source) {
             (Some(path), Some(text)) => KeyRing::from_entries(file.key, path, &text.text, base)?,
             _ => KeyRing::default(),
+        };
+        let rate_limits = match (config, &source) {
+            (Some(path), Some(text)) => RateLimits::from_section(file.rrl, path, &text.text)?,
+            _ => RateLimits::default(),
         };
         let mut zones = Vec::new();
         let mut secondaries = Vec::new();
@@ -487,6 +499,7 @@ impl Settings {
             keys,
             transfer_rules,
             catalogs,
+            rate_limits,
         })
     }
 }

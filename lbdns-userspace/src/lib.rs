@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod notify;
 pub mod pool;
 pub mod privilege;
+pub mod rrl;
 pub mod secondary;
 pub mod served;
 pub mod server;

@@ -24,6 +24,7 @@ pub use pools::PoolAnswers;
 pub use wire::{respond, respond_reserving, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
 
+use crate::rrl::RateLimits;
 use crate::transfer_out::Transfers;
 use crate::zone::Zone;
 
@@ -48,6 +49,8 @@ pub struct Catalog {
     identity: ServerIdentity,
     /// The TSIG keys and each zone's transfer rules; fixed, like the zones, until reload.
     transfers: Arc<Transfers>,
+    /// Response rate limiting (`[rrl]`); fixed, like the zones, until reload.
+    rate_limits: Arc<RateLimits>,
 }
 
 /// Two zone files claim the same apex.
@@ -106,6 +109,7 @@ impl Catalog {
             pools: ArcSwap::new(self.pools.load_full()),
             identity: self.identity.clone(),
             transfers: self.transfers.clone(),
+            rate_limits: self.rate_limits.clone(),
         })
     }
 
@@ -145,6 +149,17 @@ impl Catalog {
     /// The TSIG keys and each zone's transfer rules.
     pub fn transfers(&self) -> &Transfers {
         &self.transfers
+    }
+
+    /// Makes both paths limit response rates as `limits` say.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Arc::new(limits);
+        self
+    }
+
+    /// The response rate limits in force.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.rate_limits
     }
 
     /// Whether `name`'s A and AAAA answers come from a pool.

@@ -9,6 +9,7 @@ mod life;
 mod mapped;
 mod names;
 pub mod plan;
+mod rrl;
 
 use std::io;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use lbdns_common::{
 };
 
 use crate::compile::{Answer, MapImage, RrsetId};
+use crate::rrl::RateLimits;
 pub use life::Heartbeat;
 use mapped::MappedArray;
 use names::NameTable;
@@ -88,7 +90,7 @@ pub struct PublishReport {
 }
 
 /// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`, `SIGNATURES`,
-/// `EDNS_ANSWERS`, `NSID_VALUES`) and knows what they hold.
+/// `EDNS_ANSWERS`, `NSID_VALUES`, `RRL_SETTINGS`, `RRL_ALLOW_*`) and knows what they hold.
 pub struct MapWriter {
     names: NameTable,
     edns_answers: MappedArray<u32>,
@@ -99,6 +101,7 @@ pub struct MapWriter {
     signatures: MappedArray<Signatures>,
     state: State,
     heartbeat: Arc<Heartbeat>,
+    rrl: rrl::RrlMaps,
 }
 
 /// The `ANSWERS_*` arrays.
@@ -230,6 +233,7 @@ impl MapWriter {
         let slots_v6 = mapped(ebpf, maps::RRSET_SLOT_V6)?;
         let signatures: MappedArray<Signatures> = mapped(ebpf, maps::SIGNATURES)?;
         let heartbeat = Arc::new(Heartbeat::new(mapped(ebpf, maps::LIFE)?));
+        let rrl = rrl::RrlMaps::take(ebpf)?;
         let table = NameTable::new(
             mapped(ebpf, maps::NAME_BUCKETS)?,
             mapped(ebpf, maps::NAME_WORDS)?,
@@ -254,6 +258,7 @@ impl MapWriter {
             signatures,
             state,
             heartbeat,
+            rrl,
         })
     }
 
@@ -329,6 +334,11 @@ impl MapWriter {
         let slot = if next == 1 { NSID_SLOT } else { 0 };
         self.edns_answers.point(0, ANSWERS_NSID | slot);
         Ok(())
+    }
+
+    /// Makes the program limit response rates as `limits` say (start-up and reload).
+    pub fn publish_rate_limits(&mut self, limits: &RateLimits) -> Result<(), MapError> {
+        self.rrl.publish(limits)
     }
 
     /// Carries out one step. On failure nothing a program can reach has changed.

@@ -22,6 +22,7 @@ use std::time::SystemTime;
 pub use http::{bind, serve};
 
 use crate::maps::Fill;
+use crate::rrl::Limiter;
 use crate::xdp::CounterMap;
 use crate::zone::Zone;
 use pools::EndpointSample;
@@ -36,6 +37,8 @@ type Endpoints = Box<dyn Fn() -> Vec<EndpointSample> + Send + Sync>;
 pub struct Metrics {
     /// Counted by the socket path as it answers.
     pub socket: SocketMetrics,
+    /// The socket path's rate limiter, with its tallies.
+    pub rrl: Arc<Limiter>,
     zones: Mutex<Vec<ZoneLoad>>,
     /// Present while the XDP fast path answers.
     xdp: Mutex<Option<XdpView>>,
@@ -130,6 +133,11 @@ impl Metrics {
             let name = path.label();
             let _ = writeln!(out, "{name}_queries {}", totals.query_count());
             let _ = writeln!(out, "{name}_responses {}", totals.response_count());
+            if path == Path::Udp {
+                for (tally, count) in self.rrl.tallies() {
+                    let _ = writeln!(out, "udp_{} {count}", tally.name());
+                }
+            }
             for (index, &count) in totals.responses.iter().enumerate() {
                 if count > 0 {
                     let rcode = labels::rcode_label(index).to_ascii_lowercase();
@@ -158,14 +166,20 @@ impl Metrics {
                     )
                 })
                 .collect();
-            paths.insert(
-                path.label().to_owned(),
-                serde_json::json!({
-                    "queries": totals.query_count(),
-                    "responses": totals.response_count(),
-                    "rcodes": rcodes,
-                }),
-            );
+            let mut entry = serde_json::json!({
+                "queries": totals.query_count(),
+                "responses": totals.response_count(),
+                "rcodes": rcodes,
+            });
+            if path == Path::Udp {
+                let rrl: serde_json::Map<String, serde_json::Value> = self
+                    .rrl
+                    .tallies()
+                    .map(|(tally, count)| (tally.name().to_owned(), count.into()))
+                    .collect();
+                entry["rrl"] = rrl.into();
+            }
+            paths.insert(path.label().to_owned(), entry);
         }
         paths.into()
     }

@@ -159,7 +159,7 @@ impl Xdp {
         let compiled = compile::compile(&compile::hot_rrsets(catalog))
             .context("cannot compile the zones for XDP")?;
         let report = self.write(catalog, &compiled, Scope::Whole)?;
-        self.publish_nsid(catalog)?;
+        self.publish_settings(catalog)?;
         log(&report, started, "whole");
         Ok(report)
     }
@@ -188,7 +188,7 @@ impl Xdp {
             })
             .collect();
         let report = self.write(catalog, &compiled, Scope::Part { removed: &removed })?;
-        self.publish_nsid(catalog)?;
+        self.publish_settings(catalog)?;
         log(&report, started, "part");
         Ok(report)
     }
@@ -239,10 +239,14 @@ impl Xdp {
         }
     }
 
-    fn publish_nsid(&self, catalog: &Catalog) -> Result<()> {
+    /// What the catalog carries beyond its RRsets for the program: the NSID and the rate limits.
+    fn publish_settings(&mut self, catalog: &Catalog) -> Result<()> {
         self.writer
             .publish_nsid(compile::nsid(catalog.identity()).as_ref())
-            .context("cannot write the XDP program's NSID")
+            .context("cannot write the XDP program's NSID")?;
+        self.writer
+            .publish_rate_limits(catalog.rate_limits())
+            .context("cannot write the XDP program's rate limits")
     }
 
     /// Loads the program again with maps large enough for `need` (with the usual headroom,
@@ -320,6 +324,9 @@ impl Xdp {
                 for (counter, total) in counters.iter() {
                     out.push_str(&format!("{} {total}\n", counter.name()));
                 }
+                for (tally, total) in counters.tallies() {
+                    out.push_str(&format!("{} {total}\n", tally.name()));
+                }
             }
             Err(error) => out.push_str(&format!("error: {error}\n")),
         }
@@ -338,7 +345,13 @@ impl Xdp {
         let counters = match self.fast.counters() {
             Ok(counters) => counters
                 .iter()
-                .map(|(counter, total)| (counter.name().to_owned(), total.into()))
+                .map(|(counter, total)| (counter.name(), total))
+                .chain(
+                    counters
+                        .tallies()
+                        .map(|(tally, total)| (tally.name(), total)),
+                )
+                .map(|(name, total)| (name.to_owned(), total.into()))
                 .collect::<serde_json::Map<_, _>>(),
             Err(error) => return json!({ "state": "running", "error": error.to_string() }),
         };

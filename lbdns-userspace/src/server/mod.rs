@@ -22,6 +22,7 @@ use tokio::task::JoinSet;
 
 use crate::authority::{Catalog, Client, Transport};
 use crate::metrics::socket::SocketMetrics;
+use crate::rrl::Limiter;
 use crate::secondary::{notify, Secondaries};
 
 pub use fds::{recv as recv_fds, send as send_fds};
@@ -44,8 +45,8 @@ pub struct Listening {
 
 /// Binds every listen address (UDP and TCP), or takes the socket `inherited` has for it, and
 /// starts serving: UDP on threads that live as long as the process, TCP on tasks of the
-/// current tokio runtime. Every query and reply is counted in `counted`. NOTIFYs go to
-/// `secondaries`.
+/// current tokio runtime. Every query and reply is counted in `counted`; UDP replies are
+/// rate-limited by `limiter`. NOTIFYs go to `secondaries`.
 ///
 /// Binding happens before this returns, so a busy port or missing privilege is reported at
 /// start-up rather than from a background task.
@@ -54,6 +55,7 @@ pub fn start(
     listen: &[SocketAddr],
     tcp: TcpLimits,
     counted: &SocketMetrics,
+    limiter: &Arc<Limiter>,
     secondaries: &Arc<Secondaries>,
     inherited: &mut Inherited,
 ) -> Result<Listening> {
@@ -88,6 +90,7 @@ pub fn start(
                 catalog.clone(),
                 secondaries.clone(),
                 counted.udp_thread(),
+                limiter.clone(),
                 readers.clone(),
             )
             .context("cannot start a UDP worker thread")?;
