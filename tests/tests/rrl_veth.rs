@@ -17,24 +17,17 @@ use std::{
 use lbdns_tests::{
     client::{tcp_query, udp_exchange},
     env::run_ok,
-    example_zone, lbdns_bin, preflight,
+    example_zone, lbdns_bin,
+    link::{self, FloodLink},
+    preflight,
     wire::{flag, rtype, Builder},
-    Namespace, Server, TempDir, Topology,
+    Server, TempDir, Topology,
 };
 
 #[path = "support/peer.rs"]
 mod peer;
 use peer::PeerProgram;
 
-/// The flooding client's namespace, on a link of its own to the server (so that kxdpgun's
-/// program, which takes every reply on its interface, leaves the quiet client's alone), and
-/// its prefix: a second client prefix.
-const FLOOD_IF: &str = "veth-fld";
-const FLOOD_SERVER_IF: &str = "veth-fls";
-const FLOOD_CLIENT: &str = "198.18.1.2";
-const FLOOD_SERVER_SIDE: &str = "198.18.1.1";
-const FLOOD_MAC: &str = "02:00:00:00:01:02";
-const FLOOD_SERVER_MAC: &str = "02:00:00:00:01:01";
 /// The quiet client's rate and how many queries it sends.
 const QUIET_QPS: u64 = 100;
 const QUIET_QUERIES: u16 = 300;
@@ -42,11 +35,12 @@ const QUIET_QUERIES: u16 = 300;
 const FLOOD_QPS: &str = "5000";
 const FLOOD_SECS: &str = "6";
 
-/// lbdns with `[rrl]` at its defaults on the client's link and the flooder's, natively.
+/// lbdns with `[rrl]` at its defaults on the client's link and the flooder's
+/// (`lbdns_tests::link`, the second client prefix), natively.
 struct Setup {
     // Drop order: the server before the namespaces it runs in.
     server: Server,
-    flood: Namespace,
+    flood: FloodLink,
     topo: Topology,
     dir: TempDir,
 }
@@ -56,64 +50,7 @@ impl Setup {
         preflight(&["kxdpgun"]).unwrap_or_else(|error| panic!("{error:#}"));
         let dir = TempDir::new("rrl-veth").expect("temp dir");
         let topo = Topology::new().expect("namespaces");
-        let flood = Namespace::new("fld").expect("the flooder's namespace");
-        let ip = |ns: &Namespace, args: &[&str]| {
-            ns.ip(args)
-                .unwrap_or_else(|error| panic!("ip {args:?}: {error:#}"));
-        };
-        ip(
-            &topo.server,
-            &[
-                "link",
-                "add",
-                FLOOD_SERVER_IF,
-                "address",
-                FLOOD_SERVER_MAC,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                FLOOD_IF,
-                "address",
-                FLOOD_MAC,
-                "netns",
-                flood.name(),
-            ],
-        );
-        for (ns, ifname, addr, peer, peer_mac) in [
-            (
-                &topo.server,
-                FLOOD_SERVER_IF,
-                FLOOD_SERVER_SIDE,
-                FLOOD_CLIENT,
-                FLOOD_MAC,
-            ),
-            (
-                &flood,
-                FLOOD_IF,
-                FLOOD_CLIENT,
-                FLOOD_SERVER_SIDE,
-                FLOOD_SERVER_MAC,
-            ),
-        ] {
-            ip(ns, &["addr", "add", &format!("{addr}/24"), "dev", ifname]);
-            ip(ns, &["link", "set", ifname, "up"]);
-            // kxdpgun finds the server's MAC in the neighbour table.
-            ip(
-                ns,
-                &[
-                    "neigh",
-                    "replace",
-                    peer,
-                    "lladdr",
-                    peer_mac,
-                    "dev",
-                    ifname,
-                    "nud",
-                    "permanent",
-                ],
-            );
-        }
+        let flood = FloodLink::new(&topo.server).expect("the flooder's link");
         let config = dir.path().join("lbdns.toml");
         std::fs::write(&config, "[rrl]\n").expect("config");
         let config = config.to_str().expect("UTF-8 path").to_owned();
@@ -127,7 +64,7 @@ impl Setup {
                 "--xdp",
                 Topology::SERVER_IF,
                 "--xdp",
-                FLOOD_SERVER_IF,
+                link::SERVER_IF,
                 "--xdp-mode",
                 "native",
             ],
@@ -208,11 +145,12 @@ fn flood(setup: &Setup) -> std::process::Child {
     std::fs::write(&queries, "www.example.com A\n").expect("query file");
     setup
         .flood
+        .ns
         .command("kxdpgun")
         .args(["-t", FLOOD_SECS, "-Q", FLOOD_QPS, "-i"])
         .arg(&queries)
-        .args(["-I", FLOOD_IF])
-        .arg(FLOOD_SERVER_SIDE)
+        .args(["-I", link::CLIENT_IF])
+        .arg(link::SERVER_V4)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
