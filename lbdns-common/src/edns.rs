@@ -35,6 +35,14 @@ pub const ANSWERS_NSID: u32 = 1;
 /// [`ANSWERS_NSID`] with one store (the order of `crate::publish`, for one value).
 pub const NSID_SLOT: u32 = 2;
 
+/// Bit of the `EDNS_ANSWERS` value: the server answers DNS Cookies (RFC 7873), with the
+/// secrets in `COOKIE_SECRETS` that [`COOKIE_SLOT`] picks and the time in `WALL_CLOCK`. Without
+/// it the program passes every query with a COOKIE option.
+pub const ANSWERS_COOKIE: u32 = 4;
+/// Bit of the `EDNS_ANSWERS` value: which of the two `COOKIE_SECRETS` is current, switched as
+/// [`NSID_SLOT`] is.
+pub const COOKIE_SLOT: u32 = 8;
+
 /// The longest NSID the server sends. RFC 5001 sets no limit; this one keeps any reply's OPT
 /// record, with the longest question, inside the 512 octets of a plain UDP reply.
 pub const MAX_NSID_LEN: usize = 128;

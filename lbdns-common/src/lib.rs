@@ -11,12 +11,14 @@
 //! - [`publish`]: how userspace replaces answers while the program runs, and why in that order.
 //! - [`life`]: the layout version pinned with the maps, and the daemon's heartbeat.
 //! - [`edns`]: EDNS option codes, their order in replies, what the program is told of them.
+//! - [`cookie`]: DNS Cookies: the server cookie (RFC 9018), SipHash-2-4, what a cookie is worth.
 //! - [`counters`]: the per-CPU counters the program keeps, one enum for both sides.
 //! - [`maps`]: map and global names, and default map sizes.
 //! - [`rrl`]: response rate limiting, the one rule both paths apply.
 #![no_std]
 
 pub mod answer;
+pub mod cookie;
 pub mod counters;
 pub mod edns;
 pub mod life;

@@ -40,6 +40,16 @@ pub const EDNS_ANSWERS: &str = "EDNS_ANSWERS";
 /// Array of two [`crate::edns::Nsid`]: the current NSID and the one being written. Memory-mapped,
 /// written by userspace only, into the value no program reads (see `EDNS_ANSWERS`).
 pub const NSID_VALUES: &str = "NSID_VALUES";
+/// Array of two [`crate::cookie::CookieSecrets`]: the current server cookie secrets and the
+/// ones being written (`crate::edns::COOKIE_SLOT`). Memory-mapped, written by userspace only,
+/// into the value no program reads.
+pub const COOKIE_SECRETS: &str = "COOKIE_SECRETS";
+/// Array of one `u64`: the Unix time in seconds, the program's wall clock for cookie time
+/// stamps (RFC 9018 §4.3). Memory-mapped, written by userspace only, one atomic store with
+/// every heartbeat (at most a second apart), so it is as fresh as the heartbeat the program
+/// already trusts; the kernel's TAI clock would need the TAI offset, which is 0 unless a time
+/// daemon sets it.
+pub const WALL_CLOCK: &str = "WALL_CLOCK";
 
 /// Array of one [`crate::life::Life`]: the layout version and hash seed the maps were made
 /// with, and the daemon's heartbeat. Memory-mapped, written by userspace only; read by the
@@ -69,7 +79,7 @@ pub const RRL_ALLOW_ENTRIES: u32 = 1024;
 /// scratch space and the globals): a new process reuses them when their layout version is its
 /// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and
 /// renamed into place once its program runs, so the pinned set is always one program's.
-pub const PINNED: [&str; 13] = [
+pub const PINNED: [&str; 15] = [
     NAME_BUCKETS,
     NAME_WORDS,
     RRSET_SLOT_V4,
@@ -82,6 +92,8 @@ pub const PINNED: [&str; 13] = [
     COUNTERS,
     EDNS_ANSWERS,
     NSID_VALUES,
+    COOKIE_SECRETS,
+    WALL_CLOCK,
     LIFE,
 ];
 

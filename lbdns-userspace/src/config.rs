@@ -48,6 +48,10 @@
 //! name = "xfr-key"
 //! algorithm = "hmac-sha256"
 //! secret = "base64..."        # or secret_file = "path"
+//!
+//! [cookies]                   # DNS Cookies (see `cookies::config`)
+//! secret = "00112233445566778899aabbccddeeff"  # the same on every host of a fleet
+//! [geo]                       # client locations and EDNS Client Subnet: see `geo::config`
 //! ```
 
 use std::fmt;
@@ -61,6 +65,8 @@ use toml::Spanned;
 
 use crate::authority::ServerIdentity;
 use crate::catalog_zone::{self, CatalogEntry, Consumed};
+use crate::cookies::{Cookies, CookiesSection};
+use crate::geo::{GeoEntry, GeoSettings};
 use crate::pool::{PoolEntry, Source};
 use crate::rrl::{config::RrlSection, RateLimits};
 use crate::secondary::config::{SecondarySection, SecondarySpec, TimerBounds};
@@ -111,6 +117,11 @@ pub struct ConfigFile {
     pub catalog: Vec<CatalogEntry>,
     /// Response rate limiting (see `rrl::config`); absent: off.
     pub rrl: Option<RrlSection>,
+    /// The DNS Cookies secret (see `cookies::config`).
+    #[serde(default)]
+    pub cookies: CookiesSection,
+    /// Client locations and EDNS Client Subnet (see `geo::config`).
+    pub geo: Option<GeoEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -260,6 +271,10 @@ pub struct Settings {
     pub catalogs: Vec<Consumed>,
     /// Response rate limiting, for both paths.
     pub rate_limits: RateLimits,
+    /// The DNS Cookies secrets of `[cookies]`, or this process's random one.
+    pub cookies: Cookies,
+    /// Locations, the client map and the ECS settings of `[geo]`.
+    pub geo: GeoSettings,
 }
 
 /// A configuration file's path and text, kept so later checks can name lines.
@@ -339,6 +354,16 @@ impl Settings {
         let rate_limits = match (config, &source) {
             (Some(path), Some(text)) => RateLimits::from_section(file.rrl, path, &text.text)?,
             _ => RateLimits::default(),
+        };
+        let cookies = match (config, &source) {
+            (Some(path), Some(text)) => file.cookies.cookies(path, &text.text, base)?,
+            _ => Cookies::default(),
+        };
+        let geo = match (config, &source, file.geo) {
+            (Some(path), Some(text), Some(entry)) => {
+                GeoSettings::from_entry(entry, path, &text.text, base)?
+            }
+            _ => GeoSettings::default(),
         };
         let mut zones = Vec::new();
         let mut secondaries = Vec::new();
@@ -500,6 +525,8 @@ impl Settings {
             transfer_rules,
             catalogs,
             rate_limits,
+            cookies,
+            geo,
         })
     }
 }

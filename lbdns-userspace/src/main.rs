@@ -117,6 +117,14 @@ fn check(args: ZoneArgs) -> Result<()> {
             pool.endpoints.len()
         );
     }
+    if !settings.geo.locations.is_empty() {
+        println!(
+            "geo: {} locations, {} IPv4 and {} IPv6 map entries, ok",
+            settings.geo.locations.len(),
+            settings.geo.map.entries(false).len(),
+            settings.geo.map.entries(true).len()
+        );
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 
 use super::denial;
 use super::dname;
+use super::ecs::Locator;
 use super::zone_data::{wildcard_of, Node, Rdata, Rrset, ZoneData};
 use super::{Catalog, PoolAnswers};
 
@@ -74,6 +75,9 @@ pub struct Resolution<'z> {
     /// The answer goes out whole or not at all: the signatures of several types answering an
     /// RRSIG query, which NSD truncates as one RRset.
     pub answer_atomic: bool,
+    /// The ECS SCOPE PREFIX-LENGTH (RFC 7871 §7.2.1): the longest of the answers that depend
+    /// on the client's location, 0 when none does.
+    pub ecs_scope: u8,
 }
 
 /// The section an RRset goes to.
@@ -94,6 +98,7 @@ impl<'z> Resolution<'z> {
             additional: Vec::new(),
             referral: false,
             answer_atomic: false,
+            ecs_scope: 0,
         }
     }
 
@@ -141,6 +146,7 @@ impl<'z> Resolution<'z> {
 }
 
 /// Resolves `qname`/`qtype` from the served zones; `None` when no zone contains `qname`.
+/// A geo pool's answer is the one for the client `locator` places.
 /// With `dnssec_ok`, answers from signed zones carry signatures and denial proofs as NSD's
 /// do (RFC 4035 §3.1, RFC 5155 §7.2).
 ///
@@ -149,6 +155,7 @@ impl<'z> Resolution<'z> {
 pub fn resolve<'z>(
     catalog: &'z Catalog,
     pools: &'z PoolAnswers,
+    locator: &Locator<'_>,
     qname: &Name,
     qtype: RecordType,
     dnssec_ok: bool,
@@ -213,7 +220,14 @@ pub fn resolve<'z>(
             return Some(res);
         }
         let wanted = match qtype {
-            RecordType::A | RecordType::AAAA if pool_owner => pools.get(&original, qtype),
+            RecordType::A | RecordType::AAAA if pool_owner => match pools.geo(&original) {
+                Some(geo) => {
+                    let (location, scope) = locator.locate(geo.ecs);
+                    res.ecs_scope = res.ecs_scope.max(scope);
+                    geo.get(qtype, location)
+                }
+                None => pools.get(&original, qtype),
+            },
             RecordType::ANY => any_rrset(node),
             // NSEC3 records live only in the hashed chain (RFC 5155 §7.2.8).
             RecordType::NSEC3 => None,

@@ -3,8 +3,10 @@
 
 mod chains;
 mod changes;
+mod cookie;
 mod denial;
 mod dname;
+pub mod ecs;
 mod edns;
 mod identity;
 mod lookup;
@@ -19,12 +21,15 @@ use hickory_proto::rr::{LowerName, Name, RecordType};
 use std::sync::Arc;
 
 pub use changes::changed_names;
+pub use ecs::{ClientSubnet, Locator, Malformed};
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
-pub use pools::PoolAnswers;
-pub use wire::{respond, respond_reserving, Client, Transport};
+pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers};
+pub use wire::{answer, badcookie, respond, respond_reserving, Answered, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
 
 use crate::rrl::RateLimits;
+use crate::cookies::Cookies;
+use crate::geo::GeoSettings;
 use crate::transfer_out::Transfers;
 use crate::zone::Zone;
 
@@ -51,6 +56,11 @@ pub struct Catalog {
     transfers: Arc<Transfers>,
     /// Response rate limiting (`[rrl]`); fixed, like the zones, until reload.
     rate_limits: Arc<RateLimits>,
+    /// The DNS Cookies secrets and clock; fixed, like the zones, until reload.
+    cookies: Cookies,
+    /// Client locations and the ECS settings, for geo pools; fixed, like the zones, until
+    /// reload.
+    geo: GeoSettings,
 }
 
 /// Two zone files claim the same apex.
@@ -110,6 +120,8 @@ impl Catalog {
             identity: self.identity.clone(),
             transfers: self.transfers.clone(),
             rate_limits: self.rate_limits.clone(),
+            cookies: self.cookies.clone(),
+            geo: self.geo.clone(),
         })
     }
 
@@ -140,6 +152,17 @@ impl Catalog {
         &self.identity
     }
 
+    /// Makes and checks DNS Cookies with `cookies`.
+    pub fn with_cookies(mut self, cookies: Cookies) -> Self {
+        self.cookies = cookies;
+        self
+    }
+
+    /// The DNS Cookies secrets and clock.
+    pub fn cookies(&self) -> &Cookies {
+        &self.cookies
+    }
+
     /// Gives the server these TSIG keys and zone transfer rules.
     pub fn with_transfers(mut self, transfers: Transfers) -> Self {
         self.transfers = Arc::new(transfers);
@@ -160,6 +183,17 @@ impl Catalog {
     /// The response rate limits in force.
     pub fn rate_limits(&self) -> &RateLimits {
         &self.rate_limits
+    }
+
+    /// Places clients with `geo` (its locations, client map and ECS settings).
+    pub fn with_geo(mut self, geo: GeoSettings) -> Self {
+        self.geo = geo;
+        self
+    }
+
+    /// The client locations and ECS settings geo pools answer by.
+    pub fn geo(&self) -> &GeoSettings {
+        &self.geo
     }
 
     /// Whether `name`'s A and AAAA answers come from a pool.
@@ -286,6 +320,8 @@ impl<'c> DirectRrset<'c> {
 
 #[cfg(test)]
 mod changes_tests;
+#[cfg(test)]
+mod cookie_tests;
 #[cfg(test)]
 mod dname_tests;
 #[cfg(test)]

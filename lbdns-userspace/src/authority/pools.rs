@@ -3,52 +3,107 @@
 //!
 //! The table is computed from the pools' configuration and their endpoints' health, and is
 //! rebuilt and swapped in whole on every change, so a query sees one consistent version.
+//!
+//! Geo pools (`policy = "geo"`) keep one answer per location, with the fallbacks already
+//! applied (`pool::geo`), and one for clients in no location: a query picks by its client's
+//! location and never computes a fallback. Both paths read these same answers.
 
 use foldhash::HashMap;
 use hickory_proto::rr::{LowerName, RecordType};
 
 use super::zone_data::Rrset;
+use crate::geo::LocationId;
 
 /// The current pool answers, by owner.
 #[derive(Debug, Default)]
 pub struct PoolAnswers {
     by_owner: HashMap<LowerName, Owner>,
+    /// Geo pools' answers, by owner; their owners are not in `by_owner`.
+    geo: HashMap<LowerName, GeoAnswers>,
 }
 
 /// One pool owner's answers. `None` for a family means NODATA: the pool has no endpoint of
 /// that family, or all are down and the pool fails closed. Owners that are in the catalog's
 /// pool owners but absent here answer NODATA for both.
 #[derive(Debug, Default)]
-struct Owner {
-    a: Option<Rrset>,
-    aaaa: Option<Rrset>,
+pub struct Owner {
+    pub a: Option<Rrset>,
+    pub aaaa: Option<Rrset>,
+}
+
+impl Owner {
+    /// Sets the answer for the RRset's type (A or AAAA).
+    pub fn set(&mut self, rrset: Rrset) {
+        match rrset.rtype {
+            RecordType::A => self.a = Some(rrset),
+            RecordType::AAAA => self.aaaa = Some(rrset),
+            other => unreachable!("pools answer only A and AAAA, not {other}"),
+        }
+    }
+
+    /// The answer for `rtype` (A or AAAA); `None` is NODATA.
+    pub fn get(&self, rtype: RecordType) -> Option<&Rrset> {
+        match rtype {
+            RecordType::A => self.a.as_ref(),
+            RecordType::AAAA => self.aaaa.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// A geo pool's answers: per location (fallbacks applied) and for clients in no location.
+#[derive(Debug, Default)]
+pub struct GeoAnswers {
+    /// Indexed by `LocationId`.
+    pub by_location: Vec<Owner>,
+    pub unmapped: Owner,
+    /// Whether an ECS option steers this pool; if not, the query's source address does and
+    /// the reply's ECS scope is 0.
+    pub ecs: bool,
+}
+
+impl GeoAnswers {
+    /// What a client at `location` gets for `rtype`; `None` is NODATA.
+    pub fn get(&self, rtype: RecordType, location: Option<LocationId>) -> Option<&Rrset> {
+        location
+            .and_then(|l| self.by_location.get(usize::from(l.0)))
+            .unwrap_or(&self.unmapped)
+            .get(rtype)
+    }
 }
 
 impl PoolAnswers {
     /// Sets the answer for the RRset's owner and type (A or AAAA).
     pub fn set(&mut self, rrset: Rrset) {
-        let owner = self
-            .by_owner
+        self.by_owner
             .entry(LowerName::new(&rrset.name))
-            .or_default();
-        match rrset.rtype {
-            RecordType::A => owner.a = Some(rrset),
-            RecordType::AAAA => owner.aaaa = Some(rrset),
-            other => unreachable!("pools answer only A and AAAA, not {other}"),
-        }
+            .or_default()
+            .set(rrset);
     }
 
-    /// The pool's answer for a pool owner `name` and `rtype` (A or AAAA); `None` is NODATA.
+    /// Sets a geo pool's answers at `owner`.
+    pub fn set_geo(&mut self, owner: LowerName, answers: GeoAnswers) {
+        self.geo.insert(owner, answers);
+    }
+
+    /// A non-geo pool's answer for a pool owner `name` and `rtype` (A or AAAA); `None` is
+    /// NODATA, or a geo pool's owner.
     pub fn get(&self, name: &LowerName, rtype: RecordType) -> Option<&Rrset> {
-        let owner = self.by_owner.get(name)?;
-        match rtype {
-            RecordType::A => owner.a.as_ref(),
-            RecordType::AAAA => owner.aaaa.as_ref(),
-            _ => None,
-        }
+        self.by_owner.get(name)?.get(rtype)
     }
 
-    /// Every non-empty pool answer.
+    /// The answers of the geo pool at `name`, if one is there.
+    pub fn geo(&self, name: &LowerName) -> Option<&GeoAnswers> {
+        self.geo.get(name)
+    }
+
+    /// Every geo pool's answers, by owner.
+    pub fn geo_pools(&self) -> impl Iterator<Item = (&LowerName, &GeoAnswers)> {
+        self.geo.iter()
+    }
+
+    /// Every non-empty answer of the pools that are not geo pools. Geo pools' answers depend
+    /// on the client, so the XDP maps, which hold one answer per name, must not hold them.
     pub fn rrsets(&self) -> impl Iterator<Item = &Rrset> {
         self.by_owner
             .values()

@@ -357,9 +357,10 @@ fn direct_address_rrsets_exclude_glue_wildcards_and_shadowed_names() {
 fn rfc6891_6_1_2_options_we_do_not_implement_are_ignored_even_if_malformed() {
     let mut wire = query("www.example.test.", RecordType::A, None);
     wire[11] = 1; // ARCOUNT
-                  // OPT: root owner, payload 1232, DO, one Client Subnet option with an impossible family.
+                  // OPT: root owner, payload 1232, DO, one option of an experimental code (RFC 6891
+                  // §9) whose data would be a Client Subnet of an impossible family.
     wire.extend_from_slice(&[0, 0, 41, 0x04, 0xd0, 0, 0, 0x80, 0, 0, 8]);
-    wire.extend_from_slice(&[0, 8, 0, 4, 0, 3, 40, 0]);
+    wire.extend_from_slice(&[0xfd, 0xe9, 0, 4, 0, 3, 40, 0]);
     let reply = ask_with(&catalog(), &wire, UDP);
     assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
     assert_eq!(reply.answers.len(), 3);

@@ -11,6 +11,10 @@ use hickory_proto::ProtoError;
 
 type ProtoResult<T> = Result<T, ProtoError>;
 
+use lbdns_common::cookie::CookieState;
+
+use super::cookie;
+use super::ecs::{Locator, Malformed};
 use super::edns::ReplyOptions;
 use super::identity::Chaos;
 use super::lookup::{resolve, Placed, Resolution};
@@ -66,15 +70,84 @@ pub fn respond_reserving(
     client: Client,
     reserve: usize,
 ) -> Option<Vec<u8>> {
+    answer(catalog, query, client, reserve).map(|answered| answered.reply)
+}
+
+/// A reply, and what the query's DNS Cookie was worth: a valid server cookie exempts the
+/// client from response rate limiting.
+#[derive(Debug)]
+pub struct Answered {
+    pub reply: Vec<u8>,
+    pub cookie: CookieState,
+}
+
+/// [`respond_reserving`], telling the query's cookie state too.
+pub fn answer(catalog: &Catalog, query: &[u8], client: Client, reserve: usize) -> Option<Answered> {
+    let parsed = match query::parse(query) {
+        Ok(parsed) => parsed,
+        Err(Rejected::Drop) => return None,
+        Err(Rejected::Bare(head, rcode)) => {
+            return Some(Answered {
+                reply: bare(head, rcode),
+                cookie: CookieState::None,
+            })
+        }
+    };
+    let cookie = parsed
+        .edns
+        .and_then(|edns| edns.options.cookie)
+        .map(|query| cookie::answer(catalog.cookies(), query, client.addr));
+    let reply = answer_parsed(
+        catalog,
+        parsed,
+        client,
+        reserve,
+        cookie.map(|(_, data)| data),
+    );
+    Some(Answered {
+        reply,
+        cookie: cookie.map_or(CookieState::None, |(state, _)| state),
+    })
+}
+
+/// The BADCOOKIE reply (RFC 7873 §5.2.3–5.2.4) to a query with a client cookie: the question
+/// only, and the client cookie with a fresh server cookie, extended RCODE 23. What response
+/// rate limiting sends, instead of a truncated reply, to a query over the limit that carries a
+/// cookie. `None` if the query has none (or is not one to answer at all).
+pub fn badcookie(catalog: &Catalog, query: &[u8], client: Client) -> Option<Vec<u8>> {
     let ParsedQuery {
         head,
         question,
         edns,
-    } = match query::parse(query) {
-        Ok(parsed) => parsed,
-        Err(Rejected::Drop) => return None,
-        Err(Rejected::Bare(head, rcode)) => return Some(bare(head, rcode)),
+    } = query::parse(query).ok()?;
+    let edns = edns.filter(|edns| edns.version == 0)?;
+    let (_, data) = cookie::answer(catalog.cookies(), edns.options.cookie?, client.addr);
+    let reply = Reply {
+        head,
+        question: &question,
+        edns: Some(edns),
+        options: ReplyOptions {
+            cookie: Some(data),
+            ..ReplyOptions::default()
+        },
+        limit: size_limit(client.transport, Some(edns)),
     };
+    Some(reply.error(ResponseCode::BADCOOKIE))
+}
+
+/// The reply to a well-formed query, with `cookie` as the COOKIE option's data if it had one.
+fn answer_parsed(
+    catalog: &Catalog,
+    parsed: ParsedQuery,
+    client: Client,
+    reserve: usize,
+    cookie: Option<[u8; lbdns_common::cookie::REPLY_LEN]>,
+) -> Vec<u8> {
+    let ParsedQuery {
+        head,
+        question,
+        edns,
+    } = parsed;
     let question = &question;
     let mut reply = Reply {
         head,
@@ -85,36 +158,45 @@ pub fn respond_reserving(
     };
     // RFC 6891 §6.1.3: a version the server does not implement gets BADVERS, its options unread.
     if edns.is_some_and(|e| e.version > 0) {
-        return Some(reply.error(ResponseCode::BADVERS));
+        return reply.error(ResponseCode::BADVERS);
     }
+    // RFC 7871 §7.2.1: with ECS off the option is ignored like any unknown one; on, a
+    // malformed one is FORMERR and a valid one is echoed.
+    let geo = catalog.geo();
+    let subnet = match edns.and_then(|e| e.options.ecs).filter(|_| geo.ecs.enabled) {
+        Some(Err(Malformed)) => return reply.error(ResponseCode::FormErr),
+        Some(Ok(subnet)) => Some(subnet),
+        None => None,
+    };
     if let Some(edns) = edns {
-        reply.options = ReplyOptions::answering(catalog.identity(), edns.options);
+        reply.options =
+            ReplyOptions::answering(catalog.identity(), edns.options, cookie, subnet.as_ref());
     }
     match question.query_type() {
-        RecordType::OPT => return Some(reply.error(ResponseCode::FormErr)),
+        RecordType::OPT => return reply.error(ResponseCode::FormErr),
         // Zone transfers are TCP's (`transfer_out` takes them there, RFC 5936 §4.2).
-        RecordType::AXFR | RecordType::IXFR => return Some(reply.error(ResponseCode::Refused)),
+        RecordType::AXFR | RecordType::IXFR => return reply.error(ResponseCode::Refused),
         _ => {}
     }
     let pools = catalog.pools();
+    let locator = Locator::new(&geo.map, client.addr, subnet.as_ref(), &geo.ecs);
     let resolution = match question.query_class() {
         DNSClass::IN => resolve(
             catalog,
             &pools,
+            &locator,
             question.name(),
             question.query_type(),
             edns.is_some_and(|e| e.dnssec_ok),
         ),
         DNSClass::CH => {
-            return Some(
-                match catalog
-                    .identity()
-                    .chaos(question.name(), question.query_type())
-                {
-                    Chaos::Txt(text) => reply.chaos_txt(text),
-                    Chaos::Refused => reply.error(ResponseCode::Refused),
-                },
-            )
+            return match catalog
+                .identity()
+                .chaos(question.name(), question.query_type())
+            {
+                Chaos::Txt(text) => reply.chaos_txt(text),
+                Chaos::Refused => reply.error(ResponseCode::Refused),
+            }
         }
         _ => None,
     };
@@ -123,13 +205,14 @@ pub fn respond_reserving(
         // fails the query, as NSD and Knot do; a name in no zone of ours is refused.
         let unavailable =
             question.query_class() == DNSClass::IN && catalog.is_unavailable(question.name());
-        return Some(reply.error(if unavailable {
+        return reply.error(if unavailable {
             ResponseCode::ServFail
         } else {
             ResponseCode::Refused
-        }));
+        });
     };
-    Some(reply.encode(&resolution))
+    reply.options.set_ecs_scope(resolution.ecs_scope);
+    reply.encode(&resolution)
 }
 
 /// RFC 1035 §4.2.1 and RFC 6891 §6.2.5: what the client can take, capped at what we send.

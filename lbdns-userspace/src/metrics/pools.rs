@@ -84,6 +84,7 @@ mod tests {
             policy: Policy::RoundRobin,
             answers: None,
             on_all_down: OnAllDown::All,
+            geo: None,
             endpoints: endpoints
                 .iter()
                 .map(|(address, target)| Endpoint {
@@ -91,6 +92,7 @@ mod tests {
                     weight: 1,
                     tier: 1,
                     target: target.clone(),
+                    location: None,
                 })
                 .collect(),
         }

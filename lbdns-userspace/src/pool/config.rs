@@ -5,7 +5,9 @@
 //! [[pool]]
 //! name = "www.example.com."    # owner, inside a served zone; its A/AAAA come from the pool
 //! ttl = 30                     # default 30
-//! policy = "weighted"          # round-robin (default) | weighted | failover
+//! policy = "weighted"          # round-robin (default) | weighted | failover | geo
+//! default_location = "eu-west" # geo: where clients in no location go; default: anywhere
+//! ecs = true                   # geo: whether EDNS Client Subnet steers the pool; default true
 //! answers = 2                  # addresses per response; default all eligible (at most 16)
 //! on_all_down = "all"          # all (default: answer as if all were up) | none (NODATA)
 //!
@@ -27,20 +29,24 @@
 //! weight = 3                   # default 1; 0 = drained
 //! tier = 1                     # failover pools only; default 1, lower is preferred
 //! check_address = "10.0.0.10:8081"  # optional: probe this instead (port optional)
+//! location = "eu-west"         # geo pools only, required there: a [[geo.location]]
 //! ```
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::rr::{LowerName, Name};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::geo;
 use super::model::{Check, Endpoint, HttpProbe, OnAllDown, Policy, Pool, Probe, Target};
 use super::select::MAX_ADDRESSES;
+use crate::geo::Locations;
 
 /// Default TTL of pool answers: short, so that a failover reaches resolvers quickly.
 pub const DEFAULT_TTL: u32 = 30;
@@ -68,6 +74,10 @@ pub struct PoolEntry {
     pub answers: Option<Spanned<u8>>,
     pub on_all_down: Option<Spanned<OnAllDown>>,
     pub check: Option<CheckEntry>,
+    /// Geo pools: where clients in no location go (see `pool::geo`).
+    pub default_location: Option<Spanned<String>>,
+    /// Geo pools: whether EDNS Client Subnet steers them (default true).
+    pub ecs: Option<Spanned<bool>>,
     #[serde(default)]
     pub endpoint: Vec<EndpointEntry>,
 }
@@ -108,6 +118,8 @@ pub struct EndpointEntry {
     pub weight: Option<Spanned<u32>>,
     pub tier: Option<Spanned<u32>>,
     pub check_address: Option<Spanned<CheckAddress>>,
+    /// Geo pools: the `[[geo.location]]` the endpoint serves.
+    pub location: Option<Spanned<String>>,
 }
 
 /// A duration written as an integer with a unit: `"500ms"`, `"2s"`, `"1m"`. A bare number is
@@ -228,7 +240,7 @@ pub struct Source<'a> {
 }
 
 impl Source<'_> {
-    fn error(
+    pub(super) fn error(
         &self,
         span: Range<usize>,
         field: &'static str,
@@ -264,10 +276,11 @@ pub fn validate(
     entries: &[PoolEntry],
     source: Source<'_>,
     zones: &dyn Zones,
+    locations: &Arc<Locations>,
 ) -> Result<Vec<Pool>, PoolConfigError> {
     let mut pools: Vec<Pool> = Vec::with_capacity(entries.len());
     for entry in entries {
-        let pool = validate_pool(entry, source, zones)?;
+        let pool = validate_pool(entry, source, zones, locations)?;
         if pools
             .iter()
             .any(|p| LowerName::new(&p.owner) == LowerName::new(&pool.owner))
@@ -287,6 +300,7 @@ fn validate_pool(
     entry: &PoolEntry,
     source: Source<'_>,
     zones: &dyn Zones,
+    locations: &Arc<Locations>,
 ) -> Result<Pool, PoolConfigError> {
     let name_span = entry.name.span();
     let owner = parse_owner(entry.name.get_ref())
@@ -327,6 +341,7 @@ fn validate_pool(
         Some(check) => validate_check(check, source)?,
         None => None,
     };
+    let geo = geo::validate_pool(entry, policy, source, locations)?;
     let Some(first) = entry.endpoint.first() else {
         return Err(source.error(
             name_span,
@@ -384,6 +399,7 @@ fn validate_pool(
             weight,
             tier: e.tier.as_ref().map_or(DEFAULT_TIER, |t| *t.get_ref()),
             target,
+            location: geo::validate_endpoint(e, geo.as_ref(), source)?,
         });
     }
     if endpoints.iter().all(|e| e.weight == 0) {
@@ -404,6 +420,7 @@ fn validate_pool(
         answers,
         on_all_down,
         endpoints,
+        geo,
     })
 }
 

@@ -45,7 +45,7 @@ fn load(text: &str) -> Result<Vec<Pool>, PoolConfigError> {
         let span = e.span().unwrap_or(0..0);
         source.error(span, "toml", e.message())
     })?;
-    validate(&file.pool, source, &FakeZones)
+    validate(&file.pool, source, &FakeZones, &Default::default())
 }
 
 /// Loads `text`, expecting an error on `line` about `field` whose message contains `says`.
@@ -140,19 +140,22 @@ fn a_full_pool_validates_into_the_model() {
                 address: "192.0.2.1".parse().unwrap(),
                 weight: 3,
                 tier: 1,
-                target: target("192.0.2.1:8443")
+                target: target("192.0.2.1:8443"),
+                location: None,
             },
             Endpoint {
                 address: "2001:db8::1".parse().unwrap(),
                 weight: 1,
                 tier: 2,
-                target: target("[2001:db8::99]:9000")
+                target: target("[2001:db8::99]:9000"),
+                location: None,
             },
             Endpoint {
                 address: "192.0.2.2".parse().unwrap(),
                 weight: 0,
                 tier: 1,
-                target: target("10.0.0.2:8443")
+                target: target("10.0.0.2:8443"),
+                location: None,
             },
         ]
     );
@@ -173,7 +176,8 @@ fn defaults_are_round_robin_ttl_30_all_answers_fail_open_and_no_check() {
             address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)),
             weight: 1,
             tier: 1,
-            target: None
+            target: None,
+            location: None,
         }]
     );
 }

@@ -2,11 +2,13 @@
 //! by policy, weight, tier, health and administrative drain, instead of from the zone.
 //!
 //! Pure, no I/O: `config` validates the `[[pool]]` entries into the `model`; `select` is the
-//! one definition of what a pool answers, shared by the socket and XDP paths; `state` keeps
+//! one definition of what a pool answers, shared by the socket and XDP paths (`geo` adds
+//! the per-location answers of `policy = "geo"` pools); `state` keeps
 //! the endpoints' health and drain flags and recompiles selections when they change; `status`
 //! shows them for `lbdns status`. The probing lives in `crate::health`.
 
 mod config;
+mod geo;
 mod model;
 mod select;
 mod state;
@@ -18,7 +20,10 @@ pub use config::{
     DEFAULT_INTERVAL, DEFAULT_RISE, DEFAULT_STATUS, DEFAULT_TIER, DEFAULT_TIMEOUT, DEFAULT_TTL,
     DEFAULT_WEIGHT,
 };
-pub use model::{Check, Endpoint, HttpProbe, OnAllDown, Policy, Pool, Probe, Target, MAX_BODY};
+pub use geo::GeoSelections;
+pub use model::{
+    Check, Endpoint, GeoPool, HttpProbe, OnAllDown, Policy, Pool, Probe, Target, MAX_BODY,
+};
 pub use select::{Candidate, Rule, Selection, MAX_ADDRESSES, MAX_SCHEDULE};
 pub use state::{EndpointState, PoolId, PoolSet, Selections, UnknownEndpoint};
 pub use status::{status, status_json};

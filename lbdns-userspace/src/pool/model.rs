@@ -3,10 +3,13 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::rr::Name;
 use serde::Deserialize;
+
+use crate::geo::{LocationId, Locations};
 
 /// How a pool spreads its answers over the eligible endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -21,6 +24,9 @@ pub enum Policy {
     /// Priority tiers: only the best tier that has a healthy endpoint is answered, and inside
     /// it endpoints lead in proportion to their weights (equal weights: round-robin).
     Failover,
+    /// By client location: the endpoints of the client's location (see `pool::geo`), leading
+    /// in proportion to their weights (equal weights: round-robin).
+    Geo,
 }
 
 impl Policy {
@@ -30,6 +36,7 @@ impl Policy {
             Policy::RoundRobin => "round-robin",
             Policy::Weighted => "weighted",
             Policy::Failover => "failover",
+            Policy::Geo => "geo",
         }
     }
 
@@ -73,6 +80,20 @@ pub struct Pool {
     pub on_all_down: OnAllDown,
     /// In configuration order, which is the order answers are drawn from.
     pub endpoints: Vec<Endpoint>,
+    /// `policy = "geo"`: how clients are placed; `None` for every other policy.
+    pub geo: Option<GeoPool>,
+}
+
+/// What a geo pool needs besides its endpoints' locations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeoPool {
+    /// The configured locations, for their fallback orders.
+    pub locations: Arc<Locations>,
+    /// Where unmapped clients are placed; `None`: they get every healthy endpoint.
+    pub default_location: Option<LocationId>,
+    /// Whether an ECS option steers this pool (when ECS is on globally); off, the query's
+    /// source address does and the reply's ECS scope is 0.
+    pub ecs: bool,
 }
 
 /// One answerable address of a pool.
@@ -85,6 +106,8 @@ pub struct Endpoint {
     pub tier: u32,
     /// What is checked to decide whether `address` is healthy; `None`: always healthy.
     pub target: Option<Target>,
+    /// Geo pools only: the location the endpoint serves.
+    pub location: Option<LocationId>,
 }
 
 /// One thing the health checker probes. Pools that check the same address the same way share

@@ -6,8 +6,10 @@
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::geo::{self, GeoSelections};
 use super::model::{Endpoint, Pool, Target};
 use super::select::{Candidate, Rule, Selection};
+use crate::geo::LocationId;
 
 /// Index of a pool in the `PoolSet`, in configuration order.
 pub type PoolId = usize;
@@ -115,31 +117,73 @@ impl PoolSet {
             .collect()
     }
 
-    /// What pool `id` answers now, for A and for AAAA.
+    /// What pool `id` answers now, for A and for AAAA; for a geo pool, what a client in no
+    /// location gets.
     pub fn selections(&self, id: PoolId) -> Selections {
+        match self.geo_selections(id) {
+            Some(geo) => geo.unmapped,
+            None => {
+                let (v4, _) = self.candidates(id, v4_of);
+                let (v6, _) = self.candidates(id, v6_of);
+                let rule = self.rule(id);
+                Selections {
+                    v4: Selection::compile(&v4, rule),
+                    v6: Selection::compile(&v6, rule),
+                }
+            }
+        }
+    }
+
+    /// What geo pool `id` answers now in each location; `None` if it is no geo pool.
+    pub fn geo_selections(&self, id: PoolId) -> Option<GeoSelections> {
+        let geo_pool = self.pools[id].geo.as_ref()?;
+        let rule = self.rule(id);
+        let (v4, v4_at) = self.candidates(id, v4_of);
+        let (v6, v6_at) = self.candidates(id, v6_of);
+        let at = |location: Option<LocationId>| {
+            let order = geo::order(geo_pool, location);
+            Selections {
+                v4: geo::select(&v4, &v4_at, &order, rule),
+                v6: geo::select(&v6, &v6_at, &order, rule),
+            }
+        };
+        Some(GeoSelections {
+            by_location: geo_pool.locations.ids().map(|l| at(Some(l))).collect(),
+            unmapped: at(None),
+        })
+    }
+
+    fn rule(&self, id: PoolId) -> Rule {
         let pool = &self.pools[id];
-        let rule = Rule {
+        Rule {
             policy: pool.policy,
             answers: pool.answers,
             on_all_down: pool.on_all_down,
-        };
-        let states = &self.states[id];
-        Selections {
-            v4: Selection::compile(
-                &candidates(pool, states, |a| match a {
-                    IpAddr::V4(a) => Some(a),
-                    IpAddr::V6(_) => None,
-                }),
-                rule,
-            ),
-            v6: Selection::compile(
-                &candidates(pool, states, |a| match a {
-                    IpAddr::V6(a) => Some(a),
-                    IpAddr::V4(_) => None,
-                }),
-                rule,
-            ),
         }
+    }
+
+    /// One family's endpoints of pool `id` with their state, in configuration order, and
+    /// each one's location.
+    fn candidates<A>(
+        &self,
+        id: PoolId,
+        family: impl Fn(IpAddr) -> Option<A>,
+    ) -> (Vec<Candidate<A>>, Vec<Option<LocationId>>) {
+        self.pools[id]
+            .endpoints
+            .iter()
+            .zip(&self.states[id])
+            .filter_map(|(e, s)| {
+                let candidate = Candidate {
+                    address: family(e.address)?,
+                    weight: e.weight,
+                    tier: e.tier,
+                    healthy: s.healthy,
+                    drained: s.drained,
+                };
+                Some((candidate, e.location))
+            })
+            .unzip()
     }
 
     fn update(
@@ -165,25 +209,18 @@ impl PoolSet {
     }
 }
 
-/// One family's endpoints of `pool` with their state, in configuration order.
-fn candidates<A>(
-    pool: &Pool,
-    states: &[EndpointState],
-    family: impl Fn(IpAddr) -> Option<A>,
-) -> Vec<Candidate<A>> {
-    pool.endpoints
-        .iter()
-        .zip(states)
-        .filter_map(|(e, s)| {
-            Some(Candidate {
-                address: family(e.address)?,
-                weight: e.weight,
-                tier: e.tier,
-                healthy: s.healthy,
-                drained: s.drained,
-            })
-        })
-        .collect()
+fn v4_of(address: IpAddr) -> Option<Ipv4Addr> {
+    match address {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
+    }
+}
+
+fn v6_of(address: IpAddr) -> Option<Ipv6Addr> {
+    match address {
+        IpAddr::V6(a) => Some(a),
+        IpAddr::V4(_) => None,
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ fn endpoint(address: &str, target: Option<Target>) -> Endpoint {
         weight: 1,
         tier: 1,
         target,
+        location: None,
     }
 }
 
@@ -35,6 +36,7 @@ fn pool(owner: &str, endpoints: Vec<Endpoint>) -> Pool {
         answers: None,
         on_all_down: OnAllDown::None,
         endpoints,
+        geo: None,
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::PoolSet;
+use super::{PoolSet, Selections};
 use crate::health::TargetStatus;
 
 /// `lbdns status`: every pool, its endpoints, their health and last check, and the checker's
@@ -29,9 +29,14 @@ pub fn status(pools: &PoolSet, health: &[TargetStatus]) -> String {
                     Some(status) => describe(status),
                 },
             };
+            let location = endpoint
+                .location
+                .zip(pool.geo.as_ref())
+                .map(|(l, geo)| format!("location={} ", geo.locations.name(l)))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  {:<39} weight={:<3} tier={:<2} {} {} {}",
+                "  {:<39} {location}weight={:<3} tier={:<2} {} {} {}",
                 endpoint.address,
                 endpoint.weight,
                 endpoint.tier,
@@ -39,6 +44,17 @@ pub fn status(pools: &PoolSet, health: &[TargetStatus]) -> String {
                 if state.drained { "drained" } else { "active " },
                 health_line,
             );
+        }
+        if let (Some(geo), Some(settings)) = (pools.geo_selections(id), &pool.geo) {
+            for (location, selections) in settings.locations.ids().zip(&geo.by_location) {
+                let name = format!("location {}", settings.locations.name(location));
+                let _ = writeln!(out, "  {name:<39} answers {}", answered(selections));
+            }
+            let unmapped = match settings.default_location {
+                Some(l) => format!("unmapped (as {})", settings.locations.name(l)),
+                None => "unmapped".to_owned(),
+            };
+            let _ = writeln!(out, "  {unmapped:<39} answers {}", answered(&geo.unmapped));
         }
     }
     if out.is_empty() {
@@ -70,6 +86,7 @@ pub fn status_json(pools: &PoolSet, health: &[TargetStatus]) -> Value {
                     });
                     json!({
                         "address": endpoint.address.to_string(),
+                        "location": endpoint.location.zip(pool.geo.as_ref()).map(|(l, geo)| geo.locations.name(l)),
                         "weight": endpoint.weight,
                         "tier": endpoint.tier,
                         "healthy": state.healthy,
@@ -85,10 +102,63 @@ pub fn status_json(pools: &PoolSet, health: &[TargetStatus]) -> Value {
                 "answers": pool.answers.map_or(json!("all"), |n| json!(n)),
                 "on_all_down": pool.on_all_down.name(),
                 "endpoints": endpoints,
+                "locations": locations_json(pools, id),
             })
         })
         .collect();
     json!({ "pools": pools_json })
+}
+
+/// A geo pool's answer per location and for unmapped clients; `null` for other pools.
+fn locations_json(pools: &PoolSet, id: usize) -> Value {
+    let (Some(geo), Some(settings)) = (pools.geo_selections(id), &pools.pools()[id].geo) else {
+        return Value::Null;
+    };
+    let answer = |s: &Selections| {
+        json!({
+            "a": s.v4.addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "aaaa": s.v6.addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })
+    };
+    let mut by_name = serde_json::Map::new();
+    for (location, selections) in settings.locations.ids().zip(&geo.by_location) {
+        by_name.insert(
+            settings.locations.name(location).to_owned(),
+            answer(selections),
+        );
+    }
+    json!({
+        "by_location": by_name,
+        "unmapped": answer(&geo.unmapped),
+        "default_location": settings.default_location.map(|l| settings.locations.name(l)),
+    })
+}
+
+/// What one pair of selections answers: `A a b AAAA c`, `-` for NODATA.
+fn answered(selections: &Selections) -> String {
+    let list = |addresses: Vec<String>| match addresses.is_empty() {
+        true => "-".to_owned(),
+        false => addresses.join(" "),
+    };
+    format!(
+        "A {} AAAA {}",
+        list(
+            selections
+                .v4
+                .addresses
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        ),
+        list(
+            selections
+                .v6
+                .addresses
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        ),
+    )
 }
 
 fn check_json(status: &TargetStatus) -> Value {

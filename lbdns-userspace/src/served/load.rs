@@ -123,13 +123,20 @@ pub fn load_carrying(settings: &Settings, carried: Carried) -> Result<Loaded, Lo
         }))?
         .with_zones(carried)?;
     let pools = match &settings.source {
-        Some(text) => pool::validate(&settings.pools, text.source(), &CatalogZones(&catalog))?,
+        Some(text) => pool::validate(
+            &settings.pools,
+            text.source(),
+            &CatalogZones(&catalog),
+            &settings.geo.locations,
+        )?,
         None => Vec::new(),
     };
     let catalog = catalog
         .with_pool_owners(pools.iter().map(|p| p.owner.clone()))
         .with_identity(settings.identity.clone())
         .with_rate_limits(settings.rate_limits.clone())
+        .with_cookies(settings.cookies.clone())
+        .with_geo(settings.geo.clone())
         .with_transfers(Transfers::new(
             settings.keys.clone(),
             &settings.transfer_rules,
