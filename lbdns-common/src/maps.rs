@@ -67,6 +67,12 @@ pub const RRL_BUCKETS: &str = "RRL_BUCKETS";
 pub const RRL_ALLOW_V4: &str = "RRL_ALLOW_V4";
 /// As [`RRL_ALLOW_V4`], of IPv6 prefixes.
 pub const RRL_ALLOW_V6: &str = "RRL_ALLOW_V6";
+/// Ring buffer of [`crate::rrl::Event`]: keys starting and stopping being limited. Written by
+/// the program, read by the daemon's heartbeat thread.
+pub const RRL_EVENTS: &str = "RRL_EVENTS";
+/// Bytes of `RRL_EVENTS`: 2,048 events of 24 bytes and their headers, more than a second's
+/// worth of changes in any flood worth logging.
+pub const RRL_EVENT_BYTES: u32 = 64 * 1024;
 /// Per-CPU `u64` by [`crate::rrl::Tally`]. Written by the program only.
 pub const RRL_COUNTERS: &str = "RRL_COUNTERS";
 /// Buckets the rate limiter keeps: the least recently used go when it is full. 16 bytes of

@@ -68,7 +68,7 @@ impl Rate {
 pub struct Bucket {
     /// When the bucket would be empty again (`CLOCK_MONOTONIC_COARSE`, ns).
     pub tat_ns: u64,
-    /// Responses limited since the last one let through: whether the key is being limited.
+    /// Responses limited since the bucket was last full: whether the key is being limited.
     pub over: u32,
     /// Responses limited in all (wrapping): every `slip`-th of them slips, so the share is
     /// the configured one however the limited responses fall between those let through.
@@ -78,7 +78,8 @@ pub struct Bucket {
 /// What [`admit`] decided for one response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// Within the rate. `ended`: the key was being limited until now.
+    /// Within the rate. `ended`: the key was being limited, and its bucket has filled up
+    /// again since.
     Within { ended: bool },
     /// Over the rate: send a truncated reply (TC=1, the question only). `started`: the first
     /// response limited since the key was last within its rate.
@@ -105,16 +106,17 @@ impl Verdict {
 /// at most (CPUs − 1) responses per interval while a key is hammered from every CPU at once.
 #[inline(always)]
 pub fn admit(bucket: &mut Bucket, now_ns: u64, rate: &Rate, slip: u32) -> Verdict {
-    let tat = if bucket.tat_ns > now_ns {
-        bucket.tat_ns
-    } else {
-        now_ns
-    };
+    // A key stops being limited once its bucket is full again, not when one response gets
+    // through: a flood at any rate above the limit lets one through every interval.
+    let full = bucket.tat_ns <= now_ns;
+    let ended = full && bucket.over != 0;
+    let tat = if full { now_ns } else { bucket.tat_ns };
+    if ended {
+        bucket.over = 0;
+    }
     let next = tat + rate.interval_ns;
     if next - now_ns <= rate.burst_ns {
         bucket.tat_ns = next;
-        let ended = bucket.over != 0;
-        bucket.over = 0;
         return Verdict::Within { ended };
     }
     bucket.over = bucket.over.saturating_add(1);
@@ -213,6 +215,17 @@ pub fn digest_of(name: &[u8], qtype: u16) -> u64 {
     name_digest(state, name.len(), qtype)
 }
 
+/// An `RRL_EVENTS` record: `key` started (`started` 1) or stopped (0) being limited. The
+/// program writes one per change, never one per packet; the daemon logs them.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Event {
+    pub key: Key,
+    pub started: u32,
+    /// Explicit padding.
+    pub _pad: u32,
+}
+
 /// The `RRL_COUNTERS` per-CPU array's entries, and the socket path's counters of the same.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -302,6 +315,9 @@ unsafe impl aya::Pod for Bucket {}
 #[cfg(feature = "user")]
 // SAFETY: as `Settings`.
 unsafe impl aya::Pod for Key {}
+#[cfg(feature = "user")]
+// SAFETY: as `Settings`, with explicit padding.
+unsafe impl aya::Pod for Event {}
 
 #[cfg(test)]
 mod tests {
@@ -318,13 +334,26 @@ mod tests {
             .filter(|_| matches!(admit(&mut bucket, now, &rate, 0), Verdict::Within { .. }))
             .count();
         assert_eq!(through, 5);
-        // One interval later, one more.
+        // One interval later, one more; the key is still being limited.
         assert_eq!(
             admit(&mut bucket, now + 100 * MS, &rate, 0),
-            Verdict::Within { ended: true }
+            Verdict::Within { ended: false }
         );
         assert_eq!(
             admit(&mut bucket, now + 100 * MS, &rate, 0),
+            Verdict::Drop { started: false }
+        );
+        // Quiet until the bucket is full again: limiting has ended, and starts anew.
+        let later = now + 2_000 * MS;
+        assert_eq!(
+            admit(&mut bucket, later, &rate, 0),
+            Verdict::Within { ended: true }
+        );
+        for _ in 0..4 {
+            admit(&mut bucket, later, &rate, 0);
+        }
+        assert_eq!(
+            admit(&mut bucket, later, &rate, 0),
             Verdict::Drop { started: true }
         );
     }

@@ -5,7 +5,7 @@ use aya_ebpf::{
     bindings::BPF_F_MMAPABLE,
     helpers::bpf_ktime_get_coarse_ns,
     macros::map,
-    maps::{Array, LpmTrie, LruHashMap, PerCpuArray},
+    maps::{Array, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
 };
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
@@ -17,7 +17,7 @@ use lbdns_common::{
         DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES,
         DEFAULT_WORDS_PER_NAME,
     },
-    maps::{RRL_ALLOW_ENTRIES, RRL_BUCKET_ENTRIES},
+    maps::{RRL_ALLOW_ENTRIES, RRL_BUCKET_ENTRIES, RRL_EVENT_BYTES},
     names::{buckets_for, Bucket},
     rrl::{self, Tally},
     signature::Signatures,
@@ -182,6 +182,11 @@ pub static RRL_ALLOW_V4: LpmTrie<[u8; 4], u8> = LpmTrie::with_max_entries(RRL_AL
 /// IPv6 prefixes never rate-limited. Written by userspace only.
 #[map]
 pub static RRL_ALLOW_V6: LpmTrie<[u8; 16], u8> = LpmTrie::with_max_entries(RRL_ALLOW_ENTRIES, 0);
+
+/// A key starting or stopping being limited (`lbdns_common::rrl::Event`), for the daemon's
+/// log: one record per change, never one per packet. A full ring loses records, not packets.
+#[map]
+pub static RRL_EVENTS: RingBuf = RingBuf::with_byte_size(RRL_EVENT_BYTES, 0);
 
 /// The rate limiter's counters by `Tally`; userspace sums them across CPUs.
 #[map]

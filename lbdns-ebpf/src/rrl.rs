@@ -12,12 +12,12 @@
 
 use aya_ebpf::{helpers::bpf_ktime_get_coarse_ns, maps::lpm_trie::Key as AllowKey};
 use lbdns_common::rrl::{
-    admit, name_digest, prefix_v4, prefix_v6, Bucket, Key, Rate, Response, Settings, Tally,
+    admit, name_digest, prefix_v4, prefix_v6, Bucket, Event, Key, Rate, Response, Settings, Tally,
     Verdict, ENABLED, LOG_ONLY,
 };
 
 use crate::{
-    maps::{tally, Scratch, RRL_ALLOW_V4, RRL_ALLOW_V6, RRL_BUCKETS, RRL_SETTINGS},
+    maps::{tally, Scratch, RRL_ALLOW_V4, RRL_ALLOW_V6, RRL_BUCKETS, RRL_EVENTS, RRL_SETTINGS},
     parse::Query,
     verdict::{Skip, SLIP},
 };
@@ -41,6 +41,7 @@ pub fn response(scratch: *mut Scratch, query: &Query) -> Result<(), Skip> {
         Response::Positive(digest),
     );
     let verdict = check(&key, &settings.responses, settings.slip);
+    report(&key, verdict);
     enforce(scratch, v6, settings, verdict)
 }
 
@@ -62,7 +63,9 @@ pub fn passed(scratch: *mut Scratch) -> Result<(), Skip> {
     let v6 = family == 6;
     let key = Key::new(prefix(scratch, v6, settings), v6, Response::Passed);
     // Nothing slips: a passed query has no reply of the program's to truncate.
-    match check(&key, &settings.passed, 0) {
+    let verdict = check(&key, &settings.passed, 0);
+    report(&key, verdict);
+    match verdict {
         Verdict::Within { .. } => Ok(()),
         over => match enforce(scratch, v6, settings, over) {
             Ok(()) => Ok(()),
@@ -100,6 +103,20 @@ fn check(key: &Key, rate: &Rate, slip: u32) -> Verdict {
             let _ = RRL_BUCKETS.insert(key, bucket, 0);
             verdict
         }
+    }
+}
+
+/// Tells the daemon when `key` starts or stops being limited.
+#[inline(always)]
+fn report(key: &Key, verdict: Verdict) {
+    let started = verdict.started();
+    if started || verdict == (Verdict::Within { ended: true }) {
+        let event = Event {
+            key: *key,
+            started: u32::from(started),
+            _pad: 0,
+        };
+        let _ = RRL_EVENTS.output::<Event>(&event, 0);
     }
 }
 

@@ -185,6 +185,17 @@ fn a_quiet_prefix_loses_no_more_during_a_flood_from_another() {
     );
     assert!(moved("rate_limited") > 0, "the flood was limited");
     assert!(moved("rrl_slipped_v4") > 0, "and slipped");
+    // The daemon logged the flooder's prefix being limited, once, not per packet; its stop
+    // comes with the heartbeat thread's next look once the flood has ended.
+    std::thread::sleep(Duration::from_secs(2));
+    let log = server.stderr();
+    let started: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("rate limiting started"))
+        .collect();
+    assert_eq!(started.len(), 1, "{log}");
+    assert!(started[0].contains("198.18.1.0"), "{log}");
+    assert!(log.contains("rate limiting stopped"), "{log}");
     // Two cores and a veth drop by themselves: the control run says how much; one percent of
     // the queries on top, for a run that lost none.
     assert!(

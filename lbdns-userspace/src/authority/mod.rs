@@ -27,9 +27,9 @@ pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers};
 pub use wire::{answer, badcookie, respond, respond_reserving, Answered, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
 
-use crate::rrl::RateLimits;
 use crate::cookies::Cookies;
 use crate::geo::GeoSettings;
+use crate::rrl::RateLimits;
 use crate::transfer_out::Transfers;
 use crate::zone::Zone;
 

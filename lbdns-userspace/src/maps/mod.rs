@@ -10,9 +10,10 @@ mod mapped;
 mod names;
 pub mod plan;
 mod rrl;
+mod rrl_log;
 
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use aya::{maps::MapError as AyaMapError, Ebpf};
 use lbdns_common::{
@@ -26,11 +27,12 @@ use lbdns_common::{
 
 use crate::compile::{Answer, MapImage, RrsetId};
 use crate::rrl::RateLimits;
-pub use life::Heartbeat;
+pub use life::{now_ns as coarse_now_ns, Heartbeat};
 use mapped::MappedArray;
 use names::NameTable;
 use plan::{plan, Capacity, Live, Published, Scope, State, Step};
 pub use plan::{Fill, Usage};
+pub use rrl_log::RrlLog;
 
 /// Why the maps could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +104,7 @@ pub struct MapWriter {
     state: State,
     heartbeat: Arc<Heartbeat>,
     rrl: rrl::RrlMaps,
+    rrl_log: Arc<Mutex<RrlLog>>,
 }
 
 /// The `ANSWERS_*` arrays.
@@ -234,6 +237,7 @@ impl MapWriter {
         let signatures: MappedArray<Signatures> = mapped(ebpf, maps::SIGNATURES)?;
         let heartbeat = Arc::new(Heartbeat::new(mapped(ebpf, maps::LIFE)?));
         let rrl = rrl::RrlMaps::take(ebpf)?;
+        let rrl_log = Arc::new(Mutex::new(RrlLog::take(ebpf)?));
         let table = NameTable::new(
             mapped(ebpf, maps::NAME_BUCKETS)?,
             mapped(ebpf, maps::NAME_WORDS)?,
@@ -259,7 +263,13 @@ impl MapWriter {
             state,
             heartbeat,
             rrl,
+            rrl_log,
         })
+    }
+
+    /// The log of the program's rate limiting, for the heartbeat thread to report.
+    pub fn rrl_log(&self) -> Arc<Mutex<RrlLog>> {
+        self.rrl_log.clone()
     }
 
     /// The `LIFE` map: the layout stamp, and the heartbeat the daemon beats.

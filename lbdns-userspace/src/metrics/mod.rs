@@ -252,9 +252,16 @@ mod tests {
     #[test]
     fn stats_lines_sum_the_socket_path() {
         let stats = counted().socket_stats();
+        let rrl: String = lbdns_common::rrl::Tally::ALL
+            .iter()
+            .map(|tally| format!("udp_{} 0\n", tally.name()))
+            .collect();
         assert_eq!(
             stats,
-            "udp_queries 1\nudp_responses 1\nudp_rcode_nxdomain 1\ntcp_queries 0\ntcp_responses 0\n"
+            format!(
+                "udp_queries 1\nudp_responses 1\n{rrl}udp_rcode_nxdomain 1\ntcp_queries 0\n\
+                 tcp_responses 0\n"
+            )
         );
     }
 
@@ -264,7 +271,15 @@ mod tests {
         assert_eq!(
             stats,
             serde_json::json!({
-                "udp": { "queries": 1, "responses": 1, "rcodes": { "nxdomain": 1 } },
+                "udp": {
+                    "queries": 1, "responses": 1, "rcodes": { "nxdomain": 1 },
+                    "rrl": {
+                        "rrl_answered_v4": 0, "rrl_answered_v6": 0,
+                        "rrl_slipped_v4": 0, "rrl_slipped_v6": 0,
+                        "rrl_dropped_v4": 0, "rrl_dropped_v6": 0,
+                        "rrl_allowed_v4": 0, "rrl_allowed_v6": 0,
+                    },
+                },
                 "tcp": { "queries": 0, "responses": 0, "rcodes": {} },
             })
         );

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use lbdns_common::cookie::CookieState;
 use lbdns_common::rrl::{
     self, admit, prefix_v4, prefix_v6, Bucket, Key, Rate, Response, Settings, Tally, Verdict,
 };
@@ -138,6 +139,9 @@ pub enum Admit {
     Send,
     /// Send the truncated reply instead ([`classify::truncated`]).
     Slip,
+    /// The query carries a client cookie: send BADCOOKIE with a fresh server cookie instead
+    /// (RFC 7873 §5.2.3–5.2.4, `authority::badcookie`), the slip for clients that use cookies.
+    BadCookie,
     /// Send nothing.
     Drop,
 }
@@ -181,15 +185,30 @@ impl Default for Limiter {
 
 impl Limiter {
     /// Decides whether the socket path sends `reply` (to `query`, from `peer`, over UDP) under
-    /// `catalog`'s limits. A reply to anything but a query (NOTIFY) is not limited.
-    pub fn admit(&self, catalog: &Catalog, query: &[u8], reply: &[u8], peer: IpAddr) -> Admit {
+    /// `catalog`'s limits. A reply to anything but a query (NOTIFY) is not limited, nor one to
+    /// a query with a valid server cookie (RFC 7873 §5.2.5: the client is who it says).
+    pub fn admit(
+        &self,
+        catalog: &Catalog,
+        query: &[u8],
+        reply: &[u8],
+        peer: IpAddr,
+        cookie: CookieState,
+    ) -> Admit {
         let limits = catalog.rate_limits();
-        if !limits.enabled || !classify::is_query_reply(reply) {
+        if !limits.enabled || cookie == CookieState::Valid || !classify::is_query_reply(reply) {
             return Admit::Send;
         }
         let response = classify::response(catalog, reply);
         let now = self.epoch.elapsed().as_nanos() as u64;
-        self.decide(limits, peer, response, now, query)
+        match self.decide(limits, peer, response, now, query) {
+            // A client cookie alone, or a server cookie that does not check out: BADCOOKIE
+            // gives the client a server cookie that will exempt it.
+            Admit::Slip if matches!(cookie, CookieState::ClientOnly | CookieState::Invalid) => {
+                Admit::BadCookie
+            }
+            admit => admit,
+        }
     }
 
     /// [`Limiter::admit`] for a `response` at `now_ns`.

@@ -47,7 +47,7 @@ fn flood(
         let now = start + i * seconds * SECOND / count;
         match limiter.decide(limits, peer, response, now, &query()) {
             Admit::Send => outcomes.0 += 1,
-            Admit::Slip => outcomes.1 += 1,
+            Admit::Slip | Admit::BadCookie => outcomes.1 += 1,
             Admit::Drop => outcomes.2 += 1,
         }
     }
@@ -262,4 +262,34 @@ fn the_rrl_table_has_defaults_and_its_errors_name_file_and_line() {
         error.to_string(),
         "lbdns.toml:2: rrl.responses_per_second: 0 is not between 1 and 1000000"
     );
+}
+
+#[test]
+fn rfc7873_5_2_5_a_valid_server_cookie_is_exempt_and_a_client_cookie_slips_as_badcookie() {
+    use lbdns_common::cookie::CookieState;
+    let catalog = crate::authority::Catalog::default().with_rate_limits(limits(1, 1, 1));
+    let mut reply = query();
+    reply[2] = 0x84;
+    reply[7] = 1;
+    let peer = ip("198.18.0.7");
+    let limiter = Limiter::default();
+    let all = |cookie| {
+        (0..50)
+            .map(|_| limiter.admit(&catalog, &query(), &reply, peer, cookie))
+            .collect::<Vec<_>>()
+    };
+    assert!(all(CookieState::Valid).iter().all(|a| *a == Admit::Send));
+    // The valid cookies were not counted: the burst is still there.
+    // (A response more goes through for each second the loop might take on a busy host.)
+    let none = all(CookieState::None);
+    assert_eq!(none[0], Admit::Send);
+    assert!(none.iter().all(|a| matches!(a, Admit::Send | Admit::Slip)));
+    assert!(none.contains(&Admit::Slip));
+    for cookie in [CookieState::ClientOnly, CookieState::Invalid] {
+        let slips = all(cookie);
+        assert!(slips
+            .iter()
+            .all(|a| matches!(a, Admit::Send | Admit::BadCookie)));
+        assert!(slips.contains(&Admit::BadCookie), "{cookie:?}");
+    }
 }

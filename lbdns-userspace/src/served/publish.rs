@@ -118,6 +118,7 @@ impl Xdp {
         let adopted = fast.adopted();
         let mut xdp = Self::new(fast)?;
         heart.set(Some(xdp.writer.heartbeat()));
+        heart.set_rrl_log(Some(xdp.writer.rrl_log()));
         xdp.growth = Some(Growth {
             settings: settings.clone(),
             pins,
@@ -279,6 +280,7 @@ impl Xdp {
             .context("cannot fill the larger XDP maps")?;
         // The new program answers only while its own heartbeat is fresh.
         growth.heart.set(Some(larger.writer.heartbeat()));
+        growth.heart.set_rrl_log(Some(larger.writer.rrl_log()));
         if self.fast.is_attached() {
             larger
                 .fast
@@ -310,6 +312,7 @@ impl Xdp {
     pub fn stop(mut self, for_restart: bool) {
         if let Some(growth) = &self.growth {
             growth.heart.set(None);
+            growth.heart.set_rrl_log(None);
         }
         if for_restart {
             self.fast.leave_for_restart();

@@ -20,10 +20,12 @@ use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use tokio::task::JoinSet;
 
-use crate::authority::{Catalog, Client, Transport};
+use crate::authority::{self, Catalog, Client, Transport};
 use crate::metrics::socket::SocketMetrics;
-use crate::rrl::Limiter;
+use crate::rrl::{self, Admit, Limiter};
 use crate::secondary::{notify, Secondaries};
+use crate::tsig;
+use lbdns_common::cookie::CookieState;
 
 pub use fds::{recv as recv_fds, send as send_fds};
 pub use inherit::Inherited;
@@ -131,6 +133,35 @@ fn reply(
         return notify::answer(secondaries, catalog, message, peer);
     }
     signed::answer(catalog, message, Client::new(peer, transport))
+}
+
+/// [`reply`] to a UDP datagram, under the response rate limits (`crate::rrl`): the reply,
+/// the truncated reply or BADCOOKIE it slips as, or nothing. An unsigned query is answered by
+/// `authority::answer`, which tells its cookie state with the reply: a valid server cookie
+/// exempts the client.
+fn reply_udp(
+    catalog: &Catalog,
+    secondaries: &Secondaries,
+    limiter: &Limiter,
+    message: &[u8],
+    peer: IpAddr,
+) -> Option<Vec<u8>> {
+    if notify::is_notify(message) {
+        return notify::answer(secondaries, catalog, message, peer);
+    }
+    let client = Client::new(peer, Transport::Udp);
+    let (reply, cookie) = if tsig::is_signed(message) {
+        (signed::answer(catalog, message, client)?, CookieState::None)
+    } else {
+        let answered = authority::answer(catalog, message, client, 0)?;
+        (answered.reply, answered.cookie)
+    };
+    match limiter.admit(catalog, message, &reply, peer, cookie) {
+        Admit::Send => Some(reply),
+        Admit::Slip => rrl::classify::truncated(message),
+        Admit::BadCookie => authority::badcookie(catalog, message, client),
+        Admit::Drop => None,
+    }
 }
 
 /// A socket2 socket for `addr` with the options both transports want (and the metrics page).

@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 use super::mmsg::{RecvBatch, Reply, SendBatch, BATCH};
 use super::pktinfo;
 use super::SharedCatalog;
-use crate::authority::Transport;
 use crate::metrics::socket::PathCounters;
-use crate::rrl::{self, Admit, Limiter};
+use crate::rrl::Limiter;
 use crate::secondary::Secondaries;
 
 /// Kernel send buffer, so that a burst of replies is not dropped. The kernel caps it at
@@ -161,14 +160,7 @@ fn serve(
             }
             counted.query(&datagram.peer, datagram.data);
             let peer = datagram.peer.ip();
-            let reply = super::reply(&catalog, secondaries, datagram.data, peer, Transport::Udp)
-                .and_then(
-                    |reply| match limiter.admit(&catalog, datagram.data, &reply, peer) {
-                        Admit::Send => Some(reply),
-                        Admit::Slip => rrl::classify::truncated(datagram.data),
-                        Admit::Drop => None,
-                    },
-                );
+            let reply = super::reply_udp(&catalog, secondaries, limiter, datagram.data, peer);
             if let Some(data) = reply {
                 counted.response(&data);
                 replies.push(Reply {

@@ -250,7 +250,7 @@ impl Bench<'_> {
             .arg("--config")
             .arg(&config)
             .arg("--zone")
-            .arg(format!("example.com={}", zone.display()))
+            .arg(format!("example.com.={}", zone.display()))
             .args(["--listen", &format!("{}:53", self.net.server_v4())])
             .args(["--xdp", Side::Server.interface(), "--xdp", link::SERVER_IF])
             .args(["--xdp-mode", "native"])
