@@ -274,3 +274,67 @@ fn limiting_off_answers_every_query() {
         }
     );
 }
+
+/// What a reload does (`served::Xdp::publish` writes the catalog's limits with the NSID): the
+/// running program takes new settings and allow lists in place, its buckets kept.
+#[test]
+fn a_reload_changes_the_limits_in_place() {
+    pin_to_cpu0().expect("pin to CPU 0");
+    let mut loaded = loaded(limits());
+    let started = Instant::now();
+    let flood = |loaded: &Loaded| {
+        let mut outcomes = Outcomes::default();
+        for i in 0..200u16 {
+            run(loaded, "192.0.2.9", "www.example.com", i, &mut outcomes);
+        }
+        outcomes
+    };
+    let limited = flood(&loaded);
+    let bound = ceiling(RATE, BURST, started.elapsed().as_secs_f64());
+    assert!(limited.answered <= bound, "{limited:?}");
+    // Off: every query answered.
+    loaded
+        .writer
+        .publish_rate_limits(&RateLimits::default())
+        .expect("publish");
+    assert_eq!(
+        flood(&loaded),
+        Outcomes {
+            answered: 200,
+            ..Outcomes::default()
+        }
+    );
+    // On again with the prefix allowed: answered.
+    let mut allowing = limits();
+    allowing
+        .allow
+        .push(AllowPrefix::new("192.0.2.0".parse().unwrap(), 24));
+    loaded
+        .writer
+        .publish_rate_limits(&allowing)
+        .expect("publish");
+    assert_eq!(
+        flood(&loaded),
+        Outcomes {
+            answered: 200,
+            ..Outcomes::default()
+        }
+    );
+    // The allow list entry removed: the bucket was kept, and has gained no more than the rate
+    // since the first flood.
+    loaded
+        .writer
+        .publish_rate_limits(&limits())
+        .expect("publish");
+    let again = flood(&loaded);
+    let bound = ceiling(RATE, BURST, started.elapsed().as_secs_f64());
+    assert!(
+        limited.answered + again.answered <= bound,
+        "{limited:?} {again:?}"
+    );
+    assert_eq!(
+        again.answered + again.slipped + again.dropped,
+        200,
+        "{again:?}"
+    );
+}
