@@ -37,14 +37,18 @@ pub enum Counter {
     /// Passed: the daemon's heartbeat (`crate::life::Life`) is older than its limit: the daemon
     /// is dead or hung, and its answers may be stale.
     PassStale = 11,
-    /// Over a response rate limit (`crate::rrl`): a truncated reply sent (XDP_TX) or the
-    /// packet dropped; `RRL_COUNTERS` says which, by family.
-    RateLimited = 12,
+    /// Passed: a COOKIE option (RFC 7873) the program leaves to the socket path: a malformed
+    /// length (FORMERR there), a server cookie of another length or version than RFC 9018's, a
+    /// second COOKIE option, or no secret or clock published yet.
+    PassCookie = 12,
+    /// Over a response rate limit (`crate::rrl`): a truncated or BADCOOKIE reply sent (XDP_TX)
+    /// or the packet dropped; `RRL_COUNTERS` says which, by family.
+    RateLimited = 13,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 13] = [
+    pub const ALL: [Counter; 14] = [
         Counter::AnsweredA,
         Counter::AnsweredAaaa,
         Counter::PassNotDns,
@@ -57,6 +61,7 @@ impl Counter {
         Counter::Dropped,
         Counter::PassSigned,
         Counter::PassStale,
+        Counter::PassCookie,
         Counter::RateLimited,
     ];
 
@@ -78,6 +83,7 @@ impl Counter {
             Counter::Dropped => "dropped",
             Counter::PassSigned => "pass_signed",
             Counter::PassStale => "pass_stale",
+            Counter::PassCookie => "pass_cookie",
             Counter::RateLimited => "rate_limited",
         }
     }

@@ -132,3 +132,7 @@ pub const DEFAULT_SIGNATURE_ENTRIES: u32 = 4096;
 
 /// The XDP program's name in the object.
 pub const PROGRAM: &str = "lbdns";
+/// A second entry of the object, never attached: it rewrites every query the program parses
+/// that carries a client cookie into its BADCOOKIE reply (`respond::cookie::badcookie`, what
+/// response rate limiting's slip sends), so tests compare that reply with the socket path's.
+pub const BADCOOKIE_PROGRAM: &str = "lbdns_badcookie";

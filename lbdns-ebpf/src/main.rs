@@ -33,21 +33,38 @@ use crate::{
 #[xdp]
 pub fn lbdns(ctx: XdpContext) -> u32 {
     let (action, counter) = match try_answer(&ctx) {
-        Ok(answered) => (xdp_action::XDP_TX, answered),
+        Ok(sent) => sent,
         Err(Skip::Pass(reason)) => match SCRATCH.get_ptr_mut(0).map(rrl::passed) {
-            Some(Err(_)) => (xdp_action::XDP_DROP, Counter::RateLimited),
+            Some(rrl::Limit::Drop) => (xdp_action::XDP_DROP, Counter::RateLimited),
             _ => (xdp_action::XDP_PASS, reason),
         },
         Err(Skip::Drop) => (xdp_action::XDP_DROP, Counter::Dropped),
-        Err(Skip::Limited { .. }) => (xdp_action::XDP_DROP, Counter::RateLimited),
     };
     maps::count(counter);
     action
 }
 
-/// Answers the packet if it is a hot query; returns the counter for what was answered.
+/// The BADCOOKIE reply alone (`respond::cookie::badcookie`) for every query the program parses
+/// that carries a client cookie; every other packet passes. Never attached: the entry through
+/// which tests compare the reply response rate limiting's slip sends with the socket path's
+/// (`lbdns_common::maps::BADCOOKIE_PROGRAM`). Counts nothing.
+#[xdp]
+pub fn lbdns_badcookie(ctx: XdpContext) -> u32 {
+    let answered = SCRATCH.get_ptr_mut(0).ok_or(OTHER).and_then(|scratch| {
+        let query = parse::query(&ctx, scratch)?;
+        respond::cookie::badcookie(&ctx, scratch, &query)
+    });
+    match answered {
+        Ok(()) => xdp_action::XDP_TX,
+        Err(Skip::Pass(_)) => xdp_action::XDP_PASS,
+        Err(Skip::Drop) => xdp_action::XDP_DROP,
+    }
+}
+
+/// Answers the packet if it is a hot query; returns the action (XDP_TX, or XDP_DROP over a
+/// rate limit) and the counter for what was done.
 #[inline(always)]
-fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
+fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
     let scratch = SCRATCH.get_ptr_mut(0).ok_or(OTHER)?;
     let query = parse::query(ctx, scratch)?;
     // After parsing, so that only DNS queries pay for the clock.
@@ -55,25 +72,34 @@ fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
         return Err(STALE);
     }
     let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
+    // A hot answer: counted against its rate limit here, before the reply is built; should the
+    // reply then pass the query on after all (too large, RRSIGs not stored, an option it leaves
+    // to the socket path), the count is given back, as the socket path counts what it answers.
+    let limited = (xdp_action::XDP_DROP, Counter::RateLimited);
+    let charged = match rrl::response(scratch, &query) {
+        rrl::Limit::Send(charged) => charged,
+        rrl::Limit::Slip => {
+            return respond::slip::send(ctx, scratch, &query)
+                .map(|()| (xdp_action::XDP_TX, Counter::RateLimited));
+        }
+        rrl::Limit::Drop => return Ok(limited),
+    };
     let replied = match query.dns.addr_type {
         AddrType::A => {
-            let hit =
-                lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id).ok_or(MISS)?;
-            respond::reply(ctx, scratch, &query, hit).map(|()| Counter::AnsweredA)
+            let hit = lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id).ok_or(MISS);
+            hit.and_then(|hit| respond::reply(ctx, scratch, &query, hit))
+                .map(|()| Counter::AnsweredA)
         }
         AddrType::Aaaa => {
-            let hit =
-                lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id).ok_or(MISS)?;
-            respond::reply(ctx, scratch, &query, hit).map(|()| Counter::AnsweredAaaa)
+            let hit = lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id).ok_or(MISS);
+            hit.and_then(|hit| respond::reply(ctx, scratch, &query, hit))
+                .map(|()| Counter::AnsweredAaaa)
         }
     };
-    match replied {
-        // Over its rate limit, the reply slips: the truncated one goes instead.
-        Err(Skip::Limited { slip: true }) => respond::slip::write(ctx, &query)
-            .map(|()| Counter::RateLimited)
-            .ok_or(Skip::Drop),
-        other => other,
+    if charged && matches!(replied, Err(Skip::Pass(_))) {
+        rrl::refund(scratch, &query);
     }
+    replied.map(|answered| (xdp_action::XDP_TX, answered))
 }
 
 /// The kernel only allows GPL-only helpers to programs that declare a compatible licence.

@@ -9,6 +9,7 @@ use aya_ebpf::{
 };
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
+    cookie::CookieSecrets,
     counters::Counter,
     edns::Nsid,
     life::Life,
@@ -116,6 +117,27 @@ pub static EDNS_ANSWERS: Array<u32> = Array::with_max_entries(1, BPF_F_MMAPABLE)
 #[map]
 pub static NSID_VALUES: Array<Nsid> = Array::with_max_entries(2, BPF_F_MMAPABLE);
 
+/// The server cookie secrets, current and being written (`lbdns_common::edns::COOKIE_SLOT`).
+/// Written by userspace only, through a memory mapping, into the value no program reads.
+#[map]
+pub static COOKIE_SECRETS: Array<CookieSecrets> = Array::with_max_entries(2, BPF_F_MMAPABLE);
+
+/// The Unix time in seconds, for cookie time stamps (`lbdns_common::maps::WALL_CLOCK`). Written
+/// by userspace only, with one atomic store per heartbeat.
+#[map]
+pub static WALL_CLOCK: Array<u64> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// The Unix time in seconds as userspace last stored it; 0 if it never did.
+#[inline(always)]
+pub fn wall_clock() -> u64 {
+    match WALL_CLOCK.get_ptr(0) {
+        // SAFETY: the array's `u64` value, which lives as long as the map; userspace stores it
+        // whole.
+        Some(value) => unsafe { core::ptr::read_volatile(value) },
+        None => 0,
+    }
+}
+
 /// The EDNS options the server answers, read once per query that carries a recognised option.
 #[inline(always)]
 pub fn edns_answers() -> u32 {
@@ -201,6 +223,15 @@ pub fn tally(tally: Tally) {
     }
 }
 
+/// Takes one from `tally` on this CPU: a response counted and then not sent.
+#[inline(always)]
+pub fn untally(tally: Tally) {
+    if let Some(value) = RRL_COUNTERS.get_ptr_mut(tally as u32) {
+        // SAFETY: as in `count`.
+        unsafe { *value = (*value).wrapping_sub(1) }
+    }
+}
+
 /// Per-packet working memory that does not fit the 512-byte stack. Program-private.
 #[repr(C)]
 pub struct Scratch {
@@ -221,6 +252,16 @@ pub struct Scratch {
     /// the copy loop's exits would otherwise narrow the records' length differently each, and
     /// the code after it be verified once per exit.
     pub signature_words: u32,
+    /// What the query's DNS Cookie is worth (`parse::cookie`), passed through [`opaque`]: each
+    /// outcome is a constant of its own, and the code after it would be verified once per
+    /// outcome.
+    pub cookie_state: u32,
+    /// The query's DNS Cookie words (`parse::cookie`): the client cookie, then the server
+    /// cookie's two, as the query brought them and then as the reply carries them.
+    pub cookie: [u64; 3],
+    /// The length of the reply's COOKIE option, passed through [`opaque`]
+    /// (`respond::opt::cookie_len`).
+    pub cookie_len: u32,
     /// The source address of a UDP datagram to the DNS port, for the rate limiter: its bytes
     /// in packet order as two little-endian words (IPv4 in the first 4 bytes).
     pub source: [u64; 2],

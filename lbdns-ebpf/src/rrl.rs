@@ -17,24 +17,49 @@ use lbdns_common::rrl::{
 };
 
 use crate::{
-    maps::{tally, Scratch, RRL_ALLOW_V4, RRL_ALLOW_V6, RRL_BUCKETS, RRL_EVENTS, RRL_SETTINGS},
+    maps::{
+        tally, untally, Scratch, RRL_ALLOW_V4, RRL_ALLOW_V6, RRL_BUCKETS, RRL_EVENTS, RRL_SETTINGS,
+    },
     parse::Query,
-    verdict::{Skip, SLIP},
 };
 
-/// Limits the reply about to be sent to `query`: `Ok` sends it, `Err(SLIP)` sends a truncated
-/// reply instead, `Err(Skip::Limited { slip: false })` nothing.
+/// What to do with a packet under the rate limits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Send the reply, or pass the query; `true` if a response was counted (see [`refund`]).
+    Send(bool),
+    /// Send the slip instead of the reply (`respond::slip::send`).
+    Slip,
+    /// Drop the packet.
+    Drop,
+}
+
+/// Limits the reply about to be sent to `query`. A query with a valid server cookie is neither
+/// counted nor limited.
 #[inline(always)]
-pub fn response(scratch: *mut Scratch, query: &Query) -> Result<(), Skip> {
+pub fn response(scratch: *mut Scratch, query: &Query) -> Limit {
+    let dns = &query.dns;
+    // A valid server cookie exempts the client (RFC 7873 §5.2.5): it is who it says.
+    if dns.edns.is_some_and(|edns| edns.cookie.is_valid()) {
+        return Limit::Send(false);
+    }
+    let digest = name_digest(dns.name.hash, dns.name.len, dns.addr_type.rr_type());
+    positive(scratch, digest, query.ip.v6)
+}
+
+/// [`response`] for a positive answer of `digest` to a client of the family `v6`.
+///
+/// A function of its own (a BPF-to-BPF call of a few ns) taking scalars only: inlined into
+/// `respond::reply`, its registers pushed the reply's offsets into 32-bit spills that the
+/// verifier reads back unbounded.
+#[inline(never)]
+fn positive(scratch: *mut Scratch, digest: u64, v6: bool) -> Limit {
     let Some(settings) = RRL_SETTINGS.get(0) else {
-        return Ok(());
+        return Limit::Send(false);
     };
     if settings.flags & ENABLED == 0 {
-        return Ok(());
+        return Limit::Send(false);
     }
-    let dns = &query.dns;
-    let digest = name_digest(dns.name.hash, dns.name.len, dns.addr_type.rr_type());
-    let v6 = query.ip.v6;
     let key = Key::new(
         prefix(scratch, v6, settings),
         v6,
@@ -45,20 +70,51 @@ pub fn response(scratch: *mut Scratch, query: &Query) -> Result<(), Skip> {
     enforce(scratch, v6, settings, verdict)
 }
 
-/// Limits a query the program is about to pass: `Err(Skip::Limited { slip: false })` drops it. Datagrams
+/// Gives back the response [`response`] counted for `query` (`Limit::Send(true)`): the reply
+/// was not sent after all, the query goes on to the socket path, which counts its answer.
+#[inline(always)]
+pub fn refund(scratch: *mut Scratch, query: &Query) {
+    let dns = &query.dns;
+    let digest = name_digest(dns.name.hash, dns.name.len, dns.addr_type.rr_type());
+    refund_positive(scratch, digest, query.ip.v6);
+}
+
+/// [`refund`] by scalars, as [`positive`].
+#[inline(never)]
+fn refund_positive(scratch: *mut Scratch, digest: u64, v6: bool) {
+    let Some(settings) = RRL_SETTINGS.get(0) else {
+        return;
+    };
+    let key = Key::new(
+        prefix(scratch, v6, settings),
+        v6,
+        Response::Positive(digest),
+    );
+    if let Some(bucket) = RRL_BUCKETS.get_ptr_mut(key) {
+        // SAFETY: as in `check`.
+        unsafe {
+            (*bucket).tat_ns = (*bucket)
+                .tat_ns
+                .saturating_sub(settings.responses.interval_ns);
+        }
+        untally(Tally::AnsweredV4.family(v6));
+    }
+}
+
+/// Limits a query the program is about to pass: [`Limit::Drop`] or [`Limit::Send`]. Datagrams
 /// that are not UDP to the DNS port are never counted.
 #[inline(always)]
-pub fn passed(scratch: *mut Scratch) -> Result<(), Skip> {
+pub fn passed(scratch: *mut Scratch) -> Limit {
     // SAFETY: this CPU's scratch value, used only by this program run.
     let family = unsafe { (*scratch).source_family };
     if family == 0 {
-        return Ok(());
+        return Limit::Send(false);
     }
     let Some(settings) = RRL_SETTINGS.get(0) else {
-        return Ok(());
+        return Limit::Send(false);
     };
     if settings.flags & ENABLED == 0 {
-        return Ok(());
+        return Limit::Send(false);
     }
     let v6 = family == 6;
     let key = Key::new(prefix(scratch, v6, settings), v6, Response::Passed);
@@ -66,10 +122,10 @@ pub fn passed(scratch: *mut Scratch) -> Result<(), Skip> {
     let verdict = check(&key, &settings.passed, 0);
     report(&key, verdict);
     match verdict {
-        Verdict::Within { .. } => Ok(()),
+        Verdict::Within { .. } => Limit::Send(false),
         over => match enforce(scratch, v6, settings, over) {
-            Ok(()) => Ok(()),
-            Err(_) => Err(Skip::Limited { slip: false }),
+            Limit::Send(_) => Limit::Send(false),
+            Limit::Slip | Limit::Drop => Limit::Drop,
         },
     }
 }
@@ -122,29 +178,24 @@ fn report(key: &Key, verdict: Verdict) {
 
 /// What a verdict means for this packet, counted by family.
 #[inline(always)]
-fn enforce(
-    scratch: *mut Scratch,
-    v6: bool,
-    settings: &Settings,
-    verdict: Verdict,
-) -> Result<(), Skip> {
+fn enforce(scratch: *mut Scratch, v6: bool, settings: &Settings, verdict: Verdict) -> Limit {
     let (over, limited) = match verdict {
         Verdict::Within { .. } => {
             tally(Tally::AnsweredV4.family(v6));
-            return Ok(());
+            return Limit::Send(true);
         }
-        Verdict::Slip { .. } => (Tally::SlippedV4.family(v6), SLIP),
-        Verdict::Drop { .. } => (Tally::DroppedV4.family(v6), Skip::Limited { slip: false }),
+        Verdict::Slip { .. } => (Tally::SlippedV4.family(v6), Limit::Slip),
+        Verdict::Drop { .. } => (Tally::DroppedV4.family(v6), Limit::Drop),
     };
     if allowed(scratch, v6) {
         tally(Tally::AllowedV4.family(v6));
-        return Ok(());
+        return Limit::Send(false);
     }
     tally(over);
     if settings.flags & LOG_ONLY != 0 {
-        return Ok(());
+        return Limit::Send(false);
     }
-    Err(limited)
+    limited
 }
 
 /// Whether the source is on the allow list.

@@ -9,12 +9,7 @@ pub enum Skip {
     Pass(Counter),
     /// Drop the packet: it was already partly rewritten, so passing it would deliver garbage.
     Drop,
-    /// Over a response rate limit (`crate::rrl`): send a truncated reply instead, or nothing.
-    Limited { slip: bool },
 }
-
-/// Over a response rate limit, and the reply slips: a truncated one goes instead.
-pub const SLIP: Skip = Skip::Limited { slip: true };
 
 /// Not a UDP datagram to the DNS port that the program parses.
 pub const NOT_DNS: Skip = Skip::Pass(Counter::PassNotDns);
@@ -34,3 +29,6 @@ pub const SIGNED: Skip = Skip::Pass(Counter::PassSigned);
 pub const SIZE: Skip = Skip::Pass(Counter::PassSize);
 /// The daemon's heartbeat is too old (lbdns_common::life).
 pub const STALE: Skip = Skip::Pass(Counter::PassStale);
+/// A COOKIE option the program leaves to the socket path: malformed (FORMERR there), of a
+/// length or version this server does not make, a second one, or cookies not published.
+pub const COOKIE: Skip = Skip::Pass(Counter::PassCookie);

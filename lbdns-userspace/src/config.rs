@@ -217,26 +217,25 @@ impl fmt::Display for ConfigError {
 
 impl ConfigFile {
     pub fn load(path: &Path) -> Result<(Self, ConfigText), ConfigError> {
-        let error = |line, message| ConfigError {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
             file: path.to_path_buf(),
-            line,
-            message,
-        };
-        let text =
-            std::fs::read_to_string(path).map_err(|e| error(0, format!("cannot read: {e}")))?;
-        let file = toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map_or(0, |span| 1 + text[..span.start].matches('\n').count());
-            error(line, e.message().to_owned())
+            line: 0,
+            message: format!("cannot read: {e}"),
         })?;
-        Ok((
-            file,
-            ConfigText {
-                path: path.to_path_buf(),
-                text,
-            },
-        ))
+        let source = ConfigText {
+            path: path.to_path_buf(),
+            text,
+        };
+        Ok((Self::parse(&source)?, source))
+    }
+
+    /// The file as written in `source`, its errors naming `source`'s path and line.
+    pub fn parse(source: &ConfigText) -> Result<Self, ConfigError> {
+        toml::from_str(&source.text).map_err(|e| ConfigError {
+            file: source.path.clone(),
+            line: e.span().map_or(0, |span| line_of(&source.text, span.start)),
+            message: e.message().to_owned(),
+        })
     }
 }
 
@@ -339,13 +338,34 @@ pub struct Overrides {
 
 impl Settings {
     pub fn new(config: Option<&Path>, flags: Overrides) -> Result<Self, ConfigError> {
-        let (file, source) = match config {
+        match config {
             Some(path) => {
-                let (file, text) = ConfigFile::load(path)?;
-                (file, Some(text))
+                let (file, source) = ConfigFile::load(path)?;
+                Self::combine(file, Some(source), flags)
             }
-            None => (ConfigFile::default(), None),
+            None => Self::combine(ConfigFile::default(), None, flags),
+        }
+    }
+
+    /// [`Settings::new`] from a configuration's text rather than its file, `path` naming it in
+    /// errors and anchoring its relative paths: what the fuzz target of the configuration
+    /// reads.
+    pub fn from_text(path: &Path, text: String, flags: Overrides) -> Result<Self, ConfigError> {
+        let source = ConfigText {
+            path: path.to_path_buf(),
+            text,
         };
+        Self::combine(ConfigFile::parse(&source)?, Some(source), flags)
+    }
+
+    fn combine(
+        file: ConfigFile,
+        source: Option<ConfigText>,
+        flags: Overrides,
+    ) -> Result<Self, ConfigError> {
+        // Owned: `source` itself moves into the settings at the end.
+        let config_path = source.as_ref().map(|source| source.path.clone());
+        let config = config_path.as_deref();
         let base = config.and_then(Path::parent).unwrap_or(Path::new(""));
         let keys = match (config, &source) {
             (Some(path), Some(text)) => KeyRing::from_entries(file.key, path, &text.text, base)?,

@@ -10,6 +10,7 @@
 mod peer;
 mod xdp_testrun {
     pub mod changes;
+    pub mod cookies;
     pub mod corpus;
     pub mod fixture;
     pub mod frame;
@@ -43,7 +44,9 @@ use lbdns_tests::{
 use peer::PeerProgram;
 use xdp_testrun::{
     corpus::{corpus, Case, Expect},
-    fixture::{catalog, hot_rrsets, length_names, long_names, SECURE_MANY, SECURE_ONE, SIGNED},
+    fixture::{
+        self, catalog, hot_rrsets, length_names, long_names, SECURE_MANY, SECURE_ONE, SIGNED,
+    },
     frame::{check_reply_headers, udp_frame, Endpoints, Layout, Vlan},
     oracle::{assert_same_reply, Oracle, SocketOracle},
 };
@@ -65,6 +68,10 @@ impl Loaded {
         writer
             .publish(&compile(rrsets).expect("fixture compiles").image)
             .expect("publish");
+        writer
+            .publish_cookies(fixture::cookies().secrets())
+            .expect("publish the cookie secrets");
+        writer.heartbeat().set_wall_clock(fixture::COOKIE_NOW);
         Self { fast, writer }
     }
 
@@ -75,6 +82,8 @@ impl Loaded {
         xdp.publish(catalog)
             .unwrap_or_else(|error| panic!("{error:#}"));
         let (fast, writer) = xdp.into_parts();
+        // The socket path's fixed clock (`fixture::cookies`), so both stamp cookies alike.
+        writer.heartbeat().set_wall_clock(fixture::COOKIE_NOW);
         Self { fast, writer }
     }
 
@@ -248,6 +257,44 @@ fn corpus_of_generated_packets() {
         }
     }
     println!("{} cases: {seen:?}", cases.len());
+    if std::env::var_os(WRITE_FUZZ_SEEDS).is_some() {
+        write_fuzz_seeds(&cases);
+    }
+}
+
+/// Set, the corpus test also writes its cases as seeds of the fuzz targets.
+const WRITE_FUZZ_SEEDS: &str = "LBDNS_WRITE_FUZZ_SEEDS";
+
+/// The corpus as fuzz seeds (tests/fuzz/seeds/), few enough to check in: each UDP query's DNS
+/// message, framed by the target, for the xdp and respond targets, one per kind (messages
+/// that differ only in ID, letter case, RD, AD or CD are one kind; libFuzzer varies those at
+/// once); the frames that are not such a query whole for the xdp target (selector 3); the
+/// malformed-query corpus for the respond target.
+fn write_fuzz_seeds(cases: &[Case]) {
+    use lbdns_fuzz::{seeds, xdp};
+    let write = |target: &str, octets: &[u8]| {
+        seeds::write(target, octets).unwrap_or_else(|error| panic!("{target} seed: {error}"))
+    };
+    let mut kinds = std::collections::HashSet::new();
+    for case in cases {
+        let Some(seed) = xdp::message_seed(&case.frame) else {
+            write("xdp", &[&[3], &case.frame[..]].concat());
+            continue;
+        };
+        let mut kind = seed[1..].to_ascii_lowercase();
+        if kind.len() >= 4 {
+            kind[..2].fill(0);
+            kind[2] &= !0x01;
+            kind[3] &= !0x30;
+        }
+        if kinds.insert(kind) {
+            write("xdp", &seed);
+            write("respond", &[&[0], &seed[1..]].concat());
+        }
+    }
+    for case in lbdns_tests::malformed::corpus() {
+        write("respond", &[&[0], &case.packet[..]].concat());
+    }
 }
 
 /// A daemon that stopped beating (dead, hung, SIGSTOPped) leaves answers that may be stale:

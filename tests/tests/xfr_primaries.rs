@@ -303,23 +303,36 @@ async fn ixfr_from_knot_after_a_one_name_change() -> Result<()> {
         );
     }
     knot.wait_for(&primary, &origin, Some(2026112102)).await?;
-    let fetched = fetch(&primary, &origin, Some(&v1), &limits())
-        .await
-        .with_context(|| format!("IXFR from Knot:\n{}", knot.log()))?;
-    let Fetched::Incremental {
-        zone: v2,
-        changed_names,
-    } = fetched
-    else {
+    let fetched = fetch(
+        &primary,
+        &origin,
+        Some(&lbdns::authority::ZoneData::new(&v1)),
+        &limits(),
+    )
+    .await
+    .with_context(|| format!("IXFR from Knot:\n{}", knot.log()))?;
+    let Fetched::Incremental { patch } = fetched else {
         bail!(
             "Knot has the difference in its journal, so this must be an IXFR: {fetched:?}\n{}",
             knot.log()
         );
     };
-    assert_eq!(changed_names, [Name::from_ascii("www.example.com.")?]);
+    // The owner the difference names, and the apex for its SOA.
+    assert_eq!(
+        patch.changed_names(),
+        [Name::from_ascii("www.example.com.")?, origin.clone()]
+    );
+    let mut v2 = v1.clone();
+    patch.apply_to(&mut v2);
     same_zone(&v2, &file, &origin, &[])?;
     // And nothing more to fetch.
-    let again = fetch(&primary, &origin, Some(&v2), &limits()).await?;
+    let again = fetch(
+        &primary,
+        &origin,
+        Some(&lbdns::authority::ZoneData::new(&v2)),
+        &limits(),
+    )
+    .await?;
     assert!(
         matches!(again, Fetched::UpToDate { serial: 2026112102 }),
         "{again:?}"

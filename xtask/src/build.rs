@@ -12,7 +12,7 @@ use crate::{cmd, ebpf, workspace};
 /// Tells `lbdns-userspace/build.rs` which BPF object to embed. Without it that build script
 /// compiles lbdns-ebpf itself, which is right for a plain `cargo build` but would repeat the work
 /// `cargo xtask` has already done, once per profile and per cargo subcommand.
-const EBPF_OBJECT_VAR: &str = "LBDNS_EBPF_OBJECT";
+pub const EBPF_OBJECT_VAR: &str = "LBDNS_EBPF_OBJECT";
 
 /// The cargo profile of the userspace build. The BPF object is always optimised.
 #[derive(Clone, Copy, Debug)]

@@ -9,6 +9,7 @@ mod build;
 mod cmd;
 mod deb;
 mod ebpf;
+mod fuzz;
 mod run;
 mod setup;
 mod test;
@@ -58,6 +59,20 @@ enum Task {
     /// Check formatting, build, run clippy on everything and run every test, the privileged
     /// suites and the package's too: what CI runs (as root).
     Test,
+    /// Run one fuzz target (tests/fuzz/targets) for a while with cargo-fuzz on the nightly
+    /// toolchain, from its seeds; without a target, list them. Not part of `test`, which
+    /// replays the seeds only. The xdp target needs root.
+    Fuzz {
+        /// The target to run.
+        target: Option<String>,
+        /// How long to run it, in seconds.
+        #[arg(long, default_value_t = 60)]
+        secs: u64,
+        /// Extra libFuzzer flags, after `--` (e.g. `-fork=1 -ignore_crashes=1` to go on past
+        /// a crash and collect every one).
+        #[arg(last = true)]
+        libfuzzer: Vec<OsString>,
+    },
     /// Measure lbdns against the ceiling, NSD, Knot and gdnsd with kxdpgun and dnsperf (root;
     /// about 12 minutes with the defaults). Not part of `test`.
     Bench(bench::Args),
@@ -101,6 +116,14 @@ fn main() -> Result<()> {
         Task::Test => {
             setup::test_tools()?;
             test::all()
+        }
+        Task::Fuzz {
+            target,
+            secs,
+            libfuzzer,
+        } => {
+            setup::fuzzing()?;
+            fuzz::run(target.as_deref(), secs, &libfuzzer)
         }
         Task::Bench(args) => {
             setup::bench_tools()?;

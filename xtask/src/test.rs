@@ -23,9 +23,11 @@ pub fn all() -> Result<()> {
             .current_dir(workspace::root())
             .args(["fmt", "--all", "--", "--check"]),
     )?;
-    // The BPF crates are not workspace members, so `--all` does not reach them.
+    // The BPF crates and the cargo-fuzz crate are not workspace members, so `--all` does not
+    // reach them.
     let bpf_crates = [workspace::ebpf_crate(), workspace::ceiling_crate()];
-    for dir in &bpf_crates {
+    let fuzz_crate = workspace::fuzz_crate();
+    for dir in bpf_crates.iter().chain([&fuzz_crate]) {
         cmd::run(
             cmd::cargo()
                 .arg("fmt")

@@ -23,6 +23,12 @@ pub fn ceiling_crate() -> PathBuf {
     root().join("bench/ceiling")
 }
 
+/// The cargo-fuzz crate (nightly, libFuzzer), outside the workspace; its targets call the
+/// checks of `tests/fuzz`, a member.
+pub fn fuzz_crate() -> PathBuf {
+    root().join("tests/fuzz/targets")
+}
+
 /// The userspace workspace's target directory, honouring `CARGO_TARGET_DIR` as cargo does
 /// (a relative one is taken from the current directory, where cargo was started).
 pub fn target_dir() -> PathBuf {

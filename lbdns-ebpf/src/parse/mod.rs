@@ -5,6 +5,7 @@
 //! IPv4/IPv6 ([`ip`]), UDP ([`udp`]), then the DNS message ([`dns`]: header and question, with
 //! [`name`] for the query name and [`opt`] for the EDNS record).
 
+pub mod cookie;
 pub mod dns;
 pub mod eth;
 pub mod ip;
@@ -42,7 +43,7 @@ pub fn query(ctx: &XdpContext, scratch: *mut Scratch) -> Result<Query, Skip> {
     let l3 = eth::parse(frame)?;
     let mut ip = ip::parse(frame, l3)?;
     let udp = udp::parse(frame, &ip)?;
-    ip::source(frame, &ip, scratch)?;
+    ip::source(frame, &ip, scratch);
     // From here on the code is the same for every VLAN and IP version: see `maps::opaque`.
     // SAFETY: this CPU's scratch value, used only by this program run.
     let offsets = unsafe { &mut (*scratch).layout };
@@ -60,6 +61,9 @@ pub fn query(ctx: &XdpContext, scratch: *mut Scratch) -> Result<Query, Skip> {
     // A fresh view of the frame too: the verifier remembers how far each path checked the old
     // one, which differs with the headers' lengths.
     let frame = &Frame::new(ctx);
-    let dns = dns::parse(frame, dns_off, dns_len, scratch)?;
+    let mut dns = dns::parse(frame, dns_off, dns_len, scratch)?;
+    if let Some(edns) = &mut dns.edns {
+        cookie::check(frame, &ip, &mut edns.cookie, scratch)?;
+    }
     Ok(Query { ip, udp_off, dns })
 }

@@ -1,9 +1,11 @@
 //! The query's OPT pseudo-record (RFC 6891 §6), and the program's one walk over its options.
 
-use lbdns_common::edns::{OPTION_CLIENT_SUBNET, OPTION_NSID};
+use lbdns_common::edns::{OPTION_CLIENT_SUBNET, OPTION_COOKIE, OPTION_NSID};
 
+use super::cookie::{self, Cookie};
 use crate::{
     frame::Frame,
+    maps::Scratch,
     verdict::{Skip, EDNS, MALFORMED, OTHER},
 };
 
@@ -30,16 +32,29 @@ pub struct Edns {
     /// The recognised options the query carries, as `SEEN_*` bits; `respond::opt` decides
     /// what each means for the reply.
     pub options: u8,
+    /// The query's DNS Cookie, if any (`parse::cookie`).
+    pub cookie: Cookie,
+}
+
+impl Edns {
+    /// The fields of a query without an OPT record, all defined (`dns::parse` says why).
+    pub const ABSENT: Edns = Edns {
+        udp_size: 0,
+        dnssec_ok: false,
+        options: 0,
+        cookie: Cookie::NONE,
+    };
 }
 
 /// Parses the OPT record at `off`, which must end the message at `end`. Options are checked
 /// for framing; the ones the server implements are recognised (`SEEN_*`), the others ignored,
 /// as the socket path ignores the options it does not implement (RFC 6891 §6.1.2).
 ///
-/// This is the program's one walk over the options: DNS Cookies (RFC 7873) and Client Subnet
-/// (RFC 7871) get a `SEEN_*` bit (and any field the reply needs) in its `match`.
+/// This is the program's one walk over the options: DNS Cookies (RFC 7873, `parse::cookie`)
+/// have their arm here, and Client Subnet (RFC 7871) gets a `SEEN_*` bit (and any field the
+/// reply needs) in its `match`.
 #[inline(always)]
-pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
+pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Result<Edns, Skip> {
     // An additional record other than OPT (TSIG, SIG(0)) is for the socket path.
     if frame.u8(off).ok_or(MALFORMED)? != 0 || frame.be16(off + 1).ok_or(MALFORMED)? != TYPE_OPT {
         return Err(OTHER);
@@ -57,6 +72,9 @@ pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
         return Err(MALFORMED);
     }
     let mut options = 0;
+    let mut cookie = Cookie::NONE;
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let cookie_words = unsafe { &mut (*scratch).cookie };
     for _ in 0..MAX_OPTIONS {
         if at >= end {
             break;
@@ -65,6 +83,7 @@ pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
         let option_len = frame.be16(at + 2).ok_or(MALFORMED)? as usize;
         match code {
             OPTION_NSID => options |= SEEN_NSID,
+            OPTION_COOKIE => cookie::read(frame, at + 4, option_len, &mut cookie, cookie_words)?,
             // Client Subnet steers answers by location, which the program does not do yet: the
             // socket path answers (echo and scope, or FORMERR).
             OPTION_CLIENT_SUBNET => return Err(EDNS),
@@ -82,5 +101,6 @@ pub fn parse(frame: &Frame, off: usize, end: usize) -> Result<Edns, Skip> {
         udp_size,
         dnssec_ok: flags & FLAG_DO != 0,
         options,
+        cookie,
     })
 }

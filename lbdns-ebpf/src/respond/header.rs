@@ -7,42 +7,29 @@ use crate::{
 };
 
 /// QR: this is a response.
-pub const FLAG_QR: u16 = 0x8000;
+const FLAG_QR: u16 = 0x8000;
 /// AA: the answer comes from the zone's authority.
-const FLAG_AA: u16 = 0x0400;
-/// TC: the reply is truncated; ask again over TCP.
+pub const FLAG_AA: u16 = 0x0400;
+/// TC: the reply is truncated; ask again over TCP (a rate-limited reply's slip).
 pub const FLAG_TC: u16 = 0x0200;
 
-/// Turns the query's header at `off` into the reply's: same ID, QR and AA set, RD copied
-/// (RFC 1035 §4.1.1), CD copied (RFC 4035 §3.2.2), every other flag clear (AD included, as
-/// the socket path sends it), RCODE NOERROR, one question, `ancount` answers, no authority
-/// records, `arcount` additional records (the OPT record or none). Returns the header's
-/// checksum contribution.
+/// Turns the query's header at `off` into the reply's: same ID, QR set with `set` (AA for an
+/// answer; the low four bits of the RCODE), RD copied (RFC 1035 §4.1.1), CD copied (RFC 4035
+/// §3.2.2), every other flag clear (AD included, as the socket path sends it), one question,
+/// `ancount` answers, no authority records, `arcount` additional records (the OPT record or
+/// none). Returns the header's checksum contribution.
 #[inline(always)]
 pub fn write(
     frame: &Frame,
     off: usize,
     id: u16,
     query_flags: u16,
-    ancount: u16,
-    arcount: u16,
-) -> Option<Csum> {
-    let flags = FLAG_QR | FLAG_AA | (query_flags & (FLAG_RD | FLAG_CD));
-    write_flags(frame, off, id, flags, ancount, arcount)
-}
-
-/// Writes a reply's header with `flags` (RCODE included), one question, `ancount` answers, no
-/// authority records and `arcount` additional ones. Returns its checksum contribution.
-#[inline(always)]
-pub fn write_flags(
-    frame: &Frame,
-    off: usize,
-    id: u16,
-    flags: u16,
+    set: u16,
     ancount: u16,
     arcount: u16,
 ) -> Option<Csum> {
     let header = frame.bytes::<HEADER_LEN>(off)?.as_mut_ptr();
+    let flags = FLAG_QR | set | (query_flags & (FLAG_RD | FLAG_CD));
     let [flags_hi, flags_lo] = flags.to_be_bytes();
     let [an_hi, an_lo] = ancount.to_be_bytes();
     // Flags, QDCOUNT 1, ANCOUNT, NSCOUNT 0; then ARCOUNT. The ID stays.

@@ -7,11 +7,14 @@
 //! tags kept); fresh IP header fields; the DNS header of a reply; the question as the query
 //! sent it; the answer records ([`answer`]); for a DO=1 query to a signed RRset, the RRSIG
 //! records from the signature store ([`rrsig`]); an OPT record if the query had one, with the
-//! NSID when it asked for it and one is configured ([`opt`]). Both checksums are computed from
+//! NSID when it asked for it and one is configured and the DNS Cookie when it had one ([`opt`]).
+//! [`cookie::badcookie`] rewrites a query into another reply: BADCOOKIE, with the question and
+//! a fresh server cookie only. Both checksums are computed from
 //! the values written ([`csum`]), never patched from the query's,
 //! which may be a partial checksum from a local socket.
 
 pub mod answer;
+pub mod cookie;
 pub mod csum;
 pub mod header;
 pub mod net;
@@ -31,14 +34,17 @@ use lbdns_common::{
 use crate::{
     frame::Frame,
     lookup::Hit,
-    maps::Scratch,
+    maps::{opaque, Scratch},
     parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, opt::OPT_FIXED_LEN, Query},
     verdict::{Skip, MISS, SIZE},
 };
 use csum::Csum;
 
+/// The largest offset of the DNS message: two VLAN tags, IPv6 and UDP (`parse::query`).
+const MAX_DNS_OFF: usize = 22 + 40 + 8;
+
 /// Rewrites the frame into the reply to `query` from `hit`. On `Ok` the frame is ready for
-/// XDP_TX; `Err(Skip::Pass)` and `Err(Skip::Limited)` leave it untouched.
+/// XDP_TX; `Err(Skip::Pass)` leaves it untouched.
 #[inline(always)]
 pub fn reply<const L: usize>(
     ctx: &XdpContext,
@@ -76,21 +82,32 @@ pub fn reply<const L: usize>(
     // until the increment below.
     let k = unsafe { *hit.rotation };
     let lead = lead(set, k, count).ok_or(MISS)?;
-    let records_off = dns.off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
+    // The message's offset once more through `opaque`, and bounded: LLVM may keep `dns.off` in
+    // two 32-bit stack halves, which the verifier reads back as 64 unknown bits (found in this
+    // project once the rate limiter's call came before this function).
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let dns_off = opaque(unsafe { &mut (*scratch).layout[2] }, dns.off as u32) as usize;
+    if dns_off > MAX_DNS_OFF {
+        return Err(MISS);
+    }
+    let records_off = dns_off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
     let signatures_off = records_off + records * answer::record_len(L);
     let opt_off = signatures_off + signatures_len;
+    let mut cookie_len = 0;
+    if let Some(edns) = &dns.edns {
+        // SAFETY: this CPU's scratch value, used only by this program run.
+        let cell = unsafe { &mut (*scratch).cookie_len };
+        cookie_len = opt::cookie_len(&edns.cookie, cell)?;
+    }
     let end = opt_off
         + if dns.edns.is_some() {
-            OPT_FIXED_LEN + opt::options_len(nsid)
+            OPT_FIXED_LEN + opt::options_len(nsid, cookie_len)
         } else {
             0
         };
     if end - dns.off > dns.max_len as usize {
         return Err(SIZE);
     }
-    // The reply is decided: it is counted against its rate limit now, and never again by the
-    // socket path.
-    crate::rrl::response(scratch, query)?;
     resize::resize(ctx, scratch, records_off, end)?;
 
     // The frame has its new length: from here on, failing means dropping.
@@ -105,6 +122,7 @@ pub fn reply<const L: usize>(
         records_off,
         signatures_off,
         opt_off,
+        cookie_len,
         end,
     };
     write(&frame, scratch, query, set, &layout, signatures, nsid).ok_or(Skip::Drop)
@@ -142,6 +160,8 @@ struct Layout {
     records_off: usize,
     signatures_off: usize,
     opt_off: usize,
+    /// The COOKIE option's length, 0 without one (`opt::cookie_len`).
+    cookie_len: usize,
     /// The frame's length.
     end: usize,
 }
@@ -164,6 +184,7 @@ fn write<const L: usize>(
         records_off,
         signatures_off,
         opt_off,
+        cookie_len,
         end,
     } = *layout;
     let dns = &query.dns;
@@ -178,7 +199,15 @@ fn write<const L: usize>(
     let (udp, udp_sum) = net::UdpHeader::write(frame, query.udp_off, udp_len)?;
     let arcount = dns.edns.is_some() as u16;
     let ancount = records as u16 + signatures_count;
-    let header = header::write(frame, dns.off, dns.id, dns.flags, ancount, arcount)?;
+    let header = header::write(
+        frame,
+        dns.off,
+        dns.id,
+        dns.flags,
+        header::FLAG_AA,
+        ancount,
+        arcount,
+    )?;
 
     // The bytes after the name start at an odd offset when the name's length is odd; they are
     // summed as if aligned and byte-swapped (RFC 1071 §2(B)).
@@ -199,7 +228,7 @@ fn write<const L: usize>(
         )?);
     }
     if let Some(edns) = dns.edns {
-        let mut opt = opt::write(frame, opt_off, edns.dnssec_ok, nsid)?;
+        let mut opt = opt::write(frame, scratch, opt_off, edns.dnssec_ok, 0, nsid, cookie_len)?;
         // After records of odd total length the OPT record starts on an odd offset.
         if signatures_len % 2 == 1 {
             opt = opt.byte_swapped();

@@ -1,22 +1,29 @@
 //! The reply's OPT record (RFC 6891 §6.1.2), sent when the query had one, with the options the
-//! query asked for: the NSID (RFC 5001) when one is configured. Options go in
-//! `lbdns_common::edns::REPLY_ORDER`, as the socket path writes them.
+//! query asked for: the NSID (RFC 5001) when one is configured, then the DNS Cookie (RFC 7873)
+//! when the query had one. Options go in `lbdns_common::edns::REPLY_ORDER`, as the socket
+//! path writes them.
 
 use lbdns_common::{
-    edns::{Nsid, ANSWERS_NSID, MAX_NSID_LEN, NSID_SLOT, OPTION_NSID},
+    cookie::REPLY_LEN,
+    edns::{Nsid, ANSWERS_NSID, MAX_NSID_LEN, NSID_SLOT, OPTION_COOKIE, OPTION_NSID},
     limits::EDNS_UDP_PAYLOAD,
 };
 
 use super::csum::Csum;
 use crate::{
     frame::{store_unaligned_u32, store_unaligned_u64, Frame},
-    maps::{edns_answers, NSID_VALUES},
-    parse::opt::{Edns, FLAG_DO, OPT_FIXED_LEN, SEEN_NSID},
+    maps::{edns_answers, opaque, Scratch, NSID_VALUES},
+    parse::{
+        cookie::Cookie,
+        opt::{Edns, FLAG_DO, OPT_FIXED_LEN, SEEN_NSID},
+    },
     verdict::{Skip, OTHER},
 };
 
 /// Option code and length.
 const OPTION_HEADER_LEN: usize = 4;
+/// The COOKIE option of a reply: header, client cookie, server cookie.
+pub const COOKIE_OPTION_LEN: usize = OPTION_HEADER_LEN + REPLY_LEN;
 
 /// The NSID the reply carries: the configured one, if the query asks for it (without one
 /// configured the option is ignored, as the socket path ignores it). A value userspace cannot
@@ -38,33 +45,103 @@ pub fn nsid(edns: &Edns) -> Result<Option<&'static Nsid>, Skip> {
     Ok(Some(nsid))
 }
 
-/// The bytes the options take after the OPT record's fixed part.
+/// The bytes the options take after the OPT record's fixed part, with `cookie_len` those of
+/// the COOKIE option ([`cookie_len`]).
 #[inline(always)]
-pub fn options_len(nsid: Option<&Nsid>) -> usize {
-    match nsid {
+pub fn options_len(nsid: Option<&Nsid>, cookie_len: usize) -> usize {
+    let nsid = match nsid {
         Some(nsid) => OPTION_HEADER_LEN + usize::from(nsid.len),
         None => 0,
+    };
+    nsid + cookie_len
+}
+
+/// The bytes the reply's COOKIE option takes: [`COOKIE_OPTION_LEN`] or none. Passed through
+/// `cell` (`maps::opaque`), and tested again by [`write`] rather than the cookie: as a constant
+/// of its own on each path, the lengths after it would have the whole reply verified twice, with
+/// a cookie and without, and a second test of the same condition lets LLVM copy everything
+/// between the two tests (found in this project: twice the verified instructions).
+#[inline(always)]
+pub fn cookie_len(cookie: &Cookie, cell: &mut u32) -> Result<usize, Skip> {
+    let len = if cookie.present() {
+        COOKIE_OPTION_LEN as u32
+    } else {
+        0
+    };
+    let len = opaque(cell, len) as usize;
+    if len > COOKIE_OPTION_LEN {
+        return Err(OTHER);
     }
+    Ok(len)
 }
 
 /// The OPT record's fixed part: root owner, type 41, our UDP payload size as the class,
-/// extended RCODE 0, version 0, the DO bit copied from the query (RFC 3225 §3), other flags 0,
-/// then the options' length.
+/// the extended RCODE's upper eight bits, version 0, the DO bit copied from the query (RFC 3225
+/// §3), other flags 0, then the options' length.
 #[inline(always)]
-fn encode(dnssec_ok: bool, rdlen: u16) -> [u8; OPT_FIXED_LEN] {
+fn encode(dnssec_ok: bool, extended_rcode: u8, rdlen: u16) -> [u8; OPT_FIXED_LEN] {
     let [size_hi, size_lo] = EDNS_UDP_PAYLOAD.to_be_bytes();
     let [flags_hi, flags_lo] = if dnssec_ok { FLAG_DO } else { 0 }.to_be_bytes();
     let [len_hi, len_lo] = rdlen.to_be_bytes();
     [
-        0, 0, 41, size_hi, size_lo, 0, 0, flags_hi, flags_lo, len_hi, len_lo,
+        0,
+        0,
+        41,
+        size_hi,
+        size_lo,
+        extended_rcode,
+        0,
+        flags_hi,
+        flags_lo,
+        len_hi,
+        len_lo,
     ]
 }
 
-/// Writes the OPT record at `off`, with the NSID option if `nsid` is given; the frame ends
-/// right after it. Returns its checksum contribution as if `off` were on a word boundary.
+/// Writes the OPT record at `off`, with the NSID option if `nsid` is given and the COOKIE
+/// option if `cookie_len` ([`cookie_len`]) has room for it; the frame ends right after it.
+/// `extended_rcode` is the upper eight bits of the reply's RCODE. Returns its checksum
+/// contribution as if `off` were on a word boundary.
 #[inline(always)]
-pub fn write(frame: &Frame, off: usize, dnssec_ok: bool, nsid: Option<&Nsid>) -> Option<Csum> {
-    let record = encode(dnssec_ok, options_len(nsid) as u16);
+pub fn write(
+    frame: &Frame,
+    scratch: *mut Scratch,
+    off: usize,
+    dnssec_ok: bool,
+    extended_rcode: u8,
+    nsid: Option<&Nsid>,
+    cookie_len: usize,
+) -> Option<Csum> {
+    let mut sum = write_nsid(frame, off, dnssec_ok, extended_rcode, nsid, cookie_len)?;
+    if cookie_len != 0 {
+        let at = OPT_FIXED_LEN + nsid.map_or(0, |nsid| OPTION_HEADER_LEN + usize::from(nsid.len));
+        // SAFETY: this CPU's scratch value, used only by this program run.
+        let words = unsafe { &(*scratch).cookie };
+        let mut option = write_cookie(frame, off + at, words)?;
+        if at % 2 == 1 {
+            option = option.byte_swapped();
+        }
+        sum.add(option);
+    }
+    Some(sum)
+}
+
+/// Writes the OPT record's fixed part and the NSID option if `nsid` is given; returns their
+/// checksum contribution as if `off` were on a word boundary.
+#[inline(always)]
+fn write_nsid(
+    frame: &Frame,
+    off: usize,
+    dnssec_ok: bool,
+    extended_rcode: u8,
+    nsid: Option<&Nsid>,
+    cookie_len: usize,
+) -> Option<Csum> {
+    let record = encode(
+        dnssec_ok,
+        extended_rcode,
+        options_len(nsid, cookie_len) as u16,
+    );
     let to = frame.bytes::<OPT_FIXED_LEN>(off)?.as_mut_ptr();
     // Two 8-byte stores, the second overlapping the first: bytes 0..8 and 3..11.
     let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10] = record;
@@ -99,6 +176,31 @@ pub fn write(frame: &Frame, off: usize, dnssec_ok: bool, nsid: Option<&Nsid>) ->
     let mut data = Csum::default();
     data.add16(nsid.sum);
     sum.add(data.byte_swapped());
+    Some(sum)
+}
+
+/// Writes the COOKIE option at `off`: the client cookie and the server cookie `parse::cookie`
+/// settled on, as `words`. Returns its checksum contribution as if `off` were on a word
+/// boundary.
+#[inline(always)]
+fn write_cookie(frame: &Frame, off: usize, words: &[u64; 3]) -> Option<Csum> {
+    let [client, meta, mac] = *words;
+    let [code_hi, code_lo] = OPTION_COOKIE.to_be_bytes();
+    let [len_hi, len_lo] = (REPLY_LEN as u16).to_be_bytes();
+    let header = [code_hi, code_lo, len_hi, len_lo];
+    let to = frame.bytes::<COOKIE_OPTION_LEN>(off)?.as_mut_ptr();
+    // SAFETY: `bytes` checked that the option's bytes are inside the frame.
+    unsafe {
+        store_unaligned_u32(to.cast(), u32::from_le_bytes(header));
+        store_unaligned_u64(to.add(4).cast(), client);
+        store_unaligned_u64(to.add(12).cast(), meta);
+        store_unaligned_u64(to.add(20).cast(), mac);
+    }
+    let mut sum = Csum::default();
+    sum.add_bytes(&header);
+    for word in [client, meta, mac] {
+        sum.add_bytes(&word.to_le_bytes());
+    }
     Some(sum)
 }
 

@@ -5,20 +5,34 @@
 
 use aya_ebpf::{helpers::bpf_xdp_adjust_tail, programs::XdpContext, EbpfContext};
 
-use super::{csum::Csum, header, net};
+use super::{cookie, csum::Csum, header, net};
 use crate::{
     frame::Frame,
+    maps::Scratch,
     parse::{
-        dns::{FLAG_CD, FLAG_RD, HEADER_LEN, QUESTION_FIXED_LEN},
+        dns::{HEADER_LEN, QUESTION_FIXED_LEN},
         Query,
     },
+    verdict::Skip,
 };
+
+/// Rewrites the query's frame into the reply a rate-limited response slips as: BADCOOKIE with a
+/// fresh server cookie when the query has a client cookie (RFC 7873 §5.2.3–5.2.4), the
+/// truncated reply otherwise. `Ok` to send it, `Err(Skip::Drop)` if writing failed.
+#[inline(always)]
+pub fn send(ctx: &XdpContext, scratch: *mut Scratch, query: &Query) -> Result<(), Skip> {
+    if query.dns.edns.is_some_and(|edns| edns.cookie.present()) {
+        cookie::badcookie(ctx, scratch, query).map_err(|_| Skip::Drop)
+    } else {
+        write(ctx, query).ok_or(Skip::Drop)
+    }
+}
 
 /// Rewrites the query's frame into its truncated reply: QR and TC set, RD and CD copied,
 /// NOERROR, the question, no records (no OPT either). `None` means the frame may have changed
 /// and must be dropped.
 #[inline(always)]
-pub fn write(ctx: &XdpContext, query: &Query) -> Option<()> {
+fn write(ctx: &XdpContext, query: &Query) -> Option<()> {
     let dns = &query.dns;
     let end = dns.off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
     let len = Frame::new(ctx).len();
@@ -40,8 +54,7 @@ pub fn write(ctx: &XdpContext, query: &Query) -> Option<()> {
         net::ipv4(&frame, query.ip.off, (end - query.ip.off) as u16)?
     };
     let (udp, udp_sum) = net::UdpHeader::write(&frame, query.udp_off, udp_len)?;
-    let flags = header::FLAG_QR | header::FLAG_TC | (dns.flags & (FLAG_RD | FLAG_CD));
-    let header = header::write_flags(&frame, dns.off, dns.id, flags, 0, 0)?;
+    let header = header::write(&frame, dns.off, dns.id, dns.flags, header::FLAG_TC, 0, 0)?;
     let mut tail = Csum::default();
     tail.add16(dns.addr_type.rr_type());
     tail.add16(1);

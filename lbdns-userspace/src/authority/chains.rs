@@ -98,7 +98,7 @@ impl Nsec3Chain {
 
 /// The NSEC3PARAMs at the apex that lbdns can hash with, in order: SHA-1 and no flags (RFC
 /// 5155 §4.1.2 says a server ignores the others).
-fn usable_params(apex: &Node) -> Vec<Nsec3Params> {
+pub(super) fn usable_params(apex: &Node) -> Vec<Nsec3Params> {
     apex.get(RecordType::NSEC3PARAM)
         .into_iter()
         .flat_map(|rrset| rrset.rdatas.iter())

@@ -36,7 +36,7 @@ pub fn changed_names(old: &Catalog, new: &Catalog) -> Option<Vec<LowerName>> {
             // A zone that gains or loses its data (a secondary's first transfer, or its
             // expiry): every name of it changes, and no other zone's.
             (None, Some(only)) | (Some(only), None) => {
-                names.extend(only.names().iter().cloned());
+                names.extend(only.nodes().map(|(name, _)| name.clone()));
             }
             _ => {}
         }
@@ -51,6 +51,18 @@ pub fn changed_names(old: &Catalog, new: &Catalog) -> Option<Vec<LowerName>> {
 fn zone_changes(before: &ZoneData, after: &ZoneData, names: &mut Vec<LowerName>) -> Option<()> {
     if before.secure != after.secure || before.cut_depths() != after.cut_depths() {
         return None;
+    }
+    if let Some(touched) = after.patched_names(before) {
+        // A patch of `before`: only the names it touched can differ.
+        for name in touched {
+            let node = after.node(name)?;
+            match before.node(name) {
+                Some(old) if old.has_ns() != node.has_ns() => return None,
+                Some(old) if same_addresses(old, node) => {}
+                _ => names.push(name.clone()),
+            }
+        }
+        return Some(());
     }
     let found = in_step(after, before, |name, node, old, found| match old {
         Some(old) => {
@@ -67,7 +79,7 @@ fn zone_changes(before: &ZoneData, after: &ZoneData, names: &mut Vec<LowerName>)
     })?;
     names.extend(found.names);
     // Every name of `before` was found in `after`: none is gone.
-    if found.matched < before.names().len() {
+    if found.matched < before.len() {
         let gone = in_step(before, after, |name, node, new, found| match new {
             Some(_) => Some(()),
             None => added(name, node, found),
@@ -106,7 +118,7 @@ fn in_step(
 ) -> Option<Found> {
     let mut found = Found::default();
     let mut next = 0;
-    for position in 0..zone.names().len() {
+    for position in 0..zone.len() {
         // The same name with the same answers, where the last one found leads to expect it.
         if zone.fingerprint(position).is_some()
             && zone.fingerprint(position) == other.fingerprint(next)
@@ -116,7 +128,7 @@ fn in_step(
             continue;
         }
         let (name, node) = zone.at(position as u32);
-        let at = match other.names().get(next) {
+        let at = match other.name_at(next) {
             Some(same) if same == name => Some(next),
             _ => other.position(name),
         };

@@ -208,7 +208,7 @@ fn add_nsec3_at<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, position: u32)
 
 /// The NSEC at `name` or the closest before it, which covers it.
 fn add_nsec_covering<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, name: &LowerName) {
-    let Some(position) = zone.chains.nsec_at_or_before(zone.names(), name) else {
+    let Some(position) = zone.chains.nsec_at_or_before(zone.chain_names(), name) else {
         return;
     };
     let (_, node) = zone.at(position);

@@ -48,7 +48,7 @@ fn rrsig(rtype: &str, owner: &str, origin: &str) -> String {
 }
 
 /// The zone signed with NSEC: every name but glue and empty non-terminals in one chain.
-fn nsec_zone() -> String {
+pub(super) fn nsec_zone() -> String {
     let origin = "s.test.";
     let mut text = format!("$ORIGIN {origin}\n$TTL 300\n{GLUE}");
     let owners: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
@@ -85,7 +85,7 @@ fn base32hex(bytes: &[u8]) -> String {
 
 /// The zone signed with NSEC3 opt-out (salt AB, 1 iteration): the insecure delegation `i` has
 /// no NSEC3; the empty non-terminal `c` has one.
-fn nsec3_zone() -> String {
+pub(super) fn nsec3_zone() -> String {
     let origin = "s3.test.";
     let params = Nsec3Params {
         algorithm: SHA1,

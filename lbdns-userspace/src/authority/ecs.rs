@@ -141,7 +141,12 @@ impl<'a> Locator<'a> {
     pub fn locate(&self, use_ecs: bool) -> (Option<LocationId>, u8) {
         match self.subnet.filter(|_| use_ecs) {
             Some((prefix, source)) => {
-                let located = self.map.locate(prefix.addr);
+                let mut located = self.map.locate(prefix.addr);
+                // An IPv4-mapped IPv6 address is placed as its IPv4 address; its scope stays
+                // in the option's own family, IPv6 bits.
+                if matches!(prefix.addr, IpAddr::V6(a) if a.to_ipv4_mapped().is_some()) {
+                    located.scope += 96;
+                }
                 // Past the cap the address's bits are unknown to us: the answer holds for the
                 // piece of the cut address, claimed no further than the bits used.
                 let scope = if source > prefix.len {

@@ -376,3 +376,27 @@ fn geo_pool_names_stay_out_of_the_xdp_maps_so_the_socket_path_answers_them() {
     // Its A and AAAA are listed as the name's, so a publish removes them from the maps.
     assert!(part.rrsets.is_empty() && part.ids.len() == 2);
 }
+
+#[test]
+fn rfc7871_6_an_ipv4_mapped_ipv6_address_is_placed_as_ipv4_with_an_ipv6_scope() {
+    let all_bits = crate::geo::EcsSettings {
+        max_v6: 128,
+        ..Default::default()
+    };
+    let catalog = geo_catalog(all_bits, true);
+    let mut data = vec![0, 2, 128, 0];
+    data.extend(
+        "::ffff:10.1.2.9"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets(),
+    );
+    let (_, leader, ecs) = ask(
+        &catalog,
+        "192.0.2.1",
+        "www.example.test",
+        &ecs_option(&data),
+    );
+    assert_eq!(leader, Some(2));
+    assert_eq!(ecs.unwrap()[3], 96 + 24);
+}

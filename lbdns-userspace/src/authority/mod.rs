@@ -10,6 +10,7 @@ pub mod ecs;
 mod edns;
 mod identity;
 mod lookup;
+mod patch;
 mod pools;
 mod query;
 mod wire;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 pub use changes::changed_names;
 pub use ecs::{ClientSubnet, Locator, Malformed};
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
+pub use patch::{Unpatchable, OVERLAY_LIMIT};
 pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers};
 pub use wire::{answer, badcookie, respond, respond_reserving, Answered, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
@@ -328,5 +330,7 @@ mod dname_tests;
 mod dnssec_tests;
 #[cfg(test)]
 mod identity_tests;
+#[cfg(test)]
+mod patch_tests;
 #[cfg(test)]
 mod tests;

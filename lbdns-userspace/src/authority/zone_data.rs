@@ -8,8 +8,8 @@
 
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -20,6 +20,7 @@ use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use hickory_proto::ProtoError;
 
 use super::chains::Chains;
+use super::patch::Overlay;
 use crate::dnssec;
 use crate::zone::{SourceRecord, Zone};
 
@@ -63,6 +64,20 @@ impl Rdata {
             Self::Aaaa(aaaa) => Some(IpAddr::V6(*aaaa)),
             Self::Other(_) => None,
         }
+    }
+
+    /// The record's data in hickory's form, as a transfer carries it.
+    pub fn to_rdata(&self) -> RData {
+        match self {
+            Self::A(a) => RData::A((*a).into()),
+            Self::Aaaa(aaaa) => RData::AAAA((*aaaa).into()),
+            Self::Other(rdata) => (**rdata).clone(),
+        }
+    }
+
+    /// This record of `rrset`, as a transfer carries it.
+    pub fn record_of(&self, rrset: &Rrset) -> Record {
+        Record::from_rdata(rrset.name.clone(), rrset.ttl, self.to_rdata())
     }
 
     /// The record's data when it is not an address: what CNAME, NS, MX, SRV and SOA
@@ -173,7 +188,7 @@ impl Node {
     /// The node holding `records` (indices into `all`, in file order): one RRset per type, in
     /// order of first appearance. RRSIGs form one RRset per type they cover, so that each
     /// RRset's signatures go out with it, each set under its own TTL (RFC 4034 §3).
-    fn build(all: &[SourceRecord], records: &[usize]) -> Self {
+    pub(super) fn build(all: &[SourceRecord], records: &[usize]) -> Self {
         let records: Vec<&Record> = records.iter().map(|&i| &all[i].record).collect();
         let key = |record: &Record| (record.record_type(), dnssec::type_covered(&record.data));
         let mut keys = Vec::new();
@@ -243,27 +258,57 @@ impl Node {
     }
 }
 
-/// A zone ready to answer from.
+/// A zone ready to answer from: the index built from its records (`Base`, shared by `Arc`
+/// with the zones patched from it) and the nodes patches replaced or added since (`Overlay`).
+/// Positions number the base's names first, then the names patches added.
 #[derive(Debug)]
 pub struct ZoneData {
     pub origin: Name,
     pub apex: LowerName,
-    /// Every owner and empty non-terminal, with its node: `index` numbers them.
-    names: Box<[LowerName]>,
+    pub(super) base: Arc<Base>,
+    pub(super) overlay: Overlay,
+    /// Label counts (of whole names) at which delegations exist, ascending, so a lookup probes
+    /// only those depths for a cut, and none at all in a zone without delegations.
+    pub(super) cut_depths: Vec<u8>,
+    /// Signed as NSD judges it: the apex holds a signature over the DNSKEY RRset. Only then do
+    /// answers to DO=1 queries carry signatures and denial proofs.
+    pub secure: bool,
+    /// The NSEC and NSEC3 chains, in proof order; shared with the zones patched from this one
+    /// (a patch that would change them is refused, see `patch.rs`).
+    pub chains: Arc<Chains>,
+    /// Which zone this one was patched from, if any, and the names the patch touched: what
+    /// lets `changes` compare the two by those names alone.
+    pub(super) lineage: Lineage,
+}
+
+/// Where a zone came from: its own number, and the number of the zone it was patched from
+/// with the names the patch touched.
+#[derive(Debug)]
+pub(super) struct Lineage {
+    pub(super) id: u64,
+    pub(super) patched_from: Option<(u64, Box<[LowerName]>)>,
+}
+
+impl Lineage {
+    pub(super) fn fresh(patched_from: Option<(u64, Box<[LowerName]>)>) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            patched_from,
+        }
+    }
+}
+
+/// The zone as indexed from its records: every owner and empty non-terminal, with its node.
+#[derive(Debug)]
+pub(super) struct Base {
+    pub(super) names: Box<[LowerName]>,
     nodes: Box<[Node]>,
     /// What the fast path answers from each name, hashed (see [`ZoneData::fingerprint`]).
     fingerprints: Box<[u128]>,
     /// Positions in `names`, by the name's hash under `hasher`.
     index: HashTable<u32>,
     hasher: RandomState,
-    /// Label counts (of whole names) at which delegations exist, ascending, so a lookup probes
-    /// only those depths for a cut, and none at all in a zone without delegations.
-    cut_depths: Vec<u8>,
-    /// Signed as NSD judges it: the apex holds a signature over the DNSKEY RRset. Only then do
-    /// answers to DO=1 queries carry signatures and denial proofs.
-    pub secure: bool,
-    /// The NSEC and NSEC3 chains, in proof order.
-    pub chains: Chains,
 }
 
 impl ZoneData {
@@ -341,27 +386,35 @@ impl ZoneData {
             .map(|(name, node)| fingerprint(name, node))
             .collect();
         Self {
-            fingerprints,
             secure,
-            chains,
+            chains: Arc::new(chains),
             origin: zone.origin.clone(),
             apex,
-            names: names.into_boxed_slice(),
-            nodes: nodes.into_boxed_slice(),
-            index,
-            hasher,
+            base: Arc::new(Base {
+                names: names.into_boxed_slice(),
+                nodes: nodes.into_boxed_slice(),
+                fingerprints,
+                index,
+                hasher,
+            }),
+            overlay: Overlay::default(),
             cut_depths,
+            lineage: Lineage::fresh(None),
         }
     }
 
     pub fn node(&self, name: &LowerName) -> Option<&Node> {
-        Some(&self.nodes[self.position(name)?])
+        Some(self.at(u32::try_from(self.position(name)?).ok()?).1)
     }
 
-    /// Where `name` is in [`ZoneData::names`], if it exists for lookups.
+    /// The position of `name`, if it exists for lookups.
     pub fn position(&self, name: &LowerName) -> Option<usize> {
-        let position = self.index.find(self.hasher.hash_one(name), |&at| {
-            self.names[at as usize] == *name
+        if let Some(&at) = self.overlay.added_at.get(name) {
+            return Some(at as usize);
+        }
+        let base = &self.base;
+        let position = base.index.find(base.hasher.hash_one(name), |&at| {
+            base.names[at as usize] == *name
         })?;
         Some(*position as usize)
     }
@@ -423,9 +476,28 @@ impl ZoneData {
             .is_some_and(|apex| apex.get(RecordType::DNSKEY).is_some())
     }
 
-    /// The names of the zone's nodes, which chain positions index.
-    pub fn names(&self) -> &[LowerName] {
-        &self.names
+    /// How many positions the zone numbers: its names and empty non-terminals.
+    pub fn len(&self) -> usize {
+        self.base.names.len() + self.overlay.added.len()
+    }
+
+    /// Whether the zone has no names at all (never true of a validated zone: it has an apex).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The name at `position`; `None` past the last.
+    pub fn name_at(&self, position: usize) -> Option<&LowerName> {
+        match self.base.names.get(position) {
+            Some(name) => Some(name),
+            None => Some(&self.overlay.added.get(position - self.base.names.len())?.0),
+        }
+    }
+
+    /// The names of the base index, which chain positions index (a patch never moves a name
+    /// a chain holds).
+    pub fn chain_names(&self) -> &[LowerName] {
+        &self.base.names
     }
 
     /// The fingerprint of the name at `position` and of what the fast path answers from it:
@@ -435,20 +507,55 @@ impl ZoneData {
     /// stand for equal names and answers, which is what lets a reload of a million names find
     /// the one that changed in milliseconds.
     pub fn fingerprint(&self, position: usize) -> Option<u128> {
-        self.fingerprints.get(position).copied()
+        let at = u32::try_from(position).ok()?;
+        if let Some(replaced) = self.overlay.replaced.get(&at) {
+            return Some(replaced.fingerprint);
+        }
+        match self.base.fingerprints.get(position) {
+            Some(&fingerprint) => Some(fingerprint),
+            None => {
+                let added = self.overlay.added.get(position - self.base.names.len())?;
+                Some(added.1.fingerprint)
+            }
+        }
     }
 
-    /// The name and node at a chain position.
+    /// The name and node at a position.
     pub fn at(&self, position: u32) -> (&LowerName, &Node) {
         let at = position as usize;
-        (&self.names[at], &self.nodes[at])
+        if let Some(replaced) = self.overlay.replaced.get(&position) {
+            return (&self.base.names[at], &replaced.node);
+        }
+        match self.base.nodes.get(at) {
+            Some(node) => (&self.base.names[at], node),
+            None => {
+                let (name, added) = &self.overlay.added[at - self.base.names.len()];
+                (name, &added.node)
+            }
+        }
+    }
+
+    /// Every name and its node, in position order.
+    pub fn nodes(&self) -> impl Iterator<Item = (&LowerName, &Node)> {
+        (0..self.len()).map(|at| self.at(at as u32))
+    }
+
+    /// Every record of the zone, the SOA first, as a transfer or a master file carries them:
+    /// what a secondary, which keeps only the index, writes as its copy.
+    pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
+        let soa = self.soa();
+        let first = soa.rdatas.first().map(|rdata| rdata.record_of(soa));
+        let rest = self.rrsets().flat_map(move |(name, _, rrset)| {
+            let skip = rrset.rtype == RecordType::SOA && *name == self.apex;
+            let rdatas = if skip { &[][..] } else { &rrset.rdatas[..] };
+            rdatas.iter().map(move |rdata| rdata.record_of(rrset))
+        });
+        first.into_iter().chain(rest)
     }
 
     /// Every RRset with the cut state of its owner, for compiling the XDP maps.
     pub fn rrsets(&self) -> impl Iterator<Item = (&LowerName, &Node, &Rrset)> {
-        self.names
-            .iter()
-            .zip(&self.nodes)
+        self.nodes()
             .flat_map(|(name, node)| node.rrsets.iter().map(move |r| (name, node, r)))
     }
 }
@@ -457,7 +564,7 @@ impl ZoneData {
 /// purpose, and the same for every zone this process loads, so two loads compare.
 static FINGERPRINTS: OnceLock<[foldhash::quality::RandomState; 2]> = OnceLock::new();
 
-fn fingerprint(name: &LowerName, node: &Node) -> u128 {
+pub(super) fn fingerprint(name: &LowerName, node: &Node) -> u128 {
     let hashers = FINGERPRINTS.get_or_init(Default::default);
     let [high, low] = hashers.each_ref().map(|hasher| {
         let mut state = hasher.build_hasher();

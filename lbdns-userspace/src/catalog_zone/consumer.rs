@@ -11,10 +11,10 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::members::{self, CatalogError};
 use super::Catalogs;
+use crate::authority::ZoneData;
 use crate::secondary::config::SecondarySpec;
-use crate::secondary::{Fetched, Transfer};
+use crate::secondary::{Fetched, Held, Transfer};
 use crate::tsig::Key;
-use crate::zone::Zone;
 
 /// `T`'s transfers, and a look at each catalog before `T` keeps it.
 #[derive(Debug)]
@@ -54,7 +54,7 @@ impl<T: Transfer> Transfer for Consumer<T> {
         primary: SocketAddr,
         key: Option<Arc<Key>>,
         spec: &SecondarySpec,
-        current: Option<&Zone>,
+        current: Option<Held<'_>>,
     ) -> Result<Fetched, Self::Error> {
         self.inner
             .fetch(primary, key, spec, current)
@@ -62,11 +62,13 @@ impl<T: Transfer> Transfer for Consumer<T> {
             .map_err(ConsumerError::Transfer)
     }
 
-    fn keep(&self, zone: &Zone, spec: &SecondarySpec) -> Result<(), Self::Error> {
+    fn keep(&self, zone: &ZoneData, spec: &SecondarySpec) -> Result<(), Self::Error> {
         let Some(catalog) = self.catalogs.find(&spec.origin) else {
             return self.inner.keep(zone, spec).map_err(ConsumerError::Transfer);
         };
-        let listed = members::read(zone).inspect_err(|error| {
+        // A catalog is small: its records are read back from the index.
+        let source: Arc<std::path::Path> = Arc::from(spec.file.as_path());
+        let listed = members::read(&crate::xfr::unindexed(zone, &source)).inspect_err(|error| {
             tracing::error!(catalog = %spec.origin, "catalog refused: {error}; the member set in force stays");
             self.catalogs.refused(&spec.origin, error.to_string());
         })?;

@@ -288,14 +288,14 @@ impl crate::secondary::Transfer for Keeper {
         _primary: std::net::SocketAddr,
         _key: Option<std::sync::Arc<crate::tsig::Key>>,
         _spec: &crate::secondary::config::SecondarySpec,
-        _current: Option<&Zone>,
+        _current: Option<crate::secondary::Held<'_>>,
     ) -> Result<crate::secondary::Fetched, Never> {
         Err(Never)
     }
 
     fn keep(
         &self,
-        zone: &Zone,
+        zone: &crate::authority::ZoneData,
         _spec: &crate::secondary::config::SecondarySpec,
     ) -> Result<(), Never> {
         self.kept.lock().unwrap().push(zone.origin.clone());
@@ -326,7 +326,9 @@ fn rfc9432_4_2_1_a_catalog_of_another_version_is_not_kept_and_changes_nothing() 
     // The same member set: kept, nothing to apply.
     consumer
         .keep(
-            &catalog("version TXT \"2\"\nm1.zones PTR example.com.\n"),
+            &crate::authority::ZoneData::new(&catalog(
+                "version TXT \"2\"\nm1.zones PTR example.com.\n",
+            )),
             &spec,
         )
         .unwrap();
@@ -334,7 +336,9 @@ fn rfc9432_4_2_1_a_catalog_of_another_version_is_not_kept_and_changes_nothing() 
     // Version 1: refused, not kept, nothing to apply.
     let error = consumer
         .keep(
-            &catalog("version TXT \"1\"\nm9.zones PTR example.org.\n"),
+            &crate::authority::ZoneData::new(&catalog(
+                "version TXT \"1\"\nm9.zones PTR example.org.\n",
+            )),
             &spec,
         )
         .unwrap_err();
@@ -352,7 +356,9 @@ fn rfc9432_4_2_1_a_catalog_of_another_version_is_not_kept_and_changes_nothing() 
     // A new member: kept, and the daemon told.
     consumer
         .keep(
-            &catalog("version TXT \"2\"\nm1.zones PTR example.com.\nm2.zones PTR example.net.\n"),
+            &crate::authority::ZoneData::new(&catalog(
+                "version TXT \"2\"\nm1.zones PTR example.com.\nm2.zones PTR example.net.\n",
+            )),
             &spec,
         )
         .unwrap();
@@ -364,7 +370,10 @@ fn rfc9432_4_2_1_a_catalog_of_another_version_is_not_kept_and_changes_nothing() 
         ..spec
     };
     consumer
-        .keep(&catalog("version TXT \"1\"\n"), &other)
+        .keep(
+            &crate::authority::ZoneData::new(&catalog("version TXT \"1\"\n")),
+            &other,
+        )
         .unwrap();
     assert_eq!(kept.lock().unwrap().len(), 3);
 }

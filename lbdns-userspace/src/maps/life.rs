@@ -1,5 +1,6 @@
 //! The `LIFE` map (`lbdns_common::life`): the layout stamp the maps carry across restarts, and
-//! the daemon's heartbeat, which the program checks before answering.
+//! the daemon's heartbeat, which the program checks before answering; and beside it the
+//! `WALL_CLOCK` the program stamps DNS Cookies with, stored with every beat.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -12,10 +13,13 @@ use lbdns_common::{
 
 use super::mapped::MappedArray;
 use super::MapError;
+use crate::cookies::{Clock, SystemClock};
 
-/// The mapped `LIFE` value: stamped once when the maps are made, beaten by the daemon.
+/// The mapped `LIFE` value: stamped once when the maps are made, beaten by the daemon; and
+/// the mapped `WALL_CLOCK`, when the maps have one.
 pub struct Heartbeat {
     life: MappedArray<Life>,
+    clock: Option<MappedArray<u64>>,
 }
 
 // SAFETY: every write after `stamp` (which takes `&mut self`) is an atomic 8-byte store into
@@ -31,8 +35,8 @@ impl std::fmt::Debug for Heartbeat {
 }
 
 impl Heartbeat {
-    pub(super) fn new(life: MappedArray<Life>) -> Self {
-        Self { life }
+    pub(super) fn new(life: MappedArray<Life>, clock: Option<MappedArray<u64>>) -> Self {
+        Self { life, clock }
     }
 
     /// The `LIFE` map pinned at `path`, to beat it before its maps are adopted: the program an
@@ -44,7 +48,16 @@ impl Heartbeat {
             map: maps::LIFE,
             source,
         })?;
-        Ok(Self::new(MappedArray::new(Map::Array(map), maps::LIFE)?))
+        // Maps of an older layout may have no clock; theirs is not this build's to keep.
+        let clock = path
+            .parent()
+            .map(|dir| dir.join(maps::WALL_CLOCK))
+            .and_then(|clock| MapData::from_pin(clock).ok())
+            .and_then(|map| MappedArray::new(Map::Array(map), maps::WALL_CLOCK).ok());
+        Ok(Self::new(
+            MappedArray::new(Map::Array(map), maps::LIFE)?,
+            clock,
+        ))
     }
 
     /// What the maps were made with.
@@ -76,6 +89,19 @@ impl Heartbeat {
         unsafe {
             AtomicU64::from_ptr(&raw mut (*value).beat_ns).store(now_ns(), Ordering::Release);
             AtomicU64::from_ptr(&raw mut (*value).stale_after_ns).store(limit, Ordering::Release);
+        }
+        self.set_wall_clock(SystemClock.unix_seconds());
+    }
+
+    /// Makes the program stamp and check DNS Cookies at `unix_seconds` (`lbdns_common::maps::
+    /// WALL_CLOCK`): [`Self::beat`] stores the system's time; a test stores the fixed time of
+    /// its socket path's `cookies::FixedClock`, so both paths stamp alike.
+    pub fn set_wall_clock(&self, unix_seconds: u32) {
+        if let Some(clock) = &self.clock {
+            // SAFETY: an aligned `u64` inside the mapping, which the program reads with one
+            // 8-byte load.
+            unsafe { AtomicU64::from_ptr(clock.value(0)) }
+                .store(u64::from(unix_seconds), Ordering::Release);
         }
     }
 }

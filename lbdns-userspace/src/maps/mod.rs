@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 use aya::{maps::MapError as AyaMapError, Ebpf};
 use lbdns_common::{
     answer::{AnswerSet, AnswerSetV4, AnswerSetV6, SIGNATURES},
-    edns::{Nsid, ANSWERS_NSID, NSID_SLOT},
+    cookie::CookieSecrets,
+    edns::{Nsid, ANSWERS_COOKIE, ANSWERS_NSID, COOKIE_SLOT, NSID_SLOT},
     maps,
     names::record_words,
     qtype::AddrType,
@@ -92,11 +93,13 @@ pub struct PublishReport {
 }
 
 /// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`, `SIGNATURES`,
-/// `EDNS_ANSWERS`, `NSID_VALUES`, `RRL_SETTINGS`, `RRL_ALLOW_*`) and knows what they hold.
+/// `EDNS_ANSWERS`, `NSID_VALUES`, `COOKIE_SECRETS`, `RRL_SETTINGS`, `RRL_ALLOW_*`) and knows
+/// what they hold.
 pub struct MapWriter {
     names: NameTable,
     edns_answers: MappedArray<u32>,
     nsids: MappedArray<Nsid>,
+    cookie_secrets: MappedArray<CookieSecrets>,
     slots_v4: MappedArray<u32>,
     slots_v6: MappedArray<u32>,
     answers: Answers,
@@ -232,10 +235,14 @@ impl MapWriter {
         };
         let edns_answers = mapped(ebpf, maps::EDNS_ANSWERS)?;
         let nsids = mapped(ebpf, maps::NSID_VALUES)?;
+        let cookie_secrets = mapped(ebpf, maps::COOKIE_SECRETS)?;
         let slots_v4 = mapped(ebpf, maps::RRSET_SLOT_V4)?;
         let slots_v6 = mapped(ebpf, maps::RRSET_SLOT_V6)?;
         let signatures: MappedArray<Signatures> = mapped(ebpf, maps::SIGNATURES)?;
-        let heartbeat = Arc::new(Heartbeat::new(mapped(ebpf, maps::LIFE)?));
+        let heartbeat = Arc::new(Heartbeat::new(
+            mapped(ebpf, maps::LIFE)?,
+            Some(mapped(ebpf, maps::WALL_CLOCK)?),
+        ));
         let rrl = rrl::RrlMaps::take(ebpf)?;
         let rrl_log = Arc::new(Mutex::new(RrlLog::take(ebpf)?));
         let table = NameTable::new(
@@ -256,6 +263,7 @@ impl MapWriter {
             names: table,
             edns_answers,
             nsids,
+            cookie_secrets,
             slots_v4,
             slots_v6,
             answers,
@@ -342,7 +350,31 @@ impl MapWriter {
         }
         self.nsids.write(next, nsid);
         let slot = if next == 1 { NSID_SLOT } else { 0 };
-        self.edns_answers.point(0, ANSWERS_NSID | slot);
+        let others = answers & !(ANSWERS_NSID | NSID_SLOT);
+        self.edns_answers.point(0, others | ANSWERS_NSID | slot);
+        Ok(())
+    }
+
+    /// Makes the program make and check DNS Cookies with `secrets`, as [`Self::publish_nsid`]
+    /// publishes an NSID: into the `COOKIE_SECRETS` slot that is not current, once no program
+    /// can still be reading it, then one store to `EDNS_ANSWERS`
+    /// (`lbdns_common::edns::COOKIE_SLOT`). A query checked against the old secrets meanwhile
+    /// is answered as it would have been a moment earlier.
+    pub fn publish_cookies(&self, secrets: &CookieSecrets) -> Result<(), MapError> {
+        let answers = self.edns_answers.read(0);
+        let current = u32::from(answers & COOKIE_SLOT != 0);
+        if answers & ANSWERS_COOKIE != 0 && self.cookie_secrets.read(current) == *secrets {
+            return Ok(());
+        }
+        let next = 1 - current;
+        // As for the NSID: only a slot never written has never been read.
+        if self.cookie_secrets.read(next) != CookieSecrets::default() {
+            wait_for_readers().map_err(MapError::GracePeriod)?;
+        }
+        self.cookie_secrets.write(next, secrets);
+        let slot = if next == 1 { COOKIE_SLOT } else { 0 };
+        let others = answers & !(ANSWERS_COOKIE | COOKIE_SLOT);
+        self.edns_answers.point(0, others | ANSWERS_COOKIE | slot);
         Ok(())
     }
 

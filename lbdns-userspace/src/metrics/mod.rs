@@ -77,6 +77,14 @@ impl Metrics {
         served.extend(zones::loaded(zones, SystemTime::now()));
     }
 
+    /// One zone was patched (an IXFR): its serial and size now.
+    pub fn zone_patched(&self, zone: &crate::authority::ZoneData) {
+        let fresh = zones::indexed(zone, SystemTime::now());
+        let mut served = lock(&self.zones);
+        served.retain(|z| z.zone != fresh.zone);
+        served.push(fresh);
+    }
+
     /// One zone went into service now (a transfer), in place of any it replaced.
     pub fn zone_replaced(&self, zone: &Zone) {
         let mut served = lock(&self.zones);

@@ -42,6 +42,21 @@ pub fn loaded(zones: &[Zone], now: SystemTime) -> Vec<ZoneLoad> {
         .collect()
 }
 
+/// The gauges of a zone known only by its index (a patched secondary zone).
+pub fn indexed(zone: &crate::authority::ZoneData, now: SystemTime) -> ZoneLoad {
+    let soa = zone.soa();
+    ZoneLoad {
+        zone: zone.origin.to_ascii(),
+        serial: match soa.rdatas.first().and_then(|rdata| rdata.other()) {
+            Some(RData::SOA(soa)) => soa.serial,
+            _ => 0,
+        },
+        records: zone.rrsets().map(|(_, _, rrset)| rrset.rdatas.len()).sum(),
+        loaded_at: now,
+        success: true,
+    }
+}
+
 /// The served zones after a reload that failed: the same data, marked as not reloaded.
 pub fn failed(served: &mut [ZoneLoad]) {
     for zone in served {

@@ -142,3 +142,19 @@ fn a_drained_location_falls_back_before_its_drained_endpoints_are_answered() {
     down(&mut set, 2);
     assert_eq!(answer(&set, Some(DE)), [3]);
 }
+
+#[test]
+fn within_a_location_weights_lead_and_answers_caps_as_in_other_pools() {
+    let mut weighted = pool(None, OnAllDown::All);
+    weighted.endpoints[1].weight = 3;
+    weighted.answers = Some(1);
+    let set = PoolSet::new(vec![weighted]);
+    let eu = &set.geo_selections(0).unwrap().by_location[usize::from(EU.0)];
+    assert_eq!(eu.v4.answers, 1);
+    let leaders: Vec<u8> = (0..4)
+        .map(|k| eu.v4.answer(k).next().unwrap().octets()[3])
+        .collect();
+    // 1:3 between .1 and .2, spread out.
+    assert_eq!(leaders.iter().filter(|&&l| l == 2).count(), 3);
+    assert_eq!(leaders.iter().filter(|&&l| l == 1).count(), 1);
+}

@@ -6,7 +6,9 @@
 //! otherwise the zone answers SERVFAIL. `Secondaries::update` then starts a task per zone
 //! (`task`), which refreshes at once and then on the SOA's timers (`timers`, bounded by
 //! `[secondary]`), primaries in order; a transfer goes into service through
-//! `Served::replace_zone`, then the copy and its state (`state`) are written. A copy past its
+//! `Served::replace_zone` (AXFR) or `Served::patch_zone` (IXFR), then the copy and its state
+//! (`state`) are written, the copy from the index served: a task holds the zone's index, not
+//! its records. A copy past its
 //! expiry is withdrawn (`Served::withdraw_zone`: SERVFAIL). A reload keeps the zones whose
 //! configuration did not change as they are.
 
@@ -23,7 +25,7 @@ pub mod transfer;
 
 pub use registry::{Configured, Handle, Secondaries};
 pub use task::Context;
-pub use transfer::{Fetched, Transfer};
+pub use transfer::{Fetched, Held, Transfer};
 
 #[cfg(test)]
 mod tests;

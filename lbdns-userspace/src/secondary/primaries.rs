@@ -4,11 +4,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::config::SecondarySpec;
-use super::transfer::{Fetched, Transfer};
+use super::transfer::{Fetched, Held, Transfer};
+use crate::authority::ZoneData;
 use crate::tsig::Key;
 use crate::xfr::{self, Limits, Primary, XfrError};
-use crate::zone::write::{save, SaveError};
-use crate::zone::Zone;
+use crate::zone::write::{save_records, SaveError};
 
 /// Transfers from the configured primaries, within the client's default limits.
 #[derive(Debug, Default)]
@@ -33,7 +33,7 @@ impl Transfer for Primaries {
         primary: SocketAddr,
         key: Option<Arc<Key>>,
         spec: &SecondarySpec,
-        current: Option<&Zone>,
+        current: Option<Held<'_>>,
     ) -> Result<Fetched, TransferError> {
         let primary = Primary {
             address: primary,
@@ -42,7 +42,7 @@ impl Transfer for Primaries {
         Ok(xfr::fetch(&primary, &spec.origin, current, &self.limits).await?)
     }
 
-    fn keep(&self, zone: &Zone, spec: &SecondarySpec) -> Result<(), TransferError> {
-        Ok(save(zone, &spec.file)?)
+    fn keep(&self, zone: &ZoneData, spec: &SecondarySpec) -> Result<(), TransferError> {
+        Ok(save_records(&zone.origin, zone.records(), &spec.file)?)
     }
 }

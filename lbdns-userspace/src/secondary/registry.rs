@@ -102,8 +102,9 @@ impl Secondaries {
         });
         let now = SystemTime::now();
         for kept in fresh {
+            // The copy is served already: its index is what the task keeps, not its records.
             let (current, state) = match kept.copy {
-                Some((zone, state)) => (Some(zone), Some(state)),
+                Some((_, state)) => (context.served.zone_data(&kept.spec.origin), Some(state)),
                 None => (None, None),
             };
             let handle = Arc::new(Handle {

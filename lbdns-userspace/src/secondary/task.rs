@@ -1,6 +1,7 @@
 //! One secondary zone's life: a tokio task that sleeps until the next refresh, the copy's
 //! expiry or a NOTIFY, refreshes from the primaries in order, and puts what it gets into
-//! service through `Served::replace_zone`, then keeps it on disk.
+//! service through `Served::replace_zone` (AXFR) or `Served::patch_zone` (IXFR), then keeps it
+//! on disk.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -10,9 +11,11 @@ use super::registry::Handle;
 use super::state::SavedState;
 use super::timers::SoaTimers;
 use super::transfer::{Fetched, Transfer};
+use crate::authority::ZoneData;
 use crate::blocking;
 use crate::served::{Served, ZoneRefused};
 use crate::tsig::KeyRing;
+use crate::xfr::{self, Patch};
 use crate::zone::Zone;
 
 /// Until a first copy gives an SOA, a failed refresh is retried after this (doubling, within
@@ -52,8 +55,13 @@ impl<T> Clone for Context<T> {
     }
 }
 
-/// Runs the zone of `handle` for as long as the task lives; `current` is the copy held.
-pub async fn run<T: Transfer>(handle: Arc<Handle>, mut current: Option<Zone>, context: Context<T>) {
+/// Runs the zone of `handle` for as long as the task lives; `current` is the copy held: the
+/// index served from it (the records themselves are not kept in memory).
+pub async fn run<T: Transfer>(
+    handle: Arc<Handle>,
+    mut current: Option<Arc<ZoneData>>,
+    context: Context<T>,
+) {
     let origin = handle.spec.origin.clone();
     loop {
         let now = SystemTime::now();
@@ -98,7 +106,11 @@ fn expire<T>(handle: &Handle, context: &Context<T>) {
 }
 
 /// Tries each primary in order until one gives an answer that is applied.
-async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, context: &Context<T>) {
+async fn refresh<T: Transfer>(
+    handle: &Handle,
+    current: &mut Option<Arc<ZoneData>>,
+    context: &Context<T>,
+) {
     let spec = &handle.spec;
     let keys = super::registry::lock(&context.keys).clone();
     let key = spec.tsig.as_ref().and_then(|name| keys.get(name)).cloned();
@@ -106,7 +118,7 @@ async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, conte
     for &primary in &spec.primaries {
         let fetching = context
             .transfer
-            .fetch(primary, key.clone(), spec, current.as_ref());
+            .fetch(primary, key.clone(), spec, current.as_deref());
         let fetched = match fetching.await {
             Ok(fetched) => fetched,
             Err(error) => {
@@ -116,23 +128,35 @@ async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, conte
                 continue;
             }
         };
-        let (zone, kind, changed) = match fetched {
-            Fetched::UpToDate { serial } => match current.take() {
-                Some(zone) => {
-                    let serving = handle.status().serving;
-                    let (zone, refused) = if serving {
-                        (zone, None)
-                    } else {
+        match &fetched {
+            Fetched::Full { .. } => {
+                tracing::info!(zone = %spec.origin, %primary, kind = "AXFR", "transfer received")
+            }
+            Fetched::Incremental { patch } => tracing::info!(
+                zone = %spec.origin,
+                %primary,
+                kind = "IXFR",
+                changed_names = patch.owners.len(),
+                "transfer received"
+            ),
+            Fetched::UpToDate { .. } => {}
+        }
+        // Applied to both paths, or refused with the zone in force untouched.
+        let (served, kind, changed) = match fetched {
+            Fetched::UpToDate { serial } => match current.clone() {
+                Some(index) => {
+                    if !handle.status().serving {
                         // Expired, now confirmed current again: serve it again.
-                        serve(zone, context).await
-                    };
-                    let zone = current.insert(zone);
-                    if let Some(error) = refused {
-                        errors.push(format!("{primary}: {error}"));
-                        continue;
+                        let served = context.served.clone();
+                        let again = index.clone();
+                        let refused = blocking::run(move || served.serve_index(again).err()).await;
+                        if let Some(error) = refused {
+                            errors.push(format!("{primary}: {error}"));
+                            continue;
+                        }
                     }
                     tracing::debug!(zone = %spec.origin, %primary, serial, "up to date");
-                    confirmed(handle, zone, context, None);
+                    confirmed(handle, &index, context, None);
                     return;
                 }
                 None => {
@@ -142,20 +166,29 @@ async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, conte
                     continue;
                 }
             },
-            Fetched::Full { zone } => (zone, "AXFR", None),
-            Fetched::Incremental {
-                zone,
-                changed_names,
-            } => (zone, "IXFR", Some(changed_names.len())),
+            Fetched::Full { zone } => (serve(zone, context).await, "AXFR", None),
+            Fetched::Incremental { patch } => {
+                let Some(held) = current.clone() else {
+                    errors.push(format!("{primary}: sent an IXFR without a copy"));
+                    continue;
+                };
+                let changed = patch.owners.len();
+                (
+                    serve_patch(held, patch, context).await,
+                    "IXFR",
+                    Some(changed),
+                )
+            }
         };
-        // Applied to both paths, or refused with the zone in force untouched.
-        let (zone, refused) = serve(zone, context).await;
-        if let Some(error) = refused {
-            tracing::warn!(zone = %spec.origin, %primary, "transfer refused: {error}");
-            errors.push(format!("{primary}: transfer refused: {error}"));
-            continue;
-        }
-        let serial = SoaTimers::of_zone(&zone).map_or(0, |t| t.serial);
+        let index = match served {
+            Ok(index) => index,
+            Err(error) => {
+                tracing::warn!(zone = %spec.origin, %primary, "transfer refused: {error}");
+                errors.push(format!("{primary}: transfer refused: {error}"));
+                continue;
+            }
+        };
+        let serial = SoaTimers::of_index(&index).map_or(0, |t| t.serial);
         tracing::info!(
             zone = %spec.origin,
             %primary,
@@ -164,43 +197,66 @@ async fn refresh<T: Transfer>(handle: &Handle, current: &mut Option<Zone>, conte
             changed_names = changed.map_or(-1, |n| n as i64),
             "zone transferred and served"
         );
-        let (transfer, kept_spec) = (context.transfer.clone(), spec.clone());
-        let (zone, kept) = blocking::run(move || {
-            let kept = transfer.keep(&zone, &kept_spec).err();
-            (zone, kept)
-        })
-        .await;
+        // The copy is written from the index served, after serving.
+        let (transfer, kept_spec, kept_index) =
+            (context.transfer.clone(), spec.clone(), index.clone());
+        let kept = blocking::run(move || transfer.keep(&kept_index, &kept_spec).err()).await;
         if let Some(error) = &kept {
             tracing::error!(zone = %spec.origin, "serving the transfer, but cannot keep a copy: {error}");
         }
-        confirmed(handle, &zone, context, Some(changed.is_some()));
+        confirmed(handle, &index, context, Some(changed.is_some()));
         if let Some(error) = kept {
             handle.status().last_error = Some(format!("cannot keep the copy: {error}"));
         }
-        *current = Some(zone);
+        *current = Some(index);
         return;
     }
-    failed(handle, current.as_ref(), context, errors);
+    failed(handle, current.as_deref(), context, errors);
 }
 
 /// Puts `zone` in service on both paths (`Served::replace_zone`), off the runtime's workers:
-/// indexing and publishing a large zone takes seconds. Gives the zone back, and the reason if
-/// it was refused.
-async fn serve<T>(zone: Zone, context: &Context<T>) -> (Zone, Option<ZoneRefused>) {
+/// indexing and publishing a large zone takes seconds. The zone's records are dropped once
+/// indexed: the index served is what the zone keeps.
+async fn serve<T>(zone: Zone, context: &Context<T>) -> Result<Arc<ZoneData>, ZoneRefused> {
     let served = context.served.clone();
-    blocking::run(move || {
-        let refused = served.replace_zone(&zone).err();
-        (zone, refused)
+    blocking::run(move || served.replace_zone(&zone)).await
+}
+
+/// Puts an IXFR's `patch` in service on both paths (`Served::patch_zone`): the cost is the
+/// names it touches. A patch the index cannot take is applied to the zone's records, read
+/// from `held` (the index in force), checked whole and indexed whole
+/// (`Served::replace_zone`).
+async fn serve_patch<T>(
+    held: Arc<ZoneData>,
+    patch: Patch,
+    context: &Context<T>,
+) -> Result<Arc<ZoneData>, ZoneRefused> {
+    let served = context.served.clone();
+    blocking::run(move || match served.patch_zone(&held.origin, &patch) {
+        Err(why @ (ZoneRefused::Unpatchable(_) | ZoneRefused::Unindexed)) => {
+            tracing::info!(zone = %held.origin, "IXFR applied to the whole zone: {why}");
+            let source = match patch.owners.iter().flat_map(|(_, r)| r).next() {
+                Some(record) => record.file.clone(),
+                None => Arc::from(std::path::Path::new("IXFR")),
+            };
+            let mut whole = xfr::unindexed(&held, &source);
+            drop(held);
+            patch.apply_to(&mut whole);
+            let whole = Zone::from_records(whole.records, &source, &whole.origin)
+                .map_err(ZoneRefused::Invalid)?;
+            served.replace_zone(&whole)
+        }
+        other => other,
     })
     .await
 }
 
 /// A primary confirmed `zone` as current, or sent it (`transferred`: incremental or not):
 /// the timers restart from its SOA and the state is kept beside the copy.
-fn confirmed<T>(handle: &Handle, zone: &Zone, context: &Context<T>, transferred: Option<bool>) {
+fn confirmed<T>(handle: &Handle, zone: &ZoneData, context: &Context<T>, transferred: Option<bool>) {
     let now = SystemTime::now();
     let bounds = *super::registry::lock(&context.bounds);
-    let timers = SoaTimers::of_zone(zone).unwrap_or(NO_COPY);
+    let timers = SoaTimers::of_index(zone).unwrap_or(NO_COPY);
     let state = SavedState {
         origin: handle.spec.origin.clone(),
         serial: timers.serial,
@@ -226,9 +282,14 @@ fn confirmed<T>(handle: &Handle, zone: &Zone, context: &Context<T>, transferred:
 }
 
 /// Every primary failed: retry after RETRY, backing off with each failure in a row.
-fn failed<T>(handle: &Handle, current: Option<&Zone>, context: &Context<T>, errors: Vec<String>) {
+fn failed<T>(
+    handle: &Handle,
+    current: Option<&ZoneData>,
+    context: &Context<T>,
+    errors: Vec<String>,
+) {
     let bounds = *super::registry::lock(&context.bounds);
-    let timers = current.and_then(SoaTimers::of_zone).unwrap_or(NO_COPY);
+    let timers = current.and_then(SoaTimers::of_index).unwrap_or(NO_COPY);
     let mut status = handle.status();
     status.failures += 1;
     let retry = timers.retry(&bounds, status.failures);

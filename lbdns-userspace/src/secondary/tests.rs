@@ -13,10 +13,12 @@ use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 use super::kept::Kept;
 use super::notify;
 use super::state::SavedState;
-use super::{Context, Fetched, Secondaries, Transfer};
+use super::{Context, Fetched, Held, Secondaries, Transfer};
+use crate::authority::ZoneData;
 use crate::config::Overrides;
 use crate::served::testing::{self, ask};
 use crate::served::{load, settings, Served};
+use crate::xfr::Patch;
 use crate::zone::Zone;
 
 const PRIMARY_1: &str = "198.18.0.1:53";
@@ -33,6 +35,28 @@ fn zone_text(serial: u32, address: &str) -> String {
 
 fn zone(serial: u32, address: &str) -> Zone {
     Zone::parse(&zone_text(serial, address), Path::new("primary"), None).unwrap()
+}
+
+/// What an IXFR to `zone(serial, address)` carries: the new records of www and the apex.
+fn patch(serial: u32, address: &str) -> Patch {
+    let new = zone(serial, address);
+    let owners = ["sec.test.", "www.sec.test."]
+        .into_iter()
+        .map(|owner| {
+            let name = Name::from_ascii(owner).unwrap();
+            let records = new
+                .records
+                .iter()
+                .filter(|r| r.record.name == name)
+                .cloned()
+                .collect();
+            (name, records)
+        })
+        .collect();
+    Patch {
+        owners,
+        warnings: Vec::new(),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,10 +93,10 @@ impl Transfer for Scripted {
         primary: SocketAddr,
         _key: Option<Arc<crate::tsig::Key>>,
         _spec: &super::config::SecondarySpec,
-        current: Option<&Zone>,
+        current: Option<Held<'_>>,
     ) -> Result<Fetched, FakeError> {
         let serial = current
-            .and_then(super::timers::SoaTimers::of_zone)
+            .and_then(super::timers::SoaTimers::of_index)
             .map(|t| t.serial);
         self.asked.lock().unwrap().push((primary, serial));
         let mut answers = self.answers.lock().unwrap();
@@ -82,8 +106,8 @@ impl Transfer for Scripted {
         }
     }
 
-    fn keep(&self, zone: &Zone, _spec: &super::config::SecondarySpec) -> Result<(), FakeError> {
-        let serial = super::timers::SoaTimers::of_zone(zone).unwrap().serial;
+    fn keep(&self, zone: &ZoneData, _spec: &super::config::SecondarySpec) -> Result<(), FakeError> {
+        let serial = super::timers::SoaTimers::of_index(zone).unwrap().serial;
         self.kept.lock().unwrap().push(serial);
         Ok(())
     }
@@ -279,8 +303,7 @@ async fn rfc1996_a_notify_from_a_primary_refreshes_and_others_are_refused() {
     fixture.transfer.then(
         PRIMARY_2,
         Ok(Fetched::Incremental {
-            zone: zone(8, "198.18.1.8"),
-            changed_names: vec![Name::from_ascii("www.sec.test.").unwrap()],
+            patch: patch(8, "198.18.1.8"),
         }),
     );
     // Fail at the first primary, then IXFR from the second.

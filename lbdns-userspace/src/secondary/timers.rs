@@ -32,6 +32,14 @@ impl SoaTimers {
     }
 
     /// The timers of `zone`'s SOA at its apex (a loaded zone always has one).
+    /// The timers of the SOA an index holds (a secondary keeps only the index).
+    pub fn of_index(zone: &crate::authority::ZoneData) -> Option<Self> {
+        match zone.soa().rdatas.first()?.other()? {
+            RData::SOA(soa) => Some(Self::of(soa)),
+            _ => None,
+        }
+    }
+
     pub fn of_zone(zone: &Zone) -> Option<Self> {
         zone.records.iter().find_map(|r| match &r.record.data {
             RData::SOA(soa) if r.record.name == zone.origin => Some(Self::of(soa)),

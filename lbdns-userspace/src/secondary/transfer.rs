@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use super::config::SecondarySpec;
+use crate::authority::ZoneData;
 use crate::tsig::Key;
-pub use crate::xfr::Fetched;
-use crate::zone::Zone;
+pub use crate::xfr::{Fetched, Held};
 
 /// Zone transfers in and the kept copy.
 pub trait Transfer: Send + Sync + 'static {
@@ -22,9 +22,9 @@ pub trait Transfer: Send + Sync + 'static {
         primary: SocketAddr,
         key: Option<Arc<Key>>,
         spec: &SecondarySpec,
-        current: Option<&Zone>,
+        current: Option<Held<'_>>,
     ) -> impl Future<Output = Result<Fetched, Self::Error>> + Send;
 
     /// Writes `zone` as `spec`'s kept copy, so that a crash leaves the old copy or the new.
-    fn keep(&self, zone: &Zone, spec: &SecondarySpec) -> Result<(), Self::Error>;
+    fn keep(&self, zone: &ZoneData, spec: &SecondarySpec) -> Result<(), Self::Error>;
 }

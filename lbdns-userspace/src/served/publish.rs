@@ -240,11 +240,15 @@ impl Xdp {
         }
     }
 
-    /// What the catalog carries beyond its RRsets for the program: the NSID and the rate limits.
+    /// What the catalog carries beyond its RRsets for the program: the NSID and the DNS Cookies
+    /// secrets its EDNS options answer with, and the rate limits.
     fn publish_settings(&mut self, catalog: &Catalog) -> Result<()> {
         self.writer
             .publish_nsid(compile::nsid(catalog.identity()).as_ref())
             .context("cannot write the XDP program's NSID")?;
+        self.writer
+            .publish_cookies(catalog.cookies().secrets())
+            .context("cannot write the XDP program's cookie secrets")?;
         self.writer
             .publish_rate_limits(catalog.rate_limits())
             .context("cannot write the XDP program's rate limits")

@@ -151,7 +151,7 @@ impl<'z> ZoneRecords<'z> {
     /// Moves the cursor past exhausted RRsets and nodes and the apex SOA; to `Close` at the
     /// end.
     fn settle(&mut self) {
-        let names = self.zone.names().len();
+        let names = self.zone.len();
         while self.node < names {
             let (name, node) = self.zone.at(self.node as u32);
             match node.rrsets.get(self.rrset) {

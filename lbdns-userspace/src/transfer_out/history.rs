@@ -140,13 +140,33 @@ pub fn record(previous: &Catalog, current: &Catalog) {
 pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
     let mut removed = Vec::new();
     let mut added = Vec::new();
+    if let Some(touched) = new.patched_names(old) {
+        // A patch of `old`: only the names it touched differ.
+        for name in touched {
+            let node = new.node(name)?;
+            let before = old.node(name);
+            missing_from(new, name, node, before, &mut added);
+            if let Some(before) = before {
+                missing_from(old, name, before, Some(node), &mut removed);
+            }
+        }
+        if removed.len() + added.len() > MAX_CHANGED {
+            return None;
+        }
+        return Some(Difference {
+            from: DiffRecord::of(old.soa(), &old.soa().rdatas[0]),
+            to: DiffRecord::of(new.soa(), &new.soa().rdatas[0]),
+            removed,
+            added,
+        });
+    }
     // The old zone's nodes by name, NSEC3-only ones too (its index leaves those out); built
     // only if a name is found neither in place nor in the index.
     let mut by_name: Option<HashMap<&LowerName, usize>> = None;
     let mut matched = 0;
-    for at in 0..new.names().len() {
+    for at in 0..new.len() {
         let (name, node) = new.at(at as u32);
-        let before = if old.names().get(at) == Some(name) {
+        let before = if old.name_at(at) == Some(name) {
             Some(old.at(at as u32).1)
         } else {
             old.node(name).or_else(|| {
@@ -163,10 +183,10 @@ pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
             return None;
         }
     }
-    if matched < old.names().len() {
+    if matched < old.len() {
         // Some old names are gone: find them.
         let present: HashMap<&LowerName, usize> = positions(new);
-        for (name, node) in (0..old.names().len()).map(|at| old.at(at as u32)) {
+        for (name, node) in old.nodes() {
             if !present.contains_key(name) {
                 missing_from(old, name, node, None, &mut removed);
             }
@@ -185,10 +205,9 @@ pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
 
 /// Every node of `zone` by name.
 fn positions(zone: &ZoneData) -> HashMap<&LowerName, usize> {
-    zone.names()
-        .iter()
+    zone.nodes()
         .enumerate()
-        .map(|(at, name)| (name, at))
+        .map(|(at, (name, _))| (name, at))
         .collect()
 }
 

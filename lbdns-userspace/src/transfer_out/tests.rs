@@ -340,6 +340,41 @@ fn rfc1995_differences_find_changed_moved_added_and_removed_names() {
         ]
     );
     assert_eq!((difference.old_serial(), difference.new_serial()), (1, 2));
+    // A patched zone's difference, found by the names patched, is the same.
+    let zone = |serial: u32, body: &str| {
+        let text = format!("{}{body}", head.replace("SERIAL", &serial.to_string()));
+        Zone::parse(&text, Path::new("d.zone"), None).unwrap()
+    };
+    let owners = |zone: &Zone, names: &[&str]| -> Vec<_> {
+        names
+            .iter()
+            .map(|owner| {
+                let name = hickory_proto::rr::Name::from_ascii(owner).unwrap();
+                let records = zone
+                    .records
+                    .iter()
+                    .filter(|r| r.record.name == name)
+                    .cloned()
+                    .collect();
+                (name, records)
+            })
+            .collect()
+    };
+    let v1 = zone(1, "a A 198.18.0.1\nb A 198.18.0.2\n");
+    let v2 = zone(2, "a A 198.18.0.1\nb A 198.18.0.3\nn.e AAAA 2001:db8::4\n");
+    let touched = ["example.test.", "b.example.test.", "n.e.example.test."];
+    let patched = ZoneData::new(&v1).patched(&owners(&v2, &touched)).unwrap();
+    let base = ZoneData::new(&v1);
+    let patched_from_base = base.patched(&owners(&v2, &touched)).unwrap();
+    let by_patch = super::history::difference(&base, &patched_from_base).unwrap();
+    let whole = super::history::difference(&base, &ZoneData::new(&v2)).unwrap();
+    assert!(patched.patched_names(&base).is_none(), "another base");
+    assert_eq!(show(&by_patch.removed), show(&whole.removed));
+    assert_eq!(show(&by_patch.added), show(&whole.added));
+    assert_eq!(
+        show(&by_patch.added),
+        ["b.example.test. 300 A", "n.e.example.test. 300 AAAA"]
+    );
     assert!(super::history::difference(&old, &old)
         .unwrap()
         .added

@@ -364,6 +364,22 @@ impl FastPath {
             .expect("load checked that the program exists")
     }
 
+    /// The object's BADCOOKIE entry (`lbdns_common::maps::BADCOOKIE_PROGRAM`) on this
+    /// program's maps, loaded through the verifier on first use: the tests run the reply that
+    /// response rate limiting's slip sends through it. Never attached.
+    pub fn badcookie_program(&mut self) -> Result<&Xdp, XdpError> {
+        let program: &mut Xdp = self
+            .ebpf
+            .program_mut(maps::BADCOOKIE_PROGRAM)
+            .ok_or(XdpError::NoProgram)?
+            .try_into()
+            .map_err(|error: ProgramError| XdpError::from_program(error))?;
+        if program.fd().is_err() {
+            program.load().map_err(XdpError::from_program)?;
+        }
+        Ok(program)
+    }
+
     /// Size and run-time statistics from the kernel.
     pub fn stats(&self) -> Result<ProgramStats, XdpError> {
         let info = self.program().info().map_err(XdpError::from_program)?;

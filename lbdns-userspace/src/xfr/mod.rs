@@ -1,16 +1,17 @@
 //! The zone transfer client: ask a primary for its SOA serial, and fetch its zone by IXFR
 //! (RFC 1995) or AXFR (RFC 5936) over TCP into a validated `Zone`.
 //!
-//! The zone we hold is never changed here: a transfer builds a new `Zone` (a copy with the
-//! diffs applied, for IXFR) and validates it exactly as a zone file is validated
-//! (`Zone::from_records`). The caller (`secondary`) swaps it in. Every way a transfer can go
+//! The zone we hold is never changed here: an AXFR builds a new `Zone`, validated exactly as
+//! a zone file is (`Zone::from_records`); an IXFR builds a `Patch`, the new records of the
+//! owners it touches, validated by the same rules. The caller (`secondary`) puts either in
+//! service. Every way a transfer can go
 //! wrong is an `XfrError` naming the primary; an IXFR answer that does not fit our copy makes
 //! `fetch` ask for the whole zone once instead.
 //!
 //! - `wire`: one response message read, records decoded into the zone reader's forms;
 //! - `connection`: TCP framing within `Limits`;
 //! - `sequence`: the records of a transfer read as AXFR or IXFR shape them;
-//! - `apply`: IXFR diffs applied to a copy of the zone;
+//! - `apply`: IXFR diffs turned into a `Patch` of the owners they touch;
 //! - `serial`: RFC 1982 comparison.
 
 mod apply;
@@ -20,6 +21,7 @@ mod sequence;
 mod serial;
 mod wire;
 
+pub use apply::{unindexed, Held, Patch};
 pub use error::{Inconsistency, Malformed, XfrError, XfrErrorKind};
 
 use std::net::SocketAddr;
@@ -32,6 +34,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use tokio::net::UdpSocket;
 use tokio::time::{timeout_at, Instant};
 
+use crate::authority::ZoneData;
 use crate::blocking;
 use crate::tsig::{self, ResponseVerifier, TsigError};
 use crate::zone::{Zone, STREAM_PREFIX};
@@ -54,11 +57,8 @@ pub enum Fetched {
     UpToDate { serial: u32 },
     /// The whole zone: an AXFR, or an IXFR the primary answered AXFR-style.
     Full { zone: Zone },
-    /// The zone we hold with the primary's diffs applied, and the owners they touched.
-    Incremental {
-        zone: Zone,
-        changed_names: Vec<Name>,
-    },
+    /// The primary's diffs, as the new records of the owners they touched.
+    Incremental { patch: Patch },
 }
 
 /// Bounds on one transfer, so that a slow or endless primary cannot hold a task or memory
@@ -177,16 +177,16 @@ async fn soa_over_udp(
 pub async fn fetch(
     primary: &Primary,
     origin: &Name,
-    current: Option<&Zone>,
+    current: Option<Held<'_>>,
     limits: &Limits,
 ) -> Result<Fetched, XfrError> {
     let error = |kind| XfrError {
         primary: primary.address,
         kind,
     };
-    let held = current.and_then(|zone| soa_of(zone).map(|(soa, serial)| (zone, soa, serial)));
-    if let Some((zone, soa, serial)) = held {
-        let why = match ixfr(primary, origin, zone, soa, serial, limits).await {
+    let held = current.and_then(|held| soa_of(held).map(|(soa, serial)| (held, soa, serial)));
+    if let Some((held, ref soa, serial)) = held {
+        let why = match ixfr(primary, origin, held, soa, serial, limits).await {
             Ok(fetched) => return Ok(fetched),
             Err(Fallback::Error(kind)) => return Err(error(kind)),
             Err(Fallback::Axfr(why)) => why,
@@ -224,7 +224,7 @@ enum Fallback {
 async fn ixfr(
     primary: &Primary,
     origin: &Name,
-    zone: &Zone,
+    held: Held<'_>,
     soa: &Record,
     serial: u32,
     limits: &Limits,
@@ -236,19 +236,13 @@ async fn ixfr(
             .map(|zone| Fetched::Full { zone })
             .map_err(Fallback::Error),
         Ok(Outcome::Incremental { soa, diffs }) => {
-            let (records, changed_names) =
-                apply::apply(zone, *soa, diffs).map_err(Fallback::Axfr)?;
+            let source = stream_source(primary, RecordType::IXFR);
+            let owners = apply::apply(held, *soa, diffs, &source).map_err(Fallback::Axfr)?;
             // A zone that broke only through the diffs may be whole again by AXFR.
-            let zone = validated(records, primary, RecordType::IXFR, origin)
+            let patch = validated_patch(owners, source, origin)
                 .await
-                .map_err(|error| match error {
-                    XfrErrorKind::Invalid(errors) => Fallback::Axfr(Inconsistency::Invalid(errors)),
-                    other => Fallback::Error(other),
-                })?;
-            Ok(Fetched::Incremental {
-                zone,
-                changed_names,
-            })
+                .map_err(|errors| Fallback::Axfr(Inconsistency::Invalid(errors)))?;
+            Ok(Fetched::Incremental { patch })
         }
         Err(Stop::Error(kind)) => Err(Fallback::Error(kind)),
         Err(Stop::Inconsistent(why)) => Err(Fallback::Axfr(why)),
@@ -388,11 +382,13 @@ fn check_question(
 }
 
 /// The zone's SOA record and serial.
-fn soa_of(zone: &Zone) -> Option<(&Record, u32)> {
-    zone.records.iter().find_map(|r| match &r.record.data {
-        RData::SOA(soa) if r.record.name == zone.origin => Some((&r.record, soa.serial)),
+fn soa_of(zone: &ZoneData) -> Option<(Record, u32)> {
+    let soa = zone.soa();
+    let rdata = soa.rdatas.first()?;
+    match rdata.other()? {
+        RData::SOA(data) => Some((rdata.record_of(soa), data.serial)),
         _ => None,
-    })
+    }
 }
 
 /// What names the records of one transfer in errors and warnings, in place of a file name.
@@ -415,6 +411,43 @@ async fn validated(
     blocking::run(move || Zone::from_records(records, &source, &origin))
         .await
         .map_err(XfrErrorKind::Invalid)
+}
+
+/// Validates the new records of a patch's owners by the zone-file rules, on a blocking thread
+/// as [`validated`] does: the owners' records together, the apex (always among them, for its
+/// SOA) giving the rules what they need of it. Each owner keeps its place.
+async fn validated_patch(
+    owners: Vec<(Name, Vec<crate::zone::SourceRecord>)>,
+    source: Arc<Path>,
+    origin: &Name,
+) -> Result<Patch, crate::zone::ZoneErrors> {
+    let origin = origin.clone();
+    blocking::run(move || {
+        let records = owners
+            .iter()
+            .flat_map(|(_, records)| records.clone())
+            .collect();
+        let zone = Zone::from_records(records, &source, &origin)?;
+        let mut by_owner: std::collections::HashMap<Name, Vec<_>> = Default::default();
+        for record in zone.records {
+            by_owner
+                .entry(record.record.name.clone())
+                .or_default()
+                .push(record);
+        }
+        let owners = owners
+            .into_iter()
+            .map(|(name, _)| {
+                let records = by_owner.remove(&name).unwrap_or_default();
+                (name, records)
+            })
+            .collect();
+        Ok(Patch {
+            owners,
+            warnings: zone.warnings,
+        })
+    })
+    .await
 }
 
 #[cfg(test)]

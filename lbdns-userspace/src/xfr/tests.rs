@@ -10,7 +10,8 @@ use hickory_proto::rr::rdata::A;
 use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType};
 
 use super::test_primary::{answers, framed, message, raw, rcode, Reply, Script, Seen, TestPrimary};
-use super::{fetch, soa_serial, Fetched, Limits, Primary, XfrError, XfrErrorKind};
+use super::{fetch, soa_serial, Fetched, Limits, Patch, Primary, XfrError, XfrErrorKind};
+use crate::authority::ZoneData;
 use crate::tsig::{Algorithm, Key, KeyRing, TsigError};
 use crate::zone::Zone;
 
@@ -102,17 +103,25 @@ async fn run_signed(
     client: Option<Key>,
 ) -> (Result<Fetched, XfrError>, Vec<Seen>) {
     let primary = TestPrimary::start(scripts, None, server).await;
+    let index = current.map(ZoneData::new);
     let result = fetch(
         &Primary {
             address: primary.address,
             key: client.map(Arc::new),
         },
         &origin(),
-        current,
+        index.as_ref(),
         &limits(),
     )
     .await;
     (result, primary.seen())
+}
+
+/// `held` with `patch` applied.
+fn applied(patch: &Patch, held: &Zone) -> Zone {
+    let mut zone = held.clone();
+    patch.apply_to(&mut zone);
+    zone
 }
 
 fn full(result: Result<Fetched, XfrError>) -> Zone {
@@ -205,19 +214,16 @@ async fn rfc1995_section4_difference_sequences_are_applied() {
     let mut one = diff.clone();
     one[0] = soa(&v2);
     let (result, seen) = run(vec![answers(vec![one])], Some(&v1)).await;
-    let Ok(Fetched::Incremental {
-        zone: got,
-        changed_names,
-    }) = result
-    else {
+    let Ok(Fetched::Incremental { patch }) = result else {
         panic!("expected an incremental transfer, got {result:?}");
     };
-    assert_eq!(contents(&got), contents(&v2));
+    assert_eq!(contents(&applied(&patch, &v1)), contents(&v2));
     assert_eq!(
-        changed_names,
+        patch.changed_names(),
         [
             Name::from_ascii("www.x.test.").unwrap(),
-            Name::from_ascii("new.x.test.").unwrap()
+            Name::from_ascii("new.x.test.").unwrap(),
+            origin(),
         ]
     );
     assert_eq!(seen, [ixfr(1)]);
@@ -232,10 +238,40 @@ async fn rfc1995_section4_chained_sequences_over_several_messages() {
     let all = diffs_1_to_3();
     let chunks = all.chunks(3).map(<[Record]>::to_vec).collect();
     let (result, _) = run(vec![answers(chunks)], Some(&v1)).await;
-    let Ok(Fetched::Incremental { zone: got, .. }) = result else {
+    let Ok(Fetched::Incremental { patch }) = result else {
         panic!("expected an incremental transfer, got {result:?}");
     };
-    assert_eq!(contents(&got), contents(&v3));
+    assert_eq!(contents(&applied(&patch, &v1)), contents(&v3));
+}
+
+/// The owners a difference touches are read from the index held (no pass over the zone); the
+/// patch lays over that index as the changed zone indexed whole, and the index's records are
+/// the zone's.
+#[tokio::test]
+async fn rfc1995_section4_diffs_read_the_touched_owners_from_the_index() {
+    let v1 = zone(1, "192.0.2.10", "");
+    let v3 = zone(3, "192.0.2.11", "");
+    let index = ZoneData::new(&v1);
+    let source: Arc<Path> = Arc::from(Path::new("index"));
+    assert_eq!(contents(&super::unindexed(&index, &source)), contents(&v1));
+    let Ok(Fetched::Incremental { patch }) =
+        run(vec![answers(vec![diffs_1_to_3()])], Some(&v1)).await.0
+    else {
+        panic!("expected an incremental transfer");
+    };
+    let patched = index.patched(&patch.owners).unwrap();
+    let whole = ZoneData::new(&v3);
+    let described = |data: &ZoneData| {
+        let mut lines: Vec<String> = data
+            .rrsets()
+            .map(|(name, _, rrset)| {
+                format!("{name} {} {} {:?}", rrset.rtype, rrset.ttl, rrset.rdatas)
+            })
+            .collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(described(&patched), described(&whole));
 }
 
 #[tokio::test]
@@ -613,10 +649,10 @@ async fn rfc8945_section5_3_1_a_signed_ixfr_verifies() {
         Some(key(b"secret")),
     )
     .await;
-    let Ok(Fetched::Incremental { zone: got, .. }) = result else {
+    let Ok(Fetched::Incremental { patch }) = result else {
         panic!("expected an incremental transfer, got {result:?}");
     };
-    assert_eq!(contents(&got), contents(&v3));
+    assert_eq!(contents(&applied(&patch, &v1)), contents(&v3));
 }
 
 #[tokio::test]

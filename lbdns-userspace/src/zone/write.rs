@@ -6,6 +6,7 @@
 //! every other type in RFC 3597 `\#` form from the wire octets lbdns holds, which reads back
 //! to exactly those octets, whether or not lbdns can write the type's presentation form.
 
+use std::borrow::Borrow;
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -29,6 +30,22 @@ pub struct SaveError {
 /// Writes `zone` to `path` through a temporary file in the same directory, synced, renamed
 /// over `path`, and the directory synced so that the rename itself survives a crash.
 pub fn save(zone: &Zone, path: &Path) -> Result<(), SaveError> {
+    // The SOA first, as a master file conventionally starts; then the rest in order.
+    let (soa, rest): (Vec<_>, Vec<_>) = zone
+        .records
+        .iter()
+        .partition(|r| r.record.record_type() == hickory_proto::rr::RecordType::SOA);
+    let records = soa.into_iter().chain(rest).map(|r| &r.record);
+    save_records(&zone.origin, records, path)
+}
+
+/// [`save`] for records that are not held as a `Zone` (a secondary keeps only its index): the
+/// zone at `origin` with `records`, in the order given (the SOA first, by convention).
+pub fn save_records<R: Borrow<Record>>(
+    origin: &Name,
+    records: impl Iterator<Item = R>,
+    path: &Path,
+) -> Result<(), SaveError> {
     let error = |source| SaveError {
         path: path.to_path_buf(),
         source,
@@ -50,7 +67,7 @@ pub fn save(zone: &Zone, path: &Path) -> Result<(), SaveError> {
         SAVES.fetch_add(1, Ordering::Relaxed)
     ));
     let temp = dir.join(temp_name);
-    let written = write_synced(zone, &temp).and_then(|()| fs::rename(&temp, path));
+    let written = write_synced(origin, records, &temp).and_then(|()| fs::rename(&temp, path));
     if let Err(e) = written {
         // Best effort: the error that matters is the one that stopped the write.
         let _ = fs::remove_file(&temp);
@@ -59,23 +76,18 @@ pub fn save(zone: &Zone, path: &Path) -> Result<(), SaveError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(error)
 }
 
-fn write_synced(zone: &Zone, path: &Path) -> std::io::Result<()> {
+fn write_synced<R: Borrow<Record>>(
+    origin: &Name,
+    records: impl Iterator<Item = R>,
+    path: &Path,
+) -> std::io::Result<()> {
     let file = File::create(path)?;
     let mut out = BufWriter::new(file);
-    writeln!(
-        out,
-        "; zone {} written by lbdns",
-        present_name(&zone.origin)
-    )?;
-    // The SOA first, as a master file conventionally starts; then the rest in order.
-    let (soa, rest): (Vec<_>, Vec<_>) = zone
-        .records
-        .iter()
-        .partition(|r| r.record.record_type() == hickory_proto::rr::RecordType::SOA);
+    writeln!(out, "; zone {} written by lbdns", present_name(origin))?;
     let mut line = String::with_capacity(256);
-    for r in soa.into_iter().chain(rest) {
+    for record in records {
         line.clear();
-        present(&r.record, &mut line);
+        present(record.borrow(), &mut line);
         out.write_all(line.as_bytes())?;
     }
     let file = out.into_inner().map_err(|e| e.into_error())?;

@@ -185,6 +185,40 @@ pub const DIVERGENCES: &[Divergence] = &[
                  with its RRSIG in authority.",
         reconcile: dname_wildcard_nsec,
     },
+    Divergence {
+        name: "rfc7871-client-subnet-echoed",
+        reason: "RFC 7871 s7.2.1: 'An Authoritative Nameserver that implements this protocol \
+                 and receives an ECS option MUST include an ECS option in its response', with \
+                 the query's FAMILY, SOURCE PREFIX-LENGTH and ADDRESS; lbdns implements it \
+                 (SCOPE 0 for a name that does not vary by location). NSD 4.6 does not, and \
+                 ignores the option as RFC 6891 s6.1.2 asks of an unknown one. The echo must \
+                 be the query's option with scope 0.",
+        reconcile: |case, l, n| {
+            let Some(asked) = case.edns.as_ref().map(|e| e.options.as_slice()) else {
+                return false;
+            };
+            match (&mut l.edns, &n.edns) {
+                (Some(le), Some(ne)) if ne.options.iter().all(|(code, _)| *code != 8) => {
+                    let before = le.options.len();
+                    le.options.retain(|(code, data)| {
+                        // The query's option (code 8, length, data) with SCOPE (octet 3) 0.
+                        let echoed = *code == 8
+                            && data.len() >= 4
+                            && data[3] == 0
+                            && asked.windows(data.len() + 4).any(|w| {
+                                w[..2] == [0, 8]
+                                    && usize::from(u16::from_be_bytes([w[2], w[3]])) == data.len()
+                                    && w[4..7] == data[..3]
+                                    && w[8..] == data[4..]
+                            });
+                        !echoed
+                    });
+                    le.options.len() != before
+                }
+                _ => false,
+            }
+        },
+    },
 ];
 
 /// Compares two outcomes after applying every documented divergence that the query and

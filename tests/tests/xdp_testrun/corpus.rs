@@ -807,6 +807,7 @@ pub fn corpus() -> Vec<Case> {
     flags_and_edns(&mut rng, &mut cases);
     client_subnet(&mut rng, &mut cases);
     options_and_signatures(&mut rng, &mut cases);
+    super::cookies::cases(&mut rng, &mut cases);
     signatures::secure_answers(&mut rng, &mut cases);
     long_names_and_sizes(&mut rng, &mut cases);
     name_lengths(&mut rng, &mut cases);

@@ -6,16 +6,20 @@
 //! through `compile::hot_rrsets`, as in the daemon, so the socket path's answers are the
 //! reference for the program's.
 
-use std::{fmt::Write as _, path::Path};
+use std::{fmt::Write as _, path::Path, sync::Arc};
 
 use lbdns::{
     authority::{Catalog, ServerIdentity},
     compile::{self, HotRrset},
+    cookies::{Cookies, FixedClock},
     zone::Zone,
 };
 
-/// The example zone of the repository.
-const EXAMPLE_ZONE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../zones/example.com.zone");
+/// The example zone of the repository, as named in errors.
+const EXAMPLE_ZONE: &str = "zones/example.com.zone";
+/// Its text, found from this file: that holds in each crate that compiles it (this suite, and
+/// the fuzz checks in tests/fuzz).
+const EXAMPLE_TEXT: &str = include_str!("../../../zones/example.com.zone");
 /// The apex of the generated zone.
 const TEST_APEX: &str = "example.net";
 
@@ -246,9 +250,26 @@ fn secure_zone() -> String {
 /// The NSID the fixture's server is configured with.
 pub const NSID: &[u8] = b"xdp-test";
 
-/// The zones, as the socket path serves them, with [`NSID`] configured.
+/// The DNS Cookies secret of the fixture's server (RFC 9018 Appendix A's).
+pub const COOKIE_SECRET: [u8; 16] = [
+    0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2, 0xa4, 0x3f, 0x48, 0xe7, 0xdc, 0x84, 0x9e, 0x37, 0xbf, 0xcf,
+];
+/// The secret it is rolling away from, whose cookies it still accepts.
+pub const COOKIE_PREVIOUS: [u8; 16] = [
+    0xdd, 0x3b, 0xdf, 0x93, 0x44, 0xb6, 0x78, 0xb1, 0x85, 0xa6, 0xf5, 0xcb, 0x60, 0xfc, 0xa7, 0x15,
+];
+/// The time both paths stamp cookies with: the socket path's clock, and the program's
+/// `WALL_CLOCK` (RFC 9018 Appendix A.1's moment).
+pub const COOKIE_NOW: u32 = 1_559_731_985;
+
+/// The fixture server's cookies: [`COOKIE_SECRET`], [`COOKIE_PREVIOUS`], at [`COOKIE_NOW`].
+pub fn cookies() -> Cookies {
+    Cookies::new(COOKIE_SECRET, Some(COOKIE_PREVIOUS)).with_clock(Arc::new(FixedClock(COOKIE_NOW)))
+}
+
+/// The zones, as the socket path serves them, with [`NSID`] and [`cookies`] configured.
 pub fn catalog() -> Catalog {
-    let example = Zone::load(Path::new(EXAMPLE_ZONE), None)
+    let example = Zone::parse(EXAMPLE_TEXT, Path::new(EXAMPLE_ZONE), None)
         .unwrap_or_else(|error| panic!("{EXAMPLE_ZONE}: {error}"));
     let test = Zone::parse(&test_zone(), Path::new("example.net (generated)"), None)
         .unwrap_or_else(|error| panic!("{error}"));
@@ -264,6 +285,7 @@ pub fn catalog() -> Catalog {
     Catalog::new(&[example, test, short, signed, secure])
         .expect("five apexes")
         .with_identity(identity)
+        .with_cookies(cookies())
 }
 
 /// The RRsets the program is given: the catalog's hot RRsets.

@@ -14,6 +14,7 @@ pub trait Oracle {
 
 /// The socket path: `authority::respond` over UDP, from the catalog the maps were compiled
 /// from.
+#[derive(Debug)]
 pub struct SocketOracle {
     catalog: Catalog,
 }

@@ -6,6 +6,7 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
+use lbdns::authority::{Client, Transport};
 use lbdns::rrl::{classify, AllowPrefix, RateLimits};
 use lbdns_common::{counters::Counter, rrl::Tally};
 use lbdns_tests::env::pin_to_cpu0;
@@ -337,4 +338,71 @@ fn a_reload_changes_the_limits_in_place() {
         200,
         "{again:?}"
     );
+}
+
+/// A frame with a query for www.example.com A from 192.0.2.7 carrying the COOKIE option `data`.
+fn cookie_query(data: &[u8], id: u16) -> (Vec<u8>, Vec<u8>, Layout) {
+    let dns = Builder::query(id, "www.example.com", rtype::A)
+        .opt(&[0], 1232, 0, 0, &super::cookies::option(data))
+        .build();
+    let ends = Endpoints {
+        client: "192.0.2.7".parse().unwrap(),
+        server: "198.18.0.53".parse().unwrap(),
+        client_port: 40000,
+        server_port: 53,
+    };
+    (
+        udp_frame(Vlan::None, ends, &dns, 0),
+        dns,
+        Layout::new(Vlan::None, false),
+    )
+}
+
+#[test]
+fn rfc7873_5_2_5_a_valid_server_cookie_is_exempt_and_a_client_cookie_slips_as_badcookie() {
+    pin_to_cpu0().expect("pin to CPU 0");
+    let catalog = catalog().with_rate_limits(RateLimits {
+        slip: 1,
+        ..limits()
+    });
+    let loaded = Loaded::publishing(&catalog);
+    let client: IpAddr = "192.0.2.7".parse().unwrap();
+    let valid = super::cookies::made(
+        super::fixture::COOKIE_SECRET,
+        client,
+        super::fixture::COOKIE_NOW,
+    );
+    // Far over the rate, every query with a valid server cookie is answered and not counted.
+    for id in 0..500u16 {
+        let (frame, _, layout) = cookie_query(&valid, id);
+        let (action, out) = loaded.run(&frame);
+        assert_eq!(action, XDP_TX);
+        let reply = check_reply_headers("valid cookie", &frame, &out, layout);
+        assert_eq!(reply[3] & 0x0f, 0, "NOERROR");
+        assert_ne!(reply[7], 0, "an answer");
+    }
+    assert_eq!(loaded.counters().get(Counter::RateLimited), 0);
+    // A client cookie alone: the burst, then every limited reply (slip = 1) is BADCOOKIE with a
+    // fresh server cookie, the socket path's octets.
+    let alone = &valid[..8];
+    let (mut answered, mut badcookies) = (0, 0);
+    for id in 0..100u16 {
+        let (frame, dns, layout) = cookie_query(alone, id);
+        let (action, out) = loaded.run(&frame);
+        assert_eq!(action, XDP_TX);
+        let reply = check_reply_headers("client cookie", &frame, &out, layout);
+        if reply[3] & 0x0f == 0 {
+            answered += 1;
+            continue;
+        }
+        let want = lbdns::authority::badcookie(&catalog, &dns, Client::new(client, Transport::Udp))
+            .expect("a BADCOOKIE reply");
+        assert_eq!(reply, want, "the slip is the socket path's BADCOOKIE");
+        badcookies += 1;
+    }
+    assert!(
+        answered >= BURST && badcookies > 0,
+        "{answered} answered, {badcookies} BADCOOKIE"
+    );
+    assert_eq!(answered + badcookies, 100);
 }

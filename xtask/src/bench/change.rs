@@ -47,6 +47,8 @@ use crate::{
     workspace,
 };
 
+mod ixfr;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Rounds of each change; each figure is printed as its range over the rounds.
@@ -105,6 +107,10 @@ pub fn run(args: Args) -> Result<()> {
     let measured = lbdns_rounds(&setup, &mut figures, &mut progress);
     fs::write(&zone.path, &original)?;
     measured?;
+    progress.subject("lbdns, secondary of Knot");
+    let measured = ixfr::rounds(&setup, &mut figures, &mut progress);
+    fs::write(&zone.path, &original)?;
+    measured?;
     progress.subject("nsd");
     let measured = nsd_rounds(&setup, &mut figures, &mut progress);
     fs::write(&zone.path, &original)?;
@@ -148,6 +154,13 @@ struct Figures {
     lbdns_start_hwm_kib: Option<u64>,
     lbdns_reload_hwm_kib: Vec<u64>,
     lbdns_steady_rss_kib: Option<u64>,
+    ixfr_notify_ms: Vec<f64>,
+    ixfr_received_ms: Vec<f64>,
+    ixfr_publish_ms: Vec<f64>,
+    ixfr_both_ms: Vec<f64>,
+    ixfr_counts: Vec<Counts>,
+    lbdns_ixfr_hwm_kib: Vec<u64>,
+    nsd_ixfr_hwm_kib: Vec<u64>,
     nsd_start_hwm_kib: Option<u64>,
     nsd_reload_hwm_kib: Vec<u64>,
     nsd_steady_rss_kib: Option<u64>,
@@ -397,16 +410,29 @@ impl Daemon {
         out: &Path,
         log: &Path,
     ) -> Result<Self> {
+        let zone_arg = format!("{}={}", zone.origin, zone.path.display());
+        Self::spawn(net, lbdns, &["--zone", &zone_arg], config, out, log)
+    }
+
+    /// lbdns with `zones` (arguments naming its zones, if not only its configuration), the
+    /// maps sized for the large zone.
+    fn spawn(
+        net: &Net,
+        lbdns: &Path,
+        zones: &[&str],
+        config: &Path,
+        out: &Path,
+        log: &Path,
+    ) -> Result<Self> {
         let file = fs::File::create(log)?;
-        let rrsets = zone.many_rrsets.unwrap_or(1024);
+        let rrsets = mixes::LARGE_RRSETS + 1;
         let entries = (rrsets + rrsets / 16).to_string();
         let name_bytes = (40 * (rrsets + rrsets / 16)).to_string();
         let child = net
             .server()
             .command(lbdns)
             .arg("serve")
-            .arg("--zone")
-            .arg(format!("{}={}", zone.origin, zone.path.display()))
+            .args(zones)
             .arg("--listen")
             .arg(format!("{}:53", net.server_v4()))
             .arg("--config")
@@ -689,6 +715,26 @@ impl Figures {
             ms(&self.reload_total_ms),
             None,
         );
+        row(
+            "IXFR, one name: transfer end → both paths",
+            ms(&self.ixfr_received_ms),
+            Some(&self.ixfr_counts),
+        );
+        row(
+            "  of which patch + publish + swap",
+            ms(&self.ixfr_publish_ms),
+            None,
+        );
+        row(
+            "IXFR, one name: NOTIFY → both paths (log)",
+            ms(&self.ixfr_notify_ms),
+            None,
+        );
+        row(
+            "  NOTIFY → UDP and TCP answer it (asked)",
+            ms(&self.ixfr_both_ms),
+            None,
+        );
         let bpf = self.lbdns_bpf_kib.unwrap_or(0);
         let heap = |values: &[u64]| -> Vec<u64> {
             values.iter().map(|kib| kib.saturating_sub(bpf)).collect()
@@ -707,6 +753,16 @@ impl Figures {
             mib(&heap(&self.lbdns_reload_hwm_kib)),
             None,
         );
+        row(
+            "lbdns VmHWM during an IXFR (save included)",
+            mib(&self.lbdns_ixfr_hwm_kib),
+            None,
+        );
+        row(
+            "  without the mapped BPF maps",
+            mib(&heap(&self.lbdns_ixfr_hwm_kib)),
+            None,
+        );
         row("lbdns VmRSS, steady", mib(&steady), None);
         row("  without the mapped BPF maps", mib(&heap(&steady)), None);
         row("lbdns mapped BPF maps (Rss)", one(self.lbdns_bpf_kib), None);
@@ -718,6 +774,11 @@ impl Figures {
         row(
             "NSD VmHWM during a reload (largest)",
             mib(&self.nsd_reload_hwm_kib),
+            None,
+        );
+        row(
+            "NSD VmHWM during the same IXFR (largest)",
+            mib(&self.nsd_ixfr_hwm_kib),
             None,
         );
         row(

@@ -1,7 +1,7 @@
 //! `cargo xtask setup`: installs what building, packaging, testing and benchmarking lbdns need,
 //! and nothing else. Each task installs only its own part: `build` and `run` the toolchain,
-//! `deb` cargo-deb too, `test` the tools the tests drive, `bench` the servers and load
-//! generators it measures.
+//! `deb` cargo-deb too, `test` the tools the tests drive, `fuzz` cargo-fuzz, `bench` the
+//! servers and load generators it measures.
 //!
 //! A fresh machine (a stock Debian 12) has only the stable and nightly toolchains. Each prerequisite is probed by
 //! looking at the real thing (the file build-std reads, a linker that starts and links the
@@ -12,6 +12,7 @@
 mod apt;
 mod bpf_linker;
 mod cargo_deb;
+mod cargo_fuzz;
 mod nightly;
 
 use anyhow::{bail, Context as _, Result};
@@ -41,6 +42,11 @@ const TEST_PACKAGES: Packages = Packages {
         "lintian",
         // ip: network namespaces, veth pairs, XDP attach.
         "iproute2",
+        // mmdblookup: the reference reader of the `.mmdb` country database the geo suite
+        // downloads with npm (in nodejs here; Debian's own is the `npm` package), and pip
+        // brings the writer of its MaxMind-schema database.
+        "mmdb-bin",
+        "python3-pip",
     ],
     services: &["nsd", "prometheus"],
 };
@@ -66,6 +72,7 @@ const BENCH_PACKAGES: Packages = Packages {
 pub fn all() -> Result<()> {
     toolchain()?;
     cargo_deb()?;
+    cargo_fuzz()?;
     packages("test packages", &TEST_PACKAGES)?;
     packages("bench packages", &BENCH_PACKAGES)
 }
@@ -90,6 +97,17 @@ pub fn bench_tools() -> Result<()> {
 
 fn cargo_deb() -> Result<()> {
     ensure("cargo-deb", cargo_deb::probe, cargo_deb::install)
+}
+
+/// What `cargo xtask fuzz` needs: the toolchain (the XDP target embeds the program) and
+/// cargo-fuzz.
+pub fn fuzzing() -> Result<()> {
+    toolchain()?;
+    cargo_fuzz()
+}
+
+fn cargo_fuzz() -> Result<()> {
+    ensure("cargo-fuzz", cargo_fuzz::probe, cargo_fuzz::install)
 }
 
 fn packages(item: &str, packages: &Packages) -> Result<()> {

@@ -56,6 +56,7 @@ fn coordinate(
         _ => None,
     };
     let degrees: u32 = f.number(&format!("{what} degrees"))?;
+    // Saturating: far too many degrees must reach the range check below, not overflow.
     let mut millis = degrees.saturating_mul(MILLIS_PER_DEGREE);
     let expected = format!("minutes, seconds or {positive}/{negative}");
     let mut token = f.token(&format!("{what} hemisphere ({positive} or {negative})"))?;
@@ -69,7 +70,7 @@ fn coordinate(
             .and_then(|v| u32::try_from(v).ok())
             .filter(|&v| v <= limit)
             .ok_or_else(|| f.bad(what, &expected, token))?;
-        millis += value * scale;
+        millis = millis.saturating_add(value * scale);
         token = f.token(&format!("{what} hemisphere ({positive} or {negative})"))?;
         north_or_east = hemisphere(token);
     }

@@ -1,0 +1,72 @@
+//! The BADCOOKIE reply (RFC 7873 §5.2.3–5.2.4): the question only, an OPT record with the
+//! client cookie and a fresh server cookie, RCODE 23 (7 in the header, 1 in the OPT record).
+//! What response rate limiting sends, instead of a truncated reply, to a query over the limit
+//! that carries a client cookie; the socket path's `authority::badcookie` gives the same bytes.
+
+use aya_ebpf::programs::XdpContext;
+
+use super::{csum::Csum, header, net, opt, resize};
+use crate::{
+    frame::Frame,
+    maps::Scratch,
+    parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, opt::OPT_FIXED_LEN, Query},
+    verdict::{Skip, COOKIE},
+};
+
+/// BADCOOKIE (23): the header's four bits and the OPT record's eight.
+const RCODE_LOW: u16 = 23 & 0xf;
+const RCODE_HIGH: u8 = 23 >> 4;
+
+/// Rewrites `query`, which `parse::query` accepted, into its BADCOOKIE reply, ready for XDP_TX.
+/// `Err(Skip::Pass)` leaves the frame untouched: the query has no client cookie.
+#[inline(always)]
+pub fn badcookie(ctx: &XdpContext, scratch: *mut Scratch, query: &Query) -> Result<(), Skip> {
+    let dns = &query.dns;
+    let Some(edns) = dns.edns else {
+        return Err(COOKIE);
+    };
+    if !edns.cookie.present() {
+        return Err(COOKIE);
+    }
+    let opt_off = dns.off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
+    let end = opt_off + OPT_FIXED_LEN + opt::COOKIE_OPTION_LEN;
+    resize::resize(ctx, scratch, opt_off, end)?;
+
+    // The frame has its new length: from here on, failing means dropping.
+    let frame = Frame::new(ctx);
+    let udp_len = (end - query.udp_off) as u16;
+    let written = (|| {
+        net::swap_macs(&frame)?;
+        let pseudo = if query.ip.v6 {
+            net::ipv6(&frame, query.ip.off, udp_len)?
+        } else {
+            net::ipv4(&frame, query.ip.off, (end - query.ip.off) as u16)?
+        };
+        let (udp, udp_sum) = net::UdpHeader::write(&frame, query.udp_off, udp_len)?;
+        let header = header::write(&frame, dns.off, dns.id, dns.flags, RCODE_LOW, 0, 1)?;
+        let mut tail = Csum::default();
+        tail.add16(dns.addr_type.rr_type());
+        tail.add16(1);
+        tail.add(opt::write(
+            &frame,
+            scratch,
+            opt_off,
+            edns.dnssec_ok,
+            RCODE_HIGH,
+            None,
+            opt::COOKIE_OPTION_LEN,
+        )?);
+        if dns.name.len % 2 == 1 {
+            tail = tail.byte_swapped();
+        }
+        let mut sum = pseudo;
+        sum.add16(udp_len);
+        sum.add(udp_sum);
+        sum.add(header);
+        sum.add32(dns.name.sum);
+        sum.add(tail);
+        udp.set_checksum(sum);
+        Some(())
+    })();
+    written.ok_or(Skip::Drop)
+}
