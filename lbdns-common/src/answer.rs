@@ -40,7 +40,7 @@ pub struct AnswerSet<const L: usize> {
     /// query whose set is outside that range.
     pub schedule_len: u8,
     /// What the program must know about the RRset besides its records: [`SIGNED`],
-    /// [`SIGNATURES`].
+    /// [`SIGNATURES`], [`GEO`], [`NO_ECS`].
     pub flags: u8,
     /// Zero. Explicit so that the value has no uninitialised bytes, and so that `schedule`
     /// starts on a 4-byte boundary.
@@ -70,6 +70,16 @@ pub const SIGNED: u8 = 1;
 /// in `SIGNATURES[AnswerSet::signatures]`. Without it (signatures larger than the store takes,
 /// or a zone the socket path does not answer with signatures) DO=1 queries are passed.
 pub const SIGNATURES: u8 = 2;
+
+/// [`AnswerSet::flags`] bit: the RRset's answer depends on where the client is (a geo pool's).
+/// This set is the answer for clients of no location; the program maps the client to a
+/// location and answers from the RRset the RRset's row of `GEO_SLOT_*` names for it
+/// ([`crate::geo`]).
+pub const GEO: u8 = 4;
+
+/// [`AnswerSet::flags`] bit, only with [`GEO`]: the pool has Client Subnet switched off, so
+/// the query's source address steers even when it carries ECS, and the echo's scope is 0.
+pub const NO_ECS: u8 = 8;
 
 /// An answer set of A records.
 pub type AnswerSetV4 = AnswerSet<4>;

@@ -42,6 +42,39 @@ pub const ANSWERS_COOKIE: u32 = 4;
 /// Bit of the `EDNS_ANSWERS` value: which of the two `COOKIE_SECRETS` is current, switched as
 /// [`NSID_SLOT`] is.
 pub const COOKIE_SLOT: u32 = 8;
+/// Bit of the `EDNS_ANSWERS` value: the server answers Client Subnet (RFC 7871). A query's
+/// valid ECS option steers geo answers by its address, cut to the privacy caps
+/// ([`ecs_caps`]), and the reply echoes it with a scope. Without the bit the option is ignored,
+/// as the socket path ignores it when ECS is off.
+pub const ANSWERS_ECS: u32 = 16;
+/// Where the IPv4 privacy cap sits in the `EDNS_ANSWERS` value: bits 16..24, 0..=32.
+pub const ECS_CAP_V4_SHIFT: u32 = 16;
+/// Where the IPv6 privacy cap sits in the `EDNS_ANSWERS` value: bits 24..32, 0..=128.
+pub const ECS_CAP_V6_SHIFT: u32 = 24;
+
+/// The privacy caps (RFC 7871 §11.1: the most bits of a client's address the server uses) an
+/// `EDNS_ANSWERS` value carries, IPv4's then IPv6's.
+#[inline(always)]
+pub const fn ecs_caps(answers: u32) -> (u8, u8) {
+    (
+        (answers >> ECS_CAP_V4_SHIFT) as u8,
+        (answers >> ECS_CAP_V6_SHIFT) as u8,
+    )
+}
+
+/// Every `EDNS_ANSWERS` bit Client Subnet uses: [`ANSWERS_ECS`] and both caps.
+pub const ECS_BITS: u32 = ANSWERS_ECS | 0xff << ECS_CAP_V4_SHIFT | 0xff << ECS_CAP_V6_SHIFT;
+
+/// The `EDNS_ANSWERS` bits that switch Client Subnet on with these privacy caps.
+#[inline(always)]
+pub const fn answers_ecs(cap_v4: u8, cap_v6: u8) -> u32 {
+    ANSWERS_ECS | (cap_v4 as u32) << ECS_CAP_V4_SHIFT | (cap_v6 as u32) << ECS_CAP_V6_SHIFT
+}
+
+/// Family codes of the ECS option (RFC 7871 §6, IANA address family numbers).
+pub const ECS_FAMILY_V4: u16 = 1;
+/// IPv6's.
+pub const ECS_FAMILY_V6: u16 = 2;
 
 /// The longest NSID the server sends. RFC 5001 sets no limit; this one keeps any reply's OPT
 /// record, with the longest question, inside the 512 octets of a plain UDP reply.

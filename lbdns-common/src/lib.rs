@@ -10,6 +10,7 @@
 //! - [`signature`]: the RRSIG records the program adds to DO=1 answers of signed RRsets.
 //! - [`publish`]: how userspace replaces answers while the program runs, and why in that order.
 //! - [`life`]: the layout version pinned with the maps, and the daemon's heartbeat.
+//! - [`geo`]: client address → location → the location's answer set (geo pools, ECS).
 //! - [`edns`]: EDNS option codes, their order in replies, what the program is told of them.
 //! - [`cookie`]: DNS Cookies: the server cookie (RFC 9018), SipHash-2-4, what a cookie is worth.
 //! - [`counters`]: the per-CPU counters the program keeps, one enum for both sides.
@@ -21,6 +22,7 @@ pub mod answer;
 pub mod cookie;
 pub mod counters;
 pub mod edns;
+pub mod geo;
 pub mod life;
 pub mod limits;
 pub mod maps;

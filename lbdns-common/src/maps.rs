@@ -51,6 +51,34 @@ pub const COOKIE_SECRETS: &str = "COOKIE_SECRETS";
 /// daemon sets it.
 pub const WALL_CLOCK: &str = "WALL_CLOCK";
 
+/// LPM trie of IPv4 prefixes (key: prefix length, `[u8; 4]`) to [`crate::geo::GeoTarget`]: the
+/// location and ECS scope of client addresses. Written by userspace only, one element at a
+/// time (each update is atomic), more specific entries before the wider ones they replace.
+pub const GEO_V4: &str = "GEO_V4";
+/// LPM trie of IPv6 prefixes (key: prefix length, `[u8; 16]`), as [`GEO_V4`].
+pub const GEO_V6: &str = "GEO_V6";
+/// Array of `u32` by the top 16 bits of an IPv4 address: 0 (ask `GEO_V4`), a
+/// [`crate::geo::DIRECT`] target, or a [`crate::geo::CHUNK`] of `GEO_V4_24`. Memory-mapped,
+/// written by userspace only, one atomic store per entry.
+pub const GEO_V4_16: &str = "GEO_V4_16";
+/// Array of `u32`, chunks of [`crate::geo::CHUNK_LEN`] entries by the third octet: 0 (ask
+/// `GEO_V4`) or a [`crate::geo::DIRECT`] target. Memory-mapped, written by userspace only, one
+/// atomic store per entry, into chunks no `GEO_V4_16` entry names (after a grace period).
+pub const GEO_V4_24: &str = "GEO_V4_24";
+/// Array of `u32` by A RRset id: the `GEO_LOCATIONS_V4` row (+1, 0 for none) of a geo RRset
+/// (`crate::answer::GEO`). Memory-mapped, written by userspace only, one atomic store per
+/// value (see [`crate::geo`]).
+pub const GEO_ROW_V4: &str = "GEO_ROW_V4";
+/// Array of `u32` by AAAA RRset id, as [`GEO_ROW_V4`].
+pub const GEO_ROW_V6: &str = "GEO_ROW_V6";
+/// Array of `u32`, rows of [`crate::geo::LOCATION_ROW`] entries: the A RRset id of each
+/// location's answer of a geo RRset, or [`crate::geo::SAME_AS_OWN`] or
+/// [`crate::geo::NO_ANSWER`]. Memory-mapped, written by userspace only, one atomic store per
+/// entry (see [`crate::geo`]).
+pub const GEO_LOCATIONS_V4: &str = "GEO_LOCATIONS_V4";
+/// Array of `u32` rows for geo AAAA RRsets, as [`GEO_LOCATIONS_V4`].
+pub const GEO_LOCATIONS_V6: &str = "GEO_LOCATIONS_V6";
+
 /// Array of one [`crate::life::Life`]: the layout version and hash seed the maps were made
 /// with, and the daemon's heartbeat. Memory-mapped, written by userspace only; read by the
 /// program once per query, and by the next daemon process when it adopts pinned maps.
@@ -85,7 +113,7 @@ pub const RRL_ALLOW_ENTRIES: u32 = 1024;
 /// scratch space and the globals): a new process reuses them when their layout version is its
 /// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and
 /// renamed into place once its program runs, so the pinned set is always one program's.
-pub const PINNED: [&str; 15] = [
+pub const PINNED: [&str; 23] = [
     NAME_BUCKETS,
     NAME_WORDS,
     RRSET_SLOT_V4,
@@ -100,6 +128,14 @@ pub const PINNED: [&str; 15] = [
     NSID_VALUES,
     COOKIE_SECRETS,
     WALL_CLOCK,
+    GEO_V4,
+    GEO_V6,
+    GEO_V4_16,
+    GEO_V4_24,
+    GEO_ROW_V4,
+    GEO_ROW_V6,
+    GEO_LOCATIONS_V4,
+    GEO_LOCATIONS_V6,
     LIFE,
 ];
 
@@ -129,6 +165,19 @@ pub const DEFAULT_ANSWER_SLOTS: u32 = 16_384;
 /// plus spares for changes) can carry their RRSIGs in DO=1 answers from the fast path. 632
 /// bytes each: 4096 are 2.5 MiB.
 pub const DEFAULT_SIGNATURE_ENTRIES: u32 = 4096;
+
+/// Default size of `GEO_V4` and `GEO_V6`, in prefixes each. The tries allocate per entry
+/// (`BPF_F_NO_PREALLOC`), so the bound costs nothing until used; it holds a country database
+/// deaggregated (a few 10^5 prefixes) with room to spare.
+pub const DEFAULT_GEO_PREFIXES: u32 = 1 << 20;
+
+/// Default number of `GEO_LOCATIONS_*` rows per family: how many geo RRsets (owners of geo
+/// pools, A and AAAA apart) the program answers, plus spares for changes. 1 KiB each.
+pub const DEFAULT_GEO_ROWS: u32 = 1024;
+
+/// Default number of `GEO_V4_24` chunks: the /16s whose /24s lie in trie entries of their own
+/// that the program finds without the trie. 1 KiB each; past them, the trie answers.
+pub const DEFAULT_GEO_CHUNKS: u32 = 4096;
 
 /// The XDP program's name in the object.
 pub const PROGRAM: &str = "lbdns";

@@ -22,6 +22,9 @@ pub struct Hit<'a, const L: usize> {
     pub set: &'a AnswerSet<L>,
     /// Replies sent for this RRset on this CPU.
     pub rotation: *mut u32,
+    /// The ECS scope of the answer (RFC 7871 §7.2.1): 0 for an RRset whose answer is the same
+    /// everywhere, the matched prefix's length for a geo RRset's (`crate::geo`).
+    pub scope: u8,
 }
 
 /// Finds the question in the name table (lbdns_common::names): the entries of the name's two
@@ -85,5 +88,6 @@ pub fn answer_set<'a, const L: usize>(
     Some(Hit {
         set: answers.get(slot)?,
         rotation: rotations.get_ptr_mut(id)?,
+        scope: 0,
     })
 }

@@ -3,7 +3,7 @@
 //!
 //! Per packet: [`parse`] decides whether the packet is a plain IN A/AAAA query and copies the
 //! lowercased name into the scratch space; [`lookup`] finds the answer set (name → RRset id →
-//! slot); [`respond`] rewrites the packet into the reply, which leaves through XDP_TX. Every packet bumps one counter
+//! slot), and [`geo`] the set of the client's location for a geo pool's RRset; [`respond`] rewrites the packet into the reply, which leaves through XDP_TX. Every packet bumps one counter
 //! ([`maps::COUNTERS`]). What the fast path leaves to the socket path is listed in
 //! `lbdns_common::counters::Counter`.
 #![no_std]
@@ -12,6 +12,7 @@
 #![feature(asm_experimental_arch)]
 
 mod frame;
+mod geo;
 mod lookup;
 mod maps;
 mod parse;
@@ -23,8 +24,10 @@ use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
 use lbdns_common::{counters::Counter, qtype::AddrType};
 
 use crate::{
+    frame::Frame,
     maps::{
-        ANSWERS_V4, ANSWERS_V6, ROTATION_V4, ROTATION_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
+        ANSWERS_V4, ANSWERS_V6, GEO_LOCATIONS_V4, GEO_LOCATIONS_V6, GEO_ROW_V4, GEO_ROW_V6,
+        ROTATION_V4, ROTATION_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
     },
     verdict::{Skip, MISS, OTHER, STALE},
 };
@@ -74,7 +77,8 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
     let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
     // A hot answer: counted against its rate limit here, before the reply is built; should the
     // reply then pass the query on after all (too large, RRSIGs not stored, an option it leaves
-    // to the socket path), the count is given back, as the socket path counts what it answers.
+    // to the socket path, no location's answer), the count is given back, as the socket path
+    // counts what it answers.
     let limited = (xdp_action::XDP_DROP, Counter::RateLimited);
     let charged = match rrl::response(scratch, &query) {
         rrl::Limit::Send(charged) => charged,
@@ -84,18 +88,34 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
         }
         rrl::Limit::Drop => return Ok(limited),
     };
-    let replied = match query.dns.addr_type {
+    let subnet = geo::subnet(&query.dns.edns, scratch);
+    let frame = &Frame::new(ctx);
+    let replied = (|| match query.dns.addr_type {
         AddrType::A => {
-            let hit = lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id).ok_or(MISS);
-            hit.and_then(|hit| respond::reply(ctx, scratch, &query, hit))
-                .map(|()| Counter::AnsweredA)
+            let hit =
+                lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id).ok_or(MISS)?;
+            let maps = geo::Family {
+                rows: &GEO_ROW_V4,
+                locations: &GEO_LOCATIONS_V4,
+                slots: &RRSET_SLOT_V4,
+                answers: &ANSWERS_V4,
+            };
+            let hit = geo::steer(frame, &query, scratch, subnet, id, hit, &maps)?;
+            respond::reply(ctx, scratch, &query, hit, subnet).map(|()| Counter::AnsweredA)
         }
         AddrType::Aaaa => {
-            let hit = lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id).ok_or(MISS);
-            hit.and_then(|hit| respond::reply(ctx, scratch, &query, hit))
-                .map(|()| Counter::AnsweredAaaa)
+            let hit =
+                lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id).ok_or(MISS)?;
+            let maps = geo::Family {
+                rows: &GEO_ROW_V6,
+                locations: &GEO_LOCATIONS_V6,
+                slots: &RRSET_SLOT_V6,
+                answers: &ANSWERS_V6,
+            };
+            let hit = geo::steer(frame, &query, scratch, subnet, id, hit, &maps)?;
+            respond::reply(ctx, scratch, &query, hit, subnet).map(|()| Counter::AnsweredAaaa)
         }
-    };
+    })();
     if charged && matches!(replied, Err(Skip::Pass(_))) {
         rrl::refund(scratch, &query);
     }

@@ -1,6 +1,7 @@
 //! The program's maps and globals. Names and sizes are shared with userspace through
 //! `lbdns_common::maps`; userspace resizes the maps before loading.
 
+use crate::parse::ecs::Ecs;
 use aya_ebpf::{
     bindings::BPF_F_MMAPABLE,
     helpers::bpf_ktime_get_coarse_ns,
@@ -12,11 +13,12 @@ use lbdns_common::{
     cookie::CookieSecrets,
     counters::Counter,
     edns::Nsid,
+    geo::{GeoTarget, CHUNK_LEN, LOCATION_ROW},
     life::Life,
     limits::MAX_NAME_LEN,
     maps::{
-        DEFAULT_ANSWER_SLOTS, DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES,
-        DEFAULT_WORDS_PER_NAME,
+        DEFAULT_ANSWER_SLOTS, DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES, DEFAULT_GEO_ROWS,
+        DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES, DEFAULT_WORDS_PER_NAME,
     },
     maps::{RRL_ALLOW_ENTRIES, RRL_BUCKET_ENTRIES, RRL_EVENT_BYTES},
     names::{buckets_for, Bucket},
@@ -149,6 +151,43 @@ pub fn edns_answers() -> u32 {
     }
 }
 
+/// Where IPv4 clients are (lbdns_common::geo): prefix → location and ECS scope. Written by
+/// userspace only, one element at a time.
+#[map]
+pub static GEO_V4: LpmTrie<[u8; 4], GeoTarget> = LpmTrie::with_max_entries(DEFAULT_GEO_PREFIXES, 0);
+/// Where IPv6 clients are, as [`GEO_V4`].
+#[map]
+pub static GEO_V6: LpmTrie<[u8; 16], GeoTarget> =
+    LpmTrie::with_max_entries(DEFAULT_GEO_PREFIXES, 0);
+
+/// IPv4 client targets by /16, ahead of [`GEO_V4`] (lbdns_common::geo). Written by userspace
+/// only, with one atomic store per entry through a memory mapping.
+#[map]
+pub static GEO_V4_16: Array<u32> = Array::with_max_entries(1 << 16, BPF_F_MMAPABLE);
+/// IPv4 client targets by /24, in chunks a [`GEO_V4_16`] entry names. As [`GEO_V4_16`].
+#[map]
+pub static GEO_V4_24: Array<u32> =
+    Array::with_max_entries(DEFAULT_GEO_CHUNKS * CHUNK_LEN, BPF_F_MMAPABLE);
+
+/// The `GEO_LOCATIONS_V4` row (+1, 0 for none) of each geo A RRset, by RRset id
+/// (lbdns_common::geo). Written by userspace only, with one atomic store per value through a
+/// memory mapping.
+#[map]
+pub static GEO_ROW_V4: Array<u32> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+/// The row of each geo AAAA RRset, as [`GEO_ROW_V4`].
+#[map]
+pub static GEO_ROW_V6: Array<u32> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+/// The RRset id of each location's answer of geo A RRsets, in rows of `LOCATION_ROW`
+/// (lbdns_common::geo). Written by userspace only, with one atomic store per entry through a
+/// memory mapping.
+#[map]
+pub static GEO_LOCATIONS_V4: Array<u32> =
+    Array::with_max_entries(DEFAULT_GEO_ROWS * LOCATION_ROW, BPF_F_MMAPABLE);
+/// The RRset id of each location's answer of geo AAAA RRsets, as [`GEO_LOCATIONS_V4`].
+#[map]
+pub static GEO_LOCATIONS_V6: Array<u32> =
+    Array::with_max_entries(DEFAULT_GEO_ROWS * LOCATION_ROW, BPF_F_MMAPABLE);
+
 /// The layout version, hash seed and the daemon's heartbeat (lbdns_common::life). Written by
 /// userspace only, through a memory mapping, the heartbeat with one 8-byte store.
 #[map]
@@ -252,6 +291,19 @@ pub struct Scratch {
     /// the copy loop's exits would otherwise narrow the records' length differently each, and
     /// the code after it be verified once per exit.
     pub signature_words: u32,
+    /// The EDNS options seen (`parse::opt::Edns::options`), passed through [`opaque`]: each
+    /// combination of options would otherwise have the rest of the program verified apart.
+    pub options: u32,
+    /// The query's Client Subnet option, with `parse::opt::SEEN_ECS`: kept here rather than on
+    /// the stack and read back volatile (`parse::ecs::stored`), so that what the verifier
+    /// knows of it on each path (the exits of the loop that reads the address; no option at
+    /// all) does not split the rest of the program's verification.
+    pub ecs: Ecs,
+    /// What the query's Client Subnet option means for this reply (`geo::subnet`), the answer's
+    /// ECS scope and the echo's length, each passed through [`opaque`]: whether the query had
+    /// one, and whether its RRset is a geo pool's, would otherwise split the rest of the
+    /// program's verification in as many copies.
+    pub subnet: [u32; 3],
     /// What the query's DNS Cookie is worth (`parse::cookie`), passed through [`opaque`]: each
     /// outcome is a constant of its own, and the code after it would be verified once per
     /// outcome.

@@ -12,6 +12,7 @@ mod xdp_testrun {
     pub mod changes;
     pub mod cookies;
     pub mod corpus;
+    pub mod ecs;
     pub mod fixture;
     pub mod frame;
     pub mod names;

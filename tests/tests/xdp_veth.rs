@@ -573,3 +573,270 @@ fn a_reload_of_one_changed_name_writes_its_answer_set_alone() {
     let addresses: Vec<&str> = reply.answer.iter().map(|r| r.rdata.as_str()).collect();
     assert_eq!(addresses, ["198.19.7.7"], "{reply}");
 }
+
+/// Two locations and a geo pool: eu for 198.18.100.0/24 and 2001:db8:100::/48, us for
+/// 198.18.101.0/24 and a /26 inside eu's /24 at 198.18.100.128.
+const GEO_CONFIG: &str = r#"[geo]
+[[geo.location]]
+name = "eu"
+fallback = ["us"]
+[[geo.location]]
+name = "us"
+[[geo.subnet]]
+prefix = "198.18.100.0/24"
+location = "eu"
+[[geo.subnet]]
+prefix = "198.18.100.128/26"
+location = "us"
+[[geo.subnet]]
+prefix = "198.18.101.0/24"
+location = "us"
+[[geo.subnet]]
+prefix = "2001:db8:100::/48"
+location = "eu"
+
+[[pool]]
+name = "www.geo.test."
+ttl = 20
+policy = "geo"
+[[pool.endpoint]]
+address = "198.18.60.1"
+location = "eu"
+[[pool.endpoint]]
+address = "198.18.60.2"
+location = "us"
+[[pool.endpoint]]
+address = "2001:db8:60::1"
+location = "eu"
+[[pool.endpoint]]
+address = "2001:db8:60::2"
+location = "us"
+"#;
+
+/// Issue 18 at the NIC, native mode: kdig from client addresses in different mapped subnets
+/// (added to the client's veth) gets each its own location's endpoint, and `+subnet=` steers
+/// as the ECS option says, with the reply's scope the map's (RFC 7871 §7.2.1), every answer
+/// from the program.
+#[test]
+fn rfc7871_geo_clients_get_their_locations_endpoints_from_xdp() {
+    pin_to_cpu0().expect("pin to CPU 0");
+    let dir = TempDir::new("xdp-veth-geo").expect("temp dir");
+    let zone = dir
+        .write(
+            "geo.test.zone",
+            "$ORIGIN geo.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
+             ns1 300 A 198.18.0.53\n",
+        )
+        .expect("zone");
+    let config = dir.write("lbdns.toml", GEO_CONFIG).expect("config");
+    let config_arg = config.display().to_string();
+    let setup = Setup::with(&[&zone], &["--config", &config_arg]);
+    let topo = &setup.topo;
+    for client in ["198.18.100.2", "198.18.100.130", "198.18.101.2"] {
+        topo.client
+            .ip(&[
+                "addr",
+                "add",
+                &format!("{client}/32"),
+                "dev",
+                Topology::CLIENT_IF,
+            ])
+            .expect("client address");
+    }
+    topo.client
+        .ip(&[
+            "addr",
+            "add",
+            "2001:db8:100::2/128",
+            "dev",
+            Topology::CLIENT_IF,
+            "nodad",
+        ])
+        .expect("client address");
+    for route in ["198.18.100.0/23", "2001:db8:100::/48"] {
+        topo.server
+            .ip(&["route", "add", route, "dev", Topology::SERVER_IF])
+            .expect("route to the clients");
+    }
+    let v4 = topo.server_v4_addr(53);
+    let v6 = topo.server_v6_addr(53);
+    for (from, server, rtype, subnet, want, scope) in [
+        ("198.18.100.2", v4, "A", None, "198.18.60.1", None),
+        ("198.18.100.130", v4, "A", None, "198.18.60.2", None),
+        ("198.18.101.2", v4, "A", None, "198.18.60.2", None),
+        ("198.18.101.2", v4, "AAAA", None, "2001:db8:60::2", None),
+        ("2001:db8:100::2", v6, "AAAA", None, "2001:db8:60::1", None),
+        (
+            "198.18.101.2",
+            v4,
+            "A",
+            Some("198.18.100.0/24"),
+            "198.18.60.1",
+            // eu's /24 holds eu only up to its /25 before the us /26.
+            Some("198.18.100.0/24/25"),
+        ),
+        (
+            "198.18.100.2",
+            v4,
+            "A",
+            Some("198.18.101.0/24"),
+            "198.18.60.2",
+            Some("198.18.101.0/24/24"),
+        ),
+        (
+            "198.18.100.2",
+            v4,
+            "A",
+            Some("198.18.100.128/26"),
+            // Cut to the /24 cap, 198.18.100.0 is eu's; the scope claims no more than the
+            // bits used.
+            "198.18.60.1",
+            Some("198.18.100.128/26/24"),
+        ),
+        (
+            "198.18.100.2",
+            v4,
+            "A",
+            Some("2001:db8:100::/56"),
+            "198.18.60.1",
+            Some("2001:db8:100::/56/48"),
+        ),
+    ] {
+        let mut query = Query::new("www.geo.test", rtype)
+            .edns(1232)
+            .arg("-b")
+            .arg(from);
+        if let Some(subnet) = subnet {
+            query = query.arg(&format!("+subnet={subnet}"));
+        }
+        let what = format!("{rtype} from {from}, ECS {subnet:?}");
+        let (reply, moved) = setup.ask(Tool::Kdig, server, &query);
+        let counter = if rtype == "A" {
+            "answered_a"
+        } else {
+            "answered_aaaa"
+        };
+        assert_eq!(
+            moved,
+            BTreeMap::from([(counter.to_owned(), 1)]),
+            "{what}: answered by XDP alone\n{reply}"
+        );
+        assert_eq!(reply.answer_rdata(rtype), [want], "{what}\n{reply}");
+        match scope {
+            Some(scope) => assert!(
+                reply.text.contains(&format!("CLIENT-SUBNET: {scope}")),
+                "{what}: scope {scope}\n{reply}"
+            ),
+            None => assert!(
+                !reply.text.contains("CLIENT-SUBNET"),
+                "{what}: no ECS without ECS\n{reply}"
+            ),
+        }
+    }
+}
+
+/// Issue 18's fallback at the NIC: when eu's backend stops passing its checks, eu's clients get
+/// us's endpoint from the program within `interval × fall + 1 s`, and eu's again once it is
+/// back. The backends are TCP listeners in the server namespace on the endpoints' addresses.
+#[test]
+fn geo_clients_move_to_the_fallback_location_when_theirs_is_down() {
+    use std::net::TcpListener;
+    use std::time::Instant;
+
+    pin_to_cpu0().expect("pin to CPU 0");
+    const CHECK: &str = "[pool.check]\ntype = \"tcp\"\nport = 8053\ninterval = \"200ms\"\n\
+                         timeout = \"100ms\"\nrise = 2\nfall = 3\n";
+    let bound = Duration::from_millis(200) * 3 + Duration::from_secs(1);
+    let dir = TempDir::new("xdp-veth-geo-down").expect("temp dir");
+    let zone = dir
+        .write(
+            "geo.test.zone",
+            "$ORIGIN geo.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
+             ns1 300 A 198.18.0.53\n",
+        )
+        .expect("zone");
+    let config = GEO_CONFIG.replace("policy = \"geo\"\n", &format!("policy = \"geo\"\n{CHECK}"));
+    let config = dir.write("lbdns.toml", &config).expect("config");
+    let config_arg = config.display().to_string();
+    preflight(&["kdig"]).unwrap_or_else(|error| panic!("{error:#}"));
+    let topo = Topology::new().expect("namespaces");
+    for backend in ["198.18.60.1/32", "198.18.60.2/32"] {
+        topo.server
+            .ip(&["addr", "add", backend, "dev", "lo"])
+            .expect("backend address");
+    }
+    let listen = |ns: &Namespace, addr: &'static str| {
+        ns.enter(move || TcpListener::bind((addr, 8053)).expect("backend"))
+            .expect("enter the server namespace")
+    };
+    let eu = listen(&topo.server, "198.18.60.1");
+    let _us = listen(&topo.server, "198.18.60.2");
+    let setup = {
+        let peer = PeerProgram::attach(&topo.client).unwrap_or_else(|error| panic!("{error:#}"));
+        let args = [
+            "--xdp",
+            Topology::SERVER_IF,
+            "--xdp-mode",
+            "native",
+            "--config",
+            &config_arg,
+        ];
+        let server = Server::lbdns_with(&topo, &[&zone], &topo.server_addrs(53), &args)
+            .unwrap_or_else(|error| panic!("{error:#}"));
+        Setup {
+            server,
+            _peer: peer,
+            topo,
+        }
+    };
+    let topo = &setup.topo;
+    topo.client
+        .ip(&["addr", "add", "198.18.100.2/32", "dev", Topology::CLIENT_IF])
+        .expect("client address");
+    topo.server
+        .ip(&[
+            "route",
+            "add",
+            "198.18.100.0/23",
+            "dev",
+            Topology::SERVER_IF,
+        ])
+        .expect("route to the clients");
+    let v4 = topo.server_v4_addr(53);
+    let ask = || {
+        let query = Query::new("www.geo.test", "A")
+            .arg("-b")
+            .arg("198.18.100.2");
+        let (reply, moved) = setup.ask(Tool::Kdig, v4, &query);
+        assert_eq!(
+            moved,
+            BTreeMap::from([("answered_a".to_owned(), 1)]),
+            "answered by XDP alone\n{reply}"
+        );
+        reply.answer_rdata("A")
+    };
+    // Each step polls until the answer is the one expected, within its bound.
+    let wait_for = |want: &str, within: Duration| {
+        let deadline = Instant::now() + within;
+        loop {
+            let got = ask();
+            if got == [want] {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still {got:?}, not {want}, after {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    // Both backends pass their checks at start.
+    wait_for("198.18.60.1", Duration::from_secs(5));
+    drop(eu);
+    wait_for("198.18.60.2", bound);
+    let _eu = listen(&topo.server, "198.18.60.1");
+    wait_for(
+        "198.18.60.1",
+        Duration::from_millis(200) * 2 + Duration::from_secs(1),
+    );
+}

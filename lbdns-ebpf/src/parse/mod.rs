@@ -3,10 +3,12 @@
 //!
 //! Each layer checks its own header and hands the next layer an offset: Ethernet ([`eth`]),
 //! IPv4/IPv6 ([`ip`]), UDP ([`udp`]), then the DNS message ([`dns`]: header and question, with
-//! [`name`] for the query name and [`opt`] for the EDNS record).
+//! [`name`] for the query name, [`opt`] for the EDNS record and [`ecs`] for its Client Subnet
+//! option).
 
 pub mod cookie;
 pub mod dns;
+pub mod ecs;
 pub mod eth;
 pub mod ip;
 pub mod name;

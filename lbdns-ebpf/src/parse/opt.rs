@@ -2,10 +2,13 @@
 
 use lbdns_common::edns::{OPTION_CLIENT_SUBNET, OPTION_COOKIE, OPTION_NSID};
 
-use super::cookie::{self, Cookie};
+use super::{
+    cookie::{self, Cookie},
+    ecs,
+};
 use crate::{
     frame::Frame,
-    maps::Scratch,
+    maps::{opaque, Scratch},
     verdict::{Skip, EDNS, MALFORMED, OTHER},
 };
 
@@ -21,6 +24,9 @@ const MAX_OPTIONS: usize = 8;
 
 /// [`Edns::options`] bit: the query carries an NSID option (RFC 5001), asking for the server's.
 pub const SEEN_NSID: u8 = 1;
+/// [`Edns::options`] bit: the query carries a valid Client Subnet option (RFC 7871), in
+/// `Scratch::ecs` (`ecs::stored`).
+pub const SEEN_ECS: u8 = 2;
 
 /// What the reply needs from the query's OPT record.
 #[derive(Clone, Copy)]
@@ -51,8 +57,7 @@ impl Edns {
 /// as the socket path ignores the options it does not implement (RFC 6891 §6.1.2).
 ///
 /// This is the program's one walk over the options: DNS Cookies (RFC 7873, `parse::cookie`)
-/// have their arm here, and Client Subnet (RFC 7871) gets a `SEEN_*` bit (and any field the
-/// reply needs) in its `match`.
+/// and Client Subnet (RFC 7871, `parse::ecs`) have their arms here.
 #[inline(always)]
 pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Result<Edns, Skip> {
     // An additional record other than OPT (TSIG, SIG(0)) is for the socket path.
@@ -72,6 +77,7 @@ pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Re
         return Err(MALFORMED);
     }
     let mut options = 0;
+    let mut ecs_at = 0;
     let mut cookie = Cookie::NONE;
     // SAFETY: this CPU's scratch value, used only by this program run.
     let cookie_words = unsafe { &mut (*scratch).cookie };
@@ -84,9 +90,7 @@ pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Re
         match code {
             OPTION_NSID => options |= SEEN_NSID,
             OPTION_COOKIE => cookie::read(frame, at + 4, option_len, &mut cookie, cookie_words)?,
-            // Client Subnet steers answers by location, which the program does not do yet: the
-            // socket path answers (echo and scope, or FORMERR).
-            OPTION_CLIENT_SUBNET => return Err(EDNS),
+            OPTION_CLIENT_SUBNET => ecs_at = ecs::seen(ecs_at, at)?,
             _ => {}
         }
         at += 4 + option_len;
@@ -97,6 +101,13 @@ pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Re
     if at < end {
         return Err(EDNS);
     }
+    // Read after the walk, so that the walk's loop stays small for the verifier.
+    if ecs_at != 0 {
+        options |= SEEN_ECS;
+        ecs::parse(frame, ecs_at, scratch)?;
+    }
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let options = opaque(unsafe { &mut (*scratch).options }, u32::from(options)) as u8;
     Ok(Edns {
         udp_size,
         dnssec_ok: flags & FLAG_DO != 0,

@@ -53,8 +53,11 @@ pub fn badcookie(ctx: &XdpContext, scratch: *mut Scratch, query: &Query) -> Resu
             opt_off,
             edns.dnssec_ok,
             RCODE_HIGH,
-            None,
-            opt::COOKIE_OPTION_LEN,
+            opt::Options {
+                nsid: None,
+                cookie_len: opt::COOKIE_OPTION_LEN,
+                echo: opt::Echo::NONE,
+            },
         )?);
         if dns.name.len % 2 == 1 {
             tail = tail.byte_swapped();

@@ -7,15 +7,17 @@
 //! tags kept); fresh IP header fields; the DNS header of a reply; the question as the query
 //! sent it; the answer records ([`answer`]); for a DO=1 query to a signed RRset, the RRSIG
 //! records from the signature store ([`rrsig`]); an OPT record if the query had one, with the
-//! NSID when it asked for it and one is configured and the DNS Cookie when it had one ([`opt`]).
-//! [`cookie::badcookie`] rewrites a query into another reply: BADCOOKIE, with the question and
-//! a fresh server cookie only. Both checksums are computed from
+//! NSID when it asked for it and one is configured, the DNS Cookie when it had one ([`opt`]),
+//! and the Client Subnet echo with the answer's scope when the query carried ECS and the server
+//! answers it ([`ecs`]). [`cookie::badcookie`] rewrites a query into another reply: BADCOOKIE,
+//! with the question and a fresh server cookie only. Both checksums are computed from
 //! the values written ([`csum`]), never patched from the query's,
 //! which may be a partial checksum from a local socket.
 
 pub mod answer;
 pub mod cookie;
 pub mod csum;
+pub mod ecs;
 pub mod header;
 pub mod net;
 pub mod opt;
@@ -33,9 +35,10 @@ use lbdns_common::{
 
 use crate::{
     frame::Frame,
+    geo::ECS_ANSWERED,
     lookup::Hit,
     maps::{opaque, Scratch},
-    parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, opt::OPT_FIXED_LEN, Query},
+    parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, ecs::stored, opt::OPT_FIXED_LEN, Query},
     verdict::{Skip, MISS, SIZE},
 };
 use csum::Csum;
@@ -43,14 +46,16 @@ use csum::Csum;
 /// The largest offset of the DNS message: two VLAN tags, IPv6 and UDP (`parse::query`).
 const MAX_DNS_OFF: usize = 22 + 40 + 8;
 
-/// Rewrites the frame into the reply to `query` from `hit`. On `Ok` the frame is ready for
-/// XDP_TX; `Err(Skip::Pass)` leaves it untouched.
+/// Rewrites the frame into the reply to `query` from `hit`, echoing the query's Client Subnet
+/// option with the hit's scope when `subnet` (`geo::subnet`) says the server answers it. On `Ok`
+/// the frame is ready for XDP_TX; `Err(Skip::Pass)` leaves it untouched.
 #[inline(always)]
 pub fn reply<const L: usize>(
     ctx: &XdpContext,
     scratch: *mut Scratch,
     query: &Query,
     hit: Hit<'_, L>,
+    subnet: u32,
 ) -> Result<(), Skip> {
     let set = hit.set;
     let dns = &query.dns;
@@ -59,6 +64,7 @@ pub fn reply<const L: usize>(
         return Err(MISS);
     }
     let mut nsid = None;
+    let mut ecs_len = 0;
     let mut signatures = None;
     let (mut signatures_len, mut signatures_count) = (0, 0);
     if let Some(edns) = &dns.edns {
@@ -69,6 +75,16 @@ pub fn reply<const L: usize>(
             (signatures_len, signatures_count) = (len, count);
         }
         nsid = opt::nsid(edns)?;
+        if subnet & ECS_ANSWERED != 0 {
+            ecs_len = ecs::len(ecs::stored_source(scratch));
+        }
+    }
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let cells = unsafe { &mut (*scratch).subnet };
+    let ecs_len = opaque(&mut cells[1], ecs_len as u32) as usize;
+    let scope = opaque(&mut cells[2], u32::from(hit.scope)) as u8;
+    if ecs_len > ecs::MAX_LEN {
+        return Err(MISS);
     }
     let records = if (set.limit as usize) < count {
         set.limit as usize
@@ -101,7 +117,7 @@ pub fn reply<const L: usize>(
     }
     let end = opt_off
         + if dns.edns.is_some() {
-            OPT_FIXED_LEN + opt::options_len(nsid, cookie_len)
+            OPT_FIXED_LEN + opt::options_len(nsid, cookie_len) + ecs_len
         } else {
             0
         };
@@ -125,7 +141,12 @@ pub fn reply<const L: usize>(
         cookie_len,
         end,
     };
-    write(&frame, scratch, query, set, &layout, signatures, nsid).ok_or(Skip::Drop)
+    let options = Options {
+        nsid,
+        ecs_len,
+        scope,
+    };
+    write(&frame, scratch, query, set, &layout, signatures, options).ok_or(Skip::Drop)
 }
 
 /// The index of the address that reply `k` of `set` (with `count` addresses, checked to be
@@ -166,6 +187,16 @@ struct Layout {
     end: usize,
 }
 
+/// The options the reply's OPT record carries.
+#[derive(Clone, Copy)]
+struct Options<'a> {
+    nsid: Option<&'a Nsid>,
+    /// The octets of the Client Subnet echo, 0 for none.
+    ecs_len: usize,
+    /// The answer's ECS scope.
+    scope: u8,
+}
+
 /// Writes every part of the reply into `frame`, whose length is already `layout.end`.
 #[inline(always)]
 fn write<const L: usize>(
@@ -175,7 +206,7 @@ fn write<const L: usize>(
     set: &AnswerSet<L>,
     layout: &Layout,
     signatures: Option<&Signatures>,
-    nsid: Option<&Nsid>,
+    options: Options<'_>,
 ) -> Option<()> {
     let Layout {
         lead,
@@ -189,6 +220,12 @@ fn write<const L: usize>(
     } = *layout;
     let dns = &query.dns;
     let udp_len = (end - query.udp_off) as u16;
+    // Read whether or not it is echoed: an `Option` would split what follows in two for the
+    // verifier.
+    let ecs = stored(scratch);
+    if options.ecs_len != 0 {
+        ecs::write_address(frame, end, &ecs)?;
+    }
 
     net::swap_macs(frame)?;
     let pseudo = if query.ip.v6 {
@@ -228,7 +265,22 @@ fn write<const L: usize>(
         )?);
     }
     if let Some(edns) = dns.edns {
-        let mut opt = opt::write(frame, scratch, opt_off, edns.dnssec_ok, 0, nsid, cookie_len)?;
+        let mut opt = opt::write(
+            frame,
+            scratch,
+            opt_off,
+            edns.dnssec_ok,
+            0,
+            opt::Options {
+                nsid: options.nsid,
+                cookie_len,
+                echo: opt::Echo {
+                    ecs: &ecs,
+                    len: options.ecs_len,
+                    scope: options.scope,
+                },
+            },
+        )?;
         // After records of odd total length the OPT record starts on an odd offset.
         if signatures_len % 2 == 1 {
             opt = opt.byte_swapped();

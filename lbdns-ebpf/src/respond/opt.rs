@@ -1,7 +1,8 @@
 //! The reply's OPT record (RFC 6891 §6.1.2), sent when the query had one, with the options the
 //! query asked for: the NSID (RFC 5001) when one is configured, then the DNS Cookie (RFC 7873)
-//! when the query had one. Options go in `lbdns_common::edns::REPLY_ORDER`, as the socket
-//! path writes them.
+//! when the query had one, then the Client Subnet echo (RFC 7871, [`super::ecs`]) when the
+//! server answers ECS. Options go in `lbdns_common::edns::REPLY_ORDER`, as the socket path
+//! writes them.
 
 use lbdns_common::{
     cookie::REPLY_LEN,
@@ -9,12 +10,13 @@ use lbdns_common::{
     limits::EDNS_UDP_PAYLOAD,
 };
 
-use super::csum::Csum;
+use super::{csum::Csum, ecs};
 use crate::{
     frame::{store_unaligned_u32, store_unaligned_u64, Frame},
     maps::{edns_answers, opaque, Scratch, NSID_VALUES},
     parse::{
         cookie::Cookie,
+        ecs::Ecs,
         opt::{Edns, FLAG_DO, OPT_FIXED_LEN, SEEN_NSID},
     },
     verdict::{Skip, OTHER},
@@ -98,9 +100,37 @@ fn encode(dnssec_ok: bool, extended_rcode: u8, rdlen: u16) -> [u8; OPT_FIXED_LEN
     ]
 }
 
-/// Writes the OPT record at `off`, with the NSID option if `nsid` is given and the COOKIE
-/// option if `cookie_len` ([`cookie_len`]) has room for it; the frame ends right after it.
-/// `extended_rcode` is the upper eight bits of the reply's RCODE. Returns its checksum
+/// The Client Subnet echo of a reply: the query's option, its length in the reply (0 for no
+/// echo) and the answer's scope.
+pub struct Echo<'a> {
+    pub ecs: &'a Ecs,
+    pub len: usize,
+    pub scope: u8,
+}
+
+impl Echo<'_> {
+    /// No echo.
+    pub const NONE: Echo<'static> = Echo {
+        ecs: &Ecs::NONE,
+        len: 0,
+        scope: 0,
+    };
+}
+
+/// The options a reply's OPT record carries after its fixed part.
+pub struct Options<'a> {
+    /// The NSID, if the reply carries it.
+    pub nsid: Option<&'a Nsid>,
+    /// The COOKIE option's length ([`cookie_len`]), 0 for none.
+    pub cookie_len: usize,
+    /// The Client Subnet echo.
+    pub echo: Echo<'a>,
+}
+
+/// Writes the OPT record at `off`, with the NSID option if `options` has one, the COOKIE
+/// option if its `cookie_len` ([`cookie_len`]) has room for it and the Client Subnet option if
+/// its echo has a length; the frame ends right after it. `extended_rcode` is the upper eight
+/// bits of the reply's RCODE. Returns its checksum
 /// contribution as if `off` were on a word boundary.
 #[inline(always)]
 pub fn write(
@@ -109,10 +139,21 @@ pub fn write(
     off: usize,
     dnssec_ok: bool,
     extended_rcode: u8,
-    nsid: Option<&Nsid>,
-    cookie_len: usize,
+    options: Options<'_>,
 ) -> Option<Csum> {
-    let mut sum = write_nsid(frame, off, dnssec_ok, extended_rcode, nsid, cookie_len)?;
+    let Options {
+        nsid,
+        cookie_len,
+        echo,
+    } = options;
+    let mut sum = write_nsid(
+        frame,
+        off,
+        dnssec_ok,
+        extended_rcode,
+        nsid,
+        cookie_len + echo.len,
+    )?;
     if cookie_len != 0 {
         let at = OPT_FIXED_LEN + nsid.map_or(0, |nsid| OPTION_HEADER_LEN + usize::from(nsid.len));
         // SAFETY: this CPU's scratch value, used only by this program run.
@@ -123,11 +164,20 @@ pub fn write(
         }
         sum.add(option);
     }
+    if echo.len != 0 {
+        let at = OPT_FIXED_LEN + options_len(nsid, cookie_len);
+        let mut option = ecs::write(frame, off + at, echo.ecs, echo.scope)?;
+        if at % 2 == 1 {
+            option = option.byte_swapped();
+        }
+        sum.add(option);
+    }
     Some(sum)
 }
 
-/// Writes the OPT record's fixed part and the NSID option if `nsid` is given; returns their
-/// checksum contribution as if `off` were on a word boundary.
+/// Writes the OPT record's fixed part, with `after` octets of options after the NSID, and the
+/// NSID option if `nsid` is given; returns their checksum contribution as if `off` were on a
+/// word boundary.
 #[inline(always)]
 fn write_nsid(
     frame: &Frame,
@@ -135,13 +185,9 @@ fn write_nsid(
     dnssec_ok: bool,
     extended_rcode: u8,
     nsid: Option<&Nsid>,
-    cookie_len: usize,
+    after: usize,
 ) -> Option<Csum> {
-    let record = encode(
-        dnssec_ok,
-        extended_rcode,
-        options_len(nsid, cookie_len) as u16,
-    );
+    let record = encode(dnssec_ok, extended_rcode, options_len(nsid, after) as u16);
     let to = frame.bytes::<OPT_FIXED_LEN>(off)?.as_mut_ptr();
     // Two 8-byte stores, the second overlapping the first: bytes 0..8 and 3..11.
     let [b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10] = record;

@@ -363,18 +363,50 @@ fn ecs_switched_off_globally_is_ignored_and_per_pool_steers_by_the_source() {
 }
 
 #[test]
-fn geo_pool_names_stay_out_of_the_xdp_maps_so_the_socket_path_answers_them() {
+fn geo_pool_names_reach_the_xdp_maps_with_one_rrset_per_location_and_a_row() {
     let catalog = geo_catalog(Default::default(), true);
     let www = b"\x03www\x07example\x04test\x00".to_vec();
+    // Plain hot RRsets leave geo owners out; the whole image has them.
     let hot = crate::compile::hot_rrsets(&catalog);
     assert!(hot
         .iter()
         .any(|h| h.name == b"\x03ns1\x07example\x04test\x00"));
     assert!(hot.iter().all(|h| h.name != www));
+    let image = crate::compile::compile_catalog(&catalog).unwrap().image;
+    let [row] = &image.geo[..] else {
+        panic!("one row (A; no AAAA answer): {:?}", image.geo);
+    };
+    assert_eq!(row.owner.name, www);
+    let located: Vec<_> = (0..2)
+        .map(|l| crate::compile::geo::location_name(&www, l).unwrap())
+        .collect();
+    assert_eq!(
+        row.entries,
+        located
+            .iter()
+            .map(
+                |name| crate::compile::RowEntry::Location(crate::compile::RrsetId {
+                    qtype: crate::compile::AddrType::A,
+                    name: name.clone(),
+                })
+            )
+            .collect::<Vec<_>>()
+    );
+    for name in located.iter().chain([&www]) {
+        assert!(image.rrsets.iter().any(|(id, _)| &id.name == name));
+    }
+    // A change at the owner publishes the same sets, and lists every location RRset the
+    // owner may have, so a publish removes those it no longer has.
     let owner = LowerName::new(&Name::from_ascii("www.example.test.").unwrap());
     let part = crate::compile::hot_rrsets_at(&catalog, [&owner]);
-    // Its A and AAAA are listed as the name's, so a publish removes them from the maps.
-    assert!(part.rrsets.is_empty() && part.ids.len() == 2);
+    assert_eq!(part.rrsets.len(), 3);
+    assert_eq!(part.geo.len(), 1);
+    assert!(
+        part.ids.len() > 2
+            && located
+                .iter()
+                .all(|name| part.ids.iter().any(|id| &id.name == name))
+    );
 }
 
 #[test]

@@ -7,7 +7,10 @@ use hickory_proto::{
     serialize::binary::BinEncoder,
 };
 
-use super::{AddrType, HotRrset, RrsetId, Rrsigs};
+use super::{
+    geo::{self, GeoRow},
+    AddrType, HotRrset, RrsetId, Rrsigs,
+};
 use crate::authority::{Catalog, DirectRrset, Rdata, Rrset};
 
 /// Every RRset of [`Catalog::direct_address_rrsets`] and every non-empty pool answer now in
@@ -35,8 +38,11 @@ pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
 pub struct HotPart {
     /// What [`hot_rrsets`] gives for these names, in its order.
     pub rrsets: Vec<HotRrset>,
-    /// The A and AAAA RRset of each name: those not in `rrsets` must not be in the maps.
+    /// The A and AAAA RRset of each name, and of each location of a pool owner among them
+    /// (`super::geo`): those not in `rrsets` must not be in the maps.
     pub ids: Vec<RrsetId>,
+    /// The rows of the geo pool owners among the names.
+    pub geo: Vec<GeoRow>,
 }
 
 /// [`hot_rrsets`] restricted to `names`, found by lookups rather than by walking the catalog:
@@ -47,6 +53,7 @@ pub fn hot_rrsets_at<'n>(
 ) -> HotPart {
     let pools = catalog.pools();
     let mut part = HotPart::default();
+    let mut owners = Vec::new();
     for name in names {
         let wire = lowercase_wire(&Name::from(name));
         for qtype in [AddrType::A, AddrType::Aaaa] {
@@ -54,6 +61,10 @@ pub fn hot_rrsets_at<'n>(
                 qtype,
                 name: wire.clone(),
             });
+        }
+        if catalog.is_pool_owner(name) {
+            part.ids.extend(geo::location_ids(&wire, usize::MAX));
+            owners.push(name);
         }
         let zone = catalog.direct_address_rrsets_at(name).map(zone_rrset);
         let pooled = [RecordType::A, RecordType::AAAA]
@@ -63,6 +74,9 @@ pub fn hot_rrsets_at<'n>(
             .filter_map(|rrset| pool_rrset(catalog, rrset));
         part.rrsets.extend(zone.chain(pooled).filter_map(hot));
     }
+    let located = geo::hot_geo_at(catalog, owners);
+    part.rrsets.extend(located.rrsets);
+    part.geo = located.rows;
     part.rrsets
         .sort_unstable_by(|a, b| (a.qtype, &a.name).cmp(&(b.qtype, &b.name)));
     part.ids.sort_unstable();
@@ -85,6 +99,11 @@ fn pool_rrset<'r>(
 ) -> Option<(&'r Rrset, bool, Option<Rrsigs>)> {
     catalog.zone_for(&rrset.name)?;
     Some((rrset, catalog.is_signed(&rrset.name, rrset.rtype), None))
+}
+
+/// The hot RRset of a pool answer that no RRSIG covers (a geo pool's, `super::geo`).
+pub(super) fn unsigned(rrset: &Rrset) -> Option<HotRrset> {
+    hot((rrset, false, None))
 }
 
 /// The hot RRset of an A or AAAA RRset.
@@ -129,7 +148,7 @@ fn wire_rdata(rdata: &Rdata) -> Option<Vec<u8>> {
 
 /// `name` as the XDP program builds its keys: uncompressed wire format, ASCII lowercased,
 /// ending with the root label. Zone names are absolute, so the root label is always there.
-fn lowercase_wire(name: &Name) -> Vec<u8> {
+pub(super) fn lowercase_wire(name: &Name) -> Vec<u8> {
     let mut wire = Vec::with_capacity(name.len() + 1);
     for label in name.iter() {
         wire.push(label.len() as u8);

@@ -7,17 +7,19 @@
 //! [`hot_rrsets`] takes the input from a [`Catalog`](crate::authority::Catalog), so the fast
 //! path serves exactly what the authority answers directly.
 
+pub mod geo;
 mod hot;
 
 use std::net::IpAddr;
 
+pub use geo::{GeoRow, RowEntry};
 pub use hot::{hot_rrsets, hot_rrsets_at, HotPart};
 use lbdns_common::edns::Nsid;
 
 use crate::authority::ServerIdentity;
 pub use lbdns_common::qtype::AddrType;
 use lbdns_common::{
-    answer::{AnswerSet, AnswerSetV4, AnswerSetV6, SIGNATURES, SIGNED},
+    answer::{AnswerSet, AnswerSetV4, AnswerSetV6, GEO, NO_ECS, SIGNATURES, SIGNED},
     limits::{MAX_ADDRS, MAX_NAME_LEN, MAX_SCHEDULE},
     signature::Signatures,
 };
@@ -92,6 +94,9 @@ pub struct MapImage {
     /// The signature store's values by RRset, sorted by RRset: exactly the RRsets whose sets
     /// have `SIGNATURES`.
     pub signatures: Box<[(RrsetId, Signatures)]>,
+    /// The rows of geo RRsets (whose sets have `lbdns_common::answer::GEO`), sorted by owner:
+    /// which location gets which RRset's set (`lbdns_common::geo`).
+    pub geo: Box<[GeoRow]>,
 }
 
 impl MapImage {
@@ -295,6 +300,38 @@ pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
     Ok(compiled)
 }
 
+/// Compiles every RRset the fast path answers for `catalog`: [`hot_rrsets`] and the geo pools'
+/// ([`geo::hot_geo`]).
+pub fn compile_catalog(catalog: &crate::authority::Catalog) -> Result<Compiled, CompileError> {
+    let mut rrsets = hot_rrsets(catalog);
+    let located = geo::hot_geo(catalog);
+    rrsets.extend(located.rrsets);
+    compile_geo(&rrsets, located.rows)
+}
+
+/// [`compile`], then the geo owners' sets of `rows` flagged `GEO` (and `NO_ECS` for pools that
+/// ignore ECS) and the rows kept in the image. A row whose owner the image leaves out goes
+/// too.
+pub fn compile_geo(rrsets: &[HotRrset], rows: Vec<GeoRow>) -> Result<Compiled, CompileError> {
+    let mut compiled = compile(rrsets)?;
+    let answers = &mut compiled.image.rrsets;
+    let mut kept = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Ok(at) = answers.binary_search_by(|(other, _)| other.cmp(&row.owner)) else {
+            continue;
+        };
+        let flags = GEO | if row.ecs { 0 } else { NO_ECS };
+        match &mut answers[at].1 {
+            Answer::V4(set) => set.flags |= flags,
+            Answer::V6(set) => set.flags |= flags,
+        }
+        kept.push(row);
+    }
+    kept.sort_unstable();
+    compiled.image.geo = kept.into_boxed_slice();
+    Ok(compiled)
+}
+
 /// Checks the schedule and the cap against the XDP ABI and the RRset's addresses.
 fn check_order(rrset: &HotRrset) -> Result<(), CompileError> {
     let name = || rrset.name.clone();
@@ -375,7 +412,13 @@ fn check_name(name: &[u8]) -> Result<(), CompileError> {
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         return Err(bad("longer than 255 bytes or empty"));
     }
-    if name.iter().any(u8::is_ascii_uppercase) {
+    // A location RRset's name has one upper-case label, first (`geo::location_name`).
+    let lower = if geo::is_location_name(name) {
+        &name[lbdns_common::geo::LOCATION_LABEL.len() + 4..]
+    } else {
+        name
+    };
+    if lower.iter().any(u8::is_ascii_uppercase) {
         return Err(bad("has uppercase letters"));
     }
     let mut at = 0;

@@ -117,7 +117,7 @@ impl Default for EcsSettings {
 }
 
 impl EcsSettings {
-    /// The cap for an address family: 32/128 widths capped by the configured maximum.
+    /// The most leading bits of an ECS address of this family (IPv6 when `v6`) that are used.
     pub fn cap(&self, v6: bool) -> u8 {
         if v6 {
             self.max_v6

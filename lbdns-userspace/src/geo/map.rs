@@ -39,11 +39,6 @@ impl Prefix {
     pub fn is_exact(addr: IpAddr, len: u8) -> bool {
         len <= width(addr.is_ipv6()) && bits(addr) & !mask(len, addr.is_ipv6()) == 0
     }
-
-    pub fn contains(&self, addr: IpAddr) -> bool {
-        addr.is_ipv6() == self.addr.is_ipv6()
-            && bits(addr) & mask(self.len, addr.is_ipv6()) == bits(self.addr)
-    }
 }
 
 impl std::fmt::Display for Prefix {
@@ -130,13 +125,6 @@ impl GeoMap {
                 location: p.location,
             })
             .collect()
-    }
-
-    /// Whether no address of either family has a location.
-    pub fn is_empty(&self) -> bool {
-        [&self.v4, &self.v6]
-            .iter()
-            .all(|pieces| pieces.iter().all(|p| p.location.is_none()))
     }
 
     fn pieces(&self, v6: bool) -> &[Piece] {

@@ -21,7 +21,6 @@ fn located(map: &GeoMap, addr: &str) -> (Option<LocationId>, u8) {
 #[test]
 fn an_empty_map_places_nobody_over_the_whole_family() {
     let map = GeoMap::default();
-    assert!(map.is_empty());
     assert_eq!(located(&map, "192.0.2.1"), (None, 0));
     assert_eq!(located(&map, "2001:db8::1"), (None, 0));
     assert_eq!(

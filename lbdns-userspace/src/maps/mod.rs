@@ -5,6 +5,7 @@
 //! The protocol, and why each step is where it is, is `lbdns_common::publish`. [`plan`] decides
 //! the steps of a publish as a pure function; [`MapWriter`] carries them out.
 
+mod geo;
 mod life;
 mod mapped;
 mod names;
@@ -19,7 +20,7 @@ use aya::{maps::MapError as AyaMapError, Ebpf};
 use lbdns_common::{
     answer::{AnswerSet, AnswerSetV4, AnswerSetV6, SIGNATURES},
     cookie::CookieSecrets,
-    edns::{Nsid, ANSWERS_COOKIE, ANSWERS_NSID, COOKIE_SLOT, NSID_SLOT},
+    edns::{answers_ecs, Nsid, ANSWERS_COOKIE, ANSWERS_NSID, COOKIE_SLOT, ECS_BITS, NSID_SLOT},
     maps,
     names::record_words,
     qtype::AddrType,
@@ -28,6 +29,8 @@ use lbdns_common::{
 
 use crate::compile::{Answer, MapImage, RrsetId};
 use crate::rrl::RateLimits;
+pub use geo::{geo_chunks_needed, GeoMapReport};
+use geo::{GeoRows, Tries};
 pub use life::{now_ns as coarse_now_ns, Heartbeat};
 use mapped::MappedArray;
 use names::NameTable;
@@ -74,6 +77,9 @@ pub enum MapError {
     /// the table is far fuller than the sizes it was made for allow.
     #[error("no room in the XDP name table's buckets: raise --xdp-rrset-entries")]
     NameTableFull,
+    /// Every row of `GEO_LOCATIONS_*` is taken.
+    #[error("no free row in the XDP geo maps: more geo pool owners than it has rows")]
+    GeoRowsFull,
     /// Waiting for running programs to finish failed; retiring ids and slots stay unused.
     #[error("waiting for an RCU grace period (membarrier): {0}")]
     GracePeriod(io::Error),
@@ -104,6 +110,8 @@ pub struct MapWriter {
     slots_v6: MappedArray<u32>,
     answers: Answers,
     signatures: MappedArray<Signatures>,
+    tries: Tries,
+    rows: GeoRows,
     state: State,
     heartbeat: Arc<Heartbeat>,
     rrl: rrl::RrlMaps,
@@ -225,6 +233,11 @@ impl MapWriter {
         });
         let capacity = writer.state.capacity();
         writer.state = State::adopted(capacity, &live);
+        let mut ids = Vec::new();
+        writer
+            .names
+            .for_each(|rrset, id, _| ids.push((rrset.clone(), id)));
+        writer.rows.adopt(&ids);
         Ok(writer)
     }
 
@@ -245,6 +258,8 @@ impl MapWriter {
         ));
         let rrl = rrl::RrlMaps::take(ebpf)?;
         let rrl_log = Arc::new(Mutex::new(RrlLog::take(ebpf)?));
+        let tries = Tries::take(ebpf)?;
+        let rows = GeoRows::take(ebpf)?;
         let table = NameTable::new(
             mapped(ebpf, maps::NAME_BUCKETS)?,
             mapped(ebpf, maps::NAME_WORDS)?,
@@ -268,6 +283,8 @@ impl MapWriter {
             slots_v6,
             answers,
             signatures,
+            tries,
+            rows,
             state,
             heartbeat,
             rrl,
@@ -310,6 +327,25 @@ impl MapWriter {
         scope: Scope<'_>,
     ) -> Result<PublishReport, MapError> {
         let plan = plan(&self.state, image, scope, self)?;
+        // Rows first lose what the publish removes (`geo`).
+        let in_image = |rrset: &RrsetId| {
+            image
+                .rrsets
+                .binary_search_by(|(other, _)| other.cmp(rrset))
+                .is_ok()
+        };
+        let has_row = |rrset: &RrsetId| {
+            image
+                .geo
+                .binary_search_by(|row| row.owner.cmp(rrset))
+                .is_ok()
+        };
+        match scope {
+            Scope::Whole => self.rows.before(image, |owner| !has_row(owner)),
+            Scope::Part { removed } => self.rows.before(image, |owner| {
+                removed.contains(owner) || (in_image(owner) && !has_row(owner))
+            }),
+        }
         let mut report = PublishReport {
             unchanged: plan.unchanged,
             ..PublishReport::default()
@@ -324,6 +360,9 @@ impl MapWriter {
                 Step::Replace { .. } | Step::Add { .. } => report.written += 1,
             }
         }
+        let names = &self.names;
+        self.rows
+            .after(image, |rrset| names.find(rrset).map(|(id, _)| id))?;
         Ok(report)
     }
 
@@ -381,6 +420,23 @@ impl MapWriter {
     /// Makes the program limit response rates as `limits` say (start-up and reload).
     pub fn publish_rate_limits(&mut self, limits: &RateLimits) -> Result<(), MapError> {
         self.rrl.publish(limits)
+    }
+
+    /// Makes the program answer Client Subnet (RFC 7871) with these privacy caps (IPv4's,
+    /// IPv6's), or ignore the option (`None`): one store to `EDNS_ANSWERS`, which keeps the
+    /// other options' bits.
+    pub fn publish_ecs(&self, caps: Option<(u8, u8)>) {
+        let answers = self.edns_answers.read(0);
+        let others = answers & !ECS_BITS;
+        let ecs = caps.map_or(0, |(v4, v6)| answers_ecs(v4, v6));
+        if answers != others | ecs {
+            self.edns_answers.point(0, others | ecs);
+        }
+    }
+
+    /// Makes the client tries hold `map`'s pieces, writing only the prefixes that differ.
+    pub fn publish_geo_map(&mut self, map: &crate::geo::GeoMap) -> Result<GeoMapReport, MapError> {
+        self.tries.publish(map)
     }
 
     /// Carries out one step. On failure nothing a program can reach has changed.

@@ -32,7 +32,8 @@ pub struct GeoSelections {
     pub unmapped: Selections,
 }
 
-/// One family's answer for a client placed at `at` (`None`: nowhere, no default).
+/// One family's answer for a client whose locations to try are `order` (empty: a client in no
+/// location, without a default); `locations` is parallel to `candidates`.
 pub fn select<A: Copy>(
     candidates: &[Candidate<A>],
     locations: &[Option<LocationId>],
@@ -69,7 +70,8 @@ pub fn select<A: Copy>(
     Selection::compile(candidates, rule)
 }
 
-/// The order a client at `at` tries locations in: `at` and its fallbacks, or nothing.
+/// The locations a client at `at` tries, in order: `at` (or the pool's default location)
+/// and its fallbacks; nothing for a client in no location without a default.
 pub fn order(pool: &GeoPool, at: Option<LocationId>) -> Vec<LocationId> {
     at.or(pool.default_location)
         .map(|l| pool.locations.order(l).collect())

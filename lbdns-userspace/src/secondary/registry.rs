@@ -129,6 +129,8 @@ impl Secondaries {
             *lock(&handle.task) = Some(task.abort_handle());
             zones.insert(LowerName::new(&handle.spec.origin), handle);
         }
+        // The kept copies' records, read to be indexed, are dropped by now.
+        crate::served::release_freed_memory();
     }
 
     /// Every zone's status, in apex order.

@@ -13,7 +13,7 @@ use super::timers::SoaTimers;
 use super::transfer::{Fetched, Transfer};
 use crate::authority::ZoneData;
 use crate::blocking;
-use crate::served::{Served, ZoneRefused};
+use crate::served::{release_freed_memory, Served, ZoneRefused};
 use crate::tsig::KeyRing;
 use crate::xfr::{self, Patch};
 use crate::zone::Zone;
@@ -216,10 +216,16 @@ async fn refresh<T: Transfer>(
 
 /// Puts `zone` in service on both paths (`Served::replace_zone`), off the runtime's workers:
 /// indexing and publishing a large zone takes seconds. The zone's records are dropped once
-/// indexed: the index served is what the zone keeps.
+/// indexed, and their pages handed back: the index served is what the zone keeps.
 async fn serve<T>(zone: Zone, context: &Context<T>) -> Result<Arc<ZoneData>, ZoneRefused> {
     let served = context.served.clone();
-    blocking::run(move || served.replace_zone(&zone)).await
+    blocking::run(move || {
+        let index = served.replace_zone(&zone);
+        drop(zone);
+        release_freed_memory();
+        index
+    })
+    .await
 }
 
 /// Puts an IXFR's `patch` in service on both paths (`Served::patch_zone`): the cost is the
@@ -244,7 +250,10 @@ async fn serve_patch<T>(
             patch.apply_to(&mut whole);
             let whole = Zone::from_records(whole.records, &source, &whole.origin)
                 .map_err(ZoneRefused::Invalid)?;
-            served.replace_zone(&whole)
+            let index = served.replace_zone(&whole);
+            drop(whole);
+            release_freed_memory();
+            index
         }
         other => other,
     })

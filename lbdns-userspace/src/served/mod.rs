@@ -15,8 +15,10 @@
 //! - a drain or undrain: [`Served::set_drained`] → `PoolSet::set_drained` → `apply`;
 //! - a zone set replaced (SIGHUP, `lbdns reload`): [`Served::replace`] → [`load`], health and
 //!   drains carried over, then published to the maps before the socket path swaps;
-//! - one zone replaced (a transfer): [`Served::replace_zone`] → `Catalog::with_zone` (the
-//!   other zones shared), pool owners checked, then published like a reload.
+//! - one zone replaced (an AXFR): [`Served::replace_zone`] → `Catalog::with_zone` (the
+//!   other zones shared), pool owners checked, then published like a reload;
+//! - one zone patched (an IXFR): [`Served::patch_zone`] → `ZoneData::patched` (the zone's
+//!   index shared, the touched names laid over it) → the same steps, costing those names.
 //!
 //! The daemon (`serve.rs`) owns the threads and signals that call these; `load` is also what
 //! `lbdns check` runs.

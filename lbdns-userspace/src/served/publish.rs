@@ -157,10 +157,11 @@ impl Xdp {
     /// detaching (`xdp::FastPath::replace`).
     pub fn publish(&mut self, catalog: &Catalog) -> Result<PublishReport> {
         let started = Instant::now();
-        let compiled = compile::compile(&compile::hot_rrsets(catalog))
-            .context("cannot compile the zones for XDP")?;
+        let compiled =
+            compile::compile_catalog(catalog).context("cannot compile the zones for XDP")?;
         let report = self.write(catalog, &compiled, Scope::Whole)?;
         self.publish_settings(catalog)?;
+        self.publish_geo(catalog)?;
         log(&report, started, "whole");
         Ok(report)
     }
@@ -175,8 +176,8 @@ impl Xdp {
     ) -> Result<PublishReport> {
         let started = Instant::now();
         let part = compile::hot_rrsets_at(catalog, names);
-        let compiled =
-            compile::compile(&part.rrsets).context("cannot compile the changed names for XDP")?;
+        let compiled = compile::compile_geo(&part.rrsets, part.geo)
+            .context("cannot compile the changed names for XDP")?;
         let removed: Vec<RrsetId> = part
             .ids
             .into_iter()
@@ -190,6 +191,7 @@ impl Xdp {
             .collect();
         let report = self.write(catalog, &compiled, Scope::Part { removed: &removed })?;
         self.publish_settings(catalog)?;
+        self.publish_geo(catalog)?;
         log(&report, started, "part");
         Ok(report)
     }
@@ -229,7 +231,7 @@ impl Xdp {
                 let whole = match scope {
                     Scope::Whole => None,
                     Scope::Part { .. } => Some(
-                        compile::compile(&compile::hot_rrsets(catalog))
+                        compile::compile_catalog(catalog)
                             .context("cannot compile the zones for XDP")?,
                     ),
                 };
@@ -238,6 +240,28 @@ impl Xdp {
             }
             Err(error) => Err(anyhow::Error::new(error).context("cannot write the XDP maps")),
         }
+    }
+
+    /// Publishes the ECS settings and the client map of `catalog`: only the prefixes that
+    /// differ from what the tries hold are written, so a reload that changes a few subnets
+    /// writes those.
+    fn publish_geo(&mut self, catalog: &Catalog) -> Result<()> {
+        let geo = catalog.geo();
+        self.writer
+            .publish_ecs(geo.ecs.enabled.then_some((geo.ecs.max_v4, geo.ecs.max_v6)));
+        let report = self
+            .writer
+            .publish_geo_map(&geo.map)
+            .context("cannot write the XDP client map")?;
+        if report.written + report.removed > 0 {
+            tracing::info!(
+                written = report.written,
+                removed = report.removed,
+                unchanged = report.unchanged,
+                "XDP client map published"
+            );
+        }
+        Ok(())
     }
 
     /// What the catalog carries beyond its RRsets for the program: the NSID and the DNS Cookies
@@ -376,7 +400,7 @@ impl Xdp {
 fn need(catalog: &Catalog, compiled: &Compiled, scope: Scope<'_>) -> Need {
     match scope {
         Scope::Whole => Need::of(&compiled.image),
-        Scope::Part { .. } => compile::compile(&compile::hot_rrsets(catalog)).map_or_else(
+        Scope::Part { .. } => compile::compile_catalog(catalog).map_or_else(
             |_| Need::of(&compiled.image),
             |whole| Need::of(&whole.image),
         ),

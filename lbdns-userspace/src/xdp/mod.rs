@@ -45,6 +45,10 @@ pub struct XdpConfig {
     /// answers the fast path sends with their RRSIGs, plus free ones for changes (as slots).
     /// 632 bytes each.
     pub signature_entries: u32,
+    /// Chunks of the IPv4 client table by /24 (`GEO_V4_24`): one per /16 the client map splits
+    /// below /16, so that the program finds their clients without the trie. 1 KiB each; past
+    /// them the trie answers, more slowly.
+    pub geo_chunks: u32,
 }
 
 impl Default for XdpConfig {
@@ -56,6 +60,7 @@ impl Default for XdpConfig {
             a_slots: maps::DEFAULT_ANSWER_SLOTS,
             aaaa_slots: maps::DEFAULT_ANSWER_SLOTS,
             signature_entries: maps::DEFAULT_SIGNATURE_ENTRIES,
+            geo_chunks: maps::DEFAULT_GEO_CHUNKS,
         }
     }
 }
@@ -162,6 +167,13 @@ impl FastPath {
             loader.map_max_entries(name, config.aaaa_slots);
         }
         loader.map_max_entries(maps::SIGNATURES, config.signature_entries.max(1));
+        loader.map_max_entries(
+            maps::GEO_V4_24,
+            config
+                .geo_chunks
+                .max(1)
+                .saturating_mul(lbdns_common::geo::CHUNK_LEN),
+        );
         // aya opens a map pinned at its path, or creates the map and pins it there.
         if let Some(pins) = pins {
             let dir = match maps {

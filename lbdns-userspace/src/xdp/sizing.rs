@@ -38,6 +38,8 @@ pub struct Need {
     pub name_words: u64,
     /// RRsets whose RRSIGs the signature store holds.
     pub signatures: u32,
+    /// IPv4 /16s the client map splits (`crate::maps::geo_chunks_needed`).
+    pub geo_chunks: u32,
 }
 
 impl Need {
@@ -88,6 +90,7 @@ impl Requested {
             a_slots: self.a_slots?,
             aaaa_slots: self.aaaa_slots?,
             signature_entries: self.signature_entries?,
+            geo_chunks: lbdns_common::maps::DEFAULT_GEO_CHUNKS,
         })
     }
 }
@@ -117,6 +120,10 @@ pub fn sized(need: &Need, requested: &Requested, dns_port: u16) -> XdpConfig {
     let signature_entries = requested
         .signature_entries
         .unwrap_or_else(|| with_headroom(need.signatures.into(), MIN_SIGNATURE_ENTRIES));
+    let geo_chunks = with_headroom(
+        need.geo_chunks.into(),
+        lbdns_common::maps::DEFAULT_GEO_CHUNKS,
+    );
     XdpConfig {
         dns_port,
         rrset_entries,
@@ -124,6 +131,7 @@ pub fn sized(need: &Need, requested: &Requested, dns_port: u16) -> XdpConfig {
         a_slots,
         aaaa_slots,
         signature_entries,
+        geo_chunks,
     }
 }
 
@@ -134,8 +142,12 @@ pub fn for_catalog(
     requested: &Requested,
     dns_port: u16,
 ) -> Result<XdpConfig, CompileError> {
-    let compiled = compile::compile(&compile::hot_rrsets(catalog))?;
-    Ok(sized(&Need::of(&compiled.image), requested, dns_port))
+    let compiled = compile::compile_catalog(catalog)?;
+    let need = Need {
+        geo_chunks: crate::maps::geo_chunks_needed(&catalog.geo().map),
+        ..Need::of(&compiled.image)
+    };
+    Ok(sized(&need, requested, dns_port))
 }
 
 fn with_headroom(need: u64, floor: u32) -> u32 {
@@ -237,6 +249,7 @@ mod tests {
             aaaa: 1,
             name_words: 12,
             signatures: 0,
+            geo_chunks: 0,
         };
         let config = sized(&need, &Requested::default(), PORT);
         assert_eq!(config.a_slots, MIN_SLOTS);
@@ -244,6 +257,7 @@ mod tests {
         assert_eq!(config.rrset_entries, MIN_SLOTS);
         assert_eq!(config.name_bytes, MIN_SLOTS * MIN_WORDS_PER_RRSET * 8);
         assert_eq!(config.signature_entries, MIN_SIGNATURE_ENTRIES);
+        assert_eq!(config.geo_chunks, lbdns_common::maps::DEFAULT_GEO_CHUNKS);
         assert_eq!(config.dns_port, PORT);
     }
 
@@ -254,6 +268,7 @@ mod tests {
             aaaa: 10_001,
             name_words: 100_000,
             signatures: 2000,
+            geo_chunks: 40_000,
         };
         let config = sized(&need, &Requested::default(), PORT);
         assert_eq!(config.a_slots, 25_000);
@@ -262,6 +277,7 @@ mod tests {
         assert_eq!(config.rrset_entries, 37_502);
         assert_eq!(config.name_bytes, 125_000 * 8);
         assert_eq!(config.signature_entries, 2500);
+        assert_eq!(config.geo_chunks, 50_000);
     }
 
     #[test]
@@ -313,6 +329,7 @@ mod tests {
             aaaa: u32::MAX,
             name_words: u64::MAX,
             signatures: u32::MAX,
+            geo_chunks: u32::MAX,
         };
         let config = sized(&need, &Requested::default(), PORT);
         assert_eq!(config.a_slots, u32::MAX);

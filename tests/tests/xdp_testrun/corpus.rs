@@ -169,17 +169,34 @@ fn answer_matrix(rng: &mut Rng, cases: &mut Vec<Case>) {
     }
 }
 
-/// EDNS Client Subnet (RFC 7871): the socket path echoes a valid option with its scope and
-/// answers a malformed one with FORMERR; until the program implements the option, it passes
-/// every query that carries one.
+/// EDNS Client Subnet (RFC 7871): the socket path echoes a valid option with its scope (0 for
+/// a name that does not vary by location) and answers a malformed one with FORMERR, which the
+/// program leaves to it (`ecs.rs` has the geo answers).
 fn client_subnet(rng: &mut Rng, cases: &mut Vec<Case>) {
-    for (what, option) in [
-        ("valid", &[0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2][..]),
-        ("empty", &[0, 8, 0, 0]),
-        ("of family 3", &[0, 8, 0, 4, 0, 3, 0, 0]),
+    for (what, option, valid) in [
+        ("valid", &[0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2][..], true),
+        // Replies carry NSID, COOKIE, then Client Subnet, whatever the query's order.
+        (
+            "after NSID and a client cookie",
+            &[
+                0, 3, 0, 0, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 8, 0, 7, 0, 1, 24, 0, 192, 0, 2,
+            ],
+            true,
+        ),
+        (
+            "before a client cookie and NSID, IPv6 /56",
+            &[
+                0, 8, 0, 11, 0, 2, 56, 0, 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 10, 0, 8, 1, 2, 3, 4,
+                5, 6, 7, 8, 0, 3, 0, 0,
+            ],
+            true,
+        ),
+        ("empty", &[0, 8, 0, 0], false),
+        ("of family 3", &[0, 8, 0, 4, 0, 3, 0, 0], false),
         (
             "of prefix 40 for IPv4",
             &[0, 8, 0, 9, 0, 1, 40, 0, 1, 2, 3, 4, 5],
+            false,
         ),
     ] {
         let dns = Builder::new(0x0a0d, 0)
@@ -190,7 +207,11 @@ fn client_subnet(rng: &mut Rng, cases: &mut Vec<Case>) {
             cases.push(Case {
                 what: format!("EDNS Client Subnet option, {what} (v6={v6})"),
                 frame: framed(v6, Vlan::None, &dns, rng),
-                expect: Expect::Pass(Counter::PassEdns),
+                expect: if valid {
+                    Expect::Answer(Layout::new(Vlan::None, v6))
+                } else {
+                    Expect::Pass(Counter::PassEdns)
+                },
             });
         }
     }

@@ -32,6 +32,7 @@ const CONFIG: XdpConfig = XdpConfig {
     a_slots: NAMES,
     aaaa_slots: 1,
     signature_entries: 1,
+    geo_chunks: 1,
 };
 
 /// Name `index`: names of two and three words, sharing their first word.

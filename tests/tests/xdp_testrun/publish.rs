@@ -29,6 +29,7 @@ const CONFIG: XdpConfig = XdpConfig {
     a_slots: 8,
     aaaa_slots: 8,
     signature_entries: 1,
+    geo_chunks: 1,
 };
 
 fn name(index: u8) -> String {
