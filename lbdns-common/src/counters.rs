@@ -41,11 +41,14 @@ pub enum Counter {
     /// length (FORMERR there), a server cookie of another length or version than RFC 9018's, a
     /// second COOKIE option, or no secret or clock published yet.
     PassCookie = 12,
+    /// Over a response rate limit (`crate::rrl`): a truncated or BADCOOKIE reply sent (XDP_TX)
+    /// or the packet dropped; `RRL_COUNTERS` says which, by family.
+    RateLimited = 13,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 13] = [
+    pub const ALL: [Counter; 14] = [
         Counter::AnsweredA,
         Counter::AnsweredAaaa,
         Counter::PassNotDns,
@@ -59,6 +62,7 @@ impl Counter {
         Counter::PassSigned,
         Counter::PassStale,
         Counter::PassCookie,
+        Counter::RateLimited,
     ];
 
     /// The number of entries the `COUNTERS` map needs.
@@ -80,6 +84,7 @@ impl Counter {
             Counter::PassSigned => "pass_signed",
             Counter::PassStale => "pass_stale",
             Counter::PassCookie => "pass_cookie",
+            Counter::RateLimited => "rate_limited",
         }
     }
 }

@@ -15,6 +15,7 @@
 //! - [`cookie`]: DNS Cookies: the server cookie (RFC 9018), SipHash-2-4, what a cookie is worth.
 //! - [`counters`]: the per-CPU counters the program keeps, one enum for both sides.
 //! - [`maps`]: map and global names, and default map sizes.
+//! - [`rrl`]: response rate limiting, the one rule both paths apply.
 #![no_std]
 
 pub mod answer;
@@ -28,4 +29,5 @@ pub mod maps;
 pub mod names;
 pub mod publish;
 pub mod qtype;
+pub mod rrl;
 pub mod signature;

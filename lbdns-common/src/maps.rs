@@ -84,6 +84,31 @@ pub const GEO_LOCATIONS_V6: &str = "GEO_LOCATIONS_V6";
 /// program once per query, and by the next daemon process when it adopts pinned maps.
 pub const LIFE: &str = "LIFE";
 
+/// Array of one [`crate::rrl::Settings`]: whether and how the program limits response rates.
+/// Memory-mapped, written by userspace only, at start-up and reload.
+pub const RRL_SETTINGS: &str = "RRL_SETTINGS";
+/// LRU hash of [`crate::rrl::Key`] to [`crate::rrl::Bucket`], shared by every CPU: the rate
+/// limiter's buckets. Written by the program only.
+pub const RRL_BUCKETS: &str = "RRL_BUCKETS";
+/// LPM trie of IPv4 prefixes (key: prefix length, then the address) never rate-limited.
+/// Written by userspace only.
+pub const RRL_ALLOW_V4: &str = "RRL_ALLOW_V4";
+/// As [`RRL_ALLOW_V4`], of IPv6 prefixes.
+pub const RRL_ALLOW_V6: &str = "RRL_ALLOW_V6";
+/// Ring buffer of [`crate::rrl::Event`]: keys starting and stopping being limited. Written by
+/// the program, read by the daemon's heartbeat thread.
+pub const RRL_EVENTS: &str = "RRL_EVENTS";
+/// Bytes of `RRL_EVENTS`: 2,048 events of 24 bytes and their headers, more than a second's
+/// worth of changes in any flood worth logging.
+pub const RRL_EVENT_BYTES: u32 = 64 * 1024;
+/// Per-CPU `u64` by [`crate::rrl::Tally`]. Written by the program only.
+pub const RRL_COUNTERS: &str = "RRL_COUNTERS";
+/// Buckets the rate limiter keeps: the least recently used go when it is full. 16 bytes of
+/// key and 16 of value each, plus the kernel's overhead: about 8 MiB.
+pub const RRL_BUCKET_ENTRIES: u32 = 65_536;
+/// Prefixes each allow list holds.
+pub const RRL_ALLOW_ENTRIES: u32 = 1024;
+
 /// The maps pinned in bpffs so that they outlive the process (all but the program-private
 /// scratch space and the globals): a new process reuses them when their layout version is its
 /// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and

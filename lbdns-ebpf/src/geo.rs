@@ -4,23 +4,23 @@
 //! RRset's row of `GEO_LOCATIONS_*` → its answer set, as any RRset's. Only sets with the `GEO`
 //! flag pay for any of it.
 
-use aya_ebpf::maps::{lpm_trie::Key, Array};
+use aya_ebpf::maps::{Array, lpm_trie::Key};
 use lbdns_common::{
     answer::{AnswerSet, GEO, NO_ECS},
-    edns::{ecs_caps, ANSWERS_ECS},
-    geo::{target_of, GeoTarget, CHUNK, CHUNK_LEN, DIRECT, LOCATION_ROW, NO_LOCATION, SAME_AS_OWN},
+    edns::{ANSWERS_ECS, ecs_caps},
+    geo::{CHUNK, CHUNK_LEN, DIRECT, GeoTarget, LOCATION_ROW, NO_LOCATION, SAME_AS_OWN, target_of},
 };
 
 use crate::{
     frame::Frame,
     lookup::Hit,
-    maps::{edns_answers, opaque, Scratch, GEO_V4, GEO_V4_16, GEO_V4_24, GEO_V6},
+    maps::{GEO_V4, GEO_V4_16, GEO_V4_24, GEO_V6, Scratch, edns_answers, opaque},
     parse::{
+        Query,
         ecs::{mask, parse, stored},
         opt::{Edns, SEEN_ECS},
-        Query,
     },
-    verdict::{Skip, MISS},
+    verdict::{MISS, Skip},
 };
 
 /// [`subnet`]'s bit: the query carries ECS and the server answers it, so the reply echoes it.

@@ -5,14 +5,14 @@ use aya_ebpf::maps::{Array, PerCpuArray};
 use lbdns_common::{
     answer::AnswerSet,
     names::{
-        entry_fingerprint, entry_record, fingerprint, finish, first_bucket, header_tag,
-        other_bucket, BUCKET_ENTRIES,
+        BUCKET_ENTRIES, entry_fingerprint, entry_record, fingerprint, finish, first_bucket,
+        header_tag, other_bucket,
     },
     qtype::AddrType,
 };
 
 use crate::{
-    maps::{name_bucket_mask, Scratch, NAME_BUCKETS, NAME_WORDS},
+    maps::{NAME_BUCKETS, NAME_WORDS, Scratch, name_bucket_mask},
     parse::name::Name,
 };
 

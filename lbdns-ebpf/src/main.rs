@@ -17,6 +17,7 @@ mod lookup;
 mod maps;
 mod parse;
 mod respond;
+mod rrl;
 mod verdict;
 
 use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
@@ -28,15 +29,18 @@ use crate::{
         ANSWERS_V4, ANSWERS_V6, GEO_LOCATIONS_V4, GEO_LOCATIONS_V6, GEO_ROW_V4, GEO_ROW_V6,
         ROTATION_V4, ROTATION_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
     },
-    verdict::{Skip, MISS, OTHER, STALE},
+    verdict::{MISS, OTHER, STALE, Skip},
 };
 
 /// Entry point attached to the interface.
 #[xdp]
 pub fn lbdns(ctx: XdpContext) -> u32 {
     let (action, counter) = match try_answer(&ctx) {
-        Ok(answered) => (xdp_action::XDP_TX, answered),
-        Err(Skip::Pass(reason)) => (xdp_action::XDP_PASS, reason),
+        Ok(sent) => sent,
+        Err(Skip::Pass(reason)) => match SCRATCH.get_ptr_mut(0).map(rrl::passed) {
+            Some(rrl::Limit::Drop) => (xdp_action::XDP_DROP, Counter::RateLimited),
+            _ => (xdp_action::XDP_PASS, reason),
+        },
         Err(Skip::Drop) => (xdp_action::XDP_DROP, Counter::Dropped),
     };
     maps::count(counter);
@@ -60,9 +64,10 @@ pub fn lbdns_badcookie(ctx: XdpContext) -> u32 {
     }
 }
 
-/// Answers the packet if it is a hot query; returns the counter for what was answered.
+/// Answers the packet if it is a hot query; returns the action (XDP_TX, or XDP_DROP over a
+/// rate limit) and the counter for what was done.
 #[inline(always)]
-fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
+fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
     let scratch = SCRATCH.get_ptr_mut(0).ok_or(OTHER)?;
     let query = parse::query(ctx, scratch)?;
     // After parsing, so that only DNS queries pay for the clock.
@@ -70,34 +75,53 @@ fn try_answer(ctx: &XdpContext) -> Result<Counter, Skip> {
         return Err(STALE);
     }
     let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
+    // A hot answer: counted against its rate limit here, before the reply is built; should the
+    // reply then pass the query on after all (too large, RRSIGs not stored, an option it leaves
+    // to the socket path, no location's answer), the count is given back, as the socket path
+    // counts what it answers.
+    let limited = (xdp_action::XDP_DROP, Counter::RateLimited);
+    let charged = match rrl::response(scratch, &query) {
+        rrl::Limit::Send(charged) => charged,
+        rrl::Limit::Slip => {
+            return respond::slip::send(ctx, scratch, &query)
+                .map(|()| (xdp_action::XDP_TX, Counter::RateLimited));
+        }
+        rrl::Limit::Drop => return Ok(limited),
+    };
     let frame = &Frame::new(ctx);
-    let subnet = geo::subnet(frame, &query.dns.edns, scratch)?;
-    match query.dns.addr_type {
-        AddrType::A => {
-            let hit =
-                lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id).ok_or(MISS)?;
-            let maps = geo::Family {
-                rows: &GEO_ROW_V4,
-                locations: &GEO_LOCATIONS_V4,
-                slots: &RRSET_SLOT_V4,
-                answers: &ANSWERS_V4,
-            };
-            let hit = geo::steer(frame, &query, scratch, subnet, id, hit, &maps)?;
-            respond::reply(ctx, scratch, &query, hit, subnet).map(|()| Counter::AnsweredA)
+    let replied = (|| {
+        let subnet = geo::subnet(frame, &query.dns.edns, scratch)?;
+        match query.dns.addr_type {
+            AddrType::A => {
+                let hit = lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id)
+                    .ok_or(MISS)?;
+                let maps = geo::Family {
+                    rows: &GEO_ROW_V4,
+                    locations: &GEO_LOCATIONS_V4,
+                    slots: &RRSET_SLOT_V4,
+                    answers: &ANSWERS_V4,
+                };
+                let hit = geo::steer(frame, &query, scratch, subnet, id, hit, &maps)?;
+                respond::reply(ctx, scratch, &query, hit, subnet).map(|()| Counter::AnsweredA)
+            }
+            AddrType::Aaaa => {
+                let hit = lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id)
+                    .ok_or(MISS)?;
+                let maps = geo::Family {
+                    rows: &GEO_ROW_V6,
+                    locations: &GEO_LOCATIONS_V6,
+                    slots: &RRSET_SLOT_V6,
+                    answers: &ANSWERS_V6,
+                };
+                let hit = geo::steer(frame, &query, scratch, subnet, id, hit, &maps)?;
+                respond::reply(ctx, scratch, &query, hit, subnet).map(|()| Counter::AnsweredAaaa)
+            }
         }
-        AddrType::Aaaa => {
-            let hit =
-                lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id).ok_or(MISS)?;
-            let maps = geo::Family {
-                rows: &GEO_ROW_V6,
-                locations: &GEO_LOCATIONS_V6,
-                slots: &RRSET_SLOT_V6,
-                answers: &ANSWERS_V6,
-            };
-            let hit = geo::steer(frame, &query, scratch, subnet, id, hit, &maps)?;
-            respond::reply(ctx, scratch, &query, hit, subnet).map(|()| Counter::AnsweredAaaa)
-        }
+    })();
+    if charged && matches!(replied, Err(Skip::Pass(_))) {
+        rrl::refund(scratch, &query);
     }
+    replied.map(|answered| (xdp_action::XDP_TX, answered))
 }
 
 /// The kernel only allows GPL-only helpers to programs that declare a compatible licence.

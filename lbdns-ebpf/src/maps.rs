@@ -1,26 +1,28 @@
 //! The program's maps and globals. Names and sizes are shared with userspace through
 //! `lbdns_common::maps`; userspace resizes the maps before loading.
 
+use crate::parse::ecs::Ecs;
 use aya_ebpf::{
     bindings::BPF_F_MMAPABLE,
     helpers::bpf_ktime_get_coarse_ns,
     macros::map,
-    maps::{Array, LpmTrie, PerCpuArray},
+    maps::{Array, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
 };
-use crate::parse::ecs::Ecs;
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
     cookie::CookieSecrets,
     counters::Counter,
     edns::Nsid,
-    geo::{GeoTarget, CHUNK_LEN, LOCATION_ROW},
+    geo::{CHUNK_LEN, GeoTarget, LOCATION_ROW},
     life::Life,
     limits::MAX_NAME_LEN,
     maps::{
-        DEFAULT_ANSWER_SLOTS, DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES, DEFAULT_GEO_ROWS, DEFAULT_RRSET_ENTRIES,
-        DEFAULT_SIGNATURE_ENTRIES, DEFAULT_WORDS_PER_NAME,
+        DEFAULT_ANSWER_SLOTS, DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES, DEFAULT_GEO_ROWS,
+        DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES, DEFAULT_WORDS_PER_NAME,
     },
-    names::{buckets_for, Bucket},
+    maps::{RRL_ALLOW_ENTRIES, RRL_BUCKET_ENTRIES, RRL_EVENT_BYTES},
+    names::{Bucket, buckets_for},
+    rrl::{self, Tally},
     signature::Signatures,
 };
 
@@ -224,6 +226,51 @@ pub fn count(counter: Counter) {
     }
 }
 
+/// How the program limits response rates (lbdns_common::rrl). Written by userspace only,
+/// through a memory mapping, at start-up and reload.
+#[map]
+pub static RRL_SETTINGS: Array<rrl::Settings> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// The rate limiter's buckets, shared by every CPU (lbdns_common::rrl::admit says how
+/// precise that is). Written by the program only.
+#[map]
+pub static RRL_BUCKETS: LruHashMap<rrl::Key, rrl::Bucket> =
+    LruHashMap::with_max_entries(RRL_BUCKET_ENTRIES, 0);
+
+/// IPv4 prefixes never rate-limited. Written by userspace only.
+#[map]
+pub static RRL_ALLOW_V4: LpmTrie<[u8; 4], u8> = LpmTrie::with_max_entries(RRL_ALLOW_ENTRIES, 0);
+/// IPv6 prefixes never rate-limited. Written by userspace only.
+#[map]
+pub static RRL_ALLOW_V6: LpmTrie<[u8; 16], u8> = LpmTrie::with_max_entries(RRL_ALLOW_ENTRIES, 0);
+
+/// A key starting or stopping being limited (`lbdns_common::rrl::Event`), for the daemon's
+/// log: one record per change, never one per packet. A full ring loses records, not packets.
+#[map]
+pub static RRL_EVENTS: RingBuf = RingBuf::with_byte_size(RRL_EVENT_BYTES, 0);
+
+/// The rate limiter's counters by `Tally`; userspace sums them across CPUs.
+#[map]
+pub static RRL_COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Tally::COUNT, 0);
+
+/// Adds one to `tally` on this CPU.
+#[inline(always)]
+pub fn tally(tally: Tally) {
+    if let Some(value) = RRL_COUNTERS.get_ptr_mut(tally as u32) {
+        // SAFETY: as in `count`.
+        unsafe { *value += 1 }
+    }
+}
+
+/// Takes one from `tally` on this CPU: a response counted and then not sent.
+#[inline(always)]
+pub fn untally(tally: Tally) {
+    if let Some(value) = RRL_COUNTERS.get_ptr_mut(tally as u32) {
+        // SAFETY: as in `count`.
+        unsafe { *value = (*value).wrapping_sub(1) }
+    }
+}
+
 /// Per-packet working memory that does not fit the 512-byte stack. Program-private.
 #[repr(C)]
 pub struct Scratch {
@@ -269,6 +316,23 @@ pub struct Scratch {
     /// The length of the reply's COOKIE option, passed through [`opaque`]
     /// (`respond::opt::cookie_len`).
     pub cookie_len: u32,
+    /// The source address of a UDP datagram to the DNS port, for the rate limiter: its bytes
+    /// in packet order as two little-endian words (IPv4 in the first 4 bytes).
+    pub source: [u64; 2],
+    /// The family of [`Self::source`]: 4, 6, or 0 before the UDP header was checked.
+    pub source_family: u32,
+    /// The rate limiter's working values (`crate::rrl`), kept here because its BPF-to-BPF call
+    /// adds its own frame to the entry's, and the two share the 512-byte stack.
+    pub rrl: RrlScratch,
+}
+
+/// [`Scratch::rrl`]: the bucket key being counted, a fresh bucket to insert, and the event
+/// reporting a key that starts or stops being limited.
+#[repr(C)]
+pub struct RrlScratch {
+    pub key: rrl::Key,
+    pub bucket: rrl::Bucket,
+    pub event: rrl::Event,
 }
 
 /// The 8-byte words of `Scratch::name`: enough for the longest name.

@@ -41,6 +41,9 @@
 //! primaries = ["192.0.2.1"]
 //! directory = "catalog"       # its copy, and its members' copies
 //!
+//! [rrl]                       # response rate limiting (see `rrl::config`); absent: off
+//! responses_per_second = 200
+//!
 //! [[key]]                     # TSIG keys (see `tsig::config`)
 //! name = "xfr-key"
 //! algorithm = "hmac-sha256"
@@ -65,6 +68,7 @@ use crate::catalog_zone::{self, CatalogEntry, Consumed};
 use crate::cookies::{Cookies, CookiesSection};
 use crate::geo::{GeoEntry, GeoSettings};
 use crate::pool::{PoolEntry, Source};
+use crate::rrl::{config::RrlSection, RateLimits};
 use crate::secondary::config::{SecondarySection, SecondarySpec, TimerBounds};
 use crate::server::{TcpLimits, DEFAULT_TCP_IDLE};
 use crate::transfer_out::ZoneRules;
@@ -111,6 +115,8 @@ pub struct ConfigFile {
     /// Catalog zones we consume (RFC 9432).
     #[serde(default)]
     pub catalog: Vec<CatalogEntry>,
+    /// Response rate limiting (see `rrl::config`); absent: off.
+    pub rrl: Option<RrlSection>,
     /// The DNS Cookies secret (see `cookies::config`).
     #[serde(default)]
     pub cookies: CookiesSection,
@@ -262,6 +268,8 @@ pub struct Settings {
     pub transfer_rules: Vec<ZoneRules>,
     /// The catalog zones consumed; they and their members are among `secondaries` too.
     pub catalogs: Vec<Consumed>,
+    /// Response rate limiting, for both paths.
+    pub rate_limits: RateLimits,
     /// The DNS Cookies secrets of `[cookies]`, or this process's random one.
     pub cookies: Cookies,
     /// Locations, the client map and the ECS settings of `[geo]`.
@@ -362,6 +370,10 @@ impl Settings {
         let keys = match (config, &source) {
             (Some(path), Some(text)) => KeyRing::from_entries(file.key, path, &text.text, base)?,
             _ => KeyRing::default(),
+        };
+        let rate_limits = match (config, &source) {
+            (Some(path), Some(text)) => RateLimits::from_section(file.rrl, path, &text.text)?,
+            _ => RateLimits::default(),
         };
         let cookies = match (config, &source) {
             (Some(path), Some(text)) => file.cookies.cookies(path, &text.text, base)?,
@@ -532,6 +544,7 @@ impl Settings {
             keys,
             transfer_rules,
             catalogs,
+            rate_limits,
             cookies,
             geo,
         })

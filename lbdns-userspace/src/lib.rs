@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod notify;
 pub mod pool;
 pub mod privilege;
+pub mod rrl;
 pub mod secondary;
 pub mod served;
 pub mod server;

@@ -400,6 +400,7 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
             &settings.listen,
             settings.tcp,
             &daemon.served.metrics().socket,
+            &daemon.served.metrics().rrl,
             &daemon.secondaries,
             &mut inherited,
         )?;

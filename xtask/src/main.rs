@@ -83,6 +83,10 @@ enum Task {
     /// of one changed name: time, map entries written, peak memory) against NSD's memory for
     /// the same zone (root; a few minutes). Not part of `test`.
     BenchChange(bench::change::Args),
+    /// Measure response rate limiting: its ns/packet in XDP with nobody limited, what a
+    /// well-behaved client gets during a spoofed flood, the amplification factor under a flood
+    /// (root; about a minute). Not part of `test`.
+    BenchRrl(bench::rrl::Args),
 }
 
 fn main() -> Result<()> {
@@ -132,6 +136,10 @@ fn main() -> Result<()> {
         Task::BenchChange(args) => {
             setup::bench_tools()?;
             bench::change::run(args)
+        }
+        Task::BenchRrl(args) => {
+            setup::bench_tools()?;
+            bench::rrl::run(args)
         }
     }
 }

@@ -14,15 +14,15 @@
 //! after the check would be verified once per outcome.
 
 use lbdns_common::{
-    cookie::{self, ClientAddr, CookieState, ServerCookie, CLIENT_LEN, REPLY_LEN},
+    cookie::{self, CLIENT_LEN, ClientAddr, CookieState, REPLY_LEN, ServerCookie},
     edns::{ANSWERS_COOKIE, COOKIE_SLOT},
 };
 
 use super::ip::Ip;
 use crate::{
-    frame::{load_unaligned_u32, Frame},
-    maps::{edns_answers, opaque, wall_clock, Scratch, COOKIE_SECRETS},
-    verdict::{Skip, COOKIE, MALFORMED},
+    frame::{Frame, load_unaligned_u32},
+    maps::{COOKIE_SECRETS, Scratch, edns_answers, opaque, wall_clock},
+    verdict::{COOKIE, MALFORMED, Skip},
 };
 
 /// The walker's mark for a client cookie with a server cookie, before [`check`].
@@ -50,10 +50,6 @@ impl Cookie {
     /// Whether the query brought a valid server cookie, which exempts it from response rate
     /// limiting (RFC 7873 §5.2.5).
     #[inline(always)]
-    #[expect(
-        dead_code,
-        reason = "the state response rate limiting's exemption reads (issue 15 part 1)"
-    )]
     pub fn is_valid(&self) -> bool {
         self.state == CookieState::Valid as u8
     }

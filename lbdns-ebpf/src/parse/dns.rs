@@ -7,9 +7,9 @@ use lbdns_common::{
 
 use super::{name, opt};
 use crate::{
-    frame::{load_unaligned_u32, load_unaligned_u64, Frame},
+    frame::{Frame, load_unaligned_u32, load_unaligned_u64},
     maps::Scratch,
-    verdict::{Skip, MALFORMED, OTHER, TYPE},
+    verdict::{MALFORMED, OTHER, Skip, TYPE},
 };
 
 /// DNS header length.
@@ -94,14 +94,19 @@ pub fn parse(
     }
     let addr_type = AddrType::from_rr_type(qtype).ok_or(TYPE)?;
 
-    let edns = if arcount == 1 {
-        Some(opt::parse(frame, question_end, end, scratch)?)
+    // Chosen between a parsed record and `Edns::ABSENT` rather than built as `None` on one
+    // path: a `None` leaves the payload's bytes undefined, and LLVM filled them from whatever
+    // register was free, a packet pointer on some paths, whose partial store the verifier
+    // rejects (found in this project, once the rate limiter changed the registers).
+    let (present, parsed) = if arcount == 1 {
+        (true, opt::parse(frame, question_end, end, scratch)?)
     } else if question_end != end {
         // Bytes after the last section.
         return Err(MALFORMED);
     } else {
-        None
+        (false, opt::Edns::ABSENT)
     };
+    let edns = present.then_some(parsed);
     // Decided here, where `edns` is known: from `respond`, the compiler read the size from a
     // stack slot before testing `edns`, on paths where the slot held a pointer, and the verifier
     // rejects that read.

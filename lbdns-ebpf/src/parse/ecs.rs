@@ -7,9 +7,9 @@
 use lbdns_common::edns::{ECS_FAMILY_V4, ECS_FAMILY_V6};
 
 use crate::{
-    frame::{hide, Frame},
+    frame::{Frame, hide},
     maps::Scratch,
-    verdict::{Skip, EDNS, MALFORMED},
+    verdict::{EDNS, MALFORMED, Skip},
 };
 
 /// Family, source prefix length and scope: the option's fixed octets.
@@ -83,10 +83,7 @@ pub fn mask(prefix: u32) -> [u64; 2] {
 fn shift_left(words: [u64; 2], bits: u32) -> [u64; 2] {
     match bits {
         0 => words,
-        1..=63 => [
-            words[0] << bits | words[1] >> (64 - bits),
-            words[1] << bits,
-        ],
+        1..=63 => [words[0] << bits | words[1] >> (64 - bits), words[1] << bits],
         64..=127 => [words[1] << (bits - 64), 0],
         _ => [0, 0],
     }

@@ -2,7 +2,7 @@
 
 use crate::{
     frame::Frame,
-    verdict::{Skip, NOT_DNS},
+    verdict::{NOT_DNS, Skip},
 };
 
 /// EtherType of an 802.1Q (customer) VLAN tag.

@@ -2,8 +2,9 @@
 
 use super::eth::{ETH_P_IPV6, L3};
 use crate::{
-    frame::Frame,
-    verdict::{Skip, MALFORMED, NOT_DNS},
+    frame::{Frame, load_unaligned_u32, load_unaligned_u64},
+    maps::Scratch,
+    verdict::{MALFORMED, NOT_DNS, Skip},
 };
 
 /// IPv4 header length without options.
@@ -81,4 +82,27 @@ fn parse_v6(frame: &Frame, off: usize) -> Result<Ip, Skip> {
         payload_off: off + IPV6_HEADER_LEN,
         payload_len,
     })
+}
+
+/// Copies the source address into `scratch` for the rate limiter (`crate::rrl`), which keys
+/// every UDP datagram to the DNS port by it; the family stays 0 (not counted) should the
+/// address not be inside the frame, which `parse` has checked already.
+#[inline(always)]
+pub fn source(frame: &Frame, ip: &Ip, scratch: *mut Scratch) {
+    // SAFETY: this CPU's scratch value, used only by this program run; `ptr` checked that the
+    // address is inside the frame.
+    unsafe {
+        let to = &mut (*scratch).source;
+        if ip.v6 {
+            if let Some(from) = frame.ptr::<[u64; 2]>(ip.off + 8) {
+                let from = from.cast::<u64>();
+                to[0] = load_unaligned_u64(from);
+                to[1] = load_unaligned_u64(from.add(1));
+                (*scratch).source_family = 6;
+            }
+        } else if let Some(from) = frame.ptr::<u32>(ip.off + 12) {
+            to[0] = u64::from(load_unaligned_u32(from));
+            (*scratch).source_family = 4;
+        }
+    }
 }

@@ -19,8 +19,8 @@ use aya_ebpf::programs::XdpContext;
 
 use crate::{
     frame::Frame,
-    maps::{opaque, Scratch},
-    verdict::{Skip, OTHER},
+    maps::{Scratch, opaque},
+    verdict::{OTHER, Skip},
 };
 
 /// The largest IP header offset: two VLAN tags.
@@ -42,9 +42,12 @@ pub struct Query {
 #[inline(always)]
 pub fn query(ctx: &XdpContext, scratch: *mut Scratch) -> Result<Query, Skip> {
     let frame = &Frame::new(ctx);
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    unsafe { (*scratch).source_family = 0 };
     let l3 = eth::parse(frame)?;
     let mut ip = ip::parse(frame, l3)?;
     let udp = udp::parse(frame, &ip)?;
+    ip::source(frame, &ip, scratch);
     // From here on the code is the same for every VLAN and IP version: see `maps::opaque`.
     // SAFETY: this CPU's scratch value, used only by this program run.
     let offsets = unsafe { &mut (*scratch).layout };

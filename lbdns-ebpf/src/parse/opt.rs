@@ -8,8 +8,8 @@ use super::{
 };
 use crate::{
     frame::Frame,
-    maps::{opaque, Scratch},
-    verdict::{Skip, EDNS, MALFORMED, OTHER},
+    maps::{Scratch, opaque},
+    verdict::{EDNS, MALFORMED, OTHER, Skip},
 };
 
 /// The OPT record type.
@@ -40,6 +40,16 @@ pub struct Edns {
     pub options: u8,
     /// The query's DNS Cookie, if any (`parse::cookie`).
     pub cookie: Cookie,
+}
+
+impl Edns {
+    /// The fields of a query without an OPT record, all defined (`dns::parse` says why).
+    pub const ABSENT: Edns = Edns {
+        udp_size: 0,
+        dnssec_ok: false,
+        options: 0,
+        cookie: Cookie::NONE,
+    };
 }
 
 /// Parses the OPT record at `off`, which must end the message at `end`. Options are checked

@@ -4,7 +4,7 @@ use super::ip::Ip;
 use crate::{
     frame::Frame,
     maps::dns_port,
-    verdict::{Skip, MALFORMED, NOT_DNS, OTHER},
+    verdict::{MALFORMED, NOT_DNS, OTHER, Skip},
 };
 
 /// UDP header length.

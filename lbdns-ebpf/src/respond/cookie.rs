@@ -9,8 +9,8 @@ use super::{csum::Csum, header, net, opt, resize};
 use crate::{
     frame::Frame,
     maps::Scratch,
-    parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, opt::OPT_FIXED_LEN, Query},
-    verdict::{Skip, COOKIE},
+    parse::{Query, dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, opt::OPT_FIXED_LEN},
+    verdict::{COOKIE, Skip},
 };
 
 /// BADCOOKIE (23): the header's four bits and the OPT record's eight.
@@ -33,43 +33,64 @@ pub fn badcookie(ctx: &XdpContext, scratch: *mut Scratch, query: &Query) -> Resu
     resize::resize(ctx, scratch, opt_off, end)?;
 
     // The frame has its new length: from here on, failing means dropping.
-    let frame = Frame::new(ctx);
+    write(
+        &Frame::new(ctx),
+        scratch,
+        query,
+        edns.dnssec_ok,
+        opt_off,
+        end,
+    )
+    .ok_or(Skip::Drop)
+}
+
+/// Writes the BADCOOKIE reply into the frame `badcookie` sized: the OPT record at `opt_off`,
+/// the message ending at `end`. `None` means the frame must be dropped. A function of its own
+/// rather than a closure, so that it is inlined: a closure became a BPF-to-BPF call whose frame
+/// added to the entry's on the 512-byte stack.
+#[inline(always)]
+fn write(
+    frame: &Frame,
+    scratch: *mut Scratch,
+    query: &Query,
+    dnssec_ok: bool,
+    opt_off: usize,
+    end: usize,
+) -> Option<()> {
+    let dns = &query.dns;
     let udp_len = (end - query.udp_off) as u16;
-    let written = (|| {
-        net::swap_macs(&frame)?;
-        let pseudo = if query.ip.v6 {
-            net::ipv6(&frame, query.ip.off, udp_len)?
-        } else {
-            net::ipv4(&frame, query.ip.off, (end - query.ip.off) as u16)?
-        };
-        let (udp, udp_sum) = net::UdpHeader::write(&frame, query.udp_off, udp_len)?;
-        let header = header::write(&frame, dns.off, dns.id, dns.flags, RCODE_LOW, 0, 1)?;
-        let mut tail = Csum::default();
-        tail.add16(dns.addr_type.rr_type());
-        tail.add16(1);
-        tail.add(opt::write(
-            &frame,
-            scratch,
-            opt_off,
-            edns.dnssec_ok,
-            RCODE_HIGH,
-            opt::Options {
-                nsid: None,
-                cookie_len: opt::COOKIE_OPTION_LEN,
-                echo: opt::Echo::NONE,
-            },
-        )?);
-        if dns.name.len % 2 == 1 {
-            tail = tail.byte_swapped();
-        }
-        let mut sum = pseudo;
-        sum.add16(udp_len);
-        sum.add(udp_sum);
-        sum.add(header);
-        sum.add32(dns.name.sum);
-        sum.add(tail);
-        udp.set_checksum(sum);
-        Some(())
-    })();
-    written.ok_or(Skip::Drop)
+    net::swap_macs(frame)?;
+    let pseudo = if query.ip.v6 {
+        net::ipv6(frame, query.ip.off, udp_len)?
+    } else {
+        net::ipv4(frame, query.ip.off, (end - query.ip.off) as u16)?
+    };
+    let (udp, udp_sum) = net::UdpHeader::write(frame, query.udp_off, udp_len)?;
+    let header = header::write(frame, dns.off, dns.id, dns.flags, RCODE_LOW, 0, 1)?;
+    let mut tail = Csum::default();
+    tail.add16(dns.addr_type.rr_type());
+    tail.add16(1);
+    tail.add(opt::write(
+        frame,
+        scratch,
+        opt_off,
+        dnssec_ok,
+        RCODE_HIGH,
+        opt::Options {
+            nsid: None,
+            cookie_len: opt::COOKIE_OPTION_LEN,
+            echo: opt::Echo::NONE,
+        },
+    )?);
+    if dns.name.len % 2 == 1 {
+        tail = tail.byte_swapped();
+    }
+    let mut sum = pseudo;
+    sum.add16(udp_len);
+    sum.add(udp_sum);
+    sum.add(header);
+    sum.add32(dns.name.sum);
+    sum.add(tail);
+    udp.set_checksum(sum);
+    Some(())
 }

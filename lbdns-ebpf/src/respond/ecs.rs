@@ -5,9 +5,9 @@ use lbdns_common::edns::OPTION_CLIENT_SUBNET;
 
 use super::csum::Csum;
 use crate::{
-    frame::{hide, store_unaligned_u64, Frame},
+    frame::{Frame, hide, store_unaligned_u64},
     maps::Scratch,
-    parse::ecs::{addr_len, Ecs},
+    parse::ecs::{Ecs, addr_len},
 };
 
 /// Option code, option length, family, source and scope prefix lengths.
@@ -34,10 +34,7 @@ pub fn stored_source(scratch: *mut Scratch) -> u8 {
 fn shift_right(words: [u64; 2], bits: u32) -> [u64; 2] {
     match bits {
         0 => words,
-        1..=63 => [
-            words[0] >> bits,
-            words[1] >> bits | words[0] << (64 - bits),
-        ],
+        1..=63 => [words[0] >> bits, words[1] >> bits | words[0] << (64 - bits)],
         64..=127 => [0, words[0] >> (bits - 64)],
         _ => [0, 0],
     }

@@ -2,7 +2,7 @@
 
 use super::csum::Csum;
 use crate::{
-    frame::{store_unaligned_u16, store_unaligned_u64, Frame},
+    frame::{Frame, store_unaligned_u16, store_unaligned_u64},
     parse::dns::{FLAG_CD, FLAG_RD, HEADER_LEN},
 };
 
@@ -10,6 +10,8 @@ use crate::{
 const FLAG_QR: u16 = 0x8000;
 /// AA: the answer comes from the zone's authority.
 pub const FLAG_AA: u16 = 0x0400;
+/// TC: the reply is truncated; ask again over TCP (a rate-limited reply's slip).
+pub const FLAG_TC: u16 = 0x0200;
 
 /// Turns the query's header at `off` into the reply's: same ID, QR set with `set` (AA for an
 /// answer; the low four bits of the RCODE), RD copied (RFC 1035 §4.1.1), CD copied (RFC 4035

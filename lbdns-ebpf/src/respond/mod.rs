@@ -23,6 +23,7 @@ pub mod net;
 pub mod opt;
 mod resize;
 pub mod rrsig;
+pub mod slip;
 
 use aya_ebpf::programs::XdpContext;
 use lbdns_common::{
@@ -34,16 +35,16 @@ use lbdns_common::{
 
 use crate::{
     frame::Frame,
-    lookup::Hit,
-    maps::Scratch,
     geo::ECS_ANSWERED,
-    maps::opaque,
-    parse::{
-        dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, ecs::stored, opt::OPT_FIXED_LEN, Query,
-    },
-    verdict::{Skip, MISS, SIZE},
+    lookup::Hit,
+    maps::{Scratch, opaque},
+    parse::{Query, dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, ecs::stored, opt::OPT_FIXED_LEN},
+    verdict::{MISS, SIZE, Skip},
 };
 use csum::Csum;
+
+/// The largest offset of the DNS message: two VLAN tags, IPv6 and UDP (`parse::query`).
+const MAX_DNS_OFF: usize = 22 + 40 + 8;
 
 /// Rewrites the frame into the reply to `query` from `hit`, echoing the query's Client Subnet
 /// option with the hit's scope when `subnet` (`geo::subnet`) says the server answers it. On `Ok`
@@ -97,7 +98,15 @@ pub fn reply<const L: usize>(
     // until the increment below.
     let k = unsafe { *hit.rotation };
     let lead = lead(set, k, count).ok_or(MISS)?;
-    let records_off = dns.off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
+    // The message's offset once more through `opaque`, and bounded: LLVM may keep `dns.off` in
+    // two 32-bit stack halves, which the verifier reads back as 64 unknown bits (found in this
+    // project once the rate limiter's call came before this function).
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let dns_off = opaque(unsafe { &mut (*scratch).layout[2] }, dns.off as u32) as usize;
+    if dns_off > MAX_DNS_OFF {
+        return Err(MISS);
+    }
+    let records_off = dns_off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
     let signatures_off = records_off + records * answer::record_len(L);
     let opt_off = signatures_off + signatures_len;
     let mut cookie_len = 0;

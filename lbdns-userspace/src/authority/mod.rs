@@ -31,6 +31,7 @@ pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
 
 use crate::cookies::Cookies;
 use crate::geo::GeoSettings;
+use crate::rrl::RateLimits;
 use crate::transfer_out::Transfers;
 use crate::zone::Zone;
 
@@ -55,6 +56,8 @@ pub struct Catalog {
     identity: ServerIdentity,
     /// The TSIG keys and each zone's transfer rules; fixed, like the zones, until reload.
     transfers: Arc<Transfers>,
+    /// Response rate limiting (`[rrl]`); fixed, like the zones, until reload.
+    rate_limits: Arc<RateLimits>,
     /// The DNS Cookies secrets and clock; fixed, like the zones, until reload.
     cookies: Cookies,
     /// Client locations and the ECS settings, for geo pools; fixed, like the zones, until
@@ -118,6 +121,7 @@ impl Catalog {
             pools: ArcSwap::new(self.pools.load_full()),
             identity: self.identity.clone(),
             transfers: self.transfers.clone(),
+            rate_limits: self.rate_limits.clone(),
             cookies: self.cookies.clone(),
             geo: self.geo.clone(),
         })
@@ -170,6 +174,17 @@ impl Catalog {
     /// The TSIG keys and each zone's transfer rules.
     pub fn transfers(&self) -> &Transfers {
         &self.transfers
+    }
+
+    /// Makes both paths limit response rates as `limits` say.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = Arc::new(limits);
+        self
+    }
+
+    /// The response rate limits in force.
+    pub fn rate_limits(&self) -> &RateLimits {
+        &self.rate_limits
     }
 
     /// Places clients with `geo` (its locations, client map and ECS settings).

@@ -107,7 +107,7 @@ impl Heartbeat {
 }
 
 /// `CLOCK_MONOTONIC_COARSE`, the clock of the program's `bpf_ktime_get_coarse_ns`.
-fn now_ns() -> u64 {
+pub fn now_ns() -> u64 {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

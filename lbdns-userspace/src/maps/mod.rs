@@ -10,9 +10,11 @@ mod life;
 mod mapped;
 mod names;
 pub mod plan;
+mod rrl;
+mod rrl_log;
 
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use aya::{maps::MapError as AyaMapError, Ebpf};
 use lbdns_common::{
@@ -26,13 +28,15 @@ use lbdns_common::{
 };
 
 use crate::compile::{Answer, MapImage, RrsetId};
+use crate::rrl::RateLimits;
 pub use geo::{geo_chunks_needed, GeoMapReport};
 use geo::{GeoRows, Tries};
-pub use life::Heartbeat;
+pub use life::{now_ns as coarse_now_ns, Heartbeat};
 use mapped::MappedArray;
 use names::NameTable;
 use plan::{plan, Capacity, Live, Published, Scope, State, Step};
 pub use plan::{Fill, Usage};
+pub use rrl_log::RrlLog;
 
 /// Why the maps could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +99,8 @@ pub struct PublishReport {
 }
 
 /// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`, `SIGNATURES`,
-/// `EDNS_ANSWERS`, `NSID_VALUES`, `COOKIE_SECRETS`) and knows what they hold.
+/// `EDNS_ANSWERS`, `NSID_VALUES`, `COOKIE_SECRETS`, `RRL_SETTINGS`, `RRL_ALLOW_*`) and knows
+/// what they hold.
 pub struct MapWriter {
     names: NameTable,
     edns_answers: MappedArray<u32>,
@@ -109,6 +114,8 @@ pub struct MapWriter {
     rows: GeoRows,
     state: State,
     heartbeat: Arc<Heartbeat>,
+    rrl: rrl::RrlMaps,
+    rrl_log: Arc<Mutex<RrlLog>>,
 }
 
 /// The `ANSWERS_*` arrays.
@@ -249,6 +256,8 @@ impl MapWriter {
             mapped(ebpf, maps::LIFE)?,
             Some(mapped(ebpf, maps::WALL_CLOCK)?),
         ));
+        let rrl = rrl::RrlMaps::take(ebpf)?;
+        let rrl_log = Arc::new(Mutex::new(RrlLog::take(ebpf)?));
         let tries = Tries::take(ebpf)?;
         let rows = GeoRows::take(ebpf)?;
         let table = NameTable::new(
@@ -278,7 +287,14 @@ impl MapWriter {
             rows,
             state,
             heartbeat,
+            rrl,
+            rrl_log,
         })
+    }
+
+    /// The log of the program's rate limiting, for the heartbeat thread to report.
+    pub fn rrl_log(&self) -> Arc<Mutex<RrlLog>> {
+        self.rrl_log.clone()
     }
 
     /// The `LIFE` map: the layout stamp, and the heartbeat the daemon beats.
@@ -399,6 +415,11 @@ impl MapWriter {
         let others = answers & !(ANSWERS_COOKIE | COOKIE_SLOT);
         self.edns_answers.point(0, others | ANSWERS_COOKIE | slot);
         Ok(())
+    }
+
+    /// Makes the program limit response rates as `limits` say (start-up and reload).
+    pub fn publish_rate_limits(&mut self, limits: &RateLimits) -> Result<(), MapError> {
+        self.rrl.publish(limits)
     }
 
     /// Makes the program answer Client Subnet (RFC 7871) with these privacy caps (IPv4's,

@@ -151,6 +151,25 @@ impl Collector for Exposition {
             }
         }
 
+        let mut metric = encoder.encode_descriptor(
+            "lbdns_rrl_responses",
+            "Responses under rate limiting, by path (xdp, udp), outcome (answered within the \
+             rate, slipped as a truncated reply, dropped, allowed over the rate by the allow \
+             list) and address family (1 IPv4, 2 IPv6).",
+            None,
+            MetricType::Counter,
+        )?;
+        let udp = metrics.rrl.tallies().map(|tally| ("udp", tally));
+        let in_xdp = xdp_counters
+            .into_iter()
+            .flat_map(|counters| counters.tallies().collect::<Vec<_>>())
+            .map(|tally| ("xdp", tally));
+        for (path, (tally, value)) in udp.chain(in_xdp) {
+            let (outcome, family) = rrl_labels(tally.name());
+            let labels = vec![("path", path), ("outcome", outcome), ("family", family)];
+            counter(&mut metric, &labels, value)?;
+        }
+
         if let Some((_, fill)) = &xdp {
             let maps: [(&str, Usage, u32); 5] = [
                 ("answer_slots_a", fill.a_slots, 1),
@@ -298,4 +317,13 @@ fn encode_endpoints(
         }
     }
     Ok(())
+}
+
+/// The outcome and family labels of a tally named `rrl_<outcome>_v4` or `_v6`.
+fn rrl_labels(name: &'static str) -> (&'static str, &'static str) {
+    let rest = name.strip_prefix("rrl_").unwrap_or(name);
+    match rest.strip_suffix("_v6") {
+        Some(outcome) => (outcome, "2"),
+        None => (rest.strip_suffix("_v4").unwrap_or(rest), "1"),
+    }
 }

@@ -22,6 +22,7 @@ use std::time::SystemTime;
 pub use http::{bind, serve};
 
 use crate::maps::Fill;
+use crate::rrl::Limiter;
 use crate::xdp::CounterMap;
 use crate::zone::Zone;
 use pools::EndpointSample;
@@ -36,6 +37,8 @@ type Endpoints = Box<dyn Fn() -> Vec<EndpointSample> + Send + Sync>;
 pub struct Metrics {
     /// Counted by the socket path as it answers.
     pub socket: SocketMetrics,
+    /// The socket path's rate limiter, with its tallies.
+    pub rrl: Arc<Limiter>,
     zones: Mutex<Vec<ZoneLoad>>,
     /// Present while the XDP fast path answers.
     xdp: Mutex<Option<XdpView>>,
@@ -138,6 +141,11 @@ impl Metrics {
             let name = path.label();
             let _ = writeln!(out, "{name}_queries {}", totals.query_count());
             let _ = writeln!(out, "{name}_responses {}", totals.response_count());
+            if path == Path::Udp {
+                for (tally, count) in self.rrl.tallies() {
+                    let _ = writeln!(out, "udp_{} {count}", tally.name());
+                }
+            }
             for (index, &count) in totals.responses.iter().enumerate() {
                 if count > 0 {
                     let rcode = labels::rcode_label(index).to_ascii_lowercase();
@@ -166,14 +174,20 @@ impl Metrics {
                     )
                 })
                 .collect();
-            paths.insert(
-                path.label().to_owned(),
-                serde_json::json!({
-                    "queries": totals.query_count(),
-                    "responses": totals.response_count(),
-                    "rcodes": rcodes,
-                }),
-            );
+            let mut entry = serde_json::json!({
+                "queries": totals.query_count(),
+                "responses": totals.response_count(),
+                "rcodes": rcodes,
+            });
+            if path == Path::Udp {
+                let rrl: serde_json::Map<String, serde_json::Value> = self
+                    .rrl
+                    .tallies()
+                    .map(|(tally, count)| (tally.name().to_owned(), count.into()))
+                    .collect();
+                entry["rrl"] = rrl.into();
+            }
+            paths.insert(path.label().to_owned(), entry);
         }
         paths.into()
     }
@@ -246,9 +260,16 @@ mod tests {
     #[test]
     fn stats_lines_sum_the_socket_path() {
         let stats = counted().socket_stats();
+        let rrl: String = lbdns_common::rrl::Tally::ALL
+            .iter()
+            .map(|tally| format!("udp_{} 0\n", tally.name()))
+            .collect();
         assert_eq!(
             stats,
-            "udp_queries 1\nudp_responses 1\nudp_rcode_nxdomain 1\ntcp_queries 0\ntcp_responses 0\n"
+            format!(
+                "udp_queries 1\nudp_responses 1\n{rrl}udp_rcode_nxdomain 1\ntcp_queries 0\n\
+                 tcp_responses 0\n"
+            )
         );
     }
 
@@ -258,7 +279,15 @@ mod tests {
         assert_eq!(
             stats,
             serde_json::json!({
-                "udp": { "queries": 1, "responses": 1, "rcodes": { "nxdomain": 1 } },
+                "udp": {
+                    "queries": 1, "responses": 1, "rcodes": { "nxdomain": 1 },
+                    "rrl": {
+                        "rrl_answered_v4": 0, "rrl_answered_v6": 0,
+                        "rrl_slipped_v4": 0, "rrl_slipped_v6": 0,
+                        "rrl_dropped_v4": 0, "rrl_dropped_v6": 0,
+                        "rrl_allowed_v4": 0, "rrl_allowed_v6": 0,
+                    },
+                },
                 "tcp": { "queries": 0, "responses": 0, "rcodes": {} },
             })
         );

@@ -134,6 +134,7 @@ pub fn load_carrying(settings: &Settings, carried: Carried) -> Result<Loaded, Lo
     let catalog = catalog
         .with_pool_owners(pools.iter().map(|p| p.owner.clone()))
         .with_identity(settings.identity.clone())
+        .with_rate_limits(settings.rate_limits.clone())
         .with_cookies(settings.cookies.clone())
         .with_geo(settings.geo.clone())
         .with_transfers(Transfers::new(

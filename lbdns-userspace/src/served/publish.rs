@@ -118,6 +118,7 @@ impl Xdp {
         let adopted = fast.adopted();
         let mut xdp = Self::new(fast)?;
         heart.set(Some(xdp.writer.heartbeat()));
+        heart.set_rrl_log(Some(xdp.writer.rrl_log()));
         xdp.growth = Some(Growth {
             settings: settings.clone(),
             pins,
@@ -159,7 +160,7 @@ impl Xdp {
         let compiled =
             compile::compile_catalog(catalog).context("cannot compile the zones for XDP")?;
         let report = self.write(catalog, &compiled, Scope::Whole)?;
-        self.publish_nsid(catalog)?;
+        self.publish_settings(catalog)?;
         self.publish_geo(catalog)?;
         log(&report, started, "whole");
         Ok(report)
@@ -189,7 +190,7 @@ impl Xdp {
             })
             .collect();
         let report = self.write(catalog, &compiled, Scope::Part { removed: &removed })?;
-        self.publish_nsid(catalog)?;
+        self.publish_settings(catalog)?;
         self.publish_geo(catalog)?;
         log(&report, started, "part");
         Ok(report)
@@ -263,15 +264,18 @@ impl Xdp {
         Ok(())
     }
 
-    /// Publishes what the program's EDNS options answer with: the NSID and the DNS Cookies
-    /// secrets.
-    fn publish_nsid(&self, catalog: &Catalog) -> Result<()> {
+    /// What the catalog carries beyond its RRsets for the program: the NSID and the DNS Cookies
+    /// secrets its EDNS options answer with, and the rate limits.
+    fn publish_settings(&mut self, catalog: &Catalog) -> Result<()> {
         self.writer
             .publish_nsid(compile::nsid(catalog.identity()).as_ref())
             .context("cannot write the XDP program's NSID")?;
         self.writer
             .publish_cookies(catalog.cookies().secrets())
-            .context("cannot write the XDP program's cookie secrets")
+            .context("cannot write the XDP program's cookie secrets")?;
+        self.writer
+            .publish_rate_limits(catalog.rate_limits())
+            .context("cannot write the XDP program's rate limits")
     }
 
     /// Loads the program again with maps large enough for `need` (with the usual headroom,
@@ -304,6 +308,7 @@ impl Xdp {
             .context("cannot fill the larger XDP maps")?;
         // The new program answers only while its own heartbeat is fresh.
         growth.heart.set(Some(larger.writer.heartbeat()));
+        growth.heart.set_rrl_log(Some(larger.writer.rrl_log()));
         if self.fast.is_attached() {
             larger
                 .fast
@@ -335,6 +340,7 @@ impl Xdp {
     pub fn stop(mut self, for_restart: bool) {
         if let Some(growth) = &self.growth {
             growth.heart.set(None);
+            growth.heart.set_rrl_log(None);
         }
         if for_restart {
             self.fast.leave_for_restart();
@@ -348,6 +354,9 @@ impl Xdp {
             Ok(counters) => {
                 for (counter, total) in counters.iter() {
                     out.push_str(&format!("{} {total}\n", counter.name()));
+                }
+                for (tally, total) in counters.tallies() {
+                    out.push_str(&format!("{} {total}\n", tally.name()));
                 }
             }
             Err(error) => out.push_str(&format!("error: {error}\n")),
@@ -367,7 +376,13 @@ impl Xdp {
         let counters = match self.fast.counters() {
             Ok(counters) => counters
                 .iter()
-                .map(|(counter, total)| (counter.name().to_owned(), total.into()))
+                .map(|(counter, total)| (counter.name(), total))
+                .chain(
+                    counters
+                        .tallies()
+                        .map(|(tally, total)| (tally.name(), total)),
+                )
+                .map(|(name, total)| (name.to_owned(), total.into()))
                 .collect::<serde_json::Map<_, _>>(),
             Err(error) => return json!({ "state": "running", "error": error.to_string() }),
         };

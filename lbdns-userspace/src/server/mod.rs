@@ -20,9 +20,12 @@ use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use tokio::task::JoinSet;
 
-use crate::authority::{Catalog, Client, Transport};
+use crate::authority::{self, Catalog, Client, Transport};
 use crate::metrics::socket::SocketMetrics;
+use crate::rrl::{self, Admit, Limiter};
 use crate::secondary::{notify, Secondaries};
+use crate::tsig;
+use lbdns_common::cookie::CookieState;
 
 pub use fds::{recv as recv_fds, send as send_fds};
 pub use inherit::Inherited;
@@ -44,8 +47,8 @@ pub struct Listening {
 
 /// Binds every listen address (UDP and TCP), or takes the socket `inherited` has for it, and
 /// starts serving: UDP on threads that live as long as the process, TCP on tasks of the
-/// current tokio runtime. Every query and reply is counted in `counted`. NOTIFYs go to
-/// `secondaries`.
+/// current tokio runtime. Every query and reply is counted in `counted`; UDP replies are
+/// rate-limited by `limiter`. NOTIFYs go to `secondaries`.
 ///
 /// Binding happens before this returns, so a busy port or missing privilege is reported at
 /// start-up rather than from a background task.
@@ -54,6 +57,7 @@ pub fn start(
     listen: &[SocketAddr],
     tcp: TcpLimits,
     counted: &SocketMetrics,
+    limiter: &Arc<Limiter>,
     secondaries: &Arc<Secondaries>,
     inherited: &mut Inherited,
 ) -> Result<Listening> {
@@ -88,6 +92,7 @@ pub fn start(
                 catalog.clone(),
                 secondaries.clone(),
                 counted.udp_thread(),
+                limiter.clone(),
                 readers.clone(),
             )
             .context("cannot start a UDP worker thread")?;
@@ -128,6 +133,35 @@ fn reply(
         return notify::answer(secondaries, catalog, message, peer);
     }
     signed::answer(catalog, message, Client::new(peer, transport))
+}
+
+/// [`reply`] to a UDP datagram, under the response rate limits (`crate::rrl`): the reply,
+/// the truncated reply or BADCOOKIE it slips as, or nothing. An unsigned query is answered by
+/// `authority::answer`, which tells its cookie state with the reply: a valid server cookie
+/// exempts the client.
+fn reply_udp(
+    catalog: &Catalog,
+    secondaries: &Secondaries,
+    limiter: &Limiter,
+    message: &[u8],
+    peer: IpAddr,
+) -> Option<Vec<u8>> {
+    if notify::is_notify(message) {
+        return notify::answer(secondaries, catalog, message, peer);
+    }
+    let client = Client::new(peer, Transport::Udp);
+    let (reply, cookie) = if tsig::is_signed(message) {
+        (signed::answer(catalog, message, client)?, CookieState::None)
+    } else {
+        let answered = authority::answer(catalog, message, client, 0)?;
+        (answered.reply, answered.cookie)
+    };
+    match limiter.admit(catalog, message, &reply, peer, cookie) {
+        Admit::Send => Some(reply),
+        Admit::Slip => rrl::classify::truncated(message),
+        Admit::BadCookie => authority::badcookie(catalog, message, client),
+        Admit::Drop => None,
+    }
 }
 
 /// A socket2 socket for `addr` with the options both transports want (and the metrics page).

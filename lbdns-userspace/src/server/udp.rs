@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use super::mmsg::{RecvBatch, Reply, SendBatch, BATCH};
 use super::pktinfo;
 use super::SharedCatalog;
-use crate::authority::Transport;
 use crate::metrics::socket::PathCounters;
+use crate::rrl::Limiter;
 use crate::secondary::Secondaries;
 
 /// Kernel send buffer, so that a burst of replies is not dropped. The kernel caps it at
@@ -102,12 +102,20 @@ pub fn spawn(
     catalog: SharedCatalog,
     secondaries: Arc<Secondaries>,
     counted: Arc<PathCounters>,
+    limiter: Arc<Limiter>,
     readers: Arc<Readers>,
 ) -> io::Result<()> {
     let name = format!("udp {}", socket.local_addr()?);
     readers.reading.fetch_add(1, Ordering::AcqRel);
     thread::Builder::new().name(name).spawn(move || {
-        serve(&socket, &catalog, &secondaries, &counted, &readers.stop);
+        serve(
+            &socket,
+            &catalog,
+            &secondaries,
+            &counted,
+            &limiter,
+            &readers.stop,
+        );
         readers.reading.fetch_sub(1, Ordering::AcqRel);
     })?;
     Ok(())
@@ -118,6 +126,7 @@ fn serve(
     catalog: &SharedCatalog,
     secondaries: &Secondaries,
     counted: &PathCounters,
+    limiter: &Limiter,
     stop: &AtomicBool,
 ) {
     let mut batch = RecvBatch::default();
@@ -151,7 +160,7 @@ fn serve(
             }
             counted.query(&datagram.peer, datagram.data);
             let peer = datagram.peer.ip();
-            let reply = super::reply(&catalog, secondaries, datagram.data, peer, Transport::Udp);
+            let reply = super::reply_udp(&catalog, secondaries, limiter, datagram.data, peer);
             if let Some(data) = reply {
                 counted.response(&data);
                 replies.push(Reply {

@@ -4,7 +4,7 @@ use aya::{
     maps::{MapData, MapError, PerCpuArray},
     Ebpf,
 };
-use lbdns_common::{counters::Counter, maps};
+use lbdns_common::{counters::Counter, maps, rrl::Tally};
 
 use super::XdpError;
 
@@ -12,6 +12,8 @@ use super::XdpError;
 /// (`lbdns stats`, the metrics page) without the lock that guards the program and its writer.
 pub struct CounterMap {
     map: PerCpuArray<MapData, u64>,
+    /// `RRL_COUNTERS`, by `lbdns_common::rrl::Tally`.
+    rrl: PerCpuArray<MapData, u64>,
 }
 
 impl std::fmt::Debug for CounterMap {
@@ -26,7 +28,11 @@ impl CounterMap {
             .take_map(maps::COUNTERS)
             .ok_or(XdpError::NoMap(maps::COUNTERS))?;
         let map = PerCpuArray::try_from(map).map_err(XdpError::Counters)?;
-        Ok(Self { map })
+        let rrl = ebpf
+            .take_map(maps::RRL_COUNTERS)
+            .ok_or(XdpError::NoMap(maps::RRL_COUNTERS))?;
+        let rrl = PerCpuArray::try_from(rrl).map_err(XdpError::Counters)?;
+        Ok(Self { map, rrl })
     }
 
     /// The counters now, summed over CPUs. A few system calls: nothing on the packet path.
@@ -39,14 +45,22 @@ impl CounterMap {
                 .map_err(|error: MapError| XdpError::Counters(error))?;
             counters.totals[counter as usize] = values.iter().sum();
         }
+        for tally in Tally::ALL {
+            let values = self
+                .rrl
+                .get(&(tally as u32), 0)
+                .map_err(|error: MapError| XdpError::Counters(error))?;
+            counters.rrl[tally as usize] = values.iter().sum();
+        }
         Ok(counters)
     }
 }
 
-/// One total per [`Counter`].
+/// One total per [`Counter`], and per rate limiter [`Tally`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
     totals: [u64; Counter::ALL.len()],
+    rrl: [u64; Tally::ALL.len()],
 }
 
 impl Counters {
@@ -58,5 +72,15 @@ impl Counters {
     /// Every counter with its total, in index order.
     pub fn iter(&self) -> impl Iterator<Item = (Counter, u64)> + '_ {
         Counter::ALL.into_iter().zip(self.totals)
+    }
+
+    /// The total of one of the rate limiter's tallies.
+    pub fn tally(&self, tally: Tally) -> u64 {
+        self.rrl[tally as usize]
+    }
+
+    /// Every rate limiter tally with its total, in index order.
+    pub fn tallies(&self) -> impl Iterator<Item = (Tally, u64)> + '_ {
+        Tally::ALL.into_iter().zip(self.rrl)
     }
 }

@@ -20,6 +20,7 @@ mod netns;
 mod progress;
 mod report;
 pub mod restart;
+pub mod rrl;
 mod svg;
 mod table;
 mod targets;

@@ -1,0 +1,234 @@
+//! Response rate limiting end to end: lbdns with `[rrl]` (the defaults: 200/s per prefix and
+//! response, slip 2) and native XDP on two veth links. One source of a second client prefix
+//! (198.18.1.0/24, on a link of its own) floods with kxdpgun at a fixed rate while the client
+//! asks 100 times a second: it must lose no more than in a control run without the flood (two
+//! cores and a veth drop packets by themselves). A client of the flooding prefix that gets a truncated reply asks again over
+//! TCP, which is never limited, and gets its answer.
+//!
+//! Needs root, kxdpgun and a built `lbdns` binary; without them the tests fail and say so.
+
+use std::{
+    collections::BTreeMap,
+    net::{SocketAddr, UdpSocket},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use lbdns_tests::{
+    client::{tcp_query, udp_exchange},
+    env::run_ok,
+    example_zone, lbdns_bin,
+    link::{self, FloodLink},
+    preflight,
+    wire::{flag, rtype, Builder},
+    Server, TempDir, Topology,
+};
+
+#[path = "support/peer.rs"]
+mod peer;
+use peer::PeerProgram;
+
+/// The quiet client's rate and how many queries it sends.
+const QUIET_QPS: u64 = 100;
+const QUIET_QUERIES: u16 = 300;
+/// The flood: 25 times the rate, for long enough to cover the quiet client's run.
+const FLOOD_QPS: &str = "5000";
+const FLOOD_SECS: &str = "6";
+
+/// lbdns with `[rrl]` at its defaults on the client's link and the flooder's
+/// (`lbdns_tests::link`, the second client prefix), natively.
+struct Setup {
+    // Drop order: the server before the namespaces it runs in.
+    server: Server,
+    flood: FloodLink,
+    topo: Topology,
+    dir: TempDir,
+}
+
+impl Setup {
+    fn new() -> Self {
+        preflight(&["kxdpgun"]).unwrap_or_else(|error| panic!("{error:#}"));
+        let dir = TempDir::new("rrl-veth").expect("temp dir");
+        let topo = Topology::new().expect("namespaces");
+        let flood = FloodLink::new(&topo.server).expect("the flooder's link");
+        let config = dir.path().join("lbdns.toml");
+        std::fs::write(&config, "[rrl]\n").expect("config");
+        let config = config.to_str().expect("UTF-8 path").to_owned();
+        let server = Server::lbdns_with(
+            &topo,
+            &[&example_zone()],
+            &topo.server_addrs(53),
+            &[
+                "--config",
+                &config,
+                "--xdp",
+                Topology::SERVER_IF,
+                "--xdp",
+                link::SERVER_IF,
+                "--xdp-mode",
+                "native",
+            ],
+        )
+        .unwrap_or_else(|error| panic!("{error:#}"));
+        Self {
+            server,
+            flood,
+            topo,
+            dir,
+        }
+    }
+}
+
+/// `lbdns stats` of `server`, by name.
+fn stats(server: &Server) -> BTreeMap<String, u64> {
+    let control = server.control_socket().expect("an lbdns server");
+    let bin = lbdns_bin().unwrap_or_else(|error| panic!("{error:#}"));
+    let out = run_ok(
+        Command::new(bin).arg("stats").arg("--control").arg(control),
+        Duration::from_secs(10),
+    )
+    .unwrap_or_else(|error| panic!("{error:#}"));
+    out.stdout
+        .lines()
+        .filter_map(|line| {
+            let (name, value) = line.split_once(' ')?;
+            Some((name.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Sends [`QUIET_QUERIES`] hot queries from the client's address at [`QUIET_QPS`] and returns
+/// how many got no answer.
+fn quiet_client(topo: &Topology) -> u16 {
+    let server = topo.server_v4_addr(53);
+    let socket = topo
+        .client
+        .enter(move || -> std::io::Result<UdpSocket> {
+            let socket = UdpSocket::bind("0.0.0.0:0")?;
+            socket.connect(server)?;
+            socket.set_nonblocking(true)?;
+            Ok(socket)
+        })
+        .expect("enter the client namespace")
+        .expect("the quiet client's socket");
+    let mut answered = std::collections::BTreeSet::new();
+    let mut buf = [0u8; 1500];
+    let started = Instant::now();
+    let pace = Duration::from_millis(1000 / QUIET_QPS);
+    let mut drain = |answered: &mut std::collections::BTreeSet<u16>| {
+        while let Ok(n) = socket.recv(&mut buf) {
+            if n >= 12 && buf[2] & 0x82 == 0x80 && buf[7] > 0 {
+                answered.insert(u16::from_be_bytes([buf[0], buf[1]]));
+            }
+        }
+    };
+    for id in 0..QUIET_QUERIES {
+        let query = Builder::query(id, "www.example.com", rtype::A).build();
+        // A send can fail while the neighbour settles: an unanswered query.
+        let _ = socket.send(&query);
+        let next = started + pace * u32::from(id + 1);
+        // Bounded: one pace per query.
+        while Instant::now() < next {
+            drain(&mut answered);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    // The last replies' time to arrive.
+    std::thread::sleep(Duration::from_millis(500));
+    drain(&mut answered);
+    QUIET_QUERIES - answered.len() as u16
+}
+
+/// kxdpgun flooding the hot name from the flooder's link and prefix.
+fn flood(setup: &Setup) -> std::process::Child {
+    let queries = setup.dir.path().join("flood.txt");
+    std::fs::write(&queries, "www.example.com A\n").expect("query file");
+    setup
+        .flood
+        .ns
+        .command("kxdpgun")
+        .args(["-t", FLOOD_SECS, "-Q", FLOOD_QPS, "-i"])
+        .arg(&queries)
+        .args(["-I", link::CLIENT_IF])
+        .arg(link::SERVER_V4)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kxdpgun")
+}
+
+#[test]
+fn a_quiet_prefix_loses_no_more_during_a_flood_from_another() {
+    let setup = Setup::new();
+    let (topo, server) = (&setup.topo, &setup.server);
+    let _peer = PeerProgram::attach(&topo.client).unwrap_or_else(|e| panic!("{e:#}"));
+    let control_lost = quiet_client(topo);
+    let before = stats(server);
+    // kxdpgun attaches its own program to the flooder's veth end, which also serves as the
+    // peer that native XDP_TX needs there.
+    let gun = flood(&setup);
+    std::thread::sleep(Duration::from_secs(1));
+    let flood_lost = quiet_client(topo);
+    let output = gun.wait_with_output().expect("kxdpgun");
+    let kxdpgun = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "kxdpgun: {kxdpgun}");
+    let after = stats(server);
+    let moved =
+        |name: &str| after.get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0);
+    println!(
+        "quiet client lost {control_lost} of {QUIET_QUERIES} without the flood, {flood_lost} \
+         with it; the flood: {} limited ({} slipped, {} dropped)\n{kxdpgun}",
+        moved("rate_limited"),
+        moved("rrl_slipped_v4"),
+        moved("rrl_dropped_v4"),
+    );
+    assert!(moved("rate_limited") > 0, "the flood was limited");
+    assert!(moved("rrl_slipped_v4") > 0, "and slipped");
+    // The daemon logged the flooder's prefix being limited, once, not per packet; its stop
+    // comes with the heartbeat thread's next look once the flood has ended.
+    std::thread::sleep(Duration::from_secs(2));
+    let log = server.stderr();
+    let started: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("rate limiting started"))
+        .collect();
+    assert_eq!(started.len(), 1, "{log}");
+    assert!(started[0].contains("198.18.1.0"), "{log}");
+    assert!(log.contains("rate limiting stopped"), "{log}");
+    // Two cores and a veth drop by themselves: the control run says how much; one percent of
+    // the queries on top, for a run that lost none.
+    assert!(
+        flood_lost <= control_lost.max(QUIET_QUERIES / 100),
+        "the quiet client lost {flood_lost} with the flood, {control_lost} without"
+    );
+}
+
+#[test]
+fn a_limited_client_that_retries_over_tcp_gets_its_answer() {
+    let setup = Setup::new();
+    let topo = &setup.topo;
+    let _peer = PeerProgram::attach(&topo.client).unwrap_or_else(|e| panic!("{e:#}"));
+    let server: SocketAddr = topo.server_v4_addr(53);
+    // The burst (200) and then some, from the client's address: the bucket runs dry and the
+    // limited replies slip as truncated ones.
+    let mut truncated = None;
+    for id in 0..1000u16 {
+        let query = Builder::query(id, "www.example.com", rtype::A).build();
+        let reply = udp_exchange(&topo.client, server, &query, Duration::from_millis(200))
+            .expect("UDP exchange");
+        if let Some(reply) = reply {
+            let flags = u16::from_be_bytes([reply[2], reply[3]]);
+            if flags & flag::TC != 0 {
+                assert_eq!(reply.len(), query.len(), "the question alone");
+                truncated = Some(query);
+                break;
+            }
+        }
+    }
+    let query = truncated.expect("a truncated reply within 1000 queries");
+    let answer =
+        tcp_query(&topo.client, server, &query, Duration::from_secs(5)).expect("the TCP retry");
+    assert_eq!(answer.header.flags & flag::TC, 0, "not truncated over TCP");
+    assert_eq!(answer.answers.len(), 4, "the whole RRset over TCP");
+}
