@@ -4,23 +4,23 @@
 //! RRset's row of `GEO_LOCATIONS_*` → its answer set, as any RRset's. Only sets with the `GEO`
 //! flag pay for any of it.
 
-use aya_ebpf::maps::{Array, lpm_trie::Key};
+use aya_ebpf::maps::{lpm_trie::Key, Array};
 use lbdns_common::{
     answer::{AnswerSet, GEO, NO_ECS},
-    edns::{ANSWERS_ECS, ecs_caps},
-    geo::{CHUNK, CHUNK_LEN, DIRECT, GeoTarget, LOCATION_ROW, NO_LOCATION, SAME_AS_OWN, target_of},
+    edns::{ecs_caps, ANSWERS_ECS},
+    geo::{target_of, GeoTarget, CHUNK, CHUNK_LEN, DIRECT, LOCATION_ROW, NO_LOCATION, SAME_AS_OWN},
 };
 
 use crate::{
     frame::Frame,
     lookup::Hit,
-    maps::{GEO_V4, GEO_V4_16, GEO_V4_24, GEO_V6, Scratch, edns_answers, opaque},
+    maps::{edns_answers, opaque, Scratch, GEO_V4, GEO_V4_16, GEO_V4_24, GEO_V6},
     parse::{
-        Query,
         ecs::{mask, parse, stored},
         opt::{Edns, SEEN_ECS},
+        Query,
     },
-    verdict::{MISS, Skip},
+    verdict::{Skip, MISS},
 };
 
 /// [`subnet`]'s bit: the query carries ECS and the server answers it, so the reply echoes it.

@@ -5,14 +5,14 @@ use aya_ebpf::maps::{Array, PerCpuArray};
 use lbdns_common::{
     answer::AnswerSet,
     names::{
-        BUCKET_ENTRIES, entry_fingerprint, entry_record, fingerprint, finish, first_bucket,
-        header_tag, other_bucket,
+        entry_fingerprint, entry_record, fingerprint, finish, first_bucket, header_tag,
+        other_bucket, BUCKET_ENTRIES,
     },
     qtype::AddrType,
 };
 
 use crate::{
-    maps::{NAME_BUCKETS, NAME_WORDS, Scratch, name_bucket_mask},
+    maps::{name_bucket_mask, Scratch, NAME_BUCKETS, NAME_WORDS},
     parse::name::Name,
 };
 

@@ -29,7 +29,7 @@ use crate::{
         ANSWERS_V4, ANSWERS_V6, GEO_LOCATIONS_V4, GEO_LOCATIONS_V6, GEO_ROW_V4, GEO_ROW_V6,
         ROTATION_V4, ROTATION_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
     },
-    verdict::{MISS, OTHER, STALE, Skip},
+    verdict::{Skip, MISS, OTHER, STALE},
 };
 
 /// Entry point attached to the interface.

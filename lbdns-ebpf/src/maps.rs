@@ -13,7 +13,7 @@ use lbdns_common::{
     cookie::CookieSecrets,
     counters::Counter,
     edns::Nsid,
-    geo::{CHUNK_LEN, GeoTarget, LOCATION_ROW},
+    geo::{GeoTarget, CHUNK_LEN, LOCATION_ROW},
     life::Life,
     limits::MAX_NAME_LEN,
     maps::{
@@ -21,7 +21,7 @@ use lbdns_common::{
         DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES, DEFAULT_WORDS_PER_NAME,
     },
     maps::{RRL_ALLOW_ENTRIES, RRL_BUCKET_ENTRIES, RRL_EVENT_BYTES},
-    names::{Bucket, buckets_for},
+    names::{buckets_for, Bucket},
     rrl::{self, Tally},
     signature::Signatures,
 };

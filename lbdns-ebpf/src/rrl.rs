@@ -12,13 +12,13 @@
 
 use aya_ebpf::{helpers::bpf_ktime_get_coarse_ns, maps::lpm_trie::Key as AllowKey};
 use lbdns_common::rrl::{
-    Bucket, ENABLED, Event, Key, LOG_ONLY, Rate, Response, Settings, Tally, Verdict, admit,
-    name_digest, prefix_v4, prefix_v6,
+    admit, name_digest, prefix_v4, prefix_v6, Bucket, Event, Key, Rate, Response, Settings, Tally,
+    Verdict, ENABLED, LOG_ONLY,
 };
 
 use crate::{
     maps::{
-        RRL_ALLOW_V4, RRL_ALLOW_V6, RRL_BUCKETS, RRL_EVENTS, RRL_SETTINGS, Scratch, tally, untally,
+        tally, untally, Scratch, RRL_ALLOW_V4, RRL_ALLOW_V6, RRL_BUCKETS, RRL_EVENTS, RRL_SETTINGS,
     },
     parse::Query,
 };

@@ -14,15 +14,15 @@
 //! after the check would be verified once per outcome.
 
 use lbdns_common::{
-    cookie::{self, CLIENT_LEN, ClientAddr, CookieState, REPLY_LEN, ServerCookie},
+    cookie::{self, ClientAddr, CookieState, ServerCookie, CLIENT_LEN, REPLY_LEN},
     edns::{ANSWERS_COOKIE, COOKIE_SLOT},
 };
 
 use super::ip::Ip;
 use crate::{
-    frame::{Frame, load_unaligned_u32},
-    maps::{COOKIE_SECRETS, Scratch, edns_answers, opaque, wall_clock},
-    verdict::{COOKIE, MALFORMED, Skip},
+    frame::{load_unaligned_u32, Frame},
+    maps::{edns_answers, opaque, wall_clock, Scratch, COOKIE_SECRETS},
+    verdict::{Skip, COOKIE, MALFORMED},
 };
 
 /// The walker's mark for a client cookie with a server cookie, before [`check`].

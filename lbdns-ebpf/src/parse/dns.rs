@@ -7,9 +7,9 @@ use lbdns_common::{
 
 use super::{name, opt};
 use crate::{
-    frame::{Frame, load_unaligned_u32, load_unaligned_u64},
+    frame::{load_unaligned_u32, load_unaligned_u64, Frame},
     maps::Scratch,
-    verdict::{MALFORMED, OTHER, Skip, TYPE},
+    verdict::{Skip, MALFORMED, OTHER, TYPE},
 };
 
 /// DNS header length.

@@ -7,9 +7,9 @@
 use lbdns_common::edns::{ECS_FAMILY_V4, ECS_FAMILY_V6};
 
 use crate::{
-    frame::{Frame, hide},
+    frame::{hide, Frame},
     maps::Scratch,
-    verdict::{EDNS, MALFORMED, Skip},
+    verdict::{Skip, EDNS, MALFORMED},
 };
 
 /// Family, source prefix length and scope: the option's fixed octets.

@@ -2,7 +2,7 @@
 
 use crate::{
     frame::Frame,
-    verdict::{NOT_DNS, Skip},
+    verdict::{Skip, NOT_DNS},
 };
 
 /// EtherType of an 802.1Q (customer) VLAN tag.

@@ -2,9 +2,9 @@
 
 use super::eth::{ETH_P_IPV6, L3};
 use crate::{
-    frame::{Frame, load_unaligned_u32, load_unaligned_u64},
+    frame::{load_unaligned_u32, load_unaligned_u64, Frame},
     maps::Scratch,
-    verdict::{MALFORMED, NOT_DNS, Skip},
+    verdict::{Skip, MALFORMED, NOT_DNS},
 };
 
 /// IPv4 header length without options.

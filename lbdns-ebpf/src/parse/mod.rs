@@ -19,8 +19,8 @@ use aya_ebpf::programs::XdpContext;
 
 use crate::{
     frame::Frame,
-    maps::{Scratch, opaque},
-    verdict::{OTHER, Skip},
+    maps::{opaque, Scratch},
+    verdict::{Skip, OTHER},
 };
 
 /// The largest IP header offset: two VLAN tags.

@@ -8,8 +8,8 @@ use lbdns_common::{limits::MAX_NAME_LEN, names::hash_word};
 
 use crate::{
     frame::Frame,
-    maps::{QNAME_WORDS, Scratch, name_seed, opaque},
-    verdict::{MALFORMED, Skip},
+    maps::{name_seed, opaque, Scratch, QNAME_WORDS},
+    verdict::{Skip, MALFORMED},
 };
 
 /// The query name as the lookup needs it; its lowercase words are in `Scratch::name`.

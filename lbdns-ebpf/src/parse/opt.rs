@@ -8,8 +8,8 @@ use super::{
 };
 use crate::{
     frame::Frame,
-    maps::{Scratch, opaque},
-    verdict::{EDNS, MALFORMED, OTHER, Skip},
+    maps::{opaque, Scratch},
+    verdict::{Skip, EDNS, MALFORMED, OTHER},
 };
 
 /// The OPT record type.

@@ -4,7 +4,7 @@ use super::ip::Ip;
 use crate::{
     frame::Frame,
     maps::dns_port,
-    verdict::{MALFORMED, NOT_DNS, OTHER, Skip},
+    verdict::{Skip, MALFORMED, NOT_DNS, OTHER},
 };
 
 /// UDP header length.

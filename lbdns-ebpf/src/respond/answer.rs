@@ -3,7 +3,7 @@
 use lbdns_common::{answer::AnswerSet, limits::MAX_ADDRS};
 
 use super::csum::Csum;
-use crate::frame::{Frame, hide, store_unaligned_u32, store_unaligned_u64};
+use crate::frame::{hide, store_unaligned_u32, store_unaligned_u64, Frame};
 
 /// A compression pointer to offset 12: the question name, right after the header.
 const OWNER_POINTER: u16 = 0xc00c;

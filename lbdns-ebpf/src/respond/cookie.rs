@@ -9,8 +9,8 @@ use super::{csum::Csum, header, net, opt, resize};
 use crate::{
     frame::Frame,
     maps::Scratch,
-    parse::{Query, dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, opt::OPT_FIXED_LEN},
-    verdict::{COOKIE, Skip},
+    parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, opt::OPT_FIXED_LEN, Query},
+    verdict::{Skip, COOKIE},
 };
 
 /// BADCOOKIE (23): the header's four bits and the OPT record's eight.

@@ -5,9 +5,9 @@ use lbdns_common::edns::OPTION_CLIENT_SUBNET;
 
 use super::csum::Csum;
 use crate::{
-    frame::{Frame, hide, store_unaligned_u64},
+    frame::{hide, store_unaligned_u64, Frame},
     maps::Scratch,
-    parse::ecs::{Ecs, addr_len},
+    parse::ecs::{addr_len, Ecs},
 };
 
 /// Option code, option length, family, source and scope prefix lengths.

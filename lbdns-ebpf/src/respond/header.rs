@@ -2,7 +2,7 @@
 
 use super::csum::Csum;
 use crate::{
-    frame::{Frame, store_unaligned_u16, store_unaligned_u64},
+    frame::{store_unaligned_u16, store_unaligned_u64, Frame},
     parse::dns::{FLAG_CD, FLAG_RD, HEADER_LEN},
 };
 

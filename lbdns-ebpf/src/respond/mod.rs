@@ -37,9 +37,9 @@ use crate::{
     frame::Frame,
     geo::ECS_ANSWERED,
     lookup::Hit,
-    maps::{Scratch, opaque},
-    parse::{Query, dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, ecs::stored, opt::OPT_FIXED_LEN},
-    verdict::{MISS, SIZE, Skip},
+    maps::{opaque, Scratch},
+    parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, ecs::stored, opt::OPT_FIXED_LEN, Query},
+    verdict::{Skip, MISS, SIZE},
 };
 use csum::Csum;
 

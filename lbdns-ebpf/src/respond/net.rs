@@ -7,8 +7,8 @@
 use super::csum::Csum;
 use crate::{
     frame::{
-        Frame, load_unaligned_u32, load_unaligned_u64, store_unaligned_u16, store_unaligned_u32,
-        store_unaligned_u64,
+        load_unaligned_u32, load_unaligned_u64, store_unaligned_u16, store_unaligned_u32,
+        store_unaligned_u64, Frame,
     },
     parse::ip::{IPPROTO_UDP, IPV4_HEADER_LEN, IPV6_HEADER_LEN},
     parse::udp::UDP_HEADER_LEN,

@@ -6,20 +6,20 @@
 
 use lbdns_common::{
     cookie::REPLY_LEN,
-    edns::{ANSWERS_NSID, MAX_NSID_LEN, NSID_SLOT, Nsid, OPTION_COOKIE, OPTION_NSID},
+    edns::{Nsid, ANSWERS_NSID, MAX_NSID_LEN, NSID_SLOT, OPTION_COOKIE, OPTION_NSID},
     limits::EDNS_UDP_PAYLOAD,
 };
 
 use super::{csum::Csum, ecs};
 use crate::{
-    frame::{Frame, store_unaligned_u32, store_unaligned_u64},
-    maps::{NSID_VALUES, Scratch, edns_answers, opaque},
+    frame::{store_unaligned_u32, store_unaligned_u64, Frame},
+    maps::{edns_answers, opaque, Scratch, NSID_VALUES},
     parse::{
         cookie::Cookie,
         ecs::Ecs,
         opt::{Edns, FLAG_DO, OPT_FIXED_LEN, SEEN_NSID},
     },
-    verdict::{OTHER, Skip},
+    verdict::{Skip, OTHER},
 };
 
 /// Option code and length.

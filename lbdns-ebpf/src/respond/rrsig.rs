@@ -3,14 +3,14 @@
 
 use lbdns_common::{
     answer::{AnswerSet, SIGNATURES as HAS_SIGNATURES},
-    signature::{MAX_SIGNATURE_BYTES, SIGNATURE_WORDS, Signatures},
+    signature::{Signatures, MAX_SIGNATURE_BYTES, SIGNATURE_WORDS},
 };
 
 use super::csum::Csum;
 use crate::{
-    frame::{Frame, store_unaligned_u64},
-    maps::{SIGNATURES, Scratch, opaque},
-    verdict::{SIGNED, Skip},
+    frame::{store_unaligned_u64, Frame},
+    maps::{opaque, Scratch, SIGNATURES},
+    verdict::{Skip, SIGNED},
 };
 
 /// The signatures `set` names, for a DO=1 answer, with the octets and the number of records they

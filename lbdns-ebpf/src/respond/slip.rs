@@ -3,15 +3,15 @@
 //! limited. Built from the query's frame, before anything of the reply was written; the
 //! socket path's `rrl::truncated` builds the same octets.
 
-use aya_ebpf::{EbpfContext, helpers::bpf_xdp_adjust_tail, programs::XdpContext};
+use aya_ebpf::{helpers::bpf_xdp_adjust_tail, programs::XdpContext, EbpfContext};
 
 use super::{cookie, csum::Csum, header, net};
 use crate::{
     frame::Frame,
     maps::Scratch,
     parse::{
-        Query,
         dns::{HEADER_LEN, QUESTION_FIXED_LEN},
+        Query,
     },
     verdict::Skip,
 };
