@@ -3,7 +3,8 @@
 //! (198.18.1.0/24, on a link of its own) floods with kxdpgun at a fixed rate while the client
 //! asks 100 times a second: it must lose no more than in a control run without the flood (two
 //! cores and a veth drop packets by themselves). A client of the flooding prefix that gets a truncated reply asks again over
-//! TCP, which is never limited, and gets its answer.
+//! TCP, which is never limited, and gets its answer. A client that shows its server cookie is
+//! exempt; one that shows a client cookie alone slips as BADCOOKIE.
 //!
 //! Needs root, kxdpgun and a built `lbdns` binary; without them the tests fail and say so.
 
@@ -20,7 +21,7 @@ use lbdns_tests::{
     example_zone, lbdns_bin,
     link::{self, FloodLink},
     preflight,
-    wire::{flag, rtype, Builder},
+    wire::{flag, rtype, Builder, Message},
     Server, TempDir, Topology,
 };
 
@@ -231,4 +232,108 @@ fn a_limited_client_that_retries_over_tcp_gets_its_answer() {
         tcp_query(&topo.client, server, &query, Duration::from_secs(5)).expect("the TCP retry");
     assert_eq!(answer.header.flags & flag::TC, 0, "not truncated over TCP");
     assert_eq!(answer.answers.len(), 4, "the whole RRset over TCP");
+}
+
+/// The COOKIE option (RFC 7873 §4) carrying `cookie`.
+fn cookie_option(cookie: &[u8]) -> Vec<u8> {
+    let mut option = vec![0, 10];
+    option.extend_from_slice(&(cookie.len() as u16).to_be_bytes());
+    option.extend_from_slice(cookie);
+    option
+}
+
+/// The COOKIE option's data in `reply`'s OPT record, if any.
+fn reply_cookie(reply: &Message) -> Option<Vec<u8>> {
+    let opt = reply.additional.iter().find(|rr| rr.rtype == rtype::OPT)?;
+    let mut options = opt.rdata.as_slice();
+    while options.len() >= 4 {
+        let code = u16::from_be_bytes([options[0], options[1]]);
+        let len = usize::from(u16::from_be_bytes([options[2], options[3]]));
+        let data = options.get(4..4 + len)?;
+        if code == 10 {
+            return Some(data.to_vec());
+        }
+        options = &options[4 + len..];
+    }
+    None
+}
+
+/// How `count` queries for the hot name carrying `cookie`, sent one after another from the
+/// client's address, were answered: (answers, truncated, BADCOOKIE), the rest lost.
+fn cookie_queries(topo: &Topology, cookie: &[u8], count: u16) -> (u16, u16, u16) {
+    let server: SocketAddr = topo.server_v4_addr(53);
+    let (mut answers, mut truncated, mut badcookies) = (0, 0, 0);
+    for id in 0..count {
+        let query = Builder::query(id, "www.example.com", rtype::A)
+            .opt(&[0], 1232, 0, 0, &cookie_option(cookie))
+            .build();
+        let reply = udp_exchange(&topo.client, server, &query, Duration::from_millis(200))
+            .expect("UDP exchange");
+        let Some(reply) = reply else { continue };
+        let reply = Message::parse(&reply).expect("a reply that parses");
+        match reply.rcode() {
+            0 if reply.header.tc() => truncated += 1,
+            0 if !reply.answers.is_empty() => answers += 1,
+            BADCOOKIE => badcookies += 1,
+            rcode => panic!("unexpected reply, RCODE {rcode}: {reply}"),
+        }
+    }
+    (answers, truncated, badcookies)
+}
+
+/// RFC 7873 §7.2 (BADCOOKIE).
+const BADCOOKIE: u16 = 23;
+
+#[test]
+fn rfc7873_5_2_5_a_valid_server_cookie_is_exempt_from_the_programs_limit() {
+    let setup = Setup::new();
+    let (topo, server) = (&setup.topo, &setup.server);
+    let _peer = PeerProgram::attach(&topo.client).unwrap_or_else(|e| panic!("{e:#}"));
+    let client_cookie = [0x1b, 0xd5, 0x5e, 0xc0, 0x0c, 0x1e, 0x5a, 0x7e];
+    // The first answer brings the server cookie: the client's 8 octets and the server's 16.
+    let server_addr: SocketAddr = topo.server_v4_addr(53);
+    let first = Builder::query(1, "www.example.com", rtype::A)
+        .opt(&[0], 1232, 0, 0, &cookie_option(&client_cookie))
+        .build();
+    let reply = udp_exchange(&topo.client, server_addr, &first, Duration::from_secs(2))
+        .expect("UDP exchange")
+        .expect("an answer to the first query");
+    let reply = Message::parse(&reply).expect("a reply that parses");
+    let cookie = reply_cookie(&reply).expect("a COOKIE option in the reply");
+    assert_eq!(cookie.len(), 24, "client and server cookie");
+    assert_eq!(cookie[..8], client_cookie, "the client cookie echoed");
+
+    // Far past the burst (200) and the rate (200/s) for this name and prefix: every query with
+    // the server cookie is answered, by the program, and none is counted.
+    const QUERIES: u16 = 1000;
+    let before = stats(server);
+    let (answers, truncated, badcookies) = cookie_queries(topo, &cookie, QUERIES);
+    let after = stats(server);
+    let moved =
+        |name: &str| after.get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0);
+    assert_eq!((truncated, badcookies), (0, 0), "none limited");
+    // Two cores and a veth drop a few by themselves; limiting would cost about half.
+    assert!(
+        answers >= QUERIES - QUERIES / 100,
+        "{answers} of {QUERIES} answered"
+    );
+    assert!(
+        moved("answered_a") >= u64::from(answers),
+        "answered by the program: {} of {answers}",
+        moved("answered_a")
+    );
+    assert_eq!(moved("rate_limited"), 0);
+
+    // The control: the client cookie alone is counted, and past the burst the limited replies
+    // slip as BADCOOKIE with a fresh server cookie.
+    const CONTROL: u16 = 400;
+    let (answers, truncated, badcookies) = cookie_queries(topo, &client_cookie, CONTROL);
+    assert_eq!(
+        truncated, 0,
+        "a query with a client cookie slips as BADCOOKIE"
+    );
+    assert!(
+        badcookies > 0 && answers + badcookies < CONTROL,
+        "{answers} answered, {badcookies} BADCOOKIE of {CONTROL}, the rest dropped"
+    );
 }
