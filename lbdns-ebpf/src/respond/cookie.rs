@@ -5,7 +5,7 @@
 
 use aya_ebpf::programs::XdpContext;
 
-use super::{csum::Csum, header, net, opt, resize};
+use super::{header, net, opt, resize};
 use crate::{
     frame::Frame,
     maps::Scratch,
@@ -58,18 +58,9 @@ fn write(
     end: usize,
 ) -> Option<()> {
     let dns = &query.dns;
-    let udp_len = (end - query.udp_off) as u16;
-    net::swap_macs(frame)?;
-    let pseudo = if query.ip.v6 {
-        net::ipv6(frame, query.ip.off, udp_len)?
-    } else {
-        net::ipv4(frame, query.ip.off, (end - query.ip.off) as u16)?
-    };
-    let (udp, udp_sum) = net::UdpHeader::write(frame, query.udp_off, udp_len)?;
+    let turned = net::turn_around(frame, query, end)?;
     let header = header::write(frame, dns.off, dns.id, dns.flags, RCODE_LOW, 0, 1)?;
-    let mut tail = Csum::default();
-    tail.add16(dns.addr_type.rr_type());
-    tail.add16(1);
+    let mut tail = net::question_tail(query);
     tail.add(opt::write(
         frame,
         scratch,
@@ -82,15 +73,6 @@ fn write(
             echo: opt::Echo::NONE,
         },
     )?);
-    if dns.name.len % 2 == 1 {
-        tail = tail.byte_swapped();
-    }
-    let mut sum = pseudo;
-    sum.add16(udp_len);
-    sum.add(udp_sum);
-    sum.add(header);
-    sum.add32(dns.name.sum);
-    sum.add(tail);
-    udp.set_checksum(sum);
+    turned.seal(query, header, tail);
     Some(())
 }

@@ -41,7 +41,6 @@ use crate::{
     parse::{dns::HEADER_LEN, dns::QUESTION_FIXED_LEN, ecs::stored, opt::OPT_FIXED_LEN, Query},
     verdict::{Skip, MISS, SIZE},
 };
-use csum::Csum;
 
 /// The largest offset of the DNS message: two VLAN tags, IPv6 and UDP (`parse::query`).
 const MAX_DNS_OFF: usize = 22 + 40 + 8;
@@ -219,7 +218,6 @@ fn write<const L: usize>(
         end,
     } = *layout;
     let dns = &query.dns;
-    let udp_len = (end - query.udp_off) as u16;
     // Read whether or not it is echoed: an `Option` would split what follows in two for the
     // verifier.
     let ecs = stored(scratch);
@@ -227,13 +225,7 @@ fn write<const L: usize>(
         ecs::write_address(frame, end, &ecs)?;
     }
 
-    net::swap_macs(frame)?;
-    let pseudo = if query.ip.v6 {
-        net::ipv6(frame, query.ip.off, udp_len)?
-    } else {
-        net::ipv4(frame, query.ip.off, (end - query.ip.off) as u16)?
-    };
-    let (udp, udp_sum) = net::UdpHeader::write(frame, query.udp_off, udp_len)?;
+    let turned = net::turn_around(frame, query, end)?;
     let arcount = dns.edns.is_some() as u16;
     let ancount = records as u16 + signatures_count;
     let header = header::write(
@@ -246,11 +238,7 @@ fn write<const L: usize>(
         arcount,
     )?;
 
-    // The bytes after the name start at an odd offset when the name's length is odd; they are
-    // summed as if aligned and byte-swapped (RFC 1071 §2(B)).
-    let mut tail = Csum::default();
-    tail.add16(dns.addr_type.rr_type());
-    tail.add16(1);
+    let mut tail = net::question_tail(query);
     tail.add(answer::write(frame, records_off, set, lead, records)?);
     // The RRSIG records go before the OPT record, which overwrites what their last 8-byte word
     // wrote past them.
@@ -287,16 +275,6 @@ fn write<const L: usize>(
         }
         tail.add(opt);
     }
-    if dns.name.len % 2 == 1 {
-        tail = tail.byte_swapped();
-    }
-
-    let mut sum = pseudo;
-    sum.add16(udp_len); // the pseudo-header's copy of the length
-    sum.add(udp_sum);
-    sum.add(header);
-    sum.add32(dns.name.sum);
-    sum.add(tail);
-    udp.set_checksum(sum);
+    turned.seal(query, header, tail);
     Some(())
 }

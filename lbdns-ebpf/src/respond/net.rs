@@ -12,6 +12,7 @@ use crate::{
     },
     parse::ip::{IPPROTO_UDP, IPV4_HEADER_LEN, IPV6_HEADER_LEN},
     parse::udp::UDP_HEADER_LEN,
+    parse::Query,
 };
 
 /// TTL and hop limit of replies (the Linux default).
@@ -21,9 +22,64 @@ const IPV4_DF: u16 = 0x4000;
 /// IPv4 version 4, header length 5 words (no options), TOS 0.
 const IPV4_VERSION_IHL_TOS: u16 = 0x4500;
 
+/// The headers below the DNS message turned around for the reply ([`turn_around`]), with
+/// the UDP checksum left to [`Turned::seal`] once the message is written.
+pub struct Turned {
+    udp: UdpHeader,
+    /// The pseudo-header's and the UDP header's share of the UDP checksum.
+    sum: Csum,
+}
+
+/// Rewrites the query's Ethernet, IP and UDP headers into the reply's: addresses and ports
+/// swapped, lengths those of a DNS message ending at `end`. Every reply the program sends
+/// starts so.
+#[inline(always)]
+pub fn turn_around(frame: &Frame, query: &Query, end: usize) -> Option<Turned> {
+    let udp_len = (end - query.udp_off) as u16;
+    swap_macs(frame)?;
+    let mut sum = if query.ip.v6 {
+        ipv6(frame, query.ip.off, udp_len)?
+    } else {
+        ipv4(frame, query.ip.off, (end - query.ip.off) as u16)?
+    };
+    let (udp, udp_sum) = UdpHeader::write(frame, query.udp_off, udp_len)?;
+    sum.add16(udp_len); // the pseudo-header's copy of the length
+    sum.add(udp_sum);
+    Some(Turned { udp, sum })
+}
+
+impl Turned {
+    /// Writes the UDP checksum over the message: the DNS header's sum (`header`), the question
+    /// name's, and `tail`, the sum of everything after the name (its type and class, from
+    /// [`question_tail`], and the records) taken as if it started on an even offset. It starts
+    /// on an odd one when the name's length is odd, and is then byte-swapped (RFC 1071 §2(B)).
+    #[inline(always)]
+    pub fn seal(self, query: &Query, header: Csum, tail: Csum) {
+        let tail = if query.dns.name.len % 2 == 1 {
+            tail.byte_swapped()
+        } else {
+            tail
+        };
+        let mut sum = self.sum;
+        sum.add(header);
+        sum.add32(query.dns.name.sum);
+        sum.add(tail);
+        self.udp.set_checksum(sum);
+    }
+}
+
+/// The sum of the question's type and class: where the tail of every reply's message starts.
+#[inline(always)]
+pub fn question_tail(query: &Query) -> Csum {
+    let mut tail = Csum::default();
+    tail.add16(query.dns.addr_type.rr_type());
+    tail.add16(1);
+    tail
+}
+
 /// Swaps the destination and source MAC addresses.
 #[inline(always)]
-pub fn swap_macs(frame: &Frame) -> Option<()> {
+fn swap_macs(frame: &Frame) -> Option<()> {
     let macs = frame.bytes::<12>(0)?.as_mut_ptr();
     // SAFETY: `bytes` checked that the 12 bytes are inside the frame.
     unsafe {
@@ -41,7 +97,7 @@ pub fn swap_macs(frame: &Frame) -> Option<()> {
 /// Writes a fresh IPv4 header (no options) from the query's addresses, swapped. Returns the
 /// addresses' contribution to the UDP pseudo-header checksum.
 #[inline(always)]
-pub fn ipv4(frame: &Frame, off: usize, total_len: u16) -> Option<Csum> {
+fn ipv4(frame: &Frame, off: usize, total_len: u16) -> Option<Csum> {
     let header = frame.bytes::<IPV4_HEADER_LEN>(off)?.as_mut_ptr();
     // SAFETY: `bytes` checked that the 20 bytes are inside the frame.
     let (src, dst) = unsafe {
@@ -81,7 +137,7 @@ pub fn ipv4(frame: &Frame, off: usize, total_len: u16) -> Option<Csum> {
 /// Writes a fresh IPv6 header from the query's addresses, swapped. Returns the addresses'
 /// contribution to the UDP pseudo-header checksum.
 #[inline(always)]
-pub fn ipv6(frame: &Frame, off: usize, payload_len: u16) -> Option<Csum> {
+fn ipv6(frame: &Frame, off: usize, payload_len: u16) -> Option<Csum> {
     let header = frame.bytes::<IPV6_HEADER_LEN>(off)?.as_mut_ptr();
     // Source at 8, destination at 24: two 8-byte words each.
     // SAFETY: `bytes` checked that the 40 bytes are inside the frame.
@@ -108,7 +164,7 @@ pub fn ipv6(frame: &Frame, off: usize, payload_len: u16) -> Option<Csum> {
 }
 
 /// The UDP header of the reply, written in two steps because its checksum covers the rest.
-pub struct UdpHeader {
+struct UdpHeader {
     header: *mut u8,
 }
 
@@ -116,7 +172,7 @@ impl UdpHeader {
     /// Swaps the ports and sets the length. Returns the header and its checksum contribution
     /// (checksum field 0).
     #[inline(always)]
-    pub fn write(frame: &Frame, off: usize, len: u16) -> Option<(Self, Csum)> {
+    fn write(frame: &Frame, off: usize, len: u16) -> Option<(Self, Csum)> {
         let header = frame.bytes::<UDP_HEADER_LEN>(off)?.as_mut_ptr();
         // SAFETY: `bytes` checked that the 8 bytes are inside the frame.
         let ports = unsafe { load_unaligned_u32(header.cast()) };
@@ -133,7 +189,7 @@ impl UdpHeader {
 
     /// Stores the checksum over the pseudo-header and the whole datagram.
     #[inline(always)]
-    pub fn set_checksum(self, sum: Csum) {
+    fn set_checksum(self, sum: Csum) {
         // SAFETY: `write` checked that the header is inside the frame, which has not changed.
         unsafe { store_unaligned_u16(self.header.add(6).cast(), sum.udp_checksum().to_be()) };
     }
