@@ -55,7 +55,7 @@
 //! ```
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -204,6 +204,17 @@ pub struct ConfigError {
     pub file: PathBuf,
     pub line: usize,
     pub message: String,
+}
+
+impl ConfigError {
+    /// An error at byte `offset` of `file`, whose text is `text`.
+    pub fn at(file: &Path, text: &str, offset: usize, message: String) -> Self {
+        Self {
+            file: file.to_path_buf(),
+            line: line_of(text, offset),
+            message,
+        }
+    }
 }
 
 impl fmt::Display for ConfigError {
@@ -673,6 +684,29 @@ fn server_identity(
 /// The 1-based line of `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     1 + text[..offset.min(text.len())].matches('\n').count()
+}
+
+/// `address[/length]`, as configurations write networks: an address alone is a host prefix.
+/// Bits past the length are the caller's to judge: an allow list masks them, a subnet map
+/// refuses them.
+pub fn parse_prefix(text: &str) -> Result<(IpAddr, u8), String> {
+    let (address, length) = match text.trim().split_once('/') {
+        Some((address, length)) => (address, Some(length)),
+        None => (text.trim(), None),
+    };
+    let address: IpAddr = address
+        .parse()
+        .map_err(|_| format!("{address:?} is not an IP address"))?;
+    let bits = if address.is_ipv4() { 32 } else { 128 };
+    let length = match length {
+        None => bits,
+        Some(length) => length
+            .parse::<u8>()
+            .ok()
+            .filter(|&length| length <= bits)
+            .ok_or_else(|| format!("/{length} is not a prefix length of {address}"))?,
+    };
+    Ok((address, length))
 }
 
 /// Hex digits, in pairs, to octets; `None` for anything else.

@@ -33,11 +33,8 @@ impl CookiesSection {
     /// Validates the table of `file` (whose text is `text`); a secret file is read relative to
     /// `base`. Errors name the configuration's line, or the secret file's.
     pub fn cookies(self, file: &Path, text: &str, base: &Path) -> Result<Cookies, ConfigError> {
-        let error = |span: Range<usize>, message: String| ConfigError {
-            file: file.to_path_buf(),
-            line: 1 + text[..span.start.min(text.len())].matches('\n').count(),
-            message,
-        };
+        let error =
+            |span: Range<usize>, message: String| ConfigError::at(file, text, span.start, message);
         let (current, mut previous) = match (self.secret, self.secret_file) {
             (None, None) => {
                 if let Some(previous) = self.previous_secret {

@@ -28,7 +28,6 @@
 //! either, its own fallbacks come next; a loop is an error.
 
 use std::collections::{BTreeMap, HashSet};
-use std::net::IpAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -136,11 +135,8 @@ impl GeoSettings {
         text: &str,
         base: &Path,
     ) -> Result<Self, ConfigError> {
-        let error = |span: Range<usize>, message: String| ConfigError {
-            file: file.to_path_buf(),
-            line: 1 + text[..span.start.min(text.len())].matches('\n').count(),
-            message,
-        };
+        let error =
+            |span: Range<usize>, message: String| ConfigError::at(file, text, span.start, message);
         let locations = Arc::new(locations(&entry.location, &error)?);
         let find = |name: &Spanned<String>, field: &str| {
             locations.id(name.get_ref()).ok_or_else(|| {
@@ -337,22 +333,7 @@ fn expand(
 /// `198.51.100.0/24` or `2001:db8::/32`: bits past the length must be zero. A bare address
 /// is a host prefix.
 pub fn parse_prefix(text: &str) -> Result<Prefix, String> {
-    let (addr, len) = match text.split_once('/') {
-        Some((addr, len)) => (addr, Some(len)),
-        None => (text, None),
-    };
-    let addr: IpAddr = addr
-        .parse()
-        .map_err(|_| format!("{text:?} is not a prefix like 198.51.100.0/24 or 2001:db8::/32"))?;
-    let width = if addr.is_ipv6() { 128 } else { 32 };
-    let len = match len {
-        None => width,
-        Some(len) => len
-            .parse::<u8>()
-            .ok()
-            .filter(|&l| l <= width)
-            .ok_or_else(|| format!("{text:?}: the length must be 0 to {width}"))?,
-    };
+    let (addr, len) = crate::config::parse_prefix(text)?;
     if !Prefix::is_exact(addr, len) {
         let exact = Prefix::new(addr, len);
         return Err(format!(

@@ -13,7 +13,6 @@
 //! enabled = true                # false keeps the table but turns limiting off
 //! ```
 
-use std::net::IpAddr;
 use std::ops::Range;
 use std::path::Path;
 
@@ -67,11 +66,8 @@ impl RateLimits {
         let Some(section) = section else {
             return Ok(Self::default());
         };
-        let error = |span: Range<usize>, message: String| ConfigError {
-            file: file.to_path_buf(),
-            line: 1 + text[..span.start.min(text.len())].matches('\n').count(),
-            message,
-        };
+        let error =
+            |span: Range<usize>, message: String| ConfigError::at(file, text, span.start, message);
         let rate = |value: &Option<Spanned<u32>>, key: &str, default: u32| match value {
             None => Ok(default),
             Some(value) if (1..=MAX_RATE).contains(value.get_ref()) => Ok(*value.get_ref()),
@@ -137,22 +133,7 @@ impl RateLimits {
 impl AllowPrefix {
     /// Parses `address[/length]`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (address, length) = match text.trim().split_once('/') {
-            Some((address, length)) => (address, Some(length)),
-            None => (text.trim(), None),
-        };
-        let address: IpAddr = address
-            .parse()
-            .map_err(|_| format!("{address:?} is not an IP address"))?;
-        let bits = if address.is_ipv4() { 32 } else { 128 };
-        let length = match length {
-            None => bits,
-            Some(length) => length
-                .parse::<u8>()
-                .ok()
-                .filter(|&length| length <= bits)
-                .ok_or_else(|| format!("/{length} is not a prefix length of {address}"))?,
-        };
+        let (address, length) = crate::config::parse_prefix(text)?;
         Ok(Self::new(address, length))
     }
 }

@@ -32,22 +32,7 @@ impl Allow {
     /// Parses `address[/length] [key|NOKEY]`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let (address, key) = split(text)?;
-        let (address, prefix) = match address.split_once('/') {
-            Some((address, length)) => (address, Some(length)),
-            None => (address, None),
-        };
-        let network: IpAddr = address
-            .parse()
-            .map_err(|_| format!("{address:?} is not an IP address"))?;
-        let bits = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => bits,
-            Some(length) => length
-                .parse::<u8>()
-                .ok()
-                .filter(|&length| length <= bits)
-                .ok_or_else(|| format!("/{length} is not a prefix length of {address}"))?,
-        };
+        let (network, prefix) = crate::config::parse_prefix(address)?;
         Ok(Self {
             network: mask(network, prefix),
             prefix,

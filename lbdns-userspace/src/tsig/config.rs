@@ -38,11 +38,8 @@ impl KeyRing {
         text: &str,
         base: &Path,
     ) -> Result<Self, ConfigError> {
-        let error = |span: Range<usize>, message: String| ConfigError {
-            file: file.to_path_buf(),
-            line: 1 + text[..span.start.min(text.len())].matches('\n').count(),
-            message,
-        };
+        let error =
+            |span: Range<usize>, message: String| ConfigError::at(file, text, span.start, message);
         let mut ring = KeyRing::default();
         for entry in entries {
             let name_span = entry.name.span();
