@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::report::{Outcome, Report, Session};
+use super::report::{Generator, GeoLoad, GeoQuery, Outcome, Report, Session};
 
 /// Renders the whole report.
 pub fn render(report: &Report) -> String {
@@ -14,6 +14,7 @@ pub fn render(report: &Report) -> String {
         m.cpu, m.cores, m.kernel, m.lbdns_commit, report.settings.secs, report.duration_s
     );
     loads(report, &mut out);
+    geo(report, &mut out);
     servers(report, &mut out);
     zone_scale(report, &mut out);
     failures(report, &mut out);
@@ -23,7 +24,7 @@ pub fn render(report: &Report) -> String {
 fn loads(report: &Report, out: &mut String) {
     let _ = writeln!(
         out,
-        "\n{:<13} {:<6} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  status",
+        "\n{:<13} {:<8} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  status",
         "target",
         "mix",
         "kxdpgun/s",
@@ -43,7 +44,7 @@ fn loads(report: &Report, out: &mut String) {
             if session.loads.is_empty() {
                 let _ = writeln!(
                     out,
-                    "{:<13} {:<6} {}",
+                    "{:<13} {:<8} {}",
                     session.target.name(),
                     session.zones.name(),
                     failure
@@ -70,9 +71,14 @@ fn loads(report: &Report, out: &mut String) {
             }
             let _ = writeln!(
                 out,
-                "{:<13} {:<6} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  {}",
+                "{:<13} {:<8} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  {}",
                 session.target.name(),
-                run.mix.name(),
+                // The geo mix runs once per map: name the map.
+                if session.zones.geo_map().is_some() {
+                    session.zones.name()
+                } else {
+                    run.mix.name()
+                },
                 or_dash(kxdpgun),
                 ratio_of("replies_per_s", false),
                 ratio_of("replies_per_s", true),
@@ -92,7 +98,8 @@ fn loads(report: &Report, out: &mut String) {
         out,
         "kxdpgun/s: replies per second at saturation. dnsperf/s, avg ms, lost%: closed-loop dnsperf. \
          p99 ms: dnsperf at {} qps. cpu s: server processes during dnsperf. \
-         ns/pkt: server XDP program, average run time.",
+         ns/pkt: server XDP program, average run time. geo-few, geo-full: the geo mix (geo pool \
+         from many sources; dnsperf with Client Subnet), by subnet map.",
         report.settings.latency_qps
     );
     let floor = match &report.xdp_accounting_floor_ns {
@@ -102,6 +109,99 @@ fn loads(report: &Report, out: &mut String) {
     let _ = writeln!(
         out,
         "ns/pkt of a program that returns at once, under the same accounting: {floor}."
+    );
+}
+
+/// The `geo` mix: per target, map and load generator, the plain pool's figures beside the geo
+/// pool's, and what the geo answer costs against issue 18's goal.
+fn geo(report: &Report, out: &mut String) {
+    let runs: Vec<(&Session, &[GeoLoad])> = report
+        .loads()
+        .filter(|(_, run)| !run.geo.is_empty())
+        .map(|(session, run)| (session, run.geo.as_slice()))
+        .collect();
+    if runs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nGeo answers: {} sources for kxdpgun, Client Subnet {} for dnsperf ECS:\n\
+         {:<13} {:<8} {:>8} {:<8} {:>9} {:>9} {:>9} {:>6} {:>6} {:>6} {:>6} {:>6}  goal",
+        report.settings.geo_sources,
+        report.settings.geo_ecs_option,
+        "target",
+        "map",
+        "prefixes",
+        "load",
+        "plain/s",
+        "geo/s",
+        "ECS/s",
+        "plain",
+        "geo",
+        "ECS",
+        "Δgeo",
+        "ΔECS",
+    );
+    for (session, loads) in runs {
+        let goal = session.zones.geo_map().map(|m| m.goal_ns());
+        for generator in [Generator::Kxdpgun, Generator::Dnsperf] {
+            let find = |query| {
+                loads
+                    .iter()
+                    .find(|l| l.generator == generator && l.query == query)
+            };
+            let (plain, geo, ecs) = (
+                find(GeoQuery::Plain),
+                find(GeoQuery::Geo),
+                find(GeoQuery::GeoEcs),
+            );
+            let rate = |load: Option<&GeoLoad>| {
+                or_dash(
+                    load.and_then(|l| l.replies_per_s.ok())
+                        .map(|r| format!("{r:.0}")),
+                )
+            };
+            let ns = |load: Option<&GeoLoad>| load.and_then(|l| l.xdp_ns_per_packet);
+            let delta = |load| ns(load).zip(ns(plain)).map(|(n, p)| n - p);
+            let deltas = [delta(geo), delta(ecs)];
+            let verdict = match goal {
+                _ if deltas.iter().all(Option::is_none) => "-".to_owned(),
+                Some(goal) if deltas.iter().flatten().all(|d| *d <= goal) => {
+                    format!("≤ {goal:.0} ns: met")
+                }
+                Some(goal) => format!("≤ {goal:.0} ns: missed"),
+                None => "-".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "{:<13} {:<8} {:>8} {:<8} {:>9} {:>9} {:>9} {:>6} {:>6} {:>6} {:>6} {:>6}  {verdict}",
+                session.target.name(),
+                session.zones.name(),
+                or_dash(
+                    report
+                        .settings
+                        .geo_map_prefixes
+                        .get(session.zones.name())
+                        .map(ToString::to_string)
+                ),
+                format!("{generator:?}").to_lowercase(),
+                rate(plain),
+                rate(geo),
+                rate(ecs),
+                or_dash(ns(plain).map(|n| format!("{n:.0}"))),
+                or_dash(ns(geo).map(|n| format!("{n:.0}"))),
+                or_dash(ns(ecs).map(|n| format!("{n:.0}"))),
+                or_dash(deltas[0].map(|d| format!("{d:+.1}"))),
+                or_dash(deltas[1].map(|d| format!("{d:+.1}"))),
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "plain, geo: A and AAAA of the plain pool and of the geo pool, same endpoints per family \
+         and answer size; ECS: the geo pool with Client Subnet. /s: kxdpgun replies or closed-loop \
+         dnsperf queries per second. plain, geo, ECS (columns 9-11): ns/packet of the XDP program; \
+         Δ: against the plain pool under the same generator."
     );
 }
 
