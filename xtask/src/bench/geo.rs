@@ -1,19 +1,26 @@
-//! The `geo` mix's inputs: a zone with a geo pool and a plain pool of the same size, the lbdns
+//! The `geo` mix: a zone with a geo pool and a plain pool of the same size, the lbdns
 //! configuration that defines them, a subnet map of a few hundred prefixes or of about 10^5,
-//! and the query files for each pool. Generated from [`SEED`](super::mixes::SEED) like the
-//! other mixes, so every run places the same clients in the same locations.
+//! the query files for each pool, and the loads that compare them. Generated from
+//! [`SEED`](super::mixes::SEED) like the other mixes, so every run places the same clients in
+//! the same locations.
 //!
 //! What the mix compares is a geo answer with a plain one of the same shape: both pools answer
 //! two of eight IPv4 and two of eight IPv6 addresses, so the replies have the same length and
-//! only the client's placement differs. Clients come from [`SPOOFED`] (kxdpgun's `-l`), every
-//! /24 of which the map places, an eighth of them with a /25 inside (looked up in the trie);
-//! the dnsperf client's own address is in a whole /16, and the ECS option names a /24 of the
-//! spoofed range that the map does not split further.
+//! only the client's placement differs. The XDP program places an IPv4 client in one of three
+//! ways (a /16 table, a /24 table for a /16 the map splits, the LPM trie for a /24 it splits
+//! further), and each costs differently, so each geo load puts its clients on one of them.
+//!
+//! kxdpgun 3.2 cannot spread its queries over many client addresses: given a prefix (`-l`),
+//! it sends from the prefix's first address until it has used all 63,536 of its source ports,
+//! then from the next address, so a load of a few seconds comes from a few dozen consecutive
+//! addresses of one /24. The mix therefore gives it a /24 whose placement it wants measured.
 
 use std::{
     io::{self, Write as _},
     path::Path,
 };
+
+use serde::Serialize;
 
 use super::mixes::{write_lines, Rng, QUERY_LINES, SEED};
 
@@ -23,11 +30,127 @@ pub const GEO_ORIGIN: &str = "geo.example.";
 pub const GEO_NAME: &str = "www.geo.example.";
 /// The plain (round-robin) pool, same endpoints per family and the same `answers`.
 pub const PLAIN_NAME: &str = "plain.geo.example.";
-/// The source range kxdpgun sends from: 256 /24s, all of them placed by the map.
+/// The range kxdpgun's spoofed sources come from, which the server routes to the client (its
+/// socket path's replies); every /24 of it is in the map.
 pub const SPOOFED: &str = "198.18.0.0/16";
-/// The ECS option dnsperf sends (`-E code:hex`): code 8 (RFC 7871), family 1, source prefix
-/// /24, scope 0, address 198.18.66.0 (a /24 of [`SPOOFED`] with no /25 inside).
-pub const ECS_OPTION: &str = "8:00011800c61242";
+
+/// Which pool a load asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pool {
+    Plain,
+    Geo,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Generator {
+    Kxdpgun,
+    Dnsperf,
+}
+
+/// One load of the mix.
+#[derive(Clone, Copy, Debug)]
+pub struct Load {
+    /// What the table calls it, and its log files' suffix.
+    pub name: &'static str,
+    pub pool: Pool,
+    pub generator: Generator,
+    /// kxdpgun's source prefix (`-l`); `None`: the client's own address, 198.19.53.2.
+    pub sources: Option<&'static str>,
+    /// dnsperf's Client Subnet option (`-E code:hex`).
+    pub ecs: Option<&'static str>,
+}
+
+/// The mix's loads, in run order. The plain pool's come first under each generator: every
+/// geo load is compared with the plain load of its generator. The client's own address
+/// (198.19.53.2) is in a whole /16 of the map; 198.18.66.0/24 is a whole /24 of a split /16;
+/// 198.18.64.0/24 has a /25 inside. The ECS options say family 1, source /24, scope 0.
+pub const LOADS: [Load; 8] = [
+    Load {
+        name: "plain",
+        pool: Pool::Plain,
+        generator: Generator::Kxdpgun,
+        sources: None,
+        ecs: None,
+    },
+    Load {
+        name: "geo /16 table",
+        pool: Pool::Geo,
+        generator: Generator::Kxdpgun,
+        sources: None,
+        ecs: None,
+    },
+    Load {
+        name: "geo /24 table",
+        pool: Pool::Geo,
+        generator: Generator::Kxdpgun,
+        sources: Some("198.18.66.0/24"),
+        ecs: None,
+    },
+    Load {
+        name: "geo trie",
+        pool: Pool::Geo,
+        generator: Generator::Kxdpgun,
+        sources: Some("198.18.64.0/24"),
+        ecs: None,
+    },
+    Load {
+        name: "plain",
+        pool: Pool::Plain,
+        generator: Generator::Dnsperf,
+        sources: None,
+        ecs: None,
+    },
+    Load {
+        name: "geo /16 table",
+        pool: Pool::Geo,
+        generator: Generator::Dnsperf,
+        sources: None,
+        ecs: None,
+    },
+    Load {
+        name: "geo ECS /24 table",
+        pool: Pool::Geo,
+        generator: Generator::Dnsperf,
+        sources: None,
+        ecs: Some("8:00011800c61242"),
+    },
+    Load {
+        name: "geo ECS trie",
+        pool: Pool::Geo,
+        generator: Generator::Dnsperf,
+        sources: None,
+        ecs: Some("8:00011800c61240"),
+    },
+];
+
+/// The loads whose figures stand for the mix in the main table (and the latency run's
+/// settings): the geo pool through the /24 table, under each generator.
+pub const MAIN: [&str; 2] = ["geo /24 table", "geo ECS /24 table"];
+
+impl Load {
+    /// Whether this load's figures stand for the mix in the main table.
+    pub fn is_main(&self) -> bool {
+        self.pool == Pool::Geo && MAIN.contains(&self.name)
+    }
+
+    /// The suffix of its log files: its name in lower case, dashes for spaces and slashes.
+    pub fn log_suffix(&self) -> String {
+        let mut suffix = format!("-{}-{}", self.name, self.generator.name());
+        suffix.retain(|c| c != '/');
+        suffix.replace(' ', "-").to_lowercase()
+    }
+}
+
+impl Generator {
+    pub fn name(self) -> &'static str {
+        match self {
+            Generator::Kxdpgun => "kxdpgun",
+            Generator::Dnsperf => "dnsperf",
+        }
+    }
+}
 
 /// Locations of the geo pool.
 const LOCATIONS: u64 = 4;
@@ -352,15 +475,58 @@ mod tests {
     }
 
     #[test]
-    fn the_ecs_option_is_well_formed() {
-        let (code, value) = ECS_OPTION.split_once(':').unwrap();
-        assert_eq!(code, "8");
-        let bytes: Vec<u8> = (0..value.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&value[i..i + 2], 16).unwrap())
-            .collect();
-        // Family 1, source /24, scope 0, then exactly the 3 octets /24 needs.
-        assert_eq!(bytes, [0, 1, 24, 0, 198, 18, 66]);
+    fn loads_put_clients_where_their_names_say() {
+        let (prefixes, _, _) = map(MapSize::Few);
+        // Whether the map has a prefix strictly inside the /`len` around `client`: the
+        // program then looks the client up one level further (/16, /24, trie).
+        let split = |client: Ipv4Addr, len: u32| {
+            let mask = u32::MAX << (32 - len);
+            prefixes.iter().any(|(address, l, _)| {
+                *l > len && u32::from(*address) & mask == u32::from(client) & mask
+            })
+        };
+        let first = |prefix: &str| prefix.split_once('/').unwrap().0.parse().unwrap();
+        for load in LOADS {
+            let client = match (load.sources, load.ecs) {
+                (Some(sources), _) => first(sources),
+                (None, Some(ecs)) => {
+                    let (code, value) = ecs.split_once(':').unwrap();
+                    assert_eq!(code, "8");
+                    let bytes: Vec<u8> = (0..value.len())
+                        .step_by(2)
+                        .map(|i| u8::from_str_radix(&value[i..i + 2], 16).unwrap())
+                        .collect();
+                    // Family 1, source /24, scope 0, then exactly the 3 octets /24 needs.
+                    assert_eq!(bytes[..4], [0, 1, 24, 0], "{}", load.name);
+                    assert_eq!(bytes.len(), 7, "{}", load.name);
+                    Ipv4Addr::new(bytes[4], bytes[5], bytes[6], 0)
+                }
+                (None, None) => Ipv4Addr::new(198, 19, 53, 2),
+            };
+            let path = match (split(client, 16), split(client, 24)) {
+                (false, _) => "/16 table",
+                (true, false) => "/24 table",
+                (true, true) => "trie",
+            };
+            // The plain pool's clients are placed nowhere; they send from the client's address.
+            let named = if load.pool == Pool::Plain {
+                "/16 table"
+            } else {
+                load.name
+            };
+            assert!(
+                named.ends_with(path),
+                "{}: {client} goes to the {path}",
+                load.name
+            );
+        }
+        // Each geo load is compared with a plain load of its generator, which runs first.
+        for (index, load) in LOADS.iter().enumerate() {
+            let plain = LOADS
+                .iter()
+                .position(|l| l.pool == Pool::Plain && l.generator == load.generator);
+            assert!(plain.is_some_and(|p| p <= index), "{}", load.name);
+        }
     }
 
     #[test]

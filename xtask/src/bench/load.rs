@@ -118,7 +118,19 @@ pub struct Run<'a> {
     pub edns_option: Option<&'a str>,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// A run from the client's own address, with no EDNS option.
+    pub fn new(net: &'a Net, queries: &'a Path, log_stem: &'a Path, secs: u64) -> Self {
+        Self {
+            net,
+            queries,
+            log_stem,
+            secs,
+            sources: None,
+            edns_option: None,
+        }
+    }
+
     pub fn kxdpgun(&self, progress: &mut Progress) -> Result<Kxdpgun> {
         let mut command = self.net.client().command("kxdpgun");
         command

@@ -9,7 +9,7 @@
 //! left attached. It ends with a table on stdout, `bench.json` and `bench.svg`.
 //!
 //! Everything it starts is stopped and removed when it ends, fails or is interrupted. With the
-//! defaults (10 s per load) it takes about 12 minutes on two cores, builds included. It is a
+//! defaults (10 s per load) it takes about 16 minutes on two cores, builds included. It is a
 //! measuring tool, never part of `cargo xtask test`.
 
 pub mod change;
@@ -44,7 +44,7 @@ use self::{
     mixes::{Mix, ZoneSet},
     netns::{Net, Side},
     progress::Progress,
-    report::{Generator, GeoLoad, GeoQuery, Machine, MixRun, Outcome, Report, Session, Settings},
+    report::{GeoLoad, Machine, MixRun, Outcome, Report, Session, Settings},
     targets::{Server, StartError, Target, ZoneFile},
     xdp::{Attached, Program, RunStats},
 };
@@ -368,9 +368,9 @@ impl Bench<'_> {
         Ok(())
     }
 
-    /// Runs `mix`'s loads against `server`: kxdpgun, dnsperf, the fixed-rate latency run, and
-    /// for `geo` the plain pool's kxdpgun and dnsperf runs and the geo pool's dnsperf run
-    /// without Client Subnet before them, each with the XDP program's ns/packet.
+    /// Runs `mix`'s loads against `server`: kxdpgun, dnsperf and the fixed-rate latency run,
+    /// or for `geo` each of [`geo::LOADS`] and the latency run, each with the XDP program's
+    /// ns/packet.
     fn measure(
         &mut self,
         target: Target,
@@ -380,78 +380,82 @@ impl Bench<'_> {
         program: Option<u32>,
         progress: &mut Progress,
     ) -> Result<MixRun> {
-        let geo = mix == Mix::Geo;
         let label = load_label(mix, zone_set);
-        let out = self.out;
+        let (out, net, secs) = (self.out, self.net, self.secs);
         let stem = |suffix: &str| {
             out.join("logs")
                 .join(format!("{}-{label}{suffix}", target.name()))
         };
-        let (main_stem, plain_stem, no_ecs_stem) = (stem(""), stem("-plain"), stem("-no-ecs"));
-        let (main_queries, plain_queries) = (queries(out, mix), plain_queries(out));
-        let (net, secs) = (self.net, self.secs);
-        let run = |queries, log_stem| load::Run {
-            net,
-            queries,
-            log_stem,
-            secs,
-            sources: geo.then_some(geo::SPOOFED),
-            edns_option: None,
-        };
-        // The geo pool's dnsperf runs carry Client Subnet; its other runs and the plain pool's
-        // are the comparisons.
-        let main = load::Run {
-            edns_option: geo.then_some(geo::ECS_OPTION),
-            ..run(&main_queries, &main_stem)
-        };
+        let main_stem = stem("");
+        let main_queries = queries(out, mix);
+        let plain_queries = plain_queries(out);
         let machine_before = usage::Machine::sample();
         let window = Instant::now();
         let mut geo_loads = Vec::new();
-
-        if geo {
-            let (plain, ns, _) =
-                self.kxdpgun(&run(&plain_queries, &plain_stem), server, program, progress)?;
-            geo_loads.push((
-                GeoQuery::Plain,
-                Generator::Kxdpgun,
-                replies(&plain),
-                ns,
-                None,
-            ));
-        }
-        let (kxdpgun, xdp_ns_per_packet, cpu_s_kxdpgun) =
-            self.kxdpgun(&main, server, program, progress)?;
-        if geo {
-            geo_loads.push((
-                GeoQuery::Geo,
-                Generator::Kxdpgun,
-                replies(&kxdpgun),
-                xdp_ns_per_packet,
-                None,
-            ));
-            for (query, queries, log_stem) in [
-                (GeoQuery::Plain, &plain_queries, &plain_stem),
-                (GeoQuery::Geo, &main_queries, &no_ecs_stem),
-            ] {
-                let (dnsperf, ns, _) =
-                    self.dnsperf(&run(queries, log_stem), server, program, progress)?;
-                let loss = dnsperf.as_ref().ok().map(Dnsperf::loss);
-                geo_loads.push((query, Generator::Dnsperf, qps(&dnsperf), ns, loss));
+        let (kxdpgun, dnsperf, latency_run) = if mix == Mix::Geo {
+            let (mut kxdpgun, mut dnsperf) = (None, None);
+            for load in geo::LOADS {
+                let queries = match load.pool {
+                    geo::Pool::Plain => &plain_queries,
+                    geo::Pool::Geo => &main_queries,
+                };
+                let log_stem = stem(&load.log_suffix());
+                let run = load::Run {
+                    sources: load.sources,
+                    edns_option: load.ecs,
+                    ..load::Run::new(net, queries, &log_stem, secs)
+                };
+                let (replies_per_s, xdp_ns_per_packet, loss) = match load.generator {
+                    geo::Generator::Kxdpgun => {
+                        let measured = self.kxdpgun(&run, server, program, progress)?;
+                        let figure = replies(&measured.0);
+                        let ns = measured.1;
+                        if load.is_main() {
+                            kxdpgun = Some(measured);
+                        }
+                        (figure, ns, None)
+                    }
+                    geo::Generator::Dnsperf => {
+                        let measured = self.dnsperf(&run, server, program, progress)?;
+                        let (figure, ns) = (qps(&measured.0), measured.1);
+                        let loss = measured.0.as_ref().ok().map(Dnsperf::loss);
+                        if load.is_main() {
+                            dnsperf = Some(measured);
+                        }
+                        (figure, ns, loss)
+                    }
+                };
+                let figures = GeoLoad {
+                    name: load.name,
+                    pool: load.pool,
+                    generator: load.generator,
+                    replies_per_s,
+                    xdp_ns_per_packet,
+                };
+                geo_loads.push((figures, loss));
             }
-        }
-        let (dnsperf, dnsperf_ns, cpu_s_dnsperf) =
-            self.dnsperf(&main, server, program, progress)?;
-        if geo {
-            geo_loads.push((
-                GeoQuery::GeoEcs,
-                Generator::Dnsperf,
-                qps(&dnsperf),
-                dnsperf_ns,
-                None,
-            ));
-        }
+            let main_ecs = geo::LOADS
+                .iter()
+                .find(|l| l.is_main() && l.generator == geo::Generator::Dnsperf)
+                .and_then(|l| l.ecs);
+            (
+                kxdpgun.context("no main kxdpgun load in geo::LOADS")?,
+                dnsperf.context("no main dnsperf load in geo::LOADS")?,
+                load::Run {
+                    edns_option: main_ecs,
+                    ..load::Run::new(net, &main_queries, &main_stem, secs)
+                },
+            )
+        } else {
+            let main = load::Run::new(net, &main_queries, &main_stem, secs);
+            let kxdpgun = self.kxdpgun(&main, server, program, progress)?;
+            let dnsperf = self.dnsperf(&main, server, program, progress)?;
+            (kxdpgun, dnsperf, main)
+        };
+        let (kxdpgun, xdp_ns_per_packet, cpu_s_kxdpgun) = kxdpgun;
+        let (dnsperf, _, cpu_s_dnsperf) = dnsperf;
 
-        let latency = main.latency(progress);
+        let latency = latency_run.latency(progress);
         interrupt::check()?;
         let mut ours = server.pids(self.net);
         ours.push(std::process::id() as i32);
@@ -467,13 +471,7 @@ impl Bench<'_> {
         result.cpu_s_kxdpgun = cpu_s_kxdpgun;
         result.cpu_s_dnsperf = cpu_s_dnsperf;
         result.xdp_ns_per_packet = xdp_ns_per_packet;
-        for (query, generator, replies_per_s, xdp_ns_per_packet, loss) in geo_loads {
-            let load = GeoLoad {
-                query,
-                generator,
-                replies_per_s,
-                xdp_ns_per_packet,
-            };
+        for (load, loss) in geo_loads {
             result.add_geo(load, loss);
         }
         result.set_other_cpu_share(others.as_secs_f64() / capacity);

@@ -65,9 +65,6 @@ pub struct Settings {
     pub large_zone_rrsets: u32,
     /// Prefixes in each geo zone set's subnet map, by zone set.
     pub geo_map_prefixes: BTreeMap<&'static str, usize>,
-    /// kxdpgun's source range in the `geo` mix, and dnsperf's Client Subnet option.
-    pub geo_sources: &'static str,
-    pub geo_ecs_option: &'static str,
 }
 
 /// One start of one target with one zone set, and the loads run against it.
@@ -155,39 +152,21 @@ pub struct MixRun {
     /// Failed loads and loss above 1%: these figures are not to be trusted as they stand.
     pub problems: Vec<String>,
     /// The `geo` mix: every load, the plain pool's beside the geo pool's. The fields above
-    /// hold the geo pool's kxdpgun run and its dnsperf runs with Client Subnet.
+    /// hold the geo pool's loads through the /24 table (kxdpgun; dnsperf with Client Subnet).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub geo: Vec<GeoLoad>,
 }
 
-/// One load of the `geo` mix.
+/// One load of the `geo` mix ([`geo::LOADS`]).
 #[derive(Debug, Serialize)]
 pub struct GeoLoad {
-    pub query: GeoQuery,
-    pub generator: Generator,
+    pub name: &'static str,
+    pub pool: geo::Pool,
+    pub generator: geo::Generator,
     /// kxdpgun's replies per second at saturation, dnsperf's closed-loop queries per second.
     pub replies_per_s: Outcome<f64>,
     /// Average run time of the server-side XDP program during this load.
     pub xdp_ns_per_packet: Option<f64>,
-}
-
-/// What a `geo` load asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GeoQuery {
-    /// The plain pool, from the client's address (or kxdpgun's spoofed ones).
-    Plain,
-    /// The geo pool, placed by the source address.
-    Geo,
-    /// The geo pool, placed by the Client Subnet option.
-    GeoEcs,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Generator {
-    Kxdpgun,
-    Dnsperf,
 }
 
 impl MixRun {
@@ -229,7 +208,7 @@ impl MixRun {
 
     /// Adds a `geo` load, flagging it as the loads above are flagged.
     pub fn add_geo(&mut self, load: GeoLoad, loss: Option<f64>) {
-        let what = format!("{:?} {:?}", load.generator, load.query).to_lowercase();
+        let what = format!("{} {}", load.generator.name(), load.name);
         if let Outcome::Failed(error) = &load.replies_per_s {
             self.problems.push(format!("{what} failed: {error}"));
         }
@@ -504,8 +483,6 @@ impl Settings {
             seed: mixes::SEED,
             large_zone_rrsets: mixes::LARGE_RRSETS,
             geo_map_prefixes,
-            geo_sources: geo::SPOOFED,
-            geo_ecs_option: geo::ECS_OPTION,
         }
     }
 }
