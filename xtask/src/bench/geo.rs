@@ -62,11 +62,11 @@ pub struct Load {
     pub ecs: Option<&'static str>,
 }
 
-/// The mix's loads, in run order. The plain pool's come first under each generator: every
-/// geo load is compared with the plain load of its generator. The client's own address
+/// The mix's loads, in run order. Every geo load is compared with the plain load that comes
+/// before it under the same generator, with Client Subnet if it has it ([`Load::baseline`]). The client's own address
 /// (198.19.53.2) is in a whole /16 of the map; 198.18.66.0/24 is a whole /24 of a split /16;
 /// 198.18.64.0/24 has a /25 inside. The ECS options say family 1, source /24, scope 0.
-pub const LOADS: [Load; 8] = [
+pub const LOADS: [Load; 9] = [
     Load {
         name: "plain",
         pool: Pool::Plain,
@@ -110,6 +110,13 @@ pub const LOADS: [Load; 8] = [
         ecs: None,
     },
     Load {
+        name: "plain ECS",
+        pool: Pool::Plain,
+        generator: Generator::Dnsperf,
+        sources: None,
+        ecs: Some("8:00011800c61242"),
+    },
+    Load {
         name: "geo ECS /24 table",
         pool: Pool::Geo,
         generator: Generator::Dnsperf,
@@ -130,6 +137,15 @@ pub const LOADS: [Load; 8] = [
 pub const MAIN: [&str; 2] = ["geo /24 table", "geo ECS /24 table"];
 
 impl Load {
+    /// The plain load this one is compared with: the same generator, and Client Subnet if
+    /// this is a geo load with it. A plain load with it is compared with one without.
+    pub fn baseline(&self) -> Option<&'static Load> {
+        let ecs = self.pool == Pool::Geo && self.ecs.is_some();
+        LOADS.iter().find(|l| {
+            l.pool == Pool::Plain && l.generator == self.generator && l.ecs.is_some() == ecs
+        })
+    }
+
     /// Whether this load's figures stand for the mix in the main table.
     pub fn is_main(&self) -> bool {
         self.pool == Pool::Geo && MAIN.contains(&self.name)
@@ -508,24 +524,24 @@ mod tests {
                 (true, false) => "/24 table",
                 (true, true) => "trie",
             };
-            // The plain pool's clients are placed nowhere; they send from the client's address.
-            let named = if load.pool == Pool::Plain {
-                "/16 table"
-            } else {
-                load.name
-            };
+            // The plain pool places nobody: its loads' names say nothing of where they come from.
             assert!(
-                named.ends_with(path),
+                load.pool == Pool::Plain || load.name.ends_with(path),
                 "{}: {client} goes to the {path}",
                 load.name
             );
         }
-        // Each geo load is compared with a plain load of its generator, which runs first.
+        // Each load is compared with a plain load that runs before it, with the same ECS
+        // presence for a geo load.
         for (index, load) in LOADS.iter().enumerate() {
-            let plain = LOADS
+            let baseline = load.baseline().unwrap();
+            let at = LOADS
                 .iter()
-                .position(|l| l.pool == Pool::Plain && l.generator == load.generator);
-            assert!(plain.is_some_and(|p| p <= index), "{}", load.name);
+                .position(|l| l.name == baseline.name && l.generator == load.generator);
+            assert!(at.is_some_and(|at| at <= index), "{}", load.name);
+            if load.pool == Pool::Geo {
+                assert_eq!(baseline.ecs.is_some(), load.ecs.is_some(), "{}", load.name);
+            }
         }
     }
 

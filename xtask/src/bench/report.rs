@@ -161,6 +161,8 @@ pub struct MixRun {
 #[derive(Debug, Serialize)]
 pub struct GeoLoad {
     pub name: &'static str,
+    /// The name of the plain load this one is compared with ([`geo::Load::baseline`]).
+    pub baseline: Option<&'static str>,
     pub pool: geo::Pool,
     pub generator: geo::Generator,
     /// kxdpgun's replies per second at saturation, dnsperf's closed-loop queries per second.
