@@ -88,6 +88,7 @@ pub fn run(args: Args) -> Result<()> {
         origin: mixes::LARGE_ORIGIN,
         path: out.join("large.example.zone"),
         many_rrsets: Some(mixes::LARGE_RRSETS + 1),
+        config: None,
     };
     mixes::write_large_zone(&zone.path)
         .with_context(|| format!("cannot write {}", zone.path.display()))?;

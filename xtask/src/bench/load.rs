@@ -112,15 +112,32 @@ pub struct Run<'a> {
     /// Where the output goes, without extension: `<out>/logs/<target>-<mix>`.
     pub log_stem: &'a Path,
     pub secs: u64,
+    /// kxdpgun's source addresses (`-l`), a prefix, instead of the client's own address.
+    pub sources: Option<&'a str>,
+    /// An EDNS option on every dnsperf query (`-E code:hex`).
+    pub edns_option: Option<&'a str>,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// A run from the client's own address, with no EDNS option.
+    pub fn new(net: &'a Net, queries: &'a Path, log_stem: &'a Path, secs: u64) -> Self {
+        Self {
+            net,
+            queries,
+            log_stem,
+            secs,
+            sources: None,
+            edns_option: None,
+        }
+    }
+
     pub fn kxdpgun(&self, progress: &mut Progress) -> Result<Kxdpgun> {
         let mut command = self.net.client().command("kxdpgun");
         command
             .args(["-t", &self.secs.to_string(), "-Q", KXDPGUN_QPS, "-i"])
             .arg(self.queries)
             .args(["-I", super::netns::Side::Client.interface()])
+            .args(self.sources.iter().flat_map(|s| ["-l", s]))
             .arg(self.net.server_v4().to_string());
         let output = self.log_stem.with_extension("kxdpgun.txt");
         run(&mut command, &output, self.secs, "kxdpgun", progress)?;
@@ -161,7 +178,8 @@ impl Run<'_> {
         command
             .args(["-s", &self.net.server_v4().to_string(), "-d"])
             .arg(self.queries)
-            .args(["-l", &secs.to_string(), "-t", DNSPERF_TIMEOUT]);
+            .args(["-l", &secs.to_string(), "-t", DNSPERF_TIMEOUT])
+            .args(self.edns_option.iter().flat_map(|o| ["-E", o]));
         command
     }
 }

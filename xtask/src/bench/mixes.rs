@@ -14,6 +14,8 @@ use std::{
 use clap::ValueEnum;
 use serde::Serialize;
 
+use super::geo;
+
 /// The seed of every generated file.
 pub const SEED: u64 = 0x6c62_646e_7320_6265; // "lbdns be"
 /// Lines in the `hot` and `mixed` query files (dnsperf and kxdpgun cycle through them).
@@ -37,6 +39,10 @@ pub enum Mix {
     Mixed,
     /// A of random names of the generated 1,000,000-RRset zone.
     Large,
+    /// A and AAAA of a geo pool from 65,536 spoofed client addresses, and of a plain pool of
+    /// the same size, then with EDNS Client Subnet; with a subnet map of a few hundred
+    /// prefixes, then of about 10^5 (lbdns only).
+    Geo,
 }
 
 /// The zones a server must serve for a mix. Servers are started once per zone set, so the
@@ -48,37 +54,53 @@ pub enum ZoneSet {
     Example,
     /// The generated zone, `large.example.`.
     Large,
+    /// The generated `geo.example.` with its pools, placing clients with a map of a few
+    /// hundred prefixes.
+    GeoFew,
+    /// The same with a map of about 10^5 prefixes.
+    GeoFull,
 }
 
 impl Mix {
-    pub const ALL: [Mix; 3] = [Mix::Hot, Mix::Mixed, Mix::Large];
+    pub const ALL: [Mix; 4] = [Mix::Hot, Mix::Mixed, Mix::Large, Mix::Geo];
 
     pub fn name(self) -> &'static str {
         match self {
             Mix::Hot => "hot",
             Mix::Mixed => "mixed",
             Mix::Large => "large",
+            Mix::Geo => "geo",
         }
     }
 
-    pub fn zone_set(self) -> ZoneSet {
+    /// The zone sets this mix runs against, each in a session of its own.
+    pub fn zone_sets(self) -> &'static [ZoneSet] {
         match self {
-            Mix::Hot | Mix::Mixed => ZoneSet::Example,
-            Mix::Large => ZoneSet::Large,
+            Mix::Hot | Mix::Mixed => &[ZoneSet::Example],
+            Mix::Large => &[ZoneSet::Large],
+            Mix::Geo => &[ZoneSet::GeoFew, ZoneSet::GeoFull],
         }
     }
 
     /// Writes this mix's query file (`NAME TYPE` per line, the format of dnsperf and kxdpgun).
+    /// For `geo`, the geo pool's; the plain pool's is written with the mix's other inputs.
     pub fn write_queries(self, path: &Path) -> io::Result<()> {
         let mut rng = Rng::new(SEED ^ self as u64);
-        write_lines(path, |out| match self {
-            Mix::Hot => (0..QUERY_LINES).try_for_each(|_| hot(&mut rng, out)),
-            Mix::Mixed => (0..QUERY_LINES).try_for_each(|_| mixed(&mut rng, out)),
-            Mix::Large => (0..LARGE_QUERY_LINES).try_for_each(|_| {
-                let index = rng.below(u64::from(LARGE_RRSETS)) as u32;
-                writeln!(out, "{} A", large_name(index))
+        match self {
+            Mix::Hot => write_lines(path, |out| {
+                (0..QUERY_LINES).try_for_each(|_| hot(&mut rng, out))
             }),
-        })
+            Mix::Mixed => write_lines(path, |out| {
+                (0..QUERY_LINES).try_for_each(|_| mixed(&mut rng, out))
+            }),
+            Mix::Large => write_lines(path, |out| {
+                (0..LARGE_QUERY_LINES).try_for_each(|_| {
+                    let index = rng.below(u64::from(LARGE_RRSETS)) as u32;
+                    writeln!(out, "{} A", large_name(index))
+                })
+            }),
+            Mix::Geo => geo::write_queries(path, geo::GEO_NAME),
+        }
     }
 }
 
@@ -87,6 +109,8 @@ impl ZoneSet {
         match self {
             ZoneSet::Example => "example",
             ZoneSet::Large => "large",
+            ZoneSet::GeoFew => "geo-few",
+            ZoneSet::GeoFull => "geo-full",
         }
     }
 
@@ -94,6 +118,16 @@ impl ZoneSet {
         match self {
             ZoneSet::Example => EXAMPLE_ORIGIN,
             ZoneSet::Large => LARGE_ORIGIN,
+            ZoneSet::GeoFew | ZoneSet::GeoFull => geo::GEO_ORIGIN,
+        }
+    }
+
+    /// The subnet map of a geo zone set.
+    pub fn geo_map(self) -> Option<geo::MapSize> {
+        match self {
+            ZoneSet::Example | ZoneSet::Large => None,
+            ZoneSet::GeoFew => Some(geo::MapSize::Few),
+            ZoneSet::GeoFull => Some(geo::MapSize::Full),
         }
     }
 }
@@ -172,7 +206,7 @@ fn letters(rng: &mut Rng, len: usize) -> String {
         .collect()
 }
 
-fn write_lines(
+pub(super) fn write_lines(
     path: &Path,
     body: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 ) -> io::Result<()> {
@@ -184,10 +218,10 @@ fn write_lines(
 /// SplitMix64 (Steele, Lea and Flood, 2014): tiny, fast and fully specified, so the files do
 /// not change when a dependency's generator does.
 #[derive(Debug)]
-struct Rng(u64);
+pub(super) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub(super) fn new(seed: u64) -> Self {
         Self(seed)
     }
 
@@ -200,7 +234,7 @@ impl Rng {
     }
 
     /// A number in `0..n`; the modulo bias is below 2^-40 for the sizes used here.
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
     }
 }

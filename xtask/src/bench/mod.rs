@@ -9,10 +9,11 @@
 //! left attached. It ends with a table on stdout, `bench.json` and `bench.svg`.
 //!
 //! Everything it starts is stopped and removed when it ends, fails or is interrupted. With the
-//! defaults (10 s per load) it takes about 12 minutes on two cores, builds included. It is a
+//! defaults (10 s per load) it takes about 19 minutes on two cores, builds included. It is a
 //! measuring tool, never part of `cargo xtask test`.
 
 pub mod change;
+mod geo;
 mod interrupt;
 mod load;
 mod mixes;
@@ -28,6 +29,7 @@ mod usage;
 mod xdp;
 
 use std::{
+    collections::BTreeMap,
     fs,
     path::{Path, PathBuf},
     process::Command,
@@ -38,10 +40,11 @@ use anyhow::{bail, Context as _, Result};
 use lbdns_tests::run_bounded;
 
 use self::{
+    load::{Dnsperf, Kxdpgun},
     mixes::{Mix, ZoneSet},
     netns::{Net, Side},
     progress::Progress,
-    report::{Machine, MixRun, Outcome, Report, Session, Settings},
+    report::{GeoLoad, Machine, MixRun, Outcome, Report, Session, Settings},
     targets::{Server, StartError, Target, ZoneFile},
     xdp::{Attached, Program, RunStats},
 };
@@ -56,7 +59,7 @@ pub struct Args {
     /// target and mix.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     secs: u64,
-    /// Query mix to run: hot, mixed or large. Repeatable. Default: all three.
+    /// Query mix to run: hot, mixed, large or geo. Repeatable. Default: all four.
     #[arg(long = "mix", value_enum, value_name = "NAME")]
     mixes: Vec<Mix>,
     /// Target to measure. Repeatable. Default: all of them.
@@ -91,12 +94,15 @@ pub fn run(args: Args) -> Result<()> {
     let mut progress = Progress::new();
     progress.subject("inputs");
     progress.phase("generating queries and zones", Duration::from_secs(60));
-    write_inputs(&out, &mixes)?;
+    let geo_map_prefixes = write_inputs(&out, &mixes)?;
 
     let _run_time_stats = xdp::count_run_time()?;
     progress.phase("measuring the run-time accounting", Duration::from_secs(10));
     let accounting_floor = Outcome::from_result(xdp::accounting_floor(&ceiling));
     let net = Net::new()?;
+    if mixes.contains(&Mix::Geo) {
+        net.route_to_client(geo::SPOOFED)?;
+    }
     let mut bench = Bench {
         net: &net,
         lbdns: &lbdns,
@@ -108,11 +114,17 @@ pub fn run(args: Args) -> Result<()> {
     let mut sessions = Vec::new();
     for &target in &targets {
         for zone_set in zone_sets(&mixes) {
+            if !target.serves(zone_set) {
+                let mut session = Session::new(target, zone_set);
+                session.failure = Some("not applicable: serves no geo pools".into());
+                sessions.push(session);
+                continue;
+            }
             let zone = zone_file(&out, zone_set);
             let mix_list: Vec<Mix> = mixes
                 .iter()
                 .copied()
-                .filter(|m| m.zone_set() == zone_set)
+                .filter(|m| m.zone_sets().contains(&zone_set))
                 .collect();
             let session = bench.session(target, zone_set, &zone, &mix_list, &mut progress)?;
             if let Some(failure) = &session.failure {
@@ -131,7 +143,7 @@ pub fn run(args: Args) -> Result<()> {
     progress.finish();
     let report = Report::new(
         machine,
-        Settings::new(args.secs, mixes, targets),
+        Settings::new(args.secs, mixes, targets, geo_map_prefixes),
         sessions,
         accounting_floor,
         started.elapsed().as_secs_f64(),
@@ -159,13 +171,17 @@ fn chosen<T: Copy + Ord>(given: Vec<T>, all: &[T]) -> Vec<T> {
 }
 
 fn zone_sets(mixes: &[Mix]) -> Vec<ZoneSet> {
-    let mut sets: Vec<ZoneSet> = mixes.iter().map(|m| m.zone_set()).collect();
+    let mut sets: Vec<ZoneSet> = mixes
+        .iter()
+        .flat_map(|m| m.zone_sets().iter().copied())
+        .collect();
     sets.dedup();
     sets
 }
 
-/// Writes each mix's query file, and the large zone if a mix needs it.
-fn write_inputs(out: &Path, mixes: &[Mix]) -> Result<()> {
+/// Writes each mix's query file, and the large zone and the geo mix's zone, configurations
+/// and maps if a mix needs them. Returns the prefixes in each geo map, by zone set.
+fn write_inputs(out: &Path, mixes: &[Mix]) -> Result<BTreeMap<&'static str, usize>> {
     for &mix in mixes {
         let path = queries(out, mix);
         mix.write_queries(&path)
@@ -176,12 +192,26 @@ fn write_inputs(out: &Path, mixes: &[Mix]) -> Result<()> {
         mixes::write_large_zone(&large)
             .with_context(|| format!("cannot write {}", large.display()))?;
     }
-    Ok(())
+    let mut prefixes = BTreeMap::new();
+    if mixes.contains(&Mix::Geo) {
+        let context = || format!("cannot write the geo inputs into {}", out.display());
+        geo::write_zone(&zone_file(out, ZoneSet::GeoFew).path).with_context(context)?;
+        geo::write_queries(&plain_queries(out), geo::PLAIN_NAME).with_context(context)?;
+        for &zone_set in Mix::Geo.zone_sets() {
+            let map = zone_set.geo_map().context("a geo zone set without a map")?;
+            prefixes.insert(
+                zone_set.name(),
+                geo::write_config(out, map).with_context(context)?,
+            );
+        }
+    }
+    Ok(prefixes)
 }
 
-/// The example zone is the repository's; the large one is generated into `out`.
+/// The example zone is the repository's; the others are generated into `out`.
 fn zone_file(out: &Path, zone_set: ZoneSet) -> ZoneFile {
     let (path, many_rrsets) = match zone_set {
+        ZoneSet::GeoFew | ZoneSet::GeoFull => (out.join("geo.example.zone"), None),
         ZoneSet::Example => (workspace::root().join("zones/example.com.zone"), None),
         // The generated RRsets and the name server's address.
         ZoneSet::Large => (
@@ -193,11 +223,26 @@ fn zone_file(out: &Path, zone_set: ZoneSet) -> ZoneFile {
         origin: zone_set.origin(),
         path,
         many_rrsets,
+        config: zone_set.geo_map().map(|map| out.join(map.config_name())),
     }
 }
 
 fn queries(out: &Path, mix: Mix) -> PathBuf {
     out.join(format!("queries-{}.txt", mix.name()))
+}
+
+/// The `geo` mix's queries for the plain pool, beside the geo pool's.
+fn plain_queries(out: &Path) -> PathBuf {
+    out.join("queries-geo-plain.txt")
+}
+
+/// How a mix's loads are named in logs: the mix, or for `geo`, its zone set (its map).
+fn load_label(mix: Mix, zone_set: ZoneSet) -> &'static str {
+    if zone_set.geo_map().is_some() {
+        zone_set.name()
+    } else {
+        mix.name()
+    }
 }
 
 /// What every session shares.
@@ -256,12 +301,13 @@ impl Bench<'_> {
         session.memory_ready = server.memory(self.net);
 
         for &mix in mixes {
-            progress.subject(format!("{}/{}", target.name(), mix.name()));
+            let label = load_label(mix, zone_set);
+            progress.subject(format!("{}/{label}", target.name()));
             let program_id = program.as_ref().map(|p| p.0);
-            let run = self.measure(target, mix, &server, program_id, progress)?;
+            let run = self.measure(target, mix, zone_set, &server, program_id, progress)?;
             session.loads.push(run);
             if target == Target::LbdnsXdp {
-                if let Err(error) = self.save_lbdns_stats(&cx.dir, mix) {
+                if let Err(error) = self.save_lbdns_stats(&cx.dir, label) {
                     session.notes.push(format!("{error:#}"));
                 }
             }
@@ -292,12 +338,11 @@ impl Bench<'_> {
     /// Keeps `lbdns stats` (the XDP program's counters: answered, passed and why) after each
     /// mix, so a low figure can be traced to what the fast path left to the socket path. The
     /// counters are cumulative over the session.
-    fn save_lbdns_stats(&self, dir: &Path, mix: Mix) -> Result<()> {
-        let path = self.out.join("logs").join(format!(
-            "{}-{}.stats.txt",
-            Target::LbdnsXdp.name(),
-            mix.name()
-        ));
+    fn save_lbdns_stats(&self, dir: &Path, label: &str) -> Result<()> {
+        let path = self
+            .out
+            .join("logs")
+            .join(format!("{}-{label}.stats.txt", Target::LbdnsXdp.name(),));
         let mut stats = Command::new(self.lbdns);
         stats
             .arg("stats")
@@ -323,44 +368,95 @@ impl Bench<'_> {
         Ok(())
     }
 
+    /// Runs `mix`'s loads against `server`: kxdpgun, dnsperf and the fixed-rate latency run,
+    /// or for `geo` each of [`geo::LOADS`] and the latency run, each with the XDP program's
+    /// ns/packet.
     fn measure(
         &mut self,
         target: Target,
         mix: Mix,
+        zone_set: ZoneSet,
         server: &Server,
         program: Option<u32>,
         progress: &mut Progress,
     ) -> Result<MixRun> {
-        let log_stem = (self.out.join("logs")).join(format!("{}-{}", target.name(), mix.name()));
-        let run = load::Run {
-            net: self.net,
-            queries: &queries(self.out, mix),
-            log_stem: &log_stem,
-            secs: self.secs,
+        let label = load_label(mix, zone_set);
+        let (out, net, secs) = (self.out, self.net, self.secs);
+        let stem = |suffix: &str| {
+            out.join("logs")
+                .join(format!("{}-{label}{suffix}", target.name()))
         };
-        let sample = |net: &Net| Sample::take(server, net, program);
+        let main_stem = stem("");
+        let main_queries = queries(out, mix);
+        let plain_queries = plain_queries(out);
         let machine_before = usage::Machine::sample();
         let window = Instant::now();
+        let mut geo_loads = Vec::new();
+        let (kxdpgun, dnsperf, latency_run) = if mix == Mix::Geo {
+            let (mut kxdpgun, mut dnsperf) = (None, None);
+            for load in geo::LOADS {
+                let queries = match load.pool {
+                    geo::Pool::Plain => &plain_queries,
+                    geo::Pool::Geo => &main_queries,
+                };
+                let log_stem = stem(&load.log_suffix());
+                let run = load::Run {
+                    sources: load.sources,
+                    edns_option: load.ecs,
+                    ..load::Run::new(net, queries, &log_stem, secs)
+                };
+                let (replies_per_s, xdp_ns_per_packet, loss) = match load.generator {
+                    geo::Generator::Kxdpgun => {
+                        let measured = self.kxdpgun(&run, server, program, progress)?;
+                        let figure = replies(&measured.0);
+                        let ns = measured.1;
+                        if load.is_main() {
+                            kxdpgun = Some(measured);
+                        }
+                        (figure, ns, None)
+                    }
+                    geo::Generator::Dnsperf => {
+                        let measured = self.dnsperf(&run, server, program, progress)?;
+                        let (figure, ns) = (qps(&measured.0), measured.1);
+                        let loss = measured.0.as_ref().ok().map(Dnsperf::loss);
+                        if load.is_main() {
+                            dnsperf = Some(measured);
+                        }
+                        (figure, ns, loss)
+                    }
+                };
+                let figures = GeoLoad {
+                    name: load.name,
+                    baseline: load.baseline().map(|b| b.name),
+                    pool: load.pool,
+                    generator: load.generator,
+                    replies_per_s,
+                    xdp_ns_per_packet,
+                };
+                geo_loads.push((figures, loss));
+            }
+            let main_ecs = geo::LOADS
+                .iter()
+                .find(|l| l.is_main() && l.generator == geo::Generator::Dnsperf)
+                .and_then(|l| l.ecs);
+            (
+                kxdpgun.context("no main kxdpgun load in geo::LOADS")?,
+                dnsperf.context("no main dnsperf load in geo::LOADS")?,
+                load::Run {
+                    edns_option: main_ecs,
+                    ..load::Run::new(net, &main_queries, &main_stem, secs)
+                },
+            )
+        } else {
+            let main = load::Run::new(net, &main_queries, &main_stem, secs);
+            let kxdpgun = self.kxdpgun(&main, server, program, progress)?;
+            let dnsperf = self.dnsperf(&main, server, program, progress)?;
+            (kxdpgun, dnsperf, main)
+        };
+        let (kxdpgun, xdp_ns_per_packet, cpu_s_kxdpgun) = kxdpgun;
+        let (dnsperf, _, cpu_s_dnsperf) = dnsperf;
 
-        let before = sample(self.net);
-        let kxdpgun = self.client.without(|| run.kxdpgun(progress))?;
-        let after = sample(self.net);
-        interrupt::check()?;
-        let cpu_s_kxdpgun = after.cpu_s_since(&before);
-        // Only a completed kxdpgun run makes the average a figure at saturation.
-        let xdp_ns_per_packet = before
-            .program
-            .zip(after.program)
-            .filter(|_| kxdpgun.is_ok())
-            .and_then(|(b, a)| b.ns_per_run_until(a));
-
-        let before = sample(self.net);
-        let dnsperf = run.dnsperf(progress);
-        let after = sample(self.net);
-        interrupt::check()?;
-        let cpu_s_dnsperf = after.cpu_s_since(&before);
-
-        let latency = run.latency(progress);
+        let latency = latency_run.latency(progress);
         interrupt::check()?;
         let mut ours = server.pids(self.net);
         ours.push(std::process::id() as i32);
@@ -376,11 +472,74 @@ impl Bench<'_> {
         result.cpu_s_kxdpgun = cpu_s_kxdpgun;
         result.cpu_s_dnsperf = cpu_s_dnsperf;
         result.xdp_ns_per_packet = xdp_ns_per_packet;
+        for (load, loss) in geo_loads {
+            result.add_geo(load, loss);
+        }
         result.set_other_cpu_share(others.as_secs_f64() / capacity);
         for problem in &result.problems {
-            progress.note(format!("{}/{}: {problem}", target.name(), mix.name()));
+            progress.note(format!("{}/{label}: {problem}", target.name()));
         }
         Ok(result)
+    }
+
+    /// kxdpgun with the client's veth free; its result, the XDP program's ns/packet (only of
+    /// a completed run: the average is then one at saturation) and the server's CPU seconds.
+    fn kxdpgun(
+        &mut self,
+        run: &load::Run<'_>,
+        server: &Server,
+        program: Option<u32>,
+        progress: &mut Progress,
+    ) -> Result<(Result<Kxdpgun>, Option<f64>, f64)> {
+        let sample = |net: &Net| Sample::take(server, net, program);
+        let before = sample(self.net);
+        let kxdpgun = self.client.without(|| run.kxdpgun(progress))?;
+        let after = sample(self.net);
+        interrupt::check()?;
+        let ns = before
+            .program
+            .zip(after.program)
+            .filter(|_| kxdpgun.is_ok())
+            .and_then(|(b, a)| b.ns_per_run_until(a));
+        Ok((kxdpgun, ns, after.cpu_s_since(&before)))
+    }
+
+    /// Closed-loop dnsperf; its result, the XDP program's ns/packet over the run (if it
+    /// completed) and the server's CPU seconds.
+    fn dnsperf(
+        &self,
+        run: &load::Run<'_>,
+        server: &Server,
+        program: Option<u32>,
+        progress: &mut Progress,
+    ) -> Result<(Result<Dnsperf>, Option<f64>, f64)> {
+        let sample = |net: &Net| Sample::take(server, net, program);
+        let before = sample(self.net);
+        let dnsperf = run.dnsperf(progress);
+        let after = sample(self.net);
+        interrupt::check()?;
+        let ns = before
+            .program
+            .zip(after.program)
+            .filter(|_| dnsperf.is_ok())
+            .and_then(|(b, a)| b.ns_per_run_until(a));
+        Ok((dnsperf, ns, after.cpu_s_since(&before)))
+    }
+}
+
+/// kxdpgun's replies per second, as a figure or why it is missing.
+fn replies(kxdpgun: &Result<Kxdpgun>) -> Outcome<f64> {
+    match kxdpgun {
+        Ok(k) => Outcome::Ok(k.replies_per_s as f64),
+        Err(error) => Outcome::Failed(format!("{error:#}")),
+    }
+}
+
+/// dnsperf's queries per second, as a figure or why it is missing.
+fn qps(dnsperf: &Result<Dnsperf>) -> Outcome<f64> {
+    match dnsperf {
+        Ok(d) => Outcome::Ok(d.qps),
+        Err(error) => Outcome::Failed(format!("{error:#}")),
     }
 }
 

@@ -79,6 +79,21 @@ impl Net {
         Ok(net)
     }
 
+    /// Routes `prefix` from the server to the client: replies to the spoofed sources kxdpgun
+    /// sends from (`-l`) leave the server's sockets towards kxdpgun's interface, as they would
+    /// towards a router. Replies built in XDP need no route.
+    pub fn route_to_client(&self, prefix: &str) -> Result<()> {
+        self.server().ip(&[
+            "route",
+            "replace",
+            prefix,
+            "via",
+            &self.topo.client_v4.to_string(),
+            "dev",
+            Side::Server.interface(),
+        ])
+    }
+
     pub fn ns(&self, side: Side) -> &Namespace {
         match side {
             Side::Server => &self.topo.server,

@@ -11,6 +11,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::{
+    geo,
     load::{Dnsperf, Kxdpgun, Latency, DNSPERF_LOOP, KXDPGUN_QPS, LATENCY_QPS},
     mixes::{self, Mix, ZoneSet},
     targets::Target,
@@ -62,6 +63,8 @@ pub struct Settings {
     pub latency_qps: u32,
     pub seed: u64,
     pub large_zone_rrsets: u32,
+    /// Prefixes in each geo zone set's subnet map, by zone set.
+    pub geo_map_prefixes: BTreeMap<&'static str, usize>,
 }
 
 /// One start of one target with one zone set, and the loads run against it.
@@ -148,6 +151,24 @@ pub struct MixRun {
     pub other_cpu_share: f64,
     /// Failed loads and loss above 1%: these figures are not to be trusted as they stand.
     pub problems: Vec<String>,
+    /// The `geo` mix: every load, the plain pool's beside the geo pool's. The fields above
+    /// hold the geo pool's loads through the /24 table (kxdpgun; dnsperf with Client Subnet).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub geo: Vec<GeoLoad>,
+}
+
+/// One load of the `geo` mix ([`geo::LOADS`]).
+#[derive(Debug, Serialize)]
+pub struct GeoLoad {
+    pub name: &'static str,
+    /// The name of the plain load this one is compared with ([`geo::Load::baseline`]).
+    pub baseline: Option<&'static str>,
+    pub pool: geo::Pool,
+    pub generator: geo::Generator,
+    /// kxdpgun's replies per second at saturation, dnsperf's closed-loop queries per second.
+    pub replies_per_s: Outcome<f64>,
+    /// Average run time of the server-side XDP program during this load.
+    pub xdp_ns_per_packet: Option<f64>,
 }
 
 impl MixRun {
@@ -183,7 +204,21 @@ impl MixRun {
             xdp_ns_per_packet: None,
             other_cpu_share: 0.0,
             problems,
+            geo: Vec::new(),
         }
+    }
+
+    /// Adds a `geo` load, flagging it as the loads above are flagged.
+    pub fn add_geo(&mut self, load: GeoLoad, loss: Option<f64>) {
+        let what = format!("{} {}", load.generator.name(), load.name);
+        if let Outcome::Failed(error) = &load.replies_per_s {
+            self.problems.push(format!("{what} failed: {error}"));
+        }
+        if let Some(loss) = loss.filter(|l| *l > MAX_LOSS) {
+            self.problems
+                .push(format!("{what} lost {:.1}% (> 1%)", loss * 100.0));
+        }
+        self.geo.push(load);
     }
 
     /// Records how much of the machine other processes took during the loads, and flags the
@@ -434,7 +469,12 @@ fn commit() -> String {
 }
 
 impl Settings {
-    pub fn new(secs: u64, mixes: Vec<Mix>, targets: Vec<Target>) -> Self {
+    pub fn new(
+        secs: u64,
+        mixes: Vec<Mix>,
+        targets: Vec<Target>,
+        geo_map_prefixes: BTreeMap<&'static str, usize>,
+    ) -> Self {
         Self {
             secs,
             mixes,
@@ -444,6 +484,7 @@ impl Settings {
             latency_qps: LATENCY_QPS,
             seed: mixes::SEED,
             large_zone_rrsets: mixes::LARGE_RRSETS,
+            geo_map_prefixes,
         }
     }
 }

@@ -53,7 +53,11 @@ fn colour(target: Target) -> &'static str {
 
 pub fn render(report: &Report) -> String {
     let targets = &report.settings.targets;
-    let mixes: Vec<Mix> = report.settings.mixes.clone();
+    // The geo mix runs twice (two maps) and against lbdns alone: its figures are compared in
+    // the table, with no ceiling or peer to draw beside them.
+    let mixes: Vec<Mix> = (report.settings.mixes.iter().copied())
+        .filter(|m| *m != Mix::Geo)
+        .collect();
     let height = TOP + PANEL_HEIGHT * PANELS.len() as f64 + LEGEND_HEIGHT;
     let mut svg = String::new();
     let _ = writeln!(

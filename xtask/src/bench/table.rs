@@ -2,7 +2,10 @@
 
 use std::fmt::Write as _;
 
-use super::report::{Outcome, Report, Session};
+use super::{
+    geo,
+    report::{GeoLoad, Outcome, Report, Session},
+};
 
 /// Renders the whole report.
 pub fn render(report: &Report) -> String {
@@ -14,6 +17,7 @@ pub fn render(report: &Report) -> String {
         m.cpu, m.cores, m.kernel, m.lbdns_commit, report.settings.secs, report.duration_s
     );
     loads(report, &mut out);
+    geo(report, &mut out);
     servers(report, &mut out);
     zone_scale(report, &mut out);
     failures(report, &mut out);
@@ -23,7 +27,7 @@ pub fn render(report: &Report) -> String {
 fn loads(report: &Report, out: &mut String) {
     let _ = writeln!(
         out,
-        "\n{:<13} {:<6} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  status",
+        "\n{:<13} {:<8} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  status",
         "target",
         "mix",
         "kxdpgun/s",
@@ -43,7 +47,7 @@ fn loads(report: &Report, out: &mut String) {
             if session.loads.is_empty() {
                 let _ = writeln!(
                     out,
-                    "{:<13} {:<6} {}",
+                    "{:<13} {:<8} {}",
                     session.target.name(),
                     session.zones.name(),
                     failure
@@ -70,9 +74,14 @@ fn loads(report: &Report, out: &mut String) {
             }
             let _ = writeln!(
                 out,
-                "{:<13} {:<6} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  {}",
+                "{:<13} {:<8} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  {}",
                 session.target.name(),
-                run.mix.name(),
+                // The geo mix runs once per map: name the map.
+                if session.zones.geo_map().is_some() {
+                    session.zones.name()
+                } else {
+                    run.mix.name()
+                },
                 or_dash(kxdpgun),
                 ratio_of("replies_per_s", false),
                 ratio_of("replies_per_s", true),
@@ -92,7 +101,8 @@ fn loads(report: &Report, out: &mut String) {
         out,
         "kxdpgun/s: replies per second at saturation. dnsperf/s, avg ms, lost%: closed-loop dnsperf. \
          p99 ms: dnsperf at {} qps. cpu s: server processes during dnsperf. \
-         ns/pkt: server XDP program, average run time.",
+         ns/pkt: server XDP program, average run time. geo-few, geo-full: the geo mix by subnet \
+         map, the geo pool through the /24 table (kxdpgun -l; dnsperf with Client Subnet).",
         report.settings.latency_qps
     );
     let floor = match &report.xdp_accounting_floor_ns {
@@ -102,6 +112,64 @@ fn loads(report: &Report, out: &mut String) {
     let _ = writeln!(
         out,
         "ns/pkt of a program that returns at once, under the same accounting: {floor}."
+    );
+}
+
+/// The `geo` mix: per target and map, every load with the XDP program's ns/packet and what a
+/// geo answer costs over the plain pool's under the same generator, against issue 18's goal.
+fn geo(report: &Report, out: &mut String) {
+    let runs: Vec<(&Session, &[GeoLoad])> = report
+        .loads()
+        .filter(|(_, run)| !run.geo.is_empty())
+        .map(|(session, run)| (session, run.geo.as_slice()))
+        .collect();
+    if runs.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nGeo answers (XDP ns/packet over a plain pool's; goal: issue 18):\n{:<13} {:<8} {:>8} {:<8} {:<18} {:>9} {:>7} {:>7}  goal",
+        "target", "map", "prefixes", "load", "pool, lookup", "replies/s", "ns/pkt", "Δ ns"
+    );
+    for (session, loads) in runs {
+        let goal = session.zones.geo_map().map(|m| m.goal_ns());
+        let prefixes = report.settings.geo_map_prefixes.get(session.zones.name());
+        for load in loads {
+            let baseline = loads
+                .iter()
+                .filter(|l| Some(l.name) == load.baseline && l.name != load.name)
+                .find(|l| l.generator == load.generator)
+                .and_then(|l| l.xdp_ns_per_packet);
+            let delta = load.xdp_ns_per_packet.zip(baseline).map(|(n, b)| n - b);
+            let goal = goal.filter(|_| load.pool == geo::Pool::Geo);
+            let verdict = match (delta, goal) {
+                (Some(d), Some(goal)) if d <= goal => format!("≤ {goal:.0} ns: met"),
+                (Some(d), Some(goal)) => format!("≤ {goal:.0} ns: missed by {:.0} ns", d - goal),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "{:<13} {:<8} {:>8} {:<8} {:<18} {:>9} {:>7} {:>7}  {verdict}",
+                session.target.name(),
+                session.zones.name(),
+                or_dash(prefixes.map(ToString::to_string)),
+                load.generator.name(),
+                load.name,
+                or_dash(load.replies_per_s.ok().map(|r| format!("{r:.0}"))),
+                or_dash(load.xdp_ns_per_packet.map(|n| format!("{n:.0}"))),
+                or_dash(delta.map(|d| format!("{d:+.1}"))),
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "plain, geo: A and AAAA of a round-robin pool and of a geo pool, same endpoints per family \
+         and answer size. /16 table: the client's own address, in a whole /16 of the map; /24 \
+         table: kxdpgun -l 198.18.66.0/24, or Client Subnet 198.18.66.0/24, whole /24s of a split \
+         /16; trie: 198.18.64.0/24, split by a /25. replies/s: kxdpgun at saturation, or \
+         closed-loop dnsperf. ns/pkt: the server's XDP program. Δ ns: against the plain pool \
+         under the same generator, with Client Subnet for a geo load with it; for plain ECS, \
+         against plain without."
     );
 }
 

@@ -6,6 +6,7 @@
 //! be repeated by hand from what it left behind.
 
 use std::{
+    ffi::OsStr,
     fs,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -21,6 +22,7 @@ use serde::Serialize;
 use super::{
     interrupt,
     load::tail,
+    mixes::ZoneSet,
     netns::{Net, Side},
     progress::Progress,
     usage::{self, Memory},
@@ -82,6 +84,11 @@ impl Target {
         }
     }
 
+    /// Whether the target can serve `zones`: only lbdns serves geo pools.
+    pub fn serves(self, zones: ZoneSet) -> bool {
+        zones.geo_map().is_none() || matches!(self, Target::LbdnsXdp | Target::LbdnsSocket)
+    }
+
     /// Whether the target reloads on SIGHUP and logs when it is done (lbdns).
     pub fn reloads(self) -> bool {
         matches!(self, Target::LbdnsXdp | Target::LbdnsSocket)
@@ -106,6 +113,8 @@ pub struct ZoneFile {
     /// How many A and AAAA RRsets the zone has, when more than lbdns's default XDP maps hold:
     /// the maps are then sized for it, as an operator serving such a zone would.
     pub many_rrsets: Option<u32>,
+    /// lbdns's configuration file (pools, geo), for zone sets that need one.
+    pub config: Option<PathBuf>,
 }
 
 /// What starting a target needs.
@@ -408,6 +417,12 @@ fn command(target: Target, cx: &Context<'_>) -> Result<Command, StartError> {
                 .args(["--listen", &format!("{listen}:53")])
                 .arg("--control")
                 .arg(cx.dir.join("control.sock"))
+                .args(
+                    cx.zone
+                        .config
+                        .iter()
+                        .flat_map(|c| [OsStr::new("--config"), c.as_os_str()]),
+                )
                 // Info level: the reload measurement waits for the "zones reloaded" line.
                 .env("RUST_LOG", "info");
             if target == Target::LbdnsXdp {

@@ -1,0 +1,571 @@
+//! The `geo` mix: a zone with a geo pool and a plain pool of the same size, the lbdns
+//! configuration that defines them, a subnet map of a few hundred prefixes or of about 10^5,
+//! the query files for each pool, and the loads that compare them. Generated from
+//! [`SEED`](super::mixes::SEED) like the other mixes, so every run places the same clients in
+//! the same locations.
+//!
+//! What the mix compares is a geo answer with a plain one of the same shape: both pools answer
+//! two of eight IPv4 and two of eight IPv6 addresses, so the replies have the same length and
+//! only the client's placement differs. The XDP program places an IPv4 client in one of three
+//! ways (a /16 table, a /24 table for a /16 the map splits, the LPM trie for a /24 it splits
+//! further), and each costs differently, so each geo load puts its clients on one of them.
+//!
+//! kxdpgun 3.2 cannot spread its queries over many client addresses: given a prefix (`-l`),
+//! it sends from the prefix's first address until it has used all 63,536 of its source ports,
+//! then from the next address, so a load of a few seconds comes from a few dozen consecutive
+//! addresses of one /24. The mix therefore gives it a /24 whose placement it wants measured.
+
+use std::{
+    io::{self, Write as _},
+    path::Path,
+};
+
+use serde::Serialize;
+
+use super::mixes::{write_lines, Rng, QUERY_LINES, SEED};
+
+/// The generated zone's origin, under a TLD reserved for examples (RFC 2606).
+pub const GEO_ORIGIN: &str = "geo.example.";
+/// The geo pool.
+pub const GEO_NAME: &str = "www.geo.example.";
+/// The plain (round-robin) pool, same endpoints per family and the same `answers`.
+pub const PLAIN_NAME: &str = "plain.geo.example.";
+/// The range kxdpgun's spoofed sources come from, which the server routes to the client (its
+/// socket path's replies); every /24 of it is in the map.
+pub const SPOOFED: &str = "198.18.0.0/16";
+
+/// Which pool a load asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pool {
+    Plain,
+    Geo,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Generator {
+    Kxdpgun,
+    Dnsperf,
+}
+
+/// One load of the mix.
+#[derive(Clone, Copy, Debug)]
+pub struct Load {
+    /// What the table calls it, and its log files' suffix.
+    pub name: &'static str,
+    pub pool: Pool,
+    pub generator: Generator,
+    /// kxdpgun's source prefix (`-l`); `None`: the client's own address, 198.19.53.2.
+    pub sources: Option<&'static str>,
+    /// dnsperf's Client Subnet option (`-E code:hex`).
+    pub ecs: Option<&'static str>,
+}
+
+/// The mix's loads, in run order. Every geo load is compared with the plain load that comes
+/// before it under the same generator, with Client Subnet if it has it ([`Load::baseline`]).
+/// The client's own address (198.19.53.2) is in a whole /16 of the map; 198.18.66.0/24 is a
+/// whole /24 of a split /16; 198.18.64.0/24 has a /25 inside. The ECS options say family 1,
+/// source /24, scope 0.
+pub const LOADS: [Load; 9] = [
+    Load {
+        name: "plain",
+        pool: Pool::Plain,
+        generator: Generator::Kxdpgun,
+        sources: None,
+        ecs: None,
+    },
+    Load {
+        name: "geo /16 table",
+        pool: Pool::Geo,
+        generator: Generator::Kxdpgun,
+        sources: None,
+        ecs: None,
+    },
+    Load {
+        name: "geo /24 table",
+        pool: Pool::Geo,
+        generator: Generator::Kxdpgun,
+        sources: Some("198.18.66.0/24"),
+        ecs: None,
+    },
+    Load {
+        name: "geo trie",
+        pool: Pool::Geo,
+        generator: Generator::Kxdpgun,
+        sources: Some("198.18.64.0/24"),
+        ecs: None,
+    },
+    Load {
+        name: "plain",
+        pool: Pool::Plain,
+        generator: Generator::Dnsperf,
+        sources: None,
+        ecs: None,
+    },
+    Load {
+        name: "geo /16 table",
+        pool: Pool::Geo,
+        generator: Generator::Dnsperf,
+        sources: None,
+        ecs: None,
+    },
+    Load {
+        name: "plain ECS",
+        pool: Pool::Plain,
+        generator: Generator::Dnsperf,
+        sources: None,
+        ecs: Some("8:00011800c61242"),
+    },
+    Load {
+        name: "geo ECS /24 table",
+        pool: Pool::Geo,
+        generator: Generator::Dnsperf,
+        sources: None,
+        ecs: Some("8:00011800c61242"),
+    },
+    Load {
+        name: "geo ECS trie",
+        pool: Pool::Geo,
+        generator: Generator::Dnsperf,
+        sources: None,
+        ecs: Some("8:00011800c61240"),
+    },
+];
+
+/// The loads whose figures stand for the mix in the main table (and the latency run's
+/// settings): the geo pool through the /24 table, under each generator.
+pub const MAIN: [&str; 2] = ["geo /24 table", "geo ECS /24 table"];
+
+impl Load {
+    /// The plain load this one is compared with: the same generator, and Client Subnet if
+    /// this is a geo load with it. A plain load with it is compared with one without.
+    pub fn baseline(&self) -> Option<&'static Load> {
+        let ecs = self.pool == Pool::Geo && self.ecs.is_some();
+        LOADS.iter().find(|l| {
+            l.pool == Pool::Plain && l.generator == self.generator && l.ecs.is_some() == ecs
+        })
+    }
+
+    /// Whether this load's figures stand for the mix in the main table.
+    pub fn is_main(&self) -> bool {
+        self.pool == Pool::Geo && MAIN.contains(&self.name)
+    }
+
+    /// The suffix of its log files: its name in lower case, dashes for spaces and slashes.
+    pub fn log_suffix(&self) -> String {
+        let mut suffix = format!("-{}-{}", self.name, self.generator.name());
+        suffix.retain(|c| c != '/');
+        suffix.replace(' ', "-").to_lowercase()
+    }
+}
+
+impl Generator {
+    pub fn name(self) -> &'static str {
+        match self {
+            Generator::Kxdpgun => "kxdpgun",
+            Generator::Dnsperf => "dnsperf",
+        }
+    }
+}
+
+/// Locations of the geo pool.
+const LOCATIONS: u64 = 4;
+/// Endpoints per location and family; the plain pool has as many per family in total.
+const PER_LOCATION: u64 = 2;
+/// Addresses in each answer, for both pools.
+const ANSWERS: u64 = 2;
+/// Every `SPLIT_EVERY`th /24 of the spoofed range has a /25 of another location inside.
+const SPLIT_EVERY: u32 = 8;
+/// In the full map, one /16 in `FULL_SPLIT_ONE_IN` is split into /17 to /24 pieces, as the
+/// ranges of a country database split the address space unevenly.
+const FULL_SPLIT_ONE_IN: u64 = 32;
+
+/// The two subnet maps the mix runs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapSize {
+    /// The spoofed range in /24s and /25s, and the dnsperf client's /16: a few hundred
+    /// prefixes, as an operator's own subnet list.
+    Few,
+    /// The same, plus a partition of 1.0.0.0 to 223.255.255.255 into /16 to /24 blocks of
+    /// random locations: about 10^5 prefixes, the scale of a full country database.
+    Full,
+}
+
+impl MapSize {
+    fn file_name(self) -> &'static str {
+        match self {
+            MapSize::Few => "subnets-few.txt",
+            MapSize::Full => "subnets-full.txt",
+        }
+    }
+
+    /// Issue 18's goal: the most a geo answer may cost over a plain pool's, in ns per packet
+    /// of the XDP program.
+    pub fn goal_ns(self) -> f64 {
+        match self {
+            MapSize::Few => 40.0,
+            MapSize::Full => 80.0,
+        }
+    }
+
+    /// The configuration's file name in the output directory.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            MapSize::Few => "geo-few.toml",
+            MapSize::Full => "geo-full.toml",
+        }
+    }
+}
+
+/// Writes the zone the pools live in: only SOA, NS and glue, the pools answer A and AAAA.
+pub fn write_zone(path: &Path) -> io::Result<()> {
+    write_lines(path, |out| {
+        writeln!(
+            out,
+            "; Generated by `cargo xtask bench` (seed {SEED:#x}); do not edit."
+        )?;
+        writeln!(
+            out,
+            "$ORIGIN {GEO_ORIGIN}\n$TTL 300\n\
+             @ IN SOA ns1 hostmaster 1 3600 600 1209600 60\n@ IN NS ns1\nns1 IN A 198.19.53.1"
+        )
+    })
+}
+
+/// Writes the configuration for `size` into `dir`, with its subnet file next to it. Returns
+/// the number of prefixes in the subnet file.
+pub fn write_config(dir: &Path, size: MapSize) -> io::Result<usize> {
+    let prefixes = write_subnet_map(&dir.join(size.file_name()), size)?;
+    write_lines(&dir.join(size.config_name()), |out| {
+        writeln!(
+            out,
+            "# Generated by `cargo xtask bench`; do not edit.\n\
+             [geo]\nsubnet_file = \"{}\"",
+            size.file_name()
+        )?;
+        for location in 0..LOCATIONS {
+            writeln!(out, "[[geo.location]]\nname = \"loc{location}\"")?;
+        }
+        writeln!(
+            out,
+            "\n[[pool]]\nname = \"{GEO_NAME}\"\npolicy = \"geo\"\nanswers = {ANSWERS}"
+        )?;
+        for location in 0..LOCATIONS {
+            for index in 0..PER_LOCATION {
+                let n = location * PER_LOCATION + index;
+                for address in endpoint(n) {
+                    writeln!(
+                        out,
+                        "[[pool.endpoint]]\naddress = \"{address}\"\nlocation = \"loc{location}\""
+                    )?;
+                }
+            }
+        }
+        writeln!(
+            out,
+            "\n[[pool]]\nname = \"{PLAIN_NAME}\"\npolicy = \"round-robin\"\nanswers = {ANSWERS}"
+        )?;
+        for n in 0..LOCATIONS * PER_LOCATION {
+            for address in endpoint(n) {
+                writeln!(out, "[[pool.endpoint]]\naddress = \"{address}\"")?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(prefixes)
+}
+
+/// The IPv4 and IPv6 addresses of endpoint `n`. Answered, never contacted (no health check).
+fn endpoint(n: u64) -> [String; 2] {
+    [
+        format!("198.19.100.{}", n + 1),
+        format!("2001:db8:100::{}", n + 1),
+    ]
+}
+
+/// Writes the subnet map (`prefix location` lines); returns the number of prefixes.
+fn write_subnet_map(path: &Path, size: MapSize) -> io::Result<usize> {
+    let mut rng = Rng::new(SEED ^ 0x0067_656f);
+    let mut count = 0;
+    write_lines(path, |out| {
+        writeln!(
+            out,
+            "# Generated by `cargo xtask bench` (seed {SEED:#x}); do not edit."
+        )?;
+        let mut line = |out: &mut dyn io::Write, prefix: String, location: u64| {
+            count += 1;
+            writeln!(out, "{prefix} loc{location}")
+        };
+        for c in 0..256u32 {
+            let location = rng.below(LOCATIONS);
+            line(out, format!("198.18.{c}.0/24"), location)?;
+            if c % SPLIT_EVERY == 0 {
+                // Another location than the /24's, or the map would not need splitting it.
+                let other = (location + 1 + rng.below(LOCATIONS - 1)) % LOCATIONS;
+                line(out, format!("198.18.{c}.128/25"), other)?;
+            }
+        }
+        line(out, "198.19.0.0/16".into(), rng.below(LOCATIONS))?;
+        if size == MapSize::Full {
+            for a in 1..224u32 {
+                for b in 0..256u32 {
+                    if a == 198 && (b == 18 || b == 19) {
+                        continue;
+                    }
+                    let base = (a << 24) | (b << 16);
+                    if rng.below(FULL_SPLIT_ONE_IN) != 0 {
+                        line(out, format!("{}/16", dotted(base)), rng.below(LOCATIONS))?;
+                        continue;
+                    }
+                    for (start, len) in split_16(&mut rng) {
+                        let prefix = format!("{}/{len}", dotted(base | start));
+                        line(out, prefix, rng.below(LOCATIONS))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(count)
+}
+
+/// Aligned blocks of /17 to /24 covering a /16 exactly: offsets within it and lengths.
+fn split_16(rng: &mut Rng) -> Vec<(u32, u32)> {
+    let mut blocks = Vec::new();
+    let mut offset = 0u32;
+    while offset < 1 << 16 {
+        let mut len = 17 + rng.below(8) as u32;
+        // An offset is only the start of blocks it is aligned to.
+        while !offset.is_multiple_of(1 << (32 - len)) {
+            len += 1;
+        }
+        blocks.push((offset, len));
+        offset += 1 << (32 - len);
+    }
+    blocks
+}
+
+fn dotted(address: u32) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::from(address)
+}
+
+/// Writes [`QUERY_LINES`] queries for `name`, A or AAAA at random.
+pub fn write_queries(path: &Path, name: &str) -> io::Result<()> {
+    let mut rng = Rng::new(SEED ^ 0x0071_7565_7279);
+    write_lines(path, |out| {
+        (0..QUERY_LINES).try_for_each(|_| {
+            let qtype = if rng.below(2) == 0 { "A" } else { "AAAA" };
+            writeln!(out, "{name} {qtype}")
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        collections::HashSet,
+        net::Ipv4Addr,
+        path::PathBuf,
+        sync::atomic::{AtomicU32, Ordering},
+    };
+
+    use super::*;
+
+    /// A directory of its own (tests run in parallel), removed by the caller.
+    fn scratch() -> PathBuf {
+        static CALLS: AtomicU32 = AtomicU32::new(0);
+        let call = CALLS.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("xtask-geo-{}-{call}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The map's prefixes, parsed, and the file's text.
+    fn map(size: MapSize) -> (Vec<(Ipv4Addr, u32, String)>, usize, String) {
+        let dir = scratch();
+        let count = write_config(&dir, size).unwrap();
+        let text = std::fs::read_to_string(dir.join(size.file_name())).unwrap();
+        let config = std::fs::read_to_string(dir.join(size.config_name())).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let prefixes = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|line| {
+                let (prefix, location) = line.split_once(' ').unwrap();
+                let (address, len) = prefix.split_once('/').unwrap();
+                (
+                    address.parse().unwrap(),
+                    len.parse().unwrap(),
+                    location.to_owned(),
+                )
+            })
+            .collect();
+        (prefixes, count, config)
+    }
+
+    #[test]
+    fn maps_are_reproducible() {
+        for size in [MapSize::Few, MapSize::Full] {
+            assert_eq!(map(size), map(size), "{size:?}");
+        }
+    }
+
+    #[test]
+    fn maps_have_the_sizes_the_goals_name() {
+        let (few, count, _) = map(MapSize::Few);
+        assert_eq!(few.len(), count);
+        assert!((200..1_000).contains(&count), "{count}");
+        let (full, count, _) = map(MapSize::Full);
+        assert_eq!(full.len(), count);
+        assert!((80_000..200_000).contains(&count), "{count}");
+    }
+
+    #[test]
+    fn prefixes_are_distinct_aligned_and_in_known_locations() {
+        let (prefixes, _, config) = map(MapSize::Full);
+        let mut seen = HashSet::new();
+        for (address, len, location) in &prefixes {
+            assert!(seen.insert((*address, *len)), "{address}/{len} twice");
+            assert_eq!(u32::from(*address) & !(u32::MAX << (32 - len)), 0);
+            assert!(
+                config.contains(&format!("name = \"{location}\"")),
+                "{location}"
+            );
+        }
+        let used: HashSet<&str> = prefixes.iter().map(|p| p.2.as_str()).collect();
+        assert_eq!(used.len(), LOCATIONS as usize);
+    }
+
+    #[test]
+    fn every_client_is_placed() {
+        let (prefixes, _, _) = map(MapSize::Few);
+        let covers = |client: Ipv4Addr| {
+            prefixes.iter().any(|(address, len, _)| {
+                let mask = u32::MAX << (32 - len);
+                u32::from(client) & mask == u32::from(*address)
+            })
+        };
+        for c in 0..=255u8 {
+            assert!(covers(Ipv4Addr::new(198, 18, c, 77)), "198.18.{c}.77");
+        }
+        // The client's own address, which kxdpgun and dnsperf send from without `-l`.
+        assert!(covers(Ipv4Addr::new(198, 19, 53, 2)));
+        // Every /25 is of another location than its /24: the map must split that /24.
+        for (address, len, location) in prefixes.iter().filter(|p| p.1 == 25) {
+            let parent = Ipv4Addr::from(u32::from(*address) & !0xff);
+            let outer = prefixes.iter().find(|p| (p.0, p.1) == (parent, 24));
+            assert!(outer.is_some_and(|o| o.2 != *location), "{address}/{len}");
+        }
+    }
+
+    #[test]
+    fn the_full_map_partitions_the_unicast_space() {
+        let (prefixes, _, _) = map(MapSize::Full);
+        // 198.18.0.0/15 holds the clients' own, finer map; the partition goes around it.
+        let clients = u64::from(u32::from(Ipv4Addr::new(198, 18, 0, 0)));
+        let mut blocks: Vec<(u64, u64)> = prefixes
+            .iter()
+            .map(|(a, len, _)| (u64::from(u32::from(*a)), 1u64 << (32 - len)))
+            .filter(|(start, _)| !(clients..clients + (2 << 16)).contains(start))
+            .collect();
+        blocks.sort_unstable();
+        let mut next = 1u64 << 24;
+        for (start, size) in blocks {
+            if next == clients {
+                next += 2 << 16;
+            }
+            assert_eq!(start, next, "gap or overlap at {}", dotted(start as u32));
+            next = start + size;
+        }
+        assert_eq!(next, 224 << 24);
+    }
+
+    #[test]
+    fn the_pools_answer_alike() {
+        let (_, _, config) = map(MapSize::Few);
+        let pools: Vec<&str> = config.split("[[pool]]").skip(1).collect();
+        assert_eq!(pools.len(), 2);
+        for pool in &pools {
+            let v4 = pool.matches("address = \"198.19.100.").count();
+            let v6 = pool.matches("address = \"2001:db8:100::").count();
+            assert_eq!((v4, v6), (8, 8), "{pool}");
+            assert!(pool.contains(&format!("answers = {ANSWERS}")));
+        }
+        assert!(pools[0].contains(GEO_NAME) && pools[0].contains("policy = \"geo\""));
+        assert!(pools[1].contains(PLAIN_NAME));
+    }
+
+    #[test]
+    fn loads_put_clients_where_their_names_say() {
+        let (prefixes, _, _) = map(MapSize::Few);
+        // Whether the map has a prefix strictly inside the /`len` around `client`: the
+        // program then looks the client up one level further (/16, /24, trie).
+        let split = |client: Ipv4Addr, len: u32| {
+            let mask = u32::MAX << (32 - len);
+            prefixes.iter().any(|(address, l, _)| {
+                *l > len && u32::from(*address) & mask == u32::from(client) & mask
+            })
+        };
+        let first = |prefix: &str| prefix.split_once('/').unwrap().0.parse().unwrap();
+        for load in LOADS {
+            let client = match (load.sources, load.ecs) {
+                (Some(sources), _) => first(sources),
+                (None, Some(ecs)) => {
+                    let (code, value) = ecs.split_once(':').unwrap();
+                    assert_eq!(code, "8");
+                    let bytes: Vec<u8> = (0..value.len())
+                        .step_by(2)
+                        .map(|i| u8::from_str_radix(&value[i..i + 2], 16).unwrap())
+                        .collect();
+                    // Family 1, source /24, scope 0, then exactly the 3 octets /24 needs.
+                    assert_eq!(bytes[..4], [0, 1, 24, 0], "{}", load.name);
+                    assert_eq!(bytes.len(), 7, "{}", load.name);
+                    Ipv4Addr::new(bytes[4], bytes[5], bytes[6], 0)
+                }
+                (None, None) => Ipv4Addr::new(198, 19, 53, 2),
+            };
+            let path = match (split(client, 16), split(client, 24)) {
+                (false, _) => "/16 table",
+                (true, false) => "/24 table",
+                (true, true) => "trie",
+            };
+            // The plain pool places nobody: its loads' names say nothing of where they come from.
+            assert!(
+                load.pool == Pool::Plain || load.name.ends_with(path),
+                "{}: {client} goes to the {path}",
+                load.name
+            );
+        }
+        // Each load is compared with a plain load that runs before it, with the same ECS
+        // presence for a geo load.
+        for (index, load) in LOADS.iter().enumerate() {
+            let baseline = load.baseline().unwrap();
+            let at = LOADS
+                .iter()
+                .position(|l| l.name == baseline.name && l.generator == load.generator);
+            assert!(at.is_some_and(|at| at <= index), "{}", load.name);
+            if load.pool == Pool::Geo {
+                assert_eq!(baseline.ecs.is_some(), load.ecs.is_some(), "{}", load.name);
+            }
+        }
+    }
+
+    #[test]
+    fn query_files_ask_only_for_the_pool() {
+        let dir = scratch();
+        let path = dir.join("q.txt");
+        write_queries(&path, GEO_NAME).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), QUERY_LINES);
+        let a = lines.iter().filter(|l| **l == "www.geo.example. A").count();
+        let aaaa = lines
+            .iter()
+            .filter(|l| **l == "www.geo.example. AAAA")
+            .count();
+        assert_eq!(a + aaaa, QUERY_LINES);
+        assert!((4_500..5_500).contains(&a), "{a}");
+    }
+}
