@@ -15,8 +15,15 @@ pub const SERVER_IF: &str = "veth-fls";
 pub const CLIENT_V4: &str = "198.18.1.2";
 /// The server's address on the link.
 pub const SERVER_V4: &str = "198.18.1.1";
-const CLIENT_MAC: &str = "02:00:00:00:01:02";
-const SERVER_MAC: &str = "02:00:00:00:01:01";
+/// The flooder's MAC address, fixed so that raw frames can be written for the link.
+pub const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x01, 0x02];
+/// The server's MAC address on the link.
+pub const SERVER_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x01, 0x01];
+
+/// `mac` as `ip` writes one.
+fn mac_text(mac: [u8; 6]) -> String {
+    mac.map(|octet| format!("{octet:02x}")).join(":")
+}
 
 /// The namespace at the far end of the link; the link goes with it when it is dropped.
 #[derive(Debug)]
@@ -29,25 +36,26 @@ impl FloodLink {
     /// permanent neighbours (kxdpgun finds the server's MAC in the neighbour table).
     pub fn new(server: &Namespace) -> Result<Self> {
         let ns = Namespace::new("fld")?;
+        let (client_mac, server_mac) = (mac_text(CLIENT_MAC), mac_text(SERVER_MAC));
         server.ip(&[
             "link",
             "add",
             SERVER_IF,
             "address",
-            SERVER_MAC,
+            &server_mac,
             "type",
             "veth",
             "peer",
             "name",
             CLIENT_IF,
             "address",
-            CLIENT_MAC,
+            &client_mac,
             "netns",
             ns.name(),
         ])?;
         for (side, ifname, addr, peer, peer_mac) in [
-            (server, SERVER_IF, SERVER_V4, CLIENT_V4, CLIENT_MAC),
-            (&ns, CLIENT_IF, CLIENT_V4, SERVER_V4, SERVER_MAC),
+            (server, SERVER_IF, SERVER_V4, CLIENT_V4, &client_mac),
+            (&ns, CLIENT_IF, CLIENT_V4, SERVER_V4, &server_mac),
         ] {
             side.ip(&["addr", "add", &format!("{addr}/24"), "dev", ifname])?;
             side.ip(&["link", "set", ifname, "up"])?;

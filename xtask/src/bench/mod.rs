@@ -22,6 +22,7 @@ mod progress;
 mod report;
 pub mod restart;
 pub mod rrl;
+mod spoof;
 mod svg;
 mod table;
 mod targets;

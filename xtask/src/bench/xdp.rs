@@ -18,6 +18,7 @@ use aya::{
 
 use super::netns::{Net, Side};
 use crate::{ebpf, workspace};
+use lbdns_tests::Namespace;
 
 /// The ELF binary of bench/ceiling, holding both programs.
 const CEILING_BIN: &str = "ceiling";
@@ -57,13 +58,18 @@ impl Program {
 impl Attached {
     /// Loads `program` from `object` and attaches it in native mode to `side`'s veth end.
     pub fn new(net: &Net, side: Side, object: &Path, program: Program) -> Result<Self> {
+        Self::on(net.ns(side), side.interface(), object, program)
+    }
+
+    /// Loads `program` from `object` and attaches it in native mode to `interface` of `ns`.
+    pub fn on(ns: &Namespace, interface: &str, object: &Path, program: Program) -> Result<Self> {
         let object = object.to_owned();
-        let interface = side.interface();
+        let interface = interface.to_owned();
         // Interface names resolve in the calling thread's namespace: attach from a thread in it.
-        let ebpf = net.ns(side).enter(move || -> Result<Ebpf> {
+        let ebpf = ns.enter(move || -> Result<Ebpf> {
             let mut ebpf = open(&object)?;
             let xdp = load(&mut ebpf, &object, program)?;
-            xdp.attach(interface, XdpMode::Driver).with_context(|| {
+            xdp.attach(&interface, XdpMode::Driver).with_context(|| {
                 format!(
                     "cannot attach {} to {interface} in native mode",
                     program.name()
