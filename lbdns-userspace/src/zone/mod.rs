@@ -46,26 +46,34 @@ pub struct SourceRecord {
 impl Zone {
     /// Reads and validates the zone in `path`. `origin` overrides the file's own idea of its apex.
     pub fn load(path: &Path, origin: Option<Name>) -> Result<Zone, ZoneErrors> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text, path, origin),
-            Err(e) => {
-                let mut errors = ZoneErrors::new(path);
-                errors.push(ZoneError {
-                    file: path.to_path_buf(),
-                    line: 0,
-                    kind: ZoneErrorKind::Io(e.to_string()),
-                });
-                Err(errors)
-            }
-        }
+        let text = read_file(path)?;
+        Self::parse(&text, path, origin)
     }
 
     /// Parses master-file `text` as if read from `path` (which names it in errors and anchors
     /// relative `$INCLUDE`s). Reading goes on past a broken entry, so every error is reported.
     pub fn parse(text: &str, path: &Path, origin: Option<Name>) -> Result<Zone, ZoneErrors> {
-        let mut reader = Reader::new(origin.clone(), path);
-        reader.read_text(text, path, origin.clone(), 0);
-        validate(reader.records, path, origin.as_ref(), reader.errors)
+        let mut records = Vec::new();
+        let errors = read(text, path, origin.clone(), |record| {
+            records.push(record);
+            true
+        });
+        validate(records, path, origin.as_ref(), errors)
+    }
+
+    /// Reads master-file `text` (from `path`, as [`Zone::parse`] takes it) record by record,
+    /// handing each to `each` in file order without keeping any, so a file of millions of
+    /// records costs its text and one record at a time. `each` returns whether to go on;
+    /// reading stops at the first `false`. Nothing is validated beyond each record on its own
+    /// (the zone-wide rules need the whole zone: [`Zone::from_records`]). Returns the errors
+    /// of the entries that could not be read (none when all were).
+    pub fn stream(
+        text: &str,
+        path: &Path,
+        origin: Option<Name>,
+        each: impl FnMut(SourceRecord) -> bool,
+    ) -> ZoneErrors {
+        read(text, path, origin, each)
     }
 
     /// Validates records that did not come from a master file (a zone transfer) by exactly
@@ -81,9 +89,37 @@ impl Zone {
     }
 }
 
+/// The text of the zone file at `path`, or the error naming it.
+pub fn read_file(path: &Path) -> Result<String, ZoneErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let mut errors = ZoneErrors::new(path);
+        errors.push(ZoneError {
+            file: path.to_path_buf(),
+            line: 0,
+            kind: ZoneErrorKind::Io(e.to_string()),
+        });
+        errors
+    })
+}
+
+/// Reads master-file `text` from `path`, handing each record to `sink` until it returns
+/// `false`; returns the errors of the entries that could not be read.
+fn read(
+    text: &str,
+    path: &Path,
+    origin: Option<Name>,
+    sink: impl FnMut(SourceRecord) -> bool,
+) -> ZoneErrors {
+    let mut reader = Reader::new(origin.clone(), path, sink);
+    reader.read_text(text, path, origin, 0);
+    reader.errors
+}
+
 /// State carried across entries and into `$INCLUDE`d files.
-struct Reader {
-    records: Vec<SourceRecord>,
+struct Reader<S> {
+    /// Takes each record read; `false` stops the reading.
+    sink: S,
+    stopped: bool,
     errors: ZoneErrors,
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
@@ -92,10 +128,11 @@ struct Reader {
     initial_origin: Option<Name>,
 }
 
-impl Reader {
-    fn new(initial_origin: Option<Name>, path: &Path) -> Self {
+impl<S: FnMut(SourceRecord) -> bool> Reader<S> {
+    fn new(initial_origin: Option<Name>, path: &Path, sink: S) -> Self {
         Self {
-            records: Vec::new(),
+            sink,
+            stopped: false,
             errors: ZoneErrors::new(path),
             default_ttl: None,
             last_ttl: None,
@@ -114,6 +151,9 @@ impl Reader {
         let mut origin = origin.or_else(|| self.initial_origin.clone());
         // Entries and lexical errors come in file order, one at a time.
         for entry in lexer::read(text) {
+            if self.stopped {
+                return;
+            }
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
@@ -129,11 +169,13 @@ impl Reader {
                 }
             } else {
                 match self.record(&entry, origin.as_ref()) {
-                    Ok(record) => self.records.push(SourceRecord {
-                        record,
-                        file: file.clone(),
-                        line,
-                    }),
+                    Ok(record) => {
+                        self.stopped = !(self.sink)(SourceRecord {
+                            record,
+                            file: file.clone(),
+                            line,
+                        });
+                    }
                     Err(kind) => self.errors.push(at(line, kind)),
                 }
             }
