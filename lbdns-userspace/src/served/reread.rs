@@ -1,9 +1,10 @@
 //! A zone file read again over the index in force (a reload): the file is streamed and
 //! compared, record by record, with the zone served now, and only the owners that differ go
 //! into a patch laid over that index (`ZoneData::patched`, the overlay an IXFR uses). What
-//! this holds beyond the catalog in force is the file's text, a counter per RRset served and
-//! the differing owners' records: not the parsed zone nor a second index, which together put a
-//! million-name reload's peak at two and a half times its steady memory.
+//! this holds beyond the catalog in force is a line of the file at a time, a counter per RRset
+//! served and the differing owners' records: not the file's text, the parsed zone nor a
+//! second index, which together put a million-name reload's peak at over four times its
+//! steady memory.
 //!
 //! The result serves exactly what indexing the file whole would. A record counts as unchanged
 //! only if a served record has its owner (case included), type, TTL and data (names in it
@@ -11,8 +12,9 @@
 //! in its node's order of types. An owner all of whose records count so, and all of whose
 //! served records the file gave, keeps its node. Every other owner, and the apex always (its
 //! SOA starts the zone rules, and a reload usually changes it), is read again whole in a
-//! second pass over the same text, validated by the zone-file rules as a zone of its own, and
-//! patched in. The rules that span owners need nothing more: an owner untouched is as the
+//! second pass over the file, validated by the zone-file rules as a zone of its own, and
+//! patched in (a file written between the two passes sends the zone to the whole reading).
+//! The rules that span owners need nothing more: an owner untouched is as the
 //! last load validated it, and the patch refuses what it cannot check (a DNAME above a
 //! changed name, a delegation made or removed).
 //!
@@ -23,12 +25,15 @@
 //! patch cannot express ([`Unpatchable`]: a name removed, a delegation made or removed, ...).
 
 use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
 
 use hickory_proto::rr::{LowerName, Name, Record, RecordType};
 
 use crate::authority::{Catalog, Rdata, Unpatchable, ZoneData};
-use crate::zone::{self, SourceRecord, Zone, ZoneError, ZoneSpec};
+use crate::zone::{SourceRecord, Zone, ZoneError, ZoneSpec};
 
 /// Why a zone file is read whole rather than patched in.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +44,8 @@ pub enum Whole {
     NotServed(Box<Name>),
     #[error("it does not read")]
     Unreadable,
+    #[error("it was written while it was read")]
+    Changed,
     #[error("it holds DNSSEC records ({0})")]
     Dnssec(RecordType),
     #[error("more than {0} owners changed")]
@@ -56,16 +63,18 @@ pub fn over_index(
     in_force: &Catalog,
 ) -> Result<(ZoneData, Vec<ZoneError>), Whole> {
     let path = spec.file.as_path();
-    let text = zone::read_file(path).map_err(|_| Whole::Unreadable)?;
+    let started = stamp(path);
     let origin = match &spec.origin {
         Some(origin) => origin.clone(),
-        None => first_soa_owner(&text, path)?,
+        None => first_soa_owner(path)?,
     };
     let Some(Some(served)) = in_force.zone_at(&origin) else {
         return Err(Whole::NotServed(Box::new(origin)));
     };
     let mut seen = Seen::new(served);
-    let errors = Zone::stream(&text, path, spec.origin.clone(), |source| {
+    let mut files = Files::default();
+    let errors = Zone::stream(path, spec.origin.clone(), |source| {
+        files.note(&source.file);
         seen.take(source.record)
     });
     if let Some(why) = seen.stopped.take() {
@@ -74,9 +83,13 @@ pub fn over_index(
     if !errors.is_empty() {
         return Err(Whole::Unreadable);
     }
+    let stamps = files.stamps();
+    if stamp(path) != started {
+        return Err(Whole::Changed);
+    }
     let touched = seen.finish()?;
     let mut records = Vec::new();
-    let errors = Zone::stream(&text, path, spec.origin.clone(), |source| {
+    let errors = Zone::stream(path, spec.origin.clone(), |source| {
         let owner = LowerName::new(&source.record.name);
         if owner == served.apex || touched.contains(&owner) {
             records.push(source);
@@ -86,24 +99,59 @@ pub fn over_index(
     if !errors.is_empty() {
         return Err(Whole::Unreadable);
     }
-    drop(text);
+    if files.stamps() != stamps {
+        return Err(Whole::Changed);
+    }
     let changed = Zone::from_records(records, path, &origin).map_err(|_| Whole::Invalid)?;
     let changes = by_owner(changed.records, &touched);
     let patched = served.patched(&changes)?;
     Ok((patched, changed.warnings))
 }
 
-/// The owner of the first SOA record of `text`: the apex a file without a configured origin
-/// has.
-fn first_soa_owner(text: &str, path: &Path) -> Result<Name, Whole> {
+/// The owner of the first SOA record of the file at `path`: the apex a file without a
+/// configured origin has.
+fn first_soa_owner(path: &Path) -> Result<Name, Whole> {
     let mut origin = None;
-    Zone::stream(text, path, None, |source| {
+    Zone::stream(path, None, |source| {
         if source.record.record_type() == RecordType::SOA {
             origin = Some(source.record.name);
         }
         origin.is_none()
     });
     origin.ok_or(Whole::NoOrigin)
+}
+
+/// What tells whether a file changed: its length, modification time and inode.
+#[derive(Debug, PartialEq, Eq)]
+struct Stamp(u64, Option<SystemTime>, u64);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Stamp(meta.len(), meta.modified().ok(), meta.ino()))
+}
+
+/// The files a reading took records from (the zone file and those it includes), so that the
+/// second pass can be known to read what the first did: a file written between the passes
+/// sends the zone to the whole reading, which reads each file once.
+#[derive(Default)]
+struct Files(Vec<Arc<Path>>);
+
+impl Files {
+    fn note(&mut self, file: &Arc<Path>) {
+        // Records come file after file: the last one noted is nearly always this one.
+        if !self
+            .0
+            .iter()
+            .rev()
+            .any(|known| Arc::ptr_eq(known, file) || known == file)
+        {
+            self.0.push(file.clone());
+        }
+    }
+
+    fn stamps(&self) -> Vec<Option<Stamp>> {
+        self.0.iter().map(|file| stamp(file)).collect()
+    }
 }
 
 /// The records of the file as the served zone meets them, one at a time.

@@ -3,6 +3,7 @@
 //! hickory-proto supplies the record types and wire encoding; the reading is ours because the
 //! operator needs `file:line: message` errors and hickory's zone parser keeps no line numbers.
 
+mod chars;
 pub mod dnssec;
 mod error;
 mod lexer;
@@ -61,19 +62,28 @@ impl Zone {
         validate(records, path, origin.as_ref(), errors)
     }
 
-    /// Reads master-file `text` (from `path`, as [`Zone::parse`] takes it) record by record,
-    /// handing each to `each` in file order without keeping any, so a file of millions of
-    /// records costs its text and one record at a time. `each` returns whether to go on;
-    /// reading stops at the first `false`. Nothing is validated beyond each record on its own
-    /// (the zone-wide rules need the whole zone: [`Zone::from_records`]). Returns the errors
-    /// of the entries that could not be read (none when all were).
+    /// Reads the zone file at `path` (with `origin` as [`Zone::load`] takes it) record by
+    /// record as it reads the file, handing each record to `each` in file order and keeping
+    /// none, so a file of millions of records costs a line and a record at a time (an
+    /// `$INCLUDE`d file is read whole). `each` returns whether to go on; reading stops at the
+    /// first `false`. Nothing is validated beyond each record on its own (the zone-wide rules
+    /// need the whole zone: [`Zone::from_records`]). Returns the errors of the entries that
+    /// could not be read, and of the file if it could not be (none when all was read).
     pub fn stream(
-        text: &str,
         path: &Path,
         origin: Option<Name>,
         each: impl FnMut(SourceRecord) -> bool,
     ) -> ZoneErrors {
-        read(text, path, origin, each)
+        let mut chars = match chars::FileChars::open(path) {
+            Ok(chars) => chars,
+            Err(error) => return unreadable(path, &error),
+        };
+        let mut reader = Reader::new(origin.clone(), path, each);
+        reader.read_chars(&mut chars, path, origin, 0);
+        match chars.error {
+            Some(error) => unreadable(path, &error),
+            None => reader.errors,
+        }
     }
 
     /// Validates records that did not come from a master file (a zone transfer) by exactly
@@ -90,16 +100,19 @@ impl Zone {
 }
 
 /// The text of the zone file at `path`, or the error naming it.
-pub fn read_file(path: &Path) -> Result<String, ZoneErrors> {
-    std::fs::read_to_string(path).map_err(|e| {
-        let mut errors = ZoneErrors::new(path);
-        errors.push(ZoneError {
-            file: path.to_path_buf(),
-            line: 0,
-            kind: ZoneErrorKind::Io(e.to_string()),
-        });
-        errors
-    })
+fn read_file(path: &Path) -> Result<String, ZoneErrors> {
+    std::fs::read_to_string(path).map_err(|error| unreadable(path, &error))
+}
+
+/// The error of a zone file that could not be read.
+fn unreadable(path: &Path, error: &std::io::Error) -> ZoneErrors {
+    let mut errors = ZoneErrors::new(path);
+    errors.push(ZoneError {
+        file: path.to_path_buf(),
+        line: 0,
+        kind: ZoneErrorKind::Io(error.to_string()),
+    });
+    errors
 }
 
 /// Reads master-file `text` from `path`, handing each record to `sink` until it returns
@@ -111,7 +124,7 @@ fn read(
     sink: impl FnMut(SourceRecord) -> bool,
 ) -> ZoneErrors {
     let mut reader = Reader::new(origin.clone(), path, sink);
-    reader.read_text(text, path, origin, 0);
+    reader.read_chars(text.chars(), path, origin, 0);
     reader.errors
 }
 
@@ -141,7 +154,13 @@ impl<S: FnMut(SourceRecord) -> bool> Reader<S> {
         }
     }
 
-    fn read_text(&mut self, text: &str, path: &Path, origin: Option<Name>, depth: usize) {
+    fn read_chars(
+        &mut self,
+        chars: impl Iterator<Item = char>,
+        path: &Path,
+        origin: Option<Name>,
+        depth: usize,
+    ) {
         let file: Arc<Path> = Arc::from(path);
         let at = |line, kind| ZoneError {
             file: path.to_path_buf(),
@@ -150,7 +169,7 @@ impl<S: FnMut(SourceRecord) -> bool> Reader<S> {
         };
         let mut origin = origin.or_else(|| self.initial_origin.clone());
         // Entries and lexical errors come in file order, one at a time.
-        for entry in lexer::read(text) {
+        for entry in lexer::read(chars) {
             if self.stopped {
                 return;
             }
@@ -237,7 +256,7 @@ impl<S: FnMut(SourceRecord) -> bool> Reader<S> {
                     )))
                 })?;
                 // RFC 1035 §5.1: the included file never changes the parent's origin.
-                self.read_text(&text, &target, include_origin, depth + 1);
+                self.read_chars(text.chars(), &target, include_origin, depth + 1);
             }
             _ => return Err(at(ZoneErrorKind::Directive(entry.tokens[0].text.clone()))),
         }

@@ -261,3 +261,24 @@ fn an_origin_given_in_the_configuration_is_the_zone_compared() {
         [LowerName::new(&Name::from_ascii("r.test.").unwrap())]
     );
 }
+
+/// RFC 1035 §5.1: records of an `$INCLUDE`d file are the zone's like any other.
+#[test]
+fn a_change_in_an_included_file_is_patched_in() {
+    let file = File::new("include", &format!("{ZONE}$INCLUDE inc.zone\n"));
+    let included = file.dir.join("inc.zone");
+    std::fs::write(&included, "i1 A 198.18.2.1\ni2 A 198.18.2.2\n").unwrap();
+    let in_force = catalog(file.whole());
+    std::fs::write(&included, "i1 A 198.18.2.1\ni2 A 198.18.2.9\n").unwrap();
+    let (patched, _) = over_index(&file.spec, &in_force).unwrap();
+    let touched: Vec<String> = patched
+        .patched_names(served(&in_force))
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(touched, ["r.test.", "i2.r.test."]);
+    let name = |text: &str| Name::from_ascii(text).unwrap();
+    let names = [name("i1.r.test."), name("i2.r.test.")];
+    assert_eq!(answers(patched, &names), answers(file.whole(), &names));
+}
