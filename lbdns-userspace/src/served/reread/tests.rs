@@ -282,3 +282,19 @@ fn a_change_in_an_included_file_is_patched_in() {
     let names = [name("i1.r.test."), name("i2.r.test.")];
     assert_eq!(answers(patched, &names), answers(file.whole(), &names));
 }
+
+/// A file written between the passes is told apart by its stamp, whatever its records.
+#[test]
+fn a_file_written_again_has_another_stamp() {
+    let file = File::new("stamp", ZONE);
+    let mut files = Files::default();
+    let path: Arc<Path> = Arc::from(file.spec.file.as_path());
+    files.note(&path);
+    files.note(&path.clone());
+    assert_eq!(files.0.len(), 1);
+    let before = files.stamps();
+    assert!(before[0].is_some());
+    assert_eq!(files.stamps(), before);
+    file.write(&ZONE.replace("198.18.0.1", "198.18.0.10"));
+    assert_ne!(files.stamps(), before);
+}
