@@ -35,6 +35,9 @@ use hickory_proto::rr::{LowerName, Name, Record, RecordType};
 use crate::authority::{Catalog, Rdata, Unpatchable, ZoneData};
 use crate::zone::{SourceRecord, Zone, ZoneError, ZoneSpec};
 
+/// Owners, hashed fast: both passes look up every record's owner.
+type Touched = HashSet<LowerName, foldhash::fast::RandomState>;
+
 /// Why a zone file is read whole rather than patched in.
 #[derive(Debug, thiserror::Error)]
 pub enum Whole {
@@ -162,7 +165,7 @@ struct Seen<'a> {
     /// For each RRset served, how many of its records, from the first on, the file has given.
     given: Vec<u32>,
     /// The owners that differ from the served zone, so far.
-    touched: HashSet<LowerName>,
+    touched: Touched,
     /// The most owners a patch may change (the apex among them).
     room: usize,
     /// Why reading stopped early, if it did.
@@ -181,7 +184,7 @@ impl<'a> Seen<'a> {
             zone,
             first,
             given: vec![0; rrsets as usize],
-            touched: HashSet::new(),
+            touched: Touched::default(),
             room: zone.patch_room(),
             stopped: None,
         }
@@ -203,7 +206,7 @@ impl<'a> Seen<'a> {
         }
         let owner = LowerName::new(&record.name);
         // The apex is read again whole in any case.
-        if owner == self.zone.apex || self.touched.contains(&owner) || self.meets(record) {
+        if owner == self.zone.apex || self.touched.contains(&owner) || self.meets(&owner, record) {
             return true;
         }
         self.touched.insert(owner);
@@ -217,8 +220,8 @@ impl<'a> Seen<'a> {
 
     /// Whether `record` is the next record of its served RRset (or one already given again),
     /// and its RRset in its place among its node's; counts it if so.
-    fn meets(&mut self, record: Record) -> bool {
-        let Some(position) = self.zone.position(&LowerName::new(&record.name)) else {
+    fn meets(&mut self, owner: &LowerName, record: Record) -> bool {
+        let Some(position) = self.zone.position(owner) else {
             return false;
         };
         let node = self.zone.at(position as u32).1;
@@ -251,7 +254,7 @@ impl<'a> Seen<'a> {
 
     /// Every owner that differs: those whose records did not meet the served ones, and those
     /// with served records the file no longer gives.
-    fn finish(self) -> Result<HashSet<LowerName>, Whole> {
+    fn finish(self) -> Result<Touched, Whole> {
         let Self {
             zone,
             first,
@@ -291,10 +294,7 @@ fn identical(served: &Rdata, read: &Rdata) -> bool {
 /// The records of the changed owners, grouped by owner in the order the file first gives
 /// each, as `ZoneData::patched` takes them; the touched owners the file no longer has come
 /// last, with no records.
-fn by_owner(
-    records: Vec<SourceRecord>,
-    touched: &HashSet<LowerName>,
-) -> Vec<(Name, Vec<SourceRecord>)> {
+fn by_owner(records: Vec<SourceRecord>, touched: &Touched) -> Vec<(Name, Vec<SourceRecord>)> {
     let mut at: HashMap<LowerName, usize> = HashMap::new();
     let mut changes: Vec<(Name, Vec<SourceRecord>)> = Vec::new();
     for source in records {
