@@ -307,6 +307,7 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
         zones,
         pools,
         secondaries: kept,
+        ..
     } = served::load(&settings).map_err(crate::report)?;
     let metrics = Arc::new(Metrics::default());
     metrics.zones_loaded(&zones);

@@ -331,6 +331,6 @@ mod dnssec_tests;
 #[cfg(test)]
 mod identity_tests;
 #[cfg(test)]
-mod patch_tests;
+pub(crate) mod patch_tests;
 #[cfg(test)]
 mod tests;

@@ -75,8 +75,7 @@ impl ZoneData {
     /// record set, validated by the caller as a zone file is), sharing this zone's index.
     /// Equal, answer for answer, to the zone indexed whole from the changed records.
     pub fn patched(&self, changes: &[(Name, Vec<SourceRecord>)]) -> Result<Self, Unpatchable> {
-        let limit = OVERLAY_LIMIT + self.base.names.len() / 64;
-        if self.overlay.len() + changes.len() > limit {
+        if changes.len() > self.patch_room() {
             return Err(Unpatchable::OverlayFull(self.overlay.len()));
         }
         let base_len = self.base.names.len();
@@ -134,6 +133,13 @@ impl ZoneData {
             chains: self.chains.clone(),
             lineage: Lineage::fresh(Some((self.lineage.id, touched.into_boxed_slice()))),
         })
+    }
+
+    /// How many owners a patch of this zone may still change before [`ZoneData::patched`]
+    /// refuses it for a full index.
+    pub fn patch_room(&self) -> usize {
+        let limit = OVERLAY_LIMIT + self.base.names.len() / 64;
+        limit.saturating_sub(self.overlay.len())
     }
 
     /// The names `self` was patched with, if it was patched from `before` itself.

@@ -72,7 +72,7 @@ fn changes(old: &Zone, new: &Zone) -> Vec<(Name, Vec<SourceRecord>)> {
 
 /// Every name either zone has, a child and an absent sibling of each, asked each type with
 /// DO clear and set: the replies' octets.
-fn answers(data: ZoneData, names: &[Name]) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn answers(data: ZoneData, names: &[Name]) -> Vec<(String, Vec<u8>)> {
     let origin = data.origin.clone();
     let catalog = Catalog::default()
         .with_zones([(origin, Some(Arc::new(data)))])

@@ -203,7 +203,7 @@ mod tests {
             file: PathBuf::from("n.zone"),
             origin: None,
         };
-        let transfers = Transfers::new(keys, &[rules], &[spec], std::slice::from_ref(&zone));
+        let transfers = Transfers::new(keys, &[rules], &[(spec.file.clone(), zone.origin.clone())]);
         Catalog::new(&[zone]).unwrap().with_transfers(transfers)
     }
 

@@ -15,6 +15,7 @@ use crate::zone::{self, Zone, ZoneErrors};
 
 use super::answers::answers;
 use super::owners::CatalogZones;
+use super::reread;
 
 /// Why nothing was loaded. Every variant names its `file:line` or its cause; [`messages`]
 /// gives one line each, so start-up and `check` print them plainly and a reload logs them.
@@ -45,13 +46,15 @@ impl LoadError {
     }
 }
 
-/// What one load produced: the catalog both paths answer from, the zones it was built from
-/// (for the metrics and `check`, then dropped), the pools in their configured state, and the
-/// secondary zones read from their kept copies (not those carried over).
+/// What one load produced: the catalog both paths answer from, the zones read whole to build
+/// it (for the metrics and `check`, then dropped) and those a reload patched over the catalog
+/// in force instead, the pools in their configured state, and the secondary zones read from
+/// their kept copies (not those carried over).
 #[derive(Debug)]
 pub struct Loaded {
     pub catalog: Catalog,
     pub zones: Vec<Zone>,
+    pub patched: Vec<Arc<ZoneData>>,
     pub pools: PoolSet,
     pub secondaries: Vec<Kept>,
 }
@@ -76,12 +79,57 @@ const MAX_EXPIRY_WARNINGS: usize = 10;
 /// The pool answers are set in the catalog, so it answers as soon as it is put in service.
 /// Secondary zones come from their kept copies, served unless missing or expired.
 pub fn load(settings: &Settings) -> Result<Loaded, LoadError> {
-    load_carrying(settings, Carried::new())
+    load_carrying(settings, Carried::new(), None)
 }
 
-/// [`load`], with the secondary zones in `carried` taken as they are instead of read again.
-pub fn load_carrying(settings: &Settings, carried: Carried) -> Result<Loaded, LoadError> {
-    let zones = zone::load_all(&settings.zones).map_err(LoadError::Zones)?;
+/// [`load`], with the secondary zones in `carried` taken as they are instead of read again,
+/// and each zone file that `in_force` (the catalog a reload replaces) serves read as a patch
+/// over its index where it can be (`served::reread`).
+pub fn load_carrying(
+    settings: &Settings,
+    carried: Carried,
+    in_force: Option<&Catalog>,
+) -> Result<Loaded, LoadError> {
+    let mut patched = Vec::new();
+    // The origin each zone file was loaded with, for the transfer rules named by file.
+    let mut files = Vec::new();
+    let mut whole = Vec::new();
+    for spec in &settings.zones {
+        let Some(in_force) = in_force else {
+            whole.push(spec.clone());
+            continue;
+        };
+        match reread::over_index(spec, in_force) {
+            Ok((data, warnings)) => {
+                for warning in &warnings {
+                    tracing::warn!("{warning}");
+                }
+                let changed = in_force
+                    .zone_at(&data.origin)
+                    .flatten()
+                    .and_then(|old| data.patched_names(old))
+                    .map_or(0, <[_]>::len);
+                tracing::info!(
+                    file = %spec.file.display(),
+                    names = changed,
+                    "zone file read again as a patch over the zone in force"
+                );
+                files.push((spec.file.clone(), data.origin.clone()));
+                patched.push(Arc::new(data));
+            }
+            Err(why) => {
+                tracing::info!(file = %spec.file.display(), "zone file read whole: {why}");
+                whole.push(spec.clone());
+            }
+        }
+    }
+    let zones = zone::load_all(&whole).map_err(LoadError::Zones)?;
+    files.extend(
+        whole
+            .iter()
+            .zip(&zones)
+            .map(|(spec, zone)| (spec.file.clone(), zone.origin.clone())),
+    );
     let started = std::time::SystemTime::now();
     let secondaries: Vec<Kept> = settings
         .secondaries
@@ -114,6 +162,11 @@ pub fn load_carrying(settings: &Settings, carried: Carried) -> Result<Loaded, Lo
         }
     }
     let catalog = Catalog::new(&zones)?
+        .with_zones(
+            patched
+                .iter()
+                .map(|data| (data.origin.clone(), Some(data.clone()))),
+        )?
         .with_zones(secondaries.iter().map(|kept| {
             let data = kept
                 .copy
@@ -140,14 +193,14 @@ pub fn load_carrying(settings: &Settings, carried: Carried) -> Result<Loaded, Lo
         .with_transfers(Transfers::new(
             settings.keys.clone(),
             &settings.transfer_rules,
-            &settings.zones,
-            &zones,
+            &files,
         ));
     let pools = PoolSet::new(pools);
     catalog.set_pools(answers(&pools));
     Ok(Loaded {
         catalog,
         zones,
+        patched,
         pools,
         secondaries,
     })

@@ -13,8 +13,11 @@
 //!
 //! - a health verdict: [`Served::health_changed`] → `PoolSet::set_health` → `apply`;
 //! - a drain or undrain: [`Served::set_drained`] → `PoolSet::set_drained` → `apply`;
-//! - a zone set replaced (SIGHUP, `lbdns reload`): [`Served::replace`] → [`load`], health and
-//!   drains carried over, then published to the maps before the socket path swaps;
+//! - a zone set replaced (SIGHUP, `lbdns reload`): [`Served::replace`] → [`load_carrying`],
+//!   each zone file the catalog in force serves streamed and compared with it and its changed
+//!   owners patched over its index (`reread`; the file read whole and indexed when a patch
+//!   cannot hold the change), health and drains carried over, then published to the maps
+//!   before the socket path swaps;
 //! - one zone replaced (an AXFR): [`Served::replace_zone`] → `Catalog::with_zone` (the
 //!   other zones shared), pool owners checked, then published like a reload;
 //! - one zone patched (an IXFR): [`Served::patch_zone`] → `ZoneData::patched` (the zone's
@@ -30,6 +33,7 @@ mod memory;
 mod owners;
 mod publish;
 mod reload;
+mod reread;
 mod state_file;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -73,7 +73,8 @@ impl Served {
                     Some((spec.origin.clone(), data))
                 })
                 .collect();
-            let loaded = load_carrying(&now, carried)?;
+            // The zone files this catalog serves are read as patches over it where they can be.
+            let loaded = load_carrying(&now, carried, Some(&catalog))?;
             Ok((loaded, now))
         });
         let (loaded, now) = match loaded {
@@ -83,7 +84,8 @@ impl Served {
                 return Err(ReloadFailed(error));
             }
         };
-        let (fresh, zones, mut fresh_pools) = (loaded.catalog, loaded.zones, loaded.pools);
+        let (fresh, zones, patched, mut fresh_pools) =
+            (loaded.catalog, loaded.zones, loaded.patched, loaded.pools);
         let carried: Vec<_> = now
             .secondaries
             .iter()
@@ -91,11 +93,17 @@ impl Served {
             .map(|spec| spec.origin.clone())
             .collect();
         self.metrics.zones_reloaded(&zones, &carried);
+        for data in &patched {
+            self.metrics.zone_patched(data);
+        }
         for (zone, _) in loaded.secondaries.iter().filter_map(|k| k.copy.as_ref()) {
             self.metrics.zone_replaced(zone);
         }
+        let at = std::time::SystemTime::now();
+        let mut loads = metrics::zones::loaded(&zones, at);
+        loads.extend(patched.iter().map(|data| metrics::zones::indexed(data, at)));
         let reloaded = Reloaded {
-            zones: metrics::zones::loaded(&zones, std::time::SystemTime::now()),
+            zones: loads,
             pools: fresh_pools.pools().len(),
             secondaries: Configured {
                 specs: now.secondaries,
@@ -106,6 +114,7 @@ impl Served {
             catalogs: now.catalogs,
         };
         drop(zones);
+        drop(patched);
         let mut pools = lock(&self.pools);
         let mut checker = lock(&self.checker);
         checker.set_targets(fresh_pools.targets());
@@ -139,3 +148,6 @@ impl Served {
         Ok(reloaded)
     }
 }
+
+#[cfg(test)]
+mod tests;

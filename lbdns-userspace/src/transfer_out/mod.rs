@@ -34,7 +34,6 @@ pub use serve::{answer, is_transfer, soa_serial, Transfer};
 
 use crate::config::ConfigError;
 use crate::tsig::KeyRing;
-use crate::zone::{Zone, ZoneSpec};
 
 /// One `[[zone]]`'s `provide_xfr` and `notify`, as configured; its origin is known once the
 /// zone is loaded unless the table gives it.
@@ -117,16 +116,16 @@ pub struct Transfers {
 
 impl Transfers {
     /// The rules of `rules` placed at their zones' apexes: a rule without an origin belongs to
-    /// the zone loaded from its file (`specs[i]` was loaded into `zones[i]`).
-    pub fn new(keys: KeyRing, rules: &[ZoneRules], specs: &[ZoneSpec], zones: &[Zone]) -> Self {
+    /// the zone loaded from its file (`files` pairs each zone file with the origin it was
+    /// loaded with).
+    pub fn new(keys: KeyRing, rules: &[ZoneRules], files: &[(PathBuf, Name)]) -> Self {
         let mut placed = HashMap::default();
         for rule in rules {
             let origin = rule.origin.clone().or_else(|| {
-                specs
+                files
                     .iter()
-                    .zip(zones)
-                    .find(|(spec, _)| spec.file == rule.file)
-                    .map(|(_, zone)| zone.origin.clone())
+                    .find(|(file, _)| *file == rule.file)
+                    .map(|(_, origin)| origin.clone())
             });
             if let Some(origin) = origin {
                 placed.insert(

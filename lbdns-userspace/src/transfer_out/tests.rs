@@ -9,6 +9,7 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use super::*;
 use crate::authority::Catalog;
 use crate::tsig::{self, Algorithm, Key, KeyRing, ResponseVerifier, TsigError};
+use crate::zone::{Zone, ZoneSpec};
 
 const ZONE: &str = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 hostmaster 7 3600 600 86400 120\n\
 @ NS ns1\nns1 A 198.18.0.53\nwww A 198.18.1.1\nwww A 198.18.1.2\nmail MX 10 www\n";
@@ -38,7 +39,7 @@ fn catalog(text: &str, provide: &[&str]) -> Catalog {
         file: PathBuf::from("test.zone"),
         origin: None,
     };
-    let transfers = Transfers::new(keys, &[rules], &[spec], std::slice::from_ref(&zone));
+    let transfers = Transfers::new(keys, &[rules], &[(spec.file.clone(), zone.origin.clone())]);
     Catalog::new(&[zone]).unwrap().with_transfers(transfers)
 }
 

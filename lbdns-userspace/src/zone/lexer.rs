@@ -32,14 +32,14 @@ pub struct LexError {
     pub kind: ZoneErrorKind,
 }
 
-/// The entries of `text` in order, each read as it is asked for, or the error of one that
-/// could not be read. Blank and comment-only lines produce none. After an error the lexer
-/// skips to the end of the entry (past the closing parenthesis if one was open), so one typo
-/// is one error. Lazy, so that a file of millions of entries never holds their tokens all at
-/// once.
-pub fn read(text: &str) -> impl Iterator<Item = Result<Entry, LexError>> + '_ {
+/// The entries of the text `chars` spell, in order, each read as it is asked for, or the
+/// error of one that could not be read. Blank and comment-only lines produce none. After an
+/// error the lexer skips to the end of the entry (past the closing parenthesis if one was
+/// open), so one typo is one error. Lazy, so that a file of millions of entries never holds
+/// their tokens all at once, and the characters can come from a file as it is read.
+pub fn read(chars: impl Iterator<Item = char>) -> impl Iterator<Item = Result<Entry, LexError>> {
     let mut lexer = Lexer {
-        chars: text.chars().peekable(),
+        chars: chars.peekable(),
         line: 1,
         open_at: None,
     };
@@ -56,7 +56,7 @@ pub fn read(text: &str) -> impl Iterator<Item = Result<Entry, LexError>> + '_ {
 #[cfg(test)]
 pub fn entries(text: &str) -> (Vec<Entry>, Vec<LexError>) {
     let (mut entries, mut errors) = (Vec::new(), Vec::new());
-    for entry in read(text) {
+    for entry in read(text.chars()) {
         match entry {
             Ok(entry) => entries.push(entry),
             Err(error) => errors.push(error),
@@ -65,14 +65,14 @@ pub fn entries(text: &str) -> (Vec<Entry>, Vec<LexError>) {
     (entries, errors)
 }
 
-struct Lexer<'a> {
-    chars: std::iter::Peekable<std::str::Chars<'a>>,
+struct Lexer<I: Iterator<Item = char>> {
+    chars: std::iter::Peekable<I>,
     line: usize,
     /// The line of the `(` the current entry is inside, if any.
     open_at: Option<usize>,
 }
 
-impl Lexer<'_> {
+impl<I: Iterator<Item = char>> Lexer<I> {
     fn error(&self, kind: ZoneErrorKind) -> LexError {
         LexError {
             line: self.line,

@@ -3,6 +3,7 @@
 //! hickory-proto supplies the record types and wire encoding; the reading is ours because the
 //! operator needs `file:line: message` errors and hickory's zone parser keeps no line numbers.
 
+mod chars;
 pub mod dnssec;
 mod error;
 mod lexer;
@@ -46,26 +47,43 @@ pub struct SourceRecord {
 impl Zone {
     /// Reads and validates the zone in `path`. `origin` overrides the file's own idea of its apex.
     pub fn load(path: &Path, origin: Option<Name>) -> Result<Zone, ZoneErrors> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Self::parse(&text, path, origin),
-            Err(e) => {
-                let mut errors = ZoneErrors::new(path);
-                errors.push(ZoneError {
-                    file: path.to_path_buf(),
-                    line: 0,
-                    kind: ZoneErrorKind::Io(e.to_string()),
-                });
-                Err(errors)
-            }
-        }
+        let text = read_file(path)?;
+        Self::parse(&text, path, origin)
     }
 
     /// Parses master-file `text` as if read from `path` (which names it in errors and anchors
     /// relative `$INCLUDE`s). Reading goes on past a broken entry, so every error is reported.
     pub fn parse(text: &str, path: &Path, origin: Option<Name>) -> Result<Zone, ZoneErrors> {
-        let mut reader = Reader::new(origin.clone(), path);
-        reader.read_text(text, path, origin.clone(), 0);
-        validate(reader.records, path, origin.as_ref(), reader.errors)
+        let mut records = Vec::new();
+        let errors = read(text, path, origin.clone(), |record| {
+            records.push(record);
+            true
+        });
+        validate(records, path, origin.as_ref(), errors)
+    }
+
+    /// Reads the zone file at `path` (with `origin` as [`Zone::load`] takes it) record by
+    /// record as it reads the file, handing each record to `each` in file order and keeping
+    /// none, so a file of millions of records costs a line and a record at a time (an
+    /// `$INCLUDE`d file is read whole). `each` returns whether to go on; reading stops at the
+    /// first `false`. Nothing is validated beyond each record on its own (the zone-wide rules
+    /// need the whole zone: [`Zone::from_records`]). Returns the errors of the entries that
+    /// could not be read, and of the file if it could not be (none when all was read).
+    pub fn stream(
+        path: &Path,
+        origin: Option<Name>,
+        each: impl FnMut(SourceRecord) -> bool,
+    ) -> ZoneErrors {
+        let mut chars = match chars::FileChars::open(path) {
+            Ok(chars) => chars,
+            Err(error) => return unreadable(path, &error),
+        };
+        let mut reader = Reader::new(origin.clone(), path, each);
+        reader.read_chars(&mut chars, path, origin, 0);
+        match chars.error {
+            Some(error) => unreadable(path, &error),
+            None => reader.errors,
+        }
     }
 
     /// Validates records that did not come from a master file (a zone transfer) by exactly
@@ -81,9 +99,40 @@ impl Zone {
     }
 }
 
+/// The text of the zone file at `path`, or the error naming it.
+fn read_file(path: &Path) -> Result<String, ZoneErrors> {
+    std::fs::read_to_string(path).map_err(|error| unreadable(path, &error))
+}
+
+/// The error of a zone file that could not be read.
+fn unreadable(path: &Path, error: &std::io::Error) -> ZoneErrors {
+    let mut errors = ZoneErrors::new(path);
+    errors.push(ZoneError {
+        file: path.to_path_buf(),
+        line: 0,
+        kind: ZoneErrorKind::Io(error.to_string()),
+    });
+    errors
+}
+
+/// Reads master-file `text` from `path`, handing each record to `sink` until it returns
+/// `false`; returns the errors of the entries that could not be read.
+fn read(
+    text: &str,
+    path: &Path,
+    origin: Option<Name>,
+    sink: impl FnMut(SourceRecord) -> bool,
+) -> ZoneErrors {
+    let mut reader = Reader::new(origin.clone(), path, sink);
+    reader.read_chars(text.chars(), path, origin, 0);
+    reader.errors
+}
+
 /// State carried across entries and into `$INCLUDE`d files.
-struct Reader {
-    records: Vec<SourceRecord>,
+struct Reader<S> {
+    /// Takes each record read; `false` stops the reading.
+    sink: S,
+    stopped: bool,
     errors: ZoneErrors,
     default_ttl: Option<u32>,
     last_ttl: Option<u32>,
@@ -92,10 +141,11 @@ struct Reader {
     initial_origin: Option<Name>,
 }
 
-impl Reader {
-    fn new(initial_origin: Option<Name>, path: &Path) -> Self {
+impl<S: FnMut(SourceRecord) -> bool> Reader<S> {
+    fn new(initial_origin: Option<Name>, path: &Path, sink: S) -> Self {
         Self {
-            records: Vec::new(),
+            sink,
+            stopped: false,
             errors: ZoneErrors::new(path),
             default_ttl: None,
             last_ttl: None,
@@ -104,7 +154,13 @@ impl Reader {
         }
     }
 
-    fn read_text(&mut self, text: &str, path: &Path, origin: Option<Name>, depth: usize) {
+    fn read_chars(
+        &mut self,
+        chars: impl Iterator<Item = char>,
+        path: &Path,
+        origin: Option<Name>,
+        depth: usize,
+    ) {
         let file: Arc<Path> = Arc::from(path);
         let at = |line, kind| ZoneError {
             file: path.to_path_buf(),
@@ -113,7 +169,10 @@ impl Reader {
         };
         let mut origin = origin.or_else(|| self.initial_origin.clone());
         // Entries and lexical errors come in file order, one at a time.
-        for entry in lexer::read(text) {
+        for entry in lexer::read(chars) {
+            if self.stopped {
+                return;
+            }
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(e) => {
@@ -129,11 +188,13 @@ impl Reader {
                 }
             } else {
                 match self.record(&entry, origin.as_ref()) {
-                    Ok(record) => self.records.push(SourceRecord {
-                        record,
-                        file: file.clone(),
-                        line,
-                    }),
+                    Ok(record) => {
+                        self.stopped = !(self.sink)(SourceRecord {
+                            record,
+                            file: file.clone(),
+                            line,
+                        });
+                    }
                     Err(kind) => self.errors.push(at(line, kind)),
                 }
             }
@@ -195,7 +256,7 @@ impl Reader {
                     )))
                 })?;
                 // RFC 1035 §5.1: the included file never changes the parent's origin.
-                self.read_text(&text, &target, include_origin, depth + 1);
+                self.read_chars(text.chars(), &target, include_origin, depth + 1);
             }
             _ => return Err(at(ZoneErrorKind::Directive(entry.tokens[0].text.clone()))),
         }

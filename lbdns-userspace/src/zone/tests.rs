@@ -243,3 +243,42 @@ fn rfc_6672_section_2_4_no_data_below_a_dname_and_one_dname_per_owner() {
     let apex = parse(&format!("{SOA}@ DNAME example.net.\n")).unwrap();
     assert_eq!(apex.records.len(), 3);
 }
+
+/// `Zone::stream` reads a file as `Zone::load` does, record for record and error for error,
+/// and stops when told.
+#[test]
+fn streaming_a_file_gives_what_loading_it_reads() {
+    let dir = std::env::temp_dir().join(format!("lbdns-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("db.test");
+    let text =
+        format!("{SOA}a 60 A 198.18.0.1\n  AAAA 2001:db8::1\n$INCLUDE inc\nb ( TXT\n \"x\" )\n");
+    std::fs::write(&path, &text).unwrap();
+    std::fs::write(dir.join("inc"), "c A 198.18.0.3\n").unwrap();
+    let loaded = Zone::load(&path, None).unwrap();
+    let mut streamed = Vec::new();
+    let errors = Zone::stream(&path, None, |source| {
+        streamed.push(source);
+        true
+    });
+    assert!(errors.is_empty());
+    let lines = |records: &[super::SourceRecord]| -> Vec<String> {
+        records
+            .iter()
+            .map(|r| format!("{}:{} {}", r.file.display(), r.line, r.record))
+            .collect()
+    };
+    assert_eq!(lines(&streamed), lines(&loaded.records));
+    let mut taken = 0;
+    Zone::stream(&path, None, |_| {
+        taken += 1;
+        taken < 2
+    });
+    assert_eq!(taken, 2, "reading stops at the first false");
+    std::fs::write(&path, format!("{text}d A 198.18.0.300\n")).unwrap();
+    let errors = Zone::stream(&path, None, |_| true);
+    let loaded = Zone::load(&path, None).unwrap_err();
+    assert_eq!(errors.to_string(), loaded.to_string());
+    assert_eq!(errors.total(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
