@@ -87,8 +87,8 @@ pub const LIFE: &str = "LIFE";
 /// Array of one [`crate::rrl::Settings`]: whether and how the program limits response rates.
 /// Memory-mapped, written by userspace only, at start-up and reload.
 pub const RRL_SETTINGS: &str = "RRL_SETTINGS";
-/// LRU hash of [`crate::rrl::Key`] to [`crate::rrl::Bucket`], shared by every CPU: the rate
-/// limiter's buckets. Written by the program only.
+/// Array of [`crate::rrl::Slot`], shared by every CPU: the rate limiter's buckets,
+/// direct-mapped by [`crate::rrl::slot_of`]. Written by the program only.
 pub const RRL_BUCKETS: &str = "RRL_BUCKETS";
 /// LPM trie of IPv4 prefixes (key: prefix length, then the address) never rate-limited.
 /// Written by userspace only.
@@ -103,9 +103,8 @@ pub const RRL_EVENTS: &str = "RRL_EVENTS";
 pub const RRL_EVENT_BYTES: u32 = 64 * 1024;
 /// Per-CPU `u64` by [`crate::rrl::Tally`]. Written by the program only.
 pub const RRL_COUNTERS: &str = "RRL_COUNTERS";
-/// Buckets the rate limiter keeps: the least recently used go when it is full. 16 bytes of
-/// key and 16 of value each, plus the kernel's overhead: about 8 MiB.
-pub const RRL_BUCKET_ENTRIES: u32 = 65_536;
+/// Entries of the rate limiter's bucket table, a power of two: 32 bytes each, 8 MiB.
+pub const RRL_BUCKET_ENTRIES: u32 = 262_144;
 /// Prefixes each allow list holds.
 pub const RRL_ALLOW_ENTRIES: u32 = 1024;
 

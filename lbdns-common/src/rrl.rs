@@ -1,6 +1,6 @@
 //! Response rate limiting (RRL): the one definition of the rule, for the XDP program and the
 //! socket path alike. Both call these plain functions; only where the buckets live differs
-//! (an LRU hash map in the kernel, a hash map in userspace).
+//! (a direct-mapped table of [`Slot`]s in the kernel, a hash map in userspace).
 //!
 //! A response is counted in the bucket of its [`Key`]: the client's address masked to a
 //! prefix ([`prefix_v4`], [`prefix_v6`]) and what the response is ([`Response`]): a positive
@@ -73,6 +73,32 @@ pub struct Bucket {
     /// Responses limited in all (wrapping): every `slip`-th of them slips, so the share is
     /// the configured one however the limited responses fall between those let through.
     pub limited: u32,
+}
+
+/// One entry of the program's bucket table (`RRL_BUCKETS`, [`crate::maps::RRL_BUCKETS`]):
+/// direct-mapped, so a key has one entry, [`slot_of`], and holds it until a key that maps to the
+/// same entry is counted. A key whose entry another took starts again with a full bucket:
+/// with [`crate::maps::RRL_BUCKET_ENTRIES`] entries that takes thousands of keys counted at
+/// once, and lets through at most a burst more. An array rather than a hash map because the
+/// kernel inlines an array lookup into the program, where a hash map lookup is a helper call
+/// that hashes the key and walks a bucket list.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Slot {
+    /// The key whose bucket this is.
+    pub key: Key,
+    pub bucket: Bucket,
+}
+
+/// The entry of `RRL_BUCKETS` that `key` uses: the key's words mixed (the finaliser of
+/// SplitMix64), cut to the table's size, a power of two.
+#[inline(always)]
+pub const fn slot_of(key: &Key) -> u32 {
+    let mut mixed = key.prefix ^ key.response.rotate_left(29);
+    mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    mixed ^= mixed >> 31;
+    (mixed as u32) & (crate::maps::RRL_BUCKET_ENTRIES - 1)
 }
 
 /// What [`admit`] decided for one response.
@@ -304,6 +330,8 @@ const _: () = {
     assert!(core::mem::size_of::<Settings>() == 48);
     assert!(core::mem::size_of::<Bucket>() == 16);
     assert!(core::mem::size_of::<Key>() == 16);
+    assert!(core::mem::size_of::<Slot>() == 32);
+    assert!(crate::maps::RRL_BUCKET_ENTRIES.is_power_of_two());
 };
 
 #[cfg(feature = "user")]
@@ -316,6 +344,9 @@ unsafe impl aya::Pod for Bucket {}
 // SAFETY: as `Settings`.
 unsafe impl aya::Pod for Key {}
 #[cfg(feature = "user")]
+// SAFETY: as `Settings`: two such structs.
+unsafe impl aya::Pod for Slot {}
+#[cfg(feature = "user")]
 // SAFETY: as `Settings`, with explicit padding.
 unsafe impl aya::Pod for Event {}
 
@@ -324,6 +355,29 @@ mod tests {
     use super::*;
 
     const MS: u64 = 1_000_000;
+
+    #[test]
+    fn keys_spread_over_the_bucket_table() {
+        // 100 /24s asking for 100 names each: as many keys as a busy server limits at once.
+        let mut taken = [0u64; (crate::maps::RRL_BUCKET_ENTRIES / 64) as usize];
+        let mut distinct = 0;
+        for net in 0..100u32 {
+            let prefix = prefix_v4((0xc612_0000 | net << 8).to_be_bytes(), 24);
+            for name in 0..100u64 {
+                let digest = name_digest(name.wrapping_mul(0x9e37_79b9_7f4a_7c15), 12, 1);
+                let slot = slot_of(&Key::new(prefix, false, Response::Positive(digest)));
+                assert!(slot < crate::maps::RRL_BUCKET_ENTRIES);
+                let (word, bit) = ((slot / 64) as usize, 1 << (slot % 64));
+                if taken[word] & bit == 0 {
+                    taken[word] |= bit;
+                    distinct += 1;
+                }
+            }
+        }
+        // 10,000 keys in 262,144 entries: about 190 collide by chance; far more means the mix
+        // lets the prefix or the name through unmixed.
+        assert!(distinct > 9_600, "{distinct} entries for 10,000 keys");
+    }
 
     #[test]
     fn a_key_gets_its_burst_then_its_rate() {

@@ -6,7 +6,7 @@ use aya_ebpf::{
     bindings::BPF_F_MMAPABLE,
     helpers::bpf_ktime_get_coarse_ns,
     macros::map,
-    maps::{Array, LpmTrie, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, LpmTrie, PerCpuArray, RingBuf},
 };
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
@@ -232,10 +232,9 @@ pub fn count(counter: Counter) {
 pub static RRL_SETTINGS: Array<rrl::Settings> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 
 /// The rate limiter's buckets, shared by every CPU (lbdns_common::rrl::admit says how
-/// precise that is). Written by the program only.
+/// precise that is), direct-mapped (lbdns_common::rrl::Slot). Written by the program only.
 #[map]
-pub static RRL_BUCKETS: LruHashMap<rrl::Key, rrl::Bucket> =
-    LruHashMap::with_max_entries(RRL_BUCKET_ENTRIES, 0);
+pub static RRL_BUCKETS: Array<rrl::Slot> = Array::with_max_entries(RRL_BUCKET_ENTRIES, 0);
 
 /// IPv4 prefixes never rate-limited. Written by userspace only.
 #[map]
@@ -321,17 +320,16 @@ pub struct Scratch {
     pub source: [u64; 2],
     /// The family of [`Self::source`]: 4, 6, or 0 before the UDP header was checked.
     pub source_family: u32,
-    /// The rate limiter's working values (`crate::rrl`), kept here because its BPF-to-BPF call
-    /// adds its own frame to the entry's, and the two share the 512-byte stack.
+    /// The rate limiter's working values (`crate::rrl`), kept off the 512-byte stack, which the
+    /// entry's frame nearly fills.
     pub rrl: RrlScratch,
 }
 
-/// [`Scratch::rrl`]: the bucket key being counted, a fresh bucket to insert, and the event
-/// reporting a key that starts or stops being limited.
+/// [`Scratch::rrl`]: the bucket key being counted, and the event reporting a key that starts
+/// or stops being limited.
 #[repr(C)]
 pub struct RrlScratch {
     pub key: rrl::Key,
-    pub bucket: rrl::Bucket,
     pub event: rrl::Event,
 }
 

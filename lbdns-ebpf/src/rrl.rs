@@ -12,8 +12,8 @@
 
 use aya_ebpf::{helpers::bpf_ktime_get_coarse_ns, maps::lpm_trie::Key as AllowKey};
 use lbdns_common::rrl::{
-    admit, name_digest, prefix_v4, prefix_v6, Bucket, Event, Key, Rate, Response, Settings, Tally,
-    Verdict, ENABLED, LOG_ONLY,
+    admit, name_digest, prefix_v4, prefix_v6, slot_of, Bucket, Event, Key, Rate, Response,
+    Settings, Tally, Verdict, ENABLED, LOG_ONLY,
 };
 
 use crate::{
@@ -57,7 +57,7 @@ fn positive(scratch: *mut Scratch, digest: u64, v6: bool) -> Limit {
         return Limit::Send(false);
     }
     let key = key(scratch, v6, settings, Response::Positive(digest));
-    let verdict = check(scratch, key, &settings.responses, settings.slip);
+    let verdict = check(key, &settings.responses, settings.slip);
     report(scratch, key, verdict);
     enforce(scratch, v6, settings, verdict)
 }
@@ -78,14 +78,16 @@ fn refund_positive(scratch: *mut Scratch, digest: u64, v6: bool) {
         return;
     };
     let key = key(scratch, v6, settings, Response::Positive(digest));
-    if let Some(bucket) = RRL_BUCKETS.get_ptr_mut(key) {
+    if let Some(slot) = RRL_BUCKETS.get_ptr_mut(slot_of(key)) {
         // SAFETY: as in `check`.
-        unsafe {
-            (*bucket).tat_ns = (*bucket)
+        let slot = unsafe { &mut *slot };
+        if slot.key == *key {
+            slot.bucket.tat_ns = slot
+                .bucket
                 .tat_ns
                 .saturating_sub(settings.responses.interval_ns);
+            untally(Tally::AnsweredV4.family(v6));
         }
-        untally(Tally::AnsweredV4.family(v6));
     }
 }
 
@@ -107,7 +109,7 @@ pub fn passed(scratch: *mut Scratch) -> Limit {
     let v6 = family == 6;
     let key = key(scratch, v6, settings, Response::Passed);
     // Nothing slips: a passed query has no reply of the program's to truncate.
-    let verdict = check(scratch, key, &settings.passed, 0);
+    let verdict = check(key, &settings.passed, 0);
     report(scratch, key, verdict);
     match verdict {
         Verdict::Within { .. } => Limit::Send(false),
@@ -140,26 +142,23 @@ fn key(scratch: *mut Scratch, v6: bool, settings: &Settings, response: Response)
     key
 }
 
-/// Counts one response in `key`'s bucket.
+/// Counts one response in `key`'s bucket, which takes over its entry of the table from any
+/// other key (`lbdns_common::rrl::Slot`).
 #[inline(always)]
-fn check(scratch: *mut Scratch, key: &Key, rate: &Rate, slip: u32) -> Verdict {
+fn check(key: &Key, rate: &Rate, slip: u32) -> Verdict {
     // SAFETY: a helper without arguments.
     let now = unsafe { bpf_ktime_get_coarse_ns() };
-    match RRL_BUCKETS.get_ptr_mut(key) {
-        // SAFETY: the bucket's value, which lives while this program run holds it (RCU);
-        // other CPUs may update it at once, which `admit` accounts for.
-        Some(bucket) => admit(unsafe { &mut *bucket }, now, rate, slip),
-        None => {
-            // SAFETY: this CPU's scratch value, used only by this program run.
-            let bucket = unsafe { &mut (*scratch).rrl.bucket };
-            *bucket = Bucket::default();
-            let verdict = admit(bucket, now, rate, slip);
-            // A full map evicts its least recently used bucket; a failed insert only means
-            // this response is not counted.
-            let _ = RRL_BUCKETS.insert(key, bucket, 0);
-            verdict
-        }
+    let Some(slot) = RRL_BUCKETS.get_ptr_mut(slot_of(key)) else {
+        return Verdict::Within { ended: false };
+    };
+    // SAFETY: the entry's value, which lives as long as the map; other CPUs may update it at
+    // once, which `admit` accounts for (and a key taking the entry over, at worst, resets it).
+    let slot = unsafe { &mut *slot };
+    if slot.key != *key {
+        slot.key = *key;
+        slot.bucket = Bucket::default();
     }
+    admit(&mut slot.bucket, now, rate, slip)
 }
 
 /// Tells the daemon when `key` starts or stops being limited.

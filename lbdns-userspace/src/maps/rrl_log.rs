@@ -1,19 +1,20 @@
 //! The log of the program's rate limiting: what it reports in `RRL_EVENTS` (a key starting or
 //! stopping being limited, one record per change), read a few times a second by the heartbeat
 //! thread, and the keys gone quiet while limited: a key that stops sending never has a reply
-//! let through again, so its stop is found by its bucket being full again in `RRL_BUCKETS`.
+//! let through again, so its stop is found by its bucket being full again in `RRL_BUCKETS`
+//! (or taken over by another key).
 //! At most [`LOG_LINES`] lines per read; the rest are counted in one line.
 
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use aya::{
-    maps::{HashMap, MapData, RingBuf},
+    maps::{Array, MapData, RingBuf},
     Ebpf,
 };
 use lbdns_common::{
     maps,
-    rrl::{Bucket, Event, Key},
+    rrl::{slot_of, Event, Key, Slot},
 };
 
 use super::MapError;
@@ -26,7 +27,7 @@ const FOLLOWED: usize = 1024;
 /// `RRL_EVENTS` and `RRL_BUCKETS`, and the keys being limited.
 pub struct RrlLog {
     events: RingBuf<MapData>,
-    buckets: HashMap<MapData, Key, Bucket>,
+    buckets: Array<MapData, Slot>,
     limited: HashSet<Key>,
 }
 
@@ -55,7 +56,7 @@ impl RrlLog {
             .ok_or(MapError::Missing(maps::RRL_BUCKETS))?;
         Ok(Self {
             events: RingBuf::try_from(events).map_err(opened(maps::RRL_EVENTS))?,
-            buckets: HashMap::try_from(buckets).map_err(opened(maps::RRL_BUCKETS))?,
+            buckets: Array::try_from(buckets).map_err(opened(maps::RRL_BUCKETS))?,
             limited: HashSet::new(),
         })
     }
@@ -92,10 +93,10 @@ impl RrlLog {
         let quiet: Vec<Key> = self
             .limited
             .iter()
-            .filter(|key| match self.buckets.get(key, 0) {
-                Ok(bucket) => bucket.tat_ns <= now_ns,
-                // Evicted: nothing limits it any more.
-                Err(_) => true,
+            .filter(|key| match self.buckets.get(&slot_of(key), 0) {
+                Ok(slot) if slot.key == **key => slot.bucket.tat_ns <= now_ns,
+                // Its entry taken over by another key: nothing limits it any more.
+                _ => true,
             })
             .copied()
             .collect();
