@@ -38,7 +38,7 @@ pub struct Need {
     pub name_words: u64,
     /// RRsets whose RRSIGs the signature store holds.
     pub signatures: u32,
-    /// IPv4 /16s the client map splits (`crate::maps::geo_chunks_needed`).
+    /// IPv4 /16s and /24s the client map splits (`crate::maps::geo_chunks_needed`).
     pub geo_chunks: u32,
 }
 
