@@ -169,7 +169,7 @@ fn geo(report: &Report, out: &mut String) {
          /16; address table: 198.18.64.0/24, split by a /25; IPv6 trie: Client Subnet \
          2001:db8:0:ff00::/56, inside a /48 of another location. replies/s: kxdpgun at saturation, or \
          closed-loop dnsperf. ns/pkt: the server's XDP program. Δ ns: against the plain pool \
-         under the same generator, with Client Subnet for a geo load with it; for plain ECS, \
+         under the same generator, with Client Subnet of its family for a geo load with it; for plain ECS, \
          against plain without."
     );
 }
