@@ -334,15 +334,6 @@ fn write_subnet_map(path: &Path, size: MapSize) -> io::Result<usize> {
             }
         }
         line(out, "198.19.0.0/16".into(), rng.below(LOCATIONS))?;
-        // IPv6 clients, found through the trie: the same shape one level down.
-        for c in 0..256u32 {
-            let location = rng.below(LOCATIONS);
-            line(out, format!("2001:db8:{c:x}::/48"), location)?;
-            if c % SPLIT_EVERY == 0 {
-                let other = (location + 1 + rng.below(LOCATIONS - 1)) % LOCATIONS;
-                line(out, format!("2001:db8:{c:x}:ff00::/56"), other)?;
-            }
-        }
         if size == MapSize::Full {
             for a in 1..224u32 {
                 for b in 0..256u32 {
@@ -359,6 +350,16 @@ fn write_subnet_map(path: &Path, size: MapSize) -> io::Result<usize> {
                         line(out, prefix, rng.below(LOCATIONS))?;
                     }
                 }
+            }
+        }
+        // IPv6 clients, found through the trie: the same shape one level down. Drawn last, so
+        // the IPv4 prefixes are those of runs before there were any.
+        for c in 0..256u32 {
+            let location = rng.below(LOCATIONS);
+            line(out, format!("2001:db8:{c:x}::/48"), location)?;
+            if c % SPLIT_EVERY == 0 {
+                let other = (location + 1 + rng.below(LOCATIONS - 1)) % LOCATIONS;
+                line(out, format!("2001:db8:{c:x}:ff00::/56"), other)?;
             }
         }
         Ok(())
