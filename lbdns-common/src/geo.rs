@@ -9,13 +9,15 @@
 //! location RRset id ──RRSET_SLOT_*──▶ slot ──ANSWERS_*──▶ the location's answer set
 //! ```
 //!
-//! IPv4 addresses are looked up in two direct tables first, the trie only where they say
-//! nothing: `GEO_V4_16` by the address's top 16 bits holds the target of a /16 that lies in one
-//! trie entry ([`DIRECT`]), or names a chunk of `GEO_V4_24` ([`CHUNK`]) holding the targets of
-//! its /24s that do; an entry of 0 (a /24 split further, or no chunk free) sends the lookup to
-//! the trie. A trie lookup walks one node per level of its depth (about 40 ns with a few
-//! hundred prefixes and 120 ns with 10^5 on the development machine); the tables cost two array
-//! reads.
+//! IPv4 addresses are looked up in direct tables first, the trie only where they say nothing:
+//! `GEO_V4_16` by the address's top 16 bits holds the target of a /16 that lies in one trie
+//! entry ([`DIRECT`]), or names a chunk of `GEO_V4_CHUNKS` ([`CHUNK`]) with an entry per /24 of
+//! it. A /24 entry is again the target of a /24 in one trie entry, or names another chunk of the
+//! same array, with an entry per address of the /24 (so a /24 the map splits further costs a
+//! chunk too, and no IPv4 address needs the trie). An entry of 0 (no chunk was free) sends the
+//! lookup to the trie. A trie lookup walks one node per level of its depth (about 40 ns with a
+//! few hundred prefixes and 120 ns with 10^5 on the development machine, and over 200 ns at the
+//! NIC); the tables cost two or three array reads.
 //!
 //! The tries hold the classifier's entries deaggregated: disjoint prefixes covering the whole
 //! family, so the prefix an address matches is the widest one over which its answer holds,
@@ -34,13 +36,13 @@
 //! program can send (NODATA), and `GEO_ROW_*[id]` names the row (+1; 0 for none, which passes
 //! the query). The rotation stays the own RRset's (`ROTATION_*[id]`), whatever the location.
 
-/// A `GEO_V4_16`/`GEO_V4_24` entry with this bit holds a [`GeoTarget`] itself
-/// ([`direct`], [`target_of`]): every address of its /16 or /24 is in one trie entry.
+/// A `GEO_V4_16`/`GEO_V4_CHUNKS` entry with this bit holds a [`GeoTarget`] itself
+/// ([`direct`], [`target_of`]): every address of its /16, /24 or /32 is in one trie entry.
 pub const DIRECT: u32 = 1 << 31;
-/// A `GEO_V4_16` entry with this bit names the chunk of `GEO_V4_24` (the low bits) that holds
-/// its 256 /24s.
+/// A `GEO_V4_16` entry with this bit names the chunk of `GEO_V4_CHUNKS` (the low bits) that
+/// holds its 256 /24s; a /24 entry of a chunk with it, the chunk that holds its 256 addresses.
 pub const CHUNK: u32 = 1 << 30;
-/// Entries in a chunk of `GEO_V4_24`: one per /24 of a /16.
+/// Entries in a chunk of `GEO_V4_CHUNKS`: one per /24 of a /16, or per address of a /24.
 pub const CHUNK_LEN: u32 = 256;
 
 /// The [`DIRECT`] entry of `target`.

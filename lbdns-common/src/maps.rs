@@ -58,13 +58,15 @@ pub const GEO_V4: &str = "GEO_V4";
 /// LPM trie of IPv6 prefixes (key: prefix length, `[u8; 16]`), as [`GEO_V4`].
 pub const GEO_V6: &str = "GEO_V6";
 /// Array of `u32` by the top 16 bits of an IPv4 address: 0 (ask `GEO_V4`), a
-/// [`crate::geo::DIRECT`] target, or a [`crate::geo::CHUNK`] of `GEO_V4_24`. Memory-mapped,
+/// [`crate::geo::DIRECT`] target, or a [`crate::geo::CHUNK`] of `GEO_V4_CHUNKS`. Memory-mapped,
 /// written by userspace only, one atomic store per entry.
 pub const GEO_V4_16: &str = "GEO_V4_16";
-/// Array of `u32`, chunks of [`crate::geo::CHUNK_LEN`] entries by the third octet: 0 (ask
-/// `GEO_V4`) or a [`crate::geo::DIRECT`] target. Memory-mapped, written by userspace only, one
-/// atomic store per entry, into chunks no `GEO_V4_16` entry names (after a grace period).
-pub const GEO_V4_24: &str = "GEO_V4_24";
+/// Array of `u32`, chunks of [`crate::geo::CHUNK_LEN`] entries: a `GEO_V4_16` entry's by the
+/// third octet, a chunk entry's by the fourth. Each is 0 (ask `GEO_V4`), a
+/// [`crate::geo::DIRECT`] target or, by the third octet only, a [`crate::geo::CHUNK`].
+/// Memory-mapped, written by userspace only, one atomic store per entry, into chunks no entry
+/// names (after a grace period).
+pub const GEO_V4_CHUNKS: &str = "GEO_V4_CHUNKS";
 /// Array of `u32` by A RRset id: the `GEO_LOCATIONS_V4` row (+1, 0 for none) of a geo RRset
 /// (`crate::answer::GEO`). Memory-mapped, written by userspace only, one atomic store per
 /// value (see [`crate::geo`]).
@@ -130,7 +132,7 @@ pub const PINNED: [&str; 23] = [
     GEO_V4,
     GEO_V6,
     GEO_V4_16,
-    GEO_V4_24,
+    GEO_V4_CHUNKS,
     GEO_ROW_V4,
     GEO_ROW_V6,
     GEO_LOCATIONS_V4,
@@ -174,8 +176,8 @@ pub const DEFAULT_GEO_PREFIXES: u32 = 1 << 20;
 /// pools, A and AAAA apart) the program answers, plus spares for changes. 1 KiB each.
 pub const DEFAULT_GEO_ROWS: u32 = 1024;
 
-/// Default number of `GEO_V4_24` chunks: the /16s whose /24s lie in trie entries of their own
-/// that the program finds without the trie. 1 KiB each; past them, the trie answers.
+/// Default number of `GEO_V4_CHUNKS` chunks: the /16s and /24s the map splits that the program
+/// finds without the trie. 1 KiB each; past them, the trie answers.
 pub const DEFAULT_GEO_CHUNKS: u32 = 4096;
 
 /// The XDP program's name in the object.

@@ -14,7 +14,7 @@ use lbdns_common::{
 use crate::{
     frame::Frame,
     lookup::Hit,
-    maps::{edns_answers, opaque, Scratch, GEO_V4, GEO_V4_16, GEO_V4_24, GEO_V6},
+    maps::{edns_answers, opaque, Scratch, GEO_V4, GEO_V4_16, GEO_V4_CHUNKS, GEO_V6},
     parse::{
         ecs::{mask, parse, stored},
         opt::{Edns, SEEN_ECS},
@@ -163,22 +163,31 @@ fn locate(
     Some(*target)
 }
 
-/// The target of IPv4 address `v4` from the direct tables, if they hold it.
+/// The target of IPv4 address `v4` from the direct tables, if they hold it: the /16's entry,
+/// then, if it names a chunk, the /24's entry there, then, if that names a chunk, the address's.
 #[inline(always)]
 fn direct_v4(v4: u32) -> Option<GeoTarget> {
     // One 4-byte load each: userspace stores new entries while this runs.
     // SAFETY: pointers into the arrays' values, which live as long as the maps.
-    let top = unsafe { core::ptr::read_volatile(GEO_V4_16.get_ptr(v4 >> 16)?) };
-    let entry = if top & CHUNK != 0 {
-        let at = (top & !CHUNK)
-            .wrapping_mul(CHUNK_LEN)
-            .wrapping_add((v4 >> 8) & 0xff);
-        // SAFETY: as above.
-        unsafe { core::ptr::read_volatile(GEO_V4_24.get_ptr(at)?) }
-    } else {
-        top
-    };
+    let mut entry = unsafe { core::ptr::read_volatile(GEO_V4_16.get_ptr(v4 >> 16)?) };
+    if entry & CHUNK != 0 {
+        entry = in_chunk(entry, v4 >> 8)?;
+    }
+    if entry & CHUNK != 0 {
+        entry = in_chunk(entry, v4)?;
+    }
     (entry & DIRECT != 0).then(|| target_of(entry))
+}
+
+/// The entry for the low octet of `index` in the chunk that `entry` (a [`CHUNK`] entry) names.
+#[inline(always)]
+fn in_chunk(entry: u32, index: u32) -> Option<u32> {
+    let at = (entry & !CHUNK)
+        .wrapping_mul(CHUNK_LEN)
+        .wrapping_add(index & 0xff);
+    // One 4-byte load: userspace stores new entries while this runs.
+    // SAFETY: a pointer into the array's values, which live as long as the map.
+    Some(unsafe { core::ptr::read_volatile(GEO_V4_CHUNKS.get_ptr(at)?) })
 }
 
 /// The packet's source address, as [`Ecs::addr`] holds an address.

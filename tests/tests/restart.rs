@@ -1,7 +1,8 @@
 //! Restarts and upgrades that lose nothing: the XDP program, its link and maps pinned in a
 //! BPF file system of the test's own, a new daemon that takes the running one's sockets and
 //! pinned maps over and swaps its program in on the link, the heartbeat that silences the fast
-//! path of a stopped daemon, and a stop that detaches and unpins at once.
+//! path of a stopped daemon, a stop that detaches and unpins at once, and the geo direct
+//! tables' chunks taken over as the earlier daemon left them.
 //!
 //! The daemon runs with native XDP on the server's veth end; the client's end has the
 //! pass-through program native XDP_TX needs ([`PeerProgram`]). Load comes from dnsperf at a
@@ -588,5 +589,112 @@ impl Setup {
             std::thread::sleep(Duration::from_millis(20));
         }
         daemon
+    }
+}
+
+/// A geo configuration of two locations, eu and us, with `subnets` (prefix, location) and the
+/// privacy cap at 32 bits, so that a /32 Client Subnet places a query at one address.
+fn geo_config(subnets: &[(&str, &str)]) -> String {
+    let subnets: String = subnets
+        .iter()
+        .map(|(prefix, location)| {
+            format!("[[geo.subnet]]\nprefix = \"{prefix}\"\nlocation = \"{location}\"\n")
+        })
+        .collect();
+    format!(
+        r#"[geo]
+ecs_max_v4 = 32
+[[geo.location]]
+name = "eu"
+[[geo.location]]
+name = "us"
+{subnets}
+[[pool]]
+name = "www.geo.test."
+ttl = 20
+policy = "geo"
+[[pool.endpoint]]
+address = "198.18.60.1"
+location = "eu"
+[[pool.endpoint]]
+address = "198.18.60.2"
+location = "us"
+"#
+    )
+}
+
+/// A daemon that adopts pinned maps takes over the geo direct tables' chunks as the earlier
+/// one left them, those its /24s name as well as those its /16s name: a reload that splits
+/// another /24 then takes a free chunk, not one in use, and with no daemon left the program
+/// places each client as the reloaded map says.
+#[test]
+fn an_adopted_geo_map_keeps_its_chunks_through_a_reload() {
+    let dir = TempDir::new("restart-geo").expect("temp dir");
+    let zone = dir
+        .write(
+            "geo.test.zone",
+            "$ORIGIN geo.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
+             ns1 300 A 198.18.0.53\n",
+        )
+        .expect("zone");
+    // 198.18/16 takes a chunk, 198.18.100/24 another.
+    let first = [("198.18.100.0/24", "eu"), ("198.18.100.128/26", "us")];
+    let config = dir
+        .write("lbdns.toml", &geo_config(&first))
+        .expect("config");
+    let config_arg = config.display().to_string();
+    let extra = ["--config", config_arg.as_str()];
+    let mut setup = Setup::with(&[&zone], &extra);
+    setup.server().signal(libc::SIGUSR2).expect("SIGUSR2");
+    setup
+        .server()
+        .wait_exit()
+        .unwrap_or_else(|error| panic!("{error:#}"));
+    setup.server = Some(setup.spawn_with(&[&zone], &extra));
+    let log = setup.server().stderr();
+    assert!(log.contains("adopting the pinned XDP maps"), "{log}");
+
+    // 198.18.100/24 split otherwise, and 198.18.101/24 split: a third chunk.
+    let second = [
+        ("198.18.100.0/24", "eu"),
+        ("198.18.100.64/26", "us"),
+        ("198.18.101.0/24", "eu"),
+        ("198.18.101.0/25", "us"),
+    ];
+    dir.write("lbdns.toml", &geo_config(&second))
+        .expect("config");
+    setup
+        .server()
+        .control(&["reload"])
+        .unwrap_or_else(|error| panic!("{error:#}"));
+    setup.server().signal(libc::SIGUSR2).expect("SIGUSR2");
+    setup
+        .server()
+        .wait_exit()
+        .unwrap_or_else(|error| panic!("{error:#}"));
+
+    // No daemon: only the program answers.
+    for (client, want) in [
+        ([198, 18, 100, 10], [198, 18, 60, 1]),
+        ([198, 18, 100, 70], [198, 18, 60, 2]),
+        ([198, 18, 100, 130], [198, 18, 60, 1]),
+        ([198, 18, 101, 5], [198, 18, 60, 2]),
+        ([198, 18, 101, 200], [198, 18, 60, 1]),
+    ] {
+        let mut option = vec![0, 8, 0, 8, 0, 1, 32, 0];
+        option.extend_from_slice(&client);
+        let query = Builder::query(0x5a5a, "www.geo.test", rtype::A)
+            .opt(&[0], 1232, 0, 0, &option)
+            .build();
+        let reply = udp_exchange(&setup.topo.client, setup.v4(), &query, QUERY_TIMEOUT)
+            .unwrap_or_else(|error| panic!("{error:#}"))
+            .unwrap_or_else(|| panic!("{client:?}: no reply from the program"));
+        let message = lbdns_tests::wire::Message::parse(&reply).expect("reply parses");
+        let addresses: Vec<&[u8]> = message
+            .answers
+            .iter()
+            .map(|record| record.rdata.as_slice())
+            .collect();
+        assert_eq!(addresses, [&want[..]], "ECS {client:?}/32");
     }
 }

@@ -1,5 +1,5 @@
 //! The geo maps (`lbdns_common::geo`): the client tries (`GEO_V4`, `GEO_V6`) with the IPv4
-//! direct tables in front (`GEO_V4_16`, `GEO_V4_24`), and the geo RRsets' rows (`GEO_ROW_*`,
+//! direct tables in front (`GEO_V4_16`, `GEO_V4_CHUNKS`), and the geo RRsets' rows (`GEO_ROW_*`,
 //! `GEO_LOCATIONS_*`).
 //!
 //! Both are written by difference. The tries take the classifier's pieces
@@ -173,52 +173,83 @@ impl Tries {
     }
 }
 
-/// The IPv4 direct tables (`GEO_V4_16`, `GEO_V4_24`) ahead of the trie.
+/// The IPv4 direct tables (`GEO_V4_16`, `GEO_V4_CHUNKS`) ahead of the trie. Which chunks are
+/// taken is what the entries name: the tables are the one record of it.
 pub(super) struct Blocks {
     top: MappedArray<u32>,
     chunks: MappedArray<u32>,
-    /// The chunk each /16 has.
-    held: HashMap<u32, u32>,
     free: Vec<u32>,
     /// Chunks freed since the last grace period.
     retiring: Vec<u32>,
 }
 
-/// The `GEO_V4_24` chunks `map` needs: one per IPv4 /16 it splits below /16.
+/// The `GEO_V4_CHUNKS` chunks `map` needs: one per IPv4 /16 it splits below /16 and one per
+/// /24 it splits below /24.
 pub fn geo_chunks_needed(map: &GeoMap) -> u32 {
-    let split: HashSet<u32> = map
+    let split: HashSet<(u32, bool)> = map
         .entries(false)
         .iter()
-        .filter(|piece| piece.len > 16)
         .filter_map(|piece| match piece.addr {
-            IpAddr::V4(addr) => Some(u32::from(addr) >> 16),
+            IpAddr::V4(addr) => Some((u32::from(addr), piece.len)),
             IpAddr::V6(_) => None,
+        })
+        .flat_map(|(addr, len)| {
+            let slash16 = (len > 16).then_some((addr >> 16, false));
+            let slash24 = (len > 24).then_some((addr >> 8, true));
+            slash16.into_iter().chain(slash24)
         })
         .collect();
     split.len() as u32
 }
 
-/// What a /16 should hold.
-enum Block {
-    /// One target for all of it.
+/// What an entry of the tables should hold.
+enum Wanted {
+    /// One target for all of its /16 or /24.
     Direct(u32),
-    /// A target per /24 (0 where the trie must answer).
-    Split(Box<[u32; CHUNK_LEN as usize]>),
+    /// A chunk: a target per /24 of its /16 or per address of its /24.
+    Split(Box<Chunk>),
+}
+
+/// The entries a chunk should hold.
+struct Chunk {
+    /// By the next octet; those of `below` are overridden.
+    entries: [u32; CHUNK_LEN as usize],
+    /// The /24s (by third octet, ascending) split further, each with a chunk of its own.
+    below: Vec<(usize, Chunk)>,
+}
+
+impl Chunk {
+    fn new() -> Self {
+        Self {
+            entries: [0; CHUNK_LEN as usize],
+            below: Vec::new(),
+        }
+    }
+}
+
+/// Where an entry is: `GEO_V4_16[index]` or `GEO_V4_CHUNKS[index]`.
+#[derive(Clone, Copy)]
+enum Slot {
+    Top(u32),
+    Chunk(u32),
 }
 
 impl Blocks {
     pub(super) fn take(ebpf: &mut Ebpf) -> Result<Self, MapError> {
         let top: MappedArray<u32> = mapped(ebpf, maps::GEO_V4_16)?;
-        let chunks: MappedArray<u32> = mapped(ebpf, maps::GEO_V4_24)?;
-        // Adopted maps: the chunks the /16s name are taken.
-        let mut held = HashMap::new();
+        let chunks: MappedArray<u32> = mapped(ebpf, maps::GEO_V4_CHUNKS)?;
+        // Adopted maps: the chunks the /16s name are taken, and those their /24s name.
+        let named = |entry: u32| (entry & CHUNK != 0).then_some(entry & !CHUNK);
+        let mut taken = HashSet::new();
         for block in 0..top.entries() {
-            let entry = top.read(block);
-            if entry & CHUNK != 0 {
-                held.insert(block, entry & !CHUNK);
+            let Some(chunk) = named(top.read(block)) else {
+                continue;
+            };
+            taken.insert(chunk);
+            for slash24 in 0..CHUNK_LEN {
+                taken.extend(named(chunks.read(chunk * CHUNK_LEN + slash24)));
             }
         }
-        let taken: HashSet<u32> = held.values().copied().collect();
         let free = (0..chunks.entries() / CHUNK_LEN)
             .rev()
             .filter(|chunk| !taken.contains(chunk))
@@ -226,15 +257,14 @@ impl Blocks {
         Ok(Self {
             top,
             chunks,
-            held,
             free,
             retiring: Vec::new(),
         })
     }
 
     /// What each /16 of `pieces` (IPv4, in address order, covering every address) should hold.
-    fn wanted(pieces: &[crate::geo::GeoPrefix]) -> Vec<Block> {
-        let mut blocks: Vec<Block> = (0..1u32 << 16).map(|_| Block::Direct(0)).collect();
+    fn wanted(pieces: &[crate::geo::GeoPrefix]) -> Vec<Wanted> {
+        let mut blocks: Vec<Wanted> = (0..1u32 << 16).map(|_| Wanted::Direct(0)).collect();
         for piece in pieces {
             let IpAddr::V4(addr) = piece.addr else {
                 continue;
@@ -248,83 +278,125 @@ impl Blocks {
             if piece.len <= 16 {
                 let first = start >> 16;
                 for block in first..first + (1 << (16 - piece.len)) {
-                    blocks[block as usize] = Block::Direct(entry);
+                    blocks[block as usize] = Wanted::Direct(entry);
                 }
                 continue;
             }
             let block = &mut blocks[(start >> 16) as usize];
-            if let Block::Direct(_) = block {
-                *block = Block::Split(Box::new([0; CHUNK_LEN as usize]));
+            if let Wanted::Direct(_) = block {
+                *block = Wanted::Split(Box::new(Chunk::new()));
             }
-            let Block::Split(chunk) = block else {
+            let Wanted::Split(chunk) = block else {
                 unreachable!("split above")
             };
-            let (first, count) = if piece.len <= 24 {
-                ((start >> 8) & 0xff, 1u32 << (24 - piece.len))
-            } else {
-                // Split further: the trie answers the /24.
-                ((start >> 8) & 0xff, 0)
-            };
-            for slash24 in first..first + count {
-                chunk[slash24 as usize] = entry;
+            let slash24 = ((start >> 8) & 0xff) as usize;
+            if piece.len <= 24 {
+                let count = 1usize << (24 - piece.len);
+                chunk.entries[slash24..slash24 + count].fill(entry);
+                continue;
             }
-            if count == 0 {
-                chunk[first as usize] = 0;
+            // Pieces come in address order: a /24's come one after another.
+            if chunk.below.last().is_none_or(|&(at, _)| at != slash24) {
+                chunk.below.push((slash24, Chunk::new()));
             }
+            let (_, addresses) = chunk.below.last_mut().expect("pushed above");
+            let first = (start & 0xff) as usize;
+            addresses.entries[first..first + (1usize << (32 - piece.len))].fill(entry);
         }
         blocks
     }
 
-    /// Makes the tables hold `pieces`, storing only the entries that differ. A /16 that needs
-    /// a chunk when none is free is left to the trie.
+    /// Makes the tables hold `pieces`, storing only the entries that differ. A /16 or /24 that
+    /// needs a chunk when none is free is left to the trie.
     fn publish(&mut self, pieces: &[crate::geo::GeoPrefix]) -> Result<(), MapError> {
         for (block, wanted) in Self::wanted(pieces).into_iter().enumerate() {
-            let block = block as u32;
-            match wanted {
-                Block::Direct(entry) => {
-                    self.store_top(block, entry);
-                    if let Some(chunk) = self.held.remove(&block) {
-                        self.retiring.push(chunk);
-                    }
-                }
-                Block::Split(entries) => {
-                    let chunk = match self.held.get(&block) {
-                        Some(&chunk) => chunk,
-                        None => match self.allocate()? {
-                            Some(chunk) => chunk,
-                            None => {
-                                self.store_top(block, 0);
-                                continue;
-                            }
-                        },
-                    };
-                    for (slash24, &entry) in entries.iter().enumerate() {
-                        let at = chunk * CHUNK_LEN + slash24 as u32;
-                        if self.chunks.read(at) != entry {
-                            self.chunks.point(at, entry);
-                        }
-                    }
-                    self.store_top(block, CHUNK | chunk);
-                    self.held.insert(block, chunk);
-                }
-            }
+            self.settle(Slot::Top(block as u32), wanted)?;
         }
         Ok(())
     }
 
-    fn store_top(&self, block: u32, entry: u32) {
-        if self.top.read(block) != entry {
-            self.top.point(block, entry);
+    /// Makes the entry at `slot` hold `wanted`: a chunk is filled before the entry names it,
+    /// and retired (with the chunks it names) only after the entry stops naming it.
+    fn settle(&mut self, slot: Slot, wanted: Wanted) -> Result<(), MapError> {
+        let old = self.read(slot);
+        let held = (old & CHUNK != 0).then_some(old & !CHUNK);
+        let entry = match wanted {
+            Wanted::Direct(entry) => entry,
+            Wanted::Split(chunk) => {
+                let at = match held {
+                    Some(at) => Some(at),
+                    None => self.allocate()?,
+                };
+                match at {
+                    Some(at) => {
+                        self.fill(at, *chunk)?;
+                        CHUNK | at
+                    }
+                    None => 0,
+                }
+            }
+        };
+        if old != entry {
+            match slot {
+                Slot::Top(index) => self.top.point(index, entry),
+                Slot::Chunk(index) => self.chunks.point(index, entry),
+            }
+        }
+        if let Some(chunk) = held.filter(|&chunk| entry != CHUNK | chunk) {
+            self.retire(chunk);
+        }
+        Ok(())
+    }
+
+    /// Makes chunk `at` hold `wanted`, entry by entry.
+    fn fill(&mut self, at: u32, wanted: Chunk) -> Result<(), MapError> {
+        let mut below = wanted.below.into_iter().peekable();
+        for (index, &entry) in wanted.entries.iter().enumerate() {
+            let slot = Slot::Chunk(at * CHUNK_LEN + index as u32);
+            let wanted = match below.next_if(|&(split, _)| split == index) {
+                Some((_, chunk)) => Wanted::Split(Box::new(chunk)),
+                None => Wanted::Direct(entry),
+            };
+            self.settle(slot, wanted)?;
+        }
+        Ok(())
+    }
+
+    fn read(&self, slot: Slot) -> u32 {
+        match slot {
+            Slot::Top(index) => self.top.read(index),
+            Slot::Chunk(index) => self.chunks.read(index),
         }
     }
 
-    /// A free chunk, after a grace period if only retiring ones are left; `None` if none.
+    /// Frees `chunk`, no longer named, and the chunks its entries name, for reuse after a
+    /// grace period.
+    fn retire(&mut self, chunk: u32) {
+        for index in chunk * CHUNK_LEN..(chunk + 1) * CHUNK_LEN {
+            let entry = self.chunks.read(index);
+            if entry & CHUNK != 0 {
+                self.retiring.push(entry & !CHUNK);
+            }
+        }
+        self.retiring.push(chunk);
+    }
+
+    /// A free chunk, after a grace period if only retiring ones are left; `None` if none. Its
+    /// entries are cleared, so that none names a chunk from its earlier use.
     fn allocate(&mut self) -> Result<Option<u32>, MapError> {
         if self.free.is_empty() && !self.retiring.is_empty() {
             wait_for_readers().map_err(MapError::GracePeriod)?;
             self.free.append(&mut self.retiring);
         }
-        Ok(self.free.pop())
+        let Some(chunk) = self.free.pop() else {
+            return Ok(None);
+        };
+        for index in chunk * CHUNK_LEN..(chunk + 1) * CHUNK_LEN {
+            if self.chunks.read(index) != 0 {
+                self.chunks.point(index, 0);
+            }
+        }
+        Ok(Some(chunk))
     }
 }
 
@@ -529,9 +601,10 @@ mod tests {
     use lbdns_common::geo::target_of;
 
     /// The direct tables hold a /16 that one piece covers as one entry, a /16 split below it
-    /// as a chunk of /24 entries, and a /24 split below it as 0: the trie answers there.
+    /// as a chunk of /24 entries, and a /24 split below it as a chunk of its own, of an entry
+    /// per address: no address is left to the trie.
     #[test]
-    fn direct_tables_hold_what_a_16_or_a_24_covers_and_leave_the_rest_to_the_trie() {
+    fn direct_tables_hold_what_a_16_a_24_or_an_address_is_in() {
         let locations = Arc::new(Locations::new(vec![
             ("eu".into(), vec![]),
             ("us".into(), vec![]),
@@ -542,6 +615,8 @@ mod tests {
                 (parse_prefix("10.0.0.0/9").unwrap(), eu),
                 (parse_prefix("10.1.16.0/20").unwrap(), us),
                 (parse_prefix("10.1.40.64/28").unwrap(), us),
+                (parse_prefix("10.1.41.128/25").unwrap(), us),
+                (parse_prefix("10.2.7.9/32").unwrap(), us),
             ],
             &[],
         );
@@ -553,21 +628,53 @@ mod tests {
             })
         };
         let blocks = Blocks::wanted(&map.entries(false));
-        // 10.0/16 is a piece of the /9 around the /20 override; 10.1/16 is split; 11.0/16 is
-        // in no location.
-        assert!(matches!(blocks[0x0a00], Block::Direct(entry) if entry == target(eu.0, 16)));
+        // 10.0/16 is a piece of the /9 around the /20 override; 10.1/16 and 10.2/16 are split;
+        // 11.0/16 is in no location.
+        assert!(matches!(blocks[0x0a00], Wanted::Direct(entry) if entry == target(eu.0, 16)));
         assert!(
-            matches!(blocks[0x0b00], Block::Direct(entry) if target_of(entry).location == NO_LOCATION)
+            matches!(blocks[0x0b00], Wanted::Direct(entry) if target_of(entry).location == NO_LOCATION)
         );
-        let Block::Split(chunk) = &blocks[0x0a01] else {
+        let Wanted::Split(chunk) = &blocks[0x0a01] else {
             panic!("10.1/16 is split");
         };
         // 10.1.0/24 is in the /20 around the override: eu, scope 20.
-        assert_eq!(chunk[0], target(eu.0, 20));
-        assert_eq!(chunk[16], target(us.0, 20));
-        assert_eq!(chunk[31], target(us.0, 20));
-        assert_eq!(chunk[40], 0, "10.1.40/24 is split below /24");
-        assert_eq!(chunk[41], target(eu.0, 24));
-        assert_eq!(geo_chunks_needed(&map), 1);
+        assert_eq!(chunk.entries[0], target(eu.0, 20));
+        assert_eq!(chunk.entries[16], target(us.0, 20));
+        assert_eq!(chunk.entries[31], target(us.0, 20));
+        assert_eq!(
+            chunk.entries[42],
+            target(eu.0, 23),
+            "10.1.42/23 is one piece"
+        );
+        let below: Vec<usize> = chunk.below.iter().map(|&(at, _)| at).collect();
+        assert_eq!(below, [40, 41], "the /24s split below /24");
+        // 10.1.40/24 around the /28: .0/26, .64/28 (us), .80/28, .96/27, .128/25.
+        let addresses = &chunk.below[0].1.entries;
+        for (first, last, location, scope) in [
+            (0, 63, eu, 26),
+            (64, 79, us, 28),
+            (80, 95, eu, 28),
+            (96, 127, eu, 27),
+            (128, 255, eu, 25),
+        ] {
+            for (offset, &entry) in addresses[first..=last].iter().enumerate() {
+                let address = first + offset;
+                assert_eq!(entry, target(location.0, scope), "10.1.40.{address}");
+            }
+        }
+        let addresses = &chunk.below[1].1.entries;
+        assert_eq!(addresses[127], target(eu.0, 25), "10.1.41.127");
+        assert_eq!(addresses[128], target(us.0, 25), "10.1.41.128");
+        let Wanted::Split(chunk) = &blocks[0x0a02] else {
+            panic!("10.2/16 is split");
+        };
+        let [(7, ref addresses)] = chunk.below[..] else {
+            panic!("10.2.7/24 alone is split below /24");
+        };
+        assert_eq!(addresses.entries[9], target(us.0, 32));
+        assert_eq!(addresses.entries[8], target(eu.0, 32));
+        assert_eq!(addresses.entries[10], target(eu.0, 31));
+        assert_eq!(chunk.entries[6], target(eu.0, 24));
+        assert_eq!(geo_chunks_needed(&map), 5, "two /16s and three /24s");
     }
 }

@@ -39,9 +39,10 @@ const NOECS: &str = "noecs.geo.test.";
 const POOL: &str = "pool.geo.test.";
 
 /// The client map: eu for 198.18.64.0/18, us for the /24 inside it at 198.18.66.0 and for
-/// 2001:db8:1::/48, asia for 198.18.66.64/28 inside that /24 and for 2001:db8:1:2::/64; every
-/// other address unmapped. IPv4 clients are found in the /16 table (198.18.200.1), in a /24
-/// chunk (198.18.64.9) and, in the /24 split further, in the trie (198.18.66.77).
+/// 2001:db8:1::/48, asia for 198.18.66.64/28 inside that /24 and for 2001:db8:1:2::/64, eu
+/// again for 198.18.66.128/25; every other address unmapped. IPv4 clients are found in the /16
+/// table (198.18.200.1), in a /24 chunk (198.18.64.9) and, in the /24 split further, in a chunk
+/// of addresses (198.18.66.77).
 fn map(locations: &Locations) -> GeoMap {
     let [eu, us, asia] = ["eu", "us", "asia"].map(|name| locations.id(name).unwrap());
     GeoMap::new(
@@ -49,8 +50,27 @@ fn map(locations: &Locations) -> GeoMap {
             (parse_prefix("198.18.64.0/18").unwrap(), eu),
             (parse_prefix("198.18.66.0/24").unwrap(), us),
             (parse_prefix("198.18.66.64/28").unwrap(), asia),
+            (parse_prefix("198.18.66.128/25").unwrap(), eu),
             (parse_prefix("2001:db8:1::/48").unwrap(), us),
             (parse_prefix("2001:db8:1:2::/64").unwrap(), asia),
+        ],
+        &[],
+    )
+}
+
+/// Another client map, over the same addresses: 198.18.66.0/24 split otherwise (asia for its
+/// first /26, us for 198.18.66.77 alone), 198.18.67.128/25 us, and 198.19.5.0/25 us in a /16
+/// that `map` leaves unmapped.
+fn other_map(locations: &Locations) -> GeoMap {
+    let [eu, us, asia] = ["eu", "us", "asia"].map(|name| locations.id(name).unwrap());
+    GeoMap::new(
+        &[
+            (parse_prefix("198.18.64.0/18").unwrap(), eu),
+            (parse_prefix("198.18.66.0/26").unwrap(), asia),
+            (parse_prefix("198.18.66.77/32").unwrap(), us),
+            (parse_prefix("198.18.67.128/25").unwrap(), us),
+            (parse_prefix("198.19.5.0/25").unwrap(), us),
+            (parse_prefix("2001:db8:1::/48").unwrap(), us),
         ],
         &[],
     )
@@ -193,13 +213,24 @@ fn cases() -> Vec<Case> {
         "198.18.64.9",
         "198.18.66.77",
         "198.18.66.70",
+        // Both sides of the /28 and of the /25 inside 198.18.66.0/24.
+        "198.18.66.63",
+        "198.18.66.64",
+        "198.18.66.79",
+        "198.18.66.80",
+        "198.18.66.127",
+        "198.18.66.128",
+        "198.18.66.255",
         "198.18.127.1",
         "198.18.200.1",
+        // Unmapped in `map`, split below /24 in `other_map`.
+        "198.19.5.1",
+        "198.19.5.200",
         "2001:db8:1::9",
         "2001:db8:1:2::9",
         "2001:db8:2::9",
     ];
-    let subnets: Vec<(&str, Vec<u8>)> = vec![
+    let mut subnets: Vec<(String, Vec<u8>)> = vec![
         ("none", vec![]),
         ("v4 /0", ecs(1, 0, 0, &[])),
         ("v4 /8", ecs(1, 8, 0, &[198])),
@@ -232,7 +263,23 @@ fn cases() -> Vec<Case> {
             "after an NSID option",
             [vec![0, 3, 0, 0], ecs(1, 24, 0, &[198, 18, 66])].concat(),
         ),
-    ];
+    ]
+    .into_iter()
+    .map(|(what, option)| (what.to_string(), option))
+    .collect();
+    // Every source length from /24 to /32 of addresses in 198.18.66.0/24 on each side of the
+    // /28 and the /25 there: under the cap when it is 32, past it when it is 24.
+    for source in 24..=32u8 {
+        for last in [63, 77, 80, 200] {
+            let kept = u8::MAX.checked_shl(u32::from(32 - source)).unwrap_or(0);
+            let octets = [198, 18, 66, last & kept];
+            let octets = &octets[..usize::from(source.div_ceil(8))];
+            subnets.push((
+                format!("v4 /{source} {octets:?}"),
+                ecs(1, source, 0, octets),
+            ));
+        }
+    }
     for client in clients {
         for (what, option) in &subnets {
             for (name, qtype) in [
@@ -311,6 +358,10 @@ fn rfc7871_7_2_1_geo_answers_and_scopes_equal_the_socket_paths() {
             ..EcsSettings::default()
         },
         EcsSettings {
+            max_v4: 32,
+            ..EcsSettings::default()
+        },
+        EcsSettings {
             enabled: false,
             ..EcsSettings::default()
         },
@@ -372,6 +423,50 @@ fn a_location_change_writes_only_its_own_set() {
     }
 }
 
+/// A changed client map is written over the old one by difference (a /16 or /24 that stops
+/// being split frees its chunk, one that starts takes one, after a grace period if need be),
+/// and with too few chunks the trie answers for what the direct tables cannot hold: every
+/// IPv4 client gets the socket path's answer and scope, after each change and with 1, 3 or
+/// plenty of chunks.
+#[test]
+fn a_changed_map_and_too_few_chunks_keep_the_socket_paths_answers() {
+    pin_to_cpu0().expect("pin to CPU 0");
+    let settings = EcsSettings {
+        max_v4: 32,
+        ..EcsSettings::default()
+    };
+    let maps: [fn(&Locations) -> GeoMap; 3] = [other_map, map, other_map];
+    for chunks in [1, 3, 4096] {
+        let config = XdpConfig {
+            geo_chunks: chunks,
+            ..XdpConfig::default()
+        };
+        let mut xdp = Xdp::new(load(&config)).expect("map writer");
+        xdp.publish(&catalog_with(locations(), map(&locations()), settings))
+            .unwrap_or_else(|error| panic!("{error:#}"));
+        let (fast, writer) = xdp.into_parts();
+        let mut loaded = Loaded { fast, writer };
+        for next in maps {
+            loaded
+                .writer
+                .publish_geo_map(&next(&locations()))
+                .unwrap_or_else(|error| panic!("{error:#}"));
+            let mut oracle =
+                SocketOracle::new(catalog_with(locations(), next(&locations()), settings));
+            let v4 = cases()
+                .into_iter()
+                .filter(|case| !case.what.contains("from 2001"));
+            for case in v4 {
+                let case = Case {
+                    what: format!("{chunks} chunks: {}", case.what),
+                    ..case
+                };
+                check(&loaded, &mut oracle, &case);
+            }
+        }
+    }
+}
+
 /// A map of `2^bits` IPv4 blocks of equal size, each in eu or us at random (both answered
 /// from a set of their own): after neighbours of one location merge, about half of `2^bits`
 /// prefixes, the size of a country database's IPv4 part at `bits = 18`.
@@ -401,7 +496,7 @@ fn report_geo_cost() {
         let map = partition(&locations, bits);
         let prefixes = map.entries(false).len();
         let catalog = catalog_with(locations, map, EcsSettings::default());
-        // Sized as the daemon sizes its maps: a chunk per /16 the map splits.
+        // Sized as the daemon sizes its maps: a chunk per /16 and per /24 the map splits.
         let config = lbdns::xdp::sizing::for_catalog(&catalog, &Default::default(), 53)
             .expect("the catalog compiles");
         let mut xdp = Xdp::new(load(&config)).expect("map writer");
@@ -409,7 +504,7 @@ fn report_geo_cost() {
             .unwrap_or_else(|error| panic!("{error:#}"));
         let (fast, writer) = xdp.into_parts();
         let loaded = Loaded { fast, writer };
-        println!("{} GEO_V4_24 chunks", config.geo_chunks);
+        println!("{} GEO_V4_CHUNKS chunks", config.geo_chunks);
         println!("{:?}", loaded.fast.stats().expect("stats"));
         let client = "198.18.66.77";
         let subnet = ecs(1, 24, 0, &[100, 64, 1]);

@@ -7,8 +7,9 @@
 //! What the mix compares is a geo answer with a plain one of the same shape: both pools answer
 //! two of eight IPv4 and two of eight IPv6 addresses, so the replies have the same length and
 //! only the client's placement differs. The XDP program places an IPv4 client in one of three
-//! ways (a /16 table, a /24 table for a /16 the map splits, the LPM trie for a /24 it splits
-//! further), and each costs differently, so each geo load puts its clients on one of them.
+//! ways (a /16 table, a /24 table for a /16 the map splits, an address table for a /24 it
+//! splits further; the LPM trie only once those tables' chunks run out), and an IPv6 client
+//! through the trie; each costs differently, so each geo load puts its clients on one of them.
 //!
 //! kxdpgun 3.2 cannot spread its queries over many client addresses: given a prefix (`-l`),
 //! it sends from the prefix's first address until it has used all 63,536 of its source ports,
@@ -63,11 +64,13 @@ pub struct Load {
 }
 
 /// The mix's loads, in run order. Every geo load is compared with the plain load that comes
-/// before it under the same generator, with Client Subnet if it has it ([`Load::baseline`]).
+/// before it under the same generator, with Client Subnet of the same family if it has it
+/// ([`Load::baseline`]).
 /// The client's own address (198.19.53.2) is in a whole /16 of the map; 198.18.66.0/24 is a
-/// whole /24 of a split /16; 198.18.64.0/24 has a /25 inside. The ECS options say family 1,
-/// source /24, scope 0.
-pub const LOADS: [Load; 9] = [
+/// whole /24 of a split /16; 198.18.64.0/24 has a /25 inside. The IPv4 ECS options say family
+/// 1, source /24, scope 0; the IPv6 one family 2, source /56 (the default cap), scope 0, for
+/// 2001:db8:0:ff00::/56, a /56 of another location inside a /48.
+pub const LOADS: [Load; 11] = [
     Load {
         name: "plain",
         pool: Pool::Plain,
@@ -90,7 +93,7 @@ pub const LOADS: [Load; 9] = [
         ecs: None,
     },
     Load {
-        name: "geo trie",
+        name: "geo address table",
         pool: Pool::Geo,
         generator: Generator::Kxdpgun,
         sources: Some("198.18.64.0/24"),
@@ -125,11 +128,25 @@ pub const LOADS: [Load; 9] = [
         ecs: Some("8:00011800c61242"),
     },
     Load {
-        name: "geo ECS trie",
+        name: "geo ECS address table",
         pool: Pool::Geo,
         generator: Generator::Dnsperf,
         sources: None,
         ecs: Some("8:00011800c61240"),
+    },
+    Load {
+        name: "plain ECS IPv6",
+        pool: Pool::Plain,
+        generator: Generator::Dnsperf,
+        sources: None,
+        ecs: Some("8:0002380020010db80000ff"),
+    },
+    Load {
+        name: "geo ECS IPv6 trie",
+        pool: Pool::Geo,
+        generator: Generator::Dnsperf,
+        sources: None,
+        ecs: Some("8:0002380020010db80000ff"),
     },
 ];
 
@@ -138,12 +155,16 @@ pub const LOADS: [Load; 9] = [
 pub const MAIN: [&str; 2] = ["geo /24 table", "geo ECS /24 table"];
 
 impl Load {
-    /// The plain load this one is compared with: the same generator, and Client Subnet if
-    /// this is a geo load with it. A plain load with it is compared with one without.
+    /// The plain load this one is compared with: the same generator, and Client Subnet of the
+    /// same address family if this is a geo load with it. A plain load with it is compared
+    /// with one without.
     pub fn baseline(&self) -> Option<&'static Load> {
-        let ecs = self.pool == Pool::Geo && self.ecs.is_some();
+        let ecs = match self.pool {
+            Pool::Geo => self.ecs.map(ecs_family),
+            Pool::Plain => None,
+        };
         LOADS.iter().find(|l| {
-            l.pool == Pool::Plain && l.generator == self.generator && l.ecs.is_some() == ecs
+            l.pool == Pool::Plain && l.generator == self.generator && l.ecs.map(ecs_family) == ecs
         })
     }
 
@@ -158,6 +179,11 @@ impl Load {
         suffix.retain(|c| c != '/');
         suffix.replace(' ', "-").to_lowercase()
     }
+}
+
+/// The FAMILY field of a dnsperf `-E 8:…` Client Subnet option, in hexadecimal.
+fn ecs_family(option: &str) -> &str {
+    option.get(2..6).unwrap_or(option)
 }
 
 impl Generator {
@@ -175,7 +201,8 @@ const LOCATIONS: u64 = 4;
 const PER_LOCATION: u64 = 2;
 /// Addresses in each answer, for both pools.
 const ANSWERS: u64 = 2;
-/// Every `SPLIT_EVERY`th /24 of the spoofed range has a /25 of another location inside.
+/// Every `SPLIT_EVERY`th /24 of the spoofed range has a /25 of another location inside, and
+/// every `SPLIT_EVERY`th /48 of the IPv6 clients' range a /56.
 const SPLIT_EVERY: u32 = 8;
 /// In the full map, one /16 in `FULL_SPLIT_ONE_IN` is split into /17 to /24 pieces, as the
 /// ranges of a country database split the address space unevenly.
@@ -184,8 +211,8 @@ const FULL_SPLIT_ONE_IN: u64 = 32;
 /// The two subnet maps the mix runs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapSize {
-    /// The spoofed range in /24s and /25s, and the dnsperf client's /16: a few hundred
-    /// prefixes, as an operator's own subnet list.
+    /// The spoofed range in /24s and /25s, the dnsperf client's /16, and 2001:db8::/40 in
+    /// /48s and /56s: a few hundred prefixes, as an operator's own subnet list.
     Few,
     /// The same, plus a partition of 1.0.0.0 to 223.255.255.255 into /16 to /24 blocks of
     /// random locations: about 10^5 prefixes, the scale of a full country database.
@@ -325,6 +352,16 @@ fn write_subnet_map(path: &Path, size: MapSize) -> io::Result<usize> {
                 }
             }
         }
+        // IPv6 clients, found through the trie: the same shape one level down. Drawn last, so
+        // the IPv4 prefixes are those of runs before there were any.
+        for c in 0..256u32 {
+            let location = rng.below(LOCATIONS);
+            line(out, format!("2001:db8:{c:x}::/48"), location)?;
+            if c % SPLIT_EVERY == 0 {
+                let other = (location + 1 + rng.below(LOCATIONS - 1)) % LOCATIONS;
+                line(out, format!("2001:db8:{c:x}:ff00::/56"), other)?;
+            }
+        }
         Ok(())
     })?;
     Ok(count)
@@ -365,7 +402,7 @@ pub fn write_queries(path: &Path, name: &str) -> io::Result<()> {
 mod tests {
     use std::{
         collections::HashSet,
-        net::Ipv4Addr,
+        net::{Ipv4Addr, Ipv6Addr},
         path::PathBuf,
         sync::atomic::{AtomicU32, Ordering},
     };
@@ -381,16 +418,34 @@ mod tests {
         dir
     }
 
-    /// The map's prefixes, parsed, and the file's text.
-    fn map(size: MapSize) -> (Vec<(Ipv4Addr, u32, String)>, usize, String) {
+    /// The map's IPv4 prefixes, parsed, its IPv6 ones, the count `write_config` returned, and
+    /// the configuration's text.
+    #[allow(clippy::type_complexity)]
+    fn map(
+        size: MapSize,
+    ) -> (
+        Vec<(Ipv4Addr, u32, String)>,
+        Vec<(Ipv6Addr, u32)>,
+        usize,
+        String,
+    ) {
         let dir = scratch();
         let count = write_config(&dir, size).unwrap();
         let text = std::fs::read_to_string(dir.join(size.file_name())).unwrap();
         let config = std::fs::read_to_string(dir.join(size.config_name())).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
+        let v6 = text
+            .lines()
+            .filter(|l| l.contains(':') && !l.starts_with('#'))
+            .map(|line| {
+                let (prefix, _) = line.split_once(' ').unwrap();
+                let (address, len) = prefix.split_once('/').unwrap();
+                (address.parse().unwrap(), len.parse().unwrap())
+            })
+            .collect();
         let prefixes = text
             .lines()
-            .filter(|l| !l.starts_with('#'))
+            .filter(|l| !l.starts_with('#') && !l.contains(':'))
             .map(|line| {
                 let (prefix, location) = line.split_once(' ').unwrap();
                 let (address, len) = prefix.split_once('/').unwrap();
@@ -401,7 +456,7 @@ mod tests {
                 )
             })
             .collect();
-        (prefixes, count, config)
+        (prefixes, v6, count, config)
     }
 
     #[test]
@@ -413,17 +468,17 @@ mod tests {
 
     #[test]
     fn maps_have_the_sizes_the_goals_name() {
-        let (few, count, _) = map(MapSize::Few);
-        assert_eq!(few.len(), count);
+        let (few, v6, count, _) = map(MapSize::Few);
+        assert_eq!(few.len() + v6.len(), count);
         assert!((200..1_000).contains(&count), "{count}");
-        let (full, count, _) = map(MapSize::Full);
-        assert_eq!(full.len(), count);
+        let (full, v6, count, _) = map(MapSize::Full);
+        assert_eq!(full.len() + v6.len(), count);
         assert!((80_000..200_000).contains(&count), "{count}");
     }
 
     #[test]
     fn prefixes_are_distinct_aligned_and_in_known_locations() {
-        let (prefixes, _, config) = map(MapSize::Full);
+        let (prefixes, _, _, config) = map(MapSize::Full);
         let mut seen = HashSet::new();
         for (address, len, location) in &prefixes {
             assert!(seen.insert((*address, *len)), "{address}/{len} twice");
@@ -439,7 +494,7 @@ mod tests {
 
     #[test]
     fn every_client_is_placed() {
-        let (prefixes, _, _) = map(MapSize::Few);
+        let (prefixes, _, _, _) = map(MapSize::Few);
         let covers = |client: Ipv4Addr| {
             prefixes.iter().any(|(address, len, _)| {
                 let mask = u32::MAX << (32 - len);
@@ -461,7 +516,7 @@ mod tests {
 
     #[test]
     fn the_full_map_partitions_the_unicast_space() {
-        let (prefixes, _, _) = map(MapSize::Full);
+        let (prefixes, _, _, _) = map(MapSize::Full);
         // 198.18.0.0/15 holds the clients' own, finer map; the partition goes around it.
         let clients = u64::from(u32::from(Ipv4Addr::new(198, 18, 0, 0)));
         let mut blocks: Vec<(u64, u64)> = prefixes
@@ -483,7 +538,7 @@ mod tests {
 
     #[test]
     fn the_pools_answer_alike() {
-        let (_, _, config) = map(MapSize::Few);
+        let (_, _, _, config) = map(MapSize::Few);
         let pools: Vec<&str> = config.split("[[pool]]").skip(1).collect();
         assert_eq!(pools.len(), 2);
         for pool in &pools {
@@ -498,9 +553,9 @@ mod tests {
 
     #[test]
     fn loads_put_clients_where_their_names_say() {
-        let (prefixes, _, _) = map(MapSize::Few);
+        let (prefixes, v6, _, _) = map(MapSize::Few);
         // Whether the map has a prefix strictly inside the /`len` around `client`: the
-        // program then looks the client up one level further (/16, /24, trie).
+        // program then looks the client up one level further (/16, /24, address table).
         let split = |client: Ipv4Addr, len: u32| {
             let mask = u32::MAX << (32 - len);
             prefixes.iter().any(|(address, l, _)| {
@@ -518,6 +573,23 @@ mod tests {
                         .step_by(2)
                         .map(|i| u8::from_str_radix(&value[i..i + 2], 16).unwrap())
                         .collect();
+                    if bytes[..2] == [0, 2] {
+                        // Family 2, source /56, scope 0, then exactly the 7 octets /56 needs,
+                        // of a /56 the map has strictly inside a /48 it has.
+                        assert_eq!(bytes[2..4], [56, 0], "{}", load.name);
+                        assert_eq!(bytes.len(), 11, "{}", load.name);
+                        let mut octets = [0u8; 16];
+                        octets[..7].copy_from_slice(&bytes[4..]);
+                        let client = Ipv6Addr::from(octets);
+                        let outer = Ipv6Addr::from(u128::from(client) & !(u128::MAX >> 48));
+                        assert!(v6.contains(&(client, 56)) && v6.contains(&(outer, 48)));
+                        assert!(
+                            load.pool == Pool::Plain || load.name.ends_with("IPv6 trie"),
+                            "{}",
+                            load.name
+                        );
+                        continue;
+                    }
                     // Family 1, source /24, scope 0, then exactly the 3 octets /24 needs.
                     assert_eq!(bytes[..4], [0, 1, 24, 0], "{}", load.name);
                     assert_eq!(bytes.len(), 7, "{}", load.name);
@@ -528,7 +600,7 @@ mod tests {
             let path = match (split(client, 16), split(client, 24)) {
                 (false, _) => "/16 table",
                 (true, false) => "/24 table",
-                (true, true) => "trie",
+                (true, true) => "address table",
             };
             // The plain pool places nobody: its loads' names say nothing of where they come from.
             assert!(
@@ -546,7 +618,8 @@ mod tests {
                 .position(|l| l.name == baseline.name && l.generator == load.generator);
             assert!(at.is_some_and(|at| at <= index), "{}", load.name);
             if load.pool == Pool::Geo {
-                assert_eq!(baseline.ecs.is_some(), load.ecs.is_some(), "{}", load.name);
+                let family = |load: &Load| load.ecs.map(ecs_family);
+                assert_eq!(family(baseline), family(load), "{}", load.name);
             }
         }
     }
