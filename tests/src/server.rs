@@ -6,6 +6,7 @@
 //! only once it logs that the fast path serves. The process's stderr goes
 //! to a file so it can be quoted in failure messages, and the process is terminated on drop.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -268,6 +269,18 @@ impl Server {
             CONTROL_TIMEOUT,
         )?;
         Ok(out.stdout)
+    }
+
+    /// `lbdns stats` of this server: every counter by its name.
+    pub fn stats(&self) -> Result<BTreeMap<String, u64>> {
+        Ok(self
+            .control(&["stats"])?
+            .lines()
+            .filter_map(|line| {
+                let (name, value) = line.split_once(' ')?;
+                Some((name.to_owned(), value.trim().parse().ok()?))
+            })
+            .collect())
     }
 
     /// lbdns serving `zones/example.com.zone` on port 53 of both server addresses.

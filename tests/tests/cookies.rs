@@ -68,12 +68,10 @@ impl Setup {
 
     /// The XDP program's answered counters, A and AAAA summed.
     fn answered(&self) -> u64 {
-        let stats = self.server.control(&["stats"]).expect("lbdns stats");
-        stats
-            .lines()
-            .filter_map(|line| line.split_once(' '))
-            .filter(|(name, _)| *name == "answered_a" || *name == "answered_aaaa")
-            .map(|(_, value)| value.trim().parse::<u64>().expect("a count"))
+        let stats = self.server.stats().expect("lbdns stats");
+        ["answered_a", "answered_aaaa"]
+            .iter()
+            .map(|name| stats.get(*name).copied().unwrap_or(0))
             .sum()
     }
 

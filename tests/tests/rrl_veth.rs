@@ -9,16 +9,14 @@
 //! Needs root, kxdpgun and a built `lbdns` binary; without them the tests fail and say so.
 
 use std::{
-    collections::BTreeMap,
     net::{SocketAddr, UdpSocket},
-    process::{Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
 use lbdns_tests::{
     client::{tcp_query, udp_exchange},
-    env::run_ok,
-    example_zone, lbdns_bin,
+    example_zone,
     link::{self, FloodLink},
     preflight,
     wire::{flag, rtype, Builder, Message},
@@ -78,24 +76,6 @@ impl Setup {
             dir,
         }
     }
-}
-
-/// `lbdns stats` of `server`, by name.
-fn stats(server: &Server) -> BTreeMap<String, u64> {
-    let control = server.control_socket().expect("an lbdns server");
-    let bin = lbdns_bin().unwrap_or_else(|error| panic!("{error:#}"));
-    let out = run_ok(
-        Command::new(bin).arg("stats").arg("--control").arg(control),
-        Duration::from_secs(10),
-    )
-    .unwrap_or_else(|error| panic!("{error:#}"));
-    out.stdout
-        .lines()
-        .filter_map(|line| {
-            let (name, value) = line.split_once(' ')?;
-            Some((name.to_owned(), value.trim().parse().ok()?))
-        })
-        .collect()
 }
 
 /// Sends [`QUIET_QUERIES`] hot queries from the client's address at [`QUIET_QPS`] and returns
@@ -165,7 +145,7 @@ fn a_quiet_prefix_loses_no_more_during_a_flood_from_another() {
     let (topo, server) = (&setup.topo, &setup.server);
     let _peer = PeerProgram::attach(&topo.client).unwrap_or_else(|e| panic!("{e:#}"));
     let control_lost = quiet_client(topo);
-    let before = stats(server);
+    let before = server.stats().expect("lbdns stats");
     // kxdpgun attaches its own program to the flooder's veth end, which also serves as the
     // peer that native XDP_TX needs there.
     let gun = flood(&setup);
@@ -174,7 +154,7 @@ fn a_quiet_prefix_loses_no_more_during_a_flood_from_another() {
     let output = gun.wait_with_output().expect("kxdpgun");
     let kxdpgun = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "kxdpgun: {kxdpgun}");
-    let after = stats(server);
+    let after = server.stats().expect("lbdns stats");
     let moved =
         |name: &str| after.get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0);
     println!(
@@ -306,9 +286,9 @@ fn rfc7873_5_2_5_a_valid_server_cookie_is_exempt_from_the_programs_limit() {
     // Far past the burst (200) and the rate (200/s) for this name and prefix: every query with
     // the server cookie is answered, by the program, and none is counted.
     const QUERIES: u16 = 1000;
-    let before = stats(server);
+    let before = server.stats().expect("lbdns stats");
     let (answers, truncated, badcookies) = cookie_queries(topo, &cookie, QUERIES);
-    let after = stats(server);
+    let after = server.stats().expect("lbdns stats");
     let moved =
         |name: &str| after.get(name).copied().unwrap_or(0) - before.get(name).copied().unwrap_or(0);
     assert_eq!((truncated, badcookies), (0, 0), "none limited");

@@ -12,7 +12,7 @@ use std::{collections::BTreeMap, net::SocketAddr, path::Path, process::Command, 
 
 use lbdns_tests::{
     env::run_ok,
-    example_zone, lbdns_bin, preflight,
+    example_zone, preflight,
     signing::{anchors, delv, Denial, Signer},
     workspace_root, DigResponse, Namespace, Query, Server, TempDir, Tool, Topology,
 };
@@ -56,10 +56,11 @@ impl Setup {
         }
     }
 
-    /// The daemon's XDP counters, by name.
+    /// The daemon's XDP counters of answers and passes, by name.
     fn counters(&self) -> BTreeMap<String, u64> {
-        let control = self.server.control_socket().expect("an lbdns server");
-        counters(control)
+        let mut stats = self.server.stats().expect("lbdns stats");
+        stats.retain(|name, _| name.starts_with("answered_") || name.starts_with("pass_"));
+        stats
     }
 
     /// Runs `query` with `tool` against `server` and returns the reply and how each counter
@@ -85,24 +86,6 @@ impl Setup {
             .collect();
         (reply, moved)
     }
-}
-
-/// `lbdns stats` against the control socket at `control`.
-fn counters(control: &Path) -> BTreeMap<String, u64> {
-    let bin = lbdns_bin().unwrap_or_else(|error| panic!("{error:#}"));
-    let out = run_ok(
-        Command::new(bin).arg("stats").arg("--control").arg(control),
-        STATS_TIMEOUT,
-    )
-    .unwrap_or_else(|error| panic!("{error:#}"));
-    out.stdout
-        .lines()
-        .filter_map(|line| {
-            let (name, value) = line.split_once(' ')?;
-            Some((name.to_owned(), value.trim().parse().ok()?))
-        })
-        .filter(|(name, _)| name.starts_with("answered_") || name.starts_with("pass_"))
-        .collect()
 }
 
 /// Where `got` starts in `zone_order`, if it is `zone_order` rotated.
