@@ -42,10 +42,7 @@ use super::{
     progress::Progress,
     targets::{Context, Server, Target, ZoneFile},
 };
-use crate::{
-    build::{self, Profile},
-    workspace,
-};
+use crate::build::{self, Profile};
 
 mod ixfr;
 
@@ -70,17 +67,10 @@ const POOL: &str = "pool.large.example.";
 const ENDPOINTS: [&str; 2] = ["198.18.200.1", "198.18.200.2"];
 
 pub fn run(args: Args) -> Result<()> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        bail!("the benchmark needs root: it creates network namespaces and attaches XDP");
-    }
+    super::require_root()?;
     interrupt::install();
     let lbdns = build::lbdns(Profile::Release)?;
-    let out = args
-        .out
-        .unwrap_or_else(|| workspace::target_dir().join("bench-change"));
-    let out = std::path::absolute(&out).unwrap_or(out);
-    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let out = super::output_dir(args.out, "bench-change")?;
     let mut progress = Progress::new();
     progress.subject("inputs");
     progress.phase("generating the zone", Duration::from_secs(60));

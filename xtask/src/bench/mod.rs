@@ -73,10 +73,7 @@ pub struct Args {
 
 /// Runs the benchmark and prints the report.
 pub fn run(args: Args) -> Result<()> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        bail!("the benchmark needs root: it creates network namespaces and attaches XDP programs");
-    }
+    require_root()?;
     let started = Instant::now();
     interrupt::install();
     // Before building: the commit and tools measured are those of this moment.
@@ -85,10 +82,7 @@ pub fn run(args: Args) -> Result<()> {
     let ceiling = xdp::build_ceiling()?;
     let mixes = chosen(args.mixes, &Mix::ALL);
     let targets = chosen(args.only, &Target::ALL);
-    let out = args
-        .out
-        .unwrap_or_else(|| workspace::target_dir().join("bench"));
-    let out = std::path::absolute(&out).unwrap_or(out);
+    let out = output_dir(args.out, "bench")?;
     fs::create_dir_all(out.join("logs"))
         .with_context(|| format!("cannot create {}", out.display()))?;
 
@@ -603,4 +597,22 @@ impl<'a> ClientPeer<'a> {
         )?);
         Ok(result)
     }
+}
+
+/// Fails unless run as root: every benchmark creates network namespaces and attaches XDP
+/// programs.
+fn require_root() -> Result<()> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("the benchmark needs root: it creates network namespaces and attaches XDP programs");
+    }
+    Ok(())
+}
+
+/// A benchmark's output directory, created: `out`, or `<target dir>/<default>`, absolute.
+fn output_dir(out: Option<PathBuf>, default: &str) -> Result<PathBuf> {
+    let out = out.unwrap_or_else(|| workspace::target_dir().join(default));
+    let out = std::path::absolute(&out).unwrap_or(out);
+    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    Ok(out)
 }

@@ -23,10 +23,7 @@ use super::{
     netns::{Net, Side},
     xdp::{self, Attached, Program},
 };
-use crate::{
-    build::{self, Profile},
-    workspace,
-};
+use crate::build::{self, Profile};
 
 /// Bound on one process's start: reading a million names and filling the maps takes seconds.
 const START_TIMEOUT: Duration = Duration::from_secs(180);
@@ -50,17 +47,10 @@ pub struct Args {
 
 /// Runs the restarts under load and prints the figure.
 pub fn run(args: Args) -> Result<()> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        bail!("the benchmark needs root: it creates network namespaces and attaches XDP programs");
-    }
+    super::require_root()?;
     let lbdns = build::lbdns(Profile::Release)?;
     let ceiling = xdp::build_ceiling()?;
-    let out = args
-        .out
-        .unwrap_or_else(|| workspace::target_dir().join("bench-restart"));
-    let out = std::path::absolute(&out).unwrap_or(out);
-    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let out = super::output_dir(args.out, "bench-restart")?;
     let zone = out.join("large.zone");
     println!("writing the {LARGE_RRSETS}-name zone");
     write_large_zone(&zone).context("cannot write the large zone")?;

@@ -65,18 +65,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        bail!("the benchmark needs root: it creates network namespaces and attaches XDP programs");
-    }
+    super::require_root()?;
     let lbdns = build::lbdns(Profile::Release)?;
     let ceiling = xdp::build_ceiling()?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| workspace::target_dir().join("bench-rrl"));
-    let out = std::path::absolute(&out).unwrap_or(out);
-    fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+    let out = super::output_dir(args.out.clone(), "bench-rrl")?;
     let queries = out.join("hot.txt");
     fs::write(&queries, format!("{HOT} A\n"))?;
     let net = Net::new()?;
