@@ -79,14 +79,13 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
     // reply then pass the query on after all (too large, RRSIGs not stored, an option it leaves
     // to the socket path, no location's answer), the count is given back, as the socket path
     // counts what it answers.
-    let limited = (xdp_action::XDP_DROP, Counter::RateLimited);
     let charged = match rrl::response(scratch, &query) {
         rrl::Limit::Send(charged) => charged,
         rrl::Limit::Slip => {
             return respond::slip::send(ctx, scratch, &query)
                 .map(|()| (xdp_action::XDP_TX, Counter::RateLimited));
         }
-        rrl::Limit::Drop => return Ok(limited),
+        rrl::Limit::Drop => return Ok((xdp_action::XDP_DROP, Counter::RateLimited)),
     };
     let frame = &Frame::new(ctx);
     let replied = (|| {

@@ -38,46 +38,27 @@ pub enum Limit {
 /// counted nor limited.
 #[inline(always)]
 pub fn response(scratch: *mut Scratch, query: &Query) -> Limit {
-    let dns = &query.dns;
     // A valid server cookie exempts the client (RFC 7873 §5.2.5): it is who it says.
-    if dns.edns.is_some_and(|edns| edns.cookie.is_valid()) {
+    if query.dns.edns.is_some_and(|edns| edns.cookie.is_valid()) {
         return Limit::Send(false);
     }
-    let digest = name_digest(dns.name.hash, dns.name.len, dns.addr_type.rr_type());
-    positive(scratch, digest, query.ip.v6)
-}
-
-/// [`response`] for a positive answer of `digest` to a client of the family `v6`.
-#[inline(always)]
-fn positive(scratch: *mut Scratch, digest: u64, v6: bool) -> Limit {
-    let Some(settings) = RRL_SETTINGS.get(0) else {
+    let Some(settings) = enabled() else {
         return Limit::Send(false);
     };
-    if settings.flags & ENABLED == 0 {
-        return Limit::Send(false);
-    }
-    let key = key(scratch, v6, settings, Response::Positive(digest));
+    let key = answer_key(scratch, query, settings);
     let verdict = check(key, &settings.responses, settings.slip);
     report(scratch, key, verdict);
-    enforce(scratch, v6, settings, verdict)
+    enforce(scratch, query.ip.v6, settings, verdict)
 }
 
 /// Gives back the response [`response`] counted for `query` (`Limit::Send(true)`): the reply
 /// was not sent after all, the query goes on to the socket path, which counts its answer.
 #[inline(always)]
 pub fn refund(scratch: *mut Scratch, query: &Query) {
-    let dns = &query.dns;
-    let digest = name_digest(dns.name.hash, dns.name.len, dns.addr_type.rr_type());
-    refund_positive(scratch, digest, query.ip.v6);
-}
-
-/// [`refund`] for a positive answer of `digest` to a client of the family `v6`.
-#[inline(always)]
-fn refund_positive(scratch: *mut Scratch, digest: u64, v6: bool) {
     let Some(settings) = RRL_SETTINGS.get(0) else {
         return;
     };
-    let key = key(scratch, v6, settings, Response::Positive(digest));
+    let key = answer_key(scratch, query, settings);
     if let Some(slot) = RRL_BUCKETS.get_ptr_mut(slot_of(key)) {
         // SAFETY: as in `check`.
         let slot = unsafe { &mut *slot };
@@ -86,7 +67,7 @@ fn refund_positive(scratch: *mut Scratch, digest: u64, v6: bool) {
                 .bucket
                 .tat_ns
                 .saturating_sub(settings.responses.interval_ns);
-            untally(Tally::AnsweredV4.family(v6));
+            untally(Tally::AnsweredV4.family(query.ip.v6));
         }
     }
 }
@@ -100,12 +81,9 @@ pub fn passed(scratch: *mut Scratch) -> Limit {
     if family == 0 {
         return Limit::Send(false);
     }
-    let Some(settings) = RRL_SETTINGS.get(0) else {
+    let Some(settings) = enabled() else {
         return Limit::Send(false);
     };
-    if settings.flags & ENABLED == 0 {
-        return Limit::Send(false);
-    }
     let v6 = family == 6;
     let key = key(scratch, v6, settings, Response::Passed);
     // Nothing slips: a passed query has no reply of the program's to truncate.
@@ -118,6 +96,22 @@ pub fn passed(scratch: *mut Scratch) -> Limit {
             Limit::Slip | Limit::Drop => Limit::Drop,
         },
     }
+}
+
+/// The settings, if rate limiting is on.
+#[inline(always)]
+fn enabled() -> Option<&'static Settings> {
+    RRL_SETTINGS
+        .get(0)
+        .filter(|settings| settings.flags & ENABLED != 0)
+}
+
+/// The bucket key of a positive answer to `query`: its owner name and type.
+#[inline(always)]
+fn answer_key<'a>(scratch: *mut Scratch, query: &Query, settings: &'a Settings) -> &'a Key {
+    let dns = &query.dns;
+    let digest = name_digest(dns.name.hash, dns.name.len, dns.addr_type.rr_type());
+    key(scratch, query.ip.v6, settings, Response::Positive(digest))
 }
 
 /// The source's prefix, as the settings ask.
