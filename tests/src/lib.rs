@@ -20,6 +20,7 @@
 pub mod client;
 pub mod dig;
 pub mod env;
+pub mod frame;
 pub mod link;
 pub mod malformed;
 pub mod netns;

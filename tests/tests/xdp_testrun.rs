@@ -14,7 +14,7 @@ mod xdp_testrun {
     pub mod corpus;
     pub mod ecs;
     pub mod fixture;
-    pub mod frame;
+    pub use lbdns_tests::frame;
     pub mod names;
     pub mod oracle;
     pub mod pools;

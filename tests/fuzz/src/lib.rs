@@ -19,8 +19,7 @@ pub mod zone;
 
 #[path = "../../tests/xdp_testrun/fixture.rs"]
 pub mod fixture;
-#[path = "../../tests/xdp_testrun/frame.rs"]
-pub mod frame;
+pub use lbdns_tests::frame;
 #[path = "../../tests/xdp_testrun/oracle.rs"]
 pub mod oracle;
 

@@ -13,12 +13,11 @@ use std::{
 };
 
 use anyhow::{bail, Context as _, Result};
-use lbdns_tests::{link, Namespace};
+use lbdns_tests::{
+    frame::{udp_frame, Endpoints, Vlan},
+    link, Namespace,
+};
 
-/// Ethernet header, IPv4 without options, UDP.
-const ETHERNET_LEN: usize = 14;
-const IPV4_LEN: usize = 20;
-const UDP_LEN: usize = 8;
 /// Frames sent per pacing step: the rate is kept per millisecond.
 const STEP: Duration = Duration::from_millis(1);
 
@@ -49,40 +48,17 @@ pub fn sources(first: Ipv4Addr, prefix_len: u32, count: u32) -> Vec<Ipv4Addr> {
 /// right.
 pub fn frame(source: Ipv4Addr, port: u16, dns: &[u8]) -> Vec<u8> {
     let server: Ipv4Addr = link::SERVER_V4.parse().expect("the link's server address");
-    let mut frame = Vec::with_capacity(ETHERNET_LEN + IPV4_LEN + UDP_LEN + dns.len());
-    frame.extend_from_slice(&link::SERVER_MAC);
-    frame.extend_from_slice(&link::CLIENT_MAC);
-    frame.extend_from_slice(&0x0800u16.to_be_bytes());
-    let total = (IPV4_LEN + UDP_LEN + dns.len()) as u16;
-    let mut ip = [0u8; IPV4_LEN];
-    ip[0] = 0x45;
-    ip[2..4].copy_from_slice(&total.to_be_bytes());
-    ip[6] = 0x40; // don't fragment
-    ip[8] = 64;
-    ip[9] = 17;
-    ip[12..16].copy_from_slice(&source.octets());
-    ip[16..20].copy_from_slice(&server.octets());
-    let checksum = !ones_complement_sum(&ip);
-    ip[10..12].copy_from_slice(&checksum.to_be_bytes());
-    frame.extend_from_slice(&ip);
-    frame.extend_from_slice(&port.to_be_bytes());
-    frame.extend_from_slice(&53u16.to_be_bytes());
-    frame.extend_from_slice(&((UDP_LEN + dns.len()) as u16).to_be_bytes());
-    frame.extend_from_slice(&[0, 0]);
-    frame.extend_from_slice(dns);
+    let ends = Endpoints {
+        client: source.into(),
+        server: server.into(),
+        client_port: port,
+        server_port: 53,
+    };
+    let mut frame = udp_frame(Vlan::None, ends, dns, 0);
+    // Addressed to the link's ends, not to the test pair `udp_frame` is made for.
+    frame[..6].copy_from_slice(&link::SERVER_MAC);
+    frame[6..12].copy_from_slice(&link::CLIENT_MAC);
     frame
-}
-
-/// The folded one's complement sum of `bytes` (RFC 1071), an even number of them.
-fn ones_complement_sum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = bytes
-        .chunks(2)
-        .map(|pair| u32::from(u16::from_be_bytes([pair[0], pair[1]])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
 }
 
 /// Sends `frames` round-robin on `interface` of `ns` at `rate` frames a second for `secs`
@@ -163,6 +139,8 @@ fn packet_socket(interface: &str) -> io::Result<OwnedFd> {
 
 #[cfg(test)]
 mod tests {
+    use lbdns_tests::frame::internet_checksum;
+
     use super::*;
 
     #[test]
@@ -179,12 +157,14 @@ mod tests {
     }
 
     #[test]
-    fn the_ip_header_checksums_to_zero() {
+    fn frames_go_from_the_source_to_the_links_server_end() {
         let frame = frame(Ipv4Addr::new(198, 18, 7, 1), 40000, &[0u8; 33]);
-        let ip = &frame[ETHERNET_LEN..ETHERNET_LEN + IPV4_LEN];
-        assert_eq!(ones_complement_sum(ip), 0xffff);
-        assert_eq!(frame.len(), ETHERNET_LEN + IPV4_LEN + UDP_LEN + 33);
-        assert_eq!(&frame[12..14], &[0x08, 0x00]);
-        assert_eq!(&frame[ETHERNET_LEN + IPV4_LEN + 2..][..2], &[0, 53]);
+        assert_eq!(frame[..6], link::SERVER_MAC);
+        assert_eq!(frame[6..12], link::CLIENT_MAC);
+        let ip = &frame[14..34];
+        assert_eq!(internet_checksum(ip), 0, "a valid IPv4 header checksum");
+        assert_eq!(ip[12..16], [198, 18, 7, 1]);
+        assert_eq!(frame.len(), 14 + 20 + 8 + 33);
+        assert_eq!(frame[36..38], [0, 53]);
     }
 }
