@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::{Name, RData, RecordType};
 use tokio::sync::mpsc;
 
-use super::Served;
+use super::{load, settings, Served};
 use crate::authority::{respond, Catalog, Client, Transport};
 use crate::config::Overrides;
 use crate::health::Checker;
@@ -29,6 +29,27 @@ pub fn served(catalog: Catalog, pools: PoolSet, config: PathBuf) -> Served {
         Some(config),
         Overrides::default(),
     )
+}
+
+/// The served state a daemon loads from the configuration file `config`.
+pub fn loaded(config: PathBuf) -> Served {
+    let settings = settings(Some(&config), Overrides::default()).unwrap();
+    let loaded = load(&settings).unwrap();
+    served(loaded.catalog, loaded.pools, config)
+}
+
+/// The addresses of `reply`'s A records, sorted.
+pub fn addresses(reply: &Message) -> Vec<String> {
+    let mut found: Vec<String> = reply
+        .answers
+        .iter()
+        .filter_map(|r| match &r.data {
+            RData::A(a) => Some(a.to_string()),
+            _ => None,
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// The socket path's reply to an A query for `name`.

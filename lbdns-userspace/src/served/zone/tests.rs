@@ -2,13 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::{Name, RData};
+use hickory_proto::op::ResponseCode;
+use hickory_proto::rr::Name;
 
 use super::*;
-use crate::config::Overrides;
-use crate::served::testing::{self, ask};
-use crate::served::{load, settings};
+use crate::served::testing::{self, addresses, ask};
 
 const ZONE: &str = "$ORIGIN lb.test.\n$TTL 60\n@ SOA ns h 1 3600 600 86400 60\n@ NS ns\n\
                     ns A 198.18.0.53\nother A 198.18.0.1\n";
@@ -24,26 +22,11 @@ fn served(dir: &Path) -> Served {
          [[pool.endpoint]]\naddress = \"198.18.60.1\"\n",
     )
     .unwrap();
-    let settings = settings(Some(&config), Overrides::default()).unwrap();
-    let loaded = load(&settings).unwrap();
-    testing::served(loaded.catalog, loaded.pools, config)
+    testing::loaded(config)
 }
 
 fn temp_dir(test: &str) -> PathBuf {
     std::env::temp_dir().join(format!("lbdns-served-zone-{test}-{}", std::process::id()))
-}
-
-fn addresses(reply: &Message) -> Vec<String> {
-    let mut found: Vec<String> = reply
-        .answers
-        .iter()
-        .filter_map(|r| match &r.data {
-            RData::A(a) => Some(a.to_string()),
-            _ => None,
-        })
-        .collect();
-    found.sort();
-    found
 }
 
 fn zone(text: &str) -> Zone {
