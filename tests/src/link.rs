@@ -59,17 +59,7 @@ impl FloodLink {
         ] {
             side.ip(&["addr", "add", &format!("{addr}/24"), "dev", ifname])?;
             side.ip(&["link", "set", ifname, "up"])?;
-            side.ip(&[
-                "neigh",
-                "replace",
-                peer,
-                "lladdr",
-                peer_mac,
-                "dev",
-                ifname,
-                "nud",
-                "permanent",
-            ])?;
+            side.permanent_neighbour(peer, peer_mac, ifname)?;
         }
         Ok(Self { ns })
     }

@@ -74,6 +74,22 @@ impl Namespace {
         ip(&full)
     }
 
+    /// Makes `mac` the permanent neighbour entry of `address` on `dev`: tools that find the
+    /// peer's MAC in the neighbour table (kxdpgun) need it before any traffic has resolved it.
+    pub fn permanent_neighbour(&self, address: &str, mac: &str, dev: &str) -> Result<()> {
+        self.ip(&[
+            "neigh",
+            "replace",
+            address,
+            "lladdr",
+            mac,
+            "dev",
+            dev,
+            "nud",
+            "permanent",
+        ])
+    }
+
     /// Sets a sysctl inside the namespace.
     pub fn sysctl(&self, key: &str, value: &str) -> Result<()> {
         let kv = format!("{key}={value}");

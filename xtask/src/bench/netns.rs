@@ -55,17 +55,8 @@ impl Net {
             ),
         ] {
             for peer in [&peer_v4, &peer_v6] {
-                net.ns(side).ip(&[
-                    "neigh",
-                    "replace",
-                    peer,
-                    "lladdr",
-                    peer_mac,
-                    "dev",
-                    side.interface(),
-                    "nud",
-                    "permanent",
-                ])?;
+                net.ns(side)
+                    .permanent_neighbour(peer, peer_mac, side.interface())?;
             }
         }
         // Sockets on the client would otherwise leave UDP checksums to a (virtual) offload that
