@@ -9,15 +9,17 @@
 //! location RRset id ──RRSET_SLOT_*──▶ slot ──ANSWERS_*──▶ the location's answer set
 //! ```
 //!
-//! IPv4 addresses are looked up in direct tables first, the trie only where they say nothing:
-//! `GEO_V4_16` by the address's top 16 bits holds the target of a /16 that lies in one trie
-//! entry ([`DIRECT`]), or names a chunk of `GEO_V4_CHUNKS` ([`CHUNK`]) with an entry per /24 of
-//! it. A /24 entry is again the target of a /24 in one trie entry, or names another chunk of the
-//! same array, with an entry per address of the /24 (so a /24 the map splits further costs a
-//! chunk too, and no IPv4 address needs the trie). An entry of 0 (no chunk was free) sends the
-//! lookup to the trie. A trie lookup walks one node per level of its depth (about 40 ns with a
-//! few hundred prefixes and 120 ns with 10^5 on the development machine, and over 200 ns at the
-//! NIC); the tables cost two or three array reads.
+//! Addresses are looked up in direct tables first, the trie only where they say nothing. Each
+//! family has a root table by the address's top 16 bits (`GEO_V4_16`, `GEO_V6_16`); its entry
+//! holds the target of a /16 that lies in one trie entry ([`DIRECT`]), or names a chunk of
+//! `GEO_CHUNKS` ([`CHUNK`]) with an entry per value of the next octet. A chunk's entry is again
+//! a target or names a chunk one octet further down, to [`V4_LEVELS`] levels below the root
+//! for IPv4 (every address) and [`V6_LEVELS`] for IPv6 (every /64). The families share the
+//! chunks, so a map mostly of one family uses them all. An entry of 0 (no chunk was free, or
+//! the map splits a /64) sends the lookup to the trie. A trie lookup walks one node per level of
+//! its depth (about 40 ns with a few hundred prefixes and 120 ns with 10^5 on the development
+//! machine, over 200 ns at the NIC, and twice that for IPv6's longer prefixes); the tables cost
+//! one array read per octet of the prefix past /16.
 //!
 //! The tries hold the classifier's entries deaggregated: disjoint prefixes covering the whole
 //! family, so the prefix an address matches is the widest one over which its answer holds,
@@ -36,14 +38,20 @@
 //! program can send (NODATA), and `GEO_ROW_*[id]` names the row (+1; 0 for none, which passes
 //! the query). The rotation stays the own RRset's (`ROTATION_*[id]`), whatever the location.
 
-/// A `GEO_V4_16`/`GEO_V4_CHUNKS` entry with this bit holds a [`GeoTarget`] itself
-/// ([`direct`], [`target_of`]): every address of its /16, /24 or /32 is in one trie entry.
+/// A root or chunk entry with this bit holds a [`GeoTarget`] itself ([`direct`],
+/// [`target_of`]): every address of its /16, /24, /32 and so on is in one trie entry.
 pub const DIRECT: u32 = 1 << 31;
-/// A `GEO_V4_16` entry with this bit names the chunk of `GEO_V4_CHUNKS` (the low bits) that
-/// holds its 256 /24s; a /24 entry of a chunk with it, the chunk that holds its 256 addresses.
+/// A root or chunk entry with this bit names the chunk of `GEO_CHUNKS` (the low bits) that holds
+/// its 256 parts one octet longer: a /16's /24s, a /24's /32s.
 pub const CHUNK: u32 = 1 << 30;
-/// Entries in a chunk of `GEO_V4_CHUNKS`: one per /24 of a /16, or per address of a /24.
+/// Entries in a chunk of `GEO_CHUNKS`: one per value of an octet.
 pub const CHUNK_LEN: u32 = 256;
+/// Chunk levels below an IPv4 root entry: /24 and /32, every address.
+pub const V4_LEVELS: u32 = 2;
+/// Chunk levels below an IPv6 root entry: /24 to /64, in six octets. Prefixes past /64 are rare
+/// in client maps, and each level costs a read, so addresses inside a /64 the map splits are
+/// left to the trie.
+pub const V6_LEVELS: u32 = 6;
 
 /// The [`DIRECT`] entry of `target`.
 #[inline(always)]

@@ -58,15 +58,18 @@ pub const GEO_V4: &str = "GEO_V4";
 /// LPM trie of IPv6 prefixes (key: prefix length, `[u8; 16]`), as [`GEO_V4`].
 pub const GEO_V6: &str = "GEO_V6";
 /// Array of `u32` by the top 16 bits of an IPv4 address: 0 (ask `GEO_V4`), a
-/// [`crate::geo::DIRECT`] target, or a [`crate::geo::CHUNK`] of `GEO_V4_CHUNKS`. Memory-mapped,
+/// [`crate::geo::DIRECT`] target, or a [`crate::geo::CHUNK`] of `GEO_CHUNKS`. Memory-mapped,
 /// written by userspace only, one atomic store per entry.
 pub const GEO_V4_16: &str = "GEO_V4_16";
-/// Array of `u32`, chunks of [`crate::geo::CHUNK_LEN`] entries: a `GEO_V4_16` entry's by the
-/// third octet, a chunk entry's by the fourth. Each is 0 (ask `GEO_V4`), a
-/// [`crate::geo::DIRECT`] target or, by the third octet only, a [`crate::geo::CHUNK`].
+/// Array of `u32` by the top 16 bits of an IPv6 address, as [`GEO_V4_16`] (0: ask `GEO_V6`).
+pub const GEO_V6_16: &str = "GEO_V6_16";
+/// Array of `u32`, chunks of [`crate::geo::CHUNK_LEN`] entries, each chunk named by one root or
+/// chunk entry of either family and indexed by the address's next octet. Each entry is 0 (ask
+/// the family's trie), a [`crate::geo::DIRECT`] target or, above the deepest level
+/// ([`crate::geo::V4_LEVELS`], [`crate::geo::V6_LEVELS`]), a [`crate::geo::CHUNK`].
 /// Memory-mapped, written by userspace only, one atomic store per entry, into chunks no entry
 /// names (after a grace period).
-pub const GEO_V4_CHUNKS: &str = "GEO_V4_CHUNKS";
+pub const GEO_CHUNKS: &str = "GEO_CHUNKS";
 /// Array of `u32` by A RRset id: the `GEO_LOCATIONS_V4` row (+1, 0 for none) of a geo RRset
 /// (`crate::answer::GEO`). Memory-mapped, written by userspace only, one atomic store per
 /// value (see [`crate::geo`]).
@@ -114,7 +117,7 @@ pub const RRL_ALLOW_ENTRIES: u32 = 1024;
 /// scratch space and the globals): a new process reuses them when their layout version is its
 /// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and
 /// renamed into place once its program runs, so the pinned set is always one program's.
-pub const PINNED: [&str; 23] = [
+pub const PINNED: [&str; 24] = [
     NAME_BUCKETS,
     NAME_WORDS,
     RRSET_SLOT_V4,
@@ -132,7 +135,8 @@ pub const PINNED: [&str; 23] = [
     GEO_V4,
     GEO_V6,
     GEO_V4_16,
-    GEO_V4_CHUNKS,
+    GEO_V6_16,
+    GEO_CHUNKS,
     GEO_ROW_V4,
     GEO_ROW_V6,
     GEO_LOCATIONS_V4,
@@ -176,8 +180,9 @@ pub const DEFAULT_GEO_PREFIXES: u32 = 1 << 20;
 /// pools, A and AAAA apart) the program answers, plus spares for changes. 1 KiB each.
 pub const DEFAULT_GEO_ROWS: u32 = 1024;
 
-/// Default number of `GEO_V4_CHUNKS` chunks: the /16s and /24s the map splits that the program
-/// finds without the trie. 1 KiB each; past them, the trie answers.
+/// Default number of `GEO_CHUNKS` chunks: the /16s, /24s and longer prefixes of either family
+/// the map splits whose parts the program finds without the trie. 1 KiB each; past them, the
+/// trie answers.
 pub const DEFAULT_GEO_CHUNKS: u32 = 4096;
 
 /// The XDP program's name in the object.

@@ -1,20 +1,23 @@
 //! Location-steered answers (`lbdns_common::geo`): the client's address (the query's Client
 //! Subnet address, cut to the privacy cap, or else the packet's source) → a location and an
-//! ECS scope through the `GEO_V4`/`GEO_V6` LPM tries → that location's RRset through the
-//! RRset's row of `GEO_LOCATIONS_*` → its answer set, as any RRset's. Only sets with the `GEO`
-//! flag pay for any of it.
+//! ECS scope through the family's direct tables, or where they say nothing the `GEO_V4`/`GEO_V6`
+//! LPM tries → that location's RRset through the RRset's row of `GEO_LOCATIONS_*` → its answer
+//! set, as any RRset's. Only sets with the `GEO` flag pay for any of it.
 
 use aya_ebpf::maps::{lpm_trie::Key, Array};
 use lbdns_common::{
     answer::{AnswerSet, GEO, NO_ECS},
     edns::{ecs_caps, ANSWERS_ECS},
-    geo::{target_of, GeoTarget, CHUNK, CHUNK_LEN, DIRECT, LOCATION_ROW, NO_LOCATION, SAME_AS_OWN},
+    geo::{
+        target_of, GeoTarget, CHUNK, CHUNK_LEN, DIRECT, LOCATION_ROW, NO_LOCATION, SAME_AS_OWN,
+        V4_LEVELS, V6_LEVELS,
+    },
 };
 
 use crate::{
     frame::Frame,
     lookup::Hit,
-    maps::{edns_answers, opaque, Scratch, GEO_V4, GEO_V4_16, GEO_V4_CHUNKS, GEO_V6},
+    maps::{edns_answers, opaque, Scratch, GEO_CHUNKS, GEO_V4, GEO_V4_16, GEO_V6, GEO_V6_16},
     parse::{
         ecs::{mask, parse, stored},
         opt::{Edns, SEEN_ECS},
@@ -148,6 +151,10 @@ fn locate(
         (query.ip.v6, source(frame, query)?)
     };
     let target = if v6 {
+        // The root by the top 16 bits, then the next six octets, from the top of the first word.
+        if let Some(target) = direct(&GEO_V6_16, (addr[0] >> 48) as u32, addr[0] << 16, V6_LEVELS) {
+            return Some(target);
+        }
         // SAFETY: two `u64`s and sixteen bytes have the same size, and any bits are valid.
         let octets = unsafe {
             core::mem::transmute::<[u64; 2], [u8; 16]>([addr[0].to_be(), addr[1].to_be()])
@@ -155,7 +162,8 @@ fn locate(
         GEO_V6.get(Key::new(128, octets))?
     } else {
         let v4 = (addr[0] >> 32) as u32;
-        if let Some(target) = direct_v4(v4) {
+        // The root by the top 16 bits, then the third and fourth octets.
+        if let Some(target) = direct(&GEO_V4_16, v4 >> 16, addr[0] << 16, V4_LEVELS) {
             return Some(target);
         }
         GEO_V4.get(Key::new(32, v4.to_be_bytes()))?
@@ -163,31 +171,26 @@ fn locate(
     Some(*target)
 }
 
-/// The target of IPv4 address `v4` from the direct tables, if they hold it: the /16's entry,
-/// then, if it names a chunk, the /24's entry there, then, if that names a chunk, the address's.
+/// The target of an address from its family's direct tables, if they hold it: the entry of
+/// `root` for its top 16 bits (`top`), then, while the entry names a chunk, the chunk's entry
+/// for the next octet, taken from the top of `rest`, at most `levels` times.
 #[inline(always)]
-fn direct_v4(v4: u32) -> Option<GeoTarget> {
+fn direct(root: &Array<u32>, top: u32, mut rest: u64, levels: u32) -> Option<GeoTarget> {
     // One 4-byte load each: userspace stores new entries while this runs.
-    // SAFETY: pointers into the arrays' values, which live as long as the maps.
-    let mut entry = unsafe { core::ptr::read_volatile(GEO_V4_16.get_ptr(v4 >> 16)?) };
-    if entry & CHUNK != 0 {
-        entry = in_chunk(entry, v4 >> 8)?;
-    }
-    if entry & CHUNK != 0 {
-        entry = in_chunk(entry, v4)?;
+    // SAFETY: a pointer into the array's values, which live as long as the map.
+    let mut entry = unsafe { core::ptr::read_volatile(root.get_ptr(top)?) };
+    for _ in 0..levels {
+        if entry & CHUNK == 0 {
+            break;
+        }
+        let at = (entry & !CHUNK)
+            .wrapping_mul(CHUNK_LEN)
+            .wrapping_add((rest >> 56) as u32);
+        // SAFETY: as above.
+        entry = unsafe { core::ptr::read_volatile(GEO_CHUNKS.get_ptr(at)?) };
+        rest <<= 8;
     }
     (entry & DIRECT != 0).then(|| target_of(entry))
-}
-
-/// The entry for the low octet of `index` in the chunk that `entry` (a [`CHUNK`] entry) names.
-#[inline(always)]
-fn in_chunk(entry: u32, index: u32) -> Option<u32> {
-    let at = (entry & !CHUNK)
-        .wrapping_mul(CHUNK_LEN)
-        .wrapping_add(index & 0xff);
-    // One 4-byte load: userspace stores new entries while this runs.
-    // SAFETY: a pointer into the array's values, which live as long as the map.
-    Some(unsafe { core::ptr::read_volatile(GEO_V4_CHUNKS.get_ptr(at)?) })
 }
 
 /// The packet's source address, as [`Ecs::addr`] holds an address.

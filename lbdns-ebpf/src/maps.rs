@@ -164,10 +164,13 @@ pub static GEO_V6: LpmTrie<[u8; 16], GeoTarget> =
 /// only, with one atomic store per entry through a memory mapping.
 #[map]
 pub static GEO_V4_16: Array<u32> = Array::with_max_entries(1 << 16, BPF_F_MMAPABLE);
-/// IPv4 client targets by /24, in chunks a [`GEO_V4_16`] entry names, and by address, in chunks
-/// a /24 entry names. As [`GEO_V4_16`].
+/// IPv6 client targets by /16, ahead of [`GEO_V6`], as [`GEO_V4_16`].
 #[map]
-pub static GEO_V4_CHUNKS: Array<u32> =
+pub static GEO_V6_16: Array<u32> = Array::with_max_entries(1 << 16, BPF_F_MMAPABLE);
+/// Client targets one octet past a /16, /24 and so on, in chunks a [`GEO_V4_16`] or
+/// [`GEO_V6_16`] entry, or a chunk's entry, names. As [`GEO_V4_16`].
+#[map]
+pub static GEO_CHUNKS: Array<u32> =
     Array::with_max_entries(DEFAULT_GEO_CHUNKS * CHUNK_LEN, BPF_F_MMAPABLE);
 
 /// The `GEO_LOCATIONS_V4` row (+1, 0 for none) of each geo A RRset, by RRset id

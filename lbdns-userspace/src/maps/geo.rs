@@ -1,6 +1,6 @@
-//! The geo maps (`lbdns_common::geo`): the client tries (`GEO_V4`, `GEO_V6`) with the IPv4
-//! direct tables in front (`GEO_V4_16`, `GEO_V4_CHUNKS`), and the geo RRsets' rows (`GEO_ROW_*`,
-//! `GEO_LOCATIONS_*`).
+//! The geo maps (`lbdns_common::geo`): the client tries (`GEO_V4`, `GEO_V6`) with the direct
+//! tables in front (`GEO_V4_16`, `GEO_V6_16`, `GEO_CHUNKS`), and the geo RRsets' rows
+//! (`GEO_ROW_*`, `GEO_LOCATIONS_*`).
 //!
 //! Both are written by difference. The tries take the classifier's pieces
 //! (`geo::GeoMap::entries`) and are changed prefix by prefix, new and changed prefixes first,
@@ -13,7 +13,7 @@
 //! after it, every row of the image is brought up to date with the ids the RRsets now have,
 //! then its owner's `GEO_ROW_*` entry. A freed row is reused only after a grace period.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
 use aya::{
@@ -26,7 +26,7 @@ use aya::{
 use lbdns_common::{
     geo::{
         direct, GeoTarget, CHUNK, CHUNK_LEN, LOCATION_ROW, MAPPED, NO_ANSWER, NO_LOCATION,
-        SAME_AS_OWN,
+        SAME_AS_OWN, V4_LEVELS, V6_LEVELS,
     },
     maps,
     qtype::AddrType,
@@ -90,25 +90,19 @@ impl Tries {
     /// Makes the tries hold `map`'s pieces, writing only the prefixes that differ, then the
     /// direct tables (each address found in either as in the old map or the new).
     pub(super) fn publish(&mut self, map: &GeoMap) -> Result<GeoMapReport, MapError> {
+        let pieces = [map.entries(false), map.entries(true)].concat();
         let mut wanted = HashMap::new();
-        for v6 in [false, true] {
-            for piece in map.entries(v6) {
-                let target = GeoTarget {
-                    location: piece.location.map_or(NO_LOCATION, |location| location.0),
-                    scope: piece.len,
-                    _pad: 0,
-                };
-                wanted.insert((piece.addr, piece.len), target);
-            }
+        for piece in &pieces {
+            wanted.insert((piece.addr, piece.len), target(piece));
         }
         // More specific than any piece there: the socket path places these as IPv4 clients.
-        let mapped = IpAddr::V6(std::net::Ipv4Addr::UNSPECIFIED.to_ipv6_mapped());
+        let (mapped, len) = MAPPED_V6;
         let target = GeoTarget {
             location: MAPPED,
-            scope: 96,
+            scope: len,
             _pad: 0,
         };
-        wanted.insert((mapped, 96), target);
+        wanted.insert((IpAddr::V6(mapped.into()), len), target);
         let mut report = GeoMapReport::default();
         for (&(addr, len), target) in &wanted {
             if self.held.get(&(addr, len)) == Some(target) {
@@ -130,7 +124,7 @@ impl Tries {
             self.held.remove(&(addr, len));
             report.removed += 1;
         }
-        self.blocks.publish(&map.entries(false))?;
+        self.blocks.publish(&pieces)?;
         Ok(report)
     }
 
@@ -173,144 +167,164 @@ impl Tries {
     }
 }
 
-/// The IPv4 direct tables (`GEO_V4_16`, `GEO_V4_CHUNKS`) ahead of the trie. Which chunks are
-/// taken is what the entries name: the tables are the one record of it.
+/// Where the clients of `piece` are, as the tries and tables hold it: its location, and its
+/// length as the ECS scope.
+fn target(piece: &crate::geo::GeoPrefix) -> GeoTarget {
+    GeoTarget {
+        location: piece.location.map_or(NO_LOCATION, |location| location.0),
+        scope: piece.len,
+        _pad: 0,
+    }
+}
+
+/// The direct tables (`GEO_V4_16`, `GEO_V6_16`, `GEO_CHUNKS`) ahead of the tries. Which chunks
+/// are taken is what the entries name: the tables are the one record of it.
 pub(super) struct Blocks {
-    top: MappedArray<u32>,
+    v4: MappedArray<u32>,
+    v6: MappedArray<u32>,
     chunks: MappedArray<u32>,
     free: Vec<u32>,
     /// Chunks freed since the last grace period.
     retiring: Vec<u32>,
 }
 
-/// The `GEO_V4_CHUNKS` chunks `map` needs: one per IPv4 /16 it splits below /16 and one per
-/// /24 it splits below /24.
+/// The `GEO_CHUNKS` chunks `map` needs: one per prefix of either family, /16 or longer, that
+/// it splits into longer pieces, down to the deepest level of the family's tables.
 pub fn geo_chunks_needed(map: &GeoMap) -> u32 {
-    let split: HashSet<(u32, bool)> = map
-        .entries(false)
-        .iter()
-        .filter_map(|piece| match piece.addr {
-            IpAddr::V4(addr) => Some((u32::from(addr), piece.len)),
-            IpAddr::V6(_) => None,
-        })
-        .flat_map(|(addr, len)| {
-            let slash16 = (len > 16).then_some((addr >> 16, false));
-            let slash24 = (len > 24).then_some((addr >> 8, true));
-            slash16.into_iter().chain(slash24)
-        })
-        .collect();
-    split.len() as u32
+    let split = |v6| Blocks::wanted(&map.entries(v6), v6).chunks();
+    split(false).saturating_add(split(true))
+}
+
+/// What a root table or a chunk should hold: an entry per value of the octet it indexes.
+struct Chunk {
+    /// A target, or 0 for the trie; overridden by `below`.
+    entries: Vec<u32>,
+    /// The entries split further, each with a chunk of its own, by index.
+    below: BTreeMap<usize, Chunk>,
+}
+
+impl Chunk {
+    fn filled(len: usize, entry: u32) -> Self {
+        Self {
+            entries: vec![entry; len],
+            below: BTreeMap::new(),
+        }
+    }
+
+    /// The chunk below entry `index`, made from the entry's target if there is none: a piece
+    /// inside a wider one splits it, and its other parts keep the wider one's target.
+    fn child(&mut self, index: usize) -> &mut Chunk {
+        let entry = self.entries[index];
+        self.below
+            .entry(index)
+            .or_insert_with(|| Chunk::filled(CHUNK_LEN as usize, entry))
+    }
+
+    /// Chunks in the tree below this one.
+    fn chunks(&self) -> u32 {
+        self.below
+            .values()
+            .map(|chunk| 1 + chunk.chunks())
+            .fold(0, u32::saturating_add)
+    }
 }
 
 /// What an entry of the tables should hold.
 enum Wanted {
-    /// One target for all of its /16 or /24.
+    /// One target (or 0) for all of its prefix.
     Direct(u32),
-    /// A chunk: a target per /24 of its /16 or per address of its /24.
-    Split(Box<Chunk>),
+    /// A chunk: an entry per value of the next octet.
+    Split(Chunk),
 }
 
-/// The entries a chunk should hold.
-struct Chunk {
-    /// By the next octet; those of `below` are overridden.
-    entries: [u32; CHUNK_LEN as usize],
-    /// The /24s (by third octet, ascending) split further, each with a chunk of its own.
-    below: Vec<(usize, Chunk)>,
-}
-
-impl Chunk {
-    fn new() -> Self {
-        Self {
-            entries: [0; CHUNK_LEN as usize],
-            below: Vec::new(),
-        }
-    }
-}
-
-/// Where an entry is: `GEO_V4_16[index]` or `GEO_V4_CHUNKS[index]`.
+/// Where an entry is: a family's root table (`GEO_V6_16` if `v6`) or `GEO_CHUNKS`.
 #[derive(Clone, Copy)]
 enum Slot {
-    Top(u32),
+    Root { v6: bool, index: u32 },
     Chunk(u32),
 }
 
+/// The IPv4-mapped IPv6 addresses, `::ffff:0:0/96`: the trie places them (`MAPPED`), so the
+/// tables leave the /64 around them to it.
+const MAPPED_V6: (u128, u8) = (0xffff << 32, 96);
+
 impl Blocks {
     pub(super) fn take(ebpf: &mut Ebpf) -> Result<Self, MapError> {
-        let top: MappedArray<u32> = mapped(ebpf, maps::GEO_V4_16)?;
-        let chunks: MappedArray<u32> = mapped(ebpf, maps::GEO_V4_CHUNKS)?;
-        // Adopted maps: the chunks the /16s name are taken, and those their /24s name.
-        let named = |entry: u32| (entry & CHUNK != 0).then_some(entry & !CHUNK);
+        let v4: MappedArray<u32> = mapped(ebpf, maps::GEO_V4_16)?;
+        let v6: MappedArray<u32> = mapped(ebpf, maps::GEO_V6_16)?;
+        let chunks: MappedArray<u32> = mapped(ebpf, maps::GEO_CHUNKS)?;
+        // Adopted maps: the chunks the roots name are taken, and those their entries name.
+        let count = chunks.entries() / CHUNK_LEN;
+        let named = |entry: u32| {
+            (entry & CHUNK != 0)
+                .then_some(entry & !CHUNK)
+                .filter(|&chunk| chunk < count)
+        };
         let mut taken = HashSet::new();
-        for block in 0..top.entries() {
-            let Some(chunk) = named(top.read(block)) else {
-                continue;
-            };
-            taken.insert(chunk);
-            for slash24 in 0..CHUNK_LEN {
-                taken.extend(named(chunks.read(chunk * CHUNK_LEN + slash24)));
+        let mut pending: Vec<u32> = [&v4, &v6]
+            .iter()
+            .flat_map(|root| (0..root.entries()).filter_map(|index| named(root.read(index))))
+            .collect();
+        while let Some(chunk) = pending.pop() {
+            if taken.insert(chunk) {
+                let entries = chunk * CHUNK_LEN..(chunk + 1) * CHUNK_LEN;
+                pending.extend(entries.filter_map(|index| named(chunks.read(index))));
             }
         }
-        let free = (0..chunks.entries() / CHUNK_LEN)
+        let free = (0..count)
             .rev()
             .filter(|chunk| !taken.contains(chunk))
             .collect();
         Ok(Self {
-            top,
+            v4,
+            v6,
             chunks,
             free,
             retiring: Vec::new(),
         })
     }
 
-    /// What each /16 of `pieces` (IPv4, in address order, covering every address) should hold.
-    fn wanted(pieces: &[crate::geo::GeoPrefix]) -> Vec<Wanted> {
-        let mut blocks: Vec<Wanted> = (0..1u32 << 16).map(|_| Wanted::Direct(0)).collect();
+    /// What one family's root table should hold for `pieces` (in address order, covering
+    /// every address of the family, of the family `v6` says; others are skipped).
+    fn wanted(pieces: &[crate::geo::GeoPrefix], v6: bool) -> Chunk {
+        let mut root = Chunk::filled(1 << 16, 0);
         for piece in pieces {
-            let IpAddr::V4(addr) = piece.addr else {
-                continue;
+            let bits = match (piece.addr, v6) {
+                (IpAddr::V4(addr), false) => u128::from(u32::from(addr)) << 96,
+                (IpAddr::V6(addr), true) => u128::from(addr),
+                _ => continue,
             };
-            let start = u32::from(addr);
-            let entry = direct(GeoTarget {
-                location: piece.location.map_or(NO_LOCATION, |location| location.0),
-                scope: piece.len,
-                _pad: 0,
-            });
-            if piece.len <= 16 {
-                let first = start >> 16;
-                for block in first..first + (1 << (16 - piece.len)) {
-                    blocks[block as usize] = Wanted::Direct(entry);
-                }
-                continue;
-            }
-            let block = &mut blocks[(start >> 16) as usize];
-            if let Wanted::Direct(_) = block {
-                *block = Wanted::Split(Box::new(Chunk::new()));
-            }
-            let Wanted::Split(chunk) = block else {
-                unreachable!("split above")
-            };
-            let slash24 = ((start >> 8) & 0xff) as usize;
-            if piece.len <= 24 {
-                let count = 1usize << (24 - piece.len);
-                chunk.entries[slash24..slash24 + count].fill(entry);
-                continue;
-            }
-            // Pieces come in address order: a /24's come one after another.
-            if chunk.below.last().is_none_or(|&(at, _)| at != slash24) {
-                chunk.below.push((slash24, Chunk::new()));
-            }
-            let (_, addresses) = chunk.below.last_mut().expect("pushed above");
-            let first = (start & 0xff) as usize;
-            addresses.entries[first..first + (1usize << (32 - piece.len))].fill(entry);
+            place(&mut root, bits, piece.len, direct(target(piece)), v6);
         }
-        blocks
+        if v6 {
+            // Last: it splits the piece it is in.
+            let (bits, len) = MAPPED_V6;
+            place(&mut root, bits, len, 0, v6);
+        }
+        root
     }
 
-    /// Makes the tables hold `pieces`, storing only the entries that differ. A /16 or /24 that
-    /// needs a chunk when none is free is left to the trie.
+    /// Makes the tables hold the pieces of both families, storing only the entries that
+    /// differ. A prefix that needs a chunk when none is free is left to the trie.
     fn publish(&mut self, pieces: &[crate::geo::GeoPrefix]) -> Result<(), MapError> {
-        for (block, wanted) in Self::wanted(pieces).into_iter().enumerate() {
-            self.settle(Slot::Top(block as u32), wanted)?;
+        for v6 in [false, true] {
+            self.settle_all(Self::wanted(pieces, v6), |index| Slot::Root {
+                v6,
+                index: index as u32,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Makes the entries of one table or chunk (each at `slot(index)`) hold `wanted`'s.
+    fn settle_all(&mut self, wanted: Chunk, slot: impl Fn(usize) -> Slot) -> Result<(), MapError> {
+        let mut below = wanted.below;
+        for (index, entry) in wanted.entries.into_iter().enumerate() {
+            let wanted = match below.remove(&index) {
+                Some(chunk) => Wanted::Split(chunk),
+                None => Wanted::Direct(entry),
+            };
+            self.settle(slot(index), wanted)?;
         }
         Ok(())
     }
@@ -329,7 +343,7 @@ impl Blocks {
                 };
                 match at {
                     Some(at) => {
-                        self.fill(at, *chunk)?;
+                        self.settle_all(chunk, |index| Slot::Chunk(at * CHUNK_LEN + index as u32))?;
                         CHUNK | at
                     }
                     None => 0,
@@ -338,7 +352,8 @@ impl Blocks {
         };
         if old != entry {
             match slot {
-                Slot::Top(index) => self.top.point(index, entry),
+                Slot::Root { v6: false, index } => self.v4.point(index, entry),
+                Slot::Root { v6: true, index } => self.v6.point(index, entry),
                 Slot::Chunk(index) => self.chunks.point(index, entry),
             }
         }
@@ -348,37 +363,26 @@ impl Blocks {
         Ok(())
     }
 
-    /// Makes chunk `at` hold `wanted`, entry by entry.
-    fn fill(&mut self, at: u32, wanted: Chunk) -> Result<(), MapError> {
-        let mut below = wanted.below.into_iter().peekable();
-        for (index, &entry) in wanted.entries.iter().enumerate() {
-            let slot = Slot::Chunk(at * CHUNK_LEN + index as u32);
-            let wanted = match below.next_if(|&(split, _)| split == index) {
-                Some((_, chunk)) => Wanted::Split(Box::new(chunk)),
-                None => Wanted::Direct(entry),
-            };
-            self.settle(slot, wanted)?;
-        }
-        Ok(())
-    }
-
     fn read(&self, slot: Slot) -> u32 {
         match slot {
-            Slot::Top(index) => self.top.read(index),
+            Slot::Root { v6: false, index } => self.v4.read(index),
+            Slot::Root { v6: true, index } => self.v6.read(index),
             Slot::Chunk(index) => self.chunks.read(index),
         }
     }
 
-    /// Frees `chunk`, no longer named, and the chunks its entries name, for reuse after a
-    /// grace period.
+    /// Frees `chunk`, no longer named, and the chunks below it, for reuse after a grace period.
     fn retire(&mut self, chunk: u32) {
-        for index in chunk * CHUNK_LEN..(chunk + 1) * CHUNK_LEN {
-            let entry = self.chunks.read(index);
-            if entry & CHUNK != 0 {
-                self.retiring.push(entry & !CHUNK);
+        let mut pending = vec![chunk];
+        while let Some(chunk) = pending.pop() {
+            for index in chunk * CHUNK_LEN..(chunk + 1) * CHUNK_LEN {
+                let entry = self.chunks.read(index);
+                if entry & CHUNK != 0 {
+                    pending.push(entry & !CHUNK);
+                }
             }
+            self.retiring.push(chunk);
         }
-        self.retiring.push(chunk);
     }
 
     /// A free chunk, after a grace period if only retiring ones are left; `None` if none. Its
@@ -397,6 +401,33 @@ impl Blocks {
             }
         }
         Ok(Some(chunk))
+    }
+}
+
+/// Puts `entry` (a target, or 0 for the trie) for the prefix of `len` bits at `bits` (the
+/// address at the top of 128 bits) into `root`'s tree: into the root's entries if `len` is at
+/// most 16, else one octet further down for each 8 bits past 16. A prefix longer than the
+/// family's deepest level reaches makes that level's entry 0: its addresses are the trie's.
+fn place(root: &mut Chunk, bits: u128, len: u8, entry: u32, v6: bool) {
+    let top = (bits >> 112) as usize;
+    if len <= 16 {
+        root.entries[top..top + (1 << (16 - len))].fill(entry);
+        return;
+    }
+    let levels = if v6 { V6_LEVELS } else { V4_LEVELS };
+    let mut chunk = root.child(top);
+    for level in 1..=levels {
+        let index = (bits >> (112 - 8 * level)) as u8 as usize;
+        let reach = 16 + 8 * level as u8;
+        if len <= reach {
+            chunk.entries[index..index + (1 << (reach - len))].fill(entry);
+            return;
+        }
+        if level == levels {
+            chunk.entries[index] = 0;
+            return;
+        }
+        chunk = chunk.child(index);
     }
 }
 
@@ -597,19 +628,56 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::geo::{parse_prefix, Locations};
+    use crate::geo::{parse_prefix, LocationId, Locations};
     use lbdns_common::geo::target_of;
 
-    /// The direct tables hold a /16 that one piece covers as one entry, a /16 split below it
-    /// as a chunk of /24 entries, and a /24 split below it as a chunk of its own, of an entry
-    /// per address: no address is left to the trie.
-    #[test]
-    fn direct_tables_hold_what_a_16_a_24_or_an_address_is_in() {
+    fn locations() -> (Arc<Locations>, LocationId, LocationId) {
         let locations = Arc::new(Locations::new(vec![
             ("eu".into(), vec![]),
             ("us".into(), vec![]),
         ]));
         let [eu, us] = ["eu", "us"].map(|name| locations.id(name).unwrap());
+        (locations, eu, us)
+    }
+
+    fn target(location: LocationId, scope: u8) -> u32 {
+        direct(GeoTarget {
+            location: location.0,
+            scope,
+            _pad: 0,
+        })
+    }
+
+    /// The entry `wanted` has for the address at the top of `bits`, and the chunks it goes
+    /// through.
+    fn entry_at(root: &Chunk, bits: u128) -> (u32, usize) {
+        let mut chunk = root;
+        let mut index = (bits >> 112) as usize;
+        let mut depth = 0;
+        let mut shift = 112;
+        while let Some(below) = chunk.below.get(&index) {
+            chunk = below;
+            shift -= 8;
+            index = (bits >> shift) as u8 as usize;
+            depth += 1;
+        }
+        (chunk.entries[index], depth)
+    }
+
+    fn v4(addr: &str) -> u128 {
+        u128::from(u32::from(addr.parse::<std::net::Ipv4Addr>().unwrap())) << 96
+    }
+
+    fn v6(addr: &str) -> u128 {
+        u128::from(addr.parse::<std::net::Ipv6Addr>().unwrap())
+    }
+
+    /// The direct tables hold a /16 that one piece covers as one entry, a /16 split below it
+    /// as a chunk of /24 entries, and a /24 split below it as a chunk of its own, of an entry
+    /// per address: no address is left to the trie.
+    #[test]
+    fn ipv4_tables_hold_what_a_16_a_24_or_an_address_is_in() {
+        let (_, eu, us) = locations();
         let map = GeoMap::new(
             &[
                 (parse_prefix("10.0.0.0/9").unwrap(), eu),
@@ -620,61 +688,81 @@ mod tests {
             ],
             &[],
         );
-        let target = |location: u16, scope| {
-            direct(GeoTarget {
-                location,
-                scope,
-                _pad: 0,
-            })
-        };
-        let blocks = Blocks::wanted(&map.entries(false));
-        // 10.0/16 is a piece of the /9 around the /20 override; 10.1/16 and 10.2/16 are split;
-        // 11.0/16 is in no location.
-        assert!(matches!(blocks[0x0a00], Wanted::Direct(entry) if entry == target(eu.0, 16)));
-        assert!(
-            matches!(blocks[0x0b00], Wanted::Direct(entry) if target_of(entry).location == NO_LOCATION)
-        );
-        let Wanted::Split(chunk) = &blocks[0x0a01] else {
-            panic!("10.1/16 is split");
-        };
-        // 10.1.0/24 is in the /20 around the override: eu, scope 20.
-        assert_eq!(chunk.entries[0], target(eu.0, 20));
-        assert_eq!(chunk.entries[16], target(us.0, 20));
-        assert_eq!(chunk.entries[31], target(us.0, 20));
-        assert_eq!(
-            chunk.entries[42],
-            target(eu.0, 23),
-            "10.1.42/23 is one piece"
-        );
-        let below: Vec<usize> = chunk.below.iter().map(|&(at, _)| at).collect();
-        assert_eq!(below, [40, 41], "the /24s split below /24");
-        // 10.1.40/24 around the /28: .0/26, .64/28 (us), .80/28, .96/27, .128/25.
-        let addresses = &chunk.below[0].1.entries;
-        for (first, last, location, scope) in [
-            (0, 63, eu, 26),
-            (64, 79, us, 28),
-            (80, 95, eu, 28),
-            (96, 127, eu, 27),
-            (128, 255, eu, 25),
+        let root = Blocks::wanted(&map.entries(false), false);
+        for (addr, location, scope, depth) in [
+            // 10.0/16 is a piece of the /9 around the /20 override.
+            ("10.0.1.2", eu, 16, 0),
+            // 10.1.0/24 is in the /20 around the override: eu, scope 20.
+            ("10.1.0.1", eu, 20, 1),
+            ("10.1.16.1", us, 20, 1),
+            ("10.1.31.255", us, 20, 1),
+            ("10.1.42.0", eu, 23, 1),
+            // 10.1.40/24 around the /28: .0/26, .64/28 (us), .80/28, .96/27, .128/25.
+            ("10.1.40.0", eu, 26, 2),
+            ("10.1.40.63", eu, 26, 2),
+            ("10.1.40.64", us, 28, 2),
+            ("10.1.40.79", us, 28, 2),
+            ("10.1.40.80", eu, 28, 2),
+            ("10.1.40.96", eu, 27, 2),
+            ("10.1.40.255", eu, 25, 2),
+            ("10.1.41.127", eu, 25, 2),
+            ("10.1.41.128", us, 25, 2),
+            ("10.2.7.9", us, 32, 2),
+            ("10.2.7.8", eu, 32, 2),
+            ("10.2.7.10", eu, 31, 2),
+            ("10.2.6.1", eu, 24, 1),
         ] {
-            for (offset, &entry) in addresses[first..=last].iter().enumerate() {
-                let address = first + offset;
-                assert_eq!(entry, target(location.0, scope), "10.1.40.{address}");
-            }
+            assert_eq!(
+                entry_at(&root, v4(addr)),
+                (target(location, scope), depth),
+                "{addr}"
+            );
         }
-        let addresses = &chunk.below[1].1.entries;
-        assert_eq!(addresses[127], target(eu.0, 25), "10.1.41.127");
-        assert_eq!(addresses[128], target(us.0, 25), "10.1.41.128");
-        let Wanted::Split(chunk) = &blocks[0x0a02] else {
-            panic!("10.2/16 is split");
-        };
-        let [(7, ref addresses)] = chunk.below[..] else {
-            panic!("10.2.7/24 alone is split below /24");
-        };
-        assert_eq!(addresses.entries[9], target(us.0, 32));
-        assert_eq!(addresses.entries[8], target(eu.0, 32));
-        assert_eq!(addresses.entries[10], target(eu.0, 31));
-        assert_eq!(chunk.entries[6], target(eu.0, 24));
-        assert_eq!(geo_chunks_needed(&map), 5, "two /16s and three /24s");
+        let (entry, depth) = entry_at(&root, v4("11.0.0.1"));
+        assert_eq!((target_of(entry).location, depth), (NO_LOCATION, 0));
+        assert_eq!(root.chunks(), 5, "two /16s and three /24s");
+        assert_eq!(
+            geo_chunks_needed(&map),
+            5 + 6,
+            "and the IPv6 path to the mapped /96"
+        );
+    }
+
+    /// IPv6 clients are found one octet further down per chunk, to /64; a prefix longer than
+    /// /64, and the IPv4-mapped /96, leave their /64 to the trie (entry 0).
+    #[test]
+    fn ipv6_tables_reach_a_64_and_leave_longer_prefixes_to_the_trie() {
+        let (_, eu, us) = locations();
+        let map = GeoMap::new(
+            &[
+                (parse_prefix("2001:db8::/32").unwrap(), eu),
+                (parse_prefix("2001:db8:1::/48").unwrap(), us),
+                (parse_prefix("2001:db8:1:ff00::/56").unwrap(), eu),
+                (parse_prefix("2001:db8:1:ff01::/64").unwrap(), us),
+                (parse_prefix("2001:db8:2:3::80/121").unwrap(), us),
+            ],
+            &[],
+        );
+        let root = Blocks::wanted(&map.entries(true), true);
+        for (addr, entry, depth) in [
+            ("2001:db8:100::1", target(eu, 40), 3),
+            ("2001:db8:5::1", target(eu, 46), 4),
+            ("2001:db8:1::1", target(us, 49), 5),
+            ("2001:db8:1:fe00::1", target(us, 56), 5),
+            ("2001:db8:1:ff00::1", target(eu, 64), 6),
+            ("2001:db8:1:ff01::1", target(us, 64), 6),
+            ("2001:db8:1:ff02::1", target(eu, 63), 6),
+            ("2001:db8:2:3::81", 0, 6),
+            ("2001:db8:2:3::1", 0, 6),
+            ("2001:db8:2:4::1", target(eu, 62), 6),
+            ("::ffff:198.18.0.1", 0, 6),
+        ] {
+            assert_eq!(entry_at(&root, v6(addr)), (entry, depth), "{addr}");
+        }
+        // The piece around ::ffff:0:0/96 keeps its target beside it.
+        let (entry, _) = entry_at(&root, v6("0:0:0:1::1"));
+        assert_eq!(target_of(entry).location, NO_LOCATION);
+        let (entry, _) = entry_at(&root, v6("2001:db9::1"));
+        assert_eq!(target_of(entry).location, NO_LOCATION);
     }
 }

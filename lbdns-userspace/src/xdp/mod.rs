@@ -45,9 +45,9 @@ pub struct XdpConfig {
     /// answers the fast path sends with their RRSIGs, plus free ones for changes (as slots).
     /// 632 bytes each.
     pub signature_entries: u32,
-    /// Chunks of the IPv4 client tables below /16 (`GEO_V4_CHUNKS`): one per /16 the client map
-    /// splits below /16 and one per /24 it splits below /24, so that the program finds their
-    /// clients without the trie. 1 KiB each; past them the trie answers, more slowly.
+    /// Chunks of the client tables below /16 (`GEO_CHUNKS`), both families': one per /16, /24
+    /// and so on that the client map splits further, so that the program finds their clients
+    /// without the trie. 1 KiB each; past them the trie answers, more slowly.
     pub geo_chunks: u32,
 }
 
@@ -168,7 +168,7 @@ impl FastPath {
         }
         loader.map_max_entries(maps::SIGNATURES, config.signature_entries.max(1));
         loader.map_max_entries(
-            maps::GEO_V4_CHUNKS,
+            maps::GEO_CHUNKS,
             config
                 .geo_chunks
                 .max(1)

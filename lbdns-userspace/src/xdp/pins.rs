@@ -158,7 +158,7 @@ fn read_adoptable(dir: &Path, dns_port: u16) -> Result<Adoptable, String> {
             a_slots,
             aaaa_slots,
             signature_entries: entries(maps::SIGNATURES)?,
-            geo_chunks: entries(maps::GEO_V4_CHUNKS)? / lbdns_common::geo::CHUNK_LEN,
+            geo_chunks: entries(maps::GEO_CHUNKS)? / lbdns_common::geo::CHUNK_LEN,
         },
         name_seed: life.name_seed,
     })

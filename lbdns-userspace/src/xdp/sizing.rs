@@ -24,9 +24,9 @@ pub const HEADROOM_DEN: u64 = 4;
 pub const MIN_SLOTS: u32 = 1024;
 /// The fewest signature entries: 158 KiB.
 pub const MIN_SIGNATURE_ENTRIES: u32 = 256;
-/// The most `GEO_V4_CHUNKS` chunks sized from a map: 128 MiB, a chunk for every /16 and as
-/// many for /24s split further. A map that splits more /24s (each costs 1 KiB here against
-/// a few trie entries) has the rest found through the trie.
+/// The most `GEO_CHUNKS` chunks sized from a map: 128 MiB, a chunk for every IPv4 /16 and as
+/// many for the longer prefixes of both families split further. A map that splits more (each
+/// costs 1 KiB here against a few trie entries) has the rest found through the trie.
 pub const MAX_GEO_CHUNKS: u32 = 1 << 17;
 /// The fewest name-table words per RRset of the floor: names of up to 40 bytes.
 const MIN_WORDS_PER_RRSET: u32 = 6;
@@ -42,7 +42,7 @@ pub struct Need {
     pub name_words: u64,
     /// RRsets whose RRSIGs the signature store holds.
     pub signatures: u32,
-    /// IPv4 /16s and /24s the client map splits (`crate::maps::geo_chunks_needed`).
+    /// Prefixes of /16 and longer the client map splits (`crate::maps::geo_chunks_needed`).
     pub geo_chunks: u32,
 }
 

@@ -40,9 +40,11 @@ const POOL: &str = "pool.geo.test.";
 
 /// The client map: eu for 198.18.64.0/18, us for the /24 inside it at 198.18.66.0 and for
 /// 2001:db8:1::/48, asia for 198.18.66.64/28 inside that /24 and for 2001:db8:1:2::/64, eu
-/// again for 198.18.66.128/25; every other address unmapped. IPv4 clients are found in the /16
-/// table (198.18.200.1), in a /24 chunk (198.18.64.9) and, in the /24 split further, in a chunk
-/// of addresses (198.18.66.77).
+/// again for 198.18.66.128/25 and for 2001:db8:1:3::80/121; every other address unmapped.
+/// Clients are found in the root tables (198.18.200.1), in a chunk one octet down (198.18.64.9)
+/// and, in a /24 split further, in a chunk of addresses (198.18.66.77); IPv6 ones five and six
+/// octets down (2001:db8:1::9, 2001:db8:1:2::9), and in the trie inside the /64 the /121 splits
+/// (2001:db8:1:3::1, 2001:db8:1:3::81).
 fn map(locations: &Locations) -> GeoMap {
     let [eu, us, asia] = ["eu", "us", "asia"].map(|name| locations.id(name).unwrap());
     GeoMap::new(
@@ -53,6 +55,7 @@ fn map(locations: &Locations) -> GeoMap {
             (parse_prefix("198.18.66.128/25").unwrap(), eu),
             (parse_prefix("2001:db8:1::/48").unwrap(), us),
             (parse_prefix("2001:db8:1:2::/64").unwrap(), asia),
+            (parse_prefix("2001:db8:1:3::80/121").unwrap(), eu),
         ],
         &[],
     )
@@ -228,6 +231,8 @@ fn cases() -> Vec<Case> {
         "198.19.5.200",
         "2001:db8:1::9",
         "2001:db8:1:2::9",
+        "2001:db8:1:3::1",
+        "2001:db8:1:3::81",
         "2001:db8:2::9",
     ];
     let mut subnets: Vec<(String, Vec<u8>)> = vec![
@@ -423,20 +428,22 @@ fn a_location_change_writes_only_its_own_set() {
     }
 }
 
-/// A changed client map is written over the old one by difference (a /16 or /24 that stops
-/// being split frees its chunk, one that starts takes one, after a grace period if need be),
-/// and with too few chunks the trie answers for what the direct tables cannot hold: every
-/// IPv4 client gets the socket path's answer and scope, after each change and with 1, 3 or
-/// plenty of chunks.
+/// A changed client map is written over the old one by difference (a prefix that stops being
+/// split frees its chunks, one that starts takes some, after a grace period if need be), and
+/// with too few chunks the trie answers for what the direct tables cannot hold, even partway
+/// down a path: every client, IPv4 and IPv6, steered by its address or by ECS with no cap,
+/// gets the socket path's answer and scope, after each change and with 1, 3, 9 (all IPv4
+/// needs and part of IPv6's) or plenty of chunks.
 #[test]
 fn a_changed_map_and_too_few_chunks_keep_the_socket_paths_answers() {
     pin_to_cpu0().expect("pin to CPU 0");
     let settings = EcsSettings {
         max_v4: 32,
+        max_v6: 128,
         ..EcsSettings::default()
     };
     let maps: [fn(&Locations) -> GeoMap; 3] = [other_map, map, other_map];
-    for chunks in [1, 3, 4096] {
+    for chunks in [1, 3, 9, 4096] {
         let config = XdpConfig {
             geo_chunks: chunks,
             ..XdpConfig::default()
@@ -453,10 +460,7 @@ fn a_changed_map_and_too_few_chunks_keep_the_socket_paths_answers() {
                 .unwrap_or_else(|error| panic!("{error:#}"));
             let mut oracle =
                 SocketOracle::new(catalog_with(locations(), next(&locations()), settings));
-            let v4 = cases()
-                .into_iter()
-                .filter(|case| !case.what.contains("from 2001"));
-            for case in v4 {
+            for case in cases() {
                 let case = Case {
                     what: format!("{chunks} chunks: {}", case.what),
                     ..case
@@ -469,24 +473,27 @@ fn a_changed_map_and_too_few_chunks_keep_the_socket_paths_answers() {
 
 /// A map of `2^bits` IPv4 blocks of equal size, each in eu or us at random (both answered
 /// from a set of their own): after neighbours of one location merge, about half of `2^bits`
-/// prefixes, the size of a country database's IPv4 part at `bits = 18`.
+/// prefixes, the size of a country database's IPv4 part at `bits = 18`. IPv6 has us at
+/// 2001:db8:1::/48 and eu at the /56 2001:db8:1:ff00::/56 inside it.
 fn partition(locations: &Locations, bits: u32) -> GeoMap {
     let mut rng = super::corpus::Rng::new(0x9e0);
-    let ids = [locations.id("eu").unwrap(), locations.id("us").unwrap()];
-    let blocks: Vec<_> = (0..1u32 << bits)
+    let [eu, us] = ["eu", "us"].map(|name| locations.id(name).unwrap());
+    let mut blocks: Vec<_> = (0..1u32 << bits)
         .map(|block| {
-            let id = ids[rng.below(2) as usize];
+            let id = [eu, us][rng.below(2) as usize];
             let addr = IpAddr::V4(Ipv4Addr::from(block.checked_shl(32 - bits).unwrap_or(0)));
             (lbdns::geo::Prefix::new(addr, bits as u8), id)
         })
         .collect();
+    blocks.push((parse_prefix("2001:db8:1::/48").unwrap(), us));
+    blocks.push((parse_prefix("2001:db8:1:ff00::/56").unwrap(), eu));
     GeoMap::new(&blocks, &[])
 }
 
 /// Prints (no assertion on timings) the program's mean run time, with
 /// `kernel.bpf_stats_enabled` at 1, for a plain pool's answer and a geo pool's, without and with
-/// ECS, over a client map of a few hundred prefixes and of about 10^5; and the verified
-/// instruction count.
+/// ECS (IPv4, and IPv6 through the deepest chunks), over a client map of a few hundred prefixes
+/// and of about 10^5; and the verified instruction count.
 #[test]
 fn report_geo_cost() {
     const RUNS: u64 = 200_000;
@@ -504,15 +511,18 @@ fn report_geo_cost() {
             .unwrap_or_else(|error| panic!("{error:#}"));
         let (fast, writer) = xdp.into_parts();
         let loaded = Loaded { fast, writer };
-        println!("{} GEO_V4_CHUNKS chunks", config.geo_chunks);
+        println!("{} GEO_CHUNKS chunks", config.geo_chunks);
         println!("{:?}", loaded.fast.stats().expect("stats"));
         let client = "198.18.66.77";
         let subnet = ecs(1, 24, 0, &[100, 64, 1]);
+        let subnet_v6 = ecs(2, 56, 0, &[0x20, 0x01, 0x0d, 0xb8, 0, 1, 0xff]);
         for (what, name, options) in [
             ("plain pool, no EDNS", POOL, None),
             ("geo pool, no EDNS", WWW, None),
             ("plain pool, ECS /24", POOL, Some(&subnet[..])),
             ("geo pool, ECS /24", WWW, Some(&subnet[..])),
+            ("plain pool, IPv6 ECS /56", POOL, Some(&subnet_v6[..])),
+            ("geo pool, IPv6 ECS /56", WWW, Some(&subnet_v6[..])),
         ] {
             let query = frame(client, name, rtype::A, options);
             let before = loaded.fast.stats().expect("stats");
