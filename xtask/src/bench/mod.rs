@@ -9,7 +9,7 @@
 //! left attached. It ends with a table on stdout, `bench.json` and `bench.svg`.
 //!
 //! Everything it starts is stopped and removed when it ends, fails or is interrupted. With the
-//! defaults (10 s per load) it takes about 19 minutes on two cores, builds included. It is a
+//! defaults (10 s per load) it takes about 22 minutes on two cores, builds included. It is a
 //! measuring tool, never part of `cargo xtask test`.
 
 pub mod change;
