@@ -21,9 +21,10 @@ use std::{
     path::Path,
 };
 
-use serde::Serialize;
-
-use super::mixes::{write_lines, Rng, QUERY_LINES, SEED};
+use super::{
+    compare::{Generator, Load, Pool},
+    mixes::{write_lines, Rng, SEED},
+};
 
 /// The generated zone's origin, under a TLD reserved for examples (RFC 2606).
 pub const GEO_ORIGIN: &str = "geo.example.";
@@ -35,41 +36,14 @@ pub const PLAIN_NAME: &str = "plain.geo.example.";
 /// socket path's replies); every /24 of it is in the map.
 pub const SPOOFED: &str = "198.18.0.0/16";
 
-/// Which pool a load asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Pool {
-    Plain,
-    Geo,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Generator {
-    Kxdpgun,
-    Dnsperf,
-}
-
-/// One load of the mix.
-#[derive(Clone, Copy, Debug)]
-pub struct Load {
-    /// What the table calls it, and its log files' suffix.
-    pub name: &'static str,
-    pub pool: Pool,
-    pub generator: Generator,
-    /// kxdpgun's source prefix (`-l`); `None`: the client's own address, 198.19.53.2.
-    pub sources: Option<&'static str>,
-    /// dnsperf's Client Subnet option (`-E code:hex`).
-    pub ecs: Option<&'static str>,
-}
-
 /// The mix's loads, in run order. Every geo load is compared with the plain load that comes
 /// before it under the same generator, with Client Subnet of the same family if it has it
 /// ([`Load::baseline`]).
 /// The client's own address (198.19.53.2) is in a whole /16 of the map; 198.18.66.0/24 is a
 /// whole /24 of a split /16; 198.18.64.0/24 has a /25 inside. The IPv4 ECS options say family
 /// 1, source /24, scope 0; the IPv6 one family 2, source /56 (the default cap), scope 0, for
-/// 2001:db8:0:ff00::/56, a /56 of another location inside a /48.
+/// 2001:db8:0:ff00::/56, a /56 of another location inside a /48. The geo pool through the /24
+/// table stands for the mix in the main table, under each generator.
 pub const LOADS: [Load; 11] = [
     Load {
         name: "plain",
@@ -77,6 +51,7 @@ pub const LOADS: [Load; 11] = [
         generator: Generator::Kxdpgun,
         sources: None,
         ecs: None,
+        main: false,
     },
     Load {
         name: "geo /16 table",
@@ -84,6 +59,7 @@ pub const LOADS: [Load; 11] = [
         generator: Generator::Kxdpgun,
         sources: None,
         ecs: None,
+        main: false,
     },
     Load {
         name: "geo /24 table",
@@ -91,6 +67,7 @@ pub const LOADS: [Load; 11] = [
         generator: Generator::Kxdpgun,
         sources: Some("198.18.66.0/24"),
         ecs: None,
+        main: true,
     },
     Load {
         name: "geo address table",
@@ -98,6 +75,7 @@ pub const LOADS: [Load; 11] = [
         generator: Generator::Kxdpgun,
         sources: Some("198.18.64.0/24"),
         ecs: None,
+        main: false,
     },
     Load {
         name: "plain",
@@ -105,6 +83,7 @@ pub const LOADS: [Load; 11] = [
         generator: Generator::Dnsperf,
         sources: None,
         ecs: None,
+        main: false,
     },
     Load {
         name: "geo /16 table",
@@ -112,6 +91,7 @@ pub const LOADS: [Load; 11] = [
         generator: Generator::Dnsperf,
         sources: None,
         ecs: None,
+        main: false,
     },
     Load {
         name: "plain ECS",
@@ -119,6 +99,7 @@ pub const LOADS: [Load; 11] = [
         generator: Generator::Dnsperf,
         sources: None,
         ecs: Some("8:00011800c61242"),
+        main: false,
     },
     Load {
         name: "geo ECS /24 table",
@@ -126,6 +107,7 @@ pub const LOADS: [Load; 11] = [
         generator: Generator::Dnsperf,
         sources: None,
         ecs: Some("8:00011800c61242"),
+        main: true,
     },
     Load {
         name: "geo ECS address table",
@@ -133,6 +115,7 @@ pub const LOADS: [Load; 11] = [
         generator: Generator::Dnsperf,
         sources: None,
         ecs: Some("8:00011800c61240"),
+        main: false,
     },
     Load {
         name: "plain ECS IPv6",
@@ -140,6 +123,7 @@ pub const LOADS: [Load; 11] = [
         generator: Generator::Dnsperf,
         sources: None,
         ecs: Some("8:0002380020010db80000ff"),
+        main: false,
     },
     Load {
         name: "geo ECS IPv6 trie",
@@ -147,53 +131,9 @@ pub const LOADS: [Load; 11] = [
         generator: Generator::Dnsperf,
         sources: None,
         ecs: Some("8:0002380020010db80000ff"),
+        main: false,
     },
 ];
-
-/// The loads whose figures stand for the mix in the main table (and the latency run's
-/// settings): the geo pool through the /24 table, under each generator.
-pub const MAIN: [&str; 2] = ["geo /24 table", "geo ECS /24 table"];
-
-impl Load {
-    /// The plain load this one is compared with: the same generator, and Client Subnet of the
-    /// same address family if this is a geo load with it. A plain load with it is compared
-    /// with one without.
-    pub fn baseline(&self) -> Option<&'static Load> {
-        let ecs = match self.pool {
-            Pool::Geo => self.ecs.map(ecs_family),
-            Pool::Plain => None,
-        };
-        LOADS.iter().find(|l| {
-            l.pool == Pool::Plain && l.generator == self.generator && l.ecs.map(ecs_family) == ecs
-        })
-    }
-
-    /// Whether this load's figures stand for the mix in the main table.
-    pub fn is_main(&self) -> bool {
-        self.pool == Pool::Geo && MAIN.contains(&self.name)
-    }
-
-    /// The suffix of its log files: its name in lower case, dashes for spaces and slashes.
-    pub fn log_suffix(&self) -> String {
-        let mut suffix = format!("-{}-{}", self.name, self.generator.name());
-        suffix.retain(|c| c != '/');
-        suffix.replace(' ', "-").to_lowercase()
-    }
-}
-
-/// The FAMILY field of a dnsperf `-E 8:…` Client Subnet option, in hexadecimal.
-fn ecs_family(option: &str) -> &str {
-    option.get(2..6).unwrap_or(option)
-}
-
-impl Generator {
-    pub fn name(self) -> &'static str {
-        match self {
-            Generator::Kxdpgun => "kxdpgun",
-            Generator::Dnsperf => "dnsperf",
-        }
-    }
-}
 
 /// Locations of the geo pool.
 const LOCATIONS: u64 = 4;
@@ -387,17 +327,6 @@ fn dotted(address: u32) -> std::net::Ipv4Addr {
     std::net::Ipv4Addr::from(address)
 }
 
-/// Writes [`QUERY_LINES`] queries for `name`, A or AAAA at random.
-pub fn write_queries(path: &Path, name: &str) -> io::Result<()> {
-    let mut rng = Rng::new(SEED ^ 0x0071_7565_7279);
-    write_lines(path, |out| {
-        (0..QUERY_LINES).try_for_each(|_| {
-            let qtype = if rng.below(2) == 0 { "A" } else { "AAAA" };
-            writeln!(out, "{name} {qtype}")
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use std::{
@@ -408,6 +337,7 @@ mod tests {
     };
 
     use super::*;
+    use crate::bench::compare;
 
     /// A directory of its own (tests run in parallel), removed by the caller.
     fn scratch() -> PathBuf {
@@ -609,36 +539,6 @@ mod tests {
                 load.name
             );
         }
-        // Each load is compared with a plain load that runs before it, with the same ECS
-        // presence for a geo load.
-        for (index, load) in LOADS.iter().enumerate() {
-            let baseline = load.baseline().unwrap();
-            let at = LOADS
-                .iter()
-                .position(|l| l.name == baseline.name && l.generator == load.generator);
-            assert!(at.is_some_and(|at| at <= index), "{}", load.name);
-            if load.pool == Pool::Geo {
-                let family = |load: &Load| load.ecs.map(ecs_family);
-                assert_eq!(family(baseline), family(load), "{}", load.name);
-            }
-        }
-    }
-
-    #[test]
-    fn query_files_ask_only_for_the_pool() {
-        let dir = scratch();
-        let path = dir.join("q.txt");
-        write_queries(&path, GEO_NAME).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), QUERY_LINES);
-        let a = lines.iter().filter(|l| **l == "www.geo.example. A").count();
-        let aaaa = lines
-            .iter()
-            .filter(|l| **l == "www.geo.example. AAAA")
-            .count();
-        assert_eq!(a + aaaa, QUERY_LINES);
-        assert!((4_500..5_500).contains(&a), "{a}");
+        compare::tests::check_loads(&LOADS);
     }
 }

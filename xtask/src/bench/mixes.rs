@@ -14,7 +14,10 @@ use std::{
 use clap::ValueEnum;
 use serde::Serialize;
 
-use super::geo;
+use super::{
+    compare::{self, Pool},
+    geo, pools,
+};
 
 /// The seed of every generated file.
 pub const SEED: u64 = 0x6c62_646e_7320_6265; // "lbdns be"
@@ -43,6 +46,9 @@ pub enum Mix {
     /// the same size, then with EDNS Client Subnet; with a subnet map of a few hundred
     /// prefixes, then of about 10^5 (lbdns only).
     Geo,
+    /// A and AAAA of a weighted pool, of a failover pool, and of a round-robin pool of the
+    /// same size and answer length (lbdns only).
+    Pools,
 }
 
 /// The zones a server must serve for a mix. Servers are started once per zone set, so the
@@ -59,10 +65,12 @@ pub enum ZoneSet {
     GeoFew,
     /// The same with a map of about 10^5 prefixes.
     GeoFull,
+    /// The generated `pools.example.` with its round-robin, weighted and failover pools.
+    Pools,
 }
 
 impl Mix {
-    pub const ALL: [Mix; 4] = [Mix::Hot, Mix::Mixed, Mix::Large, Mix::Geo];
+    pub const ALL: [Mix; 5] = [Mix::Hot, Mix::Mixed, Mix::Large, Mix::Geo, Mix::Pools];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -70,6 +78,7 @@ impl Mix {
             Mix::Mixed => "mixed",
             Mix::Large => "large",
             Mix::Geo => "geo",
+            Mix::Pools => "pools",
         }
     }
 
@@ -79,11 +88,40 @@ impl Mix {
             Mix::Hot | Mix::Mixed => &[ZoneSet::Example],
             Mix::Large => &[ZoneSet::Large],
             Mix::Geo => &[ZoneSet::GeoFew, ZoneSet::GeoFull],
+            Mix::Pools => &[ZoneSet::Pools],
         }
     }
 
+    /// The loads of a mix that compares pools ([`compare`]); empty for the others, which run
+    /// kxdpgun and dnsperf once each.
+    pub fn compared_loads(self) -> &'static [compare::Load] {
+        match self {
+            Mix::Hot | Mix::Mixed | Mix::Large => &[],
+            Mix::Geo => &geo::LOADS,
+            Mix::Pools => &pools::LOADS,
+        }
+    }
+
+    /// The owner name queried for `pool` in a mix that compares pools.
+    pub fn pool_name(self, pool: Pool) -> Option<&'static str> {
+        match (self, pool) {
+            (Mix::Geo, Pool::Plain) => Some(geo::PLAIN_NAME),
+            (Mix::Geo, Pool::Geo) => Some(geo::GEO_NAME),
+            (Mix::Pools, pool) => pools::name(pool),
+            _ => None,
+        }
+    }
+
+    /// The pool of the loads that stand for a comparing mix in the main table, whose queries
+    /// are the mix's query file.
+    pub fn main_pool(self) -> Option<Pool> {
+        let main = self.compared_loads().iter().find(|l| l.main)?;
+        Some(main.pool)
+    }
+
     /// Writes this mix's query file (`NAME TYPE` per line, the format of dnsperf and kxdpgun).
-    /// For `geo`, the geo pool's; the plain pool's is written with the mix's other inputs.
+    /// For a mix that compares pools, the queries of its [`Mix::main_pool`]; the other pools'
+    /// are written with the mix's other inputs ([`write_pool_queries`]).
     pub fn write_queries(self, path: &Path) -> io::Result<()> {
         let mut rng = Rng::new(SEED ^ self as u64);
         match self {
@@ -99,7 +137,12 @@ impl Mix {
                     writeln!(out, "{} A", large_name(index))
                 })
             }),
-            Mix::Geo => geo::write_queries(path, geo::GEO_NAME),
+            Mix::Geo | Mix::Pools => {
+                let name = self.main_pool().and_then(|pool| self.pool_name(pool));
+                let name =
+                    name.ok_or_else(|| io::Error::other("a comparing mix without a main load"))?;
+                write_pool_queries(path, name)
+            }
         }
     }
 }
@@ -111,6 +154,7 @@ impl ZoneSet {
             ZoneSet::Large => "large",
             ZoneSet::GeoFew => "geo-few",
             ZoneSet::GeoFull => "geo-full",
+            ZoneSet::Pools => "pools",
         }
     }
 
@@ -119,15 +163,26 @@ impl ZoneSet {
             ZoneSet::Example => EXAMPLE_ORIGIN,
             ZoneSet::Large => LARGE_ORIGIN,
             ZoneSet::GeoFew | ZoneSet::GeoFull => geo::GEO_ORIGIN,
+            ZoneSet::Pools => pools::ORIGIN,
         }
     }
 
     /// The subnet map of a geo zone set.
     pub fn geo_map(self) -> Option<geo::MapSize> {
         match self {
-            ZoneSet::Example | ZoneSet::Large => None,
+            ZoneSet::Example | ZoneSet::Large | ZoneSet::Pools => None,
             ZoneSet::GeoFew => Some(geo::MapSize::Few),
             ZoneSet::GeoFull => Some(geo::MapSize::Full),
+        }
+    }
+
+    /// The file name of lbdns's configuration for the zone set (its pools), generated into the
+    /// output directory; `None` for zone sets without pools, which every target serves.
+    pub fn config_name(self) -> Option<&'static str> {
+        match self {
+            ZoneSet::Example | ZoneSet::Large => None,
+            ZoneSet::GeoFew | ZoneSet::GeoFull => self.geo_map().map(geo::MapSize::config_name),
+            ZoneSet::Pools => Some(pools::CONFIG_NAME),
         }
     }
 }
@@ -204,6 +259,18 @@ fn letters(rng: &mut Rng, len: usize) -> String {
     (0..len)
         .map(|_| char::from(b'a' + rng.below(26) as u8))
         .collect()
+}
+
+/// Writes [`QUERY_LINES`] queries for `name`, A or AAAA at random: a pool's queries. The same
+/// lines for every pool, so the pools of a mix are asked alike.
+pub fn write_pool_queries(path: &Path, name: &str) -> io::Result<()> {
+    let mut rng = Rng::new(SEED ^ 0x0071_7565_7279);
+    write_lines(path, |out| {
+        (0..QUERY_LINES).try_for_each(|_| {
+            let qtype = if rng.below(2) == 0 { "A" } else { "AAAA" };
+            writeln!(out, "{name} {qtype}")
+        })
+    })
 }
 
 pub(super) fn write_lines(
@@ -297,6 +364,24 @@ mod tests {
         assert!((7_700..8_300).contains(&hot), "{hot}");
         assert!((800..1_200).contains(&other), "{other}");
         assert!((800..1_200).contains(&nx), "{nx}");
+    }
+
+    #[test]
+    fn pool_query_files_ask_only_for_the_main_pool() {
+        for (mix, name) in [
+            (Mix::Geo, geo::GEO_NAME),
+            (Mix::Pools, pools::name(Pool::Weighted).unwrap()),
+        ] {
+            let lines = lines(mix);
+            assert_eq!(lines.len(), QUERY_LINES);
+            let a = lines.iter().filter(|l| **l == format!("{name} A")).count();
+            let aaaa = lines
+                .iter()
+                .filter(|l| **l == format!("{name} AAAA"))
+                .count();
+            assert_eq!(a + aaaa, QUERY_LINES, "{mix:?}");
+            assert!((4_500..5_500).contains(&a), "{mix:?}: {a}");
+        }
     }
 
     #[test]

@@ -9,15 +9,17 @@
 //! left attached. It ends with a table on stdout, `bench.json` and `bench.svg`.
 //!
 //! Everything it starts is stopped and removed when it ends, fails or is interrupted. With the
-//! defaults (10 s per load) it takes about 19 minutes on two cores, builds included. It is a
+//! defaults (10 s per load) it takes about 22 minutes on two cores, builds included. It is a
 //! measuring tool, never part of `cargo xtask test`.
 
 pub mod change;
+mod compare;
 mod geo;
 mod interrupt;
 mod load;
 mod mixes;
 mod netns;
+mod pools;
 mod progress;
 mod report;
 pub mod restart;
@@ -45,7 +47,7 @@ use self::{
     mixes::{Mix, ZoneSet},
     netns::{Net, Side},
     progress::Progress,
-    report::{GeoLoad, Machine, MixRun, Outcome, Report, Session, Settings},
+    report::{ComparedLoad, Machine, MixRun, Outcome, Report, Session, Settings},
     targets::{Server, StartError, Target, ZoneFile},
     xdp::{Attached, Program, RunStats},
 };
@@ -60,7 +62,7 @@ pub struct Args {
     /// target and mix.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     secs: u64,
-    /// Query mix to run: hot, mixed, large or geo. Repeatable. Default: all four.
+    /// Query mix to run: hot, mixed, large, geo or pools. Repeatable. Default: all five.
     #[arg(long = "mix", value_enum, value_name = "NAME")]
     mixes: Vec<Mix>,
     /// Target to measure. Repeatable. Default: all of them.
@@ -111,7 +113,7 @@ pub fn run(args: Args) -> Result<()> {
         for zone_set in zone_sets(&mixes) {
             if !target.serves(zone_set) {
                 let mut session = Session::new(target, zone_set);
-                session.failure = Some("not applicable: serves no geo pools".into());
+                session.failure = Some("not applicable: serves no pools".into());
                 sessions.push(session);
                 continue;
             }
@@ -174,13 +176,28 @@ fn zone_sets(mixes: &[Mix]) -> Vec<ZoneSet> {
     sets
 }
 
-/// Writes each mix's query file, and the large zone and the geo mix's zone, configurations
-/// and maps if a mix needs them. Returns the prefixes in each geo map, by zone set.
+/// Writes each mix's query files, and the large zone, the geo mix's zone, configurations and
+/// maps, and the pools mix's zone and configuration if a mix needs them. Returns the prefixes
+/// in each geo map, by zone set.
 fn write_inputs(out: &Path, mixes: &[Mix]) -> Result<BTreeMap<&'static str, usize>> {
     for &mix in mixes {
         let path = queries(out, mix);
         mix.write_queries(&path)
             .with_context(|| format!("cannot write {}", path.display()))?;
+        // The other pools' queries, once each; the main pool's are the mix's file.
+        let mut written = mix.main_pool().into_iter().collect::<Vec<_>>();
+        for load in mix.compared_loads() {
+            if written.contains(&load.pool) {
+                continue;
+            }
+            written.push(load.pool);
+            let path = pool_queries(out, mix, load.pool);
+            let name = mix
+                .pool_name(load.pool)
+                .context("a compared pool without a name")?;
+            mixes::write_pool_queries(&path, name)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
     }
     if mixes.contains(&Mix::Large) {
         let large = zone_file(out, ZoneSet::Large).path;
@@ -191,7 +208,6 @@ fn write_inputs(out: &Path, mixes: &[Mix]) -> Result<BTreeMap<&'static str, usiz
     if mixes.contains(&Mix::Geo) {
         let context = || format!("cannot write the geo inputs into {}", out.display());
         geo::write_zone(&zone_file(out, ZoneSet::GeoFew).path).with_context(context)?;
-        geo::write_queries(&plain_queries(out), geo::PLAIN_NAME).with_context(context)?;
         for &zone_set in Mix::Geo.zone_sets() {
             let map = zone_set.geo_map().context("a geo zone set without a map")?;
             prefixes.insert(
@@ -200,6 +216,11 @@ fn write_inputs(out: &Path, mixes: &[Mix]) -> Result<BTreeMap<&'static str, usiz
             );
         }
     }
+    if mixes.contains(&Mix::Pools) {
+        let context = || format!("cannot write the pools inputs into {}", out.display());
+        pools::write_zone(&zone_file(out, ZoneSet::Pools).path).with_context(context)?;
+        pools::write_config(out).with_context(context)?;
+    }
     Ok(prefixes)
 }
 
@@ -207,6 +228,7 @@ fn write_inputs(out: &Path, mixes: &[Mix]) -> Result<BTreeMap<&'static str, usiz
 fn zone_file(out: &Path, zone_set: ZoneSet) -> ZoneFile {
     let (path, many_rrsets) = match zone_set {
         ZoneSet::GeoFew | ZoneSet::GeoFull => (out.join("geo.example.zone"), None),
+        ZoneSet::Pools => (out.join("pools.example.zone"), None),
         ZoneSet::Example => (workspace::root().join("zones/example.com.zone"), None),
         // The generated RRsets and the name server's address.
         ZoneSet::Large => (
@@ -218,7 +240,7 @@ fn zone_file(out: &Path, zone_set: ZoneSet) -> ZoneFile {
         origin: zone_set.origin(),
         path,
         many_rrsets,
-        config: zone_set.geo_map().map(|map| out.join(map.config_name())),
+        config: zone_set.config_name().map(|name| out.join(name)),
     }
 }
 
@@ -226,9 +248,14 @@ fn queries(out: &Path, mix: Mix) -> PathBuf {
     out.join(format!("queries-{}.txt", mix.name()))
 }
 
-/// The `geo` mix's queries for the plain pool, beside the geo pool's.
-fn plain_queries(out: &Path) -> PathBuf {
-    out.join("queries-geo-plain.txt")
+/// The queries for `pool` of a mix that compares pools: the mix's own file for its main pool,
+/// else one beside it.
+fn pool_queries(out: &Path, mix: Mix, pool: compare::Pool) -> PathBuf {
+    if mix.main_pool() == Some(pool) {
+        queries(out, mix)
+    } else {
+        out.join(format!("queries-{}-{}.txt", mix.name(), pool.name()))
+    }
 }
 
 /// How a mix's loads are named in logs: the mix, or for `geo`, its zone set (its map).
@@ -364,8 +391,8 @@ impl Bench<'_> {
     }
 
     /// Runs `mix`'s loads against `server`: kxdpgun, dnsperf and the fixed-rate latency run,
-    /// or for `geo` each of [`geo::LOADS`] and the latency run, each with the XDP program's
-    /// ns/packet.
+    /// or for a mix that compares pools each of its loads ([`Mix::compared_loads`]) and the
+    /// latency run, each with the XDP program's ns/packet.
     fn measure(
         &mut self,
         target: Target,
@@ -383,70 +410,67 @@ impl Bench<'_> {
         };
         let main_stem = stem("");
         let main_queries = queries(out, mix);
-        let plain_queries = plain_queries(out);
         let machine_before = usage::Machine::sample();
         let window = Instant::now();
-        let mut geo_loads = Vec::new();
-        let (kxdpgun, dnsperf, latency_run) = if mix == Mix::Geo {
+        let mut compared = Vec::new();
+        let loads = mix.compared_loads();
+        let (kxdpgun, dnsperf, latency_run) = if loads.is_empty() {
+            let main = load::Run::new(net, &main_queries, &main_stem, secs);
+            let kxdpgun = self.kxdpgun(&main, server, program, progress)?;
+            let dnsperf = self.dnsperf(&main, server, program, progress)?;
+            (kxdpgun, dnsperf, main)
+        } else {
             let (mut kxdpgun, mut dnsperf) = (None, None);
-            for load in geo::LOADS {
-                let queries = match load.pool {
-                    geo::Pool::Plain => &plain_queries,
-                    geo::Pool::Geo => &main_queries,
-                };
+            for load in loads {
+                let queries = pool_queries(out, mix, load.pool);
                 let log_stem = stem(&load.log_suffix());
                 let run = load::Run {
                     sources: load.sources,
                     edns_option: load.ecs,
-                    ..load::Run::new(net, queries, &log_stem, secs)
+                    ..load::Run::new(net, &queries, &log_stem, secs)
                 };
                 let (replies_per_s, xdp_ns_per_packet, loss) = match load.generator {
-                    geo::Generator::Kxdpgun => {
+                    compare::Generator::Kxdpgun => {
                         let measured = self.kxdpgun(&run, server, program, progress)?;
                         let figure = replies(&measured.0);
                         let ns = measured.1;
-                        if load.is_main() {
+                        if load.main {
                             kxdpgun = Some(measured);
                         }
                         (figure, ns, None)
                     }
-                    geo::Generator::Dnsperf => {
+                    compare::Generator::Dnsperf => {
                         let measured = self.dnsperf(&run, server, program, progress)?;
                         let (figure, ns) = (qps(&measured.0), measured.1);
                         let loss = measured.0.as_ref().ok().map(Dnsperf::loss);
-                        if load.is_main() {
+                        if load.main {
                             dnsperf = Some(measured);
                         }
                         (figure, ns, loss)
                     }
                 };
-                let figures = GeoLoad {
+                let figures = ComparedLoad {
                     name: load.name,
-                    baseline: load.baseline().map(|b| b.name),
+                    baseline: load.baseline(loads).map(|b| b.name),
                     pool: load.pool,
                     generator: load.generator,
                     replies_per_s,
                     xdp_ns_per_packet,
                 };
-                geo_loads.push((figures, loss));
+                compared.push((figures, loss));
             }
-            let main_ecs = geo::LOADS
+            let main_ecs = loads
                 .iter()
-                .find(|l| l.is_main() && l.generator == geo::Generator::Dnsperf)
+                .find(|l| l.main && l.generator == compare::Generator::Dnsperf)
                 .and_then(|l| l.ecs);
             (
-                kxdpgun.context("no main kxdpgun load in geo::LOADS")?,
-                dnsperf.context("no main dnsperf load in geo::LOADS")?,
+                kxdpgun.context("no main kxdpgun load")?,
+                dnsperf.context("no main dnsperf load")?,
                 load::Run {
                     edns_option: main_ecs,
                     ..load::Run::new(net, &main_queries, &main_stem, secs)
                 },
             )
-        } else {
-            let main = load::Run::new(net, &main_queries, &main_stem, secs);
-            let kxdpgun = self.kxdpgun(&main, server, program, progress)?;
-            let dnsperf = self.dnsperf(&main, server, program, progress)?;
-            (kxdpgun, dnsperf, main)
         };
         let (kxdpgun, xdp_ns_per_packet, cpu_s_kxdpgun) = kxdpgun;
         let (dnsperf, _, cpu_s_dnsperf) = dnsperf;
@@ -467,8 +491,8 @@ impl Bench<'_> {
         result.cpu_s_kxdpgun = cpu_s_kxdpgun;
         result.cpu_s_dnsperf = cpu_s_dnsperf;
         result.xdp_ns_per_packet = xdp_ns_per_packet;
-        for (load, loss) in geo_loads {
-            result.add_geo(load, loss);
+        for (load, loss) in compared {
+            result.add_compared(load, loss);
         }
         result.set_other_cpu_share(others.as_secs_f64() / capacity);
         for problem in &result.problems {

@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::{
-    geo,
+    compare,
     load::{Dnsperf, Kxdpgun, Latency, DNSPERF_LOOP, KXDPGUN_QPS, LATENCY_QPS},
     mixes::{self, Mix, ZoneSet},
     targets::Target,
@@ -151,20 +151,20 @@ pub struct MixRun {
     pub other_cpu_share: f64,
     /// Failed loads and loss above 1%: these figures are not to be trusted as they stand.
     pub problems: Vec<String>,
-    /// The `geo` mix: every load, the plain pool's beside the geo pool's. The fields above
-    /// hold the geo pool's loads through the /24 table (kxdpgun; dnsperf with Client Subnet).
+    /// A mix that compares pools (`geo`, `pools`): every load, the plain pool's beside the
+    /// others'. The fields above hold the loads marked `main` ([`compare::Load::main`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub geo: Vec<GeoLoad>,
+    pub compared: Vec<ComparedLoad>,
 }
 
-/// One load of the `geo` mix ([`geo::LOADS`]).
+/// One load of a mix that compares pools ([`crate::bench::mixes::Mix::compared_loads`]).
 #[derive(Debug, Serialize)]
-pub struct GeoLoad {
+pub struct ComparedLoad {
     pub name: &'static str,
-    /// The name of the plain load this one is compared with ([`geo::Load::baseline`]).
+    /// The name of the plain load this one is compared with ([`compare::Load::baseline`]).
     pub baseline: Option<&'static str>,
-    pub pool: geo::Pool,
-    pub generator: geo::Generator,
+    pub pool: compare::Pool,
+    pub generator: compare::Generator,
     /// kxdpgun's replies per second at saturation, dnsperf's closed-loop queries per second.
     pub replies_per_s: Outcome<f64>,
     /// Average run time of the server-side XDP program during this load.
@@ -204,12 +204,12 @@ impl MixRun {
             xdp_ns_per_packet: None,
             other_cpu_share: 0.0,
             problems,
-            geo: Vec::new(),
+            compared: Vec::new(),
         }
     }
 
-    /// Adds a `geo` load, flagging it as the loads above are flagged.
-    pub fn add_geo(&mut self, load: GeoLoad, loss: Option<f64>) {
+    /// Adds a load of a mix that compares pools, flagging it as the loads above are flagged.
+    pub fn add_compared(&mut self, load: ComparedLoad, loss: Option<f64>) {
         let what = format!("{} {}", load.generator.name(), load.name);
         if let Outcome::Failed(error) = &load.replies_per_s {
             self.problems.push(format!("{what} failed: {error}"));
@@ -218,7 +218,7 @@ impl MixRun {
             self.problems
                 .push(format!("{what} lost {:.1}% (> 1%)", loss * 100.0));
         }
-        self.geo.push(load);
+        self.compared.push(load);
     }
 
     /// Records how much of the machine other processes took during the loads, and flags the

@@ -53,10 +53,10 @@ fn colour(target: Target) -> &'static str {
 
 pub fn render(report: &Report) -> String {
     let targets = &report.settings.targets;
-    // The geo mix runs twice (two maps) and against lbdns alone: its figures are compared in
-    // the table, with no ceiling or peer to draw beside them.
+    // The geo mix runs twice (two maps), and it and the pools mix against lbdns alone: their
+    // figures are compared in the table, with no ceiling or peer to draw beside them.
     let mixes: Vec<Mix> = (report.settings.mixes.iter().copied())
-        .filter(|m| *m != Mix::Geo)
+        .filter(|m| m.compared_loads().is_empty())
         .collect();
     let height = TOP + PANEL_HEIGHT * PANELS.len() as f64 + LEGEND_HEIGHT;
     let mut svg = String::new();

@@ -3,8 +3,10 @@
 use std::fmt::Write as _;
 
 use super::{
-    geo,
-    report::{GeoLoad, Outcome, Report, Session},
+    compare::Pool,
+    mixes::Mix,
+    pools,
+    report::{ComparedLoad, Outcome, Report, Session},
 };
 
 /// Renders the whole report.
@@ -18,6 +20,7 @@ pub fn render(report: &Report) -> String {
     );
     loads(report, &mut out);
     geo(report, &mut out);
+    pools(report, &mut out);
     servers(report, &mut out);
     zone_scale(report, &mut out);
     failures(report, &mut out);
@@ -102,7 +105,8 @@ fn loads(report: &Report, out: &mut String) {
         "kxdpgun/s: replies per second at saturation. dnsperf/s, avg ms, lost%: closed-loop dnsperf. \
          p99 ms: dnsperf at {} qps. cpu s: server processes during dnsperf. \
          ns/pkt: server XDP program, average run time. geo-few, geo-full: the geo mix by subnet \
-         map, the geo pool through the /24 table (kxdpgun -l; dnsperf with Client Subnet).",
+         map, the geo pool through the /24 table (kxdpgun -l; dnsperf with Client Subnet). \
+         pools: the weighted pool.",
         report.settings.latency_qps
     );
     let floor = match &report.xdp_accounting_floor_ns {
@@ -118,11 +122,7 @@ fn loads(report: &Report, out: &mut String) {
 /// The `geo` mix: per target and map, every load with the XDP program's ns/packet and what a
 /// geo answer costs over the plain pool's under the same generator, against issue 18's goal.
 fn geo(report: &Report, out: &mut String) {
-    let runs: Vec<(&Session, &[GeoLoad])> = report
-        .loads()
-        .filter(|(_, run)| !run.geo.is_empty())
-        .map(|(session, run)| (session, run.geo.as_slice()))
-        .collect();
+    let runs = compared(report, Mix::Geo);
     if runs.is_empty() {
         return;
     }
@@ -141,7 +141,7 @@ fn geo(report: &Report, out: &mut String) {
                 .find(|l| l.generator == load.generator)
                 .and_then(|l| l.xdp_ns_per_packet);
             let delta = load.xdp_ns_per_packet.zip(baseline).map(|(n, b)| n - b);
-            let goal = goal.filter(|_| load.pool == geo::Pool::Geo);
+            let goal = goal.filter(|_| load.pool == Pool::Geo);
             let verdict = match (delta, goal) {
                 (Some(d), Some(goal)) if d <= goal => format!("≤ {goal:.0} ns: met"),
                 (Some(d), Some(goal)) => format!("≤ {goal:.0} ns: missed by {:.0} ns", d - goal),
@@ -172,6 +172,81 @@ fn geo(report: &Report, out: &mut String) {
          under the same generator, with Client Subnet of its family for a geo load with it; for plain ECS, \
          against plain without."
     );
+}
+
+/// The `pools` mix: per target, every load with its replies per second and the XDP program's
+/// ns/packet, and each against the round-robin pool's under the same generator, against issue
+/// 17's goal.
+fn pools(report: &Report, out: &mut String) {
+    let runs = compared(report, Mix::Pools);
+    if runs.is_empty() {
+        return;
+    }
+    let goal = pools::GOAL_RATIO;
+    let _ = writeln!(
+        out,
+        "\nPools (against the round-robin pool; goal: issue 17, within {:.0}%):\n{:<13} {:<8} {:<9} {:>9} {:>7} {:>8} {:>8}  goal",
+        (goal - 1.0) * 100.0,
+        "target", "load", "pool", "replies/s", "ns/pkt", "×plain/s", "×plain ns"
+    );
+    for (session, loads) in runs {
+        for load in loads {
+            let baseline = loads
+                .iter()
+                .filter(|l| Some(l.name) == load.baseline && l.name != load.name)
+                .find(|l| l.generator == load.generator);
+            let replies = load.replies_per_s.ok().copied();
+            let replies_ratio = replies
+                .zip(baseline.and_then(|b| b.replies_per_s.ok().copied()))
+                .filter(|(_, b)| *b > 0.0)
+                .map(|(r, b)| r / b);
+            let ns_ratio = load
+                .xdp_ns_per_packet
+                .zip(baseline.and_then(|b| b.xdp_ns_per_packet))
+                .filter(|(_, b)| *b > 0.0)
+                .map(|(n, b)| n / b);
+            // The program's cost where there is one; the socket path's throughput otherwise.
+            let verdict = match (baseline, ns_ratio, replies_ratio) {
+                (None, _, _) => String::new(),
+                (Some(_), Some(r), _) if r <= goal => format!("ns ≤ {goal:.2}×: met"),
+                (Some(_), Some(r), _) => format!("ns ≤ {goal:.2}×: missed ({r:.2}×)"),
+                (Some(_), None, Some(r)) if r * goal >= 1.0 => {
+                    format!("replies ≥ 1/{goal:.2}×: met")
+                }
+                (Some(_), None, Some(r)) => format!("replies ≥ 1/{goal:.2}×: missed ({r:.2}×)"),
+                (Some(_), None, None) => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "{:<13} {:<8} {:<9} {:>9} {:>7} {:>8} {:>8}  {verdict}",
+                session.target.name(),
+                load.generator.name(),
+                load.name,
+                or_dash(replies.map(|r| format!("{r:.0}"))),
+                or_dash(load.xdp_ns_per_packet.map(|n| format!("{n:.0}"))),
+                or_dash(replies_ratio.map(|r| format!("{r:.3}"))),
+                or_dash(ns_ratio.map(|r| format!("{r:.3}"))),
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "plain, weighted, failover: A and AAAA of a round-robin pool, a weighted pool (a schedule of 32 \
+         steps) and a failover pool (4 of its 8 endpoints in the first tier), 8 IPv4 and 8 IPv6 \
+         endpoints each, 2 addresses per answer. replies/s: kxdpgun at saturation, or closed-loop \
+         dnsperf. ns/pkt: the server's XDP program. ×plain: against the round-robin pool under \
+         the same generator. The goal is met when the program's ns/pkt is at most {goal:.2}× \
+         plain's, or without a program, when replies/s are at least plain's divided by {goal:.2}."
+    );
+}
+
+/// Every load of `mix` by session, for the mixes that compare pools.
+fn compared(report: &Report, mix: Mix) -> Vec<(&Session, &[ComparedLoad])> {
+    report
+        .loads()
+        .filter(|(_, run)| run.mix == mix && !run.compared.is_empty())
+        .map(|(session, run)| (session, run.compared.as_slice()))
+        .collect()
 }
 
 fn servers(report: &Report, out: &mut String) {

@@ -84,9 +84,10 @@ impl Target {
         }
     }
 
-    /// Whether the target can serve `zones`: only lbdns serves geo pools.
+    /// Whether the target can serve `zones`: only lbdns serves pools, which zone sets with a
+    /// configuration have.
     pub fn serves(self, zones: ZoneSet) -> bool {
-        zones.geo_map().is_none() || matches!(self, Target::LbdnsXdp | Target::LbdnsSocket)
+        zones.config_name().is_none() || matches!(self, Target::LbdnsXdp | Target::LbdnsSocket)
     }
 
     /// Whether the target reloads on SIGHUP and logs when it is done (lbdns).
