@@ -9,7 +9,8 @@
 //! only the client's placement differs. The XDP program places an IPv4 client in one of three
 //! ways (a /16 table, a /24 table for a /16 the map splits, an address table for a /24 it
 //! splits further; the LPM trie only once those tables' chunks run out), and an IPv6 client
-//! through the trie; each costs differently, so each geo load puts its clients on one of them.
+//! one table per octet past /16 (a /56 is five chunks down); each costs differently, so each geo
+//! load puts its clients on one of them.
 //!
 //! kxdpgun 3.2 cannot spread its queries over many client addresses: given a prefix (`-l`),
 //! it sends from the prefix's first address until it has used all 63,536 of its source ports,
@@ -30,8 +31,9 @@ use super::{
 pub const GEO_ORIGIN: &str = "geo.example.";
 /// The geo pool.
 pub const GEO_NAME: &str = "www.geo.example.";
-/// The plain (round-robin) pool, same endpoints per family and the same `answers`.
-pub const PLAIN_NAME: &str = "plain.geo.example.";
+/// The plain (round-robin) pool, same endpoints per family and the same `answers`, and a name
+/// of the same length, so that the replies are too.
+pub const PLAIN_NAME: &str = "rot.geo.example.";
 /// The range kxdpgun's spoofed sources come from, which the server routes to the client (its
 /// socket path's replies); every /24 of it is in the map.
 pub const SPOOFED: &str = "198.18.0.0/16";
@@ -126,7 +128,7 @@ pub const LOADS: [Load; 11] = [
         main: false,
     },
     Load {
-        name: "geo ECS IPv6 trie",
+        name: "geo ECS IPv6 /56 table",
         pool: Pool::Geo,
         generator: Generator::Dnsperf,
         sources: None,
@@ -292,7 +294,7 @@ fn write_subnet_map(path: &Path, size: MapSize) -> io::Result<usize> {
                 }
             }
         }
-        // IPv6 clients, found through the trie: the same shape one level down. Drawn last, so
+        // IPv6 clients, found in the deepest tables: the same shape one level down. Drawn last, so
         // the IPv4 prefixes are those of runs before there were any.
         for c in 0..256u32 {
             let location = rng.below(LOCATIONS);
@@ -479,6 +481,11 @@ mod tests {
         }
         assert!(pools[0].contains(GEO_NAME) && pools[0].contains("policy = \"geo\""));
         assert!(pools[1].contains(PLAIN_NAME));
+        assert_eq!(
+            GEO_NAME.len(),
+            PLAIN_NAME.len(),
+            "replies of the same length"
+        );
     }
 
     #[test]
@@ -514,7 +521,7 @@ mod tests {
                         let outer = Ipv6Addr::from(u128::from(client) & !(u128::MAX >> 48));
                         assert!(v6.contains(&(client, 56)) && v6.contains(&(outer, 48)));
                         assert!(
-                            load.pool == Pool::Plain || load.name.ends_with("IPv6 trie"),
+                            load.pool == Pool::Plain || load.name.ends_with("IPv6 /56 table"),
                             "{}",
                             load.name
                         );
