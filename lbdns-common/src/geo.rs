@@ -16,7 +16,10 @@
 //! a target or names a chunk one octet further down, to [`V4_LEVELS`] levels below the root
 //! for IPv4 (every address) and [`V6_LEVELS`] for IPv6 (every /64). The families share the
 //! chunks, so a map mostly of one family uses them all. An entry of 0 (no chunk was free, or
-//! the map splits a /64) sends the lookup to the trie. A trie lookup walks one node per level of
+//! the map splits a /64) sends the lookup to the trie. An IPv6 /48 is five reads down that
+//! path, so `GEO_V6_48` keeps, for the /48s of every /40 the map splits, the entry the path
+//! ends in at /48 ([`V6_48Slot`]): a hit there leaves at most the /56 and /64 chunks to read,
+//! a miss (another /48 in the slot, or none) takes the path from the root. A trie lookup walks one node per level of
 //! its depth (about 40 ns with a few hundred prefixes and 120 ns with 10^5 on the development
 //! machine, over 200 ns at the NIC, and twice that for IPv6's longer prefixes); the tables cost
 //! one array read per octet of the prefix past /16.
@@ -69,6 +72,32 @@ pub const fn target_of(entry: u32) -> GeoTarget {
     }
 }
 
+/// Chunk levels from an IPv6 root entry to the entries of /48s: /24, /32, /40, /48.
+pub const V6_48_LEVEL: u32 = 4;
+
+/// Slots of `GEO_V6_48`: 2 MiB. A /48 whose slot another /48 holds is found from the root.
+pub const V6_48_SLOTS: u32 = 1 << 18;
+
+/// An IPv6 /48's entry in `GEO_V6_48`, stored and loaded as one `u64` so that a reader never
+/// sees one /48's tag with another's entry: the /48's first 32 bits above its entry (the /48's
+/// root-to-/48 path entry: a [`DIRECT`] target, a [`CHUNK`] of its /56s, or 0 for the trie).
+/// With its slot ([`v6_48_slot`]), the tag names the /48: the slot's low 16 bits are its last
+/// 16 bits mixed with the tag's hash. A slot of 0 is empty (entry 0 sends a lookup to the root
+/// anyway).
+pub type V6_48Slot = u64;
+
+/// The slot of the /48 whose first 32 bits are `high` and last 16 bits `low`.
+#[inline(always)]
+pub const fn v6_48_slot(high: u32, low: u32) -> u32 {
+    (high.wrapping_mul(0x9e37_79b1) >> 14 ^ low) & (V6_48_SLOTS - 1)
+}
+
+/// The [`V6_48Slot`] of a /48 whose first 32 bits are `high` and whose entry is `entry`.
+#[inline(always)]
+pub const fn v6_48_value(high: u32, entry: u32) -> V6_48Slot {
+    (high as u64) << 32 | entry as u64
+}
+
 /// Location ids the program answers: the width of a `GEO_LOCATIONS_*` row. A trie value naming
 /// a location at or above it passes the query to the socket path.
 pub const LOCATION_ROW: u32 = 256;
@@ -112,3 +141,31 @@ const _: () = assert!(core::mem::size_of::<GeoTarget>() == 4);
 // SAFETY: `#[repr(C)]`, a `u16` and two bytes, no implicit padding (asserted above); every bit
 // pattern is valid.
 unsafe impl aya::Pod for GeoTarget {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slot and the tag stored in it name one /48: the /48s of one tag (first 32 bits) all
+    /// have slots of their own, so a tag match in a slot is that /48's entry.
+    #[test]
+    fn a_slot_and_its_tag_name_one_48() {
+        for high in [0, 0x2001_0db8, 0x2a00_1450, u32::MAX] {
+            let mut seen = [0u64; (V6_48_SLOTS / 64) as usize];
+            for low in 0..=0xffff {
+                let slot = v6_48_slot(high, low);
+                assert!(slot < V6_48_SLOTS);
+                let (word, bit) = ((slot / 64) as usize, 1 << (slot % 64));
+                assert!(
+                    seen[word] & bit == 0,
+                    "{high:#x}:{low:#x} shares slot {slot}"
+                );
+                seen[word] |= bit;
+            }
+        }
+        // The ECS corpus (`xdp_testrun::ecs`) steers by a /48 that shares a slot with another.
+        assert_eq!(v6_48_slot(0x2001_0db8, 1), v6_48_slot(0x2001_0dbd, 0x6db7));
+        let value = v6_48_value(0x2001_0db8, CHUNK | 7);
+        assert_eq!((value >> 32, value as u32), (0x2001_0db8, CHUNK | 7));
+    }
+}

@@ -63,6 +63,11 @@ pub const GEO_V6: &str = "GEO_V6";
 pub const GEO_V4_16: &str = "GEO_V4_16";
 /// Array of `u32` by the top 16 bits of an IPv6 address, as [`GEO_V4_16`] (0: ask `GEO_V6`).
 pub const GEO_V6_16: &str = "GEO_V6_16";
+/// Array of [`crate::geo::V6_48Slot`] by [`crate::geo::v6_48_slot`]: the entries of the IPv6
+/// /48s in the /40s the map splits, ahead of `GEO_V6_16`. Memory-mapped, written by userspace
+/// only, one atomic 8-byte store per slot; a slot names only a chunk the tables name too, and
+/// is cleared before that chunk is freed.
+pub const GEO_V6_48: &str = "GEO_V6_48";
 /// Array of `u32`, chunks of [`crate::geo::CHUNK_LEN`] entries, each chunk named by one root or
 /// chunk entry of either family and indexed by the address's next octet. Each entry is 0 (ask
 /// the family's trie), a [`crate::geo::DIRECT`] target or, above the deepest level
@@ -117,7 +122,7 @@ pub const RRL_ALLOW_ENTRIES: u32 = 1024;
 /// scratch space and the globals): a new process reuses them when their layout version is its
 /// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and
 /// renamed into place once its program runs, so the pinned set is always one program's.
-pub const PINNED: [&str; 24] = [
+pub const PINNED: [&str; 25] = [
     NAME_BUCKETS,
     NAME_WORDS,
     RRSET_SLOT_V4,
@@ -136,6 +141,7 @@ pub const PINNED: [&str; 24] = [
     GEO_V6,
     GEO_V4_16,
     GEO_V6_16,
+    GEO_V6_48,
     GEO_CHUNKS,
     GEO_ROW_V4,
     GEO_ROW_V6,

@@ -9,15 +9,17 @@ use lbdns_common::{
     answer::{AnswerSet, GEO, NO_ECS},
     edns::{ecs_caps, ANSWERS_ECS},
     geo::{
-        target_of, GeoTarget, CHUNK, CHUNK_LEN, DIRECT, LOCATION_ROW, NO_LOCATION, SAME_AS_OWN,
-        V4_LEVELS, V6_LEVELS,
+        target_of, v6_48_slot, GeoTarget, CHUNK, CHUNK_LEN, DIRECT, LOCATION_ROW, NO_LOCATION,
+        SAME_AS_OWN, V4_LEVELS, V6_48_LEVEL, V6_LEVELS,
     },
 };
 
 use crate::{
     frame::Frame,
     lookup::Hit,
-    maps::{edns_answers, opaque, Scratch, GEO_CHUNKS, GEO_V4, GEO_V4_16, GEO_V6, GEO_V6_16},
+    maps::{
+        edns_answers, opaque, Scratch, GEO_CHUNKS, GEO_V4, GEO_V4_16, GEO_V6, GEO_V6_16, GEO_V6_48,
+    },
     parse::{
         ecs::{mask, parse, stored},
         opt::{Edns, SEEN_ECS},
@@ -151,8 +153,24 @@ fn locate(
         (query.ip.v6, source(frame, query)?)
     };
     let target = if v6 {
-        // The root by the top 16 bits, then the next six octets, from the top of the first word.
-        if let Some(target) = direct(&GEO_V6_16, (addr[0] >> 48) as u32, addr[0] << 16, V6_LEVELS) {
+        // The /48's entry from its slot, then the /56 and /64 chunks; else the root by the top
+        // 16 bits, then the next six octets, from the top of the first word.
+        let (high, low) = ((addr[0] >> 32) as u32, (addr[0] >> 16) as u32 & 0xffff);
+        // One 8-byte load: userspace stores whole slots while this runs.
+        // SAFETY: a pointer into the array's values, which live as long as the map.
+        let slot = GEO_V6_48
+            .get_ptr(v6_48_slot(high, low))
+            .map_or(0, |slot| unsafe { core::ptr::read_volatile(slot) });
+        let found = if slot >> 32 == u64::from(high) && slot as u32 != 0 {
+            walk(slot as u32, addr[0] << 48, V6_LEVELS - V6_48_LEVEL)
+        } else {
+            walk(
+                root(&GEO_V6_16, (addr[0] >> 48) as u32)?,
+                addr[0] << 16,
+                V6_LEVELS,
+            )
+        };
+        if let Some(target) = found {
             return Some(target);
         }
         // SAFETY: two `u64`s and sixteen bytes have the same size, and any bits are valid.
@@ -163,7 +181,7 @@ fn locate(
     } else {
         let v4 = (addr[0] >> 32) as u32;
         // The root by the top 16 bits, then the third and fourth octets.
-        if let Some(target) = direct(&GEO_V4_16, v4 >> 16, addr[0] << 16, V4_LEVELS) {
+        if let Some(target) = walk(root(&GEO_V4_16, v4 >> 16)?, addr[0] << 16, V4_LEVELS) {
             return Some(target);
         }
         GEO_V4.get(Key::new(32, v4.to_be_bytes()))?
@@ -171,14 +189,19 @@ fn locate(
     Some(*target)
 }
 
-/// The target of an address from its family's direct tables, if they hold it: the entry of
-/// `root` for its top 16 bits (`top`), then, while the entry names a chunk, the chunk's entry
-/// for the next octet, taken from the top of `rest`, at most `levels` times.
+/// The entry of a family's `root` table for an address's top 16 bits, `top`.
 #[inline(always)]
-fn direct(root: &Array<u32>, top: u32, mut rest: u64, levels: u32) -> Option<GeoTarget> {
-    // One 4-byte load each: userspace stores new entries while this runs.
+fn root(root: &Array<u32>, top: u32) -> Option<u32> {
+    // One 4-byte load: userspace stores new entries while this runs.
     // SAFETY: a pointer into the array's values, which live as long as the map.
-    let mut entry = unsafe { core::ptr::read_volatile(root.get_ptr(top)?) };
+    Some(unsafe { core::ptr::read_volatile(root.get_ptr(top)?) })
+}
+
+/// The target that `entry` (a root, chunk or /48 slot entry) leads to in the direct tables, if
+/// they hold it: while the entry names a chunk, the chunk's entry for the next octet, taken
+/// from the top of `rest`, at most `levels` times.
+#[inline(always)]
+fn walk(mut entry: u32, mut rest: u64, levels: u32) -> Option<GeoTarget> {
     for _ in 0..levels {
         if entry & CHUNK == 0 {
             break;
@@ -186,7 +209,8 @@ fn direct(root: &Array<u32>, top: u32, mut rest: u64, levels: u32) -> Option<Geo
         let at = (entry & !CHUNK)
             .wrapping_mul(CHUNK_LEN)
             .wrapping_add((rest >> 56) as u32);
-        // SAFETY: as above.
+        // One 4-byte load: userspace stores new entries while this runs.
+        // SAFETY: a pointer into the array's values, which live as long as the map.
         entry = unsafe { core::ptr::read_volatile(GEO_CHUNKS.get_ptr(at)?) };
         rest <<= 8;
     }

@@ -13,7 +13,7 @@ use lbdns_common::{
     cookie::CookieSecrets,
     counters::Counter,
     edns::Nsid,
-    geo::{GeoTarget, CHUNK_LEN, LOCATION_ROW},
+    geo::{GeoTarget, V6_48Slot, CHUNK_LEN, LOCATION_ROW, V6_48_SLOTS},
     life::Life,
     limits::MAX_NAME_LEN,
     maps::{
@@ -167,6 +167,11 @@ pub static GEO_V4_16: Array<u32> = Array::with_max_entries(1 << 16, BPF_F_MMAPAB
 /// IPv6 client targets by /16, ahead of [`GEO_V6`], as [`GEO_V4_16`].
 #[map]
 pub static GEO_V6_16: Array<u32> = Array::with_max_entries(1 << 16, BPF_F_MMAPABLE);
+/// The entries of IPv6 /48s in the /40s the map splits, by slot, ahead of [`GEO_V6_16`]
+/// (lbdns_common::geo::V6_48Slot). Written by userspace only, with one atomic 8-byte store per
+/// slot through a memory mapping.
+#[map]
+pub static GEO_V6_48: Array<V6_48Slot> = Array::with_max_entries(V6_48_SLOTS, BPF_F_MMAPABLE);
 /// Client targets one octet past a /16, /24 and so on, in chunks a [`GEO_V4_16`] or
 /// [`GEO_V6_16`] entry, or a chunk's entry, names. As [`GEO_V4_16`].
 #[map]

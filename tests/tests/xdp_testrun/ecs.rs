@@ -251,6 +251,12 @@ fn cases() -> Vec<Case> {
             "v6 /56 us",
             ecs(2, 56, 0, &[0x20, 0x01, 0x0d, 0xb8, 0, 1, 0]),
         ),
+        // Its slot of `GEO_V6_48` holds 2001:db8:1::/48 (lbdns_common::geo::v6_48_slot): the tag
+        // differs, so it is found from the root (an address no packet is sent to).
+        (
+            "v6 /48 sharing 2001:db8:1::/48's slot",
+            ecs(2, 48, 0, &[0x20, 0x01, 0x0d, 0xbd, 0x6d, 0xb7]),
+        ),
         (
             "v6 /64 asia, past the cap",
             ecs(2, 64, 0, &[0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2]),
