@@ -9,7 +9,7 @@
 //! only the client's placement differs. The XDP program places an IPv4 client in one of three
 //! ways (a /16 table, a /24 table for a /16 the map splits, an address table for a /24 it
 //! splits further; the LPM trie only once those tables' chunks run out), and an IPv6 client
-//! one table per octet past /16 (a /56 is five chunks down); each costs differently, so each geo
+//! through its /48's slot and a chunk per octet past /48; each costs differently, so each geo
 //! load puts its clients on one of them.
 //!
 //! kxdpgun 3.2 cannot spread its queries over many client addresses: given a prefix (`-l`),
