@@ -53,7 +53,8 @@ pub struct Load {
     pub name: &'static str,
     pub pool: Pool,
     pub generator: Generator,
-    /// kxdpgun's source prefix (`-l`); `None`: the client's own address, 198.19.53.2.
+    /// kxdpgun's source prefix (`-l`), IPv4 or IPv6 (kxdpgun then aims at the server's IPv6
+    /// address); `None`: the client's own address, 198.19.53.2.
     pub sources: Option<&'static str>,
     /// dnsperf's Client Subnet option (`-E code:hex`).
     pub ecs: Option<&'static str>,
@@ -72,8 +73,16 @@ impl Load {
             _ => self.ecs.map(ecs_family),
         };
         loads.iter().find(|l| {
-            l.pool == Pool::Plain && l.generator == self.generator && l.ecs.map(ecs_family) == ecs
+            l.pool == Pool::Plain
+                && l.generator == self.generator
+                && l.ipv6() == self.ipv6()
+                && l.ecs.map(ecs_family) == ecs
         })
+    }
+
+    /// Whether kxdpgun sends it over IPv6: its source prefix is an IPv6 one.
+    pub fn ipv6(&self) -> bool {
+        self.sources.is_some_and(|sources| sources.contains(':'))
     }
 
     /// The suffix of its log files: its name in lower case, dashes for spaces and slashes.
@@ -112,6 +121,7 @@ pub mod tests {
                 .iter()
                 .position(|l| l.name == baseline.name && l.generator == load.generator);
             assert!(at.is_some_and(|at| at <= index), "{}", load.name);
+            assert_eq!(baseline.ipv6(), load.ipv6(), "{}", load.name);
             if load.pool != Pool::Plain {
                 let family = |load: &Load| load.ecs.map(ecs_family);
                 assert_eq!(family(baseline), family(load), "{}", load.name);

@@ -46,7 +46,7 @@ pub const SPOOFED: &str = "198.18.0.0/16";
 /// 1, source /24, scope 0; the IPv6 one family 2, source /56 (the default cap), scope 0, for
 /// 2001:db8:0:ff00::/56, a /56 of another location inside a /48. The geo pool through the /24
 /// table stands for the mix in the main table, under each generator.
-pub const LOADS: [Load; 11] = [
+pub const LOADS: [Load; 13] = [
     Load {
         name: "plain",
         pool: Pool::Plain,
@@ -76,6 +76,22 @@ pub const LOADS: [Load; 11] = [
         pool: Pool::Geo,
         generator: Generator::Kxdpgun,
         sources: Some("198.18.64.0/24"),
+        ecs: None,
+        main: false,
+    },
+    Load {
+        name: "plain IPv6",
+        pool: Pool::Plain,
+        generator: Generator::Kxdpgun,
+        sources: Some("2001:db8:53::/64"),
+        ecs: None,
+        main: false,
+    },
+    Load {
+        name: "geo IPv6 /56 table",
+        pool: Pool::Geo,
+        generator: Generator::Kxdpgun,
+        sources: Some("2001:db8:0:ff00::/64"),
         ecs: None,
         main: false,
     },
@@ -501,6 +517,21 @@ mod tests {
         };
         let first = |prefix: &str| prefix.split_once('/').unwrap().0.parse().unwrap();
         for load in LOADS {
+            if let Some(sources) = load.sources.filter(|_| load.ipv6()) {
+                // IPv6 sources in a /56 the map has strictly inside a /48 it has (the client's
+                // own /64 for the plain pool, which places nobody).
+                let client: Ipv6Addr = sources.split_once('/').unwrap().0.parse().unwrap();
+                let at = |len: u32| Ipv6Addr::from(u128::from(client) & !(u128::MAX >> len));
+                assert!(
+                    load.pool == Pool::Plain
+                        || (v6.contains(&(at(56), 56))
+                            && v6.contains(&(at(48), 48))
+                            && load.name.ends_with("IPv6 /56 table")),
+                    "{}",
+                    load.name
+                );
+                continue;
+            }
             let client = match (load.sources, load.ecs) {
                 (Some(sources), _) => first(sources),
                 (None, Some(ecs)) => {

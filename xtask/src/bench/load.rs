@@ -132,13 +132,18 @@ impl<'a> Run<'a> {
     }
 
     pub fn kxdpgun(&self, progress: &mut Progress) -> Result<Kxdpgun> {
+        // IPv6 sources need an IPv6 target: kxdpgun sends one family.
+        let server = match self.sources {
+            Some(sources) if sources.contains(':') => self.net.server_v6().to_string(),
+            _ => self.net.server_v4().to_string(),
+        };
         let mut command = self.net.client().command("kxdpgun");
         command
             .args(["-t", &self.secs.to_string(), "-Q", KXDPGUN_QPS, "-i"])
             .arg(self.queries)
             .args(["-I", super::netns::Side::Client.interface()])
             .args(self.sources.iter().flat_map(|s| ["-l", s]))
-            .arg(self.net.server_v4().to_string());
+            .arg(server);
         let output = self.log_stem.with_extension("kxdpgun.txt");
         run(&mut command, &output, self.secs, "kxdpgun", progress)?;
         let text = read(&output)?;

@@ -3,7 +3,11 @@
 //! the same client path. Dropping it deletes both namespaces, every process still inside them,
 //! and the veth with any XDP program left on it.
 
-use std::{net::Ipv4Addr, process::Command, time::Duration};
+use std::{
+    net::{Ipv4Addr, Ipv6Addr},
+    process::Command,
+    time::Duration,
+};
 
 use anyhow::{bail, Context as _, Result};
 use lbdns_tests::{run_bounded, Namespace, Topology};
@@ -94,6 +98,10 @@ impl Net {
 
     pub fn server_v4(&self) -> Ipv4Addr {
         self.topo.server_v4
+    }
+
+    pub fn server_v6(&self) -> Ipv6Addr {
+        self.topo.server_v6
     }
 
     pub fn server(&self) -> &Namespace {

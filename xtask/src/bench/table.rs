@@ -166,8 +166,9 @@ fn geo(report: &Report, out: &mut String) {
         "plain, geo: A and AAAA of a round-robin pool and of a geo pool, same endpoints per family \
          and answer size. /16 table: the client's own address, in a whole /16 of the map; /24 \
          table: kxdpgun -l 198.18.66.0/24, or Client Subnet 198.18.66.0/24, whole /24s of a split \
-         /16; address table: 198.18.64.0/24, split by a /25; IPv6 /56 table: Client Subnet \
-         2001:db8:0:ff00::/56, inside a /48 of another location, its /48 slot and one chunk. \
+         /16; address table: 198.18.64.0/24, split by a /25; IPv6 /56 table: kxdpgun -l \
+         2001:db8:0:ff00::/64, or Client Subnet 2001:db8:0:ff00::/56, inside a /48 of another \
+         location, its /48 slot and one chunk; plain IPv6: kxdpgun -l 2001:db8:53::/64. \
          replies/s: kxdpgun at saturation, or closed-loop dnsperf. ns/pkt: the server's XDP program. Δ ns: against the plain pool \
          under the same generator, with Client Subnet of its family for a geo load with it; for plain ECS, \
          against plain without."
