@@ -207,7 +207,8 @@ fn write_inputs(out: &Path, mixes: &[Mix]) -> Result<BTreeMap<&'static str, usiz
     let mut prefixes = BTreeMap::new();
     if mixes.contains(&Mix::Geo) {
         let context = || format!("cannot write the geo inputs into {}", out.display());
-        geo::write_zone(&zone_file(out, ZoneSet::GeoFew).path).with_context(context)?;
+        compare::write_zone(&zone_file(out, ZoneSet::GeoFew).path, geo::GEO_ORIGIN)
+            .with_context(context)?;
         for &zone_set in Mix::Geo.zone_sets() {
             let map = zone_set.geo_map().context("a geo zone set without a map")?;
             prefixes.insert(
@@ -218,7 +219,8 @@ fn write_inputs(out: &Path, mixes: &[Mix]) -> Result<BTreeMap<&'static str, usiz
     }
     if mixes.contains(&Mix::Pools) {
         let context = || format!("cannot write the pools inputs into {}", out.display());
-        pools::write_zone(&zone_file(out, ZoneSet::Pools).path).with_context(context)?;
+        compare::write_zone(&zone_file(out, ZoneSet::Pools).path, pools::ORIGIN)
+            .with_context(context)?;
         pools::write_config(out).with_context(context)?;
     }
     Ok(prefixes)
