@@ -29,7 +29,7 @@ use lbdns_common::{
 
 use crate::compile::{Answer, MapImage, RrsetId};
 use crate::rrl::RateLimits;
-pub use geo::{geo_chunks_needed, GeoMapReport};
+pub use geo::{geo_chunks_needed, geo_v6_slots_needed, GeoMapReport};
 use geo::{GeoRows, Tries};
 pub use life::{now_ns as coarse_now_ns, Heartbeat};
 use mapped::MappedArray;

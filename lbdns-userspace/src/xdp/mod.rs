@@ -49,6 +49,11 @@ pub struct XdpConfig {
     /// and so on that the client map splits further, so that the program finds their clients
     /// without the trie. 1 KiB each; past them the trie answers, more slowly.
     pub geo_chunks: u32,
+    /// Slots of the IPv6 /48 table (`GEO_V6_48`): all of them
+    /// (`lbdns_common::geo::V6_48_SLOTS`, 2 MiB) for a client map that splits an IPv6 /40,
+    /// else 1. The program reads a slot past the table's end as empty, and places the client
+    /// from its root table instead.
+    pub geo_v6_slots: u32,
 }
 
 impl Default for XdpConfig {
@@ -61,6 +66,7 @@ impl Default for XdpConfig {
             aaaa_slots: maps::DEFAULT_ANSWER_SLOTS,
             signature_entries: maps::DEFAULT_SIGNATURE_ENTRIES,
             geo_chunks: maps::DEFAULT_GEO_CHUNKS,
+            geo_v6_slots: lbdns_common::geo::V6_48_SLOTS,
         }
     }
 }
@@ -174,6 +180,7 @@ impl FastPath {
                 .max(1)
                 .saturating_mul(lbdns_common::geo::CHUNK_LEN),
         );
+        loader.map_max_entries(maps::GEO_V6_48, config.geo_v6_slots.max(1));
         // aya opens a map pinned at its path, or creates the map and pins it there.
         if let Some(pins) = pins {
             let dir = match maps {

@@ -44,6 +44,9 @@ pub struct Need {
     pub signatures: u32,
     /// Prefixes of /16 and longer the client map splits (`crate::maps::geo_chunks_needed`).
     pub geo_chunks: u32,
+    /// Whether the client map splits an IPv6 /40, so that its /48s have slots
+    /// (`crate::maps::geo_v6_slots_needed`).
+    pub geo_v6_slots: bool,
 }
 
 impl Need {
@@ -95,6 +98,8 @@ impl Requested {
             aaaa_slots: self.aaaa_slots?,
             signature_entries: self.signature_entries?,
             geo_chunks: lbdns_common::maps::DEFAULT_GEO_CHUNKS,
+            // No client map is read yet.
+            geo_v6_slots: lbdns_common::geo::V6_48_SLOTS,
         })
     }
 }
@@ -129,6 +134,11 @@ pub fn sized(need: &Need, requested: &Requested, dns_port: u16) -> XdpConfig {
         lbdns_common::maps::DEFAULT_GEO_CHUNKS,
     )
     .min(MAX_GEO_CHUNKS);
+    let geo_v6_slots = if need.geo_v6_slots {
+        lbdns_common::geo::V6_48_SLOTS
+    } else {
+        1
+    };
     XdpConfig {
         dns_port,
         rrset_entries,
@@ -137,6 +147,7 @@ pub fn sized(need: &Need, requested: &Requested, dns_port: u16) -> XdpConfig {
         aaaa_slots,
         signature_entries,
         geo_chunks,
+        geo_v6_slots,
     }
 }
 
@@ -150,6 +161,7 @@ pub fn for_catalog(
     let compiled = compile::compile_catalog(catalog)?;
     let need = Need {
         geo_chunks: crate::maps::geo_chunks_needed(&catalog.geo().map),
+        geo_v6_slots: crate::maps::geo_v6_slots_needed(&catalog.geo().map),
         ..Need::of(&compiled.image)
     };
     Ok(sized(&need, requested, dns_port))
@@ -255,6 +267,7 @@ mod tests {
             name_words: 12,
             signatures: 0,
             geo_chunks: 0,
+            geo_v6_slots: false,
         };
         let config = sized(&need, &Requested::default(), PORT);
         assert_eq!(config.a_slots, MIN_SLOTS);
@@ -263,6 +276,7 @@ mod tests {
         assert_eq!(config.name_bytes, MIN_SLOTS * MIN_WORDS_PER_RRSET * 8);
         assert_eq!(config.signature_entries, MIN_SIGNATURE_ENTRIES);
         assert_eq!(config.geo_chunks, lbdns_common::maps::DEFAULT_GEO_CHUNKS);
+        assert_eq!(config.geo_v6_slots, 1);
         assert_eq!(config.dns_port, PORT);
     }
 
@@ -274,6 +288,7 @@ mod tests {
             name_words: 100_000,
             signatures: 2000,
             geo_chunks: 40_000,
+            geo_v6_slots: true,
         };
         let config = sized(&need, &Requested::default(), PORT);
         assert_eq!(config.a_slots, 25_000);
@@ -283,6 +298,7 @@ mod tests {
         assert_eq!(config.name_bytes, 125_000 * 8);
         assert_eq!(config.signature_entries, 2500);
         assert_eq!(config.geo_chunks, 50_000);
+        assert_eq!(config.geo_v6_slots, lbdns_common::geo::V6_48_SLOTS);
     }
 
     #[test]
@@ -319,7 +335,12 @@ mod tests {
             signature_entries: Some(5),
         };
         let config = requested.complete(PORT).unwrap();
-        assert_eq!(config, sized(&Need::default(), &requested, PORT));
+        // Loaded before the zones and the client map are read: the /48 slots in full.
+        let need = Need {
+            geo_v6_slots: true,
+            ..Need::default()
+        };
+        assert_eq!(config, sized(&need, &requested, PORT));
         let partial = Requested {
             a_slots: None,
             ..requested
@@ -335,6 +356,7 @@ mod tests {
             name_words: u64::MAX,
             signatures: u32::MAX,
             geo_chunks: u32::MAX,
+            geo_v6_slots: true,
         };
         let config = sized(&need, &Requested::default(), PORT);
         assert_eq!(config.a_slots, u32::MAX);

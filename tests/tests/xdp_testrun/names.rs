@@ -33,6 +33,7 @@ const CONFIG: XdpConfig = XdpConfig {
     aaaa_slots: 1,
     signature_entries: 1,
     geo_chunks: 1,
+    geo_v6_slots: 1,
 };
 
 /// Name `index`: names of two and three words, sharing their first word.

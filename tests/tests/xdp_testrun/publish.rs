@@ -30,6 +30,7 @@ const CONFIG: XdpConfig = XdpConfig {
     aaaa_slots: 8,
     signature_entries: 1,
     geo_chunks: 1,
+    geo_v6_slots: 1,
 };
 
 fn name(index: u8) -> String {

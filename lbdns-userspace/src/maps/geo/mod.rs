@@ -35,7 +35,7 @@ use crate::compile::{GeoRow, MapImage, RowEntry, RrsetId};
 use crate::geo::GeoMap;
 use tables::{Blocks, MAPPED_V6};
 
-pub use tables::geo_chunks_needed;
+pub use tables::{geo_chunks_needed, geo_v6_slots_needed};
 
 /// What a publish of the client map changed, in prefixes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

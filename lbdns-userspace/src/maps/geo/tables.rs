@@ -100,6 +100,11 @@ pub fn geo_chunks_needed(map: &GeoMap) -> u32 {
     split(false).saturating_add(split(true))
 }
 
+/// Whether `map` splits an IPv6 /40, so that `GEO_V6_48` slots would hold its /48s.
+pub fn geo_v6_slots_needed(map: &GeoMap) -> bool {
+    map.entries(true).iter().any(|piece| piece.len > 40)
+}
+
 /// What a root table or a chunk should hold: an entry per value of the octet it indexes.
 struct Chunk {
     /// A target, or 0 for the trie; overridden by `below`.
