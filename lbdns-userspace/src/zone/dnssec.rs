@@ -7,8 +7,7 @@
 //! (ignored, as NSD ignores it), an RRSIG covering a type its owner does not have (never
 //! served).
 
-use std::collections::HashSet;
-
+use foldhash::HashSet;
 use hickory_proto::rr::{LowerName, Name, RecordType};
 
 use super::{SourceRecord, Zone, ZoneError, ZoneErrorKind};
