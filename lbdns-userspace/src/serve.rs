@@ -297,10 +297,7 @@ pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
     // program loads while the zones are read; otherwise after, sized from them.
     let early = match restart.as_ref().and_then(|restart| restart.adoptable) {
         Some(adoptable) => Some(adoptable.config),
-        None => settings
-            .xdp
-            .sizes
-            .complete(settings.xdp.dns_port, &settings.geo.map),
+        None => settings.xdp.sizes.complete(settings.xdp.dns_port),
     };
     let loading = restart
         .as_ref()

@@ -14,7 +14,6 @@ use lbdns_common::{names::record_words, qtype::AddrType};
 use super::{default_name_bytes, XdpConfig};
 use crate::authority::Catalog;
 use crate::compile::{self, CompileError, MapImage};
-use crate::geo::GeoMap;
 
 /// Headroom over the start-up need: ×5/4.
 pub const HEADROOM_NUM: u64 = 5;
@@ -64,15 +63,6 @@ impl Need {
         need.signatures = u32::try_from(image.signatures.len()).unwrap_or(u32::MAX);
         need
     }
-
-    /// What the client map `geo` occupies in the geo tables, and nothing else.
-    pub fn of_geo(geo: &GeoMap) -> Self {
-        Self {
-            geo_chunks: crate::maps::geo_chunks_needed(geo),
-            geo_v6_slots: crate::maps::geo_v6_slots_needed(geo),
-            ..Self::default()
-        }
-    }
 }
 
 /// Sizes the operator set (flags or `[xdp]` keys); the rest come from [`sized`].
@@ -97,16 +87,20 @@ impl Requested {
             && same(self.signature_entries, config.signature_entries)
     }
 
-    /// The sizes, if the operator set every one the zones decide: then the program can be
-    /// loaded before the zones are read. The geo tables are sized from the client map `geo`,
-    /// which the configuration holds.
-    pub fn complete(&self, dns_port: u16, geo: &GeoMap) -> Option<XdpConfig> {
-        let set = self.rrset_entries.is_some()
-            && self.name_bytes.is_some()
-            && self.a_slots.is_some()
-            && self.aaaa_slots.is_some()
-            && self.signature_entries.is_some();
-        set.then(|| sized(&Need::of_geo(geo), self, dns_port))
+    /// The sizes, if the operator set every one: then the program can be loaded before the
+    /// zones are read.
+    pub fn complete(&self, dns_port: u16) -> Option<XdpConfig> {
+        Some(XdpConfig {
+            dns_port,
+            rrset_entries: self.rrset_entries?,
+            name_bytes: self.name_bytes?,
+            a_slots: self.a_slots?,
+            aaaa_slots: self.aaaa_slots?,
+            signature_entries: self.signature_entries?,
+            geo_chunks: lbdns_common::maps::DEFAULT_GEO_CHUNKS,
+            // No client map is read yet.
+            geo_v6_slots: lbdns_common::geo::V6_48_SLOTS,
+        })
     }
 }
 
@@ -165,10 +159,9 @@ pub fn for_catalog(
     dns_port: u16,
 ) -> Result<XdpConfig, CompileError> {
     let compiled = compile::compile_catalog(catalog)?;
-    let geo = Need::of_geo(&catalog.geo().map);
     let need = Need {
-        geo_chunks: geo.geo_chunks,
-        geo_v6_slots: geo.geo_v6_slots,
+        geo_chunks: crate::maps::geo_chunks_needed(&catalog.geo().map),
+        geo_v6_slots: crate::maps::geo_v6_slots_needed(&catalog.geo().map),
         ..Need::of(&compiled.image)
     };
     Ok(sized(&need, requested, dns_port))
@@ -247,7 +240,6 @@ impl fmt::Display for Outgrown {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geo::{parse_prefix, LocationId};
 
     const PORT: u16 = 53;
 
@@ -330,7 +322,7 @@ mod tests {
         };
         let config = sized(&need, &requested, PORT);
         assert_eq!(config.name_bytes, default_name_bytes(100_000));
-        assert_eq!(requested.complete(PORT, &GeoMap::new(&[], &[])), None);
+        assert_eq!(requested.complete(PORT), None);
     }
 
     #[test]
@@ -342,20 +334,18 @@ mod tests {
             aaaa_slots: Some(4),
             signature_entries: Some(5),
         };
-        let empty = GeoMap::new(&[], &[]);
-        let config = requested.complete(PORT, &empty).unwrap();
-        assert_eq!(config, sized(&Need::default(), &requested, PORT));
-        let v6 = GeoMap::new(
-            &[(parse_prefix("2001:db8:1::/48").unwrap(), LocationId(0))],
-            &[],
-        );
-        let config = requested.complete(PORT, &v6).unwrap();
-        assert_eq!(config.geo_v6_slots, lbdns_common::geo::V6_48_SLOTS);
+        let config = requested.complete(PORT).unwrap();
+        // Loaded before the zones and the client map are read: the /48 slots in full.
+        let need = Need {
+            geo_v6_slots: true,
+            ..Need::default()
+        };
+        assert_eq!(config, sized(&need, &requested, PORT));
         let partial = Requested {
             a_slots: None,
             ..requested
         };
-        assert_eq!(partial.complete(PORT, &GeoMap::new(&[], &[])), None);
+        assert_eq!(partial.complete(PORT), None);
     }
 
     #[test]
