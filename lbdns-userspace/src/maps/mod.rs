@@ -434,8 +434,12 @@ impl MapWriter {
         }
     }
 
-    /// Makes the client tries hold `map`'s pieces, writing only the prefixes that differ.
-    pub fn publish_geo_map(&mut self, map: &crate::geo::GeoMap) -> Result<GeoMapReport, MapError> {
+    /// Makes the client tries hold `map`'s pieces, writing only the prefixes that differ; the
+    /// map published last (the same `Arc`) costs nothing.
+    pub fn publish_geo_map(
+        &mut self,
+        map: &std::sync::Arc<crate::geo::GeoMap>,
+    ) -> Result<GeoMapReport, MapError> {
         self.tries.publish(map)
     }
 

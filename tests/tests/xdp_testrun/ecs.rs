@@ -469,7 +469,7 @@ fn a_changed_map_and_too_few_chunks_keep_the_socket_paths_answers() {
         for next in maps {
             loaded
                 .writer
-                .publish_geo_map(&next(&locations()))
+                .publish_geo_map(&Arc::new(next(&locations())))
                 .unwrap_or_else(|error| panic!("{error:#}"));
             let mut oracle =
                 SocketOracle::new(catalog_with(locations(), next(&locations()), settings));

@@ -16,6 +16,7 @@ mod tables;
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use aya::{
     maps::{
@@ -51,8 +52,12 @@ pub(super) struct Tries {
     v6: LpmTrie<MapData, [u8; 16], GeoTarget>,
     /// What the tries hold, by (first address, length).
     held: HashMap<(IpAddr, u8), GeoTarget>,
-    /// The IPv4 direct tables in front of `v4`.
+    /// The direct tables in front of both tries.
     blocks: Blocks,
+    /// The map the tries and tables hold, once this writer has published one: every publish
+    /// of the names a health change touches passes the catalog's map again, and comparing it
+    /// piece by piece would cost the whole map each time.
+    published: Option<Arc<GeoMap>>,
 }
 
 impl Tries {
@@ -75,6 +80,7 @@ impl Tries {
             v6,
             held: HashMap::new(),
             blocks: Blocks::take(ebpf)?,
+            published: None,
         };
         // Adopted maps hold an earlier process's prefixes: the next publish compares with them.
         for (key, target) in tries.v4.iter().filter_map(Result::ok) {
@@ -89,8 +95,19 @@ impl Tries {
     }
 
     /// Makes the tries hold `map`'s pieces, writing only the prefixes that differ, then the
-    /// direct tables (each address found in either as in the old map or the new).
-    pub(super) fn publish(&mut self, map: &GeoMap) -> Result<GeoMapReport, MapError> {
+    /// direct tables (each address found in either as in the old map or the new). Nothing to
+    /// do for the map published last.
+    pub(super) fn publish(&mut self, map: &Arc<GeoMap>) -> Result<GeoMapReport, MapError> {
+        if self
+            .published
+            .as_ref()
+            .is_some_and(|published| Arc::ptr_eq(published, map))
+        {
+            return Ok(GeoMapReport {
+                unchanged: self.held.len(),
+                ..GeoMapReport::default()
+            });
+        }
         let pieces = [map.entries(false), map.entries(true)].concat();
         let mut wanted = HashMap::new();
         for piece in &pieces {
@@ -126,6 +143,7 @@ impl Tries {
             report.removed += 1;
         }
         self.blocks.publish(&pieces)?;
+        self.published = Some(Arc::clone(map));
         Ok(report)
     }
 
