@@ -98,10 +98,7 @@ impl Heartbeat {
     /// its socket path's `cookies::FixedClock`, so both paths stamp alike.
     pub fn set_wall_clock(&self, unix_seconds: u32) {
         if let Some(clock) = &self.clock {
-            // SAFETY: an aligned `u64` inside the mapping, which the program reads with one
-            // 8-byte load.
-            unsafe { AtomicU64::from_ptr(clock.value(0)) }
-                .store(u64::from(unix_seconds), Ordering::Release);
+            clock.store(0, u64::from(unix_seconds));
         }
     }
 }

@@ -154,6 +154,17 @@ impl MappedArray<u32> {
     }
 }
 
+impl MappedArray<u64> {
+    /// Stores `value` at `index` with one 8-byte store, which a program reads whole. Release
+    /// ordering: what the value leads to is in place first.
+    pub(super) fn store(&self, index: u32, value: u64) {
+        // SAFETY: an aligned `u64` inside the mapping (values are 8-aligned), which the kernel
+        // and this process only access with 8-byte loads and stores.
+        let cell = unsafe { AtomicU64::from_ptr(self.value(index)) };
+        cell.store(value, Ordering::Release);
+    }
+}
+
 impl MappedArray<Bucket> {
     /// Stores entry `index` of bucket `bucket` with one 8-byte store. A program reading it sees
     /// the old entry or the new one. Release ordering: the record it leads to is in place first.

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use aya::Ebpf;
 use lbdns_common::{
@@ -51,7 +50,7 @@ impl Slots48 {
                 if taken.contains(&(entry & !CHUNK)) {
                     naming.insert(entry & !CHUNK, slot);
                 } else {
-                    store(&slots, slot, 0);
+                    slots.store(slot, 0);
                 }
             }
         }
@@ -61,7 +60,7 @@ impl Slots48 {
     /// Clears the slot that names `chunk`, if one does: before the chunk is freed.
     fn forget(&mut self, chunk: u32) {
         if let Some(slot) = self.naming.remove(&chunk) {
-            store(&self.slots, slot, 0);
+            self.slots.store(slot, 0);
         }
     }
 
@@ -74,7 +73,7 @@ impl Slots48 {
             if old == value {
                 continue;
             }
-            store(&self.slots, slot, value);
+            self.slots.store(slot, value);
             if old as u32 & CHUNK != 0 {
                 self.naming.remove(&(old as u32 & !CHUNK));
             }
@@ -83,14 +82,6 @@ impl Slots48 {
             }
         }
     }
-}
-
-/// Stores `value` into `slot` with one 8-byte store, which a program reads whole.
-fn store(slots: &MappedArray<V6_48Slot>, slot: u32, value: V6_48Slot) {
-    // SAFETY: an aligned `u64` inside the mapping (values are 8-aligned), which the kernel and
-    // this process only access with 8-byte loads and stores.
-    let cell = unsafe { AtomicU64::from_ptr(slots.value(slot)) };
-    cell.store(value, Ordering::Release);
 }
 
 /// The `GEO_CHUNKS` chunks `map` needs: one per prefix of either family, /16 or longer, that
