@@ -2,7 +2,7 @@
 //! `secondary`) share: a `Served` without the daemon's threads, and a query to it.
 
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query};
@@ -36,6 +36,16 @@ pub fn loaded(config: PathBuf) -> Served {
     let settings = settings(Some(&config), Overrides::default()).unwrap();
     let loaded = load(&settings).unwrap();
     served(loaded.catalog, loaded.pools, config)
+}
+
+/// The served state a daemon loads from `dir` once a zone file (name, text) and the
+/// configuration `config` (as `lbdns.toml`) are written there.
+pub fn written(dir: &Path, (zone_file, zone): (&str, &str), config: &str) -> Served {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(zone_file), zone).unwrap();
+    let path = dir.join("lbdns.toml");
+    std::fs::write(&path, config).unwrap();
+    loaded(path)
 }
 
 /// The addresses of `reply`'s A records, sorted.

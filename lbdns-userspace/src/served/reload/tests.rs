@@ -18,17 +18,13 @@ fn temp_dir(test: &str) -> PathBuf {
 
 /// A daemon's served state for lb.test. with a pool of two at www.lb.test., from `dir`.
 fn served(dir: &Path) -> Served {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("lb.test.zone"), ZONE).unwrap();
-    let config = dir.join("lbdns.toml");
-    std::fs::write(
-        &config,
+    testing::written(
+        dir,
+        ("lb.test.zone", ZONE),
         "[[zone]]\nfile = \"lb.test.zone\"\n\n[[pool]]\nname = \"www.lb.test.\"\n\
          [[pool.endpoint]]\naddress = \"198.18.60.1\"\n\
          [[pool.endpoint]]\naddress = \"198.18.60.2\"\n",
     )
-    .unwrap();
-    testing::loaded(config)
 }
 
 fn zone(served: &Served) -> Arc<crate::authority::ZoneData> {

@@ -13,16 +13,12 @@ const ZONE: &str = "$ORIGIN lb.test.\n$TTL 60\n@ SOA ns h 1 3600 600 86400 60\n@
 
 /// A daemon's served state for lb.test. with a pool at www.lb.test., from files in `dir`.
 fn served(dir: &Path) -> Served {
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("lb.test.zone"), ZONE).unwrap();
-    let config = dir.join("lbdns.toml");
-    std::fs::write(
-        &config,
+    testing::written(
+        dir,
+        ("lb.test.zone", ZONE),
         "[[zone]]\nfile = \"lb.test.zone\"\n\n[[pool]]\nname = \"www.lb.test.\"\n\
          [[pool.endpoint]]\naddress = \"198.18.60.1\"\n",
     )
-    .unwrap();
-    testing::loaded(config)
 }
 
 fn temp_dir(test: &str) -> PathBuf {
