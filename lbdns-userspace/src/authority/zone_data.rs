@@ -320,7 +320,9 @@ impl ZoneData {
         // just before its first descendant), so two loads of nearly the same file list their
         // names in nearly the same order, which is what lets `changes` compare them in step.
         let hasher = RandomState::default();
-        let mut numbered: HashTable<u32> = HashTable::new();
+        // Sized for one owner per record, the most there can be apart from empty
+        // non-terminals, so that the table is rarely rehashed (which hashes every name again).
+        let mut numbered: HashTable<u32> = HashTable::with_capacity(zone.records.len());
         let mut names: Vec<LowerName> = Vec::new();
         let mut owned: Vec<Vec<usize>> = Vec::new();
         let mut number = |name: LowerName, names: &mut Vec<LowerName>, owned: &mut Vec<_>| {
@@ -337,8 +339,16 @@ impl ZoneData {
                 }
             }
         };
+        // The owner of the record before, and its number: an owner's records are usually
+        // written together, and the next one then needs neither its ancestors nor a probe.
+        let mut previous: Option<(&Name, usize)> = None;
         for (index, source) in zone.records.iter().enumerate() {
-            let owner = LowerName::new(&source.record.name);
+            let name = &source.record.name;
+            if let Some((_, at)) = previous.filter(|(before, _)| *before == name) {
+                owned[at].push(index);
+                continue;
+            }
+            let owner = LowerName::new(name);
             // Make every ancestor up to the apex exist, so empty non-terminals answer NODATA.
             let mut ancestors = Vec::new();
             let mut ancestor = owner.base_name();
@@ -351,6 +361,7 @@ impl ZoneData {
             }
             let at = number(owner, &mut names, &mut owned);
             owned[at].push(index);
+            previous = Some((name, at));
         }
         drop(numbered);
         let nodes: Vec<Node> = owned

@@ -54,7 +54,10 @@ impl Zone {
     /// Parses master-file `text` as if read from `path` (which names it in errors and anchors
     /// relative `$INCLUDE`s). Reading goes on past a broken entry, so every error is reported.
     pub fn parse(text: &str, path: &Path, origin: Option<Name>) -> Result<Zone, ZoneErrors> {
-        let mut records = Vec::new();
+        // At most one record per line (without `$INCLUDE`s): reserved once, the list is never
+        // copied as it grows, and what stays unused is address space, never touched.
+        let lines = text.bytes().filter(|&b| b == b'\n').count() + 1;
+        let mut records = Vec::with_capacity(lines);
         let errors = read(text, path, origin.clone(), |record| {
             records.push(record);
             true
@@ -269,15 +272,16 @@ impl<S: FnMut(SourceRecord) -> bool> Reader<S> {
         entry: &lexer::Entry,
         origin: Option<&Name>,
     ) -> Result<Record, ZoneErrorKind> {
-        let mut tokens = entry.tokens.iter().peekable();
+        let mut tokens = entry.tokens.as_slice();
         let owner = if entry.inherits_owner {
             self.last_owner.clone().ok_or(ZoneErrorKind::Syntax(
                 "no previous owner name to inherit".into(),
             ))?
         } else {
-            let token = tokens
-                .next()
+            let (token, rest) = tokens
+                .split_first()
                 .ok_or(ZoneErrorKind::Syntax("empty entry".into()))?;
+            tokens = rest;
             name::parse(&token.text, origin)?
         };
         // Set before the rest can fail, so that the lines inheriting it are read against it.
@@ -285,26 +289,23 @@ impl<S: FnMut(SourceRecord) -> bool> Reader<S> {
         let mut ttl = None;
         let mut class_seen = false;
         let rtype = loop {
-            let token = tokens
-                .next()
+            let (token, rest) = tokens
+                .split_first()
                 .ok_or(ZoneErrorKind::Syntax("missing record type".into()))?;
-            let upper = token.text.to_ascii_uppercase();
-            if !class_seen && is_class(&upper) {
-                if upper != "IN" {
+            tokens = rest;
+            let text = token.text.as_str();
+            if !class_seen && is_class(text) {
+                if !text.eq_ignore_ascii_case("IN") {
                     return Err(ZoneErrorKind::Class(token.text.clone()));
                 }
                 class_seen = true;
-            } else if ttl.is_none() && upper.starts_with(|c: char| c.is_ascii_digit()) {
-                ttl = Some(
-                    parse_ttl(&token.text)
-                        .map_err(|_| ZoneErrorKind::BadTtl(token.text.clone()))?,
-                );
+            } else if ttl.is_none() && text.starts_with(|c: char| c.is_ascii_digit()) {
+                ttl = Some(parse_ttl(text).map_err(|_| ZoneErrorKind::BadTtl(token.text.clone()))?);
             } else {
-                break record_type(&upper)?;
+                break record_type(text)?;
             }
         };
-        let fields: Vec<_> = tokens.cloned().collect();
-        let rdata = rdata::parse(rtype, &fields, origin)?;
+        let rdata = rdata::parse(rtype, tokens, origin)?;
         let ttl = match ttl {
             Some(ttl) => {
                 self.last_ttl = Some(ttl);
@@ -321,18 +322,22 @@ impl<S: FnMut(SourceRecord) -> bool> Reader<S> {
     }
 }
 
-fn is_class(upper: &str) -> bool {
-    matches!(upper, "IN" | "CH" | "CS" | "HS")
-        || upper
-            .strip_prefix("CLASS")
-            .is_some_and(|n| n.parse::<u16>().is_ok())
+/// A class mnemonic or the RFC 3597 `CLASSnnn` form, in any case.
+fn is_class(text: &str) -> bool {
+    ["IN", "CH", "CS", "HS"]
+        .iter()
+        .any(|class| text.eq_ignore_ascii_case(class))
+        || text
+            .get(..5)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("CLASS"))
+            && text[5..].parse::<u16>().is_ok()
 }
 
-/// Mnemonics and the RFC 3597 `TYPEnnn` form; meta types never appear in a zone.
-fn record_type(upper: &str) -> Result<RecordType, ZoneErrorKind> {
-    match rtype::code(upper) {
+/// Mnemonics and the RFC 3597 `TYPEnnn` form, in any case; meta types never appear in a zone.
+fn record_type(text: &str) -> Result<RecordType, ZoneErrorKind> {
+    match rtype::code(text) {
         Some(code) if !rtype::is_meta(code) => Ok(RecordType::from(code)),
-        _ => Err(ZoneErrorKind::UnknownType(upper.to_owned())),
+        _ => Err(ZoneErrorKind::UnknownType(text.to_ascii_uppercase())),
     }
 }
 
@@ -375,7 +380,8 @@ fn validate(
     }
     // The types at each owner: a few, so a list is cheaper than a set; a million owners are
     // hashed once each, with foldhash rather than SipHash (zone files are the operator's).
-    let mut types_at: HashMap<LowerName, Vec<RecordType>> = HashMap::new();
+    let mut types_at: HashMap<LowerName, Vec<RecordType>> =
+        HashMap::with_capacity(owner_runs(&records));
     for (i, r) in records.iter().enumerate() {
         let owner = LowerName::new(&r.record.name);
         let rtype = r.record.record_type();
@@ -423,7 +429,7 @@ fn validate(
         }
     }
     data_below_dname(&records, &types_at, &apex, &mut errors);
-    let (dnssec_errors, mut warnings) = dnssec::check(&records, &apex);
+    let (dnssec_errors, mut warnings) = dnssec::check(&records, &apex, &types_at);
     for error in dnssec_errors {
         errors.push(error);
     }
@@ -444,6 +450,16 @@ fn validate(
     })
 }
 
+/// How many times the owner changes from one record to the next: the number of owners when
+/// each owner's records are written together, as they usually are, and more otherwise. What
+/// the tables keyed by owner are sized for, so that they are not rehashed as they fill.
+fn owner_runs(records: &[SourceRecord]) -> usize {
+    1 + records
+        .windows(2)
+        .filter(|pair| pair[0].record.name != pair[1].record.name)
+        .count()
+}
+
 /// RFC 6672 §2.4: "Resource records MUST NOT exist at any subdomain of the owner of a DNAME
 /// RR." NSD refuses such a zone, and so do we: it is what lets lookup treat every name below
 /// a DNAME owner as redirected, and the XDP maps hold no name below one. The NSEC3 records
@@ -460,7 +476,11 @@ fn data_below_dname(
             .get(name)
             .is_some_and(|types| types.contains(&RecordType::DNAME))
     };
-    if !types_at.keys().any(is_dname) {
+    // Most zones have no DNAME: one pass over the types, no owner hashed.
+    if !types_at
+        .values()
+        .any(|types| types.contains(&RecordType::DNAME))
+    {
         return;
     }
     let mut reported = HashSet::new();
@@ -506,35 +526,50 @@ fn may_accompany_cname(rtype: RecordType) -> bool {
 /// RFC 2181 §5.2: an RRset has one TTL. Lower the others to the smallest and warn once per set.
 /// Signatures count per type covered: each RRSIG takes the TTL of the RRset it signs
 /// (RFC 4034 §3), so the apex's RRSIG(SOA) and RRSIG(NSEC3PARAM) may differ.
+///
+/// Each record's set is looked up once: the sets are numbered in a first pass, which keeps
+/// each record's number, so the second pass neither lowercases nor hashes an owner again.
 fn equalise_ttls(records: &mut [SourceRecord], warnings: &mut Vec<ZoneError>) {
-    let mut lowest: HashMap<TtlKey, (u32, bool)> = HashMap::new();
-    for r in records.iter() {
-        lowest
-            .entry(TtlKey::of(&r.record))
-            .and_modify(|(ttl, differs)| {
-                *differs |= *ttl != r.record.ttl;
-                *ttl = (*ttl).min(r.record.ttl);
-            })
-            .or_insert((r.record.ttl, false));
+    /// One set's lowest TTL, and whether its records differ (until the warning is given).
+    struct Set {
+        ttl: u32,
+        differs: bool,
     }
-    for r in records.iter_mut() {
-        let key = TtlKey::of(&r.record);
-        let Some(&mut (ttl, ref mut differs)) = lowest.get_mut(&key) else {
-            continue;
-        };
-        if *differs {
-            *differs = false;
+    let mut numbers: HashMap<TtlKey, usize> = HashMap::with_capacity(records.len());
+    let mut sets: Vec<Set> = Vec::new();
+    let of_record: Vec<usize> = records
+        .iter()
+        .map(|r| {
+            let ttl = r.record.ttl;
+            let number = *numbers.entry(TtlKey::of(&r.record)).or_insert_with(|| {
+                sets.push(Set {
+                    ttl,
+                    differs: false,
+                });
+                sets.len() - 1
+            });
+            let set = &mut sets[number];
+            set.differs |= set.ttl != ttl;
+            set.ttl = set.ttl.min(ttl);
+            number
+        })
+        .collect();
+    drop(numbers);
+    for (r, number) in records.iter_mut().zip(of_record) {
+        let set = &mut sets[number];
+        if set.differs {
+            set.differs = false;
             warnings.push(ZoneError {
                 file: r.file.to_path_buf(),
                 line: r.line,
                 kind: ZoneErrorKind::TtlMismatch {
                     name: r.record.name.to_string(),
-                    rtype: key.rtype,
-                    ttl,
+                    rtype: r.record.record_type(),
+                    ttl: set.ttl,
                 },
             });
         }
-        r.record.ttl = ttl;
+        r.record.ttl = set.ttl;
     }
 }
 

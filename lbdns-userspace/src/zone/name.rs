@@ -1,6 +1,7 @@
 //! Domain names written in master files: absolute or relative, `@`, and escaped octets.
 
 use hickory_proto::rr::Name;
+use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
 use super::{lexer::unescape, ZoneErrorKind};
 
@@ -11,6 +12,9 @@ const MAX_NAME_WIRE: usize = 255;
 /// Parses `text` as a domain name; relative names are completed with `origin`.
 ///
 /// Labels are split on unescaped dots only, so `a\.b.example.` has two labels before `example`.
+/// The name is put together in wire form and decoded once: hickory's constructors from labels
+/// copy the whole name again for every label, which made names the largest cost of loading a
+/// zone of a million names.
 pub fn parse(text: &str, origin: Option<&Name>) -> Result<Name, ZoneErrorKind> {
     if text == "@" {
         return origin.cloned().ok_or(ZoneErrorKind::NoOrigin);
@@ -24,32 +28,67 @@ pub fn parse(text: &str, origin: Option<&Name>) -> Result<Name, ZoneErrorKind> {
     } else {
         text
     };
-    let labels = split_labels(body)
-        .into_iter()
-        .map(unescape)
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some(label) = labels.iter().find(|l| l.is_empty() || l.len() > MAX_LABEL) {
-        return Err(ZoneErrorKind::BadName {
-            name: text.to_owned(),
-            why: if label.is_empty() {
-                "empty label"
-            } else {
-                "label longer than 63 octets"
-            },
-        });
+    let mut wire = Wire::default();
+    for label in split_labels(body) {
+        let unescaped;
+        let label = if label.contains('\\') {
+            unescaped = unescape(label)?;
+            unescaped.as_slice()
+        } else {
+            label.as_bytes()
+        };
+        if label.is_empty() {
+            return Err(bad(text, "empty label"));
+        }
+        if label.len() > MAX_LABEL {
+            return Err(bad(text, "label longer than 63 octets"));
+        }
+        wire.push(label).ok_or_else(|| too_long(text))?;
     }
-    let name = Name::from_labels(labels).map_err(|_| bad(text, "invalid labels"))?;
-    let name = if absolute {
-        name
-    } else {
+    if !absolute {
         let origin = origin.ok_or(ZoneErrorKind::NoOrigin)?;
-        name.append_domain(origin)
-            .map_err(|_| bad(text, "name longer than 255 octets"))?
-    };
-    if wire_len(&name) > MAX_NAME_WIRE {
-        return Err(bad(text, "name longer than 255 octets"));
+        for label in origin.iter() {
+            wire.push(label).ok_or_else(|| too_long(text))?;
+        }
     }
-    Ok(name)
+    wire.push(&[]).ok_or_else(|| too_long(text))?;
+    Name::read(&mut BinDecoder::new(wire.octets())).map_err(|_| bad(text, "invalid labels"))
+}
+
+/// An uncompressed wire-format name being put together, at most [`MAX_NAME_WIRE`] octets.
+struct Wire {
+    octets: [u8; MAX_NAME_WIRE],
+    len: usize,
+}
+
+impl Default for Wire {
+    fn default() -> Self {
+        Self {
+            octets: [0; MAX_NAME_WIRE],
+            len: 0,
+        }
+    }
+}
+
+impl Wire {
+    /// Appends a label of at most [`MAX_LABEL`] octets (the empty one is the root); `None` if
+    /// the name would grow past [`MAX_NAME_WIRE`] octets.
+    fn push(&mut self, label: &[u8]) -> Option<()> {
+        let end = self.len + 1 + label.len();
+        let room = self.octets.get_mut(self.len..end)?;
+        room[0] = label.len() as u8;
+        room[1..].copy_from_slice(label);
+        self.len = end;
+        Some(())
+    }
+
+    fn octets(&self) -> &[u8] {
+        &self.octets[..self.len]
+    }
+}
+
+fn too_long(name: &str) -> ZoneErrorKind {
+    bad(name, "name longer than 255 octets")
 }
 
 fn bad(name: &str, why: &'static str) -> ZoneErrorKind {
@@ -57,11 +96,6 @@ fn bad(name: &str, why: &'static str) -> ZoneErrorKind {
         name: name.to_owned(),
         why,
     }
-}
-
-/// Length of the uncompressed wire form, including the root label.
-fn wire_len(name: &Name) -> usize {
-    name.iter().map(|label| label.len() + 1).sum::<usize>() + 1
 }
 
 fn ends_with_unescaped_dot(text: &str) -> bool {
@@ -72,24 +106,25 @@ fn ends_with_unescaped_dot(text: &str) -> bool {
 }
 
 /// Splits on dots that are not escaped, keeping escapes for `unescape`.
-fn split_labels(text: &str) -> Vec<&str> {
-    let mut labels = Vec::new();
-    let mut start = 0;
+fn split_labels(text: &str) -> impl Iterator<Item = &str> {
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'.' => {
-                labels.push(&text[start..i]);
-                start = i + 1;
-                i += 1;
+    let mut start = Some(0);
+    std::iter::from_fn(move || {
+        let from = start?;
+        let mut i = from;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'.' => {
+                    start = Some(i + 1);
+                    return Some(&text[from..i]);
+                }
+                _ => i += 1,
             }
-            _ => i += 1,
         }
-    }
-    labels.push(&text[start..]);
-    labels
+        start = None;
+        text.get(from..)
+    })
 }
 
 #[cfg(test)]
@@ -118,6 +153,29 @@ mod tests {
         assert_eq!(name.num_labels(), 2);
         let trailing = parse(r"x\.", Some(&origin())).unwrap();
         assert_eq!(trailing.iter().next().unwrap(), b"x.");
+    }
+
+    #[test]
+    fn case_and_escaped_octets_are_kept() {
+        let name = parse(r"WwW.Ex\065mple", Some(&origin())).unwrap();
+        assert_eq!(name.to_ascii(), "WwW.ExAmple.example.com.");
+    }
+
+    #[test]
+    fn a_name_of_255_octets_is_the_longest() {
+        // Wire octets: a length octet per label, its octets, and the root's 0.
+        let wire_len = |name: &Name| name.iter().map(|l| 1 + l.len()).sum::<usize>() + 1;
+        let label = |n| "a".repeat(n);
+        // 3 * 64 + 62 + 1.
+        let longest = [label(63), label(63), label(63), label(61)].join(".") + ".";
+        assert_eq!(wire_len(&parse(&longest, None).unwrap()), 255);
+        let longer = [label(63), label(63), label(63), label(62)].join(".") + ".";
+        assert!(parse(&longer, None).is_err());
+        // 3 * 64 + 50, and `example.com.` in 13.
+        let relative = [label(63), label(63), label(63), label(49)].join(".");
+        assert_eq!(wire_len(&parse(&relative, Some(&origin())).unwrap()), 255);
+        let relative = [label(63), label(63), label(63), label(50)].join(".");
+        assert!(parse(&relative, Some(&origin())).is_err());
     }
 
     #[test]

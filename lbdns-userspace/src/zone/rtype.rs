@@ -104,13 +104,15 @@ const TYPES: &[(u16, &str)] = &[
 
 /// The code of a mnemonic (any case) or of the RFC 3597 `TYPEnnn` form.
 pub fn code(text: &str) -> Option<u16> {
-    let upper = text.to_ascii_uppercase();
-    if let Some(digits) = upper.strip_prefix("TYPE") {
-        return digits.parse().ok();
+    if text
+        .get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("TYPE"))
+    {
+        return text[4..].parse().ok();
     }
     TYPES
         .iter()
-        .find(|(_, name)| *name == upper)
+        .find(|(_, name)| name.eq_ignore_ascii_case(text))
         .map(|&(code, _)| code)
 }
 
