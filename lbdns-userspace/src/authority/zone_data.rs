@@ -314,6 +314,7 @@ pub(super) struct Base {
 impl ZoneData {
     pub fn new(zone: &Zone) -> Self {
         let apex = LowerName::new(&zone.origin);
+        let apex_labels = zone.origin.iter().len();
         // First which records each owner has, then each node at its final size: growing nodes
         // record by record leaves freed fragments all over the heap that are never returned.
         // Owners are numbered in the order the file first names them (each empty non-terminal
@@ -349,14 +350,12 @@ impl ZoneData {
                 continue;
             }
             let owner = LowerName::new(name);
-            // Make every ancestor up to the apex exist, so empty non-terminals answer NODATA.
-            let mut ancestors = Vec::new();
-            let mut ancestor = owner.base_name();
-            while apex.zone_of(&ancestor) && ancestor != apex {
-                ancestors.push(ancestor.clone());
-                ancestor = ancestor.base_name();
-            }
-            for ancestor in ancestors.into_iter().rev() {
+            // Make every ancestor up to the apex exist, so empty non-terminals answer NODATA:
+            // from the apex's child down to the owner's parent, none for a child of the apex.
+            // Every owner is at or below the apex (`zone::validate`). Labels are counted by
+            // `iter`, as `trim_to` counts them: `num_labels` leaves out a wildcard's `*`.
+            for labels in apex_labels + 1..name.iter().len() {
+                let ancestor = LowerName::new(&name.trim_to(labels));
                 number(ancestor, &mut names, &mut owned);
             }
             let at = number(owner, &mut names, &mut owned);

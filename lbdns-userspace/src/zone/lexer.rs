@@ -163,7 +163,8 @@ impl<I: Iterator<Item = char>> Lexer<I> {
     }
 
     fn bare(&mut self) -> Result<Token, LexError> {
-        let mut text = String::new();
+        // Most tokens (names, numbers, types, addresses) fit, so each costs one allocation.
+        let mut text = String::with_capacity(24);
         while let Some(&c) = self.chars.peek() {
             match c {
                 ' ' | '\t' | '\r' | '\n' | ';' | '(' | ')' | '"' => break,
