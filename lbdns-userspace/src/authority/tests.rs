@@ -353,6 +353,37 @@ fn direct_address_rrsets_exclude_glue_wildcards_and_shadowed_names() {
     );
 }
 
+/// A parent that holds data inside a child zone it does not delegate (an operator's
+/// leftover): the child we also serve answers for that name, so the fast path takes the
+/// child's RRset and never the parent's, while a parent with no zone below it keeps its own.
+#[test]
+fn direct_address_rrsets_take_a_served_child_over_its_undelegated_parent() {
+    const PARENT: &str = "$ORIGIN example.test.\n$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n\
+                          ns1 A 198.18.0.53\nhost.child A 198.18.7.7\n";
+    const OTHER: &str = "$ORIGIN other.test.\n$TTL 300\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n\
+                         ns1 A 198.18.0.54\n";
+    let zones = [
+        Zone::parse(PARENT, Path::new("parent"), None).unwrap(),
+        Zone::parse(CHILD, Path::new("child"), None).unwrap(),
+        Zone::parse(OTHER, Path::new("other"), None).unwrap(),
+    ];
+    let catalog = Catalog::new(&zones).unwrap();
+    let mut answers: Vec<String> = catalog
+        .direct_address_rrsets()
+        .map(|r| format!("{} {:?}", r.rrset.name.to_ascii(), r.rrset.rdatas))
+        .collect();
+    answers.sort();
+    assert_eq!(
+        answers,
+        [
+            "host.child.example.test. [A(198.18.6.2)]",
+            "ns1.child.example.test. [A(198.18.6.1)]",
+            "ns1.example.test. [A(198.18.0.53)]",
+            "ns1.other.test. [A(198.18.0.54)]",
+        ]
+    );
+}
+
 #[test]
 fn rfc6891_6_1_2_options_we_do_not_implement_are_ignored_even_if_malformed() {
     let mut wire = query("www.example.test.", RecordType::A, None);

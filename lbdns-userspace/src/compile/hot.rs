@@ -26,11 +26,34 @@ pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
     let pooled = pools
         .rrsets()
         .filter_map(|rrset| pool_rrset(catalog, rrset));
-    let mut rrsets: Vec<HotRrset> = zone.chain(pooled).filter_map(hot).collect();
-    // Unstable is enough: two entries compare equal only if they are the same RRset twice,
-    // which `compile` rejects whatever their order.
-    rrsets.sort_unstable_by(|a, b| (a.qtype, &a.name).cmp(&(b.qtype, &b.name)));
-    rrsets
+    sorted(zone.chain(pooled).filter_map(hot).collect())
+}
+
+/// `rrsets` by type and name, the order of [`hot_rrsets`]. Sorted through a key of the type and
+/// the name's first seven octets, held beside each RRset's index, so that most comparisons
+/// read no name from the heap: sorting the RRsets themselves took a cache miss per comparison
+/// at a million names. Two RRsets compare equal only if they are the same RRset twice, which
+/// `compile` rejects whatever their order.
+fn sorted(rrsets: Vec<HotRrset>) -> Vec<HotRrset> {
+    let key = |rrset: &HotRrset| {
+        let mut key = [0u8; 8];
+        key[0] = rrset.qtype as u8;
+        let head = rrset.name.len().min(7);
+        key[1..=head].copy_from_slice(&rrset.name[..head]);
+        // A name shorter than seven octets ends with its root label, a 0 that no other name
+        // has there unless it is the same name, so the zeros after it order it correctly.
+        u64::from_be_bytes(key)
+    };
+    let mut order: Vec<(u64, usize)> = rrsets.iter().map(key).zip(0..).collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| rrsets[a.1].name.cmp(&rrsets[b.1].name))
+    });
+    let mut taken: Vec<Option<HotRrset>> = rrsets.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(_, index)| taken[index].take())
+        .collect()
 }
 
 /// The hot RRsets of a few names, and every RRset the maps could hold for them.
@@ -77,8 +100,7 @@ pub fn hot_rrsets_at<'n>(
     let located = geo::hot_geo_at(catalog, owners);
     part.rrsets.extend(located.rrsets);
     part.geo = located.rows;
-    part.rrsets
-        .sort_unstable_by(|a, b| (a.qtype, &a.name).cmp(&(b.qtype, &b.name)));
+    part.rrsets = sorted(part.rrsets);
     part.ids.sort_unstable();
     part.ids.dedup();
     part
@@ -156,4 +178,42 @@ pub(super) fn lowercase_wire(name: &Name) -> Vec<u8> {
     }
     wire.push(0);
     wire
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The keyed sort gives the order of sorting by (type, name) outright, for names that
+    /// share their first seven octets, names shorter than seven, and both types.
+    #[test]
+    fn the_keyed_sort_orders_by_type_then_name() {
+        let names: [&[u8]; 7] = [
+            b"\x07longnam\x00",
+            b"\x07longnaa\x00",
+            b"\x08longname\x00",
+            b"\x01a\x00",
+            b"\x01a\x01b\x00",
+            b"\x00",
+            b"\x02ab\x00",
+        ];
+        let rrsets: Vec<HotRrset> = [AddrType::Aaaa, AddrType::A]
+            .into_iter()
+            .flat_map(|qtype| {
+                names.iter().map(move |name| HotRrset {
+                    name: name.to_vec(),
+                    qtype,
+                    ttl: 1,
+                    addrs: Vec::new(),
+                    schedule: Vec::new(),
+                    cap: None,
+                    signed: false,
+                    rrsigs: None,
+                })
+            })
+            .collect();
+        let mut expected = rrsets.clone();
+        expected.sort_by(|a, b| (a.qtype, &a.name).cmp(&(b.qtype, &b.name)));
+        assert_eq!(sorted(rrsets), expected);
+    }
 }

@@ -462,7 +462,13 @@ pub fn plan<'a>(
     let mut writes: Vec<Write> = Vec::new();
     let mut found = Found::new(&state.numbering);
     for (rrset, answer) in &*image.rrsets {
-        let current = published.find(rrset);
+        // Maps that hold no RRset (a first publish) have none to find: at a million names,
+        // looking each one up in the mapped table took longer than writing it.
+        let current = if state.published == 0 {
+            None
+        } else {
+            published.find(rrset)
+        };
         if let Some(live) = current {
             found.insert(rrset.qtype, live.id);
         }
