@@ -33,6 +33,7 @@ use crate::cookies::Cookies;
 use crate::geo::GeoSettings;
 use crate::rrl::RateLimits;
 use crate::transfer_out::Transfers;
+use crate::zone::name::ancestor;
 use crate::zone::Zone;
 
 /// Every zone served, found by the most specific origin that contains a name, and the answers
@@ -222,7 +223,7 @@ impl Catalog {
             .filter(|&&depth| depth <= labels)
             .find_map(|&depth| {
                 self.zones
-                    .get(&LowerName::new(&name.trim_to(usize::from(depth))))
+                    .get(&LowerName::new(&ancestor(name, usize::from(depth))))
             })
     }
 
@@ -273,7 +274,7 @@ impl Catalog {
         for apex in self.zones.keys() {
             let labels = apex.num_labels();
             for &depth in self.depths.iter().filter(|&&depth| depth < labels) {
-                let above = LowerName::new(&Name::from(apex).trim_to(usize::from(depth)));
+                let above = LowerName::new(&ancestor(&Name::from(apex), depth.into()));
                 if self.zones.contains_key(&above) {
                     enclosing.insert(above);
                 }

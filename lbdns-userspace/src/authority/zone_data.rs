@@ -22,6 +22,7 @@ use hickory_proto::ProtoError;
 use super::chains::Chains;
 use super::patch::Overlay;
 use crate::dnssec;
+use crate::zone::name::ancestor;
 use crate::zone::{SourceRecord, Zone};
 
 /// All records of one owner and type, in file order, duplicates removed (RFC 2181 §5).
@@ -355,8 +356,8 @@ impl ZoneData {
             // Every owner is at or below the apex (`zone::validate`). Labels are counted by
             // `iter`, as `trim_to` counts them: `num_labels` leaves out a wildcard's `*`.
             for labels in apex_labels + 1..name.iter().len() {
-                let ancestor = LowerName::new(&name.trim_to(labels));
-                number(ancestor, &mut names, &mut owned);
+                let above = LowerName::new(&ancestor(name, labels));
+                number(above, &mut names, &mut owned);
             }
             let at = number(owner, &mut names, &mut owned);
             owned[at].push(index);
@@ -460,7 +461,7 @@ impl ZoneData {
             .iter()
             .take_while(|&&depth| depth < labels || (include_self && depth == labels))
             .find_map(|&depth| {
-                let candidate = LowerName::new(&name.trim_to(usize::from(depth)));
+                let candidate = LowerName::new(&ancestor(name, depth.into()));
                 let node = self.node(&candidate).filter(|node| node.has_ns())?;
                 Some((candidate, node))
             })

@@ -55,6 +55,24 @@ pub fn parse(text: &str, origin: Option<&Name>) -> Result<Name, ZoneErrorKind> {
     Name::read(&mut BinDecoder::new(wire.octets())).map_err(|_| bad(text, "invalid labels"))
 }
 
+/// The ancestor of `name` made of its last `labels` labels (all of them if it has fewer),
+/// counted as `Name::trim_to` counts them, a wildcard's `*` included: what `trim_to` gives,
+/// which rebuilds the name label by label, copying it whole at each one. Finding a query's
+/// zone and its cuts asks for ancestors on every query.
+pub fn ancestor(name: &Name, labels: usize) -> Name {
+    let mut wire = Wire::default();
+    let skip = name.iter().len().saturating_sub(labels);
+    // A valid name's labels never overflow the wire form; `trim_to` stays the answer if one did.
+    let built = name
+        .iter()
+        .skip(skip)
+        .chain([&[][..]])
+        .try_for_each(|label| wire.push(label));
+    built
+        .and_then(|()| Name::read(&mut BinDecoder::new(wire.octets())).ok())
+        .unwrap_or_else(|| name.trim_to(labels))
+}
+
 /// An uncompressed wire-format name being put together, at most [`MAX_NAME_WIRE`] octets.
 struct Wire {
     octets: [u8; MAX_NAME_WIRE],
@@ -176,6 +194,18 @@ mod tests {
         assert_eq!(wire_len(&parse(&relative, Some(&origin())).unwrap()), 255);
         let relative = [label(63), label(63), label(63), label(50)].join(".");
         assert!(parse(&relative, Some(&origin())).is_err());
+    }
+
+    #[test]
+    fn ancestors_are_what_trim_to_gives() {
+        for text in ["www.Example.COM.", r"*.a\.b.example.", ".", "a.b.c.d.e."] {
+            let name = parse(text, None).unwrap();
+            for labels in 0..=name.iter().len() + 1 {
+                let (ours, theirs) = (ancestor(&name, labels), name.trim_to(labels));
+                assert_eq!(ours.to_ascii(), theirs.to_ascii(), "{text} to {labels}");
+                assert!(ours.is_fqdn());
+            }
+        }
     }
 
     #[test]
