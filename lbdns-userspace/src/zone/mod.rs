@@ -55,9 +55,12 @@ impl Zone {
     /// relative `$INCLUDE`s). Reading goes on past a broken entry, so every error is reported.
     pub fn parse(text: &str, path: &Path, origin: Option<Name>) -> Result<Zone, ZoneErrors> {
         // At most one record per line (without `$INCLUDE`s): reserved once, the list is never
-        // copied as it grows, and what stays unused is address space, never touched.
+        // copied as it grows, and what stays unused is address space, never touched. Asked,
+        // not insisted on: a file of mostly empty lines could ask for more address space than
+        // the system gives, and then the list grows as it needs.
         let lines = text.bytes().filter(|&b| b == b'\n').count() + 1;
-        let mut records = Vec::with_capacity(lines);
+        let mut records = Vec::new();
+        let _ = records.try_reserve_exact(lines);
         let errors = read(text, path, origin.clone(), |record| {
             records.push(record);
             true
