@@ -330,10 +330,7 @@ fn is_class(text: &str) -> bool {
     ["IN", "CH", "CS", "HS"]
         .iter()
         .any(|class| text.eq_ignore_ascii_case(class))
-        || text
-            .get(..5)
-            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("CLASS"))
-            && text[5..].parse::<u16>().is_ok()
+        || rtype::generic(text, "CLASS").is_some_and(|digits| digits.parse::<u16>().is_ok())
 }
 
 /// Mnemonics and the RFC 3597 `TYPEnnn` form, in any case; meta types never appear in a zone.

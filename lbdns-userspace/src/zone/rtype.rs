@@ -104,16 +104,21 @@ const TYPES: &[(u16, &str)] = &[
 
 /// The code of a mnemonic (any case) or of the RFC 3597 `TYPEnnn` form.
 pub fn code(text: &str) -> Option<u16> {
-    if text
-        .get(..4)
-        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("TYPE"))
-    {
-        return text[4..].parse().ok();
+    if let Some(digits) = generic(text, "TYPE") {
+        return digits.parse().ok();
     }
     TYPES
         .iter()
         .find(|(_, name)| name.eq_ignore_ascii_case(text))
         .map(|&(code, _)| code)
+}
+
+/// The digits of RFC 3597's generic form (§5) of a type or class, `TYPEnnn` or `CLASSnnn`:
+/// what follows `prefix` in `text`, any case; `None` if `text` does not start with it.
+pub fn generic<'t>(text: &'t str, prefix: &str) -> Option<&'t str> {
+    text.get(..prefix.len())
+        .filter(|head| head.eq_ignore_ascii_case(prefix))
+        .map(|_| &text[prefix.len()..])
 }
 
 /// Whether a type exists only in queries and transfers, never as zone data (RFC 6895 §3.1).

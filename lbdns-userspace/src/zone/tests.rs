@@ -59,6 +59,20 @@ fn errors_name_file_and_line() {
     assert!(matches!(err.kind, ZoneErrorKind::Class(_)));
 }
 
+/// RFC 3597's generic class, in any case, is a class; `IN` under it is still refused, as any
+/// class but the mnemonic `IN` is. A word that only starts like one is read as a type.
+#[test]
+fn generic_classes_are_classes() {
+    for class in ["CLASS1", "class255"] {
+        let err = error(&format!("{SOA}x {class} A 198.18.0.1\n"));
+        assert_eq!(err.kind, ZoneErrorKind::Class(class.into()));
+    }
+    for word in ["CLASS", "CLASSX", "CLASS70000"] {
+        let err = error(&format!("{SOA}x {word} A 198.18.0.1\n"));
+        assert_eq!(err.kind, ZoneErrorKind::UnknownType(word.into()));
+    }
+}
+
 #[test]
 fn every_error_in_a_file_is_reported_in_file_order() {
     let text = format!(
