@@ -52,7 +52,7 @@ pub fn parse(text: &str, origin: Option<&Name>) -> Result<Name, ZoneErrorKind> {
         }
     }
     wire.push(&[]).ok_or_else(|| too_long(text))?;
-    Name::read(&mut BinDecoder::new(wire.octets())).map_err(|_| bad(text, "invalid labels"))
+    wire.name().ok_or_else(|| bad(text, "invalid labels"))
 }
 
 /// The ancestor of `name` made of its last `labels` labels (all of them if it has fewer),
@@ -69,7 +69,7 @@ pub fn ancestor(name: &Name, labels: usize) -> Name {
         .chain([&[][..]])
         .try_for_each(|label| wire.push(label));
     built
-        .and_then(|()| Name::read(&mut BinDecoder::new(wire.octets())).ok())
+        .and_then(|()| wire.name())
         .unwrap_or_else(|| name.trim_to(labels))
 }
 
@@ -100,8 +100,10 @@ impl Wire {
         Some(())
     }
 
-    fn octets(&self) -> &[u8] {
-        &self.octets[..self.len]
+    /// The name the labels pushed so far spell, the root among them; `None` if hickory
+    /// refuses them.
+    fn name(&self) -> Option<Name> {
+        Name::read(&mut BinDecoder::new(&self.octets[..self.len])).ok()
     }
 }
 
