@@ -71,7 +71,7 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
     let scratch = SCRATCH.get_ptr_mut(0).ok_or(OTHER)?;
     let query = parse::query(ctx, scratch)?;
     // After parsing, so that only DNS queries pay for the clock.
-    if maps::daemon_stale() {
+    if maps::daemon_stale(scratch) {
         return Err(STALE);
     }
     let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
