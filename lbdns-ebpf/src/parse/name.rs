@@ -16,8 +16,9 @@ use crate::{
 pub struct Name {
     /// Length in wire format, 1..=[`MAX_NAME_LEN`].
     pub len: usize,
-    /// Its contribution to the reply's UDP checksum.
-    pub sum: u32,
+    /// Its contribution to the reply's UDP checksum: the sum of its 16-bit words as
+    /// little-endian loads see them, byte-swapped (`respond::csum::Csum::from_swapped`).
+    pub sum: u64,
     /// The name table's hash state after the name's last word (`lbdns_common::names::finish`
     /// completes it once the type is known).
     pub hash: u64,
@@ -89,13 +90,7 @@ pub fn read(frame: &Frame, off: usize, scratch: *mut Scratch) -> Result<Name, Sk
     if len == 0 {
         return Err(MALFORMED);
     }
-    // `sum` adds the 16-bit words as little-endian loads see them, byte-swapped; the one's
-    // complement sum of swapped words is the swapped sum (RFC 1071 §2(B)).
-    Ok(Name {
-        len,
-        sum: u32::from(fold(sum).swap_bytes()),
-        hash,
-    })
+    Ok(Name { len, sum, hash })
 }
 
 /// Checks the name's labels and returns its length, root label included: 1..=[`MAX_NAME_LEN`].
@@ -145,14 +140,4 @@ fn lowercase(bytes: u64) -> u64 {
     let after_z = low + EACH * (0x80 - (b'Z' as u64 + 1));
     let upper = from_a & !after_z & !bytes & TOP;
     bytes | (upper >> 2)
-}
-
-/// The 16-bit one's complement sum of the 16-bit words in `sum`.
-#[inline(always)]
-fn fold(sum: u64) -> u16 {
-    let mut sum = (sum & 0xffff_ffff) + (sum >> 32);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum as u16
 }

@@ -2,8 +2,11 @@
 
 /// A running one's complement sum of big-endian 16-bit words.
 ///
-/// It is kept as a plain 64-bit sum: 2^16 is 1 modulo 0xffff, so adding a 32-bit word adds its two
-/// halves, and the end-around carries are folded in once, at the end.
+/// It is kept as a plain 64-bit sum and folded to 16 bits once, for the checksum field: 2^16
+/// is 1 modulo 0xffff, so adding a 32-bit word adds its two halves, and the end-around carries
+/// all come out in the one fold. Swapping the bytes of a 16-bit sum multiplies it by 2^8 modulo
+/// 0xffff, so a sum of byte-swapped words is turned into the sum of the words by a shift, not
+/// folded and swapped: a fold is a chain of dependent steps, and a reply had seven of them.
 #[derive(Clone, Copy, Default)]
 pub struct Csum(u64);
 
@@ -27,11 +30,10 @@ impl Csum {
     }
 
     /// The sum of 16-bit words given the sum of the same words byte-swapped, as little-endian
-    /// loads of big-endian data see them: the one's complement sum of swapped words is the
-    /// swapped sum (RFC 1071 §2(B)).
+    /// loads of big-endian data see them (RFC 1071 §2(B)).
     #[inline(always)]
     pub fn from_swapped(swapped: u64) -> Csum {
-        Csum(Csum(swapped).fold().swap_bytes() as u64)
+        Csum(times_256(swapped))
     }
 
     /// The sum of `n` copies of this sum.
@@ -55,7 +57,7 @@ impl Csum {
     /// offset, from its sum as if it were aligned.
     #[inline(always)]
     pub fn byte_swapped(self) -> Csum {
-        Csum(self.fold().swap_bytes() as u64)
+        Csum(times_256(self.0))
     }
 
     /// The 16-bit one's complement sum.
@@ -83,4 +85,12 @@ impl Csum {
             checksum => checksum,
         }
     }
+}
+
+/// `sum` times 2^8, modulo 0xffff, below 2^41: the sum of the same 16-bit words with their
+/// bytes swapped. `sum` is first reduced below 2^33 (2^32 is 1 modulo 0xffff), so that the
+/// shift cannot overflow whatever has been added.
+#[inline(always)]
+fn times_256(sum: u64) -> u64 {
+    ((sum & 0xffff_ffff) + (sum >> 32)) << 8
 }

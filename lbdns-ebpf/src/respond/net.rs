@@ -62,7 +62,7 @@ impl Turned {
         };
         let mut sum = self.sum;
         sum.add(header);
-        sum.add32(query.dns.name.sum);
+        sum.add(Csum::from_swapped(query.dns.name.sum));
         sum.add(tail);
         self.udp.set_checksum(sum);
     }
