@@ -1,14 +1,22 @@
 //! The name table: how the program finds the RRset id of a question (name, type).
 //!
 //! ```text
-//! NAME_BUCKETS [bucket] ──▶ [u64; 8]   entries: fingerprint << 32 | record
+//! NAME_BUCKETS [bucket] ──▶ [u64; 8]   entries: fingerprint, RRset id, record
 //! NAME_WORDS   [word]   ──▶ u64        records: header word, then the name's words
 //! ```
 //!
 //! Both are memory-mapped arrays that only userspace writes. The program hashes the query name
 //! while it copies it into its scratch space (one multiply per 8 bytes), looks at the entries of
 //! the name's two buckets, and for each entry whose fingerprint matches compares the record with
-//! the query word by word. The record's header holds the RRset id.
+//! the query word by word. The entry and the record's header both hold the RRset id.
+//!
+//! # Why the entry carries the RRset id
+//!
+//! At a million names every link of the lookup is a cache miss: the bucket, the record, the
+//! RRset's slot (`RRSET_SLOT_*`), its answer set. With the id only in the record, each waited
+//! for the one before. With the id in the entry, the slot's address is known as soon as the
+//! bucket is read, so the CPU fetches the record and the slot at once. The program still
+//! checks the record's id against the entry's.
 //!
 //! # Why not a BPF hash map
 //!
@@ -125,10 +133,24 @@ pub fn hash_name(seed: u64, name: &[u8], addr_type: AddrType) -> u64 {
     finish(state, name.len(), addr_type)
 }
 
-/// The fingerprint an entry carries: the hash's high half, odd so that no entry is 0.
+/// Bits of an entry's fingerprint. The low bit is always set, so it takes 2^11 values: a lookup
+/// that reads a bucket of six other names compares one of their records once in about 340.
+pub const FINGERPRINT_BITS: u32 = 12;
+/// Bits of an entry's RRset id: ids are below this many, per family.
+pub const ID_BITS: u32 = 24;
+/// Bits of an entry's record: the first word of a record is below this many.
+pub const RECORD_BITS: u32 = 28;
+/// The most RRset ids (answer slots) per family the name table can lead to: 16,777,216.
+pub const MAX_IDS: u32 = 1 << ID_BITS;
+/// The most `NAME_WORDS` words the name table can lead to: 2 GiB of records.
+pub const MAX_WORDS: u32 = 1 << RECORD_BITS;
+
+const _: () = assert!(FINGERPRINT_BITS + ID_BITS + RECORD_BITS == 64);
+
+/// The fingerprint an entry carries: the hash's top bits, odd so that no entry is 0.
 #[inline(always)]
 pub const fn fingerprint(hash: u64) -> u32 {
-    (hash >> 32) as u32 | 1
+    (hash >> (64 - FINGERPRINT_BITS)) as u32 | 1
 }
 
 /// The name's first bucket: the hash's low bits. `mask` is the number of buckets minus one.
@@ -144,22 +166,32 @@ pub const fn other_bucket(bucket: u32, fingerprint: u32, mask: u32) -> u32 {
     bucket ^ ((fingerprint.wrapping_mul(0x5bd1_e995) | 1) & mask)
 }
 
-/// An entry: which record to compare, and the fingerprint that says whether to.
+/// An entry: which record to compare, the fingerprint that says whether to, and the RRset id
+/// the record holds. `id` is below [`MAX_IDS`] and `record` below [`MAX_WORDS`]; the
+/// fingerprint is [`fingerprint`]'s.
 #[inline(always)]
-pub const fn entry(fingerprint: u32, record: u32) -> u64 {
-    (fingerprint as u64) << 32 | record as u64
+pub const fn entry(fingerprint: u32, id: u32, record: u32) -> u64 {
+    (fingerprint as u64) << (ID_BITS + RECORD_BITS)
+        | (id as u64) << RECORD_BITS
+        | (record & (MAX_WORDS - 1)) as u64
 }
 
 /// The fingerprint of an entry.
 #[inline(always)]
 pub const fn entry_fingerprint(entry: u64) -> u32 {
-    (entry >> 32) as u32
+    (entry >> (ID_BITS + RECORD_BITS)) as u32
+}
+
+/// The RRset id of an entry.
+#[inline(always)]
+pub const fn entry_id(entry: u64) -> u32 {
+    (entry >> RECORD_BITS) as u32 & (MAX_IDS - 1)
 }
 
 /// The first word of the record an entry leads to.
 #[inline(always)]
 pub const fn entry_record(entry: u64) -> u32 {
-    entry as u32
+    entry as u32 & (MAX_WORDS - 1)
 }
 
 #[cfg(test)]
@@ -176,5 +208,19 @@ mod tests {
             assert_eq!(parse_header(header), Some((id, len, addr_type)));
         }
         assert_eq!(parse_header(header_tag(3, AddrType::A) << 40), None);
+    }
+
+    #[test]
+    fn an_entry_gives_back_what_it_was_made_of() {
+        for hash in [0, u64::MAX, 0x8000_0000_0000_0000, 0x0123_4567_89ab_cdef] {
+            for (id, record) in [(0, 0), (MAX_IDS - 1, MAX_WORDS - 1), (12_345, 6_789_012)] {
+                let fingerprint = fingerprint(hash);
+                let entry = entry(fingerprint, id, record);
+                assert_ne!(entry, 0, "no entry is empty");
+                assert_eq!(entry_fingerprint(entry), fingerprint);
+                assert_eq!(entry_id(entry), id);
+                assert_eq!(entry_record(entry), record);
+            }
+        }
     }
 }

@@ -5,8 +5,8 @@ use aya_ebpf::maps::{Array, PerCpuArray};
 use lbdns_common::{
     answer::AnswerSet,
     names::{
-        entry_fingerprint, entry_record, fingerprint, finish, first_bucket, header_tag,
-        other_bucket, BUCKET_ENTRIES,
+        entry_fingerprint, entry_id, entry_record, fingerprint, finish, first_bucket, other_bucket,
+        record_header, BUCKET_ENTRIES,
     },
     qtype::AddrType,
 };
@@ -44,7 +44,8 @@ pub fn rrset_id(scratch: *mut Scratch, name: &Name, addr_type: AddrType) -> Opti
             if entry_fingerprint(found) != fingerprint {
                 continue;
             }
-            if let Some(id) = record_id(entry_record(found), scratch, name.len, addr_type) {
+            let id = entry_id(found);
+            if is_record_of(entry_record(found), id, scratch, name.len, addr_type) {
                 return Some(id);
             }
         }
@@ -52,25 +53,34 @@ pub fn rrset_id(scratch: *mut Scratch, name: &Name, addr_type: AddrType) -> Opti
     None
 }
 
-/// The id in the record at word `record`, if the record is the query's: same type and length,
+/// Whether the record at word `record` is the query's RRset `id`: same id, type and length,
 /// and every word of the name equal.
 #[inline(always)]
-fn record_id(record: u32, scratch: *mut Scratch, len: usize, addr_type: AddrType) -> Option<u32> {
+fn is_record_of(
+    record: u32,
+    id: u32,
+    scratch: *mut Scratch,
+    len: usize,
+    addr_type: AddrType,
+) -> bool {
+    let Some(header) = NAME_WORDS.get_ptr(record) else {
+        return false;
+    };
     // SAFETY: a word of the array's value, which lives as long as the map; userspace does not
     // write a record that an entry may lead to (lbdns_common::publish, rule 1).
-    let header = unsafe { core::ptr::read_volatile(NAME_WORDS.get_ptr(record)?) };
-    if header >> 32 != header_tag(len, addr_type) {
-        return None;
+    let header = unsafe { core::ptr::read_volatile(header) };
+    if header != record_header(id, len, addr_type) {
+        return false;
     }
     // SAFETY: this CPU's scratch value, used only by this program run.
     let words = unsafe { &(*scratch).name };
     for (i, &word) in words.iter().enumerate().take(len.div_ceil(8)) {
-        let stored = NAME_WORDS.get(record.wrapping_add(1 + i as u32))?;
-        if *stored != word {
-            return None;
+        match NAME_WORDS.get(record.wrapping_add(1 + i as u32)) {
+            Some(stored) if *stored == word => {}
+            _ => return false,
         }
     }
-    Some(header as u32)
+    true
 }
 
 /// The current answer set of RRset `id` and its rotation counter.

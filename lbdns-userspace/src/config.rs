@@ -499,17 +499,19 @@ impl Settings {
         } else {
             xdp_port(&listen).map_err(error)?
         };
+        let sizes = Requested {
+            rrset_entries: flags.xdp_rrset_entries.or(file.xdp.rrset_entries),
+            name_bytes: flags.xdp_name_bytes.or(file.xdp.name_bytes),
+            a_slots: flags.xdp_a_slots.or(file.xdp.a_slots),
+            aaaa_slots: flags.xdp_aaaa_slots.or(file.xdp.aaaa_slots),
+            signature_entries: flags.xdp_signature_entries.or(file.xdp.signature_entries),
+        };
+        sizes.check().map_err(error)?;
         let xdp = XdpSettings {
             interfaces,
             mode,
             dns_port,
-            sizes: Requested {
-                rrset_entries: flags.xdp_rrset_entries.or(file.xdp.rrset_entries),
-                name_bytes: flags.xdp_name_bytes.or(file.xdp.name_bytes),
-                a_slots: flags.xdp_a_slots.or(file.xdp.a_slots),
-                aaaa_slots: flags.xdp_aaaa_slots.or(file.xdp.aaaa_slots),
-                signature_entries: flags.xdp_signature_entries.or(file.xdp.signature_entries),
-            },
+            sizes,
             pin_dir: match flags.xdp_pin_dir.or(file.xdp.pin_dir) {
                 None => Some(PathBuf::from(DEFAULT_PIN_DIR)),
                 Some(dir) if dir.as_os_str().is_empty() || dir == Path::new("none") => None,

@@ -446,8 +446,10 @@ impl MapWriter {
     /// Carries out one step. On failure nothing a program can reach has changed.
     fn execute(&mut self, step: &Step) -> Result<(), MapError> {
         match step {
-            Step::Remove { rrset, record, .. } => {
-                self.names.remove(rrset, *record);
+            Step::Remove {
+                rrset, id, record, ..
+            } => {
+                self.names.remove(rrset, *id, *record);
                 Ok(())
             }
             Step::WaitForReaders => wait_for_readers().map_err(MapError::GracePeriod),

@@ -10,7 +10,8 @@ use lbdns_common::{
     limits::MAX_NAME_LEN,
     names::{
         entry, entry_fingerprint, entry_record, fingerprint, first_bucket, hash_name, header_tag,
-        name_words, other_bucket, parse_header, record_header, record_words, Bucket,
+        name_words, other_bucket, parse_header, record_header, record_words, Bucket, MAX_IDS,
+        MAX_WORDS,
     },
     qtype::AddrType,
 };
@@ -71,14 +72,14 @@ impl NameTable {
         for (i, word) in name_words(&rrset.name).enumerate() {
             self.words.write(record + 1 + i as u32, &word);
         }
-        let (first, entry) = self.entry(rrset, record);
+        let (first, entry) = self.entry(rrset, id, record);
         place(&self.buckets, first, entry)
     }
 
-    /// Clears the entry of an RRset whose record is at `record`. Its record stays as it was:
+    /// Clears the entry of RRset `id`, whose record is at `record`. Its record stays as it was:
     /// a program may still be comparing it.
-    pub(super) fn remove(&self, rrset: &RrsetId, record: u32) {
-        let (first, entry) = self.entry(rrset, record);
+    pub(super) fn remove(&self, rrset: &RrsetId, id: u32, record: u32) {
+        let (first, entry) = self.entry(rrset, id, record);
         let cleared = clear(&self.buckets, first, entry);
         debug_assert!(cleared, "no entry for {rrset:?}");
     }
@@ -126,10 +127,13 @@ impl NameTable {
         }
     }
 
-    /// The first bucket of `rrset`'s name, and its entry leading to `record`.
-    fn entry(&self, rrset: &RrsetId, record: u32) -> (u32, u64) {
+    /// The first bucket of `rrset`'s name, and its entry leading to RRset `id`'s `record`.
+    /// Both are below the entry's limits (`lbdns_common::names::MAX_IDS`, `MAX_WORDS`): the
+    /// maps are sized within them (`crate::xdp::sizing`).
+    fn entry(&self, rrset: &RrsetId, id: u32, record: u32) -> (u32, u64) {
+        debug_assert!(id < MAX_IDS && record < MAX_WORDS, "{id} {record}");
         let (first, fingerprint) = self.hash(rrset);
-        (first, entry(fingerprint, record))
+        (first, entry(fingerprint, id, record))
     }
 
     /// The first bucket of `rrset`'s name, and the fingerprint its entry carries.

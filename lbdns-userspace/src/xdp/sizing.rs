@@ -9,7 +9,10 @@
 
 use std::fmt;
 
-use lbdns_common::{names::record_words, qtype::AddrType};
+use lbdns_common::{
+    names::{record_words, MAX_IDS, MAX_WORDS},
+    qtype::AddrType,
+};
 
 use super::{default_name_bytes, XdpConfig};
 use crate::authority::Catalog;
@@ -30,6 +33,8 @@ pub const MIN_SIGNATURE_ENTRIES: u32 = 256;
 pub const MAX_GEO_CHUNKS: u32 = 1 << 17;
 /// The fewest name-table words per RRset of the floor: names of up to 40 bytes.
 const MIN_WORDS_PER_RRSET: u32 = 6;
+/// The most bytes of name records the name table's entries can address (2 GiB).
+pub const MAX_NAME_BYTES: u32 = MAX_WORDS * 8;
 
 /// What an image occupies in the maps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,6 +92,25 @@ impl Requested {
             && same(self.signature_entries, config.signature_entries)
     }
 
+    /// Refuses a size the name table's entries cannot address (`lbdns_common::names`): more
+    /// than [`MAX_IDS`] answer slots per family, or more than [`MAX_NAME_BYTES`] of names.
+    pub fn check(&self) -> Result<(), String> {
+        let too_large = |value: Option<u32>, max: u32, flag: &str, key: &str| match value {
+            Some(value) if value > max => Err(format!(
+                "{flag} ([xdp] {key}) is {value}: the XDP name table addresses at most {max}"
+            )),
+            _ => Ok(()),
+        };
+        too_large(self.a_slots, MAX_IDS, "--xdp-a-slots", "a_slots")?;
+        too_large(self.aaaa_slots, MAX_IDS, "--xdp-aaaa-slots", "aaaa_slots")?;
+        too_large(
+            self.name_bytes,
+            MAX_NAME_BYTES,
+            "--xdp-name-bytes",
+            "name_bytes",
+        )
+    }
+
     /// The sizes, if the operator set every one: then the program can be loaded before the
     /// zones are read.
     pub fn complete(&self, dns_port: u16) -> Option<XdpConfig> {
@@ -105,15 +129,17 @@ impl Requested {
 }
 
 /// The map sizes for `need`: each requested size as given, every other one the need with
-/// headroom, at least its floor. The name table's bytes are whole 8-byte words; its buckets are
-/// rounded up to a power of two at load (`lbdns_common::names::buckets_for`).
+/// headroom, at least its floor, and within what the name table's entries can address
+/// ([`MAX_IDS`] answer slots per family, [`MAX_NAME_BYTES`]). The name table's bytes are whole
+/// 8-byte words; its buckets are rounded up to a power of two at load
+/// (`lbdns_common::names::buckets_for`).
 pub fn sized(need: &Need, requested: &Requested, dns_port: u16) -> XdpConfig {
     let a_slots = requested
         .a_slots
-        .unwrap_or_else(|| with_headroom(need.a.into(), MIN_SLOTS));
+        .unwrap_or_else(|| with_headroom(need.a.into(), MIN_SLOTS).min(MAX_IDS));
     let aaaa_slots = requested
         .aaaa_slots
-        .unwrap_or_else(|| with_headroom(need.aaaa.into(), MIN_SLOTS));
+        .unwrap_or_else(|| with_headroom(need.aaaa.into(), MIN_SLOTS).min(MAX_IDS));
     let rrset_entries = requested
         .rrset_entries
         .unwrap_or_else(|| with_headroom(u64::from(need.a) + u64::from(need.aaaa), MIN_SLOTS));
@@ -122,9 +148,12 @@ pub fn sized(need: &Need, requested: &Requested, dns_port: u16) -> XdpConfig {
     let name_bytes = requested.name_bytes.unwrap_or_else(|| {
         let floor = MIN_SLOTS * MIN_WORDS_PER_RRSET;
         let for_need = with_headroom(need.name_words, floor).saturating_mul(8);
-        requested.rrset_entries.map_or(for_need, |entries| {
-            for_need.max(default_name_bytes(entries))
-        })
+        requested
+            .rrset_entries
+            .map_or(for_need, |entries| {
+                for_need.max(default_name_bytes(entries))
+            })
+            .min(MAX_NAME_BYTES)
     });
     let signature_entries = requested
         .signature_entries
@@ -349,6 +378,43 @@ mod tests {
     }
 
     #[test]
+    fn sizes_the_name_table_cannot_address_are_refused() {
+        let within = Requested {
+            a_slots: Some(MAX_IDS),
+            aaaa_slots: Some(MAX_IDS),
+            name_bytes: Some(MAX_NAME_BYTES),
+            ..Requested::default()
+        };
+        assert_eq!(within.check(), Ok(()));
+        for (beyond, flag) in [
+            (
+                Requested {
+                    a_slots: Some(MAX_IDS + 1),
+                    ..within
+                },
+                "--xdp-a-slots",
+            ),
+            (
+                Requested {
+                    aaaa_slots: Some(u32::MAX),
+                    ..within
+                },
+                "--xdp-aaaa-slots",
+            ),
+            (
+                Requested {
+                    name_bytes: Some(MAX_NAME_BYTES + 8),
+                    ..within
+                },
+                "--xdp-name-bytes",
+            ),
+        ] {
+            let error = beyond.check().expect_err(flag);
+            assert!(error.starts_with(flag), "{error}");
+        }
+    }
+
+    #[test]
     fn huge_needs_saturate() {
         let need = Need {
             a: u32::MAX,
@@ -359,8 +425,8 @@ mod tests {
             geo_v6_slots: true,
         };
         let config = sized(&need, &Requested::default(), PORT);
-        assert_eq!(config.a_slots, u32::MAX);
-        assert_eq!(config.name_bytes, u32::MAX);
+        assert_eq!(config.a_slots, MAX_IDS);
+        assert_eq!(config.name_bytes, MAX_NAME_BYTES);
         assert_eq!(config.geo_chunks, MAX_GEO_CHUNKS);
     }
 

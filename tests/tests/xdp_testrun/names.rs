@@ -3,7 +3,7 @@
 //! name must still answer from its own set, through removals and additions, and names that are
 //! not published, including ones that differ from a published name only in the type or a byte
 //! past the first word, must pass. An entry whose fingerprint matches but whose record is
-//! another name's never answers.
+//! another name's, or whose RRset id is not its record's, never answers.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -14,7 +14,7 @@ use lbdns::{
 };
 use lbdns_common::{
     maps,
-    names::{entry, entry_fingerprint, entry_record, name_words, parse_header, Bucket},
+    names::{entry, entry_fingerprint, entry_id, entry_record, name_words, parse_header, Bucket},
 };
 use lbdns_tests::wire::{self, Builder, Message};
 
@@ -205,12 +205,25 @@ fn an_entry_leading_to_another_names_record_never_answers() {
         ("the twin's record", table.find(twin, AddrType::A).2),
         ("its AAAA record", table.find(&own, AddrType::Aaaa).2),
     ];
+    let fingerprint = entry_fingerprint(own_entry);
     for (what, other) in others {
-        let forged = entry(entry_fingerprint(own_entry), entry_record(other));
-        table.store((bucket, index), forged);
-        assert_eq!(answer(&own), None, "{own} with {what} behind its entry");
-        assert_eq!(answer(twin), Some(vec![IpAddr::V4(address(1))]));
+        // With its own RRset id, and with the other record's.
+        for id in [entry_id(own_entry), entry_id(other)] {
+            let forged = entry(fingerprint, id, entry_record(other));
+            table.store((bucket, index), forged);
+            assert_eq!(
+                answer(&own),
+                None,
+                "{own} with {what} behind its entry (id {id})"
+            );
+            assert_eq!(answer(twin), Some(vec![IpAddr::V4(address(1))]));
+        }
     }
+    // Its own record with the twin's RRset id: the record's header says whose it is.
+    let twin_id = entry_id(others[0].1);
+    let forged = entry(fingerprint, twin_id, entry_record(own_entry));
+    table.store((bucket, index), forged);
+    assert_eq!(answer(&own), None, "{own} with the twin's id in its entry");
     table.store((bucket, index), own_entry);
     assert_eq!(answer(&own), Some(vec![IpAddr::V4(address(0))]), "restored");
 }
