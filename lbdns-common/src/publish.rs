@@ -6,7 +6,8 @@
 //! # The lookup chain
 //!
 //! ```text
-//! NAME_BUCKETS, NAME_WORDS [type + name]  ──▶  record { id }   entry, then record (crate::names)
+//! NAME_BUCKETS, NAME_WORDS [type + name]  ──▶  id              entry { id }, then record { id }
+//!                                                               checked (crate::names)
 //! RRSET_SLOT_* [id]                       ──▶  slot (u32)      array, written in place
 //! ANSWERS_* [slot]                        ──▶  AnswerSet       array
 //! SIGNATURES [AnswerSet::signatures]      ──▶  Signatures      array, DO=1 (crate::signature)
@@ -23,11 +24,11 @@
 //!
 //! # What could make a reply wrong, and the rule against it
 //!
-//! 1. **Record reuse.** A program that found name X's entry compares X's record with the query
-//!    and takes the id from it. If the record's words were rewritten for name Y meanwhile, it
-//!    could compare half of each and take Y's id. Rule: the words of a removed name's record
-//!    are written again only after a grace period. (Entries themselves are single 8-byte
-//!    stores and may be reused at once: see [`crate::names`].)
+//! 1. **Record reuse.** A program that found name X's entry compares X's record (its name and
+//!    the id the entry carries) with the query. If the record's words were rewritten for name Y
+//!    meanwhile, it could compare half of each and answer with the wrong id. Rule: the words of
+//!    a removed name's record are written again only after a grace period. (Entries themselves
+//!    are single 8-byte stores and may be reused at once: see [`crate::names`].)
 //! 2. **Id reuse.** A program that read X's id could read `RRSET_SLOT_*[id]` after the id went
 //!    to Y. Rule: the id of a removed name is given out again only after a grace period.
 //! 3. **Slot reuse.** A program that read slot `s` could read `ANSWERS_*[s]` while a new set is
