@@ -13,6 +13,7 @@ use super::dname;
 use super::ecs::Locator;
 use super::zone_data::{wildcard_of, Node, Rdata, Rrset, ZoneData};
 use super::{Catalog, PoolAnswers};
+use crate::zone::name::ancestor;
 
 /// Where a pool owner has no node of its own in the zone.
 static EMPTY_NODE: Node = Node { rrsets: Vec::new() };
@@ -289,7 +290,7 @@ fn follow<'z>(
         target,
     } = redirect;
     // The owner as the query spells it, so it compresses into the question.
-    let owner = name.trim_to(usize::from(owner.num_labels()));
+    let owner = ancestor(name, usize::from(owner.num_labels()));
     let seen = res.answer.iter().any(|p| std::ptr::eq(&*p.rrset, rrset));
     res.place(Section::Answer, owner.clone(), node, rrset, signed);
     // A DNAME whose target lies below its owner matches its own result again: stop at the
