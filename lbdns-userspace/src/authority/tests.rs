@@ -233,6 +233,51 @@ fn the_question_is_echoed_byte_for_byte() {
     assert_eq!(reply[12..question_end], wire[12..question_end]);
 }
 
+
+/// The owner of each record in `reply`'s answer section as its first two octets on the wire,
+/// with the answer section starting at `start`.
+fn answer_owner_octets(reply: &[u8], start: usize) -> Vec<[u8; 2]> {
+    let count = u16::from_be_bytes([reply[6], reply[7]]);
+    let mut at = start;
+    (0..count)
+        .map(|_| {
+            let owner = [reply[at], reply[at + 1]];
+            assert_eq!(owner[0] & 0xc0, 0xc0, "every answer owner here is compressed");
+            let rdlength = usize::from(u16::from_be_bytes([reply[at + 10], reply[at + 11]]));
+            at += 12 + rdlength;
+            owner
+        })
+        .collect()
+}
+
+#[test]
+fn rfc1035_4_1_4_owners_spelled_as_the_question_point_at_it() {
+    let catalog = catalog();
+    let wire = query("wWw.ExAmPlE.tEsT.", RecordType::A, None);
+    let reply = respond(&catalog, &wire, UDP).unwrap();
+    assert_eq!(answer_owner_octets(&reply, wire.len()), [[0xc0, 12]; 3]);
+
+    // The chain's next owner is the CNAME target, spelled as the zone has it: a pointer into
+    // the first record's RDATA, not to the question.
+    let wire = query("alias.example.test.", RecordType::A, None);
+    let reply = respond(&catalog, &wire, UDP).unwrap();
+    let owners = answer_owner_octets(&reply, wire.len());
+    assert_eq!(owners.len(), 5, "alias → web → www and its three addresses");
+    assert_eq!(owners[0], [0xc0, 12]);
+    assert!(owners[1..].iter().all(|owner| *owner != [0xc0, 12]));
+    let parsed = hickory_proto::op::Message::from_vec(&reply).unwrap();
+    let names: Vec<String> = parsed.answers.iter().map(|r| r.name.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "alias.example.test.",
+            "web.example.test.",
+            "www.example.test.",
+            "www.example.test.",
+            "www.example.test."
+        ]
+    );
+}
 #[test]
 fn rfc8482_any_gets_one_rrset() {
     let reply = ask(&catalog(), "example.test.", RecordType::ANY);

@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 
 use hickory_proto::op::{Query, ResponseCode};
-use hickory_proto::rr::{DNSClass, RecordType};
+use hickory_proto::rr::{DNSClass, Name, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use hickory_proto::ProtoError;
 
@@ -283,7 +283,7 @@ impl Reply<'_> {
     fn encode(&self, res: &Resolution<'_>) -> Vec<u8> {
         let flags = if res.authoritative { AA } else { 0 };
         self.write(res.rcode, flags, |enc, limit| {
-            write_sections(enc, limit, res)
+            write_sections(enc, limit, res, self.question.name())
         })
     }
 
@@ -337,6 +337,7 @@ fn write_sections(
     enc: &mut BinEncoder<'_>,
     limit: usize,
     res: &Resolution<'_>,
+    question: &Name,
 ) -> ([u16; 3], bool) {
     let mut counts = [0u16; 3];
     // RFC 2181 §9: TC only when data the client needs is missing; extra addresses may simply
@@ -349,13 +350,14 @@ fn write_sections(
     for (index, (rrsets, required)) in sections.into_iter().enumerate() {
         let section_start = enc.offset();
         for placed in rrsets {
+            let owner = Owner::of(&placed.owner, question);
             let span = if index == 0 {
                 placed.rrset.next_answer()
             } else {
                 placed.rrset.whole()
             };
             let before = enc.offset();
-            if !fits(enc, limit, |enc| write_rrset(enc, placed, span)) {
+            if !fits(enc, limit, |enc| write_rrset(enc, placed, owner, span)) {
                 let whole_section = index == 0 && res.answer_atomic;
                 enc.set_offset(if whole_section { section_start } else { before });
                 enc.trim();
@@ -372,7 +374,9 @@ fn write_sections(
             // authority sections; in the additional section the signatures may be left out
             // without TC (and glue, the only additional data a referral needs, has none).
             let after_rrset = enc.offset();
-            if fits(enc, limit, |enc| write_signatures(enc, placed, signatures)) {
+            if fits(enc, limit, |enc| {
+                write_signatures(enc, placed, owner, signatures)
+            }) {
                 counts[index] += signatures.rdatas.len() as u16;
             } else if index == 2 {
                 enc.set_offset(after_rrset);
@@ -399,11 +403,16 @@ fn fits(
 }
 
 /// Writes the records of `placed` that `span` selects, in rotation order.
-fn write_rrset(enc: &mut BinEncoder<'_>, placed: &Placed<'_>, span: Span) -> ProtoResult<()> {
+fn write_rrset(
+    enc: &mut BinEncoder<'_>,
+    placed: &Placed<'_>,
+    owner: Owner<'_>,
+    span: Span,
+) -> ProtoResult<()> {
     let rdatas = &placed.rrset.rdatas;
     for i in 0..span.count {
         let rdata = &rdatas[(span.start + i) % rdatas.len()];
-        write_record(enc, placed, placed.rrset.rtype, placed.ttl, rdata)?;
+        write_record(enc, owner, placed.rrset.rtype, placed.ttl, rdata)?;
     }
     Ok(())
 }
@@ -412,26 +421,60 @@ fn write_rrset(enc: &mut BinEncoder<'_>, placed: &Placed<'_>, span: Span) -> Pro
 fn write_signatures(
     enc: &mut BinEncoder<'_>,
     placed: &Placed<'_>,
+    owner: Owner<'_>,
     signatures: &Rrset,
 ) -> ProtoResult<()> {
     let ttl = placed.signature_ttl(signatures);
     for rdata in signatures.rdatas.iter() {
-        write_record(enc, placed, RecordType::RRSIG, ttl, rdata)?;
+        write_record(enc, owner, RecordType::RRSIG, ttl, rdata)?;
     }
     Ok(())
 }
 
+/// How a record's owner goes on the wire.
+#[derive(Debug, Clone, Copy)]
+enum Owner<'n> {
+    /// Spelled as the question, octet for octet: the pointer to it that compression finds,
+    /// written without the encoder's search (most answers' owners are the question).
+    Question,
+    Name(&'n Name),
+}
+
+impl<'n> Owner<'n> {
+    fn of(owner: &'n Name, question: &Name) -> Self {
+        // Case matters: compression points only at the same octets, and 0x20 case is kept.
+        if owner.eq_case(question) {
+            Self::Question
+        } else {
+            Self::Name(owner)
+        }
+    }
+
+    fn emit(self, enc: &mut BinEncoder<'_>) -> ProtoResult<()> {
+        match self {
+            Self::Question => enc.emit_u16(QUESTION_POINTER),
+            Self::Name(name) => name.emit(enc),
+        }
+    }
+}
+
+/// A compression pointer (RFC 1035 §4.1.4) to the question name, right after the header.
+const QUESTION_POINTER: u16 = 0xc000 | HEADER_LEN as u16;
+
 fn write_record(
     enc: &mut BinEncoder<'_>,
-    placed: &Placed<'_>,
+    owner: Owner<'_>,
     rtype: RecordType,
     ttl: u32,
     rdata: &Rdata,
 ) -> ProtoResult<()> {
-    placed.owner.emit(enc)?;
-    enc.emit_u16(rtype.into())?;
-    enc.emit_u16(DNSClass::IN.into())?;
-    enc.emit_u32(ttl)?;
+    owner.emit(enc)?;
+    // Type, class and TTL in one write: the encoder checks its room once.
+    let mut fixed = [0; 8];
+    fixed[..2].copy_from_slice(&u16::from(rtype).to_be_bytes());
+    fixed[2..4].copy_from_slice(&u16::from(DNSClass::IN).to_be_bytes());
+    fixed[4..].copy_from_slice(&ttl.to_be_bytes());
+    enc.emit_vec(&fixed)?;
     let length = enc.place::<u16>()?;
     rdata.emit(enc)?;
     let written = enc.len_since_place(&length) as u16;
@@ -453,7 +496,7 @@ fn emit_opt(enc: &mut BinEncoder<'_>, ttl: u32, options: &ReplyOptions<'_>) -> P
 /// A TXT record in class CH, owned by the question name (a pointer to it), TTL 0, holding
 /// `text` as one character-string (`ServerIdentity` keeps it within 255 octets).
 fn write_chaos_txt(enc: &mut BinEncoder<'_>, text: &[u8]) -> ProtoResult<()> {
-    enc.emit_u16(0xc000 | HEADER_LEN as u16)?;
+    enc.emit_u16(QUESTION_POINTER)?;
     enc.emit_u16(RecordType::TXT.into())?;
     enc.emit_u16(DNSClass::CH.into())?;
     enc.emit_u32(0)?;
