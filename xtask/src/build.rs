@@ -50,6 +50,17 @@ pub fn lbdns(profile: Profile) -> Result<PathBuf> {
     Ok(workspace::target_dir().join(profile.dir()).join("lbdns"))
 }
 
+/// Builds the example `name` of the `lbdns` package with the release profile; returns its path.
+pub fn lbdns_example(name: &str) -> Result<PathBuf> {
+    let mut cargo = userspace_cargo(&ebpf::build()?);
+    cargo.args(["build", "--release", "--package", "lbdns", "--example", name]);
+    cmd::run(&mut cargo)?;
+    Ok(workspace::target_dir()
+        .join(Profile::Release.dir())
+        .join("examples")
+        .join(name))
+}
+
 /// Stable `cargo` for the userspace workspace, embedding `object` rather than building its own.
 pub fn userspace_cargo(object: &Path) -> Command {
     let mut cargo = cmd::cargo();

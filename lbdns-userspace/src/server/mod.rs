@@ -5,11 +5,11 @@
 pub(crate) mod fds;
 pub mod handover;
 mod inherit;
-mod mmsg;
+pub mod mmsg;
 mod pktinfo;
 mod signed;
 mod tcp;
-mod udp;
+pub mod udp;
 
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{AsFd, OwnedFd};

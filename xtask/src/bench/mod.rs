@@ -84,6 +84,7 @@ pub fn run(args: Args) -> Result<()> {
     let ceiling = xdp::build_ceiling()?;
     let mixes = chosen(args.mixes, &Mix::ALL);
     let targets = chosen(args.only, &Target::ALL);
+    let socket_ceiling = build::lbdns_example("socket_ceiling")?;
     let out = output_dir(args.out, "bench")?;
     fs::create_dir_all(out.join("logs"))
         .with_context(|| format!("cannot create {}", out.display()))?;
@@ -107,6 +108,7 @@ pub fn run(args: Args) -> Result<()> {
         secs: args.secs,
         client: ClientPeer::new(&net, &ceiling)?,
         ceiling: &ceiling,
+        socket_ceiling: &socket_ceiling,
     };
     let mut sessions = Vec::new();
     for &target in &targets {
@@ -275,6 +277,7 @@ struct Bench<'a> {
     net: &'a Net,
     lbdns: &'a Path,
     ceiling: &'a Path,
+    socket_ceiling: &'a Path,
     out: &'a Path,
     secs: u64,
     client: ClientPeer<'a>,
@@ -297,6 +300,7 @@ impl Bench<'_> {
             net: self.net,
             lbdns: self.lbdns,
             ceiling: self.ceiling,
+            socket_ceiling: self.socket_ceiling,
             zone,
             dir: self
                 .out

@@ -30,7 +30,7 @@ pub fn render(report: &Report) -> String {
 fn loads(report: &Report, out: &mut String) {
     let _ = writeln!(
         out,
-        "\n{:<13} {:<8} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  status",
+        "\n{:<14} {:<8} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  status",
         "target",
         "mix",
         "kxdpgun/s",
@@ -50,7 +50,7 @@ fn loads(report: &Report, out: &mut String) {
             if session.loads.is_empty() {
                 let _ = writeln!(
                     out,
-                    "{:<13} {:<8} {}",
+                    "{:<14} {:<8} {}",
                     session.target.name(),
                     session.zones.name(),
                     failure
@@ -77,7 +77,7 @@ fn loads(report: &Report, out: &mut String) {
             }
             let _ = writeln!(
                 out,
-                "{:<13} {:<8} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  {}",
+                "{:<14} {:<8} {:>10} {:>6} {:>6} {:>10} {:>6} {:>6} {:>7} {:>7} {:>6} {:>6} {:>7}  {}",
                 session.target.name(),
                 // The geo mix runs once per map: name the map.
                 if session.zones.geo_map().is_some() {
@@ -128,7 +128,7 @@ fn geo(report: &Report, out: &mut String) {
     }
     let _ = writeln!(
         out,
-        "\nGeo answers (XDP ns/packet over a plain pool's; goal: issue 18):\n{:<13} {:<8} {:>8} {:<8} {:<18} {:>9} {:>7} {:>7}  goal",
+        "\nGeo answers (XDP ns/packet over a plain pool's; goal: issue 18):\n{:<14} {:<8} {:>8} {:<8} {:<18} {:>9} {:>7} {:>7}  goal",
         "target", "map", "prefixes", "load", "pool, lookup", "replies/s", "ns/pkt", "Δ ns"
     );
     for (session, loads) in runs {
@@ -149,7 +149,7 @@ fn geo(report: &Report, out: &mut String) {
             };
             let _ = writeln!(
                 out,
-                "{:<13} {:<8} {:>8} {:<8} {:<18} {:>9} {:>7} {:>7}  {verdict}",
+                "{:<14} {:<8} {:>8} {:<8} {:<18} {:>9} {:>7} {:>7}  {verdict}",
                 session.target.name(),
                 session.zones.name(),
                 or_dash(prefixes.map(ToString::to_string)),
@@ -186,7 +186,7 @@ fn pools(report: &Report, out: &mut String) {
     let goal = pools::GOAL_RATIO;
     let _ = writeln!(
         out,
-        "\nPools (against the round-robin pool; goal: issue 17, within {:.0}%):\n{:<13} {:<8} {:<9} {:>9} {:>7} {:>8} {:>8}  goal",
+        "\nPools (against the round-robin pool; goal: issue 17, within {:.0}%):\n{:<14} {:<8} {:<9} {:>9} {:>7} {:>8} {:>8}  goal",
         (goal - 1.0) * 100.0,
         "target", "load", "pool", "replies/s", "ns/pkt", "×plain/s", "×plain ns"
     );
@@ -219,7 +219,7 @@ fn pools(report: &Report, out: &mut String) {
             };
             let _ = writeln!(
                 out,
-                "{:<13} {:<8} {:<9} {:>9} {:>7} {:>8} {:>8}  {verdict}",
+                "{:<14} {:<8} {:<9} {:>9} {:>7} {:>8} {:>8}  {verdict}",
                 session.target.name(),
                 load.generator.name(),
                 load.name,
@@ -253,7 +253,7 @@ fn compared(report: &Report, mix: Mix) -> Vec<(&Session, &[ComparedLoad])> {
 fn servers(report: &Report, out: &mut String) {
     let _ = writeln!(
         out,
-        "\n{:<13} {:<8} {:>8} {:>9} {:>9} {:>9} {:>9}  xdp program / notes",
+        "\n{:<14} {:<8} {:>8} {:>9} {:>9} {:>9} {:>9}  xdp program / notes",
         "target", "zones", "start s", "PSS MiB", "RSS MiB", "maps KiB", "reload s"
     );
     for session in report.sessions.iter().filter(|s| s.start_s.is_some()) {
@@ -270,7 +270,7 @@ fn servers(report: &Report, out: &mut String) {
         notes.extend(session.notes.iter().cloned());
         let _ = writeln!(
             out,
-            "{:<13} {:<8} {:>8} {:>9} {:>9} {:>9} {:>9}  {}",
+            "{:<14} {:<8} {:>8} {:>9} {:>9} {:>9} {:>9}  {}",
             session.target.name(),
             session.zones.name(),
             or_dash(session.start_s.map(|s| format!("{s:.2}"))),

@@ -52,6 +52,9 @@ pub enum Target {
     LbdnsSocket,
     /// bench/ceiling: reflects queries with QR set; no XDP responder can be faster.
     Ceiling,
+    /// lbdns's `socket_ceiling` example: the socket path's UDP I/O, reflecting queries with QR
+    /// set; no server with that I/O can be faster.
+    SocketCeiling,
     /// NSD with response rate limiting off.
     Nsd,
     /// Knot DNS over UDP sockets.
@@ -62,10 +65,11 @@ pub enum Target {
 }
 
 impl Target {
-    pub const ALL: [Target; 7] = [
+    pub const ALL: [Target; 8] = [
         Target::LbdnsXdp,
         Target::LbdnsSocket,
         Target::Ceiling,
+        Target::SocketCeiling,
         Target::Nsd,
         Target::Knot,
         Target::KnotXdp,
@@ -77,6 +81,7 @@ impl Target {
             Target::LbdnsXdp => "lbdns-xdp",
             Target::LbdnsSocket => "lbdns-socket",
             Target::Ceiling => "ceiling",
+            Target::SocketCeiling => "socket-ceiling",
             Target::Nsd => "nsd",
             Target::Knot => "knot",
             Target::KnotXdp => "knot-xdp",
@@ -98,7 +103,9 @@ impl Target {
     /// The executable that must be installed; `None` for those the benchmark builds itself.
     fn program(self) -> Option<&'static str> {
         match self {
-            Target::LbdnsXdp | Target::LbdnsSocket | Target::Ceiling => None,
+            Target::LbdnsXdp | Target::LbdnsSocket | Target::Ceiling | Target::SocketCeiling => {
+                None
+            }
             Target::Nsd => Some("nsd"),
             Target::Knot | Target::KnotXdp => Some("knotd"),
             Target::Gdnsd => Some("gdnsd"),
@@ -124,6 +131,7 @@ pub struct Context<'a> {
     pub net: &'a Net,
     pub lbdns: &'a Path,
     pub ceiling: &'a Path,
+    pub socket_ceiling: &'a Path,
     pub zone: &'a ZoneFile,
     /// The session's directory: configuration, state, the server's log.
     pub dir: PathBuf,
@@ -510,6 +518,11 @@ fn command(target: Target, cx: &Context<'_>) -> Result<Command, StartError> {
             )?;
             let mut command = ns.command("gdnsd");
             command.arg("-c").arg(&cx.dir).arg("start");
+            command
+        }
+        Target::SocketCeiling => {
+            let mut command = ns.command(cx.socket_ceiling);
+            command.arg(format!("{listen}:53"));
             command
         }
         Target::Ceiling => unreachable!("the ceiling is a program, not a process"),
