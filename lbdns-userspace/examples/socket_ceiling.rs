@@ -48,15 +48,20 @@ fn reflect(socket: &UdpSocket) {
             continue;
         }
         replies.clear();
-        replies.extend(batch.datagrams().filter(|d| d.data.len() > 2).map(|datagram| {
-            let mut data = datagram.data.to_vec();
-            data[2] |= 0x80;
-            Reply {
-                data,
-                peer: datagram.peer,
-                local: datagram.local,
-            }
-        }));
+        replies.extend(
+            batch
+                .datagrams()
+                .filter(|d| d.data.len() > 2)
+                .map(|datagram| {
+                    let mut data = datagram.data.to_vec();
+                    data[2] |= 0x80;
+                    Reply {
+                        data,
+                        peer: datagram.peer,
+                        local: datagram.local,
+                    }
+                }),
+        );
         sender.send_all(socket, &replies);
     }
 }

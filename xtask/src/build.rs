@@ -53,7 +53,14 @@ pub fn lbdns(profile: Profile) -> Result<PathBuf> {
 /// Builds the example `name` of the `lbdns` package with the release profile; returns its path.
 pub fn lbdns_example(name: &str) -> Result<PathBuf> {
     let mut cargo = userspace_cargo(&ebpf::build()?);
-    cargo.args(["build", "--release", "--package", "lbdns", "--example", name]);
+    cargo.args([
+        "build",
+        "--release",
+        "--package",
+        "lbdns",
+        "--example",
+        name,
+    ]);
     cmd::run(&mut cargo)?;
     Ok(workspace::target_dir()
         .join(Profile::Release.dir())

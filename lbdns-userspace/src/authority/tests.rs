@@ -233,7 +233,6 @@ fn the_question_is_echoed_byte_for_byte() {
     assert_eq!(reply[12..question_end], wire[12..question_end]);
 }
 
-
 /// The owner of each record in `reply`'s answer section as its first two octets on the wire,
 /// with the answer section starting at `start`.
 fn answer_owner_octets(reply: &[u8], start: usize) -> Vec<[u8; 2]> {
@@ -242,7 +241,11 @@ fn answer_owner_octets(reply: &[u8], start: usize) -> Vec<[u8; 2]> {
     (0..count)
         .map(|_| {
             let owner = [reply[at], reply[at + 1]];
-            assert_eq!(owner[0] & 0xc0, 0xc0, "every answer owner here is compressed");
+            assert_eq!(
+                owner[0] & 0xc0,
+                0xc0,
+                "every answer owner here is compressed"
+            );
             let rdlength = usize::from(u16::from_be_bytes([reply[at + 10], reply[at + 11]]));
             at += 12 + rdlength;
             owner

@@ -64,8 +64,12 @@ impl Readers {
 /// The options every UDP socket gets, bound here or inherited.
 pub fn prepare(socket: socket2::SockRef<'_>, addr: SocketAddr) -> io::Result<()> {
     socket.set_read_timeout(Some(READ_WAKEUP))?;
-    // Replies leave from the address each query was sent to, whatever `addr` is.
-    pktinfo::request(&socket, addr.is_ipv6())?;
+    // Replies leave from the address each query was sent to (RFC 2181 §4). A wildcard socket
+    // must be told that address with each query; one bound to an address replies from it
+    // anyway, and spares the kernel the ancillary data each way.
+    if addr.ip().is_unspecified() {
+        pktinfo::request(&socket, addr.is_ipv6())?;
+    }
     // Best effort: smaller buffers than asked for still work.
     let _ = socket.set_send_buffer_size(SEND_BUFFER);
     if force_recv_buffer(&socket).is_err() {
