@@ -167,13 +167,15 @@ pub fn resolve<'z>(
     for _ in 0..MAX_CNAME_HOPS {
         let signed = dnssec_ok && zone.secure;
         let lower = LowerName::new(&name);
-        if let Some((cut, node)) = zone.cut_above(&name, qtype != RecordType::DS) {
+        let found = zone.node(&lower);
+        let own_cut = found.filter(|_| qtype != RecordType::DS);
+        if let Some((cut, node)) = zone.cut_above(&name, &lower, own_cut) {
             refer(zone, &mut res, &cut, node, signed);
             return Some(res);
         }
         let pool_owner = catalog.is_pool_owner(&lower);
         // `original` is the name whose data answers: the query's, or the wildcard's.
-        let (node, original) = match zone.node(&lower) {
+        let (node, original) = match found {
             Some(node) => (node, lower),
             // A pool makes its owner exist even where the zone has nothing there.
             None if pool_owner => (&EMPTY_NODE, lower),
@@ -392,10 +394,12 @@ fn add_targets<'z>(
             RData::SRV(srv) => &srv.target,
             _ => continue,
         };
-        if !glue && zone.cut_above(target, true).is_some() {
+        let lower = LowerName::new(target);
+        let node = zone.node(&lower);
+        if !glue && zone.cut_above(target, &lower, node).is_some() {
             continue;
         }
-        let Some(node) = zone.node(&LowerName::new(target)) else {
+        let Some(node) = node else {
             continue;
         };
         for rtype in [RecordType::A, RecordType::AAAA] {

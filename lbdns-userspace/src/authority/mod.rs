@@ -306,7 +306,7 @@ impl Catalog {
         matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
             && !name.is_wildcard()
             && !self.pool_owners.contains(name)
-            && zone.cut_above(&rrset.name, true).is_none()
+            && zone.cut_above(&rrset.name, name, zone.node(name)).is_none()
             && (!nested
                 || self
                     .zone_for(&rrset.name)

@@ -450,20 +450,31 @@ impl ZoneData {
         }
     }
 
-    /// The highest delegation point at or above `name` (below the apex), if any.
-    ///
-    /// With `include_self == false` a cut exactly at `name` is ignored: DS lives on the parent
-    /// side of a cut (RFC 4035 §3.1.4.1).
-    pub fn cut_above(&self, name: &Name, include_self: bool) -> Option<(LowerName, &Node)> {
+    /// The highest delegation point at or above `name` (below the apex), if any. `node` is the
+    /// zone's node at `name` (`lower`), which every caller looks up anyway: a cut at `name`
+    /// itself is read from it, not looked up again. Pass `None` to ignore a cut exactly at
+    /// `name`: DS lives on the parent side of a cut (RFC 4035 §3.1.4.1).
+    pub fn cut_above<'z>(
+        &'z self,
+        name: &Name,
+        lower: &LowerName,
+        node: Option<&'z Node>,
+    ) -> Option<(LowerName, &'z Node)> {
         let labels = name.num_labels();
-        // Ascending depth: the topmost cut wins.
+        // Ascending depth: the topmost cut wins, and one at `name` comes last.
         self.cut_depths
             .iter()
-            .take_while(|&&depth| depth < labels || (include_self && depth == labels))
+            .take_while(|&&depth| depth < labels)
             .find_map(|&depth| {
                 let candidate = LowerName::new(&ancestor(name, depth.into()));
                 let node = self.node(&candidate).filter(|node| node.has_ns())?;
                 Some((candidate, node))
+            })
+            .or_else(|| {
+                // Only the apex lies at the apex's depth, and its NS RRset is no cut.
+                let below_apex = labels > self.apex.num_labels();
+                let cut = node.filter(|node| below_apex && node.has_ns())?;
+                Some((lower.clone(), cut))
             })
     }
 

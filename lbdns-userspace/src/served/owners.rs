@@ -21,12 +21,12 @@ impl Zones for CatalogZones<'_> {
             }
             return Placement::Outside;
         };
-        if let Some((cut, _)) = zone.cut_above(owner, true) {
+        let lower = LowerName::new(owner);
+        if let Some((cut, _)) = zone.cut_above(owner, &lower, zone.node(&lower)) {
             return Placement::Delegated {
                 cut: Name::from(&cut),
             };
         }
-        let lower = LowerName::new(owner);
         let mut ancestor = lower.base_name();
         while zone.apex.zone_of(&ancestor) {
             if zone
