@@ -254,6 +254,18 @@ fn answer_owner_octets(reply: &[u8], start: usize) -> Vec<[u8; 2]> {
 }
 
 #[test]
+fn rfc1035_4_1_4_names_in_record_data_compress_against_the_question() {
+    let wire = query("mx.example.test.", RecordType::MX, None);
+    let reply = respond(&catalog(), &wire, UDP).unwrap();
+    let rdata = wire.len() + 12;
+    // Preference 10, then `mail` and a pointer to `example.test.` in the question (offset 15).
+    assert_eq!(
+        reply[rdata..rdata + 9],
+        [0, 10, 4, b'm', b'a', b'i', b'l', 0xc0, 15]
+    );
+}
+
+#[test]
 fn rfc1035_4_1_4_owners_spelled_as_the_question_point_at_it() {
     let catalog = catalog();
     let wire = query("wWw.ExAmPlE.tEsT.", RecordType::A, None);

@@ -263,13 +263,13 @@ struct Reply<'q> {
 impl Reply<'_> {
     /// A response with the question (and OPT) but no records.
     fn error(&self, rcode: ResponseCode) -> Vec<u8> {
-        self.write(rcode, 0, |_, _| ([0; 3], false))
+        self.write(rcode, 0, false, |_, _| ([0; 3], false))
     }
 
     /// The answer to a CHAOS-class identity or version question: one TXT record owned by the
     /// question name, TTL 0, and no AA, as NSD sends it.
     fn chaos_txt(&self, text: &[u8]) -> Vec<u8> {
-        self.write(ResponseCode::NoError, 0, |enc, limit| {
+        self.write(ResponseCode::NoError, 0, false, |enc, limit| {
             let before = enc.offset();
             if write_chaos_txt(enc, text).is_ok() && enc.offset() <= limit {
                 return ([1, 0, 0], false);
@@ -282,25 +282,28 @@ impl Reply<'_> {
 
     fn encode(&self, res: &Resolution<'_>) -> Vec<u8> {
         let flags = if res.authoritative { AA } else { 0 };
-        self.write(res.rcode, flags, |enc, limit| {
-            write_sections(enc, limit, res, self.question.name())
+        let question = self.question.name();
+        let targets = compresses_against(res, question);
+        self.write(res.rcode, flags, targets, |enc, limit| {
+            write_sections(enc, limit, res, question)
         })
     }
 
-    /// Writes header, question, whatever `records` adds within the limit, then OPT.
+    /// Writes header, question, whatever `records` adds within the limit, then OPT. With
+    /// `targets`, the question name's suffixes become compression targets for the names
+    /// `records` writes.
     fn write(
         &self,
         rcode: ResponseCode,
         mut flags: u16,
+        targets: bool,
         records: impl FnOnce(&mut BinEncoder<'_>, usize) -> ([u16; 3], bool),
     ) -> Vec<u8> {
         let mut buf = Vec::with_capacity(512);
         let (counts, truncated) = {
             let mut enc = BinEncoder::new(&mut buf);
             let ok = enc.emit_vec(&[0; HEADER_LEN]).is_ok()
-                // Emitting the question through the encoder records it as a compression
-                // target; a query name is never compressed, so the octets are the query's own.
-                && self.question.emit(&mut enc).is_ok();
+                && emit_question(&mut enc, self.question, targets).is_ok();
             debug_assert!(ok, "a decoded question always re-encodes");
             let opt_room = if self.edns.is_some() {
                 OPT_LEN + self.options.len()
@@ -329,6 +332,45 @@ impl Reply<'_> {
         buf
     }
 }
+
+/// Whether a name `res` writes may compress against the question's suffixes: any but an owner
+/// spelled as the question, which is a pointer to it whole. Address records hold no names;
+/// every other type, and signatures, may.
+fn compresses_against(res: &Resolution<'_>, question: &Name) -> bool {
+    [&res.answer, &res.authority, &res.additional]
+        .into_iter()
+        .flatten()
+        .any(|placed| {
+            placed.signatures.is_some()
+                || !matches!(placed.rrset.rtype, RecordType::A | RecordType::AAAA)
+                || !placed.owner.eq_case(question)
+        })
+}
+
+/// Writes the question as the query spelled it (a query's name is never compressed). With
+/// `targets` the encoder writes it, recording each suffix of the name as a compression target,
+/// an allocation each; without, its octets go in one write.
+fn emit_question(enc: &mut BinEncoder<'_>, question: &Query, targets: bool) -> ProtoResult<()> {
+    if targets {
+        return question.emit(enc);
+    }
+    let mut octets = [0; MAX_QUESTION];
+    let mut len = 0;
+    // A decoded name fits in 255 octets, its root label included.
+    for label in question.name().iter() {
+        octets[len] = label.len() as u8;
+        octets[len + 1..len + 1 + label.len()].copy_from_slice(label);
+        len += 1 + label.len();
+    }
+    // The root label: `octets` is zeroed.
+    len += 1;
+    octets[len..len + 2].copy_from_slice(&u16::from(question.query_type()).to_be_bytes());
+    octets[len + 2..len + 4].copy_from_slice(&u16::from(question.query_class()).to_be_bytes());
+    enc.emit_vec(&octets[..len + 4])
+}
+
+/// The longest question: a name of 255 octets, its root label included, type and class.
+const MAX_QUESTION: usize = 255 + 4;
 
 /// Writes answer, authority and additional RRsets whole, each with its signatures, stopping
 /// at the first that does not fit. Returns the record counts and whether data the client
