@@ -21,14 +21,14 @@ use super::{Catalog, Node, Rrset, ZoneData};
 /// beyond the names that differ: zones added or removed, other pool owners, a delegation made
 /// or removed, a zone's DNSSEC status changed. Then every hot RRset must be compared.
 pub fn changed_names(old: &Catalog, new: &Catalog) -> Option<Vec<LowerName>> {
-    if old.depths != new.depths
+    if old.zones.depths() != new.zones.depths()
         || old.pool_owners != new.pool_owners
         || old.zones.len() != new.zones.len()
     {
         return None;
     }
     let mut names: Vec<LowerName> = new.pool_owners.iter().cloned().collect();
-    for (apex, zone) in &new.zones {
+    for (apex, zone) in new.zones.iter() {
         match (old.zones.get(apex)?, zone) {
             (Some(before), Some(after)) if !Arc::ptr_eq(before, after) => {
                 zone_changes(before, after, &mut names)?;

@@ -1,6 +1,7 @@
 //! The authoritative answers: which zone a name belongs to and what a query gets back.
 //! Pure and shared by every transport; the XDP maps are compiled from the same data.
 
+mod apexes;
 mod chains;
 mod changes;
 mod cookie;
@@ -16,8 +17,9 @@ mod query;
 mod wire;
 mod zone_data;
 
+use apexes::Apexes;
 use arc_swap::{ArcSwap, Guard};
-use foldhash::{HashMap, HashSet};
+use foldhash::HashSet;
 use hickory_proto::rr::{LowerName, Name, RecordType};
 use std::sync::Arc;
 
@@ -44,10 +46,7 @@ pub struct Catalog {
     /// before its first transfer, or after it expired. It answers SERVFAIL, not REFUSED, and
     /// hides any zone above it. Each zone is its own `Arc`, so replacing one zone builds a
     /// catalog that shares every other.
-    zones: HashMap<LowerName, Option<Arc<ZoneData>>>,
-    /// The label counts of the apexes, deepest first, so finding a name's zone probes only
-    /// depths where a zone exists.
-    depths: Vec<u8>,
+    zones: Apexes,
     /// Names whose A and AAAA answers come from a pool; fixed, like the zones, until reload.
     pool_owners: HashSet<LowerName>,
     /// The pools' answers, swapped whole whenever health or drains change.
@@ -93,14 +92,8 @@ impl Catalog {
     }
 
     fn insert(&mut self, origin: &Name, data: Option<Arc<ZoneData>>) -> Result<(), DuplicateZone> {
-        let apex = LowerName::new(origin);
-        let depth = apex.num_labels();
-        if self.zones.insert(apex, data).is_some() {
+        if !self.zones.insert(LowerName::new(origin), data) {
             return Err(DuplicateZone(origin.clone()));
-        }
-        if !self.depths.contains(&depth) {
-            self.depths.push(depth);
-            self.depths.sort_unstable_by(|a, b| b.cmp(a));
         }
         Ok(())
     }
@@ -109,15 +102,12 @@ impl Catalog {
     /// served without data, SERVFAIL). Every other zone is shared, not copied; the pool owners,
     /// identity and pool answers in force are carried over. `None` if `origin` is not served.
     pub fn with_zone(&self, origin: &Name, data: Option<Arc<ZoneData>>) -> Option<Self> {
-        let apex = LowerName::new(origin);
-        if !self.zones.contains_key(&apex) {
+        let mut zones = self.zones.clone();
+        if !zones.replace(&LowerName::new(origin), data) {
             return None;
         }
-        let mut zones = self.zones.clone();
-        zones.insert(apex, data);
         Some(Self {
             zones,
-            depths: self.depths.clone(),
             pool_owners: self.pool_owners.clone(),
             pools: ArcSwap::new(self.pools.load_full()),
             identity: self.identity.clone(),
@@ -217,14 +207,7 @@ impl Catalog {
 
     /// The catalog's entry for the most specific apex at or above `name`.
     fn entry_for(&self, name: &Name) -> Option<&Option<Arc<ZoneData>>> {
-        let labels = name.num_labels();
-        self.depths
-            .iter()
-            .filter(|&&depth| depth <= labels)
-            .find_map(|&depth| {
-                self.zones
-                    .get(&LowerName::new(&ancestor(name, usize::from(depth))))
-            })
+        self.zones.closest(name)
     }
 
     /// The pool answers now in force.
@@ -271,11 +254,11 @@ impl Catalog {
     /// The apexes of the zones that have another zone of the catalog below them.
     fn enclosing_apexes(&self) -> HashSet<LowerName> {
         let mut enclosing = HashSet::default();
-        for apex in self.zones.keys() {
+        for (apex, _) in self.zones.iter() {
             let labels = apex.num_labels();
-            for &depth in self.depths.iter().filter(|&&depth| depth < labels) {
+            for &depth in self.zones.depths().iter().filter(|&&depth| depth < labels) {
                 let above = LowerName::new(&ancestor(&Name::from(apex), depth.into()));
-                if self.zones.contains_key(&above) {
+                if self.zones.get(&above).is_some() {
                     enclosing.insert(above);
                 }
             }
