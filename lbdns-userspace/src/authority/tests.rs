@@ -233,6 +233,16 @@ fn the_question_is_echoed_byte_for_byte() {
     assert_eq!(reply[12..question_end], wire[12..question_end]);
 }
 
+#[test]
+fn the_longest_question_name_is_echoed_byte_for_byte() {
+    // 63 + 63 + 63 + 61 octets of labels, four length octets and the root: 255 in all.
+    let labels = [63, 63, 63, 61].map(|len| "a".repeat(len)).join(".");
+    let wire = query(&format!("{labels}."), RecordType::A, None);
+    let reply = respond(&catalog(), &wire, UDP).unwrap();
+    assert_eq!(reply[3] & 0x0f, 5, "REFUSED: in no zone of ours");
+    assert_eq!(reply[12..], wire[12..]);
+}
+
 /// The owner of each record in `reply`'s answer section as its first two octets on the wire,
 /// with the answer section starting at `start`.
 fn answer_owner_octets(reply: &[u8], start: usize) -> Vec<[u8; 2]> {

@@ -356,13 +356,17 @@ fn emit_question(enc: &mut BinEncoder<'_>, question: &Query, targets: bool) -> P
     }
     let mut octets = [0; MAX_QUESTION];
     let mut len = 0;
-    // A decoded name fits in 255 octets, its root label included.
     for label in question.name().iter() {
-        octets[len] = label.len() as u8;
-        octets[len + 1..len + 1 + label.len()].copy_from_slice(label);
+        // A decoded name fits in 255 octets, its root label included; should one not, the
+        // encoder writes it rather than a worker panicking.
+        let Some(room) = octets.get_mut(len..len + 1 + label.len() + 5) else {
+            return question.emit(enc);
+        };
+        room[0] = label.len() as u8;
+        room[1..1 + label.len()].copy_from_slice(label);
         len += 1 + label.len();
     }
-    // The root label: `octets` is zeroed.
+    // The root label (`octets` is zeroed), then type and class: the room was checked above.
     len += 1;
     octets[len..len + 2].copy_from_slice(&u16::from(question.query_type()).to_be_bytes());
     octets[len + 2..len + 4].copy_from_slice(&u16::from(question.query_class()).to_be_bytes());
