@@ -1,5 +1,5 @@
 //! The socket path's ceiling: lbdns's own UDP I/O, answering nothing. It binds as `lbdns serve`
-//! does (one SO_REUSEPORT socket per core, with the daemon's buffers and pktinfo), receives and
+//! does (one SO_REUSEPORT socket per core, with the daemon's socket options), receives and
 //! sends in the same batches on one thread per socket, and replies to each query with the
 //! query itself, QR set, in a buffer of its own as the daemon's replies are. What it reaches is
 //! the most any userspace server with this I/O can reach on the machine; `cargo xtask bench`

@@ -343,7 +343,7 @@ fn compresses_against(res: &Resolution<'_>, question: &Name) -> bool {
         .any(|placed| {
             placed.signatures.is_some()
                 || !matches!(placed.rrset.rtype, RecordType::A | RecordType::AAAA)
-                || !placed.owner.eq_case(question)
+                || matches!(Owner::of(&placed.owner, question), Owner::Name(_))
         })
 }
 
