@@ -287,7 +287,7 @@ fn nsd_rounds(setup: &Setup<'_>, figures: &mut Figures, progress: &mut Progress)
         net,
         lbdns,
         ceiling: lbdns,
-        socket_ceiling: lbdns,
+        socket_ceiling: None,
         zone,
         dir: out.join("nsd"),
     };

@@ -84,7 +84,11 @@ pub fn run(args: Args) -> Result<()> {
     let ceiling = xdp::build_ceiling()?;
     let mixes = chosen(args.mixes, &Mix::ALL);
     let targets = chosen(args.only, &Target::ALL);
-    let socket_ceiling = build::lbdns_example("socket_ceiling")?;
+    // Built only when measured: it costs a link, and most runs leave it out.
+    let socket_ceiling = targets
+        .contains(&Target::SocketCeiling)
+        .then(|| build::lbdns_example("socket_ceiling"))
+        .transpose()?;
     let out = output_dir(args.out, "bench")?;
     fs::create_dir_all(out.join("logs"))
         .with_context(|| format!("cannot create {}", out.display()))?;
@@ -108,7 +112,7 @@ pub fn run(args: Args) -> Result<()> {
         secs: args.secs,
         client: ClientPeer::new(&net, &ceiling)?,
         ceiling: &ceiling,
-        socket_ceiling: &socket_ceiling,
+        socket_ceiling: socket_ceiling.as_deref(),
     };
     let mut sessions = Vec::new();
     for &target in &targets {
@@ -277,7 +281,7 @@ struct Bench<'a> {
     net: &'a Net,
     lbdns: &'a Path,
     ceiling: &'a Path,
-    socket_ceiling: &'a Path,
+    socket_ceiling: Option<&'a Path>,
     out: &'a Path,
     secs: u64,
     client: ClientPeer<'a>,

@@ -131,7 +131,8 @@ pub struct Context<'a> {
     pub net: &'a Net,
     pub lbdns: &'a Path,
     pub ceiling: &'a Path,
-    pub socket_ceiling: &'a Path,
+    /// The socket ceiling's executable, when the run measures it.
+    pub socket_ceiling: Option<&'a Path>,
     pub zone: &'a ZoneFile,
     /// The session's directory: configuration, state, the server's log.
     pub dir: PathBuf,
@@ -521,7 +522,10 @@ fn command(target: Target, cx: &Context<'_>) -> Result<Command, StartError> {
             command
         }
         Target::SocketCeiling => {
-            let mut command = ns.command(cx.socket_ceiling);
+            let program = cx
+                .socket_ceiling
+                .context("the socket ceiling was not built for this run")?;
+            let mut command = ns.command(program);
             command.arg(format!("{listen}:53"));
             command
         }
