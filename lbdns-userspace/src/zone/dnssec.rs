@@ -7,20 +7,20 @@
 //! (ignored, as NSD ignores it), an RRSIG covering a type its owner does not have (never
 //! served).
 
-use foldhash::HashMap;
 use hickory_proto::rr::{LowerName, Name, RecordType};
 
+use super::owners::Owners;
 use super::{SourceRecord, Zone, ZoneError, ZoneErrorKind};
 use crate::dnssec::{self, Malformed, Nsec3, Nsec3Params, Rrsig};
 
 /// The errors and warnings of the DNSSEC records in `records` of the zone at `apex`, given
-/// the types each owner has (`types_at`, from `validate`). A record that `validate` left out of
-/// `types_at` is an error of its own, which rejects the zone, so an orphan warning it might
-/// cause is never shown.
+/// the types each owner has (from `validate`). A record that `validate` did not accept among
+/// them is an error of its own, which rejects the zone, so an orphan warning it might cause is
+/// never shown.
 pub(super) fn check(
     records: &[SourceRecord],
     apex: &LowerName,
-    types_at: &HashMap<LowerName, Vec<RecordType>>,
+    owners: &Owners,
 ) -> (Vec<ZoneError>, Vec<ZoneError>) {
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
     let at = |r: &SourceRecord, kind| ZoneError {
@@ -33,15 +33,15 @@ pub(super) fn check(
         .filter(|r| r.record.record_type() == RecordType::NSEC3PARAM)
         .filter_map(|r| Nsec3Params::from_nsec3param(dnssec::octets(&r.record.data)?).ok())
         .collect();
-    for r in records {
+    for (i, r) in records.iter().enumerate() {
         let Some(wire) = dnssec::octets(&r.record.data) else {
             continue;
         };
         let decoded: Result<(), Malformed> = match r.record.record_type() {
             RecordType::RRSIG => Rrsig::decode(wire).map(|sig| {
-                let covered = types_at
-                    .get(&LowerName::new(&r.record.name))
-                    .is_some_and(|types| types.contains(&sig.type_covered));
+                let covered = owners
+                    .types(owners.of_record(i))
+                    .contains(&sig.type_covered);
                 if !covered {
                     warnings.push(at(
                         r,

@@ -8,6 +8,7 @@ pub mod dnssec;
 mod error;
 mod lexer;
 pub(crate) mod name;
+mod owners;
 pub(crate) mod rdata;
 mod rtype;
 pub mod write;
@@ -21,6 +22,8 @@ use std::sync::Arc;
 use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::parse_ttl;
+
+use owners::Owners;
 
 /// `$INCLUDE` nesting deeper than this is almost certainly a loop.
 pub(crate) const MAX_INCLUDE_DEPTH: usize = 16;
@@ -378,14 +381,12 @@ fn validate(
             ZoneErrorKind::MisplacedSoa(explicit_origin.unwrap_or(&origin).to_string()),
         ));
     }
-    // The types at each owner: a few, so a list is cheaper than a set; a million owners are
-    // hashed once each, with foldhash rather than SipHash (zone files are the operator's).
-    let mut types_at: HashMap<LowerName, Vec<RecordType>> =
-        HashMap::with_capacity(owner_runs(&records));
+    let mut owners = Owners::number(&records);
+    let apex_number = owners.of_record(soa);
     for (i, r) in records.iter().enumerate() {
-        let owner = LowerName::new(&r.record.name);
+        let number = owners.of_record(i);
         let rtype = r.record.record_type();
-        if !apex.zone_of(&owner) {
+        if !apex.zone_of(owners.name(number)) {
             errors.push(at(
                 r,
                 ZoneErrorKind::OutOfZone {
@@ -395,10 +396,11 @@ fn validate(
             ));
             continue;
         }
+        let at_apex = number == apex_number;
         if rtype == RecordType::SOA && i != soa {
             errors.push(at(
                 r,
-                if owner == apex {
+                if at_apex {
                     ZoneErrorKind::DuplicateSoa
                 } else {
                     ZoneErrorKind::MisplacedSoa(origin.to_string())
@@ -406,8 +408,8 @@ fn validate(
             ));
             continue;
         }
-        let types = types_at.entry(owner.clone()).or_default();
-        let problem = if rtype == RecordType::CNAME && owner == apex {
+        let types = owners.types(number);
+        let problem = if rtype == RecordType::CNAME && at_apex {
             Some(ZoneErrorKind::ApexCname)
         } else if rtype == RecordType::CNAME && types.contains(&RecordType::CNAME) {
             Some(ZoneErrorKind::MultipleCname(r.record.name.to_string()))
@@ -424,42 +426,26 @@ fn validate(
         };
         match problem {
             Some(kind) => errors.push(at(r, kind)),
-            None if types.contains(&rtype) => {}
-            None => types.push(rtype),
+            None => owners.accept(number, rtype),
         }
     }
-    data_below_dname(&records, &types_at, &apex, &mut errors);
-    let (dnssec_errors, mut warnings) = dnssec::check(&records, &apex, &types_at);
+    data_below_dname(&records, &owners, &apex, &mut errors);
+    let (dnssec_errors, mut warnings) = dnssec::check(&records, &apex, &owners);
     for error in dnssec_errors {
         errors.push(error);
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    if !types_at
-        .get(&apex)
-        .is_some_and(|t| t.contains(&RecordType::NS))
-    {
+    if !owners.types(apex_number).contains(&RecordType::NS) {
         warnings.push(whole(ZoneErrorKind::NoApexNs(origin.to_string())));
     }
-    // Freed before the TTLs' own table is built: at a million owners each is some 200 MB.
-    drop(types_at);
-    equalise_ttls(&mut records, &mut warnings);
+    equalise_ttls(&mut records, &owners, &mut warnings);
     Ok(Zone {
         origin,
         records,
         warnings,
     })
-}
-
-/// How many times the owner changes from one record to the next: the number of owners when
-/// each owner's records are written together, as they usually are, and more otherwise. What
-/// the tables keyed by owner are sized for, so that they are not rehashed as they fill.
-fn owner_runs(records: &[SourceRecord]) -> usize {
-    1 + records
-        .windows(2)
-        .filter(|pair| pair[0].record.name != pair[1].record.name)
-        .count()
 }
 
 /// RFC 6672 §2.4: "Resource records MUST NOT exist at any subdomain of the owner of a DNAME
@@ -469,31 +455,29 @@ fn owner_runs(records: &[SourceRecord]) -> usize {
 /// (RFC 5155 §7.2.8). One error per owner below, naming its first record.
 fn data_below_dname(
     records: &[SourceRecord],
-    types_at: &HashMap<LowerName, Vec<RecordType>>,
+    owners: &Owners,
     apex: &LowerName,
     errors: &mut ZoneErrors,
 ) {
     let is_dname = |name: &LowerName| {
-        types_at
-            .get(name)
+        owners
+            .types_at(name)
             .is_some_and(|types| types.contains(&RecordType::DNAME))
     };
     // Most zones have no DNAME: one pass over the types, no owner hashed.
-    if !types_at
-        .values()
-        .any(|types| types.contains(&RecordType::DNAME))
-    {
+    if !owners.any_has(RecordType::DNAME) {
         return;
     }
     let mut reported = HashSet::new();
-    for r in records {
-        let owner = LowerName::new(&r.record.name);
-        let hashed = types_at.get(&owner).is_some_and(|types| {
-            types
+    for (i, r) in records.iter().enumerate() {
+        let number = owners.of_record(i);
+        let owner = owners.name(number);
+        let types = owners.types(number);
+        let hashed = !types.is_empty()
+            && types
                 .iter()
-                .all(|&t| matches!(t, RecordType::NSEC3 | RecordType::RRSIG))
-        });
-        if hashed || owner == *apex || reported.contains(&owner) {
+                .all(|&t| matches!(t, RecordType::NSEC3 | RecordType::RRSIG));
+        if hashed || owner == apex || reported.contains(&number) {
             continue;
         }
         let mut parent = owner.base_name();
@@ -515,7 +499,7 @@ fn data_below_dname(
                     dname: dname.to_string(),
                 },
             });
-            reported.insert(owner);
+            reported.insert(number);
         }
     }
 }
@@ -529,27 +513,35 @@ fn may_accompany_cname(rtype: RecordType) -> bool {
 /// Signatures count per type covered: each RRSIG takes the TTL of the RRset it signs
 /// (RFC 4034 §3), so the apex's RRSIG(SOA) and RRSIG(NSEC3PARAM) may differ.
 ///
-/// Each record's set is looked up once: the sets are numbered in a first pass, which keeps
-/// each record's number, so the second pass neither lowercases nor hashes an owner again.
-fn equalise_ttls(records: &mut [SourceRecord], warnings: &mut Vec<ZoneError>) {
+/// Each record's set is looked up once, by its owner's number: the sets are numbered in a
+/// first pass, which keeps each record's number, so the second pass looks up nothing. A record
+/// of the set before it (most are) is not looked up at all.
+fn equalise_ttls(records: &mut [SourceRecord], owners: &Owners, warnings: &mut Vec<ZoneError>) {
     /// One set's lowest TTL, and whether its records differ (until the warning is given).
     struct Set {
         ttl: u32,
         differs: bool,
     }
-    let mut numbers: HashMap<TtlKey, usize> = HashMap::with_capacity(records.len());
+    let mut numbers: HashMap<TtlKey, usize> = HashMap::with_capacity(owners.len());
     let mut sets: Vec<Set> = Vec::new();
+    let mut previous: Option<(TtlKey, usize)> = None;
     let of_record: Vec<usize> = records
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             let ttl = r.record.ttl;
-            let number = *numbers.entry(TtlKey::of(&r.record)).or_insert_with(|| {
-                sets.push(Set {
-                    ttl,
-                    differs: false,
-                });
-                sets.len() - 1
-            });
+            let key = TtlKey::of(owners.of_record(i), &r.record);
+            let number = match previous {
+                Some((before, number)) if before == key => number,
+                _ => *numbers.entry(key).or_insert_with(|| {
+                    sets.push(Set {
+                        ttl,
+                        differs: false,
+                    });
+                    sets.len() - 1
+                }),
+            };
+            previous = Some((key, number));
             let set = &mut sets[number];
             set.differs |= set.ttl != ttl;
             set.ttl = set.ttl.min(ttl);
@@ -576,15 +568,15 @@ fn equalise_ttls(records: &mut [SourceRecord], warnings: &mut Vec<ZoneError>) {
 }
 
 /// The records that must share a TTL: one owner and type, and for RRSIG one type covered.
-#[derive(PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct TtlKey {
-    owner: LowerName,
+    owner: owners::Number,
     rtype: RecordType,
     covered: Option<[u8; 2]>,
 }
 
 impl TtlKey {
-    fn of(record: &Record) -> Self {
+    fn of(owner: owners::Number, record: &Record) -> Self {
         let covered = match &record.data {
             // The type covered is the first field of RRSIG's wire form (RFC 4034 §3.1).
             RData::Unknown { code, rdata } if *code == RecordType::RRSIG => {
@@ -593,7 +585,7 @@ impl TtlKey {
             _ => None,
         };
         Self {
-            owner: LowerName::new(&record.name),
+            owner,
             rtype: record.record_type(),
             covered,
         }

@@ -149,6 +149,30 @@ fn differing_ttls_in_an_rrset_are_lowered_with_a_warning() {
 }
 
 #[test]
+fn an_rrset_written_in_pieces_and_cases_is_one_set_for_its_ttl() {
+    // The owner's records are not written together, and one spells it in capitals: still
+    // one RRset (RFC 4343), lowered as one, with one warning. `b`'s A RRset is its own.
+    let zone = parse(&format!(
+        "{SOA}a 60 A 198.18.0.1\nb 90 A 198.18.0.3\nA 30 A 198.18.0.2\nb 90 A 198.18.0.4\n"
+    ))
+    .unwrap();
+    let ttls: Vec<u32> = zone
+        .records
+        .iter()
+        .filter(|r| r.record.record_type() == RecordType::A)
+        .map(|r| r.record.ttl)
+        .collect();
+    assert_eq!(ttls, [30, 90, 30, 90]);
+    let warned: Vec<usize> = zone
+        .warnings
+        .iter()
+        .filter(|w| matches!(w.kind, ZoneErrorKind::TtlMismatch { ttl: 30, .. }))
+        .map(|w| w.line)
+        .collect();
+    assert_eq!(warned, [5]);
+}
+
+#[test]
 fn rfc_4034_section_3_signatures_keep_the_ttl_of_what_they_cover() {
     let sig = |covered: &str, ttl: u32| {
         format!("@ {ttl} RRSIG {covered} 13 2 {ttl} 1 0 1 example.test. AQID\n")
