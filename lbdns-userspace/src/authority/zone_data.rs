@@ -326,28 +326,28 @@ impl ZoneData {
         // non-terminals, so that the table is rarely rehashed (which hashes every name again).
         let mut numbered: HashTable<u32> = HashTable::with_capacity(zone.records.len());
         let mut names: Vec<LowerName> = Vec::new();
-        let mut owned: Vec<Vec<usize>> = Vec::new();
-        let mut number = |name: LowerName, names: &mut Vec<LowerName>, owned: &mut Vec<_>| {
+        let mut number = |name: LowerName, names: &mut Vec<LowerName>| {
             let hash = hasher.hash_one(&name);
             let found = numbered.find(hash, |&at| names[at as usize] == name);
             match found {
-                Some(&at) => at as usize,
+                Some(&at) => at,
                 None => {
                     let at = u32::try_from(names.len()).expect("fewer than 2^32 names in a zone");
                     numbered.insert_unique(hash, at, |&at| hasher.hash_one(&names[at as usize]));
                     names.push(name);
-                    owned.push(Vec::new());
-                    at as usize
+                    at
                 }
             }
         };
+        // Each record's owner, by number.
+        let mut owners: Vec<u32> = Vec::with_capacity(zone.records.len());
         // The owner of the record before, and its number: an owner's records are usually
         // written together, and the next one then needs neither its ancestors nor a probe.
-        let mut previous: Option<(&Name, usize)> = None;
-        for (index, source) in zone.records.iter().enumerate() {
+        let mut previous: Option<(&Name, u32)> = None;
+        for source in &zone.records {
             let name = &source.record.name;
             if let Some((_, at)) = previous.filter(|(before, _)| *before == name) {
-                owned[at].push(index);
+                owners.push(at);
                 continue;
             }
             let owner = LowerName::new(name);
@@ -357,17 +357,19 @@ impl ZoneData {
             // `iter`, as `trim_to` counts them: `num_labels` leaves out a wildcard's `*`.
             for labels in apex_labels + 1..name.iter().len() {
                 let above = LowerName::new(&ancestor(name, labels));
-                number(above, &mut names, &mut owned);
+                number(above, &mut names);
             }
-            let at = number(owner, &mut names, &mut owned);
-            owned[at].push(index);
+            let at = number(owner, &mut names);
+            owners.push(at);
             previous = Some((name, at));
         }
         drop(numbered);
-        let nodes: Vec<Node> = owned
-            .into_iter()
-            .map(|records| Node::build(&zone.records, &records))
+        let owned = Grouped::by_owner(&owners, names.len());
+        drop(owners);
+        let nodes: Vec<Node> = (0..names.len())
+            .map(|at| Node::build(&zone.records, owned.of(at)))
             .collect();
+        drop(owned);
         let mut index = HashTable::with_capacity(names.len());
         for (position, name) in names.iter().enumerate() {
             if nodes[position].only_nsec3() {
@@ -579,6 +581,39 @@ impl ZoneData {
     pub fn rrsets(&self) -> impl Iterator<Item = (&LowerName, &Node, &Rrset)> {
         self.nodes()
             .flat_map(|(name, node)| node.rrsets.iter().map(move |r| (name, node, r)))
+    }
+}
+
+/// Record indices grouped by owner, in file order within each: one list for all, where a
+/// million owners would otherwise take a million small allocations.
+struct Grouped {
+    /// Where each owner's indices start in `indices`, and where the last one's end.
+    starts: Vec<usize>,
+    indices: Vec<usize>,
+}
+
+impl Grouped {
+    /// Groups the records whose owners, by number below `count`, are `owners` (by record).
+    fn by_owner(owners: &[u32], count: usize) -> Self {
+        let mut starts = vec![0; count + 1];
+        for &owner in owners {
+            starts[owner as usize + 1] += 1;
+        }
+        for at in 1..starts.len() {
+            starts[at] += starts[at - 1];
+        }
+        let mut next = starts.clone();
+        let mut indices = vec![0; owners.len()];
+        for (index, &owner) in owners.iter().enumerate() {
+            indices[next[owner as usize]] = index;
+            next[owner as usize] += 1;
+        }
+        Self { starts, indices }
+    }
+
+    /// The indices of the records of owner `at`.
+    fn of(&self, at: usize) -> &[usize] {
+        &self.indices[self.starts[at]..self.starts[at + 1]]
     }
 }
 

@@ -19,11 +19,12 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 
-use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
+use foldhash::{HashSet, HashSetExt as _};
 use hickory_proto::rr::{DNSClass, LowerName, Name, RData, Record, RecordType};
 use hickory_proto::serialize::txt::parse_ttl;
 
 use owners::Owners;
+use smallvec::SmallVec;
 
 /// `$INCLUDE` nesting deeper than this is almost certainly a loop.
 pub(crate) const MAX_INCLUDE_DEPTH: usize = 16;
@@ -513,44 +514,39 @@ fn may_accompany_cname(rtype: RecordType) -> bool {
 /// Signatures count per type covered: each RRSIG takes the TTL of the RRset it signs
 /// (RFC 4034 §3), so the apex's RRSIG(SOA) and RRSIG(NSEC3PARAM) may differ.
 ///
-/// Each record's set is looked up once, by its owner's number: the sets are numbered in a
-/// first pass, which keeps each record's number, so the second pass looks up nothing. A record
-/// of the set before it (most are) is not looked up at all.
+/// Each record's set is found among its owner's few, by the owner's number: nothing is hashed.
 fn equalise_ttls(records: &mut [SourceRecord], owners: &Owners, warnings: &mut Vec<ZoneError>) {
     /// One set's lowest TTL, and whether its records differ (until the warning is given).
     struct Set {
+        key: SetKey,
         ttl: u32,
         differs: bool,
     }
-    let mut numbers: HashMap<TtlKey, usize> = HashMap::with_capacity(owners.len());
-    let mut sets: Vec<Set> = Vec::new();
-    let mut previous: Option<(TtlKey, usize)> = None;
-    let of_record: Vec<usize> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let ttl = r.record.ttl;
-            let key = TtlKey::of(owners.of_record(i), &r.record);
-            let number = match previous {
-                Some((before, number)) if before == key => number,
-                _ => *numbers.entry(key).or_insert_with(|| {
-                    sets.push(Set {
-                        ttl,
-                        differs: false,
-                    });
-                    sets.len() - 1
-                }),
-            };
-            previous = Some((key, number));
-            let set = &mut sets[number];
-            set.differs |= set.ttl != ttl;
-            set.ttl = set.ttl.min(ttl);
-            number
-        })
-        .collect();
-    drop(numbers);
-    for (r, number) in records.iter_mut().zip(of_record) {
-        let set = &mut sets[number];
+    /// The set of `record` among its owner's, made if it is the first of its set.
+    fn set_of<'s>(owner: &'s mut SmallVec<[Set; 2]>, record: &Record) -> &'s mut Set {
+        let key = SetKey::of(record);
+        let place = match owner.iter().position(|set| set.key == key) {
+            Some(place) => place,
+            None => {
+                owner.push(Set {
+                    key,
+                    ttl: record.ttl,
+                    differs: false,
+                });
+                owner.len() - 1
+            }
+        };
+        &mut owner[place]
+    }
+    // Each owner's sets, by owner number: most owners have one or two.
+    let mut sets: Vec<SmallVec<[Set; 2]>> = (0..owners.len()).map(|_| SmallVec::new()).collect();
+    for (i, r) in records.iter().enumerate() {
+        let set = set_of(&mut sets[owners.of_record(i) as usize], &r.record);
+        set.differs |= set.ttl != r.record.ttl;
+        set.ttl = set.ttl.min(r.record.ttl);
+    }
+    for (i, r) in records.iter_mut().enumerate() {
+        let set = set_of(&mut sets[owners.of_record(i) as usize], &r.record);
         if set.differs {
             set.differs = false;
             warnings.push(ZoneError {
@@ -567,16 +563,15 @@ fn equalise_ttls(records: &mut [SourceRecord], owners: &Owners, warnings: &mut V
     }
 }
 
-/// The records that must share a TTL: one owner and type, and for RRSIG one type covered.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct TtlKey {
-    owner: owners::Number,
+/// What tells an owner's RRsets apart: the type, and for RRSIG the type covered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct SetKey {
     rtype: RecordType,
     covered: Option<[u8; 2]>,
 }
 
-impl TtlKey {
-    fn of(owner: owners::Number, record: &Record) -> Self {
+impl SetKey {
+    fn of(record: &Record) -> Self {
         let covered = match &record.data {
             // The type covered is the first field of RRSIG's wire form (RFC 4034 §3.1).
             RData::Unknown { code, rdata } if *code == RecordType::RRSIG => {
@@ -585,7 +580,6 @@ impl TtlKey {
             _ => None,
         };
         Self {
-            owner,
             rtype: record.record_type(),
             covered,
         }
