@@ -37,19 +37,61 @@ pub struct LexError {
 /// error the lexer skips to the end of the entry (past the closing parenthesis if one was
 /// open), so one typo is one error. Lazy, so that a file of millions of entries never holds
 /// their tokens all at once, and the characters can come from a file as it is read.
-pub fn read(chars: impl Iterator<Item = char>) -> impl Iterator<Item = Result<Entry, LexError>> {
-    let mut lexer = Lexer {
-        chars: chars.peekable(),
-        line: 1,
-        open_at: None,
-    };
-    std::iter::from_fn(move || match lexer.entry() {
-        Ok(entry) => entry.map(Ok),
-        Err(error) => {
-            lexer.recover();
-            Some(Err(error))
+pub fn read<I: Iterator<Item = char>>(chars: I) -> Entries<I> {
+    Entries {
+        lexer: Lexer {
+            chars: chars.peekable(),
+            line: 1,
+            open_at: None,
+            spare: Spare::default(),
+        },
+    }
+}
+
+/// The iterator of [`read`]. An entry handed back with [`Entries::recycle`] lends its buffers
+/// to the next ones: a file of a million records then costs no allocation per token.
+pub struct Entries<I: Iterator<Item = char>> {
+    lexer: Lexer<I>,
+}
+
+impl<I: Iterator<Item = char>> Entries<I> {
+    /// Takes back an entry that is no longer needed, to reuse its buffers.
+    pub fn recycle(&mut self, entry: Entry) {
+        let spare = &mut self.lexer.spare;
+        let mut tokens = entry.tokens;
+        spare.texts.extend(tokens.drain(..).map(|token| token.text));
+        spare.tokens = tokens;
+    }
+}
+
+impl<I: Iterator<Item = char>> Iterator for Entries<I> {
+    type Item = Result<Entry, LexError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.lexer.entry() {
+            Ok(entry) => entry.map(Ok),
+            Err(error) => {
+                self.lexer.recover();
+                Some(Err(error))
+            }
         }
-    })
+    }
+}
+
+/// Buffers of recycled entries, emptied, for the next entries to fill.
+#[derive(Default)]
+struct Spare {
+    tokens: Vec<Token>,
+    texts: Vec<String>,
+}
+
+impl Spare {
+    /// An empty string for a token's text.
+    fn text(&mut self) -> String {
+        let mut text = self.texts.pop().unwrap_or_default();
+        text.clear();
+        text
+    }
 }
 
 /// [`read`] collected: the entries, and the errors apart.
@@ -70,6 +112,7 @@ struct Lexer<I: Iterator<Item = char>> {
     line: usize,
     /// The line of the `(` the current entry is inside, if any.
     open_at: Option<usize>,
+    spare: Spare,
 }
 
 impl<I: Iterator<Item = char>> Lexer<I> {
@@ -119,7 +162,7 @@ impl<I: Iterator<Item = char>> Lexer<I> {
 
     /// Reads tokens up to the end of a line that is not inside parentheses.
     fn logical_line(&mut self) -> Result<Vec<Token>, LexError> {
-        let mut tokens = Vec::new();
+        let mut tokens = std::mem::take(&mut self.spare.tokens);
         while let Some(&c) = self.chars.peek() {
             match c {
                 '\n' => {
@@ -163,8 +206,7 @@ impl<I: Iterator<Item = char>> Lexer<I> {
     }
 
     fn bare(&mut self) -> Result<Token, LexError> {
-        // Most tokens (names, numbers, types, addresses) fit, so each costs one allocation.
-        let mut text = String::with_capacity(24);
+        let mut text = self.spare.text();
         while let Some(&c) = self.chars.peek() {
             match c {
                 ' ' | '\t' | '\r' | '\n' | ';' | '(' | ')' | '"' => break,
@@ -189,7 +231,7 @@ impl<I: Iterator<Item = char>> Lexer<I> {
 
     fn quoted(&mut self) -> Result<Token, LexError> {
         let start = self.line;
-        let mut text = String::new();
+        let mut text = self.spare.text();
         loop {
             match self.chars.peek() {
                 None => {

@@ -179,7 +179,8 @@ impl<S: FnMut(SourceRecord) -> bool> Reader<S> {
         };
         let mut origin = origin.or_else(|| self.initial_origin.clone());
         // Entries and lexical errors come in file order, one at a time.
-        for entry in lexer::read(chars) {
+        let mut entries = lexer::read(chars);
+        while let Some(entry) = entries.next() {
             if self.stopped {
                 return;
             }
@@ -208,6 +209,7 @@ impl<S: FnMut(SourceRecord) -> bool> Reader<S> {
                     Err(kind) => self.errors.push(at(line, kind)),
                 }
             }
+            entries.recycle(entry);
         }
     }
 
