@@ -363,23 +363,18 @@ impl ZoneData {
             owners.push(at);
             previous = Some((name, at));
         }
-        drop(numbered);
         let owned = Grouped::by_owner(&owners, names.len());
         drop(owners);
         let nodes: Vec<Node> = (0..names.len())
             .map(|at| Node::build(&zone.records, owned.of(at)))
             .collect();
         drop(owned);
-        let mut index = HashTable::with_capacity(names.len());
-        for (position, name) in names.iter().enumerate() {
-            if nodes[position].only_nsec3() {
-                continue;
-            }
-            let position = u32::try_from(position).expect("fewer than 2^32 names in a zone");
-            index.insert_unique(hasher.hash_one(name), position, |&at| {
-                hasher.hash_one(&names[at as usize])
-            });
-        }
+        // The numbering's table becomes the index, without hashing a name again: names of
+        // the NSEC3 chain alone are not looked up by name (`Chains` has them), and a table
+        // sized for more owners than there are is shrunk (rehashed only if that frees buckets).
+        let mut index = numbered;
+        index.retain(|&mut at| !nodes[at as usize].only_nsec3());
+        index.shrink_to(0, |&at| hasher.hash_one(&names[at as usize]));
         let mut cut_depths: Vec<u8> = names
             .iter()
             .zip(&nodes)
