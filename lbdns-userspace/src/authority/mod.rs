@@ -245,7 +245,9 @@ impl Catalog {
             let nested = enclosing.contains(apex);
             zone.iter().flat_map(move |zone| {
                 zone.rrsets()
-                    .filter(move |(name, _, rrset)| self.is_direct(zone, nested, name, rrset))
+                    .filter(move |(name, node, rrset)| {
+                        self.is_direct(zone, nested, name, node, rrset)
+                    })
                     .map(move |(_, node, rrset)| DirectRrset::new(zone, node, rrset))
             })
         })
@@ -277,19 +279,26 @@ impl Catalog {
         node.into_iter().flat_map(move |(zone, node)| {
             node.rrsets
                 .iter()
-                .filter(move |rrset| self.is_direct(zone, true, name, rrset))
+                .filter(move |rrset| self.is_direct(zone, true, name, node, rrset))
                 .map(move |rrset| DirectRrset::new(zone, node, rrset))
         })
     }
 
-    /// The rule of [`Catalog::direct_address_rrsets`] for one RRset at `name` in `zone`;
-    /// `nested` says whether another zone of the catalog lies below `zone`, which could then
-    /// own the name instead.
-    fn is_direct(&self, zone: &ZoneData, nested: bool, name: &LowerName, rrset: &Rrset) -> bool {
+    /// The rule of [`Catalog::direct_address_rrsets`] for one RRset at `name` (whose node in
+    /// `zone` is `node`); `nested` says whether another zone of the catalog lies below `zone`,
+    /// which could then own the name instead.
+    fn is_direct(
+        &self,
+        zone: &ZoneData,
+        nested: bool,
+        name: &LowerName,
+        node: &Node,
+        rrset: &Rrset,
+    ) -> bool {
         matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
             && !name.is_wildcard()
             && !self.pool_owners.contains(name)
-            && zone.cut_above(&rrset.name, name, zone.node(name)).is_none()
+            && zone.cut_above(&rrset.name, name, Some(node)).is_none()
             && (!nested
                 || self
                     .zone_for(&rrset.name)
