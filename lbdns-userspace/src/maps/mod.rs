@@ -141,7 +141,7 @@ impl Answers {
                 slot,
                 &AnswerSet {
                     signatures: entry,
-                    ..*set
+                    ..**set
                 },
             ),
         }

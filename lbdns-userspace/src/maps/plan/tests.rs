@@ -177,7 +177,7 @@ impl Maps {
                 );
                 live.slot = *slot;
                 live.signatures = signatures.map(|(entry, _)| entry);
-                self.slots.insert((rrset.qtype, *slot), **answer);
+                self.slots.insert((rrset.qtype, *slot), (*answer).clone());
                 match signatures {
                     Some((_, stored)) => self.signed.insert((rrset.qtype, *slot), **stored),
                     None => self.signed.remove(&(rrset.qtype, *slot)),
@@ -199,7 +199,7 @@ impl Maps {
                 };
                 let old = self.live.insert((*rrset).clone(), live);
                 assert!(old.is_none(), "{step:?}: already published");
-                self.slots.insert((rrset.qtype, *slot), **answer);
+                self.slots.insert((rrset.qtype, *slot), (*answer).clone());
                 match signatures {
                     Some((_, stored)) => self.signed.insert((rrset.qtype, *slot), **stored),
                     None => self.signed.remove(&(rrset.qtype, *slot)),
