@@ -21,6 +21,7 @@ pub(super) type Number = u32;
 /// The types at one owner, in the order first seen: a few, so a list kept inline.
 type Types = SmallVec<[RecordType; 4]>;
 
+/// The owners of one zone's records, numbered, and the types accepted at each.
 pub(super) struct Owners {
     /// Each owner, by number.
     names: Vec<LowerName>,
@@ -45,7 +46,7 @@ impl Owners {
             .collect();
         let hasher = RandomState::default();
         let mut owners = Self {
-            names: Vec::new(),
+            names: Vec::with_capacity(starts.len()),
             types: Vec::new(),
             of_record: Vec::with_capacity(records.len()),
             index: HashTable::with_capacity(starts.len()),
