@@ -148,6 +148,15 @@ fn differing_ttls_in_an_rrset_are_lowered_with_a_warning() {
         .any(|w| matches!(w.kind, ZoneErrorKind::TtlMismatch { ttl: 30, .. })));
 }
 
+/// The TTLs of the zone's records of `rtype`, in file order.
+fn ttls_of(zone: &Zone, rtype: RecordType) -> Vec<u32> {
+    zone.records
+        .iter()
+        .filter(|r| r.record.record_type() == rtype)
+        .map(|r| r.record.ttl)
+        .collect()
+}
+
 #[test]
 fn an_rrset_written_in_pieces_and_cases_is_one_set_for_its_ttl() {
     // The owner's records are not written together, and one spells it in capitals: still
@@ -156,12 +165,7 @@ fn an_rrset_written_in_pieces_and_cases_is_one_set_for_its_ttl() {
         "{SOA}a 60 A 198.18.0.1\nb 90 A 198.18.0.3\nA 30 A 198.18.0.2\nb 90 A 198.18.0.4\n"
     ))
     .unwrap();
-    let ttls: Vec<u32> = zone
-        .records
-        .iter()
-        .filter(|r| r.record.record_type() == RecordType::A)
-        .map(|r| r.record.ttl)
-        .collect();
+    let ttls = ttls_of(&zone, RecordType::A);
     assert_eq!(ttls, [30, 90, 30, 90]);
     let warned: Vec<usize> = zone
         .warnings
@@ -184,12 +188,7 @@ fn rfc_4034_section_3_signatures_keep_the_ttl_of_what_they_cover() {
         sig("SOA", 200)
     );
     let zone = parse(&text).unwrap();
-    let ttls: Vec<u32> = zone
-        .records
-        .iter()
-        .filter(|r| r.record.record_type() == RecordType::RRSIG)
-        .map(|r| r.record.ttl)
-        .collect();
+    let ttls = ttls_of(&zone, RecordType::RRSIG);
     assert_eq!(ttls, [200, 0, 200]);
     // The RRSIG(NSEC3PARAM) without an NSEC3PARAM gets its own warning (zone/dnssec.rs).
     let ttl_warnings: Vec<&ZoneError> = zone
