@@ -515,25 +515,32 @@ fn write_record(
     rdata: &Rdata,
 ) -> ProtoResult<()> {
     owner.emit(enc)?;
-    // Type, class and TTL in one write: the encoder checks its room once.
-    let mut fixed = [0; 8];
-    fixed[..2].copy_from_slice(&u16::from(rtype).to_be_bytes());
-    fixed[2..4].copy_from_slice(&u16::from(DNSClass::IN).to_be_bytes());
-    fixed[4..].copy_from_slice(&ttl.to_be_bytes());
-    enc.emit_vec(&fixed)?;
+    emit_type_class_ttl(enc, rtype, DNSClass::IN.into(), ttl)?;
     let length = enc.place::<u16>()?;
     rdata.emit(enc)?;
     let written = enc.len_since_place(&length) as u16;
     length.replace(enc, written)
 }
 
+/// A record's type, class and TTL, in one write: the encoder checks its room once.
+fn emit_type_class_ttl(
+    enc: &mut BinEncoder<'_>,
+    rtype: RecordType,
+    class: u16,
+    ttl: u32,
+) -> ProtoResult<()> {
+    let mut fixed = [0; 8];
+    fixed[..2].copy_from_slice(&u16::from(rtype).to_be_bytes());
+    fixed[2..4].copy_from_slice(&class.to_be_bytes());
+    fixed[4..].copy_from_slice(&ttl.to_be_bytes());
+    enc.emit_vec(&fixed)
+}
+
 /// RFC 6891 §6.1.2: root owner, our payload size as class, extended RCODE and flags as TTL,
 /// then the options.
 fn emit_opt(enc: &mut BinEncoder<'_>, ttl: u32, options: &ReplyOptions<'_>) -> ProtoResult<()> {
     enc.emit(0)?;
-    enc.emit_u16(RecordType::OPT.into())?;
-    enc.emit_u16(EDNS_PAYLOAD)?;
-    enc.emit_u32(ttl)?;
+    emit_type_class_ttl(enc, RecordType::OPT, EDNS_PAYLOAD, ttl)?;
     // `ServerIdentity` keeps the options far below 65535 octets.
     enc.emit_u16(options.len() as u16)?;
     options.emit(enc)
@@ -543,9 +550,7 @@ fn emit_opt(enc: &mut BinEncoder<'_>, ttl: u32, options: &ReplyOptions<'_>) -> P
 /// `text` as one character-string (`ServerIdentity` keeps it within 255 octets).
 fn write_chaos_txt(enc: &mut BinEncoder<'_>, text: &[u8]) -> ProtoResult<()> {
     enc.emit_u16(QUESTION_POINTER)?;
-    enc.emit_u16(RecordType::TXT.into())?;
-    enc.emit_u16(DNSClass::CH.into())?;
-    enc.emit_u32(0)?;
+    emit_type_class_ttl(enc, RecordType::TXT, DNSClass::CH.into(), 0)?;
     enc.emit_u16(1 + text.len() as u16)?;
     enc.emit(text.len() as u8)?;
     enc.emit_vec(text)
