@@ -176,6 +176,14 @@ impl Buckets for MappedArray<Bucket> {
 fn place(buckets: &impl Buckets, first: u32, new: u64) -> Result<(), MapError> {
     let mask = buckets.mask();
     let second = other_bucket(first, entry_fingerprint(new), mask);
+    // Nearly every name finds a free entry in one of its own buckets: look there before
+    // setting up the search, which allocates a list and a hash set.
+    for bucket in [first, second] {
+        if let Some(free) = buckets.bucket(bucket).iter().position(|&e| e == 0) {
+            buckets.store(bucket, free, new);
+            return Ok(());
+        }
+    }
     let mut nodes = vec![
         Node {
             bucket: first,
