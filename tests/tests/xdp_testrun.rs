@@ -67,7 +67,7 @@ impl Loaded {
         let mut fast = load(config);
         let mut writer = fast.map_writer().expect("map writer");
         writer
-            .publish(&compile(rrsets).expect("fixture compiles").image)
+            .publish(&compile(rrsets.to_vec()).expect("fixture compiles").image)
             .expect("publish");
         writer
             .publish_cookies(fixture::cookies().secrets())

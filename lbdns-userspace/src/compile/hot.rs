@@ -183,6 +183,7 @@ pub(super) fn lowercase_wire(name: &Name) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compile::Addrs;
 
     /// The keyed sort gives the order of sorting by (type, name) outright, for names that
     /// share their first seven octets, names shorter than seven, and both types.
@@ -204,7 +205,7 @@ mod tests {
                     name: name.to_vec(),
                     qtype,
                     ttl: 1,
-                    addrs: Vec::new(),
+                    addrs: Addrs::new(),
                     schedule: Vec::new(),
                     cap: None,
                     signed: false,

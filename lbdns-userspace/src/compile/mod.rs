@@ -15,6 +15,7 @@ use std::net::IpAddr;
 pub use geo::{GeoRow, RowEntry};
 pub use hot::{hot_rrsets, hot_rrsets_at, HotPart};
 use lbdns_common::edns::Nsid;
+use smallvec::SmallVec;
 
 use crate::authority::ServerIdentity;
 pub use lbdns_common::qtype::AddrType;
@@ -40,7 +41,7 @@ pub struct HotRrset {
     pub ttl: u32,
     /// The records' addresses, in the order replies rotate through them (zone order for a plain
     /// RRset); all of `qtype`'s family.
-    pub addrs: Vec<IpAddr>,
+    pub addrs: Addrs,
     /// The leading address of successive replies, as indices into `addrs`: a weighted pool's
     /// addresses, each repeated in proportion to its weight, at most [`MAX_SCHEDULE`] entries.
     /// Empty for plain rotation.
@@ -55,6 +56,10 @@ pub struct HotRrset {
     /// them (`DirectRrset::answer_signatures`); `None` where it sends none.
     pub rrsigs: Option<Rrsigs>,
 }
+
+/// A hot RRset's addresses. Most RRsets have one or two, and those are held inline: a
+/// million-name zone's compile made, and then freed, a million small lists.
+pub type Addrs = SmallVec<[IpAddr; 2]>;
 
 /// The RRSIG RRset that covers a hot RRset.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -221,37 +226,34 @@ pub fn nsid(identity: &ServerIdentity) -> Option<Nsid> {
 /// Compiles hot RRsets into a map image. Each answer set keeps the RRset's address order, its
 /// schedule (`0, 1, .., count - 1` for plain rotation) and its cap clamped to the number of
 /// addresses (`limit == count` without one).
-pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
+pub fn compile(rrsets: Vec<HotRrset>) -> Result<Compiled, CompileError> {
     let mut compiled = Compiled::default();
     let mut answers = Vec::with_capacity(rrsets.len());
     let mut signatures = Vec::new();
+    // Taken by value: each name moves into its id, and the RRsets hold nothing else on the
+    // heap, so dropping them frees nothing per RRset.
     for rrset in rrsets {
         check_name(&rrset.name)?;
-        let id = RrsetId {
-            qtype: rrset.qtype,
-            name: rrset.name.clone(),
-        };
         if rrset.addrs.is_empty() {
             return Err(CompileError::Empty {
-                name: id.name,
-                qtype: id.qtype,
+                name: rrset.name,
+                qtype: rrset.qtype,
             });
         }
-        check_order(rrset)?;
+        check_order(&rrset)?;
         if rrset.addrs.len() > MAX_ADDRS {
             compiled.skipped.push(Skipped {
-                id,
                 reason: SkipReason::TooManyAddresses(rrset.addrs.len()),
+                id: RrsetId {
+                    qtype: rrset.qtype,
+                    name: rrset.name,
+                },
             });
             continue;
         }
         let stored = match &rrset.rrsigs {
             Some(rrsigs) if rrset.signed => {
-                let stored = Signatures::new(rrsigs.ttl, rrsigs.rdatas.iter().map(Vec::as_slice));
-                if stored.is_none() {
-                    compiled.signatures_too_large.push(id.clone());
-                }
-                stored
+                Signatures::new(rrsigs.ttl, rrsigs.rdatas.iter().map(Vec::as_slice))
             }
             _ => None,
         };
@@ -261,15 +263,22 @@ pub fn compile(rrsets: &[HotRrset]) -> Result<Compiled, CompileError> {
             (true, true) => SIGNED | SIGNATURES,
         };
         let answer = match rrset.qtype {
-            AddrType::A => Answer::V4(answer_set(rrset, flags, |addr| match addr {
+            AddrType::A => Answer::V4(answer_set(&rrset, flags, |addr| match addr {
                 IpAddr::V4(v4) => Some(v4.octets()),
                 IpAddr::V6(_) => None,
             })?),
-            AddrType::Aaaa => Answer::V6(Box::new(answer_set(rrset, flags, |addr| match addr {
+            AddrType::Aaaa => Answer::V6(Box::new(answer_set(&rrset, flags, |addr| match addr {
                 IpAddr::V6(v6) => Some(v6.octets()),
                 IpAddr::V4(_) => None,
             })?)),
         };
+        let id = RrsetId {
+            qtype: rrset.qtype,
+            name: rrset.name,
+        };
+        if rrset.signed && rrset.rrsigs.is_some() && stored.is_none() {
+            compiled.signatures_too_large.push(id.clone());
+        }
         if let Some(stored) = stored {
             signatures.push((id.clone(), stored));
         }
@@ -308,13 +317,13 @@ pub fn compile_catalog(catalog: &crate::authority::Catalog) -> Result<Compiled, 
     let mut rrsets = hot_rrsets(catalog);
     let located = geo::hot_geo(catalog);
     rrsets.extend(located.rrsets);
-    compile_geo(&rrsets, located.rows)
+    compile_geo(rrsets, located.rows)
 }
 
 /// [`compile`], then the geo owners' sets of `rows` flagged `GEO` (and `NO_ECS` for pools that
 /// ignore ECS) and the rows kept in the image. A row whose owner the image leaves out goes
 /// too.
-pub fn compile_geo(rrsets: &[HotRrset], rows: Vec<GeoRow>) -> Result<Compiled, CompileError> {
+pub fn compile_geo(rrsets: Vec<HotRrset>, rows: Vec<GeoRow>) -> Result<Compiled, CompileError> {
     let mut compiled = compile(rrsets)?;
     let answers = &mut compiled.image.rrsets;
     let mut kept = Vec::with_capacity(rows.len());

@@ -34,7 +34,7 @@ fn a_set(rrset: HotRrset) -> AnswerSetV4 {
         qtype: AddrType::A,
         name: rrset.name.clone(),
     };
-    let compiled = compile(&[rrset]).unwrap();
+    let compiled = compile(vec![rrset]).unwrap();
     match &*compiled.image.rrsets {
         [(compiled_id, Answer::V4(set))] if *compiled_id == id => *set,
         other => panic!("one A RRset compiled to {other:?}"),
@@ -83,7 +83,7 @@ fn rejects_schedules_and_caps_the_program_cannot_serve() {
     let mut out_of_range = a("pool.example", &[[192, 0, 2, 1], [192, 0, 2, 2]]);
     out_of_range.schedule = vec![0, 2];
     assert!(matches!(
-        compile(&[out_of_range]),
+        compile(vec![out_of_range]),
         Err(CompileError::ScheduleIndex {
             index: 2,
             addrs: 2,
@@ -94,14 +94,14 @@ fn rejects_schedules_and_caps_the_program_cannot_serve() {
     let mut too_long = a("pool.example", &[[192, 0, 2, 1], [192, 0, 2, 2]]);
     too_long.schedule = vec![0; MAX_SCHEDULE + 1];
     assert!(matches!(
-        compile(&[too_long]),
+        compile(vec![too_long]),
         Err(CompileError::ScheduleTooLong { len, .. }) if len == MAX_SCHEDULE + 1
     ));
 
     let mut no_records = a("pool.example", &[[192, 0, 2, 1]]);
     no_records.cap = Some(0);
     assert!(matches!(
-        compile(&[no_records]),
+        compile(vec![no_records]),
         Err(CompileError::ZeroCap { .. })
     ));
 }
@@ -114,13 +114,13 @@ fn same_input_same_image() {
     ];
     let mut reversed = input.clone();
     reversed.reverse();
-    assert_eq!(compile(&input).unwrap(), compile(&reversed).unwrap());
+    assert_eq!(compile(input.to_vec()).unwrap(), compile(reversed.to_vec()).unwrap());
 }
 
 #[test]
 fn leaves_large_rrsets_to_the_socket_path() {
     let addrs: Vec<[u8; 4]> = (0..=MAX_ADDRS as u8).map(|i| [192, 0, 2, i]).collect();
-    let compiled = compile(&[a("big.example", &addrs)]).unwrap();
+    let compiled = compile(vec![a("big.example", &addrs)]).unwrap();
     assert!(compiled.image.rrsets.is_empty());
     assert_eq!(
         compiled.skipped[0].reason,
@@ -133,39 +133,39 @@ fn rejects_what_the_authority_never_produces() {
     let mut upper = a("x.example", &[[192, 0, 2, 1]]);
     upper.name = wire("WWW.example");
     assert!(matches!(
-        compile(&[upper]),
+        compile(vec![upper]),
         Err(CompileError::BadName { .. })
     ));
 
     let mut trailing = a("x.example", &[[192, 0, 2, 1]]);
     trailing.name.push(0);
     assert!(matches!(
-        compile(&[trailing]),
+        compile(vec![trailing]),
         Err(CompileError::BadName { .. })
     ));
 
     let mut v6_in_a = a("x.example", &[]);
     v6_in_a.addrs.push(IpAddr::V6(Ipv6Addr::LOCALHOST));
     assert!(matches!(
-        compile(&[v6_in_a]),
+        compile(vec![v6_in_a]),
         Err(CompileError::WrongFamily { .. })
     ));
 
     assert!(matches!(
-        compile(&[a("x.example", &[])]),
+        compile(vec![a("x.example", &[])]),
         Err(CompileError::Empty { .. })
     ));
 
     let twice = a("x.example", &[[192, 0, 2, 1]]);
     assert!(matches!(
-        compile(&[twice.clone(), twice.clone()]),
+        compile(vec![twice.clone(), twice.clone()]),
         Err(CompileError::Duplicate { .. })
     ));
     // Also when one or both copies are too large for an answer set and skipped.
     let oversized = a("x.example", &[[192, 0, 2, 1]; MAX_ADDRS + 1]);
     for pair in [[twice, oversized.clone()], [oversized.clone(), oversized]] {
         assert!(matches!(
-            compile(&pair),
+            compile(Vec::from(pair)),
             Err(CompileError::Duplicate { .. })
         ));
     }
@@ -197,7 +197,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 name: wire("ns.example.test"),
                 qtype: AddrType::A,
                 ttl: 300,
-                addrs: vec![v4("192.0.2.53")],
+                addrs: vec![v4("192.0.2.53")].into(),
                 schedule: Vec::new(),
                 cap: None,
                 signed: false,
@@ -207,7 +207,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 name: wire("www.example.test"),
                 qtype: AddrType::A,
                 ttl: 60,
-                addrs: vec![v4("192.0.2.2"), v4("192.0.2.1")],
+                addrs: vec![v4("192.0.2.2"), v4("192.0.2.1")].into(),
                 schedule: Vec::new(),
                 cap: None,
                 signed: false,
@@ -217,7 +217,7 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
                 name: wire("www.example.test"),
                 qtype: AddrType::Aaaa,
                 ttl: 60,
-                addrs: vec![IpAddr::V6("2001:db8::1".parse().unwrap())],
+                addrs: vec![IpAddr::V6("2001:db8::1".parse().unwrap())].into(),
                 schedule: Vec::new(),
                 cap: None,
                 signed: false,
@@ -335,7 +335,7 @@ fn signed_rrsets_carry_their_signatures_unless_they_do_not_fit() {
         ttl: 90,
         rdatas: vec![vec![0; 543]; 2],
     });
-    let compiled = compile(&[big.clone(), small.clone()]).unwrap();
+    let compiled = compile(vec![big.clone(), small.clone()]).unwrap();
     let flags = |name: &str| {
         compiled
             .image

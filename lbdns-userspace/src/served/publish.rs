@@ -176,7 +176,7 @@ impl Xdp {
     ) -> Result<PublishReport> {
         let started = Instant::now();
         let part = compile::hot_rrsets_at(catalog, names);
-        let compiled = compile::compile_geo(&part.rrsets, part.geo)
+        let compiled = compile::compile_geo(part.rrsets, part.geo)
             .context("cannot compile the changed names for XDP")?;
         let removed: Vec<RrsetId> = part
             .ids

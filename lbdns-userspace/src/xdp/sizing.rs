@@ -464,14 +464,14 @@ mod tests {
                 IpAddr::V6(_) => AddrType::Aaaa,
             },
             ttl: 60,
-            addrs: vec![addr],
+            addrs: vec![addr].into(),
             schedule: Vec::new(),
             cap: None,
             signed: false,
             rrsigs: None,
         };
         let www = b"\x03www\x07example\x03com\x00";
-        let image = compile(&[
+        let image = compile(vec![
             rrset(www, "192.0.2.1".parse().unwrap()),
             rrset(www, "2001:db8::1".parse().unwrap()),
             rrset(b"\x01a\x07example\x03com\x00", "192.0.2.2".parse().unwrap()),

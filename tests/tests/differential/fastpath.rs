@@ -75,7 +75,7 @@ impl HotNames {
         let rrsets = hot_rrsets(&loaded.catalog);
         // What the compiler leaves out of the maps (more addresses than an answer set holds)
         // the socket path answers alone.
-        let compiled = compile(&rrsets)?;
+        let compiled = compile(rrsets.clone())?;
         let skipped = compiled.skipped;
         let too_large = compiled.signatures_too_large;
         let hot = rrsets

@@ -51,7 +51,7 @@ fn rrsets(indices: impl Iterator<Item = u32>) -> Vec<HotRrset> {
             name: wire::name(&name(index)),
             qtype: AddrType::A,
             ttl: 60,
-            addrs: vec![IpAddr::V4(address(index))],
+            addrs: vec![IpAddr::V4(address(index))].into(),
             schedule: Vec::new(),
             cap: None,
             signed: false,
@@ -103,7 +103,7 @@ fn a_full_table_answers_every_name_from_its_own_set() {
     let second: Vec<u32> = (0..NAMES)
         .map(|index| if index % 2 == 0 { index } else { NAMES + index })
         .collect();
-    let image = compile(&rrsets(second.iter().copied()))
+    let image = compile(rrsets(second.iter().copied()))
         .expect("compiles")
         .image;
     let report = loaded.writer.publish(&image).expect("publish");
@@ -180,7 +180,7 @@ fn an_entry_leading_to_another_names_record_never_answers() {
         name: wire::name(qname),
         qtype: AddrType::A,
         ttl: 60,
-        addrs: vec![IpAddr::V4(address(last))],
+        addrs: vec![IpAddr::V4(address(last))].into(),
         schedule: Vec::new(),
         cap: None,
         signed: false,
@@ -188,7 +188,7 @@ fn an_entry_leading_to_another_names_record_never_answers() {
     };
     let v6 = HotRrset {
         qtype: AddrType::Aaaa,
-        addrs: vec![IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1))],
+        addrs: vec![IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1))].into(),
         ..v4(&own, 0)
     };
     let config = XdpConfig {

@@ -54,7 +54,7 @@ fn expected(rrset: &HotRrset, k: usize) -> Vec<IpAddr> {
 /// Publishes `rrsets`, which must all compile.
 fn publish(writer: &mut MapWriter, rrsets: &[HotRrset]) -> lbdns::maps::PublishReport {
     writer
-        .publish(&compile(rrsets).expect("pools compile").image)
+        .publish(&compile(rrsets.to_vec()).expect("pools compile").image)
         .expect("publish")
 }
 

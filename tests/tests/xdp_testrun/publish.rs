@@ -65,7 +65,7 @@ fn rrsets(names: &BTreeMap<u8, u8>) -> Vec<HotRrset> {
                 name: wire::name(&name(index)),
                 qtype,
                 ttl: 60,
-                addrs: addrs(index, version, qtype),
+                addrs: addrs(index, version, qtype).into(),
                 schedule: Vec::new(),
                 cap: None,
                 signed: false,
@@ -77,7 +77,7 @@ fn rrsets(names: &BTreeMap<u8, u8>) -> Vec<HotRrset> {
 
 fn publish(writer: &mut MapWriter, names: &BTreeMap<u8, u8>) -> lbdns::maps::PublishReport {
     writer
-        .publish(&compile(&rrsets(names)).expect("compiles").image)
+        .publish(&compile(rrsets(names)).expect("compiles").image)
         .expect("publish")
 }
 

@@ -24,7 +24,7 @@ fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
             name: wire(name),
             qtype: AddrType::A,
             ttl: 60,
-            addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))],
+            addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))].into(),
             schedule: Vec::new(),
             cap: None,
             signed: false,
@@ -37,13 +37,13 @@ fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
         ttl: 60,
         addrs: vec![IpAddr::V6(Ipv6Addr::new(
             0x2001, 0xdb8, 0, 0, 0, 0, 0, last,
-        ))],
+        ))].into(),
         schedule: Vec::new(),
         cap: None,
         signed: false,
         rrsigs: None,
     }));
-    compile(&rrsets).unwrap().image
+    compile(rrsets).unwrap().image
 }
 
 /// A step without its answer set: (kind, name, id, slot).
@@ -302,13 +302,13 @@ fn a_new_schedule_or_cap_alone_replaces_the_set() {
             addrs: vec![
                 IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
                 IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
-            ],
+            ].into(),
             schedule: schedule.to_vec(),
             cap,
             signed: false,
             rrsigs: None,
         };
-        compile(&[rrset]).unwrap().image
+        compile(vec![rrset]).unwrap().image
     };
     let mut maps = Maps::new(8, 8);
     maps.publish(&pool(&[0, 0, 0, 1], None));

@@ -10,7 +10,7 @@ fn signed(signature: u8) -> MapImage {
         name: wire("s"),
         qtype: AddrType::A,
         ttl: 60,
-        addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))],
+        addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))].into(),
         schedule: Vec::new(),
         cap: None,
         signed: true,
@@ -19,7 +19,7 @@ fn signed(signature: u8) -> MapImage {
             rdatas: vec![vec![0, 1, signature]],
         }),
     };
-    compile(&[rrset]).unwrap().image
+    compile(vec![rrset]).unwrap().image
 }
 
 /// RFC 4035 §3.1.1 answers carry the RRSIGs with the RRset, so the signatures are switched with
@@ -70,7 +70,7 @@ fn mixed(names: &[(&str, Option<u8>)]) -> MapImage {
             name: wire(name),
             qtype: AddrType::A,
             ttl: 60,
-            addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))],
+            addrs: vec![IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))].into(),
             schedule: Vec::new(),
             cap: None,
             signed: signature.is_some(),
@@ -80,7 +80,7 @@ fn mixed(names: &[(&str, Option<u8>)]) -> MapImage {
             }),
         })
         .collect();
-    compile(&rrsets).unwrap().image
+    compile(rrsets).unwrap().image
 }
 
 /// Random publishes of signed, re-signed, unsigned and removed RRsets: a signature entry that a
