@@ -11,55 +11,36 @@ use super::{
     geo::{self, GeoRow},
     AddrType, HotRrset, RrsetId, Rrsigs,
 };
-use crate::authority::{Catalog, DirectRrset, Rdata, Rrset};
+use crate::authority::{Catalog, DirectRrset, Rdata, Rrset, Share};
 
 /// Every RRset of [`Catalog::direct_address_rrsets`] and every non-empty pool answer now in
-/// force, sorted by type and name so the same catalog always gives the same list. Each carries
+/// force, in the catalog's order ([`compile`] puts them in the image's). Each carries
 /// its order: zone RRsets rotate plainly with all their records, pools bring their weighted
 /// schedule and answer cap. A zone RRset says whether an RRSIG covers it and carries the RRSIGs
 /// a DO=1 answer sends with it; a pool's answers are never sent with any (no RRSIG covers
 /// addresses made up as health changes), though an RRSIG at its owner still marks it signed
 /// ([`Catalog::is_signed`]) so its DO=1 queries go to the socket path.
 pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
-    let pools = catalog.pools();
-    let zone = catalog.direct_address_rrsets().map(zone_rrset);
-    let pooled = pools
-        .rrsets()
-        .filter_map(|rrset| pool_rrset(catalog, rrset));
-    sorted(zone.chain(pooled).filter_map(hot).collect())
+    hot_rrsets_of(catalog, Share::WHOLE)
 }
 
-/// `rrsets` by type and name, the order of [`hot_rrsets`]. Sorted through a key of the type and
-/// the name's first seven octets, held beside each RRset's index, so that most comparisons
-/// read no name from the heap: sorting the RRsets themselves took a cache miss per comparison
-/// at a million names. Two RRsets compare equal only if they are the same RRset twice, which
-/// `compile` rejects whatever their order.
-fn sorted(rrsets: Vec<HotRrset>) -> Vec<HotRrset> {
-    let key = |rrset: &HotRrset| {
-        let mut key = [0u8; 8];
-        key[0] = rrset.qtype as u8;
-        let head = rrset.name.len().min(7);
-        key[1..=head].copy_from_slice(&rrset.name[..head]);
-        // A name shorter than seven octets ends with its root label, a 0 that no other name
-        // has there unless it is the same name, so the zeros after it order it correctly.
-        u64::from_be_bytes(key)
-    };
-    let mut order: Vec<(u64, usize)> = rrsets.iter().map(key).zip(0..).collect();
-    order.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| rrsets[a.1].name.cmp(&rrsets[b.1].name))
-    });
-    let mut taken: Vec<Option<HotRrset>> = rrsets.into_iter().map(Some).collect();
-    order
+/// The share of [`hot_rrsets`] that one of several threads compiles: the zone RRsets of
+/// `share` of each zone's names, and, in the first share, the pools' answers.
+pub(super) fn hot_rrsets_of(catalog: &Catalog, share: Share) -> Vec<HotRrset> {
+    let pools = catalog.pools();
+    let zone = catalog.direct_address_rrsets_of(share).map(zone_rrset);
+    let pooled = (share.index == 0)
+        .then(|| pools.rrsets())
         .into_iter()
-        .filter_map(|(_, index)| taken[index].take())
-        .collect()
+        .flatten()
+        .filter_map(|rrset| pool_rrset(catalog, rrset));
+    zone.chain(pooled).filter_map(hot).collect()
 }
 
 /// The hot RRsets of a few names, and every RRset the maps could hold for them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HotPart {
-    /// What [`hot_rrsets`] gives for these names, in its order.
+    /// What [`hot_rrsets`] gives for these names.
     pub rrsets: Vec<HotRrset>,
     /// The A and AAAA RRset of each name, and of each location of a pool owner among them
     /// (`super::geo`): those not in `rrsets` must not be in the maps.
@@ -100,7 +81,6 @@ pub fn hot_rrsets_at<'n>(
     let located = geo::hot_geo_at(catalog, owners);
     part.rrsets.extend(located.rrsets);
     part.geo = located.rows;
-    part.rrsets = sorted(part.rrsets);
     part.ids.sort_unstable();
     part.ids.dedup();
     part
@@ -178,43 +158,4 @@ pub(super) fn lowercase_wire(name: &Name) -> Vec<u8> {
     }
     wire.push(0);
     wire
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::compile::Addrs;
-
-    /// The keyed sort gives the order of sorting by (type, name) outright, for names that
-    /// share their first seven octets, names shorter than seven, and both types.
-    #[test]
-    fn the_keyed_sort_orders_by_type_then_name() {
-        let names: [&[u8]; 7] = [
-            b"\x07longnam\x00",
-            b"\x07longnaa\x00",
-            b"\x08longname\x00",
-            b"\x01a\x00",
-            b"\x01a\x01b\x00",
-            b"\x00",
-            b"\x02ab\x00",
-        ];
-        let rrsets: Vec<HotRrset> = [AddrType::Aaaa, AddrType::A]
-            .into_iter()
-            .flat_map(|qtype| {
-                names.iter().map(move |name| HotRrset {
-                    name: name.to_vec(),
-                    qtype,
-                    ttl: 1,
-                    addrs: Addrs::new(),
-                    schedule: Vec::new(),
-                    cap: None,
-                    signed: false,
-                    rrsigs: None,
-                })
-            })
-            .collect();
-        let mut expected = rrsets.clone();
-        expected.sort_by(|a, b| (a.qtype, &a.name).cmp(&(b.qtype, &b.name)));
-        assert_eq!(sorted(rrsets), expected);
-    }
 }

@@ -9,15 +9,16 @@
 
 pub mod geo;
 mod hot;
+mod shares;
 
-use std::net::IpAddr;
+use std::{cmp::Ordering, net::IpAddr};
 
 pub use geo::{GeoRow, RowEntry};
 pub use hot::{hot_rrsets, hot_rrsets_at, HotPart};
 use lbdns_common::edns::Nsid;
 use smallvec::SmallVec;
 
-use crate::authority::ServerIdentity;
+use crate::authority::{Catalog, ServerIdentity};
 pub use lbdns_common::qtype::AddrType;
 use lbdns_common::{
     answer::{AnswerSet, AnswerSetV4, AnswerSetV6, GEO, NO_ECS, SIGNATURES, SIGNED},
@@ -225,28 +226,48 @@ pub fn nsid(identity: &ServerIdentity) -> Option<Nsid> {
 
 /// Compiles hot RRsets into a map image. Each answer set keeps the RRset's address order, its
 /// schedule (`0, 1, .., count - 1` for plain rotation) and its cap clamped to the number of
-/// addresses (`limit == count` without one).
-pub fn compile(rrsets: Vec<HotRrset>) -> Result<Compiled, CompileError> {
+/// addresses (`limit == count` without one). The input may come in any order: the image is the
+/// same.
+pub fn compile(mut rrsets: Vec<HotRrset>) -> Result<Compiled, CompileError> {
+    let keyed = rrsets
+        .iter_mut()
+        .map(|rrset| (sort_key(rrset), rrset))
+        .collect();
+    let compiled = compile_keyed(keyed)?;
+    check_skipped(&compiled)?;
+    // What stays behind in `rrsets` holds nothing on the heap for a plain RRset, so dropping
+    // it frees nothing per RRset.
+    Ok(compiled)
+}
+
+/// An RRset to compile with its [`sort_key`], borrowed so that its name can move into the
+/// image.
+type Keyed<'r> = (u64, &'r mut HotRrset);
+
+/// [`compile`] but for the check of skipped RRsets against the rest, which needs all of an
+/// input split in shares (`shares`).
+fn compile_keyed(mut keyed: Vec<Keyed<'_>>) -> Result<Compiled, CompileError> {
     let mut compiled = Compiled::default();
-    let mut answers = Vec::with_capacity(rrsets.len());
+    let mut answers: Vec<(RrsetId, Answer)> = Vec::with_capacity(keyed.len());
     let mut signatures = Vec::new();
-    // Taken by value: each name moves into its id, and the RRsets hold nothing else on the
-    // heap, so dropping them frees nothing per RRset.
-    for rrset in rrsets {
+    // Walked in the image's order, so the image is built sorted. Each name moves out into its
+    // id.
+    keyed.sort_unstable_by(|a, b| image_order((a.0, a.1), (b.0, b.1)));
+    for (_, rrset) in keyed {
         check_name(&rrset.name)?;
         if rrset.addrs.is_empty() {
             return Err(CompileError::Empty {
-                name: rrset.name,
+                name: rrset.name.clone(),
                 qtype: rrset.qtype,
             });
         }
-        check_order(&rrset)?;
+        check_order(rrset)?;
         if rrset.addrs.len() > MAX_ADDRS {
             compiled.skipped.push(Skipped {
                 reason: SkipReason::TooManyAddresses(rrset.addrs.len()),
                 id: RrsetId {
                     qtype: rrset.qtype,
-                    name: rrset.name,
+                    name: std::mem::take(&mut rrset.name),
                 },
             });
             continue;
@@ -263,18 +284,18 @@ pub fn compile(rrsets: Vec<HotRrset>) -> Result<Compiled, CompileError> {
             (true, true) => SIGNED | SIGNATURES,
         };
         let answer = match rrset.qtype {
-            AddrType::A => Answer::V4(answer_set(&rrset, flags, |addr| match addr {
+            AddrType::A => Answer::V4(answer_set(rrset, flags, |addr| match addr {
                 IpAddr::V4(v4) => Some(v4.octets()),
                 IpAddr::V6(_) => None,
             })?),
-            AddrType::Aaaa => Answer::V6(Box::new(answer_set(&rrset, flags, |addr| match addr {
+            AddrType::Aaaa => Answer::V6(Box::new(answer_set(rrset, flags, |addr| match addr {
                 IpAddr::V6(v6) => Some(v6.octets()),
                 IpAddr::V4(_) => None,
             })?)),
         };
         let id = RrsetId {
             qtype: rrset.qtype,
-            name: rrset.name,
+            name: std::mem::take(&mut rrset.name),
         };
         if rrset.signed && rrset.rrsigs.is_some() && stored.is_none() {
             compiled.signatures_too_large.push(id.clone());
@@ -282,49 +303,79 @@ pub fn compile(rrsets: Vec<HotRrset>) -> Result<Compiled, CompileError> {
         if let Some(stored) = stored {
             signatures.push((id.clone(), stored));
         }
+        if answers.last().is_some_and(|(last, _)| *last == id) {
+            return Err(duplicate_error(&id));
+        }
         answers.push((id, answer));
     }
-    // Sorted, duplicates sit side by side; `hot_rrsets` gives sorted input, so this is one
-    // pass.
-    answers.sort_by(|a, b| a.0.cmp(&b.0));
-    let skipped = &compiled.skipped;
-    let duplicate = answers
-        .windows(2)
-        .find(|pair| pair[0].0 == pair[1].0)
-        .map(|pair| &pair[0].0)
-        .or_else(|| {
-            // Skipped RRsets are rare: compare each with the rest directly.
-            skipped.iter().map(|s| &s.id).find(|&id| {
-                answers.binary_search_by(|(other, _)| other.cmp(id)).is_ok()
-                    || skipped.iter().filter(|s| &s.id == id).count() > 1
-            })
-        });
-    if let Some(id) = duplicate {
-        return Err(CompileError::Duplicate {
-            name: id.name.clone(),
-            qtype: id.qtype,
-        });
-    }
     compiled.image.rrsets = answers.into_boxed_slice();
-    signatures.sort_by(|a, b| a.0.cmp(&b.0));
     compiled.image.signatures = signatures.into_boxed_slice();
     Ok(compiled)
 }
 
+/// Fails if a skipped RRset is also in the image, or skipped twice. Skipped RRsets are rare:
+/// each is compared with the rest directly.
+fn check_skipped(compiled: &Compiled) -> Result<(), CompileError> {
+    let skipped = &compiled.skipped;
+    let duplicate = skipped.iter().map(|s| &s.id).find(|&id| {
+        compiled
+            .image
+            .rrsets
+            .binary_search_by(|(other, _)| other.cmp(id))
+            .is_ok()
+            || skipped.iter().filter(|s| &s.id == id).count() > 1
+    });
+    match duplicate {
+        Some(id) => Err(duplicate_error(id)),
+        None => Ok(()),
+    }
+}
+
+fn duplicate_error(id: &RrsetId) -> CompileError {
+    CompileError::Duplicate {
+        name: id.name.clone(),
+        qtype: id.qtype,
+    }
+}
+
+/// The first eight octets of an RRset's place in the image: its type, then the first seven
+/// octets of its name. Sorting by this key, and by name only where keys are equal, reads most
+/// names not at all: comparing the RRsets themselves took a cache miss per comparison at a
+/// million names.
+fn sort_key(rrset: &HotRrset) -> u64 {
+    let mut key = [0u8; 8];
+    key[0] = rrset.qtype as u8;
+    let head = rrset.name.len().min(7);
+    key[1..=head].copy_from_slice(&rrset.name[..head]);
+    // A name shorter than seven octets ends with its root label, a 0 that no other name has
+    // there unless it is the same name, so the zeros after it order it correctly.
+    u64::from_be_bytes(key)
+}
+
+/// The image's order, by type and name, of two RRsets with their [`sort_key`]s.
+fn image_order(a: (u64, &HotRrset), b: (u64, &HotRrset)) -> Ordering {
+    a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name))
+}
+
 /// Compiles every RRset the fast path answers for `catalog`: [`hot_rrsets`] and the geo pools'
-/// ([`geo::hot_geo`]).
-pub fn compile_catalog(catalog: &crate::authority::Catalog) -> Result<Compiled, CompileError> {
-    let mut rrsets = hot_rrsets(catalog);
+/// ([`geo::hot_geo`]). A catalog of many names is compiled on one thread per CPU
+/// ([`shares`]).
+pub fn compile_catalog(catalog: &Catalog) -> Result<Compiled, CompileError> {
     let located = geo::hot_geo(catalog);
-    rrsets.extend(located.rrsets);
-    compile_geo(rrsets, located.rows)
+    let compiled = shares::compile(catalog, located.rrsets)?;
+    check_skipped(&compiled)?;
+    Ok(with_geo(compiled, located.rows))
 }
 
 /// [`compile`], then the geo owners' sets of `rows` flagged `GEO` (and `NO_ECS` for pools that
 /// ignore ECS) and the rows kept in the image. A row whose owner the image leaves out goes
 /// too.
 pub fn compile_geo(rrsets: Vec<HotRrset>, rows: Vec<GeoRow>) -> Result<Compiled, CompileError> {
-    let mut compiled = compile(rrsets)?;
+    Ok(with_geo(compile(rrsets)?, rows))
+}
+
+/// `compiled` with the geo rows of [`compile_geo`].
+fn with_geo(mut compiled: Compiled, rows: Vec<GeoRow>) -> Compiled {
     let answers = &mut compiled.image.rrsets;
     let mut kept = Vec::with_capacity(rows.len());
     for row in rows {
@@ -340,7 +391,7 @@ pub fn compile_geo(rrsets: Vec<HotRrset>, rows: Vec<GeoRow>) -> Result<Compiled,
     }
     kept.sort_unstable();
     compiled.image.geo = kept.into_boxed_slice();
-    Ok(compiled)
+    compiled
 }
 
 /// Checks the schedule and the cap against the XDP ABI and the RRset's addresses.

@@ -106,6 +106,47 @@ fn rejects_schedules_and_caps_the_program_cannot_serve() {
     ));
 }
 
+/// The image is sorted by (type, name) whatever the input order, for names that share their
+/// first seven octets (where the sort's key ends), names shorter than seven, and both types.
+#[test]
+fn the_image_is_sorted_by_type_then_name() {
+    let names: [&[u8]; 7] = [
+        b"\x07longnam\x00",
+        b"\x07longnaa\x00",
+        b"\x08longname\x00",
+        b"\x01a\x00",
+        b"\x01a\x01b\x00",
+        b"\x00",
+        b"\x02ab\x00",
+    ];
+    let rrsets: Vec<HotRrset> = [AddrType::Aaaa, AddrType::A]
+        .into_iter()
+        .flat_map(|qtype| {
+            let addr = match qtype {
+                AddrType::A => IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
+                AddrType::Aaaa => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            };
+            names.iter().map(move |name| HotRrset {
+                name: name.to_vec(),
+                qtype,
+                addrs: std::iter::once(addr).collect(),
+                ..a("x.example", &[])
+            })
+        })
+        .collect();
+    let mut expected: Vec<RrsetId> = rrsets
+        .iter()
+        .map(|rrset| RrsetId {
+            qtype: rrset.qtype,
+            name: rrset.name.clone(),
+        })
+        .collect();
+    expected.sort();
+    let image = compile(rrsets).unwrap().image;
+    let ids: Vec<&RrsetId> = image.rrsets.iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, expected.iter().collect::<Vec<_>>());
+}
+
 #[test]
 fn same_input_same_image() {
     let input = [
@@ -114,7 +155,10 @@ fn same_input_same_image() {
     ];
     let mut reversed = input.clone();
     reversed.reverse();
-    assert_eq!(compile(input.to_vec()).unwrap(), compile(reversed.to_vec()).unwrap());
+    assert_eq!(
+        compile(input.to_vec()).unwrap(),
+        compile(reversed.to_vec()).unwrap()
+    );
 }
 
 #[test]
@@ -227,9 +271,9 @@ fn hot_rrsets_are_the_catalogs_direct_address_rrsets_in_lowercase_wire_format() 
     );
 }
 
-/// The hot RRsets of example.test., whose `www` has an A and an AAAA RRset; `apex` and `www`
-/// are extra records at those owners (RRSIGs in RFC 3597 form: the first two octets of the
-/// RDATA are the type covered).
+/// The hot RRsets of example.test., whose `www` has an A and an AAAA RRset, by type and name;
+/// `apex` and `www` are extra records at those owners (RRSIGs in RFC 3597 form: the first two
+/// octets of the RDATA are the type covered).
 fn hot_rrsets_with(apex: &str, www: &str) -> Vec<HotRrset> {
     let text = format!(
         "$ORIGIN example.test.\n\
@@ -241,7 +285,9 @@ fn hot_rrsets_with(apex: &str, www: &str) -> Vec<HotRrset> {
     );
     let zone =
         crate::zone::Zone::parse(&text, std::path::Path::new("signed.test.zone"), None).unwrap();
-    hot_rrsets(&crate::authority::Catalog::new(&[zone]).unwrap())
+    let mut rrsets = hot_rrsets(&crate::authority::Catalog::new(&[zone]).unwrap());
+    rrsets.sort_by(|a, b| (a.qtype, &a.name).cmp(&(b.qtype, &b.name)));
+    rrsets
 }
 
 #[test]
@@ -417,4 +463,56 @@ fn rfc4035_3_1_1_every_signed_type_of_a_name_is_marked() {
     .map(|r| (r.qtype, r.signed))
     .collect();
     assert_eq!(www, [(AddrType::A, true), (AddrType::Aaaa, true)]);
+}
+
+/// A catalog of `names` names under example.test., each with an A and an AAAA RRset.
+fn catalog_of_names(names: usize) -> crate::authority::Catalog {
+    let mut text = String::from(
+        "$ORIGIN example.test.\n\
+         @  300 SOA ns hostmaster 1 3600 600 86400 60\n\
+         @  300 NS  ns\n\
+         ns 300 A   192.0.2.53\n",
+    );
+    for i in 0..names {
+        text += &format!(
+            "h{i} 60 A 192.0.2.{}\nh{i} 60 AAAA 2001:db8::{i:x}\n",
+            i % 250 + 1
+        );
+    }
+    let zone =
+        crate::zone::Zone::parse(&text, std::path::Path::new("names.test.zone"), None).unwrap();
+    crate::authority::Catalog::new(&[zone]).unwrap()
+}
+
+/// On any number of threads a catalog compiles to the image it gives on one: the shares of its
+/// names, and the chunks of its image, take every RRset once and in order.
+#[test]
+fn a_catalog_compiles_to_the_same_image_on_any_number_of_threads() {
+    let catalog = catalog_of_names(1000);
+    let alone = compile(hot_rrsets(&catalog)).unwrap();
+    assert_eq!(alone.image.rrsets.len(), 2001);
+    for threads in [1, 2, 3, 7] {
+        let split = shares::compile_on(&catalog, Vec::new(), threads).unwrap();
+        assert_eq!(split, alone, "on {threads} threads");
+    }
+}
+
+/// An RRset given twice is rejected on several threads too, where its copies come from
+/// different shares of the input.
+#[test]
+fn a_duplicate_from_another_share_is_rejected() {
+    let catalog = catalog_of_names(1000);
+    let last = hot_rrsets(&catalog)
+        .into_iter()
+        .find(|rrset| rrset.name == wire("h999.example.test") && rrset.qtype == AddrType::A)
+        .unwrap();
+    for threads in [1, 2, 3] {
+        assert!(
+            matches!(
+                shares::compile_on(&catalog, vec![last.clone()], threads),
+                Err(CompileError::Duplicate { .. })
+            ),
+            "on {threads} threads"
+        );
+    }
 }

@@ -31,17 +31,20 @@ fn image(v4: &[(&str, u8)], v6: &[(&str, u16)]) -> MapImage {
             rrsigs: None,
         })
         .collect();
-    rrsets.extend(v6.iter().map(|&(name, last)| HotRrset {
-        name: wire(name),
-        qtype: AddrType::Aaaa,
-        ttl: 60,
-        addrs: vec![IpAddr::V6(Ipv6Addr::new(
-            0x2001, 0xdb8, 0, 0, 0, 0, 0, last,
-        ))].into(),
-        schedule: Vec::new(),
-        cap: None,
-        signed: false,
-        rrsigs: None,
+    rrsets.extend(v6.iter().map(|&(name, last)| {
+        HotRrset {
+            name: wire(name),
+            qtype: AddrType::Aaaa,
+            ttl: 60,
+            addrs: vec![IpAddr::V6(Ipv6Addr::new(
+                0x2001, 0xdb8, 0, 0, 0, 0, 0, last,
+            ))]
+            .into(),
+            schedule: Vec::new(),
+            cap: None,
+            signed: false,
+            rrsigs: None,
+        }
     }));
     compile(rrsets).unwrap().image
 }
@@ -302,7 +305,8 @@ fn a_new_schedule_or_cap_alone_replaces_the_set() {
             addrs: vec![
                 IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
                 IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)),
-            ].into(),
+            ]
+            .into(),
             schedule: schedule.to_vec(),
             cap,
             signed: false,
