@@ -29,7 +29,7 @@ pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use patch::Unpatchable;
 pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers};
 pub use wire::{answer, badcookie, respond, respond_reserving, Answered, Client, Transport};
-pub use zone_data::{Node, Order, Rdata, Rrset, Span, ZoneData};
+pub use zone_data::{Node, Order, Rdata, Rrset, Share, Span, ZoneData};
 
 use crate::cookies::Cookies;
 use crate::geo::GeoSettings;
@@ -231,12 +231,27 @@ impl Catalog {
             .is_some()
     }
 
+    /// How many names the served zones hold.
+    pub fn names(&self) -> usize {
+        self.zones
+            .iter()
+            .flat_map(|(_, zone)| zone)
+            .map(|zone| zone.len())
+            .sum()
+    }
+
     /// The zone A and AAAA RRsets that a query for their own name and type gets verbatim with
     /// AA=1: not at or below a delegation, not a wildcard owner, not shadowed by a more
     /// specific zone, not replaced by a pool. These and the non-empty pool answers are what the
     /// XDP fast path may answer without the socket path; each comes with the RRSIGs that cover
     /// it, read from the node already in hand rather than looked up again per RRset.
     pub fn direct_address_rrsets(&self) -> impl Iterator<Item = DirectRrset<'_>> {
+        self.direct_address_rrsets_of(Share::WHOLE)
+    }
+
+    /// Those of [`Catalog::direct_address_rrsets`] in `share` of each zone's names: the shares
+    /// of a split give each RRset once, for threads that compile them side by side.
+    pub fn direct_address_rrsets_of(&self, share: Share) -> impl Iterator<Item = DirectRrset<'_>> {
         let enclosing = self.enclosing_apexes();
         self.zones.iter().flat_map(move |(apex, zone)| {
             // Only a zone with another served below it can hold names that belong to that
@@ -244,7 +259,7 @@ impl Catalog {
             // million names) is skipped.
             let nested = enclosing.contains(apex);
             zone.iter().flat_map(move |zone| {
-                zone.rrsets()
+                zone.rrsets_of(share)
                     .filter(move |(name, node, rrset)| {
                         self.is_direct(zone, nested, name, node, rrset)
                     })

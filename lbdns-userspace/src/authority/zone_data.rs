@@ -282,6 +282,26 @@ pub struct ZoneData {
     pub(super) lineage: Lineage,
 }
 
+/// One of `count` equal shares of a list, by position: share `index` of a list of `len` is
+/// positions `len * index / count` up to `len * (index + 1) / count`. Shares `0..count` cover
+/// the list once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Share {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Share {
+    /// The whole list, as one share.
+    pub const WHOLE: Self = Self { index: 0, count: 1 };
+
+    /// The positions of this share of a list of `len`.
+    pub fn of(self, len: usize) -> std::ops::Range<usize> {
+        let at = |index: usize| len * index / self.count;
+        at(self.index)..at(self.index + 1)
+    }
+}
+
 /// Where a zone came from: its own number, and the number of the zone it was patched from
 /// with the names the patch touched.
 #[derive(Debug)]
@@ -572,9 +592,17 @@ impl ZoneData {
         first.into_iter().chain(rest)
     }
 
-    /// Every RRset with the cut state of its owner, for compiling the XDP maps.
+    /// Every RRset with its owner's name and node.
     pub fn rrsets(&self) -> impl Iterator<Item = (&LowerName, &Node, &Rrset)> {
-        self.nodes()
+        self.rrsets_of(Share::WHOLE)
+    }
+
+    /// The RRsets of `share` of the names, by position, with their owners' names and nodes:
+    /// what one of several threads compiling the XDP maps walks.
+    pub fn rrsets_of(&self, share: Share) -> impl Iterator<Item = (&LowerName, &Node, &Rrset)> {
+        share
+            .of(self.len())
+            .map(|at| self.at(at as u32))
             .flat_map(|(name, node)| node.rrsets.iter().map(move |r| (name, node, r)))
     }
 }
