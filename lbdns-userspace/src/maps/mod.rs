@@ -38,6 +38,10 @@ use plan::{plan, Capacity, Live, Published, Scope, State, Step};
 pub use plan::{Fill, Usage};
 pub use rrl_log::RrlLog;
 
+/// How many steps ahead a publish asks for the bucket a new name goes into: enough for several
+/// cache misses to be on their way while one step is written.
+const PREFETCH_AHEAD: usize = 8;
+
 /// Why the maps could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum MapError {
@@ -350,7 +354,10 @@ impl MapWriter {
             unchanged: plan.unchanged,
             ..PublishReport::default()
         };
-        for step in &plan.steps {
+        for (at, step) in plan.steps.iter().enumerate() {
+            if let Some(Step::Add { rrset, .. }) = plan.steps.get(at + PREFETCH_AHEAD) {
+                self.names.prefetch(rrset);
+            }
             // On failure the state still describes the maps: the steps before this one.
             self.execute(step)?;
             self.state.apply(step);
