@@ -38,8 +38,9 @@ use plan::{plan, Capacity, Live, Published, Scope, State, Step};
 pub use plan::{Fill, Usage};
 pub use rrl_log::RrlLog;
 
-/// How many steps ahead a publish asks for the bucket a new name goes into: enough for several
-/// cache misses to be on their way while one step is written.
+/// How many steps ahead a publish asks for the bucket a new name goes into, and twice as many
+/// for the name itself: enough for several cache misses to be on their way while one step is
+/// written.
 const PREFETCH_AHEAD: usize = 8;
 
 /// Why the maps could not be written.
@@ -355,6 +356,9 @@ impl MapWriter {
             ..PublishReport::default()
         };
         for (at, step) in plan.steps.iter().enumerate() {
+            if let Some(Step::Add { rrset, .. }) = plan.steps.get(at + 2 * PREFETCH_AHEAD) {
+                names::prefetch_name(rrset);
+            }
             if let Some(Step::Add { rrset, .. }) = plan.steps.get(at + PREFETCH_AHEAD) {
                 self.names.prefetch(rrset);
             }
