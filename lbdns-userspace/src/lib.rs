@@ -8,6 +8,7 @@
 
 pub mod authority;
 pub mod blocking;
+pub mod cache;
 pub mod catalog_zone;
 pub mod compile;
 pub mod config;

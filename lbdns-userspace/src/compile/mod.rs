@@ -18,7 +18,10 @@ pub use hot::{hot_rrsets, hot_rrsets_at, HotPart};
 use lbdns_common::edns::Nsid;
 use smallvec::SmallVec;
 
-use crate::authority::{Catalog, ServerIdentity};
+use crate::{
+    authority::{Catalog, ServerIdentity},
+    cache,
+};
 pub use lbdns_common::qtype::AddrType;
 use lbdns_common::{
     answer::{AnswerSet, AnswerSetV4, AnswerSetV6, GEO, NO_ECS, SIGNATURES, SIGNED},
@@ -240,6 +243,9 @@ pub fn compile(mut rrsets: Vec<HotRrset>) -> Result<Compiled, CompileError> {
     Ok(compiled)
 }
 
+/// How many RRsets ahead [`compile_keyed`] asks for a name, and twice as many for an RRset.
+const PREFETCH_AHEAD: usize = 8;
+
 /// An RRset to compile with its [`sort_key`], borrowed so that its name can move into the
 /// image.
 type Keyed<'r> = (u64, &'r mut HotRrset);
@@ -253,7 +259,17 @@ fn compile_keyed(mut keyed: Vec<Keyed<'_>>) -> Result<Compiled, CompileError> {
     // Walked in the image's order, so the image is built sorted. Each name moves out into its
     // id.
     keyed.sort_unstable_by(|a, b| image_order((a.0, a.1), (b.0, b.1)));
-    for (_, rrset) in keyed {
+    for at in 0..keyed.len() {
+        // The RRsets lie in the catalog's order, their names on the heap in the same: in the
+        // image's order, each is a cache miss. Ask for them ahead, the name once its RRset,
+        // which says where it is, has arrived.
+        if let Some((_, ahead)) = keyed.get(at + 2 * PREFETCH_AHEAD) {
+            cache::prefetch_value(&**ahead);
+        }
+        if let Some((_, ahead)) = keyed.get(at + PREFETCH_AHEAD) {
+            cache::prefetch(ahead.name.as_ptr());
+        }
+        let rrset = &mut *keyed[at].1;
         check_name(&rrset.name)?;
         if rrset.addrs.is_empty() {
             return Err(CompileError::Empty {

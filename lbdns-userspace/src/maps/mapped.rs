@@ -137,7 +137,7 @@ impl<T: Pod> MappedArray<T> {
 
     /// Asks the CPU to start loading value `index` into its cache, for a read soon after.
     pub(super) fn prefetch(&self, index: u32) {
-        prefetch(self.value(index).cast_const());
+        crate::cache::prefetch(self.value(index).cast_const());
     }
 
     /// Overwrites value `index`, which no program may be reading: the copy is not atomic.
@@ -146,20 +146,6 @@ impl<T: Pod> MappedArray<T> {
         // guarantees none is reading it now (`lbdns_common::publish`, rule 3).
         unsafe { self.value(index).write_volatile(*value) }
     }
-}
-
-/// Asks the CPU to start loading the cache line at `value` for a read soon after: a writer that
-/// knows which values it will read next has their cache misses overlap. Only a hint, for any
-/// address.
-pub(super) fn prefetch<T>(value: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch neither faults nor changes memory, whatever the address.
-    unsafe {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(value.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = value;
 }
 
 impl MappedArray<u32> {

@@ -16,10 +16,7 @@ use lbdns_common::{
     qtype::AddrType,
 };
 
-use super::{
-    mapped::{self, MappedArray},
-    MapError,
-};
+use super::{mapped::MappedArray, MapError};
 use crate::compile::RrsetId;
 
 /// How many buckets an insertion may look at to find a free entry, moving entries to their
@@ -157,7 +154,7 @@ impl NameTable {
 /// image's names lie on the heap in the order the catalog gave them, not in the image's, so
 /// each was a cache miss of its own.
 pub(super) fn prefetch_name(rrset: &RrsetId) {
-    mapped::prefetch(rrset.name.as_ptr());
+    crate::cache::prefetch(rrset.name.as_ptr());
 }
 
 /// The buckets as entry placement sees them: the mapped array, or a model in tests.
