@@ -270,6 +270,7 @@ impl Restart {
 
 /// Runs the daemon until SIGTERM or SIGINT (a stop) or SIGUSR2 (an exit for a restart).
 pub fn run(zone: ZoneArgs, overrides: Overrides) -> Result<()> {
+    served::fix_allocator_thresholds();
     let notifier = Notifier::from_env();
     let overrides = Overrides {
         zones: zone.zones,

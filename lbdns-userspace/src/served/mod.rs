@@ -42,7 +42,7 @@ mod zone;
 pub use answers::answers;
 pub use heartbeat::Heart;
 pub use load::{load, load_carrying, settings, Carried, LoadError, Loaded};
-pub use memory::release_freed_memory;
+pub use memory::{fix_allocator_thresholds, release_freed_memory};
 pub use owners::CatalogZones;
 pub use publish::{Origin, Xdp};
 pub use reload::{ReloadFailed, Reloaded};
