@@ -287,7 +287,9 @@ pub struct ZoneData {
 /// the list once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Share {
+    /// Which share: below `count`.
     pub index: usize,
+    /// How many shares the list is cut into: at least 1.
     pub count: usize,
 }
 

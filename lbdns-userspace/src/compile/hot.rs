@@ -34,10 +34,11 @@ pub(super) fn hot_rrsets_of(catalog: &Catalog, share: Share) -> Vec<HotRrset> {
         .into_iter()
         .flatten()
         .filter_map(|rrset| pool_rrset(catalog, rrset));
-    // Sized for an RRset per name of the share at once. Grown by doubling, the list's smaller
-    // buffers came from the heap of the thread that grew it; on a thread of its own that heap
-    // kept them resident once freed (glibc trims only the main heap's top), 24 MB at a
-    // million names.
+    // Sized for an RRset per name of the share at once. Grown by doubling, the list's earlier
+    // buffers stayed resident once freed in the heap of the thread that grew it: at a million
+    // names, lbdns with XDP held 356.6 MB of anonymous memory after start-up instead of 346.8,
+    // and, with the allocator's thresholds fixed (`served::fix_allocator_thresholds`), 325.8
+    // instead of 318.3.
     let mut rrsets = Vec::with_capacity(share.of(catalog.names()).len());
     rrsets.extend(zone.chain(pooled).filter_map(hot));
     rrsets
