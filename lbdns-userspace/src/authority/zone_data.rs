@@ -23,7 +23,7 @@ use super::chains::Chains;
 use super::patch::Overlay;
 use crate::dnssec;
 use crate::zone::name::ancestor;
-use crate::zone::{SourceRecord, Zone};
+use crate::zone::{Numbered, SourceRecord, Zone};
 
 /// All records of one owner and type, in file order, duplicates removed (RFC 2181 §5).
 #[derive(Debug)]
@@ -343,24 +343,9 @@ impl ZoneData {
         // Owners are numbered in the order the file first names them (each empty non-terminal
         // just before its first descendant), so two loads of nearly the same file list their
         // names in nearly the same order, which is what lets `changes` compare them in step.
-        let hasher = RandomState::default();
         // Sized for one owner per record, the most there can be apart from empty
-        // non-terminals, so that the table is rarely rehashed (which hashes every name again).
-        let mut numbered: HashTable<u32> = HashTable::with_capacity(zone.records.len());
-        let mut names: Vec<LowerName> = Vec::new();
-        let mut number = |name: LowerName, names: &mut Vec<LowerName>| {
-            let hash = hasher.hash_one(&name);
-            let found = numbered.find(hash, |&at| names[at as usize] == name);
-            match found {
-                Some(&at) => at,
-                None => {
-                    let at = u32::try_from(names.len()).expect("fewer than 2^32 names in a zone");
-                    numbered.insert_unique(hash, at, |&at| hasher.hash_one(&names[at as usize]));
-                    names.push(name);
-                    at
-                }
-            }
-        };
+        // non-terminals.
+        let mut numbered = Numbered::with_capacity(zone.records.len());
         // Each record's owner, by number.
         let mut owners: Vec<u32> = Vec::with_capacity(zone.records.len());
         // The owner of the record before, and its number: an owner's records are usually
@@ -378,13 +363,13 @@ impl ZoneData {
             // Every owner is at or below the apex (`zone::validate`). Labels are counted by
             // `iter`, as `trim_to` counts them: `num_labels` leaves out a wildcard's `*`.
             for labels in apex_labels + 1..name.iter().len() {
-                let above = LowerName::new(&ancestor(name, labels));
-                number(above, &mut names);
+                numbered.number(LowerName::new(&ancestor(name, labels)));
             }
-            let at = number(owner, &mut names);
+            let at = numbered.number(owner);
             owners.push(at);
             previous = Some((name, at));
         }
+        let (names, mut index, hasher) = numbered.into_parts();
         let owned = Grouped::by_owner(&owners, names.len());
         drop(owners);
         let nodes: Vec<Node> = (0..names.len())
@@ -394,7 +379,6 @@ impl ZoneData {
         // The numbering's table becomes the index, without hashing a name again: names of
         // the NSEC3 chain alone are not looked up by name (`Chains` has them), and a table
         // sized for more owners than there are is shrunk (rehashed only if that frees buckets).
-        let mut index = numbered;
         index.retain(|&mut at| !nodes[at as usize].only_nsec3());
         index.shrink_to(0, |&at| hasher.hash_one(&names[at as usize]));
         let mut cut_depths: Vec<u8> = names

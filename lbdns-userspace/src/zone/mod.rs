@@ -14,6 +14,7 @@ mod rtype;
 pub mod write;
 
 pub use error::{ZoneError, ZoneErrorKind, ZoneErrors, MAX_REPORTED, STREAM_PREFIX};
+pub(crate) use owners::Numbered;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

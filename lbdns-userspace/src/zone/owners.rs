@@ -21,17 +21,71 @@ pub(super) type Number = u32;
 /// The types at one owner, in the order first seen: a few, so a list kept inline.
 type Types = SmallVec<[RecordType; 4]>;
 
+/// Names numbered in the order they are first given, each found again through a table of the
+/// numbers by the name's hash: how a zone's owners are numbered while it is validated
+/// ([`Owners`]) and while it is indexed (`authority::ZoneData::new`, which keeps the table as
+/// its index).
+pub(crate) struct Numbered {
+    names: Vec<LowerName>,
+    /// Numbers, by the hash of their name under `hasher`.
+    table: HashTable<u32>,
+    hasher: RandomState,
+}
+
+impl Numbered {
+    /// Room for `capacity` names, so that the table is not rehashed as it fills (that hashes
+    /// every name again).
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            names: Vec::with_capacity(capacity),
+            table: HashTable::with_capacity(capacity),
+            hasher: RandomState::default(),
+        }
+    }
+
+    /// The number of `name`, given it one if it has none.
+    pub(crate) fn number(&mut self, name: LowerName) -> u32 {
+        let hash = self.hasher.hash_one(&name);
+        let names = &self.names;
+        if let Some(&number) = self.table.find(hash, |&n| names[n as usize] == name) {
+            return number;
+        }
+        let number = u32::try_from(names.len()).expect("fewer than 2^32 names in a zone");
+        let (names, hasher) = (&self.names, &self.hasher);
+        self.table
+            .insert_unique(hash, number, |&n| hasher.hash_one(&names[n as usize]));
+        self.names.push(name);
+        number
+    }
+
+    /// The number of `name`, if it has one.
+    pub(crate) fn find(&self, name: &LowerName) -> Option<u32> {
+        let names = &self.names;
+        let hash = self.hasher.hash_one(name);
+        self.table
+            .find(hash, |&n| names[n as usize] == *name)
+            .copied()
+    }
+
+    /// The names, by number.
+    pub(crate) fn names(&self) -> &[LowerName] {
+        &self.names
+    }
+
+    /// The names by number, the table and its hasher, for a caller that keeps the table.
+    pub(crate) fn into_parts(self) -> (Vec<LowerName>, HashTable<u32>, RandomState) {
+        (self.names, self.table, self.hasher)
+    }
+}
+
 /// The owners of one zone's records, numbered, and the types accepted at each.
 pub(super) struct Owners {
-    /// Each owner, by number.
-    names: Vec<LowerName>,
+    /// The owners, numbered.
+    numbered: Numbered,
     /// The types at each owner, by number; filled by the caller as it accepts records.
     types: Vec<Types>,
     /// Each record's owner, by the record's place in the zone.
     of_record: Vec<Number>,
-    /// Numbers, by the hash of their owner under `hasher`.
-    index: HashTable<Number>,
-    hasher: RandomState,
 }
 
 impl Owners {
@@ -39,48 +93,27 @@ impl Owners {
     /// written together, so each record's owner is first compared with the one before it,
     /// which needs neither lowercasing nor hashing.
     pub(super) fn number(records: &[SourceRecord]) -> Self {
-        // Where each run of records with one owner starts: the most owners there can be,
-        // which sizes the table so that it is never rehashed (that hashes every name again).
+        // Where each run of records with one owner starts: the most owners there can be.
         let starts: Vec<usize> = (0..records.len())
             .filter(|&i| i == 0 || records[i - 1].record.name != records[i].record.name)
             .collect();
-        let hasher = RandomState::default();
-        let mut owners = Self {
-            names: Vec::with_capacity(starts.len()),
-            types: Vec::new(),
-            of_record: Vec::with_capacity(records.len()),
-            index: HashTable::with_capacity(starts.len()),
-            hasher,
-        };
+        let mut numbered = Numbered::with_capacity(starts.len());
+        let mut of_record = Vec::with_capacity(records.len());
         for (run, &start) in starts.iter().enumerate() {
             let end = starts.get(run + 1).copied().unwrap_or(records.len());
-            let number = owners.insert(LowerName::new(&records[start].record.name));
-            owners
-                .of_record
-                .extend(std::iter::repeat_n(number, end - start));
+            let number = numbered.number(LowerName::new(&records[start].record.name));
+            of_record.extend(std::iter::repeat_n(number, end - start));
         }
-        owners.types = vec![Types::new(); owners.names.len()];
-        owners
-    }
-
-    /// The number of `name`, given it one if it has none.
-    fn insert(&mut self, name: LowerName) -> Number {
-        let hash = self.hasher.hash_one(&name);
-        let names = &self.names;
-        if let Some(&number) = self.index.find(hash, |&n| names[n as usize] == name) {
-            return number;
+        Self {
+            types: vec![Types::new(); numbered.names().len()],
+            numbered,
+            of_record,
         }
-        let number = Number::try_from(names.len()).expect("fewer than 2^32 owners in a zone");
-        let (names, hasher) = (&self.names, &self.hasher);
-        self.index
-            .insert_unique(hash, number, |&n| hasher.hash_one(&names[n as usize]));
-        self.names.push(name);
-        number
     }
 
     /// How many owners there are.
     pub(super) fn len(&self) -> usize {
-        self.names.len()
+        self.numbered.names().len()
     }
 
     /// The number of the owner of the record at `index` in the zone.
@@ -90,7 +123,7 @@ impl Owners {
 
     /// The owner numbered `number`.
     pub(super) fn name(&self, number: Number) -> &LowerName {
-        &self.names[number as usize]
+        &self.numbered.names()[number as usize]
     }
 
     /// The types accepted at the owner numbered `number`.
@@ -100,11 +133,7 @@ impl Owners {
 
     /// The types accepted at `name`, if it owns records.
     pub(super) fn types_at(&self, name: &LowerName) -> Option<&[RecordType]> {
-        let names = &self.names;
-        let number = self
-            .index
-            .find(self.hasher.hash_one(name), |&n| names[n as usize] == *name)?;
-        Some(self.types(*number))
+        Some(self.types(self.numbered.find(name)?))
     }
 
     /// Adds `rtype` to the types at the owner numbered `number`, unless it is there.
