@@ -78,7 +78,7 @@ impl ZoneData {
         if changes.len() > self.patch_room() {
             return Err(Unpatchable::OverlayFull(self.overlay.len()));
         }
-        let base_len = self.base.names.len();
+        let base_len = self.base.names().len();
         let mut overlay = self.overlay.clone();
         let mut touched: Vec<LowerName> = Vec::with_capacity(changes.len());
         for (name, records) in changes {
@@ -138,7 +138,7 @@ impl ZoneData {
     /// How many owners a patch of this zone may still change before [`ZoneData::patched`]
     /// refuses it for a full index.
     pub fn patch_room(&self) -> usize {
-        let limit = OVERLAY_LIMIT + self.base.names.len() / 64;
+        let limit = OVERLAY_LIMIT + self.base.names().len() / 64;
         limit.saturating_sub(self.overlay.len())
     }
 
@@ -227,7 +227,7 @@ impl ZoneData {
 
 /// The node at `position` as `overlay` over `zone` holds it.
 fn node_in<'a>(zone: &'a ZoneData, overlay: &'a Overlay, position: usize) -> &'a Node {
-    let base_len = zone.base.names.len();
+    let base_len = zone.base.names().len();
     if position >= base_len {
         return &overlay.added[position - base_len].1.node;
     }

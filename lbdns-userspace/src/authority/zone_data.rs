@@ -11,9 +11,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use foldhash::fast::RandomState;
-use hashbrown::HashTable;
-
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
@@ -325,13 +322,19 @@ impl Lineage {
 /// The zone as indexed from its records: every owner and empty non-terminal, with its node.
 #[derive(Debug)]
 pub(super) struct Base {
-    pub(super) names: Box<[LowerName]>,
+    /// The names by position, and the index that finds the position of each name a lookup may
+    /// ask for.
+    numbered: Numbered,
     nodes: Box<[Node]>,
     /// What the fast path answers from each name, hashed (see [`ZoneData::fingerprint`]).
     fingerprints: Box<[u128]>,
-    /// Positions in `names`, by the name's hash under `hasher`.
-    index: HashTable<u32>,
-    hasher: RandomState,
+}
+
+impl Base {
+    /// The names, by position.
+    pub(super) fn names(&self) -> &[LowerName] {
+        self.numbered.names()
+    }
 }
 
 impl ZoneData {
@@ -369,18 +372,13 @@ impl ZoneData {
             owners.push(at);
             previous = Some((name, at));
         }
-        let (names, mut index, hasher) = numbered.into_parts();
+        let names = numbered.names();
         let owned = Grouped::by_owner(&owners, names.len());
         drop(owners);
         let nodes: Vec<Node> = (0..names.len())
             .map(|at| Node::build(&zone.records, owned.of(at)))
             .collect();
         drop(owned);
-        // The numbering's table becomes the index, without hashing a name again: names of
-        // the NSEC3 chain alone are not looked up by name (`Chains` has them), and a table
-        // sized for more owners than there are is shrunk (rehashed only if that frees buckets).
-        index.retain(|&mut at| !nodes[at as usize].only_nsec3());
-        index.shrink_to(0, |&at| hasher.hash_one(&names[at as usize]));
         let mut cut_depths: Vec<u8> = names
             .iter()
             .zip(&nodes)
@@ -393,23 +391,24 @@ impl ZoneData {
             .iter()
             .zip(&nodes)
             .any(|(name, node)| *name == apex && node.signatures(RecordType::DNSKEY).is_some());
-        let chains = Chains::new(&apex, &names, &nodes);
+        let chains = Chains::new(&apex, names, &nodes);
         let fingerprints = names
             .iter()
             .zip(&nodes)
             .map(|(name, node)| fingerprint(name, node))
             .collect();
+        // The numbering's table becomes the index, without hashing a name again: names of
+        // the NSEC3 chain alone are not looked up by name (`Chains` has them).
+        numbered.keep_findable(|at| !nodes[at as usize].only_nsec3());
         Self {
             secure,
             chains: Arc::new(chains),
             origin: zone.origin.clone(),
             apex,
             base: Arc::new(Base {
-                names: names.into_boxed_slice(),
+                numbered,
                 nodes: nodes.into_boxed_slice(),
                 fingerprints,
-                index,
-                hasher,
             }),
             overlay: Overlay::default(),
             cut_depths,
@@ -426,11 +425,7 @@ impl ZoneData {
         if let Some(&at) = self.overlay.added_at.get(name) {
             return Some(at as usize);
         }
-        let base = &self.base;
-        let position = base.index.find(base.hasher.hash_one(name), |&at| {
-            base.names[at as usize] == *name
-        })?;
-        Some(*position as usize)
+        Some(self.base.numbered.find(name)? as usize)
     }
 
     /// The label counts at which delegations exist, ascending.
@@ -503,7 +498,7 @@ impl ZoneData {
 
     /// How many positions the zone numbers: its names and empty non-terminals.
     pub fn len(&self) -> usize {
-        self.base.names.len() + self.overlay.added.len()
+        self.base.names().len() + self.overlay.added.len()
     }
 
     /// Whether the zone has no names at all (never true of a validated zone: it has an apex).
@@ -513,16 +508,22 @@ impl ZoneData {
 
     /// The name at `position`; `None` past the last.
     pub fn name_at(&self, position: usize) -> Option<&LowerName> {
-        match self.base.names.get(position) {
+        match self.base.names().get(position) {
             Some(name) => Some(name),
-            None => Some(&self.overlay.added.get(position - self.base.names.len())?.0),
+            None => Some(
+                &self
+                    .overlay
+                    .added
+                    .get(position - self.base.names().len())?
+                    .0,
+            ),
         }
     }
 
     /// The names of the base index, which chain positions index (a patch never moves a name
     /// a chain holds).
     pub fn chain_names(&self) -> &[LowerName] {
-        &self.base.names
+        self.base.names()
     }
 
     /// The fingerprint of the name at `position` and of what the fast path answers from it:
@@ -539,7 +540,7 @@ impl ZoneData {
         match self.base.fingerprints.get(position) {
             Some(&fingerprint) => Some(fingerprint),
             None => {
-                let added = self.overlay.added.get(position - self.base.names.len())?;
+                let added = self.overlay.added.get(position - self.base.names().len())?;
                 Some(added.1.fingerprint)
             }
         }
@@ -549,12 +550,12 @@ impl ZoneData {
     pub fn at(&self, position: u32) -> (&LowerName, &Node) {
         let at = position as usize;
         if let Some(replaced) = self.overlay.replaced.get(&position) {
-            return (&self.base.names[at], &replaced.node);
+            return (&self.base.names()[at], &replaced.node);
         }
         match self.base.nodes.get(at) {
-            Some(node) => (&self.base.names[at], node),
+            Some(node) => (&self.base.names()[at], node),
             None => {
-                let (name, added) = &self.overlay.added[at - self.base.names.len()];
+                let (name, added) = &self.overlay.added[at - self.base.names().len()];
                 (name, &added.node)
             }
         }

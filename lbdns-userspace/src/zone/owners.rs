@@ -25,6 +25,7 @@ type Types = SmallVec<[RecordType; 4]>;
 /// numbers by the name's hash: how a zone's owners are numbered while it is validated
 /// ([`Owners`]) and while it is indexed (`authority::ZoneData::new`, which keeps the table as
 /// its index).
+#[derive(Debug)]
 pub(crate) struct Numbered {
     names: Vec<LowerName>,
     /// Numbers, by the hash of their name under `hasher`.
@@ -72,9 +73,15 @@ impl Numbered {
         &self.names
     }
 
-    /// The names by number, the table and its hasher, for a caller that keeps the table.
-    pub(crate) fn into_parts(self) -> (Vec<LowerName>, HashTable<u32>, RandomState) {
-        (self.names, self.table, self.hasher)
+    /// Leaves in the table only the numbers `findable` accepts: [`Self::find`] no longer finds
+    /// the others, whose names keep their numbers. Then gives back the room the names and the
+    /// table do not use, rehashing the table only if that frees buckets.
+    pub(crate) fn keep_findable(&mut self, findable: impl Fn(u32) -> bool) {
+        self.table.retain(|&mut number| findable(number));
+        let (names, hasher) = (&self.names, &self.hasher);
+        self.table
+            .shrink_to(0, |&n| hasher.hash_one(&names[n as usize]));
+        self.names.shrink_to_fit();
     }
 }
 
