@@ -83,6 +83,33 @@ fn is_record_of(
     true
 }
 
+/// Starts the loads [`answer_set`] will make for RRset `id`, so that their cache misses overlap
+/// instead of waiting one for the other: its slot number, its rotation counter, and the answer
+/// set in slot `id`, which is where the set is unless a publish has moved it (the writer hands
+/// out ids and slots lowest first, so a catalog's first publish puts every set at its id). The
+/// values are not used: a set elsewhere is read from its slot as before, only later.
+#[inline(always)]
+pub fn touch<const L: usize>(
+    slots: &Array<u32>,
+    answers: &Array<AnswerSet<L>>,
+    rotations: &PerCpuArray<u32>,
+    id: u32,
+) {
+    // SAFETY: loads of values inside the arrays, which live as long as the maps.
+    unsafe {
+        if let Some(slot) = slots.get_ptr(id) {
+            core::ptr::read_volatile(slot);
+        }
+        if let Some(set) = answers.get_ptr(id) {
+            core::ptr::read_volatile(&(*set).ttl);
+            core::ptr::read_volatile(&(*set).addrs[0][0]);
+        }
+        if let Some(rotation) = rotations.get_ptr(id) {
+            core::ptr::read_volatile(rotation);
+        }
+    }
+}
+
 /// The current answer set of RRset `id` and its rotation counter.
 #[inline(always)]
 pub fn answer_set<'a, const L: usize>(

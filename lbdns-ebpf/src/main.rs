@@ -75,6 +75,10 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
         return Err(STALE);
     }
     let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
+    match query.dns.addr_type {
+        AddrType::A => lookup::touch(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id),
+        AddrType::Aaaa => lookup::touch(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id),
+    }
     // A hot answer: counted against its rate limit here, before the reply is built; should the
     // reply then pass the query on after all (too large, RRSIGs not stored, an option it leaves
     // to the socket path, no location's answer), the count is given back, as the socket path
