@@ -5,13 +5,24 @@
 //! answer, so no XDP responder can be faster on the same machine: the benchmark reports every
 //! target as a fraction of it.
 //!
+//! `lookup_floor` does what `ceiling` does after two dependent reads at places the query name
+//! picks: a 64-byte bucket of one array, then an entry of another, which the bucket's content
+//! chooses. The benchmark sizes the arrays like lbdns's name table and answer sets at a million
+//! names, so the reads miss the caches and the TLB as any lookup of a name, then of its answer,
+//! must: the least an XDP responder can spend per reply at that size, on this machine.
+//!
 //! `pass` returns `XDP_PASS` for everything. On a veth, a native-mode `XDP_TX` reaches the peer
 //! only when the peer has an XDP program attached, so the benchmark puts this one on the client
 //! end while dnsperf runs against any target, which keeps the client path the same for all.
 #![no_std]
 #![no_main]
 
-use aya_ebpf::{bindings::xdp_action, macros::xdp, programs::XdpContext};
+use aya_ebpf::{
+    bindings::xdp_action,
+    macros::{map, xdp},
+    maps::Array,
+    programs::XdpContext,
+};
 
 const ETH_LEN: usize = 14;
 const ETH_P_IPV4: u16 = 0x0800;
@@ -29,15 +40,44 @@ const QR: u8 = 0x80;
 
 #[xdp]
 pub fn ceiling(ctx: XdpContext) -> u32 {
-    match reflect(&ctx) {
-        Some(()) => xdp_action::XDP_TX,
-        None => xdp_action::XDP_PASS,
-    }
+    reflected(&ctx)
+}
+
+/// The size of lbdns's A answer set (`lbdns_common::answer::AnswerSetV4`).
+const SET_LEN: usize = 112;
+
+/// The buckets the first read picks from: [`BUCKETS`] entries, 1 unless the benchmark sizes it
+/// at load.
+#[map]
+static LOOKUP_BUCKETS: Array<[u64; 8]> = Array::with_max_entries(1, 0);
+/// The entries the second read picks from: [`SETS`] entries, 1 unless sized at load.
+#[map]
+static LOOKUP_SETS: Array<[u8; SET_LEN]> = Array::with_max_entries(1, 0);
+/// How many entries `LOOKUP_BUCKETS` has; set at load, with its size.
+#[unsafe(no_mangle)]
+static BUCKETS: u32 = 1;
+/// How many entries `LOOKUP_SETS` has; set at load, with its size.
+#[unsafe(no_mangle)]
+static SETS: u32 = 1;
+
+#[xdp]
+pub fn lookup_floor(ctx: XdpContext) -> u32 {
+    chase(&ctx);
+    reflected(&ctx)
 }
 
 #[xdp]
 pub fn pass(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_PASS
+}
+
+/// XDP_TX with the packet turned into its reflection ([`reflect`]), or XDP_PASS.
+#[inline(always)]
+fn reflected(ctx: &XdpContext) -> u32 {
+    match reflect(ctx) {
+        Some(()) => xdp_action::XDP_TX,
+        None => xdp_action::XDP_PASS,
+    }
 }
 
 /// The IP layer of a query, checked but not yet changed.
@@ -96,6 +136,47 @@ fn reflect(ctx: &XdpContext) -> Option<()> {
         udp[7] = low;
     }
     Some(())
+}
+
+/// The two dependent reads of `lookup_floor`: the bucket that the first 16 octets after the
+/// IPv4 and UDP headers and the DNS header (the question name's, in a benchmark's queries)
+/// hash to, then the entry that the hash and the bucket's first word pick. Reads nothing of a
+/// shorter packet.
+#[inline(always)]
+fn chase(ctx: &XdpContext) {
+    let Some(name) = at::<16>(ctx, ETH_LEN + IPV4_LEN + UDP_LEN + DNS_HEADER_LEN) else {
+        return;
+    };
+    let [low, high] = [0, 8].map(|i| {
+        let mut word = [0; 8];
+        word.copy_from_slice(&name[i..i + 8]);
+        u64::from_le_bytes(word)
+    });
+    let mut hash = (low ^ high.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    hash ^= hash >> 29;
+    // SAFETY: reads of this program's own read-only globals.
+    let (buckets, sets) = unsafe {
+        (
+            core::ptr::read_volatile(&BUCKETS),
+            core::ptr::read_volatile(&SETS),
+        )
+    };
+    let Some(bucket) = LOOKUP_BUCKETS.get(scale(hash, buckets)) else {
+        return;
+    };
+    // SAFETY: a word of the map's value, which lives as long as the map; volatile, so that the
+    // second read's index waits for it as a lookup's would.
+    let word = unsafe { core::ptr::read_volatile(&bucket[0]) };
+    if let Some(set) = LOOKUP_SETS.get(scale(hash.rotate_left(32) ^ word, sets)) {
+        // SAFETY: as above; the value itself is not used.
+        unsafe { core::ptr::read_volatile(&set[0]) };
+    }
+}
+
+/// A number below `n` from the high half of `hash` (multiply and shift: no division).
+#[inline(always)]
+fn scale(hash: u64, n: u32) -> u32 {
+    (((hash >> 32) * u64::from(n)) >> 32) as u32
 }
 
 /// The `N` octets at `offset`, if the packet is long enough to hold them.

@@ -44,6 +44,7 @@ fn colour(target: Target) -> &'static str {
         Target::LbdnsXdp => "#1b6ac9",
         Target::LbdnsSocket => "#7fb0ea",
         Target::Ceiling => "#9a9a9a",
+        Target::LookupFloor => "#b5b5b5",
         Target::SocketCeiling => "#c8c8c8",
         Target::Nsd => "#d9822b",
         Target::Knot => "#3a9a5b",

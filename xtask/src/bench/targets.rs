@@ -16,6 +16,7 @@ use std::{
 
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
+use lbdns_common::names::buckets_for;
 use lbdns_tests::{client, wire::Builder};
 use serde::Serialize;
 
@@ -26,7 +27,7 @@ use super::{
     netns::{Net, Side},
     progress::Progress,
     usage::{self, Memory},
-    xdp::{self, Attached, Program},
+    xdp::{self, Attached, LookupSizes, Program},
 };
 
 /// Loading a million RRsets may take a while; this only bounds a server that never answers.
@@ -52,6 +53,10 @@ pub enum Target {
     LbdnsSocket,
     /// bench/ceiling: reflects queries with QR set; no XDP responder can be faster.
     Ceiling,
+    /// bench/ceiling's `lookup_floor`: reflects like the ceiling after two dependent reads in
+    /// arrays as large as lbdns's name table and answer sets for the zone; no XDP responder that
+    /// looks a name up, then its answer, can be faster.
+    LookupFloor,
     /// lbdns's `socket_ceiling` example: the socket path's UDP I/O, reflecting queries with QR
     /// set; no server with that I/O can be faster.
     SocketCeiling,
@@ -65,10 +70,11 @@ pub enum Target {
 }
 
 impl Target {
-    pub const ALL: [Target; 8] = [
+    pub const ALL: [Target; 9] = [
         Target::LbdnsXdp,
         Target::LbdnsSocket,
         Target::Ceiling,
+        Target::LookupFloor,
         Target::SocketCeiling,
         Target::Nsd,
         Target::Knot,
@@ -81,6 +87,7 @@ impl Target {
             Target::LbdnsXdp => "lbdns-xdp",
             Target::LbdnsSocket => "lbdns-socket",
             Target::Ceiling => "ceiling",
+            Target::LookupFloor => "lookup-floor",
             Target::SocketCeiling => "socket-ceiling",
             Target::Nsd => "nsd",
             Target::Knot => "knot",
@@ -103,9 +110,11 @@ impl Target {
     /// The executable that must be installed; `None` for those the benchmark builds itself.
     fn program(self) -> Option<&'static str> {
         match self {
-            Target::LbdnsXdp | Target::LbdnsSocket | Target::Ceiling | Target::SocketCeiling => {
-                None
-            }
+            Target::LbdnsXdp
+            | Target::LbdnsSocket
+            | Target::Ceiling
+            | Target::LookupFloor
+            | Target::SocketCeiling => None,
             Target::Nsd => Some("nsd"),
             Target::Knot | Target::KnotXdp => Some("knotd"),
             Target::Gdnsd => Some("gdnsd"),
@@ -124,6 +133,18 @@ pub struct ZoneFile {
     /// lbdns's configuration file (pools, geo), for zone sets that need one.
     pub config: Option<PathBuf>,
 }
+
+impl ZoneFile {
+    /// For a zone of [`ZoneFile::many_rrsets`]: the entries an operator would give lbdns's
+    /// name table and A answer sets for it, a name and a slot per RRset with 1/16 spare for
+    /// changes (`lbdns serve --help`).
+    pub fn xdp_entries(&self) -> Option<u32> {
+        self.many_rrsets.map(|rrsets| rrsets + rrsets / 16)
+    }
+}
+
+/// The lookup floor's entries for a zone lbdns's default maps hold: their floor.
+const SMALL_ZONE_ENTRIES: u32 = 1024;
 
 /// What starting a target needs.
 #[derive(Debug)]
@@ -181,15 +202,21 @@ impl Server {
         let log = cx.dir.join("server.log");
         progress.phase("starting", START_TIMEOUT);
         let started = Instant::now();
-        let mut server = match target {
-            Target::Ceiling => Self {
+        let program = match target {
+            Target::Ceiling => Some(Program::Ceiling),
+            Target::LookupFloor => {
+                let entries = cx.zone.xdp_entries().unwrap_or(SMALL_ZONE_ENTRIES);
+                Some(Program::LookupFloor(LookupSizes {
+                    buckets: buckets_for(entries),
+                    sets: entries,
+                }))
+            }
+            _ => None,
+        };
+        let mut server = match program {
+            Some(program) => Self {
                 process: None,
-                _program: Some(Attached::new(
-                    cx.net,
-                    Side::Server,
-                    cx.ceiling,
-                    Program::Ceiling,
-                )?),
+                _program: Some(Attached::new(cx.net, Side::Server, cx.ceiling, program)?),
                 log,
                 ready_after: Duration::ZERO,
                 xdp_ready_after: None,
@@ -437,14 +464,11 @@ fn command(target: Target, cx: &Context<'_>) -> Result<Command, StartError> {
                 .env("RUST_LOG", "info");
             if target == Target::LbdnsXdp {
                 command.args(["--xdp", Side::Server.interface(), "--xdp-mode", "native"]);
-                if let Some(rrsets) = cx.zone.many_rrsets {
-                    // Sized as an operator would for a zone of A RRsets: a name and a slot per
-                    // RRset with 1/16 spare for changes (`lbdns serve --help`), the AAAA and
-                    // signature maps at their floors. The names are 20 to 31 bytes: records of
-                    // 32 or 40. Every size given, the program loads while the zone is read, as
-                    // an operator of a zone this large would run it; with any size left to
-                    // lbdns, it loads after the zone, sized from it.
-                    let entries = rrsets + rrsets / 16;
+                if let Some(entries) = cx.zone.xdp_entries() {
+                    // The AAAA and signature maps at their floors. The names are 20 to 31
+                    // bytes: records of 32 or 40. Every size given, the program loads while the
+                    // zone is read, as an operator of a zone this large would run it; with any
+                    // size left to lbdns, it loads after the zone, sized from it.
                     command
                         .args(["--xdp-rrset-entries", &entries.to_string()])
                         .args(["--xdp-name-bytes", &(40 * entries).to_string()])
@@ -529,7 +553,9 @@ fn command(target: Target, cx: &Context<'_>) -> Result<Command, StartError> {
             command.arg(format!("{listen}:53"));
             command
         }
-        Target::Ceiling => unreachable!("the ceiling is a program, not a process"),
+        Target::Ceiling | Target::LookupFloor => {
+            unreachable!("the ceiling is a program, not a process")
+        }
     };
     Ok(command)
 }

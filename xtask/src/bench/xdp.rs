@@ -13,7 +13,7 @@ use aya::{
     maps::MapInfo,
     programs::{loaded_programs, ProgramInfo, Xdp, XdpMode},
     sys::{enable_stats, Stats},
-    Ebpf, TestRun as _, TestRunOptions,
+    Ebpf, EbpfLoader, TestRun as _, TestRunOptions,
 };
 
 use super::netns::{Net, Side};
@@ -42,6 +42,9 @@ pub struct Attached {
 pub enum Program {
     /// Reflects every query with QR set: the upper bound for an XDP responder.
     Ceiling,
+    /// Reflects like [`Program::Ceiling`] after two dependent reads in arrays of these sizes:
+    /// the upper bound for an XDP responder that looks a name up in a table that large.
+    LookupFloor(LookupSizes),
     /// Passes everything: the peer program that lets native XDP_TX reach the client's stack.
     Pass,
 }
@@ -50,6 +53,7 @@ impl Program {
     fn name(self) -> &'static str {
         match self {
             Program::Ceiling => "ceiling",
+            Program::LookupFloor(_) => "lookup_floor",
             Program::Pass => "pass",
         }
     }
@@ -67,7 +71,7 @@ impl Attached {
         let interface = interface.to_owned();
         // Interface names resolve in the calling thread's namespace: attach from a thread in it.
         let ebpf = ns.enter(move || -> Result<Ebpf> {
-            let mut ebpf = open(&object)?;
+            let mut ebpf = open(&object, program)?;
             let xdp = load(&mut ebpf, &object, program)?;
             xdp.attach(&interface, XdpMode::Driver).with_context(|| {
                 format!(
@@ -81,9 +85,29 @@ impl Attached {
     }
 }
 
-/// The ceiling object, read; none of its programs is loaded yet.
-fn open(object: &Path) -> Result<Ebpf> {
-    Ebpf::load_file(object).with_context(|| format!("cannot load {}", object.display()))
+/// The sizes of [`Program::LookupFloor`]'s two arrays, in entries.
+#[derive(Clone, Copy, Debug)]
+pub struct LookupSizes {
+    /// 64-byte buckets, as many as lbdns's name table has.
+    pub buckets: u32,
+    /// Entries the size of lbdns's A answer set, as many as it has slots.
+    pub sets: u32,
+}
+
+/// The ceiling object, read, with its maps created for `program`: the lookup floor's arrays
+/// at their sizes for it, at one entry for the others. None of its programs is loaded yet.
+fn open(object: &Path, program: Program) -> Result<Ebpf> {
+    let mut loader = EbpfLoader::new();
+    if let Program::LookupFloor(LookupSizes { buckets, sets }) = &program {
+        loader
+            .map_max_entries("LOOKUP_BUCKETS", *buckets)
+            .map_max_entries("LOOKUP_SETS", *sets)
+            .override_global("BUCKETS", buckets, true)
+            .override_global("SETS", sets, true);
+    }
+    loader
+        .load_file(object)
+        .with_context(|| format!("cannot load {}", object.display()))
 }
 
 /// Loads `program` of `ebpf`, opened from `object`, into the kernel.
@@ -116,7 +140,7 @@ const FLOOR_RUNS: u32 = 1_000_000;
 /// Measured with BPF_PROG_TEST_RUN, which runs [`Program::Pass`] from `object` [`FLOOR_RUNS`]
 /// times in one call, with no interface. Needs [`count_run_time`]'s fd open.
 pub fn accounting_floor(object: &Path) -> Result<f64> {
-    let mut ebpf = open(object)?;
+    let mut ebpf = open(object, Program::Pass)?;
     let xdp = load(&mut ebpf, object, Program::Pass)?;
     let name = Program::Pass.name();
     let id = xdp.info()?.id();
