@@ -17,7 +17,9 @@
 //! A name's id never changes while its entry exists. Changing an RRset's addresses writes a new
 //! answer set into a free slot and then points the id at it: the name table is not touched.
 //!
-//! The program reads each link once, in order, and only while it runs. XDP programs run inside
+//! The program reads each link once, in order, and only while it runs. (It also loads the set
+//! in slot `id` before it has read the slot number, only to start that cache miss early, and
+//! uses nothing it loaded that way.) XDP programs run inside
 //! an RCU read-side critical section, so after a grace period (userspace:
 //! `membarrier(MEMBARRIER_CMD_GLOBAL)`, which calls `synchronize_rcu`) no run that started
 //! before it still holds an entry, record, id or slot number it read.
