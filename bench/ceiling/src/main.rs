@@ -6,8 +6,8 @@
 //! target as a fraction of it.
 //!
 //! `lookup_floor` does what `ceiling` does after two dependent reads at places the query name
-//! picks: a 64-byte bucket of one array, then an entry of another, which the bucket's content
-//! chooses. The benchmark sizes the arrays like lbdns's name table and answer sets at a million
+//! picks: a bucket of one array, then an answer set of another, which the bucket's content
+//! chooses (lbdns's own types, lbdns_common's `Bucket` and `AnswerSetV4`). The benchmark sizes the arrays like lbdns's name table and answer sets at a million
 //! names, so the reads miss the caches and the TLB as any lookup of a name, then of its answer,
 //! must: the least an XDP responder can spend per reply at that size, on this machine.
 //!
@@ -23,6 +23,7 @@ use aya_ebpf::{
     maps::Array,
     programs::XdpContext,
 };
+use lbdns_common::{answer::AnswerSetV4, names::Bucket};
 
 const ETH_LEN: usize = 14;
 const ETH_P_IPV4: u16 = 0x0800;
@@ -43,16 +44,14 @@ pub fn ceiling(ctx: XdpContext) -> u32 {
     reflected(&ctx)
 }
 
-/// The size of lbdns's A answer set (`lbdns_common::answer::AnswerSetV4`).
-const SET_LEN: usize = 112;
-
-/// The buckets the first read picks from: [`BUCKETS`] entries, 1 unless the benchmark sizes it
-/// at load.
+/// The buckets the first read picks from, lbdns's name table buckets: [`BUCKETS`] entries, 1
+/// unless the benchmark sizes it at load.
 #[map]
-static LOOKUP_BUCKETS: Array<[u64; 8]> = Array::with_max_entries(1, 0);
-/// The entries the second read picks from: [`SETS`] entries, 1 unless sized at load.
+static LOOKUP_BUCKETS: Array<Bucket> = Array::with_max_entries(1, 0);
+/// The entries the second read picks from, lbdns's A answer sets: [`SETS`] entries, 1 unless
+/// sized at load.
 #[map]
-static LOOKUP_SETS: Array<[u8; SET_LEN]> = Array::with_max_entries(1, 0);
+static LOOKUP_SETS: Array<AnswerSetV4> = Array::with_max_entries(1, 0);
 /// How many entries `LOOKUP_BUCKETS` has; set at load, with its size.
 #[unsafe(no_mangle)]
 static BUCKETS: u32 = 1;
@@ -169,7 +168,7 @@ fn chase(ctx: &XdpContext) {
     let word = unsafe { core::ptr::read_volatile(&bucket[0]) };
     if let Some(set) = LOOKUP_SETS.get(scale(hash.rotate_left(32) ^ word, sets)) {
         // SAFETY: as above; the value itself is not used.
-        unsafe { core::ptr::read_volatile(&set[0]) };
+        unsafe { core::ptr::read_volatile(&set.ttl) };
     }
 }
 

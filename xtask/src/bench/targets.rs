@@ -554,7 +554,7 @@ fn command(target: Target, cx: &Context<'_>) -> Result<Command, StartError> {
             command
         }
         Target::Ceiling | Target::LookupFloor => {
-            unreachable!("the ceiling is a program, not a process")
+            unreachable!("the ceilings are programs, not processes")
         }
     };
     Ok(command)
