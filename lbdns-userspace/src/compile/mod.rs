@@ -258,7 +258,7 @@ fn compile_keyed(mut keyed: Vec<Keyed<'_>>) -> Result<Compiled, CompileError> {
     let mut signatures = Vec::new();
     // Walked in the image's order, so the image is built sorted. Each name moves out into its
     // id.
-    keyed.sort_unstable_by(|a, b| image_order((a.0, a.1), (b.0, b.1)));
+    keyed.sort_unstable_by(|a, b| image_order((a.0, &a.1.name), (b.0, &b.1.name)));
     for at in 0..keyed.len() {
         // The RRsets lie in the catalog's order, their names on the heap in the same: in the
         // image's order, each is a cache miss. Ask for them ahead, the name once its RRset,
@@ -288,11 +288,14 @@ fn compile_keyed(mut keyed: Vec<Keyed<'_>>) -> Result<Compiled, CompileError> {
             });
             continue;
         }
-        let stored = match &rrset.rrsigs {
+        // `too_large`: signed with RRSIGs the store cannot hold.
+        let (stored, too_large) = match &rrset.rrsigs {
             Some(rrsigs) if rrset.signed => {
-                Signatures::new(rrsigs.ttl, rrsigs.rdatas.iter().map(Vec::as_slice))
+                let stored = Signatures::new(rrsigs.ttl, rrsigs.rdatas.iter().map(Vec::as_slice));
+                let too_large = stored.is_none();
+                (stored, too_large)
             }
-            _ => None,
+            _ => (None, false),
         };
         let flags = match (rrset.signed, stored.is_some()) {
             (false, _) => 0,
@@ -313,7 +316,7 @@ fn compile_keyed(mut keyed: Vec<Keyed<'_>>) -> Result<Compiled, CompileError> {
             qtype: rrset.qtype,
             name: std::mem::take(&mut rrset.name),
         };
-        if rrset.signed && rrset.rrsigs.is_some() && stored.is_none() {
+        if too_large {
             compiled.signatures_too_large.push(id.clone());
         }
         if let Some(stored) = stored {
@@ -368,9 +371,10 @@ fn sort_key(rrset: &HotRrset) -> u64 {
     u64::from_be_bytes(key)
 }
 
-/// The image's order, by type and name, of two RRsets with their [`sort_key`]s.
-fn image_order(a: (u64, &HotRrset), b: (u64, &HotRrset)) -> Ordering {
-    a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name))
+/// The image's order, by type and name, of two RRsets given as their [`sort_key`] and name:
+/// the key first, the name only where keys are equal.
+fn image_order(a: (u64, &[u8]), b: (u64, &[u8])) -> Ordering {
+    a.cmp(&b)
 }
 
 /// Compiles every RRset the fast path answers for `catalog`: [`hot_rrsets`] and the geo pools'

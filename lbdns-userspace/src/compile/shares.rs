@@ -74,7 +74,7 @@ fn chunks(found: &mut [Vec<HotRrset>], count: usize) -> Vec<Vec<Keyed<'_>>> {
         .step_by(SAMPLE_STRIDE)
         .map(|rrset| (sort_key(rrset), rrset))
         .collect();
-    sample.sort_unstable_by(|a, b| image_order(*a, *b));
+    sample.sort_unstable_by(|a, b| image_order((a.0, &a.1.name), (b.0, &b.1.name)));
     // A chunk begins at each bound: the RRsets that sort at or after it, and before the next.
     let bounds: Vec<(u64, Vec<u8>)> = (1..count)
         .filter_map(|k| sample.get(sample.len() * k / count))
@@ -86,8 +86,9 @@ fn chunks(found: &mut [Vec<HotRrset>], count: usize) -> Vec<Vec<Keyed<'_>>> {
         .collect();
     for rrset in found.iter_mut().flatten() {
         let key = sort_key(rrset);
-        let chunk =
-            bounds.partition_point(|(bound, name)| (*bound, &name[..]) <= (key, &rrset.name[..]));
+        let chunk = bounds.partition_point(|(bound, name)| {
+            image_order((*bound, name), (key, &rrset.name)).is_le()
+        });
         chunks[chunk].push((key, rrset));
     }
     chunks
