@@ -16,6 +16,7 @@ use std::{
 
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
+use lbdns::xdp::sizing::MIN_SLOTS;
 use lbdns_common::names::buckets_for;
 use lbdns_tests::{client, wire::Builder};
 use serde::Serialize;
@@ -143,9 +144,6 @@ impl ZoneFile {
     }
 }
 
-/// The lookup floor's entries for a zone lbdns's default maps hold: their floor.
-const SMALL_ZONE_ENTRIES: u32 = 1024;
-
 /// What starting a target needs.
 #[derive(Debug)]
 pub struct Context<'a> {
@@ -205,7 +203,8 @@ impl Server {
         let program = match target {
             Target::Ceiling => Some(Program::Ceiling),
             Target::LookupFloor => {
-                let entries = cx.zone.xdp_entries().unwrap_or(SMALL_ZONE_ENTRIES);
+                // A zone lbdns's default maps hold gets their floor.
+                let entries = cx.zone.xdp_entries().unwrap_or(MIN_SLOTS);
                 Some(Program::LookupFloor(LookupSizes {
                     buckets: buckets_for(entries),
                     sets: entries,
