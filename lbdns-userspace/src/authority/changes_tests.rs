@@ -32,7 +32,7 @@ fn differing(catalog: &Catalog, other: &Catalog) -> BTreeSet<String> {
         catalog
             .direct_address_rrsets()
             // The fast path answers a name in any case alike.
-            .map(|d| format!("{} {:?} {:?}", d.rrset.name, d.rrset.ttl, d.rrset.rdatas))
+            .map(|d| format!("{} {:?} {:?}", d.name, d.rrset.ttl, d.rrset.rdatas))
             .map(|line| line.to_ascii_lowercase())
             .collect()
     };

@@ -106,11 +106,17 @@ pub fn delegation<'z>(
     node: &'z super::zone_data::Node,
 ) {
     if let Some(ds) = node.get(RecordType::DS) {
-        res.place(Section::Authority, ds.name.clone(), node, ds, true);
+        res.place(Section::Authority, node.owner(cut).clone(), node, ds, true);
     } else if let Some(chain) = &zone.chains.nsec3 {
         no_ds_proof(zone, chain, res, cut, true);
     } else if let Some(nsec) = node.get(RecordType::NSEC) {
-        res.place(Section::Authority, nsec.name.clone(), node, nsec, true);
+        res.place(
+            Section::Authority,
+            node.owner(cut).clone(),
+            node,
+            nsec,
+            true,
+        );
     }
 }
 
@@ -200,9 +206,15 @@ fn add_nsec3_for<'z>(
 }
 
 fn add_nsec3_at<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, position: u32) {
-    let (_, node) = zone.at(position);
+    let (name, node) = zone.at(position);
     if let Some(nsec3) = node.get(RecordType::NSEC3) {
-        res.place(Section::Authority, nsec3.name.clone(), node, nsec3, true);
+        res.place(
+            Section::Authority,
+            node.owner(name).clone(),
+            node,
+            nsec3,
+            true,
+        );
     }
 }
 
@@ -211,8 +223,14 @@ fn add_nsec_covering<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, name: &Lo
     let Some(position) = zone.chains.nsec_at_or_before(zone.chain_names(), name) else {
         return;
     };
-    let (_, node) = zone.at(position);
+    let (name, node) = zone.at(position);
     if let Some(nsec) = node.get(RecordType::NSEC) {
-        res.place(Section::Authority, nsec.name.clone(), node, nsec, true);
+        res.place(
+            Section::Authority,
+            node.owner(name).clone(),
+            node,
+            nsec,
+            true,
+        );
     }
 }

@@ -57,15 +57,9 @@ pub fn substitute(name: &Name, owner: &Name, target: &Name) -> Option<Name> {
         .ok()
 }
 
-/// RFC 6672 §3.3 step 3c: the CNAME from `name` to `next`, with the DNAME's TTL as NSD gives it
-/// (§3.3 allows the TTL of the DNAME or lower).
-pub fn synthesise(name: &Name, next: &Name, ttl: u32) -> Rrset {
+/// RFC 6672 §3.3 step 3c: the CNAME to `next`, with the DNAME's TTL as NSD gives it (§3.3
+/// allows the TTL of the DNAME or lower); its owner is the name being redirected.
+pub fn synthesise(next: &Name, ttl: u32) -> Rrset {
     let rdata = Rdata::from(RData::CNAME(CNAME(next.clone())));
-    Rrset::new(
-        name.clone(),
-        RecordType::CNAME,
-        ttl,
-        vec![rdata],
-        Order::default(),
-    )
+    Rrset::new(RecordType::CNAME, ttl, vec![rdata], Order::default())
 }

@@ -434,7 +434,7 @@ fn rfc4035_3_1_1_every_signed_type_at_a_name_is_known_to_need_its_rrsig() {
     let catalog = catalog();
     let mut names: Vec<String> = catalog
         .direct_address_rrsets()
-        .map(|r| r.rrset.name.to_ascii())
+        .map(|r| r.name.to_ascii())
         .collect();
     names.sort();
     assert!(names.contains(&"a.s.test.".to_owned()), "{names:?}");
@@ -447,7 +447,7 @@ fn rfc4035_3_1_1_every_signed_type_at_a_name_is_known_to_need_its_rrsig() {
     assert!(!catalog.is_signed(&name("ns.plain.test."), RecordType::A));
     let a = catalog
         .direct_address_rrsets()
-        .find(|r| r.rrset.name.to_ascii() == "a.s.test." && r.rrset.rtype == RecordType::A)
+        .find(|r| r.name.to_ascii() == "a.s.test." && r.rrset.rtype == RecordType::A)
         .unwrap();
     assert_eq!(a.signatures.and_then(|s| s.covered()), Some(RecordType::A));
 }

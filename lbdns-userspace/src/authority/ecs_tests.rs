@@ -96,7 +96,6 @@ fn geo_catalog(ecs: crate::geo::EcsSettings, pool_ecs: bool) -> Catalog {
     };
     let owner = |last: u8| PoolOwnerAnswers {
         a: Some(Rrset::new(
-            www.clone(),
             RecordType::A,
             30,
             vec![Rdata::A(Ipv4Addr::new(198, 18, last, 1))],

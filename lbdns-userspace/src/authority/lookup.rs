@@ -16,7 +16,7 @@ use super::{Catalog, PoolAnswers};
 use crate::zone::name::ancestor;
 
 /// Where a pool owner has no node of its own in the zone.
-static EMPTY_NODE: Node = Node { rrsets: Vec::new() };
+static EMPTY_NODE: Node = Node::EMPTY;
 
 /// Longest CNAME chain followed before giving up; real chains are a handful long.
 const MAX_CNAME_HOPS: usize = 16;
@@ -136,9 +136,9 @@ impl<'z> Resolution<'z> {
     /// RFC 2308 §3: the SOA, at the negative TTL, with its signatures when `signed`.
     fn add_soa(&mut self, zone: &'z ZoneData, signed: bool) {
         let soa = zone.soa();
-        let apex = zone.node(&zone.apex).expect("the apex exists");
+        let apex = zone.apex_node();
         self.authority.push(Placed {
-            owner: soa.name.clone(),
+            owner: apex.owner(&zone.apex).clone(),
             rrset: Held::Zone(soa),
             ttl: zone.negative_ttl(),
             signatures: signed.then(|| apex.signatures(RecordType::SOA)).flatten(),
@@ -304,7 +304,7 @@ fn follow<'z>(
         res.rcode = ResponseCode::YXDomain;
         return None;
     };
-    let cname = dname::synthesise(name, &next, rrset.ttl);
+    let cname = dname::synthesise(&next, rrset.ttl);
     let repeated = res.answer.iter().any(|p| {
         p.rrset.rtype == RecordType::CNAME && p.owner == *name && p.rrset.rdatas == cname.rdatas
     });
@@ -404,7 +404,7 @@ fn add_targets<'z>(
         };
         for rtype in [RecordType::A, RecordType::AAAA] {
             if let Some(addresses) = node.get(rtype) {
-                let owner = addresses.name.clone();
+                let owner = node.owner(&lower).clone();
                 res.place(Section::Additional, owner, node, addresses, signed);
             }
         }

@@ -263,7 +263,7 @@ impl Catalog {
                     .filter(move |(name, node, rrset)| {
                         self.is_direct(zone, nested, name, node, rrset)
                     })
-                    .map(move |(_, node, rrset)| DirectRrset::new(zone, node, rrset))
+                    .map(move |(name, node, rrset)| DirectRrset::new(zone, name, node, rrset))
             })
         })
     }
@@ -295,7 +295,7 @@ impl Catalog {
             node.rrsets
                 .iter()
                 .filter(move |rrset| self.is_direct(zone, true, name, node, rrset))
-                .map(move |rrset| DirectRrset::new(zone, node, rrset))
+                .map(move |rrset| DirectRrset::new(zone, name, node, rrset))
         })
     }
 
@@ -313,10 +313,10 @@ impl Catalog {
         matches!(rrset.rtype, RecordType::A | RecordType::AAAA)
             && !name.is_wildcard()
             && !self.pool_owners.contains(name)
-            && zone.cut_above(&rrset.name, name, Some(node)).is_none()
+            && zone.cut_above(name, name, Some(node)).is_none()
             && (!nested
                 || self
-                    .zone_for(&rrset.name)
+                    .zone_for(name)
                     .is_some_and(|owner| std::ptr::eq(owner, zone)))
     }
 
@@ -329,6 +329,8 @@ impl Catalog {
 /// One of [`Catalog::direct_address_rrsets`]: a zone A or AAAA RRset and its signatures.
 #[derive(Debug, Clone, Copy)]
 pub struct DirectRrset<'c> {
+    /// The owner.
+    pub name: &'c LowerName,
     pub rrset: &'c Rrset,
     /// The RRSIG RRset at the owner covering the RRset: a DO=1 answer must carry it (RFC 4035
     /// §3.1.1), so the fast path either sends it or passes such queries.
@@ -339,8 +341,9 @@ pub struct DirectRrset<'c> {
 }
 
 impl<'c> DirectRrset<'c> {
-    fn new(zone: &ZoneData, node: &'c Node, rrset: &'c Rrset) -> Self {
+    fn new(zone: &ZoneData, name: &'c LowerName, node: &'c Node, rrset: &'c Rrset) -> Self {
         Self {
+            name,
             rrset,
             signatures: node.signatures(rrset.rtype),
             secure: zone.secure,

@@ -73,12 +73,9 @@ impl GeoAnswers {
 }
 
 impl PoolAnswers {
-    /// Sets the answer for the RRset's owner and type (A or AAAA).
-    pub fn set(&mut self, rrset: Rrset) {
-        self.by_owner
-            .entry(LowerName::new(&rrset.name))
-            .or_default()
-            .set(rrset);
+    /// Sets the answer at `owner` for the RRset's type (A or AAAA).
+    pub fn set(&mut self, owner: LowerName, rrset: Rrset) {
+        self.by_owner.entry(owner).or_default().set(rrset);
     }
 
     /// Sets a geo pool's answers at `owner`.
@@ -104,9 +101,10 @@ impl PoolAnswers {
 
     /// Every non-empty answer of the pools that are not geo pools. Geo pools' answers depend
     /// on the client, so the XDP maps, which hold one answer per name, must not hold them.
-    pub fn rrsets(&self) -> impl Iterator<Item = &Rrset> {
-        self.by_owner
-            .values()
-            .flat_map(|owner| owner.a.iter().chain(owner.aaaa.iter()))
+    pub fn rrsets(&self) -> impl Iterator<Item = (&LowerName, &Rrset)> {
+        self.by_owner.iter().flat_map(|(name, owner)| {
+            let rrsets = owner.a.iter().chain(owner.aaaa.iter());
+            rrsets.map(move |rrset| (name, rrset))
+        })
     }
 }

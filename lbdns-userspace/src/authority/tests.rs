@@ -225,6 +225,37 @@ fn additional_section_holds_addresses_of_mx_targets() {
     assert_eq!(types(&reply.additionals), [RecordType::A]);
 }
 
+/// Owners go out as the zone spells them, as NSD's do, though the index holds them in lower
+/// case: here the glue and the SOA of a negative answer.
+#[test]
+fn owners_keep_the_zone_s_spelling() {
+    const SPELLED: &str = "$ORIGIN Spelled.TEST.\n$TTL 60\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\n\
+                           NS1 A 198.18.6.1\nmx MX 10 Mail\nMail A 198.18.6.2\n";
+    let zone = Zone::parse(SPELLED, Path::new("spelled"), None).unwrap();
+    let catalog = Catalog::new(&[zone]).unwrap();
+    let reply = ask(&catalog, "mx.spelled.test.", RecordType::MX);
+    let owners = |records: &[hickory_proto::rr::Record]| -> Vec<String> {
+        records.iter().map(|r| r.name.to_ascii()).collect()
+    };
+    assert_eq!(owners(&reply.additionals), ["Mail.Spelled.TEST."]);
+    let reply = ask(&catalog, "mx.spelled.test.", RecordType::TXT);
+    assert_eq!(owners(&reply.authorities), ["Spelled.TEST."]);
+    let zone = catalog
+        .zone_for(&Name::from_ascii("spelled.test.").unwrap())
+        .unwrap();
+    let mut spelled = owners(&zone.records().collect::<Vec<_>>());
+    spelled.dedup();
+    assert_eq!(
+        spelled,
+        [
+            "Spelled.TEST.",
+            "NS1.Spelled.TEST.",
+            "mx.Spelled.TEST.",
+            "Mail.Spelled.TEST."
+        ]
+    );
+}
+
 #[test]
 fn the_question_is_echoed_byte_for_byte() {
     let wire = query("wWw.ExAmPlE.tEsT.", RecordType::A, None);
@@ -406,7 +437,7 @@ fn direct_address_rrsets_exclude_glue_wildcards_and_shadowed_names() {
     let catalog = catalog();
     let mut names: Vec<String> = catalog
         .direct_address_rrsets()
-        .map(|r| format!("{} {}", r.rrset.name.to_ascii(), r.rrset.rtype))
+        .map(|r| format!("{} {}", r.name.to_ascii(), r.rrset.rtype))
         .collect();
     names.sort();
     assert_eq!(
@@ -440,7 +471,7 @@ fn direct_address_rrsets_take_a_served_child_over_its_undelegated_parent() {
     let catalog = Catalog::new(&zones).unwrap();
     let mut answers: Vec<String> = catalog
         .direct_address_rrsets()
-        .map(|r| format!("{} {:?}", r.rrset.name.to_ascii(), r.rrset.rdatas))
+        .map(|r| format!("{} {:?}", r.name.to_ascii(), r.rrset.rdatas))
         .collect();
     answers.sort();
     assert_eq!(
@@ -493,12 +524,7 @@ fn rfc6891_6_1_1_broken_opt_framing_two_opts_or_opt_outside_additional_are_forme
     }
 }
 
-fn pool_rrset(
-    name: &str,
-    rtype: RecordType,
-    last_octets: &[u8],
-    order: super::Order,
-) -> super::Rrset {
+fn pool_rrset(rtype: RecordType, last_octets: &[u8], order: super::Order) -> super::Rrset {
     let rdatas = last_octets
         .iter()
         .map(|&o| match rtype {
@@ -515,30 +541,25 @@ fn pool_rrset(
             )),
         })
         .collect();
-    super::Rrset::new(Name::from_ascii(name).unwrap(), rtype, 20, rdatas, order)
+    super::Rrset::new(rtype, 20, rdatas, order)
 }
 
 fn pooled_catalog() -> Catalog {
     let owners =
         ["www.example.test.", "pool-only.example.test."].map(|n| Name::from_ascii(n).unwrap());
-    let catalog = catalog().with_pool_owners(owners);
+    let catalog = catalog().with_pool_owners(owners.clone());
     let mut pools = super::PoolAnswers::default();
     let weighted = super::Order {
         schedule: [0, 0, 0, 1].into(),
         cap: Some(1),
     };
-    pools.set(pool_rrset(
-        "www.example.test.",
-        RecordType::A,
-        &[1, 2],
-        weighted,
-    ));
-    pools.set(pool_rrset(
-        "pool-only.example.test.",
-        RecordType::AAAA,
-        &[7, 8, 9],
-        super::Order::default(),
-    ));
+    let [www, pool_only] = owners.map(|owner| hickory_proto::rr::LowerName::new(&owner));
+    pools.set(www, pool_rrset(RecordType::A, &[1, 2], weighted));
+    let unweighted = super::Order::default();
+    pools.set(
+        pool_only,
+        pool_rrset(RecordType::AAAA, &[7, 8, 9], unweighted),
+    );
     catalog.set_pools(pools);
     catalog
 }
@@ -593,11 +614,11 @@ fn pool_owners_leave_the_direct_zone_rrsets_for_xdp() {
     let catalog = pooled_catalog();
     assert!(catalog
         .direct_address_rrsets()
-        .all(|r| r.rrset.name.to_ascii() != "www.example.test."));
+        .all(|r| r.name.to_ascii() != "www.example.test."));
     let pools = catalog.pools();
     let mut pooled: Vec<String> = pools
         .rrsets()
-        .map(|r| format!("{} {}", r.name, r.rtype))
+        .map(|(name, r)| format!("{name} {}", r.rtype))
         .collect();
     pooled.sort();
     assert_eq!(

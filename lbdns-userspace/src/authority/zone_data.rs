@@ -22,10 +22,11 @@ use crate::dnssec;
 use crate::zone::name::ancestor;
 use crate::zone::{Numbered, SourceRecord, Zone};
 
-/// All records of one owner and type, in file order, duplicates removed (RFC 2181 §5).
+/// All records of one owner and type, in file order, duplicates removed (RFC 2181 §5). The
+/// owner is not kept here: its node's name is (see [`Node::owner`]), which spares an 80-byte
+/// name in every RRset of a million-name zone.
 #[derive(Debug)]
 pub struct Rrset {
-    pub name: Name,
     pub rtype: RecordType,
     pub ttl: u32,
     pub rdatas: Box<[Rdata]>,
@@ -73,9 +74,9 @@ impl Rdata {
         }
     }
 
-    /// This record of `rrset`, as a transfer carries it.
-    pub fn record_of(&self, rrset: &Rrset) -> Record {
-        Record::from_rdata(rrset.name.clone(), rrset.ttl, self.to_rdata())
+    /// This record of `rrset`, owned by `owner`, as a transfer carries it.
+    pub fn record_of(&self, owner: &Name, rrset: &Rrset) -> Record {
+        Record::from_rdata(owner.clone(), rrset.ttl, self.to_rdata())
     }
 
     /// The record's data when it is not an address: what CNAME, NS, MX, SRV and SOA
@@ -136,9 +137,8 @@ impl Order {
 }
 
 impl Rrset {
-    pub fn new(name: Name, rtype: RecordType, ttl: u32, rdatas: Vec<Rdata>, order: Order) -> Self {
+    pub fn new(rtype: RecordType, ttl: u32, rdatas: Vec<Rdata>, order: Order) -> Self {
         Self {
-            name,
             rtype,
             ttl,
             rdatas: rdatas.into_boxed_slice(),
@@ -180,9 +180,19 @@ impl Rrset {
 #[derive(Debug, Default)]
 pub struct Node {
     pub rrsets: Vec<Rrset>,
+    /// The owner as the zone spells it, when that is not all lower case: answers and transfers
+    /// carry the zone's spelling (as NSD's do), and the index holds lower-case names only.
+    /// Boxed, and absent for nearly every name, so it costs a million-name zone 8 bytes a name.
+    spelling: Option<Box<Name>>,
 }
 
 impl Node {
+    /// An empty non-terminal, or a name with no node of its own.
+    pub const EMPTY: Self = Self {
+        rrsets: Vec::new(),
+        spelling: None,
+    };
+
     /// The node holding `records` (indices into `all`, in file order): one RRset per type, in
     /// order of first appearance. RRSIGs form one RRset per type they cover, so that each
     /// RRset's signatures go out with it, each set under its own TTL (RFC 4034 §3).
@@ -211,16 +221,18 @@ impl Node {
                     }
                 }
                 let first = members().next().expect("every type came from a record");
-                Rrset::new(
-                    first.name.clone(),
-                    rtype,
-                    first.ttl,
-                    rdatas,
-                    Order::default(),
-                )
+                Rrset::new(rtype, first.ttl, rdatas, Order::default())
             })
             .collect();
-        Self { rrsets }
+        Self {
+            rrsets,
+            spelling: records.first().and_then(|record| spelling(&record.name)),
+        }
+    }
+
+    /// The owner `name` (this node's, in the index's lower case) as the zone spells it.
+    pub fn owner<'a>(&'a self, name: &'a LowerName) -> &'a Name {
+        self.spelling.as_deref().unwrap_or(name)
     }
 
     /// The RRset of `rtype`; for RRSIG, only the signatures of the first type signed here
@@ -434,8 +446,8 @@ impl ZoneData {
     }
 
     pub fn soa(&self) -> &Rrset {
-        self.node(&self.apex)
-            .and_then(|n| n.get(RecordType::SOA))
+        self.apex_node()
+            .get(RecordType::SOA)
             .expect("zone validation guarantees an SOA at the apex")
     }
 
@@ -492,8 +504,7 @@ impl ZoneData {
 
     /// Whether the apex holds a DNSKEY RRset: the zone is signed, or meant to be.
     pub fn has_dnskey(&self) -> bool {
-        self.node(&self.apex)
-            .is_some_and(|apex| apex.get(RecordType::DNSKEY).is_some())
+        self.apex_node().get(RecordType::DNSKEY).is_some()
     }
 
     /// How many positions the zone numbers: its names and empty non-terminals.
@@ -569,14 +580,28 @@ impl ZoneData {
     /// Every record of the zone, the SOA first, as a transfer or a master file carries them:
     /// what a secondary, which keeps only the index, writes as its copy.
     pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
-        let soa = self.soa();
-        let first = soa.rdatas.first().map(|rdata| rdata.record_of(soa));
-        let rest = self.rrsets().flat_map(move |(name, _, rrset)| {
+        let rest = self.rrsets().flat_map(move |(name, node, rrset)| {
             let skip = rrset.rtype == RecordType::SOA && *name == self.apex;
             let rdatas = if skip { &[][..] } else { &rrset.rdatas[..] };
-            rdatas.iter().map(move |rdata| rdata.record_of(rrset))
+            let owner = node.owner(name);
+            rdatas
+                .iter()
+                .map(move |rdata| rdata.record_of(owner, rrset))
         });
-        first.into_iter().chain(rest)
+        self.soa_record().into_iter().chain(rest)
+    }
+
+    /// The SOA record, under the apex as the zone spells it.
+    pub fn soa_record(&self) -> Option<Record> {
+        let soa = self.soa();
+        let owner = self.apex_node().owner(&self.apex);
+        Some(soa.rdatas.first()?.record_of(owner, soa))
+    }
+
+    /// The apex's node.
+    pub fn apex_node(&self) -> &Node {
+        self.node(&self.apex)
+            .expect("zone validation guarantees the apex exists")
     }
 
     /// Every RRset with its owner's name and node.
@@ -647,6 +672,13 @@ pub(super) fn fingerprint(name: &LowerName, node: &Node) -> u128 {
         state.finish()
     });
     u128::from(high) << 64 | u128::from(low)
+}
+
+/// `name`, boxed, unless it is spelled all in lower case: what [`Node`] keeps of an owner's
+/// spelling.
+fn spelling(name: &Name) -> Option<Box<Name>> {
+    let upper = name.iter().flatten().any(u8::is_ascii_uppercase);
+    upper.then(|| Box::new(name.clone()))
 }
 
 /// `*.name`, the wildcard whose closest encloser `name` is; `None` when too long to exist.

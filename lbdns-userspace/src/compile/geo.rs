@@ -53,6 +53,7 @@ impl HotGeo {
             (RecordType::A, AddrType::A),
             (RecordType::AAAA, AddrType::Aaaa),
         ] {
+            let unsigned = |rrset| unsigned(owner, rrset);
             let Some(own) = answers.unmapped.get(rtype).and_then(unsigned) else {
                 continue;
             };

@@ -33,7 +33,7 @@ pub(super) fn hot_rrsets_of(catalog: &Catalog, share: Share) -> Vec<HotRrset> {
         .then(|| pools.rrsets())
         .into_iter()
         .flatten()
-        .filter_map(|rrset| pool_rrset(catalog, rrset));
+        .filter_map(|(name, rrset)| pool_rrset(catalog, name, rrset));
     // Sized for an RRset per name of the share at once. Grown by doubling, the list's earlier
     // buffers stayed resident once freed in the heap of the thread that grew it: at a million
     // names, lbdns with XDP held 356.6 MB of anonymous memory after start-up instead of 346.8,
@@ -82,7 +82,7 @@ pub fn hot_rrsets_at<'n>(
             .into_iter()
             .filter(|_| catalog.is_pool_owner(name))
             .filter_map(|rtype| pools.get(name, rtype))
-            .filter_map(|rrset| pool_rrset(catalog, rrset));
+            .filter_map(|rrset| pool_rrset(catalog, name, rrset));
         part.rrsets.extend(zone.chain(pooled).filter_map(hot));
     }
     let located = geo::hot_geo_at(catalog, owners);
@@ -93,37 +93,48 @@ pub fn hot_rrsets_at<'n>(
     part
 }
 
-/// A zone RRset the fast path answers: whether an RRSIG covers it, and the RRSIGs a DO=1
-/// answer sends with it.
-fn zone_rrset(direct: DirectRrset<'_>) -> (&Rrset, bool, Option<Rrsigs>) {
+/// An A or AAAA RRset as the fast path answers it: its owner, whether an RRSIG covers it, and
+/// the RRSIGs a DO=1 answer sends with it.
+type Answerable<'r> = (&'r Name, &'r Rrset, bool, Option<Rrsigs>);
+
+/// A zone RRset the fast path answers.
+fn zone_rrset(direct: DirectRrset<'_>) -> Answerable<'_> {
     let rrsigs = direct.answer_signatures().and_then(rrsigs);
-    (direct.rrset, direct.signatures.is_some(), rrsigs)
+    (
+        direct.name,
+        direct.rrset,
+        direct.signatures.is_some(),
+        rrsigs,
+    )
 }
 
-/// A pool's answer: never sent with RRSIGs, signed if an RRSIG at its owner covers its type.
-/// None in a zone served without data, which answers SERVFAIL like the rest of its zone.
+/// A pool's answer at `name`: never sent with RRSIGs, signed if an RRSIG at its owner covers
+/// its type. None in a zone served without data, which answers SERVFAIL like the rest of its
+/// zone.
 fn pool_rrset<'r>(
     catalog: &Catalog,
+    name: &'r LowerName,
     rrset: &'r Rrset,
-) -> Option<(&'r Rrset, bool, Option<Rrsigs>)> {
-    catalog.zone_for(&rrset.name)?;
-    Some((rrset, catalog.is_signed(&rrset.name, rrset.rtype), None))
+) -> Option<Answerable<'r>> {
+    catalog.zone_for(name)?;
+    Some((name, rrset, catalog.is_signed(name, rrset.rtype), None))
 }
 
-/// The hot RRset of a pool answer that no RRSIG covers (a geo pool's, `super::geo`).
-pub(super) fn unsigned(rrset: &Rrset) -> Option<HotRrset> {
-    hot((rrset, false, None))
+/// The hot RRset at `owner` of a pool answer that no RRSIG covers (a geo pool's,
+/// `super::geo`).
+pub(super) fn unsigned(owner: &Name, rrset: &Rrset) -> Option<HotRrset> {
+    hot((owner, rrset, false, None))
 }
 
 /// The hot RRset of an A or AAAA RRset.
-fn hot((rrset, signed, rrsigs): (&Rrset, bool, Option<Rrsigs>)) -> Option<HotRrset> {
+fn hot((owner, rrset, signed, rrsigs): Answerable<'_>) -> Option<HotRrset> {
     let qtype = match rrset.rtype {
         RecordType::A => AddrType::A,
         RecordType::AAAA => AddrType::Aaaa,
         _ => return None,
     };
     Some(HotRrset {
-        name: lowercase_wire(&rrset.name),
+        name: lowercase_wire(owner),
         qtype,
         ttl: rrset.ttl,
         addrs: rrset

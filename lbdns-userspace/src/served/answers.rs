@@ -21,7 +21,7 @@ pub fn answers(pools: &PoolSet) -> PoolAnswers {
             _ => {
                 let owner = owner(pool, &pools.selections(id));
                 for rrset in owner.a.into_iter().chain(owner.aaaa) {
-                    answers.set(rrset);
+                    answers.set(LowerName::new(&pool.owner), rrset);
                 }
             }
         }
@@ -32,8 +32,7 @@ pub fn answers(pools: &PoolSet) -> PoolAnswers {
 /// The A and AAAA answers of one pair of selections of `pool`.
 fn owner(pool: &Pool, selections: &Selections) -> PoolOwnerAnswers {
     let rrset = |rtype, selection: Option<(Vec<Rdata>, Order)>| {
-        selection
-            .map(|(rdatas, order)| Rrset::new(pool.owner.clone(), rtype, pool.ttl, rdatas, order))
+        selection.map(|(rdatas, order)| Rrset::new(rtype, pool.ttl, rdatas, order))
     };
     PoolOwnerAnswers {
         a: rrset(RecordType::A, rdatas(&selections.v4, Rdata::A)),

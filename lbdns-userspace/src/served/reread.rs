@@ -225,12 +225,15 @@ impl<'a> Seen<'a> {
             return false;
         };
         let node = self.zone.at(position as u32).1;
+        if !node.owner(owner).eq_case(&record.name) {
+            return false;
+        }
         let rtype = record.record_type();
         let Some(k) = node.rrsets.iter().position(|rrset| rrset.rtype == rtype) else {
             return false;
         };
         let rrset = &node.rrsets[k];
-        if rrset.ttl != record.ttl || !rrset.name.eq_case(&record.name) {
+        if rrset.ttl != record.ttl {
             return false;
         }
         let rdata = Rdata::from(record.data);

@@ -181,16 +181,17 @@ impl Source for ZoneRecords<'_> {
         if self.phase == Phase::Body {
             self.settle();
         }
-        let (rrset, index): (&Rrset, usize) = match self.phase {
-            Phase::Open | Phase::Close => (self.zone.soa(), 0),
+        let zone = self.zone;
+        let (name, rrset, index): (&Name, &Rrset, usize) = match self.phase {
+            Phase::Open | Phase::Close => (zone.apex_node().owner(&zone.apex), zone.soa(), 0),
             Phase::Done => return None,
-            Phase::Body => (
-                &self.zone.at(self.node as u32).1.rrsets[self.rrset],
-                self.record,
-            ),
+            Phase::Body => {
+                let (name, node) = zone.at(self.node as u32);
+                (node.owner(name), &node.rrsets[self.rrset], self.record)
+            }
         };
         Some(Entry {
-            name: &rrset.name,
+            name,
             rtype: rrset.rtype,
             ttl: rrset.ttl,
             rdata: &rrset.rdatas[index],

@@ -28,14 +28,20 @@ pub struct DiffRecord {
 }
 
 impl DiffRecord {
-    /// `rdata` of `rrset`, with its owner, type and TTL.
-    pub fn of(rrset: &Rrset, rdata: &Rdata) -> Self {
+    /// `rdata` of `rrset` at `owner`, with its type and TTL.
+    pub fn of(owner: &Name, rrset: &Rrset, rdata: &Rdata) -> Self {
         Self {
-            name: rrset.name.clone(),
+            name: owner.clone(),
             rtype: rrset.rtype,
             ttl: rrset.ttl,
             rdata: rdata.clone(),
         }
+    }
+
+    /// The SOA record of `zone`.
+    pub fn soa(zone: &ZoneData) -> Self {
+        let soa = zone.soa();
+        Self::of(zone.apex_node().owner(&zone.apex), soa, &soa.rdatas[0])
     }
 }
 
@@ -154,8 +160,8 @@ pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
             return None;
         }
         return Some(Difference {
-            from: DiffRecord::of(old.soa(), &old.soa().rdatas[0]),
-            to: DiffRecord::of(new.soa(), &new.soa().rdatas[0]),
+            from: DiffRecord::soa(old),
+            to: DiffRecord::soa(new),
             removed,
             added,
         });
@@ -196,8 +202,8 @@ pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
         }
     }
     Some(Difference {
-        from: DiffRecord::of(old.soa(), &old.soa().rdatas[0]),
-        to: DiffRecord::of(new.soa(), &new.soa().rdatas[0]),
+        from: DiffRecord::soa(old),
+        to: DiffRecord::soa(new),
         removed,
         added,
     })
@@ -221,6 +227,7 @@ fn missing_from(
     other: Option<&Node>,
     out: &mut Vec<DiffRecord>,
 ) {
+    let owner = node.owner(name);
     for rrset in &node.rrsets {
         if rrset.rtype == RecordType::SOA && *name == zone.apex {
             continue;
@@ -234,7 +241,7 @@ fn missing_from(
         for rdata in rrset.rdatas.iter() {
             let kept = counterpart.is_some_and(|c| c.ttl == rrset.ttl && c.rdatas.contains(rdata));
             if !kept {
-                out.push(DiffRecord::of(rrset, rdata));
+                out.push(DiffRecord::of(owner, rrset, rdata));
             }
         }
     }

@@ -190,8 +190,7 @@ pub fn answer<'c>(
 /// RFC 1995 §4: the current SOA, then per difference the old SOA, what it removed, the new
 /// SOA and what it added, then the current SOA again.
 fn incremental(zone: &ZoneData, chain: &[std::sync::Arc<Difference>]) -> Vec<DiffRecord> {
-    let soa = zone.soa();
-    let current = DiffRecord::of(soa, &soa.rdatas[0]);
+    let current = DiffRecord::soa(zone);
     let mut records = vec![current.clone()];
     for difference in chain {
         records.push(difference.from.clone());

@@ -126,12 +126,13 @@ fn current_records(
     let mut found: HashMap<Name, Vec<SourceRecord>> = HashMap::new();
     let mut unread: HashSet<LowerName> = HashSet::new();
     for owner in owners {
-        match held.node(&LowerName::new(owner)) {
+        let lower = LowerName::new(owner);
+        match held.node(&lower) {
             Some(node) => {
-                found.insert(owner.clone(), node_records(node, source));
+                found.insert(owner.clone(), node_records(&lower, node, source));
             }
             None if deleting.contains(owner) => {
-                unread.insert(LowerName::new(owner));
+                unread.insert(lower);
             }
             None => {}
         }
@@ -139,7 +140,7 @@ fn current_records(
     if !unread.is_empty() {
         for (name, node) in held.nodes() {
             if unread.contains(name) {
-                let records = node_records(node, source);
+                let records = node_records(name, node, source);
                 found.insert(Name::from(name), records);
             }
         }
@@ -147,13 +148,14 @@ fn current_records(
     found
 }
 
-/// The records of an indexed node, as a transfer would carry them.
-fn node_records(node: &Node, source: &Arc<Path>) -> Vec<SourceRecord> {
+/// The records of the indexed node at `name`, as a transfer would carry them.
+fn node_records(name: &LowerName, node: &Node, source: &Arc<Path>) -> Vec<SourceRecord> {
+    let owner = node.owner(name);
     node.rrsets
         .iter()
         .flat_map(|rrset| {
             rrset.rdatas.iter().map(move |rdata| SourceRecord {
-                record: rdata.record_of(rrset),
+                record: rdata.record_of(owner, rrset),
                 file: source.clone(),
                 line: 0,
             })

@@ -383,12 +383,12 @@ fn check_question(
 
 /// The zone's SOA record and serial.
 fn soa_of(zone: &ZoneData) -> Option<(Record, u32)> {
-    let soa = zone.soa();
-    let rdata = soa.rdatas.first()?;
-    match rdata.other()? {
-        RData::SOA(data) => Some((rdata.record_of(soa), data.serial)),
-        _ => None,
-    }
+    let record = zone.soa_record()?;
+    let RData::SOA(data) = &record.data else {
+        return None;
+    };
+    let serial = data.serial;
+    Some((record, serial))
 }
 
 /// What names the records of one transfer in errors and warnings, in place of a file name.

@@ -37,13 +37,8 @@ fn pool_answers(hosts: &[u8]) -> PoolAnswers {
             .iter()
             .map(|&host| Rdata::A(Ipv4Addr::new(198, 18, 7, host)))
             .collect();
-        answers.set(Rrset::new(
-            Name::from_ascii(POOL).unwrap(),
-            RecordType::A,
-            30,
-            rdatas,
-            Order::default(),
-        ));
+        let rrset = Rrset::new(RecordType::A, 30, rdatas, Order::default());
+        answers.set(owner(), rrset);
     }
     answers
 }

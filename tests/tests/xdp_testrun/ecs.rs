@@ -79,8 +79,8 @@ fn other_map(locations: &Locations) -> GeoMap {
     )
 }
 
-/// `owner`'s answers for one place: `count` A and AAAA addresses ending in `last`.
-fn answers(owner: &Name, last: u8, count: u8) -> PoolOwnerAnswers {
+/// A pool owner's answers for one place: `count` A and AAAA addresses ending in `last`.
+fn answers(last: u8, count: u8) -> PoolOwnerAnswers {
     let a = (0..count)
         .map(|i| Rdata::A(Ipv4Addr::new(198, 18, 20 + i, last)))
         .collect();
@@ -99,20 +99,8 @@ fn answers(owner: &Name, last: u8, count: u8) -> PoolOwnerAnswers {
         })
         .collect();
     PoolOwnerAnswers {
-        a: Some(Rrset::new(
-            owner.clone(),
-            RecordType::A,
-            30,
-            a,
-            Order::default(),
-        )),
-        aaaa: Some(Rrset::new(
-            owner.clone(),
-            RecordType::AAAA,
-            30,
-            aaaa,
-            Order::default(),
-        )),
+        a: Some(Rrset::new(RecordType::A, 30, a, Order::default())),
+        aaaa: Some(Rrset::new(RecordType::AAAA, 30, aaaa, Order::default())),
     }
 }
 
@@ -121,20 +109,17 @@ fn answers(owner: &Name, last: u8, count: u8) -> PoolOwnerAnswers {
 /// without ECS, us ending in 2.
 fn pools(us_last: u8) -> PoolAnswers {
     let mut pools = PoolAnswers::default();
-    let plain = answers(&Name::from_ascii(POOL).unwrap(), 1, 2);
-    pools.set(plain.a.unwrap());
-    pools.set(plain.aaaa.unwrap());
+    let plain = answers(1, 2);
+    let pool = LowerName::new(&Name::from_ascii(POOL).unwrap());
+    pools.set(pool.clone(), plain.a.unwrap());
+    pools.set(pool, plain.aaaa.unwrap());
     for (owner, ecs, us_last) in [(WWW, true, us_last), (NOECS, false, 2)] {
         let name = Name::from_ascii(owner).unwrap();
         pools.set_geo(
             LowerName::new(&name),
             GeoAnswers {
-                by_location: vec![
-                    answers(&name, 1, 2),
-                    answers(&name, us_last, 3),
-                    answers(&name, 9, 1),
-                ],
-                unmapped: answers(&name, 9, 1),
+                by_location: vec![answers(1, 2), answers(us_last, 3), answers(9, 1)],
+                unmapped: answers(9, 1),
                 ecs,
             },
         );
