@@ -8,13 +8,14 @@
 
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
 use hickory_proto::serialize::binary::{BinEncodable, BinEncoder};
 use hickory_proto::ProtoError;
+use smallvec::SmallVec;
 
 use super::chains::Chains;
 use super::patch::Overlay;
@@ -30,11 +31,20 @@ pub struct Rrset {
     pub rtype: RecordType,
     pub ttl: u32,
     pub rdatas: Box<[Rdata]>,
-    /// Which record leads each answer and how many go out.
-    pub order: Order,
-    /// Counts answers, so successive answers start one record further on.
-    rotation: AtomicUsize,
+    /// Which record leads each answer and how many go out, when that is not plain rotation
+    /// with every record: only pools' answers have another order, so a zone's RRsets keep a
+    /// null pointer here rather than an `Order` each.
+    order: Option<Box<Order>>,
+    /// Counts answers, so successive answers start one record further on. It wraps after 2^32
+    /// answers, which at worst starts one answer in 4 billion out of turn.
+    rotation: AtomicU32,
 }
+
+/// Plain rotation with every record: the order of an RRset that keeps none.
+static PLAIN: Order = Order {
+    schedule: Vec::new(),
+    cap: None,
+};
 
 /// One record's data. Addresses, nearly every record of a load-balancing zone, are kept
 /// inline: hickory's `RData` takes 184 bytes, which at a million names made up half the
@@ -105,9 +115,8 @@ impl Rdata {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Order {
     /// Indices of leading records, repeated in turn; empty means plain rotation.
-    pub schedule: Box<[u8]>,
-    /// Most records per answer; `None` means all. A `u32`, not a `usize`: every RRset of a
-    /// zone carries an `Order`, and the narrower field keeps it at 24 bytes.
+    pub schedule: Vec<u8>,
+    /// Most records per answer; `None` means all.
     pub cap: Option<u32>,
 }
 
@@ -142,9 +151,14 @@ impl Rrset {
             rtype,
             ttl,
             rdatas: rdatas.into_boxed_slice(),
-            order,
-            rotation: AtomicUsize::new(0),
+            order: (order != PLAIN).then(|| Box::new(order)),
+            rotation: AtomicU32::new(0),
         }
+    }
+
+    /// Which record leads each answer and how many go out.
+    pub fn order(&self) -> &Order {
+        self.order.as_deref().unwrap_or(&PLAIN)
     }
 
     /// The records the next answer carries. Only address RRsets rotate: the order of other
@@ -153,7 +167,7 @@ impl Rrset {
         match self.rtype {
             RecordType::A | RecordType::AAAA => {
                 let k = self.rotation.fetch_add(1, Ordering::Relaxed);
-                self.order.span(k, self.rdatas.len())
+                self.order().span(k as usize, self.rdatas.len())
             }
             _ => self.whole(),
         }
@@ -179,7 +193,9 @@ impl Rrset {
 /// The RRsets at one name. An empty node is an empty non-terminal.
 #[derive(Debug, Default)]
 pub struct Node {
-    pub rrsets: Vec<Rrset>,
+    /// Kept inline when there is one, as at nearly every name of a load-balancing zone: a
+    /// million separate allocations would cost the heap's overhead on each.
+    pub rrsets: SmallVec<[Rrset; 1]>,
     /// The owner as the zone spells it, when that is not all lower case: answers and transfers
     /// carry the zone's spelling (as NSD's do), and the index holds lower-case names only.
     /// Boxed, and absent for nearly every name, so it costs a million-name zone 8 bytes a name.
@@ -189,7 +205,7 @@ pub struct Node {
 impl Node {
     /// An empty non-terminal, or a name with no node of its own.
     pub const EMPTY: Self = Self {
-        rrsets: Vec::new(),
+        rrsets: SmallVec::new_const(),
         spelling: None,
     };
 

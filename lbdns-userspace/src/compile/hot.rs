@@ -142,8 +142,8 @@ fn hot((owner, rrset, signed, rrsigs): Answerable<'_>) -> Option<HotRrset> {
             .iter()
             .filter_map(|rdata| rdata.ip_addr())
             .collect(),
-        schedule: rrset.order.schedule.to_vec(),
-        cap: rrset.order.cap.map(|cap| cap as usize),
+        schedule: rrset.order().schedule.clone(),
+        cap: rrset.order().cap.map(|cap| cap as usize),
         signed,
         rrsigs,
     })

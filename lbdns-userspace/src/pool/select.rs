@@ -90,7 +90,7 @@ impl<A: Copy> Selection<A> {
     /// The ordering rule both paths apply to `addresses`: this schedule and this cap.
     pub fn order(&self) -> Order {
         Order {
-            schedule: self.schedule.as_slice().into(),
+            schedule: self.schedule.clone(),
             cap: Some(u32::from(self.answers)),
         }
     }
