@@ -5,6 +5,8 @@ use hickory_proto::rr::{LowerName, RecordType};
 
 use super::zone_data::Node;
 use crate::dnssec::{self, Nsec3, Nsec3Params, SHA1, SHA1_LEN};
+use crate::zone::name::{canonical_cmp, first_label, Wire};
+use crate::zone::Numbered;
 
 /// Both chains of one zone; empty in an unsigned zone.
 #[derive(Debug, Default)]
@@ -33,26 +35,25 @@ pub struct Nsec3Match {
 }
 
 impl Chains {
-    pub fn new(apex: &LowerName, names: &[LowerName], nodes: &[Node]) -> Self {
-        let position = |at: usize| u32::try_from(at).expect("fewer than 2^32 names in a zone");
-        let mut nsec: Vec<u32> = (0..names.len())
-            .filter(|&at| nodes[at].get(RecordType::NSEC).is_some())
-            .map(position)
+    /// The chains of the zone whose names are `names`, with the nodes `nodes` by position, and
+    /// its apex at `apex`.
+    pub(crate) fn new(apex: u32, names: &Numbered, nodes: &[Node]) -> Self {
+        let positions = || (0..).zip(nodes);
+        let mut nsec: Vec<u32> = positions()
+            .filter(|(_, node)| node.get(RecordType::NSEC).is_some())
+            .map(|(at, _)| at)
             .collect();
-        nsec.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+        nsec.sort_unstable_by(|&a, &b| canonical_cmp(names.wire(a), names.wire(b)));
         // The first NSEC3PARAM whose chain holds the apex, as NSD chooses (and as zone
         // validation requires one to).
-        let nsec3 = names
-            .iter()
-            .position(|name| name == apex)
+        let nsec3 = usable_params(&nodes[apex as usize])
             .into_iter()
-            .flat_map(|at| usable_params(&nodes[at]))
             .map(|params| {
-                let mut entries: Vec<([u8; SHA1_LEN], u32)> = (0..names.len())
-                    .filter(|&at| in_chain(&nodes[at], &params))
-                    .filter_map(|at| {
-                        let label = names[at].iter().next()?;
-                        Some((dnssec::decode_hashed_label(label)?, position(at)))
+                let mut entries: Vec<([u8; SHA1_LEN], u32)> = positions()
+                    .filter(|(_, node)| in_chain(node, &params))
+                    .filter_map(|(at, _)| {
+                        let label = first_label(names.wire(at))?;
+                        Some((dnssec::decode_hashed_label(label)?, at))
                     })
                     .collect();
                 entries.sort_unstable();
@@ -62,7 +63,7 @@ impl Chains {
                 }
             })
             .find(|chain| {
-                let apex_hash = chain.params.hash(&apex.into());
+                let apex_hash = chain.params.hash(&names.name(apex).into());
                 chain.find(&apex_hash).is_some_and(|found| found.exact)
             });
         Self {
@@ -74,8 +75,11 @@ impl Chains {
     /// The NSEC whose owner is `name` or, failing that, the closest before it in canonical
     /// order: the record whose span covers `name` (RFC 4034 §4.1.1). `None` when no NSEC
     /// comes at or before it.
-    pub fn nsec_at_or_before(&self, names: &[LowerName], name: &LowerName) -> Option<u32> {
-        let after = self.nsec.partition_point(|&at| names[at as usize] <= *name);
+    pub(crate) fn nsec_at_or_before(&self, names: &Numbered, name: &LowerName) -> Option<u32> {
+        let wire = Wire::lower_case(name);
+        let after = self
+            .nsec
+            .partition_point(|&at| canonical_cmp(names.wire(at), wire.as_bytes()).is_le());
         after.checked_sub(1).map(|at| self.nsec[at])
     }
 }

@@ -130,13 +130,13 @@ fn in_step(
         let (name, node) = zone.at(position as u32);
         let at = match other.name_at(next) {
             Some(same) if same == name => Some(next),
-            _ => other.position(name),
+            _ => other.position(&name),
         };
         let counterpart = at.map(|at| {
             next = at + 1;
-            other.at(at as u32).1
+            other.node_at(at as u32)
         });
-        f(name, node, counterpart, &mut found)?;
+        f(&name, node, counterpart, &mut found)?;
     }
     Some(found)
 }

@@ -210,7 +210,7 @@ fn add_nsec3_at<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, position: u32)
     if let Some(nsec3) = node.get(RecordType::NSEC3) {
         res.place(
             Section::Authority,
-            node.owner(name).clone(),
+            node.owner(&name).clone(),
             node,
             nsec3,
             true,
@@ -227,7 +227,7 @@ fn add_nsec_covering<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, name: &Lo
     if let Some(nsec) = node.get(RecordType::NSEC) {
         res.place(
             Section::Authority,
-            node.owner(name).clone(),
+            node.owner(&name).clone(),
             node,
             nsec,
             true,

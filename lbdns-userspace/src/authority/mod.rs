@@ -295,7 +295,7 @@ impl Catalog {
             node.rrsets
                 .iter()
                 .filter(move |rrset| self.is_direct(zone, true, name, node, rrset))
-                .map(move |rrset| DirectRrset::new(zone, name, node, rrset))
+                .map(move |rrset| DirectRrset::new(zone, name.clone(), node, rrset))
         })
     }
 
@@ -327,10 +327,10 @@ impl Catalog {
 }
 
 /// One of [`Catalog::direct_address_rrsets`]: a zone A or AAAA RRset and its signatures.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DirectRrset<'c> {
     /// The owner.
-    pub name: &'c LowerName,
+    pub name: LowerName,
     pub rrset: &'c Rrset,
     /// The RRSIG RRset at the owner covering the RRset: a DO=1 answer must carry it (RFC 4035
     /// §3.1.1), so the fast path either sends it or passes such queries.
@@ -341,7 +341,7 @@ pub struct DirectRrset<'c> {
 }
 
 impl<'c> DirectRrset<'c> {
-    fn new(zone: &ZoneData, name: &'c LowerName, node: &'c Node, rrset: &'c Rrset) -> Self {
+    fn new(zone: &ZoneData, name: LowerName, node: &'c Node, rrset: &'c Rrset) -> Self {
         Self {
             name,
             rrset,

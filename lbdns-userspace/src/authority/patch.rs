@@ -25,6 +25,7 @@ use hickory_proto::rr::{LowerName, Name, RecordType};
 use super::chains;
 use super::zone_data::{fingerprint, Lineage, Node, ZoneData};
 use crate::dnssec::{self, Nsec3, Nsec3Params};
+use crate::zone::name::Wire;
 use crate::zone::SourceRecord;
 
 /// Names an overlay may hold, beyond a sixty-fourth of the zone's, before a patch is refused
@@ -78,7 +79,7 @@ impl ZoneData {
         if changes.len() > self.patch_room() {
             return Err(Unpatchable::OverlayFull(self.overlay.len()));
         }
-        let base_len = self.base.names().len();
+        let base_len = self.base.len();
         let mut overlay = self.overlay.clone();
         let mut touched: Vec<LowerName> = Vec::with_capacity(changes.len());
         for (name, records) in changes {
@@ -94,7 +95,7 @@ impl ZoneData {
             }
             self.check(&lower, old, &node).map_err(refused)?;
             let patched = Arc::new(Patched {
-                fingerprint: fingerprint(&lower, &node),
+                fingerprint: fingerprint(Wire::lower_case(&lower).as_bytes(), &node),
                 node,
             });
             match position {
@@ -112,7 +113,10 @@ impl ZoneData {
                         }
                         let empty = Node::default();
                         let patched = Arc::new(Patched {
-                            fingerprint: fingerprint(&ancestor, &empty),
+                            fingerprint: fingerprint(
+                                Wire::lower_case(&ancestor).as_bytes(),
+                                &empty,
+                            ),
                             node: empty,
                         });
                         add(&mut overlay, base_len, ancestor.clone(), patched);
@@ -138,7 +142,7 @@ impl ZoneData {
     /// How many owners a patch of this zone may still change before [`ZoneData::patched`]
     /// refuses it for a full index.
     pub fn patch_room(&self) -> usize {
-        let limit = OVERLAY_LIMIT + self.base.names().len() / 64;
+        let limit = OVERLAY_LIMIT + self.base.len() / 64;
         limit.saturating_sub(self.overlay.len())
     }
 
@@ -227,13 +231,13 @@ impl ZoneData {
 
 /// The node at `position` as `overlay` over `zone` holds it.
 fn node_in<'a>(zone: &'a ZoneData, overlay: &'a Overlay, position: usize) -> &'a Node {
-    let base_len = zone.base.names().len();
+    let base_len = zone.base.len();
     if position >= base_len {
         return &overlay.added[position - base_len].1.node;
     }
     match overlay.replaced.get(&(position as u32)) {
         Some(patched) => &patched.node,
-        None => zone.at(position as u32).1,
+        None => zone.node_at(position as u32),
     }
 }
 

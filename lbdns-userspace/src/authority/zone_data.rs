@@ -359,9 +359,9 @@ pub(super) struct Base {
 }
 
 impl Base {
-    /// The names, by position.
-    pub(super) fn names(&self) -> &[LowerName] {
-        self.numbered.names()
+    /// How many names there are.
+    pub(super) fn len(&self) -> usize {
+        self.numbered.len()
     }
 }
 
@@ -388,42 +388,40 @@ impl ZoneData {
                 owners.push(at);
                 continue;
             }
-            let owner = LowerName::new(name);
             // Make every ancestor up to the apex exist, so empty non-terminals answer NODATA:
             // from the apex's child down to the owner's parent, none for a child of the apex.
             // Every owner is at or below the apex (`zone::validate`). Labels are counted by
             // `iter`, as `trim_to` counts them: `num_labels` leaves out a wildcard's `*`.
             for labels in apex_labels + 1..name.iter().len() {
-                numbered.number(LowerName::new(&ancestor(name, labels)));
+                numbered.number(&ancestor(name, labels));
             }
-            let at = numbered.number(owner);
+            let at = numbered.number(name);
             owners.push(at);
             previous = Some((name, at));
         }
-        let names = numbered.names();
-        let owned = Grouped::by_owner(&owners, names.len());
+        let owned = Grouped::by_owner(&owners, numbered.len());
         drop(owners);
-        let nodes: Vec<Node> = (0..names.len())
+        let nodes: Vec<Node> = (0..numbered.len())
             .map(|at| Node::build(&zone.records, owned.of(at)))
             .collect();
         drop(owned);
-        let mut cut_depths: Vec<u8> = names
-            .iter()
+        let apex_at = numbered
+            .find(&apex)
+            .expect("zone validation guarantees an apex");
+        let mut cut_depths: Vec<u8> = (0..)
             .zip(&nodes)
-            .filter(|(name, node)| **name != apex && node.has_ns())
-            .map(|(name, _)| name.num_labels())
+            .filter(|&(at, node)| at != apex_at && node.has_ns())
+            .map(|(at, _)| numbered.name(at).num_labels())
             .collect();
         cut_depths.sort_unstable();
         cut_depths.dedup();
-        let secure = names
-            .iter()
+        let secure = nodes[apex_at as usize]
+            .signatures(RecordType::DNSKEY)
+            .is_some();
+        let chains = Chains::new(apex_at, &numbered, &nodes);
+        let fingerprints = (0..)
             .zip(&nodes)
-            .any(|(name, node)| *name == apex && node.signatures(RecordType::DNSKEY).is_some());
-        let chains = Chains::new(&apex, names, &nodes);
-        let fingerprints = names
-            .iter()
-            .zip(&nodes)
-            .map(|(name, node)| fingerprint(name, node))
+            .map(|(at, node)| fingerprint(numbered.wire(at), node))
             .collect();
         // The numbering's table becomes the index, without hashing a name again: names of
         // the NSEC3 chain alone are not looked up by name (`Chains` has them).
@@ -445,7 +443,7 @@ impl ZoneData {
     }
 
     pub fn node(&self, name: &LowerName) -> Option<&Node> {
-        Some(self.at(u32::try_from(self.position(name)?).ok()?).1)
+        Some(self.node_at(u32::try_from(self.position(name)?).ok()?))
     }
 
     /// The position of `name`, if it exists for lookups.
@@ -525,7 +523,7 @@ impl ZoneData {
 
     /// How many positions the zone numbers: its names and empty non-terminals.
     pub fn len(&self) -> usize {
-        self.base.names().len() + self.overlay.added.len()
+        self.base.len() + self.overlay.added.len()
     }
 
     /// Whether the zone has no names at all (never true of a validated zone: it has an apex).
@@ -534,23 +532,17 @@ impl ZoneData {
     }
 
     /// The name at `position`; `None` past the last.
-    pub fn name_at(&self, position: usize) -> Option<&LowerName> {
-        match self.base.names().get(position) {
-            Some(name) => Some(name),
-            None => Some(
-                &self
-                    .overlay
-                    .added
-                    .get(position - self.base.names().len())?
-                    .0,
-            ),
+    pub fn name_at(&self, position: usize) -> Option<LowerName> {
+        match position.checked_sub(self.base.len()) {
+            Some(added) => Some(self.overlay.added.get(added)?.0.clone()),
+            None => Some(self.base.numbered.name(u32::try_from(position).ok()?)),
         }
     }
 
     /// The names of the base index, which chain positions index (a patch never moves a name
     /// a chain holds).
-    pub fn chain_names(&self) -> &[LowerName] {
-        self.base.names()
+    pub(crate) fn chain_names(&self) -> &Numbered {
+        &self.base.numbered
     }
 
     /// The fingerprint of the name at `position` and of what the fast path answers from it:
@@ -567,29 +559,36 @@ impl ZoneData {
         match self.base.fingerprints.get(position) {
             Some(&fingerprint) => Some(fingerprint),
             None => {
-                let added = self.overlay.added.get(position - self.base.names().len())?;
+                let added = self.overlay.added.get(position - self.base.len())?;
                 Some(added.1.fingerprint)
             }
         }
     }
 
     /// The name and node at a position.
-    pub fn at(&self, position: u32) -> (&LowerName, &Node) {
+    pub fn at(&self, position: u32) -> (LowerName, &Node) {
+        let name = match (position as usize).checked_sub(self.base.len()) {
+            Some(added) => self.overlay.added[added].0.clone(),
+            None => self.base.numbered.name(position),
+        };
+        (name, self.node_at(position))
+    }
+
+    /// The node at a position: what a lookup reads once it has found the position, without
+    /// reading the name back.
+    pub fn node_at(&self, position: u32) -> &Node {
         let at = position as usize;
         if let Some(replaced) = self.overlay.replaced.get(&position) {
-            return (&self.base.names()[at], &replaced.node);
+            return &replaced.node;
         }
         match self.base.nodes.get(at) {
-            Some(node) => (&self.base.names()[at], node),
-            None => {
-                let (name, added) = &self.overlay.added[at - self.base.names().len()];
-                (name, &added.node)
-            }
+            Some(node) => node,
+            None => &self.overlay.added[at - self.base.len()].1.node,
         }
     }
 
     /// Every name and its node, in position order.
-    pub fn nodes(&self) -> impl Iterator<Item = (&LowerName, &Node)> {
+    pub fn nodes(&self) -> impl Iterator<Item = (LowerName, &Node)> {
         (0..self.len()).map(|at| self.at(at as u32))
     }
 
@@ -597,12 +596,12 @@ impl ZoneData {
     /// what a secondary, which keeps only the index, writes as its copy.
     pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
         let rest = self.rrsets().flat_map(move |(name, node, rrset)| {
-            let skip = rrset.rtype == RecordType::SOA && *name == self.apex;
+            let skip = rrset.rtype == RecordType::SOA && name == self.apex;
             let rdatas = if skip { &[][..] } else { &rrset.rdatas[..] };
-            let owner = node.owner(name);
+            let owner = node.owner(&name).clone();
             rdatas
                 .iter()
-                .map(move |rdata| rdata.record_of(owner, rrset))
+                .map(move |rdata| rdata.record_of(&owner, rrset))
         });
         self.soa_record().into_iter().chain(rest)
     }
@@ -621,17 +620,19 @@ impl ZoneData {
     }
 
     /// Every RRset with its owner's name and node.
-    pub fn rrsets(&self) -> impl Iterator<Item = (&LowerName, &Node, &Rrset)> {
+    pub fn rrsets(&self) -> impl Iterator<Item = (LowerName, &Node, &Rrset)> {
         self.rrsets_of(Share::WHOLE)
     }
 
     /// The RRsets of `share` of the names, by position, with their owners' names and nodes:
-    /// what one of several threads compiling the XDP maps walks.
-    pub fn rrsets_of(&self, share: Share) -> impl Iterator<Item = (&LowerName, &Node, &Rrset)> {
+    /// what one of several threads compiling the XDP maps walks. Empty non-terminals, which
+    /// have no RRsets, are passed over without reading their names back.
+    pub fn rrsets_of(&self, share: Share) -> impl Iterator<Item = (LowerName, &Node, &Rrset)> {
         share
             .of(self.len())
+            .filter(|&at| !self.node_at(at as u32).rrsets.is_empty())
             .map(|at| self.at(at as u32))
-            .flat_map(|(name, node)| node.rrsets.iter().map(move |r| (name, node, r)))
+            .flat_map(|(name, node)| node.rrsets.iter().map(move |r| (name.clone(), node, r)))
     }
 }
 
@@ -672,11 +673,12 @@ impl Grouped {
 /// purpose, and the same for every zone this process loads, so two loads compare.
 static FINGERPRINTS: OnceLock<[foldhash::quality::RandomState; 2]> = OnceLock::new();
 
-pub(super) fn fingerprint(name: &LowerName, node: &Node) -> u128 {
+/// The fingerprint of the node `node` at the name whose lower-case wire form is `wire`.
+pub(super) fn fingerprint(wire: &[u8], node: &Node) -> u128 {
     let hashers = FINGERPRINTS.get_or_init(Default::default);
     let [high, low] = hashers.each_ref().map(|hasher| {
         let mut state = hasher.build_hasher();
-        name.hash(&mut state);
+        wire.hash(&mut state);
         node.has_ns().hash(&mut state);
         for rtype in [RecordType::A, RecordType::AAAA] {
             for rrset in [node.get(rtype), node.signatures(rtype)] {

@@ -28,7 +28,9 @@ pub fn hot_rrsets(catalog: &Catalog) -> Vec<HotRrset> {
 /// `share` of each zone's names, and, in the first share, the pools' answers.
 pub(super) fn hot_rrsets_of(catalog: &Catalog, share: Share) -> Vec<HotRrset> {
     let pools = catalog.pools();
-    let zone = catalog.direct_address_rrsets_of(share).map(zone_rrset);
+    let zone = catalog
+        .direct_address_rrsets_of(share)
+        .filter_map(zone_rrset);
     let pooled = (share.index == 0)
         .then(|| pools.rrsets())
         .into_iter()
@@ -40,7 +42,7 @@ pub(super) fn hot_rrsets_of(catalog: &Catalog, share: Share) -> Vec<HotRrset> {
     // and, with the allocator's thresholds fixed (`served::fix_allocator_thresholds`), 325.8
     // instead of 318.3.
     let mut rrsets = Vec::with_capacity(share.of(catalog.names()).len());
-    rrsets.extend(zone.chain(pooled).filter_map(hot));
+    rrsets.extend(zone.chain(pooled));
     rrsets
 }
 
@@ -77,13 +79,15 @@ pub fn hot_rrsets_at<'n>(
             part.ids.extend(geo::location_ids(&wire, usize::MAX));
             owners.push(name);
         }
-        let zone = catalog.direct_address_rrsets_at(name).map(zone_rrset);
+        let zone = catalog
+            .direct_address_rrsets_at(name)
+            .filter_map(zone_rrset);
         let pooled = [RecordType::A, RecordType::AAAA]
             .into_iter()
             .filter(|_| catalog.is_pool_owner(name))
             .filter_map(|rtype| pools.get(name, rtype))
             .filter_map(|rrset| pool_rrset(catalog, name, rrset));
-        part.rrsets.extend(zone.chain(pooled).filter_map(hot));
+        part.rrsets.extend(zone.chain(pooled));
     }
     let located = geo::hot_geo_at(catalog, owners);
     part.rrsets.extend(located.rrsets);
@@ -93,41 +97,30 @@ pub fn hot_rrsets_at<'n>(
     part
 }
 
-/// An A or AAAA RRset as the fast path answers it: its owner, whether an RRSIG covers it, and
-/// the RRSIGs a DO=1 answer sends with it.
-type Answerable<'r> = (&'r Name, &'r Rrset, bool, Option<Rrsigs>);
-
-/// A zone RRset the fast path answers.
-fn zone_rrset(direct: DirectRrset<'_>) -> Answerable<'_> {
+/// The hot RRset of a zone RRset the fast path answers.
+fn zone_rrset(direct: DirectRrset<'_>) -> Option<HotRrset> {
     let rrsigs = direct.answer_signatures().and_then(rrsigs);
-    (
-        direct.name,
-        direct.rrset,
-        direct.signatures.is_some(),
-        rrsigs,
-    )
+    let signed = direct.signatures.is_some();
+    hot(&direct.name, direct.rrset, signed, rrsigs)
 }
 
-/// A pool's answer at `name`: never sent with RRSIGs, signed if an RRSIG at its owner covers
-/// its type. None in a zone served without data, which answers SERVFAIL like the rest of its
-/// zone.
-fn pool_rrset<'r>(
-    catalog: &Catalog,
-    name: &'r LowerName,
-    rrset: &'r Rrset,
-) -> Option<Answerable<'r>> {
+/// The hot RRset of a pool's answer at `name`: never sent with RRSIGs, signed if an RRSIG at
+/// its owner covers its type. None in a zone served without data, which answers SERVFAIL like
+/// the rest of its zone.
+fn pool_rrset(catalog: &Catalog, name: &LowerName, rrset: &Rrset) -> Option<HotRrset> {
     catalog.zone_for(name)?;
-    Some((name, rrset, catalog.is_signed(name, rrset.rtype), None))
+    hot(name, rrset, catalog.is_signed(name, rrset.rtype), None)
 }
 
 /// The hot RRset at `owner` of a pool answer that no RRSIG covers (a geo pool's,
 /// `super::geo`).
 pub(super) fn unsigned(owner: &Name, rrset: &Rrset) -> Option<HotRrset> {
-    hot((owner, rrset, false, None))
+    hot(owner, rrset, false, None)
 }
 
-/// The hot RRset of an A or AAAA RRset.
-fn hot((owner, rrset, signed, rrsigs): Answerable<'_>) -> Option<HotRrset> {
+/// The hot RRset of an A or AAAA RRset at `owner`: whether an RRSIG covers it, and the RRSIGs
+/// a DO=1 answer sends with it.
+fn hot(owner: &Name, rrset: &Rrset, signed: bool, rrsigs: Option<Rrsigs>) -> Option<HotRrset> {
     let qtype = match rrset.rtype {
         RecordType::A => AddrType::A,
         RecordType::AAAA => AddrType::Aaaa,

@@ -266,15 +266,17 @@ impl<'a> Seen<'a> {
             room,
             ..
         } = self;
-        for (position, (name, node)) in zone.nodes().enumerate() {
+        for position in 0..zone.len() {
+            let node = zone.node_at(position as u32);
             let slots = &given[first[position] as usize..][..node.rrsets.len()];
             let short = node
                 .rrsets
                 .iter()
                 .zip(slots)
                 .any(|(rrset, &given)| (given as usize) < rrset.rdatas.len());
-            if short && *name != zone.apex {
-                touched.insert(name.clone());
+            let name = || zone.at(position as u32).0;
+            if short && name() != zone.apex {
+                touched.insert(name());
                 if touched.len() + 1 > room {
                     return Err(Whole::TooManyChanges(room));
                 }

@@ -131,20 +131,27 @@ enum Phase {
 #[derive(Debug)]
 pub struct ZoneRecords<'z> {
     zone: &'z ZoneData,
+    /// The apex's position, whose SOA goes out first and last only.
+    apex: Option<usize>,
     phase: Phase,
     node: usize,
     rrset: usize,
     record: usize,
+    /// The owner of the node at the cursor, as the zone spells it, once read back: the zone
+    /// keeps names in wire form.
+    owner: Option<(usize, Name)>,
 }
 
 impl<'z> ZoneRecords<'z> {
     pub fn new(zone: &'z ZoneData) -> Self {
         Self {
             zone,
+            apex: zone.position(&zone.apex),
             phase: Phase::Open,
             node: 0,
             rrset: 0,
             record: 0,
+            owner: None,
         }
     }
 
@@ -153,11 +160,11 @@ impl<'z> ZoneRecords<'z> {
     fn settle(&mut self) {
         let names = self.zone.len();
         while self.node < names {
-            let (name, node) = self.zone.at(self.node as u32);
+            let node = self.zone.node_at(self.node as u32);
             match node.rrsets.get(self.rrset) {
                 Some(rrset)
                     if self.record < rrset.rdatas.len()
-                        && !(rrset.rtype == RecordType::SOA && *name == self.zone.apex) =>
+                        && !(rrset.rtype == RecordType::SOA && Some(self.node) == self.apex) =>
                 {
                     return
                 }
@@ -186,8 +193,14 @@ impl Source for ZoneRecords<'_> {
             Phase::Open | Phase::Close => (zone.apex_node().owner(&zone.apex), zone.soa(), 0),
             Phase::Done => return None,
             Phase::Body => {
-                let (name, node) = zone.at(self.node as u32);
-                (node.owner(name), &node.rrsets[self.rrset], self.record)
+                let at = self.node;
+                if self.owner.as_ref().is_none_or(|(cached, _)| *cached != at) {
+                    let (name, node) = zone.at(at as u32);
+                    self.owner = Some((at, node.owner(&name).clone()));
+                }
+                let owner = self.owner.as_ref().map(|(_, owner)| owner);
+                let node = zone.node_at(at as u32);
+                (owner?, &node.rrsets[self.rrset], self.record)
             }
         };
         Some(Entry {

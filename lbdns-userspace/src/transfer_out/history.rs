@@ -168,22 +168,22 @@ pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
     }
     // The old zone's nodes by name, NSEC3-only ones too (its index leaves those out); built
     // only if a name is found neither in place nor in the index.
-    let mut by_name: Option<HashMap<&LowerName, usize>> = None;
+    let mut by_name: Option<HashMap<LowerName, usize>> = None;
     let mut matched = 0;
     for at in 0..new.len() {
         let (name, node) = new.at(at as u32);
-        let before = if old.name_at(at) == Some(name) {
-            Some(old.at(at as u32).1)
+        let before = if old.name_at(at).as_ref() == Some(&name) {
+            Some(old.node_at(at as u32))
         } else {
-            old.node(name).or_else(|| {
+            old.node(&name).or_else(|| {
                 let positions = by_name.get_or_insert_with(|| positions(old));
-                positions.get(name).map(|&i| old.at(i as u32).1)
+                positions.get(&name).map(|&i| old.node_at(i as u32))
             })
         };
         matched += usize::from(before.is_some());
-        missing_from(new, name, node, before, &mut added);
+        missing_from(new, &name, node, before, &mut added);
         if let Some(before) = before {
-            missing_from(old, name, before, Some(node), &mut removed);
+            missing_from(old, &name, before, Some(node), &mut removed);
         }
         if removed.len() + added.len() > MAX_CHANGED {
             return None;
@@ -191,10 +191,10 @@ pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
     }
     if matched < old.len() {
         // Some old names are gone: find them.
-        let present: HashMap<&LowerName, usize> = positions(new);
+        let present: HashMap<LowerName, usize> = positions(new);
         for (name, node) in old.nodes() {
-            if !present.contains_key(name) {
-                missing_from(old, name, node, None, &mut removed);
+            if !present.contains_key(&name) {
+                missing_from(old, &name, node, None, &mut removed);
             }
         }
         if removed.len() + added.len() > MAX_CHANGED {
@@ -210,7 +210,7 @@ pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
 }
 
 /// Every node of `zone` by name.
-fn positions(zone: &ZoneData) -> HashMap<&LowerName, usize> {
+fn positions(zone: &ZoneData) -> HashMap<LowerName, usize> {
     zone.nodes()
         .enumerate()
         .map(|(at, (name, _))| (name, at))

@@ -139,8 +139,8 @@ fn current_records(
     }
     if !unread.is_empty() {
         for (name, node) in held.nodes() {
-            if unread.contains(name) {
-                let records = node_records(name, node, source);
+            if unread.contains(&name) {
+                let records = node_records(&name, node, source);
                 found.insert(Name::from(name), records);
             }
         }

@@ -387,10 +387,11 @@ fn validate(
     }
     let mut owners = Owners::number(&records);
     let apex_number = owners.of_record(soa);
+    let apex_wire = name::Wire::lower_case(&apex);
     for (i, r) in records.iter().enumerate() {
         let number = owners.of_record(i);
         let rtype = r.record.record_type();
-        if !apex.zone_of(owners.name(number)) {
+        if !owners.is_within(number, apex_wire.as_bytes()) {
             errors.push(at(
                 r,
                 ZoneErrorKind::OutOfZone {
@@ -481,7 +482,7 @@ fn data_below_dname(
             && types
                 .iter()
                 .all(|&t| matches!(t, RecordType::NSEC3 | RecordType::RRSIG));
-        if hashed || owner == apex || reported.contains(&number) {
+        if hashed || owner == *apex || reported.contains(&number) {
             continue;
         }
         let mut parent = owner.base_name();

@@ -1,7 +1,10 @@
 //! Domain names written in master files: absolute or relative, `@`, and escaped octets.
 
+use std::cmp::Ordering;
+
 use hickory_proto::rr::Name;
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
+use smallvec::SmallVec;
 
 use super::{lexer::unescape, ZoneErrorKind};
 
@@ -74,7 +77,7 @@ pub fn ancestor(name: &Name, labels: usize) -> Name {
 }
 
 /// An uncompressed wire-format name being put together, at most [`MAX_NAME_WIRE`] octets.
-struct Wire {
+pub(crate) struct Wire {
     octets: [u8; MAX_NAME_WIRE],
     len: usize,
 }
@@ -89,6 +92,24 @@ impl Default for Wire {
 }
 
 impl Wire {
+    /// `name` in wire form, in lower case (as `LowerName` folds case: ASCII letters only).
+    pub(crate) fn lower_case(name: &Name) -> Self {
+        let mut wire = Self::default();
+        // A name's labels fit in its wire form: hickory checks their lengths as it builds one.
+        let fits = name
+            .iter()
+            .chain([&[][..]])
+            .try_for_each(|label| wire.push(label));
+        debug_assert!(fits.is_some(), "{name} is longer than a name can be");
+        wire.octets[..wire.len].make_ascii_lowercase();
+        wire
+    }
+
+    /// The octets pushed so far.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.octets[..self.len]
+    }
+
     /// Appends a label of at most [`MAX_LABEL`] octets (the empty one is the root); `None` if
     /// the name would grow past [`MAX_NAME_WIRE`] octets.
     fn push(&mut self, label: &[u8]) -> Option<()> {
@@ -103,8 +124,47 @@ impl Wire {
     /// The name the labels pushed so far spell, the root among them; `None` if hickory
     /// refuses them.
     fn name(&self) -> Option<Name> {
-        Name::read(&mut BinDecoder::new(&self.octets[..self.len])).ok()
+        from_wire(self.as_bytes())
     }
+}
+
+/// Whether the name in wire form `wire` is the name `apex` (in wire form, the same case) or
+/// below it.
+pub(crate) fn is_within(wire: &[u8], apex: &[u8]) -> bool {
+    let mut at = 0;
+    while wire.len().saturating_sub(at) > apex.len() {
+        at += 1 + usize::from(wire[at]);
+    }
+    wire.get(at..) == Some(apex)
+}
+
+/// The labels of the name in wire form `wire`, the root's left out.
+fn labels(wire: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    let mut starts: SmallVec<[usize; 16]> = SmallVec::new();
+    let mut at = 0;
+    while let Some(&len) = wire.get(at).filter(|&&len| len != 0) {
+        starts.push(at);
+        at += 1 + usize::from(len);
+    }
+    starts
+        .into_iter()
+        .map(move |at| &wire[at + 1..][..usize::from(wire[at])])
+}
+
+/// The first label of the name in wire form `wire`; `None` for the root.
+pub(crate) fn first_label(wire: &[u8]) -> Option<&[u8]> {
+    labels(wire).next()
+}
+
+/// The canonical order of RFC 4034 §6.1 between two names in lower-case wire form: label by
+/// label from the root, each compared as octets, a name that runs out of labels first.
+pub(crate) fn canonical_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    labels(a).rev().cmp(labels(b).rev())
+}
+
+/// The name whose uncompressed wire form `octets` are; `None` if they are not one.
+pub(crate) fn from_wire(octets: &[u8]) -> Option<Name> {
+    Name::read(&mut BinDecoder::new(octets)).ok()
 }
 
 fn too_long(name: &str) -> ZoneErrorKind {
@@ -149,6 +209,8 @@ fn split_labels(text: &str) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
+    use hickory_proto::rr::LowerName;
+
     use super::*;
 
     fn origin() -> Name {
@@ -216,5 +278,52 @@ mod tests {
         let long = vec!["abcdefghij"; 24].join(".") + ".";
         assert!(parse(&long, None).is_err());
         assert!(parse("a..b.", None).is_err());
+    }
+
+    /// The wire-form order is hickory's `LowerName` order, which is RFC 4034 §6.1's: the
+    /// example list of §6.1, shuffled, sorts back into place both ways.
+    #[test]
+    fn canonical_order_on_wire_forms_is_rfc4034s() {
+        let sorted = [
+            "example.",
+            "a.example.",
+            "yljkjljk.a.example.",
+            "Z.a.example.",
+            "zABC.a.EXAMPLE.",
+            "z.example.",
+            "\\001.z.example.",
+            "*.z.example.",
+            "\\200.z.example.",
+        ];
+        let names: Vec<LowerName> = sorted
+            .iter()
+            .map(|text| LowerName::new(&parse(text, None).unwrap()))
+            .collect();
+        let wire = |name: &LowerName| Wire::lower_case(name).as_bytes().to_vec();
+        let mut shuffled: Vec<&LowerName> = names.iter().rev().collect();
+        shuffled.swap(1, 5);
+        shuffled.sort_by(|a, b| canonical_cmp(&wire(a), &wire(b)));
+        assert_eq!(shuffled, names.iter().collect::<Vec<_>>());
+        let mut by_hickory = names.clone();
+        by_hickory.reverse();
+        by_hickory.sort();
+        assert_eq!(by_hickory, names);
+    }
+
+    #[test]
+    fn within_means_at_or_below_at_a_label_boundary() {
+        let wire = |text: &str| {
+            Wire::lower_case(&parse(text, None).unwrap())
+                .as_bytes()
+                .to_vec()
+        };
+        let apex = wire("Example.COM.");
+        assert!(is_within(&wire("example.com."), &apex));
+        assert!(is_within(&wire("a.B.example.com."), &apex));
+        assert!(!is_within(&wire("xexample.com."), &apex));
+        assert!(!is_within(&wire("com."), &apex));
+        assert!(!is_within(&wire("example.org."), &apex));
+        assert_eq!(first_label(&apex), Some(&b"example"[..]));
+        assert_eq!(first_label(&wire(".")), None);
     }
 }

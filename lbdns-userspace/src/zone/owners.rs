@@ -10,9 +10,10 @@ use std::hash::BuildHasher as _;
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
-use hickory_proto::rr::{LowerName, RecordType};
+use hickory_proto::rr::{LowerName, Name, RecordType};
 use smallvec::SmallVec;
 
+use super::name::{from_wire, is_within, Wire};
 use super::SourceRecord;
 
 /// An owner's number: its place in the order the file first names the zone's owners.
@@ -25,52 +26,77 @@ type Types = SmallVec<[RecordType; 4]>;
 /// numbers by the name's hash: how a zone's owners are numbered while it is validated
 /// ([`Owners`]) and while it is indexed (`authority::ZoneData::new`, which keeps the table as
 /// its index).
+///
+/// The names are kept in lower-case wire form, one after another in one buffer: a hickory
+/// `Name` takes 80 bytes however short it is, which made the names a quarter of the daemon's
+/// memory at a million names. Finding a name hashes and compares its wire form.
 #[derive(Debug)]
 pub(crate) struct Numbered {
-    names: Vec<LowerName>,
-    /// Numbers, by the hash of their name under `hasher`.
+    /// The names' wire forms, one after another.
+    wire: Vec<u8>,
+    /// Where each name's wire form ends in `wire`; it starts where the one before ends.
+    ends: Vec<u32>,
+    /// Numbers, by the hash of their name's wire form under `hasher`.
     table: HashTable<u32>,
     hasher: RandomState,
 }
+
+/// What a name's wire form is guessed to take, for sizing the buffer ahead: about the size of
+/// a name in a large zone, so that filling it rarely needs it to grow.
+const GUESSED_WIRE_LEN: usize = 32;
 
 impl Numbered {
     /// Room for `capacity` names, so that the table is not rehashed as it fills (that hashes
     /// every name again).
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         Self {
-            names: Vec::with_capacity(capacity),
+            wire: Vec::with_capacity(capacity * GUESSED_WIRE_LEN),
+            ends: Vec::with_capacity(capacity),
             table: HashTable::with_capacity(capacity),
             hasher: RandomState::default(),
         }
     }
 
-    /// The number of `name`, given it one if it has none.
-    pub(crate) fn number(&mut self, name: LowerName) -> u32 {
-        let hash = self.hasher.hash_one(&name);
-        let names = &self.names;
-        if let Some(&number) = self.table.find(hash, |&n| names[n as usize] == name) {
+    /// The number of `name`, in any case, given it one if it has none.
+    pub(crate) fn number(&mut self, name: &Name) -> u32 {
+        let wire = Wire::lower_case(name);
+        let wire = wire.as_bytes();
+        let hash = self.hasher.hash_one(wire);
+        if let Some(&number) = self.table.find(hash, |&n| self.wire(n) == wire) {
             return number;
         }
-        let number = u32::try_from(names.len()).expect("fewer than 2^32 names in a zone");
-        let (names, hasher) = (&self.names, &self.hasher);
+        let number = u32::try_from(self.ends.len()).expect("fewer than 2^32 names in a zone");
+        self.wire.extend_from_slice(wire);
+        let end = u32::try_from(self.wire.len()).expect("a zone's names within 4 GiB");
+        self.ends.push(end);
+        let (ends, octets, hasher) = (&self.ends, &self.wire, &self.hasher);
         self.table
-            .insert_unique(hash, number, |&n| hasher.hash_one(&names[n as usize]));
-        self.names.push(name);
+            .insert_unique(hash, number, |&n| hasher.hash_one(slice(octets, ends, n)));
         number
     }
 
-    /// The number of `name`, if it has one.
-    pub(crate) fn find(&self, name: &LowerName) -> Option<u32> {
-        let names = &self.names;
-        let hash = self.hasher.hash_one(name);
-        self.table
-            .find(hash, |&n| names[n as usize] == *name)
-            .copied()
+    /// The number of `name`, in any case, if it has one.
+    pub(crate) fn find(&self, name: &Name) -> Option<u32> {
+        let wire = Wire::lower_case(name);
+        let wire = wire.as_bytes();
+        let hash = self.hasher.hash_one(wire);
+        self.table.find(hash, |&n| self.wire(n) == wire).copied()
     }
 
-    /// The names, by number.
-    pub(crate) fn names(&self) -> &[LowerName] {
-        &self.names
+    /// How many names there are.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The lower-case wire form of the name numbered `number`.
+    pub(crate) fn wire(&self, number: u32) -> &[u8] {
+        slice(&self.wire, &self.ends, number)
+    }
+
+    /// The name numbered `number`.
+    pub(crate) fn name(&self, number: u32) -> LowerName {
+        let name = from_wire(self.wire(number)).expect("a name's wire form reads back");
+        LowerName::from(name)
     }
 
     /// Leaves in the table only the numbers `findable` accepts: [`Self::find`] no longer finds
@@ -78,11 +104,19 @@ impl Numbered {
     /// table do not use, rehashing the table only if that frees buckets.
     pub(crate) fn keep_findable(&mut self, findable: impl Fn(u32) -> bool) {
         self.table.retain(|&mut number| findable(number));
-        let (names, hasher) = (&self.names, &self.hasher);
+        let (ends, octets, hasher) = (&self.ends, &self.wire, &self.hasher);
         self.table
-            .shrink_to(0, |&n| hasher.hash_one(&names[n as usize]));
-        self.names.shrink_to_fit();
+            .shrink_to(0, |&n| hasher.hash_one(slice(octets, ends, n)));
+        self.wire.shrink_to_fit();
+        self.ends.shrink_to_fit();
     }
+}
+
+/// The wire form of name `number` in the buffer `octets` whose names end at `ends`.
+fn slice<'a>(octets: &'a [u8], ends: &[u32], number: u32) -> &'a [u8] {
+    let at = number as usize;
+    let start = at.checked_sub(1).map_or(0, |before| ends[before] as usize);
+    &octets[start..ends[at] as usize]
 }
 
 /// The owners of one zone's records, numbered, and the types accepted at each.
@@ -108,11 +142,11 @@ impl Owners {
         let mut of_record = Vec::with_capacity(records.len());
         for (run, &start) in starts.iter().enumerate() {
             let end = starts.get(run + 1).copied().unwrap_or(records.len());
-            let number = numbered.number(LowerName::new(&records[start].record.name));
+            let number = numbered.number(&records[start].record.name);
             of_record.extend(std::iter::repeat_n(number, end - start));
         }
         Self {
-            types: vec![Types::new(); numbered.names().len()],
+            types: vec![Types::new(); numbered.len()],
             numbered,
             of_record,
         }
@@ -120,7 +154,7 @@ impl Owners {
 
     /// How many owners there are.
     pub(super) fn len(&self) -> usize {
-        self.numbered.names().len()
+        self.numbered.len()
     }
 
     /// The number of the owner of the record at `index` in the zone.
@@ -129,8 +163,14 @@ impl Owners {
     }
 
     /// The owner numbered `number`.
-    pub(super) fn name(&self, number: Number) -> &LowerName {
-        &self.numbered.names()[number as usize]
+    pub(super) fn name(&self, number: Number) -> LowerName {
+        self.numbered.name(number)
+    }
+
+    /// Whether the owner numbered `number` is the apex whose lower-case wire form is `apex`,
+    /// or below it.
+    pub(super) fn is_within(&self, number: Number, apex: &[u8]) -> bool {
+        is_within(self.numbered.wire(number), apex)
     }
 
     /// The types accepted at the owner numbered `number`.
