@@ -23,9 +23,8 @@ use std::sync::Arc;
 use hickory_proto::rr::{LowerName, Name, RecordType};
 
 use super::chains;
-use super::zone_data::{fingerprint, Lineage, Node, ZoneData};
+use super::zone_data::{Lineage, Node, ZoneData};
 use crate::dnssec::{self, Nsec3, Nsec3Params};
-use crate::zone::name::Wire;
 use crate::zone::SourceRecord;
 
 /// Names an overlay may hold, beyond a sixty-fourth of the zone's, before a patch is refused
@@ -36,9 +35,9 @@ const OVERLAY_LIMIT: usize = 4096;
 #[derive(Debug, Default, Clone)]
 pub(super) struct Overlay {
     /// Base positions whose node a patch replaced (the name stays).
-    pub(super) replaced: HashMap<u32, Arc<Patched>>,
+    pub(super) replaced: HashMap<u32, Arc<Node>>,
     /// Names patches added, at positions after the base's last.
-    pub(super) added: Vec<(LowerName, Arc<Patched>)>,
+    pub(super) added: Vec<(LowerName, Arc<Node>)>,
     /// The position of each added name.
     pub(super) added_at: HashMap<LowerName, u32>,
 }
@@ -47,13 +46,6 @@ impl Overlay {
     fn len(&self) -> usize {
         self.replaced.len() + self.added.len()
     }
-}
-
-/// A node a patch built, with its fingerprint.
-#[derive(Debug)]
-pub(super) struct Patched {
-    pub(super) node: Node,
-    pub(super) fingerprint: u128,
 }
 
 /// Why a change cannot be patched in: the zone must be indexed whole.
@@ -94,10 +86,7 @@ impl ZoneData {
                 continue;
             }
             self.check(&lower, old, &node).map_err(refused)?;
-            let patched = Arc::new(Patched {
-                fingerprint: fingerprint(Wire::lower_case(&lower).as_bytes(), &node),
-                node,
-            });
+            let patched = Arc::new(node);
             match position {
                 Some(at) if at < base_len => {
                     overlay.replaced.insert(at as u32, patched);
@@ -111,15 +100,8 @@ impl ZoneData {
                         if node_here(self, &overlay, &ancestor).is_some() {
                             continue;
                         }
-                        let empty = Node::default();
-                        let patched = Arc::new(Patched {
-                            fingerprint: fingerprint(
-                                Wire::lower_case(&ancestor).as_bytes(),
-                                &empty,
-                            ),
-                            node: empty,
-                        });
-                        add(&mut overlay, base_len, ancestor.clone(), patched);
+                        let empty = Arc::new(Node::default());
+                        add(&mut overlay, base_len, ancestor.clone(), empty);
                         touched.push(ancestor);
                     }
                     add(&mut overlay, base_len, lower.clone(), patched);
@@ -233,10 +215,10 @@ impl ZoneData {
 fn node_in<'a>(zone: &'a ZoneData, overlay: &'a Overlay, position: usize) -> &'a Node {
     let base_len = zone.base.len();
     if position >= base_len {
-        return &overlay.added[position - base_len].1.node;
+        return &overlay.added[position - base_len].1;
     }
     match overlay.replaced.get(&(position as u32)) {
-        Some(patched) => &patched.node,
+        Some(patched) => patched,
         None => zone.node_at(position as u32),
     }
 }
@@ -246,7 +228,7 @@ fn node_here<'a>(zone: &'a ZoneData, overlay: &'a Overlay, name: &LowerName) -> 
     Some(node_in(zone, overlay, zone.position_in(overlay, name)?))
 }
 
-fn add(overlay: &mut Overlay, base_len: usize, name: LowerName, patched: Arc<Patched>) {
+fn add(overlay: &mut Overlay, base_len: usize, name: LowerName, patched: Arc<Node>) {
     let at = u32::try_from(base_len + overlay.added.len()).expect("fewer than 2^32 names");
     overlay.added_at.insert(name.clone(), at);
     overlay.added.push((name, patched));

@@ -6,10 +6,10 @@
 //! names to nodes would hold 104-byte entries, in a table kept at most 7/8 full: over 200 MB
 //! at a million names), so the index stays below what the zone's text costs other servers.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use hickory_proto::rr::rdata::SOA;
 use hickory_proto::rr::{LowerName, Name, RData, Record, RecordType};
@@ -20,7 +20,7 @@ use smallvec::SmallVec;
 use super::chains::Chains;
 use super::patch::Overlay;
 use crate::dnssec;
-use crate::zone::name::ancestor;
+use crate::zone::name::{ancestor, Wire};
 use crate::zone::{Numbered, SourceRecord, Zone};
 
 /// All records of one owner and type, in file order, duplicates removed (RFC 2181 §5). The
@@ -354,8 +354,6 @@ pub(super) struct Base {
     /// ask for.
     numbered: Numbered,
     nodes: Box<[Node]>,
-    /// What the fast path answers from each name, hashed (see [`ZoneData::fingerprint`]).
-    fingerprints: Box<[u128]>,
 }
 
 impl Base {
@@ -419,10 +417,6 @@ impl ZoneData {
             .signatures(RecordType::DNSKEY)
             .is_some();
         let chains = Chains::new(apex_at, &numbered, &nodes);
-        let fingerprints = (0..)
-            .zip(&nodes)
-            .map(|(at, node)| fingerprint(numbered.wire(at), node))
-            .collect();
         // The numbering's table becomes the index, without hashing a name again: names of
         // the NSEC3 chain alone are not looked up by name (`Chains` has them).
         numbered.keep_findable(|at| !nodes[at as usize].only_nsec3());
@@ -434,7 +428,6 @@ impl ZoneData {
             base: Arc::new(Base {
                 numbered,
                 nodes: nodes.into_boxed_slice(),
-                fingerprints,
             }),
             overlay: Overlay::default(),
             cut_depths,
@@ -545,23 +538,15 @@ impl ZoneData {
         &self.base.numbered
     }
 
-    /// The fingerprint of the name at `position` and of what the fast path answers from it:
-    /// the name, whether it is a delegation point, and its A and AAAA RRsets with the RRSIGs
-    /// over them, hashed into 128 bits by hashers random per process and shared by every zone
-    /// it loads. Two loads of a zone compare name by name through these: equal fingerprints
-    /// stand for equal names and answers, which is what lets a reload of a million names find
-    /// the one that changed in milliseconds.
-    pub fn fingerprint(&self, position: usize) -> Option<u128> {
-        let at = u32::try_from(position).ok()?;
-        if let Some(replaced) = self.overlay.replaced.get(&at) {
-            return Some(replaced.fingerprint);
-        }
-        match self.base.fingerprints.get(position) {
-            Some(&fingerprint) => Some(fingerprint),
-            None => {
-                let added = self.overlay.added.get(position - self.base.len())?;
-                Some(added.1.fingerprint)
+    /// The lower-case wire form of the name at `position`; `None` past the last. Borrowed
+    /// from the index, except for a name a patch added.
+    pub(super) fn wire_at(&self, position: usize) -> Option<Cow<'_, [u8]>> {
+        match position.checked_sub(self.base.len()) {
+            Some(added) => {
+                let name = &self.overlay.added.get(added)?.0;
+                Some(Cow::Owned(Wire::lower_case(name).as_bytes().to_vec()))
             }
+            None => Some(Cow::Borrowed(self.base.numbered.wire(position as u32))),
         }
     }
 
@@ -579,11 +564,11 @@ impl ZoneData {
     pub fn node_at(&self, position: u32) -> &Node {
         let at = position as usize;
         if let Some(replaced) = self.overlay.replaced.get(&position) {
-            return &replaced.node;
+            return replaced;
         }
         match self.base.nodes.get(at) {
             Some(node) => node,
-            None => &self.overlay.added[at - self.base.len()].1.node,
+            None => &self.overlay.added[at - self.base.len()].1,
         }
     }
 
@@ -667,29 +652,6 @@ impl Grouped {
     fn of(&self, at: usize) -> &[usize] {
         &self.indices[self.starts[at]..self.starts[at + 1]]
     }
-}
-
-/// The hashers of [`ZoneData::fingerprint`]: random, so no zone can be made to collide on
-/// purpose, and the same for every zone this process loads, so two loads compare.
-static FINGERPRINTS: OnceLock<[foldhash::quality::RandomState; 2]> = OnceLock::new();
-
-/// The fingerprint of the node `node` at the name whose lower-case wire form is `wire`.
-pub(super) fn fingerprint(wire: &[u8], node: &Node) -> u128 {
-    let hashers = FINGERPRINTS.get_or_init(Default::default);
-    let [high, low] = hashers.each_ref().map(|hasher| {
-        let mut state = hasher.build_hasher();
-        wire.hash(&mut state);
-        node.has_ns().hash(&mut state);
-        for rtype in [RecordType::A, RecordType::AAAA] {
-            for rrset in [node.get(rtype), node.signatures(rtype)] {
-                rrset
-                    .map(|rrset| (rrset.ttl, &rrset.rdatas))
-                    .hash(&mut state);
-            }
-        }
-        state.finish()
-    });
-    u128::from(high) << 64 | u128::from(low)
 }
 
 /// `name`, boxed, unless it is spelled all in lower case: what [`Node`] keeps of an owner's
