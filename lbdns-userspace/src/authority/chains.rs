@@ -5,7 +5,7 @@ use hickory_proto::rr::{LowerName, RecordType};
 
 use super::zone_data::Node;
 use crate::dnssec::{self, Nsec3, Nsec3Params, SHA1, SHA1_LEN};
-use crate::zone::name::{canonical_cmp, first_label, Wire};
+use crate::zone::name::{canonical_cmp, first_label};
 use crate::zone::Numbered;
 
 /// Both chains of one zone; empty in an unsigned zone.
@@ -43,7 +43,7 @@ impl Chains {
             .filter(|(_, node)| node.get(RecordType::NSEC).is_some())
             .map(|(at, _)| at)
             .collect();
-        nsec.sort_unstable_by(|&a, &b| canonical_cmp(names.wire(a), names.wire(b)));
+        nsec.sort_unstable_by(|&a, &b| canonical_cmp(names.key(a), names.key(b)));
         // The first NSEC3PARAM whose chain holds the apex, as NSD chooses (and as zone
         // validation requires one to).
         let nsec3 = usable_params(&nodes[apex as usize])
@@ -52,7 +52,7 @@ impl Chains {
                 let mut entries: Vec<([u8; SHA1_LEN], u32)> = positions()
                     .filter(|(_, node)| in_chain(node, &params))
                     .filter_map(|(at, _)| {
-                        let label = first_label(names.wire(at))?;
+                        let label = first_label(names.key(at))?;
                         Some((dnssec::decode_hashed_label(label)?, at))
                     })
                     .collect();
@@ -76,10 +76,10 @@ impl Chains {
     /// order: the record whose span covers `name` (RFC 4034 §4.1.1). `None` when no NSEC
     /// comes at or before it.
     pub(crate) fn nsec_at_or_before(&self, names: &Numbered, name: &LowerName) -> Option<u32> {
-        let wire = Wire::lower_case(name);
+        let key = names.key_of(name);
         let after = self
             .nsec
-            .partition_point(|&at| canonical_cmp(names.wire(at), wire.as_bytes()).is_le());
+            .partition_point(|&at| canonical_cmp(names.key(at), key.as_bytes()).is_le());
         after.checked_sub(1).map(|at| self.nsec[at])
     }
 }

@@ -120,7 +120,7 @@ fn in_step(
     for position in 0..zone.len() {
         let node = zone.node_at(position as u32);
         // The name the last one found leads to expect.
-        let in_place = zone.wire_at(position) == other.wire_at(next);
+        let in_place = zone.key_at(position) == other.key_at(next);
         if in_place && alike(node, other.node_at(next as u32)) {
             found.matched += 1;
             next += 1;

@@ -20,7 +20,7 @@ use smallvec::SmallVec;
 use super::chains::Chains;
 use super::patch::Overlay;
 use crate::dnssec;
-use crate::zone::name::{ancestor, Wire};
+use crate::zone::name::ancestor;
 use crate::zone::{Numbered, SourceRecord, Zone};
 
 /// All records of one owner and type, in file order, duplicates removed (RFC 2181 §5). The
@@ -374,7 +374,7 @@ impl ZoneData {
         // names in nearly the same order, which is what lets `changes` compare them in step.
         // Sized for one owner per record, the most there can be apart from empty
         // non-terminals.
-        let mut numbered = Numbered::with_capacity(zone.records.len());
+        let mut numbered = Numbered::with_capacity(zone.records.len(), &zone.origin);
         // Each record's owner, by number.
         let mut owners: Vec<u32> = Vec::with_capacity(zone.records.len());
         // The owner of the record before, and its number: an owner's records are usually
@@ -538,15 +538,17 @@ impl ZoneData {
         &self.base.numbered
     }
 
-    /// The lower-case wire form of the name at `position`; `None` past the last. Borrowed
-    /// from the index, except for a name a patch added.
-    pub(super) fn wire_at(&self, position: usize) -> Option<Cow<'_, [u8]>> {
+    /// The key of the name at `position` (its lower-case wire form without the apex, see
+    /// `Numbered`); `None` past the last. Borrowed from the index, except for a name a patch
+    /// added.
+    pub(super) fn key_at(&self, position: usize) -> Option<Cow<'_, [u8]>> {
+        let numbered = &self.base.numbered;
         match position.checked_sub(self.base.len()) {
             Some(added) => {
                 let name = &self.overlay.added.get(added)?.0;
-                Some(Cow::Owned(Wire::lower_case(name).as_bytes().to_vec()))
+                Some(Cow::Owned(numbered.key_of(name).as_bytes().to_vec()))
             }
-            None => Some(Cow::Borrowed(self.base.numbered.wire(position as u32))),
+            None => Some(Cow::Borrowed(numbered.key(position as u32))),
         }
     }
 

@@ -385,13 +385,12 @@ fn validate(
             ZoneErrorKind::MisplacedSoa(explicit_origin.unwrap_or(&origin).to_string()),
         ));
     }
-    let mut owners = Owners::number(&records);
+    let mut owners = Owners::number(&records, &apex);
     let apex_number = owners.of_record(soa);
-    let apex_wire = name::Wire::lower_case(&apex);
     for (i, r) in records.iter().enumerate() {
         let number = owners.of_record(i);
         let rtype = r.record.record_type();
-        if !owners.is_within(number, apex_wire.as_bytes()) {
+        if !owners.is_within(number) {
             errors.push(at(
                 r,
                 ZoneErrorKind::OutOfZone {

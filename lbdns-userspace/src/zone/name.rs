@@ -110,6 +110,24 @@ impl Wire {
         &self.octets[..self.len]
     }
 
+    /// Leaves out the labels of `suffix`, a name in wire form, if this name is it or ends in
+    /// it: what is left is a relative name, with no root label (see [`is_relative`]).
+    pub(crate) fn strip_suffix(&mut self, suffix: &[u8]) {
+        if is_within(self.as_bytes(), suffix) {
+            self.len -= suffix.len();
+        }
+    }
+
+    /// The relative name `relative` (wire form, no root label) followed by the name `suffix`.
+    pub(crate) fn joined(relative: &[u8], suffix: &[u8]) -> Self {
+        let mut wire = Self::default();
+        for part in [relative, suffix] {
+            wire.octets[wire.len..][..part.len()].copy_from_slice(part);
+            wire.len += part.len();
+        }
+        wire
+    }
+
     /// Appends a label of at most [`MAX_LABEL`] octets (the empty one is the root); `None` if
     /// the name would grow past [`MAX_NAME_WIRE`] octets.
     fn push(&mut self, label: &[u8]) -> Option<()> {
@@ -138,7 +156,20 @@ pub(crate) fn is_within(wire: &[u8], apex: &[u8]) -> bool {
     wire.get(at..) == Some(apex)
 }
 
-/// The labels of the name in wire form `wire`, the root's left out.
+/// Whether `wire` is a relative name in wire form: labels without the root's empty one at
+/// their end (what [`Wire::strip_suffix`] leaves).
+pub(crate) fn is_relative(wire: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(&len) = wire.get(at) {
+        if len == 0 {
+            return false;
+        }
+        at += 1 + usize::from(len);
+    }
+    true
+}
+
+/// The labels of the name in wire form `wire` (relative or not), the root's left out.
 fn labels(wire: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
     let mut starts: SmallVec<[usize; 16]> = SmallVec::new();
     let mut at = 0;
@@ -156,8 +187,9 @@ pub(crate) fn first_label(wire: &[u8]) -> Option<&[u8]> {
     labels(wire).next()
 }
 
-/// The canonical order of RFC 4034 §6.1 between two names in lower-case wire form: label by
-/// label from the root, each compared as octets, a name that runs out of labels first.
+/// The canonical order of RFC 4034 §6.1 between two names in lower-case wire form, both
+/// whole or both relative to one name: label by label from the root, each compared as octets,
+/// a name that runs out of labels first.
 pub(crate) fn canonical_cmp(a: &[u8], b: &[u8]) -> Ordering {
     labels(a).rev().cmp(labels(b).rev())
 }
