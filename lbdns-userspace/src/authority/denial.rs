@@ -106,13 +106,19 @@ pub fn delegation<'z>(
     node: &'z super::zone_data::Node,
 ) {
     if let Some(ds) = node.get(RecordType::DS) {
-        res.place(Section::Authority, node.owner(cut).clone(), node, ds, true);
+        res.place(
+            Section::Authority,
+            zone.spelled(cut).clone(),
+            node,
+            ds,
+            true,
+        );
     } else if let Some(chain) = &zone.chains.nsec3 {
         no_ds_proof(zone, chain, res, cut, true);
     } else if let Some(nsec) = node.get(RecordType::NSEC) {
         res.place(
             Section::Authority,
-            node.owner(cut).clone(),
+            zone.spelled(cut).clone(),
             node,
             nsec,
             true,
@@ -210,7 +216,7 @@ fn add_nsec3_at<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, position: u32)
     if let Some(nsec3) = node.get(RecordType::NSEC3) {
         res.place(
             Section::Authority,
-            node.owner(&name).clone(),
+            zone.spelled(&name).clone(),
             node,
             nsec3,
             true,
@@ -227,7 +233,7 @@ fn add_nsec_covering<'z>(zone: &'z ZoneData, res: &mut Resolution<'z>, name: &Lo
     if let Some(nsec) = node.get(RecordType::NSEC) {
         res.place(
             Section::Authority,
-            node.owner(&name).clone(),
+            zone.spelled(&name).clone(),
             node,
             nsec,
             true,

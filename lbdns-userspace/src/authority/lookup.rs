@@ -138,7 +138,7 @@ impl<'z> Resolution<'z> {
         let soa = zone.soa();
         let apex = zone.apex_node();
         self.authority.push(Placed {
-            owner: apex.owner(&zone.apex).clone(),
+            owner: zone.spelled(&zone.apex).clone(),
             rrset: Held::Zone(soa),
             ttl: zone.negative_ttl(),
             signatures: signed.then(|| apex.signatures(RecordType::SOA)).flatten(),
@@ -404,7 +404,7 @@ fn add_targets<'z>(
         };
         for rtype in [RecordType::A, RecordType::AAAA] {
             if let Some(addresses) = node.get(rtype) {
-                let owner = node.owner(&lower).clone();
+                let owner = zone.spelled(&lower).clone();
                 res.place(Section::Additional, owner, node, addresses, signed);
             }
         }

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use hickory_proto::rr::{LowerName, Name, RecordType};
 
 use super::chains;
-use super::zone_data::{Lineage, Node, ZoneData};
+use super::zone_data::{spelling, Lineage, Node, ZoneData};
 use crate::dnssec::{self, Nsec3, Nsec3Params};
 use crate::zone::SourceRecord;
 
@@ -40,6 +40,9 @@ pub(super) struct Overlay {
     pub(super) added: Vec<(LowerName, Arc<Node>)>,
     /// The position of each added name.
     pub(super) added_at: HashMap<LowerName, u32>,
+    /// The spelling of each name whose spelling a patch changed; `None`, lower case (see
+    /// `ZoneData::spelled`).
+    pub(super) spellings: HashMap<LowerName, Option<Name>>,
 }
 
 impl Overlay {
@@ -86,6 +89,14 @@ impl ZoneData {
                 continue;
             }
             self.check(&lower, old, &node).map_err(refused)?;
+            // Spelled as its first record's owner, as `ZoneData::new` spells it.
+            let spelled = records
+                .first()
+                .and_then(|first| spelling(&first.record.name));
+            let now = self.spelled_in(&overlay, &lower);
+            if !spelled.as_ref().unwrap_or(&lower).eq_case(now) {
+                overlay.spellings.insert(lower.clone(), spelled);
+            }
             let patched = Arc::new(node);
             match position {
                 Some(at) if at < base_len => {

@@ -134,6 +134,13 @@ fn patch_and_compare(data: &Arc<ZoneData>, old: &Zone, new: &Zone) -> Arc<ZoneDa
         );
     }
     assert_eq!(ours.len(), whole.len());
+    // Records as a transfer sends them, owners spelled as the zone spells them.
+    let records = |zone: &ZoneData| {
+        let mut lines: Vec<String> = zone.records().map(|r| r.to_string()).collect();
+        lines.sort();
+        lines
+    };
+    assert_eq!(records(&patched), records(&ZoneData::new(new)));
     let patched = Arc::new(patched);
     let catalog = |data: &Arc<ZoneData>| {
         Catalog::default()
@@ -187,6 +194,8 @@ fn rfc1995_4_an_unsigned_zone_patched_answers_as_indexed_whole() {
         &[
             ("1 2 3 4 60\n", "2 2 3 4 60\n"),
             ("a A 198.18.0.1\n", "a A 198.18.0.9\n"),
+            ("a A 198.18.0.9\n", "A A 198.18.0.9\n"),
+            ("m MX", "New.Name A 198.18.0.2\nm MX"),
             ("m MX", "x.y.z A 198.18.0.7\nm MX"),
             ("m MX", "e.c A 198.18.0.4\nm MX"),
             ("m MX", "c TXT \"now\"\nm MX"),
@@ -197,6 +206,7 @@ fn rfc1995_4_an_unsigned_zone_patched_answers_as_indexed_whole() {
                 "x.y.z A 198.18.0.7",
                 "x.y.z A 198.18.0.8\nx.y.z 60 AAAA 2001:db8::8",
             ),
+            ("A A 198.18.0.9\n", "a A 198.18.0.9\n"),
             ("ns.d A 198.18.1.1", "ns.d A 198.18.1.9"),
         ],
     );

@@ -7,6 +7,7 @@
 //! at a million names), so the index stays below what the zone's text costs other servers.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -196,17 +197,12 @@ pub struct Node {
     /// Kept inline when there is one, as at nearly every name of a load-balancing zone: a
     /// million separate allocations would cost the heap's overhead on each.
     pub rrsets: SmallVec<[Rrset; 1]>,
-    /// The owner as the zone spells it, when that is not all lower case: answers and transfers
-    /// carry the zone's spelling (as NSD's do), and the index holds lower-case names only.
-    /// Boxed, and absent for nearly every name, so it costs a million-name zone 8 bytes a name.
-    spelling: Option<Box<Name>>,
 }
 
 impl Node {
     /// An empty non-terminal, or a name with no node of its own.
     pub const EMPTY: Self = Self {
         rrsets: SmallVec::new_const(),
-        spelling: None,
     };
 
     /// The node holding `records` (indices into `all`, in file order): one RRset per type, in
@@ -240,15 +236,7 @@ impl Node {
                 Rrset::new(rtype, first.ttl, rdatas, Order::default())
             })
             .collect();
-        Self {
-            rrsets,
-            spelling: records.first().and_then(|record| spelling(&record.name)),
-        }
-    }
-
-    /// The owner `name` (this node's, in the index's lower case) as the zone spells it.
-    pub fn owner<'a>(&'a self, name: &'a LowerName) -> &'a Name {
-        self.spelling.as_deref().unwrap_or(name)
+        Self { rrsets }
     }
 
     /// The RRset of `rtype`; for RRSIG, only the signatures of the first type signed here
@@ -354,6 +342,10 @@ pub(super) struct Base {
     /// ask for.
     numbered: Numbered,
     nodes: Box<[Node]>,
+    /// The owners the zone spells with capitals, as it spells them (the first record's owner
+    /// of each): answers and transfers carry the zone's spelling, as NSD's do, while the index
+    /// keeps names in lower case. Kept apart, as few zones have any.
+    spellings: HashMap<LowerName, Name>,
 }
 
 impl Base {
@@ -402,6 +394,13 @@ impl ZoneData {
         let nodes: Vec<Node> = (0..numbered.len())
             .map(|at| Node::build(&zone.records, owned.of(at)))
             .collect();
+        let spellings = (0..)
+            .zip(owned.firsts())
+            .filter_map(|(at, first)| {
+                let spelled = spelling(&zone.records[first?].record.name)?;
+                Some((numbered.name(at), spelled))
+            })
+            .collect();
         drop(owned);
         let apex_at = numbered
             .find(&apex)
@@ -428,6 +427,7 @@ impl ZoneData {
             base: Arc::new(Base {
                 numbered,
                 nodes: nodes.into_boxed_slice(),
+                spellings,
             }),
             overlay: Overlay::default(),
             cut_depths,
@@ -582,10 +582,10 @@ impl ZoneData {
     /// Every record of the zone, the SOA first, as a transfer or a master file carries them:
     /// what a secondary, which keeps only the index, writes as its copy.
     pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
-        let rest = self.rrsets().flat_map(move |(name, node, rrset)| {
+        let rest = self.rrsets().flat_map(move |(name, _, rrset)| {
             let skip = rrset.rtype == RecordType::SOA && name == self.apex;
             let rdatas = if skip { &[][..] } else { &rrset.rdatas[..] };
-            let owner = node.owner(&name).clone();
+            let owner = self.spelled(&name).clone();
             rdatas
                 .iter()
                 .map(move |rdata| rdata.record_of(&owner, rrset))
@@ -596,8 +596,22 @@ impl ZoneData {
     /// The SOA record, under the apex as the zone spells it.
     pub fn soa_record(&self) -> Option<Record> {
         let soa = self.soa();
-        let owner = self.apex_node().owner(&self.apex);
+        let owner = self.spelled(&self.apex);
         Some(soa.rdatas.first()?.record_of(owner, soa))
+    }
+
+    /// `name`, an owner of this zone, as the zone spells it.
+    pub fn spelled<'a>(&'a self, name: &'a LowerName) -> &'a Name {
+        self.spelled_in(&self.overlay, name)
+    }
+
+    /// `name` as this zone's base with `overlay` over it spells it.
+    pub(super) fn spelled_in<'a>(&'a self, overlay: &'a Overlay, name: &'a LowerName) -> &'a Name {
+        let spelled = match overlay.spellings.get(name) {
+            Some(patched) => patched.as_ref(),
+            None => self.base.spellings.get(name),
+        };
+        spelled.unwrap_or(name)
     }
 
     /// The apex's node.
@@ -654,13 +668,18 @@ impl Grouped {
     fn of(&self, at: usize) -> &[usize] {
         &self.indices[self.starts[at]..self.starts[at + 1]]
     }
+
+    /// The first record of each owner, by owner; `None` for an empty non-terminal.
+    fn firsts(&self) -> impl Iterator<Item = Option<usize>> + '_ {
+        (0..self.starts.len() - 1).map(|at| self.of(at).first().copied())
+    }
 }
 
-/// `name`, boxed, unless it is spelled all in lower case: what [`Node`] keeps of an owner's
-/// spelling.
-fn spelling(name: &Name) -> Option<Box<Name>> {
+/// `name`, unless it is spelled all in lower case: what a zone keeps of an owner's spelling
+/// (see [`ZoneData::spelled`]).
+pub(super) fn spelling(name: &Name) -> Option<Name> {
     let upper = name.iter().flatten().any(u8::is_ascii_uppercase);
-    upper.then(|| Box::new(name.clone()))
+    upper.then(|| name.clone())
 }
 
 /// `*.name`, the wildcard whose closest encloser `name` is; `None` when too long to exist.

@@ -225,7 +225,7 @@ impl<'a> Seen<'a> {
             return false;
         };
         let node = self.zone.at(position as u32).1;
-        if !node.owner(owner).eq_case(&record.name) {
+        if !self.zone.spelled(owner).eq_case(&record.name) {
             return false;
         }
         let rtype = record.record_type();

@@ -190,13 +190,13 @@ impl Source for ZoneRecords<'_> {
         }
         let zone = self.zone;
         let (name, rrset, index): (&Name, &Rrset, usize) = match self.phase {
-            Phase::Open | Phase::Close => (zone.apex_node().owner(&zone.apex), zone.soa(), 0),
+            Phase::Open | Phase::Close => (zone.spelled(&zone.apex), zone.soa(), 0),
             Phase::Done => return None,
             Phase::Body => {
                 let at = self.node;
                 if self.owner.as_ref().is_none_or(|(cached, _)| *cached != at) {
-                    let (name, node) = zone.at(at as u32);
-                    self.owner = Some((at, node.owner(&name).clone()));
+                    let name = zone.at(at as u32).0;
+                    self.owner = Some((at, zone.spelled(&name).clone()));
                 }
                 let owner = self.owner.as_ref().map(|(_, owner)| owner);
                 let node = zone.node_at(at as u32);

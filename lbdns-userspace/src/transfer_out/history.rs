@@ -41,7 +41,7 @@ impl DiffRecord {
     /// The SOA record of `zone`.
     pub fn soa(zone: &ZoneData) -> Self {
         let soa = zone.soa();
-        Self::of(zone.apex_node().owner(&zone.apex), soa, &soa.rdatas[0])
+        Self::of(zone.spelled(&zone.apex), soa, &soa.rdatas[0])
     }
 }
 
@@ -227,7 +227,7 @@ fn missing_from(
     other: Option<&Node>,
     out: &mut Vec<DiffRecord>,
 ) {
-    let owner = node.owner(name);
+    let owner = zone.spelled(name);
     for rrset in &node.rrsets {
         if rrset.rtype == RecordType::SOA && *name == zone.apex {
             continue;

@@ -129,7 +129,7 @@ fn current_records(
         let lower = LowerName::new(owner);
         match held.node(&lower) {
             Some(node) => {
-                found.insert(owner.clone(), node_records(&lower, node, source));
+                found.insert(owner.clone(), node_records(held, &lower, node, source));
             }
             None if deleting.contains(owner) => {
                 unread.insert(lower);
@@ -140,7 +140,7 @@ fn current_records(
     if !unread.is_empty() {
         for (name, node) in held.nodes() {
             if unread.contains(&name) {
-                let records = node_records(&name, node, source);
+                let records = node_records(held, &name, node, source);
                 found.insert(Name::from(name), records);
             }
         }
@@ -148,9 +148,14 @@ fn current_records(
     found
 }
 
-/// The records of the indexed node at `name`, as a transfer would carry them.
-fn node_records(name: &LowerName, node: &Node, source: &Arc<Path>) -> Vec<SourceRecord> {
-    let owner = node.owner(name);
+/// The records of the node at `name` in `held`, as a transfer would carry them.
+fn node_records(
+    held: Held<'_>,
+    name: &LowerName,
+    node: &Node,
+    source: &Arc<Path>,
+) -> Vec<SourceRecord> {
+    let owner = held.spelled(name);
     node.rrsets
         .iter()
         .flat_map(|rrset| {
