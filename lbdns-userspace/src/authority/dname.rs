@@ -8,7 +8,7 @@ use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
-use super::zone_data::{Node, Order, Rdata, Rrset, ZoneData};
+use super::zone_data::{Node, Rdata, Rrset, ZoneData};
 
 /// A DNAME that redirects the names below its owner.
 #[derive(Debug)]
@@ -61,5 +61,5 @@ pub fn substitute(name: &Name, owner: &Name, target: &Name) -> Option<Name> {
 /// allows the TTL of the DNAME or lower); its owner is the name being redirected.
 pub fn synthesise(next: &Name, ttl: u32) -> Rrset {
     let rdata = Rdata::from(RData::CNAME(CNAME(next.clone())));
-    Rrset::new(RecordType::CNAME, ttl, vec![rdata], Order::default())
+    Rrset::new(RecordType::CNAME, ttl, vec![rdata])
 }

@@ -9,8 +9,8 @@ use hickory_proto::rr::{LowerName, Name, RecordType};
 
 use super::*;
 use crate::authority::{
-    respond, Catalog, Client, GeoAnswers, Order, PoolAnswers, PoolOwnerAnswers, Rdata, Rrset,
-    Transport,
+    respond, Catalog, Client, GeoAnswers, Order, PoolAnswers, PoolOwnerAnswers, Pooled, Rdata,
+    Rrset, Transport,
 };
 use crate::geo::{parse_prefix, GeoSettings, Locations};
 use crate::zone::Zone;
@@ -95,12 +95,14 @@ fn geo_catalog(ecs: crate::geo::EcsSettings, pool_ecs: bool) -> Catalog {
         ecs,
     };
     let owner = |last: u8| PoolOwnerAnswers {
-        a: Some(Rrset::new(
-            RecordType::A,
-            30,
-            vec![Rdata::A(Ipv4Addr::new(198, 18, last, 1))],
-            Order::default(),
-        )),
+        a: Some(Pooled {
+            rrset: Rrset::new(
+                RecordType::A,
+                30,
+                vec![Rdata::A(Ipv4Addr::new(198, 18, last, 1))],
+            ),
+            order: Order::default(),
+        }),
         aaaa: None,
     };
     let catalog = Catalog::new(&[zone])

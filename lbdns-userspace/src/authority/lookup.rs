@@ -11,7 +11,7 @@ use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 use super::denial;
 use super::dname;
 use super::ecs::Locator;
-use super::zone_data::{wildcard_of, Node, Rdata, Rrset, ZoneData};
+use super::zone_data::{wildcard_of, Node, Order, Rdata, Rrset, ZoneData};
 use super::{Catalog, PoolAnswers};
 use crate::zone::name::ancestor;
 
@@ -28,6 +28,8 @@ pub struct Placed<'z> {
     /// synthesis, so it compresses to the question and keeps 0x20 case.
     pub owner: Name,
     pub rrset: Held<'z>,
+    /// The order an answer's records go out in: a pool's, or plain rotation.
+    pub order: &'z Order,
     pub ttl: u32,
     /// The RRSIGs that go out with the RRset (DO=1 in a signed zone).
     pub signatures: Option<&'z Rrset>,
@@ -114,11 +116,24 @@ impl<'z> Resolution<'z> {
         rrset: &'z Rrset,
         signed: bool,
     ) {
+        self.place_ordered(section, owner, node, (rrset, Order::plain()), signed);
+    }
+
+    /// [`Self::place`] for an RRset whose answers go out in `order`.
+    fn place_ordered(
+        &mut self,
+        section: Section,
+        owner: Name,
+        node: &'z Node,
+        (rrset, order): (&'z Rrset, &'z Order),
+        signed: bool,
+    ) {
         let placed = Placed {
             signatures: signed.then(|| node.signatures(rrset.rtype)).flatten(),
             ttl: rrset.ttl,
             owner,
             rrset: Held::Zone(rrset),
+            order,
         };
         let list = match section {
             Section::Answer => &mut self.answer,
@@ -140,6 +155,7 @@ impl<'z> Resolution<'z> {
         self.authority.push(Placed {
             owner: zone.spelled(&zone.apex).clone(),
             rrset: Held::Zone(soa),
+            order: Order::plain(),
             ttl: zone.negative_ttl(),
             signatures: signed.then(|| apex.signatures(RecordType::SOA)).flatten(),
         });
@@ -222,6 +238,7 @@ pub fn resolve<'z>(
             res.answer_atomic = true;
             return Some(res);
         }
+        let plain = |rrset| (rrset, Order::plain());
         let wanted = match qtype {
             RecordType::A | RecordType::AAAA if pool_owner => match pools.geo(&original) {
                 Some(geo) => {
@@ -230,14 +247,15 @@ pub fn resolve<'z>(
                     geo.get(qtype, location)
                 }
                 None => pools.get(&original, qtype),
-            },
-            RecordType::ANY => any_rrset(node),
+            }
+            .map(|pooled| (&pooled.rrset, &pooled.order)),
+            RecordType::ANY => any_rrset(node).map(plain),
             // NSEC3 records live only in the hashed chain (RFC 5155 §7.2.8).
             RecordType::NSEC3 => None,
-            _ => node.get(qtype),
+            _ => node.get(qtype).map(plain),
         };
-        if let Some(rrset) = wanted {
-            res.place(Section::Answer, name, node, rrset, signed && !pool_owner);
+        if let Some(answer @ (rrset, _)) = wanted {
+            res.place_ordered(Section::Answer, name, node, answer, signed && !pool_owner);
             add_targets(zone, &mut res, rrset, false, signed);
             return Some(res);
         }
@@ -315,6 +333,7 @@ fn follow<'z>(
         owner: name.clone(),
         ttl: cname.ttl,
         rrset: Held::Made(Box::new(cname)),
+        order: Order::plain(),
         signatures: None,
     });
     (qtype != RecordType::CNAME).then_some(next)

@@ -27,7 +27,7 @@ pub use changes::changed_names;
 pub use ecs::{ClientSubnet, Locator, Malformed};
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use patch::Unpatchable;
-pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers};
+pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers, Pooled};
 pub use wire::{answer, badcookie, respond, respond_reserving, Answered, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Share, Span, ZoneData};
 

@@ -11,7 +11,7 @@
 use foldhash::HashMap;
 use hickory_proto::rr::{LowerName, RecordType};
 
-use super::zone_data::Rrset;
+use super::zone_data::{Order, Rrset};
 use crate::geo::LocationId;
 
 /// The current pool answers, by owner.
@@ -22,27 +22,36 @@ pub struct PoolAnswers {
     geo: HashMap<LowerName, GeoAnswers>,
 }
 
+/// A pool's answer for one family: the RRset of the endpoints it gives, and the order they go
+/// out in (weights, answer cap). Only pools order their answers otherwise than by plain
+/// rotation, so the order is theirs, not every RRset's.
+#[derive(Debug)]
+pub struct Pooled {
+    pub rrset: Rrset,
+    pub order: Order,
+}
+
 /// One pool owner's answers. `None` for a family means NODATA: the pool has no endpoint of
 /// that family, or all are down and the pool fails closed. Owners that are in the catalog's
 /// pool owners but absent here answer NODATA for both.
 #[derive(Debug, Default)]
 pub struct Owner {
-    pub a: Option<Rrset>,
-    pub aaaa: Option<Rrset>,
+    pub a: Option<Pooled>,
+    pub aaaa: Option<Pooled>,
 }
 
 impl Owner {
-    /// Sets the answer for the RRset's type (A or AAAA).
-    pub fn set(&mut self, rrset: Rrset) {
-        match rrset.rtype {
-            RecordType::A => self.a = Some(rrset),
-            RecordType::AAAA => self.aaaa = Some(rrset),
+    /// Sets the answer for its RRset's type (A or AAAA).
+    pub fn set(&mut self, pooled: Pooled) {
+        match pooled.rrset.rtype {
+            RecordType::A => self.a = Some(pooled),
+            RecordType::AAAA => self.aaaa = Some(pooled),
             other => unreachable!("pools answer only A and AAAA, not {other}"),
         }
     }
 
     /// The answer for `rtype` (A or AAAA); `None` is NODATA.
-    pub fn get(&self, rtype: RecordType) -> Option<&Rrset> {
+    pub fn get(&self, rtype: RecordType) -> Option<&Pooled> {
         match rtype {
             RecordType::A => self.a.as_ref(),
             RecordType::AAAA => self.aaaa.as_ref(),
@@ -64,7 +73,7 @@ pub struct GeoAnswers {
 
 impl GeoAnswers {
     /// What a client at `location` gets for `rtype`; `None` is NODATA.
-    pub fn get(&self, rtype: RecordType, location: Option<LocationId>) -> Option<&Rrset> {
+    pub fn get(&self, rtype: RecordType, location: Option<LocationId>) -> Option<&Pooled> {
         location
             .and_then(|l| self.by_location.get(usize::from(l.0)))
             .unwrap_or(&self.unmapped)
@@ -73,9 +82,9 @@ impl GeoAnswers {
 }
 
 impl PoolAnswers {
-    /// Sets the answer at `owner` for the RRset's type (A or AAAA).
-    pub fn set(&mut self, owner: LowerName, rrset: Rrset) {
-        self.by_owner.entry(owner).or_default().set(rrset);
+    /// Sets the answer at `owner` for its RRset's type (A or AAAA).
+    pub fn set(&mut self, owner: LowerName, pooled: Pooled) {
+        self.by_owner.entry(owner).or_default().set(pooled);
     }
 
     /// Sets a geo pool's answers at `owner`.
@@ -85,7 +94,7 @@ impl PoolAnswers {
 
     /// A non-geo pool's answer for a pool owner `name` and `rtype` (A or AAAA); `None` is
     /// NODATA, or a geo pool's owner.
-    pub fn get(&self, name: &LowerName, rtype: RecordType) -> Option<&Rrset> {
+    pub fn get(&self, name: &LowerName, rtype: RecordType) -> Option<&Pooled> {
         self.by_owner.get(name)?.get(rtype)
     }
 
@@ -101,10 +110,10 @@ impl PoolAnswers {
 
     /// Every non-empty answer of the pools that are not geo pools. Geo pools' answers depend
     /// on the client, so the XDP maps, which hold one answer per name, must not hold them.
-    pub fn rrsets(&self) -> impl Iterator<Item = (&LowerName, &Rrset)> {
+    pub fn rrsets(&self) -> impl Iterator<Item = (&LowerName, &Pooled)> {
         self.by_owner.iter().flat_map(|(name, owner)| {
-            let rrsets = owner.a.iter().chain(owner.aaaa.iter());
-            rrsets.map(move |rrset| (name, rrset))
+            let answers = owner.a.iter().chain(owner.aaaa.iter());
+            answers.map(move |pooled| (name, pooled))
         })
     }
 }

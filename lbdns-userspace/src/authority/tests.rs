@@ -524,7 +524,7 @@ fn rfc6891_6_1_1_broken_opt_framing_two_opts_or_opt_outside_additional_are_forme
     }
 }
 
-fn pool_rrset(rtype: RecordType, last_octets: &[u8], order: super::Order) -> super::Rrset {
+fn pool_rrset(rtype: RecordType, last_octets: &[u8], order: super::Order) -> super::Pooled {
     let rdatas = last_octets
         .iter()
         .map(|&o| match rtype {
@@ -541,7 +541,8 @@ fn pool_rrset(rtype: RecordType, last_octets: &[u8], order: super::Order) -> sup
             )),
         })
         .collect();
-    super::Rrset::new(rtype, 20, rdatas, order)
+    let rrset = super::Rrset::new(rtype, 20, rdatas);
+    super::Pooled { rrset, order }
 }
 
 fn pooled_catalog() -> Catalog {
@@ -618,7 +619,7 @@ fn pool_owners_leave_the_direct_zone_rrsets_for_xdp() {
     let pools = catalog.pools();
     let mut pooled: Vec<String> = pools
         .rrsets()
-        .map(|(name, r)| format!("{name} {}", r.rtype))
+        .map(|(name, pooled)| format!("{name} {}", pooled.rrset.rtype))
         .collect();
     pooled.sort();
     assert_eq!(

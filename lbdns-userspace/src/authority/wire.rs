@@ -398,7 +398,7 @@ fn write_sections(
         for placed in rrsets {
             let owner = Owner::of(&placed.owner, question);
             let span = if index == 0 {
-                placed.rrset.next_answer()
+                placed.rrset.next_answer(placed.order)
             } else {
                 placed.rrset.whole()
             };

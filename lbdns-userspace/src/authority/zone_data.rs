@@ -32,16 +32,12 @@ pub struct Rrset {
     pub rtype: RecordType,
     pub ttl: u32,
     pub rdatas: Box<[Rdata]>,
-    /// Which record leads each answer and how many go out, when that is not plain rotation
-    /// with every record: only pools' answers have another order, so a zone's RRsets keep a
-    /// null pointer here rather than an `Order` each.
-    order: Option<Box<Order>>,
     /// Counts answers, so successive answers start one record further on. It wraps after 2^32
     /// answers, which at worst starts one answer in 4 billion out of turn.
     rotation: AtomicU32,
 }
 
-/// Plain rotation with every record: the order of an RRset that keeps none.
+/// Plain rotation with every record: the order of every zone RRset.
 static PLAIN: Order = Order {
     schedule: Vec::new(),
     cap: None,
@@ -130,6 +126,11 @@ pub struct Span {
 }
 
 impl Order {
+    /// Plain rotation with every record: the order of every zone RRset.
+    pub fn plain() -> &'static Self {
+        &PLAIN
+    }
+
     /// The span answer number `k` carries from an RRset of `n` records.
     pub fn span(&self, k: usize, n: usize) -> Span {
         if n == 0 {
@@ -147,28 +148,23 @@ impl Order {
 }
 
 impl Rrset {
-    pub fn new(rtype: RecordType, ttl: u32, rdatas: Vec<Rdata>, order: Order) -> Self {
+    pub fn new(rtype: RecordType, ttl: u32, rdatas: Vec<Rdata>) -> Self {
         Self {
             rtype,
             ttl,
             rdatas: rdatas.into_boxed_slice(),
-            order: (order != PLAIN).then(|| Box::new(order)),
             rotation: AtomicU32::new(0),
         }
     }
 
-    /// Which record leads each answer and how many go out.
-    pub fn order(&self) -> &Order {
-        self.order.as_deref().unwrap_or(&PLAIN)
-    }
-
-    /// The records the next answer carries. Only address RRsets rotate: the order of other
-    /// types carries no load-balancing meaning, and MX/SRV order by their own fields.
-    pub fn next_answer(&self) -> Span {
+    /// The records the next answer carries, in `order` ([`Order::plain`] but for a pool's
+    /// answer). Only address RRsets rotate: the order of other types carries no
+    /// load-balancing meaning, and MX/SRV order by their own fields.
+    pub fn next_answer(&self, order: &Order) -> Span {
         match self.rtype {
             RecordType::A | RecordType::AAAA => {
                 let k = self.rotation.fetch_add(1, Ordering::Relaxed);
-                self.order().span(k as usize, self.rdatas.len())
+                order.span(k as usize, self.rdatas.len())
             }
             _ => self.whole(),
         }
@@ -233,7 +229,7 @@ impl Node {
                     }
                 }
                 let first = members().next().expect("every type came from a record");
-                Rrset::new(rtype, first.ttl, rdatas, Order::default())
+                Rrset::new(rtype, first.ttl, rdatas)
             })
             .collect();
         Self { rrsets }

@@ -11,7 +11,7 @@ use super::{
     geo::{self, GeoRow},
     AddrType, HotRrset, RrsetId, Rrsigs,
 };
-use crate::authority::{Catalog, DirectRrset, Rdata, Rrset, Share};
+use crate::authority::{Catalog, DirectRrset, Order, Pooled, Rdata, Rrset, Share};
 
 /// Every RRset of [`Catalog::direct_address_rrsets`] and every non-empty pool answer now in
 /// force, in the catalog's order ([`compile`] puts them in the image's). Each carries
@@ -35,7 +35,7 @@ pub(super) fn hot_rrsets_of(catalog: &Catalog, share: Share) -> Vec<HotRrset> {
         .then(|| pools.rrsets())
         .into_iter()
         .flatten()
-        .filter_map(|(name, rrset)| pool_rrset(catalog, name, rrset));
+        .filter_map(|(name, pooled)| pool_rrset(catalog, name, pooled));
     // Sized for an RRset per name of the share at once. Grown by doubling, the list's earlier
     // buffers stayed resident once freed in the heap of the thread that grew it: at a million
     // names, lbdns with XDP held 356.6 MB of anonymous memory after start-up instead of 346.8,
@@ -86,7 +86,7 @@ pub fn hot_rrsets_at<'n>(
             .into_iter()
             .filter(|_| catalog.is_pool_owner(name))
             .filter_map(|rtype| pools.get(name, rtype))
-            .filter_map(|rrset| pool_rrset(catalog, name, rrset));
+            .filter_map(|pooled| pool_rrset(catalog, name, pooled));
         part.rrsets.extend(zone.chain(pooled));
     }
     let located = geo::hot_geo_at(catalog, owners);
@@ -101,26 +101,32 @@ pub fn hot_rrsets_at<'n>(
 fn zone_rrset(direct: DirectRrset<'_>) -> Option<HotRrset> {
     let rrsigs = direct.answer_signatures().and_then(rrsigs);
     let signed = direct.signatures.is_some();
-    hot(&direct.name, direct.rrset, signed, rrsigs)
+    hot(&direct.name, (direct.rrset, Order::plain()), signed, rrsigs)
 }
 
 /// The hot RRset of a pool's answer at `name`: never sent with RRSIGs, signed if an RRSIG at
 /// its owner covers its type. None in a zone served without data, which answers SERVFAIL like
 /// the rest of its zone.
-fn pool_rrset(catalog: &Catalog, name: &LowerName, rrset: &Rrset) -> Option<HotRrset> {
+fn pool_rrset(catalog: &Catalog, name: &LowerName, pooled: &Pooled) -> Option<HotRrset> {
     catalog.zone_for(name)?;
-    hot(name, rrset, catalog.is_signed(name, rrset.rtype), None)
+    let signed = catalog.is_signed(name, pooled.rrset.rtype);
+    hot(name, (&pooled.rrset, &pooled.order), signed, None)
 }
 
 /// The hot RRset at `owner` of a pool answer that no RRSIG covers (a geo pool's,
 /// `super::geo`).
-pub(super) fn unsigned(owner: &Name, rrset: &Rrset) -> Option<HotRrset> {
-    hot(owner, rrset, false, None)
+pub(super) fn unsigned(owner: &Name, pooled: &Pooled) -> Option<HotRrset> {
+    hot(owner, (&pooled.rrset, &pooled.order), false, None)
 }
 
-/// The hot RRset of an A or AAAA RRset at `owner`: whether an RRSIG covers it, and the RRSIGs
-/// a DO=1 answer sends with it.
-fn hot(owner: &Name, rrset: &Rrset, signed: bool, rrsigs: Option<Rrsigs>) -> Option<HotRrset> {
+/// The hot RRset of an A or AAAA RRset at `owner`, whose answers go out in `order`: whether an
+/// RRSIG covers it, and the RRSIGs a DO=1 answer sends with it.
+fn hot(
+    owner: &Name,
+    (rrset, order): (&Rrset, &Order),
+    signed: bool,
+    rrsigs: Option<Rrsigs>,
+) -> Option<HotRrset> {
     let qtype = match rrset.rtype {
         RecordType::A => AddrType::A,
         RecordType::AAAA => AddrType::Aaaa,
@@ -135,8 +141,8 @@ fn hot(owner: &Name, rrset: &Rrset, signed: bool, rrsigs: Option<Rrsigs>) -> Opt
             .iter()
             .filter_map(|rdata| rdata.ip_addr())
             .collect(),
-        schedule: rrset.order().schedule.clone(),
-        cap: rrset.order().cap.map(|cap| cap as usize),
+        schedule: order.schedule.clone(),
+        cap: order.cap.map(|cap| cap as usize),
         signed,
         rrsigs,
     })

@@ -2,7 +2,7 @@
 
 use hickory_proto::rr::{LowerName, RecordType};
 
-use crate::authority::{GeoAnswers, Order, PoolAnswers, PoolOwnerAnswers, Rdata, Rrset};
+use crate::authority::{GeoAnswers, Order, PoolAnswers, PoolOwnerAnswers, Pooled, Rdata, Rrset};
 use crate::pool::{Pool, PoolSet, Selection, Selections};
 
 /// What every pool answers in the state `pools` describes; geo pools per location.
@@ -32,7 +32,10 @@ pub fn answers(pools: &PoolSet) -> PoolAnswers {
 /// The A and AAAA answers of one pair of selections of `pool`.
 fn owner(pool: &Pool, selections: &Selections) -> PoolOwnerAnswers {
     let rrset = |rtype, selection: Option<(Vec<Rdata>, Order)>| {
-        selection.map(|(rdatas, order)| Rrset::new(rtype, pool.ttl, rdatas, order))
+        selection.map(|(rdatas, order)| Pooled {
+            rrset: Rrset::new(rtype, pool.ttl, rdatas),
+            order,
+        })
     };
     PoolOwnerAnswers {
         a: rrset(RecordType::A, rdatas(&selections.v4, Rdata::A)),

@@ -9,7 +9,8 @@ use std::net::Ipv4Addr;
 use hickory_proto::rr::{LowerName, Name, RecordType};
 use lbdns::{
     authority::{
-        changed_names, respond, Catalog, Client, Order, PoolAnswers, Rdata, Rrset, Transport,
+        changed_names, respond, Catalog, Client, Order, PoolAnswers, Pooled, Rdata, Rrset,
+        Transport,
     },
     maps::PublishReport,
     served::Xdp,
@@ -37,8 +38,9 @@ fn pool_answers(hosts: &[u8]) -> PoolAnswers {
             .iter()
             .map(|&host| Rdata::A(Ipv4Addr::new(198, 18, 7, host)))
             .collect();
-        let rrset = Rrset::new(RecordType::A, 30, rdatas, Order::default());
-        answers.set(owner(), rrset);
+        let rrset = Rrset::new(RecordType::A, 30, rdatas);
+        let order = Order::default();
+        answers.set(owner(), Pooled { rrset, order });
     }
     answers
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use hickory_proto::rr::{LowerName, Name, RecordType};
 use lbdns::{
-    authority::{Catalog, GeoAnswers, Order, PoolAnswers, PoolOwnerAnswers, Rdata, Rrset},
+    authority::{Catalog, GeoAnswers, Order, PoolAnswers, PoolOwnerAnswers, Pooled, Rdata, Rrset},
     geo::{parse_prefix, EcsSettings, GeoMap, GeoSettings, Locations},
     served::Xdp,
     xdp::XdpConfig,
@@ -98,9 +98,13 @@ fn answers(last: u8, count: u8) -> PoolOwnerAnswers {
             ))
         })
         .collect();
+    let pooled = |rtype, rdatas| Pooled {
+        rrset: Rrset::new(rtype, 30, rdatas),
+        order: Order::default(),
+    };
     PoolOwnerAnswers {
-        a: Some(Rrset::new(RecordType::A, 30, a, Order::default())),
-        aaaa: Some(Rrset::new(RecordType::AAAA, 30, aaaa, Order::default())),
+        a: Some(pooled(RecordType::A, a)),
+        aaaa: Some(pooled(RecordType::AAAA, aaaa)),
     }
 }
 
