@@ -170,13 +170,17 @@ struct Seen<'a> {
     room: usize,
     /// Why reading stopped early, if it did.
     stopped: Option<Whole>,
+    /// The position of the last owner met: the file's next owner is usually there or just
+    /// after it.
+    last: usize,
 }
 
 impl<'a> Seen<'a> {
     fn new(zone: &'a ZoneData) -> Self {
         let mut first = Vec::with_capacity(zone.len());
         let mut rrsets = 0u32;
-        for (_, node) in zone.nodes() {
+        for position in 0..zone.len() {
+            let node = zone.node_at(position as u32);
             first.push(rrsets);
             rrsets += u32::try_from(node.rrsets.len()).expect("fewer than 2^32 RRsets");
         }
@@ -187,6 +191,7 @@ impl<'a> Seen<'a> {
             touched: Touched::default(),
             room: zone.patch_room(),
             stopped: None,
+            last: 0,
         }
     }
 
@@ -221,10 +226,11 @@ impl<'a> Seen<'a> {
     /// Whether `record` is the next record of its served RRset (or one already given again),
     /// and its RRset in its place among its node's; counts it if so.
     fn meets(&mut self, owner: &LowerName, record: Record) -> bool {
-        let Some(position) = self.zone.position(owner) else {
+        let Some(position) = self.zone.position_from(owner, self.last) else {
             return false;
         };
-        let node = self.zone.at(position as u32).1;
+        self.last = position;
+        let node = self.zone.node_at(position as u32);
         if !self.zone.spelled(owner).eq_case(&record.name) {
             return false;
         }
