@@ -25,8 +25,8 @@ use crate::zone::name::ancestor;
 use crate::zone::{Numbered, SourceRecord, Zone};
 
 /// All records of one owner and type, in file order, duplicates removed (RFC 2181 §5). The
-/// owner is not kept here: its node's name is (see [`Node::owner`]), which spares an 80-byte
-/// name in every RRset of a million-name zone.
+/// owner is not kept here: its node's name is (see [`ZoneData::spelled`]), which spares an
+/// 80-byte name in every RRset of a million-name zone.
 #[derive(Debug)]
 pub struct Rrset {
     pub rtype: RecordType,
