@@ -148,7 +148,7 @@ impl Wire {
 
 /// Whether the name in wire form `wire` is the name `apex` (in wire form, the same case) or
 /// below it.
-pub(crate) fn is_within(wire: &[u8], apex: &[u8]) -> bool {
+fn is_within(wire: &[u8], apex: &[u8]) -> bool {
     let mut at = 0;
     while wire.len().saturating_sub(at) > apex.len() {
         at += 1 + usize::from(wire[at]);
