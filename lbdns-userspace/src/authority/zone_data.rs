@@ -534,14 +534,6 @@ impl ZoneData {
         self.len() == 0
     }
 
-    /// The name at `position`; `None` past the last.
-    pub fn name_at(&self, position: usize) -> Option<LowerName> {
-        match position.checked_sub(self.base.len()) {
-            Some(added) => Some(self.overlay.added.get(added)?.0.clone()),
-            None => Some(self.base.numbered.name(u32::try_from(position).ok()?)),
-        }
-    }
-
     /// The names of the base index, which chain positions index (a patch never moves a name
     /// a chain holds).
     pub(crate) fn chain_names(&self) -> &Numbered {
@@ -550,8 +542,9 @@ impl ZoneData {
 
     /// The key of the name at `position` (its lower-case wire form without the apex, see
     /// `Numbered`); `None` past the last. Borrowed from the index, except for a name a patch
-    /// added.
-    pub(super) fn key_at(&self, position: usize) -> Option<Cow<'_, [u8]>> {
+    /// added. Two zones of one apex have the same name where they have the same key: what
+    /// walks over two loads of a zone compare, without reading names back.
+    pub fn key_at(&self, position: usize) -> Option<Cow<'_, [u8]>> {
         let numbered = &self.base.numbered;
         match position.checked_sub(self.base.len()) {
             Some(added) => {

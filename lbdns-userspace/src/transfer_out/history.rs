@@ -172,7 +172,7 @@ pub fn difference(old: &ZoneData, new: &ZoneData) -> Option<Difference> {
     let mut matched = 0;
     for at in 0..new.len() {
         let (name, node) = new.at(at as u32);
-        let before = if old.name_at(at).as_ref() == Some(&name) {
+        let before = if new.key_at(at) == old.key_at(at) {
             Some(old.node_at(at as u32))
         } else {
             old.node(&name).or_else(|| {
