@@ -34,7 +34,7 @@ pub fn changed_names(old: &Catalog, new: &Catalog) -> Option<Vec<LowerName>> {
             // A zone that gains or loses its data (a secondary's first transfer, or its
             // expiry): every name of it changes, and no other zone's.
             (None, Some(only)) | (Some(only), None) => {
-                names.extend(only.nodes().map(|(name, _)| name.clone()));
+                names.extend(only.nodes().map(|(name, _)| name));
             }
             _ => {}
         }
