@@ -172,6 +172,10 @@ pub const DEFAULT_WORDS_PER_NAME: u32 = 6;
 /// of AAAA sets (304 bytes).
 pub const DEFAULT_ANSWER_SLOTS: u32 = 16_384;
 
+/// The fewest answer-set slots (and RRset ids) per family, and the fewest name-table RRsets,
+/// that maps sized from the zones get: 112 KiB of A sets and 304 KiB of AAAA sets.
+pub const MIN_SLOTS: u32 = 1024;
+
 /// Default number of `SIGNATURES` entries: how many signed hot RRsets (A and AAAA together,
 /// plus spares for changes) can carry their RRSIGs in DO=1 answers from the fast path. 632
 /// bytes each: 4096 are 2.5 MiB.

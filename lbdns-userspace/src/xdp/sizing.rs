@@ -22,9 +22,7 @@ use crate::compile::{self, CompileError, MapImage};
 pub const HEADROOM_NUM: u64 = 5;
 /// See [`HEADROOM_NUM`].
 pub const HEADROOM_DEN: u64 = 4;
-/// The fewest answer-set slots (and RRset ids) per family, and the fewest name-table RRsets:
-/// 112 KiB of A sets and 304 KiB of AAAA sets.
-pub const MIN_SLOTS: u32 = 1024;
+pub use lbdns_common::maps::MIN_SLOTS;
 /// The fewest signature entries: 158 KiB.
 pub const MIN_SIGNATURE_ENTRIES: u32 = 256;
 /// The most `GEO_CHUNKS` chunks sized from a map: 128 MiB, a chunk for every IPv4 /16 and as

@@ -16,8 +16,7 @@ use std::{
 
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
-use lbdns::xdp::sizing::MIN_SLOTS;
-use lbdns_common::names::buckets_for;
+use lbdns_common::{maps::MIN_SLOTS, names::buckets_for};
 use lbdns_tests::{client, wire::Builder};
 use serde::Serialize;
 
