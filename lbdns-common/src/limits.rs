@@ -7,7 +7,7 @@ pub const MAX_NAME_LEN: usize = 255;
 /// socket path answers them.
 pub const MAX_ADDRS: usize = 16;
 
-/// The most entries a schedule holds ([`crate::answer::AnswerSet::schedule`]): the XDP ABI has
+/// The most entries a schedule holds ([`crate::answer::Extension::schedule`]): the XDP ABI has
 /// room for 32 leading addresses per cycle. Userspace scales a weighted pool's weights so that
 /// its schedule fits, which makes 1/32 the finest share of leads the fast path serves.
 pub const MAX_SCHEDULE: usize = 32;

@@ -14,8 +14,9 @@ pub const NAME_WORDS: &str = "NAME_WORDS";
 pub const RRSET_SLOT_V4: &str = "RRSET_SLOT_V4";
 /// Array of `u32` by AAAA RRset id, as [`RRSET_SLOT_V4`].
 pub const RRSET_SLOT_V6: &str = "RRSET_SLOT_V6";
-/// Array of [`crate::answer::AnswerSetV4`] by slot. Memory-mapped, written by userspace only,
-/// into slots no program reaches (see [`crate::publish`]).
+/// Array of [`crate::answer::AnswerSetV4`] by slot: a set's head, and an extended set's
+/// extension in the slots after it. Memory-mapped, written by userspace only, into slots no
+/// program reaches (see [`crate::publish`]).
 pub const ANSWERS_V4: &str = "ANSWERS_V4";
 /// Array of [`crate::answer::AnswerSetV6`] by slot. Written by userspace only.
 pub const ANSWERS_V6: &str = "ANSWERS_V6";
@@ -167,13 +168,13 @@ pub const DEFAULT_RRSET_ENTRIES: u32 = 65_536;
 /// names).
 pub const DEFAULT_WORDS_PER_NAME: u32 = 6;
 /// Default number of answer-set slots per address type, which is also the number of RRset ids
-/// (`RRSET_SLOT_*`, `ROTATION_*` entries). Arrays are allocated up front, each value rounded up
-/// to 8 bytes by the kernel: 16384 slots are 1.75 MiB of A sets (112 bytes each) and 4.75 MiB
-/// of AAAA sets (304 bytes).
+/// (`RRSET_SLOT_*`, `ROTATION_*` entries). A set takes one slot, or a block of
+/// [`crate::answer::BLOCK_SLOTS`] when it is extended. Arrays are allocated up front: 16384
+/// slots are 512 KiB of A sets (32 bytes each) and 1.25 MiB of AAAA sets (80 bytes).
 pub const DEFAULT_ANSWER_SLOTS: u32 = 16_384;
 
 /// The fewest answer-set slots (and RRset ids) per family, and the fewest name-table RRsets,
-/// that maps sized from the zones get: 112 KiB of A sets and 304 KiB of AAAA sets.
+/// that maps sized from the zones get: 32 KiB of A sets and 80 KiB of AAAA sets.
 pub const MIN_SLOTS: u32 = 1024;
 
 /// Default number of `SIGNATURES` entries: how many signed hot RRsets (A and AAAA together,

@@ -9,7 +9,8 @@
 //! NAME_BUCKETS, NAME_WORDS [type + name]  ──▶  id              entry { id }, then record { id }
 //!                                                               checked (crate::names)
 //! RRSET_SLOT_* [id]                       ──▶  slot (u32)      array, written in place
-//! ANSWERS_* [slot]                        ──▶  AnswerSet       array
+//! ANSWERS_* [slot]                        ──▶  AnswerSet       array (an extended set's
+//!                                                               extension in the slots after)
 //! SIGNATURES [AnswerSet::signatures]      ──▶  Signatures      array, DO=1 (crate::signature)
 //! ROTATION_* [id]                         ──▶  replies sent, per CPU, written by the program only
 //! ```
@@ -63,9 +64,10 @@
 //!
 //! Unchanged RRsets are not written at all, and a publish waits only when it runs out of free
 //! numbers. It needs one free slot beyond the live ones, not one per RRset it writes: a change
-//! of every RRset of a family with `f` free slots waits `n / f` grace periods. The per-family
-//! id arrays (`RRSET_SLOT_*`, `ROTATION_*`) have as many entries as there are slots: each id
-//! holds one.
+//! of every RRset of a family with `f` free slots waits about `n / f` grace periods. The
+//! per-family id arrays (`RRSET_SLOT_*`, `ROTATION_*`) have as many entries as there are slots:
+//! each id holds one slot, or one block of slots (`crate::answer`). A block is one slot for
+//! these rules: taken, retired and reused whole.
 //!
 //! # Pools (weights, priority tiers, health, an answer cap)
 //!
@@ -80,6 +82,6 @@
 //! - weights: [`crate::answer::AnswerSet::schedule`], the leading member of successive replies
 //!   (a member repeated in proportion to its weight).
 //!
-//! Addresses, schedule and cap are one answer set, so storing a slot number switches all three
-//! at once: no reply combines a schedule with addresses it was not made for. A change of
+//! Addresses, schedule and cap are one answer set (one slot, or one block), so storing a slot
+//! number switches all three at once: no reply combines a schedule with addresses it was not made for. A change of
 //! weights or cap alone is a new set like any other.

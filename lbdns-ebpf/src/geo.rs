@@ -130,6 +130,8 @@ pub fn steer<'a, const L: usize>(
     let slot = unsafe { core::ptr::read_volatile(maps.slots.get_ptr(rrset).ok_or(MISS)?) };
     Ok(Hit {
         set: maps.answers.get(slot).ok_or(MISS)?,
+        slot,
+        answers: maps.answers,
         rotation: hit.rotation,
         scope,
     })

@@ -18,8 +18,12 @@ use crate::{
 
 /// The answer set for a question, and this CPU's rotation counter for its RRset.
 pub struct Hit<'a, const L: usize> {
-    /// The records to answer with.
+    /// The records to answer with: the set's head slot.
     pub set: &'a AnswerSet<L>,
+    /// Where the set is in `answers`: an extended set's extension is in the slots after it.
+    pub slot: u32,
+    /// `ANSWERS_*`.
+    pub answers: &'a Array<AnswerSet<L>>,
     /// Replies sent for this RRset on this CPU.
     pub rotation: *mut u32,
     /// The ECS scope of the answer (RFC 7871 §7.2.1): 0 for an RRset whose answer is the same
@@ -124,6 +128,8 @@ pub fn answer_set<'a, const L: usize>(
     let slot = unsafe { core::ptr::read_volatile(slots.get_ptr(id)?) };
     Some(Hit {
         set: answers.get(slot)?,
+        slot,
+        answers,
         rotation: rotations.get_ptr_mut(id)?,
         scope: 0,
     })

@@ -115,12 +115,13 @@ pub struct ServeArgs {
     /// --xdp-rrset-entries when that is set].
     #[arg(long, value_name = "BYTES")]
     pub xdp_name_bytes: Option<u32>,
-    /// XDP answer-set slots for A RRsets: at least one per hot A RRset, plus room for changes
-    /// [default: the hot A RRsets at start ×1.25, at least 1024].
+    /// XDP answer-set slots for A RRsets: one per hot A RRset, four for one of more than four
+    /// addresses or with weights, plus room for changes [default: what the hot A RRsets take at
+    /// start ×1.25, at least 1024].
     #[arg(long, value_name = "N")]
     pub xdp_a_slots: Option<u32>,
-    /// XDP answer-set slots for AAAA RRsets, as --xdp-a-slots [default: the hot AAAA RRsets
-    /// at start ×1.25, at least 1024].
+    /// XDP answer-set slots for AAAA RRsets, as --xdp-a-slots [default: what the hot AAAA
+    /// RRsets take at start ×1.25, at least 1024].
     #[arg(long, value_name = "N")]
     pub xdp_aaaa_slots: Option<u32>,
     /// Serve Prometheus metrics over HTTP at ADDR:PORT/metrics (e.g. 127.0.0.1:9153).

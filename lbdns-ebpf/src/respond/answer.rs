@@ -1,9 +1,16 @@
 //! The answer records: the leading address and those after it, as many as the set's cap allows.
 
-use lbdns_common::{answer::AnswerSet, limits::MAX_ADDRS};
+use aya_ebpf::maps::Array;
+use lbdns_common::{
+    answer::{AnswerSet, Extension, INLINE_ADDRS},
+    limits::MAX_ADDRS,
+};
 
 use super::csum::Csum;
-use crate::frame::{hide, store_unaligned_u32, store_unaligned_u64, Frame};
+use crate::{
+    frame::{hide, store_unaligned_u32, store_unaligned_u64, Frame},
+    lookup::Hit,
+};
 
 /// A compression pointer to offset 12: the question name, right after the header.
 const OWNER_POINTER: u16 = 0xc00c;
@@ -26,8 +33,8 @@ pub const fn record_len(addr_len: usize) -> usize {
     RECORD_FIXED_LEN + addr_len
 }
 
-/// Writes `records` records at `off`, taking addresses from `set` starting at index `lead` and
-/// wrapping around. Returns their checksum contribution as if `off` were on a word boundary
+/// Writes `records` records at `off`, taking addresses from the hit's set starting at index
+/// `lead` and wrapping around. Returns their checksum contribution as if `off` were on a word boundary
 /// (each record has an even length).
 ///
 /// A record is stored in 8-byte words (and a 4-byte one for AAAA): its first 12 bytes are the
@@ -36,10 +43,11 @@ pub const fn record_len(addr_len: usize) -> usize {
 pub fn write<const L: usize>(
     frame: &Frame,
     off: usize,
-    set: &AnswerSet<L>,
+    hit: &Hit<'_, L>,
     lead: usize,
     records: usize,
 ) -> Option<Csum> {
+    let set = hit.set;
     let rr_type: u16 = if L == 4 { 1 } else { 28 };
     let [type_hi, type_lo] = rr_type.to_be_bytes();
     let [len_hi, len_lo] = (L as u16).to_be_bytes();
@@ -62,8 +70,12 @@ pub fn write<const L: usize>(
         let index = lead + i;
         let past_end = ((count - 1).wrapping_sub(index) as isize >> (usize::BITS - 1)) as usize;
         let index = hide(index - (count & hide(past_end)));
-        // Set addresses start 4-byte aligned (`AnswerSet`), in 4-byte words.
-        let addr = set.addrs.get(index)?.as_ptr().cast::<u32>();
+        // Set addresses start 4-byte aligned (`AnswerSet`, `Extension`), in 4-byte words.
+        let addr = if index < INLINE_ADDRS {
+            set.addrs.get(index)?.as_ptr().cast::<u32>()
+        } else {
+            extension_addr(hit.answers, hit.slot, index)?
+        };
         let record = frame.ptr::<Record<L>>(at)?.cast::<u8>();
         // SAFETY: `addr` points at `L` bytes of the set, 4-byte aligned, `L` a multiple of 4;
         // `ptr` checked that the record's `RECORD_FIXED_LEN + L` bytes are inside the frame.
@@ -94,4 +106,25 @@ pub fn write<const L: usize>(
     let mut sum = fixed.times(records as u64);
     sum.add(Csum::from_swapped(addr_sum));
     Some(sum)
+}
+
+/// The address `index` (at least [`INLINE_ADDRS`]) of the extended set whose head is in `slot`:
+/// in one of the slots after the head (`lbdns_common::answer::Extension`).
+#[inline(always)]
+fn extension_addr<const L: usize>(
+    answers: &Array<AnswerSet<L>>,
+    slot: u32,
+    index: usize,
+) -> Option<*const u32> {
+    let at = Extension::<L>::addr_offset(index);
+    let value = answers.get_ptr(slot.wrapping_add(1 + (at / AnswerSet::<L>::SIZE) as u32))?;
+    // Hidden, so that the bound check stays for the verifier, which need not know what the
+    // compiler knows of a remainder.
+    let offset = hide(at % AnswerSet::<L>::SIZE);
+    if offset > AnswerSet::<L>::SIZE - L {
+        return None;
+    }
+    // SAFETY: `L` bytes at `offset` are inside the slot's value, which lives as long as the map;
+    // userspace does not write a slot a reachable set takes.
+    Some(unsafe { value.cast::<u8>().add(offset).cast::<u32>() })
 }

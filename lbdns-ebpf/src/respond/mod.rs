@@ -27,14 +27,14 @@ pub mod slip;
 
 use aya_ebpf::programs::XdpContext;
 use lbdns_common::{
-    answer::{AnswerSet, SIGNED},
+    answer::{EXTENDED, SIGNED},
     edns::Nsid,
     limits::{MAX_ADDRS, MAX_SCHEDULE},
     signature::Signatures,
 };
 
 use crate::{
-    frame::Frame,
+    frame::{hide, Frame},
     geo::ECS_ANSWERED,
     lookup::Hit,
     maps::{opaque, Scratch},
@@ -96,7 +96,7 @@ pub fn reply<const L: usize>(
     // SAFETY: this CPU's counter for the RRset; XDP runs with preemption disabled, so it holds
     // until the increment below.
     let k = unsafe { *hit.rotation };
-    let lead = lead(set, k, count).ok_or(MISS)?;
+    let lead = lead(&hit, k, count).ok_or(MISS)?;
     // The message's offset once more through `opaque`, and bounded: LLVM may keep `dns.off` in
     // two 32-bit stack halves, which the verifier reads back as 64 unknown bits (found in this
     // project once the rate limiter's call came before this function).
@@ -145,26 +145,36 @@ pub fn reply<const L: usize>(
         ecs_len,
         scope,
     };
-    write(&frame, scratch, query, set, &layout, signatures, options).ok_or(Skip::Drop)
+    write(&frame, scratch, query, &hit, &layout, signatures, options).ok_or(Skip::Drop)
 }
 
-/// The index of the address that reply `k` of `set` (with `count` addresses, checked to be
-/// 1..=[`MAX_ADDRS`]) leads with: `schedule[k % schedule_len]`. `None` if the schedule is
-/// malformed, which passes the query rather than answering it in an order the socket path would
-/// not give.
+/// The index of the address that reply `k` of the hit's set (with `count` addresses, checked to
+/// be 1..=[`MAX_ADDRS`]) leads with: `k % count` in plain rotation, else `schedule[k %
+/// schedule_len]` from the set's extension. `None` if the order is malformed, which passes the
+/// query rather than answering it in an order the socket path would not give.
 #[inline(always)]
-fn lead<const L: usize>(set: &AnswerSet<L>, k: u32, count: usize) -> Option<usize> {
-    if set.schedule_len == 0 || usize::from(set.schedule_len) > MAX_SCHEDULE {
+fn lead<const L: usize>(hit: &Hit<'_, L>, k: u32, count: usize) -> Option<usize> {
+    let set = hit.set;
+    let len = usize::from(set.schedule_len);
+    if len == 0 {
+        // Checked once more, hidden: the verifier does not bound a remainder by its divisor.
+        let lead = hide((k % count as u32) as usize);
+        return (lead < count).then_some(lead);
+    }
+    if set.flags & EXTENDED == 0 || len > MAX_SCHEDULE {
         return None;
     }
-    // The verifier does not bound a remainder by its divisor, so the index needs a bound check
-    // of its own. Taken modulo the length checked above, the compiler would know the index is
-    // in bounds and drop that check; a second, volatile read of the same byte (userspace never
-    // rewrites a reachable set) gives it an unknown divisor instead.
-    // SAFETY: a `u8` field of the set, which lives as long as the map.
-    let divisor = unsafe { core::ptr::read_volatile(&set.schedule_len) };
-    let at = k.checked_rem(u32::from(divisor))? as usize;
-    let entry = usize::from(*set.schedule.get(at)?);
+    // The schedule opens the slot after the head (`lbdns_common::answer::Extension`). The index
+    // is hidden so that its bound check stays: the verifier does not bound a remainder by its
+    // divisor, though the compiler does.
+    let schedule = hit.answers.get_ptr(hit.slot.wrapping_add(1))?.cast::<u8>();
+    let at = hide((k % len as u32) as usize);
+    if at >= MAX_SCHEDULE {
+        return None;
+    }
+    // SAFETY: `at` is inside the slot's value (at least `MAX_SCHEDULE` bytes), which lives as
+    // long as the map; userspace does not write a slot a reachable set takes.
+    let entry = usize::from(unsafe { schedule.add(at).read() });
     (entry < count).then_some(entry)
 }
 
@@ -202,7 +212,7 @@ fn write<const L: usize>(
     frame: &Frame,
     scratch: *mut Scratch,
     query: &Query,
-    set: &AnswerSet<L>,
+    hit: &Hit<'_, L>,
     layout: &Layout,
     signatures: Option<&Signatures>,
     options: Options<'_>,
@@ -239,7 +249,7 @@ fn write<const L: usize>(
     )?;
 
     let mut tail = net::question_tail(query);
-    tail.add(answer::write(frame, records_off, set, lead, records)?);
+    tail.add(answer::write(frame, records_off, hit, lead, records)?);
     // The RRSIG records go before the OPT record, which overwrites what their last 8-byte word
     // wrote past them.
     let signatures_len = opt_off - signatures_off;

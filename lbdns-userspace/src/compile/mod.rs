@@ -24,7 +24,9 @@ use crate::{
 };
 pub use lbdns_common::qtype::AddrType;
 use lbdns_common::{
-    answer::{AnswerSet, AnswerSetV4, AnswerSetV6, GEO, NO_ECS, SIGNATURES, SIGNED},
+    answer::{
+        AnswerSet, Extension, BLOCK_SLOTS, EXTENDED, GEO, INLINE_ADDRS, NO_ECS, SIGNATURES, SIGNED,
+    },
     limits::{MAX_ADDRS, MAX_NAME_LEN, MAX_SCHEDULE},
     signature::Signatures,
 };
@@ -83,15 +85,52 @@ pub struct RrsetId {
     pub name: Vec<u8>,
 }
 
-/// An answer set of either family. The AAAA set is boxed: it is nearly three times the A
-/// set's size, and an image of a million A sets held each at the larger size was some 190 MB
-/// more to fill and fault in on every whole publish.
+/// An answer set of either family. The AAAA set is boxed: it is more than twice the A set's
+/// size, and an image of a million A sets held each at the larger size was megabytes more to
+/// fill and fault in on every whole publish.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
     /// For an A RRset.
-    V4(AnswerSetV4),
+    V4(Set<4>),
     /// For an AAAA RRset.
-    V6(Box<AnswerSetV6>),
+    V6(Box<Set<16>>),
+}
+
+impl Answer {
+    /// The flags of the set's head (`lbdns_common::answer::AnswerSet::flags`).
+    pub fn flags(&self) -> u8 {
+        match self {
+            Answer::V4(set) => set.head.flags,
+            Answer::V6(set) => set.head.flags,
+        }
+    }
+
+    /// The answer-set slots the set takes: one, or a block for an extended set.
+    pub fn slots(&self) -> u32 {
+        if self.flags() & EXTENDED != 0 {
+            BLOCK_SLOTS
+        } else {
+            1
+        }
+    }
+
+    fn add_flags(&mut self, flags: u8) {
+        match self {
+            Answer::V4(set) => set.head.flags |= flags,
+            Answer::V6(set) => set.head.flags |= flags,
+        }
+    }
+}
+
+/// One RRset's answer set whole, as the writer puts it into the maps: its head slot and, when
+/// the head has `EXTENDED`, the extension that fills the slots after it
+/// (`lbdns_common::answer`). Boxed, because most sets have none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Set<const L: usize> {
+    /// The head slot. Its `signatures` entry is zero here: the writer chooses it.
+    pub head: AnswerSet<L>,
+    /// The schedule and the addresses past the head's, with `EXTENDED` only.
+    pub extension: Option<Box<Extension<L>>>,
 }
 
 /// What the maps must hold: one answer set per hot RRset, and the RRSIG records of those whose
@@ -402,11 +441,9 @@ fn with_geo(mut compiled: Compiled, rows: Vec<GeoRow>) -> Compiled {
         let Ok(at) = answers.binary_search_by(|(other, _)| other.cmp(&row.owner)) else {
             continue;
         };
-        let flags = GEO | if row.ecs { 0 } else { NO_ECS };
-        match &mut answers[at].1 {
-            Answer::V4(set) => set.flags |= flags,
-            Answer::V6(set) => set.flags |= flags,
-        }
+        answers[at]
+            .1
+            .add_flags(GEO | if row.ecs { 0 } else { NO_ECS });
         kept.push(row);
     }
     kept.sort_unstable();
@@ -446,42 +483,51 @@ fn check_order(rrset: &HotRrset) -> Result<(), CompileError> {
 }
 
 /// Builds an answer set from an RRset of at most [`MAX_ADDRS`] addresses whose schedule and cap
-/// passed [`check_order`].
+/// passed [`check_order`]: its head alone for a few addresses in plain rotation, with an
+/// extension for more, or for a weighted order.
 fn answer_set<const L: usize>(
     rrset: &HotRrset,
     flags: u8,
     octets: impl Fn(IpAddr) -> Option<[u8; L]>,
-) -> Result<AnswerSet<L>, CompileError> {
+) -> Result<Set<L>, CompileError> {
     let count = rrset.addrs.len();
-    let mut set = AnswerSet {
-        ttl: rrset.ttl,
-        count: count as u16,
-        limit: rrset.cap.map_or(count, |cap| cap.min(count)) as u16,
-        schedule_len: 0,
-        flags,
-        _pad: [0; 2],
-        signatures: 0,
-        schedule: [0; MAX_SCHEDULE],
-        addrs: [[0; L]; MAX_ADDRS],
-    };
-    if rrset.schedule.is_empty() {
-        // Plain rotation is the schedule that leads with each address in turn.
-        for (entry, index) in set.schedule.iter_mut().zip(0..count as u8) {
-            *entry = index;
-        }
-        set.schedule_len = count as u8;
-    } else {
-        set.schedule[..rrset.schedule.len()].copy_from_slice(&rrset.schedule);
-        set.schedule_len = rrset.schedule.len() as u8;
-    }
-    for (slot, &addr) in set.addrs.iter_mut().zip(&rrset.addrs) {
+    let mut addrs = [[0; L]; MAX_ADDRS];
+    for (slot, &addr) in addrs.iter_mut().zip(&rrset.addrs) {
         *slot = octets(addr).ok_or_else(|| CompileError::WrongFamily {
             name: rrset.name.clone(),
             qtype: rrset.qtype,
             addr,
         })?;
     }
-    Ok(set)
+    // A schedule that leads with each address in turn is plain rotation.
+    let plain = rrset.schedule.iter().copied().eq(0..count as u8);
+    let schedule_len = if plain || rrset.schedule.is_empty() {
+        0
+    } else {
+        rrset.schedule.len()
+    };
+    let extended = count > INLINE_ADDRS || schedule_len != 0;
+    let head = AnswerSet {
+        ttl: rrset.ttl,
+        count: count as u8,
+        limit: rrset.cap.map_or(count, |cap| cap.min(count)) as u8,
+        schedule_len: schedule_len as u8,
+        flags: flags | if extended { EXTENDED } else { 0 },
+        signatures: 0,
+        _pad: [0; 4],
+        addrs: addrs[..INLINE_ADDRS]
+            .try_into()
+            .expect("INLINE_ADDRS addresses"),
+    };
+    let extension = extended.then(|| {
+        let mut extension = Extension {
+            schedule: [0; MAX_SCHEDULE],
+            addrs: addrs[INLINE_ADDRS..].try_into().expect("the rest"),
+        };
+        extension.schedule[..schedule_len].copy_from_slice(&rrset.schedule[..schedule_len]);
+        Box::new(extension)
+    });
+    Ok(Set { head, extension })
 }
 
 /// Checks that `name` is what the XDP program builds from a query: length-prefixed labels of

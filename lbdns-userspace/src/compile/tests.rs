@@ -29,14 +29,14 @@ fn a(name: &str, addrs: &[[u8; 4]]) -> HotRrset {
 }
 
 /// The A set `rrset` compiles to.
-fn a_set(rrset: HotRrset) -> AnswerSetV4 {
+fn a_set(rrset: HotRrset) -> Set<4> {
     let id = RrsetId {
         qtype: AddrType::A,
         name: rrset.name.clone(),
     };
     let compiled = compile(vec![rrset]).unwrap();
     match &*compiled.image.rrsets {
-        [(compiled_id, Answer::V4(set))] if *compiled_id == id => *set,
+        [(compiled_id, Answer::V4(set))] if *compiled_id == id => set.clone(),
         other => panic!("one A RRset compiled to {other:?}"),
     }
 }
@@ -44,16 +44,35 @@ fn a_set(rrset: HotRrset) -> AnswerSetV4 {
 #[test]
 fn keeps_zone_order_and_carries_every_address() {
     let set = a_set(a("www.example.com", &[[198, 18, 1, 2], [198, 18, 1, 1]]));
-    assert_eq!((set.ttl, set.count, set.limit), (60, 2, 2));
-    assert_eq!(set.addrs[..3], [[198, 18, 1, 2], [198, 18, 1, 1], [0; 4]]);
+    let head = set.head;
+    assert_eq!((head.ttl, head.count, head.limit), (60, 2, 2));
+    assert_eq!(head.addrs[..3], [[198, 18, 1, 2], [198, 18, 1, 1], [0; 4]]);
+    assert_eq!(head.flags & EXTENDED, 0, "a few addresses fit the head");
+    assert!(set.extension.is_none());
 }
 
-/// Plain rotation is the schedule that leads with each address in turn.
+/// Plain rotation needs no schedule: the program leads with `k % count`. A schedule that leads
+/// with each address in turn is the same order.
 #[test]
 fn a_plain_rrset_leads_with_each_address_in_turn() {
     let set = a_set(a("www.example.com", &[[192, 0, 2, 1]; 3]));
-    assert_eq!(set.schedule_len, 3);
-    assert_eq!(set.schedule[..4], [0, 1, 2, 0]);
+    assert_eq!((set.head.schedule_len, set.head.flags), (0, 0));
+    let mut in_turn = a("www.example.com", &[[192, 0, 2, 1]; 3]);
+    in_turn.schedule = vec![0, 1, 2];
+    assert_eq!(a_set(in_turn), set);
+}
+
+/// More addresses than the head holds go into the extension, in order.
+#[test]
+fn a_large_rrset_is_extended() {
+    let addrs: Vec<[u8; 4]> = (1..=MAX_ADDRS as u8).map(|i| [192, 0, 2, i]).collect();
+    let set = a_set(a("many.example", &addrs));
+    assert_eq!(set.head.count as usize, MAX_ADDRS);
+    assert_eq!((set.head.schedule_len, set.head.flags), (0, EXTENDED));
+    assert_eq!(set.head.addrs[..], addrs[..INLINE_ADDRS]);
+    let extension = set.extension.expect("extended");
+    assert_eq!(extension.addrs[..], addrs[INLINE_ADDRS..]);
+    assert_eq!(extension.schedule, [0; MAX_SCHEDULE]);
 }
 
 #[test]
@@ -62,20 +81,25 @@ fn keeps_the_schedule_and_clamps_the_cap_to_the_addresses() {
     weighted.schedule = vec![0, 0, 0, 1];
     weighted.cap = Some(1);
     let set = a_set(weighted);
-    assert_eq!((set.count, set.limit, set.schedule_len), (2, 1, 4));
-    assert_eq!(set.schedule[..5], [0, 0, 0, 1, 0]);
+    let head = set.head;
+    assert_eq!((head.count, head.limit, head.schedule_len), (2, 1, 4));
+    assert_eq!(head.flags, EXTENDED, "a weighted order is in the extension");
+    assert_eq!(
+        set.extension.expect("extended").schedule[..5],
+        [0, 0, 0, 1, 0]
+    );
 
     let mut wide_cap = a("pool.example", &[[192, 0, 2, 1], [192, 0, 2, 2]]);
     wide_cap.cap = Some(4);
     assert_eq!(
-        a_set(wide_cap).limit,
+        a_set(wide_cap).head.limit,
         2,
         "a cap above the addresses carries them all"
     );
 
     let mut longest = a("pool.example", &[[192, 0, 2, 1], [192, 0, 2, 2]]);
     longest.schedule = vec![1; MAX_SCHEDULE];
-    assert_eq!(usize::from(a_set(longest).schedule_len), MAX_SCHEDULE);
+    assert_eq!(usize::from(a_set(longest).head.schedule_len), MAX_SCHEDULE);
 }
 
 #[test]
@@ -308,9 +332,9 @@ fn rfc4035_3_1_1_rrsets_covered_by_an_rrsig_are_marked_signed_per_type() {
         ]
     );
     let mut rrset = a("www.example.test", &[[192, 0, 2, 1]]);
-    assert_eq!(a_set(rrset.clone()).flags, 0);
+    assert_eq!(a_set(rrset.clone()).head.flags, 0);
     rrset.signed = true;
-    assert_eq!(a_set(rrset).flags, lbdns_common::answer::SIGNED);
+    assert_eq!(a_set(rrset).head.flags, lbdns_common::answer::SIGNED);
 }
 
 #[test]
@@ -388,7 +412,9 @@ fn signed_rrsets_carry_their_signatures_unless_they_do_not_fit() {
             .rrsets
             .iter()
             .find_map(|(id, answer)| match answer {
-                Answer::V4(set) if id.name == wire(name) => Some((set.flags, set.signatures)),
+                Answer::V4(set) if id.name == wire(name) => {
+                    Some((set.head.flags, set.head.signatures))
+                }
                 _ => None,
             })
             .unwrap()

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use aya::{maps::MapError as AyaMapError, Ebpf};
 use lbdns_common::{
-    answer::{AnswerSet, AnswerSetV4, AnswerSetV6, SIGNATURES},
+    answer::{AnswerSet, AnswerSetV4, AnswerSetV6, EXTENDED, SIGNATURES},
     cookie::CookieSecrets,
     edns::{answers_ecs, Nsid, ANSWERS_COOKIE, ANSWERS_NSID, COOKIE_SLOT, ECS_BITS, NSID_SLOT},
     maps,
@@ -27,14 +27,14 @@ use lbdns_common::{
     signature::Signatures,
 };
 
-use crate::compile::{Answer, MapImage, RrsetId};
+use crate::compile::{Answer, MapImage, RrsetId, Set};
 use crate::rrl::RateLimits;
 pub use geo::{geo_chunks_needed, geo_v6_slots_needed, GeoMapReport};
 use geo::{GeoRows, Tries};
 pub use life::{now_ns as coarse_now_ns, Heartbeat};
 use mapped::MappedArray;
 use names::NameTable;
-use plan::{plan, Capacity, Live, Published, Scope, State, Step};
+use plan::{plan, Adopted, Capacity, Live, Published, Scope, State, Step};
 pub use plan::{Fill, Usage};
 pub use rrl_log::RrlLog;
 
@@ -130,31 +130,27 @@ struct Answers {
 }
 
 impl Answers {
-    /// Copies a set into a slot that no program can reach (the plan chose a free one), naming
-    /// signature entry `signatures` if it has one.
+    /// Copies a set into a slot (and an extended set's extension into the slots after it) that
+    /// no program can reach (the plan chose free ones), naming signature entry `signatures` if
+    /// it has one.
     fn write(&self, slot: u32, answer: &Answer, signatures: Option<u32>) {
-        let entry = signatures.unwrap_or(0);
         match answer {
-            Answer::V4(set) => self.v4.write(
-                slot,
-                &AnswerSet {
-                    signatures: entry,
-                    ..*set
-                },
-            ),
-            Answer::V6(set) => self.v6.write(
-                slot,
-                &AnswerSet {
-                    signatures: entry,
-                    ..**set
-                },
-            ),
+            Answer::V4(set) => write_set(&self.v4, slot, set, signatures),
+            Answer::V6(set) => write_set(&self.v6, slot, set, signatures),
         }
     }
 
-    /// The signature entry the set in `slot` of `qtype`'s family names, if it has one.
-    fn signature_entry(&self, qtype: AddrType, slot: u32) -> Option<u32> {
-        let (flags, entry) = match qtype {
+    /// Whether the slots from `slot` hold exactly `answer`, whatever signature entry it names.
+    fn holds(&self, slot: u32, answer: &Answer) -> bool {
+        match answer {
+            Answer::V4(set) => holds_set(&self.v4, slot, set),
+            Answer::V6(set) => holds_set(&self.v6, slot, set),
+        }
+    }
+
+    /// The head of the set in `slot` of `qtype`'s family: its flags and signature entry.
+    fn head(&self, qtype: AddrType, slot: u32) -> (u8, u32) {
+        match qtype {
             AddrType::A => {
                 let set = self.v4.read(slot);
                 (set.flags, set.signatures)
@@ -163,18 +159,58 @@ impl Answers {
                 let set = self.v6.read(slot);
                 (set.flags, set.signatures)
             }
-        };
+        }
+    }
+
+    /// The signature entry the set in `slot` of `qtype`'s family names, if it has one.
+    fn signature_entry(&self, qtype: AddrType, slot: u32) -> Option<u32> {
+        let (flags, entry) = self.head(qtype, slot);
         (flags & SIGNATURES != 0).then_some(entry)
+    }
+
+    /// Whether the set in `slot` of `qtype`'s family is extended: a block of slots.
+    fn is_block(&self, qtype: AddrType, slot: u32) -> bool {
+        self.head(qtype, slot).0 & EXTENDED != 0
     }
 }
 
-/// Whether the published set `published` is `wanted` from the image, whose signature entry is
-/// not chosen yet.
-fn same_set<const L: usize>(published: AnswerSet<L>, wanted: &AnswerSet<L>) -> bool {
-    AnswerSet {
+/// The extension first, then the head: the order does not matter to programs, which reach
+/// neither yet, but a head never names slots that were not written.
+fn write_set<const L: usize>(
+    slots: &MappedArray<AnswerSet<L>>,
+    slot: u32,
+    set: &Set<L>,
+    signatures: Option<u32>,
+) where
+    AnswerSet<L>: aya::Pod,
+{
+    if let Some(extension) = &set.extension {
+        for (at, value) in (slot + 1..).zip(extension.slots()) {
+            slots.write(at, &value);
+        }
+    }
+    let head = AnswerSet {
+        signatures: signatures.unwrap_or(0),
+        ..set.head
+    };
+    slots.write(slot, &head);
+}
+
+/// Whether the slots from `slot` hold `set`, whose signature entry is not chosen yet.
+fn holds_set<const L: usize>(slots: &MappedArray<AnswerSet<L>>, slot: u32, set: &Set<L>) -> bool
+where
+    AnswerSet<L>: aya::Pod,
+{
+    let head = AnswerSet {
         signatures: 0,
-        ..published
-    } == *wanted
+        ..slots.read(slot)
+    };
+    head == set.head
+        && set.extension.as_ref().is_none_or(|extension| {
+            (slot + 1..)
+                .zip(extension.slots())
+                .all(|(at, value)| slots.read(at) == value)
+        })
 }
 
 /// The writer reads what is published from the maps themselves: the name table says which
@@ -192,15 +228,16 @@ impl Published for MapWriter {
     }
 
     fn holds(&self, slot: u32, answer: &Answer, signatures: Option<&Signatures>) -> bool {
-        let (same, qtype) = match answer {
-            Answer::V4(set) => (same_set(self.answers.v4.read(slot), set), AddrType::A),
-            Answer::V6(set) => (same_set(self.answers.v6.read(slot), set), AddrType::Aaaa),
+        let qtype = match answer {
+            Answer::V4(_) => AddrType::A,
+            Answer::V6(_) => AddrType::Aaaa,
         };
-        same && match (self.answers.signature_entry(qtype, slot), signatures) {
-            (Some(entry), Some(wanted)) => self.signatures.read(entry) == *wanted,
-            (None, None) => true,
-            _ => false,
-        }
+        self.answers.holds(slot, answer)
+            && match (self.answers.signature_entry(qtype, slot), signatures) {
+                (Some(entry), Some(wanted)) => self.signatures.read(entry) == *wanted,
+                (None, None) => true,
+                _ => false,
+            }
     }
 }
 
@@ -233,8 +270,13 @@ impl MapWriter {
         wait_for_readers().map_err(MapError::GracePeriod)?;
         let mut live = Vec::new();
         writer.names.for_each(|rrset, id, record| {
-            let words = record_words(rrset.name.len()) as u32;
-            live.push((rrset.qtype, words, writer.live(rrset.qtype, id, record)));
+            let live_at = writer.live(rrset.qtype, id, record);
+            live.push(Adopted {
+                qtype: rrset.qtype,
+                words: record_words(rrset.name.len()) as u32,
+                live: live_at,
+                block: writer.answers.is_block(rrset.qtype, live_at.slot),
+            });
         });
         let capacity = writer.state.capacity();
         writer.state = State::adopted(capacity, &live);

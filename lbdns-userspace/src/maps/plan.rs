@@ -11,13 +11,13 @@
 
 use std::collections::BTreeSet;
 
-use lbdns_common::{qtype::AddrType, signature::Signatures};
+use lbdns_common::{answer::BLOCK_SLOTS, qtype::AddrType, signature::Signatures};
 
 use crate::compile::{Answer, MapImage, RrsetId};
 
 mod numbers;
 
-use numbers::{words_of, Numbers, Records};
+use numbers::{words_of, Ends, Numbers, Records};
 
 /// Where a published RRset lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,10 +116,12 @@ pub struct Plan<'a> {
 /// The image does not fit the maps; nothing was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Full {
-    /// More RRsets of a family than there are slots, or changes while every slot is live.
+    /// More RRsets of a family than there are slots (an extended set takes a block of them),
+    /// or changes while every slot is live.
     #[error(
         "the {0:?} RRsets to publish need more answer-set slots than the maps have: raise the \
-         number of slots (--xdp-a-slots, --xdp-aaaa-slots)"
+         number of slots (--xdp-a-slots, --xdp-aaaa-slots; a set of more than four addresses or \
+         with weights takes four)"
     )]
     Slots(AddrType),
     /// More RRsets than the name table holds.
@@ -142,8 +144,8 @@ pub enum Full {
 /// The ids and slots of one address family.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Family {
-    ids: Numbers,
-    slots: Numbers,
+    ids: Ends,
+    slots: Ends,
 }
 
 /// Which ids, slots, records and signature entries are free or retiring.
@@ -175,8 +177,12 @@ impl Numbering {
             None => None,
         };
         let family = self.family(rrset.qtype);
-        let slot = family.slots.lowest_free().ok_or(full)?;
-        let free_id = family.ids.lowest_free();
+        let (free_id, slot) = if answer.slots() == 1 {
+            (family.ids.free_single(), family.slots.free_single())
+        } else {
+            (family.ids.free_block(), family.slots.free_block())
+        };
+        let slot = slot.ok_or(full)?;
         Ok(match live {
             Some(live) => Step::Replace {
                 rrset,
@@ -228,6 +234,7 @@ impl Numbering {
                 rrset,
                 slot,
                 old_slot,
+                answer,
                 signatures,
                 old_signatures,
                 ..
@@ -239,7 +246,7 @@ impl Numbering {
                     self.signatures.retire(*entry);
                 }
                 let family = self.family(rrset.qtype);
-                family.slots.take(*slot);
+                family.slots.take(*slot, answer.slots() > 1);
                 family.slots.retire(*old_slot);
             }
             Step::Add {
@@ -247,16 +254,16 @@ impl Numbering {
                 id,
                 slot,
                 record,
+                answer,
                 signatures,
-                ..
             } => {
                 if let Some((entry, _)) = signatures {
                     self.signatures.take(*entry);
                 }
                 self.records.take(*record, words_of(rrset));
                 let family = self.family(rrset.qtype);
-                family.ids.take(*id);
-                family.slots.take(*slot);
+                family.ids.take(*id, answer.slots() > 1);
+                family.slots.take(*slot, answer.slots() > 1);
             }
         }
     }
@@ -277,10 +284,24 @@ impl Numbering {
     }
 }
 
+/// A published RRset of maps adopted from an earlier process ([`State::adopted`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Adopted {
+    /// Its family.
+    pub qtype: AddrType,
+    /// The words of its name record.
+    pub words: u32,
+    /// Where it lives.
+    pub live: Live,
+    /// Whether its set is extended: a block of slots.
+    pub block: bool,
+}
+
 /// How many of each thing the maps have room for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Capacity {
-    /// Ids and slots of A RRsets (the smaller of `RRSET_SLOT_V4` and `ANSWERS_V4`).
+    /// Ids and slots of A RRsets (the smaller of `RRSET_SLOT_V4` and `ANSWERS_V4`): an RRset
+    /// takes one id, and one slot or a block of them (`lbdns_common::answer`).
     pub v4: u32,
     /// Ids and slots of AAAA RRsets.
     pub v6: u32,
@@ -303,7 +324,7 @@ pub struct Usage {
 /// How full the maps are, for the metrics page: what runs out first is what a publish fails on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Fill {
-    /// Answer-set slots of A RRsets (`ANSWERS_V4`).
+    /// Answer-set slots of A RRsets (`ANSWERS_V4`), an extended set's block counted whole.
     pub a_slots: Usage,
     /// Answer-set slots of AAAA RRsets (`ANSWERS_V6`).
     pub aaaa_slots: Usage,
@@ -330,8 +351,8 @@ impl State {
     /// Empty maps of `capacity`.
     pub fn new(capacity: Capacity) -> Self {
         let family = |capacity| Family {
-            ids: Numbers::with_capacity(capacity),
-            slots: Numbers::with_capacity(capacity),
+            ids: Ends::with_capacity(capacity, 1),
+            slots: Ends::with_capacity(capacity, BLOCK_SLOTS),
         };
         Self {
             numbering: Numbering {
@@ -346,27 +367,34 @@ impl State {
     }
 
     /// Maps of `capacity` that already hold `live` RRsets (adopted from an earlier process),
-    /// each with its record's size in words; every other number is free.
-    pub fn adopted(capacity: Capacity, live: &[(AddrType, u32, Live)]) -> Self {
-        let mut ids = [BTreeSet::new(), BTreeSet::new()];
-        let mut slots = [BTreeSet::new(), BTreeSet::new()];
+    /// each with its record's size in words and whether its set is a block; every other number
+    /// is free.
+    pub fn adopted(capacity: Capacity, live: &[Adopted]) -> Self {
+        // Ids and slots of plain sets, and of extended ones, by family.
+        let mut ids = [[BTreeSet::new(), BTreeSet::new()], Default::default()];
+        let mut slots = [[BTreeSet::new(), BTreeSet::new()], Default::default()];
         let mut signatures = BTreeSet::new();
         let mut records = Vec::with_capacity(live.len());
-        for &(qtype, words, live) in live {
-            let family = usize::from(qtype == AddrType::Aaaa);
-            ids[family].insert(live.id);
-            slots[family].insert(live.slot);
+        for adopted in live {
+            let (family, live) = (usize::from(adopted.qtype == AddrType::Aaaa), adopted.live);
+            let kind = usize::from(adopted.block);
+            ids[family][kind].insert(live.id);
+            slots[family][kind].insert(live.slot);
             signatures.extend(live.signatures);
-            records.push((live.record, words));
+            records.push((live.record, adopted.words));
         }
-        let family = |ids, slots, capacity| Family {
-            ids: Numbers::adopted(capacity, ids),
-            slots: Numbers::adopted(capacity, slots),
+        let family = |family: usize, capacity| {
+            let ([plain_ids, extended_ids], [plain_slots, extended_slots]) =
+                (&ids[family], &slots[family]);
+            Family {
+                ids: Ends::adopted(capacity, 1, plain_ids, extended_ids),
+                slots: Ends::adopted(capacity, BLOCK_SLOTS, plain_slots, extended_slots),
+            }
         };
         Self {
             numbering: Numbering {
-                v4: family(&ids[0], &slots[0], capacity.v4),
-                v6: family(&ids[1], &slots[1], capacity.v6),
+                v4: family(0, capacity.v4),
+                v6: family(1, capacity.v6),
                 records: Records::adopted(capacity.name_words, &records),
                 signatures: Numbers::adopted(capacity.signatures, &signatures),
             },

@@ -10,6 +10,7 @@
 use std::fmt;
 
 use lbdns_common::{
+    answer::BLOCK_SLOTS,
     names::{record_words, MAX_IDS, MAX_WORDS},
     qtype::AddrType,
 };
@@ -41,6 +42,11 @@ pub struct Need {
     pub a: u32,
     /// Hot AAAA RRsets.
     pub aaaa: u32,
+    /// Hot A RRsets whose sets are extended: each takes a block of answer-set slots instead of
+    /// one (`lbdns_common::answer`).
+    pub extended_a: u32,
+    /// Hot AAAA RRsets whose sets are extended.
+    pub extended_aaaa: u32,
     /// Words of the name table's records (one per RRset).
     pub name_words: u64,
     /// RRsets whose RRSIGs the signature store holds.
@@ -56,16 +62,37 @@ impl Need {
     /// What `image` occupies.
     pub fn of(image: &MapImage) -> Self {
         let mut need = Self::default();
-        for (rrset, _) in image.rrsets.iter() {
+        for (rrset, answer) in image.rrsets.iter() {
+            let extended = u32::from(answer.slots() > 1);
             match rrset.qtype {
-                AddrType::A => need.a = need.a.saturating_add(1),
-                AddrType::Aaaa => need.aaaa = need.aaaa.saturating_add(1),
+                AddrType::A => {
+                    need.a = need.a.saturating_add(1);
+                    need.extended_a = need.extended_a.saturating_add(extended);
+                }
+                AddrType::Aaaa => {
+                    need.aaaa = need.aaaa.saturating_add(1);
+                    need.extended_aaaa = need.extended_aaaa.saturating_add(extended);
+                }
             }
             need.name_words += record_words(rrset.name.len()) as u64;
         }
         need.signatures = u32::try_from(image.signatures.len()).unwrap_or(u32::MAX);
         need
     }
+
+    /// The answer-set slots of A RRsets: one per RRset, a block per extended one.
+    pub fn a_slots(&self) -> u64 {
+        slots(self.a, self.extended_a)
+    }
+
+    /// The answer-set slots of AAAA RRsets.
+    pub fn aaaa_slots(&self) -> u64 {
+        slots(self.aaaa, self.extended_aaaa)
+    }
+}
+
+fn slots(rrsets: u32, extended: u32) -> u64 {
+    u64::from(rrsets) + u64::from(extended) * u64::from(BLOCK_SLOTS - 1)
 }
 
 /// Sizes the operator set (flags or `[xdp]` keys); the rest come from [`sized`].
@@ -134,10 +161,10 @@ impl Requested {
 pub fn sized(need: &Need, requested: &Requested, dns_port: u16) -> XdpConfig {
     let a_slots = requested
         .a_slots
-        .unwrap_or_else(|| with_headroom(need.a.into(), MIN_SLOTS).min(MAX_IDS));
+        .unwrap_or_else(|| with_headroom(need.a_slots(), MIN_SLOTS).min(MAX_IDS));
     let aaaa_slots = requested
         .aaaa_slots
-        .unwrap_or_else(|| with_headroom(need.aaaa.into(), MIN_SLOTS).min(MAX_IDS));
+        .unwrap_or_else(|| with_headroom(need.aaaa_slots(), MIN_SLOTS).min(MAX_IDS));
     let rrset_entries = requested
         .rrset_entries
         .unwrap_or_else(|| with_headroom(u64::from(need.a) + u64::from(need.aaaa), MIN_SLOTS));
@@ -205,11 +232,11 @@ pub fn outgrown(have: &XdpConfig, need: &Need) -> Outgrown {
     let want = sized(need, &Requested::default(), have.dns_port);
     let name_bytes = need.name_words.saturating_mul(8);
     let checks = [
-        ("--xdp-a-slots", have.a_slots, need.a.into(), want.a_slots),
+        ("--xdp-a-slots", have.a_slots, need.a_slots(), want.a_slots),
         (
             "--xdp-aaaa-slots",
             have.aaaa_slots,
-            need.aaaa.into(),
+            need.aaaa_slots(),
             want.aaaa_slots,
         ),
         (
@@ -291,6 +318,8 @@ mod tests {
         let need = Need {
             a: 3,
             aaaa: 1,
+            extended_a: 0,
+            extended_aaaa: 0,
             name_words: 12,
             signatures: 0,
             geo_chunks: 0,
@@ -312,13 +341,16 @@ mod tests {
         let need = Need {
             a: 20_000,
             aaaa: 10_001,
+            // Blocks of four slots.
+            extended_a: 100,
+            extended_aaaa: 0,
             name_words: 100_000,
             signatures: 2000,
             geo_chunks: 40_000,
             geo_v6_slots: true,
         };
         let config = sized(&need, &Requested::default(), PORT);
-        assert_eq!(config.a_slots, 25_000);
+        assert_eq!(config.a_slots, 25_375);
         // Rounded up, never down.
         assert_eq!(config.aaaa_slots, 12_502);
         assert_eq!(config.rrset_entries, 37_502);
@@ -417,6 +449,8 @@ mod tests {
         let need = Need {
             a: u32::MAX,
             aaaa: u32::MAX,
+            extended_a: u32::MAX,
+            extended_aaaa: u32::MAX,
             name_words: u64::MAX,
             signatures: u32::MAX,
             geo_chunks: u32::MAX,

@@ -1,5 +1,6 @@
-//! The free, live and retiring numbers a plan hands out: ids and slots of each family,
-//! signature entries ([`Numbers`]), and the words of the name table's records ([`Records`]).
+//! The free, live and retiring numbers a plan hands out: signature entries ([`Numbers`]), ids
+//! and answer-set slots of each family ([`Ends`]), and the words of the name table's records
+//! ([`Records`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -84,6 +85,188 @@ impl Numbers {
             .iter()
             .copied()
             .chain(self.fresh..self.capacity)
+            .collect()
+    }
+}
+
+/// Numbers handed out from both ends: singles from the bottom, lowest first, and blocks of
+/// `block` consecutive numbers from the top, each below the last. The answer-set slots of a
+/// family use it with blocks of [`BLOCK_SLOTS`](lbdns_common::answer::BLOCK_SLOTS) for extended sets (`lbdns_common::answer`); the
+/// ids of a family with blocks of one, an extended set's id from the top, so that ids and slots
+/// of the other sets are handed out in step and a set lies in the slot numbered as its id (where
+/// the program starts loading it early: `lookup::touch`).
+///
+/// Neither kind is split or merged into the other, so taking and returning cost a lookup, and a
+/// number's place says which kind it is: singles lie below `low`, blocks at or above `high`.
+/// Free numbers at the edge of either region go back to the free middle at each grace period,
+/// so that a family whose sets change kind is not kept apart for good.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Ends {
+    /// Free singles below `low`: reusable now.
+    singles: BTreeSet<u32>,
+    /// Free blocks at or above `high`, by first number: reusable now.
+    blocks: BTreeSet<u32>,
+    /// Every number from `low` to `high` is free.
+    low: u32,
+    high: u32,
+    block: u32,
+    pub(super) capacity: u32,
+    /// Numbers (first numbers of blocks) that nothing refers to any more, but a program that
+    /// started earlier may still read: reusable after the next grace period.
+    pub(super) retiring: Vec<u32>,
+}
+
+impl Ends {
+    pub(super) fn with_capacity(capacity: u32, block: u32) -> Self {
+        Self {
+            singles: BTreeSet::new(),
+            blocks: BTreeSet::new(),
+            low: 0,
+            high: capacity,
+            block,
+            capacity,
+            retiring: Vec::new(),
+        }
+    }
+
+    /// Numbers of which exactly `singles` and the blocks starting at `blocks` are taken: maps
+    /// adopted from an earlier process, after a grace period. Blocks were taken from the top
+    /// down, so each lies a whole number of blocks below `capacity`; should a single lie among
+    /// them (maps no build of this layout writes), the region starts above it, and the blocks
+    /// below are taken as singles: their other numbers stay unused, none is handed out twice.
+    pub(super) fn adopted(
+        capacity: u32,
+        block: u32,
+        singles: &BTreeSet<u32>,
+        blocks: &BTreeSet<u32>,
+    ) -> Self {
+        let low = singles.last().map_or(0, |last| last + 1);
+        let high = blocks
+            .iter()
+            .copied()
+            .find(|&start| start >= low)
+            .unwrap_or(capacity);
+        let taken_low: BTreeSet<u32> = singles.iter().chain(blocks.range(..low)).copied().collect();
+        let mut adopted = Self {
+            singles: (0..low).filter(|n| !taken_low.contains(n)).collect(),
+            blocks: (1..)
+                .map_while(|k| capacity.checked_sub(k * block))
+                .take_while(|&start| start >= high)
+                .filter(|start| !blocks.contains(start))
+                .collect(),
+            low,
+            high,
+            block,
+            capacity,
+            retiring: Vec::new(),
+        };
+        adopted.shrink_edges();
+        adopted
+    }
+
+    /// A free single, not yet taken: the lowest. While numbers are retiring, the last
+    /// `capacity / 8` of the free middle are kept for blocks (`None`: the plan waits for the
+    /// retiring ones instead). Else a change of every single (a reload that changes every TTL)
+    /// would spread them over the whole middle, and the next set to become extended would find
+    /// no block.
+    pub(super) fn free_single(&self) -> Option<u32> {
+        if let Some(&n) = self.singles.first() {
+            return Some(n);
+        }
+        let reserve = if self.retiring.is_empty() || self.block == 1 {
+            0
+        } else {
+            self.capacity / 8
+        };
+        (self.high - self.low > reserve).then_some(self.low)
+    }
+
+    /// A free block's first number, not yet taken: the highest.
+    pub(super) fn free_block(&self) -> Option<u32> {
+        self.blocks.last().copied().or_else(|| {
+            let start = self.high.checked_sub(self.block)?;
+            (start >= self.low).then_some(start)
+        })
+    }
+
+    /// Takes `n`, [`Self::free_single`]'s (`block` false) or [`Self::free_block`]'s.
+    pub(super) fn take(&mut self, n: u32, block: bool) {
+        if block {
+            if !self.blocks.remove(&n) {
+                debug_assert_eq!(n + self.block, self.high, "block {n} not free");
+                self.high = n;
+            }
+        } else if !self.singles.remove(&n) {
+            debug_assert_eq!(n, self.low, "{n} not free");
+            self.low = n + 1;
+        }
+    }
+
+    pub(super) fn retire(&mut self, n: u32) {
+        self.retiring.push(n);
+    }
+
+    pub(super) fn grace_period_over(&mut self) {
+        for n in self.retiring.drain(..) {
+            if n >= self.high {
+                self.blocks.insert(n);
+            } else {
+                self.singles.insert(n);
+            }
+        }
+        self.shrink_edges();
+    }
+
+    /// Gives the free numbers at the inner edge of each region back to the middle.
+    fn shrink_edges(&mut self) {
+        while self
+            .singles
+            .last()
+            .is_some_and(|&last| last + 1 == self.low)
+        {
+            self.singles.pop_last();
+            self.low -= 1;
+        }
+        while self.blocks.first() == Some(&self.high) {
+            self.blocks.pop_first();
+            self.high += self.block;
+        }
+    }
+
+    /// Live and retiring numbers: those not free to take now.
+    pub(super) fn usage(&self) -> Usage {
+        let singles = self.low - self.singles.len() as u32;
+        let blocks = self.capacity - self.high - self.block * self.blocks.len() as u32;
+        Usage {
+            used: singles + blocks,
+            capacity: self.capacity,
+        }
+    }
+
+    /// Every free number, blocks' included, for checking the accounting.
+    #[cfg(test)]
+    pub(super) fn free(&self) -> BTreeSet<u32> {
+        let blocks = self
+            .blocks
+            .iter()
+            .flat_map(|&start| start..start + self.block);
+        self.singles
+            .iter()
+            .copied()
+            .chain(blocks)
+            .chain(self.low..self.high)
+            .collect()
+    }
+
+    /// Every retiring number, blocks' included, for checking the accounting.
+    #[cfg(test)]
+    pub(super) fn retiring_numbers(&self) -> BTreeSet<u32> {
+        self.retiring
+            .iter()
+            .flat_map(|&n| {
+                let len = if n >= self.high { self.block } else { 1 };
+                n..n + len
+            })
             .collect()
     }
 }
