@@ -312,11 +312,15 @@ impl MapWriter {
             mapped(ebpf, maps::NAME_WORDS)?,
             name_seed,
         )?;
-        // Ids index RRSET_SLOT_*, slots index ANSWERS_*: a family has as many of each as the
-        // smaller array allows.
+        // Ids index RRSET_SLOT_* and GEO_ROW_*, slots index ANSWERS_*: a family has as many of
+        // each as the smallest array allows.
         let state = State::new(Capacity {
-            v4: answers.v4.entries().min(slots_v4.entries()),
-            v6: answers.v6.entries().min(slots_v6.entries()),
+            v4: (answers.v4.entries())
+                .min(slots_v4.entries())
+                .min(rows.ids(AddrType::A)),
+            v6: (answers.v6.entries())
+                .min(slots_v6.entries())
+                .min(rows.ids(AddrType::Aaaa)),
             names,
             name_words: table.words(),
             signatures: signatures.entries(),

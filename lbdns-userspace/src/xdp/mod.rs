@@ -166,10 +166,24 @@ impl FastPath {
         loader.override_global(maps::NAME_BUCKET_MASK, &bucket_mask, true);
         loader.map_max_entries(maps::NAME_BUCKETS, buckets);
         loader.map_max_entries(maps::NAME_WORDS, name_words);
-        for name in [maps::RRSET_SLOT_V4, maps::ANSWERS_V4, maps::ROTATION_V4] {
+        // Every array by RRset id has an entry for each id: the geo rows too, or a geo pool
+        // owner with a high id (an extended set's comes from the top) would have no row.
+        let v4 = [
+            maps::RRSET_SLOT_V4,
+            maps::ANSWERS_V4,
+            maps::ROTATION_V4,
+            maps::GEO_ROW_V4,
+        ];
+        for name in v4 {
             loader.map_max_entries(name, config.a_slots);
         }
-        for name in [maps::RRSET_SLOT_V6, maps::ANSWERS_V6, maps::ROTATION_V6] {
+        let v6 = [
+            maps::RRSET_SLOT_V6,
+            maps::ANSWERS_V6,
+            maps::ROTATION_V6,
+            maps::GEO_ROW_V6,
+        ];
+        for name in v6 {
             loader.map_max_entries(name, config.aaaa_slots);
         }
         loader.map_max_entries(maps::SIGNATURES, config.signature_entries.max(1));

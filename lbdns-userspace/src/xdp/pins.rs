@@ -144,8 +144,15 @@ fn read_adoptable(dir: &Path, dns_port: u16) -> Result<Adoptable, String> {
     }
     let a_slots = entries(maps::ANSWERS_V4)?;
     let aaaa_slots = entries(maps::ANSWERS_V6)?;
-    if entries(maps::RRSET_SLOT_V4)? != a_slots || entries(maps::RRSET_SLOT_V6)? != aaaa_slots {
-        return Err("their id and slot arrays differ in size".to_owned());
+    for (ids, slots) in [
+        (maps::RRSET_SLOT_V4, a_slots),
+        (maps::GEO_ROW_V4, a_slots),
+        (maps::RRSET_SLOT_V6, aaaa_slots),
+        (maps::GEO_ROW_V6, aaaa_slots),
+    ] {
+        if entries(ids)? != slots {
+            return Err("their id and slot arrays differ in size".to_owned());
+        }
     }
     if entries(maps::NAME_BUCKETS)? != lbdns_common::names::buckets_for(life.rrset_entries) {
         return Err("the name table's buckets do not match LIFE".to_owned());

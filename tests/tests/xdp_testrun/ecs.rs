@@ -112,6 +112,11 @@ fn answers(last: u8, count: u8) -> PoolOwnerAnswers {
 /// unmapped clients' (one address: shared with the owner's own set), and at `NOECS` the same
 /// without ECS, us ending in 2.
 fn pools(us_last: u8) -> PoolAnswers {
+    pools_with(us_last, 1)
+}
+
+/// [`pools`], with `unmapped` addresses for the clients of no location (asia's one stays).
+fn pools_with(us_last: u8, unmapped: u8) -> PoolAnswers {
     let mut pools = PoolAnswers::default();
     let plain = answers(1, 2);
     let pool = LowerName::new(&Name::from_ascii(POOL).unwrap());
@@ -123,7 +128,7 @@ fn pools(us_last: u8) -> PoolAnswers {
             LowerName::new(&name),
             GeoAnswers {
                 by_location: vec![answers(1, 2), answers(us_last, 3), answers(9, 1)],
-                unmapped: answers(9, 1),
+                unmapped: answers(9, unmapped),
                 ecs,
             },
         );
@@ -391,6 +396,39 @@ fn rfc7871_7_2_1_geo_answers_and_scopes_equal_the_socket_paths() {
             ));
         }
         assert!(answered > 300, "{settings:?}: {answered} answered");
+    }
+}
+
+/// A geo pool owner whose own answer is extended (more than four addresses: a block of slots)
+/// takes its RRset id from the top of the ids. In maps of more ids than the default, its row is
+/// found by that id, and every client gets the socket path's answer.
+#[test]
+fn an_extended_owner_with_a_high_id_is_steered_by_its_row() {
+    pin_to_cpu0().expect("pin to CPU 0");
+    let catalog = || {
+        let catalog = geo_catalog(EcsSettings::default());
+        catalog.set_pools(pools_with(2, 5));
+        catalog
+    };
+    let config = XdpConfig {
+        a_slots: 20_000,
+        aaaa_slots: 20_000,
+        ..XdpConfig::default()
+    };
+    assert!(config.a_slots > XdpConfig::default().a_slots);
+    let mut xdp = Xdp::new(load(&config)).expect("map writer");
+    xdp.publish(&catalog())
+        .unwrap_or_else(|error| panic!("{error:#}"));
+    let (fast, writer) = xdp.into_parts();
+    assert_eq!(
+        writer.fill().a_slots.capacity,
+        config.a_slots,
+        "every id has a row entry"
+    );
+    let loaded = Loaded { fast, writer };
+    let mut oracle = SocketOracle::new(catalog());
+    for case in cases() {
+        check(&loaded, &mut oracle, &case);
     }
 }
 

@@ -288,6 +288,14 @@ impl GeoRows {
         })
     }
 
+    /// How many RRset ids of `qtype`'s family the rows can be found by.
+    pub(super) fn ids(&self, qtype: AddrType) -> u32 {
+        match qtype {
+            AddrType::A => self.v4.by_id.entries(),
+            AddrType::Aaaa => self.v6.by_id.entries(),
+        }
+    }
+
     fn family(&mut self, qtype: AddrType) -> &mut Rows {
         match qtype {
             AddrType::A => &mut self.v4,
