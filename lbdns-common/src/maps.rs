@@ -9,11 +9,28 @@ pub const NAME_BUCKETS: &str = "NAME_BUCKETS";
 /// Array of `u64`: the name table's records. Memory-mapped, written by userspace only, into
 /// words no program reaches (see [`crate::publish`]).
 pub const NAME_WORDS: &str = "NAME_WORDS";
-/// Array of `u32` by A RRset id: the slot of its current answer set. Memory-mapped, written by
-/// userspace only, one atomic store per value (see [`crate::publish`]).
+/// Array of [`IdPair`] by A RRset id: the slot of its current answer set. Memory-mapped,
+/// written by userspace only, one atomic store per value (see [`crate::publish`]).
 pub const RRSET_SLOT_V4: &str = "RRSET_SLOT_V4";
 /// Array of `u32` by AAAA RRset id, as [`RRSET_SLOT_V4`].
 pub const RRSET_SLOT_V6: &str = "RRSET_SLOT_V6";
+/// Two `u32`s by RRset id, in the arrays that hold one per id (`RRSET_SLOT_*`, `ROTATION_*`,
+/// `GEO_ROW_*`): id `i` is half `i % 2` of value `i / 2` ([`id_pair`]). The kernel rounds every
+/// array value up to 8 bytes, so a value of one `u32` would take 8 bytes per id: 16 MiB of the
+/// three A arrays at a million RRsets.
+pub type IdPair = [u32; 2];
+
+/// The value of an [`IdPair`] array that holds `id`, and its half.
+#[inline(always)]
+pub const fn id_pair(id: u32) -> (u32, usize) {
+    (id / 2, (id % 2) as usize)
+}
+
+/// The values of an [`IdPair`] array of `ids` ids.
+pub const fn id_pairs(ids: u32) -> u32 {
+    ids.div_ceil(2)
+}
+
 /// Array of [`crate::answer::AnswerSetV4`] by slot: a set's head, and an extended set's
 /// extension in the slots after it. Memory-mapped, written by userspace only, into slots no
 /// program reaches (see [`crate::publish`]).
@@ -24,7 +41,7 @@ pub const ANSWERS_V6: &str = "ANSWERS_V6";
 /// RRsets, named by their answer sets. Memory-mapped, written by userspace only, into entries no
 /// program reaches (see [`crate::publish`]).
 pub const SIGNATURES: &str = "SIGNATURES";
-/// Per-CPU `u32` by A RRset id: how many replies this CPU has sent for the RRset, which picks
+/// Per-CPU [`IdPair`] by A RRset id: how many replies this CPU has sent for the RRset, which picks
 /// the next reply's leading address ([`crate::answer`]). Written by the program only. Indexed by
 /// id rather than slot, so the rotation carries on across a change of addresses, schedule or
 /// cap.
@@ -76,11 +93,11 @@ pub const GEO_V6_48: &str = "GEO_V6_48";
 /// Memory-mapped, written by userspace only, one atomic store per entry, into chunks no entry
 /// names (after a grace period).
 pub const GEO_CHUNKS: &str = "GEO_CHUNKS";
-/// Array of `u32` by A RRset id: the `GEO_LOCATIONS_V4` row (+1, 0 for none) of a geo RRset
+/// Array of [`IdPair`] by A RRset id: the `GEO_LOCATIONS_V4` row (+1, 0 for none) of a geo RRset
 /// (`crate::answer::GEO`). Memory-mapped, written by userspace only, one atomic store per
 /// value (see [`crate::geo`]).
 pub const GEO_ROW_V4: &str = "GEO_ROW_V4";
-/// Array of `u32` by AAAA RRset id, as [`GEO_ROW_V4`].
+/// Array of [`IdPair`] by AAAA RRset id, as [`GEO_ROW_V4`].
 pub const GEO_ROW_V6: &str = "GEO_ROW_V6";
 /// Array of `u32`, rows of [`crate::geo::LOCATION_ROW`] entries: the A RRset id of each
 /// location's answer of a geo RRset, or [`crate::geo::SAME_AS_OWN`] or

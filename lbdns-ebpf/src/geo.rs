@@ -12,13 +12,15 @@ use lbdns_common::{
         target_of, v6_48_slot, GeoTarget, CHUNK, CHUNK_LEN, DIRECT, LOCATION_ROW, NO_LOCATION,
         SAME_AS_OWN, V4_LEVELS, V6_48_LEVEL, V6_LEVELS,
     },
+    maps::IdPair,
 };
 
 use crate::{
     frame::Frame,
     lookup::Hit,
     maps::{
-        edns_answers, opaque, Scratch, GEO_CHUNKS, GEO_V4, GEO_V4_16, GEO_V6, GEO_V6_16, GEO_V6_48,
+        by_id, edns_answers, opaque, Scratch, GEO_CHUNKS, GEO_V4, GEO_V4_16, GEO_V6, GEO_V6_16,
+        GEO_V6_48,
     },
     parse::{
         ecs::{mask, parse, stored},
@@ -73,11 +75,11 @@ pub fn subnet(frame: &Frame, edns: &Option<Edns>, scratch: *mut Scratch) -> Resu
 /// One family's maps, for [`steer`].
 pub struct Family<'a, const L: usize> {
     /// `GEO_ROW_*`.
-    pub rows: &'a Array<u32>,
+    pub rows: &'a Array<IdPair>,
     /// `GEO_LOCATIONS_*`.
     pub locations: &'a Array<u32>,
     /// `RRSET_SLOT_*`.
-    pub slots: &'a Array<u32>,
+    pub slots: &'a Array<IdPair>,
     /// `ANSWERS_*`.
     pub answers: &'a Array<AnswerSet<L>>,
 }
@@ -116,7 +118,7 @@ pub fn steer<'a, const L: usize>(
     let location = u32::from(target.location);
     // One 4-byte load each: userspace stores a new value while this runs.
     // SAFETY: pointers into the arrays' values, which live as long as the maps.
-    let row = unsafe { core::ptr::read_volatile(maps.rows.get_ptr(id).ok_or(MISS)?) };
+    let row = unsafe { core::ptr::read_volatile(by_id(maps.rows, id).ok_or(MISS)?) };
     if row == 0 || location >= LOCATION_ROW {
         return Err(MISS);
     }
@@ -127,7 +129,7 @@ pub fn steer<'a, const L: usize>(
         return Ok(Hit { scope, ..hit });
     }
     // SAFETY: as above; an id without a slot (`NO_ANSWER`) is not in the array.
-    let slot = unsafe { core::ptr::read_volatile(maps.slots.get_ptr(rrset).ok_or(MISS)?) };
+    let slot = unsafe { core::ptr::read_volatile(by_id(maps.slots, rrset).ok_or(MISS)?) };
     Ok(Hit {
         set: maps.answers.get(slot).ok_or(MISS)?,
         slot,

@@ -4,6 +4,7 @@
 use aya_ebpf::maps::{Array, PerCpuArray};
 use lbdns_common::{
     answer::AnswerSet,
+    maps::IdPair,
     names::{
         entry_fingerprint, entry_id, entry_record, fingerprint, finish, first_bucket, other_bucket,
         record_header, BUCKET_ENTRIES,
@@ -12,7 +13,7 @@ use lbdns_common::{
 };
 
 use crate::{
-    maps::{name_bucket_mask, Scratch, NAME_BUCKETS, NAME_WORDS},
+    maps::{by_id, by_id_on_cpu, name_bucket_mask, Scratch, NAME_BUCKETS, NAME_WORDS},
     parse::name::Name,
 };
 
@@ -94,21 +95,21 @@ fn is_record_of(
 /// values are not used: a set elsewhere is read from its slot as before, only later.
 #[inline(always)]
 pub fn touch<const L: usize>(
-    slots: &Array<u32>,
+    slots: &Array<IdPair>,
     answers: &Array<AnswerSet<L>>,
-    rotations: &PerCpuArray<u32>,
+    rotations: &PerCpuArray<IdPair>,
     id: u32,
 ) {
     // SAFETY: loads of values inside the arrays, which live as long as the maps.
     unsafe {
-        if let Some(slot) = slots.get_ptr(id) {
+        if let Some(slot) = by_id(slots, id) {
             core::ptr::read_volatile(slot);
         }
         if let Some(set) = answers.get_ptr(id) {
             core::ptr::read_volatile(&(*set).ttl);
             core::ptr::read_volatile(&(*set).addrs[0][0]);
         }
-        if let Some(rotation) = rotations.get_ptr(id) {
+        if let Some(rotation) = by_id_on_cpu(rotations, id) {
             core::ptr::read_volatile(rotation);
         }
     }
@@ -117,20 +118,20 @@ pub fn touch<const L: usize>(
 /// The current answer set of RRset `id` and its rotation counter.
 #[inline(always)]
 pub fn answer_set<'a, const L: usize>(
-    slots: &Array<u32>,
+    slots: &Array<IdPair>,
     answers: &'a Array<AnswerSet<L>>,
-    rotations: &PerCpuArray<u32>,
+    rotations: &PerCpuArray<IdPair>,
     id: u32,
 ) -> Option<Hit<'a, L>> {
     // One 4-byte load: userspace stores a new slot number here while this runs, and the set
     // must come from one slot, whichever it is.
     // SAFETY: a pointer into the array's value, which lives as long as the map.
-    let slot = unsafe { core::ptr::read_volatile(slots.get_ptr(id)?) };
+    let slot = unsafe { core::ptr::read_volatile(by_id(slots, id)?) };
     Some(Hit {
         set: answers.get(slot)?,
         slot,
         answers,
-        rotation: rotations.get_ptr_mut(id)?,
+        rotation: by_id_on_cpu(rotations, id)?,
         scope: 0,
     })
 }

@@ -17,8 +17,8 @@ use lbdns_common::{
     life::Life,
     limits::MAX_NAME_LEN,
     maps::{
-        DEFAULT_ANSWER_SLOTS, DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES, DEFAULT_GEO_ROWS,
-        DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES, DEFAULT_WORDS_PER_NAME,
+        id_pair, id_pairs, IdPair, DEFAULT_ANSWER_SLOTS, DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES,
+        DEFAULT_GEO_ROWS, DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES, DEFAULT_WORDS_PER_NAME,
     },
     maps::{RRL_ALLOW_ENTRIES, RRL_BUCKET_ENTRIES, RRL_EVENT_BYTES},
     names::{buckets_for, Bucket},
@@ -76,12 +76,12 @@ pub static NAME_WORDS: Array<u64> = Array::with_max_entries(
 /// The slot of each A RRset's current answer set, by RRset id. Written by userspace only, with
 /// one atomic store through a memory mapping (lbdns_common::publish), so it must be mmapable.
 #[map]
-pub static RRSET_SLOT_V4: Array<u32> =
-    Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+pub static RRSET_SLOT_V4: Array<IdPair> =
+    Array::with_max_entries(id_pairs(DEFAULT_ANSWER_SLOTS), BPF_F_MMAPABLE);
 /// The slot of each AAAA RRset's current answer set, by RRset id. As [`RRSET_SLOT_V4`].
 #[map]
-pub static RRSET_SLOT_V6: Array<u32> =
-    Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+pub static RRSET_SLOT_V6: Array<IdPair> =
+    Array::with_max_entries(id_pairs(DEFAULT_ANSWER_SLOTS), BPF_F_MMAPABLE);
 
 /// A answer sets by slot. Written by userspace only, through a memory mapping, following
 /// lbdns_common::publish.
@@ -103,10 +103,12 @@ pub static SIGNATURES: Array<Signatures> =
 /// Replies sent per A RRset id on this CPU: the k of `lbdns_common::answer`, which picks the
 /// leading address of the next reply. By id, so a new set of the RRset carries on the sequence.
 #[map]
-pub static ROTATION_V4: PerCpuArray<u32> = PerCpuArray::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
+pub static ROTATION_V4: PerCpuArray<IdPair> =
+    PerCpuArray::with_max_entries(id_pairs(DEFAULT_ANSWER_SLOTS), 0);
 /// Replies sent per AAAA RRset id on this CPU.
 #[map]
-pub static ROTATION_V6: PerCpuArray<u32> = PerCpuArray::with_max_entries(DEFAULT_ANSWER_SLOTS, 0);
+pub static ROTATION_V6: PerCpuArray<IdPair> =
+    PerCpuArray::with_max_entries(id_pairs(DEFAULT_ANSWER_SLOTS), 0);
 
 /// Which EDNS options the server answers and where their values are
 /// (`lbdns_common::edns::ANSWERS_NSID`, `NSID_SLOT`): one value, written by userspace only, with
@@ -182,10 +184,12 @@ pub static GEO_CHUNKS: Array<u32> =
 /// (lbdns_common::geo). Written by userspace only, with one atomic store per value through a
 /// memory mapping.
 #[map]
-pub static GEO_ROW_V4: Array<u32> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+pub static GEO_ROW_V4: Array<IdPair> =
+    Array::with_max_entries(id_pairs(DEFAULT_ANSWER_SLOTS), BPF_F_MMAPABLE);
 /// The row of each geo AAAA RRset, as [`GEO_ROW_V4`].
 #[map]
-pub static GEO_ROW_V6: Array<u32> = Array::with_max_entries(DEFAULT_ANSWER_SLOTS, BPF_F_MMAPABLE);
+pub static GEO_ROW_V6: Array<IdPair> =
+    Array::with_max_entries(id_pairs(DEFAULT_ANSWER_SLOTS), BPF_F_MMAPABLE);
 /// The RRset id of each location's answer of geo A RRsets, in rows of `LOCATION_ROW`
 /// (lbdns_common::geo). Written by userspace only, with one atomic store per entry through a
 /// memory mapping.
@@ -391,6 +395,24 @@ pub fn opaque(cell: &mut u32, value: u32) -> u32 {
         core::ptr::write_volatile(cell, value);
         core::ptr::read_volatile(cell)
     }
+}
+
+/// The `u32` of RRset `id` in an array of [`IdPair`]s (`RRSET_SLOT_*`, `GEO_ROW_*`).
+#[inline(always)]
+pub fn by_id(array: &Array<IdPair>, id: u32) -> Option<*mut u32> {
+    let (value, half) = id_pair(id);
+    let pair = array.get_ptr_mut(value)?;
+    // SAFETY: `half` is 0 or 1, so the `u32` lies inside the value.
+    Some(unsafe { pair.cast::<u32>().add(half) })
+}
+
+/// This CPU's `u32` of RRset `id` in a per-CPU array of [`IdPair`]s (`ROTATION_*`).
+#[inline(always)]
+pub fn by_id_on_cpu(array: &PerCpuArray<IdPair>, id: u32) -> Option<*mut u32> {
+    let (value, half) = id_pair(id);
+    let pair = array.get_ptr_mut(value)?;
+    // SAFETY: as in `by_id`.
+    Some(unsafe { pair.cast::<u32>().add(half) })
 }
 
 /// One `Scratch` per CPU.

@@ -20,7 +20,10 @@ use aya::{
     maps::{Map, MapData},
     Pod,
 };
-use lbdns_common::names::Bucket;
+use lbdns_common::{
+    maps::{id_pair, IdPair},
+    names::Bucket,
+};
 
 use super::MapError;
 
@@ -156,6 +159,41 @@ impl MappedArray<u32> {
         // access with 4-byte loads and stores.
         let value = unsafe { AtomicU32::from_ptr(self.value(id)) };
         value.store(slot, Ordering::Release);
+    }
+}
+
+/// An array of one `u32` per RRset id, packed two to a value
+/// (`lbdns_common::maps::IdPair`): `RRSET_SLOT_*` and `GEO_ROW_*`.
+pub(super) struct IdArray(MappedArray<IdPair>);
+
+impl IdArray {
+    pub(super) fn new(array: MappedArray<IdPair>) -> Self {
+        Self(array)
+    }
+
+    /// The number of ids.
+    pub(super) fn entries(&self) -> u32 {
+        self.0.entries().saturating_mul(2)
+    }
+
+    fn word(&self, id: u32) -> *mut u32 {
+        let (value, half) = id_pair(id);
+        // SAFETY: `half` is 0 or 1, inside the value.
+        unsafe { self.0.value(value).cast::<u32>().add(half) }
+    }
+
+    /// The value of `id`.
+    pub(super) fn read(&self, id: u32) -> u32 {
+        // SAFETY: an aligned `u32` inside the mapping; only this process writes it.
+        unsafe { self.word(id).read_volatile() }
+    }
+
+    /// Stores `value` for `id` with one 4-byte store, as [`MappedArray::point`].
+    pub(super) fn point(&self, id: u32, value: u32) {
+        // SAFETY: an aligned `u32` inside the mapping, which the kernel and this process only
+        // access with 4-byte loads and stores.
+        let word = unsafe { AtomicU32::from_ptr(self.word(id)) };
+        word.store(value, Ordering::Release);
     }
 }
 

@@ -32,7 +32,7 @@ use crate::rrl::RateLimits;
 pub use geo::{geo_chunks_needed, geo_v6_slots_needed, GeoMapReport};
 use geo::{GeoRows, Tries};
 pub use life::{now_ns as coarse_now_ns, Heartbeat};
-use mapped::MappedArray;
+use mapped::{IdArray, MappedArray};
 use names::NameTable;
 use plan::{plan, Adopted, Capacity, Live, Published, Scope, State, Step};
 pub use plan::{Fill, Usage};
@@ -111,8 +111,8 @@ pub struct MapWriter {
     edns_answers: MappedArray<u32>,
     nsids: MappedArray<Nsid>,
     cookie_secrets: MappedArray<CookieSecrets>,
-    slots_v4: MappedArray<u32>,
-    slots_v6: MappedArray<u32>,
+    slots_v4: IdArray,
+    slots_v6: IdArray,
     answers: Answers,
     signatures: MappedArray<Signatures>,
     tries: Tries,
@@ -296,8 +296,8 @@ impl MapWriter {
         let edns_answers = mapped(ebpf, maps::EDNS_ANSWERS)?;
         let nsids = mapped(ebpf, maps::NSID_VALUES)?;
         let cookie_secrets = mapped(ebpf, maps::COOKIE_SECRETS)?;
-        let slots_v4 = mapped(ebpf, maps::RRSET_SLOT_V4)?;
-        let slots_v6 = mapped(ebpf, maps::RRSET_SLOT_V6)?;
+        let slots_v4 = IdArray::new(mapped(ebpf, maps::RRSET_SLOT_V4)?);
+        let slots_v6 = IdArray::new(mapped(ebpf, maps::RRSET_SLOT_V6)?);
         let signatures: MappedArray<Signatures> = mapped(ebpf, maps::SIGNATURES)?;
         let heartbeat = Arc::new(Heartbeat::new(
             mapped(ebpf, maps::LIFE)?,
@@ -565,7 +565,7 @@ impl MapWriter {
             .write(slot, answer, signatures.map(|(entry, _)| entry));
     }
 
-    fn slot_table(&self, qtype: AddrType) -> &MappedArray<u32> {
+    fn slot_table(&self, qtype: AddrType) -> &IdArray {
         match qtype {
             AddrType::A => &self.slots_v4,
             AddrType::Aaaa => &self.slots_v6,

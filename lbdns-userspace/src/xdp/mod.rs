@@ -166,25 +166,25 @@ impl FastPath {
         loader.override_global(maps::NAME_BUCKET_MASK, &bucket_mask, true);
         loader.map_max_entries(maps::NAME_BUCKETS, buckets);
         loader.map_max_entries(maps::NAME_WORDS, name_words);
-        // Every array by RRset id has an entry for each id: the geo rows too, or a geo pool
-        // owner with a high id (an extended set's comes from the top) would have no row.
-        let v4 = [
-            maps::RRSET_SLOT_V4,
-            maps::ANSWERS_V4,
-            maps::ROTATION_V4,
-            maps::GEO_ROW_V4,
-        ];
-        for name in v4 {
-            loader.map_max_entries(name, config.a_slots);
-        }
-        let v6 = [
-            maps::RRSET_SLOT_V6,
-            maps::ANSWERS_V6,
-            maps::ROTATION_V6,
-            maps::GEO_ROW_V6,
-        ];
-        for name in v6 {
-            loader.map_max_entries(name, config.aaaa_slots);
+        // A family has as many ids as slots, and every array by RRset id an entry for each id
+        // (two to a value): the geo rows too, or a geo pool owner with a high id (an extended
+        // set's comes from the top) would have no row.
+        for (slots, answers, by_id) in [
+            (
+                config.a_slots,
+                maps::ANSWERS_V4,
+                [maps::RRSET_SLOT_V4, maps::ROTATION_V4, maps::GEO_ROW_V4],
+            ),
+            (
+                config.aaaa_slots,
+                maps::ANSWERS_V6,
+                [maps::RRSET_SLOT_V6, maps::ROTATION_V6, maps::GEO_ROW_V6],
+            ),
+        ] {
+            loader.map_max_entries(answers, slots);
+            for name in by_id {
+                loader.map_max_entries(name, maps::id_pairs(slots));
+            }
         }
         loader.map_max_entries(maps::SIGNATURES, config.signature_entries.max(1));
         loader.map_max_entries(

@@ -150,7 +150,7 @@ fn read_adoptable(dir: &Path, dns_port: u16) -> Result<Adoptable, String> {
         (maps::RRSET_SLOT_V6, aaaa_slots),
         (maps::GEO_ROW_V6, aaaa_slots),
     ] {
-        if entries(ids)? != slots {
+        if entries(ids)? != maps::id_pairs(slots) {
             return Err("their id and slot arrays differ in size".to_owned());
         }
     }

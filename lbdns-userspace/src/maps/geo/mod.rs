@@ -31,7 +31,7 @@ use lbdns_common::{
     qtype::AddrType,
 };
 
-use super::{mapped, wait_for_readers, MapError, MappedArray};
+use super::{mapped, wait_for_readers, IdArray, MapError, MappedArray};
 use crate::compile::{GeoRow, MapImage, RowEntry, RrsetId};
 use crate::geo::GeoMap;
 use tables::{Blocks, MAPPED_V6};
@@ -199,7 +199,7 @@ fn target(piece: &crate::geo::GeoPrefix) -> GeoTarget {
 /// One family's rows.
 struct Rows {
     /// `GEO_ROW_*`: by RRset id, the row + 1, or 0.
-    by_id: MappedArray<u32>,
+    by_id: IdArray,
     /// `GEO_LOCATIONS_*`: rows of `LOCATION_ROW` entries.
     entries: MappedArray<u32>,
     /// Each geo owner's row and the id it had when the row was pointed at.
@@ -210,7 +210,7 @@ struct Rows {
 }
 
 impl Rows {
-    fn new(by_id: MappedArray<u32>, entries: MappedArray<u32>) -> Self {
+    fn new(by_id: IdArray, entries: MappedArray<u32>) -> Self {
         let rows = entries.entries() / LOCATION_ROW;
         Self {
             by_id,
@@ -278,11 +278,11 @@ impl GeoRows {
     pub(super) fn take(ebpf: &mut Ebpf) -> Result<Self, MapError> {
         Ok(Self {
             v4: Rows::new(
-                mapped(ebpf, maps::GEO_ROW_V4)?,
+                IdArray::new(mapped(ebpf, maps::GEO_ROW_V4)?),
                 mapped(ebpf, maps::GEO_LOCATIONS_V4)?,
             ),
             v6: Rows::new(
-                mapped(ebpf, maps::GEO_ROW_V6)?,
+                IdArray::new(mapped(ebpf, maps::GEO_ROW_V6)?),
                 mapped(ebpf, maps::GEO_LOCATIONS_V6)?,
             ),
         })
