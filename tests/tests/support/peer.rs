@@ -20,6 +20,12 @@ pub struct PeerProgram {
 impl PeerProgram {
     /// Loads the program with the smallest maps and attaches it inside `client`.
     pub fn attach(client: &Namespace) -> Result<Self> {
+        Self::attach_to(client, Topology::CLIENT_IF)
+    }
+
+    /// As [`Self::attach`], to the veth end `interface` of namespace `client`.
+    #[allow(dead_code, reason = "only the suites with a second client link use it")]
+    pub fn attach_to(client: &Namespace, interface: &'static str) -> Result<Self> {
         let fast = client
             .enter(|| -> Result<FastPath, String> {
                 let config = XdpConfig {
@@ -32,7 +38,7 @@ impl PeerProgram {
                 };
                 let mut fast = FastPath::load(ebpf_object::PROGRAM, &config)
                     .map_err(|error| error.to_string())?;
-                fast.attach(Topology::CLIENT_IF, AttachMode::Native)
+                fast.attach(interface, AttachMode::Native)
                     .map_err(|error| error.to_string())?;
                 Ok(fast)
             })?

@@ -9,9 +9,9 @@ use lbdns_common::names::record_words;
 use super::Usage;
 use crate::compile::RrsetId;
 
-/// Numbers (ids or slots) of one family: each is live, retiring or free. Free are those never
-/// used (`fresh..capacity`) and those given back, so a family with millions of numbers costs
-/// nothing until they are used and returned.
+/// Numbers handed out lowest first (the `SIGNATURES` entries): each is live, retiring or free.
+/// Free are those never used (`fresh..capacity`) and those given back, so millions of numbers
+/// cost nothing until they are used and returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Numbers {
     /// Free numbers below `fresh`: nobody refers to these, and no program run can still hold
