@@ -177,10 +177,12 @@ impl Numbering {
             None => None,
         };
         let family = self.family(rrset.qtype);
-        let (free_id, slot) = if answer.slots() == 1 {
-            (family.ids.free_single(), family.slots.free_single())
+        let extended = answer.slots() > 1;
+        let free_id = family.ids.free_any(extended);
+        let slot = if extended {
+            family.slots.free_block()
         } else {
-            (family.ids.free_block(), family.slots.free_block())
+            family.slots.free_single()
         };
         let slot = slot.ok_or(full)?;
         Ok(match live {

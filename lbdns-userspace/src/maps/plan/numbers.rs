@@ -189,16 +189,37 @@ impl Ends {
         })
     }
 
-    /// Takes `n`, [`Self::free_single`]'s (`block` false) or [`Self::free_block`]'s.
+    /// Takes `n`, a free number of either end: a single for a plain set (`block` false), a
+    /// block for an extended one, or, with blocks of one, a number of the other end when its
+    /// own has none (`free_any`).
     pub(super) fn take(&mut self, n: u32, block: bool) {
-        if block {
-            if !self.blocks.remove(&n) {
-                debug_assert_eq!(n + self.block, self.high, "block {n} not free");
-                self.high = n;
-            }
-        } else if !self.singles.remove(&n) {
+        if self.blocks.remove(&n) || self.singles.remove(&n) {
+            return;
+        }
+        // Fresh from the middle: its top for a block, else its bottom. (With blocks of one, the
+        // middle's last number is taken the same way from either end.)
+        if block && n + self.block == self.high {
+            self.high = n;
+        } else {
             debug_assert_eq!(n, self.low, "{n} not free");
             self.low = n + 1;
+        }
+    }
+
+    /// A free number for a set of either kind when blocks are single numbers (ids): its own
+    /// end's first, else the other's. Ids of either kind are interchangeable; the ends only keep
+    /// plain sets' ids in step with their slots, so running out at one end while the other has
+    /// some is no reason to fail. (Maps adopted after a restart put every id a plain set holds
+    /// at the bottom, the top ones a once-extended set kept too.)
+    pub(super) fn free_any(&self, block: bool) -> Option<u32> {
+        debug_assert_eq!(
+            self.block, 1,
+            "only numbers of one at either end are interchangeable"
+        );
+        if block {
+            self.free_block().or_else(|| self.singles.first().copied())
+        } else {
+            self.free_single().or_else(|| self.blocks.last().copied())
         }
     }
 

@@ -568,7 +568,9 @@ fn a_change_of_every_set_leaves_room_for_a_block() {
 }
 
 /// Maps adopted from an earlier process are accounted as the writer left them: live singles
-/// and blocks taken, the rest free, and a later publish hands out none of the live ones.
+/// and blocks taken, the rest free, and a later publish hands out none of the live ones. A set
+/// that changed kind keeps its id, so after the second restart a plain set holds an id from the
+/// top, and the extended sets added then still find ids.
 #[test]
 fn adopted_maps_keep_their_singles_and_blocks() {
     let capacity = Capacity {
@@ -579,35 +581,59 @@ fn adopted_maps_keep_their_singles_and_blocks() {
         signatures: 0,
     };
     let mut maps = Maps::with(capacity);
-    let first = sized_image(
-        &[("a", 1, 5), ("b", 1, 1), ("c", 1, 6), ("d", 1, 2)],
-        &[("e", 1)],
-    );
-    maps.publish(&first);
-    let adopted: Vec<Adopted> = maps
-        .live
-        .iter()
-        .map(|(rrset, &live)| Adopted {
-            qtype: rrset.qtype,
-            words: words_of(rrset),
-            live,
-            block: maps.taken(rrset.qtype, live.slot).len() > 1,
-        })
-        .collect();
-    maps.state = State::adopted(capacity, &adopted);
-    check_accounting(&maps, capacity);
-    let mut readers = Readers::default();
-    readers.check(&maps, &Step::WaitForReaders);
-    let next = sized_image(
-        &[("a", 2, 6), ("b", 2, 5), ("c", 2, 1), ("f", 1, 7)],
-        &[("e", 2)],
-    );
-    for step in maps.plan(&next).unwrap().steps {
-        maps.execute(&step);
-        readers.check(&maps, &step);
+    let images = [
+        sized_image(
+            &[("a", 1, 5), ("b", 1, 1), ("c", 1, 6), ("d", 1, 2)],
+            &[("e", 1)],
+        ),
+        sized_image(
+            &[
+                ("a", 2, 6),
+                ("b", 2, 5),
+                ("c", 2, 1),
+                ("d", 1, 2),
+                ("f", 1, 7),
+            ],
+            &[("e", 2)],
+        ),
+        // No name removed: adopted maps do not reuse the words of records removed before the
+        // restart (`Records::adopted`), which the accounting here would count as lost.
+        sized_image(
+            &[
+                ("a", 2, 6),
+                ("b", 2, 5),
+                ("c", 2, 1),
+                ("d", 1, 2),
+                ("f", 1, 7),
+                ("g", 1, 5),
+                ("h", 1, 5),
+            ],
+            &[("e", 2)],
+        ),
+    ];
+    maps.publish(&images[0]);
+    for next in &images[1..] {
+        let adopted: Vec<Adopted> = maps
+            .live
+            .iter()
+            .map(|(rrset, &live)| Adopted {
+                qtype: rrset.qtype,
+                words: words_of(rrset),
+                live,
+                block: maps.taken(rrset.qtype, live.slot).len() > 1,
+            })
+            .collect();
+        maps.state = State::adopted(capacity, &adopted);
+        check_accounting(&maps, capacity);
+        let mut readers = Readers::default();
+        readers.check(&maps, &Step::WaitForReaders);
+        for step in maps.plan(next).expect("the maps hold the image").steps {
+            maps.execute(&step);
+            readers.check(&maps, &step);
+        }
+        check_accounting(&maps, capacity);
+        assert!(maps.hold(next));
     }
-    check_accounting(&maps, capacity);
-    assert!(maps.hold(&next));
 }
 
 /// The words of a record: `[start, end)`.
