@@ -17,7 +17,7 @@ use crate::compile::{Answer, MapImage, RrsetId};
 
 mod numbers;
 
-use numbers::{words_of, Ends, Numbers, Records};
+use numbers::{words_of, Ends, Records};
 
 /// Where a published RRset lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,7 +155,7 @@ struct Numbering {
     v6: Family,
     records: Records,
     /// `SIGNATURES` entries, shared by both families.
-    signatures: Numbers,
+    signatures: Ends,
 }
 
 impl Numbering {
@@ -171,7 +171,7 @@ impl Numbering {
         let full = Full::Slots(rrset.qtype);
         let signatures = match stored {
             Some(stored) => {
-                let entry = self.signatures.lowest_free().ok_or(Full::Signatures)?;
+                let entry = self.signatures.free_single().ok_or(Full::Signatures)?;
                 Some((entry, stored))
             }
             None => None,
@@ -242,7 +242,7 @@ impl Numbering {
                 ..
             } => {
                 if let Some((entry, _)) = signatures {
-                    self.signatures.take(*entry);
+                    self.signatures.take(*entry, false);
                 }
                 if let Some(entry) = old_signatures {
                     self.signatures.retire(*entry);
@@ -260,7 +260,7 @@ impl Numbering {
                 signatures,
             } => {
                 if let Some((entry, _)) = signatures {
-                    self.signatures.take(*entry);
+                    self.signatures.take(*entry, false);
                 }
                 self.records.take(*record, words_of(rrset));
                 let family = self.family(rrset.qtype);
@@ -361,7 +361,7 @@ impl State {
                 v4: family(capacity.v4),
                 v6: family(capacity.v6),
                 records: Records::with_capacity(capacity.name_words),
-                signatures: Numbers::with_capacity(capacity.signatures),
+                signatures: Ends::with_capacity(capacity.signatures, 1),
             },
             published: 0,
             names: capacity.names,
@@ -398,7 +398,7 @@ impl State {
                 v4: family(0, capacity.v4),
                 v6: family(1, capacity.v6),
                 records: Records::adopted(capacity.name_words, &records),
-                signatures: Numbers::adopted(capacity.signatures, &signatures),
+                signatures: Ends::adopted(capacity.signatures, 1, &signatures, &BTreeSet::new()),
             },
             published: live.len() as u32,
             names: capacity.names,

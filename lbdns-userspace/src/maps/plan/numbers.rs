@@ -1,5 +1,5 @@
-//! The free, live and retiring numbers a plan hands out: signature entries ([`Numbers`]), ids
-//! and answer-set slots of each family ([`Ends`]), and the words of the name table's records
+//! The free, live and retiring numbers a plan hands out: ids and answer-set slots of each
+//! family and signature entries ([`Ends`]), and the words of the name table's records
 //! ([`Records`]).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,88 +9,10 @@ use lbdns_common::names::record_words;
 use super::Usage;
 use crate::compile::RrsetId;
 
-/// Numbers handed out lowest first (the `SIGNATURES` entries): each is live, retiring or free.
-/// Free are those never used (`fresh..capacity`) and those given back, so millions of numbers
-/// cost nothing until they are used and returned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Numbers {
-    /// Free numbers below `fresh`: nobody refers to these, and no program run can still hold
-    /// one, so they are reusable now.
-    pub(super) returned: BTreeSet<u32>,
-    /// The lowest number never used; every number from here to `capacity` is free.
-    pub(super) fresh: u32,
-    pub(super) capacity: u32,
-    /// Nothing refers to these any more, but a program that started earlier may still hold
-    /// one: reusable after the next grace period.
-    pub(super) retiring: BTreeSet<u32>,
-}
-
-impl Numbers {
-    pub(super) fn with_capacity(capacity: u32) -> Self {
-        Self {
-            returned: BTreeSet::new(),
-            fresh: 0,
-            capacity,
-            retiring: BTreeSet::new(),
-        }
-    }
-
-    /// The lowest free number, not yet taken.
-    pub(super) fn lowest_free(&self) -> Option<u32> {
-        self.returned
-            .first()
-            .copied()
-            .or((self.fresh < self.capacity).then_some(self.fresh))
-    }
-
-    /// Numbers of which exactly `live` are taken, the rest free: maps adopted from an earlier
-    /// process, after a grace period (nothing it retired is still read).
-    pub(super) fn adopted(capacity: u32, live: &BTreeSet<u32>) -> Self {
-        let fresh = live.last().map_or(0, |last| last + 1);
-        Self {
-            returned: (0..fresh).filter(|n| !live.contains(n)).collect(),
-            fresh,
-            capacity,
-            retiring: BTreeSet::new(),
-        }
-    }
-
-    pub(super) fn take(&mut self, n: u32) {
-        if !self.returned.remove(&n) {
-            debug_assert_eq!(n, self.fresh, "{n} taken while not free");
-            self.fresh += 1;
-        }
-    }
-
-    pub(super) fn retire(&mut self, n: u32) {
-        self.retiring.insert(n);
-    }
-
-    pub(super) fn grace_period_over(&mut self) {
-        self.returned.append(&mut self.retiring);
-    }
-
-    /// Live and retiring numbers: those not free to take now.
-    pub(super) fn usage(&self) -> Usage {
-        Usage {
-            used: self.fresh - self.returned.len() as u32,
-            capacity: self.capacity,
-        }
-    }
-
-    /// Every free number, for checking the accounting.
-    #[cfg(test)]
-    pub(super) fn free(&self) -> BTreeSet<u32> {
-        self.returned
-            .iter()
-            .copied()
-            .chain(self.fresh..self.capacity)
-            .collect()
-    }
-}
-
 /// Numbers handed out from both ends: singles from the bottom, lowest first, and blocks of
-/// `block` consecutive numbers from the top, each below the last. The answer-set slots of a
+/// `block` consecutive numbers from the top, each below the last. Free are those never used
+/// (the middle) and those given back, so millions of numbers cost nothing until they are used
+/// and returned. The `SIGNATURES` entries use the bottom end alone. The answer-set slots of a
 /// family use it with blocks of [`BLOCK_SLOTS`](lbdns_common::answer::BLOCK_SLOTS) for extended sets (`lbdns_common::answer`); the
 /// ids of a family with blocks of one, an extended set's id from the top, so that ids and slots
 /// of the other sets are handed out in step and a set lies in the slot numbered as its id (where

@@ -149,11 +149,11 @@ fn random_publishes_never_rewrite_signatures_a_reader_may_hold() {
         let distinct: BTreeSet<u32> = live.iter().copied().collect();
         assert_eq!(distinct.len(), live.len(), "an entry named by two sets");
         let numbers = &maps.state.numbering.signatures;
-        let free = numbers.free();
-        assert!(distinct.is_disjoint(&free) && distinct.is_disjoint(&numbers.retiring));
-        assert!(free.is_disjoint(&numbers.retiring));
+        let (free, retiring) = (numbers.free(), numbers.retiring_numbers());
+        assert!(distinct.is_disjoint(&free) && distinct.is_disjoint(&retiring));
+        assert!(free.is_disjoint(&retiring));
         assert_eq!(
-            distinct.len() + free.len() + numbers.retiring.len(),
+            distinct.len() + free.len() + retiring.len(),
             capacity.signatures as usize,
             "every entry is accounted for"
         );
