@@ -126,7 +126,7 @@ fn in_step(
             next += 1;
             continue;
         }
-        let name = zone.at(position as u32).0;
+        let name = zone.name_at(position as u32);
         let at = if in_place {
             Some(next)
         } else {

@@ -557,11 +557,16 @@ impl ZoneData {
 
     /// The name and node at a position.
     pub fn at(&self, position: u32) -> (LowerName, &Node) {
-        let name = match (position as usize).checked_sub(self.base.len()) {
+        (self.name_at(position), self.node_at(position))
+    }
+
+    /// The name at a position, read back from the index (or the patch that added it): for a
+    /// walk that needs the name without the node.
+    pub fn name_at(&self, position: u32) -> LowerName {
+        match (position as usize).checked_sub(self.base.len()) {
             Some(added) => self.overlay.added[added].0.clone(),
             None => self.base.numbered.name(position),
-        };
-        (name, self.node_at(position))
+        }
     }
 
     /// The node at a position: what a lookup reads once it has found the position, without
@@ -634,8 +639,10 @@ impl ZoneData {
     pub fn rrsets_of(&self, share: Share) -> impl Iterator<Item = (LowerName, &Node, &Rrset)> {
         share
             .of(self.len())
-            .filter(|&at| !self.node_at(at as u32).rrsets.is_empty())
-            .map(|at| self.at(at as u32))
+            .filter_map(|at| {
+                let node = self.node_at(at as u32);
+                (!node.rrsets.is_empty()).then(|| (self.name_at(at as u32), node))
+            })
             .flat_map(|(name, node)| node.rrsets.iter().map(move |r| (name.clone(), node, r)))
     }
 }

@@ -280,9 +280,12 @@ impl<'a> Seen<'a> {
                 .iter()
                 .zip(slots)
                 .any(|(rrset, &given)| (given as usize) < rrset.rdatas.len());
-            let name = || zone.at(position as u32).0;
-            if short && name() != zone.apex {
-                touched.insert(name());
+            if !short {
+                continue;
+            }
+            let name = zone.name_at(position as u32);
+            if name != zone.apex {
+                touched.insert(name);
                 if touched.len() + 1 > room {
                     return Err(Whole::TooManyChanges(room));
                 }

@@ -195,7 +195,7 @@ impl Source for ZoneRecords<'_> {
             Phase::Body => {
                 let at = self.node;
                 if self.owner.as_ref().is_none_or(|(cached, _)| *cached != at) {
-                    let name = zone.at(at as u32).0;
+                    let name = zone.name_at(at as u32);
                     self.owner = Some((at, zone.spelled(&name).clone()));
                 }
                 let owner = self.owner.as_ref().map(|(_, owner)| owner);
