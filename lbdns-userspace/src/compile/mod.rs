@@ -105,9 +105,15 @@ impl Answer {
         }
     }
 
+    /// Whether the set is extended: its schedule or further addresses in the slots after its
+    /// head, a block of them.
+    pub fn is_extended(&self) -> bool {
+        self.flags() & EXTENDED != 0
+    }
+
     /// The answer-set slots the set takes: one, or a block for an extended set.
     pub fn slots(&self) -> u32 {
-        if self.flags() & EXTENDED != 0 {
+        if self.is_extended() {
             BLOCK_SLOTS
         } else {
             1

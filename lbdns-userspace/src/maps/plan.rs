@@ -177,7 +177,7 @@ impl Numbering {
             None => None,
         };
         let family = self.family(rrset.qtype);
-        let extended = answer.slots() > 1;
+        let extended = answer.is_extended();
         let free_id = family.ids.free_any(extended);
         let slot = if extended {
             family.slots.free_block()
@@ -248,7 +248,7 @@ impl Numbering {
                     self.signatures.retire(*entry);
                 }
                 let family = self.family(rrset.qtype);
-                family.slots.take(*slot, answer.slots() > 1);
+                family.slots.take(*slot, answer.is_extended());
                 family.slots.retire(*old_slot);
             }
             Step::Add {
@@ -264,8 +264,8 @@ impl Numbering {
                 }
                 self.records.take(*record, words_of(rrset));
                 let family = self.family(rrset.qtype);
-                family.ids.take(*id, answer.slots() > 1);
-                family.slots.take(*slot, answer.slots() > 1);
+                family.ids.take(*id, answer.is_extended());
+                family.slots.take(*slot, answer.is_extended());
             }
         }
     }

@@ -63,7 +63,7 @@ impl Need {
     pub fn of(image: &MapImage) -> Self {
         let mut need = Self::default();
         for (rrset, answer) in image.rrsets.iter() {
-            let extended = u32::from(answer.slots() > 1);
+            let extended = u32::from(answer.is_extended());
             match rrset.qtype {
                 AddrType::A => {
                     need.a = need.a.saturating_add(1);
