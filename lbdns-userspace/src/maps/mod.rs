@@ -140,8 +140,9 @@ impl Answers {
         }
     }
 
-    /// Whether the slots from `slot` hold exactly `answer`, whatever signature entry it names.
-    fn holds(&self, slot: u32, answer: &Answer) -> bool {
+    /// The signature entry of the set in the slots from `slot`, if they hold exactly `answer`
+    /// apart from that entry.
+    fn holds(&self, slot: u32, answer: &Answer) -> Option<u32> {
         match answer {
             Answer::V4(set) => holds_set(&self.v4, slot, set),
             Answer::V6(set) => holds_set(&self.v6, slot, set),
@@ -196,21 +197,27 @@ fn write_set<const L: usize>(
     slots.write(slot, &head);
 }
 
-/// Whether the slots from `slot` hold `set`, whose signature entry is not chosen yet.
-fn holds_set<const L: usize>(slots: &MappedArray<AnswerSet<L>>, slot: u32, set: &Set<L>) -> bool
+/// The signature entry the set in the slots from `slot` names, if they hold `set`, whose
+/// signature entry is not chosen yet; `None` if they hold another.
+fn holds_set<const L: usize>(
+    slots: &MappedArray<AnswerSet<L>>,
+    slot: u32,
+    set: &Set<L>,
+) -> Option<u32>
 where
     AnswerSet<L>: aya::Pod,
 {
-    let head = AnswerSet {
+    let head = slots.read(slot);
+    let same = AnswerSet {
         signatures: 0,
-        ..slots.read(slot)
-    };
-    head == set.head
+        ..head
+    } == set.head
         && set.extension.as_ref().is_none_or(|extension| {
             (slot + 1..)
                 .zip(extension.slots())
                 .all(|(at, value)| slots.read(at) == value)
-        })
+        });
+    same.then_some(head.signatures)
 }
 
 /// The writer reads what is published from the maps themselves: the name table says which
@@ -228,16 +235,16 @@ impl Published for MapWriter {
     }
 
     fn holds(&self, slot: u32, answer: &Answer, signatures: Option<&Signatures>) -> bool {
-        let qtype = match answer {
-            Answer::V4(_) => AddrType::A,
-            Answer::V6(_) => AddrType::Aaaa,
+        // The flags compared equal, so the published set names an entry exactly when `answer`
+        // has signatures stored.
+        let Some(entry) = self.answers.holds(slot, answer) else {
+            return false;
         };
-        self.answers.holds(slot, answer)
-            && match (self.answers.signature_entry(qtype, slot), signatures) {
-                (Some(entry), Some(wanted)) => self.signatures.read(entry) == *wanted,
-                (None, None) => true,
-                _ => false,
-            }
+        match (answer.flags() & SIGNATURES != 0, signatures) {
+            (true, Some(wanted)) => self.signatures.read(entry) == *wanted,
+            (false, None) => true,
+            _ => false,
+        }
     }
 }
 
