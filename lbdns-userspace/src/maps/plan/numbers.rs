@@ -13,10 +13,11 @@ use crate::compile::RrsetId;
 /// `block` consecutive numbers from the top, each below the last. Free are those never used
 /// (the middle) and those given back, so millions of numbers cost nothing until they are used
 /// and returned. The `SIGNATURES` entries use the bottom end alone. The answer-set slots of a
-/// family use it with blocks of [`BLOCK_SLOTS`](lbdns_common::answer::BLOCK_SLOTS) for extended sets (`lbdns_common::answer`); the
-/// ids of a family with blocks of one, an extended set's id from the top, so that ids and slots
-/// of the other sets are handed out in step and a set lies in the slot numbered as its id (where
-/// the program starts loading it early: `lookup::touch`).
+/// family use it with blocks of [`BLOCK_SLOTS`](lbdns_common::answer::BLOCK_SLOTS) for
+/// extended sets (`lbdns_common::answer`); the ids of a family with blocks of one, an extended
+/// set's id from the top, so that ids and slots of the other sets are handed out in step and a
+/// set lies in the slot numbered as its id (where the program starts loading it early:
+/// `lookup::touch`).
 ///
 /// Neither kind is split or merged into the other, so taking and returning cost a lookup, and a
 /// number's place says which kind it is: singles lie below `low`, blocks at or above `high`.
@@ -54,8 +55,9 @@ impl Ends {
     /// Numbers of which exactly `singles` and the blocks starting at `blocks` are taken: maps
     /// adopted from an earlier process, after a grace period. Blocks were taken from the top
     /// down, so each lies a whole number of blocks below `capacity`; should a single lie among
-    /// them (maps no build of this layout writes), the region starts above it, and the blocks
-    /// below are taken as singles: their other numbers stay unused, none is handed out twice.
+    /// them (ids of sets that changed kind; slots no build of this layout writes so), the
+    /// region starts above it, and every number of the blocks below stays taken: none is
+    /// handed out twice.
     pub(super) fn adopted(
         capacity: u32,
         block: u32,
@@ -68,7 +70,8 @@ impl Ends {
             .copied()
             .find(|&start| start >= low)
             .unwrap_or(capacity);
-        let taken_low: BTreeSet<u32> = singles.iter().chain(blocks.range(..low)).copied().collect();
+        let blocks_low = blocks.range(..low).flat_map(|&start| start..start + block);
+        let taken_low: BTreeSet<u32> = singles.iter().copied().chain(blocks_low).collect();
         let mut adopted = Self {
             singles: (0..low).filter(|n| !taken_low.contains(n)).collect(),
             blocks: (1..)

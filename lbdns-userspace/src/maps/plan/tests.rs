@@ -625,6 +625,18 @@ fn adopted_maps_keep_their_singles_and_blocks() {
     }
 }
 
+/// A block that adoption finds below a single (not a layout this build writes for slots) keeps
+/// every one of its numbers taken: none of them is handed out as a single.
+#[test]
+fn an_adopted_block_below_a_single_keeps_all_its_numbers() {
+    let ends = numbers::Ends::adopted(16, 4, &BTreeSet::from([9]), &BTreeSet::from([4, 12]));
+    let free = ends.free();
+    for taken in [4, 5, 6, 7, 9, 12, 13, 14, 15] {
+        assert!(!free.contains(&taken), "{taken} is taken: free {free:?}");
+    }
+    assert_eq!(free.len(), 16 - 9, "the rest is free: {free:?}");
+}
+
 /// The words of a record: `[start, end)`.
 fn record_range(rrset: &RrsetId, start: u32) -> std::ops::Range<u32> {
     start..start + words_of(rrset)
