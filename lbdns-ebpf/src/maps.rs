@@ -317,9 +317,10 @@ pub struct Scratch {
     /// The query name's length, passed through [`opaque`]: each exit of the name loop has
     /// its own exact length.
     pub name_len: u32,
-    /// The bytes moved when the frame grows at its head (`respond::resize`): how far, and where
-    /// their last word starts, twice, passed through [`opaque`].
-    pub copy: [u32; 3],
+    /// The question's copy when the frame grows at its head (`respond::resize::Shift`): how
+    /// far it moves, where it starts, and where its last word starts, twice, passed through
+    /// [`opaque`].
+    pub copy: [u32; 4],
     /// The 8-byte words of RRSIG records to copy (`respond::rrsig`), passed through [`opaque`]:
     /// the copy loop's exits would otherwise narrow the records' length differently each, and
     /// the code after it be verified once per exit.

@@ -5,7 +5,7 @@
 
 use aya_ebpf::programs::XdpContext;
 
-use super::{header, net, opt, resize};
+use super::{header, net, opt, resize, resize::Shift};
 use crate::{
     frame::Frame,
     maps::Scratch,
@@ -30,7 +30,7 @@ pub fn badcookie(ctx: &XdpContext, scratch: *mut Scratch, query: &Query) -> Resu
     }
     let opt_off = dns.off + HEADER_LEN + dns.name.len + QUESTION_FIXED_LEN;
     let end = opt_off + OPT_FIXED_LEN + opt::COOKIE_OPTION_LEN;
-    resize::resize(ctx, scratch, opt_off, end)?;
+    let shift = resize::resize(ctx, scratch, end)?;
 
     // The frame has its new length: from here on, failing means dropping.
     write(
@@ -38,14 +38,15 @@ pub fn badcookie(ctx: &XdpContext, scratch: *mut Scratch, query: &Query) -> Resu
         scratch,
         query,
         edns.dnssec_ok,
+        shift,
         opt_off,
         end,
     )
     .ok_or(Skip::Drop)
 }
 
-/// Writes the BADCOOKIE reply into the frame `badcookie` sized: the OPT record at `opt_off`,
-/// the message ending at `end`. `None` means the frame must be dropped. A function of its own
+/// Writes the BADCOOKIE reply into the frame `badcookie` sized, the query's bytes `shift` on:
+/// the OPT record at `opt_off`, the message ending at `end`. `None` means the frame must be dropped. A function of its own
 /// rather than a closure, so that it is inlined: a closure became a BPF-to-BPF call whose frame
 /// added to the entry's on the 512-byte stack.
 #[inline(always)]
@@ -54,11 +55,13 @@ fn write(
     scratch: *mut Scratch,
     query: &Query,
     dnssec_ok: bool,
+    shift: Shift,
     opt_off: usize,
     end: usize,
 ) -> Option<()> {
     let dns = &query.dns;
-    let turned = net::turn_around(frame, query, end)?;
+    let turned = net::turn_around(frame, query, shift, end)?;
+    shift.move_question(frame, scratch, dns.off + HEADER_LEN, opt_off)?;
     let header = header::write(frame, dns.off, dns.id, dns.flags, RCODE_LOW, 0, 1)?;
     let mut tail = net::question_tail(query);
     tail.add(opt::write(

@@ -43,7 +43,8 @@ fn shift_right(words: [u64; 2], bits: u32) -> [u64; 2] {
 /// Writes the option's address, which ends the frame at `end`, as the last octets of a 16-byte
 /// block: two stores, no loop. The block's first `16 - n` octets land on what comes before
 /// the address (its option's head, the OPT record, the answer records: at least 35 octets
-/// after the question), so this goes first and the rest of the reply is written over them.
+/// after the question), so this goes before them, and after the question is in place
+/// (`resize::Shift::move_question`), as the block may land on the query's copy of it.
 #[inline(always)]
 pub fn write_address(frame: &Frame, end: usize, ecs: &Ecs) -> Option<()> {
     let bits = 8 * (16 - addr_len(ecs.source)) as u32;

@@ -2,7 +2,7 @@
 
 use super::csum::Csum;
 use crate::{
-    frame::{store_unaligned_u16, store_unaligned_u64, Frame},
+    frame::{store_unaligned_u32, store_unaligned_u64, Frame},
     parse::dns::{FLAG_CD, FLAG_RD, HEADER_LEN},
 };
 
@@ -31,13 +31,17 @@ pub fn write(
     let header = frame.bytes::<HEADER_LEN>(off)?.as_mut_ptr();
     let flags = FLAG_QR | set | (query_flags & (FLAG_RD | FLAG_CD));
     let [flags_hi, flags_lo] = flags.to_be_bytes();
+    let [id_hi, id_lo] = id.to_be_bytes();
     let [an_hi, an_lo] = ancount.to_be_bytes();
-    // Flags, QDCOUNT 1, ANCOUNT, NSCOUNT 0; then ARCOUNT. The ID stays.
-    let middle = u64::from_le_bytes([flags_hi, flags_lo, 0, 1, an_hi, an_lo, 0, 0]);
+    let [ar_hi, ar_lo] = arcount.to_be_bytes();
+    // The ID, flags, QDCOUNT 1, ANCOUNT; then NSCOUNT 0 and ARCOUNT. Written whole: the query's
+    // header may lie elsewhere in the frame (`resize::Shift`).
+    let front = u64::from_le_bytes([id_hi, id_lo, flags_hi, flags_lo, 0, 1, an_hi, an_lo]);
+    let back = u32::from_le_bytes([0, 0, ar_hi, ar_lo]);
     // SAFETY: `bytes` checked that the 12 bytes are inside the frame.
     unsafe {
-        store_unaligned_u64(header.add(2).cast(), middle);
-        store_unaligned_u16(header.add(10).cast(), arcount.to_be());
+        store_unaligned_u64(header.cast(), front);
+        store_unaligned_u32(header.add(8).cast(), back);
     }
     let mut sum = Csum::default();
     sum.add16(id);

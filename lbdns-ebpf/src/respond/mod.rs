@@ -33,6 +33,7 @@ use lbdns_common::{
     signature::Signatures,
 };
 
+use self::resize::Shift;
 use crate::{
     frame::{hide, Frame},
     geo::ECS_ANSWERED,
@@ -123,7 +124,7 @@ pub fn reply<const L: usize>(
     if end - dns.off > dns.max_len as usize {
         return Err(SIZE);
     }
-    resize::resize(ctx, scratch, records_off, end)?;
+    let shift = resize::resize(ctx, scratch, end)?;
 
     // The frame has its new length: from here on, failing means dropping.
     let frame = Frame::new(ctx);
@@ -131,6 +132,7 @@ pub fn reply<const L: usize>(
     // SAFETY: as for the read above.
     unsafe { *hit.rotation = k.wrapping_add(1) };
     let layout = Layout {
+        shift,
         lead,
         records,
         signatures_count,
@@ -181,6 +183,8 @@ fn lead<const L: usize>(hit: &Hit<'_, L>, k: u32, count: usize) -> Option<usize>
 /// Where each part of the reply goes, as [`reply`] computed it.
 #[derive(Clone, Copy)]
 struct Layout {
+    /// Where the query's bytes lie.
+    shift: Shift,
     /// The index of the leading address.
     lead: usize,
     /// How many address records.
@@ -218,6 +222,7 @@ fn write<const L: usize>(
     options: Options<'_>,
 ) -> Option<()> {
     let Layout {
+        shift,
         lead,
         records,
         signatures_count,
@@ -228,6 +233,8 @@ fn write<const L: usize>(
         end,
     } = *layout;
     let dns = &query.dns;
+    let turned = net::turn_around(frame, query, shift, end)?;
+    shift.move_question(frame, scratch, dns.off + HEADER_LEN, records_off)?;
     // Read whether or not it is echoed: an `Option` would split what follows in two for the
     // verifier.
     let ecs = stored(scratch);
@@ -235,7 +242,6 @@ fn write<const L: usize>(
         ecs::write_address(frame, end, &ecs)?;
     }
 
-    let turned = net::turn_around(frame, query, end)?;
     let arcount = dns.edns.is_some() as u16;
     let ancount = records as u16 + signatures_count;
     let header = header::write(

@@ -1,14 +1,18 @@
 //! Ethernet, IP and UDP headers of the reply.
 //!
-//! Each header is taken from the frame with one bounds check and rewritten in a few 4- and
-//! 8-byte loads and stores. Little-endian loads see big-endian 16-bit fields byte-swapped, so
-//! sums of loaded words are taken with [`Csum::from_swapped`].
+//! Each header is written fresh in a few 4- and 8-byte stores, from the few fields of the
+//! query's that it keeps (addresses, ports, VLAN tags), loaded from where the query's bytes lie
+//! after the frame was resized (`resize::Shift`): `shift` bytes after the reply's. Headers are
+//! turned around front to back, each loading its fields before it stores, so no store lands
+//! on a field still to be read: with the query's bytes after the reply's, a store reaches only
+//! bytes before the ones it replaces. Little-endian loads see big-endian 16-bit fields
+//! byte-swapped, so sums of loaded words are taken with [`Csum::from_swapped`].
 
-use super::csum::Csum;
+use super::{csum::Csum, resize::Shift};
 use crate::{
     frame::{
-        load_unaligned_u32, load_unaligned_u64, store_unaligned_u16, store_unaligned_u32,
-        store_unaligned_u64, Frame,
+        load_unaligned_u16, load_unaligned_u32, load_unaligned_u64, store_unaligned_u16,
+        store_unaligned_u32, store_unaligned_u64, Frame,
     },
     parse::ip::{IPPROTO_UDP, IPV4_HEADER_LEN, IPV6_HEADER_LEN},
     parse::udp::UDP_HEADER_LEN,
@@ -30,19 +34,20 @@ pub struct Turned {
     sum: Csum,
 }
 
-/// Rewrites the query's Ethernet, IP and UDP headers into the reply's: addresses and ports
-/// swapped, lengths those of a DNS message ending at `end`. Every reply the program sends
-/// starts so.
+/// Writes the reply's Ethernet, IP and UDP headers from the query's, which lie `shift` bytes
+/// on: addresses and ports swapped, VLAN tags kept, lengths those of a DNS message ending at
+/// `end`. Every reply the program sends starts so.
 #[inline(always)]
-pub fn turn_around(frame: &Frame, query: &Query, end: usize) -> Option<Turned> {
+pub fn turn_around(frame: &Frame, query: &Query, shift: Shift, end: usize) -> Option<Turned> {
     let udp_len = (end - query.udp_off) as u16;
-    swap_macs(frame)?;
+    let by = shift.bytes();
+    link_layer(frame, by)?;
     let mut sum = if query.ip.v6 {
-        ipv6(frame, query.ip.off, udp_len)?
+        ipv6(frame, query.ip.off, by, udp_len)?
     } else {
-        ipv4(frame, query.ip.off, (end - query.ip.off) as u16)?
+        ipv4(frame, query.ip.off, by, (end - query.ip.off) as u16)?
     };
-    let (udp, udp_sum) = UdpHeader::write(frame, query.udp_off, udp_len)?;
+    let (udp, udp_sum) = UdpHeader::write(frame, query.udp_off, by, udp_len)?;
     sum.add16(udp_len); // the pseudo-header's copy of the length
     sum.add(udp_sum);
     Some(Turned { udp, sum })
@@ -77,33 +82,46 @@ pub fn question_tail(query: &Query) -> Csum {
     tail
 }
 
-/// Swaps the destination and source MAC addresses.
+/// Writes the Ethernet header from the query's, `by` bytes on: the MAC addresses swapped, the
+/// EtherType and up to two VLAN tags as they were. The 10 bytes after the addresses are copied
+/// whatever the tags, as bytes 12..22: what follows the tags is the IP header, which its own
+/// writer then stores whole.
 #[inline(always)]
-fn swap_macs(frame: &Frame) -> Option<()> {
-    let macs = frame.bytes::<12>(0)?.as_mut_ptr();
-    // SAFETY: `bytes` checked that the 12 bytes are inside the frame.
+fn link_layer(frame: &Frame, by: usize) -> Option<()> {
+    // Destinations are checked before their sources: the source's check implies the
+    // destination's, and the compiler drops a check that comes second, but the verifier needs
+    // both.
+    let to = frame.bytes::<22>(0)?.as_mut_ptr();
+    let from = frame.bytes::<22>(by)?.as_ptr();
+    // SAFETY: `bytes` checked that both 22-byte ranges are inside the frame.
     unsafe {
         // Bytes 0..8 and 8..12: the destination, then the source.
-        let low = load_unaligned_u64(macs.cast());
-        let high = u64::from(load_unaligned_u32(macs.add(8).cast()));
+        let low = load_unaligned_u64(from.cast());
+        let high = u64::from(load_unaligned_u32(from.add(8).cast()));
+        let tags = load_unaligned_u64(from.add(12).cast());
+        let tags_end = load_unaligned_u16(from.add(20).cast());
         let dst = low & 0xffff_ffff_ffff;
         let src = (low >> 48) | (high << 16);
-        store_unaligned_u64(macs.cast(), src | (dst << 48));
-        store_unaligned_u32(macs.add(8).cast(), (dst >> 16) as u32);
+        store_unaligned_u64(to.cast(), src | (dst << 48));
+        store_unaligned_u32(to.add(8).cast(), (dst >> 16) as u32);
+        store_unaligned_u64(to.add(12).cast(), tags);
+        store_unaligned_u16(to.add(20).cast(), tags_end);
     }
     Some(())
 }
 
-/// Writes a fresh IPv4 header (no options) from the query's addresses, swapped. Returns the
-/// addresses' contribution to the UDP pseudo-header checksum.
+/// Writes a fresh IPv4 header (no options) at `off` from the query's addresses, `by` bytes on,
+/// swapped. Returns the addresses' contribution to the UDP pseudo-header checksum.
 #[inline(always)]
-fn ipv4(frame: &Frame, off: usize, total_len: u16) -> Option<Csum> {
+fn ipv4(frame: &Frame, off: usize, by: usize, total_len: u16) -> Option<Csum> {
+    // The destination first, as in `link_layer`.
     let header = frame.bytes::<IPV4_HEADER_LEN>(off)?.as_mut_ptr();
+    let query = frame.bytes::<IPV4_HEADER_LEN>(off + by)?.as_ptr();
     // SAFETY: `bytes` checked that the 20 bytes are inside the frame.
     let (src, dst) = unsafe {
         (
-            load_unaligned_u32(header.add(12).cast()),
-            load_unaligned_u32(header.add(16).cast()),
+            load_unaligned_u32(query.add(12).cast()),
+            load_unaligned_u32(query.add(16).cast()),
         )
     };
     let addrs = Csum::from_swapped(u64::from(src) + u64::from(dst));
@@ -134,15 +152,17 @@ fn ipv4(frame: &Frame, off: usize, total_len: u16) -> Option<Csum> {
     Some(pseudo)
 }
 
-/// Writes a fresh IPv6 header from the query's addresses, swapped. Returns the addresses'
-/// contribution to the UDP pseudo-header checksum.
+/// Writes a fresh IPv6 header at `off` from the query's addresses, `by` bytes on, swapped.
+/// Returns the addresses' contribution to the UDP pseudo-header checksum.
 #[inline(always)]
-fn ipv6(frame: &Frame, off: usize, payload_len: u16) -> Option<Csum> {
+fn ipv6(frame: &Frame, off: usize, by: usize, payload_len: u16) -> Option<Csum> {
+    // The destination first, as in `link_layer`.
     let header = frame.bytes::<IPV6_HEADER_LEN>(off)?.as_mut_ptr();
+    let query = frame.bytes::<IPV6_HEADER_LEN>(off + by)?.as_ptr();
     // Source at 8, destination at 24: two 8-byte words each.
     // SAFETY: `bytes` checked that the 40 bytes are inside the frame.
     let [src0, src1, dst0, dst1] =
-        [8, 16, 24, 32].map(|at| unsafe { load_unaligned_u64(header.add(at).cast()) });
+        [8, 16, 24, 32].map(|at| unsafe { load_unaligned_u64(query.add(at).cast()) });
     let mut addrs = 0;
     for word in [src0, src1, dst0, dst1] {
         addrs += (word & 0xffff_ffff) + (word >> 32);
@@ -169,13 +189,15 @@ struct UdpHeader {
 }
 
 impl UdpHeader {
-    /// Swaps the ports and sets the length. Returns the header and its checksum contribution
-    /// (checksum field 0).
+    /// Writes the header at `off` with the query's ports, `by` bytes on, swapped, and the
+    /// length. Returns the header and its checksum contribution (checksum field 0).
     #[inline(always)]
-    fn write(frame: &Frame, off: usize, len: u16) -> Option<(Self, Csum)> {
+    fn write(frame: &Frame, off: usize, by: usize, len: u16) -> Option<(Self, Csum)> {
+        // The destination first, as in `link_layer`.
         let header = frame.bytes::<UDP_HEADER_LEN>(off)?.as_mut_ptr();
+        let query = frame.bytes::<UDP_HEADER_LEN>(off + by)?.as_ptr();
         // SAFETY: `bytes` checked that the 8 bytes are inside the frame.
-        let ports = unsafe { load_unaligned_u32(header.cast()) };
+        let ports = unsafe { load_unaligned_u32(query.cast()) };
         let mut sum = Csum::from_swapped(u64::from(ports));
         sum.add16(len);
         let [len_hi, len_lo] = len.to_be_bytes();

@@ -5,7 +5,7 @@
 
 use aya_ebpf::{helpers::bpf_xdp_adjust_tail, programs::XdpContext, EbpfContext};
 
-use super::{cookie, header, net};
+use super::{cookie, header, net, resize::Shift};
 use crate::{
     frame::Frame,
     maps::Scratch,
@@ -46,7 +46,7 @@ fn write(ctx: &XdpContext, query: &Query) -> Option<()> {
         }
     }
     let frame = Frame::new(ctx);
-    let turned = net::turn_around(&frame, query, end)?;
+    let turned = net::turn_around(&frame, query, Shift::NONE, end)?;
     let header = header::write(&frame, dns.off, dns.id, dns.flags, header::FLAG_TC, 0, 0)?;
     turned.seal(query, header, net::question_tail(query));
     Some(())
