@@ -82,8 +82,10 @@ pub fn parse(
 
     let name = name::read(frame, off + HEADER_LEN, scratch)?;
     let fixed = off + HEADER_LEN + name.len;
-    let qtype = frame.be16(fixed).ok_or(MALFORMED)?;
-    let qclass = frame.be16(fixed + 2).ok_or(MALFORMED)?;
+    let types = frame.bytes::<QUESTION_FIXED_LEN>(fixed).ok_or(MALFORMED)?.as_ptr();
+    // SAFETY: `bytes` checked that the 4 bytes are inside the frame.
+    let types = unsafe { load_unaligned_u32(types.cast()) };
+    let (qtype, qclass) = (u16::from_be(types as u16), u16::from_be((types >> 16) as u16));
     let question_end = fixed + QUESTION_FIXED_LEN;
     let end = off + len;
     if question_end > end {

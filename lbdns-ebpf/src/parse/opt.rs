@@ -7,7 +7,7 @@ use super::{
     ecs,
 };
 use crate::{
-    frame::Frame,
+    frame::{load_unaligned_u32, load_unaligned_u64, Frame},
     maps::{opaque, Scratch},
     verdict::{Skip, EDNS, MALFORMED, OTHER},
 };
@@ -60,18 +60,32 @@ impl Edns {
 /// and Client Subnet (RFC 7871, `parse::ecs`) have their arms here.
 #[inline(always)]
 pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Result<Edns, Skip> {
+    let record = frame
+        .bytes::<OPT_FIXED_LEN>(off)
+        .ok_or(MALFORMED)?
+        .as_ptr();
+    // Bytes 0..8 (owner, type, class, extended RCODE, version) and 7..11 (flags, RDLENGTH),
+    // in two loads under one bounds check. Little-endian loads: each big-endian field is
+    // byte-swapped in its place.
+    // SAFETY: `bytes` checked that the 11 bytes are inside the frame.
+    let (front, back) = unsafe {
+        (
+            load_unaligned_u64(record.cast()),
+            load_unaligned_u32(record.add(7).cast()),
+        )
+    };
     // An additional record other than OPT (TSIG, SIG(0)) is for the socket path.
-    if frame.u8(off).ok_or(MALFORMED)? != 0 || frame.be16(off + 1).ok_or(MALFORMED)? != TYPE_OPT {
+    if front as u8 != 0 || u16::from_be((front >> 8) as u16) != TYPE_OPT {
         return Err(OTHER);
     }
-    let udp_size = frame.be16(off + 3).ok_or(MALFORMED)?;
+    let udp_size = u16::from_be((front >> 24) as u16);
     // Extended RCODE and version: both 0 in a query the fast path answers; a higher version
     // gets BADVERS from the socket path.
-    if frame.be16(off + 5).ok_or(MALFORMED)? != 0 {
+    if (front >> 40) as u16 != 0 {
         return Err(EDNS);
     }
-    let flags = frame.be16(off + 7).ok_or(MALFORMED)?;
-    let rdlen = frame.be16(off + 9).ok_or(MALFORMED)? as usize;
+    let flags = u16::from_be(back as u16);
+    let rdlen = usize::from(u16::from_be((back >> 16) as u16));
     let mut at = off + OPT_FIXED_LEN;
     if at + rdlen != end {
         return Err(MALFORMED);
@@ -85,8 +99,12 @@ pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Re
         if at >= end {
             break;
         }
-        let code = frame.be16(at).ok_or(MALFORMED)?;
-        let option_len = frame.be16(at + 2).ok_or(MALFORMED)? as usize;
+        // Code and length in one load, each byte-swapped in its place.
+        let head = frame.bytes::<4>(at).ok_or(MALFORMED)?.as_ptr();
+        // SAFETY: `bytes` checked that the 4 bytes are inside the frame.
+        let head = unsafe { load_unaligned_u32(head.cast()) };
+        let code = u16::from_be(head as u16);
+        let option_len = usize::from(u16::from_be((head >> 16) as u16));
         match code {
             OPTION_NSID => options |= SEEN_NSID,
             OPTION_COOKIE => cookie::read(frame, at + 4, option_len, &mut cookie, cookie_words)?,

@@ -24,14 +24,17 @@ pub struct Udp {
 #[inline(always)]
 pub fn parse(frame: &Frame, ip: &Ip) -> Result<Udp, Skip> {
     let off = ip.payload_off;
-    if frame.be16(off + 2).ok_or(NOT_DNS)? != dns_port() {
+    // The ports and the length in one load: little-endian, each big-endian field is
+    // byte-swapped in its place.
+    let header = frame.le64(off).ok_or(NOT_DNS)?;
+    if u16::from_be((header >> 16) as u16) != dns_port() {
         return Err(NOT_DNS);
     }
     // Source port 0 cannot be replied to.
-    if frame.be16(off).ok_or(MALFORMED)? == 0 {
+    if header as u16 == 0 {
         return Err(OTHER);
     }
-    let len = frame.be16(off + 4).ok_or(MALFORMED)? as usize;
+    let len = usize::from(u16::from_be((header >> 32) as u16));
     if len != ip.payload_len || len < UDP_HEADER_LEN {
         return Err(MALFORMED);
     }
