@@ -88,6 +88,34 @@ impl Frame {
             .map(|p| unsafe { load_unaligned_u64(p) })
     }
 
+    /// The 4 bytes at `off` as a little-endian `u32`, in one load whatever their alignment.
+    #[inline(always)]
+    pub fn le32(&self, off: usize) -> Option<u32> {
+        // SAFETY: `ptr` checked that the 4 bytes are inside the frame.
+        self.ptr::<u32>(off)
+            .map(|p| unsafe { load_unaligned_u32(p) })
+    }
+
+    /// The 8 bytes at `off` and the 4 at `off + SECOND`, as little-endian words, under one check
+    /// that the `N` bytes at `off` are inside the frame: a header's fields read whole, each
+    /// big-endian field byte-swapped in its place.
+    #[inline(always)]
+    pub fn header_words<const N: usize, const SECOND: usize>(
+        &self,
+        off: usize,
+    ) -> Option<(u64, u32)> {
+        const { assert!(N >= 8 && SECOND + 4 <= N) };
+        let header = self.bytes::<N>(off)?.as_ptr();
+        // SAFETY: `bytes` checked that the `N` bytes, which hold both words, are inside the
+        // frame.
+        unsafe {
+            Some((
+                load_unaligned_u64(header.cast()),
+                load_unaligned_u32(header.add(SECOND).cast()),
+            ))
+        }
+    }
+
     /// The `N` bytes at `off`, checked once.
     ///
     /// Writers take a whole header this way instead of checking each field: with several checks

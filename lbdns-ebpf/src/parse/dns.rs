@@ -7,7 +7,7 @@ use lbdns_common::{
 
 use super::{name, opt};
 use crate::{
-    frame::{load_unaligned_u32, load_unaligned_u64, Frame},
+    frame::Frame,
     maps::Scratch,
     verdict::{Skip, MALFORMED, OTHER, TYPE},
 };
@@ -60,15 +60,7 @@ pub fn parse(
     if len < HEADER_LEN {
         return Err(MALFORMED);
     }
-    let header = frame.bytes::<HEADER_LEN>(off).ok_or(MALFORMED)?.as_ptr();
-    // SAFETY: `bytes` checked that the 12 bytes are inside the frame.
-    let (front, back) = unsafe {
-        (
-            load_unaligned_u64(header.cast()),
-            load_unaligned_u32(header.add(8).cast()),
-        )
-    };
-    // Little-endian loads: each big-endian field is byte-swapped in its place.
+    let (front, back) = frame.header_words::<HEADER_LEN, 8>(off).ok_or(MALFORMED)?;
     let id = u16::from_be(front as u16);
     let flags = u16::from_be((front >> 16) as u16);
     if flags & !QUERY_FLAGS != 0 {
@@ -82,10 +74,10 @@ pub fn parse(
 
     let name = name::read(frame, off + HEADER_LEN, scratch)?;
     let fixed = off + HEADER_LEN + name.len;
-    let types = frame.bytes::<QUESTION_FIXED_LEN>(fixed).ok_or(MALFORMED)?.as_ptr();
-    // SAFETY: `bytes` checked that the 4 bytes are inside the frame.
-    let types = unsafe { load_unaligned_u32(types.cast()) };
-    let (qtype, qclass) = (u16::from_be(types as u16), u16::from_be((types >> 16) as u16));
+    // QTYPE and QCLASS in one load, each byte-swapped in its place.
+    let types = frame.le32(fixed).ok_or(MALFORMED)?;
+    let qtype = u16::from_be(types as u16);
+    let qclass = u16::from_be((types >> 16) as u16);
     let question_end = fixed + QUESTION_FIXED_LEN;
     let end = off + len;
     if question_end > end {

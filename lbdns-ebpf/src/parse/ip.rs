@@ -38,7 +38,7 @@ pub fn parse(frame: &Frame, l3: L3) -> Result<Ip, Skip> {
 }
 
 /// The IPv4 header's bytes that [`parse_v4`] reads: up to the protocol, and the byte after it
-/// (`Frame::u8` says why).
+/// (as `Frame::u8` checks a byte alone).
 const IPV4_CHECKED_LEN: usize = 11;
 
 /// Checks the fields of the IPv4 header, in two loads under one bounds check.
@@ -48,6 +48,7 @@ fn parse_v4(frame: &Frame, off: usize) -> Result<Ip, Skip> {
         .bytes::<IPV4_CHECKED_LEN>(off)
         .ok_or(NOT_DNS)?
         .as_ptr();
+    // Bytes 0..8 (version to fragment offset), then the TTL and the protocol.
     // SAFETY: `bytes` checked that the bytes are inside the frame.
     let (front, ttl_protocol) = unsafe {
         (
@@ -55,7 +56,6 @@ fn parse_v4(frame: &Frame, off: usize) -> Result<Ip, Skip> {
             load_unaligned_u16(header.add(8).cast()),
         )
     };
-    // Little-endian loads: each big-endian field is byte-swapped in its place.
     // Version 4, header length 5 words: no options.
     if front as u8 != 0x45 {
         return Err(NOT_DNS);

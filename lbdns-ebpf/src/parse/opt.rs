@@ -7,7 +7,7 @@ use super::{
     ecs,
 };
 use crate::{
-    frame::{load_unaligned_u32, load_unaligned_u64, Frame},
+    frame::Frame,
     maps::{opaque, Scratch},
     verdict::{Skip, EDNS, MALFORMED, OTHER},
 };
@@ -60,20 +60,10 @@ impl Edns {
 /// and Client Subnet (RFC 7871, `parse::ecs`) have their arms here.
 #[inline(always)]
 pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Result<Edns, Skip> {
-    let record = frame
-        .bytes::<OPT_FIXED_LEN>(off)
-        .ok_or(MALFORMED)?
-        .as_ptr();
-    // Bytes 0..8 (owner, type, class, extended RCODE, version) and 7..11 (flags, RDLENGTH),
-    // in two loads under one bounds check. Little-endian loads: each big-endian field is
-    // byte-swapped in its place.
-    // SAFETY: `bytes` checked that the 11 bytes are inside the frame.
-    let (front, back) = unsafe {
-        (
-            load_unaligned_u64(record.cast()),
-            load_unaligned_u32(record.add(7).cast()),
-        )
-    };
+    // Bytes 0..8 (owner, type, class, extended RCODE, version) and 7..11 (flags, RDLENGTH).
+    let (front, back) = frame
+        .header_words::<OPT_FIXED_LEN, 7>(off)
+        .ok_or(MALFORMED)?;
     // An additional record other than OPT (TSIG, SIG(0)) is for the socket path.
     if front as u8 != 0 || u16::from_be((front >> 8) as u16) != TYPE_OPT {
         return Err(OTHER);
@@ -100,9 +90,7 @@ pub fn parse(frame: &Frame, off: usize, end: usize, scratch: *mut Scratch) -> Re
             break;
         }
         // Code and length in one load, each byte-swapped in its place.
-        let head = frame.bytes::<4>(at).ok_or(MALFORMED)?.as_ptr();
-        // SAFETY: `bytes` checked that the 4 bytes are inside the frame.
-        let head = unsafe { load_unaligned_u32(head.cast()) };
+        let head = frame.le32(at).ok_or(MALFORMED)?;
         let code = u16::from_be(head as u16);
         let option_len = usize::from(u16::from_be((head >> 16) as u16));
         match code {
