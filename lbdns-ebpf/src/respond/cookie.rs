@@ -46,9 +46,9 @@ pub fn badcookie(ctx: &XdpContext, scratch: *mut Scratch, query: &Query) -> Resu
 }
 
 /// Writes the BADCOOKIE reply into the frame `badcookie` sized, the query's bytes `shift` on:
-/// the OPT record at `opt_off`, the message ending at `end`. `None` means the frame must be dropped. A function of its own
-/// rather than a closure, so that it is inlined: a closure became a BPF-to-BPF call whose frame
-/// added to the entry's on the 512-byte stack.
+/// the OPT record at `opt_off`, the message ending at `end`. `None` means the frame must be
+/// dropped. A function of its own rather than a closure, so that it is inlined: a closure
+/// became a BPF-to-BPF call whose frame added to the entry's on the 512-byte stack.
 #[inline(always)]
 fn write(
     frame: &Frame,

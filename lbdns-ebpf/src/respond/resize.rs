@@ -12,9 +12,9 @@
 //! Nothing moves them wholesale: the writers of the Ethernet, IP and UDP headers
 //! (`respond::net`) read the few fields they keep from where the query's bytes now lie and
 //! write the reply's headers in place, and only the question is copied
-//! ([`Shift::move_question`]). Copying every byte before the answers, and rewriting the headers
-//! afterwards, cost about 13 ns a reply (BPF_PROG_TEST_RUN, 160 against 147 ns without the
-//! copy).
+//! ([`Shift::move_question`]). Copying every byte before the answers cost about 13 ns a reply
+//! (BPF_PROG_TEST_RUN: 160 ns, 147 with the copy left out); writing the headers from where the
+//! query's bytes lie instead takes about 6 of them back (152–154 ns).
 
 use aya_ebpf::{
     helpers::{bpf_xdp_adjust_head, bpf_xdp_adjust_tail},
@@ -51,9 +51,9 @@ impl Shift {
     }
 
     /// Copies the question, the query's bytes `from..to` (offsets in the reply), to its place.
-    /// Goes after the headers below DNS are turned around (they read fields from before the
-    /// question, which this overwrites) and before anything is written after `to` (which may
-    /// land on the question as the query left it). With fewer than 8 bytes to copy, the copy
+    /// Goes after the headers below DNS are turned around (their fields lie in the `shift`
+    /// bytes before the question, which this overwrites) and before anything is written after
+    /// `to` (which may land on the question as the query left it). With fewer than 8 bytes to copy, the copy
     /// writes over the end of the DNS header before `from`: write the header after it.
     ///
     /// The copy runs front to back in 8-byte words: the destination is before the source, so
