@@ -12,7 +12,7 @@ pub const NAME_WORDS: &str = "NAME_WORDS";
 /// Array of [`IdPair`] by A RRset id: the slot of its current answer set. Memory-mapped,
 /// written by userspace only, one atomic store per value (see [`crate::publish`]).
 pub const RRSET_SLOT_V4: &str = "RRSET_SLOT_V4";
-/// Array of `u32` by AAAA RRset id, as [`RRSET_SLOT_V4`].
+/// Array of [`IdPair`] by AAAA RRset id, as [`RRSET_SLOT_V4`].
 pub const RRSET_SLOT_V6: &str = "RRSET_SLOT_V6";
 /// Two `u32`s by RRset id, in the arrays that hold one per id (`RRSET_SLOT_*`, `ROTATION_*`,
 /// `GEO_ROW_*`): id `i` is half `i % 2` of value `i / 2` ([`id_pair`]). The kernel rounds every
@@ -46,7 +46,7 @@ pub const SIGNATURES: &str = "SIGNATURES";
 /// id rather than slot, so the rotation carries on across a change of addresses, schedule or
 /// cap.
 pub const ROTATION_V4: &str = "ROTATION_V4";
-/// Per-CPU `u32` by AAAA RRset id, as [`ROTATION_V4`].
+/// Per-CPU [`IdPair`] by AAAA RRset id, as [`ROTATION_V4`].
 pub const ROTATION_V6: &str = "ROTATION_V6";
 /// Per-CPU `u64` by [`crate::counters::Counter`]. Written by the program only.
 pub const COUNTERS: &str = "COUNTERS";

@@ -79,9 +79,9 @@
 //!   of the best tier that has any; the program does not know there were others;
 //! - an answer cap: [`crate::answer::AnswerSet::limit`] records per reply, the leading one and
 //!   those after it;
-//! - weights: [`crate::answer::AnswerSet::schedule`], the leading member of successive replies
+//! - weights: [`crate::answer::Extension::schedule`], the leading member of successive replies
 //!   (a member repeated in proportion to its weight).
 //!
 //! Addresses, schedule and cap are one answer set (one slot, or one block), so storing a slot
-//! number switches all three at once: no reply combines a schedule with addresses it was not made for. A change of
-//! weights or cap alone is a new set like any other.
+//! number switches all three at once: no reply combines a schedule with addresses it was not
+//! made for. A change of weights or cap alone is a new set like any other.

@@ -34,8 +34,8 @@ pub const fn record_len(addr_len: usize) -> usize {
 }
 
 /// Writes `records` records at `off`, taking addresses from the hit's set starting at index
-/// `lead` and wrapping around. Returns their checksum contribution as if `off` were on a word boundary
-/// (each record has an even length).
+/// `lead` and wrapping around. Returns their checksum contribution as if `off` were on a word
+/// boundary (each record has an even length).
 ///
 /// A record is stored in 8-byte words (and a 4-byte one for AAAA): its first 12 bytes are the
 /// same in every record of the reply, and the address follows them, 4-byte aligned in the set.

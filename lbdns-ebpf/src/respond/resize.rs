@@ -53,8 +53,9 @@ impl Shift {
     /// Copies the question, the query's bytes `from..to` (offsets in the reply), to its place.
     /// Goes after the headers below DNS are turned around (their fields lie in the `shift`
     /// bytes before the question, which this overwrites) and before anything is written after
-    /// `to` (which may land on the question as the query left it). With fewer than 8 bytes to copy, the copy
-    /// writes over the end of the DNS header before `from`: write the header after it.
+    /// `to` (which may land on the question as the query left it). With fewer than 8 bytes to
+    /// copy, the copy writes over the end of the DNS header before `from`: write the header
+    /// after it.
     ///
     /// The copy runs front to back in 8-byte words: the destination is before the source, so
     /// each word is read before any store reaches it. The last word, which may overlap the one

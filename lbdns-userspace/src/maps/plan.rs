@@ -302,8 +302,9 @@ pub struct Adopted {
 /// How many of each thing the maps have room for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Capacity {
-    /// Ids and slots of A RRsets (the smaller of `RRSET_SLOT_V4` and `ANSWERS_V4`): an RRset
-    /// takes one id, and one slot or a block of them (`lbdns_common::answer`).
+    /// Ids and slots of A RRsets (the smallest of `ANSWERS_V4` and the ids `RRSET_SLOT_V4` and
+    /// `GEO_ROW_V4` hold): an RRset takes one id, and one slot or a block of them
+    /// (`lbdns_common::answer`).
     pub v4: u32,
     /// Ids and slots of AAAA RRsets.
     pub v6: u32,
