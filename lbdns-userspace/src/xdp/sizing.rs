@@ -10,7 +10,6 @@
 use std::fmt;
 
 use lbdns_common::{
-    answer::BLOCK_SLOTS,
     names::{record_words, MAX_IDS, MAX_WORDS},
     qtype::AddrType,
 };
@@ -42,11 +41,11 @@ pub struct Need {
     pub a: u32,
     /// Hot AAAA RRsets.
     pub aaaa: u32,
-    /// Hot A RRsets whose sets are extended: each takes a block of answer-set slots instead of
-    /// one (`lbdns_common::answer`).
-    pub extended_a: u32,
-    /// Hot AAAA RRsets whose sets are extended.
-    pub extended_aaaa: u32,
+    /// Answer-set slots of the hot A RRsets: one per set, a block per extended one
+    /// (`compile::Answer::slots`).
+    pub a_slots: u64,
+    /// Answer-set slots of the hot AAAA RRsets.
+    pub aaaa_slots: u64,
     /// Words of the name table's records (one per RRset).
     pub name_words: u64,
     /// RRsets whose RRSIGs the signature store holds.
@@ -63,15 +62,15 @@ impl Need {
     pub fn of(image: &MapImage) -> Self {
         let mut need = Self::default();
         for (rrset, answer) in image.rrsets.iter() {
-            let extended = u32::from(answer.is_extended());
+            let slots = u64::from(answer.slots());
             match rrset.qtype {
                 AddrType::A => {
                     need.a = need.a.saturating_add(1);
-                    need.extended_a = need.extended_a.saturating_add(extended);
+                    need.a_slots += slots;
                 }
                 AddrType::Aaaa => {
                     need.aaaa = need.aaaa.saturating_add(1);
-                    need.extended_aaaa = need.extended_aaaa.saturating_add(extended);
+                    need.aaaa_slots += slots;
                 }
             }
             need.name_words += record_words(rrset.name.len()) as u64;
@@ -79,20 +78,6 @@ impl Need {
         need.signatures = u32::try_from(image.signatures.len()).unwrap_or(u32::MAX);
         need
     }
-
-    /// The answer-set slots of A RRsets: one per RRset, a block per extended one.
-    pub fn a_slots(&self) -> u64 {
-        slots(self.a, self.extended_a)
-    }
-
-    /// The answer-set slots of AAAA RRsets.
-    pub fn aaaa_slots(&self) -> u64 {
-        slots(self.aaaa, self.extended_aaaa)
-    }
-}
-
-fn slots(rrsets: u32, extended: u32) -> u64 {
-    u64::from(rrsets) + u64::from(extended) * u64::from(BLOCK_SLOTS - 1)
 }
 
 /// Sizes the operator set (flags or `[xdp]` keys); the rest come from [`sized`].
@@ -161,10 +146,10 @@ impl Requested {
 pub fn sized(need: &Need, requested: &Requested, dns_port: u16) -> XdpConfig {
     let a_slots = requested
         .a_slots
-        .unwrap_or_else(|| with_headroom(need.a_slots(), MIN_SLOTS).min(MAX_IDS));
+        .unwrap_or_else(|| with_headroom(need.a_slots, MIN_SLOTS).min(MAX_IDS));
     let aaaa_slots = requested
         .aaaa_slots
-        .unwrap_or_else(|| with_headroom(need.aaaa_slots(), MIN_SLOTS).min(MAX_IDS));
+        .unwrap_or_else(|| with_headroom(need.aaaa_slots, MIN_SLOTS).min(MAX_IDS));
     let rrset_entries = requested
         .rrset_entries
         .unwrap_or_else(|| with_headroom(u64::from(need.a) + u64::from(need.aaaa), MIN_SLOTS));
@@ -232,11 +217,11 @@ pub fn outgrown(have: &XdpConfig, need: &Need) -> Outgrown {
     let want = sized(need, &Requested::default(), have.dns_port);
     let name_bytes = need.name_words.saturating_mul(8);
     let checks = [
-        ("--xdp-a-slots", have.a_slots, need.a_slots(), want.a_slots),
+        ("--xdp-a-slots", have.a_slots, need.a_slots, want.a_slots),
         (
             "--xdp-aaaa-slots",
             have.aaaa_slots,
-            need.aaaa_slots(),
+            need.aaaa_slots,
             want.aaaa_slots,
         ),
         (
@@ -294,6 +279,7 @@ impl fmt::Display for Outgrown {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lbdns_common::answer::BLOCK_SLOTS;
 
     const PORT: u16 = 53;
 
@@ -318,8 +304,8 @@ mod tests {
         let need = Need {
             a: 3,
             aaaa: 1,
-            extended_a: 0,
-            extended_aaaa: 0,
+            a_slots: 3,
+            aaaa_slots: 1,
             name_words: 12,
             signatures: 0,
             geo_chunks: 0,
@@ -341,9 +327,9 @@ mod tests {
         let need = Need {
             a: 20_000,
             aaaa: 10_001,
-            // Blocks of four slots.
-            extended_a: 100,
-            extended_aaaa: 0,
+            // 100 of the A sets extended: blocks of four slots.
+            a_slots: 20_300,
+            aaaa_slots: 10_001,
             name_words: 100_000,
             signatures: 2000,
             geo_chunks: 40_000,
@@ -449,8 +435,8 @@ mod tests {
         let need = Need {
             a: u32::MAX,
             aaaa: u32::MAX,
-            extended_a: u32::MAX,
-            extended_aaaa: u32::MAX,
+            a_slots: u64::MAX,
+            aaaa_slots: u64::MAX,
             name_words: u64::MAX,
             signatures: u32::MAX,
             geo_chunks: u32::MAX,
@@ -467,6 +453,7 @@ mod tests {
         let have = sized(&Need::default(), &Requested::default(), PORT);
         let need = Need {
             a: 2000,
+            a_slots: 2000,
             signatures: 300,
             ..Need::default()
         };
@@ -512,7 +499,39 @@ mod tests {
         .image;
         let need = Need::of(&image);
         assert_eq!((need.a, need.aaaa, need.signatures), (2, 1, 0));
+        assert_eq!((need.a_slots, need.aaaa_slots), (2, 1));
         // www.example.com. (17 bytes): 1 + 3 words, twice; a.example.com. (15 bytes): 1 + 2.
         assert_eq!(need.name_words, 4 + 4 + 3);
+    }
+
+    #[test]
+    fn need_counts_a_block_of_slots_for_an_extended_set() {
+        use crate::compile::{compile, HotRrset};
+        use std::net::IpAddr;
+        let rrset = |name: &[u8], addrs: Vec<IpAddr>| HotRrset {
+            name: name.to_vec(),
+            qtype: AddrType::A,
+            ttl: 60,
+            addrs: addrs.into(),
+            schedule: Vec::new(),
+            cap: None,
+            signed: false,
+            rrsigs: None,
+        };
+        let image = compile(vec![
+            rrset(
+                b"\x01a\x07example\x03com\x00",
+                vec!["192.0.2.2".parse().unwrap()],
+            ),
+            // Five addresses: more than a slot holds.
+            rrset(
+                b"\x04pool\x07example\x03com\x00",
+                (1..=5).map(|i| IpAddr::from([192, 0, 2, 10 + i])).collect(),
+            ),
+        ])
+        .unwrap()
+        .image;
+        let need = Need::of(&image);
+        assert_eq!((need.a, need.a_slots), (2, 1 + BLOCK_SLOTS as u64));
     }
 }
