@@ -373,9 +373,9 @@ impl State {
     /// each with its record's size in words and whether its set is a block; every other number
     /// is free.
     pub fn adopted(capacity: Capacity, live: &[Adopted]) -> Self {
-        // Ids and slots of plain sets, and of extended ones, by family.
-        let mut ids = [[BTreeSet::new(), BTreeSet::new()], Default::default()];
-        let mut slots = [[BTreeSet::new(), BTreeSet::new()], Default::default()];
+        // Ids and slots by family, then of plain sets and of extended ones.
+        let mut ids: [[BTreeSet<u32>; 2]; 2] = Default::default();
+        let mut slots: [[BTreeSet<u32>; 2]; 2] = Default::default();
         let mut signatures = BTreeSet::new();
         let mut records = Vec::with_capacity(live.len());
         for adopted in live {
