@@ -20,6 +20,7 @@ mod load;
 mod mixes;
 mod netns;
 mod pools;
+mod profile;
 mod progress;
 mod report;
 pub mod restart;
@@ -71,6 +72,11 @@ pub struct Args {
     /// Where the queries, zone, logs and report go. Default: <target dir>/bench.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Sample where each XDP target's program spends its time during its dnsperf loads (perf),
+    /// by source line: `logs/<target>-<mix>.profile.txt`. The sampling costs the load some
+    /// speed, so the run's figures are not comparable with others.
+    #[arg(long)]
+    profile: bool,
 }
 
 /// Runs the benchmark and prints the report.
@@ -113,6 +119,7 @@ pub fn run(args: Args) -> Result<()> {
         client: ClientPeer::new(&net, &ceiling)?,
         ceiling: &ceiling,
         socket_ceiling: socket_ceiling.as_deref(),
+        profile: args.profile,
     };
     let mut sessions = Vec::new();
     for &target in &targets {
@@ -285,6 +292,8 @@ struct Bench<'a> {
     out: &'a Path,
     secs: u64,
     client: ClientPeer<'a>,
+    /// Whether to sample XDP programs during dnsperf loads (`--profile`).
+    profile: bool,
 }
 
 impl Bench<'_> {
@@ -552,9 +561,21 @@ impl Bench<'_> {
         progress: &mut Progress,
     ) -> Result<(Result<Dnsperf>, Option<f64>, f64)> {
         let sample = |net: &Net| Sample::take(server, net, program);
+        let recording = program
+            .filter(|_| self.profile)
+            .map(|id| {
+                Ok::<_, anyhow::Error>((id, profile::Recording::start(run.log_stem, run.secs)?))
+            })
+            .transpose()?;
         let before = sample(self.net);
         let dnsperf = run.dnsperf(progress);
         let after = sample(self.net);
+        if let Some((id, recording)) = recording {
+            match recording.finish(id) {
+                Ok(report) => progress.note(format!("profile: {}", report.display())),
+                Err(error) => progress.note(format!("no profile: {error:#}")),
+            }
+        }
         interrupt::check()?;
         let ns = before
             .program

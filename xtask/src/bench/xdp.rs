@@ -202,7 +202,8 @@ pub fn map_bytes(id: u32) -> Result<u64> {
     Ok(total)
 }
 
-fn program(id: u32) -> Result<ProgramInfo> {
+/// The loaded program `id`.
+pub fn program(id: u32) -> Result<ProgramInfo> {
     for info in loaded_programs() {
         let info = info.context("cannot list loaded BPF programs")?;
         if info.id() == id {

@@ -64,6 +64,8 @@ const BENCH_PACKAGES: Packages = Packages {
         // ip (namespaces, veth pairs) and ethtool (queues, offloads).
         "iproute2",
         "ethtool",
+        // perf: `--profile` samples the XDP program during the loads.
+        "linux-perf",
     ],
     services: &["nsd", "knot", "gdnsd"],
 };
