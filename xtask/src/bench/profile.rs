@@ -107,7 +107,7 @@ pub struct Line {
 
 /// A program's JITed code by address: the address ranges of its functions, and the line each
 /// stretch of code came from.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LineTable {
     /// Start and length of each JITed function.
     functions: Vec<(u64, u64)>,
@@ -154,11 +154,10 @@ impl LineTable {
 
     /// Reads program `id`'s table from the kernel.
     pub fn of_program(id: u32) -> Result<Self> {
-        let info = super::xdp::program(id)?;
-        let fd = info
+        let program = super::xdp::program(id)?
             .fd()
             .with_context(|| format!("cannot open BPF program {id}"))?;
-        let fd = fd.as_fd().as_raw_fd();
+        let fd = program.as_fd().as_raw_fd();
         // The counts first, then the arrays, sized from them.
         // SAFETY: a generated kernel ABI structure of integers.
         let mut counts = unsafe { zeroed::<bpf_prog_info>() };
