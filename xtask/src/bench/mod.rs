@@ -561,12 +561,12 @@ impl Bench<'_> {
         progress: &mut Progress,
     ) -> Result<(Result<Dnsperf>, Option<f64>, f64)> {
         let sample = |net: &Net| Sample::take(server, net, program);
-        let recording = program
-            .filter(|_| self.profile)
-            .map(|id| {
-                Ok::<_, anyhow::Error>((id, profile::Recording::start(run.log_stem, run.secs)?))
-            })
-            .transpose()?;
+        let recording = match program {
+            Some(id) if self.profile => {
+                Some((id, profile::Recording::start(run.log_stem, run.secs)?))
+            }
+            _ => None,
+        };
         let before = sample(self.net);
         let dnsperf = run.dnsperf(progress);
         let after = sample(self.net);
