@@ -41,13 +41,41 @@ pub const ANSWERS_V6: &str = "ANSWERS_V6";
 /// RRsets, named by their answer sets. Memory-mapped, written by userspace only, into entries no
 /// program reaches (see [`crate::publish`]).
 pub const SIGNATURES: &str = "SIGNATURES";
-/// Per-CPU [`IdPair`] by A RRset id: how many replies this CPU has sent for the RRset, which picks
-/// the next reply's leading address ([`crate::answer`]). Written by the program only. Indexed by
-/// id rather than slot, so the rotation carries on across a change of addresses, schedule or
-/// cap.
+/// Array of [`IdPair`] by CPU and A RRset id: how many replies that CPU has sent for the RRset,
+/// which picks the next reply's leading address ([`crate::answer`]). Written by the program
+/// only. Indexed by id rather than slot, so the rotation carries on across a change of
+/// addresses, schedule or cap. CPU `c`'s counters are the [`rotation_stride`] values from `c *
+/// stride` ([`rotation_value`]).
+///
+/// Why not a per-CPU array: the kernel finds a per-CPU element through a table of pointers, one
+/// per element, so at a million RRsets a reply's counter was two dependent cache misses (the
+/// pointer, then the counter) after the name's bucket, the longest chain of the lookup. Here the
+/// address is computed from the CPU number, and the counter is one miss, read beside the
+/// record and the answer set.
 pub const ROTATION_V4: &str = "ROTATION_V4";
-/// Per-CPU [`IdPair`] by AAAA RRset id, as [`ROTATION_V4`].
+/// Array of [`IdPair`] by CPU and AAAA RRset id, as [`ROTATION_V4`].
 pub const ROTATION_V6: &str = "ROTATION_V6";
+/// Global `u32`: the [`rotation_stride`] of `ROTATION_V4`, set at load time with its size.
+pub const ROTATION_STRIDE_V4: &str = "ROTATION_STRIDE_V4";
+/// Global `u32`: the [`rotation_stride`] of `ROTATION_V6`.
+pub const ROTATION_STRIDE_V6: &str = "ROTATION_STRIDE_V6";
+
+/// Values of a `ROTATION_*` array per CPU for a family of `ids` ids: their [`id_pairs`], rounded
+/// up to whole 64-byte cache lines, so that no two CPUs write the same line.
+pub const fn rotation_stride(ids: u32) -> u32 {
+    id_pairs(ids).next_multiple_of(ROTATION_VALUES_PER_LINE)
+}
+
+/// [`IdPair`] values in a cache line.
+const ROTATION_VALUES_PER_LINE: u32 = 64 / core::mem::size_of::<IdPair>() as u32;
+
+/// The value of a `ROTATION_*` array with `stride` values per CPU that holds `cpu`'s counter
+/// of RRset `id`, and its half. Wraps rather than overflows: the array's bound then fails.
+#[inline(always)]
+pub const fn rotation_value(stride: u32, cpu: u32, id: u32) -> (u32, usize) {
+    let (value, half) = id_pair(id);
+    (cpu.wrapping_mul(stride).wrapping_add(value), half)
+}
 /// Per-CPU `u64` by [`crate::counters::Counter`]. Written by the program only.
 pub const COUNTERS: &str = "COUNTERS";
 
@@ -219,3 +247,32 @@ pub const PROGRAM: &str = "lbdns";
 /// that carries a client cookie into its BADCOOKIE reply (`respond::cookie::badcookie`, what
 /// response rate limiting's slip sends), so tests compare that reply with the socket path's.
 pub const BADCOOKIE_PROGRAM: &str = "lbdns_badcookie";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cpu_has_its_own_cache_lines_of_rotation_counters() {
+        for ids in [1, 2, 15, 16, 17, 1024, 1_000_001] {
+            let stride = rotation_stride(ids);
+            assert!(stride >= id_pairs(ids), "{ids} ids: room for every id");
+            assert_eq!(
+                stride as usize * size_of::<IdPair>() % 64,
+                0,
+                "{ids} ids: whole lines"
+            );
+            let last = ids - 1;
+            for cpu in 0..4 {
+                let (first_value, first_half) = rotation_value(stride, cpu, 0);
+                let (last_value, last_half) = rotation_value(stride, cpu, last);
+                assert_eq!((first_value, first_half), (cpu * stride, 0));
+                assert_eq!(last_half, last as usize % 2);
+                assert!(
+                    last_value < (cpu + 1) * stride,
+                    "{ids} ids: CPU {cpu} in its region"
+                );
+            }
+        }
+    }
+}

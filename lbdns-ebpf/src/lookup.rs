@@ -1,7 +1,7 @@
 //! Finds the answer set for the parsed question: name → RRset id → slot → answer set, each link
 //! read once (lbdns_common::publish says why that is safe while userspace publishes).
 
-use aya_ebpf::maps::{Array, PerCpuArray};
+use aya_ebpf::maps::Array;
 use lbdns_common::{
     answer::AnswerSet,
     maps::IdPair,
@@ -13,7 +13,7 @@ use lbdns_common::{
 };
 
 use crate::{
-    maps::{by_id, by_id_on_cpu, name_bucket_mask, Scratch, NAME_BUCKETS, NAME_WORDS},
+    maps::{by_id, name_bucket_mask, Rotations, Scratch, NAME_BUCKETS, NAME_WORDS},
     parse::name::Name,
 };
 
@@ -97,7 +97,7 @@ fn is_record_of(
 pub fn touch<const L: usize>(
     slots: &Array<IdPair>,
     answers: &Array<AnswerSet<L>>,
-    rotations: &PerCpuArray<IdPair>,
+    rotations: Rotations,
     id: u32,
 ) {
     // SAFETY: loads of values inside the arrays, which live as long as the maps.
@@ -109,7 +109,7 @@ pub fn touch<const L: usize>(
             core::ptr::read_volatile(&(*set).ttl);
             core::ptr::read_volatile(&(*set).addrs[0][0]);
         }
-        if let Some(rotation) = by_id_on_cpu(rotations, id) {
+        if let Some(rotation) = rotations.on_this_cpu(id) {
             core::ptr::read_volatile(rotation);
         }
     }
@@ -120,7 +120,7 @@ pub fn touch<const L: usize>(
 pub fn answer_set<'a, const L: usize>(
     slots: &Array<IdPair>,
     answers: &'a Array<AnswerSet<L>>,
-    rotations: &PerCpuArray<IdPair>,
+    rotations: Rotations,
     id: u32,
 ) -> Option<Hit<'a, L>> {
     // One 4-byte load: userspace stores a new slot number here while this runs, and the set
@@ -131,7 +131,7 @@ pub fn answer_set<'a, const L: usize>(
         set: answers.get(slot)?,
         slot,
         answers,
-        rotation: by_id_on_cpu(rotations, id)?,
+        rotation: rotations.on_this_cpu(id)?,
         scope: 0,
     })
 }

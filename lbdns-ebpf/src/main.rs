@@ -26,8 +26,8 @@ use lbdns_common::{counters::Counter, qtype::AddrType};
 use crate::{
     frame::Frame,
     maps::{
-        ANSWERS_V4, ANSWERS_V6, GEO_LOCATIONS_V4, GEO_LOCATIONS_V6, GEO_ROW_V4, GEO_ROW_V6,
-        ROTATION_V4, ROTATION_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
+        Rotations, ANSWERS_V4, ANSWERS_V6, GEO_LOCATIONS_V4, GEO_LOCATIONS_V6, GEO_ROW_V4,
+        GEO_ROW_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
     },
     verdict::{Skip, MISS, OTHER, STALE},
 };
@@ -76,8 +76,8 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
     }
     let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
     match query.dns.addr_type {
-        AddrType::A => lookup::touch(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id),
-        AddrType::Aaaa => lookup::touch(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id),
+        AddrType::A => lookup::touch(&RRSET_SLOT_V4, &ANSWERS_V4, Rotations::v4(), id),
+        AddrType::Aaaa => lookup::touch(&RRSET_SLOT_V6, &ANSWERS_V6, Rotations::v6(), id),
     }
     // A hot answer: counted against its rate limit here, before the reply is built; should the
     // reply then pass the query on after all (too large, RRSIGs not stored, an option it leaves
@@ -96,7 +96,7 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
         let subnet = geo::subnet(frame, &query.dns.edns, scratch)?;
         match query.dns.addr_type {
             AddrType::A => {
-                let hit = lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, &ROTATION_V4, id)
+                let hit = lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, Rotations::v4(), id)
                     .ok_or(MISS)?;
                 let maps = geo::Family {
                     rows: &GEO_ROW_V4,
@@ -108,7 +108,7 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
                 respond::reply(ctx, scratch, &query, hit, subnet).map(|()| Counter::AnsweredA)
             }
             AddrType::Aaaa => {
-                let hit = lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, &ROTATION_V6, id)
+                let hit = lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, Rotations::v6(), id)
                     .ok_or(MISS)?;
                 let maps = geo::Family {
                     rows: &GEO_ROW_V6,

@@ -4,7 +4,7 @@
 use crate::parse::ecs::Ecs;
 use aya_ebpf::{
     bindings::BPF_F_MMAPABLE,
-    helpers::{bpf_jiffies64, bpf_ktime_get_coarse_ns},
+    helpers::{bpf_get_smp_processor_id, bpf_jiffies64, bpf_ktime_get_coarse_ns},
     macros::map,
     maps::{Array, LpmTrie, PerCpuArray, RingBuf},
 };
@@ -17,8 +17,9 @@ use lbdns_common::{
     life::Life,
     limits::MAX_NAME_LEN,
     maps::{
-        id_pair, id_pairs, IdPair, DEFAULT_ANSWER_SLOTS, DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES,
-        DEFAULT_GEO_ROWS, DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES, DEFAULT_WORDS_PER_NAME,
+        id_pair, id_pairs, rotation_stride, rotation_value, IdPair, DEFAULT_ANSWER_SLOTS,
+        DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES, DEFAULT_GEO_ROWS, DEFAULT_RRSET_ENTRIES,
+        DEFAULT_SIGNATURE_ENTRIES, DEFAULT_WORDS_PER_NAME,
     },
     maps::{RRL_ALLOW_ENTRIES, RRL_BUCKET_ENTRIES, RRL_EVENT_BYTES},
     names::{buckets_for, Bucket},
@@ -100,15 +101,66 @@ pub static ANSWERS_V6: Array<AnswerSetV6> =
 pub static SIGNATURES: Array<Signatures> =
     Array::with_max_entries(DEFAULT_SIGNATURE_ENTRIES, BPF_F_MMAPABLE);
 
-/// Replies sent per A RRset id on this CPU: the k of `lbdns_common::answer`, which picks the
-/// leading address of the next reply. By id, so a new set of the RRset carries on the sequence.
+/// Replies sent per A RRset id by each CPU: the k of `lbdns_common::answer`, which picks the
+/// leading address of the next reply. By id, so a new set of the RRset carries on the sequence;
+/// one region of [`ROTATION_STRIDE_V4`] values per CPU (`lbdns_common::maps::ROTATION_V4` says
+/// why not a per-CPU array). Page-aligned (mmapable), so that the regions' cache lines are
+/// their own. Userspace sizes it for the possible CPUs.
 #[map]
-pub static ROTATION_V4: PerCpuArray<IdPair> =
-    PerCpuArray::with_max_entries(id_pairs(DEFAULT_ANSWER_SLOTS), 0);
-/// Replies sent per AAAA RRset id on this CPU.
+pub static ROTATION_V4: Array<IdPair> =
+    Array::with_max_entries(rotation_stride(DEFAULT_ANSWER_SLOTS), BPF_F_MMAPABLE);
+/// Replies sent per AAAA RRset id by each CPU, as [`ROTATION_V4`].
 #[map]
-pub static ROTATION_V6: PerCpuArray<IdPair> =
-    PerCpuArray::with_max_entries(id_pairs(DEFAULT_ANSWER_SLOTS), 0);
+pub static ROTATION_V6: Array<IdPair> =
+    Array::with_max_entries(rotation_stride(DEFAULT_ANSWER_SLOTS), BPF_F_MMAPABLE);
+
+/// Values of `ROTATION_V4` per CPU. Userspace sets it with the map's size.
+#[unsafe(no_mangle)]
+static ROTATION_STRIDE_V4: u32 = rotation_stride(DEFAULT_ANSWER_SLOTS);
+/// Values of `ROTATION_V6` per CPU. Userspace sets it with the map's size.
+#[unsafe(no_mangle)]
+static ROTATION_STRIDE_V6: u32 = rotation_stride(DEFAULT_ANSWER_SLOTS);
+
+/// One family's rotation counters: the array and its values per CPU.
+#[derive(Clone, Copy)]
+pub struct Rotations {
+    counters: &'static Array<IdPair>,
+    stride: u32,
+}
+
+impl Rotations {
+    /// The A RRsets' counters.
+    #[inline(always)]
+    pub fn v4() -> Self {
+        Self {
+            counters: &ROTATION_V4,
+            // SAFETY: reading a plain `u32` static.
+            stride: unsafe { core::ptr::read_volatile(&ROTATION_STRIDE_V4) },
+        }
+    }
+
+    /// The AAAA RRsets' counters.
+    #[inline(always)]
+    pub fn v6() -> Self {
+        Self {
+            counters: &ROTATION_V6,
+            // SAFETY: reading a plain `u32` static.
+            stride: unsafe { core::ptr::read_volatile(&ROTATION_STRIDE_V6) },
+        }
+    }
+
+    /// This CPU's counter of RRset `id`. XDP runs with preemption disabled, so the CPU does not
+    /// change while the program holds it.
+    #[inline(always)]
+    pub fn on_this_cpu(self, id: u32) -> Option<*mut u32> {
+        // SAFETY: a helper without arguments, which the verifier replaces with a load.
+        let cpu = unsafe { bpf_get_smp_processor_id() };
+        let (value, half) = rotation_value(self.stride, cpu, id);
+        let pair = self.counters.get_ptr_mut(value)?;
+        // SAFETY: `half` is 0 or 1, so the `u32` lies inside the value.
+        Some(unsafe { pair.cast::<u32>().add(half) })
+    }
+}
 
 /// Which EDNS options the server answers and where their values are
 /// (`lbdns_common::edns::ANSWERS_NSID`, `NSID_SLOT`): one value, written by userspace only, with
@@ -404,15 +456,6 @@ pub fn by_id(array: &Array<IdPair>, id: u32) -> Option<*mut u32> {
     let (value, half) = id_pair(id);
     let pair = array.get_ptr_mut(value)?;
     // SAFETY: `half` is 0 or 1, so the `u32` lies inside the value.
-    Some(unsafe { pair.cast::<u32>().add(half) })
-}
-
-/// This CPU's `u32` of RRset `id` in a per-CPU array of [`IdPair`]s (`ROTATION_*`).
-#[inline(always)]
-pub fn by_id_on_cpu(array: &PerCpuArray<IdPair>, id: u32) -> Option<*mut u32> {
-    let (value, half) = id_pair(id);
-    let pair = array.get_ptr_mut(value)?;
-    // SAFETY: as in `by_id`.
     Some(unsafe { pair.cast::<u32>().add(half) })
 }
 

@@ -68,6 +68,22 @@ pub enum XdpError {
         /// Why.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The kernel's list of possible CPUs could not be read.
+    #[error("reading the possible CPUs from {path}: {source}")]
+    Cpus {
+        /// The file read.
+        path: &'static str,
+        /// Why it failed, or what it held.
+        source: io::Error,
+    },
+    /// A map with a region per CPU would have more entries than a map can.
+    #[error("{map} for {cpus} CPUs would have more than 2^32 entries: fewer XDP slots are needed")]
+    TooManyCpus {
+        /// The possible CPUs.
+        cpus: u32,
+        /// The map.
+        map: &'static str,
+    },
     /// Reading the counters failed.
     #[error("reading the XDP counters: {0}")]
     Counters(MapError),

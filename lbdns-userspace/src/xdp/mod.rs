@@ -168,23 +168,38 @@ impl FastPath {
         loader.map_max_entries(maps::NAME_WORDS, name_words);
         // A family has as many ids as slots, and every array by RRset id an entry for each id
         // (two to a value): the geo rows too, or a geo pool owner with a high id (an extended
-        // set's comes from the top) would have no row.
-        for (slots, answers, by_id) in [
+        // set's comes from the top) would have no row. The rotation counters have that for
+        // every CPU.
+        let cpus = cpus()?;
+        let a_stride = maps::rotation_stride(config.a_slots);
+        let aaaa_stride = maps::rotation_stride(config.aaaa_slots);
+        loader.override_global(maps::ROTATION_STRIDE_V4, &a_stride, true);
+        loader.override_global(maps::ROTATION_STRIDE_V6, &aaaa_stride, true);
+        for (slots, stride, answers, by_id, rotation) in [
             (
                 config.a_slots,
+                a_stride,
                 maps::ANSWERS_V4,
-                [maps::RRSET_SLOT_V4, maps::ROTATION_V4, maps::GEO_ROW_V4],
+                [maps::RRSET_SLOT_V4, maps::GEO_ROW_V4],
+                maps::ROTATION_V4,
             ),
             (
                 config.aaaa_slots,
+                aaaa_stride,
                 maps::ANSWERS_V6,
-                [maps::RRSET_SLOT_V6, maps::ROTATION_V6, maps::GEO_ROW_V6],
+                [maps::RRSET_SLOT_V6, maps::GEO_ROW_V6],
+                maps::ROTATION_V6,
             ),
         ] {
             loader.map_max_entries(answers, slots);
             for name in by_id {
                 loader.map_max_entries(name, maps::id_pairs(slots));
             }
+            let counters = stride.checked_mul(cpus).ok_or(XdpError::TooManyCpus {
+                cpus,
+                map: rotation,
+            })?;
+            loader.map_max_entries(rotation, counters);
         }
         loader.map_max_entries(maps::SIGNATURES, config.signature_entries.max(1));
         loader.map_max_entries(
@@ -456,4 +471,42 @@ fn random_seed() -> u64 {
         return 0x6c62_646e_735f_7365;
     }
     u64::from_le_bytes(seed)
+}
+
+/// How many CPUs the program may run on: one more than the highest possible CPU's number, the
+/// bound of what `bpf_get_smp_processor_id` returns (the kernel's `nr_cpu_ids`).
+fn cpus() -> Result<u32, XdpError> {
+    const POSSIBLE: &str = "/sys/devices/system/cpu/possible";
+    let text = std::fs::read_to_string(POSSIBLE).map_err(|source| XdpError::Cpus {
+        path: POSSIBLE,
+        source,
+    })?;
+    cpus_in(&text).ok_or_else(|| XdpError::Cpus {
+        path: POSSIBLE,
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{:?} is not a list of CPU ranges", text.trim()),
+        ),
+    })
+}
+
+/// One more than the last CPU of a kernel CPU list (`0-3,8-11`), which is in ascending order.
+fn cpus_in(list: &str) -> Option<u32> {
+    let last = list.trim().rsplit([',', '-']).next()?;
+    last.parse::<u32>().ok()?.checked_add(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cpus_in;
+
+    #[test]
+    fn the_cpu_count_is_one_past_the_last_possible_cpu() {
+        assert_eq!(cpus_in("0\n"), Some(1));
+        assert_eq!(cpus_in("0-1\n"), Some(2));
+        assert_eq!(cpus_in("0-3,8-11\n"), Some(12));
+        assert_eq!(cpus_in("0,2\n"), Some(3));
+        assert_eq!(cpus_in("\n"), None);
+        assert_eq!(cpus_in("0-x"), None);
+    }
 }
