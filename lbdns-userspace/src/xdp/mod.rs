@@ -39,7 +39,8 @@ pub struct XdpConfig {
     /// spare keeps even a change of every RRset quick.
     pub a_slots: u32,
     /// As [`Self::a_slots`], for AAAA RRsets. Sized apart because a zone's A and AAAA counts
-    /// can differ by millions, and an AAAA slot is 304 bytes of kernel memory.
+    /// can differ by millions, and an AAAA slot is 80 bytes of kernel memory
+    /// (`lbdns_common::answer`).
     pub aaaa_slots: u32,
     /// Entries of the signature store, both families': one per signed hot RRset whose DO=1
     /// answers the fast path sends with their RRSIGs, plus free ones for changes (as slots).
