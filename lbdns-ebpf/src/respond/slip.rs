@@ -39,6 +39,8 @@ fn write(ctx: &XdpContext, query: &Query) -> Option<()> {
     if end > len {
         return None;
     }
+    // The frame only shrinks, at its end: `resize::resize` would do the same, but inlined here
+    // with its growing branch it cost 418 bytes of JITed code and 669 verified instructions.
     if end < len {
         // SAFETY: the helper only moves the frame's end; it is re-read below.
         if unsafe { bpf_xdp_adjust_tail(ctx.as_ptr().cast(), end as i32 - len as i32) } != 0 {
