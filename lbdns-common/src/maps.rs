@@ -70,7 +70,8 @@ pub const fn rotation_stride(ids: u32) -> u32 {
 const ROTATION_VALUES_PER_LINE: u32 = 64 / core::mem::size_of::<IdPair>() as u32;
 
 /// The value of a `ROTATION_*` array with `stride` values per CPU that holds `cpu`'s counter
-/// of RRset `id`, and its half. Wraps rather than overflows: the array's bound then fails.
+/// of RRset `id`, and its half. Userspace refuses a size for which `cpu * stride` would not fit
+/// in a `u32` (`XdpError::TooManyCpus`); the arithmetic wraps rather than panics all the same.
 #[inline(always)]
 pub const fn rotation_value(stride: u32, cpu: u32, id: u32) -> (u32, usize) {
     let (value, half) = id_pair(id);
