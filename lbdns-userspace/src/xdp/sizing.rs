@@ -278,8 +278,12 @@ impl fmt::Display for Outgrown {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::net::IpAddr;
+
     use lbdns_common::answer::BLOCK_SLOTS;
+
+    use super::*;
+    use crate::compile::{compile, HotRrset};
 
     const PORT: u16 = 53;
 
@@ -472,28 +476,31 @@ mod tests {
         assert!(self::outgrown(&have, &Need::default()).0.is_empty());
     }
 
-    #[test]
-    fn need_counts_families_names_and_signatures() {
-        use crate::compile::{compile, HotRrset};
-        use std::net::IpAddr;
-        let rrset = |name: &[u8], addr: IpAddr| HotRrset {
+    /// A plain hot RRset of `addrs`, of the first address's family.
+    fn hot_rrset(name: &[u8], addrs: Vec<IpAddr>) -> HotRrset {
+        HotRrset {
             name: name.to_vec(),
-            qtype: match addr {
+            qtype: match addrs[0] {
                 IpAddr::V4(_) => AddrType::A,
                 IpAddr::V6(_) => AddrType::Aaaa,
             },
             ttl: 60,
-            addrs: vec![addr].into(),
+            addrs: addrs.into(),
             schedule: Vec::new(),
             cap: None,
             signed: false,
             rrsigs: None,
-        };
+        }
+    }
+
+    #[test]
+    fn need_counts_families_names_and_signatures() {
+        let rrset = |name: &[u8], addr: &str| hot_rrset(name, vec![addr.parse().unwrap()]);
         let www = b"\x03www\x07example\x03com\x00";
         let image = compile(vec![
-            rrset(www, "192.0.2.1".parse().unwrap()),
-            rrset(www, "2001:db8::1".parse().unwrap()),
-            rrset(b"\x01a\x07example\x03com\x00", "192.0.2.2".parse().unwrap()),
+            rrset(www, "192.0.2.1"),
+            rrset(www, "2001:db8::1"),
+            rrset(b"\x01a\x07example\x03com\x00", "192.0.2.2"),
         ])
         .unwrap()
         .image;
@@ -506,25 +513,13 @@ mod tests {
 
     #[test]
     fn need_counts_a_block_of_slots_for_an_extended_set() {
-        use crate::compile::{compile, HotRrset};
-        use std::net::IpAddr;
-        let rrset = |name: &[u8], addrs: Vec<IpAddr>| HotRrset {
-            name: name.to_vec(),
-            qtype: AddrType::A,
-            ttl: 60,
-            addrs: addrs.into(),
-            schedule: Vec::new(),
-            cap: None,
-            signed: false,
-            rrsigs: None,
-        };
         let image = compile(vec![
-            rrset(
+            hot_rrset(
                 b"\x01a\x07example\x03com\x00",
                 vec!["192.0.2.2".parse().unwrap()],
             ),
             // Five addresses: more than a slot holds.
-            rrset(
+            hot_rrset(
                 b"\x04pool\x07example\x03com\x00",
                 (1..=5).map(|i| IpAddr::from([192, 0, 2, 10 + i])).collect(),
             ),
