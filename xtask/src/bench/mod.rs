@@ -17,6 +17,7 @@ mod compare;
 mod geo;
 mod interrupt;
 mod load;
+mod memory;
 mod mixes;
 mod netns;
 mod pools;
@@ -50,7 +51,7 @@ use self::{
     progress::Progress,
     report::{ComparedLoad, Machine, MixRun, Outcome, Report, Session, Settings},
     targets::{Server, StartError, Target, ZoneFile},
-    xdp::{Attached, Program, RunStats},
+    xdp::{Attached, LookupSizes, Program, RunStats},
 };
 use crate::{
     build::{self, Profile},
@@ -107,6 +108,11 @@ pub fn run(args: Args) -> Result<()> {
     let _run_time_stats = xdp::count_run_time()?;
     progress.phase("measuring the run-time accounting", Duration::from_secs(10));
     let accounting_floor = Outcome::from_result(xdp::accounting_floor(&ceiling));
+    let memory_reads = mixes.contains(&Mix::Large).then(|| {
+        progress.phase("measuring memory reads", Duration::from_secs(30));
+        let sizes = LookupSizes::for_zone(&zone_file(&out, ZoneSet::Large));
+        Outcome::from_result(memory::measure(sizes.bytes()))
+    });
     let net = Net::new()?;
     if mixes.contains(&Mix::Geo) {
         net.route_to_client(geo::SPOOFED)?;
@@ -156,6 +162,7 @@ pub fn run(args: Args) -> Result<()> {
         Settings::new(args.secs, mixes, targets, geo_map_prefixes),
         sessions,
         accounting_floor,
+        memory_reads,
         started.elapsed().as_secs_f64(),
     );
     print!("{}", table::render(&report));

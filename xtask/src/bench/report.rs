@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::{
     compare,
     load::{Dnsperf, Kxdpgun, Latency, DNSPERF_LOOP, KXDPGUN_QPS, LATENCY_QPS},
+    memory::MemoryReads,
     mixes::{self, Mix, ZoneSet},
     targets::Target,
     usage::Memory,
@@ -36,6 +37,9 @@ pub struct Report {
     /// The ns per packet that the run-time accounting reports for a program that returns at
     /// once: the part of every `xdp_ns_per_packet` that is the measurement's own.
     pub xdp_accounting_floor_ns: Outcome<f64>,
+    /// With the `large` mix: one read that misses, from userspace, over as much memory as the
+    /// lookup floor's arrays, with small and with huge pages.
+    pub memory_reads: Option<Outcome<MemoryReads>>,
     /// Per target and mix, each figure divided by the same figure of the ceiling and of NSD.
     pub ratios: Vec<Ratios>,
     pub zone_scale: Vec<ZoneScale>,
@@ -300,6 +304,7 @@ impl Report {
         settings: Settings,
         sessions: Vec<Session>,
         xdp_accounting_floor_ns: Outcome<f64>,
+        memory_reads: Option<Outcome<MemoryReads>>,
         duration_s: f64,
     ) -> Self {
         let ratios = ratios(&sessions);
@@ -310,6 +315,7 @@ impl Report {
             duration_s,
             sessions,
             xdp_accounting_floor_ns,
+            memory_reads,
             ratios,
             zone_scale,
         }

@@ -117,6 +117,20 @@ fn loads(report: &Report, out: &mut String) {
         out,
         "ns/pkt of a program that returns at once, under the same accounting: {floor}."
     );
+    match &report.memory_reads {
+        None => {}
+        Some(Outcome::Ok(reads)) => {
+            let _ = writeln!(
+                out,
+                "One read that misses, over {} MiB from userspace: {:.0} ns with 4 KiB pages \
+                 (as BPF arrays have), {:.0} ns with 2 MiB pages ({} MiB of them).",
+                reads.mib, reads.small_pages_ns, reads.huge_pages_ns, reads.huge_mib
+            );
+        }
+        Some(Outcome::Failed(error)) => {
+            let _ = writeln!(out, "Memory reads not measured ({error}).");
+        }
+    }
 }
 
 /// The `geo` mix: per target and map, every load with the XDP program's ns/packet and what a

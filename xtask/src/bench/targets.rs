@@ -16,7 +16,6 @@ use std::{
 
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
-use lbdns_common::{maps::MIN_SLOTS, names::buckets_for};
 use lbdns_tests::{client, wire::Builder};
 use serde::Serialize;
 
@@ -201,14 +200,7 @@ impl Server {
         let started = Instant::now();
         let program = match target {
             Target::Ceiling => Some(Program::Ceiling),
-            Target::LookupFloor => {
-                // A zone lbdns's default maps hold gets their floor.
-                let entries = cx.zone.xdp_entries().unwrap_or(MIN_SLOTS);
-                Some(Program::LookupFloor(LookupSizes {
-                    buckets: buckets_for(entries),
-                    sets: entries,
-                }))
-            }
+            Target::LookupFloor => Some(Program::LookupFloor(LookupSizes::for_zone(cx.zone))),
             _ => None,
         };
         let mut server = match program {

@@ -16,7 +16,16 @@ use aya::{
     Ebpf, EbpfLoader, TestRun as _, TestRunOptions,
 };
 
-use super::netns::{Net, Side};
+use lbdns_common::{
+    answer::AnswerSetV4,
+    maps::MIN_SLOTS,
+    names::{buckets_for, Bucket},
+};
+
+use super::{
+    netns::{Net, Side},
+    targets::ZoneFile,
+};
 use crate::{ebpf, workspace};
 use lbdns_tests::Namespace;
 
@@ -92,6 +101,23 @@ pub struct LookupSizes {
     pub buckets: u32,
     /// Entries the size of lbdns's A answer set, as many as it has slots.
     pub sets: u32,
+}
+
+impl LookupSizes {
+    /// The arrays for `zone`: lbdns's name table and A answer sets as the benchmark sizes them
+    /// for it, or at their defaults for a zone they hold.
+    pub fn for_zone(zone: &ZoneFile) -> Self {
+        let entries = zone.xdp_entries().unwrap_or(MIN_SLOTS);
+        Self {
+            buckets: buckets_for(entries),
+            sets: entries,
+        }
+    }
+
+    /// The bytes of both arrays' values.
+    pub fn bytes(&self) -> usize {
+        self.buckets as usize * size_of::<Bucket>() + self.sets as usize * size_of::<AnswerSetV4>()
+    }
 }
 
 /// The ceiling object, read, with its maps created for `program`: the lookup floor's arrays
