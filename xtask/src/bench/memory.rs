@@ -21,6 +21,8 @@ const LINE: usize = 64;
 const READS: usize = 2_000_000;
 /// The seed of the chase's order, fixed so that every run reads in the same order.
 const SEED: u64 = 0x6d65_6d6f_7279;
+/// A transparent huge page.
+const HUGE_PAGE: usize = 2 << 20;
 
 /// The cost of one dependent read over a region of [`MemoryReads::mib`].
 #[derive(Debug, Serialize)]
@@ -51,9 +53,6 @@ pub fn measure(bytes: usize) -> Result<MemoryReads> {
     })
 }
 
-/// A 2 MiB page.
-const HUGE_PAGE: usize = 2 << 20;
-
 /// An anonymous mapping whose lines each hold the index of the next line to read: one cycle
 /// through every line in a random order, so that each read depends on the one before and the
 /// hardware cannot guess the next.
@@ -67,7 +66,7 @@ impl Region {
     /// Maps `bytes` (a multiple of [`HUGE_PAGE`]), advises the kernel on its pages with
     /// `advice`, and writes the cycle.
     fn new(bytes: usize, advice: libc::c_int) -> Result<Self> {
-        // Twice the room, so that the region can start on a 2 MiB boundary.
+        // A huge page more than needed, so that the region can start on a 2 MiB boundary.
         let room = bytes + HUGE_PAGE;
         // SAFETY: a new private anonymous mapping; no existing memory is touched.
         let mapped = unsafe {
@@ -88,7 +87,9 @@ impl Region {
         // SAFETY: the parts before and after the aligned region are inside the mapping and
         // nothing uses them.
         unsafe {
-            libc::munmap(mapped, lead);
+            if lead > 0 {
+                libc::munmap(mapped, lead);
+            }
             libc::munmap(
                 mapped.cast::<u8>().add(lead + bytes).cast(),
                 HUGE_PAGE - lead,
