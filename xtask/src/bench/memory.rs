@@ -29,7 +29,7 @@ const HUGE_PAGE: usize = 2 << 20;
 pub struct MemoryReads {
     /// The region's size: the lookup floor's two arrays at the large zone.
     pub mib: usize,
-    /// ns per read with 4 KiB pages, as BPF arrays have.
+    /// ns per read with 4 KiB pages, as large BPF arrays have.
     pub small_pages_ns: f64,
     /// ns per read with 2 MiB pages where the kernel gave them.
     pub huge_pages_ns: f64,

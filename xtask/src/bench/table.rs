@@ -123,7 +123,7 @@ fn loads(report: &Report, out: &mut String) {
             let _ = writeln!(
                 out,
                 "One read that misses, over {} MiB from userspace: {:.0} ns with 4 KiB pages \
-                 (as BPF arrays have), {:.0} ns with 2 MiB pages ({} MiB of them).",
+                 (as large BPF arrays have), {:.0} ns with 2 MiB pages ({} MiB of them).",
                 reads.mib, reads.small_pages_ns, reads.huge_pages_ns, reads.huge_mib
             );
         }
