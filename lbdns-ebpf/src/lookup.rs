@@ -92,14 +92,16 @@ fn is_record_of(
 /// instead of waiting one for the other: its slot number, its rotation counter, and the answer
 /// set in slot `id`, which is where the set is unless a publish has moved it (the writer hands
 /// out ids and slots lowest first, so a catalog's first publish puts every set at its id). The
-/// values are not used: a set elsewhere is read from its slot as before, only later.
+/// values are not used: a set elsewhere is read from its slot as before, only later. Returns
+/// this CPU's rotation counter of the RRset, for [`answer_set`].
 #[inline(always)]
 pub fn touch<const L: usize>(
     slots: &Array<IdPair>,
     answers: &Array<AnswerSet<L>>,
     rotations: Rotations,
     id: u32,
-) {
+) -> Option<*mut u32> {
+    let rotation = rotations.on_this_cpu(id)?;
     // SAFETY: loads of values inside the arrays, which live as long as the maps.
     unsafe {
         if let Some(slot) = by_id(slots, id) {
@@ -109,18 +111,17 @@ pub fn touch<const L: usize>(
             core::ptr::read_volatile(&(*set).ttl);
             core::ptr::read_volatile(&(*set).addrs[0][0]);
         }
-        if let Some(rotation) = rotations.on_this_cpu(id) {
-            core::ptr::read_volatile(rotation);
-        }
+        core::ptr::read_volatile(rotation);
     }
+    Some(rotation)
 }
 
-/// The current answer set of RRset `id` and its rotation counter.
+/// The current answer set of RRset `id`, with its `rotation` counter ([`touch`]'s).
 #[inline(always)]
 pub fn answer_set<'a, const L: usize>(
     slots: &Array<IdPair>,
     answers: &'a Array<AnswerSet<L>>,
-    rotations: Rotations,
+    rotation: *mut u32,
     id: u32,
 ) -> Option<Hit<'a, L>> {
     // One 4-byte load: userspace stores a new slot number here while this runs, and the set
@@ -131,7 +132,7 @@ pub fn answer_set<'a, const L: usize>(
         set: answers.get(slot)?,
         slot,
         answers,
-        rotation: rotations.on_this_cpu(id)?,
+        rotation,
         scope: 0,
     })
 }

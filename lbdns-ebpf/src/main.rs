@@ -75,10 +75,11 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
         return Err(STALE);
     }
     let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
-    match query.dns.addr_type {
+    let rotation = match query.dns.addr_type {
         AddrType::A => lookup::touch(&RRSET_SLOT_V4, &ANSWERS_V4, Rotations::v4(), id),
         AddrType::Aaaa => lookup::touch(&RRSET_SLOT_V6, &ANSWERS_V6, Rotations::v6(), id),
     }
+    .ok_or(MISS)?;
     // A hot answer: counted against its rate limit here, before the reply is built; should the
     // reply then pass the query on after all (too large, RRSIGs not stored, an option it leaves
     // to the socket path, no location's answer), the count is given back, as the socket path
@@ -96,8 +97,8 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
         let subnet = geo::subnet(frame, &query.dns.edns, scratch)?;
         match query.dns.addr_type {
             AddrType::A => {
-                let hit = lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, Rotations::v4(), id)
-                    .ok_or(MISS)?;
+                let hit =
+                    lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, rotation, id).ok_or(MISS)?;
                 let maps = geo::Family {
                     rows: &GEO_ROW_V4,
                     locations: &GEO_LOCATIONS_V4,
@@ -108,8 +109,8 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
                 respond::reply(ctx, scratch, &query, hit, subnet).map(|()| Counter::AnsweredA)
             }
             AddrType::Aaaa => {
-                let hit = lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, Rotations::v6(), id)
-                    .ok_or(MISS)?;
+                let hit =
+                    lookup::answer_set(&RRSET_SLOT_V6, &ANSWERS_V6, rotation, id).ok_or(MISS)?;
                 let maps = geo::Family {
                     rows: &GEO_ROW_V6,
                     locations: &GEO_LOCATIONS_V6,
