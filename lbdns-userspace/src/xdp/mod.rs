@@ -475,7 +475,10 @@ fn random_seed() -> u64 {
 }
 
 /// How many CPUs the program may run on: one more than the highest possible CPU's number, the
-/// bound of what `bpf_get_smp_processor_id` returns (the kernel's `nr_cpu_ids`).
+/// bound of what `bpf_get_smp_processor_id` returns (the kernel's `nr_cpu_ids`). Not
+/// `aya::util::nr_cpus`, which counts the possible CPUs: fewer than that bound when the list
+/// has gaps, and a CPU numbered past the count would find no counter (its hot queries would all
+/// go to the socket path).
 fn cpus() -> Result<u32, XdpError> {
     const POSSIBLE: &str = "/sys/devices/system/cpu/possible";
     let text = std::fs::read_to_string(POSSIBLE).map_err(|source| XdpError::Cpus {
