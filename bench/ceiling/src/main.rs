@@ -14,13 +14,17 @@
 //! `pass` returns `XDP_PASS` for everything. On a veth, a native-mode `XDP_TX` reaches the peer
 //! only when the peer has an XDP program attached, so the benchmark puts this one on the client
 //! end while dnsperf runs against any target, which keeps the client path the same for all.
+//!
+//! `count_replies` counts the replies to the benchmark's own saturating generator (for kernels
+//! that refuse kxdpgun's XDP program; xtask's `bench::generator`): on the client end, it counts
+//! and drops every UDP datagram from port 53 and passes anything else.
 #![no_std]
 #![no_main]
 
 use aya_ebpf::{
     bindings::xdp_action,
     macros::{map, xdp},
-    maps::Array,
+    maps::{Array, PerCpuArray},
     programs::XdpContext,
 };
 use lbdns_common::{answer::AnswerSetV4, names::Bucket};
@@ -68,6 +72,44 @@ pub fn lookup_floor(ctx: XdpContext) -> u32 {
 #[xdp]
 pub fn pass(_ctx: XdpContext) -> u32 {
     xdp_action::XDP_PASS
+}
+
+/// Replies `count_replies` has seen on this CPU.
+#[map]
+static REPLIES: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
+#[xdp]
+pub fn count_replies(ctx: XdpContext) -> u32 {
+    if !from_dns_port(&ctx) {
+        return xdp_action::XDP_PASS;
+    }
+    if let Some(replies) = REPLIES.get_ptr_mut(0) {
+        // SAFETY: this CPU's value; XDP runs with preemption disabled.
+        unsafe { *replies += 1 };
+    }
+    xdp_action::XDP_DROP
+}
+
+/// Whether the packet is a UDP datagram from port 53, over IPv4 without options or IPv6
+/// without extension headers.
+#[inline(always)]
+fn from_dns_port(ctx: &XdpContext) -> bool {
+    let Some(eth) = at::<ETH_LEN>(ctx, 0) else {
+        return false;
+    };
+    let udp_offset = match u16::from_be_bytes([eth[12], eth[13]]) {
+        ETH_P_IPV4 => match at::<IPV4_LEN>(ctx, ETH_LEN) {
+            Some(ip) if ip[0] == 0x45 && ip[9] == IPPROTO_UDP => ETH_LEN + IPV4_LEN,
+            _ => return false,
+        },
+        ETH_P_IPV6 => match at::<IPV6_LEN>(ctx, ETH_LEN) {
+            Some(ip) if ip[6] == IPPROTO_UDP => ETH_LEN + IPV6_LEN,
+            _ => return false,
+        },
+        _ => return false,
+    };
+    at::<UDP_LEN>(ctx, udp_offset)
+        .is_some_and(|udp| u16::from_be_bytes([udp[0], udp[1]]) == DNS_PORT)
 }
 
 /// XDP_TX with the packet turned into its reflection ([`reflect`]), or XDP_PASS.

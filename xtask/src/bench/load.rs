@@ -2,7 +2,9 @@
 //!
 //! - kxdpgun (Knot's AF_XDP generator) sends as fast as one core can and counts replies: the
 //!   replies per second at saturation. It attaches its own XDP program to the client's veth end,
-//!   which also lets native XDP_TX replies reach it, and leaves it there when it exits.
+//!   which also lets native XDP_TX replies reach it, and leaves it there when it exits. Where
+//!   the kernel refuses that program, the bench's own generator takes its place
+//!   (`super::generator`).
 //! - dnsperf, closed-loop (`-c 4 -T 2 -q 200`, as the measured figures in the notes): queries
 //!   per second, average latency and lost queries at the highest rate the pair sustains.
 //! - dnsperf at a fixed, moderate rate with `-v`: per-query latencies, from which the average
@@ -147,7 +149,12 @@ impl<'a> Run<'a> {
         let output = self.log_stem.with_extension("kxdpgun.txt");
         run(&mut command, &output, self.secs, "kxdpgun", progress)?;
         let text = read(&output)?;
-        parse_kxdpgun(&text).with_context(|| format!("cannot read {}", output.display()))
+        // Where it could not start, its last line says why (its XDP program refused, say).
+        let said = text.lines().rev().find(|line| line.starts_with("error:"));
+        parse_kxdpgun(&text).with_context(|| match said {
+            Some(line) => format!("kxdpgun: `{line}` ({})", output.display()),
+            None => format!("cannot read {}", output.display()),
+        })
     }
 
     pub fn dnsperf(&self, progress: &mut Progress) -> Result<Dnsperf> {

@@ -14,6 +14,7 @@
 
 pub mod change;
 mod compare;
+mod generator;
 mod geo;
 mod interrupt;
 mod load;
@@ -458,8 +459,11 @@ impl Bench<'_> {
                 let (replies_per_s, xdp_ns_per_packet, loss) = match load.generator {
                     compare::Generator::Kxdpgun => {
                         let measured = self.kxdpgun(&run, server, program, progress)?;
-                        let figure = replies(&measured.0);
-                        let ns = measured.1;
+                        let figure = replies(&measured.result);
+                        let ns = measured.xdp_ns_per_packet;
+                        if let (Some(note), false) = (&measured.note, load.main) {
+                            progress.note(format!("{}/{label}: {note}", target.name()));
+                        }
                         if load.main {
                             kxdpgun = Some(measured);
                         }
@@ -498,7 +502,12 @@ impl Bench<'_> {
                 },
             )
         };
-        let (kxdpgun, xdp_ns_per_packet, cpu_s_kxdpgun) = kxdpgun;
+        let Saturated {
+            result: kxdpgun,
+            xdp_ns_per_packet,
+            cpu_s: cpu_s_kxdpgun,
+            note: generator_note,
+        } = kxdpgun;
         let (dnsperf, dnsperf_ns_per_packet, cpu_s_dnsperf) = dnsperf;
 
         let latency = latency_run.latency(progress);
@@ -515,14 +524,15 @@ impl Bench<'_> {
             Outcome::from_result(latency),
         );
         result.cpu_s_kxdpgun = cpu_s_kxdpgun;
+        result.problems.extend(generator_note);
         result.cpu_s_dnsperf = cpu_s_dnsperf;
-        // Where kxdpgun cannot run (its own XDP program refused by the kernel, as on some
-        // kernels here), the program's run time under dnsperf is the figure left.
+        // Where neither kxdpgun nor the bench's own generator ran (a load from spoofed sources,
+        // which only kxdpgun sends), the program's run time under dnsperf is the figure left.
         result.xdp_ns_per_packet = xdp_ns_per_packet.or_else(|| {
             if dnsperf_ns_per_packet.is_some() {
-                result
-                    .problems
-                    .push("ns/pkt measured under dnsperf, as kxdpgun did not run".to_owned());
+                result.problems.push(
+                    "ns/pkt measured under dnsperf, as no saturating generator ran".to_owned(),
+                );
             }
             dnsperf_ns_per_packet
         });
@@ -536,18 +546,35 @@ impl Bench<'_> {
         Ok(result)
     }
 
-    /// kxdpgun with the client's veth free; its result, the XDP program's ns/packet (only of
-    /// a completed run: the average is then one at saturation) and the server's CPU seconds.
+    /// kxdpgun with the client's veth free, or where it cannot run and the load comes from the
+    /// client's own address, the bench's own generator (`generator`).
     fn kxdpgun(
         &mut self,
         run: &load::Run<'_>,
         server: &Server,
         program: Option<u32>,
         progress: &mut Progress,
-    ) -> Result<(Result<Kxdpgun>, Option<f64>, f64)> {
+    ) -> Result<Saturated> {
         let sample = |net: &Net| Sample::take(server, net, program);
-        let before = sample(self.net);
-        let kxdpgun = self.client.without(|| run.kxdpgun(progress))?;
+        let mut before = sample(self.net);
+        let mut kxdpgun = self.client.without(|| run.kxdpgun(progress))?;
+        let mut note = None;
+        if let (Err(refused), None) = (&kxdpgun, run.sources) {
+            note = Some(format!(
+                "replies/s from the bench's own generator, as kxdpgun did not run: {refused:#}"
+            ));
+            let (net, object) = (self.net, self.client.object);
+            before = sample(net);
+            kxdpgun = self
+                .client
+                .without(|| generator::run(net, object, run.queries, run.secs))?;
+            let log = run.log_stem.with_extension("generator.txt");
+            let text = match &kxdpgun {
+                Ok(k) => format!("{k:?}\n"),
+                Err(error) => format!("{error:#}\n"),
+            };
+            fs::write(&log, text).with_context(|| format!("cannot write {}", log.display()))?;
+        }
         let after = sample(self.net);
         interrupt::check()?;
         let ns = before
@@ -555,7 +582,12 @@ impl Bench<'_> {
             .zip(after.program)
             .filter(|_| kxdpgun.is_ok())
             .and_then(|(b, a)| b.ns_per_run_until(a));
-        Ok((kxdpgun, ns, after.cpu_s_since(&before)))
+        Ok(Saturated {
+            result: kxdpgun,
+            xdp_ns_per_packet: ns,
+            cpu_s: after.cpu_s_since(&before),
+            note,
+        })
     }
 
     /// Closed-loop dnsperf; its result, the XDP program's ns/packet over the run (if it
@@ -591,6 +623,17 @@ impl Bench<'_> {
             .and_then(|(b, a)| b.ns_per_run_until(a));
         Ok((dnsperf, ns, after.cpu_s_since(&before)))
     }
+}
+
+/// A saturating load (kxdpgun, or the bench's own generator where kxdpgun cannot run).
+struct Saturated {
+    result: Result<Kxdpgun>,
+    /// The XDP program's ns/packet over the load, if it completed.
+    xdp_ns_per_packet: Option<f64>,
+    /// The server's CPU seconds during the load.
+    cpu_s: f64,
+    /// Which generator gave the figures, when not kxdpgun, and why.
+    note: Option<String>,
 }
 
 /// kxdpgun's replies per second, as a figure or why it is missing.

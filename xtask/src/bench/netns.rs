@@ -13,6 +13,8 @@ use anyhow::{bail, Context as _, Result};
 use lbdns_tests::{run_bounded, Namespace, Topology};
 use serde_json::Value;
 
+use super::generator::Endpoints;
+
 /// `ip` and `ethtool` finish in milliseconds; this only bounds a hang.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -125,6 +127,16 @@ impl Net {
             .ip(&["link", "set", "dev", side.interface(), "xdp", "off"])
     }
 
+    /// Both ends' MAC and IPv4 addresses, for frames built by hand (`super::generator`).
+    pub fn endpoints(&self) -> Result<Endpoints> {
+        Ok(Endpoints {
+            client_mac: parse_mac(&self.mac(Side::Client)?)?,
+            server_mac: parse_mac(&self.mac(Side::Server)?)?,
+            client: self.topo.client_v4,
+            server: self.topo.server_v4,
+        })
+    }
+
     fn mac(&self, side: Side) -> Result<String> {
         let link = self.link(side)?;
         match link.get("address").and_then(Value::as_str) {
@@ -172,6 +184,18 @@ fn run_ok(command: &mut Command) -> Result<String> {
     Ok(output.stdout)
 }
 
+/// The six octets of a MAC address written `02:00:5e:10:00:01`.
+fn parse_mac(text: &str) -> Result<[u8; 6]> {
+    let octets: Vec<u8> = text
+        .split(':')
+        .map(|octet| u8::from_str_radix(octet, 16))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("`{text}` is not a MAC address"))?;
+    octets
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("`{text}` is not a MAC address"))
+}
+
 /// The programs in a link's `"xdp": {"attached": [{"prog": {"id", "name"}}]}`.
 fn parse_xdp_programs(link: &Value) -> Vec<AttachedProgram> {
     let attached = link
@@ -194,6 +218,16 @@ fn parse_xdp_programs(link: &Value) -> Vec<AttachedProgram> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_mac_addresses() {
+        assert_eq!(
+            parse_mac("02:00:5e:10:0a:FF").unwrap(),
+            [0x02, 0x00, 0x5e, 0x10, 0x0a, 0xff]
+        );
+        assert!(parse_mac("02:00:5e:10:0a").is_err());
+        assert!(parse_mac("02:00:5e:10:0a:xy").is_err());
+    }
 
     #[test]
     fn reads_attached_programs_from_ip_json() {

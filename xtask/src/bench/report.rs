@@ -11,7 +11,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 
 use super::{
-    compare,
+    compare, generator,
     load::{Dnsperf, Kxdpgun, Latency, DNSPERF_LOOP, KXDPGUN_QPS, LATENCY_QPS},
     memory::MemoryReads,
     mixes::{self, Mix, ZoneSet},
@@ -63,6 +63,8 @@ pub struct Settings {
     pub mixes: Vec<Mix>,
     pub targets: Vec<Target>,
     pub kxdpgun: String,
+    /// What replaces kxdpgun where it cannot run (`generator`).
+    pub generator: String,
     pub dnsperf: String,
     pub latency_qps: u32,
     pub seed: u64,
@@ -486,6 +488,7 @@ impl Settings {
             mixes,
             targets,
             kxdpgun: format!("kxdpgun -t SECS -Q {KXDPGUN_QPS} -i QUERIES -I veth-cli"),
+            generator: generator::DESCRIPTION.to_owned(),
             dnsperf: format!("dnsperf -l SECS -t 2 {}", DNSPERF_LOOP.join(" ")),
             latency_qps: LATENCY_QPS,
             seed: mixes::SEED,

@@ -102,7 +102,8 @@ fn loads(report: &Report, out: &mut String) {
     }
     let _ = writeln!(
         out,
-        "kxdpgun/s: replies per second at saturation. dnsperf/s, avg ms, lost%: closed-loop dnsperf. \
+        "kxdpgun/s: replies per second at saturation (from the bench's own generator where a status \
+         says kxdpgun did not run). dnsperf/s, avg ms, lost%: closed-loop dnsperf. \
          p99 ms: dnsperf at {} qps. cpu s: server processes during dnsperf. \
          ns/pkt: server XDP program, average run time. geo-few, geo-full: the geo mix by subnet \
          map, the geo pool through the /24 table (kxdpgun -l; dnsperf with Client Subnet). \
