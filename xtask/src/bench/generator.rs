@@ -17,7 +17,7 @@
 use std::{
     fs,
     net::Ipv4Addr,
-    os::fd::{AsRawFd as _, FromRawFd as _, OwnedFd},
+    os::fd::{AsRawFd as _, OwnedFd},
     path::Path,
     sync::Arc,
     thread,
@@ -31,10 +31,16 @@ use aya::{
     Ebpf,
 };
 
+use lbdns_tests::{
+    frame::{self, Vlan},
+    Builder,
+};
+
 use super::{
     interrupt,
     load::Kxdpgun,
     netns::{Net, Side},
+    spoof,
 };
 
 /// The generator in one line, for the report's settings.
@@ -213,59 +219,26 @@ fn enter(client: &str, cpu: usize) -> Result<()> {
 }
 
 /// A packet socket that sends whole frames out of `interface` (in the calling thread's
-/// namespace), past the queueing discipline, and receives nothing (protocol 0).
+/// namespace) past the queueing discipline, and receives nothing.
 fn packet_socket(interface: &str) -> Result<OwnedFd> {
-    let name = std::ffi::CString::new(interface)?;
-    // SAFETY: a NUL-terminated name, resolved in this thread's namespace.
-    let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    if ifindex == 0 {
-        bail!(
-            "no interface {interface}: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    // SAFETY: plain socket(2); the fd is owned at once.
-    let socket = unsafe {
-        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            bail!(
-                "cannot open a packet socket: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-        OwnedFd::from_raw_fd(fd)
-    };
+    let socket = spoof::packet_socket(interface)
+        .with_context(|| format!("cannot open a packet socket on {interface}"))?;
     let bypass: libc::c_int = 1;
-    // SAFETY: an int option of the right size; `address` is a sockaddr_ll of the right size,
-    // all-zero but for its family and interface.
-    unsafe {
-        if libc::setsockopt(
+    // SAFETY: an int option of the right size, on an open socket.
+    let rc = unsafe {
+        libc::setsockopt(
             socket.as_raw_fd(),
             libc::SOL_PACKET,
             libc::PACKET_QDISC_BYPASS,
             (&raw const bypass).cast(),
             size_of::<libc::c_int>() as libc::socklen_t,
-        ) != 0
-        {
-            bail!(
-                "cannot bypass the qdisc: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-        let mut address: libc::sockaddr_ll = std::mem::zeroed();
-        address.sll_family = libc::AF_PACKET as u16;
-        address.sll_ifindex = ifindex as i32;
-        if libc::bind(
-            socket.as_raw_fd(),
-            (&raw const address).cast(),
-            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
-        ) != 0
-        {
-            bail!(
-                "cannot bind to {interface}: {}",
-                std::io::Error::last_os_error()
-            );
-        }
+        )
+    };
+    if rc != 0 {
+        bail!(
+            "cannot bypass the qdisc: {}",
+            std::io::Error::last_os_error()
+        );
     }
     Ok(socket)
 }
@@ -333,8 +306,12 @@ pub enum FrameError {
     TooLong(usize),
 }
 
+/// The RD bit of a DNS header's flags.
+const RD: u16 = 0x0100;
+
 /// The Ethernet frame of an IPv4 UDP query for `name` (absolute, with or without its final dot)
-/// and `qtype`, class IN, RD set, with both checksums.
+/// and `qtype`, class IN, RD set, from `source_port`. UDP checksum 0 (none, allowed over IPv4),
+/// as the spoofed floods send (`super::spoof`): no server may need it.
 pub fn query_frame(
     to: &Endpoints,
     id: u16,
@@ -342,71 +319,28 @@ pub fn query_frame(
     name: &str,
     qtype: u16,
 ) -> Result<Vec<u8>, FrameError> {
-    let mut dns = Vec::with_capacity(FRAME_LEN);
-    dns.extend(id.to_be_bytes());
-    dns.extend([0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name.strip_suffix('.').unwrap_or(name).split('.') {
-        if label.is_empty() || label.len() > 63 {
-            return Err(FrameError::Label);
-        }
-        dns.push(label.len() as u8);
-        dns.extend(label.as_bytes());
+    let labels = name.strip_suffix('.').unwrap_or(name);
+    if labels
+        .split('.')
+        .any(|label| label.is_empty() || label.len() > 63)
+    {
+        return Err(FrameError::Label);
     }
-    dns.push(0);
-    dns.extend(qtype.to_be_bytes());
-    dns.extend(1u16.to_be_bytes());
-
-    let udp_len = 8 + dns.len();
-    let frame_len = 14 + 20 + udp_len;
-    if frame_len > FRAME_LEN {
-        return Err(FrameError::TooLong(frame_len));
-    }
-    let mut udp = Vec::with_capacity(udp_len);
-    udp.extend(source_port.to_be_bytes());
-    udp.extend(53u16.to_be_bytes());
-    udp.extend((udp_len as u16).to_be_bytes());
-    udp.extend([0, 0]);
-    udp.extend(&dns);
-    let mut pseudo = Vec::with_capacity(12 + udp_len);
-    pseudo.extend(to.client.octets());
-    pseudo.extend(to.server.octets());
-    pseudo.extend([0, 17]);
-    pseudo.extend((udp_len as u16).to_be_bytes());
-    pseudo.extend(&udp);
-    // RFC 768: a computed zero is sent as all ones; zero would mean "no checksum".
-    let udp_checksum = match checksum(&pseudo) {
-        0 => 0xffff,
-        sum => sum,
+    let dns = Builder::query(id, name, qtype).set_flags(RD).build();
+    let ends = frame::Endpoints {
+        client: to.client.into(),
+        server: to.server.into(),
+        client_port: source_port,
+        server_port: 53,
     };
-    udp[6..8].copy_from_slice(&udp_checksum.to_be_bytes());
-
-    let mut ip = vec![0x45, 0];
-    ip.extend(((20 + udp_len) as u16).to_be_bytes());
-    ip.extend([0, 0, 0x40, 0, 64, 17, 0, 0]);
-    ip.extend(to.client.octets());
-    ip.extend(to.server.octets());
-    let header_checksum = checksum(&ip);
-    ip[10..12].copy_from_slice(&header_checksum.to_be_bytes());
-
-    let mut frame = Vec::with_capacity(frame_len);
-    frame.extend(to.server_mac);
-    frame.extend(to.client_mac);
-    frame.extend(0x0800u16.to_be_bytes());
-    frame.extend(ip);
-    frame.extend(udp);
-    Ok(frame)
-}
-
-/// The Internet checksum (RFC 1071) of `bytes`, an odd last octet padded with zero.
-fn checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = bytes
-        .chunks(2)
-        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
+    let mut frame = frame::udp_frame(Vlan::None, ends, &dns, 0);
+    if frame.len() > FRAME_LEN {
+        return Err(FrameError::TooLong(frame.len()));
     }
-    !(sum as u16)
+    // Addressed to the bench's veth ends, not to the test pair `udp_frame` is made for.
+    frame[..6].copy_from_slice(&to.server_mac);
+    frame[6..12].copy_from_slice(&to.client_mac);
+    Ok(frame)
 }
 
 #[cfg(test)]
@@ -421,27 +355,23 @@ mod tests {
     };
 
     #[test]
-    fn builds_a_query_that_checks_out() {
+    fn builds_a_query_to_the_veth_ends() {
         let frame = query_frame(&ENDPOINTS, 7, 10_001, "www.example.com", 28).unwrap();
-        assert_eq!(&frame[..6], &ENDPOINTS.server_mac);
-        assert_eq!(&frame[6..12], &ENDPOINTS.client_mac);
-        assert_eq!(&frame[12..14], &[0x08, 0x00]);
+        assert_eq!(frame[..6], ENDPOINTS.server_mac);
+        assert_eq!(frame[6..12], ENDPOINTS.client_mac);
         let ip = &frame[14..34];
-        // A header with its checksum sums to all ones, so its checksum is zero.
-        assert_eq!(checksum(ip), 0);
         assert_eq!(
-            usize::from(u16::from_be_bytes([ip[2], ip[3]])),
-            frame.len() - 14
+            frame::internet_checksum(ip),
+            0,
+            "a valid IPv4 header checksum"
         );
+        assert_eq!(ip[12..16], ENDPOINTS.client.octets());
+        assert_eq!(ip[16..20], ENDPOINTS.server.octets());
         let udp = &frame[34..];
-        assert_eq!(u16::from_be_bytes([udp[0], udp[1]]), 10_001);
-        assert_eq!(u16::from_be_bytes([udp[2], udp[3]]), 53);
-        let mut pseudo = [&ip[12..20], &[0, 17], &udp[4..6]].concat();
-        pseudo.extend(udp);
-        assert_eq!(checksum(&pseudo), 0);
+        assert_eq!(udp[..4], [0x27, 0x11, 0, 53]);
         let dns = &udp[8..];
-        assert_eq!(&dns[..12], &[0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(&dns[12..], b"\x03www\x07example\x03com\x00\x00\x1c\x00\x01");
+        assert_eq!(dns[..12], [0, 7, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(dns[12..], *b"\x03www\x07example\x03com\x00\x00\x1c\x00\x01");
     }
 
     #[test]
@@ -458,6 +388,10 @@ mod tests {
         assert_eq!(
             query_frame(&ENDPOINTS, 1, 10_000, &long, 1),
             Err(FrameError::TooLong(14 + 20 + 8 + 12 + 73 + 4))
+        );
+        assert_eq!(
+            query_frame(&ENDPOINTS, 1, 10_000, "", 1),
+            Err(FrameError::Label)
         );
         assert_eq!(
             query_frame(&ENDPOINTS, 1, 10_000, "a..example", 1),

@@ -104,8 +104,8 @@ pub fn flood(
 }
 
 /// A raw packet socket bound to `interface` of the calling thread's namespace, for sending
-/// only: protocol 0 delivers it no frames.
-fn packet_socket(interface: &str) -> io::Result<OwnedFd> {
+/// only: protocol 0 delivers it no frames. The saturating generator's too (`super::generator`).
+pub(super) fn packet_socket(interface: &str) -> io::Result<OwnedFd> {
     // SAFETY: plain socket creation; the fd is owned at once.
     let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
