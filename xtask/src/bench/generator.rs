@@ -16,7 +16,6 @@
 
 use std::{
     fs,
-    net::Ipv4Addr,
     os::fd::{AsRawFd as _, OwnedFd},
     path::Path,
     sync::Arc,
@@ -30,7 +29,6 @@ use aya::{
     programs::{Xdp, XdpMode},
     Ebpf,
 };
-
 use lbdns_tests::{
     frame::{self, Vlan},
     Builder,
@@ -39,18 +37,17 @@ use lbdns_tests::{
 use super::{
     interrupt,
     load::Kxdpgun,
-    netns::{Net, Side},
+    netns::{Endpoints, Net, Side},
     spoof,
 };
 
 /// The generator in one line, for the report's settings.
-pub const DESCRIPTION: &str =
-    "one sender per CPU: QUERIES as IPv4 frames, 64 per sendmmsg(2) on a \
-                               packet socket with PACKET_QDISC_BYPASS on veth-cli; replies \
-                               counted and dropped there by bench/ceiling's count_replies";
+pub const DESCRIPTION: &str = "one sender per CPU: QUERIES as IPv4 frames, 64 per sendmmsg(2) \
+    on a packet socket with PACKET_QDISC_BYPASS on veth-cli; replies counted and dropped there \
+    by bench/ceiling's count_replies";
 
 /// The longest frame sent: a query of a long name over IPv4.
-pub const FRAME_LEN: usize = 128;
+const FRAME_LEN: usize = 128;
 /// Frames per `sendmmsg(2)`.
 const BATCH: usize = 64;
 /// How long replies may still arrive after the last query is sent.
@@ -58,15 +55,6 @@ const DRAIN: Duration = Duration::from_millis(200);
 /// The first source port; frame `i` is sent from `FIRST_PORT + i % PORTS`.
 const FIRST_PORT: u16 = 10_000;
 const PORTS: u16 = 50_000;
-
-/// Where the frames come from and go to.
-#[derive(Clone, Copy, Debug)]
-pub struct Endpoints {
-    pub client_mac: [u8; 6],
-    pub server_mac: [u8; 6],
-    pub client: Ipv4Addr,
-    pub server: Ipv4Addr,
-}
 
 /// Sends the queries of `queries` from every CPU for `secs` seconds against the server's IPv4
 /// address, and counts the replies with bench/ceiling's `count_replies` from `object`; the
@@ -89,15 +77,20 @@ pub fn run(net: &Net, object: &Path, queries: &Path, secs: u64) -> Result<Kxdpgu
         .client()
         .enter(move || count_replies(&object, interface))??;
     let cpus = thread::available_parallelism().map_or(1, usize::from);
+    // Opened inside the namespace; a socket keeps its namespace in any thread.
+    let sockets = (0..cpus)
+        .map(|_| net.client().enter(move || packet_socket(interface))?)
+        .collect::<Result<Vec<_>>>()?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(secs);
-    let senders: Vec<_> = (0..cpus)
-        .map(|cpu| {
+    let senders: Vec<_> = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(cpu, socket)| {
             let frames = Arc::clone(&frames);
-            let client = net.client().name().to_owned();
             // Each sender starts at its own share of the queries.
             let first = cpu * frames.len() / cpus;
-            thread::spawn(move || send(&client, cpu, interface, &frames, first, deadline))
+            thread::spawn(move || send(&socket, cpu, &frames, first, deadline))
         })
         .collect();
     let mut sent = 0;
@@ -139,18 +132,16 @@ fn count_replies(object: &Path, interface: &str) -> Result<Ebpf> {
     Ok(ebpf)
 }
 
-/// One sender: from a thread in namespace `client`, pinned to `cpu`, sends `frames` in turn
-/// from index `first` on out of `interface` until `deadline`. Returns how many it sent.
+/// One sender: pinned to `cpu`, sends `frames` in turn from index `first` on through `socket`
+/// until `deadline`. Returns how many it sent.
 fn send(
-    client: &str,
+    socket: &OwnedFd,
     cpu: usize,
-    interface: &str,
     frames: &[Vec<u8>],
     first: usize,
     deadline: Instant,
 ) -> Result<u64> {
-    enter(client, cpu)?;
-    let socket = packet_socket(interface)?;
+    pin(cpu)?;
     let mut iovecs: Vec<libc::iovec> = frames
         .iter()
         .map(|frame| libc::iovec {
@@ -195,25 +186,21 @@ fn send(
     Ok(sent)
 }
 
-/// Moves the calling thread into namespace `client` and pins it to `cpu`.
-fn enter(client: &str, cpu: usize) -> Result<()> {
-    let path = format!("/var/run/netns/{client}");
-    let namespace = fs::File::open(&path).with_context(|| format!("cannot open {path}"))?;
-    // SAFETY: an open namespace fd; setns and sched_setaffinity change only this thread, and
-    // `set` is a plain bit set that CPU_ZERO initialises.
-    unsafe {
-        if libc::setns(namespace.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
-            bail!("setns({path}): {}", std::io::Error::last_os_error());
-        }
+/// Pins the calling thread to `cpu`.
+fn pin(cpu: usize) -> Result<()> {
+    // SAFETY: `set` is a plain bit set that CPU_ZERO initialises; sched_setaffinity changes
+    // only this thread.
+    let rc = unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_ZERO(&mut set);
         libc::CPU_SET(cpu, &mut set);
-        if libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) != 0 {
-            bail!(
-                "cannot pin a sender to CPU {cpu}: {}",
-                std::io::Error::last_os_error()
-            );
-        }
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set)
+    };
+    if rc != 0 {
+        bail!(
+            "cannot pin a sender to CPU {cpu}: {}",
+            std::io::Error::last_os_error()
+        );
     }
     Ok(())
 }
@@ -299,7 +286,7 @@ fn rr_type(name: &str) -> Option<u16> {
 
 /// Why a query cannot be put in a frame.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FrameError {
+enum FrameError {
     #[error("a label is empty or longer than 63 octets")]
     Label,
     #[error("the frame would be {0} octets, more than {FRAME_LEN}")]
@@ -312,7 +299,7 @@ const RD: u16 = 0x0100;
 /// The Ethernet frame of an IPv4 UDP query for `name` (absolute, with or without its final dot)
 /// and `qtype`, class IN, RD set, from `source_port`. UDP checksum 0 (none, allowed over IPv4),
 /// as the spoofed floods send (`super::spoof`): no server may need it.
-pub fn query_frame(
+fn query_frame(
     to: &Endpoints,
     id: u16,
     source_port: u16,
@@ -345,6 +332,8 @@ pub fn query_frame(
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     const ENDPOINTS: Endpoints = Endpoints {

@@ -560,20 +560,26 @@ impl Bench<'_> {
         let mut kxdpgun = self.client.without(|| run.kxdpgun(progress))?;
         let mut note = None;
         if let (Err(refused), None) = (&kxdpgun, run.sources) {
-            note = Some(format!(
-                "replies/s from the bench's own generator, as kxdpgun did not run: {refused:#}"
-            ));
+            let refused = format!("{refused:#}");
             let (net, object) = (self.net, self.client.object);
             before = sample(net);
-            kxdpgun = self
+            let generated = self
                 .client
                 .without(|| generator::run(net, object, run.queries, run.secs))?;
             let log = run.log_stem.with_extension("generator.txt");
-            let text = match &kxdpgun {
+            let text = match &generated {
                 Ok(k) => format!("{k:?}\n"),
                 Err(error) => format!("{error:#}\n"),
             };
             fs::write(&log, text).with_context(|| format!("cannot write {}", log.display()))?;
+            // A failed generator's own error becomes the load's outcome; kxdpgun's stays here.
+            note = Some(match generated {
+                Ok(_) => format!(
+                    "replies/s from the bench's own generator, as kxdpgun did not run: {refused}"
+                ),
+                Err(_) => format!("kxdpgun did not run: {refused}"),
+            });
+            kxdpgun = generated;
         }
         let after = sample(self.net);
         interrupt::check()?;

@@ -13,8 +13,6 @@ use anyhow::{bail, Context as _, Result};
 use lbdns_tests::{run_bounded, Namespace, Topology};
 use serde_json::Value;
 
-use super::generator::Endpoints;
-
 /// `ip` and `ethtool` finish in milliseconds; this only bounds a hang.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -30,6 +28,15 @@ pub enum Side {
 pub struct AttachedProgram {
     pub id: u32,
     pub name: String,
+}
+
+/// Both veth ends' MAC and IPv4 addresses: where hand-built frames come from and go to.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoints {
+    pub client_mac: [u8; 6],
+    pub server_mac: [u8; 6],
+    pub client: Ipv4Addr,
+    pub server: Ipv4Addr,
 }
 
 #[derive(Debug)]
