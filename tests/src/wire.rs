@@ -26,6 +26,8 @@ pub mod rtype {
     pub const AAAA: u16 = 28;
     pub const SRV: u16 = 33;
     pub const OPT: u16 = 41;
+    pub const DS: u16 = 43;
+    pub const DNSKEY: u16 = 48;
     pub const HINFO: u16 = 13;
     pub const CAA: u16 = 257;
     pub const ANY: u16 = 255;

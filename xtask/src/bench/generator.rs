@@ -31,6 +31,7 @@ use aya::{
 };
 use lbdns_tests::{
     frame::{self, Vlan},
+    wire::{flag, rtype},
     Builder,
 };
 
@@ -268,18 +269,18 @@ fn parse_queries(text: &str) -> Result<Vec<(String, u16)>, (usize, String)> {
 /// The code of the record types the benchmark's mixes ask for.
 fn rr_type(name: &str) -> Option<u16> {
     Some(match name.to_ascii_uppercase().as_str() {
-        "A" => 1,
-        "NS" => 2,
-        "CNAME" => 5,
-        "SOA" => 6,
-        "PTR" => 12,
-        "MX" => 15,
-        "TXT" => 16,
-        "AAAA" => 28,
-        "SRV" => 33,
-        "DS" => 43,
-        "DNSKEY" => 48,
-        "CAA" => 257,
+        "A" => rtype::A,
+        "NS" => rtype::NS,
+        "CNAME" => rtype::CNAME,
+        "SOA" => rtype::SOA,
+        "PTR" => rtype::PTR,
+        "MX" => rtype::MX,
+        "TXT" => rtype::TXT,
+        "AAAA" => rtype::AAAA,
+        "SRV" => rtype::SRV,
+        "DS" => rtype::DS,
+        "DNSKEY" => rtype::DNSKEY,
+        "CAA" => rtype::CAA,
         _ => return None,
     })
 }
@@ -292,9 +293,6 @@ enum FrameError {
     #[error("the frame would be {0} octets, more than {FRAME_LEN}")]
     TooLong(usize),
 }
-
-/// The RD bit of a DNS header's flags.
-const RD: u16 = 0x0100;
 
 /// The Ethernet frame of an IPv4 UDP query for `name` (absolute, with or without its final dot)
 /// and `qtype`, class IN, RD set, from `source_port`. UDP checksum 0 (none, allowed over IPv4),
@@ -313,7 +311,7 @@ fn query_frame(
     {
         return Err(FrameError::Label);
     }
-    let dns = Builder::query(id, name, qtype).set_flags(RD).build();
+    let dns = Builder::query(id, name, qtype).set_flags(flag::RD).build();
     let ends = frame::Endpoints {
         client: to.client.into(),
         server: to.server.into(),
