@@ -90,26 +90,10 @@ pub fn count_replies(ctx: XdpContext) -> u32 {
     xdp_action::XDP_DROP
 }
 
-/// Whether the packet is a UDP datagram from port 53, over IPv4 without options or IPv6
-/// without extension headers.
+/// Whether the packet is a UDP datagram ([`datagram`]) from port 53.
 #[inline(always)]
 fn from_dns_port(ctx: &XdpContext) -> bool {
-    let Some(eth) = at::<ETH_LEN>(ctx, 0) else {
-        return false;
-    };
-    let udp_offset = match u16::from_be_bytes([eth[12], eth[13]]) {
-        ETH_P_IPV4 => match at::<IPV4_LEN>(ctx, ETH_LEN) {
-            Some(ip) if ip[0] == 0x45 && ip[9] == IPPROTO_UDP => ETH_LEN + IPV4_LEN,
-            _ => return false,
-        },
-        ETH_P_IPV6 => match at::<IPV6_LEN>(ctx, ETH_LEN) {
-            Some(ip) if ip[6] == IPPROTO_UDP => ETH_LEN + IPV6_LEN,
-            _ => return false,
-        },
-        _ => return false,
-    };
-    at::<UDP_LEN>(ctx, udp_offset)
-        .is_some_and(|udp| u16::from_be_bytes([udp[0], udp[1]]) == DNS_PORT)
+    datagram(ctx).is_some_and(|(_, _, udp)| u16::from_be_bytes([udp[0], udp[1]]) == DNS_PORT)
 }
 
 /// XDP_TX with the packet turned into its reflection ([`reflect`]), or XDP_PASS.
@@ -121,18 +105,32 @@ fn reflected(ctx: &XdpContext) -> u32 {
     }
 }
 
-/// The IP layer of a query, checked but not yet changed.
+/// The IP layer of a datagram, checked but not yet changed.
 enum Ip<'a> {
     V4(&'a mut [u8; IPV4_LEN]),
     V6(&'a mut [u8; IPV6_LEN]),
 }
 
-/// Turns a DNS query into its reflection in place, or returns `None`, having changed nothing,
-/// for any other packet.
+impl Ip<'_> {
+    /// Where the UDP header starts.
+    fn udp_offset(&self) -> usize {
+        ETH_LEN
+            + match self {
+                Ip::V4(_) => IPV4_LEN,
+                Ip::V6(_) => IPV6_LEN,
+            }
+    }
+}
+
+/// The Ethernet, IP and UDP headers of a UDP datagram over IPv4 without options (and not a
+/// fragment, other than a first-and-only one) or IPv6 without extension headers; `None` for
+/// any other packet.
 #[inline(always)]
-fn reflect(ctx: &XdpContext) -> Option<()> {
+fn datagram<'a>(
+    ctx: &XdpContext,
+) -> Option<(&'a mut [u8; ETH_LEN], Ip<'a>, &'a mut [u8; UDP_LEN])> {
     let eth = at::<ETH_LEN>(ctx, 0)?;
-    let (ip, udp_offset) = match u16::from_be_bytes([eth[12], eth[13]]) {
+    let ip = match u16::from_be_bytes([eth[12], eth[13]]) {
         ETH_P_IPV4 => {
             let ip = at::<IPV4_LEN>(ctx, ETH_LEN)?;
             // Fragments other than a first-and-only one (MF set, or an offset) are left alone.
@@ -140,19 +138,27 @@ fn reflect(ctx: &XdpContext) -> Option<()> {
             if ip[0] != 0x45 || ip[9] != IPPROTO_UDP || fragmented {
                 return None;
             }
-            (Ip::V4(ip), ETH_LEN + IPV4_LEN)
+            Ip::V4(ip)
         }
         ETH_P_IPV6 => {
             let ip = at::<IPV6_LEN>(ctx, ETH_LEN)?;
             if ip[6] != IPPROTO_UDP {
                 return None;
             }
-            (Ip::V6(ip), ETH_LEN + IPV6_LEN)
+            Ip::V6(ip)
         }
         _ => return None,
     };
-    let udp = at::<UDP_LEN>(ctx, udp_offset)?;
-    let dns = at::<DNS_HEADER_LEN>(ctx, udp_offset + UDP_LEN)?;
+    let udp = at::<UDP_LEN>(ctx, ip.udp_offset())?;
+    Some((eth, ip, udp))
+}
+
+/// Turns a DNS query into its reflection in place, or returns `None`, having changed nothing,
+/// for any other packet.
+#[inline(always)]
+fn reflect(ctx: &XdpContext) -> Option<()> {
+    let (eth, ip, udp) = datagram(ctx)?;
+    let dns = at::<DNS_HEADER_LEN>(ctx, ip.udp_offset() + UDP_LEN)?;
     if u16::from_be_bytes([udp[2], udp[3]]) != DNS_PORT || dns[2] & QR != 0 {
         return None;
     }
