@@ -12,6 +12,7 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::thread;
+use std::time::Instant;
 
 use anyhow::{Context as _, Result};
 use lbdns::server::mmsg::{RecvBatch, Reply, SendBatch, BATCH};
@@ -41,10 +42,14 @@ fn reflect(socket: &UdpSocket) {
     let mut batch = RecvBatch::default();
     let mut sender = SendBatch::default();
     let mut replies = Vec::with_capacity(BATCH);
+    // The daemon's receive buffer, which shrinks once the backlog is read.
+    let mut depth = udp::Depth::new(Instant::now());
     loop {
+        let received = batch.recv(socket);
+        depth.track(socket, &received, Instant::now());
         // The daemon's sockets wake every 100 ms to look whether they must stop: the same
         // timeouts come back here as errors, and there is nothing to look at.
-        if batch.recv(socket).is_err() {
+        if received.is_err() {
             continue;
         }
         replies.clear();

@@ -18,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aya::maps::{Array, Map, MapData};
+use lbdns::server::udp::{BACKLOG_RECEIVE_BUFFER, STEADY_RECEIVE_BUFFER};
 use lbdns_common::life::{Life, LAYOUT_VERSION};
 use lbdns_tests::client::udp_exchange;
 use lbdns_tests::env::BpfFs;
@@ -453,10 +454,33 @@ fn a_restart_through_the_fd_store_loses_no_query() {
     let queries = queries(&dir, false);
     let load = setup.load(&queries);
     std::thread::sleep(Duration::from_secs(2));
+    // A reading worker keeps its socket's queue short; one that stops reading leaves room for
+    // what arrives until the next process reads (`lbdns::server::udp::Depth`).
+    assert_receive_buffers(
+        &stored,
+        STEADY_RECEIVE_BUFFER,
+        "while the first process reads",
+    );
     first.signal(libc::SIGUSR2);
     first.wait_exit();
+    assert_receive_buffers(&stored, BACKLOG_RECEIVE_BUFFER, "between the processes");
     std::thread::sleep(Duration::from_millis(500));
     let mut second = setup.systemd_daemon(&manager_path, &stored, &dir, "second");
+    let deadline = Instant::now() + CHANGE_TIMEOUT;
+    // 50 ms a round, bounded by the deadline: the second process's workers shrink the queues
+    // once they have read the backlog.
+    while udp_receive_buffers(&stored)
+        .iter()
+        .any(|&size| size != STEADY_RECEIVE_BUFFER)
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_receive_buffers(
+        &stored,
+        STEADY_RECEIVE_BUFFER,
+        "once the second process reads",
+    );
     let run = finish(load);
     println!("a restart through the fd store: {run:?} ({RATE} qps, {RUN_SECONDS} s)");
     assert_eq!(run.lost, 0, "queries lost: {run:?}");
@@ -468,6 +492,39 @@ fn a_restart_through_the_fd_store_loses_no_query() {
     );
     second.signal(libc::SIGTERM);
     second.wait_exit();
+}
+
+/// The kernel receive buffer of each UDP socket among `fds` (SO_RCVBUF).
+fn udp_receive_buffers(fds: &[OwnedFd]) -> Vec<usize> {
+    let option = |fd: &OwnedFd, name: libc::c_int| {
+        let mut value: libc::c_int = 0;
+        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: an int option read into a live int of the length given.
+        let ret = unsafe {
+            libc::getsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                name,
+                (&raw mut value).cast(),
+                &raw mut len,
+            )
+        };
+        assert_eq!(ret, 0, "getsockopt: {}", std::io::Error::last_os_error());
+        value
+    };
+    fds.iter()
+        .filter(|fd| option(fd, libc::SO_TYPE) == libc::SOCK_DGRAM)
+        .map(|fd| option(fd, libc::SO_RCVBUF) as usize)
+        .collect()
+}
+
+fn assert_receive_buffers(fds: &[OwnedFd], size: usize, when: &str) {
+    let sizes = udp_receive_buffers(fds);
+    assert!(!sizes.is_empty(), "no UDP socket among the stored ones");
+    assert!(
+        sizes.iter().all(|&each| each == size),
+        "UDP receive buffers {when}: {sizes:?}, expected {size} each"
+    );
 }
 
 /// An lbdns process started as systemd starts it, by [`Setup::systemd_daemon`].
