@@ -26,6 +26,7 @@ mod profile;
 mod progress;
 mod report;
 pub mod restart;
+mod rounds;
 pub mod rrl;
 mod spoof;
 mod svg;
@@ -79,6 +80,10 @@ pub struct Args {
     /// speed, so the run's figures are not comparable with others.
     #[arg(long)]
     profile: bool,
+    /// Run everything this many times, each round's report in `round-K.json`, then print each
+    /// figure's median over the rounds, each ratio taken within its round (`rounds.json`).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=20))]
+    rounds: u16,
 }
 
 /// Runs the benchmark and prints the report.
@@ -107,9 +112,7 @@ pub fn run(args: Args) -> Result<()> {
     let geo_map_prefixes = write_inputs(&out, &mixes)?;
 
     let _run_time_stats = xdp::count_run_time()?;
-    progress.phase("measuring the run-time accounting", Duration::from_secs(10));
-    let accounting_floor = Outcome::from_result(xdp::accounting_floor(&ceiling));
-    let memory_reads = mixes.contains(&Mix::Large).then(|| {
+    let mut memory_reads = mixes.contains(&Mix::Large).then(|| {
         progress.phase("measuring memory reads", Duration::from_secs(30));
         let sizes = LookupSizes::for_zone(&zone_file(&out, ZoneSet::Large));
         Outcome::from_result(memory::measure(sizes.bytes()))
@@ -128,51 +131,65 @@ pub fn run(args: Args) -> Result<()> {
         socket_ceiling: socket_ceiling.as_deref(),
         profile: args.profile,
     };
-    let mut sessions = Vec::new();
-    for &target in &targets {
-        for zone_set in zone_sets(&mixes) {
-            if !target.serves(zone_set) {
-                let mut session = Session::new(target, zone_set);
-                session.failure = Some("not applicable: serves no pools".into());
-                sessions.push(session);
-                continue;
-            }
-            let zone = zone_file(&out, zone_set);
-            let mix_list: Vec<Mix> = mixes
-                .iter()
-                .copied()
-                .filter(|m| m.zone_sets().contains(&zone_set))
-                .collect();
-            let session = bench.session(target, zone_set, &zone, &mix_list, &mut progress)?;
-            if let Some(failure) = &session.failure {
-                progress.note(format!(
-                    "{} ({}): {failure}",
-                    target.name(),
-                    zone_set.name()
-                ));
-            }
-            sessions.push(session);
+    let rounds = usize::from(args.rounds);
+    let mut reports = Vec::with_capacity(rounds);
+    for round in 1..=rounds {
+        if rounds > 1 {
+            progress.subject(format!("round {round} of {rounds}"));
         }
+        let round_started = Instant::now();
+        // Each round its own: the floor moves with the machine's state as the loads do.
+        progress.phase("measuring the run-time accounting", Duration::from_secs(10));
+        let accounting_floor = Outcome::from_result(xdp::accounting_floor(&ceiling));
+        let sessions = bench.round(&targets, &mixes, &mut progress)?;
+        reports.push(Report::new(
+            machine.clone(),
+            Settings::new(
+                args.secs,
+                mixes.clone(),
+                targets.clone(),
+                geo_map_prefixes.clone(),
+            ),
+            sessions,
+            accounting_floor,
+            // Measured once, reported with the first round: it is the machine's, not a round's.
+            memory_reads.take(),
+            round_started.elapsed().as_secs_f64(),
+        ));
     }
     drop(bench);
     drop(net);
 
     progress.finish();
-    let report = Report::new(
-        machine,
-        Settings::new(args.secs, mixes, targets, geo_map_prefixes),
-        sessions,
-        accounting_floor,
-        memory_reads,
-        started.elapsed().as_secs_f64(),
-    );
-    print!("{}", table::render(&report));
+    for (round, report) in reports.iter().enumerate() {
+        if rounds > 1 {
+            println!("\nRound {} of {rounds}:", round + 1);
+            report.write_json(&out.join(format!("round-{}.json", round + 1)))?;
+        }
+        print!("{}", table::render(report));
+    }
+    let last = reports.last().context("no round ran")?;
     let json = out.join("bench.json");
-    report.write_json(&json)?;
+    last.write_json(&json)?;
     let chart = out.join("bench.svg");
-    fs::write(&chart, svg::render(&report))
+    fs::write(&chart, svg::render(last))
         .with_context(|| format!("cannot write {}", chart.display()))?;
-    println!("\nReport: {}\nChart:  {}", json.display(), chart.display());
+    if rounds > 1 {
+        let summary = rounds::summarize(&reports);
+        print!("{}", rounds::render(&summary, rounds));
+        let path = out.join("rounds.json");
+        let text = serde_json::to_string_pretty(&summary).context("cannot serialise the rounds")?;
+        fs::write(&path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("\nRounds: {}", path.display());
+    }
+    let which = if rounds > 1 { " (the last round)" } else { "" };
+    println!(
+        "\nReport: {}{which}\nChart:  {}\nTook {:.0} s",
+        json.display(),
+        chart.display(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -305,6 +322,42 @@ struct Bench<'a> {
 }
 
 impl Bench<'_> {
+    /// Every target, one session per zone set its mixes need: one round of the run.
+    fn round(
+        &mut self,
+        targets: &[Target],
+        mixes: &[Mix],
+        progress: &mut Progress,
+    ) -> Result<Vec<Session>> {
+        let mut sessions = Vec::new();
+        for &target in targets {
+            for zone_set in zone_sets(mixes) {
+                if !target.serves(zone_set) {
+                    let mut session = Session::new(target, zone_set);
+                    session.failure = Some("not applicable: serves no pools".into());
+                    sessions.push(session);
+                    continue;
+                }
+                let zone = zone_file(self.out, zone_set);
+                let mix_list: Vec<Mix> = mixes
+                    .iter()
+                    .copied()
+                    .filter(|m| m.zone_sets().contains(&zone_set))
+                    .collect();
+                let session = self.session(target, zone_set, &zone, &mix_list, progress)?;
+                if let Some(failure) = &session.failure {
+                    progress.note(format!(
+                        "{} ({}): {failure}",
+                        target.name(),
+                        zone_set.name()
+                    ));
+                }
+                sessions.push(session);
+            }
+        }
+        Ok(sessions)
+    }
+
     /// Starts `target` with `zone`, runs `mixes` against it, and stops it. Only an interrupt or
     /// a broken benchmark network is an error; a target's failure is recorded in the session.
     fn session(

@@ -45,7 +45,7 @@ pub struct Report {
     pub zone_scale: Vec<ZoneScale>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Machine {
     pub cpu: String,
     pub cores: usize,
