@@ -134,7 +134,7 @@ pub fn render(loads: &[Load], rounds: usize) -> String {
     );
     let _ = writeln!(
         out,
-        "{:<14} {:<8} {:>6} {:>10} {:>17} {:>10} {:>17} {:>7} {:>13}",
+        "{:<14} {:<8} {:>6} {:>10} {:>17} {:>10} {:>17} {:>7} {:>16}",
         "target",
         "mix",
         "rounds",
@@ -148,7 +148,7 @@ pub fn render(loads: &[Load], rounds: usize) -> String {
     for load in loads {
         let _ = writeln!(
             out,
-            "{:<14} {:<8} {:>6} {:>10} {:>17} {:>10} {:>17} {:>7} {:>13}",
+            "{:<14} {:<8} {:>6} {:>10} {:>17} {:>10} {:>17} {:>7} {:>16}",
             load.target.name(),
             load.mix.name(),
             load.rounds,
