@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, fmt::Write as _};
 
 use serde::Serialize;
 
-use super::{mixes::Mix, report::Report, targets::Target};
+use super::{mixes::Mix, report::Report, table::or_dash, targets::Target};
 
 /// The userspace servers lbdns's socket path is compared with.
 const PEERS: [Target; 3] = [Target::Nsd, Target::Knot, Target::Gdnsd];
@@ -169,19 +169,16 @@ pub fn render(loads: &[Load], rounds: usize) -> String {
 }
 
 fn median(spread: Option<Spread>, decimals: usize) -> String {
-    spread.map_or_else(|| "-".into(), |s| format!("{:.*}", decimals, s.median))
+    or_dash(spread.map(|s| format!("{:.*}", decimals, s.median)))
 }
 
 fn ranged(spread: Option<Spread>, decimals: usize) -> String {
-    spread.map_or_else(
-        || "-".into(),
-        |s| {
-            format!(
-                "{:.*} ({:.*}–{:.*})",
-                decimals, s.median, decimals, s.min, decimals, s.max
-            )
-        },
-    )
+    or_dash(spread.map(|s| {
+        format!(
+            "{:.*} ({:.*}–{:.*})",
+            decimals, s.median, decimals, s.min, decimals, s.max
+        )
+    }))
 }
 
 #[cfg(test)]

@@ -390,6 +390,6 @@ fn mib(kib: u64) -> String {
     format!("{:.0}", kib as f64 / 1024.0)
 }
 
-fn or_dash(value: Option<String>) -> String {
+pub(super) fn or_dash(value: Option<String>) -> String {
     value.unwrap_or_else(|| "-".into())
 }
