@@ -31,7 +31,8 @@ const START_GOAL_S: f64 = 10.0;
 pub struct Report {
     pub machine: Machine,
     pub settings: Settings,
-    /// Wall-clock time of the whole run, builds included.
+    /// Wall-clock time of the run, builds included; with `--rounds`, of this round (the first
+    /// with the builds).
     pub duration_s: f64,
     pub sessions: Vec<Session>,
     /// The ns per packet that the run-time accounting reports for a program that returns at

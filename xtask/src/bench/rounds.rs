@@ -12,7 +12,7 @@ use super::{mixes::Mix, report::Report, table::or_dash, targets::Target};
 const PEERS: [Target; 3] = [Target::Nsd, Target::Knot, Target::Gdnsd];
 
 /// One load's figures in one round: what the summary takes medians of.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Debug)]
 struct Figures {
     replies_per_s: Option<f64>,
     /// Replies per second ÷ the ceiling's, in the same round.
