@@ -16,20 +16,20 @@ const WWW: &[u8] = b"\x03www\x07example\x04test\x00";
 const SECRET: [u8; 16] = [
     0xe5, 0xe9, 0x73, 0xe5, 0xa6, 0xb2, 0xa4, 0x3f, 0x48, 0xe7, 0xdc, 0x84, 0x9e, 0x37, 0xbf, 0xcf,
 ];
-const CLIENT: [u8; 8] = [0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57];
+pub(super) const CLIENT: [u8; 8] = [0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57];
 const NOW: u32 = 1_559_731_985;
 /// The server cookie A.1 gives 198.51.100.100 at NOW.
 const SERVER: [u8; 16] = [
     1, 0, 0, 0, 0x5c, 0xf7, 0x9f, 0x11, 0x1f, 0x81, 0x30, 0xc3, 0xee, 0xe2, 0x94, 0x80,
 ];
 
-fn catalog() -> Catalog {
+pub(super) fn catalog() -> Catalog {
     let zone = Zone::parse(ZONE, Path::new("zone"), None).unwrap();
     let cookies = Cookies::new(SECRET, None).with_clock(Arc::new(FixedClock(NOW)));
     Catalog::new(&[zone]).unwrap().with_cookies(cookies)
 }
 
-fn from_a_1() -> super::Client {
+pub(super) fn from_a_1() -> super::Client {
     super::Client {
         addr: "198.51.100.100".parse().unwrap(),
         ..UDP
@@ -37,7 +37,7 @@ fn from_a_1() -> super::Client {
 }
 
 /// A query for www with an OPT record holding one COOKIE option of `cookie`.
-fn query(cookie: &[u8]) -> Vec<u8> {
+pub(super) fn query(cookie: &[u8]) -> Vec<u8> {
     let mut wire = vec![0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1];
     wire.extend_from_slice(WWW);
     wire.extend_from_slice(&[0, 1, 0, 1, 0, 0, 41, 4, 0xd0, 0, 0, 0, 0]);

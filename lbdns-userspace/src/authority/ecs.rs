@@ -163,4 +163,4 @@ impl<'a> Locator<'a> {
 
 #[cfg(test)]
 #[path = "ecs_tests.rs"]
-mod tests;
+pub(super) mod tests;

@@ -79,7 +79,7 @@ const ZONE: &str =
 
 /// www is a geo pool: eu (198.18.1.1) for 10.1.0.0/16, us (198.18.2.1) for 10.1.2.0/24 and
 /// 2001:db8::/32, and 198.18.9.9 for clients in neither.
-fn geo_catalog(ecs: crate::geo::EcsSettings, pool_ecs: bool) -> Catalog {
+pub(in crate::authority) fn geo_catalog(ecs: crate::geo::EcsSettings, pool_ecs: bool) -> Catalog {
     let zone = Zone::parse(ZONE, Path::new("zone"), None).unwrap();
     let www = Name::from_ascii("www.example.test.").unwrap();
     let locations = Locations::new(vec![("eu".into(), vec![]), ("us".into(), vec![])]);
@@ -123,7 +123,7 @@ fn geo_catalog(ecs: crate::geo::EcsSettings, pool_ecs: bool) -> Catalog {
 }
 
 /// A query for `name` A with an OPT record holding `options`.
-fn query(name: &str, options: &[u8]) -> Vec<u8> {
+pub(in crate::authority) fn query(name: &str, options: &[u8]) -> Vec<u8> {
     let mut out = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1];
     for label in name.split('.').filter(|l| !l.is_empty()) {
         out.push(label.len() as u8);

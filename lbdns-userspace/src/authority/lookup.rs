@@ -81,6 +81,9 @@ pub struct Resolution<'z> {
     /// The ECS SCOPE PREFIX-LENGTH (RFC 7871 §7.2.1): the longest of the answers that depend
     /// on the client's location, 0 when none does.
     pub ecs_scope: u8,
+    /// An answer was chosen by where the client is (a geo pool's): the same query from
+    /// elsewhere may get another.
+    pub located: bool,
 }
 
 /// The section an RRset goes to.
@@ -102,6 +105,7 @@ impl<'z> Resolution<'z> {
             referral: false,
             answer_atomic: false,
             ecs_scope: 0,
+            located: false,
         }
     }
 
@@ -244,6 +248,7 @@ pub fn resolve<'z>(
                 Some(geo) => {
                     let (location, scope) = locator.locate(geo.ecs);
                     res.ecs_scope = res.ecs_scope.max(scope);
+                    res.located = true;
                     geo.get(qtype, location)
                 }
                 None => pools.get(&original, qtype),

@@ -14,6 +14,7 @@ mod lookup;
 mod patch;
 mod pools;
 mod query;
+mod reply_cache;
 mod wire;
 mod zone_data;
 
@@ -28,6 +29,7 @@ pub use ecs::{ClientSubnet, Locator, Malformed};
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
 pub use patch::Unpatchable;
 pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers, Pooled};
+pub use reply_cache::ReplyCache;
 pub use wire::{answer, badcookie, respond, respond_reserving, Answered, Client, Transport};
 pub use zone_data::{Node, Order, Rdata, Rrset, Share, Span, ZoneData};
 

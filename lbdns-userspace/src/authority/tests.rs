@@ -50,7 +50,7 @@ big      TXT "612345678901234567890123456789012345678901234567890123456789012345
 
 const CHILD: &str = "$ORIGIN child.example.test.\n$TTL 60\n@ SOA ns1 h 1 2 3 4 5\n@ NS ns1\nns1 A 198.18.6.1\nhost A 198.18.6.2\n";
 
-fn catalog() -> Catalog {
+pub(super) fn catalog() -> Catalog {
     let zones = [
         Zone::parse(PARENT, Path::new("parent"), None).unwrap(),
         Zone::parse(CHILD, Path::new("child"), None).unwrap(),
@@ -58,7 +58,7 @@ fn catalog() -> Catalog {
     Catalog::new(&zones).unwrap()
 }
 
-fn query(name: &str, rtype: RecordType, edns: Option<Edns>) -> Vec<u8> {
+pub(super) fn query(name: &str, rtype: RecordType, edns: Option<Edns>) -> Vec<u8> {
     let mut message = Message::new(0x1234, MessageType::Query, OpCode::Query);
     message.metadata.recursion_desired = true;
     message.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
@@ -524,7 +524,11 @@ fn rfc6891_6_1_1_broken_opt_framing_two_opts_or_opt_outside_additional_are_forme
     }
 }
 
-fn pool_rrset(rtype: RecordType, last_octets: &[u8], order: super::Order) -> super::Pooled {
+pub(super) fn pool_rrset(
+    rtype: RecordType,
+    last_octets: &[u8],
+    order: super::Order,
+) -> super::Pooled {
     let rdatas = last_octets
         .iter()
         .map(|&o| match rtype {
@@ -545,7 +549,7 @@ fn pool_rrset(rtype: RecordType, last_octets: &[u8], order: super::Order) -> sup
     super::Pooled { rrset, order }
 }
 
-fn pooled_catalog() -> Catalog {
+pub(super) fn pooled_catalog() -> Catalog {
     let owners =
         ["www.example.test.", "pool-only.example.test."].map(|n| Name::from_ascii(n).unwrap());
     let catalog = catalog().with_pool_owners(owners.clone());

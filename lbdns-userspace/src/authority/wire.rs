@@ -20,7 +20,7 @@ use super::identity::Chaos;
 use super::lookup::{resolve, Placed, Resolution};
 use super::query::{self, EdnsRequest, ParsedQuery, QueryHeader, Rejected, HEADER_LEN, QR};
 use super::zone_data::{Rdata, Rrset, Span};
-use super::Catalog;
+use super::{Catalog, PoolAnswers};
 
 /// The UDP payload size we advertise and the most we send over UDP: the DNS flag day 2020
 /// value, which avoids IP fragmentation on ordinary paths.
@@ -83,31 +83,167 @@ pub struct Answered {
 
 /// [`respond_reserving`], telling the query's cookie state too.
 pub fn answer(catalog: &Catalog, query: &[u8], client: Client, reserve: usize) -> Option<Answered> {
+    let pools = catalog.pools();
+    let (decided, cookie) = decide(catalog, &pools, query, client, reserve)?;
+    Some(Answered {
+        reply: decided.write_next(),
+        cookie,
+    })
+}
+
+/// What [`answer_cycle`] gives a query.
+#[derive(Debug)]
+pub enum Replies {
+    /// The reply depends on more than the query's octets (its DNS Cookie, where its client
+    /// is), or its rotation takes too many turns to write out: this query's reply only.
+    Single(Answered),
+    /// Every reply the query's octets can get, in the order its rotation gives them (one when
+    /// nothing rotates), and the one this query gets. Each carries this query's ID.
+    Cycle { replies: Vec<Vec<u8>>, turn: usize },
+}
+
+/// The most replies [`answer_cycle`] writes for one query: a pool's longest schedule, so every
+/// pool's replies can be written out.
+pub(super) const MAX_TURNS: usize = lbdns_common::limits::MAX_SCHEDULE;
+
+/// [`answer`] to a UDP query, with every reply its octets can get when no other input decides
+/// it: what the UDP reply cache (`ReplyCache`) keeps. The turn taken is the next one of the
+/// rotating RRset's counter, as [`answer`] would take it.
+pub fn answer_cycle(catalog: &Catalog, query: &[u8], client: Client) -> Option<Replies> {
+    let pools = catalog.pools();
+    let (decided, cookie) = decide(catalog, &pools, query, client, 0)?;
+    // A cookie's reply carries a server cookie made for this client, at this time.
+    if cookie != CookieState::None {
+        return Some(Replies::Single(Answered {
+            reply: decided.write_next(),
+            cookie,
+        }));
+    }
+    Some(decided.write_cycle())
+}
+
+/// A reply decided, before its rotating records are written.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "lives on the stack for one query; boxing would allocate for each"
+)]
+enum Decided<'a> {
+    /// Nothing in it rotates: an error, a CHAOS answer, a header-only reply.
+    Written(Vec<u8>),
+    Resolved(Reply<'a>, Resolution<'a>),
+}
+
+impl Decided<'_> {
+    /// The reply, its rotation at the rotating RRset's next turn.
+    fn write_next(self) -> Vec<u8> {
+        match self {
+            Self::Written(reply) => reply,
+            Self::Resolved(reply, res) => reply.encode(&res, Turn::Next),
+        }
+    }
+
+    /// Every reply of the rotation, when the query's octets decide them.
+    fn write_cycle(self) -> Replies {
+        let (reply, res) = match self {
+            Self::Written(reply) => {
+                return Replies::Cycle {
+                    replies: vec![reply],
+                    turn: 0,
+                }
+            }
+            Self::Resolved(reply, res) => (reply, res),
+        };
+        let cycle = Cycle::of(&res)
+            .filter(|cycle| !res.located && cycle.turns <= MAX_TURNS)
+            .map(|cycle| {
+                let replies = (0..cycle.turns)
+                    .map(|k| reply.encode(&res, Turn::At(k)))
+                    .collect();
+                let turn = cycle
+                    .counter
+                    .map_or(0, |rrset| rrset.take_turn() % cycle.turns);
+                Replies::Cycle { replies, turn }
+            });
+        cycle.unwrap_or_else(|| {
+            Replies::Single(Answered {
+                reply: reply.encode(&res, Turn::Next),
+                cookie: CookieState::None,
+            })
+        })
+    }
+}
+
+/// How a resolution's replies repeat: after `turns` answers, turned by `counter`'s rotation.
+struct Cycle<'r> {
+    turns: usize,
+    /// The one answer RRset whose records go out in turn; `None` when none does.
+    counter: Option<&'r Rrset>,
+}
+
+impl<'r> Cycle<'r> {
+    /// `None` when more than one answer RRset rotates: their turns would multiply.
+    fn of(res: &'r Resolution<'_>) -> Option<Self> {
+        let mut rotating = res
+            .answer
+            .iter()
+            .filter(|placed| placed.rrset.rotates() && placed.rrset.rdatas.len() > 1);
+        let first = rotating.next();
+        if rotating.next().is_some() {
+            return None;
+        }
+        Some(match first {
+            None => Self {
+                turns: 1,
+                counter: None,
+            },
+            Some(placed) => Self {
+                turns: placed.order.period(placed.rrset.rdatas.len()),
+                counter: Some(&placed.rrset),
+            },
+        })
+    }
+}
+
+/// Which turn of its rotation an answer's address RRset takes.
+#[derive(Debug, Clone, Copy)]
+enum Turn {
+    /// The next of its counter's.
+    Next,
+    /// This one, the counter untouched.
+    At(usize),
+}
+
+/// Reads `query` and decides its reply: `None` to send nothing.
+fn decide<'a>(
+    catalog: &'a Catalog,
+    pools: &'a PoolAnswers,
+    query: &[u8],
+    client: Client,
+    reserve: usize,
+) -> Option<(Decided<'a>, CookieState)> {
     let parsed = match query::parse(query) {
         Ok(parsed) => parsed,
         Err(Rejected::Drop) => return None,
         Err(Rejected::Bare(head, rcode)) => {
-            return Some(Answered {
-                reply: bare(head, rcode),
-                cookie: CookieState::None,
-            })
+            return Some((Decided::Written(bare(head, rcode)), CookieState::None))
         }
     };
     let cookie = parsed
         .edns
         .and_then(|edns| edns.options.cookie)
         .map(|query| cookie::answer(catalog.cookies(), query, client.addr));
-    let reply = answer_parsed(
+    let decided = decide_parsed(
         catalog,
+        pools,
         parsed,
         client,
         reserve,
         cookie.map(|(_, data)| data),
     );
-    Some(Answered {
-        reply,
-        cookie: cookie.map_or(CookieState::None, |(state, _)| state),
-    })
+    Some((
+        decided,
+        cookie.map_or(CookieState::None, |(state, _)| state),
+    ))
 }
 
 /// The BADCOOKIE reply (RFC 7873 §5.2.3–5.2.4) to a query with a client cookie: the question
@@ -124,7 +260,7 @@ pub fn badcookie(catalog: &Catalog, query: &[u8], client: Client) -> Option<Vec<
     let (_, data) = cookie::answer(catalog.cookies(), edns.options.cookie?, client.addr);
     let reply = Reply {
         head,
-        question: &question,
+        question,
         edns: Some(edns),
         options: ReplyOptions {
             cookie: Some(data),
@@ -136,19 +272,19 @@ pub fn badcookie(catalog: &Catalog, query: &[u8], client: Client) -> Option<Vec<
 }
 
 /// The reply to a well-formed query, with `cookie` as the COOKIE option's data if it had one.
-fn answer_parsed(
-    catalog: &Catalog,
+fn decide_parsed<'a>(
+    catalog: &'a Catalog,
+    pools: &'a PoolAnswers,
     parsed: ParsedQuery,
     client: Client,
     reserve: usize,
     cookie: Option<[u8; lbdns_common::cookie::REPLY_LEN]>,
-) -> Vec<u8> {
+) -> Decided<'a> {
     let ParsedQuery {
         head,
         question,
         edns,
     } = parsed;
-    let question = &question;
     let mut reply = Reply {
         head,
         question,
@@ -158,13 +294,13 @@ fn answer_parsed(
     };
     // RFC 6891 §6.1.3: a version the server does not implement gets BADVERS, its options unread.
     if edns.is_some_and(|e| e.version > 0) {
-        return reply.error(ResponseCode::BADVERS);
+        return Decided::Written(reply.error(ResponseCode::BADVERS));
     }
     // RFC 7871 §7.2.1: with ECS off the option is ignored like any unknown one; on, a
     // malformed one is FORMERR and a valid one is echoed.
     let geo = catalog.geo();
     let subnet = match edns.and_then(|e| e.options.ecs).filter(|_| geo.ecs.enabled) {
-        Some(Err(Malformed)) => return reply.error(ResponseCode::FormErr),
+        Some(Err(Malformed)) => return Decided::Written(reply.error(ResponseCode::FormErr)),
         Some(Ok(subnet)) => Some(subnet),
         None => None,
     };
@@ -172,31 +308,35 @@ fn answer_parsed(
         reply.options =
             ReplyOptions::answering(catalog.identity(), edns.options, cookie, subnet.as_ref());
     }
+    let question = &reply.question;
     match question.query_type() {
-        RecordType::OPT => return reply.error(ResponseCode::FormErr),
+        RecordType::OPT => return Decided::Written(reply.error(ResponseCode::FormErr)),
         // Zone transfers are TCP's (`transfer_out` takes them there, RFC 5936 §4.2).
-        RecordType::AXFR | RecordType::IXFR => return reply.error(ResponseCode::Refused),
+        RecordType::AXFR | RecordType::IXFR => {
+            return Decided::Written(reply.error(ResponseCode::Refused))
+        }
         _ => {}
     }
-    let pools = catalog.pools();
     let locator = Locator::new(&geo.map, client.addr, subnet.as_ref(), &geo.ecs);
     let resolution = match question.query_class() {
         DNSClass::IN => resolve(
             catalog,
-            &pools,
+            pools,
             &locator,
             question.name(),
             question.query_type(),
             edns.is_some_and(|e| e.dnssec_ok),
         ),
         DNSClass::CH => {
-            return match catalog
-                .identity()
-                .chaos(question.name(), question.query_type())
-            {
-                Chaos::Txt(text) => reply.chaos_txt(text),
-                Chaos::Refused => reply.error(ResponseCode::Refused),
-            }
+            return Decided::Written(
+                match catalog
+                    .identity()
+                    .chaos(question.name(), question.query_type())
+                {
+                    Chaos::Txt(text) => reply.chaos_txt(text),
+                    Chaos::Refused => reply.error(ResponseCode::Refused),
+                },
+            )
         }
         _ => None,
     };
@@ -205,14 +345,14 @@ fn answer_parsed(
         // fails the query, as NSD and Knot do; a name in no zone of ours is refused.
         let unavailable =
             question.query_class() == DNSClass::IN && catalog.is_unavailable(question.name());
-        return reply.error(if unavailable {
+        return Decided::Written(reply.error(if unavailable {
             ResponseCode::ServFail
         } else {
             ResponseCode::Refused
-        });
+        }));
     };
     reply.options.set_ecs_scope(resolution.ecs_scope);
-    reply.encode(&resolution)
+    Decided::Resolved(reply, resolution)
 }
 
 /// RFC 1035 §4.2.1 and RFC 6891 §6.2.5: what the client can take, capped at what we send.
@@ -250,12 +390,12 @@ fn write_header(
 }
 
 /// Everything a response to a well-formed query carries besides its records.
-struct Reply<'q> {
+struct Reply<'a> {
     head: QueryHeader,
-    question: &'q Query,
+    question: Query,
     edns: Option<EdnsRequest>,
     /// The options of the OPT record, if the query had one.
-    options: ReplyOptions<'q>,
+    options: ReplyOptions<'a>,
     /// The most octets the whole message may have.
     limit: usize,
 }
@@ -280,12 +420,13 @@ impl Reply<'_> {
         })
     }
 
-    fn encode(&self, res: &Resolution<'_>) -> Vec<u8> {
+    /// The reply with `res`'s records, its rotating RRset at `turn`.
+    fn encode(&self, res: &Resolution<'_>, turn: Turn) -> Vec<u8> {
         let flags = if res.authoritative { AA } else { 0 };
         let question = self.question.name();
         let targets = compresses_against(res, question);
         self.write(res.rcode, flags, targets, |enc, limit| {
-            write_sections(enc, limit, res, question)
+            write_sections(enc, limit, res, question, turn)
         })
     }
 
@@ -303,7 +444,7 @@ impl Reply<'_> {
         let (counts, truncated) = {
             let mut enc = BinEncoder::new(&mut buf);
             let ok = enc.emit_vec(&[0; HEADER_LEN]).is_ok()
-                && emit_question(&mut enc, self.question, targets).is_ok();
+                && emit_question(&mut enc, &self.question, targets).is_ok();
             debug_assert!(ok, "a decoded question always re-encodes");
             let opt_room = if self.edns.is_some() {
                 OPT_LEN + self.options.len()
@@ -377,13 +518,14 @@ fn emit_question(enc: &mut BinEncoder<'_>, question: &Query, targets: bool) -> P
 const MAX_QUESTION: usize = 255 + 4;
 
 /// Writes answer, authority and additional RRsets whole, each with its signatures, stopping
-/// at the first that does not fit. Returns the record counts and whether data the client
-/// needs was left out.
+/// at the first that does not fit, the answer's rotating RRset at `turn`. Returns the record
+/// counts and whether data the client needs was left out.
 fn write_sections(
     enc: &mut BinEncoder<'_>,
     limit: usize,
     res: &Resolution<'_>,
     question: &Name,
+    turn: Turn,
 ) -> ([u16; 3], bool) {
     let mut counts = [0u16; 3];
     // RFC 2181 §9: TC only when data the client needs is missing; extra addresses may simply
@@ -397,10 +539,10 @@ fn write_sections(
         let section_start = enc.offset();
         for placed in rrsets {
             let owner = Owner::of(&placed.owner, question);
-            let span = if index == 0 {
-                placed.rrset.next_answer(placed.order)
-            } else {
-                placed.rrset.whole()
+            let span = match (index, turn) {
+                (0, Turn::Next) => placed.rrset.next_answer(placed.order),
+                (0, Turn::At(k)) => placed.rrset.answer_at(placed.order, k),
+                _ => placed.rrset.whole(),
             };
             let before = enc.offset();
             if !fits(enc, limit, |enc| write_rrset(enc, placed, owner, span)) {

@@ -131,6 +131,15 @@ impl Order {
         &PLAIN
     }
 
+    /// After how many answers the spans of an RRset of `n` records repeat: answer `k` and
+    /// answer `k + period` carry the same records.
+    pub fn period(&self, n: usize) -> usize {
+        match self.schedule.len() {
+            0 => n.max(1),
+            len => len,
+        }
+    }
+
     /// The span answer number `k` carries from an RRset of `n` records.
     pub fn span(&self, k: usize, n: usize) -> Span {
         if n == 0 {
@@ -161,13 +170,31 @@ impl Rrset {
     /// answer). Only address RRsets rotate: the order of other types carries no
     /// load-balancing meaning, and MX/SRV order by their own fields.
     pub fn next_answer(&self, order: &Order) -> Span {
-        match self.rtype {
-            RecordType::A | RecordType::AAAA => {
-                let k = self.rotation.fetch_add(1, Ordering::Relaxed);
-                order.span(k as usize, self.rdatas.len())
-            }
-            _ => self.whole(),
+        if self.rotates() {
+            self.answer_at(order, self.take_turn())
+        } else {
+            self.whole()
         }
+    }
+
+    /// The records answer number `k` carries, in `order`: the span [`Rrset::next_answer`]
+    /// gives when its counter stands at `k`.
+    pub fn answer_at(&self, order: &Order, k: usize) -> Span {
+        if self.rotates() {
+            order.span(k, self.rdatas.len())
+        } else {
+            self.whole()
+        }
+    }
+
+    /// Whether successive answers carry this RRset's records in turn: address RRsets do.
+    pub fn rotates(&self) -> bool {
+        matches!(self.rtype, RecordType::A | RecordType::AAAA)
+    }
+
+    /// Takes the next answer number from the rotation counter.
+    pub fn take_turn(&self) -> usize {
+        self.rotation.fetch_add(1, Ordering::Relaxed) as usize
     }
 
     /// For an RRSIG RRset, the type its signatures cover.

@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use arc_swap::ArcSwap;
 use tokio::task::JoinSet;
 
-use crate::authority::{self, Catalog, Client, Transport};
+use crate::authority::{self, Catalog, Client, ReplyCache, Transport};
 use crate::metrics::socket::SocketMetrics;
 use crate::rrl::{self, Admit, Limiter};
 use crate::secondary::{notify, Secondaries};
@@ -136,11 +136,12 @@ fn reply(
 }
 
 /// [`reply`] to a UDP datagram, under the response rate limits (`crate::rrl`): the reply,
-/// the truncated reply or BADCOOKIE it slips as, or nothing. An unsigned query is answered by
-/// `authority::answer`, which tells its cookie state with the reply: a valid server cookie
-/// exempts the client.
+/// the truncated reply or BADCOOKIE it slips as, or nothing. An unsigned query is answered
+/// through the worker's `cache` (`authority::answer` when it remembers no reply), which tells
+/// its cookie state with the reply: a valid server cookie exempts the client.
 fn reply_udp(
     catalog: &Catalog,
+    cache: &mut ReplyCache,
     secondaries: &Secondaries,
     limiter: &Limiter,
     message: &[u8],
@@ -153,7 +154,7 @@ fn reply_udp(
     let (reply, cookie) = if tsig::is_signed(message) {
         (signed::answer(catalog, message, client)?, CookieState::None)
     } else {
-        let answered = authority::answer(catalog, message, client, 0)?;
+        let answered = cache.answer(catalog, message, client)?;
         (answered.reply, answered.cookie)
     };
     match limiter.admit(catalog, message, &reply, peer, cookie) {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::mmsg::{RecvBatch, Reply, SendBatch, BATCH};
 use super::pktinfo;
 use super::SharedCatalog;
+use crate::authority::ReplyCache;
 use crate::metrics::socket::PathCounters;
 use crate::rrl::Limiter;
 use crate::secondary::Secondaries;
@@ -154,12 +155,18 @@ fn serve(
     let mut sender = SendBatch::default();
     let mut replies = Vec::with_capacity(BATCH);
     let mut depth = Depth::new(Instant::now());
+    let mut cache = ReplyCache::default();
     // Checked between batches: a batch taken from the socket is always answered.
     while !stop.load(Ordering::Acquire) {
         let received = batch.recv(socket);
         // The whole batch arrived with this call: its replies all waited from here.
         let arrived = Instant::now();
         depth.track(socket, &received, arrived);
+        // One catalog per batch: a reload lands between batches, never inside one reply. The
+        // cache follows it even when nothing arrived, so that a catalog replaced while the
+        // worker waits is freed within a wakeup.
+        let catalog = catalog.load();
+        cache.follow(&catalog);
         if let Err(error) = received {
             let quiet = matches!(
                 error.kind(),
@@ -173,8 +180,6 @@ fn serve(
             }
             continue;
         }
-        // One catalog per batch: a reload lands between batches, never inside one reply.
-        let catalog = catalog.load();
         replies.clear();
         for datagram in batch.datagrams() {
             if datagram.truncated {
@@ -184,7 +189,14 @@ fn serve(
             }
             counted.query(&datagram.peer, datagram.data);
             let peer = datagram.peer.ip();
-            let reply = super::reply_udp(&catalog, secondaries, limiter, datagram.data, peer);
+            let reply = super::reply_udp(
+                &catalog,
+                &mut cache,
+                secondaries,
+                limiter,
+                datagram.data,
+                peer,
+            );
             if let Some(data) = reply {
                 counted.response(&data);
                 replies.push(Reply {
