@@ -16,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use lbdns_tests::client::{tcp_query, udp_query};
+use lbdns_tests::client::{tcp_query, udp_query, udp_recv, udp_socket};
 use lbdns_tests::env::run_ok;
 use lbdns_tests::wire::{rcode, rtype};
 use lbdns_tests::{example_zone, lbdns_bin, preflight, Builder, Server, TempDir, Topology};
@@ -169,9 +169,11 @@ fn moved(before: &Page, after: &Page, series: &[(&str, &[&str])]) -> Vec<f64> {
 const REQUESTS: &str = "lbdns_dns_requests_total";
 const RESPONSES: &str = "lbdns_dns_responses_total";
 const LATENCY_COUNT: &str = "lbdns_dns_request_duration_seconds_count";
+const CACHED: &str = "lbdns_dns_cached_responses_total";
 
 /// Socket path only: N UDP queries over IPv4 and IPv6 and M over TCP move the request,
-/// response and latency counters of their path, family, type and RCODE by exactly that many.
+/// response and latency counters of their path, family, type and RCODE by exactly that many;
+/// a query repeated from one socket moves the reply cache's counter.
 #[test]
 fn socket_path_counters_move_by_exactly_the_queries_sent() -> Result<()> {
     let topo = Topology::new()?;
@@ -283,6 +285,26 @@ fn socket_path_counters_move_by_exactly_the_queries_sent() -> Result<()> {
         udp_queries.parse::<f64>()?,
         after.sum(REQUESTS, &[udp]),
         "lbdns stats and the page agree: {stats}"
+    );
+
+    // One query five times from one socket, so one worker reads them all: the first is only
+    // noted, the second written out and remembered, the last three answered from the cache.
+    let socket = udp_socket(&topo.client, v4)?;
+    for id in 0..5u16 {
+        socket.send(&Builder::query(id, "mail.example.com", rtype::A).build())?;
+        let reply = udp_recv(&socket, TIMEOUT)?.context("no reply to mail.example.com A")?;
+        ensure!(
+            reply.get(..2) == Some(&id.to_be_bytes()[..]),
+            "reply to another ID"
+        );
+    }
+    let cached = scrape(&topo, metrics)?;
+    promtool_check(&cached)?;
+    assert_eq!(
+        cached.get(CACHED) - after.get(CACHED),
+        3.0,
+        "{}",
+        cached.text
     );
     Ok(())
 }

@@ -6,14 +6,15 @@
 //! A reply is remembered only when the query's octets decide it: not with a DNS Cookie (the
 //! server cookie is made for one client, at one time), nor when a geo pool chose it by the
 //! client's address. A rotating answer is remembered as every reply of its rotation
-//! ([`answer_cycle`]), served in turn by the entry's own counter: each worker then rotates
-//! each query on its own, as the XDP program's per-CPU counters do.
+//! ([`answer_cycle`]), chosen by the RRset's own counter, so answers rotate as they would
+//! without the cache, across every worker and the TCP path.
 //!
-//! Everything remembered was written from one catalog and one set of pool answers; a worker
-//! calls [`ReplyCache::follow`] before each batch, which forgets it all when either changed (a
-//! reload, a transfer, a health change).
+//! Everything remembered was written from one catalog and one set of pool answers, which the
+//! cache holds; a worker calls [`ReplyCache::follow`] before each batch, which forgets it all
+//! when either changed (a reload, a transfer, a health change).
 
 use std::hash::BuildHasher;
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 use arc_swap::Guard;
@@ -22,7 +23,7 @@ use lbdns_common::cookie::CookieState;
 
 use super::query::HEADER_LEN;
 use super::wire::{self, answer_cycle, Answered, Client, Replies};
-use super::{Catalog, PoolAnswers};
+use super::{Catalog, PoolAnswers, Rrset};
 
 /// The most queries one worker remembers replies for: a fleet's hot names, each type and
 /// query form, many times over.
@@ -42,83 +43,115 @@ const SEEN_SLOTS: usize = 4096;
 /// One worker's remembered replies. See the module documentation.
 #[derive(Debug)]
 pub struct ReplyCache {
-    /// What the replies were written from.
-    source: Option<(Arc<Catalog>, Arc<PoolAnswers>)>,
-    /// By query octets after the ID.
+    /// By query octets after the ID. Declared first, so dropped before what its counters
+    /// point into.
     entries: HashMap<Box<[u8]>, Entry>,
+    /// The catalog the replies were written from, and its pool answers then.
+    catalog: Arc<Catalog>,
+    pools: Arc<PoolAnswers>,
     /// The octets `entries` holds, with [`ENTRY_OVERHEAD`] each.
     bytes: usize,
     /// The hash of the query octets last seen in each slot.
     seen: Box<[u64]>,
+    /// Queries answered from `entries`, ever.
+    hits: u64,
 }
 
 /// Every reply one query gets, in turn.
 #[derive(Debug)]
 struct Entry {
     replies: Box<[Box<[u8]>]>,
-    /// The next turn to serve.
-    next: usize,
+    /// What turns them; `None` with one reply.
+    counter: Option<Counter>,
 }
 
-impl Default for ReplyCache {
-    fn default() -> Self {
-        Self {
-            source: None,
-            entries: HashMap::new(),
-            bytes: 0,
-            seen: vec![0; SEEN_SLOTS].into_boxed_slice(),
-        }
+impl Entry {
+    /// The reply the next answer gets: the counter's next turn.
+    fn next(&self) -> &[u8] {
+        let turn = self.counter.as_ref().map_or(0, Counter::take_turn);
+        &self.replies[turn % self.replies.len()]
+    }
+}
+
+/// The rotation counter of an RRset in the catalog or pool answers a cache holds.
+/// A pointer, not a borrow: the cache outlives each catalog it follows. Sound because the
+/// cache keeps every such RRset alive and unmoved (a catalog's zones and its pool answers are
+/// never changed in place, only replaced), and [`ReplyCache::follow`] drops every entry before
+/// it lets them go.
+#[derive(Debug)]
+struct Counter(NonNull<Rrset>);
+
+impl Counter {
+    fn take_turn(&self) -> usize {
+        // SAFETY: the RRset is alive, as the type's documentation says; only its atomic
+        // counter is touched.
+        unsafe { self.0.as_ref() }.take_turn()
     }
 }
 
 impl ReplyCache {
-    /// Makes `catalog`, with its pool answers now, the source of the replies remembered from
-    /// here on; forgets every reply written from another.
-    pub fn follow(&mut self, catalog: &Arc<Catalog>) {
-        let pools = Guard::into_inner(catalog.pools());
-        let same = self.source.as_ref().is_some_and(|(held, held_pools)| {
-            Arc::ptr_eq(held, catalog) && Arc::ptr_eq(held_pools, &pools)
-        });
-        if !same {
-            self.forget();
-            self.source = Some((catalog.clone(), pools));
+    /// A cache for replies from `catalog`.
+    pub fn new(catalog: &Arc<Catalog>) -> Self {
+        Self {
+            entries: HashMap::new(),
+            catalog: catalog.clone(),
+            pools: Guard::into_inner(catalog.pools()),
+            bytes: 0,
+            seen: vec![0; SEEN_SLOTS].into_boxed_slice(),
+            hits: 0,
         }
     }
 
-    /// `authority::answer` to a UDP `query` from `client`, from `catalog`, the one last given
-    /// to [`ReplyCache::follow`]: the reply remembered for its octets if there is one.
-    pub fn answer(&mut self, catalog: &Catalog, query: &[u8], client: Client) -> Option<Answered> {
-        debug_assert!(self
-            .source
-            .as_ref()
-            .is_some_and(|(held, _)| std::ptr::eq(&**held, catalog)));
+    /// Makes `catalog`, with its pool answers now, the source of the replies from here on;
+    /// forgets every reply written from another.
+    pub fn follow(&mut self, catalog: &Arc<Catalog>) {
+        let pools = Guard::into_inner(catalog.pools());
+        if !Arc::ptr_eq(&self.catalog, catalog) || !Arc::ptr_eq(&self.pools, &pools) {
+            self.forget();
+            self.catalog = catalog.clone();
+            self.pools = pools;
+        }
+    }
+
+    /// `authority::answer` to a UDP `query` from `client`, from the catalog last followed: the
+    /// reply remembered for its octets if there is one.
+    pub fn answer(&mut self, query: &[u8], client: Client) -> Option<Answered> {
         let key = match query.get(2..) {
             Some(key) if query.len() >= HEADER_LEN && query.len() <= MAX_QUERY => key,
-            _ => return wire::answer(catalog, query, client, 0),
+            _ => return wire::answer(&self.catalog, query, client, 0),
         };
-        if let Some(entry) = self.entries.get_mut(key) {
-            let mut reply = entry.replies[entry.next % entry.replies.len()].to_vec();
-            entry.next = entry.next.wrapping_add(1);
+        if let Some(entry) = self.entries.get(key) {
+            let mut reply = entry.next().to_vec();
             reply[..2].copy_from_slice(&query[..2]);
+            self.hits += 1;
             return Some(Answered {
                 reply,
                 cookie: CookieState::None,
             });
         }
         if !self.admit(key) {
-            return wire::answer(catalog, query, client, 0);
+            return wire::answer(&self.catalog, query, client, 0);
         }
-        match answer_cycle(catalog, query, client)? {
-            Replies::Single(answered) => Some(answered),
-            Replies::Cycle { replies, turn } => {
-                let reply = replies[turn].clone();
-                self.remember(key, replies, turn + 1);
-                Some(Answered {
-                    reply,
-                    cookie: CookieState::None,
-                })
-            }
-        }
+        // From the held pool answers, not the catalog's current ones, which may be newer and
+        // let go while the entry lives.
+        let entry = match answer_cycle(&self.catalog, &self.pools, query, client)? {
+            Replies::Single(answered) => return Some(answered),
+            Replies::Cycle { replies, counter } => Entry {
+                replies: replies.into_iter().map(Vec::into_boxed_slice).collect(),
+                counter: counter.map(|rrset| Counter(NonNull::from(rrset))),
+            },
+        };
+        let reply = entry.next().to_vec();
+        self.remember(key, entry);
+        Some(Answered {
+            reply,
+            cookie: CookieState::None,
+        })
+    }
+
+    /// How many queries were answered with a reply remembered before them.
+    pub fn hits(&self) -> u64 {
+        self.hits
     }
 
     /// Whether `key` was the last seen in its slot; records it there if not.
@@ -130,15 +163,15 @@ impl ReplyCache {
         seen
     }
 
-    fn remember(&mut self, key: &[u8], replies: Vec<Vec<u8>>, next: usize) {
-        let bytes = ENTRY_OVERHEAD + key.len() + replies.iter().map(Vec::len).sum::<usize>();
+    fn remember(&mut self, key: &[u8], entry: Entry) {
+        let bytes =
+            ENTRY_OVERHEAD + key.len() + entry.replies.iter().map(|r| r.len()).sum::<usize>();
         if self.entries.len() >= MAX_ENTRIES || self.bytes + bytes > MAX_BYTES {
             // Whole, not by age: what is hot comes back after two sightings.
             self.forget();
         }
         self.bytes += bytes;
-        let replies = replies.into_iter().map(Vec::into_boxed_slice).collect();
-        self.entries.insert(key.into(), Entry { replies, next });
+        self.entries.insert(key.into(), entry);
     }
 
     fn forget(&mut self) {

@@ -17,9 +17,7 @@ fn ask(cache: &mut ReplyCache, catalog: &Arc<Catalog>, query: &[u8], id: u16) ->
     let mut query = query.to_vec();
     query[..2].copy_from_slice(&id.to_be_bytes());
     cache.follow(catalog);
-    cache
-        .answer(catalog, &query, UDP)
-        .map(|answered| answered.reply)
+    cache.answer(&query, UDP).map(|answered| answered.reply)
 }
 
 /// The addresses of a reply's answer section, in order.
@@ -59,15 +57,18 @@ fn every_reply_equals_respond_s_turn_for_turn() {
         query("host.child.example.test.", RecordType::A, edns()),
     ];
     for asked in &queries {
-        // Two catalogs alike: one answered through the cache, one by `respond`.
+        // Two catalogs alike: one answered through two workers' caches in turn, one by
+        // `respond`. The rotation is the RRset's, whichever worker answers.
         let cached = Arc::new(pooled_catalog());
         let plain = pooled_catalog();
-        let mut cache = ReplyCache::default();
-        for id in 0..13u16 {
+        let mut workers = [ReplyCache::new(&cached), ReplyCache::new(&cached)];
+        for id in 0..26u16 {
             let mut direct = asked.clone();
             direct[..2].copy_from_slice(&id.to_be_bytes());
             let want = respond(&plain, &direct, UDP).unwrap();
-            let got = ask(&mut cache, &cached, asked, id).unwrap();
+            // Each worker twice in a row, so that each sees the query again at once.
+            let cache = &mut workers[usize::from(id / 2 % 2)];
+            let got = ask(cache, &cached, asked, id).unwrap();
             assert_eq!(
                 got,
                 want,
@@ -75,14 +76,17 @@ fn every_reply_equals_respond_s_turn_for_turn() {
                 Message::from_vec(asked).unwrap().queries
             );
         }
-        assert_eq!(cache.len(), 1, "seen again, the query is remembered");
+        for cache in &workers {
+            assert_eq!(cache.len(), 1, "seen again, the query is remembered");
+            assert!(cache.hits() > 0);
+        }
     }
 }
 
 #[test]
 fn a_query_seen_once_is_not_remembered_and_the_table_stays_bounded() {
     let catalog = Arc::new(catalog());
-    let mut cache = ReplyCache::default();
+    let mut cache = ReplyCache::new(&catalog);
     for n in 0..2 * SEEN_SLOTS {
         let name = format!("random-{n}.example.test.");
         ask(&mut cache, &catalog, &query(&name, RecordType::A, None), 1).unwrap();
@@ -106,7 +110,7 @@ fn a_query_seen_once_is_not_remembered_and_the_table_stays_bounded() {
 fn a_new_catalog_or_new_pool_answers_are_answered_from_at_once() {
     let www = query("www.example.test.", RecordType::A, None);
     let served = Arc::new(pooled_catalog());
-    let mut cache = ReplyCache::default();
+    let mut cache = ReplyCache::new(&served);
     for id in 0..3 {
         ask(&mut cache, &served, &www, id).unwrap();
     }
@@ -134,8 +138,7 @@ fn replies_chosen_by_the_client_or_its_cookie_are_not_remembered() {
         true,
     ));
     let www = crate::authority::ecs::tests::query("www.example.test", &[]);
-    let mut cache = ReplyCache::default();
-    cache.follow(&geo);
+    let mut cache = ReplyCache::new(&geo);
     let from = |addr: &str| Client::new(addr.parse().unwrap(), crate::authority::Transport::Udp);
     for (client, want) in [
         ("10.1.7.7", "198.18.1.1"),
@@ -143,7 +146,7 @@ fn replies_chosen_by_the_client_or_its_cookie_are_not_remembered() {
         ("10.1.2.7", "198.18.2.1"),
         ("192.0.2.1", "198.18.9.1"),
     ] {
-        let reply = cache.answer(&geo, &www, from(client)).unwrap().reply;
+        let reply = cache.answer(&www, from(client)).unwrap().reply;
         assert_eq!(addresses(&reply), [want], "from {client}");
     }
     assert_eq!(cache.len(), 0);
@@ -151,16 +154,13 @@ fn replies_chosen_by_the_client_or_its_cookie_are_not_remembered() {
     let cookies = Arc::new(crate::authority::cookie_tests::catalog());
     let with_cookie =
         crate::authority::cookie_tests::query(&crate::authority::cookie_tests::CLIENT);
-    let mut cache = ReplyCache::default();
+    let mut cache = ReplyCache::new(&cookies);
     for id in 0..3u16 {
-        let answered = {
-            cache.follow(&cookies);
-            let mut asked = with_cookie.clone();
-            asked[..2].copy_from_slice(&id.to_be_bytes());
-            cache
-                .answer(&cookies, &asked, crate::authority::cookie_tests::from_a_1())
-                .unwrap()
-        };
+        let mut asked = with_cookie.clone();
+        asked[..2].copy_from_slice(&id.to_be_bytes());
+        let answered = cache
+            .answer(&asked, crate::authority::cookie_tests::from_a_1())
+            .unwrap();
         assert_eq!(answered.cookie, CookieState::ClientOnly);
     }
     assert_eq!(cache.len(), 0);
@@ -178,7 +178,7 @@ fn a_rotation_too_long_to_write_out_is_answered_without_the_cache() {
     let mut edns = Edns::new();
     edns.set_max_payload(1232);
     let many = query("many.example.test.", RecordType::A, Some(edns));
-    let mut cache = ReplyCache::default();
+    let mut cache = ReplyCache::new(&catalog);
     let leaders: Vec<String> = (0..3)
         .map(|id| addresses(&ask(&mut cache, &catalog, &many, id).unwrap())[0].clone())
         .collect();

@@ -17,7 +17,7 @@ use super::cookie;
 use super::ecs::{Locator, Malformed};
 use super::edns::ReplyOptions;
 use super::identity::Chaos;
-use super::lookup::{resolve, Placed, Resolution};
+use super::lookup::{resolve, Held, Placed, Resolution};
 use super::query::{self, EdnsRequest, ParsedQuery, QueryHeader, Rejected, HEADER_LEN, QR};
 use super::zone_data::{Rdata, Rrset, Span};
 use super::{Catalog, PoolAnswers};
@@ -93,25 +93,33 @@ pub fn answer(catalog: &Catalog, query: &[u8], client: Client, reserve: usize) -
 
 /// What [`answer_cycle`] gives a query.
 #[derive(Debug)]
-pub enum Replies {
+pub enum Replies<'a> {
     /// The reply depends on more than the query's octets (its DNS Cookie, where its client
     /// is), or its rotation takes too many turns to write out: this query's reply only.
     Single(Answered),
-    /// Every reply the query's octets can get, in the order its rotation gives them (one when
-    /// nothing rotates), and the one this query gets. Each carries this query's ID.
-    Cycle { replies: Vec<Vec<u8>>, turn: usize },
+    /// Every reply the query's octets can get, each carrying this query's ID, in the order
+    /// the rotation of `counter` (an RRset of the catalog or pool answers given) gives them:
+    /// answer `k` is `replies[k % replies.len()]`. Without a counter there is one reply.
+    Cycle {
+        replies: Vec<Vec<u8>>,
+        counter: Option<&'a Rrset>,
+    },
 }
 
 /// The most replies [`answer_cycle`] writes for one query: a pool's longest schedule, so every
 /// pool's replies can be written out.
 pub(super) const MAX_TURNS: usize = lbdns_common::limits::MAX_SCHEDULE;
 
-/// [`answer`] to a UDP query, with every reply its octets can get when no other input decides
-/// it: what the UDP reply cache (`ReplyCache`) keeps. The turn taken is the next one of the
-/// rotating RRset's counter, as [`answer`] would take it.
-pub fn answer_cycle(catalog: &Catalog, query: &[u8], client: Client) -> Option<Replies> {
-    let pools = catalog.pools();
-    let (decided, cookie) = decide(catalog, &pools, query, client, 0)?;
+/// [`answer`] to a UDP query, from `catalog` with `pools` as its pool answers, with every reply
+/// its octets can get when no other input decides it: what the UDP reply cache (`ReplyCache`)
+/// keeps. Takes no turn of any rotation: the caller takes one for each reply it sends.
+pub fn answer_cycle<'a>(
+    catalog: &'a Catalog,
+    pools: &'a PoolAnswers,
+    query: &[u8],
+    client: Client,
+) -> Option<Replies<'a>> {
+    let (decided, cookie) = decide(catalog, pools, query, client, 0)?;
     // A cookie's reply carries a server cookie made for this client, at this time.
     if cookie != CookieState::None {
         return Some(Replies::Single(Answered {
@@ -133,7 +141,7 @@ enum Decided<'a> {
     Resolved(Reply<'a>, Resolution<'a>),
 }
 
-impl Decided<'_> {
+impl<'a> Decided<'a> {
     /// The reply, its rotation at the rotating RRset's next turn.
     fn write_next(self) -> Vec<u8> {
         match self {
@@ -143,46 +151,42 @@ impl Decided<'_> {
     }
 
     /// Every reply of the rotation, when the query's octets decide them.
-    fn write_cycle(self) -> Replies {
+    fn write_cycle(self) -> Replies<'a> {
         let (reply, res) = match self {
             Self::Written(reply) => {
                 return Replies::Cycle {
                     replies: vec![reply],
-                    turn: 0,
+                    counter: None,
                 }
             }
             Self::Resolved(reply, res) => (reply, res),
         };
-        let cycle = Cycle::of(&res)
-            .filter(|cycle| !res.located && cycle.turns <= MAX_TURNS)
-            .map(|cycle| {
-                let replies = (0..cycle.turns)
+        match Cycle::of(&res).filter(|cycle| !res.located && cycle.turns <= MAX_TURNS) {
+            Some(cycle) => Replies::Cycle {
+                replies: (0..cycle.turns)
                     .map(|k| reply.encode(&res, Turn::At(k)))
-                    .collect();
-                let turn = cycle
-                    .counter
-                    .map_or(0, |rrset| rrset.take_turn() % cycle.turns);
-                Replies::Cycle { replies, turn }
-            });
-        cycle.unwrap_or_else(|| {
-            Replies::Single(Answered {
+                    .collect(),
+                counter: cycle.counter,
+            },
+            None => Replies::Single(Answered {
                 reply: reply.encode(&res, Turn::Next),
                 cookie: CookieState::None,
-            })
-        })
+            }),
+        }
     }
 }
 
 /// How a resolution's replies repeat: after `turns` answers, turned by `counter`'s rotation.
-struct Cycle<'r> {
+struct Cycle<'a> {
     turns: usize,
     /// The one answer RRset whose records go out in turn; `None` when none does.
-    counter: Option<&'r Rrset>,
+    counter: Option<&'a Rrset>,
 }
 
-impl<'r> Cycle<'r> {
-    /// `None` when more than one answer RRset rotates: their turns would multiply.
-    fn of(res: &'r Resolution<'_>) -> Option<Self> {
+impl<'a> Cycle<'a> {
+    /// `None` when more than one answer RRset rotates (their turns would multiply), or one
+    /// made for this answer alone does (its counter goes with it).
+    fn of(res: &Resolution<'a>) -> Option<Self> {
         let mut rotating = res
             .answer
             .iter()
@@ -191,16 +195,19 @@ impl<'r> Cycle<'r> {
         if rotating.next().is_some() {
             return None;
         }
-        Some(match first {
-            None => Self {
+        let Some(placed) = first else {
+            return Some(Self {
                 turns: 1,
                 counter: None,
-            },
-            Some(placed) => Self {
-                turns: placed.order.period(placed.rrset.rdatas.len()),
-                counter: Some(&placed.rrset),
-            },
-        })
+            });
+        };
+        match placed.rrset {
+            Held::Zone(rrset) => Some(Self {
+                turns: placed.order.period(rrset.rdatas.len()),
+                counter: Some(rrset),
+            }),
+            Held::Made(_) => None,
+        }
     }
 }
 

@@ -119,6 +119,18 @@ impl Collector for Exposition {
         }
 
         let mut metric = encoder.encode_descriptor(
+            "lbdns_dns_cached_responses",
+            "Socket path, UDP: replies a worker's reply cache gave (a query seen before, answered \
+             without parsing, lookup or encoding), before response rate limiting.",
+            None,
+            MetricType::Counter,
+        )?;
+        let udp = socket.iter().filter(|(path, _)| *path == Path::Udp);
+        for (_, totals) in udp {
+            counter(&mut metric, &vec![], totals.remembered)?;
+        }
+
+        let mut metric = encoder.encode_descriptor(
             "lbdns_dns_request_duration_seconds",
             "Socket path: from receiving a query (the return of the receive call) to handing \
              its reply to the kernel.",

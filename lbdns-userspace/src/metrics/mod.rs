@@ -223,6 +223,7 @@ mod tests {
         reply[3] = 0x03;
         udp.response(&reply);
         udp.latency(std::time::Duration::from_micros(7), 1);
+        udp.remembered(2);
         metrics
     }
 
@@ -237,6 +238,7 @@ mod tests {
             "lbdns_dns_request_duration_seconds_bucket{path=\"udp\",le=\"5e-06\"} 0",
             "lbdns_dns_request_duration_seconds_bucket{path=\"udp\",le=\"1e-05\"} 1",
             "lbdns_dns_request_duration_seconds_count{path=\"udp\"} 1",
+            "lbdns_dns_cached_responses_total 2",
             "lbdns_xdp_enabled 0",
             "lbdns_build_info{version=\"0.1.0\"} 1",
         ] {

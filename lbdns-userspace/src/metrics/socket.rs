@@ -46,6 +46,8 @@ pub struct PathCounters {
     queries: [[AtomicU64; QTYPE_LABELS]; FAMILY_LABELS.len()],
     responses: [AtomicU64; RCODE_LABELS],
     latency: AtomicHistogram,
+    /// Replies a UDP thread's reply cache gave, as the thread last told it.
+    remembered: AtomicU64,
 }
 
 impl PathCounters {
@@ -67,6 +69,11 @@ impl PathCounters {
         }
     }
 
+    /// Records the UDP thread's reply cache's count of hits (`ReplyCache::hits`).
+    pub fn remembered(&self, hits: u64) {
+        self.remembered.store(hits, Relaxed);
+    }
+
     fn add_to(&self, totals: &mut PathTotals) {
         for (family, counters) in totals.queries.iter_mut().zip(&self.queries) {
             for (total, counter) in family.iter_mut().zip(counters) {
@@ -77,6 +84,7 @@ impl PathCounters {
             *total += counter.load(Relaxed);
         }
         self.latency.add_to(&mut totals.latency);
+        totals.remembered += self.remembered.load(Relaxed);
     }
 }
 
@@ -88,6 +96,8 @@ pub struct PathTotals {
     /// By RCODE index.
     pub responses: [u64; RCODE_LABELS],
     pub latency: Histogram,
+    /// Replies given from a reply cache (UDP only).
+    pub remembered: u64,
 }
 
 impl Default for PathTotals {
@@ -96,6 +106,7 @@ impl Default for PathTotals {
             queries: [[0; QTYPE_LABELS]; FAMILY_LABELS.len()],
             responses: [0; RCODE_LABELS],
             latency: Histogram::new(SOCKET_BOUNDS),
+            remembered: 0,
         }
     }
 }

@@ -154,7 +154,7 @@ fn reply_udp(
     let (reply, cookie) = if tsig::is_signed(message) {
         (signed::answer(catalog, message, client)?, CookieState::None)
     } else {
-        let answered = cache.answer(catalog, message, client)?;
+        let answered = cache.answer(message, client)?;
         (answered.reply, answered.cookie)
     };
     match limiter.admit(catalog, message, &reply, peer, cookie) {

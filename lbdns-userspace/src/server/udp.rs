@@ -155,7 +155,7 @@ fn serve(
     let mut sender = SendBatch::default();
     let mut replies = Vec::with_capacity(BATCH);
     let mut depth = Depth::new(Instant::now());
-    let mut cache = ReplyCache::default();
+    let mut cache = ReplyCache::new(&catalog.load());
     // Checked between batches: a batch taken from the socket is always answered.
     while !stop.load(Ordering::Acquire) {
         let received = batch.recv(socket);
@@ -206,6 +206,7 @@ fn serve(
                 });
             }
         }
+        counted.remembered(cache.hits());
         sender.send_all(socket, &replies);
         counted.latency(arrived.elapsed(), replies.len() as u64);
     }
