@@ -1,7 +1,7 @@
 //! Replies remembered by their query's octets, for one UDP worker: a query seen again gets
 //! the reply written for it before, its ID patched in, without parsing, lookup or encoding.
-//! That work is most of what the socket path spends on a query of its own (`answer_cost`);
-//! gdnsd avoids it the same way, with replies compiled ahead.
+//! That work is most of what the socket path spends on a query of its own, the kernel's
+//! share aside (`examples/answer_cost.rs`).
 //!
 //! A reply is remembered only when the query's octets decide it: not with a DNS Cookie (the
 //! server cookie is made for one client, at one time), nor when a geo pool chose it by the
