@@ -16,6 +16,7 @@
 use std::hash::BuildHasher;
 use std::ptr::NonNull;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arc_swap::Guard;
 use foldhash::{HashMap, HashMapExt};
@@ -27,9 +28,15 @@ use super::{Catalog, PoolAnswers, Rrset};
 
 /// The most queries one worker remembers replies for: a fleet's hot names, each type and
 /// query form, many times over.
-const MAX_ENTRIES: usize = 8192;
-/// The most octets one worker's remembered queries and replies take.
-const MAX_BYTES: usize = 4 << 20;
+const MAX_ENTRIES: usize = 4096;
+/// The most octets one worker's remembered queries and replies take: small beside a large
+/// zone's index, which a million names make about 120 MiB.
+const MAX_BYTES: usize = 1 << 20;
+/// How often a full table may be forgotten to make room. A flood of names that each arrive
+/// twice fills the table with what will not come back; refilling at once after every clear
+/// would spend the worker writing replies nobody asks for again. Between clears, what is not
+/// remembered is answered as without the cache.
+const REFILL_AFTER: Duration = Duration::from_secs(1);
 /// What an entry costs besides its octets: the table's slot, the boxes' headers.
 const ENTRY_OVERHEAD: usize = 64;
 /// The longest query remembered; any ordinary query is far shorter.
@@ -55,6 +62,8 @@ pub struct ReplyCache {
     seen: Box<[u64]>,
     /// Queries answered from `entries`, ever.
     hits: u64,
+    /// When a full table was last forgotten to make room.
+    made_room: Option<Instant>,
 }
 
 /// Every reply one query gets, in turn.
@@ -99,6 +108,7 @@ impl ReplyCache {
             bytes: 0,
             seen: vec![0; SEEN_SLOTS].into_boxed_slice(),
             hits: 0,
+            made_room: None,
         }
     }
 
@@ -142,7 +152,7 @@ impl ReplyCache {
             },
         };
         let reply = entry.next().to_vec();
-        self.remember(key, entry);
+        self.remember(key, entry, Instant::now);
         Some(Answered {
             reply,
             cookie: CookieState::None,
@@ -163,12 +173,22 @@ impl ReplyCache {
         seen
     }
 
-    fn remember(&mut self, key: &[u8], entry: Entry) {
+    /// Keeps `entry` for `key` if there is room, or if the table may be forgotten to make
+    /// some (`now` is asked only then).
+    fn remember(&mut self, key: &[u8], entry: Entry, now: impl FnOnce() -> Instant) {
         let bytes =
             ENTRY_OVERHEAD + key.len() + entry.replies.iter().map(|r| r.len()).sum::<usize>();
         if self.entries.len() >= MAX_ENTRIES || self.bytes + bytes > MAX_BYTES {
             // Whole, not by age: what is hot comes back after two sightings.
+            let now = now();
+            if self
+                .made_room
+                .is_some_and(|then| now.duration_since(then) < REFILL_AFTER)
+            {
+                return;
+            }
             self.forget();
+            self.made_room = Some(now);
         }
         self.bytes += bytes;
         self.entries.insert(key.into(), entry);

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use hickory_proto::op::{Edns, Message};
 use hickory_proto::rr::{LowerName, Name, RData, RecordType};
@@ -104,6 +105,32 @@ fn a_query_seen_once_is_not_remembered_and_the_table_stays_bounded() {
         assert!(cache.len() <= MAX_ENTRIES && cache.bytes <= MAX_BYTES);
     }
     assert!(cache.len() > 0);
+}
+
+#[test]
+fn a_full_table_is_forgotten_to_make_room_at_most_once_a_second() {
+    let catalog = Arc::new(catalog());
+    let mut cache = ReplyCache::new(&catalog);
+    let entry = || Entry {
+        replies: vec![vec![0; 100].into_boxed_slice()].into_boxed_slice(),
+        counter: None,
+    };
+    let start = Instant::now();
+    for n in 0..MAX_ENTRIES as u32 {
+        cache.remember(&n.to_be_bytes(), entry(), || start);
+    }
+    assert_eq!(cache.len(), MAX_ENTRIES);
+    // Full: the first that finds no room makes some; the next within the second do not.
+    cache.remember(b"first", entry(), || start);
+    assert_eq!(cache.len(), 1);
+    for n in 0..MAX_ENTRIES as u32 {
+        cache.remember(&n.to_be_bytes(), entry(), || start + REFILL_AFTER / 2);
+    }
+    cache.remember(b"too soon", entry(), || start + REFILL_AFTER / 2);
+    assert_eq!(cache.len(), MAX_ENTRIES);
+    assert!(!cache.entries.contains_key(&b"too soon"[..]));
+    cache.remember(b"a second on", entry(), || start + REFILL_AFTER);
+    assert_eq!(cache.len(), 1);
 }
 
 #[test]
