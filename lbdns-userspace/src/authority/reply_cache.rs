@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arc_swap::Guard;
-use foldhash::{HashMap, HashMapExt};
+use hashbrown::HashTable;
 use lbdns_common::cookie::CookieState;
 
 use super::query::HEADER_LEN;
@@ -37,7 +37,7 @@ const MAX_BYTES: usize = 1 << 20;
 /// would spend the worker writing replies nobody asks for again. Between clears, what is not
 /// remembered is answered as without the cache.
 const REFILL_AFTER: Duration = Duration::from_secs(1);
-/// What an entry costs besides its octets: the table's slot, the boxes' headers.
+/// What an entry costs besides its octets: the table's slot, the allocation's header.
 const ENTRY_OVERHEAD: usize = 64;
 /// The longest query remembered; any ordinary query is far shorter.
 const MAX_QUERY: usize = 512;
@@ -50,9 +50,10 @@ const SEEN_SLOTS: usize = 4096;
 /// One worker's remembered replies. See the module documentation.
 #[derive(Debug)]
 pub struct ReplyCache {
-    /// By query octets after the ID. Declared first, so dropped before what its counters
-    /// point into.
-    entries: HashMap<Box<[u8]>, Entry>,
+    /// By query octets after the ID, hashed with `hasher`. Declared first, so dropped before
+    /// what its counters point into.
+    entries: HashTable<Entry>,
+    hasher: foldhash::fast::RandomState,
     /// The catalog the replies were written from, and its pool answers then.
     catalog: Arc<Catalog>,
     pools: Arc<PoolAnswers>,
@@ -66,19 +67,50 @@ pub struct ReplyCache {
     made_room: Option<Instant>,
 }
 
-/// Every reply one query gets, in turn.
+/// Every reply one query gets, in turn, in one allocation.
 #[derive(Debug)]
 struct Entry {
-    replies: Box<[Box<[u8]>]>,
+    /// The query's octets after the ID, then each reply in turn.
+    octets: Box<[u8]>,
+    key_len: usize,
+    /// How many replies follow the key, all of one length.
+    turns: usize,
     /// What turns them; `None` with one reply.
     counter: Option<Counter>,
 }
 
 impl Entry {
+    /// `None` if the replies differ in length. A rotation only reorders one RRset's records
+    /// or picks as many of them, all of one type, so none do; should one, the query is
+    /// answered without the cache.
+    fn new(key: &[u8], replies: &[Vec<u8>], counter: Option<Counter>) -> Option<Self> {
+        let len = replies.first()?.len();
+        if replies.iter().any(|reply| reply.len() != len) {
+            return None;
+        }
+        let mut octets = Vec::with_capacity(key.len() + len * replies.len());
+        octets.extend_from_slice(key);
+        replies
+            .iter()
+            .for_each(|reply| octets.extend_from_slice(reply));
+        Some(Self {
+            octets: octets.into_boxed_slice(),
+            key_len: key.len(),
+            turns: replies.len(),
+            counter,
+        })
+    }
+
+    fn key(&self) -> &[u8] {
+        &self.octets[..self.key_len]
+    }
+
     /// The reply the next answer gets: the counter's next turn.
     fn next(&self) -> &[u8] {
-        let turn = self.counter.as_ref().map_or(0, Counter::take_turn);
-        &self.replies[turn % self.replies.len()]
+        let turn = self.counter.as_ref().map_or(0, Counter::take_turn) % self.turns;
+        let len = (self.octets.len() - self.key_len) / self.turns;
+        let start = self.key_len + turn * len;
+        &self.octets[start..start + len]
     }
 }
 
@@ -102,7 +134,8 @@ impl ReplyCache {
     /// A cache for replies from `catalog`.
     pub fn new(catalog: &Arc<Catalog>) -> Self {
         Self {
-            entries: HashMap::new(),
+            entries: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             catalog: catalog.clone(),
             pools: Guard::into_inner(catalog.pools()),
             bytes: 0,
@@ -130,7 +163,8 @@ impl ReplyCache {
             Some(key) if query.len() >= HEADER_LEN && query.len() <= MAX_QUERY => key,
             _ => return wire::answer(&self.catalog, query, client, 0),
         };
-        if let Some(entry) = self.entries.get(key) {
+        let hash = self.hasher.hash_one(key);
+        if let Some(entry) = self.entries.find(hash, |entry| entry.key() == key) {
             let mut reply = entry.next().to_vec();
             reply[..2].copy_from_slice(&query[..2]);
             self.hits += 1;
@@ -139,20 +173,24 @@ impl ReplyCache {
                 cookie: CookieState::None,
             });
         }
-        if !self.admit(key) {
+        if !self.admit(hash) {
             return wire::answer(&self.catalog, query, client, 0);
         }
         // From the held pool answers, not the catalog's current ones, which may be newer and
         // let go while the entry lives.
-        let entry = match answer_cycle(&self.catalog, &self.pools, query, client)? {
+        let (replies, counter) = match answer_cycle(&self.catalog, &self.pools, query, client)? {
             Replies::Single(answered) => return Some(answered),
-            Replies::Cycle { replies, counter } => Entry {
-                replies: replies.into_iter().map(Vec::into_boxed_slice).collect(),
-                counter: counter.map(|rrset| Counter(NonNull::from(rrset))),
-            },
+            Replies::Cycle { replies, counter } => (replies, counter),
+        };
+        let counter = counter.map(|rrset| Counter(NonNull::from(rrset)));
+        let Some(entry) = Entry::new(key, &replies, counter) else {
+            return Some(Answered {
+                reply: replies.into_iter().next()?,
+                cookie: CookieState::None,
+            });
         };
         let reply = entry.next().to_vec();
-        self.remember(key, entry, Instant::now);
+        self.remember(hash, entry, Instant::now);
         Some(Answered {
             reply,
             cookie: CookieState::None,
@@ -164,20 +202,19 @@ impl ReplyCache {
         self.hits
     }
 
-    /// Whether `key` was the last seen in its slot; records it there if not.
-    fn admit(&mut self, key: &[u8]) -> bool {
-        let hash = self.entries.hasher().hash_one(key);
+    /// Whether query octets of hash `hash` were the last seen in their slot; records them
+    /// there if not.
+    fn admit(&mut self, hash: u64) -> bool {
         let slot = &mut self.seen[hash as usize % SEEN_SLOTS];
         let seen = *slot == hash;
         *slot = hash;
         seen
     }
 
-    /// Keeps `entry` for `key` if there is room, or if the table may be forgotten to make
-    /// some (`now` is asked only then).
-    fn remember(&mut self, key: &[u8], entry: Entry, now: impl FnOnce() -> Instant) {
-        let bytes =
-            ENTRY_OVERHEAD + key.len() + entry.replies.iter().map(|r| r.len()).sum::<usize>();
+    /// Keeps `entry`, whose key hashes to `hash`, if there is room, or if the table may be
+    /// forgotten to make some (`now` is asked only then).
+    fn remember(&mut self, hash: u64, entry: Entry, now: impl FnOnce() -> Instant) {
+        let bytes = ENTRY_OVERHEAD + entry.octets.len();
         if self.entries.len() >= MAX_ENTRIES || self.bytes + bytes > MAX_BYTES {
             // Whole, not by age: what is hot comes back after two sightings.
             let now = now();
@@ -191,7 +228,9 @@ impl ReplyCache {
             self.made_room = Some(now);
         }
         self.bytes += bytes;
-        self.entries.insert(key.into(), entry);
+        let hasher = &self.hasher;
+        self.entries
+            .insert_unique(hash, entry, |entry| hasher.hash_one(entry.key()));
     }
 
     fn forget(&mut self) {

@@ -111,26 +111,35 @@ fn a_query_seen_once_is_not_remembered_and_the_table_stays_bounded() {
 fn a_full_table_is_forgotten_to_make_room_at_most_once_a_second() {
     let catalog = Arc::new(catalog());
     let mut cache = ReplyCache::new(&catalog);
-    let entry = || Entry {
-        replies: vec![vec![0; 100].into_boxed_slice()].into_boxed_slice(),
-        counter: None,
+    let keep = |cache: &mut ReplyCache, key: &[u8], now: Instant| {
+        let entry = Entry::new(key, &[vec![0; 100]], None).unwrap();
+        cache.remember(cache.hasher.hash_one(key), entry, || now);
+    };
+    let has = |cache: &ReplyCache, key: &[u8]| {
+        let hash = cache.hasher.hash_one(key);
+        cache
+            .entries
+            .find(hash, |entry| entry.key() == key)
+            .is_some()
     };
     let start = Instant::now();
     for n in 0..MAX_ENTRIES as u32 {
-        cache.remember(&n.to_be_bytes(), entry(), || start);
+        keep(&mut cache, &n.to_be_bytes(), start);
     }
     assert_eq!(cache.len(), MAX_ENTRIES);
     // Full: the first that finds no room makes some; the next within the second do not.
-    cache.remember(b"first", entry(), || start);
+    keep(&mut cache, b"first", start);
     assert_eq!(cache.len(), 1);
+    let soon = start + REFILL_AFTER / 2;
     for n in 0..MAX_ENTRIES as u32 {
-        cache.remember(&n.to_be_bytes(), entry(), || start + REFILL_AFTER / 2);
+        keep(&mut cache, &n.to_be_bytes(), soon);
     }
-    cache.remember(b"too soon", entry(), || start + REFILL_AFTER / 2);
+    keep(&mut cache, b"too soon", soon);
     assert_eq!(cache.len(), MAX_ENTRIES);
-    assert!(!cache.entries.contains_key(&b"too soon"[..]));
-    cache.remember(b"a second on", entry(), || start + REFILL_AFTER);
+    assert!(has(&cache, b"first") && !has(&cache, b"too soon"));
+    keep(&mut cache, b"a second on", start + REFILL_AFTER);
     assert_eq!(cache.len(), 1);
+    assert!(has(&cache, b"a second on"));
 }
 
 #[test]
