@@ -12,6 +12,9 @@
 //! Everything remembered was written from one catalog and one set of pool answers, which the
 //! cache holds; a worker calls [`ReplyCache::follow`] before each batch, which forgets it all
 //! when either changed (a reload, a transfer, a health change).
+//!
+//! A full table is forgotten whole to make room, at most once every [`REFILL_AFTER`]; until
+//! then a query that would be remembered is answered as without the cache, at no extra cost.
 
 use std::hash::BuildHasher;
 use std::ptr::NonNull;
@@ -65,6 +68,8 @@ pub struct ReplyCache {
     hits: u64,
     /// When a full table was last forgotten to make room.
     made_room: Option<Instant>,
+    /// When the batch being answered arrived: the clock, read once a batch.
+    now: Instant,
 }
 
 /// Every reply one query gets, in turn, in one allocation.
@@ -142,12 +147,15 @@ impl ReplyCache {
             seen: vec![0; SEEN_SLOTS].into_boxed_slice(),
             hits: 0,
             made_room: None,
+            now: Instant::now(),
         }
     }
 
     /// Makes `catalog`, with its pool answers now, the source of the replies from here on;
-    /// forgets every reply written from another.
-    pub fn follow(&mut self, catalog: &Arc<Catalog>) {
+    /// forgets every reply written from another. Called before each batch, which arrived at
+    /// `now`.
+    pub fn follow(&mut self, catalog: &Arc<Catalog>, now: Instant) {
+        self.now = now;
         let pools = Guard::into_inner(catalog.pools());
         if !Arc::ptr_eq(&self.catalog, catalog) || !Arc::ptr_eq(&self.pools, &pools) {
             self.forget();
@@ -173,7 +181,7 @@ impl ReplyCache {
                 cookie: CookieState::None,
             });
         }
-        if !self.admit(hash) {
+        if !self.admit(hash) || !self.has_room() {
             return wire::answer(&self.catalog, query, client, 0);
         }
         // From the held pool answers, not the catalog's current ones, which may be newer and
@@ -190,7 +198,7 @@ impl ReplyCache {
             });
         };
         let reply = entry.next().to_vec();
-        self.remember(hash, entry, Instant::now);
+        self.remember(hash, entry);
         Some(Answered {
             reply,
             cookie: CookieState::None,
@@ -211,21 +219,27 @@ impl ReplyCache {
         seen
     }
 
-    /// Keeps `entry`, whose key hashes to `hash`, if there is room, or if the table may be
-    /// forgotten to make some (`now` is asked only then).
-    fn remember(&mut self, hash: u64, entry: Entry, now: impl FnOnce() -> Instant) {
+    /// Whether an entry can be kept: the table has room, or may be forgotten to make some.
+    fn has_room(&self) -> bool {
+        let full = self.entries.len() >= MAX_ENTRIES || self.bytes >= MAX_BYTES;
+        !full || self.may_make_room()
+    }
+
+    fn may_make_room(&self) -> bool {
+        self.made_room
+            .is_none_or(|then| self.now.duration_since(then) >= REFILL_AFTER)
+    }
+
+    /// Keeps `entry`, whose key hashes to `hash`, forgetting the whole table first if it has
+    /// no room and may (what is hot comes back after two sightings).
+    fn remember(&mut self, hash: u64, entry: Entry) {
         let bytes = ENTRY_OVERHEAD + entry.octets.len();
         if self.entries.len() >= MAX_ENTRIES || self.bytes + bytes > MAX_BYTES {
-            // Whole, not by age: what is hot comes back after two sightings.
-            let now = now();
-            if self
-                .made_room
-                .is_some_and(|then| now.duration_since(then) < REFILL_AFTER)
-            {
+            if !self.may_make_room() {
                 return;
             }
             self.forget();
-            self.made_room = Some(now);
+            self.made_room = Some(self.now);
         }
         self.bytes += bytes;
         let hasher = &self.hasher;

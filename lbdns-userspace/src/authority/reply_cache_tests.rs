@@ -17,7 +17,7 @@ use crate::zone::Zone;
 fn ask(cache: &mut ReplyCache, catalog: &Arc<Catalog>, query: &[u8], id: u16) -> Option<Vec<u8>> {
     let mut query = query.to_vec();
     query[..2].copy_from_slice(&id.to_be_bytes());
-    cache.follow(catalog);
+    cache.follow(catalog, Instant::now());
     cache.answer(&query, UDP).map(|answered| answered.reply)
 }
 
@@ -112,8 +112,11 @@ fn a_full_table_is_forgotten_to_make_room_at_most_once_a_second() {
     let catalog = Arc::new(catalog());
     let mut cache = ReplyCache::new(&catalog);
     let keep = |cache: &mut ReplyCache, key: &[u8], now: Instant| {
-        let entry = Entry::new(key, &[vec![0; 100]], None).unwrap();
-        cache.remember(cache.hasher.hash_one(key), entry, || now);
+        cache.follow(&catalog, now);
+        if cache.has_room() {
+            let entry = Entry::new(key, &[vec![0; 100]], None).unwrap();
+            cache.remember(cache.hasher.hash_one(key), entry);
+        }
     };
     let has = |cache: &ReplyCache, key: &[u8]| {
         let hash = cache.hasher.hash_one(key);
@@ -160,7 +163,7 @@ fn a_new_catalog_or_new_pool_answers_are_answered_from_at_once() {
     assert_eq!(addresses(&reply), ["198.18.20.99"]);
     // A reload that drops the pool: the zone's own www, three addresses, answers again.
     let reloaded = Arc::new(catalog());
-    cache.follow(&reloaded);
+    cache.follow(&reloaded, Instant::now());
     assert_eq!(cache.len(), 0, "the old catalog's replies are forgotten");
     let reply = ask(&mut cache, &reloaded, &www, 4).unwrap();
     assert_eq!(addresses(&reply).len(), 3);

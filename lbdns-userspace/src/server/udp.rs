@@ -166,7 +166,7 @@ fn serve(
         // cache follows it even when nothing arrived, so that a catalog replaced while the
         // worker waits is freed within a wakeup.
         let catalog = catalog.load();
-        cache.follow(&catalog);
+        cache.follow(&catalog, arrived);
         if let Err(error) = received {
             let quiet = matches!(
                 error.kind(),
