@@ -24,6 +24,7 @@ pub use lbdns_tests::frame;
 pub mod oracle;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use lbdns::{
     authority::Catalog,
@@ -33,8 +34,9 @@ use lbdns::{
 thread_local! {
     /// The fixture's catalog, built once per thread: building it parses five zones.
     static CATALOG: Catalog = fixture::catalog();
-    /// The same with DNS Cookies and a location map configured, for the socket path alone.
-    static ANSWERING: Catalog = answering_catalog();
+    /// The same with DNS Cookies and a location map configured, for the socket path alone;
+    /// shared, as a UDP worker's reply cache holds it.
+    static ANSWERING: Arc<Catalog> = Arc::new(answering_catalog());
 }
 
 /// Runs `f` with the TestRun fixture's catalog, the one the XDP program's maps are published
@@ -46,7 +48,7 @@ pub fn with_catalog<R>(f: impl FnOnce(&Catalog) -> R) -> R {
 /// Runs `f` with the fixture's catalog plus a cookie secret and client locations, so a
 /// query's COOKIE and CLIENT_SUBNET options are validated and answered as configured rather
 /// than by defaults.
-pub fn with_answering_catalog<R>(f: impl FnOnce(&Catalog) -> R) -> R {
+pub fn with_answering_catalog<R>(f: impl FnOnce(&Arc<Catalog>) -> R) -> R {
     ANSWERING.with(f)
 }
 

@@ -7,12 +7,15 @@
 //! query. Invariants: no panic; a query with QR set gets no reply; a reply parses as DNS (its
 //! records framed exactly, its EDNS options framed, the rest decoded by hickory-proto),
 //! carries the query's ID with QR set, and over UDP fits the limit (512 octets without an OPT
-//! record in the reply, else what the query advertised, between 512 and 1232).
+//! record in the reply, else what the query advertised, between 512 and 1232). Over UDP the
+//! same holds for the replies a UDP worker's reply cache gives the query sent again.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::Instant;
 
 use hickory_proto::op::{Message, MessageType};
-use lbdns::authority::{respond, Client, Transport};
+use lbdns::authority::{respond, Catalog, Client, ReplyCache, Transport};
 use lbdns_tests::wire::{self, rtype};
 
 /// The most lbdns sends over UDP, whatever a query advertises.
@@ -35,14 +38,42 @@ pub fn client(selector: u8) -> Client {
     Client::new(addr, transport)
 }
 
-/// Answers the query in `data` (after its selector octet) and checks the reply.
+/// Answers the query in `data` (after its selector octet) and checks the reply; over UDP,
+/// also the replies a worker's reply cache gives the query sent three times, the third from
+/// what it remembered.
 pub fn check(data: &[u8]) {
     let Some((&selector, query)) = data.split_first() else {
         return;
     };
     let client = client(selector);
-    let reply = crate::with_answering_catalog(|catalog| respond(catalog, query, client));
-    check_reply(query, reply.as_deref(), client.transport);
+    crate::with_answering_catalog(|catalog| {
+        let reply = respond(catalog, query, client);
+        check_reply(query, reply.as_deref(), client.transport);
+        if client.transport == Transport::Udp {
+            check_cached(catalog, query, client, reply.as_deref());
+        }
+    });
+}
+
+/// The query sent three times through a fresh reply cache, each with its own ID: every reply
+/// keeps the invariants and carries its query's ID, and all are as long as `reply` (a rotation
+/// reorders records, never resizes the message), or all absent with it.
+fn check_cached(catalog: &Arc<Catalog>, query: &[u8], client: Client, reply: Option<&[u8]>) {
+    let mut cache = ReplyCache::new(catalog);
+    for id in [0x1111u16, 0x2222, 0x3333] {
+        let mut asked = query.to_vec();
+        if let Some(octets) = asked.get_mut(..2) {
+            octets.copy_from_slice(&id.to_be_bytes());
+        }
+        cache.follow(catalog, Instant::now());
+        let cached = cache.answer(&asked, client).map(|answered| answered.reply);
+        check_reply(&asked, cached.as_deref(), client.transport);
+        assert_eq!(
+            cached.as_ref().map(Vec::len),
+            reply.map(<[u8]>::len),
+            "the reply cache's reply to query {id:#x} differs in length: {cached:02x?}"
+        );
+    }
 }
 
 /// The invariants every reply (or its absence) to `query` keeps.
