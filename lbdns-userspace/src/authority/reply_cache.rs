@@ -186,14 +186,16 @@ impl ReplyCache {
         }
         // From the held pool answers, not the catalog's current ones, which may be newer and
         // let go while the entry lives.
-        let (replies, counter) = match answer_cycle(&self.catalog, &self.pools, query, client)? {
+        let (replies, rrset) = match answer_cycle(&self.catalog, &self.pools, query, client)? {
             Replies::Single(answered) => return Some(answered),
             Replies::Cycle { replies, counter } => (replies, counter),
         };
-        let counter = counter.map(|rrset| Counter(NonNull::from(rrset)));
+        let counter = rrset.map(|rrset| Counter(NonNull::from(rrset)));
         let Some(entry) = Entry::new(key, &replies, counter) else {
+            // Not kept, but answered in turn all the same.
+            let turn = rrset.map_or(0, Rrset::take_turn) % replies.len().max(1);
             return Some(Answered {
-                reply: replies.into_iter().next()?,
+                reply: replies.into_iter().nth(turn)?,
                 cookie: CookieState::None,
             });
         };
