@@ -496,25 +496,11 @@ fn a_restart_through_the_fd_store_loses_no_query() {
 
 /// The kernel receive buffer of each UDP socket among `fds` (SO_RCVBUF).
 fn udp_receive_buffers(fds: &[OwnedFd]) -> Vec<usize> {
-    let option = |fd: &OwnedFd, name: libc::c_int| {
-        let mut value: libc::c_int = 0;
-        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: an int option read into a live int of the length given.
-        let ret = unsafe {
-            libc::getsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                name,
-                (&raw mut value).cast(),
-                &raw mut len,
-            )
-        };
-        assert_eq!(ret, 0, "getsockopt: {}", std::io::Error::last_os_error());
-        value
-    };
+    const READ: &str = "getsockopt on a stored socket";
     fds.iter()
-        .filter(|fd| option(fd, libc::SO_TYPE) == libc::SOCK_DGRAM)
-        .map(|fd| option(fd, libc::SO_RCVBUF) as usize)
+        .map(socket2::SockRef::from)
+        .filter(|socket| socket.r#type().expect(READ) == socket2::Type::DGRAM)
+        .map(|socket| socket.recv_buffer_size().expect(READ))
         .collect()
 }
 
