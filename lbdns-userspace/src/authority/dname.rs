@@ -8,7 +8,7 @@ use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder};
 
-use super::zone_data::{Node, Rdata, Rrset, ZoneData};
+use super::zone_data::{Encloser, Node, Rdata, Rrset};
 
 /// A DNAME that redirects the names below its owner.
 #[derive(Debug)]
@@ -23,12 +23,12 @@ pub struct Redirect<'z> {
 /// The DNAME at `encloser`, the closest encloser of a name that does not exist. Zone
 /// loading rejects data below a DNAME (RFC 6672 §2.4, as NSD does), so a name below a DNAME
 /// owner never exists and its closest encloser is that owner.
-pub fn at<'z>(zone: &'z ZoneData, encloser: &LowerName) -> Option<Redirect<'z>> {
-    let node = zone.node(encloser)?;
+pub fn at<'z>(encloser: &Encloser<'z>) -> Option<Redirect<'z>> {
+    let node = encloser.node?;
     let rrset = node.get(RecordType::DNAME)?;
     let target = target(rrset.rdatas.first()?)?;
     Some(Redirect {
-        owner: encloser.clone(),
+        owner: encloser.name.clone(),
         node,
         rrset,
         target,

@@ -200,10 +200,10 @@ pub fn resolve<'z>(
             // A pool makes its owner exist even where the zone has nothing there.
             None if pool_owner => (&EMPTY_NODE, lower),
             None => {
-                let (encloser, wildcard) = zone.closest_encloser(&lower);
+                let encloser = zone.closest_encloser(&lower);
                 // RFC 6672 §3.3: a DNAME at the closest encloser redirects every name below
                 // it, before wildcards and NXDOMAIN are considered.
-                if let Some(redirect) = dname::at(zone, &encloser) {
+                if let Some(redirect) = dname::at(&encloser) {
                     match follow(&mut res, redirect, &name, qtype, signed) {
                         Some(next) => match zone_for(catalog, &next, qtype) {
                             Some(next_zone) => {
@@ -217,8 +217,8 @@ pub fn resolve<'z>(
                         None => return Some(res),
                     }
                 }
-                let Some(wildcard) = wildcard else {
-                    if signed && !denial::nxdomain(zone, &mut res, &lower, &encloser) {
+                let Some(wildcard) = encloser.wildcard else {
+                    if signed && !denial::nxdomain(zone, &mut res, &lower, &encloser.name) {
                         res.rcode = ResponseCode::ServFail;
                         return Some(res);
                     }
@@ -226,11 +226,11 @@ pub fn resolve<'z>(
                     res.add_soa(zone, signed);
                     return Some(res);
                 };
-                if signed && !denial::wildcard_answer(zone, &mut res, &lower, &encloser) {
+                if signed && !denial::wildcard_answer(zone, &mut res, &lower, &encloser.name) {
                     res.rcode = ResponseCode::ServFail;
                     return Some(res);
                 }
-                let source = wildcard_of(&encloser).expect("the wildcard exists");
+                let source = wildcard_of(&encloser.name).expect("the wildcard exists");
                 (wildcard, source)
             }
         };

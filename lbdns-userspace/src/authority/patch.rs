@@ -23,7 +23,7 @@ use std::sync::Arc;
 use hickory_proto::rr::{LowerName, Name, RecordType};
 
 use super::chains;
-use super::zone_data::{spelling, Lineage, Node, ZoneData};
+use super::zone_data::{spelling, wildcard_depth, Lineage, Node, ZoneData};
 use crate::dnssec::{self, Nsec3, Nsec3Params};
 use crate::zone::SourceRecord;
 
@@ -76,6 +76,7 @@ impl ZoneData {
         }
         let base_len = self.base.len();
         let mut overlay = self.overlay.clone();
+        let mut wildcard_depths = self.wildcard_depths.clone();
         let mut touched: Vec<LowerName> = Vec::with_capacity(changes.len());
         for (name, records) in changes {
             let refused = |why: fn(Box<Name>) -> Unpatchable| why(Box::new(name.clone()));
@@ -112,20 +113,25 @@ impl ZoneData {
                             continue;
                         }
                         let empty = Arc::new(Node::default());
+                        wildcard_depths.extend(wildcard_depth(&ancestor));
                         add(&mut overlay, base_len, ancestor.clone(), empty);
                         touched.push(ancestor);
                     }
+                    wildcard_depths.extend(wildcard_depth(&lower));
                     add(&mut overlay, base_len, lower.clone(), patched);
                 }
             }
             touched.push(lower);
         }
+        wildcard_depths.sort_unstable();
+        wildcard_depths.dedup();
         Ok(Self {
             origin: self.origin.clone(),
             apex: self.apex.clone(),
             base: self.base.clone(),
             overlay,
             cut_depths: self.cut_depths.clone(),
+            wildcard_depths,
             secure: self.secure,
             chains: self.chains.clone(),
             lineage: Lineage::fresh(Some((self.lineage.id, touched.into_boxed_slice()))),

@@ -200,6 +200,9 @@ fn rfc1995_4_an_unsigned_zone_patched_answers_as_indexed_whole() {
             ("m MX", "e.c A 198.18.0.4\nm MX"),
             ("m MX", "c TXT \"now\"\nm MX"),
             ("m MX", "*.c A 198.18.0.5\nm MX"),
+            // Wildcards at depths the zone had none at: one whole, one an empty non-terminal.
+            ("m MX", "*.x.y.z TXT \"deep\"\nm MX"),
+            ("m MX", "n.*.e.c A 198.18.0.10\nm MX"),
             ("www CNAME a", "www CNAME m"),
             ("m MX", "q.w A 198.18.0.6\nm MX"),
             (
