@@ -11,6 +11,7 @@ use hickory_proto::rr::{LowerName, Name, RData, RecordType};
 use super::denial;
 use super::dname;
 use super::ecs::Locator;
+use super::negative_soa::NegativeSoa;
 use super::zone_data::{wildcard_of, Node, Order, Rdata, Rrset, ZoneData};
 use super::{Catalog, PoolAnswers};
 use crate::zone::name::ancestor;
@@ -84,6 +85,8 @@ pub struct Resolution<'z> {
     /// An answer was chosen by where the client is (a geo pool's): the same query from
     /// elsewhere may get another.
     pub located: bool,
+    /// The zone's SOA as a negative answer carries it, once placed in the authority section.
+    negative_soa: Option<&'z NegativeSoa>,
 }
 
 /// The section an RRset goes to.
@@ -106,7 +109,16 @@ impl<'z> Resolution<'z> {
             answer_atomic: false,
             ecs_scope: 0,
             located: false,
+            negative_soa: None,
         }
+    }
+
+    /// The zone's negative SOA if the reply's records are that SOA alone, unsigned: a plain
+    /// NXDOMAIN or NODATA, which `NegativeSoa::write` writes.
+    pub fn negative_soa(&self) -> Option<&'z NegativeSoa> {
+        let soa_alone = matches!(self.authority.as_slice(), [soa] if soa.signatures.is_none());
+        let alone = soa_alone && self.answer.is_empty() && self.additional.is_empty();
+        self.negative_soa.filter(|_| alone)
     }
 
     /// Places `rrset`, found at `node`, under `owner`, with its signatures when `signed`.
@@ -155,6 +167,7 @@ impl<'z> Resolution<'z> {
     /// RFC 2308 §3: the SOA, at the negative TTL, with its signatures when `signed`.
     fn add_soa(&mut self, zone: &'z ZoneData, signed: bool) {
         let soa = zone.soa();
+        self.negative_soa = zone.negative_soa.as_ref();
         let apex = zone.apex_node();
         self.authority.push(Placed {
             owner: zone.spelled(&zone.apex).clone(),

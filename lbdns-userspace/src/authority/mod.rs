@@ -11,6 +11,7 @@ pub mod ecs;
 mod edns;
 mod identity;
 mod lookup;
+mod negative_soa;
 mod patch;
 mod pools;
 mod query;
@@ -368,6 +369,8 @@ mod dname_tests;
 mod dnssec_tests;
 #[cfg(test)]
 mod identity_tests;
+#[cfg(test)]
+mod negative_soa_tests;
 #[cfg(test)]
 pub(crate) mod patch_tests;
 #[cfg(test)]

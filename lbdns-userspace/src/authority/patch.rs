@@ -135,7 +135,9 @@ impl ZoneData {
             secure: self.secure,
             chains: self.chains.clone(),
             lineage: Lineage::fresh(Some((self.lineage.id, touched.into_boxed_slice()))),
-        })
+            negative_soa: None,
+        }
+        .with_negative_soa())
     }
 
     /// How many owners a patch of this zone may still change before [`ZoneData::patched`]

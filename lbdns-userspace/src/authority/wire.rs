@@ -431,6 +431,10 @@ impl Reply<'_> {
     fn encode(&self, res: &Resolution<'_>, turn: Turn) -> Vec<u8> {
         let flags = if res.authoritative { AA } else { 0 };
         let question = self.question.name();
+        if let Some(soa) = res.negative_soa().filter(|soa| soa.applies(question)) {
+            // The zone's SOA as written once: the question needs no compression targets.
+            return self.write(res.rcode, flags, false, |enc, limit| soa.write(enc, limit));
+        }
         let targets = compresses_against(res, question);
         self.write(res.rcode, flags, targets, |enc, limit| {
             write_sections(enc, limit, res, question, turn)
@@ -628,7 +632,7 @@ fn write_signatures(
 
 /// How a record's owner goes on the wire.
 #[derive(Debug, Clone, Copy)]
-enum Owner<'n> {
+pub(super) enum Owner<'n> {
     /// Spelled as the question, octet for octet: the pointer to it that compression finds,
     /// written without the encoder's search (most answers' owners are the question).
     Question,
@@ -636,7 +640,7 @@ enum Owner<'n> {
 }
 
 impl<'n> Owner<'n> {
-    fn of(owner: &'n Name, question: &Name) -> Self {
+    pub(super) fn of(owner: &'n Name, question: &Name) -> Self {
         // Case matters: compression points only at the same octets, and 0x20 case is kept.
         if owner.eq_case(question) {
             Self::Question
@@ -656,7 +660,7 @@ impl<'n> Owner<'n> {
 /// A compression pointer (RFC 1035 §4.1.4) to the question name, right after the header.
 const QUESTION_POINTER: u16 = 0xc000 | HEADER_LEN as u16;
 
-fn write_record(
+pub(super) fn write_record(
     enc: &mut BinEncoder<'_>,
     owner: Owner<'_>,
     rtype: RecordType,

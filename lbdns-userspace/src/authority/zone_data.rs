@@ -19,6 +19,7 @@ use hickory_proto::ProtoError;
 use smallvec::SmallVec;
 
 use super::chains::Chains;
+use super::negative_soa::NegativeSoa;
 use super::patch::Overlay;
 use crate::dnssec;
 use crate::zone::name::ancestor;
@@ -321,11 +322,15 @@ pub struct ZoneData {
     /// Which zone this one was patched from, if any, and the names the patch touched: what
     /// lets `changes` compare the two by those names alone.
     pub(super) lineage: Lineage,
+    /// The SOA record of the zone's plain negative answers, written once (`None` only while
+    /// the zone is being built, or if it cannot be).
+    pub(super) negative_soa: Option<NegativeSoa>,
 }
 
 /// The closest encloser of a name a zone lacks ([`ZoneData::closest_encloser`]).
 #[derive(Debug)]
 pub struct Encloser<'z> {
+    /// The nearest ancestor of the name that the zone has; at worst the apex.
     pub name: LowerName,
     /// The encloser's node: `None` only above the apex, for a name outside the zone.
     pub node: Option<&'z Node>,
@@ -468,6 +473,7 @@ impl ZoneData {
         // the NSEC3 chain alone are not looked up by name (`Chains` has them).
         numbered.keep_findable(|at| !nodes[at as usize].only_nsec3());
         Self {
+            negative_soa: None,
             secure,
             chains: Arc::new(chains),
             origin: zone.origin.clone(),
@@ -483,6 +489,13 @@ impl ZoneData {
             wildcard_depths,
             lineage: Lineage::fresh(None),
         }
+        .with_negative_soa()
+    }
+
+    /// This zone with its negative answers' SOA written: once its apex node is final.
+    pub(super) fn with_negative_soa(mut self) -> Self {
+        self.negative_soa = NegativeSoa::of(&self);
+        self
     }
 
     pub fn node(&self, name: &LowerName) -> Option<&Node> {
