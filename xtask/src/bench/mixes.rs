@@ -25,6 +25,10 @@ pub const SEED: u64 = 0x6c62_646e_7320_6265; // "lbdns be"
 pub const QUERY_LINES: usize = 10_000;
 /// Lines in the `large` query file: ten times more, so its names do not all fit in a cache.
 pub const LARGE_QUERY_LINES: usize = 100_000;
+/// Lines in the `flood` query file: as many, so that a name comes back only after 100,000
+/// others, long after any reply cache has forgotten it (lbdns's admits a query seen twice
+/// within 4,096 others).
+pub const FLOOD_QUERY_LINES: usize = 100_000;
 /// A RRsets in the large zone.
 pub const LARGE_RRSETS: u32 = 1_000_000;
 /// The origin of the generated zone, under a TLD reserved for examples (RFC 2606).
@@ -42,6 +46,10 @@ pub enum Mix {
     Mixed,
     /// A of random names of the generated 1,000,000-RRset zone.
     Large,
+    /// A of names the example zone lacks, each a fresh random label below its apex: a
+    /// random-subdomain flood, which no server can answer from a cache of replies, and which
+    /// lbdns's XDP program passes to the socket path.
+    Flood,
     /// A and AAAA of a geo pool from 65,536 spoofed client addresses, and of a plain pool of
     /// the same size, then with EDNS Client Subnet; with a subnet map of a few hundred
     /// prefixes, then of about 10^5 (lbdns only).
@@ -70,13 +78,21 @@ pub enum ZoneSet {
 }
 
 impl Mix {
-    pub const ALL: [Mix; 5] = [Mix::Hot, Mix::Mixed, Mix::Large, Mix::Geo, Mix::Pools];
+    pub const ALL: [Mix; 6] = [
+        Mix::Hot,
+        Mix::Mixed,
+        Mix::Large,
+        Mix::Flood,
+        Mix::Geo,
+        Mix::Pools,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Mix::Hot => "hot",
             Mix::Mixed => "mixed",
             Mix::Large => "large",
+            Mix::Flood => "flood",
             Mix::Geo => "geo",
             Mix::Pools => "pools",
         }
@@ -85,7 +101,7 @@ impl Mix {
     /// The zone sets this mix runs against, each in a session of its own.
     pub fn zone_sets(self) -> &'static [ZoneSet] {
         match self {
-            Mix::Hot | Mix::Mixed => &[ZoneSet::Example],
+            Mix::Hot | Mix::Mixed | Mix::Flood => &[ZoneSet::Example],
             Mix::Large => &[ZoneSet::Large],
             Mix::Geo => &[ZoneSet::GeoFew, ZoneSet::GeoFull],
             Mix::Pools => &[ZoneSet::Pools],
@@ -96,7 +112,7 @@ impl Mix {
     /// kxdpgun and dnsperf once each.
     pub fn compared_loads(self) -> &'static [compare::Load] {
         match self {
-            Mix::Hot | Mix::Mixed | Mix::Large => &[],
+            Mix::Hot | Mix::Mixed | Mix::Large | Mix::Flood => &[],
             Mix::Geo => &geo::LOADS,
             Mix::Pools => &pools::LOADS,
         }
@@ -136,6 +152,9 @@ impl Mix {
                     let index = rng.below(u64::from(LARGE_RRSETS)) as u32;
                     writeln!(out, "{} A", large_name(index))
                 })
+            }),
+            Mix::Flood => write_lines(path, |out| {
+                (0..FLOOD_QUERY_LINES).try_for_each(|_| absent(&mut rng, out))
             }),
             Mix::Geo | Mix::Pools => {
                 let name = self.main_pool().and_then(|pool| self.pool_name(pool));
@@ -211,10 +230,14 @@ fn hot(rng: &mut Rng, out: &mut impl io::Write) -> io::Result<()> {
 fn mixed(rng: &mut Rng, out: &mut impl io::Write) -> io::Result<()> {
     match rng.below(10) {
         0 => writeln!(out, "{}", OTHER[rng.below(OTHER.len() as u64) as usize]),
-        // A fresh random label each time, as in a random-subdomain flood: nothing to cache.
-        1 => writeln!(out, "nx-{}.example.com A", letters(rng, 8)),
+        1 => absent(rng, out),
         _ => hot(rng, out),
     }
+}
+
+/// A fresh random label each time, as in a random-subdomain flood: nothing to cache.
+fn absent(rng: &mut Rng, out: &mut impl io::Write) -> io::Result<()> {
+    writeln!(out, "nx-{}.example.com A", letters(rng, 8))
 }
 
 /// Writes the large zone: SOA, NS and glue, then [`LARGE_RRSETS`] A RRsets of one or two
@@ -364,6 +387,17 @@ mod tests {
         assert!((7_700..8_300).contains(&hot), "{hot}");
         assert!((800..1_200).contains(&other), "{other}");
         assert!((800..1_200).contains(&nx), "{nx}");
+    }
+
+    #[test]
+    fn flood_names_are_absent_and_do_not_repeat() {
+        let lines = lines(Mix::Flood);
+        assert_eq!(lines.len(), FLOOD_QUERY_LINES);
+        assert!(lines
+            .iter()
+            .all(|l| l.starts_with("nx-") && l.ends_with(".example.com A")));
+        let distinct: HashSet<&String> = lines.iter().collect();
+        assert_eq!(distinct.len(), FLOOD_QUERY_LINES);
     }
 
     #[test]

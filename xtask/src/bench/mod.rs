@@ -66,7 +66,7 @@ pub struct Args {
     /// target and mix.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     secs: u64,
-    /// Query mix to run: hot, mixed, large, geo or pools. Repeatable. Default: all five.
+    /// Query mix to run: hot, mixed, large, flood, geo or pools. Repeatable. Default: all six.
     #[arg(long = "mix", value_enum, value_name = "NAME")]
     mixes: Vec<Mix>,
     /// Target to measure. Repeatable. Default: all of them.
