@@ -576,7 +576,14 @@ impl ZoneData {
     /// ancestor that does; at worst the apex), with its node and the source of synthesis below
     /// it, if any.
     pub fn closest_encloser(&self, name: &LowerName) -> Encloser<'_> {
-        let mut encloser = name.base_name();
+        // A name right below the apex, what a random-subdomain flood asks, needs no parent
+        // built from its labels.
+        let below_apex = name.iter().len() == self.apex.iter().len() + 1;
+        let mut encloser = if below_apex && self.apex.zone_of(name) {
+            self.apex.clone()
+        } else {
+            name.base_name()
+        };
         let node = loop {
             if encloser == self.apex {
                 break Some(self.apex_node());
