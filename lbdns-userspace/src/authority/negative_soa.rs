@@ -88,7 +88,7 @@ impl NegativeSoa {
         let apex_labels: Box<[Box<[u8]>]> = apex.iter().map(Box::from).collect();
         let above_apex: SmallVec<[Box<[u8]>; 2]> = [&data.mname, &data.rname]
             .into_iter()
-            .filter_map(|name| label_above(name, &apex_labels))
+            .filter_map(|name| within_apex(name, &apex_labels).flatten())
             .map(Box::from)
             .collect();
         // A reference label no MNAME or RNAME has above the apex, so nothing compresses into it.
@@ -141,23 +141,16 @@ impl NegativeSoa {
     /// apex spelled as the zone spells it, its label above the apex (if any) is none of the
     /// SOA names', and it leaves the encoder room to record the SOA names as targets.
     pub fn applies(&self, question: &Name) -> bool {
-        let labels = question.iter();
-        if labels.len() + self.rdata_labels > COMPRESSION_TARGETS {
+        if question.iter().len() + self.rdata_labels > COMPRESSION_TARGETS {
             return false;
         }
-        let mut labels = labels.rev();
-        let same_apex = self
-            .apex
-            .iter()
-            .rev()
-            .all(|apex_label| labels.next() == Some(&**apex_label));
-        same_apex
-            && match labels.next() {
-                Some(label) => !self.above_apex.iter().any(|above| **above == *label),
-                // The question is the apex: the reply writer points the owner at it whole,
-                // as the record does unless the apex is the root, written as its one octet.
-                None => self.record.first().is_some_and(|&len| len & 0xc0 == 0xc0),
-            }
+        match within_apex(question, &self.apex) {
+            None => false,
+            Some(Some(label)) => !self.above_apex.iter().any(|above| **above == *label),
+            // The question is the apex: the reply writer points the owner at it whole, as the
+            // record does unless the apex is the root, written as its one octet.
+            Some(None) => self.record.first().is_some_and(|&len| len & 0xc0 == 0xc0),
+        }
     }
 
     /// Writes the record within `limit` octets right after a question for which
@@ -190,15 +183,15 @@ impl NegativeSoa {
     }
 }
 
-/// The label of `name` right above `apex` (labels, as the zone spells them), if `name` lies
-/// below the apex, compared octet for octet as the encoder compares.
-fn label_above<'n>(name: &'n Name, apex: &[Box<[u8]>]) -> Option<&'n [u8]> {
+/// Where `name` lies against `apex` (labels, as the zone spells them), compared octet for
+/// octet as the encoder compares: `None` if it does not end in the apex, `Some(None)` if it is
+/// the apex, else its label right above the apex.
+fn within_apex<'n>(name: &'n Name, apex: &[Box<[u8]>]) -> Option<Option<&'n [u8]>> {
     let mut labels = name.iter().rev();
     apex.iter()
         .rev()
         .all(|apex_label| labels.next() == Some(&**apex_label))
         .then(|| labels.next())
-        .flatten()
 }
 
 /// Walks the name at `at` in `record`, noting a compression pointer that ends it (its offset
