@@ -44,11 +44,13 @@ pub enum Counter {
     /// Over a response rate limit (`crate::rrl`): a truncated or BADCOOKIE reply sent (XDP_TX)
     /// or the packet dropped; `RRL_COUNTERS` says which, by family.
     RateLimited = 13,
+    /// Answered NXDOMAIN for a name one label below a zone's apex (XDP_TX; `crate::negative`).
+    AnsweredNxdomain = 14,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 14] = [
+    pub const ALL: [Counter; 15] = [
         Counter::AnsweredA,
         Counter::AnsweredAaaa,
         Counter::PassNotDns,
@@ -63,6 +65,7 @@ impl Counter {
         Counter::PassStale,
         Counter::PassCookie,
         Counter::RateLimited,
+        Counter::AnsweredNxdomain,
     ];
 
     /// The number of entries the `COUNTERS` map needs.
@@ -85,6 +88,7 @@ impl Counter {
             Counter::PassStale => "pass_stale",
             Counter::PassCookie => "pass_cookie",
             Counter::RateLimited => "rate_limited",
+            Counter::AnsweredNxdomain => "answered_nxdomain",
         }
     }
 }

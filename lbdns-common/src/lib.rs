@@ -8,6 +8,7 @@
 //! - [`names`]: the name table: how a question (name, type) finds its RRset id.
 //! - [`answer`]: the answer sets the program copies into replies.
 //! - [`signature`]: the RRSIG records the program adds to DO=1 answers of signed RRsets.
+//! - [`negative`]: NXDOMAIN at the NIC: which zones, which names exist, the SOA record.
 //! - [`publish`]: how userspace replaces answers while the program runs, and why in that order.
 //! - [`life`]: the layout version pinned with the maps, and the daemon's heartbeat.
 //! - [`geo`]: client address → location → the location's answer set (geo pools, ECS).
@@ -27,6 +28,7 @@ pub mod life;
 pub mod limits;
 pub mod maps;
 pub mod names;
+pub mod negative;
 pub mod publish;
 pub mod qtype;
 pub mod rrl;

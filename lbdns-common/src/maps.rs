@@ -165,11 +165,25 @@ pub const RRL_BUCKET_ENTRIES: u32 = 262_144;
 /// Prefixes each allow list holds.
 pub const RRL_ALLOW_ENTRIES: u32 = 1024;
 
+/// Hash map of [`crate::negative::ZoneKey`] to [`crate::negative::NegativeZone`]: the zones
+/// whose nonexistent names the program answers, and their SOA records. Allocated per element
+/// (`BPF_F_NO_PREALLOC`), so that an update replaces a whole value for readers. Written by
+/// userspace only.
+pub const NEGATIVE_ZONES: &str = "NEGATIVE_ZONES";
+/// Hash map of [`crate::negative::ChildKey`] to `u8`: the names right below those zones'
+/// apexes that exist. Allocated per element. Written by userspace only.
+pub const NEGATIVE_CHILDREN: &str = "NEGATIVE_CHILDREN";
+/// Default size of `NEGATIVE_ZONES`, in zones. Allocated per element, so the bound costs
+/// nothing until used.
+pub const DEFAULT_NEGATIVE_ZONES: u32 = 65_536;
+/// Default size of `NEGATIVE_CHILDREN`, in names. Allocated per element, as `NEGATIVE_ZONES`.
+pub const DEFAULT_NEGATIVE_CHILDREN: u32 = 1 << 20;
+
 /// The maps pinned in bpffs so that they outlive the process (all but the program-private
 /// scratch space and the globals): a new process reuses them when their layout version is its
 /// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and
 /// renamed into place once its program runs, so the pinned set is always one program's.
-pub const PINNED: [&str; 25] = [
+pub const PINNED: [&str; 27] = [
     NAME_BUCKETS,
     NAME_WORDS,
     RRSET_SLOT_V4,
@@ -195,6 +209,8 @@ pub const PINNED: [&str; 25] = [
     GEO_LOCATIONS_V4,
     GEO_LOCATIONS_V6,
     LIFE,
+    NEGATIVE_ZONES,
+    NEGATIVE_CHILDREN,
 ];
 
 /// Global `u16`: the UDP port queries arrive on, host byte order. Set at load time.

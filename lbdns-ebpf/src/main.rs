@@ -15,6 +15,7 @@ mod frame;
 mod geo;
 mod lookup;
 mod maps;
+mod negative;
 mod parse;
 mod respond;
 mod rrl;
@@ -26,9 +27,10 @@ use lbdns_common::{counters::Counter, qtype::AddrType};
 use crate::{
     frame::Frame,
     maps::{
-        Rotations, ANSWERS_V4, ANSWERS_V6, GEO_LOCATIONS_V4, GEO_LOCATIONS_V6, GEO_ROW_V4,
+        Rotations, Scratch, ANSWERS_V4, ANSWERS_V6, GEO_LOCATIONS_V4, GEO_LOCATIONS_V6, GEO_ROW_V4,
         GEO_ROW_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
     },
+    parse::Query,
     verdict::{Skip, MISS, OTHER, STALE},
 };
 
@@ -74,7 +76,9 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
     if maps::daemon_stale(scratch) {
         return Err(STALE);
     }
-    let id = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type).ok_or(MISS)?;
+    let Some(id) = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type) else {
+        return nxdomain(ctx, scratch, &query);
+    };
     let rotation = match query.dns.addr_type {
         AddrType::A => lookup::touch(&RRSET_SLOT_V4, &ANSWERS_V4, Rotations::v4(), id),
         AddrType::Aaaa => lookup::touch(&RRSET_SLOT_V6, &ANSWERS_V6, Rotations::v6(), id),
@@ -126,6 +130,23 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
         rrl::refund(scratch, &query);
     }
     replied.map(|answered| (xdp_action::XDP_TX, answered))
+}
+
+/// Answers NXDOMAIN when the query's name, which has no hot answer set, is proven not to exist
+/// ([`negative`]). While response rate limiting is on, the socket path answers: it counts a
+/// negative answer by its zone, which the program's limiter does not.
+#[inline(always)]
+fn nxdomain(
+    ctx: &XdpContext,
+    scratch: *mut Scratch,
+    query: &Query,
+) -> Result<(u32, Counter), Skip> {
+    if rrl::is_on() {
+        return Err(MISS);
+    }
+    let absent = negative::absent(&Frame::new(ctx), scratch, query)?;
+    respond::negative::reply(ctx, scratch, query, absent)
+        .map(|()| (xdp_action::XDP_TX, Counter::AnsweredNxdomain))
 }
 
 /// The kernel only allows GPL-only helpers to programs that declare a compatible licence.

@@ -3,10 +3,10 @@
 
 use crate::parse::ecs::Ecs;
 use aya_ebpf::{
-    bindings::BPF_F_MMAPABLE,
+    bindings::{BPF_F_MMAPABLE, BPF_F_NO_PREALLOC},
     helpers::{bpf_get_smp_processor_id, bpf_jiffies64, bpf_ktime_get_coarse_ns},
     macros::map,
-    maps::{Array, LpmTrie, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LpmTrie, PerCpuArray, RingBuf},
 };
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
@@ -18,11 +18,13 @@ use lbdns_common::{
     limits::MAX_NAME_LEN,
     maps::{
         id_pair, id_pairs, rotation_stride, rotation_value, IdPair, DEFAULT_ANSWER_SLOTS,
-        DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES, DEFAULT_GEO_ROWS, DEFAULT_RRSET_ENTRIES,
-        DEFAULT_SIGNATURE_ENTRIES, DEFAULT_WORDS_PER_NAME,
+        DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES, DEFAULT_GEO_ROWS, DEFAULT_NEGATIVE_CHILDREN,
+        DEFAULT_NEGATIVE_ZONES, DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES,
+        DEFAULT_WORDS_PER_NAME,
     },
     maps::{RRL_ALLOW_ENTRIES, RRL_BUCKET_ENTRIES, RRL_EVENT_BYTES},
     names::{buckets_for, Bucket},
+    negative::{ChildKey, NegativeZone, ZoneKey},
     rrl::{self, Tally},
     signature::Signatures,
 };
@@ -299,6 +301,18 @@ pub fn daemon_stale(scratch: *mut Scratch) -> bool {
     kept.stale != 0
 }
 
+// Negative answers (lbdns_common::negative). Written by userspace only.
+
+/// The zones whose nonexistent names the program answers, by apex, with their SOA records.
+/// Allocated per element, so an update replaces a whole value for readers.
+#[map]
+pub static NEGATIVE_ZONES: HashMap<ZoneKey, NegativeZone> =
+    HashMap::with_max_entries(DEFAULT_NEGATIVE_ZONES, BPF_F_NO_PREALLOC);
+/// The names right below those apexes that exist.
+#[map]
+pub static NEGATIVE_CHILDREN: HashMap<ChildKey, u8> =
+    HashMap::with_max_entries(DEFAULT_NEGATIVE_CHILDREN, BPF_F_NO_PREALLOC);
+
 /// Packet counters by `Counter`; userspace sums them across CPUs.
 #[map]
 pub static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT, 0);
@@ -412,6 +426,12 @@ pub struct Scratch {
     pub rrl: RrlScratch,
     /// The last heartbeat verdict and when it was reached ([`daemon_stale`]).
     pub life: KeptLife,
+    /// The length of a negative answer's SOA record (`respond::negative`), passed through
+    /// [`opaque`].
+    pub record_len: u32,
+    /// The keys of a negative answer's lookups (`crate::negative`), off the stack.
+    pub zone_key: ZoneKey,
+    pub child_key: ChildKey,
 }
 
 /// [`Scratch::life`]: the last heartbeat verdict and what it was reached from. The zeroed

@@ -98,6 +98,12 @@ pub fn passed(scratch: *mut Scratch) -> Limit {
     }
 }
 
+/// Whether rate limiting is on (enforcing or logging).
+#[inline(always)]
+pub fn is_on() -> bool {
+    enabled().is_some()
+}
+
 /// The settings, if rate limiting is on.
 #[inline(always)]
 fn enabled() -> Option<&'static Settings> {

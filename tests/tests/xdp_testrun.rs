@@ -16,6 +16,7 @@ mod xdp_testrun {
     pub mod fixture;
     pub use lbdns_tests::frame;
     pub mod names;
+    pub mod negative;
     pub mod oracle;
     pub mod pools;
     pub mod publish;
@@ -162,23 +163,34 @@ fn check(loaded: &Loaded, oracle: &mut dyn Oracle, case: &Case) -> Counter {
                 "{what}: XDP_PASS must leave the frame unchanged"
             );
         }
-        Expect::Answer(layout) => {
+        Expect::Answer(layout) | Expect::Nxdomain(layout) => {
             assert_eq!(action, XDP_TX, "{what}: counted as {counter:?}");
-            assert_ne!(action, XDP_DROP);
-            check_answer(what, oracle, &case.frame, &out, layout, counter);
+            let nxdomain = matches!(case.expect, Expect::Nxdomain(_));
+            let reply = Reply {
+                layout,
+                counter,
+                nxdomain,
+            };
+            check_answer(what, oracle, &case.frame, &out, reply);
         }
     }
     counter
 }
 
-fn check_answer(
-    what: &str,
-    oracle: &mut dyn Oracle,
-    query: &[u8],
-    reply: &[u8],
+/// What an answered case's reply must be: where its layers are, the counter it moved, and
+/// whether it is an NXDOMAIN.
+struct Reply {
     layout: Layout,
     counter: Counter,
-) {
+    nxdomain: bool,
+}
+
+fn check_answer(what: &str, oracle: &mut dyn Oracle, query: &[u8], reply: &[u8], expect: Reply) {
+    let Reply {
+        layout,
+        counter,
+        nxdomain,
+    } = expect;
     let query_dns = &query[layout.dns
         ..layout.l4
             + usize::from(u16::from_be_bytes([
@@ -197,7 +209,12 @@ fn check_answer(
     let meta = &message.metadata;
     assert_eq!(meta.message_type, MessageType::Response, "{what}");
     assert!(meta.authoritative, "{what}: AA");
-    assert_eq!(meta.response_code, ResponseCode::NoError, "{what}");
+    let rcode = if nxdomain {
+        ResponseCode::NXDomain
+    } else {
+        ResponseCode::NoError
+    };
+    assert_eq!(meta.response_code, rcode, "{what}");
     assert_eq!(meta.id, query_message.header.id, "{what}: ID");
     assert_eq!(
         (meta.recursion_desired, meta.checking_disabled),
@@ -221,6 +238,7 @@ fn check_answer(
         "{what}: OPT iff the query had one"
     );
     let expected_counter = match query_message.questions[0].qtype {
+        _ if nxdomain => Counter::AnsweredNxdomain,
         rtype::A => Counter::AnsweredA,
         _ => Counter::AnsweredAaaa,
     };
@@ -370,7 +388,12 @@ fn rfc5001_the_nsid_follows_each_publish() {
         let what = format!("NSID {nsid:?}");
         assert_eq!(action, XDP_TX, "{what}");
         let counter = moved(&before, &loaded.counters());
-        check_answer(&what, &mut oracle, &frame, &reply, layout, counter);
+        let expect = Reply {
+            layout,
+            counter,
+            nxdomain: false,
+        };
+        check_answer(&what, &mut oracle, &frame, &reply, expect);
     }
 }
 
@@ -431,7 +454,8 @@ fn answers_on_the_configured_port_only() {
 
 /// Prints what the verifier and the kernel report (no assertion on timings): the verified
 /// instruction count, and with `kernel.bpf_stats_enabled` at 1 the mean run time of an ARP
-/// frame, of a UDP packet to another port and of a query for a name the table does not have (both passed), of
+/// frame, of a UDP packet to another port and of a query for a name the table does not have
+/// (all passed), of an NXDOMAIN for a name right below the apex, of
 /// an answered A query, without and with an NSID in the reply, and of a signed RRset's A queries: DO=0
 /// (the addresses alone), DO=1 for a secure zone's (the RRSIGs added from the signature store),
 /// and DO=1 for a zone whose RRSIGs the socket path does not send (passed). Each run is its own BPF_PROG_TEST_RUN: with `repeat`, the kernel runs the
@@ -462,8 +486,13 @@ fn report_program_size_and_cost() {
         ),
         (
             "A of a name not in the table, passed",
-            query("absent.example.com", 0, &[]),
+            query("absent.nowhere.example.com", 0, &[]),
             XDP_PASS,
+        ),
+        (
+            "A of a name right below the apex that does not exist: NXDOMAIN",
+            query("absent.example.com", 0, &[]),
+            XDP_TX,
         ),
         ("answered A", query("www.example.com", 0, &[]), XDP_TX),
         (

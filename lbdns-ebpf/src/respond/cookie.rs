@@ -62,7 +62,7 @@ fn write(
     let dns = &query.dns;
     let turned = net::turn_around(frame, query, shift, end)?;
     shift.move_question(frame, scratch, dns.off + HEADER_LEN, opt_off)?;
-    let header = header::write(frame, dns.off, dns.id, dns.flags, RCODE_LOW, 0, 1)?;
+    let header = header::write(frame, dns.off, dns.id, dns.flags, RCODE_LOW, [0, 0, 1])?;
     let mut tail = net::question_tail(query);
     tail.add(opt::write(
         frame,

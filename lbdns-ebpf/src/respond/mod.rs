@@ -19,6 +19,7 @@ pub mod cookie;
 pub mod csum;
 pub mod ecs;
 pub mod header;
+pub mod negative;
 pub mod net;
 pub mod opt;
 mod resize;
@@ -250,8 +251,7 @@ fn write<const L: usize>(
         dns.id,
         dns.flags,
         header::FLAG_AA,
-        ancount,
-        arcount,
+        [ancount, 0, arcount],
     )?;
 
     let mut tail = net::question_tail(query);

@@ -49,7 +49,14 @@ fn write(ctx: &XdpContext, query: &Query) -> Option<()> {
     }
     let frame = Frame::new(ctx);
     let turned = net::turn_around(&frame, query, Shift::NONE, end)?;
-    let header = header::write(&frame, dns.off, dns.id, dns.flags, header::FLAG_TC, 0, 0)?;
+    let header = header::write(
+        &frame,
+        dns.off,
+        dns.id,
+        dns.flags,
+        header::FLAG_TC,
+        [0, 0, 0],
+    )?;
     turned.seal(query, header, net::question_tail(query));
     Some(())
 }

@@ -28,6 +28,7 @@ use std::sync::Arc;
 pub use changes::changed_names;
 pub use ecs::{ClientSubnet, Locator, Malformed};
 pub use identity::{IdentityError, ServerIdentity, MAX_NSID_LEN, MAX_TXT_LEN};
+pub use negative_soa::{NegativeSoa, Target as PointerTarget};
 pub use patch::Unpatchable;
 pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers, Pooled};
 pub use reply_cache::ReplyCache;
@@ -321,6 +322,11 @@ impl Catalog {
                 || self
                     .zone_for(name)
                     .is_some_and(|owner| std::ptr::eq(owner, zone)))
+    }
+
+    /// Every apex served, with its zone (`None`: served without data, answered SERVFAIL).
+    pub fn served(&self) -> impl Iterator<Item = (&LowerName, &Option<Arc<ZoneData>>)> {
+        self.zones.iter()
     }
 
     /// Every pool owner, whose A and AAAA answers come from the pools.

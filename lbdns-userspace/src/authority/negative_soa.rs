@@ -64,7 +64,7 @@ struct Pointer {
 
 /// Where a pointer leads, relative to what moves with the question's length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
+pub enum Target {
     /// This many octets after the start of the apex in the question.
     Question(usize),
     /// This many octets after the start of the record.
@@ -135,6 +135,24 @@ impl NegativeSoa {
             above_apex,
             rdata_labels: data.mname.iter().len() + data.rname.iter().len(),
         })
+    }
+
+    /// The record as the encoder wrote it after a question one label below the apex, the
+    /// pointers' octets included.
+    pub fn record(&self) -> &[u8] {
+        &self.record
+    }
+
+    /// Where the record holds compression pointers (offsets into [`Self::record`]), and
+    /// where each leads.
+    pub fn pointers(&self) -> impl Iterator<Item = (usize, Target)> + '_ {
+        self.pointers.iter().map(|pointer| (pointer.at, pointer.to))
+    }
+
+    /// The labels right above the apex of the SOA's MNAME and RNAME, as the zone spells them:
+    /// a question whose first label is one of them is compressed otherwise.
+    pub fn above_apex(&self) -> impl Iterator<Item = &[u8]> {
+        self.above_apex.iter().map(|label| &**label)
     }
 
     /// Whether [`Self::write`] writes what the encoder would after `question`: it ends in the

@@ -712,6 +712,18 @@ impl ZoneData {
         spelled.unwrap_or(name)
     }
 
+    /// The SOA record of the zone's plain negative answers, ready to copy.
+    pub fn negative_soa(&self) -> Option<&NegativeSoa> {
+        self.negative_soa.as_ref()
+    }
+
+    /// Whether the apex has a wildcard child, whole or as an empty non-terminal: then no name
+    /// right below the apex is absent.
+    pub fn has_apex_wildcard(&self) -> bool {
+        let depth = self.apex.num_labels();
+        self.wildcard_depths.contains(&depth)
+    }
+
     /// The apex's node.
     pub fn apex_node(&self) -> &Node {
         self.node_at(self.base.apex_at)

@@ -9,6 +9,7 @@
 
 pub mod geo;
 mod hot;
+pub mod negative;
 mod shares;
 
 use std::{cmp::Ordering, net::IpAddr};

@@ -9,6 +9,7 @@ mod geo;
 mod life;
 mod mapped;
 mod names;
+mod negative;
 pub mod plan;
 mod rrl;
 mod rrl_log;
@@ -27,13 +28,15 @@ use lbdns_common::{
     signature::Signatures,
 };
 
-use crate::compile::{Answer, MapImage, RrsetId, Set};
+use crate::compile::{negative::NegativeImage, Answer, MapImage, RrsetId, Set};
 use crate::rrl::RateLimits;
 pub use geo::{geo_chunks_needed, geo_v6_slots_needed, GeoMapReport};
 use geo::{GeoRows, Tries};
 pub use life::{now_ns as coarse_now_ns, Heartbeat};
 use mapped::{IdArray, MappedArray};
 use names::NameTable;
+use negative::NegativeMaps;
+pub use negative::NegativeReport;
 use plan::{plan, Adopted, Capacity, Live, Published, Scope, State, Step};
 pub use plan::{Fill, Usage};
 pub use rrl_log::RrlLog;
@@ -104,8 +107,8 @@ pub struct PublishReport {
 }
 
 /// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`, `SIGNATURES`,
-/// `EDNS_ANSWERS`, `NSID_VALUES`, `COOKIE_SECRETS`, `RRL_SETTINGS`, `RRL_ALLOW_*`) and knows
-/// what they hold.
+/// `EDNS_ANSWERS`, `NSID_VALUES`, `COOKIE_SECRETS`, `RRL_SETTINGS`, `RRL_ALLOW_*`,
+/// `NEGATIVE_*`) and knows what they hold.
 pub struct MapWriter {
     names: NameTable,
     edns_answers: MappedArray<u32>,
@@ -121,6 +124,7 @@ pub struct MapWriter {
     heartbeat: Arc<Heartbeat>,
     rrl: rrl::RrlMaps,
     rrl_log: Arc<Mutex<RrlLog>>,
+    negative: NegativeMaps,
 }
 
 /// The `ANSWERS_*` arrays.
@@ -314,6 +318,7 @@ impl MapWriter {
         let rrl_log = Arc::new(Mutex::new(RrlLog::take(ebpf)?));
         let tries = Tries::take(ebpf)?;
         let rows = GeoRows::take(ebpf)?;
+        let negative = NegativeMaps::take(ebpf)?;
         let table = NameTable::new(
             mapped(ebpf, maps::NAME_BUCKETS)?,
             mapped(ebpf, maps::NAME_WORDS)?,
@@ -347,6 +352,7 @@ impl MapWriter {
             heartbeat,
             rrl,
             rrl_log,
+            negative,
         })
     }
 
@@ -484,6 +490,12 @@ impl MapWriter {
     /// Makes the program limit response rates as `limits` say (start-up and reload).
     pub fn publish_rate_limits(&mut self, limits: &RateLimits) -> Result<(), MapError> {
         self.rrl.publish(limits)
+    }
+
+    /// Makes the program answer NXDOMAIN from `image` (`compile::negative`), changing only
+    /// what differs.
+    pub fn publish_negative(&mut self, image: &NegativeImage) -> Result<NegativeReport, MapError> {
+        self.negative.publish(image)
     }
 
     /// Makes the program answer Client Subnet (RFC 7871) with these privacy caps (IPv4's,

@@ -11,10 +11,10 @@ use std::time::Instant;
 use hickory_proto::rr::LowerName;
 
 use crate::authority::Catalog;
-use crate::compile::{Compiled, MapImage, RrsetId};
+use crate::compile::{negative::NegativeParts, Compiled, MapImage, RrsetId};
 use crate::config::XdpSettings;
 use crate::maps::plan::Scope;
-use crate::maps::{MapError, MapWriter, PublishReport};
+use crate::maps::{MapError, MapWriter, NegativeReport, PublishReport};
 use crate::xdp::sizing::{self, Need, Requested};
 use crate::xdp::{Adoptable, FastPath, Pins, XdpConfig};
 use crate::{compile, ebpf_object};
@@ -26,6 +26,8 @@ use super::memory::release_freed_memory;
 pub struct Xdp {
     pub(super) fast: FastPath,
     pub(super) writer: MapWriter,
+    /// The zones' shares of what the program answers NXDOMAIN from.
+    negative: NegativeParts,
     /// What building larger maps needs; `None` for a program tests drive.
     growth: Option<Growth>,
 }
@@ -88,6 +90,7 @@ impl Xdp {
         Ok(Self {
             fast,
             writer,
+            negative: NegativeParts::default(),
             growth: None,
         })
     }
@@ -169,6 +172,7 @@ impl Xdp {
         let compiled =
             compile::compile_catalog(catalog).context("cannot compile the zones for XDP")?;
         let report = self.write(catalog, &compiled, Scope::Whole)?;
+        self.publish_negative(catalog, true)?;
         self.publish_settings(catalog)?;
         self.publish_geo(catalog)?;
         log(&report, started, "whole");
@@ -199,6 +203,7 @@ impl Xdp {
             })
             .collect();
         let report = self.write(catalog, &compiled, Scope::Part { removed: &removed })?;
+        self.publish_negative(catalog, false)?;
         self.publish_settings(catalog)?;
         self.publish_geo(catalog)?;
         log(&report, started, "part");
@@ -249,6 +254,28 @@ impl Xdp {
             }
             Err(error) => Err(anyhow::Error::new(error).context("cannot write the XDP maps")),
         }
+    }
+
+    /// Publishes what the program answers NXDOMAIN from (`compile::negative`), after the
+    /// answer sets: compiling again only the zones that changed, and assembling the image
+    /// again, `whole`, even if none did.
+    fn publish_negative(&mut self, catalog: &Catalog, whole: bool) -> Result<()> {
+        let image = self.negative.image(catalog, whole);
+        let report = self
+            .writer
+            .publish_negative(image)
+            .context("cannot write the XDP negative answers")?;
+        if report != NegativeReport::default() {
+            tracing::info!(
+                zones = image.zones.len(),
+                zones_written = report.zones_written,
+                zones_removed = report.zones_removed,
+                names_added = report.children_added,
+                names_removed = report.children_removed,
+                "XDP negative answers published"
+            );
+        }
+        Ok(())
     }
 
     /// Publishes the ECS settings and the client map of `catalog`: only the prefixes that

@@ -8,7 +8,7 @@ use lbdns_tests::wire::{self, flag, rtype, Builder};
 use super::{
     fixture,
     frame::{udp_frame, Endpoints, Layout, Vlan},
-    signatures,
+    negative, signatures,
 };
 
 /// What the program must do with a case.
@@ -16,6 +16,8 @@ use super::{
 pub enum Expect {
     /// XDP_TX with the oracle's reply; the frame's layers are where `Layout` says.
     Answer(Layout),
+    /// XDP_TX with the oracle's NXDOMAIN (`lbdns_common::negative`), layers as for `Answer`.
+    Nxdomain(Layout),
     /// XDP_PASS, frame unchanged, this counter incremented.
     Pass(Counter),
     /// XDP_PASS, frame unchanged, some pass counter incremented (truncated and random frames,
@@ -154,7 +156,7 @@ fn answer_matrix(rng: &mut Rng, cases: &mut Vec<Case>) {
                             let expect = if hot(name, qtype) {
                                 Expect::Answer(Layout::new(vlan, v6))
                             } else {
-                                Expect::Pass(Counter::PassMiss)
+                                negative::miss(name, Layout::new(vlan, v6))
                             };
                             cases.push(Case {
                                 what: format!("{qname} type {qtype} v6={v6} {vlan:?} {edns:?} flags={flags:#06x}"),
@@ -394,13 +396,13 @@ fn long_names_and_sizes(rng: &mut Rng, cases: &mut Vec<Case>) {
                 expect: Expect::Answer(Layout::new(Vlan::None, style == 1)),
             });
         }
-        // The same name one letter different is a miss.
+        // The same name one letter different is a miss: NXDOMAIN right below the apex.
         let other = name.replacen(|c: char| c.is_ascii_lowercase(), "z", 1);
         let dns = Builder::query(1, &other, rtype::A).build();
         cases.push(Case {
             what: format!("near miss of {} bytes", wire::name(&name).len()),
             frame: framed(false, Vlan::None, &dns, rng),
-            expect: Expect::Pass(Counter::PassMiss),
+            expect: negative::miss(&other, Layout::new(Vlan::None, false)),
         });
     }
     let big = fixture::big_name();
@@ -471,6 +473,23 @@ fn name_lengths(rng: &mut Rng, cases: &mut Vec<Case>) {
 /// Well-formed queries for hot names that go to the socket path for a reason.
 fn pass_reasons(rng: &mut Rng, cases: &mut Vec<Case>) {
     let www = "www.example.com";
+    for name in [
+        "example.com",
+        "nope.example.com",
+        "www.example.org",
+        "x.apps.example.com",
+        "www",
+        ".",
+    ] {
+        let dns = Builder::query(1, name, rtype::A).build();
+        for (v6, vlan) in [(false, Vlan::None), (true, Vlan::Dot1ad)] {
+            cases.push(Case {
+                what: format!("miss {name} (v6={v6})"),
+                frame: framed(v6, vlan, &dns, rng),
+                expect: negative::miss(name, Layout::new(vlan, v6)),
+            });
+        }
+    }
     let mut add = |what: &str, dns: Vec<u8>, reason: Counter, rng: &mut Rng| {
         for (v6, vlan) in [(false, Vlan::None), (true, Vlan::Dot1ad)] {
             cases.push(Case {
@@ -480,21 +499,6 @@ fn pass_reasons(rng: &mut Rng, cases: &mut Vec<Case>) {
             });
         }
     };
-    for name in [
-        "example.com",
-        "nope.example.com",
-        "www.example.org",
-        "x.apps.example.com",
-        "www",
-        ".",
-    ] {
-        add(
-            &format!("miss {name}"),
-            Builder::query(1, name, rtype::A).build(),
-            Counter::PassMiss,
-            rng,
-        );
-    }
     for qtype in [
         rtype::MX,
         rtype::TXT,
@@ -833,6 +837,7 @@ pub fn corpus() -> Vec<Case> {
     long_names_and_sizes(&mut rng, &mut cases);
     name_lengths(&mut rng, &mut cases);
     pass_reasons(&mut rng, &mut cases);
+    negative::cases(&mut rng, &mut cases);
     not_dns(&mut rng, &mut cases);
     truncated_and_garbage(&mut rng, &mut cases);
     cases

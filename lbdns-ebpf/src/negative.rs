@@ -1,0 +1,94 @@
+//! Whether a query's name, which has no hot answer set, is proven not to exist, and the zone
+//! whose SOA record says so (lbdns_common::negative holds the rule and why it is safe while
+//! userspace publishes).
+
+use lbdns_common::negative::{
+    NegativeZone, APEX_WORDS, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, MAX_APEX_LEN,
+};
+
+use crate::{
+    frame::Frame,
+    maps::{Scratch, NEGATIVE_CHILDREN, NEGATIVE_ZONES},
+    parse::{dns::HEADER_LEN, Query},
+    verdict::{Skip, MISS},
+};
+
+/// A name proven not to exist: the zone whose apex is right above it, and the length of its
+/// first label with the length octet (2..=[`CHILD_LABEL_LEN`]).
+pub struct Absent {
+    pub zone: &'static NegativeZone,
+    pub label_len: usize,
+}
+
+/// The zone of `query`'s name, when the name is one label below its apex and does not exist;
+/// `Err(MISS)` when anything is not proven, and the socket path answers.
+///
+/// The apex is looked up by the question's own octets, so an apex spelled with capitals is not
+/// found: the socket path's encoder would not compress the record's names into it, and the
+/// record the program copies would differ. The first label is looked up lowercase, as the
+/// name's existence does not depend on its case.
+#[inline(always)]
+pub fn absent(frame: &Frame, scratch: *mut Scratch, query: &Query) -> Result<Absent, Skip> {
+    let dns = &query.dns;
+    // SAFETY: this CPU's scratch value, used only by this program run.
+    let scratch = unsafe { &mut *scratch };
+    let label_len = (scratch.name[0] & 0xff) as usize + 1;
+    let apex_len = dns.name.len.wrapping_sub(label_len);
+    if label_len < 2 || label_len > CHILD_LABEL_LEN || apex_len == 0 || apex_len > MAX_APEX_LEN {
+        return Err(MISS);
+    }
+
+    let apex_off = dns.off + HEADER_LEN + label_len;
+    for i in 0..APEX_WORDS {
+        scratch.zone_key.apex[i] = suffix_word(frame, apex_off, apex_len, 8 * i).ok_or(MISS)?;
+    }
+    // SAFETY: the element lives until this program run ends (the map allocates each and frees
+    // it after a grace period); userspace replaces elements, it does not write into them.
+    let zone = unsafe { NEGATIVE_ZONES.get(&scratch.zone_key) }.ok_or(MISS)?;
+
+    scratch.child_key.zone = zone.zone;
+    for i in 0..CHILD_LABEL_WORDS {
+        let at = 8 * i;
+        scratch.child_key.label[i] = if at >= label_len {
+            0
+        } else {
+            scratch.name[i] & low_bytes(label_len - at)
+        };
+    }
+    // SAFETY: as above; only whether the key is there is read.
+    if unsafe { NEGATIVE_CHILDREN.get(&scratch.child_key) }.is_some() {
+        return Err(MISS);
+    }
+    Ok(Absent { zone, label_len })
+}
+
+/// The word at octet `at` of the `len` octets of the question from `off`, zero past them, as a
+/// little-endian load sees them. The question's type and class follow its name, so a word
+/// holding at least 4 of the name's octets lies inside the message; a shorter end is read from
+/// the name's last 4 octets and shifted.
+#[inline(always)]
+fn suffix_word(frame: &Frame, off: usize, len: usize, at: usize) -> Option<u64> {
+    if at >= len {
+        return Some(0);
+    }
+    let left = len - at;
+    if left >= 8 {
+        return frame.le64(off + at);
+    }
+    let word = if left >= 4 {
+        frame.le64(off + at)?
+    } else {
+        frame.le64(off + len - 4)? >> (8 * (4 - left))
+    };
+    Some(word & low_bytes(left))
+}
+
+/// A mask of the low `n` bytes of a word, all of them for 8 or more.
+#[inline(always)]
+fn low_bytes(n: usize) -> u64 {
+    if n >= 8 {
+        u64::MAX
+    } else {
+        (1 << (8 * n)) - 1
+    }
+}

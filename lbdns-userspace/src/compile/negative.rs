@@ -1,0 +1,375 @@
+//! Catalog → what the XDP program needs to answer NXDOMAIN (`lbdns_common::negative`): each
+//! eligible zone's SOA record as its negative replies carry it, and every name right below its
+//! apex.
+//!
+//! A zone's share depends on that zone alone ([`ZonePart::of`]), so a publish after a change
+//! compiles again only the zones that changed (`served::publish`); [`assemble`] adds what lies
+//! outside any one zone's data: the apexes of zones served right below another's apex, and pool
+//! owners.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use foldhash::{HashMap, HashSet};
+
+use hickory_proto::rr::{LowerName, Name};
+use hickory_proto::serialize::binary::BinEncodable;
+use lbdns_common::{
+    maps::{DEFAULT_NEGATIVE_CHILDREN, DEFAULT_NEGATIVE_ZONES},
+    negative::{
+        ChildKey, NegativeZone, Pointer, ZoneKey, APEX_WORDS, CHILD_LABEL_LEN, CHILD_LABEL_WORDS,
+        INTO_RECORD, MAX_APEX_LEN, MAX_CHILDREN_PER_ZONE, MAX_POINTERS, MAX_RECORD_LEN,
+        MIN_RECORD_LEN, SIGNED_ZONE,
+    },
+};
+
+use crate::authority::{Catalog, PointerTarget, ZoneData};
+
+/// The most zones and children an image holds: half of each map, since a publish adds the new
+/// elements before it removes the old ones.
+const MAX_ZONES: usize = DEFAULT_NEGATIVE_ZONES as usize / 2;
+const MAX_CHILDREN: usize = DEFAULT_NEGATIVE_CHILDREN as usize / 2;
+
+/// What `NEGATIVE_ZONES` and `NEGATIVE_CHILDREN` must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NegativeImage {
+    pub zones: BTreeMap<ZoneKey, NegativeZone>,
+    pub children: BTreeSet<ChildKey>,
+}
+
+/// One eligible zone's share of the image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZonePart {
+    /// The apex, lowercase.
+    apex: LowerName,
+    key: ZoneKey,
+    value: NegativeZone,
+    /// The first labels of the names right below the apex, as [`ChildKey::label`]s.
+    children: BTreeSet<[u64; CHILD_LABEL_WORDS]>,
+}
+
+/// Why the program leaves a zone's nonexistent names to the socket path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Ineligible {
+    #[error("the root zone")]
+    Root,
+    #[error("an apex longer than {MAX_APEX_LEN} octets")]
+    LongApex,
+    #[error("an apex spelled with capitals")]
+    SpelledApex,
+    #[error("a wildcard right below the apex")]
+    Wildcard,
+    #[error("a DNAME at the apex")]
+    Dname,
+    #[error("no single SOA record to copy")]
+    NoSoa,
+    #[error("SOA names too long for the socket path's compression")]
+    Compression,
+    #[error("more than {MAX_CHILDREN_PER_ZONE} names right below the apex")]
+    TooManyChildren,
+}
+
+impl ZonePart {
+    /// The share of `zone`, if its nonexistent names right below the apex can be answered by
+    /// the program exactly as the socket path answers them.
+    pub fn of(zone: &ZoneData) -> Result<Self, Ineligible> {
+        let apex = &zone.apex;
+        if apex.is_root() {
+            return Err(Ineligible::Root);
+        }
+        let spelled = zone.spelled(apex);
+        let wire = Name::from(apex.clone())
+            .to_bytes()
+            .map_err(|_| Ineligible::LongApex)?;
+        if wire.len() > MAX_APEX_LEN {
+            return Err(Ineligible::LongApex);
+        }
+        if spelled.to_bytes().ok().as_deref() != Some(&wire[..]) {
+            return Err(Ineligible::SpelledApex);
+        }
+        if zone.has_apex_wildcard() {
+            return Err(Ineligible::Wildcard);
+        }
+        if zone
+            .apex_node()
+            .get(hickory_proto::rr::RecordType::DNAME)
+            .is_some()
+        {
+            return Err(Ineligible::Dname);
+        }
+        let soa = zone.negative_soa().ok_or(Ineligible::NoSoa)?;
+        // Every question one label below the apex has as many labels; one whose label is none
+        // of the SOA names' tells whether the encoder has room for its compression targets.
+        let applies = ["0", "1", "2"].into_iter().any(|label| {
+            spelled
+                .prepend_label(label)
+                .is_ok_and(|question| soa.applies(&question))
+        });
+        if !applies {
+            return Err(Ineligible::Compression);
+        }
+        let value = negative_zone(
+            zone_number(&wire),
+            soa.record(),
+            soa.pointers(),
+            zone.secure,
+        )
+        .ok_or(Ineligible::NoSoa)?;
+
+        let mut children = BTreeSet::new();
+        for label in soa.above_apex() {
+            children.insert(child_label(label).ok_or(Ineligible::NoSoa)?);
+        }
+        for position in 0..zone.len() {
+            let Some(key) = zone.key_at(position) else {
+                break;
+            };
+            // A name's key is its labels without the apex's: the last one is right below it.
+            if let Some(label) = last_label(&key) {
+                children.insert(label_words(label).ok_or(Ineligible::TooManyChildren)?);
+                if children.len() > MAX_CHILDREN_PER_ZONE {
+                    return Err(Ineligible::TooManyChildren);
+                }
+            }
+        }
+        Ok(Self {
+            apex: apex.clone(),
+            key: zone_key(&wire),
+            value,
+            children,
+        })
+    }
+}
+
+/// Each served zone's share of the image with the zone it was compiled from, and the image they
+/// last made: a zone still served by the same `Arc` is not compiled again, and an image whose
+/// zones are all unchanged is not assembled again.
+#[derive(Debug, Default)]
+pub struct NegativeParts {
+    parts: HashMap<LowerName, (Arc<ZoneData>, Result<ZonePart, Ineligible>)>,
+    apexes: HashSet<LowerName>,
+    image: NegativeImage,
+}
+
+impl NegativeParts {
+    /// The image of `catalog`. `whole`: assemble it even if no zone changed (what lies outside
+    /// the zones, pool owners, may have).
+    pub fn image(&mut self, catalog: &Catalog, whole: bool) -> &NegativeImage {
+        // Every apex served, with data or without, makes the name right below its parent's
+        // apex exist.
+        let apexes: HashSet<LowerName> = catalog.served().map(|(apex, _)| apex.clone()).collect();
+        let mut changed = whole || apexes != self.apexes;
+        self.apexes = apexes;
+        let mut parts = HashMap::default();
+        for (apex, zone) in catalog.served() {
+            let Some(zone) = zone else {
+                continue;
+            };
+            let part = match self.parts.remove(apex) {
+                Some((compiled, part)) if Arc::ptr_eq(&compiled, zone) => part,
+                _ => {
+                    changed = true;
+                    let part = ZonePart::of(zone);
+                    if let Err(why) = &part {
+                        tracing::info!(zone = %apex, %why, "names the zone lacks left to the socket path");
+                    }
+                    part
+                }
+            };
+            parts.insert(apex.clone(), (zone.clone(), part));
+        }
+        changed |= !self.parts.is_empty();
+        self.parts = parts;
+        if changed {
+            let eligible = self
+                .parts
+                .values()
+                .filter_map(|(_, part)| part.as_ref().ok());
+            self.image = assemble(catalog, eligible);
+        }
+        &self.image
+    }
+}
+
+/// The image of `parts` (the eligible zones of `catalog`, each compiled by [`ZonePart::of`]),
+/// with the names right below their apexes that other zones and pool owners make exist. Zones
+/// past the maps' room, and a zone whose number another took, are left out.
+pub fn assemble<'p>(
+    catalog: &Catalog,
+    parts: impl IntoIterator<Item = &'p ZonePart>,
+) -> NegativeImage {
+    let mut image = NegativeImage::default();
+    let mut numbers: HashMap<&LowerName, u64> = HashMap::default();
+    let mut taken = HashSet::default();
+    let mut parts: Vec<&ZonePart> = parts.into_iter().collect();
+    parts.sort_by(|a, b| a.key.cmp(&b.key));
+    for part in parts {
+        let number = part.value.zone;
+        if image.zones.len() >= MAX_ZONES
+            || image.children.len() + part.children.len() > MAX_CHILDREN
+            || !taken.insert(number)
+        {
+            tracing::info!(
+                zone = %part.apex,
+                "names the zone lacks left to the socket path: no room in the XDP maps"
+            );
+            continue;
+        }
+        numbers.insert(&part.apex, number);
+        image.zones.insert(part.key, part.value);
+        image
+            .children
+            .extend(part.children.iter().map(|&label| ChildKey {
+                zone: number,
+                label,
+            }));
+    }
+    // Names that exist outside the zones' own data: a zone's apex below its parent's, and
+    // pool owners, which the pools answer whether or not their zone has records there.
+    for (apex, _) in catalog.served() {
+        if let Some(parent) = catalog.zone_for(&Name::from(apex.base_name())) {
+            mark(&mut image, &numbers, parent, apex);
+        }
+    }
+    for owner in catalog.pool_owners() {
+        if let Some(zone) = catalog.zone_for(&Name::from(owner.clone())) {
+            mark(&mut image, &numbers, zone, owner);
+        }
+    }
+    image
+}
+
+/// Adds the child of `zone`'s apex that `name` lies at or below, if the zone is in the image.
+fn mark(
+    image: &mut NegativeImage,
+    numbers: &HashMap<&LowerName, u64>,
+    zone: &ZoneData,
+    name: &LowerName,
+) {
+    let Some(&number) = numbers.get(&zone.apex) else {
+        return;
+    };
+    let below = name.num_labels().checked_sub(zone.apex.num_labels() + 1);
+    let Some(label) = below.and_then(|at| {
+        Name::from(name.clone())
+            .iter()
+            .nth(usize::from(at))
+            .map(<[u8]>::to_vec)
+    }) else {
+        return;
+    };
+    if let Some(label) = child_label(&label) {
+        image.children.insert(ChildKey {
+            zone: number,
+            label,
+        });
+    }
+}
+
+/// The [`ChildKey::label`] of a label given without its length octet, in any case.
+fn child_label(label: &[u8]) -> Option<[u64; CHILD_LABEL_WORDS]> {
+    let mut octets = Vec::with_capacity(1 + label.len());
+    octets.push(u8::try_from(label.len()).ok()?);
+    octets.extend(label.iter().map(u8::to_ascii_lowercase));
+    label_words(&octets)
+}
+
+/// The program's copy of a negative SOA record: its octets with zeroes where the pointers go,
+/// their sum, and the pointers. `None` if it does not fit.
+fn negative_zone(
+    zone: u64,
+    octets: &[u8],
+    pointers: impl Iterator<Item = (usize, PointerTarget)>,
+    signed: bool,
+) -> Option<NegativeZone> {
+    if !(MIN_RECORD_LEN..=MAX_RECORD_LEN).contains(&octets.len()) {
+        return None;
+    }
+    let mut value = NegativeZone {
+        zone,
+        len: octets.len() as u16,
+        flags: if signed { SIGNED_ZONE } else { 0 },
+        ..NegativeZone::default()
+    };
+    value.record[..octets.len()].copy_from_slice(octets);
+    for (at, target) in pointers {
+        let slot = value.pointers.get_mut(usize::from(value.pointer_count))?;
+        let to = match target {
+            PointerTarget::Question(offset) => u16::try_from(offset).ok()?,
+            PointerTarget::Record(offset) => u16::try_from(offset).ok()? | INTO_RECORD,
+        };
+        if to & INTO_RECORD != 0 && matches!(target, PointerTarget::Question(_)) {
+            return None;
+        }
+        *slot = Pointer {
+            at: u16::try_from(at).ok()?,
+            to,
+        };
+        value.record.get_mut(at..at + 2)?.fill(0);
+        value.pointer_count += 1;
+    }
+    debug_assert!(usize::from(value.pointer_count) <= MAX_POINTERS);
+    value.sum = fold(&value.record);
+    Some(value)
+}
+
+/// The one's complement sum of `octets` as big-endian 16-bit words, folded to 16 bits.
+fn fold(octets: &[u8]) -> u16 {
+    let mut sum: u32 = octets
+        .chunks(2)
+        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+/// A zone's number: the 64-bit FNV-1a hash of its apex in lowercase wire form, the same in
+/// every process, so that a restart finds the children it left under the same numbers.
+fn zone_number(apex: &[u8]) -> u64 {
+    apex.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &octet| {
+        (hash ^ u64::from(octet)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The key of an apex of at most [`MAX_APEX_LEN`] octets.
+fn zone_key(apex: &[u8]) -> ZoneKey {
+    let mut key = ZoneKey::default();
+    for (word, chunk) in key.apex.iter_mut().zip(apex.chunks(8)) {
+        *word = le_word(chunk);
+    }
+    debug_assert!(apex.len() <= APEX_WORDS * 8);
+    key
+}
+
+/// The words of a label with its length octet, if it fits a [`ChildKey`].
+fn label_words(label: &[u8]) -> Option<[u64; CHILD_LABEL_WORDS]> {
+    if label.len() > CHILD_LABEL_LEN {
+        return None;
+    }
+    let mut words = [0; CHILD_LABEL_WORDS];
+    for (word, chunk) in words.iter_mut().zip(label.chunks(8)) {
+        *word = le_word(chunk);
+    }
+    Some(words)
+}
+
+/// Up to 8 octets as a little-endian word, zero padded.
+fn le_word(chunk: &[u8]) -> u64 {
+    let mut bytes = [0; 8];
+    bytes[..chunk.len()].copy_from_slice(chunk);
+    u64::from_le_bytes(bytes)
+}
+
+/// The last label of a sequence of wire-format labels, with its length octet; `None` for none.
+fn last_label(labels: &[u8]) -> Option<&[u8]> {
+    let mut at = 0;
+    let mut last = None;
+    while let Some(&len) = labels.get(at) {
+        let end = at + 1 + usize::from(len);
+        last = Some(labels.get(at..end)?);
+        at = end;
+    }
+    last
+}
