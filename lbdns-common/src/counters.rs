@@ -44,13 +44,16 @@ pub enum Counter {
     /// Over a response rate limit (`crate::rrl`): a truncated or BADCOOKIE reply sent (XDP_TX)
     /// or the packet dropped; `RRL_COUNTERS` says which, by family.
     RateLimited = 13,
-    /// Answered NXDOMAIN for a name one label below a zone's apex (XDP_TX; `crate::negative`).
-    AnsweredNxdomain = 14,
+    /// Answered an A query NXDOMAIN: its name, right below a zone's apex, does not exist
+    /// (XDP_TX; `crate::negative`).
+    NxdomainA = 14,
+    /// Answered an AAAA query NXDOMAIN, as [`Counter::NxdomainA`].
+    NxdomainAaaa = 15,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 15] = [
+    pub const ALL: [Counter; 16] = [
         Counter::AnsweredA,
         Counter::AnsweredAaaa,
         Counter::PassNotDns,
@@ -65,7 +68,8 @@ impl Counter {
         Counter::PassStale,
         Counter::PassCookie,
         Counter::RateLimited,
-        Counter::AnsweredNxdomain,
+        Counter::NxdomainA,
+        Counter::NxdomainAaaa,
     ];
 
     /// The number of entries the `COUNTERS` map needs.
@@ -88,7 +92,8 @@ impl Counter {
             Counter::PassStale => "pass_stale",
             Counter::PassCookie => "pass_cookie",
             Counter::RateLimited => "rate_limited",
-            Counter::AnsweredNxdomain => "answered_nxdomain",
+            Counter::NxdomainA => "nxdomain_a",
+            Counter::NxdomainAaaa => "nxdomain_aaaa",
         }
     }
 }

@@ -145,8 +145,12 @@ fn nxdomain(
         return Err(MISS);
     }
     let absent = negative::absent(&Frame::new(ctx), scratch, query)?;
-    respond::negative::reply(ctx, scratch, query, absent)
-        .map(|()| (xdp_action::XDP_TX, Counter::AnsweredNxdomain))
+    respond::negative::reply(ctx, scratch, query, absent)?;
+    let counter = match query.dns.addr_type {
+        AddrType::A => Counter::NxdomainA,
+        AddrType::Aaaa => Counter::NxdomainAaaa,
+    };
+    Ok((xdp_action::XDP_TX, counter))
 }
 
 /// The kernel only allows GPL-only helpers to programs that declare a compatible licence.

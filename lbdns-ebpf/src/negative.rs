@@ -28,13 +28,16 @@ pub struct Absent {
 /// record the program copies would differ. The first label is looked up lowercase, as the
 /// name's existence does not depend on its case.
 #[inline(always)]
+// The keys are passed by reference: they live in the scratch value, and by value they would
+// be copied to the 512-byte stack, which the entry's frame nearly fills.
+#[allow(clippy::needless_borrows_for_generic_args)]
 pub fn absent(frame: &Frame, scratch: *mut Scratch, query: &Query) -> Result<Absent, Skip> {
     let dns = &query.dns;
     // SAFETY: this CPU's scratch value, used only by this program run.
     let scratch = unsafe { &mut *scratch };
     let label_len = (scratch.name[0] & 0xff) as usize + 1;
     let apex_len = dns.name.len.wrapping_sub(label_len);
-    if label_len < 2 || label_len > CHILD_LABEL_LEN || apex_len == 0 || apex_len > MAX_APEX_LEN {
+    if !(2..=CHILD_LABEL_LEN).contains(&label_len) || !(1..=MAX_APEX_LEN).contains(&apex_len) {
         return Err(MISS);
     }
 

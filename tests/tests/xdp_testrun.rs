@@ -237,10 +237,11 @@ fn check_answer(what: &str, oracle: &mut dyn Oracle, query: &[u8], reply: &[u8],
         query_message.edns.is_some(),
         "{what}: OPT iff the query had one"
     );
-    let expected_counter = match query_message.questions[0].qtype {
-        _ if nxdomain => Counter::AnsweredNxdomain,
-        rtype::A => Counter::AnsweredA,
-        _ => Counter::AnsweredAaaa,
+    let expected_counter = match (query_message.questions[0].qtype, nxdomain) {
+        (rtype::A, false) => Counter::AnsweredA,
+        (_, false) => Counter::AnsweredAaaa,
+        (rtype::A, true) => Counter::NxdomainA,
+        (_, true) => Counter::NxdomainAaaa,
     };
     assert_eq!(counter, expected_counter, "{what}");
     assert_same_reply(

@@ -576,4 +576,6 @@ fn check_name(name: &[u8]) -> Result<(), CompileError> {
 }
 
 #[cfg(test)]
+mod negative_tests;
+#[cfg(test)]
 mod tests;

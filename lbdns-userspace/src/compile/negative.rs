@@ -202,7 +202,7 @@ pub fn assemble<'p>(
     let mut numbers: HashMap<&LowerName, u64> = HashMap::default();
     let mut taken = HashSet::default();
     let mut parts: Vec<&ZonePart> = parts.into_iter().collect();
-    parts.sort_by(|a, b| a.key.cmp(&b.key));
+    parts.sort_by_key(|part| part.key);
     for part in parts {
         let number = part.value.zone;
         if image.zones.len() >= MAX_ZONES

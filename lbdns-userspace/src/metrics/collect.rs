@@ -94,9 +94,13 @@ impl Collector for Exposition {
             }
         }
         if let Some(counters) = xdp_counters {
-            for (rtype, answered) in [("A", Counter::AnsweredA), ("AAAA", Counter::AnsweredAaaa)] {
+            for (rtype, answered, nxdomain) in [
+                ("A", Counter::AnsweredA, Counter::NxdomainA),
+                ("AAAA", Counter::AnsweredAaaa, Counter::NxdomainAaaa),
+            ] {
                 let labels = vec![("path", "xdp"), ("type", rtype)];
-                counter(&mut metric, &labels, counters.get(answered))?;
+                let queries = counters.get(answered) + counters.get(nxdomain);
+                counter(&mut metric, &labels, queries)?;
             }
         }
 
@@ -113,9 +117,14 @@ impl Collector for Exposition {
             }
         }
         if let Some(counters) = xdp_counters {
-            let answered = counters.get(Counter::AnsweredA) + counters.get(Counter::AnsweredAaaa);
-            let labels = vec![("path", "xdp"), ("rcode", rcode_label(rcode_index(0)))];
-            counter(&mut metric, &labels, answered)?;
+            for (rcode, replies) in [
+                (0, [Counter::AnsweredA, Counter::AnsweredAaaa]),
+                (3, [Counter::NxdomainA, Counter::NxdomainAaaa]),
+            ] {
+                let sent = replies.iter().map(|&which| counters.get(which)).sum();
+                let labels = vec![("path", "xdp"), ("rcode", rcode_label(rcode_index(rcode)))];
+                counter(&mut metric, &labels, sent)?;
+            }
         }
 
         let mut metric = encoder.encode_descriptor(
@@ -153,8 +162,8 @@ impl Collector for Exposition {
             let mut metric = encoder.encode_descriptor(
                 "lbdns_xdp_packets",
                 "Packets the XDP program saw, by what it did: answered_a and answered_aaaa were \
-                 answered (XDP_TX), pass_* went on to the socket path for that reason, dropped \
-                 failed a check mid-rewrite.",
+                 answered (XDP_TX), nxdomain_a and nxdomain_aaaa answered NXDOMAIN, pass_* went \
+                 on to the socket path for that reason, dropped failed a check mid-rewrite.",
                 None,
                 MetricType::Counter,
             )?;

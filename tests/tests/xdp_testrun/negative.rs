@@ -42,9 +42,7 @@ pub fn miss(name: &str, layout: Layout) -> Expect {
     let Some(zone) = catalog().zone_for(&lower) else {
         return passed;
     };
-    if zone.apex != LowerName::from(fqdn(apex))
-        || apex != apex.to_ascii_lowercase()
-    {
+    if zone.apex != LowerName::from(fqdn(apex)) || apex != apex.to_ascii_lowercase() {
         return passed;
     }
     let exists = zone
