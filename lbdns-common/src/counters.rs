@@ -92,8 +92,8 @@ impl Counter {
             Counter::PassStale => "pass_stale",
             Counter::PassCookie => "pass_cookie",
             Counter::RateLimited => "rate_limited",
-            Counter::NxdomainA => "nxdomain_a",
-            Counter::NxdomainAaaa => "nxdomain_aaaa",
+            Counter::NxdomainA => "answered_nxdomain_a",
+            Counter::NxdomainAaaa => "answered_nxdomain_aaaa",
         }
     }
 }

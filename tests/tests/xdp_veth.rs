@@ -137,6 +137,59 @@ fn hot_queries_are_answered_by_xdp_with_rotation() {
     }
 }
 
+/// A name the example zone lacks right below its apex: kdig and dig, over IPv4 and IPv6, with
+/// and without EDNS and DO, get NXDOMAIN from the program (`answered_nxdomain_*` moves by one, nothing
+/// else answers) with the zone's SOA and its negative TTL; the kernel of the client's
+/// namespace checked the checksums. One label deeper, the socket path answers the same.
+#[test]
+fn a_name_the_zone_lacks_gets_nxdomain_from_xdp() {
+    pin_to_cpu0().expect("pin to CPU 0");
+    let setup = Setup::new();
+    let topo = &setup.topo;
+    for (rtype, counter) in [
+        ("A", "answered_nxdomain_a"),
+        ("AAAA", "answered_nxdomain_aaaa"),
+    ] {
+        for tool in [Tool::Kdig, Tool::Dig] {
+            for server in topo.server_addrs(53) {
+                for flags in [None, Some("+edns=0"), Some("+dnssec")] {
+                    let mut query = Query::new("no-such-name.example.com", rtype);
+                    if let Some(flag) = flags {
+                        query = query.arg(flag);
+                    }
+                    let what = format!("{tool:?} {rtype} to {server}, {flags:?}");
+                    let (reply, moved) = setup.ask(tool, server, &query);
+                    assert_eq!(
+                        moved,
+                        BTreeMap::from([(counter.to_owned(), 1)]),
+                        "{what}: answered by XDP alone\n{reply}"
+                    );
+                    assert_eq!(reply.rcode, "NXDOMAIN", "{what}\n{reply}");
+                    assert!(reply.has_flag("aa"), "{what}: AA\n{reply}");
+                    assert!(reply.answer.is_empty(), "{what}\n{reply}");
+                    let soa = match &reply.authority[..] {
+                        [soa] if soa.rtype == "SOA" => soa,
+                        other => panic!("{what}: the SOA alone, not {other:?}\n{reply}"),
+                    };
+                    assert_eq!(
+                        (soa.name.as_str(), soa.ttl),
+                        ("example.com.", 60),
+                        "{what}: the apex's SOA with the negative TTL\n{reply}"
+                    );
+                }
+            }
+        }
+    }
+    let v4 = topo.server_v4_addr(53);
+    let (reply, moved) = setup.ask(Tool::Kdig, v4, &Query::new("a.b.example.com", "A"));
+    assert_eq!(reply.rcode, "NXDOMAIN", "{reply}");
+    assert_eq!(
+        moved,
+        BTreeMap::from([("pass_miss".to_owned(), 1)]),
+        "two labels below the apex: the socket path's\n{reply}"
+    );
+}
+
 /// More hot names than the old fixed map sizes held (16,384 A slots): with no size flags the
 /// maps are sized from the zone at start, so XDP attaches and answers the last of them.
 #[test]
@@ -270,7 +323,8 @@ fn other_queries_are_answered_by_the_socket_path() {
     assert_eq!(mx.answer_rdata("MX"), ["10 mail.example.com."], "{mx}");
     assert_eq!(moved, BTreeMap::from([("pass_type".to_owned(), 1)]), "MX");
 
-    let (nx, moved) = setup.ask(Tool::Dig, v6, &Query::new("nope.example.com", "A"));
+    // Two labels below the apex: the program answers NXDOMAIN only one label below.
+    let (nx, moved) = setup.ask(Tool::Dig, v6, &Query::new("a.nope.example.com", "A"));
     assert_eq!(nx.rcode, "NXDOMAIN", "{nx}");
     assert!(nx.has_flag("aa") && nx.answer.is_empty(), "{nx}");
     assert_eq!(

@@ -162,7 +162,7 @@ impl Collector for Exposition {
             let mut metric = encoder.encode_descriptor(
                 "lbdns_xdp_packets",
                 "Packets the XDP program saw, by what it did: answered_a and answered_aaaa were \
-                 answered (XDP_TX), nxdomain_a and nxdomain_aaaa answered NXDOMAIN, pass_* went \
+                 answered (XDP_TX), answered_nxdomain_a and answered_nxdomain_aaaa answered NXDOMAIN, pass_* went \
                  on to the socket path for that reason, dropped failed a check mid-rewrite.",
                 None,
                 MetricType::Counter,

@@ -29,8 +29,13 @@ use crate::corpus::Case;
 
 /// Bound on one `lbdns stats`; it answers in milliseconds.
 const STATS_TIMEOUT: Duration = Duration::from_secs(10);
-/// The counters of queries the program answered.
-const ANSWERED: [&str; 2] = ["answered_a", "answered_aaaa"];
+/// The counters of queries the program answered: addresses, or NXDOMAIN.
+const ANSWERED: [&str; 4] = [
+    "answered_a",
+    "answered_aaaa",
+    "answered_nxdomain_a",
+    "answered_nxdomain_aaaa",
+];
 /// Bytes of an answer record besides its address: a compression pointer to the question,
 /// TYPE, CLASS, TTL and RDLENGTH.
 const RECORD_FIXED_LEN: usize = 12;
