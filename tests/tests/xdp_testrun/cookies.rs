@@ -100,11 +100,13 @@ pub fn cases(rng: &mut Rng, cases: &mut Vec<Case>) {
         ];
         for (i, (what, data)) in answered.into_iter().enumerate() {
             // Odd and even name lengths, with and without an NSID before the cookie, DO or
-            // not: the option's checksum share depends on its offset.
-            let name = if i % 2 == 0 {
-                "www.example.com"
-            } else {
-                "ab.t"
+            // not: the option's checksum share depends on its offset. A name the zone lacks
+            // gets the program's NXDOMAIN with the same cookie.
+            let (name, nxdomain) = match i % 4 {
+                0 => ("www.example.com", false),
+                1 => ("ab.t", false),
+                2 => ("no-cookie-jar.example.com", true),
+                _ => ("no-cookie-jars.example.com", true),
             };
             let qtype = if i % 3 == 0 { rtype::AAAA } else { rtype::A };
             let mut options = option(&data);
@@ -117,10 +119,15 @@ pub fn cases(rng: &mut Rng, cases: &mut Vec<Case>) {
                 .question(name, qtype)
                 .opt(&[0], 1232, 0, flags, &options)
                 .build();
+            let layout = Layout::new(vlan, v6);
             cases.push(Case {
                 what: format!("{name} type {qtype} with {what} (v6={v6})"),
                 frame: framed(v6, vlan, &dns, rng),
-                expect: Expect::Answer(Layout::new(vlan, v6)),
+                expect: if nxdomain {
+                    Expect::Nxdomain(layout)
+                } else {
+                    Expect::Answer(layout)
+                },
             });
         }
         let mut other_version = made(COOKIE_SECRET, here, COOKIE_NOW);

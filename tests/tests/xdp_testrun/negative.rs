@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use hickory_proto::rr::{LowerName, Name, RData};
 use lbdns::authority::Catalog;
 use lbdns_common::counters::Counter;
-use lbdns_tests::wire::{rtype, Builder};
+use lbdns_tests::wire::{flag, rtype, Builder};
 
 use super::{
     corpus::{framed, with_edns, Case, Edns, Expect, Rng},
@@ -109,9 +109,15 @@ pub fn cases(rng: &mut Rng, cases: &mut Vec<Case>) {
                         !matches!(expect, Expect::Pass(Counter::PassMiss)),
                         "{name}: the fixture lacks it"
                     );
-                    let builder = Builder::new(rng.next() as u16, 0).question(&name, qtype);
+                    // RD and CD are copied, AD is not (as for an answer).
+                    let flags = [0, flag::RD, flag::AD, flag::CD, flag::RD | flag::CD]
+                        [rng.below(5) as usize];
+                    let builder = Builder::new(rng.next() as u16, flags).question(&name, qtype);
                     cases.push(Case {
-                        what: format!("nonexistent {name} type {qtype} v6={v6} {vlan:?} {edns:?}"),
+                        what: format!(
+                            "nonexistent {name} type {qtype} v6={v6} {vlan:?} {edns:?} \
+                             flags={flags:#06x}"
+                        ),
                         frame: framed(v6, vlan, &with_edns(builder, edns).build(), rng),
                         expect,
                     });
