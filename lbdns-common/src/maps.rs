@@ -165,10 +165,13 @@ pub const RRL_BUCKET_ENTRIES: u32 = 262_144;
 /// Prefixes each allow list holds.
 pub const RRL_ALLOW_ENTRIES: u32 = 1024;
 
+/// Array of one `u32`: [`crate::negative::NEGATIVE_ON`] while the program may answer NXDOMAIN,
+/// 0 while userspace replaces or removes elements of the two maps below
+/// ([`crate::negative`]). Memory-mapped, written by userspace only, one atomic store.
+pub const NEGATIVE_STATE: &str = "NEGATIVE_STATE";
 /// Hash map of [`crate::negative::ZoneKey`] to [`crate::negative::NegativeZone`]: the zones
 /// whose nonexistent names the program answers, and their SOA records. Allocated per element
-/// (`BPF_F_NO_PREALLOC`), so that an update replaces a whole value for readers. Written by
-/// userspace only.
+/// (`BPF_F_NO_PREALLOC`), so the bound costs nothing until used. Written by userspace only.
 pub const NEGATIVE_ZONES: &str = "NEGATIVE_ZONES";
 /// Hash map of [`crate::negative::ChildKey`] to `u8`: the names right below those zones'
 /// apexes that exist. Allocated per element. Written by userspace only.
@@ -183,7 +186,7 @@ pub const DEFAULT_NEGATIVE_CHILDREN: u32 = 1 << 20;
 /// scratch space and the globals): a new process reuses them when their layout version is its
 /// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and
 /// renamed into place once its program runs, so the pinned set is always one program's.
-pub const PINNED: [&str; 27] = [
+pub const PINNED: [&str; 28] = [
     NAME_BUCKETS,
     NAME_WORDS,
     RRSET_SLOT_V4,
@@ -209,6 +212,7 @@ pub const PINNED: [&str; 27] = [
     GEO_LOCATIONS_V4,
     GEO_LOCATIONS_V6,
     LIFE,
+    NEGATIVE_STATE,
     NEGATIVE_ZONES,
     NEGATIVE_CHILDREN,
 ];

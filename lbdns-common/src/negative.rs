@@ -2,6 +2,7 @@
 //! the apex of a zone and does not exist, the shape of a random-subdomain flood.
 //!
 //! ```text
+//! NEGATIVE_STATE [0]                     ──▶  NEGATIVE_ON    while the two maps are not changing
 //! NEGATIVE_ZONES {apex}                  ──▶  NegativeZone   its number and its SOA record
 //! NEGATIVE_CHILDREN {zone, first label}  ──▶  present        a name right below the apex exists
 //! ```
@@ -26,11 +27,14 @@
 //!
 //! # Publishing
 //!
-//! Each element is replaced whole (the maps allocate per element), so a program reads one
-//! version of a zone and of a child. Userspace orders the changes so that no two versions mix
-//! into a wrong answer (`lbdns_userspace::maps::negative`): children that appear go in before
-//! the zone's new record; children that go, and zones that stop being answered, go after the
-//! new records and a grace period, once no program run can still hold an older record.
+//! The kernel may give a deleted or replaced element's memory to the next insertion at once,
+//! so a program that found an element could read another's octets if it were replaced while
+//! the program runs. Hence `NEGATIVE_STATE`: userspace inserts new children and new zones while
+//! the program answers, but replaces or removes elements only after storing 0 there and
+//! waiting for a grace period (no program run that read [`NEGATIVE_ON`] is still running),
+//! and stores [`NEGATIVE_ON`] again when it is done; meanwhile the socket path answers. New
+//! children go in before the records that say they exist, so a program never finds a zone's
+//! record without its names (`lbdns_userspace::maps::negative`).
 //!
 //! # The record
 //!
@@ -66,6 +70,9 @@ pub const INTO_RECORD: u16 = 0x8000;
 /// [`NegativeZone::flags`]: the zone is signed. A DO=1 query needs NSEC or NSEC3 records and
 /// their signatures, which the socket path sends; the program passes it.
 pub const SIGNED_ZONE: u8 = 1;
+
+/// `NEGATIVE_STATE`'s value while the program may answer NXDOMAIN.
+pub const NEGATIVE_ON: u32 = 1;
 
 /// The most names right below one apex for which the program answers: a zone with more is
 /// left to the socket path, as its children would take a map element each.

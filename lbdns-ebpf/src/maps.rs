@@ -303,8 +303,11 @@ pub fn daemon_stale(scratch: *mut Scratch) -> bool {
 
 // Negative answers (lbdns_common::negative). Written by userspace only.
 
+/// `NEGATIVE_ON` while the program may read the two maps below. Written with one atomic store
+/// through a memory mapping.
+#[map]
+pub static NEGATIVE_STATE: Array<u32> = Array::with_max_entries(1, BPF_F_MMAPABLE);
 /// The zones whose nonexistent names the program answers, by apex, with their SOA records.
-/// Allocated per element, so an update replaces a whole value for readers.
 #[map]
 pub static NEGATIVE_ZONES: HashMap<ZoneKey, NegativeZone> =
     HashMap::with_max_entries(DEFAULT_NEGATIVE_ZONES, BPF_F_NO_PREALLOC);

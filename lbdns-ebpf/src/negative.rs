@@ -3,12 +3,12 @@
 //! userspace publishes).
 
 use lbdns_common::negative::{
-    NegativeZone, APEX_WORDS, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, MAX_APEX_LEN,
+    NegativeZone, APEX_WORDS, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, MAX_APEX_LEN, NEGATIVE_ON,
 };
 
 use crate::{
     frame::Frame,
-    maps::{Scratch, NEGATIVE_CHILDREN, NEGATIVE_ZONES},
+    maps::{Scratch, NEGATIVE_CHILDREN, NEGATIVE_STATE, NEGATIVE_ZONES},
     parse::{dns::HEADER_LEN, Query},
     verdict::{Skip, MISS},
 };
@@ -32,6 +32,12 @@ pub struct Absent {
 // be copied to the 512-byte stack, which the entry's frame nearly fills.
 #[allow(clippy::needless_borrows_for_generic_args)]
 pub fn absent(frame: &Frame, scratch: *mut Scratch, query: &Query) -> Result<Absent, Skip> {
+    let state = NEGATIVE_STATE.get_ptr(0).ok_or(MISS)?;
+    // SAFETY: a `u32` of the array's value, which lives as long as the map; userspace stores
+    // it whole.
+    if unsafe { core::ptr::read_volatile(state) } != NEGATIVE_ON {
+        return Err(MISS);
+    }
     let dns = &query.dns;
     // SAFETY: this CPU's scratch value, used only by this program run.
     let scratch = unsafe { &mut *scratch };
@@ -45,8 +51,8 @@ pub fn absent(frame: &Frame, scratch: *mut Scratch, query: &Query) -> Result<Abs
     for i in 0..APEX_WORDS {
         scratch.zone_key.apex[i] = suffix_word(frame, apex_off, apex_len, 8 * i).ok_or(MISS)?;
     }
-    // SAFETY: the element lives until this program run ends (the map allocates each and frees
-    // it after a grace period); userspace replaces elements, it does not write into them.
+    // SAFETY: an element userspace neither replaces nor removes while `NEGATIVE_STATE` says
+    // on, which it said when this run read it (lbdns_common::negative).
     let zone = unsafe { NEGATIVE_ZONES.get(&scratch.zone_key) }.ok_or(MISS)?;
 
     scratch.child_key.zone = zone.zone;

@@ -36,7 +36,7 @@ use lbdns::{
     served::Xdp,
     xdp::{AttachMode, Counters, FastPath, XdpConfig, XdpError},
 };
-use lbdns_common::counters::Counter;
+use lbdns_common::{counters::Counter, maps, negative::NEGATIVE_ON};
 use lbdns_tests::env::pin_to_cpu0;
 use lbdns_tests::{
     client::{udp_recv, udp_socket},
@@ -50,6 +50,7 @@ use xdp_testrun::{
         self, catalog, hot_rrsets, length_names, long_names, SECURE_MANY, SECURE_ONE, SIGNED,
     },
     frame::{check_reply_headers, udp_frame, Endpoints, Layout, Vlan},
+    names::program_array,
     oracle::{assert_same_reply, Oracle, SocketOracle},
 };
 
@@ -344,6 +345,32 @@ fn a_stale_heartbeat_passes_every_query_unchanged() {
     heartbeat.beat(Duration::ZERO);
     std::thread::sleep(Duration::from_millis(20));
     assert_ne!(check(&loaded, &mut oracle, &hot), Counter::PassStale);
+}
+
+/// While `NEGATIVE_STATE` is off, as during a publish that replaces or removes the negative
+/// answers' elements (`lbdns_common::negative`), a name the zone lacks goes to the socket path;
+/// once it is on again the program answers it.
+#[test]
+fn negative_answers_wait_while_their_elements_change() {
+    pin_to_cpu0().expect("pin to CPU 0");
+    let catalog = catalog();
+    let loaded = Loaded::publishing(&catalog);
+    let mut oracle = SocketOracle::new(catalog);
+    let dns = Builder::query(9, "absent.example.com", rtype::A).build();
+    let case = |expect| Case {
+        what: "absent.example.com".into(),
+        frame: udp_frame(Vlan::None, v4_endpoints(53), &dns, 0),
+        expect,
+    };
+    let answered = case(Expect::Nxdomain(Layout::new(Vlan::None, false)));
+    let mut state = program_array::<u32>(&loaded, maps::NEGATIVE_STATE);
+    let on = state.get(&0, 0).expect("the state");
+    assert_eq!(on, NEGATIVE_ON, "a publish leaves it on");
+    check(&loaded, &mut oracle, &answered);
+    state.set(0, 0, 0).expect("state off");
+    check(&loaded, &mut oracle, &case(Expect::Pass(Counter::PassMiss)));
+    state.set(0, NEGATIVE_ON, 0).expect("state on");
+    check(&loaded, &mut oracle, &answered);
 }
 
 /// RFC 5001 §2.2: the NSID follows what is published, as a reload publishes it: none (the

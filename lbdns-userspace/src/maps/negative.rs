@@ -1,12 +1,14 @@
-//! `NEGATIVE_ZONES` and `NEGATIVE_CHILDREN`: what the program answers NXDOMAIN from
-//! (`lbdns_common::negative`), written in the order that keeps every answer right.
+//! `NEGATIVE_STATE`, `NEGATIVE_ZONES` and `NEGATIVE_CHILDREN`: what the program answers
+//! NXDOMAIN from (`lbdns_common::negative`), written so that every answer stays right.
 //!
-//! A program run reads a zone's element, then looks for the child. So:
-//! 1. children that appear go in first: a run that finds the zone's new record (whose serial
-//!    says the name exists) finds the name too;
-//! 2. then new and changed zones, each element replaced whole;
-//! 3. then zones that stop being answered go, and, after a grace period, the children that
-//!    went: a run still holding an earlier record found the names of that record's version.
+//! A program run reads the state, a zone's element, then looks for the child. So a publish:
+//! 1. inserts the children that appear, then the zones that appear (new keys: no element a
+//!    program may hold changes), while the program answers: a run that finds a new zone finds
+//!    its names;
+//! 2. if any element is to be replaced or removed (a zone's new record, a zone no longer
+//!    answered, a name gone), stores 0 in the state, waits for a grace period, replaces and
+//!    removes, and stores [`NEGATIVE_ON`] again: the kernel may hand a removed element's
+//!    memory to the next insertion at once, so none is changed while a run could read it.
 
 use std::collections::BTreeMap;
 
@@ -16,14 +18,15 @@ use aya::{
 };
 use lbdns_common::{
     maps,
-    negative::{ChildKey, NegativeZone, ZoneKey},
+    negative::{ChildKey, NegativeZone, ZoneKey, NEGATIVE_ON},
 };
 
-use super::{wait_for_readers, MapError};
+use super::{mapped, mapped::MappedArray, wait_for_readers, MapError};
 use crate::compile::negative::NegativeImage;
 
-/// The two maps, and what they hold.
+/// The three maps, and what the two hash maps hold.
 pub(super) struct NegativeMaps {
+    state: MappedArray<u32>,
     zones: HashMap<MapData, ZoneKey, NegativeZone>,
     children: HashMap<MapData, ChildKey, u8>,
     held: NegativeImage,
@@ -56,6 +59,7 @@ impl NegativeMaps {
                 .insert(key.map_err(error("reading", maps::NEGATIVE_CHILDREN))?);
         }
         Ok(Self {
+            state: mapped(ebpf, maps::NEGATIVE_STATE)?,
             zones,
             children,
             held,
@@ -71,37 +75,41 @@ impl NegativeMaps {
             .copied()
             .collect();
         for key in &new_children {
-            self.children
-                .insert(key, 1, 0)
-                .map_err(error("adding a name", maps::NEGATIVE_CHILDREN))?;
-            self.held.children.insert(*key);
+            self.insert_child(key)?;
         }
         report.children_added = new_children.len();
-        for (key, value) in &image.zones {
-            if self.held.zones.get(key) != Some(value) {
-                self.zones
-                    .insert(key, value, 0)
-                    .map_err(error("writing a zone", maps::NEGATIVE_ZONES))?;
-                self.held.zones.insert(*key, *value);
-                report.zones_written += 1;
-            }
+        let (new_zones, changed_zones): (Vec<_>, Vec<_>) = image
+            .zones
+            .iter()
+            .filter(|&(key, value)| self.held.zones.get(key) != Some(value))
+            .partition(|&(key, _)| !self.held.zones.contains_key(key));
+        for (key, value) in &new_zones {
+            self.write_zone(key, value)?;
         }
-        let gone_zones: Vec<ZoneKey> = keys_not_in(&self.held.zones, &image.zones);
-        for key in &gone_zones {
-            self.zones
-                .remove(key)
-                .map_err(error("removing a zone", maps::NEGATIVE_ZONES))?;
-            self.held.zones.remove(key);
-        }
-        report.zones_removed = gone_zones.len();
+        let gone_zones = keys_not_in(&self.held.zones, &image.zones);
         let gone_children: Vec<ChildKey> = self
             .held
             .children
             .difference(&image.children)
             .copied()
             .collect();
-        if !gone_children.is_empty() {
-            wait_for_readers().map_err(MapError::GracePeriod)?;
+        report.zones_written = new_zones.len() + changed_zones.len();
+        report.zones_removed = gone_zones.len();
+        report.children_removed = gone_children.len();
+        if changed_zones.is_empty() && gone_zones.is_empty() && gone_children.is_empty() {
+            self.state.point(0, NEGATIVE_ON);
+            return Ok(report);
+        }
+        self.state.point(0, 0);
+        wait_for_readers().map_err(MapError::GracePeriod)?;
+        for (key, value) in &changed_zones {
+            self.write_zone(key, value)?;
+        }
+        for key in &gone_zones {
+            self.zones
+                .remove(key)
+                .map_err(error("removing a zone", maps::NEGATIVE_ZONES))?;
+            self.held.zones.remove(key);
         }
         for key in &gone_children {
             self.children
@@ -109,8 +117,24 @@ impl NegativeMaps {
                 .map_err(error("removing a name", maps::NEGATIVE_CHILDREN))?;
             self.held.children.remove(key);
         }
-        report.children_removed = gone_children.len();
+        self.state.point(0, NEGATIVE_ON);
         Ok(report)
+    }
+
+    fn insert_child(&mut self, key: &ChildKey) -> Result<(), MapError> {
+        self.children
+            .insert(key, 1, 0)
+            .map_err(error("adding a name", maps::NEGATIVE_CHILDREN))?;
+        self.held.children.insert(*key);
+        Ok(())
+    }
+
+    fn write_zone(&mut self, key: &ZoneKey, value: &NegativeZone) -> Result<(), MapError> {
+        self.zones
+            .insert(key, value, 0)
+            .map_err(error("writing a zone", maps::NEGATIVE_ZONES))?;
+        self.held.zones.insert(*key, *value);
+        Ok(())
     }
 }
 

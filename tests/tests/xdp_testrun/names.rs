@@ -112,7 +112,7 @@ fn a_full_table_answers_every_name_from_its_own_set() {
 }
 
 /// One of the program's arrays, opened by id: the writer holds the handles the load gave.
-fn program_array<V: aya::Pod>(loaded: &Loaded, name: &str) -> Array<MapData, V> {
+pub fn program_array<V: aya::Pod>(loaded: &Loaded, name: &str) -> Array<MapData, V> {
     let ids = loaded
         .fast
         .program()
