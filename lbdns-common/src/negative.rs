@@ -75,8 +75,9 @@ pub const SIGNED_ZONE: u8 = 1;
 pub const NEGATIVE_ON: u32 = 1;
 
 /// The most names right below one apex for which the program answers: a zone with more is
-/// left to the socket path, as its children would take a map element each.
-pub const MAX_CHILDREN_PER_ZONE: usize = 65_536;
+/// left to the socket path, as its children would take a map element each
+/// (`crate::maps::DEFAULT_NEGATIVE_CHILDREN`).
+pub const MAX_CHILDREN_PER_ZONE: usize = 16_384;
 
 /// The key of `NEGATIVE_ZONES`: the apex in lowercase wire format, zero padded.
 #[repr(C)]
