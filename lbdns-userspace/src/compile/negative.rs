@@ -17,9 +17,8 @@ use hickory_proto::serialize::binary::BinEncodable;
 use lbdns_common::{
     maps::{DEFAULT_NEGATIVE_CHILDREN, DEFAULT_NEGATIVE_ZONES},
     negative::{
-        ChildKey, NegativeZone, Pointer, ZoneKey, APEX_WORDS, CHILD_LABEL_LEN, CHILD_LABEL_WORDS,
-        INTO_RECORD, MAX_APEX_LEN, MAX_CHILDREN_PER_ZONE, MAX_POINTERS, MAX_RECORD_LEN,
-        MIN_RECORD_LEN, SIGNED_ZONE,
+        ChildKey, NegativeZone, Pointer, ZoneKey, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, INTO_RECORD,
+        MAX_APEX_LEN, MAX_CHILDREN_PER_ZONE, MAX_RECORD_LEN, MIN_RECORD_LEN, SIGNED_ZONE,
     },
 };
 
@@ -33,7 +32,9 @@ const MAX_CHILDREN: usize = DEFAULT_NEGATIVE_CHILDREN as usize / 2;
 /// What `NEGATIVE_ZONES` and `NEGATIVE_CHILDREN` must hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NegativeImage {
+    /// The zones whose absent names the program answers, by apex.
     pub zones: BTreeMap<ZoneKey, NegativeZone>,
+    /// Every name right below those apexes that exists.
     pub children: BTreeSet<ChildKey>,
 }
 
@@ -42,6 +43,7 @@ pub struct NegativeImage {
 pub struct ZonePart {
     /// The apex, lowercase.
     apex: LowerName,
+    /// `NEGATIVE_ZONES`'s key and value.
     key: ZoneKey,
     value: NegativeZone,
     /// The first labels of the names right below the apex, as [`ChildKey::label`]s.
@@ -148,6 +150,7 @@ impl ZonePart {
 pub struct NegativeParts {
     parts: HashMap<LowerName, (Arc<ZoneData>, Result<ZonePart, Ineligible>)>,
     apexes: HashSet<LowerName>,
+    owners: HashSet<LowerName>,
     image: NegativeImage,
 }
 
@@ -155,11 +158,13 @@ impl NegativeParts {
     /// The image of `catalog`. `whole`: assemble it even if no zone changed (what lies outside
     /// the zones, pool owners, may have).
     pub fn image(&mut self, catalog: &Catalog, whole: bool) -> &NegativeImage {
-        // Every apex served, with data or without, makes the name right below its parent's
-        // apex exist.
+        // Every apex served, with data or without, and every pool owner makes the name right
+        // below its zone's apex exist.
         let apexes: HashSet<LowerName> = catalog.served().map(|(apex, _)| apex.clone()).collect();
-        let mut changed = whole || apexes != self.apexes;
+        let owners: HashSet<LowerName> = catalog.pool_owners().cloned().collect();
+        let mut changed = whole || apexes != self.apexes || owners != self.owners;
         self.apexes = apexes;
+        self.owners = owners;
         let mut parts = HashMap::default();
         for (apex, zone) in catalog.served() {
             let Some(zone) = zone else {
@@ -308,7 +313,6 @@ fn negative_zone(
         value.record.get_mut(at..at + 2)?.fill(0);
         value.pointer_count += 1;
     }
-    debug_assert!(usize::from(value.pointer_count) <= MAX_POINTERS);
     value.sum = fold(&value.record);
     Some(value)
 }
@@ -339,7 +343,6 @@ fn zone_key(apex: &[u8]) -> ZoneKey {
     for (word, chunk) in key.apex.iter_mut().zip(apex.chunks(8)) {
         *word = le_word(chunk);
     }
-    debug_assert!(apex.len() <= APEX_WORDS * 8);
     key
 }
 

@@ -179,6 +179,24 @@ fn other_zones_and_pool_owners_make_names_below_an_apex_exist() {
 
     // The same catalog again: nothing compiled anew, the same image.
     assert_eq!(parts.image(&catalog, false), &image);
+    // A new pool owner, the zones unchanged (a reload of the pools alone): it exists.
+    let catalog = catalog.with_pool_owners([
+        Name::from_ascii("pool.z.test.").unwrap(),
+        Name::from_ascii("other-pool.z.test.").unwrap(),
+    ]);
+    let owned = parts.image(&catalog, false).clone();
+    assert_eq!(
+        labels(owned.children.iter().copied(), parent_number),
+        [
+            "a",
+            "empty",
+            "hostmaster",
+            "kid",
+            "ns1",
+            "other-pool",
+            "pool"
+        ]
+    );
     // A zone replaced: its share compiled again.
     let changed = Arc::new(data(&text("kid.z.test", "b A 198.18.0.3\n")));
     let catalog = catalog

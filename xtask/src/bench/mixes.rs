@@ -48,7 +48,7 @@ pub enum Mix {
     Large,
     /// A of names the example zone lacks, each a fresh random label below its apex: a
     /// random-subdomain flood, which no server can answer from a cache of replies, and which
-    /// lbdns's XDP program passes to the socket path.
+    /// lbdns's XDP program answers with NXDOMAIN.
     Flood,
     /// A and AAAA of a geo pool from 65,536 spoofed client addresses, and of a plain pool of
     /// the same size, then with EDNS Client Subnet; with a subnet map of a few hundred
