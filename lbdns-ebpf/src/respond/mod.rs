@@ -269,27 +269,25 @@ fn write<const L: usize>(
         )?);
     }
     if let Some(edns) = dns.edns {
-        let mut opt = opt::write(
+        let options = opt::Options {
+            nsid: options.nsid,
+            cookie_len,
+            echo: opt::Echo {
+                ecs: &ecs,
+                len: options.ecs_len,
+                scope: options.scope,
+            },
+        };
+        // Address records have even lengths; RRSIG records may not.
+        let odd = signatures_len % 2 == 1;
+        tail.add(opt::write_after_records(
             frame,
             scratch,
             opt_off,
             edns.dnssec_ok,
-            0,
-            opt::Options {
-                nsid: options.nsid,
-                cookie_len,
-                echo: opt::Echo {
-                    ecs: &ecs,
-                    len: options.ecs_len,
-                    scope: options.scope,
-                },
-            },
-        )?;
-        // After records of odd total length the OPT record starts on an odd offset.
-        if signatures_len % 2 == 1 {
-            opt = opt.byte_swapped();
-        }
-        tail.add(opt);
+            options,
+            odd,
+        )?);
     }
     turned.seal(query, header, tail);
     Some(())

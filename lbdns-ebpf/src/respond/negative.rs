@@ -108,23 +108,20 @@ pub fn reply(
         };
         tail.add(write_record(&frame, record_off, zone, len, bases)?);
         if let Some(edns) = dns.edns {
-            let mut opt = opt::write(
+            let options = opt::Options {
+                nsid,
+                cookie_len,
+                echo: opt::Echo::NONE,
+            };
+            let odd = len % 2 == 1;
+            tail.add(opt::write_after_records(
                 &frame,
                 scratch,
                 opt_off,
                 edns.dnssec_ok,
-                0,
-                opt::Options {
-                    nsid,
-                    cookie_len,
-                    echo: opt::Echo::NONE,
-                },
-            )?;
-            // After a record of odd length the OPT record starts on an odd offset.
-            if len % 2 == 1 {
-                opt = opt.byte_swapped();
-            }
-            tail.add(opt);
+                options,
+                odd,
+            )?);
         }
         turned.seal(query, header, tail);
         Some(())

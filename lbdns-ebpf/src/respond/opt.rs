@@ -175,6 +175,22 @@ pub fn write(
     Some(sum)
 }
 
+/// [`write`] for a reply whose RCODE fits the header, with its checksum contribution as the
+/// tail of the message counts it (`net::Turned::seal`): byte-swapped when the records before it
+/// take an odd number of octets, so that it starts on an odd offset.
+#[inline(always)]
+pub fn write_after_records(
+    frame: &Frame,
+    scratch: *mut Scratch,
+    off: usize,
+    dnssec_ok: bool,
+    options: Options<'_>,
+    odd_records: bool,
+) -> Option<Csum> {
+    let sum = write(frame, scratch, off, dnssec_ok, 0, options)?;
+    Some(if odd_records { sum.byte_swapped() } else { sum })
+}
+
 /// Writes the OPT record's fixed part, with `after` octets of options after the NSID, and the
 /// NSID option if `nsid` is given; returns their checksum contribution as if `off` were on a
 /// word boundary.
