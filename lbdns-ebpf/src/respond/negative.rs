@@ -8,7 +8,7 @@ use lbdns_common::negative::{
     SIGNED_ZONE,
 };
 
-use super::{csum::Csum, header, net, opt, resize};
+use super::{csum::Csum, header, net, opt, resize, MAX_DNS_OFF};
 use crate::{
     frame::{hide, load_unaligned_u64, store_unaligned_u64, Frame},
     maps::{opaque, Scratch},
@@ -26,9 +26,6 @@ const RCODE_NXDOMAIN: u16 = 3;
 
 /// A compression pointer's top bits.
 const POINTER: u16 = 0xc000;
-
-/// The largest offset of the DNS message, as in `respond::reply`.
-const MAX_DNS_OFF: usize = 22 + 40 + 8;
 
 /// Rewrites the frame into the NXDOMAIN reply to `query` from its zone (`crate::negative::absent`).
 /// On `Ok` the frame is ready for XDP_TX; `Err(Skip::Pass)` leaves it untouched.
@@ -58,8 +55,8 @@ pub fn reply(
     }
     // Read once, through map memory, and bounded (see `maps::opaque`): a copy the compiler
     // kept from before the check would reach the verifier as any `u16`.
-    // SAFETY: a field of the element, which lives until this run ends; this CPU's scratch
-    // value, used only by this program run.
+    // SAFETY: a field of the element, which userspace does not replace while this run may
+    // read it (lbdns_common::negative); this CPU's scratch value, used only by this run.
     let len = unsafe {
         let len = core::ptr::read_volatile(&zone.len);
         opaque(&mut (*scratch).record_len, u32::from(len)) as usize
