@@ -12,14 +12,14 @@
 //! The program answers NXDOMAIN for `label.apex` only when:
 //! - the name table has no answer set for the question (the name may still exist);
 //! - `apex`, as the question spells it, is a key of `NEGATIVE_ZONES`: a zone userspace found
-//!   eligible (no wildcard or DNAME at its apex, an apex of at most [`MAX_APEX_LEN`] octets
+//!   eligible (no wildcard right below its apex, no DNAME at it, an apex of at most [`MAX_APEX_LEN`] octets
 //!   spelled in lowercase, not the root, at most [`MAX_CHILDREN_PER_ZONE`] names right below
 //!   its apex);
 //! - `(zone, label)` is not a key of `NEGATIVE_CHILDREN`, which holds every name right below
 //!   the apex that exists in any form: with records of any type, as an empty non-terminal, as
-//!   a delegation, as the apex of another zone; and the first labels of the SOA's MNAME and
-//!   RNAME below the apex (the socket path's encoder would compress those into the question,
-//!   and the copied record would differ).
+//!   a delegation, as the apex of another zone, as a pool owner; and the first labels of the
+//!   SOA's MNAME and RNAME below the apex (the socket path's encoder would compress those into
+//!   the question, and the copied record would differ).
 //!
 //! Every key holds the whole name, so a lookup never mistakes one name for another, and the
 //! proof does not depend on the name table, whose lookups can miss a name while userspace moves
