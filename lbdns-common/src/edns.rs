@@ -7,6 +7,8 @@
 //! and Client Subnet (RFC 7871) plug into those two walkers and into [`REPLY_ORDER`]; an
 //! option the program does not write itself makes it pass the query.
 
+use crate::csum::folded_sum;
+
 /// NSID, the name server identifier (RFC 5001): an empty option in a query asks for it.
 pub const OPTION_NSID: u16 = 3;
 /// EDNS Client Subnet (RFC 7871).
@@ -103,18 +105,9 @@ impl Nsid {
         }
         let mut data = [0; MAX_NSID_LEN];
         data[..octets.len()].copy_from_slice(octets);
-        let mut sum = 0u32;
-        let mut i = 0;
-        while i < MAX_NSID_LEN {
-            sum += u32::from(u16::from_be_bytes([data[i], data[i + 1]]));
-            i += 2;
-        }
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
         Some(Self {
             len: octets.len() as u16,
-            sum: sum as u16,
+            sum: folded_sum(&data),
             data,
         })
     }

@@ -14,6 +14,7 @@
 //! - [`geo`]: client address → location → the location's answer set (geo pools, ECS).
 //! - [`edns`]: EDNS option codes, their order in replies, what the program is told of them.
 //! - [`cookie`]: DNS Cookies: the server cookie (RFC 9018), SipHash-2-4, what a cookie is worth.
+//! - [`csum`]: the checksum shares userspace computes once for what the program copies.
 //! - [`counters`]: the per-CPU counters the program keeps, one enum for both sides.
 //! - [`maps`]: map and global names, and default map sizes.
 //! - [`rrl`]: response rate limiting, the one rule both paths apply.
@@ -22,6 +23,7 @@
 pub mod answer;
 pub mod cookie;
 pub mod counters;
+pub mod csum;
 pub mod edns;
 pub mod geo;
 pub mod life;

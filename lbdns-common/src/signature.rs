@@ -13,6 +13,8 @@
 //! (owner = a pointer to the question, type RRSIG, class IN, the RRSIG RRset's TTL, RDLENGTH),
 //! so the program copies one block of 8-byte words and adds one precomputed checksum share.
 
+use crate::csum::folded_sum;
+
 /// The most octets of RRSIG records one RRset's signatures take: two records of 312 octets
 /// (12 fixed, RDATA up to 300: 18 fixed octets, a signer name, and a signature of 64 octets for
 /// ECDSA P-256 and Ed25519, 256 for RSA-2048), or more, smaller ones. Signatures that do not
@@ -73,19 +75,10 @@ impl Signatures {
         if count == 0 {
             return None;
         }
-        let mut sum = 0u32;
-        let mut i = 0;
-        while i < MAX_SIGNATURE_BYTES {
-            sum += u32::from(u16::from_be_bytes([records[i], records[i + 1]]));
-            i += 2;
-        }
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
         Some(Self {
             len: len as u16,
             count,
-            sum: sum as u16,
+            sum: folded_sum(&records),
             _pad: 0,
             records,
         })

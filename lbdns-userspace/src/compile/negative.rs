@@ -15,7 +15,9 @@ use foldhash::{HashMap, HashSet};
 use hickory_proto::rr::{LowerName, Name};
 use hickory_proto::serialize::binary::BinEncodable;
 use lbdns_common::{
+    csum::folded_sum,
     maps::{DEFAULT_NEGATIVE_CHILDREN, DEFAULT_NEGATIVE_ZONES},
+    names::name_words,
     negative::{
         ChildKey, NegativeZone, Pointer, ZoneKey, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, INTO_RECORD,
         MAX_APEX_LEN, MAX_CHILDREN_PER_ZONE, MAX_RECORD_LEN, MIN_RECORD_LEN, SIGNED_ZONE,
@@ -23,6 +25,7 @@ use lbdns_common::{
 };
 
 use crate::authority::{Catalog, PointerTarget, ZoneData};
+use crate::zone::name::last_label;
 
 /// The most zones and children an image holds: half of each map, since a publish adds the new
 /// elements before it removes the old ones.
@@ -128,7 +131,7 @@ impl ZonePart {
             };
             // A name's key is its labels without the apex's: the last one is right below it.
             if let Some(label) = last_label(&key) {
-                children.insert(label_words(label).ok_or(Ineligible::TooManyChildren)?);
+                children.insert(child_label(label).ok_or(Ineligible::TooManyChildren)?);
                 if children.len() > MAX_CHILDREN_PER_ZONE {
                     return Err(Ineligible::TooManyChildren);
                 }
@@ -271,14 +274,6 @@ fn mark(
     }
 }
 
-/// The [`ChildKey::label`] of a label given without its length octet, in any case.
-fn child_label(label: &[u8]) -> Option<[u64; CHILD_LABEL_WORDS]> {
-    let mut octets = Vec::with_capacity(1 + label.len());
-    octets.push(u8::try_from(label.len()).ok()?);
-    octets.extend(label.iter().map(u8::to_ascii_lowercase));
-    label_words(&octets)
-}
-
 /// The program's copy of a negative SOA record: its octets with zeroes where the pointers go,
 /// their sum, and the pointers. `None` if it does not fit.
 fn negative_zone(
@@ -313,20 +308,8 @@ fn negative_zone(
         value.record.get_mut(at..at + 2)?.fill(0);
         value.pointer_count += 1;
     }
-    value.sum = fold(&value.record);
+    value.sum = folded_sum(&value.record);
     Some(value)
-}
-
-/// The one's complement sum of `octets` as big-endian 16-bit words, folded to 16 bits.
-fn fold(octets: &[u8]) -> u16 {
-    let mut sum: u32 = octets
-        .chunks(2)
-        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
 }
 
 /// A zone's number: the 64-bit FNV-1a hash of its apex in lowercase wire form, the same in
@@ -340,39 +323,24 @@ fn zone_number(apex: &[u8]) -> u64 {
 /// The key of an apex of at most [`MAX_APEX_LEN`] octets.
 fn zone_key(apex: &[u8]) -> ZoneKey {
     let mut key = ZoneKey::default();
-    for (word, chunk) in key.apex.iter_mut().zip(apex.chunks(8)) {
-        *word = le_word(chunk);
+    for (word, stored) in key.apex.iter_mut().zip(name_words(apex)) {
+        *word = stored;
     }
     key
 }
 
-/// The words of a label with its length octet, if it fits a [`ChildKey`].
-fn label_words(label: &[u8]) -> Option<[u64; CHILD_LABEL_WORDS]> {
-    if label.len() > CHILD_LABEL_LEN {
+/// The [`ChildKey::label`] of a label given without its length octet, in any case; `None` if
+/// it is not one (more than 63 octets).
+fn child_label(label: &[u8]) -> Option<[u64; CHILD_LABEL_WORDS]> {
+    let mut octets = Vec::with_capacity(1 + label.len());
+    octets.push(u8::try_from(label.len()).ok()?);
+    octets.extend(label.iter().map(u8::to_ascii_lowercase));
+    if octets.len() > CHILD_LABEL_LEN {
         return None;
     }
     let mut words = [0; CHILD_LABEL_WORDS];
-    for (word, chunk) in words.iter_mut().zip(label.chunks(8)) {
-        *word = le_word(chunk);
+    for (word, stored) in words.iter_mut().zip(name_words(&octets)) {
+        *word = stored;
     }
     Some(words)
-}
-
-/// Up to 8 octets as a little-endian word, zero padded.
-fn le_word(chunk: &[u8]) -> u64 {
-    let mut bytes = [0; 8];
-    bytes[..chunk.len()].copy_from_slice(chunk);
-    u64::from_le_bytes(bytes)
-}
-
-/// The last label of a sequence of wire-format labels, with its length octet; `None` for none.
-fn last_label(labels: &[u8]) -> Option<&[u8]> {
-    let mut at = 0;
-    let mut last = None;
-    while let Some(&len) = labels.get(at) {
-        let end = at + 1 + usize::from(len);
-        last = Some(labels.get(at..end)?);
-        at = end;
-    }
-    last
 }

@@ -187,6 +187,12 @@ pub(crate) fn first_label(wire: &[u8]) -> Option<&[u8]> {
     labels(wire).next()
 }
 
+/// The last label of the name in wire form `wire` (relative or not), the one right below the
+/// name the form is relative to; `None` for the root or an empty relative name.
+pub(crate) fn last_label(wire: &[u8]) -> Option<&[u8]> {
+    labels(wire).next_back()
+}
+
 /// The canonical order of RFC 4034 §6.1 between two names in lower-case wire form, both
 /// whole or both relative to one name: label by label from the root, each compared as octets,
 /// a name that runs out of labels first.
