@@ -9,7 +9,7 @@ use lbdns_common::negative::{
 use crate::{
     frame::Frame,
     maps::{Scratch, NEGATIVE_CHILDREN, NEGATIVE_STATE, NEGATIVE_ZONES},
-    parse::{dns::HEADER_LEN, Query},
+    parse::{dns::HEADER_LEN, name, Query},
     verdict::{Skip, MISS},
 };
 
@@ -71,25 +71,17 @@ pub fn absent(frame: &Frame, scratch: *mut Scratch, query: &Query) -> Result<Abs
     Ok(Absent { zone, label_len })
 }
 
-/// The word at octet `at` of the `len` octets of the question from `off`, zero past them, as a
-/// little-endian load sees them. The question's type and class follow its name, so a word
-/// holding at least 4 of the name's octets lies inside the message; a shorter end is read from
-/// the name's last 4 octets and shifted.
+/// The word at octet `at` of the `len` octets from `off` that end the question name, zero
+/// past them, as a little-endian load sees them.
 #[inline(always)]
 fn suffix_word(frame: &Frame, off: usize, len: usize, at: usize) -> Option<u64> {
     if at >= len {
-        return Some(0);
-    }
-    let left = len - at;
-    if left >= 8 {
-        return frame.le64(off + at);
-    }
-    let word = if left >= 4 {
-        frame.le64(off + at)?
+        Some(0)
+    } else if len - at >= 8 {
+        frame.le64(off + at)
     } else {
-        frame.le64(off + len - 4)? >> (8 * (4 - left))
-    };
-    Some(word & low_bytes(left))
+        name::last_word(frame, off, len, at)
+    }
 }
 
 /// A mask of the low `n` bytes of a word, all of them for 8 or more.

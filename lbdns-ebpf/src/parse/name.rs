@@ -64,17 +64,10 @@ pub fn read(frame: &Frame, off: usize, scratch: *mut Scratch) -> Result<Name, Sk
         words[i] = lower;
         i += 1;
     }
-    // The last 1 to 7 bytes, if any. QTYPE and QCLASS follow the name, so the 8 bytes from the
-    // word's start are in the question when at least 4 of them are the name's; otherwise the
-    // question's last 8 bytes hold them, shifted.
+    // The last 1 to 7 bytes, if any.
     let left = len - 8 * i;
     if left > 0 {
-        let bytes = if left >= 4 {
-            frame.le64(off + 8 * i).ok_or(MALFORMED)?
-        } else {
-            frame.le64(off + len - 4).ok_or(MALFORMED)? >> (8 * (4 - left))
-        };
-        let bytes = bytes & ((1 << (8 * left)) - 1);
+        let bytes = last_word(frame, off, len, 8 * i).ok_or(MALFORMED)?;
         sum += (bytes & 0xffff_ffff) + (bytes >> 32);
         let lower = lowercase(bytes);
         hash = hash_word(hash, lower);
@@ -91,6 +84,21 @@ pub fn read(frame: &Frame, off: usize, scratch: *mut Scratch) -> Result<Name, Sk
         return Err(MALFORMED);
     }
     Ok(Name { len, sum, hash })
+}
+
+/// The octets from `at` to the end of the question name of `len` octets at `off`, fewer than 8,
+/// as a little-endian load sees them, zero padded. QTYPE and QCLASS follow the name, so the 8
+/// octets from `at` are in the question when at least 4 of them are the name's; otherwise the
+/// name's last 4 octets are read with the 4 after them, and shifted.
+#[inline(always)]
+pub fn last_word(frame: &Frame, off: usize, len: usize, at: usize) -> Option<u64> {
+    let left = len - at;
+    let bytes = if left >= 4 {
+        frame.le64(off + at)?
+    } else {
+        frame.le64(off + len - 4)? >> (8 * (4 - left))
+    };
+    Some(bytes & ((1 << (8 * left)) - 1))
 }
 
 /// Checks the name's labels and returns its length, root label included: 1..=[`MAX_NAME_LEN`].
