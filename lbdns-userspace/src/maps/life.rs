@@ -43,11 +43,8 @@ impl Heartbeat {
     /// earlier process left attached keeps answering while this one loads its zones. Only for
     /// maps `xdp::Pins::adoptable` accepted, whose `LIFE` has this build's layout.
     pub fn from_pin(path: &std::path::Path) -> Result<Self, MapError> {
-        let map = MapData::from_pin(path).map_err(|source| MapError::Map {
-            op: "opening the pinned map",
-            map: maps::LIFE,
-            source,
-        })?;
+        let map = MapData::from_pin(path)
+            .map_err(MapError::during("opening the pinned map", maps::LIFE))?;
         // Maps of an older layout may have no clock; theirs is not this build's to keep.
         let clock = path
             .parent()

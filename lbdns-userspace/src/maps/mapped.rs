@@ -67,11 +67,9 @@ impl<T: Pod> MappedArray<T> {
                 reason: "not an array",
             });
         };
-        let info = map.info().map_err(|source| MapError::Map {
-            op: "reading the map's info",
-            map: name,
-            source,
-        })?;
+        let info = map
+            .info()
+            .map_err(MapError::during("reading the map's info", name))?;
         if info.value_size() as usize != size_of::<T>() {
             return Err(MapError::Layout {
                 map: name,

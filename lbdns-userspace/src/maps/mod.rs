@@ -93,6 +93,13 @@ pub enum MapError {
     GracePeriod(io::Error),
 }
 
+impl MapError {
+    /// The error of map `map`'s operation `op`, for `map_err`.
+    fn during(op: &'static str, map: &'static str) -> impl Fn(AyaMapError) -> Self {
+        move |source| Self::Map { op, map, source }
+    }
+}
+
 /// What one [`MapWriter::publish`] changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PublishReport {

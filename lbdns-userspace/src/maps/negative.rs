@@ -51,12 +51,12 @@ impl NegativeMaps {
         let children: HashMap<MapData, ChildKey, u8> = open(ebpf, maps::NEGATIVE_CHILDREN)?;
         let mut held = NegativeImage::default();
         for entry in zones.iter() {
-            let (key, value) = entry.map_err(error("reading", maps::NEGATIVE_ZONES))?;
+            let (key, value) = entry.map_err(MapError::during("reading", maps::NEGATIVE_ZONES))?;
             held.zones.insert(key, value);
         }
         for key in children.keys() {
             held.children
-                .insert(key.map_err(error("reading", maps::NEGATIVE_CHILDREN))?);
+                .insert(key.map_err(MapError::during("reading", maps::NEGATIVE_CHILDREN))?);
         }
         Ok(Self {
             state: mapped(ebpf, maps::NEGATIVE_STATE)?,
@@ -108,13 +108,13 @@ impl NegativeMaps {
         for key in &gone_zones {
             self.zones
                 .remove(key)
-                .map_err(error("removing a zone", maps::NEGATIVE_ZONES))?;
+                .map_err(MapError::during("removing a zone", maps::NEGATIVE_ZONES))?;
             self.held.zones.remove(key);
         }
         for key in &gone_children {
             self.children
                 .remove(key)
-                .map_err(error("removing a name", maps::NEGATIVE_CHILDREN))?;
+                .map_err(MapError::during("removing a name", maps::NEGATIVE_CHILDREN))?;
             self.held.children.remove(key);
         }
         self.state.point(0, NEGATIVE_ON);
@@ -124,7 +124,7 @@ impl NegativeMaps {
     fn insert_child(&mut self, key: &ChildKey) -> Result<(), MapError> {
         self.children
             .insert(key, 1, 0)
-            .map_err(error("adding a name", maps::NEGATIVE_CHILDREN))?;
+            .map_err(MapError::during("adding a name", maps::NEGATIVE_CHILDREN))?;
         self.held.children.insert(*key);
         Ok(())
     }
@@ -132,7 +132,7 @@ impl NegativeMaps {
     fn write_zone(&mut self, key: &ZoneKey, value: &NegativeZone) -> Result<(), MapError> {
         self.zones
             .insert(key, value, 0)
-            .map_err(error("writing a zone", maps::NEGATIVE_ZONES))?;
+            .map_err(MapError::during("writing a zone", maps::NEGATIVE_ZONES))?;
         self.held.zones.insert(*key, *value);
         Ok(())
     }
@@ -152,10 +152,5 @@ fn open<K: aya::Pod, V: aya::Pod>(
     name: &'static str,
 ) -> Result<HashMap<MapData, K, V>, MapError> {
     let map = ebpf.take_map(name).ok_or(MapError::Missing(name))?;
-    HashMap::try_from(map).map_err(error("opening", name))
-}
-
-/// A map operation's error, with what was being done.
-fn error(op: &'static str, map: &'static str) -> impl Fn(aya::maps::MapError) -> MapError {
-    move |source| MapError::Map { op, map, source }
+    HashMap::try_from(map).map_err(MapError::during("opening", name))
 }

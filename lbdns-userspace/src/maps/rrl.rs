@@ -29,16 +29,8 @@ impl RrlMaps {
         let (v6, v6_name) = trie(ebpf, maps::RRL_ALLOW_V6)?;
         Ok(Self {
             settings: mapped(ebpf, maps::RRL_SETTINGS)?,
-            allow_v4: LpmTrie::try_from(v4).map_err(|source| MapError::Map {
-                op: "opening",
-                map: v4_name,
-                source,
-            })?,
-            allow_v6: LpmTrie::try_from(v6).map_err(|source| MapError::Map {
-                op: "opening",
-                map: v6_name,
-                source,
-            })?,
+            allow_v4: LpmTrie::try_from(v4).map_err(MapError::during("opening", v4_name))?,
+            allow_v6: LpmTrie::try_from(v6).map_err(MapError::during("opening", v6_name))?,
         })
     }
 
@@ -76,27 +68,20 @@ fn replace<const N: usize>(
     let same = |a: &Key<[u8; N]>, b: &Key<[u8; N]>| {
         a.prefix_len() == b.prefix_len() && a.data() == b.data()
     };
-    let error = |op| {
-        move |source| MapError::Map {
-            op,
-            map: name,
-            source,
-        }
-    };
     for key in wanted {
         trie.insert(key, 1, 0)
-            .map_err(error("adding an allowed prefix"))?;
+            .map_err(MapError::during("adding an allowed prefix", name))?;
     }
     let held: Vec<Key<[u8; N]>> = trie
         .keys()
         .collect::<Result<_, _>>()
-        .map_err(error("listing the allowed prefixes"))?;
+        .map_err(MapError::during("listing the allowed prefixes", name))?;
     for key in held
         .iter()
         .filter(|key| !wanted.iter().any(|w| same(w, key)))
     {
         trie.remove(key)
-            .map_err(error("removing an allowed prefix"))?;
+            .map_err(MapError::during("removing an allowed prefix", name))?;
     }
     Ok(())
 }

@@ -41,13 +41,6 @@ impl std::fmt::Debug for RrlLog {
 
 impl RrlLog {
     pub(super) fn take(ebpf: &mut Ebpf) -> Result<Self, MapError> {
-        let opened = |name: &'static str| {
-            move |source| MapError::Map {
-                op: "opening",
-                map: name,
-                source,
-            }
-        };
         let events = ebpf
             .take_map(maps::RRL_EVENTS)
             .ok_or(MapError::Missing(maps::RRL_EVENTS))?;
@@ -55,8 +48,10 @@ impl RrlLog {
             .take_map(maps::RRL_BUCKETS)
             .ok_or(MapError::Missing(maps::RRL_BUCKETS))?;
         Ok(Self {
-            events: RingBuf::try_from(events).map_err(opened(maps::RRL_EVENTS))?,
-            buckets: Array::try_from(buckets).map_err(opened(maps::RRL_BUCKETS))?,
+            events: RingBuf::try_from(events)
+                .map_err(MapError::during("opening", maps::RRL_EVENTS))?,
+            buckets: Array::try_from(buckets)
+                .map_err(MapError::during("opening", maps::RRL_BUCKETS))?,
             limited: HashSet::new(),
         })
     }

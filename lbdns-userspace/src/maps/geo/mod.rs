@@ -65,16 +65,10 @@ impl Tries {
         let trie = |ebpf: &mut Ebpf, name: &'static str| {
             ebpf.take_map(name).ok_or(MapError::Missing(name))
         };
-        let v4 = LpmTrie::try_from(trie(ebpf, maps::GEO_V4)?).map_err(|source| MapError::Map {
-            op: "opening",
-            map: maps::GEO_V4,
-            source,
-        })?;
-        let v6 = LpmTrie::try_from(trie(ebpf, maps::GEO_V6)?).map_err(|source| MapError::Map {
-            op: "opening",
-            map: maps::GEO_V6,
-            source,
-        })?;
+        let v4 = LpmTrie::try_from(trie(ebpf, maps::GEO_V4)?)
+            .map_err(MapError::during("opening", maps::GEO_V4))?;
+        let v6 = LpmTrie::try_from(trie(ebpf, maps::GEO_V6)?)
+            .map_err(MapError::during("opening", maps::GEO_V6))?;
         let mut tries = Self {
             v4,
             v6,
@@ -160,11 +154,7 @@ impl Tries {
                     .insert(&Key::new(len.into(), v6.octets()), target, 0),
             ),
         };
-        result.map_err(|source| MapError::Map {
-            op: "inserting a prefix",
-            map,
-            source,
-        })
+        result.map_err(MapError::during("inserting a prefix", map))
     }
 
     fn remove(&mut self, addr: IpAddr, len: u8) -> Result<(), MapError> {
@@ -178,11 +168,7 @@ impl Tries {
                 self.v6.remove(&Key::new(len.into(), v6.octets())),
             ),
         };
-        result.map_err(|source| MapError::Map {
-            op: "removing a prefix",
-            map,
-            source,
-        })
+        result.map_err(MapError::during("removing a prefix", map))
     }
 }
 
