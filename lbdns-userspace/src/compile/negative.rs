@@ -148,7 +148,8 @@ impl ZonePart {
 
 /// Each served zone's share of the image with the zone it was compiled from, and the image they
 /// last made: a zone still served by the same `Arc` is not compiled again, and an image whose
-/// zones are all unchanged is not assembled again.
+/// inputs (the zones, the apexes served, the pool owners) are all unchanged is not assembled
+/// again.
 #[derive(Debug, Default)]
 pub struct NegativeParts {
     parts: HashMap<LowerName, (Arc<ZoneData>, Result<ZonePart, Ineligible>)>,
@@ -158,14 +159,13 @@ pub struct NegativeParts {
 }
 
 impl NegativeParts {
-    /// The image of `catalog`. `whole`: assemble it even if no zone changed (what lies outside
-    /// the zones, pool owners, may have).
-    pub fn image(&mut self, catalog: &Catalog, whole: bool) -> &NegativeImage {
+    /// The image of `catalog`.
+    pub fn image(&mut self, catalog: &Catalog) -> &NegativeImage {
         // Every apex served, with data or without, and every pool owner makes the name right
         // below its zone's apex exist.
         let apexes: HashSet<LowerName> = catalog.served().map(|(apex, _)| apex.clone()).collect();
         let owners: HashSet<LowerName> = catalog.pool_owners().cloned().collect();
-        let mut changed = whole || apexes != self.apexes || owners != self.owners;
+        let mut changed = apexes != self.apexes || owners != self.owners;
         self.apexes = apexes;
         self.owners = owners;
         let mut parts = HashMap::default();

@@ -163,7 +163,7 @@ fn other_zones_and_pool_owners_make_names_below_an_apex_exist() {
         .with_zone(&Name::from_ascii("empty.z.test.").unwrap(), None)
         .unwrap();
     let mut parts = NegativeParts::default();
-    let image = parts.image(&catalog, true).clone();
+    let image = parts.image(&catalog).clone();
     let parent_apex = Name::from_ascii("z.test.").unwrap();
     let number = |zone: &ZoneData| {
         let part = ZonePart::of(zone).unwrap();
@@ -178,13 +178,13 @@ fn other_zones_and_pool_owners_make_names_below_an_apex_exist() {
     assert_eq!(image.zones.len(), 2, "the parent and the child with data");
 
     // The same catalog again: nothing compiled anew, the same image.
-    assert_eq!(parts.image(&catalog, false), &image);
+    assert_eq!(parts.image(&catalog), &image);
     // A new pool owner, the zones unchanged (a reload of the pools alone): it exists.
     let catalog = catalog.with_pool_owners([
         Name::from_ascii("pool.z.test.").unwrap(),
         Name::from_ascii("other-pool.z.test.").unwrap(),
     ]);
-    let owned = parts.image(&catalog, false).clone();
+    let owned = parts.image(&catalog).clone();
     assert_eq!(
         labels(owned.children.iter().copied(), parent_number),
         [
@@ -205,7 +205,7 @@ fn other_zones_and_pool_owners_make_names_below_an_apex_exist() {
             Some(changed.clone()),
         )
         .unwrap();
-    let again = parts.image(&catalog, false).clone();
+    let again = parts.image(&catalog).clone();
     assert_eq!(
         labels(again.children.iter().copied(), number(&changed)),
         ["b", "hostmaster", "ns1"]

@@ -172,7 +172,7 @@ impl Xdp {
         let compiled =
             compile::compile_catalog(catalog).context("cannot compile the zones for XDP")?;
         let report = self.write(catalog, &compiled, Scope::Whole)?;
-        self.publish_negative(catalog, true)?;
+        self.publish_negative(catalog)?;
         self.publish_settings(catalog)?;
         self.publish_geo(catalog)?;
         log(&report, started, "whole");
@@ -203,7 +203,7 @@ impl Xdp {
             })
             .collect();
         let report = self.write(catalog, &compiled, Scope::Part { removed: &removed })?;
-        self.publish_negative(catalog, false)?;
+        self.publish_negative(catalog)?;
         self.publish_settings(catalog)?;
         self.publish_geo(catalog)?;
         log(&report, started, "part");
@@ -257,10 +257,9 @@ impl Xdp {
     }
 
     /// Publishes what the program answers NXDOMAIN from (`compile::negative`), after the
-    /// answer sets: compiling again only the zones that changed, and assembling the image
-    /// again, `whole`, even if none did.
-    fn publish_negative(&mut self, catalog: &Catalog, whole: bool) -> Result<()> {
-        let image = self.negative.image(catalog, whole);
+    /// answer sets, compiling again only the zones that changed.
+    fn publish_negative(&mut self, catalog: &Catalog) -> Result<()> {
+        let image = self.negative.image(catalog);
         let report = self
             .writer
             .publish_negative(image)
