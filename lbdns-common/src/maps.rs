@@ -179,12 +179,17 @@ pub const NEGATIVE_CHILDREN: &str = "NEGATIVE_CHILDREN";
 /// Default size of `NEGATIVE_ZONES`, in zones. Allocated per element, so the bound costs
 /// nothing until used.
 pub const DEFAULT_NEGATIVE_ZONES: u32 = 65_536;
-/// Default size of `NEGATIVE_CHILDREN`, in names. Elements are allocated as they are used, but
-/// the kernel allocates the table's buckets for every entry (16 bytes each), and a flood of
-/// names the zone lacks reads a random one per query: with 2^20 entries (16 MiB of buckets)
-/// the program took 353 ns a query above the accounting floor under the bench's `flood` mix,
-/// with 2^16 (1 MiB) 276 ns.
+/// Size of `NEGATIVE_CHILDREN`, in names, where none is chosen from the zones (the object's
+/// own, and a program loaded before the zones are read). Elements are allocated as they are
+/// used, but the kernel allocates the table's buckets for every entry (16 bytes each), and a
+/// flood of names the zone lacks reads a random one per query: with 2^20 entries (16 MiB of
+/// buckets) the program took 353 ns a query above the accounting floor under the bench's
+/// `flood` mix, with 2^16 (1 MiB) 276 ns, with 2^10 140 ns. So the daemon sizes the map from
+/// what the zones need.
 pub const DEFAULT_NEGATIVE_CHILDREN: u32 = 1 << 16;
+/// The most entries `NEGATIVE_CHILDREN` is made with (16 MiB of buckets). An image holds at most
+/// half as many names, since a publish adds the new ones before it removes the old.
+pub const MAX_NEGATIVE_CHILDREN: u32 = 1 << 20;
 
 /// The maps pinned in bpffs so that they outlive the process (all but the program-private
 /// scratch space and the globals): a new process reuses them when their layout version is its

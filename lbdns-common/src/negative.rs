@@ -76,7 +76,7 @@ pub const NEGATIVE_ON: u32 = 1;
 
 /// The most names right below one apex for which the program answers: a zone with more is
 /// left to the socket path, as its children would take a map element each
-/// (`crate::maps::DEFAULT_NEGATIVE_CHILDREN`).
+/// (`crate::maps::MAX_NEGATIVE_CHILDREN`).
 pub const MAX_CHILDREN_PER_ZONE: usize = 16_384;
 
 /// The key of `NEGATIVE_ZONES`: the apex in lowercase wire format, zero padded.

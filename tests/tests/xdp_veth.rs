@@ -290,10 +290,15 @@ fn a_reload_that_outgrows_the_maps_swaps_in_larger_ones_without_detaching() {
         .lines()
         .find(|line| line.contains("swapped them in with the program"))
         .unwrap_or_else(|| panic!("no swap logged:\n{log}"));
-    assert!(
-        swapped.contains("a_slots=1877") && swapped.contains("rrset_entries=1878"),
-        "{swapped}"
-    );
+    // And the names right below the apex: 1,503 (h0..h1499, ns1, v6 and the RNAME's `h`),
+    // twice over with a quarter more, 3,758, so 4,096.
+    for size in [
+        "a_slots=1877",
+        "rrset_entries=1878",
+        "negative_children=4096",
+    ] {
+        assert!(swapped.contains(size), "{size} in {swapped}");
+    }
     assert!(!log.contains("detaching XDP"), "{log}");
     // The new names, and the old ones, are answered at the NIC by the swapped-in program.
     for name in ["h1499.big.test", "h9.big.test"] {
@@ -306,6 +311,76 @@ fn a_reload_that_outgrows_the_maps_swaps_in_larger_ones_without_detaching() {
             moved,
             BTreeMap::from([("answered_a".to_owned(), 1)]),
             "{name}: {reply}"
+        );
+    }
+}
+
+/// A reload that brings more names right below an apex than `NEGATIVE_CHILDREN` (sized at
+/// start from the zone: its floor, 1,024 entries) holds, and nothing the answer maps would not
+/// hold: the daemon builds larger maps, fills them and swaps them in
+/// on the link, never detaching. The program then answers NXDOMAIN for a name the zone lacks,
+/// and none for the names the reload added (records of other types than A: the socket path
+/// answers NODATA).
+#[test]
+fn a_reload_with_more_names_than_the_negative_map_holds_swaps_in_a_larger_one() {
+    let dir = TempDir::new("xdp-veth-negative-grow").expect("temp dir");
+    let zone = |names: u32| {
+        let mut text = String::from(
+            "$ORIGIN txt.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
+             ns1 300 A 198.18.0.53\n",
+        );
+        for i in 0..names {
+            text.push_str(&format!("t{i} 60 TXT \"{i}\"\n"));
+        }
+        text
+    };
+    let path = dir.write("txt.test.zone", &zone(10)).expect("zone");
+    let setup = Setup::with(&[&path], &[]);
+    let v4 = setup.topo.server_v4_addr(53);
+    let ask = |name: &str| setup.ask(Tool::Kdig, v4, &Query::new(name, "A"));
+    let (reply, moved) = ask("absent.txt.test");
+    assert_eq!(reply.rcode, "NXDOMAIN", "{reply}");
+    assert_eq!(
+        moved,
+        BTreeMap::from([("answered_nxdomain_a".to_owned(), 1)]),
+        "{reply}"
+    );
+
+    // 1,102 names right below the apex (the TXT names, ns1, and the SOA's RNAME `h`, which the
+    // socket path compresses into the question): more than the map's entries. Twice over with
+    // a quarter more: 2,755, so 4,096.
+    dir.write("txt.test.zone", &zone(1100)).expect("zone");
+    setup
+        .server
+        .control(&["reload"])
+        .unwrap_or_else(|error| panic!("{error:#}"));
+    let log = setup.server.stderr();
+    assert!(
+        log.contains("1102 names right below the zones' apexes do not fit the 1024 entries"),
+        "{log}"
+    );
+    assert!(!log.contains("the XDP maps are too small"), "{log}");
+    let swapped = log
+        .lines()
+        .find(|line| line.contains("swapped them in with the program"))
+        .unwrap_or_else(|| panic!("no swap logged:\n{log}"));
+    assert!(swapped.contains("negative_children=4096"), "{swapped}");
+    assert!(!log.contains("detaching XDP"), "{log}");
+
+    let (reply, moved) = ask("absent.txt.test");
+    assert_eq!(reply.rcode, "NXDOMAIN", "{reply}");
+    assert_eq!(
+        moved,
+        BTreeMap::from([("answered_nxdomain_a".to_owned(), 1)]),
+        "the swapped-in program answers\n{reply}"
+    );
+    for name in ["t1099.txt.test", "t10.txt.test", "t0.txt.test"] {
+        let (reply, moved) = ask(name);
+        assert_eq!(reply.rcode, "NOERROR", "{name}: NODATA\n{reply}");
+        assert!(reply.answer.is_empty(), "{name}\n{reply}");
+        assert!(
+            !moved.keys().any(|counter| counter.starts_with("answered")),
+            "{name}: the socket path's, moved {moved:?}"
         );
     }
 }

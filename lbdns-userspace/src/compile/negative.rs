@@ -16,7 +16,7 @@ use hickory_proto::rr::{LowerName, Name};
 use hickory_proto::serialize::binary::BinEncodable;
 use lbdns_common::{
     csum::folded_sum,
-    maps::{DEFAULT_NEGATIVE_CHILDREN, DEFAULT_NEGATIVE_ZONES},
+    maps::{DEFAULT_NEGATIVE_ZONES, MAX_NEGATIVE_CHILDREN},
     names::name_words,
     negative::{
         ChildKey, NegativeZone, Pointer, ZoneKey, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, INTO_RECORD,
@@ -27,10 +27,11 @@ use lbdns_common::{
 use crate::authority::{Catalog, PointerTarget, ZoneData};
 use crate::zone::name::last_label;
 
-/// The most zones and children an image holds: half of each map, since a publish adds the new
-/// elements before it removes the old ones.
+/// The most zones and children an image holds: half of the largest maps, since a publish adds
+/// the new elements before it removes the old ones. (`NEGATIVE_CHILDREN` is made as large as
+/// an image needs, up to its largest: `xdp::sizing`.)
 const MAX_ZONES: usize = DEFAULT_NEGATIVE_ZONES as usize / 2;
-const MAX_CHILDREN: usize = DEFAULT_NEGATIVE_CHILDREN as usize / 2;
+const MAX_CHILDREN: usize = MAX_NEGATIVE_CHILDREN as usize / 2;
 
 /// What `NEGATIVE_ZONES` and `NEGATIVE_CHILDREN` must hold.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -245,6 +246,16 @@ pub fn assemble<'p>(
         }
     }
     image
+}
+
+/// How many names `catalog` puts into `NEGATIVE_CHILDREN`, for sizing the map before the
+/// first publish (which compiles the zones again, and says why any is left out).
+pub fn children_needed(catalog: &Catalog) -> u64 {
+    let parts: Vec<ZonePart> = catalog
+        .served()
+        .filter_map(|(_, zone)| ZonePart::of(zone.as_ref()?).ok())
+        .collect();
+    assemble(catalog, &parts).children.len() as u64
 }
 
 /// Adds the child of `zone`'s apex that `name` lies at or below, if the zone is in the image.

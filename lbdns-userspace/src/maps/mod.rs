@@ -85,6 +85,18 @@ pub enum MapError {
     /// the table is far fuller than the sizes it was made for allow.
     #[error("no room in the XDP name table's buckets: raise --xdp-rrset-entries")]
     NameTableFull,
+    /// A publish of names right below the apexes would hold more of them at once (the old
+    /// ones and the new) than `NEGATIVE_CHILDREN` has entries; nothing was written.
+    #[error(
+        "{needed} names right below the zones' apexes do not fit the {entries} entries of the \
+         XDP map NEGATIVE_CHILDREN"
+    )]
+    NegativeChildrenFull {
+        /// Names the maps would hold at once.
+        needed: usize,
+        /// The map's entries.
+        entries: u32,
+    },
     /// Every row of `GEO_LOCATIONS_*` is taken.
     #[error("no free row in the XDP geo maps: more geo pool owners than it has rows")]
     GeoRowsFull,

@@ -9,11 +9,15 @@
 //!    answered, a name gone), stores 0 in the state, waits for a grace period, replaces and
 //!    removes, and stores [`NEGATIVE_ON`] again: the kernel may hand a removed element's
 //!    memory to the next insertion at once, so none is changed while a run could read it.
+//!
+//! So the children map holds the old names and the new ones at once; a publish for which it
+//! has too few entries writes nothing and says so ([`MapError::NegativeChildrenFull`]), and
+//! the daemon makes larger maps (`served::publish`).
 
 use std::collections::BTreeMap;
 
 use aya::{
-    maps::{HashMap, MapData},
+    maps::{HashMap, Map, MapData},
     Ebpf,
 };
 use lbdns_common::{
@@ -29,6 +33,8 @@ pub(super) struct NegativeMaps {
     state: MappedArray<u32>,
     zones: HashMap<MapData, ZoneKey, NegativeZone>,
     children: HashMap<MapData, ChildKey, u8>,
+    /// `NEGATIVE_CHILDREN`'s entries.
+    room: u32,
     held: NegativeImage,
 }
 
@@ -48,7 +54,7 @@ impl NegativeMaps {
     /// an earlier process's elements in adopted ones.
     pub(super) fn take(ebpf: &mut Ebpf) -> Result<Self, MapError> {
         let zones: HashMap<MapData, ZoneKey, NegativeZone> = open(ebpf, maps::NEGATIVE_ZONES)?;
-        let children: HashMap<MapData, ChildKey, u8> = open(ebpf, maps::NEGATIVE_CHILDREN)?;
+        let (children, room) = open_sized(ebpf, maps::NEGATIVE_CHILDREN)?;
         let mut held = NegativeImage::default();
         for entry in zones.iter() {
             let (key, value) = entry.map_err(MapError::during("reading", maps::NEGATIVE_ZONES))?;
@@ -62,6 +68,7 @@ impl NegativeMaps {
             state: mapped(ebpf, maps::NEGATIVE_STATE)?,
             zones,
             children,
+            room,
             held,
         })
     }
@@ -74,6 +81,13 @@ impl NegativeMaps {
             .difference(&self.held.children)
             .copied()
             .collect();
+        let needed = self.held.children.len() + new_children.len();
+        if needed > self.room as usize {
+            return Err(MapError::NegativeChildrenFull {
+                needed,
+                entries: self.room,
+            });
+        }
         for key in &new_children {
             self.insert_child(key)?;
         }
@@ -151,6 +165,25 @@ fn open<K: aya::Pod, V: aya::Pod>(
     ebpf: &mut Ebpf,
     name: &'static str,
 ) -> Result<HashMap<MapData, K, V>, MapError> {
+    Ok(open_sized(ebpf, name)?.0)
+}
+
+/// [`open`], with the map's entries.
+fn open_sized<K: aya::Pod, V: aya::Pod>(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+) -> Result<(HashMap<MapData, K, V>, u32), MapError> {
     let map = ebpf.take_map(name).ok_or(MapError::Missing(name))?;
-    HashMap::try_from(map).map_err(MapError::during("opening", name))
+    let Map::HashMap(data) = &map else {
+        return Err(MapError::Layout {
+            map: name,
+            reason: "not a hash map",
+        });
+    };
+    let entries = data
+        .info()
+        .map_err(MapError::during("reading the map's info", name))?
+        .max_entries();
+    let map = HashMap::try_from(map).map_err(MapError::during("opening", name))?;
+    Ok((map, entries))
 }

@@ -70,6 +70,7 @@ impl Xdp {
             rrset_entries = config.rrset_entries,
             name_bytes = config.name_bytes,
             signature_entries = config.signature_entries,
+            negative_children = config.negative_children,
             adopted = matches!(origin, Origin::Adopt(..)),
             "XDP map sizes"
         );
@@ -172,9 +173,7 @@ impl Xdp {
         let compiled =
             compile::compile_catalog(catalog).context("cannot compile the zones for XDP")?;
         let report = self.write(catalog, &compiled, Scope::Whole)?;
-        self.publish_negative(catalog)?;
-        self.publish_settings(catalog)?;
-        self.publish_geo(catalog)?;
+        self.publish_rest(catalog, Some(&compiled.image))?;
         log(&report, started, "whole");
         Ok((report, compiled))
     }
@@ -203,9 +202,7 @@ impl Xdp {
             })
             .collect();
         let report = self.write(catalog, &compiled, Scope::Part { removed: &removed })?;
-        self.publish_negative(catalog)?;
-        self.publish_settings(catalog)?;
-        self.publish_geo(catalog)?;
+        self.publish_rest(catalog, None)?;
         log(&report, started, "part");
         Ok(report)
     }
@@ -250,20 +247,42 @@ impl Xdp {
                     ),
                 };
                 let image = whole.as_ref().map_or(&compiled.image, |whole| &whole.image);
-                self.grow(image, &Need::of(image))
+                self.grow(catalog, image)
             }
             Err(error) => Err(anyhow::Error::new(error).context("cannot write the XDP maps")),
         }
     }
 
+    /// Publishes what the program reads beside the answer sets: what it answers NXDOMAIN
+    /// from, its settings and the client map. When the names right below the apexes outgrow
+    /// `NEGATIVE_CHILDREN`, builds larger maps as [`Self::write`] does, from `whole` (the
+    /// image of every hot RRset; compiled here when the caller wrote only a part).
+    fn publish_rest(&mut self, catalog: &Catalog, whole: Option<&MapImage>) -> Result<()> {
+        match self.publish_negative(catalog) {
+            Err(error @ MapError::NegativeChildrenFull { .. }) if self.growth.is_some() => {
+                tracing::info!("{error}: building larger XDP maps");
+                let compiled;
+                let image = match whole {
+                    Some(image) => image,
+                    None => {
+                        compiled = compile::compile_catalog(catalog)
+                            .context("cannot compile the zones for XDP")?;
+                        &compiled.image
+                    }
+                };
+                self.grow(catalog, image)?;
+            }
+            written => written.context("cannot write the XDP negative answers")?,
+        }
+        self.publish_settings(catalog)?;
+        self.publish_geo(catalog)
+    }
+
     /// Publishes what the program answers NXDOMAIN from (`compile::negative`), after the
     /// answer sets, compiling again only the zones that changed.
-    fn publish_negative(&mut self, catalog: &Catalog) -> Result<()> {
+    fn publish_negative(&mut self, catalog: &Catalog) -> Result<(), MapError> {
         let image = self.negative.image(catalog);
-        let report = self
-            .writer
-            .publish_negative(image)
-            .context("cannot write the XDP negative answers")?;
+        let report = self.writer.publish_negative(image)?;
         if report != NegativeReport::default() {
             tracing::info!(
                 zones = image.zones.len(),
@@ -313,20 +332,25 @@ impl Xdp {
             .context("cannot write the XDP program's rate limits")
     }
 
-    /// Loads the program again with maps large enough for `need` (with the usual headroom,
-    /// never smaller than now), fills them with `image`, and swaps it in for the running one,
-    /// or attaches it if none runs yet. The running program answers from the old maps until
-    /// the swap; a failure leaves it serving them.
-    fn grow(&mut self, image: &MapImage, need: &Need) -> Result<PublishReport> {
+    /// Loads the program again with maps large enough for `catalog`, whose hot RRsets `image`
+    /// holds (with the usual headroom, never smaller than now), fills them, and swaps it in
+    /// for the running one, or attaches it if none runs yet. The running program answers from
+    /// the old maps until the swap; a failure leaves it serving them.
+    fn grow(&mut self, catalog: &Catalog, image: &MapImage) -> Result<PublishReport> {
+        let need = Need {
+            negative_children: self.negative.image(catalog).children.len() as u64,
+            ..Need::of(image)
+        };
         let growth = self.growth.as_ref().expect("checked by the caller");
         let current = *self.fast.config();
-        let wanted = sizing::sized(need, &Requested::default(), current.dns_port);
+        let wanted = sizing::sized(&need, &Requested::default(), current.dns_port);
         let config = XdpConfig {
             rrset_entries: wanted.rrset_entries.max(current.rrset_entries),
             name_bytes: wanted.name_bytes.max(current.name_bytes),
             a_slots: wanted.a_slots.max(current.a_slots),
             aaaa_slots: wanted.aaaa_slots.max(current.aaaa_slots),
             signature_entries: wanted.signature_entries.max(current.signature_entries),
+            negative_children: wanted.negative_children.max(current.negative_children),
             ..current
         };
         let origin = match &growth.pins {
@@ -337,10 +361,12 @@ impl Xdp {
             .join()
             .map_err(|_| anyhow::anyhow!("the XDP loading thread panicked"))??;
         let mut larger = Self::new(fast)?;
+        larger.negative = std::mem::take(&mut self.negative);
         let report = larger
             .writer
             .publish(image)
             .context("cannot fill the larger XDP maps")?;
+        larger.publish_rest(catalog, Some(image))?;
         // The new program answers only while its own heartbeat is fresh.
         growth.heart.set(Some(larger.writer.heartbeat()));
         growth.heart.set_rrl_log(Some(larger.writer.rrl_log()));
@@ -361,11 +387,13 @@ impl Xdp {
             rrset_entries = config.rrset_entries,
             name_bytes = config.name_bytes,
             signature_entries = config.signature_entries,
+            negative_children = config.negative_children,
             "XDP maps outgrown: built larger ones and swapped them in with the program, \
              without detaching"
         );
         self.fast = larger.fast;
         self.writer = larger.writer;
+        self.negative = larger.negative;
         Ok(report)
     }
 

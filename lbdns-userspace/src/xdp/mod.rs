@@ -55,6 +55,10 @@ pub struct XdpConfig {
     /// else 1. The program reads a slot past the table's end as empty, and places the client
     /// from its root table instead.
     pub geo_v6_slots: u32,
+    /// Entries of `NEGATIVE_CHILDREN`: the names right below the apexes whose absent names the
+    /// program answers, twice over (a publish adds new names before it removes old ones), a
+    /// power of two. 16 bytes of buckets each, and an element per name used.
+    pub negative_children: u32,
 }
 
 impl Default for XdpConfig {
@@ -68,6 +72,7 @@ impl Default for XdpConfig {
             signature_entries: maps::DEFAULT_SIGNATURE_ENTRIES,
             geo_chunks: maps::DEFAULT_GEO_CHUNKS,
             geo_v6_slots: lbdns_common::geo::V6_48_SLOTS,
+            negative_children: maps::DEFAULT_NEGATIVE_CHILDREN,
         }
     }
 }
@@ -211,6 +216,7 @@ impl FastPath {
                 .saturating_mul(lbdns_common::geo::CHUNK_LEN),
         );
         loader.map_max_entries(maps::GEO_V6_48, config.geo_v6_slots.max(1));
+        loader.map_max_entries(maps::NEGATIVE_CHILDREN, config.negative_children.max(1));
         // aya opens a map pinned at its path, or creates the map and pins it there.
         if let Some(pins) = pins {
             let dir = match maps {

@@ -167,6 +167,7 @@ fn read_adoptable(dir: &Path, dns_port: u16) -> Result<Adoptable, String> {
             signature_entries: entries(maps::SIGNATURES)?,
             geo_chunks: entries(maps::GEO_CHUNKS)? / lbdns_common::geo::CHUNK_LEN,
             geo_v6_slots: entries(maps::GEO_V6_48)?,
+            negative_children: entries(maps::NEGATIVE_CHILDREN)?,
         },
         name_seed: life.name_seed,
     })

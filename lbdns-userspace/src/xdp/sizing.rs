@@ -25,6 +25,9 @@ pub const HEADROOM_DEN: u64 = 4;
 pub use lbdns_common::maps::MIN_SLOTS;
 /// The fewest signature entries: 158 KiB.
 pub const MIN_SIGNATURE_ENTRIES: u32 = 256;
+/// The fewest `NEGATIVE_CHILDREN` entries: 16 KiB of buckets, room for a few hundred names
+/// right below the apexes to come and go.
+pub const MIN_NEGATIVE_CHILDREN: u32 = 1 << 10;
 /// The most `GEO_CHUNKS` chunks sized from a map: 128 MiB, a chunk for every IPv4 /16 and as
 /// many for the longer prefixes of both families split further. A map that splits more (each
 /// costs 1 KiB here against a few trie entries) has the rest found through the trie.
@@ -55,6 +58,9 @@ pub struct Need {
     /// Whether the client map splits an IPv6 /40, so that its /48s have slots
     /// (`crate::maps::geo_v6_slots_needed`).
     pub geo_v6_slots: bool,
+    /// Names right below the apexes whose absent names the program answers
+    /// (`compile::negative`).
+    pub negative_children: u64,
 }
 
 impl Need {
@@ -134,6 +140,7 @@ impl Requested {
             geo_chunks: lbdns_common::maps::DEFAULT_GEO_CHUNKS,
             // No client map is read yet.
             geo_v6_slots: lbdns_common::geo::V6_48_SLOTS,
+            negative_children: lbdns_common::maps::DEFAULT_NEGATIVE_CHILDREN,
         })
     }
 }
@@ -187,7 +194,21 @@ pub fn sized(need: &Need, requested: &Requested, dns_port: u16) -> XdpConfig {
         signature_entries,
         geo_chunks,
         geo_v6_slots,
+        negative_children: negative_children_for(need.negative_children),
     }
+}
+
+/// `NEGATIVE_CHILDREN`'s entries for `names`: twice them, since a publish adds a zone's new
+/// names before it removes its old ones, with the headroom, rounded up to the power of two the
+/// kernel's table of buckets has anyway, within [`MIN_NEGATIVE_CHILDREN`] and
+/// `MAX_NEGATIVE_CHILDREN`. Not larger: each entry is a bucket a flood of absent names reads
+/// at random, so a larger table is a slower one (`DEFAULT_NEGATIVE_CHILDREN`).
+fn negative_children_for(names: u64) -> u32 {
+    with_headroom(names.saturating_mul(2), MIN_NEGATIVE_CHILDREN)
+        .checked_next_power_of_two()
+        .map_or(lbdns_common::maps::MAX_NEGATIVE_CHILDREN, |entries| {
+            entries.min(lbdns_common::maps::MAX_NEGATIVE_CHILDREN)
+        })
 }
 
 /// The sizes for what `catalog` (zones and pools as they are now) puts into the maps. Compiles
@@ -201,6 +222,7 @@ pub fn for_catalog(
     let need = Need {
         geo_chunks: crate::maps::geo_chunks_needed(&catalog.geo().map),
         geo_v6_slots: crate::maps::geo_v6_slots_needed(&catalog.geo().map),
+        negative_children: compile::negative::children_needed(catalog),
         ..Need::of(&compiled.image)
     };
     Ok(sized(&need, requested, dns_port))
@@ -314,6 +336,7 @@ mod tests {
             signatures: 0,
             geo_chunks: 0,
             geo_v6_slots: false,
+            negative_children: 12,
         };
         let config = sized(&need, &Requested::default(), PORT);
         assert_eq!(config.a_slots, MIN_SLOTS);
@@ -323,6 +346,7 @@ mod tests {
         assert_eq!(config.signature_entries, MIN_SIGNATURE_ENTRIES);
         assert_eq!(config.geo_chunks, lbdns_common::maps::DEFAULT_GEO_CHUNKS);
         assert_eq!(config.geo_v6_slots, 1);
+        assert_eq!(config.negative_children, MIN_NEGATIVE_CHILDREN);
         assert_eq!(config.dns_port, PORT);
     }
 
@@ -338,6 +362,7 @@ mod tests {
             signatures: 2000,
             geo_chunks: 40_000,
             geo_v6_slots: true,
+            negative_children: 1000,
         };
         let config = sized(&need, &Requested::default(), PORT);
         assert_eq!(config.a_slots, 25_375);
@@ -348,6 +373,8 @@ mod tests {
         assert_eq!(config.signature_entries, 2500);
         assert_eq!(config.geo_chunks, 50_000);
         assert_eq!(config.geo_v6_slots, lbdns_common::geo::V6_48_SLOTS);
+        // Twice the names with a quarter more (2,500), rounded up to a power of two.
+        assert_eq!(config.negative_children, 4096);
     }
 
     #[test]
@@ -384,12 +411,17 @@ mod tests {
             signature_entries: Some(5),
         };
         let config = requested.complete(PORT).unwrap();
-        // Loaded before the zones and the client map are read: the /48 slots in full.
+        // Loaded before the zones and the client map are read: the /48 slots in full, and the
+        // object's own room for names below the apexes.
         let need = Need {
             geo_v6_slots: true,
             ..Need::default()
         };
-        assert_eq!(config, sized(&need, &requested, PORT));
+        let expected = XdpConfig {
+            negative_children: lbdns_common::maps::DEFAULT_NEGATIVE_CHILDREN,
+            ..sized(&need, &requested, PORT)
+        };
+        assert_eq!(config, expected);
         let partial = Requested {
             a_slots: None,
             ..requested
@@ -445,11 +477,16 @@ mod tests {
             signatures: u32::MAX,
             geo_chunks: u32::MAX,
             geo_v6_slots: true,
+            negative_children: u64::MAX,
         };
         let config = sized(&need, &Requested::default(), PORT);
         assert_eq!(config.a_slots, MAX_IDS);
         assert_eq!(config.name_bytes, MAX_NAME_BYTES);
         assert_eq!(config.geo_chunks, MAX_GEO_CHUNKS);
+        assert_eq!(
+            config.negative_children,
+            lbdns_common::maps::MAX_NEGATIVE_CHILDREN
+        );
     }
 
     #[test]

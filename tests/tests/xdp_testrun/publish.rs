@@ -31,6 +31,8 @@ const CONFIG: XdpConfig = XdpConfig {
     signature_entries: 1,
     geo_chunks: 1,
     geo_v6_slots: 1,
+    // Nothing here answers NXDOMAIN.
+    negative_children: 1,
 };
 
 fn name(index: u8) -> String {
