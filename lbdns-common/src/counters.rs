@@ -16,7 +16,7 @@ pub enum Counter {
     PassNotDns = 2,
     /// Passed: the (name, type) has no hot answer set.
     PassMiss = 3,
-    /// Passed: QTYPE is not A or AAAA, or QCLASS is not IN.
+    /// Passed: QTYPE is not A or AAAA and the query has no fixed reply, or QCLASS is not IN.
     PassType = 4,
     /// Passed: EDNS the program leaves to the socket path (version above 0, too many options).
     PassEdns = 5,
@@ -49,11 +49,14 @@ pub enum Counter {
     NxdomainA = 14,
     /// Answered an AAAA query NXDOMAIN, as [`Counter::NxdomainA`].
     NxdomainAaaa = 15,
+    /// Answered with a reply prepared whole (XDP_TX; `crate::fixed`): a query of another type
+    /// than A or AAAA, or an A or AAAA query for a name without that type (NODATA).
+    AnsweredFixed = 16,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 16] = [
+    pub const ALL: [Counter; 17] = [
         Counter::AnsweredA,
         Counter::AnsweredAaaa,
         Counter::PassNotDns,
@@ -70,6 +73,7 @@ impl Counter {
         Counter::RateLimited,
         Counter::NxdomainA,
         Counter::NxdomainAaaa,
+        Counter::AnsweredFixed,
     ];
 
     /// The number of entries the `COUNTERS` map needs.
@@ -94,6 +98,7 @@ impl Counter {
             Counter::RateLimited => "rate_limited",
             Counter::NxdomainA => "answered_nxdomain_a",
             Counter::NxdomainAaaa => "answered_nxdomain_aaaa",
+            Counter::AnsweredFixed => "answered_fixed",
         }
     }
 }

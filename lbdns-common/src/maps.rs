@@ -165,10 +165,11 @@ pub const RRL_BUCKET_ENTRIES: u32 = 262_144;
 /// Prefixes each allow list holds.
 pub const RRL_ALLOW_ENTRIES: u32 = 1024;
 
-/// Array of one `u32`: [`crate::negative::NEGATIVE_ON`] while the program may answer NXDOMAIN,
-/// 0 while userspace replaces or removes elements of the two maps below
-/// ([`crate::negative`]). Memory-mapped, written by userspace only, one atomic store.
-pub const NEGATIVE_STATE: &str = "NEGATIVE_STATE";
+/// Array of one `u32`: [`crate::prepared::PREPARED_ON`] while the program may answer from the
+/// prepared replies (`NEGATIVE_*`, `FIXED_REPLIES`), 0 while userspace replaces or removes
+/// elements of them ([`crate::prepared`]). Memory-mapped, written by userspace only, one
+/// atomic store.
+pub const PREPARED_STATE: &str = "PREPARED_STATE";
 /// Hash map of [`crate::negative::ZoneKey`] to [`crate::negative::NegativeZone`]: the zones
 /// whose nonexistent names the program answers, and their SOA records. Allocated per element
 /// (`BPF_F_NO_PREALLOC`), so the bound costs nothing until used. Written by userspace only.
@@ -190,12 +191,20 @@ pub const DEFAULT_NEGATIVE_CHILDREN: u32 = 1 << 16;
 /// The most entries `NEGATIVE_CHILDREN` is made with (16 MiB of buckets). An image holds at most
 /// half as many names, since a publish adds the new ones before it removes the old.
 pub const MAX_NEGATIVE_CHILDREN: u32 = 1 << 20;
+/// Hash map of [`crate::fixed::FixedKey`] to [`crate::fixed::FixedReply`]: the replies the
+/// socket path writes the same for every query of a name and type. Allocated per element
+/// (600 bytes each). Written by userspace only.
+pub const FIXED_REPLIES: &str = "FIXED_REPLIES";
+/// Size of `FIXED_REPLIES` where none is chosen from the zones.
+pub const DEFAULT_FIXED_REPLIES: u32 = 1 << 12;
+/// The most entries `FIXED_REPLIES` is made with; an image holds at most half as many.
+pub const MAX_FIXED_REPLIES: u32 = 1 << 17;
 
 /// The maps pinned in bpffs so that they outlive the process (all but the program-private
 /// scratch space and the globals): a new process reuses them when their layout version is its
 /// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and
 /// renamed into place once its program runs, so the pinned set is always one program's.
-pub const PINNED: [&str; 28] = [
+pub const PINNED: [&str; 29] = [
     NAME_BUCKETS,
     NAME_WORDS,
     RRSET_SLOT_V4,
@@ -221,9 +230,10 @@ pub const PINNED: [&str; 28] = [
     GEO_LOCATIONS_V4,
     GEO_LOCATIONS_V6,
     LIFE,
-    NEGATIVE_STATE,
+    PREPARED_STATE,
     NEGATIVE_ZONES,
     NEGATIVE_CHILDREN,
+    FIXED_REPLIES,
 ];
 
 /// Global `u16`: the UDP port queries arrive on, host byte order. Set at load time.
@@ -277,6 +287,14 @@ pub const PROGRAM: &str = "lbdns";
 /// that carries a client cookie into its BADCOOKIE reply (`respond::cookie::badcookie`, what
 /// response rate limiting's slip sends), so tests compare that reply with the socket path's.
 pub const BADCOOKIE_PROGRAM: &str = "lbdns_badcookie";
+/// The object's third entry: the fixed replies (`crate::fixed`), which [`PROGRAM`] tail-calls
+/// through [`FIXED_PROGRAM`] for the queries it has no reply for. A program of its own so that
+/// the verifier follows it apart from the first.
+pub const FIXED_REPLY_PROGRAM: &str = "lbdns_fixed";
+/// Program array of one entry, [`FIXED_REPLY_PROGRAM`], set by userspace at load. Not pinned:
+/// the kernel empties a program array when its last descriptor closes, so a program left
+/// attached for a restart passes those queries until the next process swaps its own in.
+pub const FIXED_PROGRAM: &str = "FIXED_PROGRAM";
 
 #[cfg(test)]
 mod tests {

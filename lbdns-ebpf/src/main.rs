@@ -11,6 +11,7 @@
 // Inline assembly for single loads of misaligned words (`frame::Frame::le64`).
 #![feature(asm_experimental_arch)]
 
+mod fixed;
 mod frame;
 mod geo;
 mod lookup;
@@ -27,17 +28,24 @@ use lbdns_common::{counters::Counter, qtype::AddrType};
 use crate::{
     frame::Frame,
     maps::{
-        Rotations, Scratch, ANSWERS_V4, ANSWERS_V6, GEO_LOCATIONS_V4, GEO_LOCATIONS_V6, GEO_ROW_V4,
-        GEO_ROW_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
+        Rotations, Scratch, ANSWERS_V4, ANSWERS_V6, FIXED_PROGRAM, GEO_LOCATIONS_V4,
+        GEO_LOCATIONS_V6, GEO_ROW_V4, GEO_ROW_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
     },
     parse::Query,
-    verdict::{Skip, MISS, OTHER, STALE},
+    verdict::{Skip, MISS, OTHER, STALE, TYPE},
 };
 
 /// Entry point attached to the interface.
 #[xdp]
 pub fn lbdns(ctx: XdpContext) -> u32 {
-    let (action, counter) = match try_answer(&ctx) {
+    finish(try_answer(&ctx))
+}
+
+/// Counts what was done and returns the action: the answer sent, or the packet passed (or
+/// dropped over the rate limit for passed queries).
+#[inline(always)]
+fn finish(answered: Result<(u32, Counter), Skip>) -> u32 {
+    let (action, counter) = match answered {
         Ok(sent) => sent,
         Err(Skip::Pass(reason)) => match SCRATCH.get_ptr_mut(0).map(rrl::passed) {
             Some(rrl::Limit::Drop) => (xdp_action::XDP_DROP, Counter::RateLimited),
@@ -76,10 +84,15 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
     if maps::daemon_stale(scratch) {
         return Err(STALE);
     }
-    let Some(id) = lookup::rrset_id(scratch, &query.dns.name, query.dns.addr_type) else {
-        return nxdomain(ctx, scratch, &query);
+    // One call of `prepared` for every query without a hot answer set: inlined twice, it
+    // took the entry's stack frame past 512 bytes.
+    let hot = query.dns.addr_type.and_then(|addr_type| {
+        lookup::rrset_id(scratch, &query.dns.name, addr_type).map(|id| (addr_type, id))
+    });
+    let Some((addr_type, id)) = hot else {
+        return prepared(ctx, scratch, &query);
     };
-    let rotation = match query.dns.addr_type {
+    let rotation = match addr_type {
         AddrType::A => lookup::touch(&RRSET_SLOT_V4, &ANSWERS_V4, Rotations::v4(), id),
         AddrType::Aaaa => lookup::touch(&RRSET_SLOT_V6, &ANSWERS_V6, Rotations::v6(), id),
     }
@@ -99,7 +112,7 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
     let frame = &Frame::new(ctx);
     let replied = (|| {
         let subnet = geo::subnet(frame, &query.dns.edns, scratch)?;
-        match query.dns.addr_type {
+        match addr_type {
             AddrType::A => {
                 let hit =
                     lookup::answer_set(&RRSET_SLOT_V4, &ANSWERS_V4, rotation, id).ok_or(MISS)?;
@@ -132,25 +145,64 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
     replied.map(|answered| (xdp_action::XDP_TX, answered))
 }
 
-/// Answers NXDOMAIN when the query's name, which has no hot answer set, is proven not to exist
-/// ([`negative`]). While response rate limiting is on, the socket path answers: it counts a
-/// negative answer by its zone, which the program's limiter does not.
+/// Answers a query the name table has no answer set for: NXDOMAIN when an A or AAAA query's
+/// name is proven not to exist ([`negative`]); else hands it to [`lbdns_fixed`], which answers
+/// it if it has a fixed reply. While response rate limiting is on, the socket path answers:
+/// it counts these replies by their zone, which the program's limiter does not.
 #[inline(always)]
-fn nxdomain(
+fn prepared(
     ctx: &XdpContext,
     scratch: *mut Scratch,
     query: &Query,
 ) -> Result<(u32, Counter), Skip> {
+    let passed = unanswered(query);
     if rrl::is_on() {
-        return Err(MISS);
+        return Err(passed);
     }
-    let absent = negative::absent(&Frame::new(ctx), scratch, query)?;
-    respond::negative::reply(ctx, scratch, query, absent)?;
     let counter = match query.dns.addr_type {
-        AddrType::A => Counter::NxdomainA,
-        AddrType::Aaaa => Counter::NxdomainAaaa,
+        Some(AddrType::A) => Counter::NxdomainA,
+        Some(AddrType::Aaaa) => Counter::NxdomainAaaa,
+        None => Counter::AnsweredFixed,
     };
-    Ok((xdp_action::XDP_TX, counter))
+    if counter != Counter::AnsweredFixed {
+        if let Ok(reply) = negative::absent(&Frame::new(ctx), scratch, query) {
+            respond::prepared::reply(ctx, scratch, query, reply)?;
+            return Ok((xdp_action::XDP_TX, counter));
+        }
+    }
+    // A program of its own, verified on its own: in this one, the reply's verification once
+    // more for every path into it took the verifier past its million instructions. A tail call
+    // does not return when it succeeds; without the program, the socket path answers.
+    // SAFETY: the context is this program's own.
+    unsafe { FIXED_PROGRAM.tail_call(ctx, 0) };
+    Err(passed)
+}
+
+/// The fixed reply to the query (`lbdns_common::fixed`), if it has one; [`lbdns`] tail-calls
+/// it for every query it has no reply for, after its own checks (the daemon's heartbeat, rate
+/// limiting off), which it does not repeat.
+#[xdp]
+pub fn lbdns_fixed(ctx: XdpContext) -> u32 {
+    finish(fixed_reply(&ctx))
+}
+
+#[inline(always)]
+fn fixed_reply(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
+    let scratch = SCRATCH.get_ptr_mut(0).ok_or(OTHER)?;
+    let query = parse::query(ctx, scratch)?;
+    let reply = fixed::find(&Frame::new(ctx), scratch, &query, unanswered(&query))?;
+    respond::prepared::reply(ctx, scratch, &query, reply)?;
+    Ok((xdp_action::XDP_TX, Counter::AnsweredFixed))
+}
+
+/// Why a query without a reply passes: no answer set for an A or AAAA query, another type.
+#[inline(always)]
+fn unanswered(query: &Query) -> Skip {
+    if query.dns.addr_type.is_some() {
+        MISS
+    } else {
+        TYPE
+    }
 }
 
 /// The kernel only allows GPL-only helpers to programs that declare a compatible licence.

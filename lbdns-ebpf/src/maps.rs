@@ -6,25 +6,27 @@ use aya_ebpf::{
     bindings::{BPF_F_MMAPABLE, BPF_F_NO_PREALLOC},
     helpers::{bpf_get_smp_processor_id, bpf_jiffies64, bpf_ktime_get_coarse_ns},
     macros::map,
-    maps::{Array, HashMap, LpmTrie, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LpmTrie, PerCpuArray, ProgramArray, RingBuf},
 };
 use lbdns_common::{
     answer::{AnswerSetV4, AnswerSetV6},
     cookie::CookieSecrets,
     counters::Counter,
     edns::Nsid,
+    fixed::{FixedKey, FixedReply},
     geo::{GeoTarget, V6_48Slot, CHUNK_LEN, LOCATION_ROW, V6_48_SLOTS},
     life::Life,
     limits::MAX_NAME_LEN,
     maps::{
         id_pair, id_pairs, rotation_stride, rotation_value, IdPair, DEFAULT_ANSWER_SLOTS,
-        DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES, DEFAULT_GEO_ROWS, DEFAULT_NEGATIVE_CHILDREN,
-        DEFAULT_NEGATIVE_ZONES, DEFAULT_RRSET_ENTRIES, DEFAULT_SIGNATURE_ENTRIES,
-        DEFAULT_WORDS_PER_NAME,
+        DEFAULT_FIXED_REPLIES, DEFAULT_GEO_CHUNKS, DEFAULT_GEO_PREFIXES, DEFAULT_GEO_ROWS,
+        DEFAULT_NEGATIVE_CHILDREN, DEFAULT_NEGATIVE_ZONES, DEFAULT_RRSET_ENTRIES,
+        DEFAULT_SIGNATURE_ENTRIES, DEFAULT_WORDS_PER_NAME,
     },
     maps::{RRL_ALLOW_ENTRIES, RRL_BUCKET_ENTRIES, RRL_EVENT_BYTES},
     names::{buckets_for, Bucket},
     negative::{ChildKey, NegativeZone, ZoneKey},
+    prepared::PREPARED_ON,
     rrl::{self, Tally},
     signature::Signatures,
 };
@@ -301,12 +303,25 @@ pub fn daemon_stale(scratch: *mut Scratch) -> bool {
     kept.stale != 0
 }
 
-// Negative answers (lbdns_common::negative). Written by userspace only.
+// Prepared replies (lbdns_common::prepared). Written by userspace only.
 
-/// `NEGATIVE_ON` while the program may read the two maps below. Written with one atomic store
-/// through a memory mapping.
+/// `PREPARED_ON` while the program may read the three maps below. Written with one atomic
+/// store through a memory mapping.
 #[map]
-pub static NEGATIVE_STATE: Array<u32> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+pub static PREPARED_STATE: Array<u32> = Array::with_max_entries(1, BPF_F_MMAPABLE);
+
+/// Whether the program may answer from the prepared replies now: the maps' elements are not
+/// being replaced or removed.
+#[inline(always)]
+pub fn prepared_on() -> bool {
+    let Some(state) = PREPARED_STATE.get_ptr(0) else {
+        return false;
+    };
+    // SAFETY: a `u32` of the array's value, which lives as long as the map; userspace stores
+    // it whole.
+    unsafe { core::ptr::read_volatile(state) == PREPARED_ON }
+}
+
 /// The zones whose nonexistent names the program answers, by apex, with their SOA records.
 #[map]
 pub static NEGATIVE_ZONES: HashMap<ZoneKey, NegativeZone> =
@@ -315,6 +330,16 @@ pub static NEGATIVE_ZONES: HashMap<ZoneKey, NegativeZone> =
 #[map]
 pub static NEGATIVE_CHILDREN: HashMap<ChildKey, u8> =
     HashMap::with_max_entries(DEFAULT_NEGATIVE_CHILDREN, BPF_F_NO_PREALLOC);
+/// The replies the socket path writes the same for every query of a name and type
+/// (lbdns_common::fixed).
+#[map]
+pub static FIXED_REPLIES: HashMap<FixedKey, FixedReply> =
+    HashMap::with_max_entries(DEFAULT_FIXED_REPLIES, BPF_F_NO_PREALLOC);
+/// Entry 0: the program that answers fixed replies (`lbdns_fixed`), which `lbdns` tail-calls.
+/// Set by userspace at load; never pinned (the kernel empties a program array when its last
+/// descriptor closes).
+#[map]
+pub static FIXED_PROGRAM: ProgramArray = ProgramArray::with_max_entries(1, 0);
 
 /// Packet counters by `Counter`; userspace sums them across CPUs.
 #[map]
@@ -429,12 +454,14 @@ pub struct Scratch {
     pub rrl: RrlScratch,
     /// The last heartbeat verdict and when it was reached ([`daemon_stale`]).
     pub life: KeptLife,
-    /// The length of a negative answer's SOA record (`respond::negative`), passed through
+    /// The length of a prepared reply's records (`respond::prepared`), passed through
     /// [`opaque`].
     pub record_len: u32,
-    /// The keys of a negative answer's lookups (`crate::negative`), off the stack.
+    /// The keys of a negative answer's lookups (`crate::negative`) and of a fixed reply's
+    /// (`crate::fixed`), off the stack.
     pub zone_key: ZoneKey,
     pub child_key: ChildKey,
+    pub fixed_key: FixedKey,
 }
 
 /// [`Scratch::life`]: the last heartbeat verdict and what it was reached from. The zeroed

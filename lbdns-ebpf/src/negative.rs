@@ -1,27 +1,23 @@
-//! Whether a query's name, which has no hot answer set, is proven not to exist, and the zone
-//! whose SOA record says so (lbdns_common::negative holds the rule and why it is safe while
+//! Whether a query's name, which has no hot answer set, is proven not to exist, and the
+//! NXDOMAIN reply that says so (lbdns_common::negative holds the rule and why it is safe while
 //! userspace publishes).
 
-use lbdns_common::negative::{
-    NegativeZone, APEX_WORDS, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, MAX_APEX_LEN, NEGATIVE_ON,
-};
+use lbdns_common::negative::{APEX_WORDS, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, MAX_APEX_LEN};
 
 use crate::{
     frame::Frame,
-    maps::{Scratch, NEGATIVE_CHILDREN, NEGATIVE_STATE, NEGATIVE_ZONES},
-    parse::{dns::HEADER_LEN, name, Query},
+    maps::{prepared_on, Scratch, NEGATIVE_CHILDREN, NEGATIVE_ZONES},
+    parse::{dns::HEADER_LEN, name::suffix_word, Query},
+    respond::{header::FLAG_AA, prepared::Prepared},
     verdict::{Skip, MISS},
 };
 
-/// A name proven not to exist: the zone whose apex is right above it, and the length of its
-/// first label with the length octet (2..=[`CHILD_LABEL_LEN`]).
-pub struct Absent {
-    pub zone: &'static NegativeZone,
-    pub label_len: usize,
-}
+/// RCODE 3, NXDOMAIN (RFC 1035 §4.1.1).
+const RCODE_NXDOMAIN: u16 = 3;
 
-/// The zone of `query`'s name, when the name is one label below its apex and does not exist;
-/// `Err(MISS)` when anything is not proven, and the socket path answers.
+/// The NXDOMAIN reply to `query`, when its name is one label below a zone's apex and does not
+/// exist: the zone's SOA record, its pointers moved past the first label; `Err(MISS)` when
+/// anything is not proven, and the socket path answers.
 ///
 /// The apex is looked up by the question's own octets, so an apex spelled with capitals is not
 /// found: the socket path's encoder would not compress the record's names into it, and the
@@ -31,11 +27,8 @@ pub struct Absent {
 // The keys are passed by reference: they live in the scratch value, and by value they would
 // be copied to the 512-byte stack, which the entry's frame nearly fills.
 #[allow(clippy::needless_borrows_for_generic_args)]
-pub fn absent(frame: &Frame, scratch: *mut Scratch, query: &Query) -> Result<Absent, Skip> {
-    let state = NEGATIVE_STATE.get_ptr(0).ok_or(MISS)?;
-    // SAFETY: a `u32` of the array's value, which lives as long as the map; userspace stores
-    // it whole.
-    if unsafe { core::ptr::read_volatile(state) } != NEGATIVE_ON {
+pub fn absent(frame: &Frame, scratch: *mut Scratch, query: &Query) -> Result<Prepared, Skip> {
+    if !prepared_on() {
         return Err(MISS);
     }
     let dns = &query.dns;
@@ -68,20 +61,12 @@ pub fn absent(frame: &Frame, scratch: *mut Scratch, query: &Query) -> Result<Abs
     if unsafe { NEGATIVE_CHILDREN.get(&scratch.child_key) }.is_some() {
         return Err(MISS);
     }
-    Ok(Absent { zone, label_len })
-}
-
-/// The word at octet `at` of the `len` octets from `off` that end the question name, zero
-/// past them, as a little-endian load sees them.
-#[inline(always)]
-fn suffix_word(frame: &Frame, off: usize, len: usize, at: usize) -> Option<u64> {
-    if at >= len {
-        Some(0)
-    } else if len - at >= 8 {
-        frame.le64(off + at)
-    } else {
-        name::last_word(frame, off, len, at)
-    }
+    Ok(Prepared {
+        records: &zone.records,
+        flags: FLAG_AA | RCODE_NXDOMAIN,
+        counts: [0, 1, 0],
+        apex: HEADER_LEN + label_len,
+    })
 }
 
 /// A mask of the low `n` bytes of a word, all of them for 8 or more.

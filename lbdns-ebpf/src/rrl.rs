@@ -116,7 +116,7 @@ fn enabled() -> Option<&'static Settings> {
 #[inline(always)]
 fn answer_key<'a>(scratch: *mut Scratch, query: &Query, settings: &'a Settings) -> &'a Key {
     let dns = &query.dns;
-    let digest = name_digest(dns.name.hash, dns.name.len, dns.addr_type.rr_type());
+    let digest = name_digest(dns.name.hash, dns.name.len, dns.qtype);
     key(scratch, query.ip.v6, settings, Response::Positive(digest))
 }
 

@@ -54,6 +54,17 @@ impl Layout {
         }
     }
 
+    /// The layout of a frame built by [`udp_frame`], read from its EtherTypes.
+    pub fn of(frame: &[u8]) -> Self {
+        let vlan = match [frame[12], frame[13]] {
+            [0x81, 0x00] => Vlan::Dot1q,
+            [0x88, 0xa8] => Vlan::Dot1ad,
+            _ => Vlan::None,
+        };
+        let l3 = Self::new(vlan, false).l3;
+        Self::new(vlan, [frame[l3 - 2], frame[l3 - 1]] == [0x86, 0xdd])
+    }
+
     pub fn new(vlan: Vlan, v6: bool) -> Self {
         let l3 = match vlan {
             Vlan::None => 14,

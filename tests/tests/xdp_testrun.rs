@@ -13,6 +13,7 @@ mod xdp_testrun {
     pub mod cookies;
     pub mod corpus;
     pub mod ecs;
+    pub mod fixed;
     pub mod fixture;
     pub use lbdns_tests::frame;
     pub mod names;
@@ -36,7 +37,7 @@ use lbdns::{
     served::Xdp,
     xdp::{AttachMode, Counters, FastPath, XdpConfig, XdpError},
 };
-use lbdns_common::{counters::Counter, maps, negative::NEGATIVE_ON};
+use lbdns_common::{counters::Counter, maps, prepared::PREPARED_ON};
 use lbdns_tests::env::pin_to_cpu0;
 use lbdns_tests::{
     client::{udp_recv, udp_socket},
@@ -145,8 +146,17 @@ fn check(loaded: &Loaded, oracle: &mut dyn Oracle, case: &Case) -> Counter {
     let (action, out) = loaded.run(&case.frame);
     let counter = moved(&before, &loaded.counters());
     let what = &case.what;
-    match case.expect {
-        Expect::Pass(reason) => {
+    let fixed = matches!(
+        case.expect,
+        Expect::Pass(Counter::PassMiss | Counter::PassType)
+    ) && counter == Counter::AnsweredFixed;
+    let expect = if fixed {
+        Expect::Fixed(Layout::of(&case.frame))
+    } else {
+        case.expect
+    };
+    match expect {
+        Expect::Pass(reason) | Expect::PassNotFixed(reason) => {
             assert_eq!((action, counter), (XDP_PASS, reason), "{what}");
             assert_eq!(
                 out, case.frame,
@@ -164,13 +174,17 @@ fn check(loaded: &Loaded, oracle: &mut dyn Oracle, case: &Case) -> Counter {
                 "{what}: XDP_PASS must leave the frame unchanged"
             );
         }
-        Expect::Answer(layout) | Expect::Nxdomain(layout) => {
+        Expect::Answer(layout) | Expect::Nxdomain(layout) | Expect::Fixed(layout) => {
             assert_eq!(action, XDP_TX, "{what}: counted as {counter:?}");
-            let nxdomain = matches!(case.expect, Expect::Nxdomain(_));
+            let kind = match expect {
+                Expect::Nxdomain(_) => Kind::Nxdomain,
+                Expect::Fixed(_) => Kind::Fixed,
+                _ => Kind::Answer,
+            };
             let reply = Reply {
                 layout,
                 counter,
-                nxdomain,
+                kind,
             };
             check_answer(what, oracle, &case.frame, &out, reply);
         }
@@ -179,18 +193,29 @@ fn check(loaded: &Loaded, oracle: &mut dyn Oracle, case: &Case) -> Counter {
 }
 
 /// What an answered case's reply must be: where its layers are, the counter it moved, and
-/// whether it is an NXDOMAIN.
+/// what kind of reply it is.
 struct Reply {
     layout: Layout,
     counter: Counter,
-    nxdomain: bool,
+    kind: Kind,
+}
+
+/// Where an answered case's reply comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// An answer set.
+    Answer,
+    /// A zone's NXDOMAIN.
+    Nxdomain,
+    /// A fixed reply: NOERROR, AA as the socket path sets it (not in a referral).
+    Fixed,
 }
 
 fn check_answer(what: &str, oracle: &mut dyn Oracle, query: &[u8], reply: &[u8], expect: Reply) {
     let Reply {
         layout,
         counter,
-        nxdomain,
+        kind,
     } = expect;
     let query_dns = &query[layout.dns
         ..layout.l4
@@ -209,8 +234,8 @@ fn check_answer(what: &str, oracle: &mut dyn Oracle, query: &[u8], reply: &[u8],
     let query_flags = query_message.header.flags;
     let meta = &message.metadata;
     assert_eq!(meta.message_type, MessageType::Response, "{what}");
-    assert!(meta.authoritative, "{what}: AA");
-    let rcode = if nxdomain {
+    assert!(meta.authoritative || kind == Kind::Fixed, "{what}: AA");
+    let rcode = if kind == Kind::Nxdomain {
         ResponseCode::NXDomain
     } else {
         ResponseCode::NoError
@@ -238,11 +263,12 @@ fn check_answer(what: &str, oracle: &mut dyn Oracle, query: &[u8], reply: &[u8],
         query_message.edns.is_some(),
         "{what}: OPT iff the query had one"
     );
-    let expected_counter = match (query_message.questions[0].qtype, nxdomain) {
-        (rtype::A, false) => Counter::AnsweredA,
-        (_, false) => Counter::AnsweredAaaa,
-        (rtype::A, true) => Counter::NxdomainA,
-        (_, true) => Counter::NxdomainAaaa,
+    let expected_counter = match (query_message.questions[0].qtype, kind) {
+        (_, Kind::Fixed) => Counter::AnsweredFixed,
+        (rtype::A, Kind::Answer) => Counter::AnsweredA,
+        (_, Kind::Answer) => Counter::AnsweredAaaa,
+        (rtype::A, Kind::Nxdomain) => Counter::NxdomainA,
+        (_, Kind::Nxdomain) => Counter::NxdomainAaaa,
     };
     assert_eq!(counter, expected_counter, "{what}");
     assert_same_reply(
@@ -363,13 +389,13 @@ fn negative_answers_wait_while_their_elements_change() {
         expect,
     };
     let answered = case(Expect::Nxdomain(Layout::new(Vlan::None, false)));
-    let mut state = program_array::<u32>(&loaded, maps::NEGATIVE_STATE);
+    let mut state = program_array::<u32>(&loaded, maps::PREPARED_STATE);
     let on = state.get(&0, 0).expect("the state");
-    assert_eq!(on, NEGATIVE_ON, "a publish leaves it on");
+    assert_eq!(on, PREPARED_ON, "a publish leaves it on");
     check(&loaded, &mut oracle, &answered);
     state.set(0, 0, 0).expect("state off");
     check(&loaded, &mut oracle, &case(Expect::Pass(Counter::PassMiss)));
-    state.set(0, NEGATIVE_ON, 0).expect("state on");
+    state.set(0, PREPARED_ON, 0).expect("state on");
     check(&loaded, &mut oracle, &answered);
 }
 
@@ -419,7 +445,7 @@ fn rfc5001_the_nsid_follows_each_publish() {
         let expect = Reply {
             layout,
             counter,
-            nxdomain: false,
+            kind: Kind::Answer,
         };
         check_answer(&what, &mut oracle, &frame, &reply, expect);
     }

@@ -28,7 +28,7 @@ const CLASS_IN: u16 = 1;
 /// Length of QTYPE and QCLASS.
 pub const QUESTION_FIXED_LEN: usize = 4;
 
-/// A plain query with one IN A or IN AAAA question.
+/// A plain query with one IN question.
 pub struct Message {
     /// Offset of the DNS header.
     pub off: usize,
@@ -40,7 +40,10 @@ pub struct Message {
     /// `Scratch::name`.
     pub name: name::Name,
     /// QTYPE.
-    pub addr_type: AddrType,
+    pub qtype: u16,
+    /// QTYPE if it is A or AAAA, which the name table answers; any other has only a fixed
+    /// reply (`crate::fixed`).
+    pub addr_type: Option<AddrType>,
     /// The query's OPT record, if it has one.
     pub edns: Option<opt::Edns>,
     /// The longest reply the requester takes: its EDNS UDP payload size, at least 512 bytes
@@ -86,7 +89,7 @@ pub fn parse(
     if qclass != CLASS_IN {
         return Err(TYPE);
     }
-    let addr_type = AddrType::from_rr_type(qtype).ok_or(TYPE)?;
+    let addr_type = AddrType::from_rr_type(qtype);
 
     // Chosen between a parsed record and `Edns::ABSENT` rather than built as `None` on one
     // path: a `None` leaves the payload's bytes undefined, and LLVM filled them from whatever
@@ -114,6 +117,7 @@ pub fn parse(
         id,
         flags,
         name,
+        qtype,
         addr_type,
         edns,
         max_len,

@@ -7,7 +7,7 @@
 use lbdns_common::{limits::MAX_NAME_LEN, names::hash_word};
 
 use crate::{
-    frame::Frame,
+    frame::{hide, Frame},
     maps::{name_seed, opaque, Scratch, QNAME_WORDS},
     verdict::{Skip, MALFORMED},
 };
@@ -86,6 +86,20 @@ pub fn read(frame: &Frame, off: usize, scratch: *mut Scratch) -> Result<Name, Sk
     Ok(Name { len, sum, hash })
 }
 
+/// The word at octet `at` of the `len` octets from `off` that end the question name, zero
+/// past them, as a little-endian load sees them: the words of a map key that holds a name (or
+/// its last labels) octet for octet.
+#[inline(always)]
+pub fn suffix_word(frame: &Frame, off: usize, len: usize, at: usize) -> Option<u64> {
+    if at >= len {
+        Some(0)
+    } else if len - at >= 8 {
+        frame.le64(off + at)
+    } else {
+        last_word(frame, off, len, at)
+    }
+}
+
 /// The octets from `at` to the end of the question name of `len` octets at `off`, fewer than 8,
 /// as a little-endian load sees them, zero padded. QTYPE and QCLASS follow the name, so the 8
 /// octets from `at` are in the question when at least 4 of them are the name's; otherwise the
@@ -96,7 +110,9 @@ pub fn last_word(frame: &Frame, off: usize, len: usize, at: usize) -> Option<u64
     let bytes = if left >= 4 {
         frame.le64(off + at)?
     } else {
-        frame.le64(off + len - 4)? >> (8 * (4 - left))
+        // Hidden: LLVM would check `off + len` and load at 4 before it, an access below the
+        // checked range, which the verifier refuses.
+        frame.le64(hide(off + len - 4))? >> (8 * (4 - left))
     };
     Some(bytes & ((1 << (8 * left)) - 1))
 }

@@ -77,7 +77,7 @@ impl Turned {
 #[inline(always)]
 pub fn question_tail(query: &Query) -> Csum {
     let mut tail = Csum::default();
-    tail.add16(query.dns.addr_type.rr_type());
+    tail.add16(query.dns.qtype);
     tail.add16(1);
     tail
 }

@@ -32,7 +32,10 @@ pub use negative_soa::{NegativeSoa, Target as PointerTarget};
 pub use patch::Unpatchable;
 pub use pools::{GeoAnswers, Owner as PoolOwnerAnswers, PoolAnswers, Pooled};
 pub use reply_cache::ReplyCache;
-pub use wire::{answer, badcookie, respond, respond_reserving, Answered, Client, Transport};
+pub use wire::{
+    answer, answer_cycle, badcookie, respond, respond_reserving, Answered, Client, Replies,
+    Transport,
+};
 pub use zone_data::{Node, Order, Rdata, Rrset, Share, Span, ZoneData};
 
 use crate::cookies::Cookies;

@@ -7,10 +7,13 @@
 //! [`hot_rrsets`] takes the input from a [`Catalog`](crate::authority::Catalog), so the fast
 //! path serves exactly what the authority answers directly.
 
+pub mod fixed;
 pub mod geo;
 mod hot;
 pub mod negative;
+mod prepared;
 mod shares;
+mod zone_parts;
 
 use std::{cmp::Ordering, net::IpAddr};
 
@@ -575,6 +578,8 @@ fn check_name(name: &[u8]) -> Result<(), CompileError> {
     Ok(())
 }
 
+#[cfg(test)]
+mod fixed_tests;
 #[cfg(test)]
 mod negative_tests;
 #[cfg(test)]

@@ -8,23 +8,23 @@
 //! owners.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use foldhash::{HashMap, HashSet};
 
 use hickory_proto::rr::{LowerName, Name};
 use hickory_proto::serialize::binary::BinEncodable;
 use lbdns_common::{
-    csum::folded_sum,
     maps::{DEFAULT_NEGATIVE_ZONES, MAX_NEGATIVE_CHILDREN},
     names::name_words,
     negative::{
-        ChildKey, NegativeZone, Pointer, ZoneKey, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, INTO_RECORD,
-        MAX_APEX_LEN, MAX_CHILDREN_PER_ZONE, MAX_RECORD_LEN, MIN_RECORD_LEN, SIGNED_ZONE,
+        ChildKey, NegativeZone, ZoneKey, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, MAX_APEX_LEN,
+        MAX_CHILDREN_PER_ZONE,
     },
 };
 
-use crate::authority::{Catalog, PointerTarget, ZoneData};
+use super::prepared::records;
+use super::zone_parts::{Depends, ZoneParts};
+use crate::authority::{Catalog, ZoneData};
 use crate::zone::name::last_label;
 
 /// The most zones and children an image holds: half of the largest maps, since a publish adds
@@ -114,13 +114,10 @@ impl ZonePart {
         if !applies {
             return Err(Ineligible::Compression);
         }
-        let value = negative_zone(
-            zone_number(&wire),
-            soa.record(),
-            soa.pointers(),
-            zone.secure,
-        )
-        .ok_or(Ineligible::NoSoa)?;
+        let value = NegativeZone {
+            zone: zone_number(&wire),
+            records: records(soa.record(), soa.pointers(), zone.secure).ok_or(Ineligible::NoSoa)?,
+        };
 
         let mut children = BTreeSet::new();
         for label in soa.above_apex() {
@@ -147,53 +144,28 @@ impl ZonePart {
     }
 }
 
-/// Each served zone's share of the image with the zone it was compiled from, and the image they
-/// last made: a zone still served by the same `Arc` is not compiled again, and an image whose
-/// inputs (the zones, the apexes served, the pool owners) are all unchanged is not assembled
-/// again.
+/// Each served zone's share of the image, and the image they last made: an image whose inputs
+/// (the zones, the apexes served, the pool owners) are all unchanged is not assembled again.
 #[derive(Debug, Default)]
 pub struct NegativeParts {
-    parts: HashMap<LowerName, (Arc<ZoneData>, Result<ZonePart, Ineligible>)>,
-    apexes: HashSet<LowerName>,
-    owners: HashSet<LowerName>,
+    parts: ZoneParts<Result<ZonePart, Ineligible>>,
     image: NegativeImage,
 }
 
 impl NegativeParts {
     /// The image of `catalog`.
     pub fn image(&mut self, catalog: &Catalog) -> &NegativeImage {
-        // Every apex served, with data or without, and every pool owner makes the name right
-        // below its zone's apex exist.
-        let apexes: HashSet<LowerName> = catalog.served().map(|(apex, _)| apex.clone()).collect();
-        let owners: HashSet<LowerName> = catalog.pool_owners().cloned().collect();
-        let mut changed = apexes != self.apexes || owners != self.owners;
-        self.apexes = apexes;
-        self.owners = owners;
-        let mut parts = HashMap::default();
-        for (apex, zone) in catalog.served() {
-            let Some(zone) = zone else {
-                continue;
-            };
-            let part = match self.parts.remove(apex) {
-                Some((compiled, part)) if Arc::ptr_eq(&compiled, zone) => part,
-                _ => {
-                    changed = true;
-                    let part = ZonePart::of(zone);
-                    if let Err(why) = &part {
-                        tracing::info!(zone = %apex, %why, "names the zone lacks left to the socket path");
-                    }
-                    part
-                }
-            };
-            parts.insert(apex.clone(), (zone.clone(), part));
-        }
-        changed |= !self.parts.is_empty();
-        self.parts = parts;
+        // A part depends on its zone alone; every apex served and every pool owner makes the
+        // name right below its zone's apex exist, which `assemble` adds.
+        let changed = self.parts.update(catalog, Depends::OnZone, |apex, zone| {
+            let part = ZonePart::of(zone);
+            if let Err(why) = &part {
+                tracing::info!(zone = %apex, %why, "names the zone lacks left to the socket path");
+            }
+            part
+        });
         if changed {
-            let eligible = self
-                .parts
-                .values()
-                .filter_map(|(_, part)| part.as_ref().ok());
+            let eligible = self.parts.parts().filter_map(|part| part.as_ref().ok());
             self.image = assemble(catalog, eligible);
         }
         &self.image
@@ -283,44 +255,6 @@ fn mark(
             label,
         });
     }
-}
-
-/// The program's copy of a negative SOA record: its octets with zeroes where the pointers go,
-/// their sum, and the pointers. `None` if it does not fit.
-fn negative_zone(
-    zone: u64,
-    octets: &[u8],
-    pointers: impl Iterator<Item = (usize, PointerTarget)>,
-    signed: bool,
-) -> Option<NegativeZone> {
-    if !(MIN_RECORD_LEN..=MAX_RECORD_LEN).contains(&octets.len()) {
-        return None;
-    }
-    let mut value = NegativeZone {
-        zone,
-        len: octets.len() as u16,
-        flags: if signed { SIGNED_ZONE } else { 0 },
-        ..NegativeZone::default()
-    };
-    value.record[..octets.len()].copy_from_slice(octets);
-    for (at, target) in pointers {
-        let slot = value.pointers.get_mut(usize::from(value.pointer_count))?;
-        let to = match target {
-            PointerTarget::Question(offset) => u16::try_from(offset).ok()?,
-            PointerTarget::Record(offset) => u16::try_from(offset).ok()? | INTO_RECORD,
-        };
-        if to & INTO_RECORD != 0 && matches!(target, PointerTarget::Question(_)) {
-            return None;
-        }
-        *slot = Pointer {
-            at: u16::try_from(at).ok()?,
-            to,
-        };
-        value.record.get_mut(at..at + 2)?.fill(0);
-        value.pointer_count += 1;
-    }
-    value.sum = folded_sum(&value.record);
-    Some(value)
 }
 
 /// A zone's number: the 64-bit FNV-1a hash of its apex in lowercase wire form, the same in

@@ -4,7 +4,8 @@
 use std::{fmt::Write as _, path::Path, sync::Arc};
 
 use hickory_proto::rr::Name;
-use lbdns_common::negative::{ChildKey, INTO_RECORD, MAX_CHILDREN_PER_ZONE, SIGNED_ZONE};
+use lbdns_common::negative::{ChildKey, MAX_CHILDREN_PER_ZONE};
+use lbdns_common::prepared::{INTO_RECORD, SIGNED_ZONE};
 
 use super::negative::{assemble, Ineligible, NegativeParts, ZonePart};
 use crate::authority::{Catalog, ZoneData};
@@ -61,7 +62,7 @@ fn every_name_right_below_the_apex_exists_whatever_it_holds() {
         ["a", "c", "d", "e", "hostmaster", "mixed", "ns1"],
         "every first label below the apex, lowercase, and the SOA names' (hostmaster)"
     );
-    assert_eq!(value.flags & SIGNED_ZONE, 0);
+    assert_eq!(value.records.flags & SIGNED_ZONE, 0);
 }
 
 #[test]
@@ -69,7 +70,7 @@ fn the_record_leaves_its_pointers_to_the_program() {
     let zone = data(&text("z.test", ""));
     let part = ZonePart::of(&zone).expect("eligible");
     let image = assemble(&Catalog::new(&[]).unwrap(), [&part]);
-    let value = image.zones.values().next().unwrap();
+    let value = &image.zones.values().next().unwrap().records;
     let soa = zone.negative_soa().unwrap();
     let record = soa.record();
     assert_eq!(usize::from(value.len), record.len());
@@ -82,8 +83,8 @@ fn the_record_leaves_its_pointers_to_the_program() {
         assert_eq!(record[at] & 0xc0, 0xc0, "a pointer at {at}");
         expected[at..at + 2].fill(0);
     }
-    assert_eq!(&value.record[..record.len()], &expected[..]);
-    assert!(value.record[record.len()..].iter().all(|&octet| octet == 0));
+    assert_eq!(&value.octets[..record.len()], &expected[..]);
+    assert!(value.octets[record.len()..].iter().all(|&octet| octet == 0));
     // The owner points at the apex in the question; MNAME at its own first label's end in the
     // record is followed by RNAME pointing into MNAME's suffix, the apex, in the question.
     assert!(pointers.iter().any(|p| p.to & INTO_RECORD == 0));
@@ -128,9 +129,9 @@ fn zones_whose_absent_names_the_socket_path_answers_otherwise_are_left_to_it() {
     );
 }
 
-#[test]
-fn a_signed_zone_is_marked_so_that_do1_queries_pass() {
-    // Signed as NSD judges it: an RRSIG over the apex DNSKEY (RFC 3597 forms).
+/// The records that make z.test. signed as NSD judges it: an RRSIG over the apex DNSKEY
+/// (RFC 3597 forms).
+pub(super) fn signed_apex() -> String {
     let mut rrsig = vec![
         0, 48, 13, 2, 0, 0, 0, 60, 0x70, 0xdb, 0xd8, 0x80, 0x5e, 0x0b,
     ];
@@ -138,16 +139,21 @@ fn a_signed_zone_is_marked_so_that_do1_queries_pass() {
     rrsig.extend_from_slice(b"\x01z\x04test\x00");
     rrsig.extend(0..64u8);
     let hex: String = rrsig.iter().map(|b| format!("{b:02x}")).collect();
-    let records = format!(
+    format!(
         "@ TYPE48 \\# 36 0101030d{}\n@ TYPE46 \\# {} {hex}\n",
         "ab".repeat(32),
         rrsig.len()
-    );
+    )
+}
+
+#[test]
+fn a_signed_zone_is_marked_so_that_do1_queries_pass() {
+    let records = signed_apex();
     let signed = data(&text("z.test", &records));
     assert!(signed.secure, "the fixture is signed");
     let part = ZonePart::of(&signed).expect("eligible");
     let image = assemble(&Catalog::new(&[]).unwrap(), [&part]);
-    let value = image.zones.values().next().unwrap();
+    let value = &image.zones.values().next().unwrap().records;
     assert_eq!(value.flags & SIGNED_ZONE, SIGNED_ZONE);
 }
 

@@ -9,8 +9,8 @@ mod geo;
 mod life;
 mod mapped;
 mod names;
-mod negative;
 pub mod plan;
+mod prepared;
 mod rrl;
 mod rrl_log;
 
@@ -28,17 +28,17 @@ use lbdns_common::{
     signature::Signatures,
 };
 
-use crate::compile::{negative::NegativeImage, Answer, MapImage, RrsetId, Set};
+use crate::compile::{fixed::FixedImage, negative::NegativeImage, Answer, MapImage, RrsetId, Set};
 use crate::rrl::RateLimits;
 pub use geo::{geo_chunks_needed, geo_v6_slots_needed, GeoMapReport};
 use geo::{GeoRows, Tries};
 pub use life::{now_ns as coarse_now_ns, Heartbeat};
 use mapped::{IdArray, MappedArray};
 use names::NameTable;
-use negative::NegativeMaps;
-pub use negative::NegativeReport;
 use plan::{plan, Adopted, Capacity, Live, Published, Scope, State, Step};
 pub use plan::{Fill, Usage};
+use prepared::PreparedMaps;
+pub use prepared::PreparedReport;
 pub use rrl_log::RrlLog;
 
 /// How many steps ahead a publish asks for the bucket a new name goes into, and twice as many
@@ -85,14 +85,13 @@ pub enum MapError {
     /// the table is far fuller than the sizes it was made for allow.
     #[error("no room in the XDP name table's buckets: raise --xdp-rrset-entries")]
     NameTableFull,
-    /// A publish of names right below the apexes would hold more of them at once (the old
-    /// ones and the new) than `NEGATIVE_CHILDREN` has entries; nothing was written.
-    #[error(
-        "{needed} names right below the zones' apexes do not fit the {entries} entries of the \
-         XDP map NEGATIVE_CHILDREN"
-    )]
-    NegativeChildrenFull {
-        /// Names the maps would hold at once.
+    /// A publish of prepared replies would hold more elements of a map at once (the old ones
+    /// and the new) than it has entries; nothing was written.
+    #[error("{needed} elements do not fit the {entries} entries of the XDP map {map}")]
+    PreparedFull {
+        /// Which map.
+        map: &'static str,
+        /// Elements the map would hold at once.
         needed: usize,
         /// The map's entries.
         entries: u32,
@@ -127,7 +126,7 @@ pub struct PublishReport {
 
 /// Owns the maps userspace writes (`NAME_*`, `RRSET_SLOT_*`, `ANSWERS_*`, `SIGNATURES`,
 /// `EDNS_ANSWERS`, `NSID_VALUES`, `COOKIE_SECRETS`, `RRL_SETTINGS`, `RRL_ALLOW_*`,
-/// `NEGATIVE_*`) and knows what they hold.
+/// `PREPARED_STATE`, `NEGATIVE_*`, `FIXED_REPLIES`) and knows what they hold.
 pub struct MapWriter {
     names: NameTable,
     edns_answers: MappedArray<u32>,
@@ -143,7 +142,7 @@ pub struct MapWriter {
     heartbeat: Arc<Heartbeat>,
     rrl: rrl::RrlMaps,
     rrl_log: Arc<Mutex<RrlLog>>,
-    negative: NegativeMaps,
+    prepared: PreparedMaps,
 }
 
 /// The `ANSWERS_*` arrays.
@@ -337,7 +336,7 @@ impl MapWriter {
         let rrl_log = Arc::new(Mutex::new(RrlLog::take(ebpf)?));
         let tries = Tries::take(ebpf)?;
         let rows = GeoRows::take(ebpf)?;
-        let negative = NegativeMaps::take(ebpf)?;
+        let prepared = PreparedMaps::take(ebpf)?;
         let table = NameTable::new(
             mapped(ebpf, maps::NAME_BUCKETS)?,
             mapped(ebpf, maps::NAME_WORDS)?,
@@ -371,7 +370,7 @@ impl MapWriter {
             heartbeat,
             rrl,
             rrl_log,
-            negative,
+            prepared,
         })
     }
 
@@ -511,10 +510,14 @@ impl MapWriter {
         self.rrl.publish(limits)
     }
 
-    /// Makes the program answer NXDOMAIN from `image` (`compile::negative`), changing only
-    /// what differs.
-    pub fn publish_negative(&mut self, image: &NegativeImage) -> Result<NegativeReport, MapError> {
-        self.negative.publish(image)
+    /// Makes the program answer NXDOMAIN from `negative` (`compile::negative`) and the fixed
+    /// replies of `fixed` (`compile::fixed`), changing only what differs.
+    pub fn publish_prepared(
+        &mut self,
+        negative: &NegativeImage,
+        fixed: &FixedImage,
+    ) -> Result<PreparedReport, MapError> {
+        self.prepared.publish(negative, fixed)
     }
 
     /// Makes the program answer Client Subnet (RFC 7871) with these privacy caps (IPv4's,

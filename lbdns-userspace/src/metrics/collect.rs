@@ -77,7 +77,8 @@ impl Collector for Exposition {
         let mut metric = encoder.encode_descriptor(
             "lbdns_dns_requests",
             "Queries received, by path (xdp, udp, tcp), address family (1 IPv4, 2 IPv6; not \
-             told apart on the xdp path) and query type.",
+             told apart on the xdp path) and query type (on the xdp path, replies prepared \
+             whole are counted together as type fixed).",
             None,
             MetricType::Counter,
         )?;
@@ -102,6 +103,10 @@ impl Collector for Exposition {
                 let queries = counters.get(answered) + counters.get(nxdomain);
                 counter(&mut metric, &labels, queries)?;
             }
+            // Fixed replies are counted together, whatever their type (NODATA to A and AAAA
+            // among them).
+            let labels = vec![("path", "xdp"), ("type", "fixed")];
+            counter(&mut metric, &labels, counters.get(Counter::AnsweredFixed))?;
         }
 
         let mut metric = encoder.encode_descriptor(
@@ -118,8 +123,15 @@ impl Collector for Exposition {
         }
         if let Some(counters) = xdp_counters {
             for (rcode, replies) in [
-                (0, [Counter::AnsweredA, Counter::AnsweredAaaa]),
-                (3, [Counter::NxdomainA, Counter::NxdomainAaaa]),
+                (
+                    0,
+                    &[
+                        Counter::AnsweredA,
+                        Counter::AnsweredAaaa,
+                        Counter::AnsweredFixed,
+                    ][..],
+                ),
+                (3, &[Counter::NxdomainA, Counter::NxdomainAaaa][..]),
             ] {
                 let sent = replies.iter().map(|&which| counters.get(which)).sum();
                 let labels = vec![("path", "xdp"), ("rcode", rcode_label(rcode_index(rcode)))];

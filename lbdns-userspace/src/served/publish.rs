@@ -11,10 +11,10 @@ use std::time::Instant;
 use hickory_proto::rr::LowerName;
 
 use crate::authority::Catalog;
-use crate::compile::{negative::NegativeParts, Compiled, MapImage, RrsetId};
+use crate::compile::{fixed::FixedParts, negative::NegativeParts, Compiled, MapImage, RrsetId};
 use crate::config::XdpSettings;
 use crate::maps::plan::Scope;
-use crate::maps::{MapError, MapWriter, NegativeReport, PublishReport};
+use crate::maps::{MapError, MapWriter, PreparedReport, PublishReport};
 use crate::xdp::sizing::{self, Need, Requested};
 use crate::xdp::{Adoptable, FastPath, Pins, XdpConfig};
 use crate::{compile, ebpf_object};
@@ -26,8 +26,9 @@ use super::memory::release_freed_memory;
 pub struct Xdp {
     pub(super) fast: FastPath,
     pub(super) writer: MapWriter,
-    /// The zones' shares of what the program answers NXDOMAIN from.
+    /// The zones' shares of what the program answers NXDOMAIN from, and of its fixed replies.
     negative: NegativeParts,
+    fixed: FixedParts,
     /// What building larger maps needs; `None` for a program tests drive.
     growth: Option<Growth>,
 }
@@ -71,6 +72,7 @@ impl Xdp {
             name_bytes = config.name_bytes,
             signature_entries = config.signature_entries,
             negative_children = config.negative_children,
+            fixed_replies = config.fixed_replies,
             adopted = matches!(origin, Origin::Adopt(..)),
             "XDP map sizes"
         );
@@ -92,6 +94,7 @@ impl Xdp {
             fast,
             writer,
             negative: NegativeParts::default(),
+            fixed: FixedParts::default(),
             growth: None,
         })
     }
@@ -253,13 +256,13 @@ impl Xdp {
         }
     }
 
-    /// Publishes what the program reads beside the answer sets: what it answers NXDOMAIN
-    /// from, its settings and the client map. When the names right below the apexes outgrow
-    /// `NEGATIVE_CHILDREN`, builds larger maps as [`Self::write`] does, from `whole` (the
-    /// image of every hot RRset; compiled here when the caller wrote only a part).
+    /// Publishes what the program reads beside the answer sets: its prepared replies, its
+    /// settings and the client map. When the prepared replies outgrow their maps, builds larger
+    /// maps as [`Self::write`] does, from `whole` (the image of every hot RRset; compiled here
+    /// when the caller wrote only a part).
     fn publish_rest(&mut self, catalog: &Catalog, whole: Option<&MapImage>) -> Result<()> {
-        match self.publish_negative(catalog) {
-            Err(error @ MapError::NegativeChildrenFull { .. }) if self.growth.is_some() => {
+        match self.publish_prepared(catalog) {
+            Err(error @ MapError::PreparedFull { .. }) if self.growth.is_some() => {
                 tracing::info!("{error}: building larger XDP maps");
                 let compiled;
                 let image = match whole {
@@ -272,25 +275,30 @@ impl Xdp {
                 };
                 self.grow(catalog, image)?;
             }
-            written => written.context("cannot write the XDP negative answers")?,
+            written => written.context("cannot write the XDP prepared replies")?,
         }
         self.publish_settings(catalog)?;
         self.publish_geo(catalog)
     }
 
-    /// Publishes what the program answers NXDOMAIN from (`compile::negative`), after the
-    /// answer sets, compiling again only the zones that changed.
-    fn publish_negative(&mut self, catalog: &Catalog) -> Result<(), MapError> {
-        let image = self.negative.image(catalog);
-        let report = self.writer.publish_negative(image)?;
-        if report != NegativeReport::default() {
+    /// Publishes what the program answers NXDOMAIN from (`compile::negative`) and its fixed
+    /// replies (`compile::fixed`), after the answer sets, compiling again only the zones that
+    /// changed.
+    fn publish_prepared(&mut self, catalog: &Catalog) -> Result<(), MapError> {
+        let negative = self.negative.image(catalog);
+        let fixed = self.fixed.image(catalog);
+        let report = self.writer.publish_prepared(negative, fixed)?;
+        if report != PreparedReport::default() {
             tracing::info!(
-                zones = image.zones.len(),
+                zones = negative.zones.len(),
                 zones_written = report.zones_written,
                 zones_removed = report.zones_removed,
                 names_added = report.children_added,
                 names_removed = report.children_removed,
-                "XDP negative answers published"
+                fixed = fixed.len(),
+                fixed_written = report.fixed_written,
+                fixed_removed = report.fixed_removed,
+                "XDP prepared replies published"
             );
         }
         Ok(())
@@ -339,6 +347,7 @@ impl Xdp {
     fn grow(&mut self, catalog: &Catalog, image: &MapImage) -> Result<PublishReport> {
         let need = Need {
             negative_children: self.negative.image(catalog).children.len() as u64,
+            fixed_replies: self.fixed.image(catalog).len() as u64,
             ..Need::of(image)
         };
         let growth = self.growth.as_ref().expect("checked by the caller");
@@ -351,6 +360,7 @@ impl Xdp {
             aaaa_slots: wanted.aaaa_slots.max(current.aaaa_slots),
             signature_entries: wanted.signature_entries.max(current.signature_entries),
             negative_children: wanted.negative_children.max(current.negative_children),
+            fixed_replies: wanted.fixed_replies.max(current.fixed_replies),
             ..current
         };
         let origin = match &growth.pins {
@@ -362,6 +372,7 @@ impl Xdp {
             .map_err(|_| anyhow::anyhow!("the XDP loading thread panicked"))??;
         let mut larger = Self::new(fast)?;
         larger.negative = std::mem::take(&mut self.negative);
+        larger.fixed = std::mem::take(&mut self.fixed);
         let report = larger
             .writer
             .publish(image)
@@ -388,12 +399,14 @@ impl Xdp {
             name_bytes = config.name_bytes,
             signature_entries = config.signature_entries,
             negative_children = config.negative_children,
+            fixed_replies = config.fixed_replies,
             "XDP maps outgrown: built larger ones and swapped them in with the program, \
              without detaching"
         );
         self.fast = larger.fast;
         self.writer = larger.writer;
         self.negative = larger.negative;
+        self.fixed = larger.fixed;
         Ok(report)
     }
 

@@ -10,6 +10,7 @@ pub mod sizing;
 use std::sync::Arc;
 
 use aya::{
+    maps::ProgramArray,
     programs::{links::Link as _, ProgramError, Xdp},
     Ebpf, EbpfLoader,
 };
@@ -59,6 +60,9 @@ pub struct XdpConfig {
     /// program answers, twice over (a publish adds new names before it removes old ones), a
     /// power of two. 16 bytes of buckets each, and an element per name used.
     pub negative_children: u32,
+    /// Entries of `FIXED_REPLIES`: the fixed replies, twice over, a power of two. 16 bytes of
+    /// buckets each, and an element of about 650 bytes per reply.
+    pub fixed_replies: u32,
 }
 
 impl Default for XdpConfig {
@@ -73,6 +77,7 @@ impl Default for XdpConfig {
             geo_chunks: maps::DEFAULT_GEO_CHUNKS,
             geo_v6_slots: lbdns_common::geo::V6_48_SLOTS,
             negative_children: maps::DEFAULT_NEGATIVE_CHILDREN,
+            fixed_replies: maps::DEFAULT_FIXED_REPLIES,
         }
     }
 }
@@ -217,6 +222,7 @@ impl FastPath {
         );
         loader.map_max_entries(maps::GEO_V6_48, config.geo_v6_slots.max(1));
         loader.map_max_entries(maps::NEGATIVE_CHILDREN, config.negative_children.max(1));
+        loader.map_max_entries(maps::FIXED_REPLIES, config.fixed_replies.max(1));
         // aya opens a map pinned at its path, or creates the map and pins it there.
         if let Some(pins) = pins {
             let dir = match maps {
@@ -238,6 +244,7 @@ impl FastPath {
         program_mut(&mut ebpf)?
             .load()
             .map_err(XdpError::from_program)?;
+        load_fixed(&mut ebpf)?;
         let counters = Arc::new(CounterMap::take(&mut ebpf)?);
         Ok(Self {
             ebpf,
@@ -457,6 +464,30 @@ impl Drop for FastPath {
             tracing::warn!("detaching the XDP program: {error}");
         }
     }
+}
+
+/// Loads the fixed replies' program and puts it where the main program tail-calls it. The
+/// array stays in `ebpf`, open as long as the program is kept: the kernel empties a program
+/// array once its last descriptor closes.
+fn load_fixed(ebpf: &mut Ebpf) -> Result<(), XdpError> {
+    let program: &mut Xdp = ebpf
+        .program_mut(maps::FIXED_REPLY_PROGRAM)
+        .ok_or(XdpError::NoProgram)?
+        .try_into()
+        .map_err(|error: ProgramError| XdpError::from_program(error))?;
+    program.load().map_err(XdpError::from_program)?;
+    let fd = program
+        .fd()
+        .map_err(XdpError::from_program)?
+        .try_clone()
+        .map_err(|error| XdpError::Load(Box::new(error)))?;
+    let map = ebpf
+        .map_mut(maps::FIXED_PROGRAM)
+        .ok_or(XdpError::NoMap(maps::FIXED_PROGRAM))?;
+    let mut array = ProgramArray::try_from(map).map_err(|error| XdpError::Load(Box::new(error)))?;
+    array
+        .set(0, &fd, 0)
+        .map_err(|error| XdpError::Load(Box::new(error)))
 }
 
 fn program_mut(ebpf: &mut Ebpf) -> Result<&mut Xdp, XdpError> {

@@ -168,6 +168,7 @@ fn read_adoptable(dir: &Path, dns_port: u16) -> Result<Adoptable, String> {
             geo_chunks: entries(maps::GEO_CHUNKS)? / lbdns_common::geo::CHUNK_LEN,
             geo_v6_slots: entries(maps::GEO_V6_48)?,
             negative_children: entries(maps::NEGATIVE_CHILDREN)?,
+            fixed_replies: entries(maps::FIXED_REPLIES)?,
         },
         name_seed: life.name_seed,
     })

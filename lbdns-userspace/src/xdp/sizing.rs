@@ -28,6 +28,8 @@ pub const MIN_SIGNATURE_ENTRIES: u32 = 256;
 /// The fewest `NEGATIVE_CHILDREN` entries: 16 KiB of buckets, room for a few hundred names
 /// right below the apexes to come and go.
 pub const MIN_NEGATIVE_CHILDREN: u32 = 1 << 10;
+/// The fewest `FIXED_REPLIES` entries: 16 KiB of buckets; elements are allocated as used.
+pub const MIN_FIXED_REPLIES: u32 = 1 << 10;
 /// The most `GEO_CHUNKS` chunks sized from a map: 128 MiB, a chunk for every IPv4 /16 and as
 /// many for the longer prefixes of both families split further. A map that splits more (each
 /// costs 1 KiB here against a few trie entries) has the rest found through the trie.
@@ -61,6 +63,8 @@ pub struct Need {
     /// Names right below the apexes whose absent names the program answers
     /// (`compile::negative`).
     pub negative_children: u64,
+    /// Fixed replies (`compile::fixed`).
+    pub fixed_replies: u64,
 }
 
 impl Need {
@@ -141,6 +145,7 @@ impl Requested {
             // No client map is read yet.
             geo_v6_slots: lbdns_common::geo::V6_48_SLOTS,
             negative_children: lbdns_common::maps::DEFAULT_NEGATIVE_CHILDREN,
+            fixed_replies: lbdns_common::maps::DEFAULT_FIXED_REPLIES,
         })
     }
 }
@@ -194,21 +199,28 @@ pub fn sized(need: &Need, requested: &Requested, dns_port: u16) -> XdpConfig {
         signature_entries,
         geo_chunks,
         geo_v6_slots,
-        negative_children: negative_children_for(need.negative_children),
+        negative_children: prepared_entries(
+            need.negative_children,
+            MIN_NEGATIVE_CHILDREN,
+            lbdns_common::maps::MAX_NEGATIVE_CHILDREN,
+        ),
+        fixed_replies: prepared_entries(
+            need.fixed_replies,
+            MIN_FIXED_REPLIES,
+            lbdns_common::maps::MAX_FIXED_REPLIES,
+        ),
     }
 }
 
-/// `NEGATIVE_CHILDREN`'s entries for `names`: twice them, since a publish adds a zone's new
-/// names before it removes its old ones, with the headroom, rounded up to the power of two the
-/// kernel's table of buckets has anyway, within [`MIN_NEGATIVE_CHILDREN`] and
-/// `MAX_NEGATIVE_CHILDREN`. Not larger: each entry is a bucket a flood of absent names reads
-/// at random, so a larger table is a slower one (`DEFAULT_NEGATIVE_CHILDREN`).
-fn negative_children_for(names: u64) -> u32 {
-    with_headroom(names.saturating_mul(2), MIN_NEGATIVE_CHILDREN)
+/// The entries of a prepared replies' hash map (`NEGATIVE_CHILDREN`, `FIXED_REPLIES`) for
+/// `elements`: twice them, since a publish adds the new elements before it removes the old
+/// ones, with the headroom, rounded up to the power of two the kernel's table of buckets has
+/// anyway, within `floor` and `max`. Not larger: each entry is a bucket a flood of absent
+/// names reads at random, so a larger table is a slower one (`DEFAULT_NEGATIVE_CHILDREN`).
+fn prepared_entries(elements: u64, floor: u32, max: u32) -> u32 {
+    with_headroom(elements.saturating_mul(2), floor)
         .checked_next_power_of_two()
-        .map_or(lbdns_common::maps::MAX_NEGATIVE_CHILDREN, |entries| {
-            entries.min(lbdns_common::maps::MAX_NEGATIVE_CHILDREN)
-        })
+        .map_or(max, |entries| entries.min(max))
 }
 
 /// The sizes for what `catalog` (zones and pools as they are now) puts into the maps. Compiles
@@ -223,6 +235,7 @@ pub fn for_catalog(
         geo_chunks: crate::maps::geo_chunks_needed(&catalog.geo().map),
         geo_v6_slots: crate::maps::geo_v6_slots_needed(&catalog.geo().map),
         negative_children: compile::negative::children_needed(catalog),
+        fixed_replies: compile::fixed::replies_needed(catalog),
         ..Need::of(&compiled.image)
     };
     Ok(sized(&need, requested, dns_port))
@@ -337,6 +350,7 @@ mod tests {
             geo_chunks: 0,
             geo_v6_slots: false,
             negative_children: 12,
+            fixed_replies: 40,
         };
         let config = sized(&need, &Requested::default(), PORT);
         assert_eq!(config.a_slots, MIN_SLOTS);
@@ -363,6 +377,7 @@ mod tests {
             geo_chunks: 40_000,
             geo_v6_slots: true,
             negative_children: 1000,
+            fixed_replies: 100,
         };
         let config = sized(&need, &Requested::default(), PORT);
         assert_eq!(config.a_slots, 25_375);
@@ -375,6 +390,7 @@ mod tests {
         assert_eq!(config.geo_v6_slots, lbdns_common::geo::V6_48_SLOTS);
         // Twice the names with a quarter more (2,500), rounded up to a power of two.
         assert_eq!(config.negative_children, 4096);
+        assert_eq!(config.fixed_replies, MIN_FIXED_REPLIES);
     }
 
     #[test]
@@ -419,6 +435,7 @@ mod tests {
         };
         let expected = XdpConfig {
             negative_children: lbdns_common::maps::DEFAULT_NEGATIVE_CHILDREN,
+            fixed_replies: lbdns_common::maps::DEFAULT_FIXED_REPLIES,
             ..sized(&need, &requested, PORT)
         };
         assert_eq!(config, expected);
@@ -478,6 +495,7 @@ mod tests {
             geo_chunks: u32::MAX,
             geo_v6_slots: true,
             negative_children: u64::MAX,
+            fixed_replies: u64::MAX,
         };
         let config = sized(&need, &Requested::default(), PORT);
         assert_eq!(config.a_slots, MAX_IDS);
@@ -487,6 +505,7 @@ mod tests {
             config.negative_children,
             lbdns_common::maps::MAX_NEGATIVE_CHILDREN
         );
+        assert_eq!(config.fixed_replies, lbdns_common::maps::MAX_FIXED_REPLIES);
     }
 
     #[test]

@@ -29,12 +29,13 @@ use crate::corpus::Case;
 
 /// Bound on one `lbdns stats`; it answers in milliseconds.
 const STATS_TIMEOUT: Duration = Duration::from_secs(10);
-/// The counters of queries the program answered: addresses, or NXDOMAIN.
-const ANSWERED: [&str; 4] = [
+/// The counters of queries the program answered: addresses, NXDOMAIN, or a fixed reply.
+const ANSWERED: [&str; 5] = [
     "answered_a",
     "answered_aaaa",
     "answered_nxdomain_a",
     "answered_nxdomain_aaaa",
+    "answered_fixed",
 ];
 /// Bytes of an answer record besides its address: a compression pointer to the question,
 /// TYPE, CLASS, TTL and RDLENGTH.

@@ -6,7 +6,7 @@ use lbdns_common::counters::Counter;
 use lbdns_tests::wire::{self, flag, rtype, Builder};
 
 use super::{
-    fixture,
+    fixed, fixture,
     frame::{udp_frame, Endpoints, Layout, Vlan},
     negative, signatures,
 };
@@ -18,8 +18,14 @@ pub enum Expect {
     Answer(Layout),
     /// XDP_TX with the oracle's NXDOMAIN (`lbdns_common::negative`), layers as for `Answer`.
     Nxdomain(Layout),
-    /// XDP_PASS, frame unchanged, this counter incremented.
+    /// XDP_TX with the oracle's reply from a fixed reply (`lbdns_common::fixed`).
+    Fixed(Layout),
+    /// XDP_PASS, frame unchanged, this counter incremented. A query whose pass counter is
+    /// `pass_miss` or `pass_type` may get its fixed reply instead, which must then be the
+    /// oracle's (which queries must have one, the fixed-reply cases say).
     Pass(Counter),
+    /// As `Pass`, and never a fixed reply.
+    PassNotFixed(Counter),
     /// XDP_PASS, frame unchanged, some pass counter incremented (truncated and random frames,
     /// whose exact reason depends on where they break).
     PassAny,
@@ -838,6 +844,7 @@ pub fn corpus() -> Vec<Case> {
     name_lengths(&mut rng, &mut cases);
     pass_reasons(&mut rng, &mut cases);
     negative::cases(&mut rng, &mut cases);
+    fixed::cases(&mut rng, &mut cases);
     not_dns(&mut rng, &mut cases);
     truncated_and_garbage(&mut rng, &mut cases);
     cases

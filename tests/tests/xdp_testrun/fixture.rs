@@ -83,12 +83,19 @@ fn short_zone() -> String {
 /// A name with more addresses than one answer set holds: the socket path answers it.
 pub const HUGE: &str = "huge.example.net";
 
+/// A name whose TXT reply (527 octets without EDNS) is longer than a query without EDNS may
+/// get, and short enough for a fixed reply.
+pub const BIG_TXT: &str = "txt.example.net";
+
 /// The generated zone's master file.
 fn test_zone() -> String {
     let mut text = format!(
         "$ORIGIN {TEST_APEX}.\n\
          @ 300 SOA ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60\n\
-         @ 300 NS ns1.example.com.\n"
+         @ 300 NS ns1.example.com.\n\
+         {BIG_TXT}. 300 TXT \"{}\" \"{}\"\n",
+        "a".repeat(250),
+        "b".repeat(230)
     );
     for (i, name) in long_names().iter().enumerate() {
         writeln!(text, "{name}. 120 A 198.18.6.{i}").unwrap();

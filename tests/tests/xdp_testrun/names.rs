@@ -34,8 +34,9 @@ const CONFIG: XdpConfig = XdpConfig {
     signature_entries: 1,
     geo_chunks: 1,
     geo_v6_slots: 1,
-    // Nothing here answers NXDOMAIN.
+    // Nothing here answers from prepared replies.
     negative_children: 1,
+    fixed_replies: 1,
 };
 
 /// Name `index`: names of two and three words, sharing their first word.
