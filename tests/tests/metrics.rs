@@ -309,9 +309,10 @@ fn socket_path_counters_move_by_exactly_the_queries_sent() -> Result<()> {
     Ok(())
 }
 
-/// With native XDP on the veth: K hot A queries are answered by the program and counted on the
-/// xdp path (from its per-CPU counters) and nowhere else; a query it passes is counted both as
-/// passed and on the socket path. The page reports the maps' fill.
+/// With native XDP on the veth: K hot A queries and a few with a fixed reply are answered by
+/// the program and counted on the xdp path (from its per-CPU counters) and nowhere else; a
+/// query it passes is counted both as passed and on the socket path. The page reports the
+/// maps' fill.
 #[test]
 fn xdp_answers_are_counted_from_the_programs_counters() -> Result<()> {
     let topo = Topology::new()?;
@@ -347,7 +348,7 @@ fn xdp_answers_are_counted_from_the_programs_counters() -> Result<()> {
         before.text
     );
 
-    let (k, passed) = (6, 2);
+    let (k, fixed, passed) = (6, 3, 2);
     ask(
         &topo,
         v4,
@@ -355,11 +356,20 @@ fn xdp_answers_are_counted_from_the_programs_counters() -> Result<()> {
         ("www.example.com", rtype::A, rcode::NOERROR),
         k,
     )?;
+    // The apex's MX has a fixed reply; www has no MX, and its NODATA comes from the socket
+    // path.
     ask(
         &topo,
         v4,
         false,
         ("example.com", rtype::MX, rcode::NOERROR),
+        fixed,
+    )?;
+    ask(
+        &topo,
+        v4,
+        false,
+        ("www.example.com", rtype::MX, rcode::NOERROR),
         passed,
     )?;
     let after = scrape(&topo, metrics)?;
@@ -369,18 +379,31 @@ fn xdp_answers_are_counted_from_the_programs_counters() -> Result<()> {
     let udp = r#"path="udp""#;
     let series: &[(&str, &[&str])] = &[
         (REQUESTS, &[xdp, r#"type="A""#]),
+        (REQUESTS, &[xdp, r#"type="fixed""#]),
         (REQUESTS, &[xdp]),
         (RESPONSES, &[xdp, r#"rcode="NOERROR""#]),
         ("lbdns_xdp_packets_total", &[r#"outcome="answered_a""#]),
+        ("lbdns_xdp_packets_total", &[r#"outcome="answered_fixed""#]),
         ("lbdns_xdp_packets_total", &[r#"outcome="pass_type""#]),
         (REQUESTS, &[udp, r#"type="A""#]),
         (REQUESTS, &[udp, r#"type="MX""#]),
         (REQUESTS, &[udp]),
     ];
-    let (k, passed) = (f64::from(k), f64::from(passed));
+    let (k, fixed, passed) = (f64::from(k), f64::from(fixed), f64::from(passed));
     assert_eq!(
         moved(&before, &after, series),
-        [k, k, k, k, passed, 0.0, passed, passed],
+        [
+            k,
+            fixed,
+            k + fixed,
+            k + fixed,
+            k,
+            fixed,
+            passed,
+            0.0,
+            passed,
+            passed
+        ],
         "{series:?}\n{}",
         after.text
     );
