@@ -527,6 +527,12 @@ fn report_program_size_and_cost() {
         udp_frame(Vlan::None, v4_endpoints(port), &dns, 0)
     };
     let query = |name: &str, flags: u16, options: &[u8]| query_to(53, name, flags, options);
+    let of_type = |name: &str, qtype: u16| {
+        let dns = Builder::query(1, name, qtype)
+            .opt(&[0], 1232, 0, 0, &[])
+            .build();
+        udp_frame(Vlan::None, v4_endpoints(53), &dns, 0)
+    };
     println!("{:?}", loaded.fast.stats().expect("stats"));
     for (what, frame, action) in [
         // The first three split an answer's cost: a frame passed at its Ethernet type (what a
@@ -546,6 +552,17 @@ fn report_program_size_and_cost() {
         (
             "A of a name right below the apex that does not exist: NXDOMAIN",
             query("absent.example.com", 0, &[]),
+            XDP_TX,
+        ),
+        // Through the tail call into the fixed replies' program.
+        (
+            "MX of the apex: a fixed reply",
+            of_type("example.com", rtype::MX),
+            XDP_TX,
+        ),
+        (
+            "AAAA of a name with A only: NODATA, a fixed reply",
+            of_type("api.example.com", rtype::AAAA),
             XDP_TX,
         ),
         ("answered A", query("www.example.com", 0, &[]), XDP_TX),
