@@ -25,7 +25,7 @@ use lbdns_common::{
 
 use super::prepared::records;
 use super::zone_parts::{Depends, ZoneParts};
-use crate::authority::{answer_cycle, Catalog, Client, Replies, Transport, ZoneData};
+use crate::authority::{answer_cycle, Catalog, Client, Node, Replies, Transport, ZoneData};
 
 /// What `FIXED_REPLIES` must hold.
 pub type FixedImage = BTreeMap<FixedKey, FixedReply>;
@@ -89,38 +89,49 @@ impl FixedPart {
 
 /// The questions of `zone` to prepare replies for: each name's wire form (lowercase) and type.
 fn questions(catalog: &Catalog, zone: &ZoneData) -> Result<Vec<(Vec<u8>, RecordType)>, Ineligible> {
-    let mut questions = Vec::new();
+    // Counted first without reading names back, so that a zone past the limit (a million
+    // names' NODATA) costs a walk of some of its nodes, stopped at the limit.
+    let mut count = 0;
+    for position in 0..zone.len() as u32 {
+        count += asked(zone.node_at(position)).count();
+        if count > MAX_REPLIES_PER_ZONE {
+            return Err(Ineligible::TooMany);
+        }
+    }
+    let mut questions = Vec::with_capacity(count);
     for (name, node) in zone.nodes() {
-        if node.only_nsec3() || catalog.is_pool_owner(&name) {
+        if catalog.is_pool_owner(&name) {
             continue;
         }
         let Ok(wire) = Name::from(name).to_bytes() else {
             continue;
         };
-        if wire.len() > MAX_NAME_LEN {
-            continue;
-        }
-        let held = node.rrsets.iter().map(|rrset| rrset.rtype).filter(|rtype| {
-            !matches!(
-                rtype,
-                RecordType::A
-                    | RecordType::AAAA
-                    | RecordType::RRSIG
-                    | RecordType::NSEC
-                    | RecordType::NSEC3
-            )
-        });
-        let nodata = [RecordType::A, RecordType::AAAA]
-            .into_iter()
-            .filter(|rtype| node.get(*rtype).is_none());
-        for rtype in held.chain(nodata) {
-            if questions.len() == MAX_REPLIES_PER_ZONE {
-                return Err(Ineligible::TooMany);
-            }
-            questions.push((wire.clone(), rtype));
+        if wire.len() <= MAX_NAME_LEN {
+            questions.extend(asked(node).map(|rtype| (wire.clone(), rtype)));
         }
     }
     Ok(questions)
+}
+
+/// The types asked at `node`: each it holds but A and AAAA and the DNSSEC types a resolver
+/// does not ask for, and A and AAAA where it has none. None at a name of the NSEC3 chain alone,
+/// which does not exist for lookups.
+fn asked(node: &Node) -> impl Iterator<Item = RecordType> + '_ {
+    let exists = !node.only_nsec3();
+    let held = node.rrsets.iter().map(|rrset| rrset.rtype).filter(|rtype| {
+        !matches!(
+            rtype,
+            RecordType::A
+                | RecordType::AAAA
+                | RecordType::RRSIG
+                | RecordType::NSEC
+                | RecordType::NSEC3
+        )
+    });
+    let nodata = [RecordType::A, RecordType::AAAA]
+        .into_iter()
+        .filter(|rtype| node.get(*rtype).is_none());
+    held.chain(nodata).filter(move |_| exists)
 }
 
 /// The reference question: ID 0, no flags, `name` and `qtype` in class IN, and an OPT record
