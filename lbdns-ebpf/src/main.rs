@@ -159,12 +159,12 @@ fn prepared(
     if rrl::is_on() {
         return Err(passed);
     }
-    let counter = match query.dns.addr_type {
-        Some(AddrType::A) => Counter::NxdomainA,
-        Some(AddrType::Aaaa) => Counter::NxdomainAaaa,
-        None => Counter::AnsweredFixed,
+    let nxdomain = match query.dns.addr_type {
+        Some(AddrType::A) => Some(Counter::NxdomainA),
+        Some(AddrType::Aaaa) => Some(Counter::NxdomainAaaa),
+        None => None,
     };
-    if counter != Counter::AnsweredFixed {
+    if let Some(counter) = nxdomain {
         if let Ok(reply) = negative::absent(&Frame::new(ctx), scratch, query) {
             respond::prepared::reply(ctx, scratch, query, reply)?;
             return Ok((xdp_action::XDP_TX, counter));
