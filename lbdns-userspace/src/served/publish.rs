@@ -241,16 +241,8 @@ impl Xdp {
                         .context(format!("the XDP maps are too small: {outgrown}")));
                 }
                 tracing::info!("the XDP maps are too small ({outgrown}): building larger ones");
-                // Larger maps must hold every hot RRset, not only the part this publish wrote.
-                let whole = match scope {
-                    Scope::Whole => None,
-                    Scope::Part { .. } => Some(
-                        compile::compile_catalog(catalog)
-                            .context("cannot compile the zones for XDP")?,
-                    ),
-                };
-                let image = whole.as_ref().map_or(&compiled.image, |whole| &whole.image);
-                self.grow(catalog, image)
+                let whole = matches!(scope, Scope::Whole).then_some(&compiled.image);
+                self.grow(catalog, whole)
             }
             Err(error) => Err(anyhow::Error::new(error).context("cannot write the XDP maps")),
         }
@@ -258,22 +250,13 @@ impl Xdp {
 
     /// Publishes what the program reads beside the answer sets: its prepared replies, its
     /// settings and the client map. When the prepared replies outgrow their maps, builds larger
-    /// maps as [`Self::write`] does, from `whole` (the image of every hot RRset; compiled here
-    /// when the caller wrote only a part).
+    /// maps as [`Self::write`] does, from `whole` (the image of every hot RRset, if the caller
+    /// has it).
     fn publish_rest(&mut self, catalog: &Catalog, whole: Option<&MapImage>) -> Result<()> {
         match self.publish_prepared(catalog) {
             Err(error @ MapError::PreparedFull { .. }) if self.growth.is_some() => {
                 tracing::info!("{error}: building larger XDP maps");
-                let compiled;
-                let image = match whole {
-                    Some(image) => image,
-                    None => {
-                        compiled = compile::compile_catalog(catalog)
-                            .context("cannot compile the zones for XDP")?;
-                        &compiled.image
-                    }
-                };
-                self.grow(catalog, image)?;
+                self.grow(catalog, whole)?;
             }
             written => written.context("cannot write the XDP prepared replies")?,
         }
@@ -340,11 +323,21 @@ impl Xdp {
             .context("cannot write the XDP program's rate limits")
     }
 
-    /// Loads the program again with maps large enough for `catalog`, whose hot RRsets `image`
-    /// holds (with the usual headroom, never smaller than now), fills them, and swaps it in
-    /// for the running one, or attaches it if none runs yet. The running program answers from
-    /// the old maps until the swap; a failure leaves it serving them.
-    fn grow(&mut self, catalog: &Catalog, image: &MapImage) -> Result<PublishReport> {
+    /// Loads the program again with maps large enough for `catalog` (with the usual headroom,
+    /// never smaller than now), fills them, and swaps it in for the running one, or attaches it
+    /// if none runs yet. The running program answers from the old maps until the swap; a
+    /// failure leaves it serving them. Larger maps must hold every hot RRset: `whole` is their
+    /// image, compiled here if the caller has only a part.
+    fn grow(&mut self, catalog: &Catalog, whole: Option<&MapImage>) -> Result<PublishReport> {
+        let compiled;
+        let image = match whole {
+            Some(image) => image,
+            None => {
+                compiled = compile::compile_catalog(catalog)
+                    .context("cannot compile the zones for XDP")?;
+                &compiled.image
+            }
+        };
         let need = Need {
             negative_children: self.negative.image(catalog).children.len() as u64,
             fixed_replies: self.fixed.image(catalog).len() as u64,
