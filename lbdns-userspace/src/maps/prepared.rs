@@ -22,7 +22,12 @@ use aya::{
     maps::{HashMap, Map, MapData},
     Ebpf, Pod,
 };
-use lbdns_common::{maps, negative::ChildKey, prepared::PREPARED_ON};
+use lbdns_common::{
+    fixed::{FixedKey, FixedReply},
+    maps,
+    negative::{ChildKey, NegativeZone, ZoneKey},
+    prepared::PREPARED_ON,
+};
 
 use super::{mapped, mapped::MappedArray, wait_for_readers, MapError};
 use crate::compile::{fixed::FixedImage, negative::NegativeImage};
@@ -30,11 +35,10 @@ use crate::compile::{fixed::FixedImage, negative::NegativeImage};
 /// The four maps, and what the hash maps hold.
 pub(super) struct PreparedMaps {
     state: MappedArray<u32>,
-    zones: Keyed<lbdns_common::negative::ZoneKey, lbdns_common::negative::NegativeZone>,
-    children: HashMap<MapData, ChildKey, u8>,
-    children_room: u32,
-    held_children: BTreeSet<ChildKey>,
-    fixed: Keyed<lbdns_common::fixed::FixedKey, lbdns_common::fixed::FixedReply>,
+    zones: Keyed<ZoneKey, NegativeZone>,
+    /// Its values are all 1: a key's presence is what the program reads.
+    children: Keyed<ChildKey, u8>,
+    fixed: Keyed<FixedKey, FixedReply>,
 }
 
 /// What one [`PreparedMaps::publish`] changed.
@@ -55,18 +59,10 @@ impl PreparedMaps {
     /// Takes the maps out of a loaded program and reads what they hold: nothing in new maps,
     /// an earlier process's elements in adopted ones.
     pub(super) fn take(ebpf: &mut Ebpf) -> Result<Self, MapError> {
-        let (children, children_room) = open(ebpf, maps::NEGATIVE_CHILDREN)?;
-        let mut held_children = BTreeSet::new();
-        for key in children.keys() {
-            held_children
-                .insert(key.map_err(MapError::during("reading", maps::NEGATIVE_CHILDREN))?);
-        }
         Ok(Self {
             state: mapped(ebpf, maps::PREPARED_STATE)?,
             zones: Keyed::take(ebpf, maps::NEGATIVE_ZONES)?,
-            children,
-            children_room,
-            held_children,
+            children: Keyed::take(ebpf, maps::NEGATIVE_CHILDREN)?,
             fixed: Keyed::take(ebpf, maps::FIXED_REPLIES)?,
         })
     }
@@ -78,59 +74,64 @@ impl PreparedMaps {
         negative: &NegativeImage,
         fixed: &FixedImage,
     ) -> Result<PreparedReport, MapError> {
-        let new_children: Vec<ChildKey> = negative
-            .children
-            .difference(&self.held_children)
-            .copied()
-            .collect();
-        check_room(
-            maps::NEGATIVE_CHILDREN,
-            self.held_children.len() + new_children.len(),
-            self.children_room,
-        )?;
+        self.children.check_room(&negative.children)?;
         self.zones.check_room(&negative.zones)?;
         self.fixed.check_room(fixed)?;
 
-        for key in &new_children {
-            self.children
-                .insert(key, 1, 0)
-                .map_err(MapError::during("adding a name", maps::NEGATIVE_CHILDREN))?;
-            self.held_children.insert(*key);
-        }
         let mut report = PreparedReport {
-            children_added: new_children.len(),
+            children_added: self.children.insert_new(&negative.children)?,
             zones_written: self.zones.insert_new(&negative.zones)?,
             fixed_written: self.fixed.insert_new(fixed)?,
             ..PreparedReport::default()
         };
         let zones = self.zones.stale(&negative.zones);
+        let children = self.children.stale(&negative.children);
         let fixed_stale = self.fixed.stale(fixed);
-        let gone_children: Vec<ChildKey> = self
-            .held_children
-            .difference(&negative.children)
-            .copied()
-            .collect();
         report.zones_written += zones.changed.len();
         report.zones_removed = zones.gone.len();
+        report.children_removed = children.gone.len();
         report.fixed_written += fixed_stale.changed.len();
         report.fixed_removed = fixed_stale.gone.len();
-        report.children_removed = gone_children.len();
-        if zones.is_empty() && fixed_stale.is_empty() && gone_children.is_empty() {
+        if zones.is_empty() && children.is_empty() && fixed_stale.is_empty() {
             self.state.point(0, PREPARED_ON);
             return Ok(report);
         }
         self.state.point(0, 0);
         wait_for_readers().map_err(MapError::GracePeriod)?;
-        self.zones.apply(&negative.zones, zones)?;
-        self.fixed.apply(fixed, fixed_stale)?;
-        for key in &gone_children {
-            self.children
-                .remove(key)
-                .map_err(MapError::during("removing a name", maps::NEGATIVE_CHILDREN))?;
-            self.held_children.remove(key);
-        }
+        self.zones.apply(zones)?;
+        self.fixed.apply(fixed_stale)?;
+        self.children.apply(children)?;
         self.state.point(0, PREPARED_ON);
         Ok(report)
+    }
+}
+
+/// What a map must hold, key by key.
+trait Wanted<K, V> {
+    /// The value `key` must have, if it must be there.
+    fn value(&self, key: &K) -> Option<V>;
+    /// Every key and its value.
+    fn entries(&self) -> impl Iterator<Item = (K, V)>;
+}
+
+impl<K: Ord + Copy, V: Copy> Wanted<K, V> for BTreeMap<K, V> {
+    fn value(&self, key: &K) -> Option<V> {
+        self.get(key).copied()
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (K, V)> {
+        self.iter().map(|(key, value)| (*key, *value))
+    }
+}
+
+/// A set of keys, each present with the value 1.
+impl<K: Ord + Copy> Wanted<K, u8> for BTreeSet<K> {
+    fn value(&self, key: &K) -> Option<u8> {
+        self.contains(key).then_some(1)
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (K, u8)> {
+        self.iter().map(|key| (*key, 1))
     }
 }
 
@@ -143,13 +144,14 @@ struct Keyed<K, V> {
     held: BTreeMap<K, V>,
 }
 
-/// The held keys a publish changes or removes: only with the state off.
-struct Stale<K> {
-    changed: Vec<K>,
+/// The held keys a publish changes (with their new values) or removes: only with the state
+/// off.
+struct Stale<K, V> {
+    changed: Vec<(K, V)>,
     gone: Vec<K>,
 }
 
-impl<K> Stale<K> {
+impl<K, V> Stale<K, V> {
     fn is_empty(&self) -> bool {
         self.changed.is_empty() && self.gone.is_empty()
     }
@@ -173,32 +175,43 @@ impl<K: Pod + Ord, V: Pod + PartialEq> Keyed<K, V> {
     }
 
     /// Fails unless the map holds what it holds and what `wanted` adds at once.
-    fn check_room(&self, wanted: &BTreeMap<K, V>) -> Result<(), MapError> {
-        let new = wanted.keys().filter(|key| !self.held.contains_key(key));
-        check_room(self.name, self.held.len() + new.count(), self.room)
+    fn check_room(&self, wanted: &impl Wanted<K, V>) -> Result<(), MapError> {
+        let needed = self.held.len() + self.new_in(wanted).count();
+        if needed > self.room as usize {
+            return Err(MapError::PreparedFull {
+                map: self.name,
+                needed,
+                entries: self.room,
+            });
+        }
+        Ok(())
+    }
+
+    /// The keys of `wanted` the map lacks, with their values.
+    fn new_in<'a, W: Wanted<K, V>>(&'a self, wanted: &'a W) -> impl Iterator<Item = (K, V)> + 'a {
+        wanted
+            .entries()
+            .filter(|(key, _)| !self.held.contains_key(key))
     }
 
     /// Inserts the keys of `wanted` the map lacks; returns how many.
-    fn insert_new(&mut self, wanted: &BTreeMap<K, V>) -> Result<usize, MapError> {
-        let mut inserted = 0;
-        for (key, value) in wanted {
-            if !self.held.contains_key(key) {
-                self.write(key, value)?;
-                inserted += 1;
-            }
+    fn insert_new(&mut self, wanted: &impl Wanted<K, V>) -> Result<usize, MapError> {
+        let new: Vec<(K, V)> = self.new_in(wanted).collect();
+        for (key, value) in &new {
+            self.write(key, value)?;
         }
-        Ok(inserted)
+        Ok(new.len())
     }
 
     /// The held keys whose values `wanted` changes, and those it lacks.
-    fn stale(&self, wanted: &BTreeMap<K, V>) -> Stale<K> {
+    fn stale(&self, wanted: &impl Wanted<K, V>) -> Stale<K, V> {
         let mut stale = Stale {
             changed: Vec::new(),
             gone: Vec::new(),
         };
         for (key, value) in &self.held {
-            match wanted.get(key) {
-                Some(new) if new != value => stale.changed.push(*key),
+            match wanted.value(key) {
+                Some(new) if new != *value => stale.changed.push((*key, new)),
                 Some(_) => {}
                 None => stale.gone.push(*key),
             }
@@ -208,9 +221,9 @@ impl<K: Pod + Ord, V: Pod + PartialEq> Keyed<K, V> {
 
     /// Writes the changed values and removes the keys gone: only while no program run can
     /// hold their elements.
-    fn apply(&mut self, wanted: &BTreeMap<K, V>, stale: Stale<K>) -> Result<(), MapError> {
-        for key in stale.changed {
-            self.write(&key, &wanted[&key])?;
+    fn apply(&mut self, stale: Stale<K, V>) -> Result<(), MapError> {
+        for (key, value) in stale.changed {
+            self.write(&key, &value)?;
         }
         for key in stale.gone {
             self.map
@@ -228,18 +241,6 @@ impl<K: Pod + Ord, V: Pod + PartialEq> Keyed<K, V> {
         self.held.insert(*key, *value);
         Ok(())
     }
-}
-
-/// Fails if `needed` entries exceed map `map`'s `entries`.
-fn check_room(map: &'static str, needed: usize, entries: u32) -> Result<(), MapError> {
-    if needed > entries as usize {
-        return Err(MapError::PreparedFull {
-            map,
-            needed,
-            entries,
-        });
-    }
-    Ok(())
 }
 
 /// The hash map `name` of the loaded program, with its entries.
