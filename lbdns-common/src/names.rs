@@ -127,6 +127,17 @@ pub fn name_words(name: &[u8]) -> impl Iterator<Item = u64> + '_ {
     })
 }
 
+/// [`name_words`] in an array of `N` words, zero past the name: the key of a map that holds
+/// a name, or part of one, octet for octet. Octets past `8 * N` are left out; callers bound the
+/// length first.
+pub fn key_words<const N: usize>(name: &[u8]) -> [u64; N] {
+    let mut words = [0; N];
+    for (word, stored) in words.iter_mut().zip(name_words(name)) {
+        *word = stored;
+    }
+    words
+}
+
 /// The hash of a lowercase wire-format name, as the program computes it from the query.
 pub fn hash_name(seed: u64, name: &[u8], addr_type: AddrType) -> u64 {
     let state = name_words(name).fold(seed, hash_word);

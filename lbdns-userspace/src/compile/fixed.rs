@@ -20,7 +20,7 @@ use lbdns_common::{
     fixed::{FixedKey, FixedReply, MAX_NAME_LEN, MAX_REPLIES_PER_ZONE, REPLY_FLAGS},
     limits::EDNS_UDP_PAYLOAD,
     maps::MAX_FIXED_REPLIES,
-    names::name_words,
+    names::key_words,
 };
 
 use super::prepared::records;
@@ -73,13 +73,11 @@ impl FixedPart {
                 continue;
             };
             if let Some(value) = fixed_reply(catalog, zone, reply, query.len() - OPT_LEN) {
-                let mut key = FixedKey {
+                let key = FixedKey {
+                    name: key_words(&wire),
                     qtype: u16::from(qtype),
                     ..FixedKey::default()
                 };
-                for (word, stored) in key.name.iter_mut().zip(name_words(&wire)) {
-                    *word = stored;
-                }
                 replies.push((key, value));
             }
         }

@@ -15,7 +15,7 @@ use hickory_proto::rr::{LowerName, Name};
 use hickory_proto::serialize::binary::BinEncodable;
 use lbdns_common::{
     maps::{DEFAULT_NEGATIVE_ZONES, MAX_NEGATIVE_CHILDREN},
-    names::name_words,
+    names::key_words,
     negative::{
         ChildKey, NegativeZone, ZoneKey, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, MAX_APEX_LEN,
         MAX_CHILDREN_PER_ZONE,
@@ -267,11 +267,9 @@ fn zone_number(apex: &[u8]) -> u64 {
 
 /// The key of an apex of at most [`MAX_APEX_LEN`] octets.
 fn zone_key(apex: &[u8]) -> ZoneKey {
-    let mut key = ZoneKey::default();
-    for (word, stored) in key.apex.iter_mut().zip(name_words(apex)) {
-        *word = stored;
+    ZoneKey {
+        apex: key_words(apex),
     }
-    key
 }
 
 /// The [`ChildKey::label`] of a label given without its length octet, in any case; `None` if
@@ -283,9 +281,5 @@ fn child_label(label: &[u8]) -> Option<[u64; CHILD_LABEL_WORDS]> {
     if octets.len() > CHILD_LABEL_LEN {
         return None;
     }
-    let mut words = [0; CHILD_LABEL_WORDS];
-    for (word, stored) in words.iter_mut().zip(name_words(&octets)) {
-        *word = stored;
-    }
-    Some(words)
+    Some(key_words(&octets))
 }
