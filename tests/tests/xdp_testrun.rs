@@ -373,30 +373,54 @@ fn a_stale_heartbeat_passes_every_query_unchanged() {
     assert_ne!(check(&loaded, &mut oracle, &hot), Counter::PassStale);
 }
 
-/// While `NEGATIVE_STATE` is off, as during a publish that replaces or removes the negative
-/// answers' elements (`lbdns_common::negative`), a name the zone lacks goes to the socket path;
-/// once it is on again the program answers it.
+/// While `PREPARED_STATE` is off, as during a publish that replaces or removes elements of the
+/// prepared replies' maps (`lbdns_common::prepared`), a name the zone lacks and a query with a
+/// fixed reply go to the socket path; once it is on again the program answers both.
 #[test]
-fn negative_answers_wait_while_their_elements_change() {
+fn prepared_replies_wait_while_their_elements_change() {
     pin_to_cpu0().expect("pin to CPU 0");
     let catalog = catalog();
     let loaded = Loaded::publishing(&catalog);
     let mut oracle = SocketOracle::new(catalog);
-    let dns = Builder::query(9, "absent.example.com", rtype::A).build();
-    let case = |expect| Case {
-        what: "absent.example.com".into(),
-        frame: udp_frame(Vlan::None, v4_endpoints(53), &dns, 0),
+    let layout = Layout::new(Vlan::None, false);
+    let case = |name: &str, qtype, expect| Case {
+        what: format!("{name} type {qtype}"),
+        frame: udp_frame(
+            Vlan::None,
+            v4_endpoints(53),
+            &Builder::query(9, name, qtype).build(),
+            0,
+        ),
         expect,
     };
-    let answered = case(Expect::Nxdomain(Layout::new(Vlan::None, false)));
+    let cases = [
+        (
+            case("absent.example.com", rtype::A, Expect::Nxdomain(layout)),
+            case(
+                "absent.example.com",
+                rtype::A,
+                Expect::PassNotFixed(Counter::PassMiss),
+            ),
+        ),
+        (
+            case("example.com", rtype::MX, Expect::Fixed(layout)),
+            case(
+                "example.com",
+                rtype::MX,
+                Expect::PassNotFixed(Counter::PassType),
+            ),
+        ),
+    ];
     let mut state = program_array::<u32>(&loaded, maps::PREPARED_STATE);
     let on = state.get(&0, 0).expect("the state");
     assert_eq!(on, PREPARED_ON, "a publish leaves it on");
-    check(&loaded, &mut oracle, &answered);
-    state.set(0, 0, 0).expect("state off");
-    check(&loaded, &mut oracle, &case(Expect::Pass(Counter::PassMiss)));
-    state.set(0, PREPARED_ON, 0).expect("state on");
-    check(&loaded, &mut oracle, &answered);
+    for (answered, passed) in &cases {
+        check(&loaded, &mut oracle, answered);
+        state.set(0, 0, 0).expect("state off");
+        check(&loaded, &mut oracle, passed);
+        state.set(0, PREPARED_ON, 0).expect("state on");
+        check(&loaded, &mut oracle, answered);
+    }
 }
 
 /// RFC 5001 §2.2: the NSID follows what is published, as a reload publishes it: none (the
