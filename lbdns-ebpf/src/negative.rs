@@ -44,7 +44,7 @@ pub fn absent(frame: &Frame, scratch: *mut Scratch, query: &Query) -> Result<Pre
     for i in 0..APEX_WORDS {
         scratch.zone_key.apex[i] = suffix_word(frame, apex_off, apex_len, 8 * i).ok_or(MISS)?;
     }
-    // SAFETY: an element userspace neither replaces nor removes while `NEGATIVE_STATE` says
+    // SAFETY: an element userspace neither replaces nor removes while `PREPARED_STATE` says
     // on, which it said when this run read it (lbdns_common::negative).
     let zone = unsafe { NEGATIVE_ZONES.get(&scratch.zone_key) }.ok_or(MISS)?;
 
