@@ -204,7 +204,7 @@ pub const MAX_FIXED_REPLIES: u32 = 1 << 17;
 /// scratch space and the globals): a new process reuses them when their layout version is its
 /// own, found by the `LIFE` among them. A new set is pinned in a directory of its own and
 /// renamed into place once its program runs, so the pinned set is always one program's.
-pub const PINNED: [&str; 29] = [
+pub const PINNED: [&str; 30] = [
     NAME_BUCKETS,
     NAME_WORDS,
     RRSET_SLOT_V4,
@@ -234,6 +234,7 @@ pub const PINNED: [&str; 29] = [
     NEGATIVE_ZONES,
     NEGATIVE_CHILDREN,
     FIXED_REPLIES,
+    FIXED_PROGRAM,
 ];
 
 /// Global `u16`: the UDP port queries arrive on, host byte order. Set at load time.
@@ -291,9 +292,12 @@ pub const BADCOOKIE_PROGRAM: &str = "lbdns_badcookie";
 /// through [`FIXED_PROGRAM`] for the queries it has no reply for. A program of its own so that
 /// the verifier follows it apart from the first.
 pub const FIXED_REPLY_PROGRAM: &str = "lbdns_fixed";
-/// Program array of one entry, [`FIXED_REPLY_PROGRAM`], set by userspace at load. Not pinned:
-/// the kernel empties a program array when its last descriptor closes, so a program left
-/// attached for a restart passes those queries until the next process swaps its own in.
+/// Program array of one entry, [`FIXED_REPLY_PROGRAM`], set by userspace at load. Pinned: the
+/// kernel empties a program array once nothing holds it open (no descriptor, no pin), so
+/// without the pin a program left attached for a restart would pass these queries until the
+/// next process swaps its own in. A process that adopts the pinned maps sets its own fixed
+/// replies' program here, which the program still attached then calls: of the same layout
+/// version, it reads the same maps.
 pub const FIXED_PROGRAM: &str = "FIXED_PROGRAM";
 
 #[cfg(test)]

@@ -336,8 +336,8 @@ pub static NEGATIVE_CHILDREN: HashMap<ChildKey, u8> =
 pub static FIXED_REPLIES: HashMap<FixedKey, FixedReply> =
     HashMap::with_max_entries(DEFAULT_FIXED_REPLIES, BPF_F_NO_PREALLOC);
 /// Entry 0: the program that answers fixed replies (`lbdns_fixed`), which `lbdns` tail-calls.
-/// Set by userspace at load; never pinned (the kernel empties a program array when its last
-/// descriptor closes).
+/// Set by userspace at load; pinned with the other maps, so that it keeps its entry while the
+/// program is left attached for a restart (lbdns_common::maps::FIXED_PROGRAM).
 #[map]
 pub static FIXED_PROGRAM: ProgramArray = ProgramArray::with_max_entries(1, 0);
 

@@ -222,11 +222,12 @@ fn ten_restarts_at_20000_qps_lose_no_query() {
     );
 }
 
-/// SIGUSR2 (the unit's RestartKillSignal=) exits leaving the program attached and pinned: hot
-/// names are answered at the NIC with no daemon at all, the rest are not; the next daemon
+/// SIGUSR2 (the unit's RestartKillSignal=) exits leaving the program attached and pinned: what
+/// the program answers is answered at the NIC with no daemon at all (hot names, NXDOMAIN, and
+/// fixed replies through the pinned `FIXED_PROGRAM`), what it passes is not; the next daemon
 /// adopts the maps and swaps its program in.
 #[test]
-fn an_exit_for_a_restart_leaves_hot_names_answered_at_the_nic() {
+fn an_exit_for_a_restart_leaves_the_nic_answering() {
     let mut setup = Setup::new(&[]);
     setup.server().signal(libc::SIGUSR2).expect("SIGUSR2");
     setup
@@ -235,9 +236,12 @@ fn an_exit_for_a_restart_leaves_hot_names_answered_at_the_nic() {
         .unwrap_or_else(|error| panic!("{error:#}"));
     assert!(setup.instance().join("maps").join("LIFE").exists());
     assert!(setup.answered("www.example.com", rtype::A), "hot A");
+    assert!(setup.answered("absent.example.com", rtype::A), "NXDOMAIN");
+    assert!(setup.answered("example.com", rtype::MX), "fixed MX");
+    // Spelled with capitals, the MX is the socket path's to answer.
     assert!(
-        !setup.answered("example.com", rtype::MX),
-        "no daemon, no MX"
+        !setup.answered("EXAMPLE.COM", rtype::MX),
+        "no daemon, yet a query the program passes was answered"
     );
 
     setup.server = Some(setup.spawn(&[]));
@@ -248,7 +252,7 @@ fn an_exit_for_a_restart_leaves_hot_names_answered_at_the_nic() {
         "{log}"
     );
     assert!(
-        setup.answered("example.com", rtype::MX),
+        setup.answered("EXAMPLE.COM", rtype::MX),
         "MX from the new daemon"
     );
 }

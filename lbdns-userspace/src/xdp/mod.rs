@@ -466,9 +466,10 @@ impl Drop for FastPath {
     }
 }
 
-/// Loads the fixed replies' program and puts it where the main program tail-calls it. The
-/// array stays in `ebpf`, open as long as the program is kept: the kernel empties a program
-/// array once its last descriptor closes.
+/// Loads the fixed replies' program and puts it where the main program tail-calls it: in the
+/// array `ebpf` holds open, and which is pinned with the other maps when the program is (the
+/// kernel empties a program array once nothing holds it). With adopted maps, the program left
+/// attached by the earlier process calls this one from here on.
 fn load_fixed(ebpf: &mut Ebpf) -> Result<(), XdpError> {
     let program: &mut Xdp = ebpf
         .program_mut(maps::FIXED_REPLY_PROGRAM)
