@@ -531,9 +531,9 @@ fn answers_on_the_configured_port_only() {
 }
 
 /// Prints what the verifier and the kernel report (no assertion on timings): the verified
-/// instruction count, and with `kernel.bpf_stats_enabled` at 1 the mean run time of an ARP
-/// frame, of a UDP packet to another port and of a query for a name the table does not have
-/// (all passed), of an NXDOMAIN for a name right below the apex, of
+/// instruction counts of both entries, and with `kernel.bpf_stats_enabled` at 1 the mean run
+/// time of an ARP frame, of a UDP packet to another port and of a query for a name the table
+/// does not have (all passed), of an NXDOMAIN for a name right below the apex, of
 /// an answered A query, without and with an NSID in the reply, and of a signed RRset's A queries: DO=0
 /// (the addresses alone), DO=1 for a secure zone's (the RRSIGs added from the signature store),
 /// and DO=1 for a zone whose RRSIGs the socket path does not send (passed). Each run is its own BPF_PROG_TEST_RUN: with `repeat`, the kernel runs the
@@ -558,6 +558,10 @@ fn report_program_size_and_cost() {
         udp_frame(Vlan::None, v4_endpoints(53), &dns, 0)
     };
     println!("{:?}", loaded.fast.stats().expect("stats"));
+    println!(
+        "fixed replies' program: {:?}",
+        loaded.fast.fixed_stats().expect("stats")
+    );
     for (what, frame, action) in [
         // The first three split an answer's cost: a frame passed at its Ethernet type (what a
         // run costs here before any work), the headers below DNS, then the whole query parsed

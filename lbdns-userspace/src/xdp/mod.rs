@@ -442,17 +442,34 @@ impl FastPath {
         Ok(program)
     }
 
-    /// Size and run-time statistics from the kernel.
+    /// Size and run-time statistics from the kernel. The run time includes the fixed replies'
+    /// program's: a tail call runs inside its caller's run.
     pub fn stats(&self) -> Result<ProgramStats, XdpError> {
-        let info = self.program().info().map_err(XdpError::from_program)?;
-        Ok(ProgramStats {
-            verified_instructions: info.verified_instruction_count(),
-            translated_bytes: info.size_translated(),
-            jited_bytes: info.size_jitted(),
-            run_time: info.run_time(),
-            run_count: info.run_count(),
-        })
+        stats_of(self.program())
     }
+
+    /// Size statistics of the fixed replies' program (`lbdns_common::maps::FIXED_REPLY_PROGRAM`),
+    /// which the verifier follows apart from the main one.
+    pub fn fixed_stats(&self) -> Result<ProgramStats, XdpError> {
+        let program: &Xdp = self
+            .ebpf
+            .program(maps::FIXED_REPLY_PROGRAM)
+            .ok_or(XdpError::NoProgram)?
+            .try_into()
+            .map_err(|error: ProgramError| XdpError::from_program(error))?;
+        stats_of(program)
+    }
+}
+
+fn stats_of(program: &Xdp) -> Result<ProgramStats, XdpError> {
+    let info = program.info().map_err(XdpError::from_program)?;
+    Ok(ProgramStats {
+        verified_instructions: info.verified_instruction_count(),
+        translated_bytes: info.size_translated(),
+        jited_bytes: info.size_jitted(),
+        run_time: info.run_time(),
+        run_count: info.run_count(),
+    })
 }
 
 impl Drop for FastPath {
