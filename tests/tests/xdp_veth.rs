@@ -697,6 +697,60 @@ fn xdp_mode(ns: &Namespace, interface: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// A pool with IPv4 endpoints only: its A answers rotate from the name table, and its AAAA,
+/// NODATA whatever health says, is a fixed reply from the program; the same as the socket
+/// path's, whose TCP answer is the reference.
+#[test]
+fn a_pools_absent_address_type_gets_its_nodata_from_xdp() {
+    pin_to_cpu0().expect("pin to CPU 0");
+    let dir = TempDir::new("xdp-veth-pool-nodata").expect("temp dir");
+    let zone = dir
+        .write(
+            "pool.test.zone",
+            "$ORIGIN pool.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
+             ns1 300 A 198.18.0.53\n",
+        )
+        .expect("zone");
+    let config = dir
+        .write(
+            "lbdns.toml",
+            "[[pool]]\nname = \"lb.pool.test.\"\nttl = 20\n\
+             [[pool.endpoint]]\naddress = \"198.18.61.1\"\n\
+             [[pool.endpoint]]\naddress = \"198.18.61.2\"\n",
+        )
+        .expect("config");
+    let config_arg = config.display().to_string();
+    let setup = Setup::with(&[&zone], &["--config", &config_arg]);
+    for server in setup.topo.server_addrs(53) {
+        let (reply, moved) = setup.ask(Tool::Kdig, server, &Query::new("lb.pool.test", "A"));
+        assert_eq!(
+            moved,
+            BTreeMap::from([("answered_a".to_owned(), 1)]),
+            "{reply}"
+        );
+        assert_eq!(reply.answer_rdata("A").len(), 2, "{reply}");
+
+        let query = Query::new("lb.pool.test", "AAAA");
+        let (nodata, moved) = setup.ask(Tool::Kdig, server, &query);
+        assert_eq!(
+            moved,
+            BTreeMap::from([("answered_fixed".to_owned(), 1)]),
+            "AAAA answered by XDP alone\n{nodata}"
+        );
+        let (tcp, _) = setup.ask(Tool::Kdig, server, &query.clone().tcp());
+        assert_eq!(nodata.rcode, "NOERROR", "{nodata}");
+        assert!(
+            nodata.has_flag("aa") && nodata.answer.is_empty(),
+            "{nodata}"
+        );
+        assert_eq!(nodata.authority, tcp.authority, "{nodata}\n{tcp}");
+        assert!(
+            matches!(&nodata.authority[..], [soa] if soa.rtype == "SOA"),
+            "{nodata}"
+        );
+    }
+}
+
 /// A reload of the zone with one name's address changed writes that name's answer set alone,
 /// as the log counts it, and the program answers the new address.
 #[test]

@@ -56,6 +56,9 @@ pub struct Catalog {
     zones: Apexes,
     /// Names whose A and AAAA answers come from a pool; fixed, like the zones, until reload.
     pool_owners: HashSet<LowerName>,
+    /// The address types of pool owners whose pool has no endpoint of that family: NODATA
+    /// whatever health and drains say, so a reply the fast path may prepare.
+    pool_nodata: HashSet<(LowerName, RecordType)>,
     /// The pools' answers, swapped whole whenever health or drains change.
     pools: ArcSwap<PoolAnswers>,
     /// What the server says about itself (NSID, CHAOS TXT); fixed, like the zones, until
@@ -116,6 +119,7 @@ impl Catalog {
         Some(Self {
             zones,
             pool_owners: self.pool_owners.clone(),
+            pool_nodata: self.pool_nodata.clone(),
             pools: ArcSwap::new(self.pools.load_full()),
             identity: self.identity.clone(),
             transfers: self.transfers.clone(),
@@ -137,6 +141,19 @@ impl Catalog {
         self.pool_owners = owners
             .into_iter()
             .map(|name| LowerName::new(&name))
+            .collect();
+        self
+    }
+
+    /// Says which pool owners' A or AAAA answers are NODATA whatever health says: those whose
+    /// pool has no endpoint of the family ([`crate::pool::Pool::absent_types`]).
+    pub fn with_pool_nodata(
+        mut self,
+        nodata: impl IntoIterator<Item = (Name, RecordType)>,
+    ) -> Self {
+        self.pool_nodata = nodata
+            .into_iter()
+            .map(|(name, rtype)| (LowerName::new(&name), rtype))
             .collect();
         self
     }
@@ -335,6 +352,11 @@ impl Catalog {
     /// Every pool owner, whose A and AAAA answers come from the pools.
     pub fn pool_owners(&self) -> impl Iterator<Item = &LowerName> {
         self.pool_owners.iter()
+    }
+
+    /// Every pool owner's address type that its pool has no endpoint for ([`Catalog::with_pool_nodata`]).
+    pub fn pool_nodata(&self) -> impl Iterator<Item = &(LowerName, RecordType)> {
+        self.pool_nodata.iter()
     }
 }
 

@@ -9,7 +9,9 @@
 //! says whether the query's octets alone decide the reply: a rotating answer, a geo pool's,
 //! has no fixed reply. Also left out: a reply with records of a pool owner (their addresses
 //! follow health checks) or of another zone (it would change without this zone changing),
-//! one with another RCODE than NOERROR, and records longer than the program copies.
+//! one with another RCODE than NOERROR, and records longer than the program copies. Of a pool
+//! owner's questions, only the address types its pool has no endpoint for are asked: NODATA
+//! whatever health says.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -87,9 +89,16 @@ impl FixedPart {
 
 /// The questions of `zone` to prepare replies for: each name's wire form (lowercase) and type.
 fn questions(catalog: &Catalog, zone: &ZoneData) -> Result<Vec<(Vec<u8>, RecordType)>, Ineligible> {
+    // A pool owner's address type its pool has no endpoint for: NODATA, the one pool reply
+    // that health checks and drains do not change. Its other questions are left out below.
+    let pool_nodata: Vec<(Name, RecordType)> = catalog
+        .pool_nodata()
+        .map(|(owner, rtype)| (Name::from(owner), *rtype))
+        .filter(|(owner, _)| catalog.zone_for(owner).map(|theirs| &theirs.apex) == Some(&zone.apex))
+        .collect();
     // Counted first without reading names back, so that a zone past the limit (a million
     // names' NODATA) costs a walk of some of its nodes, stopped at the limit.
-    let mut count = 0;
+    let mut count = pool_nodata.len();
     for position in 0..zone.len() as u32 {
         count += asked(zone.node_at(position)).count();
         if count > MAX_REPLIES_PER_ZONE {
@@ -106,6 +115,13 @@ fn questions(catalog: &Catalog, zone: &ZoneData) -> Result<Vec<(Vec<u8>, RecordT
         };
         if wire.len() <= MAX_NAME_LEN {
             questions.extend(asked(node).map(|rtype| (wire.clone(), rtype)));
+        }
+    }
+    for (owner, rtype) in pool_nodata {
+        if let Ok(wire) = owner.to_bytes() {
+            if wire.len() <= MAX_NAME_LEN {
+                questions.push((wire, rtype));
+            }
         }
     }
     Ok(questions)

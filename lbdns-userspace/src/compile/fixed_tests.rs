@@ -88,8 +88,12 @@ fn the_example_zone_answers_its_apex_types_nodata_and_referrals() {
 /// which the reply carries no OPT record), with its counts and flags.
 #[test]
 fn the_records_are_the_socket_paths() {
-    let catalog = example();
-    let image = image(&catalog);
+    assert_socket_paths(&example());
+}
+
+/// Every reply of `catalog`'s image is the socket path's.
+fn assert_socket_paths(catalog: &Catalog) {
+    let image = image(catalog);
     let client = Client::new(IpAddr::V4(Ipv4Addr::LOCALHOST), Transport::Udp);
     for (key, value) in &image {
         let (name, rtype) = question(key);
@@ -102,7 +106,7 @@ fn the_records_are_the_socket_paths() {
         query.extend_from_slice(&wire);
         query.extend_from_slice(&u16::from(rtype).to_be_bytes());
         query.extend_from_slice(&[0, 1]);
-        let reply = respond(&catalog, &query, client).expect("a reply");
+        let reply = respond(catalog, &query, client).expect("a reply");
         let records = &value.records.octets[..usize::from(value.records.len)];
         assert_eq!(&reply[query.len()..], records, "{name} {rtype}");
         let count = |at: usize| u16::from_be_bytes([reply[at], reply[at + 1]]);
@@ -145,6 +149,28 @@ fn pool_owners_and_other_zones_records_are_left_out() {
     assert!(!has("out.z.test", TXT), "y.test's record");
     assert!(has("out.z.test", CNAME), "the CNAME alone is z.test's");
     assert!(has("www.y.test", TXT), "{have:?}");
+}
+
+/// An address type a pool has no endpoint for is NODATA whatever health says: prepared, for
+/// the owner with records in the zone and for one without. The other type, which health
+/// decides, and the owner's other types are not.
+#[test]
+fn a_pool_owners_absent_address_type_gets_its_nodata() {
+    let text = "$ORIGIN z.test.\n$TTL 60\n@ SOA ns1 hostmaster 7 3600 600 86400 30\n@ NS ns1\n\
+                ns1 A 198.18.0.1\nlb TXT \"pool\"\n";
+    let [lb, bare] = ["lb.z.test.", "bare.z.test."].map(|name| Name::from_ascii(name).unwrap());
+    let catalog = Catalog::new(&[zone(text)])
+        .unwrap()
+        .with_pool_owners([lb.clone(), bare.clone()])
+        .with_pool_nodata([(lb, AAAA), (bare, A)]);
+    let have = questions(&image(&catalog));
+    let has = |name: &str, rtype| have.contains(&(name.to_owned(), rtype));
+    assert!(has("lb.z.test", AAAA), "{have:?}");
+    assert!(has("bare.z.test", A), "{have:?}");
+    for (name, rtype) in [("lb.z.test", A), ("lb.z.test", TXT), ("bare.z.test", AAAA)] {
+        assert!(!has(name, rtype), "{name} {rtype}: {have:?}");
+    }
+    assert_socket_paths(&catalog);
 }
 
 #[test]

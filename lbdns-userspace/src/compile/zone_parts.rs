@@ -5,17 +5,18 @@
 use std::sync::Arc;
 
 use foldhash::{HashMap, HashSet};
-use hickory_proto::rr::LowerName;
+use hickory_proto::rr::{LowerName, RecordType};
 
 use crate::authority::{Catalog, ZoneData};
 
-/// The parts, and what beyond its own zone each may depend on: the apexes served and the
-/// pool owners.
+/// The parts, and what beyond its own zone each may depend on: the apexes served, the pool
+/// owners and the address types their pools have no endpoint for.
 #[derive(Debug)]
 pub struct ZoneParts<P> {
     parts: HashMap<LowerName, (Arc<ZoneData>, P)>,
     apexes: HashSet<LowerName>,
     owners: HashSet<LowerName>,
+    nodata: HashSet<(LowerName, RecordType)>,
 }
 
 impl<P> Default for ZoneParts<P> {
@@ -24,6 +25,7 @@ impl<P> Default for ZoneParts<P> {
             parts: HashMap::default(),
             apexes: HashSet::default(),
             owners: HashSet::default(),
+            nodata: HashSet::default(),
         }
     }
 }
@@ -33,8 +35,8 @@ impl<P> Default for ZoneParts<P> {
 pub enum Depends {
     /// On its zone alone: a change of the apexes served or of the pool owners keeps it.
     OnZone,
-    /// On the apexes served and the pool owners too: a change of either compiles every zone
-    /// again.
+    /// On the apexes served and the pool owners (and their pools' absent address types) too: a
+    /// change of any compiles every zone again.
     OnCatalog,
 }
 
@@ -50,10 +52,12 @@ impl<P> ZoneParts<P> {
     ) -> bool {
         let apexes: HashSet<LowerName> = catalog.served().map(|(apex, _)| apex.clone()).collect();
         let owners: HashSet<LowerName> = catalog.pool_owners().cloned().collect();
-        let context = apexes != self.apexes || owners != self.owners;
+        let nodata: HashSet<(LowerName, RecordType)> = catalog.pool_nodata().cloned().collect();
+        let context = apexes != self.apexes || owners != self.owners || nodata != self.nodata;
         let mut changed = context;
         self.apexes = apexes;
         self.owners = owners;
+        self.nodata = nodata;
         let mut parts = HashMap::default();
         for (apex, zone) in catalog.served() {
             let Some(zone) = zone else {

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_proto::rr::Name;
+use hickory_proto::rr::{Name, RecordType};
 use serde::Deserialize;
 
 use crate::geo::{LocationId, Locations};
@@ -82,6 +82,22 @@ pub struct Pool {
     pub endpoints: Vec<Endpoint>,
     /// `policy = "geo"`: how clients are placed; `None` for every other policy.
     pub geo: Option<GeoPool>,
+}
+
+impl Pool {
+    /// The address types (A, AAAA) none of the pool's endpoints has: their answer is NODATA
+    /// whatever health, drains and `on_all_down` say.
+    pub fn absent_types(&self) -> impl Iterator<Item = RecordType> + '_ {
+        [(RecordType::A, false), (RecordType::AAAA, true)]
+            .into_iter()
+            .filter(|&(_, v6)| {
+                !self
+                    .endpoints
+                    .iter()
+                    .any(|endpoint| endpoint.address.is_ipv6() == v6)
+            })
+            .map(|(rtype, _)| rtype)
+    }
 }
 
 /// What a geo pool needs besides its endpoints' locations.

@@ -100,8 +100,23 @@ fn a_and_aaaa_are_chosen_independently() {
     // The v6 side is down and fails closed; the v4 side is untouched.
     assert!(s.v6.is_nodata());
     assert_eq!(s.v4.addresses.len(), 2);
-    // A pool without v6 endpoints has NODATA for AAAA whatever their health.
+    // A pool without v6 endpoints has NODATA for AAAA whatever their health, which the fast
+    // path may then prepare (`Pool::absent_types`).
     assert!(set.selections(1).v6.is_nodata());
+    let types = |owner: &str, endpoints| pool(owner, endpoints).absent_types().collect::<Vec<_>>();
+    assert_eq!(
+        types("api.example.com.", vec![endpoint("192.0.2.1", None)]),
+        [hickory_proto::rr::RecordType::AAAA]
+    );
+    assert_eq!(
+        types("v6.example.com.", vec![endpoint("2001:db8::1", None)]),
+        [hickory_proto::rr::RecordType::A]
+    );
+    assert!(types(
+        "www.example.com.",
+        vec![endpoint("192.0.2.1", None), endpoint("2001:db8::1", None)]
+    )
+    .is_empty());
 }
 
 #[test]

@@ -186,6 +186,11 @@ pub fn load_carrying(
     };
     let catalog = catalog
         .with_pool_owners(pools.iter().map(|p| p.owner.clone()))
+        .with_pool_nodata(
+            pools
+                .iter()
+                .flat_map(|pool| pool.absent_types().map(|rtype| (pool.owner.clone(), rtype))),
+        )
         .with_identity(settings.identity.clone())
         .with_rate_limits(settings.rate_limits.clone())
         .with_cookies(settings.cookies.clone())
