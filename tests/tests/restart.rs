@@ -605,18 +605,26 @@ impl Setup {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);
+        // The copies are kept on the stack: nothing may allocate between fork and exec.
+        const MOST_FDS: usize = 16;
         let raw: Vec<i32> = fds.iter().map(AsRawFd::as_raw_fd).collect();
+        assert!(raw.len() <= MOST_FDS, "{} descriptors", raw.len());
+        let first_free = 3 + raw.len() as i32;
         // SAFETY: only fcntl and dup2, which are async-signal-safe, between fork and exec.
         unsafe {
             command.pre_exec(move || {
-                for (i, &fd) in raw.iter().enumerate() {
-                    // First out of the way of 3.., then into place (dup2 clears CLOEXEC).
-                    if libc::fcntl(fd, libc::F_DUPFD, 100 + i as i32) != 100 + i as i32 {
-                        return Err(std::io::Error::other("descriptor 100 and on are taken"));
+                // First out of the way of 3.. (to whatever is free past them: the test's other
+                // threads hold descriptors of their own), then into place (dup2 clears
+                // CLOEXEC).
+                let mut moved = [0; MOST_FDS];
+                for (copy, &fd) in moved.iter_mut().zip(&raw) {
+                    *copy = libc::fcntl(fd, libc::F_DUPFD, first_free);
+                    if *copy < 0 {
+                        return Err(std::io::Error::last_os_error());
                     }
                 }
-                for i in 0..raw.len() {
-                    if libc::dup2(100 + i as i32, 3 + i as i32) < 0 {
+                for (i, &copy) in moved[..raw.len()].iter().enumerate() {
+                    if libc::dup2(copy, 3 + i as i32) < 0 {
                         return Err(std::io::Error::last_os_error());
                     }
                 }
