@@ -26,6 +26,15 @@ pub fn example_zone() -> PathBuf {
     workspace_root().join("zones").join("example.com.zone")
 }
 
+/// The text of a zone that holds its apex's SOA and NS and the name server's address alone, at
+/// `origin` (without the final dot): the start of the zones tests write for themselves.
+pub fn apex_only_zone(origin: &str) -> String {
+    format!(
+        "$ORIGIN {origin}.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
+         ns1 300 A 198.18.0.53\n"
+    )
+}
+
 /// The www A RRset of the example zone, in zone order.
 pub const EXAMPLE_WWW_A: [&str; 4] = ["198.18.1.1", "198.18.1.2", "198.18.1.3", "198.18.1.4"];
 /// The www AAAA RRset of the example zone, in zone order.

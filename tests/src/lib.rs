@@ -31,7 +31,9 @@ pub mod wire;
 
 pub use client::{TcpConn, TcpRecv};
 pub use dig::{DigResponse, Query, Record, Tool};
-pub use env::{example_zone, lbdns_bin, preflight, run_bounded, workspace_root, TempDir};
+pub use env::{
+    apex_only_zone, example_zone, lbdns_bin, preflight, run_bounded, workspace_root, TempDir,
+};
 pub use netns::{Namespace, Topology};
 pub use server::Server;
 pub use wire::{Builder, Message};

@@ -23,7 +23,9 @@ use lbdns_common::life::{Life, LAYOUT_VERSION};
 use lbdns_tests::client::udp_exchange;
 use lbdns_tests::env::BpfFs;
 use lbdns_tests::wire::{rtype, Builder};
-use lbdns_tests::{example_zone, preflight, Query, Server, TempDir, Tool, Topology};
+use lbdns_tests::{
+    apex_only_zone, example_zone, preflight, Query, Server, TempDir, Tool, Topology,
+};
 
 #[path = "support/peer.rs"]
 mod peer;
@@ -686,11 +688,7 @@ location = "us"
 fn an_adopted_geo_map_keeps_its_chunks_through_a_reload() {
     let dir = TempDir::new("restart-geo").expect("temp dir");
     let zone = dir
-        .write(
-            "geo.test.zone",
-            "$ORIGIN geo.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
-             ns1 300 A 198.18.0.53\n",
-        )
+        .write("geo.test.zone", &apex_only_zone("geo.test"))
         .expect("zone");
     // 198.18/16 takes a chunk, 198.18.100/24 another.
     let first = [("198.18.100.0/24", "eu"), ("198.18.100.128/26", "us")];

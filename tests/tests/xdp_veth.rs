@@ -11,6 +11,7 @@
 use std::{collections::BTreeMap, net::SocketAddr, path::Path, process::Command, time::Duration};
 
 use lbdns_tests::{
+    apex_only_zone,
     env::run_ok,
     example_zone, preflight,
     signing::{anchors, delv, Denial, Signer},
@@ -231,10 +232,7 @@ fn a_zone_larger_than_the_old_default_map_sizes_is_answered_by_xdp() {
 
 /// A zone big.test. with `names` hot A names, h0 to h{names-1}, and one AAAA name, v6.
 fn big_zone(names: u32) -> String {
-    let mut text = String::from(
-        "$ORIGIN big.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
-         ns1 300 A 198.18.0.53\n",
-    );
+    let mut text = apex_only_zone("big.test");
     for i in 0..names {
         text.push_str(&format!(
             "h{i} 60 A 198.18.{}.{}\n",
@@ -324,10 +322,7 @@ fn a_reload_that_outgrows_the_maps_swaps_in_larger_ones_without_detaching() {
 fn a_reload_with_more_names_than_the_negative_map_holds_swaps_in_a_larger_one() {
     let dir = TempDir::new("xdp-veth-negative-grow").expect("temp dir");
     let zone = |names: u32| {
-        let mut text = String::from(
-            "$ORIGIN txt.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
-             ns1 300 A 198.18.0.53\n",
-        );
+        let mut text = apex_only_zone("txt.test");
         for i in 0..names {
             text.push_str(&format!("t{i} 60 TXT \"{i}\"\n"));
         }
@@ -498,9 +493,9 @@ fn signed_answers_and_the_nsid_follow_the_zone_and_a_reload() {
     let zone = dir
         .write(
             "signed.test.zone",
-            "$ORIGIN signed.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
-             ns1 300 A 198.18.0.53\nwww 60 A 198.18.10.1\n\
-             www 60 TYPE46 \\# 21 0001 0d03 0000003c 70dbd880 5e0be100 1234 00 abcd\n",
+            &(apex_only_zone("signed.test")
+                + "www 60 A 198.18.10.1\n\
+                   www 60 TYPE46 \\# 21 0001 0d03 0000003c 70dbd880 5e0be100 1234 00 abcd\n"),
         )
         .expect("zone");
     let config = dir.write("lbdns.toml", "[server]\n").expect("config");
@@ -705,11 +700,7 @@ fn a_pools_absent_address_type_gets_its_nodata_from_xdp() {
     pin_to_cpu0().expect("pin to CPU 0");
     let dir = TempDir::new("xdp-veth-pool-nodata").expect("temp dir");
     let zone = dir
-        .write(
-            "pool.test.zone",
-            "$ORIGIN pool.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
-             ns1 300 A 198.18.0.53\n",
-        )
+        .write("pool.test.zone", &apex_only_zone("pool.test"))
         .expect("zone");
     let config = dir
         .write(
@@ -842,11 +833,7 @@ fn rfc7871_geo_clients_get_their_locations_endpoints_from_xdp() {
     pin_to_cpu0().expect("pin to CPU 0");
     let dir = TempDir::new("xdp-veth-geo").expect("temp dir");
     let zone = dir
-        .write(
-            "geo.test.zone",
-            "$ORIGIN geo.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
-             ns1 300 A 198.18.0.53\n",
-        )
+        .write("geo.test.zone", &apex_only_zone("geo.test"))
         .expect("zone");
     let config = dir.write("lbdns.toml", GEO_CONFIG).expect("config");
     let config_arg = config.display().to_string();
@@ -969,11 +956,7 @@ fn geo_clients_move_to_the_fallback_location_when_theirs_is_down() {
     let bound = Duration::from_millis(200) * 3 + Duration::from_secs(1);
     let dir = TempDir::new("xdp-veth-geo-down").expect("temp dir");
     let zone = dir
-        .write(
-            "geo.test.zone",
-            "$ORIGIN geo.test.\n@ 300 SOA ns1 h 1 3600 600 86400 60\n@ 300 NS ns1\n\
-             ns1 300 A 198.18.0.53\n",
-        )
+        .write("geo.test.zone", &apex_only_zone("geo.test"))
         .expect("zone");
     let config = GEO_CONFIG.replace("policy = \"geo\"\n", &format!("policy = \"geo\"\n{CHECK}"));
     let config = dir.write("lbdns.toml", &config).expect("config");
