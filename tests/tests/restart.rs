@@ -259,6 +259,47 @@ fn an_exit_for_a_restart_leaves_the_nic_answering() {
     );
 }
 
+/// A reload that outgrows the pinned maps swaps in a larger program whose maps, the fixed
+/// replies' program array among them, replace the pinned set: after an exit for a restart the
+/// NIC answers hot names, NXDOMAIN and fixed replies from the grown maps alone.
+#[test]
+fn maps_a_reload_grows_are_pinned_whole() {
+    let dir = TempDir::new("restart-grow").expect("temp dir");
+    let zone = |names: u32| {
+        let mut text = apex_only_zone("big.test") + "@ 300 MX 10 ns1\n";
+        for i in 0..names {
+            text.push_str(&format!(
+                "h{i} 60 A 198.18.{}.{}\n",
+                100 + i / 250,
+                1 + i % 250
+            ));
+        }
+        text
+    };
+    let path = dir.write("big.test.zone", &zone(10)).expect("zone");
+    let mut setup = Setup::with(&[&path], &[]);
+    dir.write("big.test.zone", &zone(1500)).expect("zone");
+    setup
+        .server()
+        .control(&["reload"])
+        .unwrap_or_else(|error| panic!("{error:#}"));
+    let log = setup.server().stderr();
+    assert!(log.contains("swapped them in with the program"), "{log}");
+
+    setup.server().signal(libc::SIGUSR2).expect("SIGUSR2");
+    setup
+        .server()
+        .wait_exit()
+        .unwrap_or_else(|error| panic!("{error:#}"));
+    assert!(setup.answered("h1499.big.test", rtype::A), "a new hot A");
+    assert!(setup.answered("absent.big.test", rtype::A), "NXDOMAIN");
+    assert!(setup.answered("big.test", rtype::MX), "fixed MX");
+    assert!(
+        !setup.answered("BIG.TEST", rtype::MX),
+        "no daemon, yet a query the program passes was answered"
+    );
+}
+
 /// SIGTERM (`systemctl stop`) detaches the program and removes every pin at once.
 #[test]
 fn a_stop_detaches_and_unpins_at_once() {
