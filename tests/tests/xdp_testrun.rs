@@ -533,11 +533,13 @@ fn answers_on_the_configured_port_only() {
 /// Prints what the verifier and the kernel report (no assertion on timings): the verified
 /// instruction counts of both entries, and with `kernel.bpf_stats_enabled` at 1 the mean run
 /// time of an ARP frame, of a UDP packet to another port and of a query for a name the table
-/// does not have (all passed), of an NXDOMAIN for a name right below the apex, of
-/// an answered A query, without and with an NSID in the reply, and of a signed RRset's A queries: DO=0
-/// (the addresses alone), DO=1 for a secure zone's (the RRSIGs added from the signature store),
-/// and DO=1 for a zone whose RRSIGs the socket path does not send (passed). Each run is its own BPF_PROG_TEST_RUN: with `repeat`, the kernel runs the
-/// program again on the frame it has already turned into a reply, which is then passed (QR=1).
+/// does not have (all passed), of an NXDOMAIN for a name right below the apex, of two fixed
+/// replies (an MX, a NODATA AAAA), of an answered A query, without and with an NSID in the
+/// reply, and of a signed RRset's A queries: DO=0 (the addresses alone), DO=1 for a secure
+/// zone's (the RRSIGs added from the signature store), and DO=1 for a zone whose RRSIGs the
+/// socket path does not send (passed). Each run is its own BPF_PROG_TEST_RUN: with `repeat`,
+/// the kernel runs the program again on the frame it has already turned into a reply, which is
+/// then passed (QR=1).
 #[test]
 fn report_program_size_and_cost() {
     const RUNS: u64 = 200_000;

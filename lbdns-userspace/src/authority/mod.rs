@@ -354,7 +354,8 @@ impl Catalog {
         self.pool_owners.iter()
     }
 
-    /// Every pool owner's address type that its pool has no endpoint for ([`Catalog::with_pool_nodata`]).
+    /// Every pool owner's address type that its pool has no endpoint for
+    /// ([`Catalog::with_pool_nodata`]).
     pub fn pool_nodata(&self) -> impl Iterator<Item = &(LowerName, RecordType)> {
         self.pool_nodata.iter()
     }
