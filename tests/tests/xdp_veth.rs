@@ -692,9 +692,10 @@ fn xdp_mode(ns: &Namespace, interface: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A pool with IPv4 endpoints only: its A answers rotate from the name table, and its AAAA,
-/// NODATA whatever health says, is a fixed reply from the program; the same as the socket
-/// path's, whose TCP answer is the reference.
+/// Pools with IPv4 endpoints only, a round-robin one and a geo one: the first's A answers
+/// rotate from the name table, and each one's AAAA, NODATA whatever health says and wherever
+/// the client is, is a fixed reply from the program; the same as the socket path's, whose TCP
+/// answer is the reference.
 #[test]
 fn a_pools_absent_address_type_gets_its_nodata_from_xdp() {
     pin_to_cpu0().expect("pin to CPU 0");
@@ -705,9 +706,13 @@ fn a_pools_absent_address_type_gets_its_nodata_from_xdp() {
     let config = dir
         .write(
             "lbdns.toml",
-            "[[pool]]\nname = \"lb.pool.test.\"\nttl = 20\n\
+            "[geo]\n[[geo.location]]\nname = \"eu\"\n\
+             [[geo.subnet]]\nprefix = \"198.18.100.0/24\"\nlocation = \"eu\"\n\
+             [[pool]]\nname = \"lb.pool.test.\"\nttl = 20\n\
              [[pool.endpoint]]\naddress = \"198.18.61.1\"\n\
-             [[pool.endpoint]]\naddress = \"198.18.61.2\"\n",
+             [[pool.endpoint]]\naddress = \"198.18.61.2\"\n\
+             [[pool]]\nname = \"geo.pool.test.\"\nttl = 20\npolicy = \"geo\"\n\
+             [[pool.endpoint]]\naddress = \"198.18.62.1\"\nlocation = \"eu\"\n",
         )
         .expect("config");
     let config_arg = config.display().to_string();
@@ -721,24 +726,26 @@ fn a_pools_absent_address_type_gets_its_nodata_from_xdp() {
         );
         assert_eq!(reply.answer_rdata("A").len(), 2, "{reply}");
 
-        let query = Query::new("lb.pool.test", "AAAA");
-        let (nodata, moved) = setup.ask(Tool::Kdig, server, &query);
-        assert_eq!(
-            moved,
-            BTreeMap::from([("answered_fixed".to_owned(), 1)]),
-            "AAAA answered by XDP alone\n{nodata}"
-        );
-        let (tcp, _) = setup.ask(Tool::Kdig, server, &query.clone().tcp());
-        assert_eq!(nodata.rcode, "NOERROR", "{nodata}");
-        assert!(
-            nodata.has_flag("aa") && nodata.answer.is_empty(),
-            "{nodata}"
-        );
-        assert_eq!(nodata.authority, tcp.authority, "{nodata}\n{tcp}");
-        assert!(
-            matches!(&nodata.authority[..], [soa] if soa.rtype == "SOA"),
-            "{nodata}"
-        );
+        for owner in ["lb.pool.test", "geo.pool.test"] {
+            let query = Query::new(owner, "AAAA");
+            let (nodata, moved) = setup.ask(Tool::Kdig, server, &query);
+            assert_eq!(
+                moved,
+                BTreeMap::from([("answered_fixed".to_owned(), 1)]),
+                "{owner} AAAA answered by XDP alone\n{nodata}"
+            );
+            let (tcp, _) = setup.ask(Tool::Kdig, server, &query.clone().tcp());
+            assert_eq!(nodata.rcode, "NOERROR", "{nodata}");
+            assert!(
+                nodata.has_flag("aa") && nodata.answer.is_empty(),
+                "{nodata}"
+            );
+            assert_eq!(nodata.authority, tcp.authority, "{nodata}\n{tcp}");
+            assert!(
+                matches!(&nodata.authority[..], [soa] if soa.rtype == "SOA"),
+                "{nodata}"
+            );
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use hickory_proto::rr::{LowerName, Name, RecordType};
 
 use super::*;
 use crate::authority::{
-    respond, Catalog, Client, GeoAnswers, Order, PoolAnswers, PoolOwnerAnswers, Pooled, Rdata,
-    Rrset, Transport,
+    answer_cycle, respond, Catalog, Client, GeoAnswers, Order, PoolAnswers, PoolOwnerAnswers,
+    Pooled, Rdata, Replies, Rrset, Transport,
 };
 use crate::geo::{parse_prefix, GeoSettings, Locations};
 use crate::zone::Zone;
@@ -171,6 +171,29 @@ fn ecs_in(reply: &[u8]) -> Option<Vec<u8>> {
         (reply[start - 4..start - 2] == [0, 8] && start + len == reply.len())
             .then(|| reply[start..].to_vec())
     })
+}
+
+/// A geo pool's family that no location answers (www has no AAAA anywhere) is NODATA wherever
+/// the client is: not chosen by location, so one reply for every client, which the fast path
+/// may prepare. Its A is chosen by location.
+#[test]
+fn a_geo_pools_family_answered_nowhere_is_not_located() {
+    let catalog = geo_catalog(Default::default(), true);
+    let pools = catalog.pools();
+    let client = Client::new("10.1.7.7".parse::<IpAddr>().unwrap(), Transport::Udp);
+    let a = query("www.example.test", &[]);
+    // QTYPE ends 2 octets before QCLASS, which the 11-octet OPT record follows.
+    let mut aaaa = a.clone();
+    let qtype = aaaa.len() - 11 - 4;
+    aaaa[qtype..qtype + 2].copy_from_slice(&u16::from(RecordType::AAAA).to_be_bytes());
+    assert!(matches!(
+        answer_cycle(&catalog, &pools, &a, client),
+        Some(Replies::Single(_))
+    ));
+    assert!(matches!(
+        answer_cycle(&catalog, &pools, &aaaa, client),
+        Some(Replies::Cycle { replies, counter: None }) if replies.len() == 1
+    ));
 }
 
 #[test]

@@ -261,8 +261,10 @@ pub fn resolve<'z>(
                 Some(geo) => {
                     let (location, scope) = locator.locate(geo.ecs);
                     res.ecs_scope = res.ecs_scope.max(scope);
-                    res.located = true;
-                    geo.get(qtype, location)
+                    let answer = geo.get(qtype, location);
+                    // NODATA here is chosen by location only where another gets an answer.
+                    res.located = answer.is_some() || geo.answers_anywhere(qtype);
+                    answer
                 }
                 None => pools.get(&original, qtype),
             }

@@ -79,6 +79,17 @@ impl GeoAnswers {
             .unwrap_or(&self.unmapped)
             .get(rtype)
     }
+
+    /// Whether any client, wherever it is, gets an answer for `rtype`: if none does, the reply
+    /// is NODATA for everyone (the pool has no endpoint of the family, or none is up and it
+    /// fails closed), and not chosen by location.
+    pub fn answers_anywhere(&self, rtype: RecordType) -> bool {
+        self.unmapped.get(rtype).is_some()
+            || self
+                .by_location
+                .iter()
+                .any(|owner| owner.get(rtype).is_some())
+    }
 }
 
 impl PoolAnswers {

@@ -11,7 +11,8 @@
 //! follow health checks) or of another zone (it would change without this zone changing),
 //! one with another RCODE than NOERROR, and records longer than the program copies. Of a pool
 //! owner's questions, only the address types its pool has no endpoint for are asked: NODATA
-//! whatever health says.
+//! whatever health says, and for a geo pool wherever the client is (`answer_cycle` then finds
+//! nothing chosen by location).
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
