@@ -657,11 +657,11 @@ impl Setup {
         unsafe {
             command.pre_exec(move || {
                 // First out of the way of 3.. (to whatever is free past them: the test's other
-                // threads hold descriptors of their own), then into place (dup2 clears
-                // CLOEXEC).
+                // threads hold descriptors of their own; closed at exec), then into place
+                // (dup2 clears CLOEXEC).
                 let mut moved = [0; MOST_FDS];
                 for (copy, &fd) in moved.iter_mut().zip(&raw) {
-                    *copy = libc::fcntl(fd, libc::F_DUPFD, first_free);
+                    *copy = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, first_free);
                     if *copy < 0 {
                         return Err(std::io::Error::last_os_error());
                     }
