@@ -241,7 +241,7 @@ impl FastPath {
             }
         }
         let mut ebpf = loader.load(object).map_err(XdpError::from_ebpf)?;
-        program_mut(&mut ebpf)?
+        program_mut(&mut ebpf, maps::PROGRAM)?
             .load()
             .map_err(XdpError::from_program)?;
         load_fixed(&mut ebpf)?;
@@ -286,7 +286,7 @@ impl FastPath {
     /// mode is the one asked; a link whose interface is gone is removed and a new one made.
     pub fn attach(&mut self, interface: &str, mode: AttachMode) -> Result<AttachMode, XdpError> {
         let pin = self.pins.as_ref().map(|pins| pins.link(interface));
-        let program = program_mut(&mut self.ebpf)?;
+        let program = program_mut(&mut self.ebpf, maps::PROGRAM)?;
         let adopted = pin
             .as_deref()
             .and_then(|path| attach::pinned(path, interface, mode));
@@ -319,7 +319,7 @@ impl FastPath {
     /// link update, and makes this program's maps the pinned ones. `old` is left detached from
     /// nothing and pinning nothing: dropping it frees its maps once no program uses them.
     pub fn replace(&mut self, old: &mut FastPath) -> Result<(), XdpError> {
-        let program = program_mut(&mut self.ebpf)?;
+        let program = program_mut(&mut self.ebpf, maps::PROGRAM)?;
         while let Some(attachment) = old.attached.pop() {
             let interface = attachment.interface.clone();
             match attach::replace(program, attachment) {
@@ -430,12 +430,7 @@ impl FastPath {
     /// program's maps, loaded through the verifier on first use: the tests run the reply that
     /// response rate limiting's slip sends through it. Never attached.
     pub fn badcookie_program(&mut self) -> Result<&Xdp, XdpError> {
-        let program: &mut Xdp = self
-            .ebpf
-            .program_mut(maps::BADCOOKIE_PROGRAM)
-            .ok_or(XdpError::NoProgram)?
-            .try_into()
-            .map_err(|error: ProgramError| XdpError::from_program(error))?;
+        let program = program_mut(&mut self.ebpf, maps::BADCOOKIE_PROGRAM)?;
         if program.fd().is_err() {
             program.load().map_err(XdpError::from_program)?;
         }
@@ -451,13 +446,11 @@ impl FastPath {
     /// Size statistics of the fixed replies' program (`lbdns_common::maps::FIXED_REPLY_PROGRAM`),
     /// which the verifier follows apart from the main one.
     pub fn fixed_stats(&self) -> Result<ProgramStats, XdpError> {
-        let program: &Xdp = self
+        let program = self
             .ebpf
             .program(maps::FIXED_REPLY_PROGRAM)
-            .ok_or(XdpError::NoProgram)?
-            .try_into()
-            .map_err(|error: ProgramError| XdpError::from_program(error))?;
-        stats_of(program)
+            .ok_or(XdpError::NoProgram)?;
+        stats_of(program.try_into().map_err(XdpError::from_program)?)
     }
 }
 
@@ -488,11 +481,7 @@ impl Drop for FastPath {
 /// kernel empties a program array once nothing holds it). With adopted maps, the program left
 /// attached by the earlier process calls this one from here on.
 fn load_fixed(ebpf: &mut Ebpf) -> Result<(), XdpError> {
-    let program: &mut Xdp = ebpf
-        .program_mut(maps::FIXED_REPLY_PROGRAM)
-        .ok_or(XdpError::NoProgram)?
-        .try_into()
-        .map_err(|error: ProgramError| XdpError::from_program(error))?;
+    let program = program_mut(ebpf, maps::FIXED_REPLY_PROGRAM)?;
     program.load().map_err(XdpError::from_program)?;
     let fd = program
         .fd()
@@ -508,8 +497,9 @@ fn load_fixed(ebpf: &mut Ebpf) -> Result<(), XdpError> {
         .map_err(|error| XdpError::Load(Box::new(error)))
 }
 
-fn program_mut(ebpf: &mut Ebpf) -> Result<&mut Xdp, XdpError> {
-    ebpf.program_mut(maps::PROGRAM)
+/// The object's XDP entry `name`.
+fn program_mut<'e>(ebpf: &'e mut Ebpf, name: &str) -> Result<&'e mut Xdp, XdpError> {
+    ebpf.program_mut(name)
         .ok_or(XdpError::NoProgram)?
         .try_into()
         .map_err(|error: ProgramError| XdpError::from_program(error))
