@@ -129,6 +129,21 @@ pub fn with_edns(builder: Builder, edns: Edns) -> Builder {
     }
 }
 
+/// An EDNS Client Subnet option (RFC 7871) for 198.18.0.0/24.
+pub const ECS_OPTION: [u8; 11] = [0, 8, 0, 7, 0, 1, 24, 0, 198, 18, 0];
+
+/// A query for `name` and `qtype`, framed over IPv4 without a VLAN tag; with an OPT record
+/// (1232 octets, DO=0) holding `options` unless there are none.
+pub fn query_with_options(name: &str, qtype: u16, options: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let builder = Builder::query(rng.next() as u16, name, qtype);
+    let builder = if options.is_empty() {
+        builder
+    } else {
+        builder.opt(&[0], 1232, 0, 0, options)
+    };
+    framed(false, Vlan::None, &builder.build(), rng)
+}
+
 /// Whether the fixture has a hot RRset for (name, type).
 fn hot(name: &str, qtype: u16) -> bool {
     let wire = wire::name(&name.to_ascii_lowercase());

@@ -6,13 +6,10 @@ use lbdns_common::counters::Counter;
 use lbdns_tests::wire::{flag, rtype, Builder};
 
 use super::{
-    corpus::{framed, with_edns, Case, Edns, Expect, Rng},
+    corpus::{framed, query_with_options, with_edns, Case, Edns, Expect, Rng, ECS_OPTION},
     fixture,
     frame::{Layout, Vlan},
 };
-
-/// An EDNS Client Subnet option (RFC 7871) for 198.18.0.0/24.
-const ECS_OPTION: [u8; 11] = [0, 8, 0, 7, 0, 1, 24, 0, 198, 18, 0];
 
 /// Queries that must get their fixed reply, in every layout and EDNS variant with random RD,
 /// AD and CD; and the queries that must pass.
@@ -87,15 +84,9 @@ pub fn cases(rng: &mut Rng, cases: &mut Vec<Case>) {
         ("example.com", rtype::MX, &ECS_OPTION, Counter::PassEdns),
     ];
     for (name, qtype, options, counter) in passed {
-        let builder = Builder::query(rng.next() as u16, name, qtype);
-        let builder = if options.is_empty() {
-            builder
-        } else {
-            builder.opt(&[0], 1232, 0, 0, options)
-        };
         cases.push(Case {
             what: format!("{name} type {qtype} with options {options:?}: passed"),
-            frame: framed(false, Vlan::None, &builder.build(), rng),
+            frame: query_with_options(name, qtype, options, rng),
             expect: Expect::PassNotFixed(counter),
         });
     }

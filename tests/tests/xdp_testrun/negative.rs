@@ -10,7 +10,7 @@ use lbdns_common::counters::Counter;
 use lbdns_tests::wire::{flag, rtype, Builder};
 
 use super::{
-    corpus::{framed, with_edns, Case, Edns, Expect, Rng},
+    corpus::{framed, query_with_options, with_edns, Case, Edns, Expect, Rng, ECS_OPTION},
     fixture,
     frame::{Layout, Vlan},
 };
@@ -62,8 +62,6 @@ pub fn miss(name: &str, layout: Layout) -> Expect {
     }
 }
 
-/// An EDNS Client Subnet option (RFC 7871) for 198.18.0.0/24.
-const ECS_OPTION: [u8; 11] = [0, 8, 0, 7, 0, 1, 24, 0, 198, 18, 0];
 /// An empty NSID option (RFC 5001): the reply carries the server's.
 const NSID_OPTION: [u8; 4] = [0, 3, 0, 0];
 
@@ -156,15 +154,9 @@ pub fn cases(rng: &mut Rng, cases: &mut Vec<Case>) {
         ("none.example.com", &ECS_OPTION[..], Counter::PassEdns),
     ];
     for (name, options, counter) in passed {
-        let builder = Builder::query(rng.next() as u16, name, rtype::A);
-        let builder = if options.is_empty() {
-            builder
-        } else {
-            builder.opt(&[0], 1232, 0, 0, options)
-        };
         cases.push(Case {
             what: format!("{name} with options {options:?}: passed"),
-            frame: framed(false, Vlan::None, &builder.build(), rng),
+            frame: query_with_options(name, rtype::A, options, rng),
             expect: Expect::Pass(counter),
         });
     }
