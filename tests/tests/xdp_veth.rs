@@ -87,6 +87,32 @@ impl Setup {
             .collect();
         (reply, moved)
     }
+
+    /// Asks `name` `rtype` with kdig and dig, over IPv4 and IPv6, plain, with EDNS and with
+    /// DO=1: each reply must have moved `counter` alone (answered by XDP, the client's kernel
+    /// having checked the checksums). Returns each reply with what was asked.
+    fn ask_every_way(&self, name: &str, rtype: &str, counter: &str) -> Vec<(String, DigResponse)> {
+        let mut replies = Vec::new();
+        for tool in [Tool::Kdig, Tool::Dig] {
+            for server in self.topo.server_addrs(53) {
+                for flags in [None, Some("+edns=0"), Some("+dnssec")] {
+                    let mut query = Query::new(name, rtype);
+                    if let Some(flag) = flags {
+                        query = query.arg(flag);
+                    }
+                    let what = format!("{tool:?} {name} {rtype} to {server}, {flags:?}");
+                    let (reply, moved) = self.ask(tool, server, &query);
+                    assert_eq!(
+                        moved,
+                        BTreeMap::from([(counter.to_owned(), 1)]),
+                        "{what}: answered by XDP alone\n{reply}"
+                    );
+                    replies.push((what, reply));
+                }
+            }
+        }
+        replies
+    }
 }
 
 /// Where `got` starts in `zone_order`, if it is `zone_order` rotated.
@@ -151,34 +177,19 @@ fn a_name_the_zone_lacks_gets_nxdomain_from_xdp() {
         ("A", "answered_nxdomain_a"),
         ("AAAA", "answered_nxdomain_aaaa"),
     ] {
-        for tool in [Tool::Kdig, Tool::Dig] {
-            for server in topo.server_addrs(53) {
-                for flags in [None, Some("+edns=0"), Some("+dnssec")] {
-                    let mut query = Query::new("no-such-name.example.com", rtype);
-                    if let Some(flag) = flags {
-                        query = query.arg(flag);
-                    }
-                    let what = format!("{tool:?} {rtype} to {server}, {flags:?}");
-                    let (reply, moved) = setup.ask(tool, server, &query);
-                    assert_eq!(
-                        moved,
-                        BTreeMap::from([(counter.to_owned(), 1)]),
-                        "{what}: answered by XDP alone\n{reply}"
-                    );
-                    assert_eq!(reply.rcode, "NXDOMAIN", "{what}\n{reply}");
-                    assert!(reply.has_flag("aa"), "{what}: AA\n{reply}");
-                    assert!(reply.answer.is_empty(), "{what}\n{reply}");
-                    let soa = match &reply.authority[..] {
-                        [soa] if soa.rtype == "SOA" => soa,
-                        other => panic!("{what}: the SOA alone, not {other:?}\n{reply}"),
-                    };
-                    assert_eq!(
-                        (soa.name.as_str(), soa.ttl),
-                        ("example.com.", 60),
-                        "{what}: the apex's SOA with the negative TTL\n{reply}"
-                    );
-                }
-            }
+        for (what, reply) in setup.ask_every_way("no-such-name.example.com", rtype, counter) {
+            assert_eq!(reply.rcode, "NXDOMAIN", "{what}\n{reply}");
+            assert!(reply.has_flag("aa"), "{what}: AA\n{reply}");
+            assert!(reply.answer.is_empty(), "{what}\n{reply}");
+            let soa = match &reply.authority[..] {
+                [soa] if soa.rtype == "SOA" => soa,
+                other => panic!("{what}: the SOA alone, not {other:?}\n{reply}"),
+            };
+            assert_eq!(
+                (soa.name.as_str(), soa.ttl),
+                ("example.com.", 60),
+                "{what}: the apex's SOA with the negative TTL\n{reply}"
+            );
         }
     }
     let v4 = topo.server_v4_addr(53);
@@ -402,34 +413,17 @@ fn other_types_and_nodata_get_fixed_replies_from_xdp() {
         ),
         ("api.example.com", "AAAA", None),
     ] {
-        for tool in [Tool::Kdig, Tool::Dig] {
-            for server in setup.topo.server_addrs(53) {
-                for flags in [None, Some("+edns=0"), Some("+dnssec")] {
-                    let mut query = Query::new(name, rtype);
-                    if let Some(flag) = flags {
-                        query = query.arg(flag);
-                    }
-                    let what = format!("{tool:?} {name} {rtype} to {server}, {flags:?}");
-                    let (reply, moved) = setup.ask(tool, server, &query);
-                    assert_eq!(
-                        moved,
-                        BTreeMap::from([("answered_fixed".to_owned(), 1)]),
-                        "{what}: answered by XDP alone\n{reply}"
+        for (what, reply) in setup.ask_every_way(name, rtype, "answered_fixed") {
+            assert_eq!(reply.rcode, "NOERROR", "{what}\n{reply}");
+            assert!(reply.has_flag("aa"), "{what}: AA\n{reply}");
+            match rdata {
+                Some(rdata) => assert_eq!(reply.answer_rdata(rtype), [rdata], "{what}\n{reply}"),
+                None => {
+                    assert!(reply.answer.is_empty(), "{what}: NODATA\n{reply}");
+                    assert!(
+                        matches!(&reply.authority[..], [soa] if soa.rtype == "SOA"),
+                        "{what}: the SOA\n{reply}"
                     );
-                    assert_eq!(reply.rcode, "NOERROR", "{what}\n{reply}");
-                    assert!(reply.has_flag("aa"), "{what}: AA\n{reply}");
-                    match rdata {
-                        Some(rdata) => {
-                            assert_eq!(reply.answer_rdata(rtype), [rdata], "{what}\n{reply}")
-                        }
-                        None => {
-                            assert!(reply.answer.is_empty(), "{what}: NODATA\n{reply}");
-                            assert!(
-                                matches!(&reply.authority[..], [soa] if soa.rtype == "SOA"),
-                                "{what}: the SOA\n{reply}"
-                            );
-                        }
-                    }
                 }
             }
         }
