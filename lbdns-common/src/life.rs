@@ -11,7 +11,7 @@
 /// The version of the maps' layout: their names, types, key and value types and the meaning of
 /// every field. Bump it whenever any of that changes (a new map, a field, a counter), so a new
 /// build never reads maps an older one filled with another meaning.
-pub const LAYOUT_VERSION: u32 = 14;
+pub const LAYOUT_VERSION: u32 = 15;
 
 /// The one value of the `LIFE` map (`crate::maps::LIFE`). Memory-mapped; written by userspace
 /// only: the layout and seed once when the maps are made, the heartbeat with one atomic 8-byte

@@ -4,7 +4,9 @@
 //! ```text
 //! PREPARED_STATE [0]                     ──▶  PREPARED_ON    while the maps are not changing
 //! NEGATIVE_ZONES {apex}                  ──▶  NegativeZone   its number and its SOA record
-//! NEGATIVE_CHILDREN {zone, first label}  ──▶  present        a name right below the apex exists
+//! NEGATIVE_CHILDREN {zone, first label}  ──▶  EXISTS | NODATA_*   a name right below the apex
+//!                                                                 exists, and which address
+//!                                                                 types it answers NODATA
 //! ```
 //!
 //! # Proof of absence
@@ -24,6 +26,17 @@
 //! Every key holds the whole name, so a lookup never mistakes one name for another, and the
 //! proof does not depend on the name table, whose lookups can miss a name while userspace moves
 //! entries (`crate::names`).
+//!
+//! # NODATA
+//!
+//! A name right below the apex that exists without an address type (a name with A records
+//! asked for AAAA: every dual-stack client asks both) is answered NODATA by the same record: the
+//! socket path's NODATA for it carries the zone's SOA just as its NXDOMAIN does, with RCODE
+//! NOERROR. Userspace marks the child with [`NODATA_A`] or [`NODATA_AAAA`] only where it has
+//! checked that the socket path's reply is exactly that (`lbdns_userspace::compile::negative`),
+//! so the program needs no other lookup to answer it. Like the proof of absence, the mark does
+//! not depend on the name table: a changed mark is a changed element, written only while the
+//! program does not read the maps (`crate::prepared`).
 //!
 //! # Publishing
 //!
@@ -58,6 +71,14 @@ pub const CHILD_LABEL_WORDS: usize = CHILD_LABEL_LEN / 8;
 /// left to the socket path, as its children would take a map element each
 /// (`crate::maps::MAX_NEGATIVE_CHILDREN`).
 pub const MAX_CHILDREN_PER_ZONE: usize = 16_384;
+
+/// `NEGATIVE_CHILDREN`'s value: the name exists. Every value has it.
+pub const EXISTS: u8 = 1;
+/// `NEGATIVE_CHILDREN`'s value: an A query for the name is answered NODATA with the zone's
+/// record (see the module's NODATA).
+pub const NODATA_A: u8 = 2;
+/// `NEGATIVE_CHILDREN`'s value: an AAAA query for the name is answered NODATA, as [`NODATA_A`].
+pub const NODATA_AAAA: u8 = 4;
 
 /// The key of `NEGATIVE_ZONES`: the apex in lowercase wire format, zero padded.
 #[repr(C)]

@@ -31,6 +31,7 @@ use crate::{
         Rotations, Scratch, ANSWERS_V4, ANSWERS_V6, FIXED_PROGRAM, GEO_LOCATIONS_V4,
         GEO_LOCATIONS_V6, GEO_ROW_V4, GEO_ROW_V6, RRSET_SLOT_V4, RRSET_SLOT_V6, SCRATCH,
     },
+    negative::Negative,
     parse::Query,
     verdict::{Skip, MISS, OTHER, STALE, TYPE},
 };
@@ -152,8 +153,8 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
 }
 
 /// Answers a query the name table has no answer set for: NXDOMAIN when an A or AAAA query's
-/// name is proven not to exist ([`negative`]); else hands it to [`lbdns_fixed`], which answers
-/// it if it has a fixed reply. While response rate limiting is on, the socket path answers:
+/// name is proven not to exist, NODATA when it is proven to have none of the type
+/// ([`negative`]); else hands it to [`lbdns_fixed`], which answers it if it has a fixed reply. While response rate limiting is on, the socket path answers:
 /// it counts these replies by their zone, which the program's limiter does not.
 #[inline(always)]
 fn prepared(
@@ -165,14 +166,15 @@ fn prepared(
     if rrl::is_on() {
         return Err(passed);
     }
-    let nxdomain = match query.dns.addr_type {
-        Some(AddrType::A) => Some(Counter::NxdomainA),
-        Some(AddrType::Aaaa) => Some(Counter::NxdomainAaaa),
-        None => None,
-    };
-    if let Some(counter) = nxdomain {
-        if let Ok(reply) = negative::absent(&Frame::new(ctx), scratch, query) {
+    if let Some(addr_type) = query.dns.addr_type {
+        if let Ok((reply, said)) = negative::reply(&Frame::new(ctx), scratch, query, addr_type) {
             respond::prepared::reply(ctx, scratch, query, reply)?;
+            // A NODATA is counted as the fixed replies' program counts the NODATA it sends.
+            let counter = match (said, addr_type) {
+                (Negative::Nodata, _) => Counter::AnsweredFixed,
+                (Negative::Nxdomain, AddrType::A) => Counter::NxdomainA,
+                (Negative::Nxdomain, AddrType::Aaaa) => Counter::NxdomainAaaa,
+            };
             return Ok((xdp_action::XDP_TX, counter));
         }
     }

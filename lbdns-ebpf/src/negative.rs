@@ -1,8 +1,13 @@
-//! Whether a query's name, which has no hot answer set, is proven not to exist, and the
-//! NXDOMAIN reply that says so (lbdns_common::negative holds the rule and why it is safe while
-//! userspace publishes).
+//! Whether an A or AAAA query's name, which has no hot answer set, is proven not to exist, or
+//! to have no records of the type, and the NXDOMAIN or NODATA reply that says so
+//! (lbdns_common::negative holds the rule and why it is safe while userspace publishes).
 
-use lbdns_common::negative::{APEX_WORDS, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, MAX_APEX_LEN};
+use lbdns_common::{
+    negative::{
+        APEX_WORDS, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, MAX_APEX_LEN, NODATA_A, NODATA_AAAA,
+    },
+    qtype::AddrType,
+};
 
 use crate::{
     frame::Frame,
@@ -15,9 +20,18 @@ use crate::{
 /// RCODE 3, NXDOMAIN (RFC 1035 §4.1.1).
 const RCODE_NXDOMAIN: u16 = 3;
 
-/// The NXDOMAIN reply to `query`, when its name is one label below a zone's apex and does not
-/// exist: the zone's SOA record, its pointers moved past the first label; `Err(MISS)` when
-/// anything is not proven, and the socket path answers.
+/// What a negative reply says.
+pub enum Negative {
+    /// The name does not exist.
+    Nxdomain,
+    /// The name exists without records of the type.
+    Nodata,
+}
+
+/// The negative reply to `query` (of `addr_type`), when its name is one label below a zone's
+/// apex: NXDOMAIN if it does not exist, NODATA if it exists and userspace marked the type as
+/// answered NODATA; either carries the zone's SOA record, its pointers moved past the first
+/// label. `Err(MISS)` when neither is proven, and the socket path answers.
 ///
 /// The apex is looked up by the question's own octets, so an apex spelled with capitals is not
 /// found: the socket path's encoder would not compress the record's names into it, and the
@@ -27,7 +41,12 @@ const RCODE_NXDOMAIN: u16 = 3;
 // The keys are passed by reference: they live in the scratch value, and by value they would
 // be copied to the 512-byte stack, which the entry's frame nearly fills.
 #[allow(clippy::needless_borrows_for_generic_args)]
-pub fn absent(frame: &Frame, scratch: *mut Scratch, query: &Query) -> Result<Prepared, Skip> {
+pub fn reply(
+    frame: &Frame,
+    scratch: *mut Scratch,
+    query: &Query,
+    addr_type: AddrType,
+) -> Result<(Prepared, Negative), Skip> {
     if !prepared_on() {
         return Err(MISS);
     }
@@ -57,16 +76,27 @@ pub fn absent(frame: &Frame, scratch: *mut Scratch, query: &Query) -> Result<Pre
             scratch.name[i] & low_bytes(label_len - at)
         };
     }
-    // SAFETY: as above; only whether the key is there is read.
-    if unsafe { NEGATIVE_CHILDREN.get(&scratch.child_key) }.is_some() {
-        return Err(MISS);
-    }
-    Ok(Prepared {
+    // SAFETY: as above.
+    let (rcode, negative) = match unsafe { NEGATIVE_CHILDREN.get(&scratch.child_key) } {
+        None => (RCODE_NXDOMAIN, Negative::Nxdomain),
+        Some(&marks) => {
+            let nodata = match addr_type {
+                AddrType::A => NODATA_A,
+                AddrType::Aaaa => NODATA_AAAA,
+            };
+            if marks & nodata == 0 {
+                return Err(MISS);
+            }
+            (0, Negative::Nodata)
+        }
+    };
+    let reply = Prepared {
         records: &zone.records,
-        flags: FLAG_AA | RCODE_NXDOMAIN,
+        flags: FLAG_AA | rcode,
         counts: [0, 1, 0],
         apex: HEADER_LEN + label_len,
-    })
+    };
+    Ok((reply, negative))
 }
 
 /// A mask of the low `n` bytes of a word, all of them for 8 or more.

@@ -533,8 +533,9 @@ fn answers_on_the_configured_port_only() {
 /// Prints what the verifier and the kernel report (no assertion on timings): the verified
 /// instruction counts of both entries, and with `kernel.bpf_stats_enabled` at 1 the mean run
 /// time of an ARP frame, of a UDP packet to another port and of a query for a name the table
-/// does not have (all passed), of an NXDOMAIN for a name right below the apex, of two fixed
-/// replies (an MX, a NODATA AAAA), of an answered A query, without and with an NSID in the
+/// does not have (all passed), of an NXDOMAIN for a name right below the apex, of a NODATA
+/// AAAA from the same record, of two fixed replies (an MX, a NODATA AAAA further down), of an
+/// answered A query, without and with an NSID in the
 /// reply, and of a signed RRset's A queries: DO=0 (the addresses alone), DO=1 for a secure
 /// zone's (the RRSIGs added from the signature store), and DO=1 for a zone whose RRSIGs the
 /// socket path does not send (passed). Each run is its own BPF_PROG_TEST_RUN: with `repeat`,
@@ -584,6 +585,11 @@ fn report_program_size_and_cost() {
             query("absent.example.com", 0, &[]),
             XDP_TX,
         ),
+        (
+            "AAAA of a name right below the apex with A only: NODATA from the negative record",
+            of_type("api.example.com", rtype::AAAA),
+            XDP_TX,
+        ),
         // Through the tail call into the fixed replies' program.
         (
             "MX of the apex: a fixed reply",
@@ -591,8 +597,8 @@ fn report_program_size_and_cost() {
             XDP_TX,
         ),
         (
-            "AAAA of a name with A only: NODATA, a fixed reply",
-            of_type("api.example.com", rtype::AAAA),
+            "AAAA of a name two labels down: NODATA, a fixed reply",
+            of_type("_sip._udp.example.com", rtype::AAAA),
             XDP_TX,
         ),
         ("answered A", query("www.example.com", 0, &[]), XDP_TX),

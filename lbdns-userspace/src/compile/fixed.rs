@@ -246,6 +246,9 @@ fn owned_by(
 pub struct FixedParts {
     parts: ZoneParts<Result<FixedPart, Ineligible>>,
     image: FixedImage,
+    /// Counts the images assembled: what was compiled from an image (`negative`'s NODATA
+    /// marks) is current while this is unchanged.
+    generation: u64,
 }
 
 impl FixedParts {
@@ -263,8 +266,14 @@ impl FixedParts {
             });
         if changed {
             self.image = assemble(self.parts.parts().filter_map(|part| part.as_ref().ok()));
+            self.generation += 1;
         }
         &self.image
+    }
+
+    /// Which image [`Self::image`] last gave: a new number for each new image.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 }
 

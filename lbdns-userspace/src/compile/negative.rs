@@ -1,27 +1,31 @@
-//! Catalog → what the XDP program needs to answer NXDOMAIN (`lbdns_common::negative`): each
-//! eligible zone's SOA record as its negative replies carry it, and every name right below its
-//! apex.
+//! Catalog → what the XDP program needs to answer NXDOMAIN and NODATA right below an apex
+//! (`lbdns_common::negative`): each eligible zone's SOA record as its negative replies carry
+//! it, and every name right below its apex, marked with the address types it answers NODATA.
 //!
 //! A zone's share depends on that zone alone ([`ZonePart::of`]), so a publish after a change
 //! compiles again only the zones that changed (`served::publish`); [`assemble`] adds what lies
 //! outside any one zone's data: the apexes of zones served right below another's apex, and pool
-//! owners.
+//! owners. The NODATA marks come from the fixed replies ([`mark_nodata`]), which hold the socket
+//! path's reply to each name's missing address types.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use foldhash::{HashMap, HashSet};
 
-use hickory_proto::rr::{LowerName, Name};
+use hickory_proto::rr::{LowerName, Name, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
 use lbdns_common::{
+    fixed::{FixedKey, FixedReply},
     maps::{DEFAULT_NEGATIVE_ZONES, MAX_NEGATIVE_CHILDREN},
     names::key_words,
     negative::{
-        ChildKey, NegativeZone, ZoneKey, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, MAX_APEX_LEN,
-        MAX_CHILDREN_PER_ZONE,
+        ChildKey, NegativeZone, ZoneKey, CHILD_LABEL_LEN, CHILD_LABEL_WORDS, EXISTS, MAX_APEX_LEN,
+        MAX_CHILDREN_PER_ZONE, NODATA_A, NODATA_AAAA,
     },
+    prepared::{Records, INTO_RECORD},
 };
 
+use super::fixed::{FixedImage, FixedParts};
 use super::prepared::records;
 use super::zone_parts::{Depends, ZoneParts};
 use crate::authority::{Catalog, ZoneData};
@@ -38,8 +42,9 @@ const MAX_CHILDREN: usize = MAX_NEGATIVE_CHILDREN as usize / 2;
 pub struct NegativeImage {
     /// The zones whose absent names the program answers, by apex.
     pub zones: BTreeMap<ZoneKey, NegativeZone>,
-    /// Every name right below those apexes that exists.
-    pub children: BTreeSet<ChildKey>,
+    /// Every name right below those apexes that exists: [`EXISTS`], and [`NODATA_A`] and
+    /// [`NODATA_AAAA`] for the address types it answers NODATA ([`mark_nodata`]).
+    pub children: BTreeMap<ChildKey, u8>,
 }
 
 /// One eligible zone's share of the image.
@@ -145,16 +150,19 @@ impl ZonePart {
 }
 
 /// Each served zone's share of the image, and the image they last made: an image whose inputs
-/// (the zones, the apexes served, the pool owners) are all unchanged is not assembled again.
+/// (the zones, the apexes served, the pool owners, the fixed replies) are all unchanged is not
+/// assembled or marked again.
 #[derive(Debug, Default)]
 pub struct NegativeParts {
     parts: ZoneParts<Result<ZonePart, Ineligible>>,
     image: NegativeImage,
+    /// The generation of the fixed replies the image's NODATA marks come from.
+    marked_from: Option<u64>,
 }
 
 impl NegativeParts {
-    /// The image of `catalog`.
-    pub fn image(&mut self, catalog: &Catalog) -> &NegativeImage {
+    /// The image of `catalog`, whose fixed replies `fixed` compiles.
+    pub fn image(&mut self, catalog: &Catalog, fixed: &mut FixedParts) -> &NegativeImage {
         // A part depends on its zone alone; every apex served and every pool owner makes the
         // name right below its zone's apex exist, which `assemble` adds.
         let changed = self.parts.update(catalog, Depends::OnZone, |apex, zone| {
@@ -167,6 +175,13 @@ impl NegativeParts {
         if changed {
             let eligible = self.parts.parts().filter_map(|part| part.as_ref().ok());
             self.image = assemble(catalog, eligible);
+        }
+        // Brought up to date first: its generation then says whether the marks are current.
+        fixed.image(catalog);
+        let generation = fixed.generation();
+        if changed || self.marked_from != Some(generation) {
+            mark_nodata(&mut self.image, fixed.image(catalog));
+            self.marked_from = Some(generation);
         }
         &self.image
     }
@@ -198,12 +213,13 @@ pub fn assemble<'p>(
         }
         numbers.insert(&part.apex, number);
         image.zones.insert(part.key, part.value);
-        image
-            .children
-            .extend(part.children.iter().map(|&label| ChildKey {
+        image.children.extend(part.children.iter().map(|&label| {
+            let key = ChildKey {
                 zone: number,
                 label,
-            }));
+            };
+            (key, EXISTS)
+        }));
     }
     // Names that exist outside the zones' own data: a zone's apex below its parent's, and
     // pool owners, which the pools answer whether or not their zone has records there.
@@ -250,11 +266,106 @@ fn mark(
         return;
     };
     if let Some(label) = child_label(&label) {
-        image.children.insert(ChildKey {
+        let key = ChildKey {
             zone: number,
             label,
-        });
+        };
+        image.children.insert(key, EXISTS);
     }
+}
+
+/// Marks each child whose A or AAAA question the socket path answers NODATA with exactly what
+/// the program sends for an absent name there but the RCODE: the zone's record, its pointers
+/// moved for the child's label. `fixed` holds the socket path's reply to every such question it
+/// prepares (`super::fixed`: a name's missing address types, a pool's absent family), so a
+/// reply that differs in any octet (another TTL, a compression into the child's own name) or
+/// that is not fixed (a CNAME's, a referral's) leaves the child unmarked, and the fixed
+/// replies' program or the socket path answers it as before.
+pub fn mark_nodata(image: &mut NegativeImage, fixed: &FixedImage) {
+    let NegativeImage { zones, children } = image;
+    let by_number: HashMap<u64, (Vec<u8>, &Records)> = zones
+        .iter()
+        .map(|(key, zone)| (zone.zone, (apex_wire(key), &zone.records)))
+        .collect();
+    for (key, marks) in children.iter_mut() {
+        *marks = EXISTS;
+        let Some((apex, records)) = by_number.get(&key.zone) else {
+            continue;
+        };
+        let mut name = label_wire(&key.label);
+        let label_len = name.len();
+        name.extend_from_slice(apex);
+        if name.len() > lbdns_common::fixed::MAX_NAME_LEN {
+            continue;
+        }
+        for (rtype, mark) in [(RecordType::A, NODATA_A), (RecordType::AAAA, NODATA_AAAA)] {
+            let question = FixedKey {
+                name: key_words(&name),
+                qtype: u16::from(rtype),
+                ..FixedKey::default()
+            };
+            let same = fixed
+                .get(&question)
+                .is_some_and(|reply| is_nodata_of(reply, records, label_len, name.len()));
+            if same {
+                *marks |= mark;
+            }
+        }
+    }
+}
+
+/// Whether `reply` is the zone's negative `records` after a question of `name_len` octets whose
+/// first label takes `label_len`, with RCODE NOERROR: what the program sends for a marked child.
+fn is_nodata_of(reply: &FixedReply, records: &Records, label_len: usize, name_len: usize) -> bool {
+    const AA_NOERROR: u16 = 0x0400;
+    if reply.flags != AA_NOERROR || reply.counts != [0, 1, 0] {
+        return false;
+    }
+    let ours = &reply.records;
+    if ours.len != records.len || ours.flags != records.flags || ours.pointer_count != 0 {
+        return false;
+    }
+    // Where the program's pointers lead: the apex in the question, after the header and the
+    // first label; or into the records, after the question's name, type and class.
+    let apex = 12 + label_len;
+    let start = 12 + name_len + 4;
+    let mut octets = records.octets;
+    for pointer in &records.pointers[..usize::from(records.pointer_count)] {
+        let to = usize::from(pointer.to & !INTO_RECORD);
+        let target = if pointer.to & INTO_RECORD != 0 {
+            start + to
+        } else {
+            apex + to
+        };
+        let Ok(target) = u16::try_from(target) else {
+            return false;
+        };
+        let at = usize::from(pointer.at);
+        octets[at..at + 2].copy_from_slice(&(0xc000 | target).to_be_bytes());
+    }
+    let len = usize::from(records.len);
+    octets[..len] == ours.octets[..len]
+}
+
+/// The apex a [`ZoneKey`] holds, in wire format.
+fn apex_wire(key: &ZoneKey) -> Vec<u8> {
+    let octets: Vec<u8> = key
+        .apex
+        .iter()
+        .flat_map(|word| word.to_le_bytes())
+        .collect();
+    let mut at = 0;
+    while let Some(&len) = octets.get(at).filter(|&&len| len != 0) {
+        at += 1 + usize::from(len);
+    }
+    octets[..(at + 1).min(octets.len())].to_vec()
+}
+
+/// The label a [`ChildKey`] holds, with its length octet.
+fn label_wire(label: &[u64; CHILD_LABEL_WORDS]) -> Vec<u8> {
+    let octets: Vec<u8> = label.iter().flat_map(|word| word.to_le_bytes()).collect();
+    let len = (1 + usize::from(octets[0])).min(octets.len());
+    octets[..len].to_vec()
 }
 
 /// A zone's number: the 64-bit FNV-1a hash of its apex in lowercase wire form, the same in

@@ -4,10 +4,12 @@
 use std::{fmt::Write as _, path::Path, sync::Arc};
 
 use hickory_proto::rr::Name;
-use lbdns_common::negative::{ChildKey, MAX_CHILDREN_PER_ZONE};
+use hickory_proto::rr::RecordType;
+use lbdns_common::negative::{ChildKey, EXISTS, MAX_CHILDREN_PER_ZONE, NODATA_A, NODATA_AAAA};
 use lbdns_common::prepared::{INTO_RECORD, SIGNED_ZONE};
 
-use super::negative::{assemble, Ineligible, NegativeParts, ZonePart};
+use super::fixed::FixedParts;
+use super::negative::{assemble, Ineligible, NegativeImage, NegativeParts, ZonePart};
 use crate::authority::{Catalog, ZoneData};
 use crate::zone::Zone;
 
@@ -58,7 +60,7 @@ fn every_name_right_below_the_apex_exists_whatever_it_holds() {
     let image = assemble(&catalog, [&part]);
     let (_, value) = image.zones.iter().next().expect("one zone");
     assert_eq!(
-        labels(image.children.iter().copied(), value.zone),
+        labels(image.children.keys().copied(), value.zone),
         ["a", "c", "d", "e", "hostmaster", "mixed", "ns1"],
         "every first label below the apex, lowercase, and the SOA names' (hostmaster)"
     );
@@ -169,7 +171,8 @@ fn other_zones_and_pool_owners_make_names_below_an_apex_exist() {
         .with_zone(&Name::from_ascii("empty.z.test.").unwrap(), None)
         .unwrap();
     let mut parts = NegativeParts::default();
-    let image = parts.image(&catalog).clone();
+    let mut fixed = FixedParts::default();
+    let image = parts.image(&catalog, &mut fixed).clone();
     let parent_apex = Name::from_ascii("z.test.").unwrap();
     let number = |zone: &ZoneData| {
         let part = ZonePart::of(zone).unwrap();
@@ -178,21 +181,21 @@ fn other_zones_and_pool_owners_make_names_below_an_apex_exist() {
     };
     let parent_number = number(catalog.zone_for(&parent_apex).unwrap());
     assert_eq!(
-        labels(image.children.iter().copied(), parent_number),
+        labels(image.children.keys().copied(), parent_number),
         ["a", "empty", "hostmaster", "kid", "ns1", "pool"]
     );
     assert_eq!(image.zones.len(), 2, "the parent and the child with data");
 
     // The same catalog again: nothing compiled anew, the same image.
-    assert_eq!(parts.image(&catalog), &image);
+    assert_eq!(parts.image(&catalog, &mut fixed), &image);
     // A new pool owner, the zones unchanged (a reload of the pools alone): it exists.
     let catalog = catalog.with_pool_owners([
         Name::from_ascii("pool.z.test.").unwrap(),
         Name::from_ascii("other-pool.z.test.").unwrap(),
     ]);
-    let owned = parts.image(&catalog).clone();
+    let owned = parts.image(&catalog, &mut fixed).clone();
     assert_eq!(
-        labels(owned.children.iter().copied(), parent_number),
+        labels(owned.children.keys().copied(), parent_number),
         [
             "a",
             "empty",
@@ -211,9 +214,85 @@ fn other_zones_and_pool_owners_make_names_below_an_apex_exist() {
             Some(changed.clone()),
         )
         .unwrap();
-    let again = parts.image(&catalog).clone();
+    let again = parts.image(&catalog, &mut fixed).clone();
     assert_eq!(
-        labels(again.children.iter().copied(), number(&changed)),
+        labels(again.children.keys().copied(), number(&changed)),
         ["b", "hostmaster", "ns1"]
+    );
+}
+
+#[test]
+fn names_whose_nodata_is_the_zones_record_are_marked_for_it() {
+    let catalog = Catalog::new(&[zone(&text(
+        "z.test",
+        "v4 A 198.18.0.2\n\
+         v6 AAAA 2001:db8::2\n\
+         both A 198.18.0.3\n\
+         both AAAA 2001:db8::3\n\
+         t TXT \"no address\"\n\
+         b.ent TXT \"an empty non-terminal above\"\n\
+         c CNAME v4\n\
+         d NS ns.other.test.\n",
+    ))])
+    .unwrap();
+    let image = NegativeParts::default()
+        .image(&catalog, &mut FixedParts::default())
+        .clone();
+    let (_, zone) = image.zones.iter().next().expect("one zone");
+    let marks = |label: &str| {
+        let (_, &marks) = image
+            .children
+            .iter()
+            .find(|(key, _)| labels([**key], zone.zone) == [label])
+            .unwrap_or_else(|| panic!("{label} is a child"));
+        marks
+    };
+    for (label, expected) in [
+        ("v4", EXISTS | NODATA_AAAA),
+        ("v6", EXISTS | NODATA_A),
+        ("both", EXISTS),
+        ("t", EXISTS | NODATA_A | NODATA_AAAA),
+        // Its NODATA's SOA names it: MNAME compresses into the question, not the apex.
+        ("ns1", EXISTS),
+        // An empty non-terminal has no records of any type.
+        ("ent", EXISTS | NODATA_A | NODATA_AAAA),
+        // A CNAME's answer, a referral, and a name with no node (the SOA's RNAME).
+        ("c", EXISTS),
+        ("d", EXISTS),
+        ("hostmaster", EXISTS),
+    ] {
+        assert_eq!(marks(label), expected, "{label}");
+    }
+}
+
+#[test]
+fn the_marks_follow_the_fixed_replies_without_the_zones_changing() {
+    let owner = Name::from_ascii("pool.z.test.").unwrap();
+    let catalog = Catalog::new(&[zone(&text("z.test", ""))])
+        .unwrap()
+        .with_pool_owners([owner.clone()]);
+    let mut parts = NegativeParts::default();
+    let mut fixed = FixedParts::default();
+    let number = parts
+        .image(&catalog, &mut fixed)
+        .zones
+        .values()
+        .next()
+        .unwrap()
+        .zone;
+    let pool_marks = |image: &NegativeImage| {
+        image
+            .children
+            .iter()
+            .find(|(key, _)| labels([**key], number) == ["pool"])
+            .map(|(_, &marks)| marks)
+    };
+    assert_eq!(pool_marks(parts.image(&catalog, &mut fixed)), Some(EXISTS));
+    // A reload of the pools alone that leaves the pool without IPv6 endpoints: its AAAA is
+    // NODATA whatever health says, a fixed reply, and now marked.
+    let catalog = catalog.with_pool_nodata([(owner, RecordType::AAAA)]);
+    assert_eq!(
+        pool_marks(parts.image(&catalog, &mut fixed)),
+        Some(EXISTS | NODATA_AAAA)
     );
 }

@@ -11,12 +11,12 @@
 //!    keys: no element a program may hold changes), while the program answers: a run that
 //!    finds a new zone finds its names;
 //! 3. if any element is to be replaced or removed (a zone's new record, a zone no longer
-//!    answered, a name gone, a fixed reply changed or gone), stores 0 in the state, waits for
+//!    answered, a name gone or its NODATA marks changed, a fixed reply changed or gone), stores 0 in the state, waits for
 //!    a grace period, replaces and removes, and stores [`PREPARED_ON`] again: the kernel may
 //!    hand a removed element's memory to the next insertion at once, so none is changed while
 //!    a run could read it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use aya::{
     maps::{HashMap, Map, MapData},
@@ -36,7 +36,7 @@ use crate::compile::{fixed::FixedImage, negative::NegativeImage};
 pub(super) struct PreparedMaps {
     state: MappedArray<u32>,
     zones: Keyed<ZoneKey, NegativeZone>,
-    /// Its values are all 1: a key's presence is what the program reads.
+    /// `EXISTS` and the NODATA marks (`lbdns_common::negative`).
     children: Keyed<ChildKey, u8>,
     fixed: Keyed<FixedKey, FixedReply>,
 }
@@ -121,17 +121,6 @@ impl<K: Ord + Copy, V: Copy> Wanted<K, V> for BTreeMap<K, V> {
 
     fn entries(&self) -> impl Iterator<Item = (K, V)> {
         self.iter().map(|(key, value)| (*key, *value))
-    }
-}
-
-/// A set of keys, each present with the value 1.
-impl<K: Ord + Copy> Wanted<K, u8> for BTreeSet<K> {
-    fn value(&self, key: &K) -> Option<u8> {
-        self.contains(key).then_some(1)
-    }
-
-    fn entries(&self) -> impl Iterator<Item = (K, u8)> {
-        self.iter().map(|key| (*key, 1))
     }
 }
 

@@ -264,11 +264,11 @@ impl Xdp {
         self.publish_geo(catalog)
     }
 
-    /// Publishes what the program answers NXDOMAIN from (`compile::negative`) and its fixed
-    /// replies (`compile::fixed`), after the answer sets, compiling again only the zones that
+    /// Publishes what the program answers NXDOMAIN and NODATA from (`compile::negative`) and
+    /// its fixed replies (`compile::fixed`), after the answer sets, compiling again only the zones that
     /// changed.
     fn publish_prepared(&mut self, catalog: &Catalog) -> Result<(), MapError> {
-        let negative = self.negative.image(catalog);
+        let negative = self.negative.image(catalog, &mut self.fixed);
         let fixed = self.fixed.image(catalog);
         let report = self.writer.publish_prepared(negative, fixed)?;
         if report != PreparedReport::default() {
@@ -339,7 +339,7 @@ impl Xdp {
             }
         };
         let need = Need {
-            negative_children: self.negative.image(catalog).children.len() as u64,
+            negative_children: self.negative.image(catalog, &mut self.fixed).children.len() as u64,
             fixed_replies: self.fixed.image(catalog).len() as u64,
             ..Need::of(image)
         };

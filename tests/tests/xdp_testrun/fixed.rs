@@ -23,9 +23,11 @@ pub fn cases(rng: &mut Rng, cases: &mut Vec<Case>) {
         ("_sip._udp.example.com", rtype::SRV),
         ("1.1.18.198.in-addr.example.com", rtype::PTR),
         ("web.example.com", rtype::CNAME),
-        // NODATA, at a name with other addresses, at an empty non-terminal.
+        // NODATA, at a name with other addresses, at an empty non-terminal; right below the
+        // apex, from the zone's negative record, whose child is found in any case.
         ("api.example.com", rtype::AAAA),
         ("apps.example.com", rtype::A),
+        ("API.example.com", rtype::AAAA),
         // A referral (AA clear), with the delegation's glue.
         ("sub.example.com", rtype::A),
         // Not answered with DO=1: the zone is signed.
