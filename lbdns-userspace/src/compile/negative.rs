@@ -317,7 +317,11 @@ pub fn mark_nodata(image: &mut NegativeImage, fixed: &FixedImage) {
 /// Whether `reply` is the zone's negative `records` after a question of `name_len` octets whose
 /// first label takes `label_len`, with RCODE NOERROR: what the program sends for a marked child.
 fn is_nodata_of(reply: &FixedReply, records: &Records, label_len: usize, name_len: usize) -> bool {
+    /// The header's AA flag, RCODE 0 (NOERROR): [`FixedReply::flags`] of a NODATA.
     const AA_NOERROR: u16 = 0x0400;
+    /// The DNS header, and a question's type and class.
+    const HEADER_LEN: usize = 12;
+    const TYPE_CLASS_LEN: usize = 4;
     if reply.flags != AA_NOERROR || reply.counts != [0, 1, 0] {
         return false;
     }
@@ -327,8 +331,8 @@ fn is_nodata_of(reply: &FixedReply, records: &Records, label_len: usize, name_le
     }
     // Where the program's pointers lead: the apex in the question, after the header and the
     // first label; or into the records, after the question's name, type and class.
-    let apex = 12 + label_len;
-    let start = 12 + name_len + 4;
+    let apex = HEADER_LEN + label_len;
+    let start = HEADER_LEN + name_len + TYPE_CLASS_LEN;
     let mut octets = records.octets;
     for pointer in &records.pointers[..usize::from(records.pointer_count)] {
         let to = usize::from(pointer.to & !INTO_RECORD);
