@@ -252,8 +252,8 @@ pub struct FixedParts {
 }
 
 impl FixedParts {
-    /// The image of `catalog`.
-    pub fn image(&mut self, catalog: &Catalog) -> &FixedImage {
+    /// Brings the image up to date with `catalog`, compiling again only the zones that changed.
+    pub fn update(&mut self, catalog: &Catalog) {
         // Which replies are a zone's own depends on the apexes served and the pool owners.
         let changed = self
             .parts
@@ -268,10 +268,14 @@ impl FixedParts {
             self.image = assemble(self.parts.parts().filter_map(|part| part.as_ref().ok()));
             self.generation += 1;
         }
+    }
+
+    /// The image as the last [`Self::update`] left it.
+    pub fn image(&self) -> &FixedImage {
         &self.image
     }
 
-    /// Which image [`Self::image`] last gave: a new number for each new image.
+    /// Which image [`Self::image`] is: a new number for each new image.
     pub fn generation(&self) -> u64 {
         self.generation
     }

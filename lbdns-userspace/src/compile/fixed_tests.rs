@@ -44,7 +44,9 @@ fn questions(image: &FixedImage) -> Vec<(String, RecordType)> {
 }
 
 fn image(catalog: &Catalog) -> FixedImage {
-    FixedParts::default().image(catalog).clone()
+    let mut parts = FixedParts::default();
+    parts.update(catalog);
+    parts.image().clone()
 }
 
 #[test]

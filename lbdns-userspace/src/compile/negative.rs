@@ -161,8 +161,9 @@ pub struct NegativeParts {
 }
 
 impl NegativeParts {
-    /// The image of `catalog`, whose fixed replies `fixed` compiles.
-    pub fn image(&mut self, catalog: &Catalog, fixed: &mut FixedParts) -> &NegativeImage {
+    /// Brings the image up to date with `catalog`, whose fixed replies `fixed` holds (updated
+    /// first), compiling again only the zones that changed.
+    pub fn update(&mut self, catalog: &Catalog, fixed: &FixedParts) {
         // A part depends on its zone alone; every apex served and every pool owner makes the
         // name right below its zone's apex exist, which `assemble` adds.
         let changed = self.parts.update(catalog, Depends::OnZone, |apex, zone| {
@@ -176,13 +177,15 @@ impl NegativeParts {
             let eligible = self.parts.parts().filter_map(|part| part.as_ref().ok());
             self.image = assemble(catalog, eligible);
         }
-        // Brought up to date first: its generation then says whether the marks are current.
-        fixed.image(catalog);
         let generation = fixed.generation();
         if changed || self.marked_from != Some(generation) {
-            mark_nodata(&mut self.image, fixed.image(catalog));
+            mark_nodata(&mut self.image, fixed.image());
             self.marked_from = Some(generation);
         }
+    }
+
+    /// The image as the last [`Self::update`] left it.
+    pub fn image(&self) -> &NegativeImage {
         &self.image
     }
 }

@@ -45,6 +45,13 @@ fn labels(children: impl IntoIterator<Item = ChildKey>, zone: u64) -> Vec<String
     labels
 }
 
+/// `parts`' image of `catalog`, with `fixed` brought up to date first, as a publish does.
+fn updated(parts: &mut NegativeParts, fixed: &mut FixedParts, catalog: &Catalog) -> NegativeImage {
+    fixed.update(catalog);
+    parts.update(catalog, fixed);
+    parts.image().clone()
+}
+
 #[test]
 fn every_name_right_below_the_apex_exists_whatever_it_holds() {
     let zone = data(&text(
@@ -172,7 +179,7 @@ fn other_zones_and_pool_owners_make_names_below_an_apex_exist() {
         .unwrap();
     let mut parts = NegativeParts::default();
     let mut fixed = FixedParts::default();
-    let image = parts.image(&catalog, &mut fixed).clone();
+    let image = updated(&mut parts, &mut fixed, &catalog);
     let parent_apex = Name::from_ascii("z.test.").unwrap();
     let number = |zone: &ZoneData| {
         let part = ZonePart::of(zone).unwrap();
@@ -187,13 +194,13 @@ fn other_zones_and_pool_owners_make_names_below_an_apex_exist() {
     assert_eq!(image.zones.len(), 2, "the parent and the child with data");
 
     // The same catalog again: nothing compiled anew, the same image.
-    assert_eq!(parts.image(&catalog, &mut fixed), &image);
+    assert_eq!(updated(&mut parts, &mut fixed, &catalog), image);
     // A new pool owner, the zones unchanged (a reload of the pools alone): it exists.
     let catalog = catalog.with_pool_owners([
         Name::from_ascii("pool.z.test.").unwrap(),
         Name::from_ascii("other-pool.z.test.").unwrap(),
     ]);
-    let owned = parts.image(&catalog, &mut fixed).clone();
+    let owned = updated(&mut parts, &mut fixed, &catalog);
     assert_eq!(
         labels(owned.children.keys().copied(), parent_number),
         [
@@ -214,7 +221,7 @@ fn other_zones_and_pool_owners_make_names_below_an_apex_exist() {
             Some(changed.clone()),
         )
         .unwrap();
-    let again = parts.image(&catalog, &mut fixed).clone();
+    let again = updated(&mut parts, &mut fixed, &catalog);
     assert_eq!(
         labels(again.children.keys().copied(), number(&changed)),
         ["b", "hostmaster", "ns1"]
@@ -235,9 +242,11 @@ fn names_whose_nodata_is_the_zones_record_are_marked_for_it() {
          d NS ns.other.test.\n",
     ))])
     .unwrap();
-    let image = NegativeParts::default()
-        .image(&catalog, &mut FixedParts::default())
-        .clone();
+    let image = updated(
+        &mut NegativeParts::default(),
+        &mut FixedParts::default(),
+        &catalog,
+    );
     let (_, zone) = image.zones.iter().next().expect("one zone");
     let marks = |label: &str| {
         let (_, &marks) = image
@@ -273,8 +282,7 @@ fn the_marks_follow_the_fixed_replies_without_the_zones_changing() {
         .with_pool_owners([owner.clone()]);
     let mut parts = NegativeParts::default();
     let mut fixed = FixedParts::default();
-    let number = parts
-        .image(&catalog, &mut fixed)
+    let number = updated(&mut parts, &mut fixed, &catalog)
         .zones
         .values()
         .next()
@@ -287,12 +295,15 @@ fn the_marks_follow_the_fixed_replies_without_the_zones_changing() {
             .find(|(key, _)| labels([**key], number) == ["pool"])
             .map(|(_, &marks)| marks)
     };
-    assert_eq!(pool_marks(parts.image(&catalog, &mut fixed)), Some(EXISTS));
+    assert_eq!(
+        pool_marks(&updated(&mut parts, &mut fixed, &catalog)),
+        Some(EXISTS)
+    );
     // A reload of the pools alone that leaves the pool without IPv6 endpoints: its AAAA is
     // NODATA whatever health says, a fixed reply, and now marked.
     let catalog = catalog.with_pool_nodata([(owner, RecordType::AAAA)]);
     assert_eq!(
-        pool_marks(parts.image(&catalog, &mut fixed)),
+        pool_marks(&updated(&mut parts, &mut fixed, &catalog)),
         Some(EXISTS | NODATA_AAAA)
     );
 }

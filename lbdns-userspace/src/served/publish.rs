@@ -268,8 +268,8 @@ impl Xdp {
     /// its fixed replies (`compile::fixed`), after the answer sets, compiling again only the zones that
     /// changed.
     fn publish_prepared(&mut self, catalog: &Catalog) -> Result<(), MapError> {
-        let negative = self.negative.image(catalog, &mut self.fixed);
-        let fixed = self.fixed.image(catalog);
+        self.update_prepared(catalog);
+        let (negative, fixed) = (self.negative.image(), self.fixed.image());
         let report = self.writer.publish_prepared(negative, fixed)?;
         if report != PreparedReport::default() {
             tracing::info!(
@@ -285,6 +285,13 @@ impl Xdp {
             );
         }
         Ok(())
+    }
+
+    /// Brings the NXDOMAIN and NODATA image and the fixed replies up to date with `catalog`,
+    /// the fixed replies first: the NODATA marks come from them.
+    fn update_prepared(&mut self, catalog: &Catalog) {
+        self.fixed.update(catalog);
+        self.negative.update(catalog, &self.fixed);
     }
 
     /// Publishes the ECS settings and the client map of `catalog`: only the prefixes that
@@ -338,9 +345,10 @@ impl Xdp {
                 &compiled.image
             }
         };
+        self.update_prepared(catalog);
         let need = Need {
-            negative_children: self.negative.image(catalog, &mut self.fixed).children.len() as u64,
-            fixed_replies: self.fixed.image(catalog).len() as u64,
+            negative_children: self.negative.image().children.len() as u64,
+            fixed_replies: self.fixed.image().len() as u64,
             ..Need::of(image)
         };
         let growth = self.growth.as_ref().expect("checked by the caller");
