@@ -65,6 +65,11 @@ impl Apexes {
 
     /// The zone whose apex is the closest ancestor of `name`, or `name` itself.
     pub fn closest(&self, name: &Name) -> Option<&Served> {
+        self.closest_entry(name).map(|(_, zone)| zone)
+    }
+
+    /// [`Self::closest`] with its apex.
+    pub fn closest_entry(&self, name: &Name) -> Option<(&LowerName, &Served)> {
         let total = name.iter().len();
         let depth = name.num_labels();
         // `num_labels` leaves a wildcard's `*` out, and the suffixes count it, as
@@ -72,7 +77,7 @@ impl Apexes {
         self.depths
             .iter()
             .filter(|&&d| d <= depth)
-            .find_map(|&d| self.find(|| name.iter().skip(total.saturating_sub(d.into()))))
+            .find_map(|&d| self.find_entry(|| name.iter().skip(total.saturating_sub(d.into()))))
     }
 
     /// The apexes with their zones, in no order.
@@ -95,10 +100,18 @@ impl Apexes {
         &self,
         labels: impl Fn() -> L,
     ) -> Option<&Served> {
+        self.find_entry(labels).map(|(_, zone)| zone)
+    }
+
+    /// [`Self::find`] with its apex.
+    fn find_entry<'l, L: ExactSizeIterator<Item = &'l [u8]>>(
+        &self,
+        labels: impl Fn() -> L,
+    ) -> Option<(&LowerName, &Served)> {
         let hash = self.hash(labels());
         self.table
             .find(hash, |(apex, _)| spells(apex, labels()))
-            .map(|(_, zone)| zone)
+            .map(|(apex, zone)| (apex, zone))
     }
 
     fn find_mut<'l, L: ExactSizeIterator<Item = &'l [u8]>>(

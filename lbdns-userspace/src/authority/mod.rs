@@ -224,6 +224,11 @@ impl Catalog {
         self.entry_for(name)?.as_deref()
     }
 
+    /// The apex of the zone that holds `name`, served with data or without.
+    pub fn apex_for(&self, name: &Name) -> Option<&LowerName> {
+        self.zones.closest_entry(name).map(|(apex, _)| apex)
+    }
+
     /// Whether the zone that holds `name` is served without data: its queries get SERVFAIL.
     pub fn is_unavailable(&self, name: &Name) -> bool {
         matches!(self.entry_for(name), Some(None))

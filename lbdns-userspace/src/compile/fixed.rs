@@ -14,7 +14,7 @@
 //! whatever health says, and for a geo pool wherever the client is (`answer_cycle` then finds
 //! nothing chosen by location).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use hickory_proto::rr::{LowerName, Name, RecordType};
@@ -27,7 +27,7 @@ use lbdns_common::{
 };
 
 use super::prepared::records;
-use super::zone_parts::{Depends, ZoneParts};
+use super::zone_parts::{Depends, Reads, ZoneParts};
 use crate::authority::{answer_cycle, Catalog, Client, Node, Replies, Transport, ZoneData};
 
 /// What `FIXED_REPLIES` must hold.
@@ -56,6 +56,16 @@ pub enum Ineligible {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FixedPart {
     replies: Vec<(FixedKey, FixedReply)>,
+    /// The other zones the socket path's replies reached into (`Reads`): a CNAME's target
+    /// there, an MX's. Such a zone loaded later changes the reply (its records follow the
+    /// CNAME), so this part must be compiled again.
+    reads: Vec<LowerName>,
+}
+
+impl Reads for Result<FixedPart, Ineligible> {
+    fn other_zones(&self) -> &[LowerName] {
+        self.as_ref().map_or(&[], |part| &part.reads)
+    }
 }
 
 impl FixedPart {
@@ -65,6 +75,7 @@ impl FixedPart {
         let pools = catalog.pools();
         let client = Client::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), Transport::Udp);
         let mut replies = Vec::new();
+        let mut reads = BTreeSet::new();
         for (wire, qtype) in questions {
             let query = reference_query(&wire, qtype);
             let Some(Replies::Cycle { replies: cycle, .. }) =
@@ -75,7 +86,18 @@ impl FixedPart {
             let [reply] = &cycle[..] else {
                 continue;
             };
-            if let Some(value) = fixed_reply(catalog, zone, reply, query.len() - OPT_LEN) {
+            let question_end = query.len() - OPT_LEN;
+            let names = record_names(reply, question_end).unwrap_or_default();
+            for name in names
+                .iter()
+                .flat_map(|(owner, target)| [Some(owner), target.as_ref()])
+            {
+                match name.and_then(|name| catalog.apex_for(name)) {
+                    Some(apex) if *apex != zone.apex => reads.insert(apex.clone()),
+                    _ => false,
+                };
+            }
+            if let Some(value) = fixed_reply(catalog, zone, reply, question_end, &names) {
                 let key = FixedKey {
                     name: key_words(&wire),
                     qtype: u16::from(qtype),
@@ -84,7 +106,10 @@ impl FixedPart {
                 replies.push((key, value));
             }
         }
-        Ok(Self { replies })
+        Ok(Self {
+            replies,
+            reads: reads.into_iter().collect(),
+        })
     }
 }
 
@@ -168,6 +193,7 @@ fn fixed_reply(
     zone: &ZoneData,
     reply: &[u8],
     question_end: usize,
+    names: &[(Name, Option<Name>)],
 ) -> Option<FixedReply> {
     let word = |at: usize| Some(u16::from_be_bytes(reply.get(at..at + 2)?.try_into().ok()?));
     let flags = word(2)?;
@@ -180,7 +206,11 @@ fn fixed_reply(
         return None;
     }
     let counts = [ancount, nscount, arcount - 1];
-    if !owned_by(catalog, zone, reply, question_end, counts)? {
+    let expected = counts
+        .iter()
+        .map(|&count| usize::from(count))
+        .sum::<usize>();
+    if names.len() != expected || !owned_by(catalog, zone, names) {
         return None;
     }
     Some(FixedReply {
@@ -194,51 +224,55 @@ fn fixed_reply(
     })
 }
 
-/// Whether every record of `reply` from `start` on (`counts` of them) is `zone`'s own, and
-/// neither is a pool owner's nor names one as its target (an NS, CNAME, MX or SRV record,
-/// whose target's addresses the socket path adds from the pools as health checks decide);
-/// `None` if they do not parse.
-fn owned_by(
-    catalog: &Catalog,
-    zone: &ZoneData,
-    reply: &[u8],
-    start: usize,
-    counts: [u16; 3],
-) -> Option<bool> {
+/// Whether every record (`names`: owner and target) is `zone`'s own, and neither is a pool
+/// owner's nor names one as its target (an NS, CNAME, MX or SRV record, whose target's
+/// addresses the socket path adds from the pools as health checks decide).
+fn owned_by(catalog: &Catalog, zone: &ZoneData, names: &[(Name, Option<Name>)]) -> bool {
+    let pool = |name: &Name| catalog.is_pool_owner(&LowerName::from(name));
+    names.iter().all(|(owner, target)| {
+        let theirs = catalog.zone_for(owner).map(|zone| &zone.apex);
+        theirs == Some(&zone.apex) && !pool(owner) && !target.as_ref().is_some_and(pool)
+    })
+}
+
+/// The owner of each record of `reply` from `start` on (every section's, the OPT record's
+/// too), with its target if it is an NS, CNAME, MX or SRV record; `None` if they do not parse.
+fn record_names(reply: &[u8], start: usize) -> Option<Vec<(Name, Option<Name>)>> {
+    let count = |at: usize| {
+        let octets = reply.get(at..at + 2)?;
+        Some(usize::from(u16::from_be_bytes([octets[0], octets[1]])))
+    };
+    let records = count(6)? + count(8)? + count(10)?;
     let mut decoder = BinDecoder::new(reply);
     decoder.read_slice(start).ok()?;
-    let pool = |name: Name| catalog.is_pool_owner(&LowerName::from(name));
-    for _ in 0..counts
-        .iter()
-        .map(|&count| usize::from(count))
-        .sum::<usize>()
-    {
+    let mut names = Vec::with_capacity(records);
+    for _ in 0..records {
         let owner = Name::read(&mut decoder).ok()?;
         let rtype = RecordType::from(u16::read(&mut decoder).ok()?);
         // CLASS and TTL, then RDLENGTH and the data.
         decoder.read_slice(6).ok()?;
         let len = usize::from(u16::read(&mut decoder).ok()?);
         let rdata = reply.len() - decoder.len();
-        let theirs = catalog.zone_for(&owner).map(|zone| &zone.apex);
-        if theirs != Some(&zone.apex) || pool(owner) {
-            return Some(false);
-        }
         let target_at = match rtype {
             RecordType::NS | RecordType::CNAME => Some(0),
             RecordType::MX => Some(2),
             RecordType::SRV => Some(6),
             _ => None,
         };
-        if let Some(at) = target_at {
-            let mut target = BinDecoder::new(reply);
-            target.read_slice(rdata + at).ok()?;
-            if pool(Name::read(&mut target).ok()?) {
-                return Some(false);
+        let target = match target_at {
+            Some(at) => {
+                let mut target = BinDecoder::new(reply);
+                target.read_slice(rdata + at).ok()?;
+                Some(Name::read(&mut target).ok()?)
             }
-        }
+            None => None,
+        };
         decoder.read_slice(len).ok()?;
+        if rtype != RecordType::OPT {
+            names.push((owner, target));
+        }
     }
-    Some(true)
+    Some(names)
 }
 
 /// Each served zone's fixed replies, and the image they last made.

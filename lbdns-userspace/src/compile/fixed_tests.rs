@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
+use std::sync::Arc;
 
 use hickory_proto::rr::{Name, RecordType};
 use hickory_proto::serialize::binary::BinEncodable;
@@ -10,7 +11,7 @@ use lbdns_common::prepared::SIGNED_ZONE;
 
 use super::fixed::{FixedImage, FixedPart, FixedParts, Ineligible};
 use super::negative_tests::signed_apex;
-use crate::authority::{respond, Catalog, Client, Transport};
+use crate::authority::{respond, Catalog, Client, Transport, ZoneData};
 use crate::zone::Zone;
 
 use RecordType::{A, AAAA, CAA, CNAME, MX, NS, PTR, SOA, SRV, TXT};
@@ -200,4 +201,30 @@ fn a_signed_zone_passes_do1_and_a_zone_of_too_many_is_left_out() {
     let zone = catalog.served().next().unwrap().1.clone().unwrap();
     assert_eq!(FixedPart::of(&catalog, &zone), Err(Ineligible::TooMany));
     assert!(image(&catalog).is_empty());
+}
+
+#[test]
+fn a_reply_reaching_into_another_zone_is_compiled_again_when_that_zone_loads() {
+    let parent = "$ORIGIN z.test.\n$TTL 60\n@ SOA ns1 hostmaster 7 3600 600 86400 30\n@ NS ns1\n\
+                  ns1 A 198.18.0.1\nkid NS ns.kid\nns.kid A 198.18.0.2\nc CNAME www.kid\n";
+    let kid = "$ORIGIN kid.z.test.\n$TTL 60\n@ SOA ns hostmaster 7 3600 600 86400 30\n@ NS ns\n\
+               ns A 198.18.0.2\nwww A 198.18.0.80\n";
+    let kid_apex = Name::from_ascii("kid.z.test.").unwrap();
+    // The child zone served, its transfer not in yet: the CNAME alone, a fixed reply.
+    let waiting = Catalog::new(&[zone(parent)])
+        .unwrap()
+        .with_zones([(kid_apex.clone(), None)])
+        .unwrap();
+    let mut parts = FixedParts::default();
+    parts.update(&waiting);
+    let has = |image: &FixedImage| questions(image).contains(&("c.z.test".to_owned(), A));
+    assert!(has(parts.image()), "{:?}", questions(parts.image()));
+    // The child's data arrives, the parent unchanged: the reply now follows the CNAME into
+    // the child's records, which are another zone's, so it is no longer fixed.
+    let loaded = waiting
+        .with_zone(&kid_apex, Some(Arc::new(ZoneData::new(&zone(kid)))))
+        .unwrap();
+    parts.update(&loaded);
+    assert!(!has(parts.image()), "{:?}", questions(parts.image()));
+    assert_socket_paths(&loaded);
 }

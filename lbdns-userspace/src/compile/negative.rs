@@ -27,7 +27,7 @@ use lbdns_common::{
 
 use super::fixed::{FixedImage, FixedParts};
 use super::prepared::records;
-use super::zone_parts::{Depends, ZoneParts};
+use super::zone_parts::{Depends, Reads, ZoneParts};
 use crate::authority::{Catalog, ZoneData};
 use crate::zone::name::last_label;
 
@@ -146,6 +146,13 @@ impl ZonePart {
             value,
             children,
         })
+    }
+}
+
+/// A zone's share reads its own data alone.
+impl Reads for Result<ZonePart, Ineligible> {
+    fn other_zones(&self) -> &[LowerName] {
+        &[]
     }
 }
 
