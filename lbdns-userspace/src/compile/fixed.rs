@@ -87,7 +87,9 @@ impl FixedPart {
                 continue;
             };
             let question_end = query.len() - OPT_LEN;
-            let names = record_names(reply, question_end).unwrap_or_default();
+            let Some(names) = record_names(reply, question_end) else {
+                continue;
+            };
             for name in names
                 .iter()
                 .flat_map(|(owner, target)| [Some(owner), target.as_ref()])
@@ -235,8 +237,8 @@ fn owned_by(catalog: &Catalog, zone: &ZoneData, names: &[(Name, Option<Name>)]) 
     })
 }
 
-/// The owner of each record of `reply` from `start` on (every section's, the OPT record's
-/// too), with its target if it is an NS, CNAME, MX or SRV record; `None` if they do not parse.
+/// The owner of each record of `reply` from `start` on, the OPT record left out, with its
+/// target if it is an NS, CNAME, MX or SRV record; `None` if they do not parse.
 fn record_names(reply: &[u8], start: usize) -> Option<Vec<(Name, Option<Name>)>> {
     let count = |at: usize| {
         let octets = reply.get(at..at + 2)?;
