@@ -4,9 +4,9 @@
 //! ```text
 //! PREPARED_STATE [0]                     ──▶  PREPARED_ON    while the maps are not changing
 //! NEGATIVE_ZONES {apex}                  ──▶  NegativeZone   its number and its SOA record
-//! NEGATIVE_CHILDREN {zone, first label}  ──▶  EXISTS | NODATA_*   a name right below the apex
-//!                                                                 exists, and which address
-//!                                                                 types it answers NODATA
+//! NEGATIVE_CHILDREN {zone, first label}  ──▶  marks          a name right below the apex
+//!                                                            exists (EXISTS), and the address
+//!                                                            types it answers NODATA
 //! ```
 //!
 //! # Proof of absence

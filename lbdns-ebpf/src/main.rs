@@ -154,8 +154,9 @@ fn try_answer(ctx: &XdpContext) -> Result<(u32, Counter), Skip> {
 
 /// Answers a query the name table has no answer set for: NXDOMAIN when an A or AAAA query's
 /// name is proven not to exist, NODATA when it is proven to have none of the type
-/// ([`negative`]); else hands it to [`lbdns_fixed`], which answers it if it has a fixed reply. While response rate limiting is on, the socket path answers:
-/// it counts these replies by their zone, which the program's limiter does not.
+/// ([`negative`]); else hands it to [`lbdns_fixed`], which answers it if it has a fixed reply.
+/// While response rate limiting is on, the socket path answers: it counts these replies by
+/// their zone, which the program's limiter does not.
 #[inline(always)]
 fn prepared(
     ctx: &XdpContext,

@@ -11,10 +11,10 @@
 //!    keys: no element a program may hold changes), while the program answers: a run that
 //!    finds a new zone finds its names;
 //! 3. if any element is to be replaced or removed (a zone's new record, a zone no longer
-//!    answered, a name gone or its NODATA marks changed, a fixed reply changed or gone), stores 0 in the state, waits for
-//!    a grace period, replaces and removes, and stores [`PREPARED_ON`] again: the kernel may
-//!    hand a removed element's memory to the next insertion at once, so none is changed while
-//!    a run could read it.
+//!    answered, a name gone or its NODATA marks changed, a fixed reply changed or gone),
+//!    stores 0 in the state, waits for a grace period, replaces and removes, and stores
+//!    [`PREPARED_ON`] again: the kernel may hand a removed element's memory to the next
+//!    insertion at once, so none is changed while a run could read it.
 
 use std::collections::BTreeMap;
 

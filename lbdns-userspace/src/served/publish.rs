@@ -265,8 +265,8 @@ impl Xdp {
     }
 
     /// Publishes what the program answers NXDOMAIN and NODATA from (`compile::negative`) and
-    /// its fixed replies (`compile::fixed`), after the answer sets, compiling again only the zones that
-    /// changed.
+    /// its fixed replies (`compile::fixed`), after the answer sets, compiling again only the
+    /// zones that changed.
     fn publish_prepared(&mut self, catalog: &Catalog) -> Result<(), MapError> {
         self.update_prepared(catalog);
         let (negative, fixed) = (self.negative.image(), self.fixed.image());
