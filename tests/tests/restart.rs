@@ -117,6 +117,28 @@ impl Setup {
         old.wait_exit().unwrap_or_else(|error| panic!("{error:#}"));
     }
 
+    /// Sends SIGUSR2 (the unit's `RestartKillSignal=`) and waits for the daemon to exit,
+    /// leaving its program attached and pinned.
+    fn exit_for_restart(&mut self) {
+        self.server().signal(libc::SIGUSR2).expect("SIGUSR2");
+        self.server()
+            .wait_exit()
+            .unwrap_or_else(|error| panic!("{error:#}"));
+    }
+
+    /// With no daemon running, asserts that the NIC answers what the program answers: `hot`'s
+    /// A, `absent`'s NXDOMAIN and `apex`'s MX (a fixed reply through the pinned
+    /// `FIXED_PROGRAM`), and not what it passes: the MX spelled with capitals.
+    fn assert_nic_answers_alone(&self, hot: &str, absent: &str, apex: &str) {
+        assert!(self.answered(hot, rtype::A), "hot A");
+        assert!(self.answered(absent, rtype::A), "NXDOMAIN");
+        assert!(self.answered(apex, rtype::MX), "fixed MX");
+        assert!(
+            !self.answered(&apex.to_uppercase(), rtype::MX),
+            "no daemon, yet a query the program passes was answered"
+        );
+    }
+
     /// The instance's pin directory.
     fn instance(&self) -> PathBuf {
         self.pins.path().join(Topology::SERVER_IF)
@@ -231,20 +253,9 @@ fn ten_restarts_at_20000_qps_lose_no_query() {
 #[test]
 fn an_exit_for_a_restart_leaves_the_nic_answering() {
     let mut setup = Setup::new(&[]);
-    setup.server().signal(libc::SIGUSR2).expect("SIGUSR2");
-    setup
-        .server()
-        .wait_exit()
-        .unwrap_or_else(|error| panic!("{error:#}"));
+    setup.exit_for_restart();
     assert!(setup.instance().join("maps").join("LIFE").exists());
-    assert!(setup.answered("www.example.com", rtype::A), "hot A");
-    assert!(setup.answered("absent.example.com", rtype::A), "NXDOMAIN");
-    assert!(setup.answered("example.com", rtype::MX), "fixed MX");
-    // Spelled with capitals, the MX is the socket path's to answer.
-    assert!(
-        !setup.answered("EXAMPLE.COM", rtype::MX),
-        "no daemon, yet a query the program passes was answered"
-    );
+    setup.assert_nic_answers_alone("www.example.com", "absent.example.com", "example.com");
 
     setup.server = Some(setup.spawn(&[]));
     let log = setup.server().stderr();
@@ -286,18 +297,9 @@ fn maps_a_reload_grows_are_pinned_whole() {
     let log = setup.server().stderr();
     assert!(log.contains("swapped them in with the program"), "{log}");
 
-    setup.server().signal(libc::SIGUSR2).expect("SIGUSR2");
-    setup
-        .server()
-        .wait_exit()
-        .unwrap_or_else(|error| panic!("{error:#}"));
-    assert!(setup.answered("h1499.big.test", rtype::A), "a new hot A");
-    assert!(setup.answered("absent.big.test", rtype::A), "NXDOMAIN");
-    assert!(setup.answered("big.test", rtype::MX), "fixed MX");
-    assert!(
-        !setup.answered("BIG.TEST", rtype::MX),
-        "no daemon, yet a query the program passes was answered"
-    );
+    setup.exit_for_restart();
+    // A name the grown maps alone hold.
+    setup.assert_nic_answers_alone("h1499.big.test", "absent.big.test", "big.test");
 }
 
 /// SIGTERM (`systemctl stop`) detaches the program and removes every pin at once.
@@ -739,11 +741,7 @@ fn an_adopted_geo_map_keeps_its_chunks_through_a_reload() {
     let config_arg = config.display().to_string();
     let extra = ["--config", config_arg.as_str()];
     let mut setup = Setup::with(&[&zone], &extra);
-    setup.server().signal(libc::SIGUSR2).expect("SIGUSR2");
-    setup
-        .server()
-        .wait_exit()
-        .unwrap_or_else(|error| panic!("{error:#}"));
+    setup.exit_for_restart();
     setup.server = Some(setup.spawn_with(&[&zone], &extra));
     let log = setup.server().stderr();
     assert!(log.contains("adopting the pinned XDP maps"), "{log}");
@@ -761,11 +759,7 @@ fn an_adopted_geo_map_keeps_its_chunks_through_a_reload() {
         .server()
         .control(&["reload"])
         .unwrap_or_else(|error| panic!("{error:#}"));
-    setup.server().signal(libc::SIGUSR2).expect("SIGUSR2");
-    setup
-        .server()
-        .wait_exit()
-        .unwrap_or_else(|error| panic!("{error:#}"));
+    setup.exit_for_restart();
 
     // No daemon: only the program answers.
     for (client, want) in [
