@@ -29,7 +29,8 @@ pub const BACKLOG_RECEIVE_BUFFER: usize = 16 << 20;
 /// Kernel receive buffer while a worker reads ([`Depth`]): room for bursts (NSD's default size
 /// too), and no deeper. Under a flood the queue is always full, and a deep one only holds each
 /// query long enough for its buffers to leave the CPU caches: with 16 MiB the socket path sent
-/// about a tenth fewer replies per second at saturation (`cargo xtask bench`, README).
+/// about a tenth fewer replies per second at saturation (`cargo xtask bench`,
+/// `bench/JOURNAL.md`).
 pub const STEADY_RECEIVE_BUFFER: usize = 1 << 20;
 
 /// How long a reading worker waits before it sets its socket's steady size again, and how long
