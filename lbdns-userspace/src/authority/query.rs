@@ -74,9 +74,9 @@ pub fn parse(packet: &[u8]) -> Result<ParsedQuery, Rejected> {
     }
     let mut decoder = BinDecoder::new(packet);
     decoder.read_slice(HEADER_LEN).map_err(|_| formerr(()))?;
-    let question = read_question(&mut decoder).map_err(|_| formerr(()))?;
+    let question = read_question(packet, &mut decoder).map_err(|_| formerr(()))?;
     for _ in 0..u32::from(word(6)) + u32::from(word(8)) {
-        let record = read_record(&mut decoder).map_err(|_| formerr(()))?;
+        let record = read_record(packet, &mut decoder).map_err(|_| formerr(()))?;
         // OPT (RFC 6891 §6.1.1) and transaction signatures belong in the additional section.
         if matches!(
             record.rtype,
@@ -87,7 +87,7 @@ pub fn parse(packet: &[u8]) -> Result<ParsedQuery, Rejected> {
     }
     let mut edns = None;
     for _ in 0..word(10) {
-        let record = read_record(&mut decoder).map_err(|_| formerr(()))?;
+        let record = read_record(packet, &mut decoder).map_err(|_| formerr(()))?;
         if record.rtype != RecordType::OPT {
             continue;
         }
@@ -110,8 +110,8 @@ pub fn parse(packet: &[u8]) -> Result<ParsedQuery, Rejected> {
     })
 }
 
-fn read_question(decoder: &mut BinDecoder<'_>) -> Result<Query, DecodeError> {
-    let name = Name::read(decoder)?;
+fn read_question(packet: &[u8], decoder: &mut BinDecoder<'_>) -> Result<Query, DecodeError> {
+    let name = read_name(packet, decoder)?;
     let rtype = RecordType::from(decoder.read_u16()?.unverified());
     let class = DNSClass::from(decoder.read_u16()?.unverified());
     let mut query = Query::query(name, rtype);
@@ -128,8 +128,11 @@ struct RawRecord<'a> {
     rdata: &'a [u8],
 }
 
-fn read_record<'a>(decoder: &mut BinDecoder<'a>) -> Result<RawRecord<'a>, DecodeError> {
-    let owner = Name::read(decoder)?;
+fn read_record<'a>(
+    packet: &[u8],
+    decoder: &mut BinDecoder<'a>,
+) -> Result<RawRecord<'a>, DecodeError> {
+    let owner = read_name(packet, decoder)?;
     let rtype = RecordType::from(decoder.read_u16()?.unverified());
     let class = decoder.read_u16()?.unverified();
     let ttl = decoder.read_u32()?.unverified();
@@ -142,4 +145,45 @@ fn read_record<'a>(decoder: &mut BinDecoder<'a>) -> Result<RawRecord<'a>, Decode
         ttl,
         rdata,
     })
+}
+
+/// The name at the decoder's position in `packet`, refused if a compression pointer on its way
+/// points into the header. A pointer names an earlier occurrence of a name (RFC 1035 §4.1.4),
+/// and the header holds none; hickory-proto follows any pointer to an earlier offset, so a
+/// name could be spelled with the query's ID and flags as labels. Its reply would then depend
+/// on the ID, which the UDP reply cache (`ReplyCache`, keyed on the octets after the ID) must
+/// not see: found by the `respond` fuzz target, a question `c0 01` answered as the root when
+/// the ID's second octet was 0 and FORMERR otherwise. The question, the first name, can
+/// therefore hold no pointer at all.
+fn read_name(packet: &[u8], decoder: &mut BinDecoder<'_>) -> Result<Name, DecodeError> {
+    if let Some((idx, ptr)) = pointer_into_header(packet, decoder.index()) {
+        return Err(DecodeError::PointerNotPriorToLabel { idx, ptr });
+    }
+    Name::read(decoder)
+}
+
+/// The first pointer (its offset and its target) into the header on the way through the name
+/// at `at`, following pointers as a decoder does. Anything else wrong with the name is left to
+/// the decoder: the walk stops at the first pointer that is not to an earlier offset, and
+/// after as many steps as the packet has octets (a loop through labels).
+fn pointer_into_header(packet: &[u8], mut at: usize) -> Option<(usize, u16)> {
+    for _ in 0..packet.len() {
+        let len = *packet.get(at)?;
+        if len == 0 {
+            return None;
+        }
+        if len & 0xc0 != 0xc0 {
+            at += 1 + usize::from(len);
+            continue;
+        }
+        let ptr = u16::from_be_bytes([len & 0x3f, *packet.get(at + 1)?]);
+        if usize::from(ptr) < HEADER_LEN {
+            return Some((at, ptr));
+        }
+        if usize::from(ptr) >= at {
+            return None;
+        }
+        at = usize::from(ptr);
+    }
+    None
 }

@@ -524,6 +524,42 @@ fn rfc6891_6_1_1_broken_opt_framing_two_opts_or_opt_outside_additional_are_forme
     }
 }
 
+#[test]
+fn rfc1035_4_1_4_a_name_pointing_into_the_header_is_formerr_whatever_the_id() {
+    let base = query("www.example.test.", RecordType::A, None);
+    // The question `c0 01` (the ID's second octet, a root label when it is 0), type A.
+    let mut question = base[..12].to_vec();
+    question.extend_from_slice(&[0xc0, 0x01, 0, 1, 0, 1]);
+    // An OPT record whose owner points at the ID's second octet.
+    let mut opt = base.clone();
+    opt[11] = 1;
+    opt.extend_from_slice(&[0xc0, 0x01, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0]);
+    // An additional record whose owner points at the question's type, which in turn points at
+    // the ID's first octet: the chain is followed.
+    let mut chain = base[..12].to_vec();
+    chain[11] = 1;
+    chain.extend_from_slice(&[3, b'w', b'w', b'w', 0, 0xc0, 0x00, 0, 1]);
+    chain.extend_from_slice(&[0xc0, 17, 0, 16, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for bad in [question, opt, chain] {
+        for id in [0x0000u16, 0x1111] {
+            let mut asked = bad.clone();
+            asked[..2].copy_from_slice(&id.to_be_bytes());
+            let reply = respond(&catalog(), &asked, UDP).expect("a reply");
+            assert_eq!(reply.len(), 12, "a bare header: {reply:02x?}");
+            let reply = Message::from_vec(&reply).unwrap();
+            assert_eq!(reply.metadata.response_code, ResponseCode::FormErr);
+            assert_eq!(reply.metadata.id, id);
+        }
+    }
+    // A pointer to an earlier name is still read: an additional record owned by the question.
+    let mut owned = base.clone();
+    owned[11] = 1;
+    owned.extend_from_slice(&[0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 0, 0, 0]);
+    let reply = ask_with(&catalog(), &owned, UDP);
+    assert_eq!(reply.metadata.response_code, ResponseCode::NoError);
+    assert_eq!(reply.answers.len(), 3);
+}
+
 pub(super) fn pool_rrset(
     rtype: RecordType,
     last_octets: &[u8],
