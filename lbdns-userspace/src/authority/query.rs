@@ -163,11 +163,17 @@ fn read_name(packet: &[u8], decoder: &mut BinDecoder<'_>) -> Result<Name, Decode
 }
 
 /// The first pointer (its offset and its target) into the header on the way through the name
-/// at `at`, following pointers as a decoder does. Anything else wrong with the name is left to
-/// the decoder: the walk stops at the first pointer that is not to an earlier offset, and
-/// after as many steps as the packet has octets (a loop through labels).
+/// at `at`, following pointers as the decoder does. Anything else wrong with the name is left to
+/// the decoder, which refuses it too: the walk stops at the end of the packet, at a pointer that
+/// is not to an offset before the labels it ends, and at labels that run into those read before
+/// the last pointer. Each stretch of labels so lies before the one read before it, and the walk
+/// reads each octet at most once.
 fn pointer_into_header(packet: &[u8], mut at: usize) -> Option<(usize, u16)> {
-    for _ in 0..packet.len() {
+    let (mut start, mut end) = (at, usize::MAX);
+    loop {
+        if at >= end {
+            return None;
+        }
         let len = *packet.get(at)?;
         if len == 0 {
             return None;
@@ -176,14 +182,13 @@ fn pointer_into_header(packet: &[u8], mut at: usize) -> Option<(usize, u16)> {
             at += 1 + usize::from(len);
             continue;
         }
-        let ptr = u16::from_be_bytes([len & 0x3f, *packet.get(at + 1)?]);
-        if usize::from(ptr) < HEADER_LEN {
-            return Some((at, ptr));
+        let ptr = usize::from(u16::from_be_bytes([len & 0x3f, *packet.get(at + 1)?]));
+        if ptr < HEADER_LEN {
+            return Some((at, ptr as u16));
         }
-        if usize::from(ptr) >= at {
+        if ptr >= start {
             return None;
         }
-        at = usize::from(ptr);
+        (at, end, start) = (ptr, start, ptr);
     }
-    None
 }
