@@ -182,13 +182,14 @@ fn pointer_into_header(packet: &[u8], mut at: usize) -> Option<(usize, u16)> {
             at += 1 + usize::from(len);
             continue;
         }
-        let ptr = usize::from(u16::from_be_bytes([len & 0x3f, *packet.get(at + 1)?]));
-        if ptr < HEADER_LEN {
-            return Some((at, ptr as u16));
+        let ptr = u16::from_be_bytes([len & 0x3f, *packet.get(at + 1)?]);
+        let target = usize::from(ptr);
+        if target < HEADER_LEN {
+            return Some((at, ptr));
         }
-        if ptr >= start {
+        if target >= start {
             return None;
         }
-        (at, end, start) = (ptr, start, ptr);
+        (at, end, start) = (target, start, target);
     }
 }
