@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hickory_proto::op::{Message, MessageType};
-use lbdns::authority::{respond, Catalog, Client, ReplyCache, Transport};
+use lbdns::authority::{answer_cycle, respond, Catalog, Client, Replies, ReplyCache, Transport};
 use lbdns_tests::wire::{self, rtype};
 
 /// The most lbdns sends over UDP, whatever a query advertises.
@@ -57,7 +57,8 @@ pub fn check(data: &[u8]) {
 
 /// The query sent three times through a fresh reply cache, each with its own ID: every reply
 /// keeps the invariants and carries its query's ID, and all are as long as `reply` (a rotation
-/// reorders records, never resizes the message), or all absent with it.
+/// reorders records, never resizes the message), or all absent with it. Where the query's
+/// octets decide its replies (`answer_cycle` gives their cycle), each is one of them.
 fn check_cached(catalog: &Arc<Catalog>, query: &[u8], client: Client, reply: Option<&[u8]>) {
     let mut cache = ReplyCache::new(catalog);
     for id in [0x1111u16, 0x2222, 0x3333] {
@@ -73,6 +74,16 @@ fn check_cached(catalog: &Arc<Catalog>, query: &[u8], client: Client, reply: Opt
             reply.map(<[u8]>::len),
             "the reply cache's reply to query {id:#x} differs in length: {cached:02x?}"
         );
+        let pools = catalog.pools();
+        let cycle = answer_cycle(catalog, &pools, &asked, client);
+        if let (Some(cached), Some(Replies::Cycle { replies, .. })) = (&cached, cycle) {
+            assert!(
+                replies.contains(cached),
+                "the reply cache's reply to query {id:#x} is none of the {} its octets get: \
+                 {cached:02x?}",
+                replies.len()
+            );
+        }
     }
 }
 
