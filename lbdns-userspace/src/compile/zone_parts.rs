@@ -70,7 +70,8 @@ impl<P: Reads> ZoneParts<P> {
         depends: Depends,
         mut compile: impl FnMut(&LowerName, &ZoneData) -> P,
     ) -> bool {
-        let apexes: HashSet<LowerName> = catalog.served().map(|(apex, _)| apex.clone()).collect();
+        let served: HashMap<&LowerName, &Option<Arc<ZoneData>>> = catalog.served().collect();
+        let apexes: HashSet<LowerName> = served.keys().map(|&apex| apex.clone()).collect();
         let owners: HashSet<LowerName> = catalog.pool_owners().cloned().collect();
         let nodata: HashSet<(LowerName, RecordType)> = catalog.pool_nodata().cloned().collect();
         let context = apexes != self.apexes || owners != self.owners || nodata != self.nodata;
@@ -78,14 +79,13 @@ impl<P: Reads> ZoneParts<P> {
         self.apexes = apexes;
         self.owners = owners;
         self.nodata = nodata;
-        let served: HashMap<&LowerName, &Option<Arc<ZoneData>>> = catalog.served().collect();
         let same = |apex: &LowerName, then: &Option<Arc<ZoneData>>| match (served.get(apex), then) {
             (Some(Some(now)), Some(then)) => Arc::ptr_eq(now, then),
             (Some(None), None) => true,
             _ => false,
         };
         let mut parts = HashMap::default();
-        for (apex, zone) in catalog.served() {
+        for (&apex, &zone) in &served {
             let Some(zone) = zone else {
                 continue;
             };
