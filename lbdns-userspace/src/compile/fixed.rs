@@ -90,14 +90,13 @@ impl FixedPart {
             let Some(names) = record_names(reply, question_end) else {
                 continue;
             };
-            for name in names
+            let named = names
                 .iter()
-                .flat_map(|(owner, target)| [Some(owner), target.as_ref()])
-            {
-                match name.and_then(|name| catalog.apex_for(name)) {
-                    Some(apex) if *apex != zone.apex => reads.insert(apex.clone()),
-                    _ => false,
-                };
+                .flat_map(|(owner, target)| [Some(owner), target.as_ref()]);
+            for apex in named.flatten().filter_map(|name| catalog.apex_for(name)) {
+                if *apex != zone.apex {
+                    reads.insert(apex.clone());
+                }
             }
             if let Some(value) = fixed_reply(catalog, zone, reply, question_end, &names) {
                 let key = FixedKey {
