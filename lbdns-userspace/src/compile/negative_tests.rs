@@ -52,6 +52,15 @@ fn updated(parts: &mut NegativeParts, fixed: &mut FixedParts, catalog: &Catalog)
     parts.image().clone()
 }
 
+/// The marks of the child `label` of zone number `zone` in `image`, if it is a child.
+fn marks(image: &NegativeImage, zone: u64, label: &str) -> Option<u8> {
+    image
+        .children
+        .iter()
+        .find(|(key, _)| labels([**key], zone) == [label])
+        .map(|(_, &marks)| marks)
+}
+
 #[test]
 fn every_name_right_below_the_apex_exists_whatever_it_holds() {
     let zone = data(&text(
@@ -248,14 +257,6 @@ fn names_whose_nodata_is_the_zones_record_are_marked_for_it() {
         &catalog,
     );
     let (_, zone) = image.zones.iter().next().expect("one zone");
-    let marks = |label: &str| {
-        let (_, &marks) = image
-            .children
-            .iter()
-            .find(|(key, _)| labels([**key], zone.zone) == [label])
-            .unwrap_or_else(|| panic!("{label} is a child"));
-        marks
-    };
     for (label, expected) in [
         ("v4", EXISTS | NODATA_AAAA),
         ("v6", EXISTS | NODATA_A),
@@ -270,7 +271,7 @@ fn names_whose_nodata_is_the_zones_record_are_marked_for_it() {
         ("d", EXISTS),
         ("hostmaster", EXISTS),
     ] {
-        assert_eq!(marks(label), expected, "{label}");
+        assert_eq!(marks(&image, zone.zone, label), Some(expected), "{label}");
     }
 }
 
@@ -288,13 +289,7 @@ fn the_marks_follow_the_fixed_replies_without_the_zones_changing() {
         .next()
         .unwrap()
         .zone;
-    let pool_marks = |image: &NegativeImage| {
-        image
-            .children
-            .iter()
-            .find(|(key, _)| labels([**key], number) == ["pool"])
-            .map(|(_, &marks)| marks)
-    };
+    let pool_marks = |image: &NegativeImage| marks(image, number, "pool");
     assert_eq!(
         pool_marks(&updated(&mut parts, &mut fixed, &catalog)),
         Some(EXISTS)
